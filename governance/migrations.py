@@ -1,0 +1,124 @@
+"""Numbered migrations, recorded in `schema_migrations` and applied on open.
+
+Append new migrations to MIGRATIONS; never edit one that has shipped.
+"""
+from __future__ import annotations
+
+import duckdb
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "users, sessions, audit log",
+        """
+        CREATE TABLE users (
+            username VARCHAR PRIMARY KEY,
+            display_name VARCHAR NOT NULL,
+            email VARCHAR,
+            role VARCHAR NOT NULL,
+            password_hash VARCHAR NOT NULL,
+            disabled BOOLEAN NOT NULL DEFAULT FALSE,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TIMESTAMP,
+            created_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP,
+            updated_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP
+        );
+        CREATE TABLE user_sessions (
+            session_id VARCHAR PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            expires_at TIMESTAMP NOT NULL,
+            revoked_at TIMESTAMP,
+            revoked_reason VARCHAR
+        );
+        CREATE SEQUENCE audit_seq START 1;
+        CREATE TABLE audit_log (
+            id BIGINT PRIMARY KEY,
+            ts TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            object_type VARCHAR,
+            object_id VARCHAR,
+            detail VARCHAR,
+            prev_hash VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        "sources, batches, raw rows, mappings",
+        """
+        CREATE SCHEMA raw;
+        CREATE TABLE sources (
+            source VARCHAR PRIMARY KEY,
+            channel VARCHAR NOT NULL,
+            steward VARCHAR,
+            description VARCHAR,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE batch_seq START 1;
+        CREATE TABLE batches (
+            batch_id BIGINT PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            channel VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            file_format VARCHAR NOT NULL,
+            encoding VARCHAR,
+            sheet VARCHAR,
+            sha256 VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            row_count BIGINT NOT NULL,
+            column_count INTEGER NOT NULL,
+            header_line INTEGER,
+            table_name VARCHAR NOT NULL,
+            uploaded_by VARCHAR NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL,
+            notes VARCHAR
+        );
+        CREATE TABLE batch_columns (
+            batch_id BIGINT NOT NULL,
+            position INTEGER NOT NULL,
+            column_name VARCHAR NOT NULL,
+            header VARCHAR NOT NULL,
+            header_raw VARCHAR,
+            PRIMARY KEY (batch_id, position)
+        );
+        CREATE TABLE mapping_versions (
+            source VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            comment VARCHAR,
+            PRIMARY KEY (source, version)
+        );
+        CREATE TABLE mapping_entries (
+            source VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            header VARCHAR NOT NULL,
+            field VARCHAR,
+            confidence DOUBLE,
+            method VARCHAR,
+            PRIMARY KEY (source, version, header)
+        );
+        """,
+    ),
+]
+
+
+def apply(cur: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied."""
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)"
+    )
+    done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in MIGRATIONS:
+        if version in done:
+            continue
+        cur.execute(sql)
+        cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+        applied.append(version)
+    return applied

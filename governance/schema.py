@@ -1,0 +1,77 @@
+"""The standard customer schema: the fields every source is mapped onto."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StandardField:
+    name: str
+    label_zh: str
+    label_en: str
+    type: str          # text | phone | email | id_card | code | date | timestamp | boolean
+    pii: bool          # personal information under PIPL: masked for analysts
+    sensitive: bool    # sensitive personal information (PIPL Art. 28)
+    definition: str
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+_F = StandardField
+FIELDS: tuple[StandardField, ...] = (
+    _F("name", "姓名", "Name", "text", True, False, "Full name as the customer gave it (hanzi or pinyin)."),
+    _F("family_name", "姓", "Family name", "text", True, False, "Surname, including compound surnames such as 欧阳."),
+    _F("given_name", "名", "Given name", "text", True, False, "Given name without the surname."),
+    _F("mobile", "手机号", "Mobile", "phone", True, False, "Mainland mobile number, 11 digits starting with 1."),
+    _F("landline", "固定电话", "Landline", "phone", True, False, "Fixed-line number with area code."),
+    _F("email", "电子邮箱", "Email", "email", True, False, "Email address."),
+    _F("id_card", "身份证号", "Resident ID number", "id_card", True, True, "Resident identity card number (GB 11643), or a residence permit number."),
+    _F("gender", "性别", "Gender", "code", True, False, "Gender, normalized later to GB/T 2261.1 codes 0/1/2/9."),
+    _F("birth_date", "出生日期", "Birth date", "date", True, False, "Date of birth."),
+    _F("province", "省份", "Province", "text", False, False, "Province-level division."),
+    _F("city", "城市", "City", "text", False, False, "Prefecture-level city."),
+    _F("district", "区县", "District", "text", False, False, "County-level district."),
+    _F("address", "详细地址", "Address", "text", True, False, "Street address (may hold the full address)."),
+    _F("postcode", "邮政编码", "Postcode", "code", False, False, "Six-digit postal code."),
+    _F("wechat_open_id", "微信OpenID", "WeChat open_id", "code", True, False, "WeChat open_id; meaningful only with its app id."),
+    _F("wechat_app_id", "微信AppID", "WeChat app id", "code", False, False, "App id of the mini-program or official account that issued the open_id."),
+    _F("wechat_union_id", "微信UnionID", "WeChat union_id", "code", True, False, "WeChat union_id, shared across apps of one Open Platform account."),
+    _F("douyin_id", "抖音ID", "Douyin id", "code", True, False, "Douyin user id or open id."),
+    _F("ecommerce_buyer_id", "电商买家ID", "E-commerce buyer id", "code", True, False, "Buyer id or nick on Tmall, Taobao, JD and similar."),
+    _F("member_card", "会员卡号", "Membership card", "code", True, False, "Membership card or CRM customer number."),
+    _F("nickname", "昵称", "Nickname", "text", True, False, "Platform nickname; not a real name."),
+    _F("store", "门店", "Store", "text", False, False, "Store or shop where the customer registered or bought."),
+    _F("registered_at", "注册时间", "Registered at", "timestamp", False, False, "When the customer registered in the source."),
+    _F("updated_at", "最后更新时间", "Last updated", "timestamp", False, False, "Last update of the record in the source."),
+    _F("marketing_consent", "营销同意", "Marketing consent", "boolean", False, False, "Whether the customer agreed to marketing messages."),
+)
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+BY_NAME: dict[str, StandardField] = {f.name: f for f in FIELDS}
+
+
+def field(name: str) -> StandardField:
+    return BY_NAME[name]
+
+
+def pii_fields() -> list[str]:
+    return [f.name for f in FIELDS if f.pii]
+
+# Channel keys with their Chinese and English labels.
+CHANNELS: dict[str, tuple[str, str]] = {
+    "wechat_mp": ("微信小程序", "WeChat mini-program"),
+    "wechat_oa": ("微信公众号", "WeChat official account"),
+    "douyin": ("抖音小店", "Douyin shop"),
+    "tmall": ("天猫旗舰店", "Tmall store"),
+    "jd": ("京东自营", "JD store"),
+    "pos": ("门店POS", "Store POS"),
+    "crm": ("CRM会员系统", "CRM"),
+    "member": ("会员中心", "Membership system"),
+    "other": ("其他", "Other"),
+}
+
+
+def channel_label(channel: str, lang: str) -> str:
+    zh, en = CHANNELS.get(channel, (channel, channel))
+    return zh if lang == "zh" else en

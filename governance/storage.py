@@ -1,0 +1,85 @@
+"""The one owner of the DuckDB store.
+
+`open_database(path)` returns the process-wide `Database` for a file: it opens the
+root connection once, applies migrations, and then hands out a fresh cursor per
+unit of work (`db.cursor()`), because a DuckDB connection refuses concurrent calls
+from two threads. Writes that must not interleave go through `db.transaction()`,
+which holds one lock for the whole transaction.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from governance import migrations
+from governance.config import resolve_db_path
+from governance.errors import StoreBusyError
+
+RAW_SCHEMA = "raw"
+
+_registry: dict[Path, "Database"] = {}
+_registry_lock = threading.Lock()
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (double quotes doubled), for names we did not write."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class Database:
+    """A DuckDB file with migrations applied; use `cursor()` and `transaction()`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._root = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"The database {path} is in use by another process (is the app running?). "
+                    "Stop it, or use another file with --db."
+                ) from exc
+            raise
+        self.lock = threading.RLock()
+        with self.transaction() as cur:
+            migrations.apply(cur)
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._root.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic, serialized unit of writing: all of it lands, or none."""
+        with self.lock, self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def close(self) -> None:
+        with _registry_lock:
+            _registry.pop(self.path, None)
+        self._root.close()
+
+
+def open_database(path: str | Path | None = None) -> Database:
+    """The process-wide Database for `path` (see config.resolve_db_path)."""
+    resolved = resolve_db_path(path)
+    with _registry_lock:
+        db = _registry.get(resolved)
+        if db is None:
+            db = _registry[resolved] = Database(resolved)
+        return db
