@@ -125,3 +125,10 @@ def distinct_values(cur: duckdb.DuckDBPyConnection, column: str) -> list[str]:
         raise ValueError(column)
     rows = cur.execute(f"SELECT DISTINCT {column} FROM audit_log WHERE {column} IS NOT NULL ORDER BY 1").fetchall()
     return [r[0] for r in rows]
+
+
+def log(db, actor: str, action: str, object_type: str | None = None, object_id: Any = None,
+        detail: dict | None = None) -> int:
+    """Append one event in its own transaction (for events with no other write, e.g. a reveal)."""
+    with db.transaction() as cur:
+        return record(cur, actor, action, object_type, object_id, detail)

@@ -63,3 +63,18 @@ def preview_rows(cur: duckdb.DuckDBPyConnection, batch_id: int, limit: int = 50,
                           [batch_id]).fetchall()
     frame = cur.execute(f"SELECT * FROM {row[0]} ORDER BY _row LIMIT ? OFFSET ?", [limit, offset]).df()
     return frame.rename(columns={"_row": "#", **dict(columns)})
+
+
+def overview(cur: duckdb.DuckDBPyConnection) -> dict:
+    """Workspace at a glance: counts, rows per channel and the latest batches."""
+    n_sources, n_batches, n_rows = cur.execute(
+        "SELECT (SELECT count(*) FROM sources), count(*), coalesce(sum(row_count), 0) FROM batches").fetchone()
+    n_users = cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0]
+    by_channel = cur.execute(
+        "SELECT channel, count(DISTINCT source) AS sources, sum(row_count) AS rows FROM batches "
+        "GROUP BY channel ORDER BY rows DESC").df()
+    recent = cur.execute(
+        "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
+        "ORDER BY batch_id DESC LIMIT 10").df()
+    return {"sources": n_sources, "batches": n_batches, "rows": int(n_rows), "users": n_users,
+            "by_channel": by_channel, "recent": recent}

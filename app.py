@@ -1,0 +1,40 @@
+"""Steward: the Streamlit entry point. Sign-in, language, and the role-filtered page menu."""
+import streamlit as st
+
+from governance import auth
+from governance.i18n import LANGS
+from governance.ui.login import sign_in, sign_out
+from governance.ui.session import database, lang, tr
+
+st.set_page_config(page_title="Steward", page_icon="🧭", layout="wide")
+
+# (file, url path, title key, permission, section key)
+PAGES = [
+    ("pages/home.py", "home", "page.home", "home.view", "app.section.workspace"),
+    ("pages/sources.py", "sources", "page.sources", "sources.view", "app.section.workspace"),
+    ("pages/upload.py", "upload", "page.upload", "ingest.upload", "app.section.workspace"),
+    ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
+    ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
+]
+
+st.sidebar.selectbox(tr("app.language"), list(LANGS), format_func=LANGS.get, key="lang")
+
+db = database()
+user, authenticator = sign_in(db)
+
+if user is None:
+    # Register only a sign-in page: no other page is served to an anonymous session.
+    st.navigation([st.Page(lambda: None, title=tr("login.form"), url_path="login")],
+                  position="hidden").run()
+    st.stop()
+
+st.sidebar.caption(tr("app.signed_in_as", name=user.display_name, role=tr(f"role.{user.role}")))
+if st.sidebar.button(tr("app.logout"), key="logout_button"):
+    sign_out(db, user, authenticator)
+    st.rerun()
+
+sections: dict[str, list] = {}
+for path, url, title, permission, section in PAGES:
+    if auth.can(user.role, permission):
+        sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), url_path=url, default=url == "home"))
+st.navigation(sections).run()

@@ -1,0 +1,201 @@
+"""Command line: `python -m governance [--db PATH] COMMAND …` runs each stage headless."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from governance import audit, auth, bootstrap, ingest, mapping, sources
+from governance.errors import GovernanceError
+from governance.schema import CHANNELS
+from governance.storage import open_database
+
+
+def _default_actor() -> str:
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "cli"
+
+
+def _print_progress(fraction: float, stage: str) -> None:
+    print(f"  {stage} {fraction:.0%}", file=sys.stderr)
+
+
+def cmd_init(args, db) -> int:
+    bootstrap.load_secrets()
+    password = bootstrap.ensure_admin(db)
+    if password:
+        print("Created user 'admin' with the password below (shown once; also saved in "
+              f"{db.path.parent / bootstrap.ADMIN_PASSWORD_FILE}, readable only by you):")
+        print(f"    {password}")
+    if not args.no_demo:
+        results = bootstrap.load_demo(db)
+        for r in results:
+            print(f"Loaded demo source {r.source} ({r.channel}): {r.rows} rows from {r.file_name}")
+    print(f"Database ready: {db.path}")
+    return 0
+
+
+def cmd_ingest(args, db) -> int:
+    chosen = "auto"
+    if args.mapping != "auto":
+        try:
+            chosen = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GovernanceError(f"Cannot read the mapping file {args.mapping}: {exc}") from None
+        if not isinstance(chosen, dict):
+            raise GovernanceError("The mapping file must hold a JSON object {COLUMN: FIELD or null}.")
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise GovernanceError(f"No such file: {name}")
+        result = ingest.ingest_file(db, path, actor=args.actor, source=args.source, channel=args.channel,
+                                    mapping=chosen, encoding=args.encoding, sheet=args.sheet, force=args.force,
+                                    progress=_print_progress if args.progress else None)
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    return 0
+
+
+def cmd_sources(args, db) -> int:
+    with db.cursor() as cur:
+        listing = sources.as_json(cur)
+    if args.json:
+        print(json.dumps(listing, ensure_ascii=False, indent=2))
+        return 0
+    for s in listing:
+        mapped = sum(1 for f in s["mapping"].values() if f)
+        print(f"{s['source']}\t{s['channel']}\tbatches={s['batches']}\trows={s['rows']}\tmapped={mapped}/{len(s['mapping'])}")
+    return 0
+
+
+def cmd_mapping(args, db) -> int:
+    if args.mapping_cmd == "show":
+        with db.cursor() as cur:
+            print(json.dumps(mapping.load(cur, args.source), ensure_ascii=False, indent=2))
+        return 0
+    new = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    version = mapping.update(db, args.actor, args.source, new, comment=args.comment)
+    print(f"{args.source}: mapping version {version}")
+    return 0
+
+
+def _read_new_password(args) -> tuple[str, bool]:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    return auth.generate_password(), True
+
+
+def cmd_users(args, db) -> int:
+    action = args.users_cmd
+    if action == "list":
+        with db.cursor() as cur:
+            frame = auth.list_users(cur)
+        print(frame[["username", "display_name", "role", "disabled", "locked_until"]].to_string(index=False))
+        return 0
+    if action == "add":
+        password, generated = _read_new_password(args)
+        auth.create_user(db, args.actor, args.username, password, args.role, display_name=args.name, email=args.email)
+    elif action == "reset-password":
+        password, generated = _read_new_password(args)
+        auth.set_password(db, args.actor, args.username, password)
+    elif action == "set-role":
+        auth.set_role(db, args.actor, args.username, args.role)
+    elif action in ("disable", "enable"):
+        auth.set_disabled(db, args.actor, args.username, action == "disable")
+    elif action == "unlock":
+        auth.unlock(db, args.actor, args.username)
+    if action in ("add", "reset-password") and generated:
+        print(f"Password for {args.username} (shown once): {password}")
+    print(f"{action}: {args.username} done")
+    return 0
+
+
+def cmd_audit(args, db) -> int:
+    with db.cursor() as cur:
+        check = audit.verify_chain(cur)
+    if check.ok:
+        print(f"Audit chain intact: {check.rows} rows.")
+        return 0
+    print(f"Audit chain broken at row id {check.first_bad_id}.", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m governance", description="Steward customer-data governance CLI")
+    parser.add_argument("--db", help="DuckDB file (default: $STEWARD_DB or data/steward.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_actor(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--actor", default=_default_actor(), help="who is acting, for the audit log")
+        return p
+
+    p = sub.add_parser("init", help="create the database, secrets, first admin and demo data")
+    p.add_argument("--no-demo", action="store_true", help="do not load the demo workspace")
+    p.set_defaults(func=cmd_init)
+
+    p = with_actor(sub.add_parser("ingest", help="load files as new batches"))
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--source", help="source name (default: the file name without extension)")
+    p.add_argument("--channel", choices=sorted(CHANNELS), help="channel of a new source")
+    p.add_argument("--mapping", default="auto", help="auto, or a JSON file {COLUMN: FIELD or null}")
+    p.add_argument("--sheet", help="Excel sheet (default: the first)")
+    p.add_argument("--encoding", help="text encoding (default: detected)")
+    p.add_argument("--force", action="store_true", help="load a file again even if it was loaded before")
+    p.add_argument("--progress", action="store_true", help="print progress to stderr")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sources", help="list sources")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("mapping", help="show or set a source's field mapping")
+    msub = p.add_subparsers(dest="mapping_cmd", required=True)
+    m = msub.add_parser("show")
+    m.add_argument("source")
+    m = with_actor(msub.add_parser("set"))
+    m.add_argument("source")
+    m.add_argument("file", help="JSON file {COLUMN: FIELD or null}")
+    m.add_argument("--comment")
+    p.set_defaults(func=cmd_mapping)
+
+    p = sub.add_parser("users", help="manage users")
+    usub = p.add_subparsers(dest="users_cmd", required=True)
+    usub.add_parser("list")
+    u = with_actor(usub.add_parser("add"))
+    u.add_argument("username")
+    u.add_argument("--role", choices=auth.ROLES, required=True)
+    u.add_argument("--name")
+    u.add_argument("--email")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else one is generated)")
+    u = with_actor(usub.add_parser("reset-password"))
+    u.add_argument("username")
+    u.add_argument("--password-stdin", action="store_true")
+    u = with_actor(usub.add_parser("set-role"))
+    u.add_argument("username")
+    u.add_argument("role", choices=auth.ROLES)
+    for name in ("disable", "enable", "unlock"):
+        u = with_actor(usub.add_parser(name))
+        u.add_argument("username")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("audit", help="audit log tools")
+    asub = p.add_subparsers(dest="audit_cmd", required=True)
+    asub.add_parser("verify", help="check the hash chain (exit 1 when broken)")
+    p.set_defaults(func=cmd_audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        db = open_database(args.db)
+        return args.func(args, db)
+    except GovernanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,128 @@
+"""UI texts in Chinese (default) and English. `t(key, lang, **values)`."""
+from __future__ import annotations
+
+LANGS = {"zh": "中文", "en": "English"}
+DEFAULT_LANG = "zh"
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # shell
+    "app.title": ("Steward 客户数据治理工作台", "Steward customer-data workbench"),
+    "app.language": ("语言", "Language"),
+    "app.signed_in_as": ("当前用户：{name}（{role}）", "Signed in as {name} ({role})"),
+    "app.logout": ("退出登录", "Sign out"),
+    "app.section.workspace": ("工作区", "Workspace"),
+    "app.section.admin": ("管理", "Administration"),
+    "role.admin": ("管理员", "admin"),
+    "role.steward": ("数据管家", "steward"),
+    "role.analyst": ("分析师", "analyst"),
+    # login
+    "login.form": ("登录", "Sign in"),
+    "login.username": ("用户名", "Username"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("用户名或密码错误。", "Wrong username or password."),
+    "login.locked": ("登录失败次数过多，账户已锁定至 {until}（UTC）。", "Too many failed sign-ins: the account is locked until {until} UTC."),
+    "login.intro": ("请使用管理员分配的账户登录。首次启动时，管理员密码会打印在终端并保存在 data/initial-admin-password.txt。",
+                    "Sign in with the account your administrator gave you. On first start the admin password is printed "
+                    "in the terminal and saved in data/initial-admin-password.txt."),
+    "login.session_ended": ("会话已失效，请重新登录。", "Your session has ended; please sign in again."),
+    # guard
+    "guard.sign_in": ("请先登录。", "Please sign in first."),
+    "guard.go_home": ("前往登录页", "Go to the sign-in page"),
+    "guard.denied": ("您的角色无权访问此页面。", "Your role does not have access to this page."),
+    # pages
+    "page.home": ("首页", "Home"),
+    "page.sources": ("数据源", "Sources"),
+    "page.upload": ("上传与映射", "Upload & map"),
+    "page.users": ("用户管理", "Users"),
+    "page.audit": ("审计日志", "Audit log"),
+    # home
+    "home.sources": ("数据源", "Sources"),
+    "home.batches": ("批次", "Batches"),
+    "home.rows": ("原始记录", "Raw rows"),
+    "home.users": ("用户", "Users"),
+    "home.rows_by_channel": ("各渠道记录数", "Rows per channel"),
+    "home.recent_batches": ("最近上传", "Recent uploads"),
+    "home.empty": ("还没有数据。请到“上传与映射”页面上传第一份渠道导出文件。", "No data yet. Upload a first channel export on the Upload & map page."),
+    "home.pii_note": ("个人信息默认脱敏显示。", "Personal data is masked by default."),
+    # sources
+    "sources.catalogue": ("数据源目录", "Source catalogue"),
+    "sources.pick": ("选择数据源", "Choose a source"),
+    "sources.batches": ("批次", "Batches"),
+    "sources.mapping": ("字段映射（当前版本 {version}）", "Field mapping (current version {version})"),
+    "sources.mapping_history": ("映射历史", "Mapping history"),
+    "sources.edit_mapping": ("修改映射", "Edit mapping"),
+    "sources.save_mapping": ("保存映射", "Save mapping"),
+    "sources.saved_mapping": ("已保存为第 {version} 版。", "Saved as version {version}."),
+    "sources.preview": ("原始数据预览（批次 {batch}）", "Raw rows (batch {batch})"),
+    "sources.page": ("页码", "Page"),
+    "sources.steward": ("负责人", "Steward"),
+    "sources.reveal": ("显示未脱敏数据（将记录审计）", "Show unmasked data (audited)"),
+    "sources.none": ("还没有数据源。", "No sources yet."),
+    # upload
+    "upload.source_mode": ("数据源", "Source"),
+    "upload.existing": ("已有数据源", "Existing source"),
+    "upload.new": ("新数据源", "New source"),
+    "upload.source_name": ("数据源名称", "Source name"),
+    "upload.channel": ("渠道", "Channel"),
+    "upload.file": ("上传文件（CSV/TSV/TXT、XLSX、JSON Lines、Parquet）", "File (CSV/TSV/TXT, XLSX, JSON lines, Parquet)"),
+    "upload.encoding": ("编码", "Encoding"),
+    "upload.encoding_auto": ("自动检测", "Detect automatically"),
+    "upload.sheet": ("工作表", "Sheet"),
+    "upload.detected": ("格式 {format}，编码 {encoding}，{columns} 列，表头在第 {line} 行。",
+                        "Format {format}, encoding {encoding}, {columns} columns, header on line {line}."),
+    "upload.header_changes": ("以下表头已调整：", "These headers were adjusted:"),
+    "upload.duplicate": ("这个文件已作为批次 {batch} 上传到该数据源。", "This file was already loaded into this source as batch {batch}."),
+    "upload.force": ("仍然再次加载", "Load it again anyway"),
+    "upload.mapping": ("确认字段映射", "Confirm the field mapping"),
+    "upload.col.header": ("源列", "Column"),
+    "upload.col.sample": ("样例（脱敏）", "Sample (masked)"),
+    "upload.col.field": ("标准字段", "Standard field"),
+    "upload.col.confidence": ("置信度", "Confidence"),
+    "upload.col.method": ("依据", "Basis"),
+    "upload.unmapped_note": ("未映射的列作为扩展属性保留，不会丢弃。", "Unmapped columns are kept as extra attributes, not dropped."),
+    "upload.confirm": ("确认映射并加载", "Confirm mapping and load"),
+    "upload.loading": ("正在加载…", "Loading…"),
+    "upload.done": ("已加载批次 {batch}：{rows} 行，{columns} 列，映射 {mapped} 个字段。",
+                    "Loaded batch {batch}: {rows} rows, {columns} columns, {mapped} fields mapped."),
+    "upload.source_required": ("请填写数据源名称。", "Enter a source name."),
+    "upload.preview": ("文件预览（前 {n} 行，已脱敏）", "File preview (first {n} rows, masked)"),
+    "upload.none_field": ("（不映射）", "(not mapped)"),
+    # users
+    "users.list": ("用户列表", "Users"),
+    "users.add": ("新增用户", "Add a user"),
+    "users.username": ("用户名", "Username"),
+    "users.display_name": ("显示名", "Display name"),
+    "users.email": ("邮箱", "Email"),
+    "users.role": ("角色", "Role"),
+    "users.password": ("初始密码（至少 10 个字符）", "Initial password (at least 10 characters)"),
+    "users.create": ("创建用户", "Create user"),
+    "users.created": ("已创建用户 {user}。", "Created user {user}."),
+    "users.manage": ("管理用户", "Manage a user"),
+    "users.pick": ("选择用户", "Choose a user"),
+    "users.set_role": ("修改角色", "Change role"),
+    "users.new_password": ("新密码", "New password"),
+    "users.reset": ("重置密码", "Reset password"),
+    "users.disable": ("停用账户", "Disable account"),
+    "users.enable": ("启用账户", "Enable account"),
+    "users.unlock": ("解除锁定", "Unlock"),
+    "users.done": ("已完成。", "Done."),
+    # audit
+    "audit.actor": ("操作人", "Actor"),
+    "audit.action": ("操作类型", "Action"),
+    "audit.since": ("起始日期", "From"),
+    "audit.until": ("截止日期", "To"),
+    "audit.all": ("全部", "All"),
+    "audit.total": ("共 {n} 条", "{n} rows"),
+    "audit.download": ("下载 CSV", "Download CSV"),
+    "audit.verify": ("校验哈希链", "Verify hash chain"),
+    "audit.chain_ok": ("哈希链完整，共 {n} 条。", "Hash chain intact: {n} rows."),
+    "audit.chain_broken": ("哈希链在第 {id} 条处断开！", "Hash chain broken at row {id}!"),
+    "common.error": ("出错了：{message}", "Error: {message}"),
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
+    zh, en = TEXTS.get(key, (key, key))
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text

@@ -1,0 +1,1 @@
+"""The thin Streamlit adapter: the only part of governance/ that imports streamlit."""

@@ -1,0 +1,52 @@
+"""Per-process resources and per-session helpers for the pages."""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from governance import bootstrap
+from governance.config import Settings, resolve_db_path
+from governance.i18n import DEFAULT_LANG, LANGS, t
+from governance.storage import Database, open_database
+
+
+@st.cache_resource(show_spinner=False)
+def _database(path: str) -> Database:
+    db = open_database(path)
+    password = bootstrap.ensure_admin(db)
+    if password:  # printed once, to the server's terminal
+        print(f"Steward: created user 'admin' with password {password} "
+              f"(also in {db.path.parent / bootstrap.ADMIN_PASSWORD_FILE})", flush=True)
+    return db
+
+
+def database() -> Database:
+    """The store for this process (path from STEWARD_DB or the default), migrated, with an admin."""
+    return _database(str(resolve_db_path(os.environ.get("STEWARD_DB"))))
+
+
+@st.cache_resource(show_spinner=False)
+def _secrets(path: str) -> dict[str, str]:
+    return bootstrap.load_secrets()
+
+
+def secrets() -> dict[str, str]:
+    return _secrets(str(bootstrap.secrets_path()))
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", DEFAULT_LANG)
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def tr(key: str, **values: object) -> str:
+    return t(key, lang(), **values)
+
+
+def show_error(exc: Exception) -> None:
+    st.error(tr("common.error", message=str(exc)))

@@ -1,0 +1,51 @@
+"""Small reusable widgets."""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from governance.ui.session import tr
+
+
+def pager(total: int, page_size: int, key: str) -> int:
+    """A page-number input; returns the row offset."""
+    pages = max(1, math.ceil(total / page_size))
+    page = st.number_input(tr("sources.page") + f" (1–{pages})", min_value=1, max_value=pages, value=1, step=1, key=key)
+    return (int(page) - 1) * page_size
+
+
+def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
+    """Options for a standard-field picker: '' (not mapped) and every field, with labels."""
+    from governance.schema import FIELDS
+
+    labels = {"": tr("upload.none_field")}
+    labels.update({f.name: f"{f.label(lang)} · {f.name}" for f in FIELDS})
+    return list(labels), labels
+
+
+def stage_upload(uploaded) -> "Path":
+    """Write an UploadedFile to a private temp file once per upload; return its path."""
+    import tempfile
+    from pathlib import Path
+
+    staged = st.session_state.setdefault("_staged_uploads", {})
+    path = staged.get(uploaded.file_id)
+    if path is None or not Path(path).exists():
+        directory = Path(tempfile.mkdtemp(prefix="steward-upload-"))
+        path = directory / ("upload" + Path(uploaded.name).suffix.lower())
+        with open(path, "wb") as fh:
+            for chunk in iter(lambda: uploaded.read(4 * 1024 * 1024), b""):
+                fh.write(chunk)
+        uploaded.seek(0)
+        staged[uploaded.file_id] = str(path)
+    return Path(path)
+
+
+def discard_upload(uploaded) -> None:
+    import shutil
+    from pathlib import Path
+
+    path = st.session_state.get("_staged_uploads", {}).pop(uploaded.file_id, None)
+    if path:
+        shutil.rmtree(Path(path).parent, ignore_errors=True)

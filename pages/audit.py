@@ -1,0 +1,51 @@
+"""Audit log (admin): filter, page through, download and verify the append-only log."""
+from datetime import datetime, time, timedelta
+
+import streamlit as st
+
+from governance import audit
+from governance.ui.guard import require
+from governance.ui.session import settings, tr
+from governance.ui.widgets import pager
+
+ctx = require("audit.view")
+st.title(tr("page.audit"))
+
+with ctx.db.cursor() as cur:
+    actors = audit.distinct_values(cur, "actor")
+    actions = audit.distinct_values(cur, "action")
+ALL = ""
+c1, c2, c3, c4 = st.columns(4)
+actor = c1.selectbox(tr("audit.actor"), [ALL, *actors], format_func=lambda v: v or tr("audit.all"), key="audit_actor")
+action = c2.selectbox(tr("audit.action"), [ALL, *actions], format_func=lambda v: v or tr("audit.all"), key="audit_action")
+since = c3.date_input(tr("audit.since"), value=None, key="audit_since")
+until = c4.date_input(tr("audit.until"), value=None, key="audit_until")
+flt = audit.AuditFilter(
+    actor=actor or None, action_prefix=action or None,
+    since=datetime.combine(since, time()) if since else None,
+    until=datetime.combine(until, time()) + timedelta(days=1) if until else None)
+
+page_size = settings().page_size
+with ctx.db.cursor() as cur:
+    _, total = audit.query(cur, flt, limit=0)
+offset = pager(total, page_size, key="audit_page")
+with ctx.db.cursor() as cur:
+    rows, total = audit.query(cur, flt, limit=page_size, offset=offset)
+st.caption(tr("audit.total", n=f"{total:,}"))
+st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def download() -> bytes:
+    with ctx.db.cursor() as cur:
+        return audit.export_csv(cur, flt)
+
+
+st.download_button(tr("audit.download"), data=download, file_name="steward-audit.csv", mime="text/csv",
+                   on_click="ignore", key="audit_download")
+if st.button(tr("audit.verify"), key="audit_verify"):
+    with ctx.db.cursor() as cur:
+        check = audit.verify_chain(cur)
+    if check.ok:
+        st.success(tr("audit.chain_ok", n=check.rows))
+    else:
+        st.error(tr("audit.chain_broken", id=check.first_bad_id))

@@ -1,0 +1,71 @@
+"""Sources: the catalogue, each source's batches, mapping (editable by stewards) and raw rows."""
+import pandas as pd
+import streamlit as st
+
+from governance import audit, mapping, masking, sources
+from governance.errors import GovernanceError
+from governance.schema import channel_label
+from governance.ui.guard import require
+from governance.ui.session import settings, show_error, tr
+from governance.ui.widgets import field_options, pager
+
+ctx = require("sources.view")
+st.title(tr("page.sources"))
+
+with ctx.db.cursor() as cur:
+    catalogue = sources.catalogue(cur)
+if catalogue.empty:
+    st.info(tr("sources.none"))
+    st.stop()
+
+shown = catalogue.assign(channel=[channel_label(c, ctx.lang) for c in catalogue["channel"]],
+                         mapped_fields=catalogue["mapped_fields"].map(", ".join),
+                         pii_fields=catalogue["pii_fields"].map(", ".join))
+st.subheader(tr("sources.catalogue"))
+st.dataframe(shown, hide_index=True, width="stretch")
+
+source = st.selectbox(tr("sources.pick"), catalogue["source"].tolist(), key="sources_pick")
+with ctx.db.cursor() as cur:
+    batch_list = sources.batches(cur, source)
+    saved = mapping.load(cur, source)
+    version = mapping.current_version(cur, source)
+    headers = mapping.source_headers(cur, source)
+    versions = mapping.history(cur, source)
+
+st.subheader(tr("sources.batches"))
+st.dataframe(batch_list, hide_index=True, width="stretch")
+
+st.subheader(tr("sources.mapping", version=version))
+options, labels = field_options(ctx.lang)
+editor = pd.DataFrame({"column": headers, "field": [saved.get(h) or "" for h in headers]})
+edited = st.data_editor(
+    editor, hide_index=True, width="stretch", key=f"mapping_editor_{source}_{version}",
+    disabled=["column"] if ctx.can("mapping.edit") else True,
+    column_config={"column": st.column_config.TextColumn(tr("upload.col.header")),
+                   "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options)})
+if ctx.can("mapping.edit") and st.button(tr("sources.save_mapping"), key="save_mapping"):
+    try:
+        new = mapping.update(ctx.db, ctx.user.username, source,
+                             {row.column: (row.field or None) for row in edited.itertuples()})
+        st.success(tr("sources.saved_mapping", version=new))
+        st.rerun()
+    except GovernanceError as exc:
+        show_error(exc)
+with st.expander(tr("sources.mapping_history")):
+    st.dataframe(versions, hide_index=True, width="stretch")
+
+if batch_list.empty:
+    st.stop()
+batch_id = int(st.selectbox(tr("sources.batches"), batch_list["batch_id"].tolist(), key="sources_batch"))
+total = int(batch_list.loc[batch_list["batch_id"] == batch_id, "row_count"].iloc[0])
+st.subheader(tr("sources.preview", batch=batch_id))
+reveal = ctx.can("pii.unmasked") and st.toggle(tr("sources.reveal"), key="sources_reveal")
+page_size = settings().page_size
+offset = pager(total, page_size, key=f"sources_page_{batch_id}")
+with ctx.db.cursor() as cur:
+    rows = sources.preview_rows(cur, batch_id, page_size, offset)
+if reveal:
+    audit.log(ctx.db, ctx.user.username, "pii.reveal", "batch", batch_id, {"offset": offset, "rows": len(rows)})
+else:
+    rows = masking.mask_frame(rows, saved, keep={"#"})
+st.dataframe(rows, hide_index=True, width="stretch")
