@@ -45,9 +45,7 @@ DELIMITERS = (",", "\t", ";", "|")
 ProgressFn = Callable[[float, str], None]
 
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\x00-\x1f\x7f]")
-_DATA_LIKE = re.compile(
-    r"^(\+?\d[\d\s\-*]{4,}|[\w.+-]+@[\w-]+\.[\w.]+|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?.*|\d+(\.\d+)?)$"
-)
+_DATA_LIKE = re.compile(r"@|(\d\D*){3}")  # an email, or three or more digits: rare in a header
 
 
 def column_name(position: int) -> str:
@@ -261,7 +259,7 @@ def _sniff_delimiter(sample: str) -> str:
 
 def _looks_like_data(cells: list[str | None]) -> bool:
     values = [c.strip() for c in cells if c and c.strip()]
-    return bool(values) and sum(bool(_DATA_LIKE.match(v)) for v in values) / len(values) >= 0.5
+    return bool(values) and sum(bool(_DATA_LIKE.search(v)) for v in values) / len(values) >= 0.5
 
 
 def _trimmed_len(row: list[str | None]) -> int:

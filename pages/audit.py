@@ -16,8 +16,8 @@ with ctx.db.cursor() as cur:
     actions = audit.distinct_values(cur, "action")
 ALL = ""
 c1, c2, c3, c4 = st.columns(4)
-actor = c1.selectbox(tr("audit.actor"), [ALL, *actors], format_func=lambda v: v or tr("audit.all"), key="audit_actor")
-action = c2.selectbox(tr("audit.action"), [ALL, *actions], format_func=lambda v: v or tr("audit.all"), key="audit_action")
+actor = c1.selectbox(tr("audit.actor"), [ALL, *actors], format_func=lambda v: v or ctx.t("audit.all"), key="audit_actor")
+action = c2.selectbox(tr("audit.action"), [ALL, *actions], format_func=lambda v: v or ctx.t("audit.all"), key="audit_action")
 since = c3.date_input(tr("audit.since"), value=None, key="audit_since")
 until = c4.date_input(tr("audit.until"), value=None, key="audit_until")
 flt = audit.AuditFilter(

@@ -17,7 +17,7 @@ with ctx.db.cursor() as cur:
     known = sources.catalogue(cur)[["source", "channel"]]
 modes = ["existing", "new"] if not known.empty else ["new"]
 mode = st.radio(tr("upload.source_mode"), modes, horizontal=True, key="upload_mode",
-                format_func=lambda m: tr(f"upload.{m}"))
+                format_func=lambda m: ctx.t(f"upload.{m}"))
 if mode == "existing":
     source = st.selectbox(tr("upload.source_name"), known["source"].tolist(), key="upload_source")
     channel = known.set_index("source").loc[source, "channel"]
@@ -30,7 +30,7 @@ limit_mb = settings().max_upload_mb
 uploaded = st.file_uploader(tr("upload.file"), type=["csv", "tsv", "txt", "xlsx", "xlsm", "jsonl", "ndjson", "json", "parquet"],
                             max_upload_size=limit_mb, key="upload_file")
 encoding = st.selectbox(tr("upload.encoding"), ["auto", *ENCODINGS], key="upload_encoding",
-                        format_func=lambda e: tr("upload.encoding_auto") if e == "auto" else e)
+                        format_func=lambda e: ctx.t("upload.encoding_auto") if e == "auto" else e)
 if uploaded is None:
     st.stop()
 if not source:

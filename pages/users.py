@@ -25,7 +25,7 @@ with st.form("add_user", clear_on_submit=True):
     username = c1.text_input(tr("users.username"))
     display_name = c2.text_input(tr("users.display_name"))
     email = c1.text_input(tr("users.email"))
-    role = c2.selectbox(tr("users.role"), auth.ROLES, index=1, format_func=lambda r: tr(f"role.{r}"))
+    role = c2.selectbox(tr("users.role"), auth.ROLES, index=1, format_func=lambda r: ctx.t(f"role.{r}"))
     password = st.text_input(tr("users.password"), type="password")
     if st.form_submit_button(tr("users.create")):
         try:
@@ -43,7 +43,7 @@ st.subheader(tr("users.manage"))
 target = st.selectbox(tr("users.pick"), users["username"].tolist(), key="users_pick")
 c1, c2 = st.columns(2)
 with c1:
-    new_role = st.selectbox(tr("users.role"), auth.ROLES, key="users_role", format_func=lambda r: tr(f"role.{r}"))
+    new_role = st.selectbox(tr("users.role"), auth.ROLES, key="users_role", format_func=lambda r: ctx.t(f"role.{r}"))
     if st.button(tr("users.set_role"), key="users_set_role"):
         run(auth.set_role, target, new_role)
     new_password = st.text_input(tr("users.new_password"), type="password", key="users_new_password")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from governance import auth
 from governance.auth import User
+from governance.i18n import t
 from governance.storage import Database
 from governance.ui.session import database, lang, tr
 
@@ -25,6 +26,10 @@ class PageContext:
 
     def can(self, permission: str) -> bool:
         return auth.can(self.user.role, permission)
+
+    def t(self, key: str, **values: object) -> str:
+        """Translate in this page's language (safe inside format_func callbacks)."""
+        return t(key, self.lang, **values)
 
 
 def current_user(db: Database) -> User | None:

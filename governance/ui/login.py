@@ -105,8 +105,7 @@ def _sign_in(db: Database, authenticator: stauth.Authenticate, outcome: dict) ->
         _forget(authenticator)
         return None
     st.session_state[SESSION_KEY] = session_id
-    with db.cursor() as cur:
-        return auth.session_user(cur, session_id)
+    st.rerun()  # start over signed in, without the form
 
 
 def sign_out(db: Database, user: auth.User, authenticator: stauth.Authenticate) -> None:
