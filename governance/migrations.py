@@ -4,9 +4,19 @@ Append new migrations to MIGRATIONS; never edit one that has shipped.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import duckdb
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+
+def _create_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.mapping import rebuild_mapped_view
+
+    rebuild_mapped_view(cur)
+
+
+# (version, name, SQL script or a function of a cursor)
+MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
         1,
         "users, sessions, audit log",
@@ -104,6 +114,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (3, "mapped_records view", _create_mapped_view),
 ]
 
 
@@ -118,7 +129,10 @@ def apply(cur: duckdb.DuckDBPyConnection) -> list[int]:
     for version, name, sql in MIGRATIONS:
         if version in done:
             continue
-        cur.execute(sql)
+        if callable(sql):
+            sql(cur)
+        else:
+            cur.execute(sql)
         cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
         applied.append(version)
     return applied

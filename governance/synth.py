@@ -22,9 +22,9 @@ Hard cases and their approximate rates (per customer, or per row of the channel 
   2.5 % four, so ~26 % in 2+); within-channel re-registrations ~4 % of rows per channel
   (new account/card/Customer ID, alternative mobile, name variant, different address format).
 * Namesakes: realistic surname frequencies (~1 % compound surnames 欧阳/司马/诸葛/上官/慕容...)
-  and popular given names, so ~25-30 % of customers share their exact name with another
-  customer; additionally ~1 % of customers are forced into pairs of the most common names
-  (张伟, 王芳, 李娜 ...).
+  and popular given names, so ~30 % of customers share their exact name with another customer
+  (3000 customers: ~10 each of 李静/王芳/李娜/王伟/张伟); additionally ~1 % of customers (>= 1
+  pair) are forced into pairs of the most common names (张伟, 王芳, 李娜 ...).
 * Households: ~3 % of customers (1.5 % pairs, always >= 1 pair) share one mobile and one home
   address with a spouse of the opposite gender -- different people, same phone.
 * Changed numbers: ~7 % of customers have a second mobile used in ~40 % of their rows.
@@ -35,17 +35,17 @@ Hard cases and their approximate rates (per customer, or per row of the channel 
 * Mobile dirt (~5-10 % of rows carrying a full number): +86/0086/86 prefixes, separators
   (138-0013-8000, 138 0013 8000), full-width digits, dummy numbers (13800138000,
   11111111111 ...; POS cashiers use them most), adjacent-digit transpositions, placeholders.
-  Masked mobiles (138****1234) on ~58 % of Douyin and ~22 % of Tmall rows; Douyin privacy
-  numbers (17012345678-1234) ~4 %; Tmall stores ~45 % of mobiles as numeric cells.
+  Masked mobiles (138****1234) on ~60 % of Douyin and ~24 % of Tmall rows; Douyin privacy
+  numbers (17012345678-1234) ~4 %; Tmall stores ~44 % of mobiles as numeric cells.
 * Placeholders 无/暂无/未知/N/A/-/null/测试 and empty cells in name, mobile, e-mail, ID fields.
 * Dates: per-channel formats; WeChat unix timestamps (~5 %); POS birthdays 1990/1/2, 19900102,
   1990年1月2日, 1990-01-02, month-day only, 1900-01-01 defaults, Excel serials (~3 %); CRM
   birthdays with Excel serials, 1900-01-00 and 0000-00-00 artefacts (~2 % each or less).
-* Addresses: 48 real districts with GB/T 2260 adcodes (ambiguous names on purpose: 鼓楼区 in
-  南京/福州, 和平区 in 天津/沈阳, 中山区 in 大连); full, abbreviated (广东深圳南山区...),
+* Addresses: 54 real districts with GB/T 2260 adcodes (ambiguous names on purpose: 鼓楼区 in
+  南京/福州, 和平区 in 天津/沈阳, 大连中山区 vs 中山市); full, abbreviated (广东深圳南山区...),
   space-separated (Tmall), 北京市北京市 duplications, ~5 % office addresses in other districts.
 * CRM ID numbers (present on ~65 % of CRM rows): valid 18-digit with the home district as
-  region code; ~2.5 % 15-digit legacy, lower-case x on ~40 % of X-ending numbers, ~1.5 % wrong
+  region code; ~2-3 % 15-digit legacy, lower-case x on ~40 % of X-ending numbers, ~1.5 % wrong
   check digit, ~1 % Excel artefacts (1.10105E+17, last three digits zeroed). E-mails with
   realistic domains (numeric qq.com, 163, 126, gmail, foxmail ...) and ~3 % typos (qq.con,
   gmial.com).
@@ -1230,7 +1230,7 @@ def write_benchmark_csv(path: Path, rows: int, seed: int = 7) -> None:
         rsum = sum(int(c) * w for c, w in zip(d.adcode, _ID_WEIGHTS))
         dists.append((d.adcode, d.province, d.city, d.district, rsum, d.roads))
     births = []
-    for _ in range(20000):
+    for _ in range(8192):
         b = _birth(rng, rnd() < 0.01)
         b8 = f"{b:%Y%m%d}"
         births.append((b.isoformat(), b8, sum(int(c) * w for c, w in zip(b8, _ID_WEIGHTS[6:14]))))
