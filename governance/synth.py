@@ -69,7 +69,7 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
 from pathlib import Path
 from random import Random
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import openpyxl
 
@@ -413,8 +413,7 @@ class _Weighted:
 
     def expand(self, size: int) -> list[Any]:
         """A list of ``size`` items in proportion to weight, for O(1) uniform indexing."""
-        out = [self.items[bisect(self.cum, (i + 0.5) * self.total / size)] for i in range(size)]
-        return out
+        return [self.items[bisect(self.cum, (i + 0.5) * self.total / size)] for i in range(size)]
 
 
 _SURNAMES = _Weighted.parse(_SURNAME_TABLE)
@@ -804,7 +803,8 @@ _T_ORDER0 = datetime(2025, 1, 1)
 Rows = list[tuple[str, list[Any]]]
 
 
-def _with_dups(rng: Random, people: list[_Person], render: Any) -> Rows:
+def _with_dups(rng: Random, people: list[_Person], render: Callable[[_Person, bool], list[Any]]) -> Rows:
+    """One row per person plus, at ``_DUP_RATE``, a re-registration variant."""
     out: Rows = []
     for p in people:
         out.append((p.cid, render(p, False)))

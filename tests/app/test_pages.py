@@ -1,0 +1,229 @@
+"""AppTest for every page: what each role (and an anonymous visitor) can reach and do."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import PASSWORDS, app_test
+from governance import auth, ingest
+
+PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
+         "users": "pages/users.py", "audit": "pages/audit.py"}
+REACHABLE = {
+    "admin": {"home", "sources", "upload", "users", "audit"},
+    "steward": {"home", "sources", "upload"},
+    "analyst": {"home", "sources"},
+}
+TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "users": "Users", "audit": "Audit log"}
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+@pytest.fixture
+def loaded(app_db, tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text("会员卡号,姓名,手机号,身份证号\nM1,张伟,13800138000,11010519491231002X\n"
+                    "M2,欧阳娜娜,13912345678,440524188001010014\n", encoding="utf-8")
+    ingest.ingest_file(app_db, path, actor="steward", channel="crm")
+    return app_db
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]
+    for frame in at.dataframe:
+        parts.append(frame.value.to_string())
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("role", sorted(REACHABLE))
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_role_page_access(loaded, role, page):
+    at = app_test(loaded, role)
+    at.run()
+    try:
+        at.switch_page(PAGES[page]).run()
+    except ValueError:  # not registered for this role: Streamlit refuses the page
+        assert page not in REACHABLE[role]
+        return
+    assert not at.exception
+    if page in REACHABLE[role]:
+        assert [t.value for t in at.title] == [TITLES[page]]
+    else:
+        assert [e.value for e in at.error] == ["Your role does not have access to this page."]
+        assert not at.title and not at.dataframe
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_anonymous_first_request_is_stopped_by_the_guard(loaded, page, cold_server):
+    """A fresh server can run a pages/ script without app.py (streamlit-notes §1): the guard stops it."""
+    at = app_test()
+    at.switch_page(PAGES[page]).run()  # no run() before: the very first request
+    assert not at.exception
+    assert not at.text_input
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.title and not at.dataframe and not at.button
+
+
+def test_anonymous_sees_only_the_sign_in_form(loaded):
+    at = app_test()
+    at.run()
+    assert [t.value for t in at.title] == ["Steward customer-data workbench"]
+    assert len(at.text_input) == 2 and not at.dataframe
+
+
+def sign_in(at, username: str, password: str):
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_sign_in_with_the_form_opens_home_and_audits(loaded):
+    at = sign_in(app_test().run(), "steward", PASSWORDS["steward"])
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Home"]
+    with loaded.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM user_sessions WHERE username = 'steward'").fetchone()[0] == 1
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'login.success'").fetchall() == [("steward",)]
+
+
+def test_wrong_password_then_lockout_message(loaded):
+    at = app_test().run()
+    for _ in range(4):
+        sign_in(at, "analyst", "not-the-password")
+        assert [e.value for e in at.error] == ["Wrong username or password."]
+    sign_in(at, "analyst", "not-the-password")
+    assert "locked until" in at.error[0].value
+    sign_in(at, "analyst", PASSWORDS["analyst"])  # right password, still locked
+    assert "locked until" in at.error[0].value and not at.session_state["authentication_status"]
+
+
+def test_sign_out_revokes_the_session_for_good(loaded):
+    at = app_test(loaded, "steward").run()
+    session_id = at.session_state["steward_session"]
+    at.sidebar.button(key="logout_button").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Steward customer-data workbench"]
+    with loaded.cursor() as cur:
+        assert auth.session_user(cur, session_id) is None
+    # a copy of the old session (as a copied cookie would carry) is refused
+    replay = app_test()
+    for key, value in {"steward_session": session_id, "authentication_status": True, "username": "steward",
+                       "name": "steward", "roles": ["steward"]}.items():
+        replay.session_state[key] = value
+    replay.run()
+    assert [t.value for t in replay.title] == ["Steward customer-data workbench"]
+    assert "Your session has ended" in texts(replay)
+
+
+def test_disabled_user_is_signed_out_on_next_run(loaded):
+    at = app_test(loaded, "analyst").run()
+    assert [t.value for t in at.title] == ["Home"]
+    auth.set_disabled(loaded, "admin", "analyst", True)
+    at.run()
+    assert [t.value for t in at.title] == ["Steward customer-data workbench"]
+
+
+def test_chinese_is_the_default_language(loaded):
+    at = app_test(loaded, "steward", lang="zh").run()
+    assert [t.value for t in at.title] == ["首页"]
+    at.session_state["lang"] = "en"
+    at.run()
+    assert [t.value for t in at.title] == ["Home"]
+
+
+def test_home_shows_the_workspace(loaded):
+    at = app_test(loaded, "analyst").run()
+    assert [m.value for m in at.metric] == ["1", "1", "2", "3"]
+    assert at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("role", ["analyst", "steward", "admin"])
+def test_sources_page_masks_personal_data_by_default(loaded, role):
+    at = app_test(loaded, role).run()
+    at.switch_page(PAGES["sources"]).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "138****8000" in shown and "张*" in shown and "欧阳**" in shown
+    assert not MOBILE.search(shown) and "11010519491231002X" not in shown
+    assert bool(at.toggle) == (role != "analyst")  # only stewards and admins may reveal
+
+
+def test_steward_reveal_is_audited(loaded):
+    at = app_test(loaded, "steward").run()
+    at.switch_page(PAGES["sources"]).run()
+    at.toggle(key="sources_reveal").set_value(True).run()
+    assert "13800138000" in texts(at)
+    with loaded.cursor() as cur:
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'pii.reveal'").fetchall()[0] == ("steward",)
+
+
+def test_analyst_cannot_edit_the_mapping(loaded):
+    at = app_test(loaded, "analyst").run()
+    at.switch_page(PAGES["sources"]).run()
+    assert not [b for b in at.button if b.key == "save_mapping"]
+
+
+def test_steward_edits_the_mapping(loaded):
+    at = app_test(loaded, "steward").run()
+    at.switch_page(PAGES["sources"]).run()
+    at.session_state["mapping_editor_crm_1"] = {"edited_rows": {0: {"field": ""}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="save_mapping").click().run()
+    assert not at.exception
+    with loaded.cursor() as cur:
+        from governance import mapping
+        assert mapping.current_version(cur, "crm") == 2
+        assert mapping.load(cur, "crm")["会员卡号"] is None
+
+
+def test_upload_gbk_csv_confirm_and_see_the_batch(app_db):
+    at = app_test(app_db, "steward").run()
+    at.switch_page(PAGES["upload"]).run()
+    at.text_input(key="upload_new_source").input("门店POS")
+    at.selectbox(key="upload_channel").set_value("pos")
+    data = "门店会员消费明细\n\n会员卡号,姓名,手机,性别\nP1,王芳,13512345678,女\nP2,李娜,+86 13612345678,女\n".encode("gbk")
+    at.file_uploader(key="upload_file").set_value(("pos.csv", data, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert "encoding gb18030" in texts(at) and "header on line 3" in texts(at)
+    assert "13512345678" not in texts(at)  # the preview is masked
+    at.button(key="upload_confirm").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Loaded batch 1: 2 rows, 4 columns")
+    with app_db.cursor() as cur:
+        assert cur.execute("SELECT source, channel, encoding, row_count FROM batches").fetchall() == [
+            ("门店POS", "pos", "gb18030", 2)]
+
+
+def test_upload_bad_file_shows_error_and_stores_nothing(app_db):
+    at = app_test(app_db, "steward").run()
+    at.switch_page(PAGES["upload"]).run()
+    at.text_input(key="upload_new_source").input("bad")
+    at.file_uploader(key="upload_file").set_value(("bad.csv", b"\x00\x01\x02" * 100, "text/csv")).run()
+    assert at.error and "binary" in at.error[0].value
+    with app_db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
+
+
+def test_admin_adds_a_user(loaded):
+    at = app_test(loaded, "admin").run()
+    at.switch_page(PAGES["users"]).run()
+    at.text_input[0].input("carol")
+    at.text_input[1].input("Carol")
+    at.text_input[3].input("carol-pass-123")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Created user carol." in [s.value for s in at.success]
+    assert auth.authenticate(loaded, "carol", "carol-pass-123").ok
+
+
+def test_admin_audit_page_lists_filters_and_verifies(loaded):
+    at = app_test(loaded, "admin").run()
+    at.switch_page(PAGES["audit"]).run()
+    assert not at.exception
+    assert "ingest.batch" in texts(at)
+    at.selectbox(key="audit_action").set_value("ingest.batch").run()
+    assert at.dataframe[0].value["action"].tolist() == ["ingest.batch"]
+    at.button(key="audit_verify").click().run()
+    assert at.success and "Hash chain intact" in at.success[0].value

@@ -1,0 +1,33 @@
+"""Helpers shared by the test layers (importable, unlike conftest)."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from governance import auth
+from governance.util import utcnow
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORDS = {"admin": "admin-pass-123", "steward": "steward-pass-123", "analyst": "analyst-pass-123"}
+
+
+def signed_in_session(database, username: str) -> dict:
+    """Session-state values of a signed-in user, as app.py leaves them after a sign-in."""
+    session_id = uuid.uuid4().hex
+    auth.open_session(database, username, session_id, utcnow() + timedelta(hours=1), via="password")
+    with database.cursor() as cur:
+        user = auth.get_user(cur, username)
+    return {"steward_session": session_id, "authentication_status": True, "username": username,
+            "name": user.display_name, "roles": [user.role], "email": None}
+
+
+def app_test(database=None, username: str | None = None, lang: str = "en"):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    if username:
+        for key, value in signed_in_session(database, username).items():
+            at.session_state[key] = value
+    return at

@@ -1,0 +1,135 @@
+"""The headless CLI: init, ingest, sources --json, users, mapping and audit verify."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from governance import cli
+from governance.storage import open_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(db_path: Path, *args: str, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "governance", "--db", str(db_path), *args], cwd=ROOT,
+                          capture_output=True, text=True, input=stdin, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "cli.duckdb"
+
+
+def call(db_path: Path, capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["--db", str(db_path), *args])
+    out = capsys.readouterr()
+    open_database(db_path).close()  # let the next call (or process) open it afresh
+    return code, out.out, out.err
+
+
+def test_init_creates_admin_with_private_password_file(db_path, capsys, monkeypatch):
+    monkeypatch.delenv("STEWARD_ADMIN_PASSWORD", raising=False)
+    code, out, _ = call(db_path, capsys, "init", "--no-demo")
+    assert code == 0 and "Created user 'admin'" in out
+    secret_file = db_path.parent / "initial-admin-password.txt"
+    password = secret_file.read_text().strip()
+    assert password in out and len(password) >= 16
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    code, out, _ = call(db_path, capsys, "init", "--no-demo")  # second start: nothing new
+    assert "Created user" not in out
+
+
+def test_init_uses_admin_password_from_environment(db_path, capsys, monkeypatch):
+    monkeypatch.setenv("STEWARD_ADMIN_PASSWORD", "from-the-env-123")
+    code, out, _ = call(db_path, capsys, "init", "--no-demo")
+    assert code == 0 and "from-the-env-123" not in out
+    assert not (db_path.parent / "initial-admin-password.txt").exists()
+    from governance import auth
+    db = open_database(db_path)
+    assert auth.authenticate(db, "admin", "from-the-env-123").ok
+    db.close()
+
+
+def test_secrets_generated_once_and_private(tmp_path, monkeypatch):
+    from governance import bootstrap
+    path = tmp_path / "secrets.toml"
+    monkeypatch.delenv("STEWARD_COOKIE_KEY", raising=False)
+    first = bootstrap.load_secrets(path)
+    assert len(first["cookie_key"]) >= 48 and first["cookie_key"] != first["hmac_key"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert bootstrap.load_secrets(path) == first
+    monkeypatch.setenv("STEWARD_COOKIE_KEY", "k" * 64)
+    assert bootstrap.load_secrets(path)["cookie_key"] == "k" * 64
+
+
+def test_ingest_and_sources_json(db_path, tmp_path, capsys):
+    crm = tmp_path / "crm_export.csv"
+    crm.write_text("Customer ID,Name,Mobile,Level\nC1,张三,13800138000,gold\nC2,李四,13912345678,\n", encoding="utf-8")
+    pos = tmp_path / "pos.csv"
+    pos.write_bytes("姓名,手机\n王五,13512345678\n".encode("gbk"))
+    code, out, _ = call(db_path, capsys, "ingest", str(crm), "--channel", "crm", "--actor", "ci")
+    assert code == 0 and json.loads(out)["rows"] == 2
+    mapping_file = tmp_path / "m.json"
+    mapping_file.write_text(json.dumps({"姓名": "name", "手机": None}), encoding="utf-8")
+    code, out, _ = call(db_path, capsys, "ingest", str(pos), "--source", "store_pos", "--channel", "pos",
+                        "--mapping", str(mapping_file), "--encoding", "gbk")
+    assert code == 0
+    code, out, _ = call(db_path, capsys, "sources", "--json")
+    assert json.loads(out) == [
+        {"source": "crm_export", "channel": "crm", "batches": 1, "rows": 2,
+         "mapping": {"Customer ID": "member_card", "Name": "name", "Mobile": "mobile", "Level": None}},
+        {"source": "store_pos", "channel": "pos", "batches": 1, "rows": 1, "mapping": {"姓名": "name", "手机": None}},
+    ]
+    db = open_database(db_path)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT uploaded_by FROM batches ORDER BY batch_id").fetchall() == [("ci",), (cli._default_actor(),)]
+    db.close()
+
+
+def test_bad_input_exits_non_zero_with_one_line(db_path, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code, out, err = run(db_path, "ingest", str(empty))
+    assert code != 0 and out == ""
+    assert err.strip().count("\n") == 0 and err.startswith("error: empty.csv: the file is empty")
+    code, _, err = run(db_path, "ingest", str(tmp_path / "missing.csv"))
+    assert code != 0 and "No such file" in err
+
+
+def test_duplicate_file_needs_force(db_path, tmp_path, capsys):
+    f = tmp_path / "a.csv"
+    f.write_text("手机\n13800138000\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(f))[0] == 0
+    code, _, err = call(db_path, capsys, "ingest", str(f))
+    assert code == 2 and "already loaded" in err
+    assert call(db_path, capsys, "ingest", str(f), "--force")[0] == 0
+
+
+def test_users_commands(db_path, capsys):
+    code, out, _ = call(db_path, capsys, "users", "add", "bob", "--role", "analyst", "--name", "Bob")
+    assert code == 0 and "Password for bob" in out
+    assert call(db_path, capsys, "users", "set-role", "bob", "steward")[0] == 0
+    assert call(db_path, capsys, "users", "disable", "bob")[0] == 0
+    code, out, _ = call(db_path, capsys, "users", "list")
+    assert "bob" in out and "steward" in out and "True" in out
+    code, _, err = call(db_path, capsys, "users", "set-role", "nobody", "admin")
+    assert code == 2 and "No user named 'nobody'" in err
+
+
+def test_audit_verify_exit_codes(db_path, capsys):
+    call(db_path, capsys, "users", "add", "bob", "--role", "analyst")
+    assert call(db_path, capsys, "audit", "verify")[0] == 0
+    db = open_database(db_path)
+    with db.transaction() as cur:
+        cur.execute("UPDATE audit_log SET detail = 'x'")
+    db.close()
+    code, _, err = call(db_path, capsys, "audit", "verify")
+    assert code == 1 and "broken" in err
