@@ -70,7 +70,7 @@ _MASKED_MOBILE = re.compile(r"^1[3-9]\d\*{4}\d{4}$")
 _ID_CARD = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$|^[1-9]\d{14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DATE = re.compile(r"^(19|20)\d{2}([-/.年])\d{1,2}([-/.月])\d{1,2}日?$|^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
-_TIMESTAMP = re.compile(r"^(19|20)\d{2}[-/]\d{1,2}[-/]\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2})?")
+_LANDLINE = re.compile(r"^(\+?86)?\(?0\d{2,3}\)?\d{7,8}$")
 _GENDER = {"男", "女", "男性", "女性", "m", "f", "male", "female", "先生", "女士", "未知", "保密"}
 _OPEN_ID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 _APP_ID = re.compile(r"^wx[0-9a-f]{16}$")
@@ -89,7 +89,7 @@ _DETECTORS: list[tuple[str, callable]] = [
     ("id_card", lambda v: bool(_ID_CARD.match(_clean_sample(v)))),
     ("email", lambda v: bool(_EMAIL.match(v.strip()))),
     ("birth_date", lambda v: bool(_DATE.match(v.strip()))),
-    ("registered_at", lambda v: bool(_TIMESTAMP.match(v.strip()))),
+    ("landline", lambda v: bool(_LANDLINE.match(_clean_sample(v)))),
     ("gender", lambda v: v.strip().lower() in _GENDER),
     ("wechat_open_id", lambda v: bool(_OPEN_ID.match(v.strip()))),
     ("wechat_app_id", lambda v: bool(_APP_ID.match(v.strip()))),
@@ -97,6 +97,7 @@ _DETECTORS: list[tuple[str, callable]] = [
     ("address", lambda v: len(v) >= 8 and bool(_ADDRESS.search(v))),
 ]
 _CONTENT_SHARE = 0.8  # share of sample values a detector must accept
+_AGREEMENT_BONUS = 0.04  # header and content agree: beats a column matched by header alone
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,12 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
             if saved[header]:
                 candidates.append((1.0, i, saved[header], "saved"))
             continue
+        by_content = _content_candidates(samples[i] if i < len(samples) else [])
+        content_fields = {f for f, _, _ in by_content}
         for f, conf, method in _header_candidates(header):
-            candidates.append((conf, i, f, method))
-        for f, conf, method in _content_candidates(samples[i] if i < len(samples) else []):
-            candidates.append((conf, i, f, method))
+            bonus = _AGREEMENT_BONUS if f in content_fields else 0.0
+            candidates.append((round(conf + bonus, 2), i, f, method))
+        candidates += [(conf, i, f, method) for f, conf, method in by_content]
     chosen: dict[int, tuple[str, float, str]] = {}
     taken: set[str] = set()
     for conf, i, f, method in sorted(candidates, key=lambda c: (-c[0], c[1])):

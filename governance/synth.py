@@ -73,6 +73,8 @@ from typing import Any, Callable, Sequence
 
 import openpyxl
 
+from governance.schema import CHANNELS  # re-exported: the generator writes files for these channels
+
 __all__ = [
     "CHANNELS",
     "ChannelFile",
@@ -83,15 +85,6 @@ __all__ = [
     "make_id_card",
 ]
 
-CHANNELS: dict[str, tuple[str, str]] = {
-    "wechat_mp": ("微信小程序", "WeChat Mini Program"),
-    "douyin": ("抖音小店", "Douyin Shop"),
-    "tmall": ("天猫旗舰店", "Tmall Flagship Store"),
-    "jd": ("京东自营", "JD Self-operated"),
-    "pos": ("门店POS", "Store POS"),
-    "crm": ("CRM会员系统", "CRM Membership System"),
-    "member": ("会员中心", "Member Center"),
-}
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,11 @@ def test_cursor_per_thread_under_concurrency(db, tmp_path):
     assert errors == []
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM batches").fetchone()[0] == 4
+
+
+def test_content_breaks_ties_between_similar_headers():
+    """Tmall exports have 联系电话 (mostly landlines) and 联系手机 (mobiles)."""
+    headers = ["联系电话", "联系手机", "下单时间"]
+    samples = [["0311-46055700", "010-12345678", "0755 12345678"], ["15339833943", "13695385398", "189****2941"],
+               ["2024-01-02 10:00:00"] * 3]
+    assert [s.field for s in mapping.suggest(headers, samples)] == ["landline", "mobile", None]

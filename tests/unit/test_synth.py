@@ -104,7 +104,7 @@ def test_different_seed_different_bytes() -> None:
 
 
 def test_channels_mapping() -> None:
-    assert set(CHANNELS) == {"wechat_mp", "douyin", "tmall", "jd", "pos", "crm", "member"}
+    assert {"wechat_mp", "douyin", "tmall", "jd", "pos", "crm", "member"} <= set(CHANNELS)
     assert CHANNELS["wechat_mp"][0] == "微信小程序"
     assert CHANNELS["pos"][0] == "门店POS"
     assert all(len(v) == 2 for v in CHANNELS.values())
