@@ -19,6 +19,7 @@ from governance.ui.session import secrets, settings, tr
 
 COOKIE_NAME = "steward_auth"
 _AUTH_KEYS = ("name", "username", "authentication_status", "email", "roles")
+_PENDING_COOKIE = "_steward_set_cookie"
 
 
 def _expiry(timestamp: float) -> datetime:
@@ -80,6 +81,12 @@ def _sign_in(db: Database, authenticator: stauth.Authenticate, outcome: dict) ->
             return user
         _forget(authenticator)  # revoked elsewhere (disabled, password reset, signed out)
         st.info(tr("login.session_ended"))
+    if st.session_state.pop(_PENDING_COOKIE, None) and st.session_state.get("authentication_status"):
+        # The run after a password sign-in: set the cookie now, in a run that is not cut short by
+        # st.rerun(), and tie the server-side session to that very cookie.
+        authenticator.cookie_controller.set_cookie()
+        exp = authenticator.cookie_controller.cookie_model.exp_date
+        return _open(db, st.session_state["username"], exp, "password")
     st.title(tr("app.title"))
     authenticator.login(location="main", key="steward_login", fields={
         "Form name": tr("login.form"), "Username": tr("login.username"),
@@ -93,19 +100,21 @@ def _sign_in(db: Database, authenticator: stauth.Authenticate, outcome: dict) ->
     if not st.session_state.get("authentication_status"):
         st.caption(tr("login.intro"))
         return None
-    username = st.session_state["username"]
+    if outcome.get("via") == "cookie":
+        return _open(db, st.session_state["username"], outcome["exp"], "cookie")
     if outcome.get("via") == "password":
-        exp = authenticator.cookie_controller.cookie_model.exp_date
-        session_id = auth.session_id_for(username, exp)
-        auth.open_session(db, username, session_id, _expiry(exp), via="password")
-    elif outcome.get("via") == "cookie":
-        session_id = outcome["session_id"]
-        auth.open_session(db, username, session_id, _expiry(outcome["exp"]), via="cookie")
-    else:
-        _forget(authenticator)
-        return None
+        st.session_state[_PENDING_COOKIE] = True
+        st.rerun()  # start over signed in, without the form
+    _forget(authenticator)
+    return None
+
+
+def _open(db: Database, username: str, cookie_exp: float, via: str) -> auth.User | None:
+    session_id = auth.session_id_for(username, cookie_exp)
+    auth.open_session(db, username, session_id, _expiry(cookie_exp), via=via)
     st.session_state[SESSION_KEY] = session_id
-    st.rerun()  # start over signed in, without the form
+    with db.cursor() as cur:
+        return auth.session_user(cur, session_id)
 
 
 def sign_out(db: Database, user: auth.User, authenticator: stauth.Authenticate) -> None:
