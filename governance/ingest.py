@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,14 +23,6 @@ from governance.storage import RAW_SCHEMA, Database
 from governance.util import utcnow
 
 _SOURCE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def default_source_name(file_name: str) -> str:
@@ -103,7 +94,7 @@ def prepare(db: Database, path: Path, *, file_name: str | None = None, source: s
     file_name = file_name or path.name
     source = check_source_name(source or default_source_name(file_name))
     plan = inspect_file(path, file_name, encoding=encoding, sheet=sheet, max_bytes=settings.max_upload_bytes)
-    digest = sha256_file(path)
+    digest = plan.sha256
     with db.cursor() as cur:
         existing = _source_row(cur, source)
         saved = mapping_mod.load(cur, source) if existing else {}

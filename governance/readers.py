@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import re
@@ -92,6 +93,7 @@ class FilePlan:
 
     path: Path
     file_format: str                 # csv | xlsx | jsonl | parquet
+    sha256: str
     raw_headers: list[str]
     headers: list[str]
     header_changes: list[HeaderChange]
@@ -147,13 +149,13 @@ def inspect_file(path: Path, file_name: str | None = None, encoding: str | None 
                  "binary": "a binary file", "text": "a text file"}[kind]
         raise IngestError(f"{file_name}: the extension says {ext} but the content is {found}.")
     if ext in EXCEL_EXTENSIONS:
-        return _inspect_xlsx(path, file_name, sheet)
+        return _inspect_xlsx(path, file_name, sheet, sha256_file(path))
     if ext in PARQUET_EXTENSIONS:
-        return _inspect_parquet(path, file_name)
-    enc = _check_encoding(path, file_name, head, encoding)
+        return _inspect_parquet(path, file_name, sha256_file(path))
+    enc, digest = _check_encoding(path, file_name, head, encoding)
     if ext in JSON_EXTENSIONS:
-        return _inspect_json(path, file_name, enc)
-    return _inspect_delimited(path, file_name, enc, head)
+        return _inspect_json(path, file_name, enc, digest)
+    return _inspect_delimited(path, file_name, enc, digest)
 
 
 def _sniff_kind(head: bytes) -> str:
@@ -184,15 +186,26 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def _check_encoding(path: Path, file_name: str, head: bytes, override: str | None) -> str:
-    """Detect (or check the override against) the whole file; raise with the position of bad bytes."""
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_encoding(path: Path, file_name: str, head: bytes, override: str | None) -> tuple[str, str]:
+    """Detect (or check the override against) the whole file; raise with the position of bad bytes.
+    Returns the encoding and the file's sha256, computed in the same pass when it can be."""
+    digest = hashlib.sha256()
     if override:
         try:
             codecs.lookup(override)
         except LookupError:
             raise IngestError(f"Unknown encoding {override!r}; choose one of {', '.join(ENCODINGS)}.") from None
-        _decode_all(path, file_name, override, raise_error=True)
-        return "utf-8-sig" if override.lower().replace("_", "-") == "utf-8" and head.startswith(codecs.BOM_UTF8) else override
+        _decode_all(path, file_name, override, raise_error=True, digest=digest)
+        bom = override.lower().replace("_", "-") == "utf-8" and head.startswith(codecs.BOM_UTF8)
+        return ("utf-8-sig" if bom else override), digest.hexdigest()
     if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -202,16 +215,18 @@ def _check_encoding(path: Path, file_name: str, head: bytes, override: str | Non
     else:
         candidates = ["utf-8", "gb18030"]
     for i, enc in enumerate(candidates):
-        if _decode_all(path, file_name, enc, raise_error=(i == len(candidates) - 1)):
-            return enc
+        if _decode_all(path, file_name, enc, raise_error=(i == len(candidates) - 1), digest=digest if i == 0 else None):
+            return enc, digest.hexdigest() if i == 0 else sha256_file(path)
     raise AssertionError("unreachable")
 
 
-def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool) -> bool:
+def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, digest=None) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     offset, lines = 0, 1
     with path.open("rb") as fh:
         while chunk := fh.read(4 * 1024 * 1024):
+            if digest is not None:
+                digest.update(chunk)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -286,7 +301,7 @@ def _pick_header(rows: list[list[str | None]]) -> int | None:
     return None
 
 
-def _inspect_delimited(path: Path, file_name: str, encoding: str, head: bytes) -> FilePlan:
+def _inspect_delimited(path: Path, file_name: str, encoding: str, digest: str) -> FilePlan:
     sample = _read_text_sample(path, encoding)
     if not sample.strip():
         raise IngestError(f"{file_name}: the file has no content besides blank space.")
@@ -328,7 +343,7 @@ def _inspect_delimited(path: Path, file_name: str, encoding: str, head: bytes) -
     preview = [r for r in data_rows if any(c.strip() for c in r)][:PREVIEW_ROWS]
     if not preview:
         raise IngestError(f"{file_name}: the file has a header but no data rows.")
-    return FilePlan(path, "csv", raw_headers, headers, changes, [[c if c != "" else None for c in r] for r in preview],
+    return FilePlan(path, "csv", digest, raw_headers, headers, changes, [[c if c != "" else None for c in r] for r in preview],
                     encoding=encoding, delimiter=delimiter, header_line=header_line, data_skip_lines=skip,
                     notes=notes, _loader=_load_delimited)
 
@@ -348,9 +363,9 @@ def _load_delimited(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, 
         if progress:
             progress(0.3, "load")
         cur.execute(
-            f"INSERT INTO {table} SELECT row_number() OVER () AS _row, * FROM read_csv(?, header = false, "
+            f"INSERT INTO {table} SELECT ordinality, * EXCLUDE (ordinality) FROM read_csv(?, header = false, "
             f"skip = ?, delim = ?, quote = '\"', escape = '\"', columns = {columns}, auto_detect = false, "
-            f"strict_mode = true, null_padding = false, encoding = 'utf-8')",
+            f"strict_mode = true, null_padding = false, encoding = 'utf-8') WITH ORDINALITY",
             [str(source), plan.data_skip_lines, plan.delimiter],
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
@@ -419,7 +434,7 @@ def _sheet_rows(ws) -> Iterator[list[str | None]]:
         yield [cell_text(v) for v in row]
 
 
-def _inspect_xlsx(path: Path, file_name: str, sheet: str | None) -> FilePlan:
+def _inspect_xlsx(path: Path, file_name: str, sheet: str | None, digest: str) -> FilePlan:
     wb, ws, names = _open_sheet(path, file_name, sheet)
     try:
         rows = []
@@ -447,7 +462,7 @@ def _inspect_xlsx(path: Path, file_name: str, sheet: str | None) -> FilePlan:
     preview = [(r + [None] * width)[:width] for r in rows[start:] if any(c not in (None, "") for c in r)][:PREVIEW_ROWS]
     if not preview:
         raise IngestError(f"{file_name}: the sheet {ws.title!r} has a header but no data rows.")
-    return FilePlan(path, "xlsx", [h or "" for h in raw_headers], headers, changes, preview, sheet=ws.title,
+    return FilePlan(path, "xlsx", digest, [h or "" for h in raw_headers], headers, changes, preview, sheet=ws.title,
                     sheets=names, header_line=header_line, data_skip_lines=start,
                     notes=[] if header_line else ["no_header"], _loader=_load_xlsx)
 
@@ -537,7 +552,7 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
             yield line_no, item
 
 
-def _inspect_json(path: Path, file_name: str, encoding: str) -> FilePlan:
+def _inspect_json(path: Path, file_name: str, encoding: str, digest: str) -> FilePlan:
     keys: dict[str, None] = {}
     preview_items = []
     for _, item in _json_records(path, file_name, encoding):
@@ -552,7 +567,7 @@ def _inspect_json(path: Path, file_name: str, encoding: str) -> FilePlan:
     raw = list(keys)
     headers, changes = clean_headers(raw)
     preview = [[_json_value(item.get(k)) for k in raw] for item in preview_items]
-    return FilePlan(path, "jsonl", raw, headers, changes, preview, encoding=encoding, _loader=_load_json)
+    return FilePlan(path, "jsonl", digest, raw, headers, changes, preview, encoding=encoding, _loader=_load_json)
 
 
 def _load_json(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
@@ -563,7 +578,7 @@ def _load_json(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progr
 
 # ---------------------------------------------------------------- parquet
 
-def _inspect_parquet(path: Path, file_name: str) -> FilePlan:
+def _inspect_parquet(path: Path, file_name: str, digest: str) -> FilePlan:
     with duckdb.connect() as con:
         try:
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
@@ -577,7 +592,7 @@ def _inspect_parquet(path: Path, file_name: str) -> FilePlan:
     if not preview:
         raise IngestError(f"{file_name}: the Parquet file has no rows.")
     headers, changes = clean_headers(raw)
-    return FilePlan(path, "parquet", raw, headers, changes, preview, _loader=_load_parquet)
+    return FilePlan(path, "parquet", digest, raw, headers, changes, preview, _loader=_load_parquet)
 
 
 def _load_parquet(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from governance import ingest
 from governance.errors import DuplicateFileError, IngestError
+from governance.readers import sha256_file
 
 HEADER = ["会员卡号", "姓名", "手机号", "身份证号", "生日"]
 ROWS = [
@@ -240,7 +241,7 @@ def test_batch_records_provenance(db, tmp_path):
         row = cur.execute("SELECT source, channel, file_name, sha256, size_bytes, row_count, column_count, uploaded_by "
                           "FROM batches").fetchone()
         audit_row = cur.execute("SELECT actor, action, object_id FROM audit_log WHERE action = 'ingest.batch'").fetchone()
-    assert row == ("微信会员", "wechat_mp", "微信会员.csv", ingest.sha256_file(path), path.stat().st_size, 3, 5, "alice")
+    assert row == ("微信会员", "wechat_mp", "微信会员.csv", sha256_file(path), path.stat().st_size, 3, 5, "alice")
     assert audit_row == ("alice", "ingest.batch", str(result.batch_id))
 
 
