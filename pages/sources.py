@@ -32,6 +32,14 @@ with ctx.db.cursor() as cur:
     headers = mapping.source_headers(cur, source)
     versions = mapping.history(cur, source)
 
+if ctx.can("mapping.edit"):
+    current = catalogue.set_index("source").loc[source, "steward"]
+    steward = st.text_input(tr("sources.steward"), value=current if isinstance(current, str) else "",
+                            key=f"sources_steward_{source}")
+    if st.button(tr("sources.set_steward"), key="sources_set_steward"):
+        sources.set_steward(ctx.db, ctx.user.username, source, steward.strip())
+        st.rerun()
+
 st.subheader(tr("sources.batches"))
 st.dataframe(batch_list, hide_index=True, width="stretch")
 

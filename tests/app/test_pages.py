@@ -227,3 +227,14 @@ def test_admin_audit_page_lists_filters_and_verifies(loaded):
     assert at.dataframe[0].value["action"].tolist() == ["ingest.batch"]
     at.button(key="audit_verify").click().run()
     assert at.success and "Hash chain intact" in at.success[0].value
+
+
+def test_steward_assigns_a_source_steward(loaded):
+    at = app_test(loaded, "steward").run()
+    at.switch_page(PAGES["sources"]).run()
+    at.text_input(key="sources_steward_crm").input("王经理")
+    at.button(key="sources_set_steward").click().run()
+    assert not at.exception
+    with loaded.cursor() as cur:
+        assert cur.execute("SELECT steward FROM sources WHERE source = 'crm'").fetchone() == ("王经理",)
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'source.steward'").fetchone() == ("steward",)
