@@ -100,11 +100,16 @@ class AuditFilter:
 _COLUMNS = "id, ts, actor, action, object_type, object_id, detail"
 
 
+def count(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter()) -> int:
+    where, params = flt.where()
+    return cur.execute(f"SELECT count(*) FROM audit_log{where}", params).fetchone()[0]
+
+
 def query(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter(), limit: int = 50,
           offset: int = 0) -> tuple[pd.DataFrame, int]:
     """One page of audit rows, newest first, and the total count for the filter."""
     where, params = flt.where()
-    total = cur.execute(f"SELECT count(*) FROM audit_log{where}", params).fetchone()[0]
+    total = count(cur, flt)
     page = cur.execute(
         f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY id DESC LIMIT ? OFFSET ?", params + [limit, offset]
     ).df()

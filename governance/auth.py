@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest.upload": frozenset({"admin", "steward"}),
     "mapping.edit": frozenset({"admin", "steward"}),
     "pii.unmasked": frozenset({"admin", "steward"}),
+    "quality.view": frozenset(ROLES),
+    "quality.run": frozenset({"admin", "steward"}),
+    "rules.edit": frozenset({"admin", "steward"}),
     "users.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin"}),
 }

@@ -12,3 +12,61 @@ def rows_by_channel(frame: pd.DataFrame, lang: str, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=labels, y=frame["rows"], text=frame["rows"], textposition="auto"))
     fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], title: str) -> go.Figure:
+    """Sources × fields, coloured by completeness or validity (0–100)."""
+    pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first") * 100
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values.round(1), x=list(pivot.columns), y=list(pivot.index), zmin=0, zmax=100,
+        colorscale="RdYlGn", text=pivot.values.round(0), texttemplate="%{text}",
+        customdata=[[labels.get(c, c) for c in pivot.columns] for _ in pivot.index],
+        hovertemplate="%{y} · %{customdata}: %{z}%<extra></extra>"))
+    return _layout(fig, title, 120 + 40 * max(1, len(pivot.index)))
+
+
+def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20) -> go.Figure:
+    data = reasons.groupby(["reason", "field"], as_index=False)["n"].sum().nlargest(top, "n").iloc[::-1]
+    fig = go.Figure(go.Bar(x=data["n"], y=[f"{names.get(r, r)} · {f}" for r, f in zip(data["reason"], data["field"])],
+                           orientation="h", customdata=list(zip(data["field"], data["reason"])),
+                           hovertemplate="%{y}: %{x}<extra></extra>"))
+    return _layout(fig, title, 120 + 22 * len(data))
+
+
+def score_trend(trend: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure()
+    for source, part in trend.groupby("source"):
+        fig.add_trace(go.Scatter(x=part["batch_id"].astype(str), y=part["score"], mode="lines+markers", name=source))
+        dropped = part[part["dropped"]]
+        if not dropped.empty:
+            fig.add_trace(go.Scatter(x=dropped["batch_id"].astype(str), y=dropped["score"], mode="markers",
+                                     marker=dict(symbol="x", size=14, color="red"), name=f"{source} ↓", showlegend=False))
+    fig.update_yaxes(range=[0, 100])
+    fig.update_xaxes(title="batch")
+    return _layout(fig, title)
+
+
+def source_scores(sources: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=sources["source"], y=sources["score"], text=sources["score"], textposition="auto"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, title, 320)
+
+
+def duplicate_rates(sources: pd.DataFrame, title: str) -> go.Figure:
+    rate = (sources["duplicate_rate"].fillna(0) * 100).round(2)
+    fig = go.Figure(go.Bar(x=sources["source"], y=rate, text=rate, textposition="auto"))
+    fig.update_yaxes(title="%")
+    return _layout(fig, title, 320)
+
+
+def before_after(fields: pd.DataFrame, labels: dict[str, str], before: str, after: str, title: str) -> go.Figure:
+    data = fields.groupby("field", as_index=False)[["raw_clean", "valid"]].sum()
+    x = [labels.get(f, f) for f in data["field"]]
+    fig = go.Figure([go.Bar(name=before, x=x, y=data["raw_clean"]), go.Bar(name=after, x=x, y=data["valid"])])
+    fig.update_layout(barmode="group")
+    return _layout(fig, title)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -41,6 +40,8 @@ def cmd_init(args, db) -> int:
 
 
 def cmd_ingest(args, db) -> int:
+    from governance.standardize import engine
+
     chosen = "auto"
     if args.mapping != "auto":
         try:
@@ -56,7 +57,8 @@ def cmd_ingest(args, db) -> int:
         result = ingest.ingest_file(db, path, actor=args.actor, source=args.source, channel=args.channel,
                                     mapping=chosen, encoding=args.encoding, sheet=args.sheet, force=args.force,
                                     progress=_print_progress if args.progress else None)
-        print(json.dumps(result.summary(), ensure_ascii=False))
+        standardized = engine.standardize(db, args.actor, [result.batch_id])
+        print(json.dumps(result.summary() | {"standardized": standardized.records}, ensure_ascii=False))
     return 0
 
 
@@ -80,6 +82,32 @@ def cmd_mapping(args, db) -> int:
     new = json.loads(Path(args.file).read_text(encoding="utf-8"))
     version = mapping.update(db, args.actor, args.source, new, comment=args.comment)
     print(f"{args.source}: mapping version {version}")
+    return 0
+
+
+def cmd_standardize(args, db) -> int:
+    from governance.standardize import engine
+
+    result = engine.standardize(db, args.actor, progress=_print_progress if args.progress else None)
+    print(json.dumps(result.summary()) if args.json else
+          f"standardized {result.records} records in {len(result.batches)} batches "
+          f"({result.new_values} new distinct values) in {result.seconds:.2f} s")
+    return 0
+
+
+def cmd_profile(args, db) -> int:
+    from governance.quality import pipeline, profile
+
+    result = pipeline.refresh(db, args.actor, progress=_print_progress if args.progress else None)
+    with db.cursor() as cur:
+        report = profile.as_json(cur, result.run.run_id)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"workspace score {report['score']}  ({result.records} records, run {result.run.run_id}, "
+          f"{result.run.seconds:.2f} s)")
+    for s in report["sources"]:
+        print(f"  {s['source']}\trows={s['rows']}\tscore={s['score']}")
     return 0
 
 
@@ -147,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="load a file again even if it was loaded before")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")
     p.set_defaults(func=cmd_ingest)
+
+    p = with_actor(sub.add_parser("standardize", help="standardize every batch not yet standardized"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(func=cmd_standardize)
+
+    p = with_actor(sub.add_parser("profile", help="standardize what is stale, profile and score quality"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("sources", help="list sources")
     p.add_argument("--json", action="store_true")

@@ -15,6 +15,19 @@ def _create_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
     rebuild_mapped_view(cur)
 
 
+def _create_standardize_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.standardize.engine import create_tables
+
+    create_tables(cur)
+
+
+def _create_quality_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.quality import profile, rules
+
+    rules.create_tables(cur)
+    profile.create_tables(cur)
+
+
 # (version, name, SQL script or a function of a cursor)
 MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
@@ -115,6 +128,8 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
         """,
     ),
     (3, "mapped_records view", _create_mapped_view),
+    (4, "standardized records and value cache", _create_standardize_tables),
+    (5, "quality rules, profiles and rule results", _create_quality_tables),
 ]
 
 

@@ -27,9 +27,7 @@ flt = audit.AuditFilter(
 
 page_size = settings().page_size
 with ctx.db.cursor() as cur:
-    _, total = audit.query(cur, flt, limit=0)
-offset = pager(total, page_size, key="audit_page")
-with ctx.db.cursor() as cur:
+    offset = pager(audit.count(cur, flt), page_size, key="audit_page")
     rows, total = audit.query(cur, flt, limit=page_size, offset=offset)
 st.caption(tr("audit.total", n=f"{total:,}"))
 st.dataframe(rows, hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ import streamlit as st
 from governance import audit, mapping, masking, sources
 from governance.errors import GovernanceError
 from governance.schema import channel_label
+from governance.standardize import engine
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import field_options, pager
@@ -39,6 +40,12 @@ if ctx.can("mapping.edit"):
     if st.button(tr("sources.set_steward"), key="sources_set_steward"):
         sources.set_steward(ctx.db, ctx.user.username, source, steward.strip())
         st.rerun()
+    with ctx.db.cursor() as cur:
+        zero = engine.gender_zero(cur, source)
+    chosen = st.selectbox(tr("quality.gender_zero"), engine.GENDER_ZERO, index=engine.GENDER_ZERO.index(zero),
+                          key=f"sources_gender_zero_{source}", format_func=lambda z: ctx.t(f"gender_zero.{z}"))
+    if chosen != zero:
+        engine.set_gender_zero(ctx.db, ctx.user.username, source, chosen)
 
 st.subheader(tr("sources.batches"))
 st.dataframe(batch_list, hide_index=True, width="stretch")

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from governance import ingest, masking, sources
+from governance.standardize import engine
 from governance.errors import GovernanceError
 from governance.readers import ENCODINGS
 from governance.schema import CHANNELS, channel_label
@@ -96,5 +97,6 @@ if st.button(tr("upload.confirm"), type="primary", key="upload_confirm", disable
         show_error(exc)
         st.stop()
     discard_upload(uploaded)
+    engine.standardize(ctx.db, ctx.user.username, [result.batch_id])
     mapped = sum(1 for f in result.mapping.values() if f)
     st.success(tr("upload.done", batch=result.batch_id, rows=f"{result.rows:,}", columns=result.columns, mapped=mapped))

@@ -49,3 +49,12 @@ def discard_upload(uploaded) -> None:
     path = st.session_state.get("_staged_uploads", {}).pop(uploaded.file_id, None)
     if path:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+def chart_selection(event) -> dict | None:
+    """The first point a user clicked in a plotly chart rendered with on_select='rerun', if any."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    return points[0] if points else None

@@ -10,13 +10,14 @@ from helpers import PASSWORDS, app_test
 from governance import auth, ingest
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
-         "users": "pages/users.py", "audit": "pages/audit.py"}
+         "quality": "pages/quality.py", "rules": "pages/rules.py", "users": "pages/users.py", "audit": "pages/audit.py"}
 REACHABLE = {
-    "admin": {"home", "sources", "upload", "users", "audit"},
-    "steward": {"home", "sources", "upload"},
-    "analyst": {"home", "sources"},
+    "admin": set(PAGES),
+    "steward": {"home", "sources", "upload", "quality", "rules"},
+    "analyst": {"home", "sources", "quality"},
 }
-TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "users": "Users", "audit": "Audit log"}
+TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
+          "users": "Users", "audit": "Audit log"}
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 

@@ -24,9 +24,11 @@ def test_passwords_are_bcrypt_hashes(db, alice):
 
 
 @pytest.mark.parametrize("role,allowed", [
-    ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view"}),
-    ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked"}),
-    ("analyst", {"home.view", "sources.view"}),
+    ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
+               "quality.view", "quality.run", "rules.edit"}),
+    ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
+                 "quality.run", "rules.edit"}),
+    ("analyst", {"home.view", "sources.view", "quality.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):

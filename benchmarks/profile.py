@@ -1,0 +1,112 @@
+"""Quality benchmark: standardize + profile 1,000,000 generated records, next to a single DuckDB
+full-table scan computing the same completeness counts, in the same run; then the Quality page's
+render time (AppTest) at 1,000,000 and at 10,000 records.
+Targets: standardize + profile at most 5x the scan; page render at 1M within 2x of 10k.
+
+    python benchmarks/profile.py [--rows 1000000] [--small 10000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def build_store(path: Path, rows: int) -> Path:
+    from governance import ingest, synth
+    from governance.storage import open_database
+
+    csv = ROOT / "data" / "benchmarks" / f"customers_{rows}.csv"
+    if not csv.exists():
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        synth.write_benchmark_csv(csv, rows)
+    db = open_database(path)
+    ingest.ingest_file(db, csv, actor="benchmark", source="crm_benchmark", channel="crm")
+    return csv
+
+
+def time_pipeline(path: Path) -> dict:
+    from governance.quality import profile
+    from governance.schema import FIELD_NAMES
+    from governance.standardize import engine
+    from governance.storage import open_database
+
+    db = open_database(path)
+    with db.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute("SELECT " + ", ".join(f"count({f})" for f in FIELD_NAMES) + " FROM mapped_records").fetchall()
+        scan = time.perf_counter() - started
+    started = time.perf_counter()
+    std = engine.standardize(db, "benchmark")
+    std_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    run = profile.run_profile(db, "benchmark")
+    profile_seconds = time.perf_counter() - started
+    return {"scan": scan, "standardize": std_seconds, "profile": profile_seconds, "records": std.records,
+            "new_values": std.new_values, "score": run.score}
+
+
+def time_page(path: Path, repeat: int = 3) -> float:
+    """Best-of-n render time of the Quality page for a signed-in analyst."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from governance import auth
+    from governance.storage import open_database
+    from helpers import app_test
+
+    original = PagesManager.__init__
+
+    def warm(self, *a, **k):
+        original(self, *a, **k)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = warm
+    os.environ["STEWARD_DB"] = str(path)
+    db = open_database(path)
+    with db.cursor() as cur:
+        exists = auth.get_user(cur, "bench")
+    if not exists:
+        auth.create_user(db, "system", "bench", "bench-password-1", "analyst")
+    best = float("inf")
+    for _ in range(repeat):
+        at = app_test(db, "bench").run()
+        started = time.perf_counter()
+        at.switch_page("pages/quality.py").run()
+        best = min(best, time.perf_counter() - started)
+        assert not at.exception, at.exception
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    args = parser.parse_args()
+    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    with tempfile.TemporaryDirectory() as tmp:
+        big, small = Path(tmp) / "big.duckdb", Path(tmp) / "small.duckdb"
+        build_store(big, args.rows)
+        result = time_pipeline(big)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        build_store(small, args.small)
+        time_pipeline(small)
+        page_big, page_small = time_page(big), time_page(small)
+    total = result["standardize"] + result["profile"]
+    print(f"records: {result['records']:,}  distinct values normalized: {result['new_values']:,}  score {result['score']}")
+    print(f"duckdb completeness scan: {result['scan']:.2f} s")
+    print(f"standardize: {result['standardize']:.2f} s   profile: {result['profile']:.2f} s   total {total:.2f} s")
+    print(f"ratio: {total / result['scan']:.1f}x the scan (target <= 5x); peak memory {peak:.0f} MiB")
+    print(f"quality page render: {page_big:.2f} s at {args.rows:,}  vs  {page_small:.2f} s at {args.small:,}  "
+          f"-> {page_big / page_small:.2f}x (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Profiling and quality scores, entirely in SQL over `std_records`, stored per run.
+
+Per source × field (and per batch, for trends): records, missing, valid, invalid, counts by
+status and reason, distinct values, uniqueness, top values, value patterns, min and max, and the
+raw values already clean before standardization. Scores weight the quality dimensions; pages read
+the stored results, never the raw tables.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from governance import audit
+from governance.quality import rules as rules_mod
+from governance.schema import BY_NAME, FIELD_NAMES
+from governance.standardize.normalizers import STATUSES
+from governance.storage import Database
+from governance.util import utcnow
+
+WEIGHTS = {"completeness": 0.3, "validity": 0.4, "uniqueness": 0.15, "consistency": 0.15}
+DROP_BOUND = 5.0  # a batch whose score falls more than this many points below the previous one is flagged
+PATTERN_FIELDS = ("mobile", "landline", "id_card", "email", "birth_date", "postcode", "gender", "member_card",
+                  "registered_at", "wechat_open_id", "marketing_consent")
+KEY_FIELDS = ("mobile", "id_card", "email", "wechat_union_id", "wechat_open_id", "douyin_id", "member_card")
+TOP_N = 5
+MISSING = ("missing", "placeholder")
+VALID = ("valid", "valid_with_warning")
+_CHECK_FIELDS = {"check_birth_id": ("birth_date", "id_card"), "check_gender_id": ("gender", "id_card"),
+                 "check_region_id": ("province",)}
+
+
+def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("CREATE SEQUENCE profile_run_seq START 1")
+    cur.execute("CREATE TABLE profile_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, "
+                "seconds DOUBLE NOT NULL, records BIGINT NOT NULL, score DOUBLE)")
+    cur.execute("CREATE TABLE profile_status (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, batch_id BIGINT NOT NULL, "
+                "field VARCHAR NOT NULL, status VARCHAR NOT NULL, reason VARCHAR, n BIGINT NOT NULL)")
+    cur.execute("CREATE TABLE profile_fields (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, field VARCHAR NOT NULL, "
+                "records BIGINT, missing BIGINT, valid BIGINT, invalid BIGINT, masked BIGINT, distinct_count BIGINT, "
+                "uniqueness DOUBLE, min_value VARCHAR, max_value VARCHAR, raw_clean BIGINT, completeness DOUBLE, "
+                "validity DOUBLE, uniqueness_score DOUBLE, consistency DOUBLE, score DOUBLE, top_values VARCHAR, "
+                "patterns VARCHAR)")
+    cur.execute("CREATE TABLE profile_batches (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, batch_id BIGINT NOT NULL, "
+                "uploaded_at TIMESTAMP, rows BIGINT, score DOUBLE, dropped BOOLEAN)")
+    cur.execute("CREATE TABLE profile_sources (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, rows BIGINT, "
+                "score DOUBLE, duplicate_rows BIGINT, flagged BOOLEAN)")
+    cur.execute("CREATE TABLE profile_keys (run_id BIGINT NOT NULL, field VARCHAR NOT NULL, shared_values BIGINT, "
+                "rows_involved BIGINT)")
+    cur.execute("CREATE TABLE rule_results (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, "
+                "version INTEGER, name VARCHAR, severity VARCHAR, dimension VARCHAR, fields VARCHAR, applicable BIGINT, "
+                "failed BIGINT, pass_rate DOUBLE, mostly DOUBLE, passed BOOLEAN)")
+
+
+def _mapped_fields(cur: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Fields each source maps (current mapping): only those are profiled."""
+    rows = cur.execute("SELECT e.source, e.field FROM mapping_entries e JOIN (SELECT source, max(version) v FROM "
+                       "mapping_versions GROUP BY source) c ON c.source = e.source AND c.v = e.version "
+                       "WHERE e.field IS NOT NULL").fetchall()
+    out: dict[str, set[str]] = {}
+    for source, f in rows:
+        out.setdefault(source, set()).add(f)
+    return out
+
+
+def _union(parts: list[str]) -> str:
+    return " UNION ALL ".join(parts)
+
+
+def _score(dims: dict[str, float | None]) -> float | None:
+    present = {k: v for k, v in dims.items() if v is not None}
+    if not present:
+        return None
+    weight = sum(WEIGHTS[k] for k in present)
+    return round(100 * sum(WEIGHTS[k] * v for k, v in present.items()) / weight, 2)
+
+
+@dataclass
+class ProfileRun:
+    run_id: int
+    seconds: float
+    score: float | None
+
+
+def run_profile(db: Database, actor: str) -> ProfileRun:
+    """Profile every source and field, evaluate the rules, score, and store it all as one run."""
+    started = time.perf_counter()
+    with db.cursor() as cur:
+        mapped = _mapped_fields(cur)
+        records = cur.execute("SELECT count(*) FROM std_records").fetchone()[0]
+    with db.transaction() as cur:
+        run_id = cur.execute("SELECT nextval('profile_run_seq')").fetchone()[0]
+        cur.execute("INSERT INTO profile_status " + _union([
+            f"SELECT {run_id}, source, batch_id, '{f}', {f}_status, {f}_reason, count(*) FROM std_records GROUP BY ALL"
+            for f in FIELD_NAMES]))
+        values = cur.execute(_union([
+            f"SELECT source, '{f}' AS field, count(DISTINCT {f}), min({f}), max({f}) FROM std_records GROUP BY source"
+            for f in FIELD_NAMES])).fetchall()
+        tops = cur.execute(
+            f"SELECT source, field, list({{'value': value, 'n': n}} ORDER BY n DESC, value) FROM ("
+            + _union([f"SELECT source, '{f}' AS field, {f} AS value, count(*) AS n FROM std_records "
+                      f"WHERE {f} IS NOT NULL GROUP BY source, {f} QUALIFY row_number() OVER (PARTITION BY source "
+                      f"ORDER BY count(*) DESC, {f}) <= {TOP_N}" for f in FIELD_NAMES])
+            + ") GROUP BY ALL").fetchall()
+        pattern = ("regexp_replace(regexp_replace(regexp_replace(m.{f}, '[A-Za-z]', 'A', 'g'), '[0-9]', 'N', 'g'), "
+                   "'[\\x{{4e00}}-\\x{{9fff}}]', '汉', 'g')")
+        patterns = cur.execute(
+            "SELECT source, field, list({'pattern': p, 'n': n} ORDER BY n DESC, p) FROM ("
+            + _union([f"SELECT m.source, '{f}' AS field, {pattern.format(f=f)} AS p, count(*) AS n FROM mapped_records m "
+                      f"WHERE m.{f} IS NOT NULL GROUP BY m.source, p QUALIFY row_number() OVER (PARTITION BY m.source "
+                      f"ORDER BY count(*) DESC, p) <= {TOP_N}" for f in PATTERN_FIELDS])
+            + ") GROUP BY ALL").fetchall()
+        clean = cur.execute(
+            "SELECT s.source, " + ", ".join(f"count(*) FILTER (WHERE m.{f} = s.{f})" for f in FIELD_NAMES)
+            + " FROM std_records s JOIN mapped_records m USING (batch_id, row_number) GROUP BY s.source").fetchall()
+        row_hash = "hash(" + ", ".join(f"s.{f}" for f in FIELD_NAMES) + ")"
+        dup_rows = dict(cur.execute(
+            f"SELECT source, sum(n - 1) FROM (SELECT source, {row_hash} h, count(*) n FROM std_records s "
+            "GROUP BY ALL HAVING count(*) > 1) GROUP BY source").fetchall())
+        cur.execute("INSERT INTO profile_keys " + _union([
+            f"SELECT {run_id}, '{f}', count(*), coalesce(sum(n), 0) FROM (SELECT {f}, count(*) n FROM std_records "
+            f"WHERE {f}_status IN ('valid', 'valid_with_warning') GROUP BY {f} HAVING count(DISTINCT source) > 1)"
+            for f in KEY_FIELDS]))
+        rule_results = rules_mod.evaluate(cur)
+        for r in rule_results:
+            cur.execute("INSERT INTO rule_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, r.source, r.rule.rule_id, r.rule.version, r.rule.name, r.rule.severity,
+                         r.rule.dimension, ",".join(r.rule.fields or [c for c in r.rule.params.values()
+                                                                    if isinstance(c, str)]),
+                         r.applicable, r.failed, r.pass_rate, r.rule.mostly, r.passed])
+        _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, rule_results)
+        score = cur.execute("SELECT sum(score * rows) / nullif(sum(rows), 0) FROM profile_sources WHERE run_id = ? "
+                            "AND score IS NOT NULL", [run_id]).fetchone()[0]
+        seconds = time.perf_counter() - started
+        cur.execute("INSERT INTO profile_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, actor, utcnow(), seconds, records, None if score is None else round(score, 2)])
+        audit.record(cur, actor, "profile.run", "profile_run", run_id, {"records": records, "score": score})
+    return ProfileRun(run_id, seconds, score)
+
+
+def _rule_dims(rule_results: list[rules_mod.RuleResult]) -> dict[tuple[str, str, str], list[float]]:
+    """(source, field, dimension) -> pass rates of the uniqueness and consistency rules touching the field."""
+    dims: dict[tuple[str, str, str], list[float]] = {}
+    for r in rule_results:
+        if r.rule.dimension not in ("uniqueness", "consistency") or not r.applicable:
+            continue
+        fields = r.rule.fields or list(_CHECK_FIELDS.get(r.rule.params.get("check"), ()))
+        for f in fields:
+            dims.setdefault((r.source, f, r.rule.dimension), []).append(r.pass_rate)
+    return dims
+
+
+def _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, rule_results) -> None:
+    status = cur.execute("SELECT source, batch_id, field, status, sum(n) FROM profile_status WHERE run_id = ? "
+                         "GROUP BY ALL", [run_id]).fetchall()
+    counts: dict[tuple, dict[str, int]] = {}
+    for source, batch_id, f, st, n in status:
+        for key in ((source, None, f), (source, batch_id, f)):
+            bucket = counts.setdefault(key, dict.fromkeys(STATUSES, 0))
+            bucket[st] = bucket.get(st, 0) + int(n)
+    value_stats = {(s, f): (d, lo, hi) for s, f, d, lo, hi in values}
+    top_map = {(s, f): v for s, f, v in tops}
+    pattern_map = {(s, f): v for s, f, v in patterns}
+    clean_map = {row[0]: dict(zip(FIELD_NAMES, row[1:])) for row in clean}
+    rule_dims = _rule_dims(rule_results)
+
+    def dims(source: str, f: str, c: dict[str, int]) -> dict[str, float | None]:
+        total = sum(c.values())
+        present = total - c["missing"] - c["placeholder"]
+        d = {"completeness": present / total if total else None,
+             "validity": (c["valid"] + c["valid_with_warning"]) / present if present else None}
+        for dim in ("uniqueness", "consistency"):
+            rates = rule_dims.get((source, f, dim))
+            d[dim] = min(rates) if rates else None
+        return d
+
+    batch_scores: dict[tuple[str, int], list[float]] = {}
+    source_scores: dict[str, list[float]] = {}
+    for (source, batch_id, f), c in counts.items():
+        if f not in mapped.get(source, set()):
+            continue
+        d = dims(source, f, c)
+        score = _score(d)
+        if batch_id is not None:
+            if score is not None:
+                batch_scores.setdefault((source, batch_id), []).append(score)
+            continue
+        if score is not None:
+            source_scores.setdefault(source, []).append(score)
+        total = sum(c.values())
+        distinct, lo, hi = value_stats.get((source, f), (0, None, None))
+        present = total - c["missing"] - c["placeholder"]
+        cur.execute("INSERT INTO profile_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            run_id, source, f, total, c["missing"] + c["placeholder"], c["valid"] + c["valid_with_warning"],
+            c["invalid"], c["masked"], distinct, distinct / present if present else None, lo, hi,
+            clean_map.get(source, {}).get(f), d["completeness"], d["validity"], d["uniqueness"], d["consistency"],
+            score, json.dumps(top_map.get((source, f)) or [], ensure_ascii=False),
+            json.dumps(pattern_map.get((source, f)) or [], ensure_ascii=False)])
+    batches = cur.execute("SELECT source, batch_id, uploaded_at, row_count FROM batches ORDER BY source, batch_id").fetchall()
+    previous: dict[str, float] = {}
+    for source, batch_id, uploaded_at, rows in batches:
+        scores = batch_scores.get((source, batch_id))
+        score = round(sum(scores) / len(scores), 2) if scores else None
+        dropped = score is not None and source in previous and previous[source] - score > DROP_BOUND
+        cur.execute("INSERT INTO profile_batches VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, source, batch_id, uploaded_at, rows, score, dropped])
+        if score is not None:
+            previous[source] = score
+    for source, rows in cur.execute("SELECT source, count(*) FROM std_records GROUP BY source").fetchall():
+        scores = source_scores.get(source)
+        flagged = cur.execute("SELECT bool_or(dropped) FROM profile_batches WHERE run_id = ? AND source = ?",
+                              [run_id, source]).fetchone()[0]
+        cur.execute("INSERT INTO profile_sources VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, source, rows, round(sum(scores) / len(scores), 2) if scores else None,
+                     int(dup_rows.get(source) or 0), bool(flagged)])
+
+
+# ---------------------------------------------------------------- reading stored results
+
+def latest_run(cur: duckdb.DuckDBPyConnection) -> dict | None:
+    row = cur.execute("SELECT run_id, actor, ts, seconds, records, score FROM profile_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+    return dict(zip(("run_id", "actor", "ts", "seconds", "records", "score"), row)) if row else None
+
+
+def fields_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT * EXCLUDE (run_id) FROM profile_fields WHERE run_id = ? ORDER BY source, field", [run_id]).df()
+
+
+def sources_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT source, rows, score, duplicate_rows, duplicate_rows / nullif(rows, 0) AS duplicate_rate, "
+                       "flagged FROM profile_sources WHERE run_id = ? ORDER BY source", [run_id]).df()
+
+
+def reasons_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT field, reason, status, sum(n) AS n FROM profile_status WHERE run_id = ? AND reason IS NOT NULL "
+                       "AND status NOT IN ('missing') GROUP BY ALL ORDER BY n DESC", [run_id]).df()
+
+
+def trend_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT source, batch_id, uploaded_at, rows, score, dropped FROM profile_batches WHERE run_id = ? "
+                       "ORDER BY source, batch_id", [run_id]).df()
+
+
+def runs_frame(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return cur.execute("SELECT r.run_id, r.ts, r.score, s.source, s.score AS source_score FROM profile_runs r "
+                       "JOIN profile_sources s USING (run_id) ORDER BY r.run_id").df()
+
+
+def keys_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT field, shared_values, rows_involved FROM profile_keys WHERE run_id = ? ORDER BY field",
+                       [run_id]).df()
+
+
+def rules_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    return cur.execute("SELECT source, rule_id, name, severity, dimension, fields, applicable, failed, pass_rate, mostly, "
+                       "passed FROM rule_results WHERE run_id = ? ORDER BY passed, severity, source, rule_id", [run_id]).df()
+
+
+def as_json(cur: duckdb.DuckDBPyConnection, run_id: int | None = None) -> dict:
+    """The `profile --json` contract (see the README)."""
+    run = latest_run(cur) if run_id is None else {"run_id": run_id, "score": cur.execute(
+        "SELECT score FROM profile_runs WHERE run_id = ?", [run_id]).fetchone()[0]}
+    if run is None:
+        return {"score": None, "sources": []}
+    rid = run["run_id"]
+    by_status: dict[tuple[str, str], dict[str, int]] = {}
+    by_reason: dict[tuple[str, str], dict[str, int]] = {}
+    for source, f, st, reason, n in cur.execute(
+            "SELECT source, field, status, reason, sum(n) FROM profile_status WHERE run_id = ? GROUP BY ALL", [rid]).fetchall():
+        by_status.setdefault((source, f), {})
+        by_status[(source, f)][st] = by_status[(source, f)].get(st, 0) + int(n)
+        if reason:
+            by_reason.setdefault((source, f), {})
+            by_reason[(source, f)][reason] = by_reason[(source, f)].get(reason, 0) + int(n)
+    fields = fields_frame(cur, rid)
+    out = []
+    for source, rows, score, *_ in sources_frame(cur, rid).itertuples(index=False):
+        entries = []
+        for row in fields[fields["source"] == source].itertuples(index=False):
+            entries.append({"field": row.field, "records": int(row.records), "missing": int(row.missing),
+                            "valid": int(row.valid), "invalid": int(row.invalid),
+                            "by_status": dict(sorted(by_status.get((source, row.field), {}).items())),
+                            "by_reason": dict(sorted(by_reason.get((source, row.field), {}).items())),
+                            "score": None if pd.isna(row.score) else float(row.score)})
+        out.append({"source": source, "rows": int(rows), "score": None if pd.isna(score) else float(score),
+                    "fields": entries})
+    return {"score": run["score"], "sources": out}
+
+
+def field_label(f: str, lang: str) -> str:
+    return BY_NAME[f].label(lang) if f in BY_NAME else f

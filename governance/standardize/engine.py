@@ -1,0 +1,248 @@
+"""The standardize stage: every mapped record gets, per standard field, a standardized
+value, a status and a reason code, in the table `std_records`; the raw value stays in the
+raw batch tables (join on batch_id, row_number).
+
+Normalizers are pure Python functions (normalizers.py). They run once per *distinct* raw
+value and field, and their results are cached in `std_cache`, so repeated values (and
+later runs) cost nothing. One SQL statement then joins the records with the cache and adds
+the cross-field consistency checks.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from governance import audit
+from governance.schema import FIELD_NAMES
+from governance.standardize import normalizers
+from governance.storage import Database, quote_ident
+from governance.util import utcnow
+
+# Bump when a normalizer's output changes: cached results and standardized batches are redone.
+RULESET_VERSION = 1
+
+# Derived columns kept in std_records: (column, field, key in Result.extra, SQL type)
+DERIVED: tuple[tuple[str, str, str, str], ...] = (
+    ("mobile_masked_key", "mobile", "masked_key", "VARCHAR"),
+    ("mobile_carrier", "mobile", "carrier", "VARCHAR"),
+    ("id_birth_date", "id_card", "birth_date", "DATE"),
+    ("id_sex", "id_card", "sex", "VARCHAR"),
+    ("id_is_minor", "id_card", "is_minor", "BOOLEAN"),
+    ("id_region", "id_card", "region_code", "VARCHAR"),
+    ("id_province", "id_card", "province", "VARCHAR"),
+    ("email_suggestion", "email", "suggestion", "VARCHAR"),
+    ("name_salutation", "name", "salutation", "VARCHAR"),
+    ("name_simplified", "name", "simplified", "VARCHAR"),
+    ("name_family", "name", "family_name", "VARCHAR"),
+    ("name_given", "name", "given_name", "VARCHAR"),
+    ("name_pinyin", "name", "pinyin", "VARCHAR"),
+    ("name_initials", "name", "pinyin_initials", "VARCHAR"),
+    ("name_pinyin_rev", "name", "pinyin_given_first", "VARCHAR"),
+    ("addr_province", "address", "province", "VARCHAR"),
+    ("addr_city", "address", "city", "VARCHAR"),
+    ("addr_district", "address", "district", "VARCHAR"),
+    ("addr_adcode", "address", "adcode", "VARCHAR"),
+)
+
+# Cross-field checks: (column, SQL giving 'ok' / 'conflict' / NULL when not applicable)
+CONSISTENCY: tuple[tuple[str, str], ...] = (
+    ("check_birth_id", "CASE WHEN r.id_birth_date IS NULL OR r.birth_date IS NULL THEN NULL "
+                       "WHEN r.id_birth_date = TRY_CAST(r.birth_date AS DATE) THEN 'ok' ELSE 'conflict' END"),
+    ("check_gender_id", "CASE WHEN r.id_sex IS NULL OR r.gender IS NULL OR r.gender NOT IN ('1', '2') THEN NULL "
+                        "WHEN r.id_sex = r.gender THEN 'ok' ELSE 'conflict' END"),
+    ("check_region_id", "CASE WHEN r.id_province IS NULL OR coalesce(r.province, r.addr_province) IS NULL THEN NULL "
+                        "WHEN r.id_province = coalesce(r.province, r.addr_province) THEN 'ok' ELSE 'conflict' END"),
+)
+CONSISTENCY_REASONS = {"check_birth_id": "BIRTH_ID_CONFLICT", "check_gender_id": "GENDER_ID_CONFLICT",
+                       "check_region_id": "ID_REGION_MISMATCH"}
+
+STATUS_COLUMNS = [f"{f}_status" for f in FIELD_NAMES]
+
+
+def _columns_ddl() -> str:
+    cols = ["batch_id BIGINT NOT NULL", "source VARCHAR NOT NULL", "row_number BIGINT NOT NULL"]
+    for f in FIELD_NAMES:
+        cols += [f"{f} VARCHAR", f"{f}_status VARCHAR NOT NULL", f"{f}_reason VARCHAR"]
+    cols += [f"{c} {t}" for c, _, _, t in DERIVED]
+    cols += ["is_minor BOOLEAN"] + [f"{c} VARCHAR" for c, _ in CONSISTENCY]
+    return ", ".join(cols)
+
+
+def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Migration: the cache, the standardized records and the run log."""
+    cur.execute("CREATE TABLE std_cache (field VARCHAR NOT NULL, raw VARCHAR NOT NULL, ruleset INTEGER NOT NULL, "
+                "value VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, extra VARCHAR, PRIMARY KEY (field, raw, ruleset))")
+    cur.execute(f"CREATE TABLE std_records ({_columns_ddl()}, PRIMARY KEY (batch_id, row_number))")
+    cur.execute("CREATE TABLE std_batches (batch_id BIGINT PRIMARY KEY, ruleset INTEGER NOT NULL, "
+                "mapping_version INTEGER NOT NULL, gender_zero VARCHAR NOT NULL, standardized_at TIMESTAMP NOT NULL)")
+    cur.execute("CREATE TABLE source_settings (source VARCHAR PRIMARY KEY, gender_zero VARCHAR NOT NULL DEFAULT 'unknown')")
+    cur.execute("CREATE SEQUENCE std_run_seq START 1")
+    cur.execute("CREATE TABLE std_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, "
+                "seconds DOUBLE NOT NULL, batches INTEGER NOT NULL, records BIGINT NOT NULL, new_values BIGINT NOT NULL)")
+
+
+GENDER_ZERO = ("unknown", "female", "male")
+
+
+def set_gender_zero(db: Database, actor: str, source: str, meaning: str) -> None:
+    """What a raw gender '0' means in this source (WeChat: unknown; some CRMs: female)."""
+    if meaning not in GENDER_ZERO:
+        raise ValueError(meaning)
+    with db.transaction() as cur:
+        cur.execute("INSERT OR REPLACE INTO source_settings VALUES (?, ?)", [source, meaning])
+        audit.record(cur, actor, "source.gender_zero", "source", source, {"gender_zero": meaning})
+
+
+def gender_zero(cur: duckdb.DuckDBPyConnection, source: str) -> str:
+    row = cur.execute("SELECT gender_zero FROM source_settings WHERE source = ?", [source]).fetchone()
+    return row[0] if row else "unknown"
+
+
+@dataclass
+class StandardizeResult:
+    batches: list[int]
+    records: int
+    new_values: int
+    seconds: float
+
+    def summary(self) -> dict:
+        return {"batches": self.batches, "records": self.records, "new_values": self.new_values,
+                "seconds": round(self.seconds, 3)}
+
+
+def stale_batches(cur: duckdb.DuckDBPyConnection) -> list[int]:
+    """Batches never standardized, or standardized under another ruleset, mapping or gender setting."""
+    rows = cur.execute(
+        """
+        SELECT b.batch_id FROM batches b
+        LEFT JOIN std_batches s USING (batch_id)
+        LEFT JOIN source_settings g ON g.source = b.source
+        WHERE s.batch_id IS NULL OR s.ruleset <> ?
+           OR s.mapping_version <> (SELECT max(version) FROM mapping_versions v WHERE v.source = b.source)
+           OR s.gender_zero <> coalesce(g.gender_zero, 'unknown')
+        ORDER BY b.batch_id
+        """, [RULESET_VERSION]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
+    """Normalize the distinct raw values not yet cached; return how many were new."""
+    new = 0
+    ids = ", ".join(str(int(b)) for b in batch_ids)
+    for f in FIELD_NAMES:
+        fn = normalizers.NORMALIZERS[f]
+        values = [r[0] for r in cur.execute(
+            f"SELECT DISTINCT m.{f} FROM mapped_records m WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
+            [f, RULESET_VERSION]).fetchall()]
+        if not values:
+            continue
+        results = [fn(v) for v in values]
+        cache_rows = pa.table({
+            "field": pa.array([f] * len(values), pa.string()),
+            "raw": pa.array(values, pa.string()),
+            "ruleset": pa.array([RULESET_VERSION] * len(values), pa.int32()),
+            "value": pa.array([r.value for r in results], pa.string()),
+            "status": pa.array([r.status for r in results], pa.string()),
+            "reason": pa.array([r.reason for r in results], pa.string()),
+            "extra": pa.array([json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None
+                               for r in results], pa.string()),
+        })
+        cur.execute("INSERT INTO std_cache SELECT * FROM cache_rows")
+        new += len(values)
+    return new
+
+
+def _select_sql(ids: str) -> str:
+    joins, cols = [], []
+    for i, f in enumerate(FIELD_NAMES):
+        c = f"c{i}"
+        joins.append(f"LEFT JOIN std_cache {c} ON {c}.field = '{f}' AND {c}.raw = m.{f} AND {c}.ruleset = {RULESET_VERSION}")
+        value, status = f"{c}.value", f"coalesce({c}.status, 'missing')"
+        if f == "gender":  # a raw '0' means what the source says it means
+            zero = "CASE g.gender_zero WHEN 'female' THEN '2' WHEN 'male' THEN '1' ELSE '0' END"
+            value = f"CASE WHEN trim(m.gender) = '0' THEN {zero} ELSE {c}.value END"
+        cols += [f"{value} AS {f}", f"{status} AS {f}_status", f"{c}.reason AS {f}_reason"]
+    alias = {f: f"c{i}" for i, f in enumerate(FIELD_NAMES)}
+    for column, f, key, sql_type in DERIVED:
+        expr = f"json_extract_string({alias[f]}.extra, '$.{key}')"
+        cols.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
+    return (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols)} FROM mapped_records m "
+            f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
+
+
+def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> StandardizeResult:
+    """Standardize the given batches (default: every stale one). Idempotent."""
+    started = time.perf_counter()
+    with db.cursor() as cur:
+        todo = sorted(set(batch_ids) if batch_ids is not None else set(stale_batches(cur)))
+    if not todo:
+        return StandardizeResult([], 0, 0, time.perf_counter() - started)
+    ids = ", ".join(str(int(b)) for b in todo)
+    with db.transaction() as cur:
+        if progress:
+            progress(0.1, "normalize")
+        new_values = _fill_cache(cur, todo)
+        if progress:
+            progress(0.6, "records")
+        cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
+        consistency = ", ".join(f"{sql} AS {c}" for c, sql in CONSISTENCY)
+        cur.execute(
+            f"INSERT INTO std_records SELECT r.*, "
+            f"coalesce(r.id_is_minor, date_diff('year', TRY_CAST(r.birth_date AS DATE), current_date) < 14) AS is_minor, "
+            f"{consistency} FROM ({_select_sql(ids)}) r")
+        records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
+        cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")
+        cur.execute(
+            f"INSERT INTO std_batches SELECT b.batch_id, ?, (SELECT max(version) FROM mapping_versions v "
+            f"WHERE v.source = b.source), coalesce(g.gender_zero, 'unknown'), ? FROM batches b "
+            f"LEFT JOIN source_settings g ON g.source = b.source WHERE b.batch_id IN ({ids})",
+            [RULESET_VERSION, utcnow()])
+        seconds = time.perf_counter() - started
+        run_id = cur.execute("SELECT nextval('std_run_seq')").fetchone()[0]
+        cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
+        audit.record(cur, actor, "standardize.run", "std_run", run_id,
+                     {"batches": todo, "records": records, "new_values": new_values})
+    if progress:
+        progress(1.0, "done")
+    return StandardizeResult(todo, records, new_values, time.perf_counter() - started)
+
+
+def failing_records_sql(field: str, statuses: list[str] | None = None, reason: str | None = None,
+                        source: str | None = None) -> tuple[str, list]:
+    """FROM/WHERE clause (and parameters) selecting one field's failing records with their raw value."""
+    if field not in FIELD_NAMES:
+        raise ValueError(field)
+    statuses = statuses or ["invalid", "valid_with_warning", "placeholder", "masked"]
+    where = [f"s.{field}_status IN ({', '.join('?' for _ in statuses)})"]
+    params: list = list(statuses)
+    if reason:
+        where.append(f"s.{field}_reason = ?")
+        params.append(reason)
+    if source:
+        where.append("s.source = ?")
+        params.append(source)
+    sql = (f"FROM std_records s JOIN mapped_records m USING (batch_id, row_number) WHERE {' AND '.join(where)}")
+    return sql, params
+
+
+def count_failing(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
+                  reason: str | None = None, source: str | None = None) -> int:
+    sql, params = failing_records_sql(field, statuses, reason, source)
+    return cur.execute(f"SELECT count(*) {sql}", params).fetchone()[0]
+
+
+def failing_records(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
+                    reason: str | None = None, source: str | None = None, limit: int = 50, offset: int = 0):
+    """One page of failing records: source, row, raw value, standardized value, status and reason."""
+    sql, params = failing_records_sql(field, statuses, reason, source)
+    f = quote_ident(field)
+    return cur.execute(
+        f"SELECT s.source, s.batch_id, s.row_number, m.{f} AS raw_value, s.{f} AS standardized_value, "
+        f"s.{field}_status AS status, s.{field}_reason AS reason {sql} "
+        f"ORDER BY s.batch_id, s.row_number LIMIT ? OFFSET ?", params + [limit, offset]).df()

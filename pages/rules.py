@@ -1,0 +1,57 @@
+"""Rules (steward/admin): add, edit and disable quality rules; every change is a new, audited version."""
+import json
+
+import streamlit as st
+
+from governance.errors import GovernanceError
+from governance.quality import rules
+from governance.schema import FIELD_NAMES
+from governance.ui.guard import require
+from governance.ui.session import show_error, tr
+
+ctx = require("rules.edit")
+st.title(tr("page.rules"))
+
+with ctx.db.cursor() as cur:
+    current = rules.current_rules(cur)
+    table = rules.rules_frame(cur)
+st.subheader(tr("rules.list"))
+st.dataframe(table, hide_index=True, width="stretch")
+
+st.subheader(tr("rules.edit"))
+by_id = {r.rule_id: r for r in current}
+picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick")
+base = by_id.get(picked) or rules.Rule("", "", "not_null", [])
+with st.form(f"rule_form_{picked}"):
+    c1, c2 = st.columns(2)
+    rule_id = c1.text_input(tr("rules.id"), value=base.rule_id, disabled=bool(picked))
+    name = c2.text_input(tr("rules.name"), value=base.name)
+    rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type))
+    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields)
+    params = st.text_area(tr("rules.params"), value=json.dumps(base.params, ensure_ascii=False))
+    c1, c2, c3 = st.columns(3)
+    severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity))
+    dimension = c2.selectbox(tr("rules.dimension"), rules.DIMENSIONS, index=rules.DIMENSIONS.index(base.dimension))
+    mostly = c3.number_input(tr("rules.mostly"), min_value=0.0, max_value=1.0, value=float(base.mostly), step=0.01)
+    enabled = st.checkbox(tr("rules.enabled"), value=base.enabled)
+    comment = st.text_input(tr("rules.comment"))
+    if st.form_submit_button(tr("rules.save")):
+        try:
+            parsed = json.loads(params or "{}")
+            if not isinstance(parsed, dict):
+                raise ValueError
+        except ValueError:
+            st.error(tr("rules.bad_json"))
+            st.stop()
+        rule = rules.Rule(picked or rule_id.strip(), name.strip() or rule_id, rule_type, fields, parsed, severity,
+                          mostly, dimension, enabled)
+        try:
+            version = rules.save_rule(ctx.db, ctx.user.username, rule, comment or None)
+            st.success(tr("rules.saved", rule=rule.rule_id, version=version))
+        except GovernanceError as exc:
+            show_error(exc)
+
+if picked:
+    with ctx.db.cursor() as cur:
+        st.caption(tr("rules.history"))
+        st.dataframe(rules.history(cur, picked), hide_index=True, width="stretch")

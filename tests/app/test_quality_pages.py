@@ -1,0 +1,86 @@
+"""AppTest for the Quality and Rules pages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from helpers import app_test
+from governance import ingest
+from governance.quality import pipeline, rules
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")
+
+
+@pytest.fixture
+def profiled(app_db, tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text("会员号,姓名,手机,身份证\nM1,张伟,13912345678,110101199001011234\nM2,王芳,1391234567,11010519491231002X\n"
+                    "M3,李娜,13800138000,\n", encoding="utf-8")
+    ingest.ingest_file(app_db, path, actor="steward", channel="crm")
+    pipeline.refresh(app_db, "steward")
+    return app_db
+
+
+def visible(at) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]
+    parts += [frame.value.to_string() for frame in at.dataframe]
+    parts += [str(m.value) for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("field", ["mobile", "id_card"])
+def test_analyst_sees_quality_masked(profiled, field):
+    at = app_test(profiled, "analyst").run()
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Quality"]
+    assert "quality_run" not in [b.key for b in at.button]  # analysts read, they do not run
+    at.selectbox(key="drill_field").set_value(field).run()
+    drill = at.dataframe[-1].value
+    assert len(drill) >= 1 and set(drill["status"]) <= {"invalid", "valid_with_warning", "placeholder", "masked"}
+    text = visible(at)
+    assert not MOBILE.search(text) and not ID_NUMBER.search(text)
+
+
+def test_steward_refreshes_and_sees_raw_values(profiled):
+    at = app_test(profiled, "steward").run()
+    at.switch_page("pages/quality.py").run()
+    at.button(key="quality_run").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Done: 3 records standardized")
+    at.selectbox(key="drill_field").set_value("mobile").run()
+    assert "1391234567" in at.dataframe[-1].value["raw_value"].tolist()
+
+
+def test_quality_page_without_results(app_db):
+    at = app_test(app_db, "analyst").run()
+    at.switch_page("pages/quality.py").run()
+    assert [i.value for i in at.info] == ["No quality results yet."]
+
+
+def test_steward_adds_a_rule(profiled):
+    at = app_test(profiled, "steward").run()
+    at.switch_page("pages/rules.py").run()
+    assert not at.exception
+    at.text_input[0].input("card.format")
+    at.text_input[1].input("Card starts with M")
+    at.selectbox[1].set_value("regex")
+    at.multiselect[0].set_value(["member_card"])
+    at.text_area[0].input('{"pattern": "M[0-9]+"}')
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value == "Saved card.format version 1."
+    with profiled.cursor() as cur:
+        assert "card.format" in {r.rule_id for r in rules.current_rules(cur)}
+
+
+def test_bad_rule_parameters_are_refused(profiled):
+    at = app_test(profiled, "steward").run()
+    at.switch_page("pages/rules.py").run()
+    at.text_input[0].input("bad.rule")
+    at.text_area[0].input("[1, 2")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["The parameters are not a valid JSON object."]
