@@ -74,9 +74,11 @@ def _columns_ddl() -> str:
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     """Migration: the cache, the standardized records and the run log."""
+    # No primary keys: both tables are written in bulk, and index upkeep would dominate; the
+    # engine keeps (field, raw, ruleset) and (batch_id, row_number) unique by construction.
     cur.execute("CREATE TABLE std_cache (field VARCHAR NOT NULL, raw VARCHAR NOT NULL, ruleset INTEGER NOT NULL, "
-                "value VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, extra VARCHAR, PRIMARY KEY (field, raw, ruleset))")
-    cur.execute(f"CREATE TABLE std_records ({_columns_ddl()}, PRIMARY KEY (batch_id, row_number))")
+                "value VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, extra VARCHAR)")
+    cur.execute(f"CREATE TABLE std_records ({_columns_ddl()})")
     cur.execute("CREATE TABLE std_batches (batch_id BIGINT PRIMARY KEY, ruleset INTEGER NOT NULL, "
                 "mapping_version INTEGER NOT NULL, gender_zero VARCHAR NOT NULL, standardized_at TIMESTAMP NOT NULL)")
     cur.execute("CREATE TABLE source_settings (source VARCHAR PRIMARY KEY, gender_zero VARCHAR NOT NULL DEFAULT 'unknown')")
@@ -129,28 +131,35 @@ def stale_batches(cur: duckdb.DuckDBPyConnection) -> list[int]:
     return [r[0] for r in rows]
 
 
+def normalize_values(field: str, values: list[str]) -> list[tuple[str | None, str, str | None, str | None]]:
+    """(value, status, reason, extra as JSON) for each raw value of a field."""
+    fn = normalizers.NORMALIZERS[field]
+    out = []
+    for raw in values:
+        r = fn(raw)
+        out.append((r.value, r.status, r.reason,
+                    json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None))
+    return out
+
+
 def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
     """Normalize the distinct raw values not yet cached; return how many were new."""
     new = 0
     ids = ", ".join(str(int(b)) for b in batch_ids)
     for f in FIELD_NAMES:
-        fn = normalizers.NORMALIZERS[f]
         values = [r[0] for r in cur.execute(
             f"SELECT DISTINCT m.{f} FROM mapped_records m WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
             f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
             [f, RULESET_VERSION]).fetchall()]
         if not values:
             continue
-        results = [fn(v) for v in values]
-        cache_rows = pa.table({
+        value, status, reason, extra = zip(*normalize_values(f, values))
+        cache_rows = pa.table({  # noqa: F841 (read by DuckDB below)
             "field": pa.array([f] * len(values), pa.string()),
             "raw": pa.array(values, pa.string()),
             "ruleset": pa.array([RULESET_VERSION] * len(values), pa.int32()),
-            "value": pa.array([r.value for r in results], pa.string()),
-            "status": pa.array([r.status for r in results], pa.string()),
-            "reason": pa.array([r.reason for r in results], pa.string()),
-            "extra": pa.array([json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None
-                               for r in results], pa.string()),
+            "value": pa.array(value, pa.string()), "status": pa.array(status, pa.string()),
+            "reason": pa.array(reason, pa.string()), "extra": pa.array(extra, pa.string()),
         })
         cur.execute("INSERT INTO std_cache SELECT * FROM cache_rows")
         new += len(values)
