@@ -21,13 +21,15 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
 
 def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], title: str) -> go.Figure:
     """Sources × fields, coloured by completeness or validity (0–100)."""
-    pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first") * 100
+    pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first", dropna=False) * 100
+    text = [["" if pd.isna(v) else f"{v:.0f}" for v in row] for row in pivot.values]
+    columns = list(pivot.columns)
     fig = go.Figure(go.Heatmap(
-        z=pivot.values.round(1), x=list(pivot.columns), y=list(pivot.index), zmin=0, zmax=100,
-        colorscale="RdYlGn", text=pivot.values.round(0), texttemplate="%{text}",
-        customdata=[[labels.get(c, c) for c in pivot.columns] for _ in pivot.index],
+        z=pivot.values.round(1), x=columns, y=list(pivot.index), zmin=0, zmax=100, colorscale="RdYlGn",
+        text=text, texttemplate="%{text}", customdata=[[labels.get(c, c) for c in columns] for _ in pivot.index],
         hovertemplate="%{y} · %{customdata}: %{z}%<extra></extra>"))
-    return _layout(fig, title, 120 + 40 * max(1, len(pivot.index)))
+    fig.update_xaxes(tickvals=columns, ticktext=[labels.get(c, c) for c in columns])  # x keeps the field name
+    return _layout(fig, title, 160 + 40 * max(1, len(pivot.index)))
 
 
 def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20) -> go.Figure:

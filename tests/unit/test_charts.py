@@ -1,0 +1,39 @@
+"""Plotly figure builders: data in, figure out."""
+from __future__ import annotations
+
+import pandas as pd
+
+from governance import charts
+
+
+def test_heatmap_keeps_field_names_on_x_and_labels_on_ticks():
+    fields = pd.DataFrame({"source": ["crm", "crm", "pos"], "field": ["mobile", "name", "mobile"],
+                           "completeness": [0.5, 1.0, 0.25]})
+    fig = charts.quality_heatmap(fields, "completeness", {"mobile": "手机号", "name": "姓名"}, "t")
+    heat = fig.data[0]
+    assert list(heat.x) == ["mobile", "name"] and list(heat.y) == ["crm", "pos"]
+    assert list(fig.layout.xaxis.ticktext) == ["手机号", "姓名"]
+    assert heat.text[1][1] == "" and heat.text[0][0] == "50"      # unmapped cells stay blank
+
+
+def test_reason_bars_carry_field_and_reason_for_click_filtering():
+    reasons = pd.DataFrame({"field": ["mobile", "mobile", "id_card"], "reason": ["MOBILE_DUMMY", "MASKED", "ID_CHECKSUM"],
+                            "status": ["placeholder", "masked", "invalid"], "n": [5, 9, 2]})
+    fig = charts.reason_bars(reasons, {"MASKED": "已脱敏"}, "t")
+    bar = fig.data[0]
+    assert list(bar.x) == [2, 5, 9]                                  # largest at the top
+    assert [tuple(c) for c in bar.customdata][-1] == ("mobile", "MASKED") and bar.y[-1] == "已脱敏 · mobile"
+
+
+def test_trend_marks_drops():
+    trend = pd.DataFrame({"source": ["pos", "pos"], "batch_id": [1, 2], "score": [95.0, 60.0], "dropped": [False, True]})
+    fig = charts.score_trend(trend, "t")
+    assert len(fig.data) == 2 and list(fig.data[1].x) == ["2"]
+
+
+def test_before_after_and_duplicates():
+    fields = pd.DataFrame({"field": ["mobile", "mobile"], "raw_clean": [3, 1], "valid": [5, 2]})
+    fig = charts.before_after(fields, {}, "before", "after", "t")
+    assert [list(d.y) for d in fig.data] == [[4], [7]]
+    sources = pd.DataFrame({"source": ["crm"], "duplicate_rate": [0.125], "score": [90.0]})
+    assert list(charts.duplicate_rates(sources, "t").data[0].y) == [12.5]
