@@ -222,36 +222,40 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
     return StandardizeResult(todo, records, new_values, time.perf_counter() - started)
 
 
-def failing_records_sql(field: str, statuses: list[str] | None = None, reason: str | None = None,
-                        source: str | None = None) -> tuple[str, list]:
-    """FROM/WHERE clause (and parameters) selecting one field's failing records with their raw value."""
+def _failing_where(field: str, statuses: list[str] | None, reason: str | None,
+                   source: str | None) -> tuple[str, list]:
     if field not in FIELD_NAMES:
         raise ValueError(field)
-    statuses = statuses or ["invalid", "valid_with_warning", "placeholder", "masked"]
-    where = [f"s.{field}_status IN ({', '.join('?' for _ in statuses)})"]
+    statuses = statuses or list(FAILING)
+    where = [f"{field}_status IN ({', '.join('?' for _ in statuses)})"]
     params: list = list(statuses)
     if reason:
-        where.append(f"s.{field}_reason = ?")
+        where.append(f"{field}_reason = ?")
         params.append(reason)
     if source:
-        where.append("s.source = ?")
+        where.append("source = ?")
         params.append(source)
-    sql = (f"FROM std_records s JOIN mapped_records m USING (batch_id, row_number) WHERE {' AND '.join(where)}")
-    return sql, params
+    return " AND ".join(where), params
+
+
+FAILING = ("invalid", "valid_with_warning", "placeholder", "masked")
 
 
 def count_failing(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
                   reason: str | None = None, source: str | None = None) -> int:
-    sql, params = failing_records_sql(field, statuses, reason, source)
-    return cur.execute(f"SELECT count(*) {sql}", params).fetchone()[0]
+    where, params = _failing_where(field, statuses, reason, source)
+    return cur.execute(f"SELECT count(*) FROM std_records WHERE {where}", params).fetchone()[0]
 
 
 def failing_records(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
                     reason: str | None = None, source: str | None = None, limit: int = 50, offset: int = 0):
-    """One page of failing records: source, row, raw value, standardized value, status and reason."""
-    sql, params = failing_records_sql(field, statuses, reason, source)
+    """One page of failing records: source, row, raw value, standardized value, status and reason.
+    The page is chosen in std_records first; only its rows are joined to their raw values."""
+    where, params = _failing_where(field, statuses, reason, source)
     f = quote_ident(field)
     return cur.execute(
-        f"SELECT s.source, s.batch_id, s.row_number, m.{f} AS raw_value, s.{f} AS standardized_value, "
-        f"s.{field}_status AS status, s.{field}_reason AS reason {sql} "
-        f"ORDER BY s.batch_id, s.row_number LIMIT ? OFFSET ?", params + [limit, offset]).df()
+        f"WITH page AS (SELECT source, batch_id, row_number, {f} AS standardized_value, {field}_status AS status, "
+        f"{field}_reason AS reason FROM std_records WHERE {where} ORDER BY batch_id, row_number LIMIT ? OFFSET ?) "
+        f"SELECT p.source, p.batch_id, p.row_number, m.{f} AS raw_value, p.standardized_value, p.status, p.reason "
+        f"FROM page p JOIN mapped_records m USING (batch_id, row_number) ORDER BY p.batch_id, p.row_number",
+        params + [limit, offset]).df()
