@@ -131,14 +131,24 @@ def stale_batches(cur: duckdb.DuckDBPyConnection) -> list[int]:
     return [r[0] for r in rows]
 
 
+_KEPT_EXTRAS: dict[str, tuple[str, ...]] = {}
+for _column, _field, _key, _type in DERIVED:
+    _KEPT_EXTRAS[_field] = _KEPT_EXTRAS.get(_field, ()) + (_key,)
+
+
 def normalize_values(field: str, values: list[str]) -> list[tuple[str | None, str, str | None, str | None]]:
-    """(value, status, reason, extra as JSON) for each raw value of a field."""
+    """(value, status, reason, extra as JSON) for each raw value of a field. Only the extra
+    attributes that std_records keeps are serialized."""
     fn = normalizers.NORMALIZERS[field]
+    keep = _KEPT_EXTRAS.get(field)
     out = []
     for raw in values:
         r = fn(raw)
-        out.append((r.value, r.status, r.reason,
-                    json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None))
+        extra = None
+        if keep and r.extra:
+            kept = {k: r.extra[k] for k in keep if r.extra.get(k) is not None}
+            extra = json.dumps(kept, ensure_ascii=False, default=str) if kept else None
+        out.append((r.value, r.status, r.reason, extra))
     return out
 
 
