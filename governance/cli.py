@@ -111,6 +111,63 @@ def cmd_profile(args, db) -> int:
     return 0
 
 
+def cmd_resolve(args, db) -> int:
+    from governance.oneid import resolve
+    from governance.standardize import engine
+
+    engine.standardize(db, args.actor)
+    result = resolve.resolve(db, args.actor)
+    if args.json:
+        print(json.dumps(result.summary()))
+    else:
+        t = result.timings
+        print(f"records {result.records}  links {result.links}  OneIDs {result.clusters}  new {result.new}  "
+              f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
+              f"flagged {result.flagged}")
+        print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
+    return 0
+
+
+def cmd_review(args, db) -> int:
+    from governance.oneid import resolve
+    from governance.oneid.links import rec_id
+
+    if args.review_cmd == "list":
+        with db.cursor() as cur:
+            rows = cur.execute("SELECT decision_id, rec_l, rec_r, decision, actor, ts, comment FROM review_decisions "
+                               "WHERE undone_at IS NULL ORDER BY decision_id").df()
+        print(rows.to_string(index=False) if not rows.empty else "no decisions")
+        return 0
+    left, right = (rec_id(*map(int, key.split(":"))) for key in (args.left, args.right))
+    decision = "approve" if args.review_cmd == "approve" else "reject"
+    decision_id = resolve.decide(db, args.actor, left, right, decision, args.comment)
+    print(f"decision {decision_id}: {decision} {args.left} {args.right}")
+    return 0
+
+
+def cmd_export(args, db) -> int:
+    from governance import exporting, masking
+    from governance.oneid import resolve
+
+    if args.unmasked and not args.purpose:
+        raise GovernanceError("An unmasked export needs --purpose.")
+    with db.cursor() as cur:
+        frame = resolve.crosswalk_frame(cur)
+    if not args.unmasked:
+        frame = masking.mask_frame(frame, {k: k for k in resolve.SUB_ACCOUNTS},
+                                   keep={"source", "row_number", "oneid", "placed_by", "wechat_app_id"})
+    out = Path(args.out)
+    if args.format == "parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        out.write_bytes(exporting.to_csv_bytes(frame))
+    from governance import audit
+    audit.log(db, args.actor, "export.crosswalk", "export", out.name,
+              {"rows": len(frame), "format": args.format, "masked": not args.unmasked, "purpose": args.purpose})
+    print(f"wrote {len(frame)} rows to {out}")
+    return 0
+
+
 def _read_new_password(args) -> tuple[str, bool]:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n"), False
@@ -185,6 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--progress", action="store_true")
     p.set_defaults(func=cmd_profile)
+
+    p = with_actor(sub.add_parser("resolve", help="match records and assign stable OneIDs (rules and decisions)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")
+    rsub = p.add_subparsers(dest="review_cmd", required=True)
+    rsub.add_parser("list")
+    for name in ("approve", "reject"):
+        r = with_actor(rsub.add_parser(name))
+        r.add_argument("left", help="BATCH:ROW")
+        r.add_argument("right", help="BATCH:ROW")
+        r.add_argument("--comment")
+    p.set_defaults(func=cmd_review)
+
+    p = with_actor(sub.add_parser("export", help="export tables"))
+    p.add_argument("what", choices=["crosswalk"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--unmasked", action="store_true", help="full identifiers (needs --purpose; audited)")
+    p.add_argument("--purpose")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sources", help="list sources")
     p.add_argument("--json", action="store_true")

@@ -28,6 +28,12 @@ def _create_quality_tables(cur: duckdb.DuckDBPyConnection) -> None:
     profile.create_tables(cur)
 
 
+def _create_oneid_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.oneid.resolve import create_tables
+
+    create_tables(cur)
+
+
 # (version, name, SQL script or a function of a cursor)
 MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
@@ -130,6 +136,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (3, "mapped_records view", _create_mapped_view),
     (4, "standardized records and value cache", _create_standardize_tables),
     (5, "quality rules, profiles and rule results", _create_quality_tables),
+    (6, "OneID runs, crosswalk, history and review decisions", _create_oneid_tables),
 ]
 
 

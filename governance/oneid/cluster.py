@@ -1,0 +1,93 @@
+"""Constraint-aware clustering: a union-find that adds links strongest first and refuses any
+link that would put two records a steward or a never-link rule kept apart into one cluster.
+
+Refused links are returned as cuts; the clusters on both sides are flagged for review. Adding
+links in order of strength means a conflict is always resolved by dropping the weakest links.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(order=True)
+class Link:
+    strength: float                  # higher first: rules > approvals > model probability
+    left: int = field(compare=False)
+    right: int = field(compare=False)
+    placed_by: str = field(compare=False)  # rule id, 'review', or 'model'
+
+
+@dataclass
+class Clustering:
+    cluster_of: dict[int, int]       # record -> cluster root (a member record id)
+    placed_by: dict[int, str]        # record -> the link that first placed it in its cluster
+    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'id_card' | 'id_sex')
+    flagged: set[int]                # cluster roots to review
+
+    def members(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for rid, root in self.cluster_of.items():
+            out.setdefault(root, []).append(rid)
+        return out
+
+
+def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, int]] = (),
+            exclusive: dict[int, tuple] | None = None) -> Clustering:
+    """Cluster `records` with `links` under constraints.
+
+    cannot_link: pairs that must end up apart (steward rejections, splits).
+    exclusive: per record a tuple of attributes (e.g. (valid ID number, ID sex)); a cluster may
+    hold at most one distinct non-null value in each position.
+    """
+    parent = {r: r for r in records}
+    size = dict.fromkeys(records, 1)
+    exclusive = exclusive or {}
+    width = max((len(v) for v in exclusive.values()), default=0)
+    values: dict[int, list[set]] = {r: [({v} if v is not None else set()) for v in exclusive.get(r, (None,) * width)]
+                                    for r in records}
+    apart: dict[int, set[int]] = {r: set() for r in records}
+    for a, b in cannot_link:
+        if a in apart and b in apart and a != b:
+            apart[a].add(b)
+            apart[b].add(a)
+    placed_by: dict[int, str] = {}
+    cuts: list[tuple[Link, str]] = []
+    flagged: set[int] = set()
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for link in sorted(links, reverse=True):
+        if link.left not in parent or link.right not in parent:
+            continue
+        a, b = find(link.left), find(link.right)
+        if a == b:
+            continue
+        reason = None
+        if any(find(p) == b for p in apart[a]):
+            reason = "cannot_link"
+        else:
+            for i in range(width):
+                if len(values[a][i] | values[b][i]) > 1:
+                    reason = ("id_card", "id_sex")[i] if i < 2 else f"exclusive_{i}"
+                    break
+        if reason:
+            cuts.append((link, reason))
+            flagged.update((a, b))
+            continue
+        if size[a] < size[b]:
+            a, b = b, a
+        parent[b] = a
+        size[a] += size[b]
+        apart[a] |= apart.pop(b)
+        for i in range(width):
+            values[a][i] |= values[b][i]
+        placed_by.setdefault(link.left, link.placed_by)
+        placed_by.setdefault(link.right, link.placed_by)
+        if b in flagged:
+            flagged.add(a)
+    cluster_of = {r: find(r) for r in records}
+    return Clustering(cluster_of, placed_by, cuts, {find(r) for r in flagged})

@@ -1,0 +1,89 @@
+"""Deterministic match rules ("rules first"): links that are certain, each tagged with its rule,
+and the never-link attributes that no cluster may mix.
+
+Rules run in SQL over `std_records` on standardized values only: placeholder, dummy, masked and
+invalid values have no standardized value, so they never link anything. A group of records that
+share a key is linked as a star around its smallest record id, which keeps the link count linear
+in the group size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+# A record's id: batch and 1-based row in one BIGINT.
+REC_ID = "(batch_id * 4294967296 + row_number)"
+
+
+def rec_id(batch_id: int, row_number: int) -> int:
+    return batch_id * 4294967296 + row_number
+
+
+def split_rec_id(rid: int) -> tuple[int, int]:
+    return rid // 4294967296, rid % 4294967296
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    rule_id: str
+    label_en: str
+    label_zh: str
+    key_sql: str        # one SQL expression over std_records: records with the same non-null key link
+    where_sql: str      # which records take part
+    needs_name: bool = False  # the group must also agree on the name (two-level check)
+
+
+# Defaults, strongest first. Names compatible: same simplified hanzi, or the same pinyin in either order.
+RULES: tuple[MatchRule, ...] = (
+    MatchRule("same_id_card", "Same valid resident ID", "身份证号相同且有效", "id_card",
+              "id_card_status IN ('valid', 'valid_with_warning')"),
+    MatchRule("same_union_id", "Same WeChat union_id", "微信 UnionID 相同", "wechat_union_id",
+              "wechat_union_id_status IN ('valid', 'valid_with_warning')"),
+    MatchRule("same_open_id_in_app", "Same open_id within the same app id", "同一 AppID 下 OpenID 相同",
+              "wechat_app_id || '|' || wechat_open_id",
+              "wechat_open_id_status IN ('valid', 'valid_with_warning') AND wechat_app_id IS NOT NULL"),
+    MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
+              "mobile || '|' || name_key", "mobile_status IN ('valid', 'valid_with_warning') AND name_key IS NOT NULL",
+              needs_name=True),
+    MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
+              "mobile || '|' || channel_key",
+              "mobile_status IN ('valid', 'valid_with_warning') AND channel_key IS NOT NULL"),
+)
+
+# Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
+_NAME_KEY = ("CASE WHEN name_status IN ('valid', 'valid_with_warning') AND name_pinyin IS NOT NULL "
+             "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
+_CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
+
+
+def _records_sql() -> tuple[str, str]:
+    channel = " UNION ALL ".join(
+        f"SELECT {REC_ID} AS rid, '{f}:' || {f} AS channel_key FROM std_records WHERE {f} IS NOT NULL"
+        for f in _CHANNEL_KEYS)
+    return (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"), channel
+
+
+def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] = RULES) -> list[tuple[int, int, str]]:
+    """(rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest record id)."""
+    records, channel = _records_sql()
+    links: list[tuple[int, int, str]] = []
+    for rule in rules:
+        if "channel_key" in rule.key_sql:
+            source = f"(SELECT r.*, c.channel_key FROM ({records}) r JOIN ({channel}) c USING (rid))"
+        else:
+            source = f"({records})"
+        rows = cur.execute(
+            f"SELECT rid, min(rid) OVER (PARTITION BY k) AS root, ? FROM (SELECT rid, {rule.key_sql} AS k "
+            f"FROM {source} WHERE {rule.where_sql}) WHERE k IS NOT NULL QUALIFY rid <> root",
+            [rule.rule_id]).fetchall()
+        links += [(root, rid, rule_id) for rid, root, rule_id in rows]
+    return links
+
+
+def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:
+    """Per record: (valid resident ID, ID-derived sex). A cluster may hold at most one of each."""
+    rows = cur.execute(
+        f"SELECT {REC_ID}, CASE WHEN id_card_status IN ('valid', 'valid_with_warning') THEN id_card END, id_sex "
+        "FROM std_records WHERE id_card_status IN ('valid', 'valid_with_warning')").fetchall()
+    return {rid: (card, sex) for rid, card, sex in rows}

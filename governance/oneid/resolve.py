@@ -1,0 +1,184 @@
+"""Resolution: links -> constraint-aware clusters -> stable OneIDs, a crosswalk and a OneID history.
+
+This is the rules-first part of the OneID pipeline: deterministic rule links plus steward
+decisions (approve = link, reject = cannot-link). The Splink model adds probabilistic links
+through the same `Link` list (see the note on issue 4 for what remains).
+
+A re-run keeps every existing customer's OneID: each new cluster takes the previous OneID that
+most of its records carried (largest overlap, older id on ties), and every merge, split, new and
+retired OneID is written to `oneid_history`.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from governance import audit
+from governance.oneid.cluster import Link, cluster
+from governance.oneid.links import REC_ID, never_link_attributes, rule_links
+from governance.storage import Database
+from governance.util import utcnow
+
+RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
+                 "mobile_and_name": 70.0, "mobile_and_channel_id": 60.0}
+REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
+SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
+
+
+def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("CREATE SEQUENCE oneid_seq START 1")
+    cur.execute("CREATE SEQUENCE oneid_run_seq START 1")
+    cur.execute("CREATE TABLE oneid_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, "
+                "seconds DOUBLE, records BIGINT, links BIGINT, clusters BIGINT, new BIGINT, merged BIGINT, "
+                "split BIGINT, retired BIGINT, cuts BIGINT, flagged BIGINT)")
+    cur.execute("CREATE TABLE crosswalk (rec_id BIGINT NOT NULL, batch_id BIGINT NOT NULL, row_number BIGINT NOT NULL, "
+                "source VARCHAR NOT NULL, oneid VARCHAR NOT NULL, placed_by VARCHAR NOT NULL, run_id BIGINT NOT NULL)")
+    cur.execute("CREATE TABLE oneid_history (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, event VARCHAR NOT NULL, "
+                "related VARCHAR, records BIGINT, ts TIMESTAMP NOT NULL)")
+    cur.execute("CREATE TABLE cluster_flags (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, reason VARCHAR NOT NULL, "
+                "rec_l BIGINT, rec_r BIGINT, placed_by VARCHAR)")
+    cur.execute("CREATE SEQUENCE decision_seq START 1")
+    cur.execute("CREATE TABLE review_decisions (decision_id BIGINT PRIMARY KEY, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
+                "decision VARCHAR NOT NULL, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, comment VARCHAR, "
+                "undone_at TIMESTAMP, undone_by VARCHAR)")
+
+
+def new_oneids(cur: duckdb.DuckDBPyConnection, n: int) -> list[str]:
+    """n fresh OneIDs, in one query."""
+    rows = cur.execute("SELECT nextval('oneid_seq') FROM range(?) ORDER BY 1", [n]).fetchall()
+    return [f"OID{r[0]:010d}" for r in rows]
+
+
+def active_decisions(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(approved pairs, rejected pairs); a later decision on the same pair replaces an earlier one."""
+    rows = cur.execute(
+        "SELECT least(rec_l, rec_r), greatest(rec_l, rec_r), decision FROM review_decisions WHERE undone_at IS NULL "
+        "QUALIFY row_number() OVER (PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1"
+    ).fetchall()
+    return ([(a, b) for a, b, d in rows if d == "approve"], [(a, b) for a, b, d in rows if d == "reject"])
+
+
+@dataclass
+class ResolveResult:
+    run_id: int
+    records: int
+    links: int
+    clusters: int
+    new: int
+    merged: int
+    split: int
+    retired: int
+    cuts: int
+    flagged: int
+    timings: dict[str, float]
+
+    def summary(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "timings"} | {
+            "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tuple[dict[int, str], list[tuple]]:
+    """Give each cluster a OneID, keeping previous ones by largest overlap (older id on ties).
+    Returns the assignment and the history events (oneid, event, related oneids, records)."""
+    overlap = [(n, oneid, root) for root, members in clusters.items()
+               for oneid, n in Counter(previous[r] for r in members if r in previous).items()]
+    kept: dict[str, int] = {}
+    assigned: dict[int, str] = {}
+    for n, oneid, root in sorted(overlap, key=lambda o: (-o[0], o[1], o[2])):
+        if oneid not in kept and root not in assigned:
+            kept[oneid] = root
+            assigned[root] = oneid
+    events: list[tuple] = []
+    fresh = iter(new_oneids(cur, sum(1 for root in clusters if root not in assigned)))
+    for root, members in clusters.items():
+        came_from = sorted({previous[r] for r in members if r in previous})
+        if root not in assigned:
+            assigned[root] = next(fresh)
+            events.append((assigned[root], "new", ",".join(came_from) or None, len(members)))
+            continue
+        absorbed = [o for o in came_from if o != assigned[root] and o not in kept]
+        if absorbed:
+            events.append((assigned[root], "merge", ",".join(absorbed), len(members)))
+            events += [(o, "retire", assigned[root], 0) for o in absorbed]
+    now_of = {r: assigned[root] for root, members in clusters.items() for r in members}
+    for oneid in kept:
+        went_to = sorted({now_of[r] for r, o in previous.items() if o == oneid and r in now_of} - {oneid})
+        if went_to:
+            events.append((oneid, "split", ",".join(went_to), len(clusters[kept[oneid]])))
+    retired = {e[0] for e in events if e[1] == "retire"}
+    events += [(o, "retire", None, 0) for o in sorted(set(previous.values()) - set(kept) - retired)]
+    return assigned, events
+
+
+def resolve(db: Database, actor: str) -> ResolveResult:
+    """Run the rules, honour steward decisions, cluster under constraints and assign stable OneIDs."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with db.cursor() as cur:
+        records = [r[0] for r in cur.execute(f"SELECT {REC_ID} FROM std_records ORDER BY 1").fetchall()]
+        links = [Link(RULE_STRENGTH.get(rule, 40.0), a, b, rule) for a, b, rule in rule_links(cur)]
+        timings["rules"] = time.perf_counter() - started
+        approved, rejected = active_decisions(cur)
+        links += [Link(REVIEW_STRENGTH, a, b, "review") for a, b in approved]
+        exclusive = never_link_attributes(cur)
+        previous = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
+    t = time.perf_counter()
+    result = cluster(records, links, cannot_link=rejected, exclusive=exclusive)
+    clusters = result.members()
+    timings["cluster"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with db.transaction() as cur:
+        run_id = cur.execute("SELECT nextval('oneid_run_seq')").fetchone()[0]
+        assigned, events = _assign(cur, clusters, previous)
+        rows = pa.table({  # noqa: F841 (read by DuckDB below)
+            "rec_id": pa.array(records, pa.int64()),
+            "oneid": pa.array([assigned[result.cluster_of[r]] for r in records], pa.string()),
+            "placed_by": pa.array([result.placed_by.get(r, "singleton") for r in records], pa.string()),
+        })
+        cur.execute("DELETE FROM crosswalk")
+        cur.execute(f"INSERT INTO crosswalk SELECT r.rec_id, s.batch_id, s.row_number, s.source, r.oneid, r.placed_by, "
+                    f"{run_id} FROM rows r JOIN (SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
+                    f"FROM std_records) s USING (rec_id)")
+        now = utcnow()
+        if events:
+            history = pa.table({  # noqa: F841 (read by DuckDB below)
+                "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
+                "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())})
+            cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM history", [run_id, now])
+        flag_rows = [[run_id, assigned[result.cluster_of[link.left]], reason, link.left, link.right, link.placed_by]
+                     for link, reason in result.cuts]
+        if flag_rows:
+            cur.executemany("INSERT INTO cluster_flags VALUES (?, ?, ?, ?, ?, ?)", flag_rows)
+        counts = Counter(e[1] for e in events)
+        timings["assign"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - started
+        res = ResolveResult(run_id, len(records), len(links), len(clusters), counts["new"], counts["merge"],
+                            counts["split"], counts["retire"], len(result.cuts), len(result.flagged), timings)
+        cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, actor, now, timings["total"], res.records, res.links, res.clusters, res.new, res.merged,
+                     res.split, res.retired, res.cuts, res.flagged])
+        audit.record(cur, actor, "oneid.resolve", "oneid_run", run_id, res.summary())
+    return res
+
+
+def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comment: str | None = None) -> int:
+    """Record a steward's decision on a pair: 'approve' (link) or 'reject' (keep apart). Audited."""
+    if decision not in ("approve", "reject"):
+        raise ValueError(decision)
+    with db.transaction() as cur:
+        decision_id = cur.execute("SELECT nextval('decision_seq')").fetchone()[0]
+        cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
+        audit.record(cur, actor, f"review.{decision}", "pair", f"{rec_l}-{rec_r}", {"comment": comment})
+    return decision_id
+
+
+def crosswalk_frame(cur: duckdb.DuckDBPyConnection):
+    """One row per ingested source row: source, row_number, oneid, what placed it, and the sub-account keys."""
+    keys = ", ".join(f"s.{k}" for k in SUB_ACCOUNTS)
+    return cur.execute(f"SELECT c.source, c.row_number, c.oneid, c.placed_by, {keys} FROM crosswalk c "
+                       "JOIN std_records s USING (batch_id, row_number) ORDER BY c.source, c.row_number").df()

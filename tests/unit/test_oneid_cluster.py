@@ -1,0 +1,44 @@
+"""Constraint-aware clustering."""
+from governance.oneid.cluster import Link, cluster
+
+
+def groups(result) -> list[list[int]]:
+    return sorted(sorted(m) for m in result.members().values())
+
+
+def test_links_join_records_transitively():
+    result = cluster([1, 2, 3, 4], [Link(1.0, 1, 2, "r"), Link(1.0, 2, 3, "r")])
+    assert groups(result) == [[1, 2, 3], [4]] and not result.cuts
+
+
+def test_chain_with_a_rejected_end_pair_splits_at_the_weakest_link():
+    """A–B–C with A≠C rejected by a steward must split, cutting the weaker link."""
+    links = [Link(0.99, 1, 2, "model"), Link(0.90, 2, 3, "model")]
+    result = cluster([1, 2, 3], links, cannot_link=[(1, 3)])
+    assert groups(result) == [[1, 2], [3]]
+    [(cut, reason)] = result.cuts
+    assert (cut.left, cut.right, reason) == (2, 3, "cannot_link")
+    assert result.flagged == {result.cluster_of[1], result.cluster_of[3]}
+
+
+def test_rules_beat_model_links_when_they_conflict():
+    links = [Link(0.7, 1, 3, "model"), Link(10.0, 1, 2, "same_id_card")]
+    result = cluster([1, 2, 3], links, exclusive={1: ("A", "1"), 2: ("A", "1"), 3: ("B", "1")})
+    assert groups(result) == [[1, 2], [3]]
+    assert result.cuts[0][1] == "id_card"
+
+
+def test_different_id_sex_never_links():
+    result = cluster([1, 2], [Link(5.0, 1, 2, "mobile_and_name")], exclusive={1: (None, "1"), 2: (None, "2")})
+    assert groups(result) == [[1], [2]] and result.cuts[0][1] == "id_sex"
+
+
+def test_constraints_follow_merged_clusters():
+    links = [Link(3.0, 1, 2, "r"), Link(2.0, 3, 4, "r"), Link(1.0, 2, 3, "model")]
+    result = cluster([1, 2, 3, 4], links, cannot_link=[(1, 4)])
+    assert groups(result) == [[1, 2], [3, 4]]
+
+
+def test_placed_by_records_the_first_link():
+    result = cluster([1, 2, 3], [Link(9.0, 1, 2, "same_id_card"), Link(0.9, 2, 3, "model")])
+    assert result.placed_by == {1: "same_id_card", 2: "same_id_card", 3: "model"}
