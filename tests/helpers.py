@@ -1,6 +1,7 @@
 """Helpers shared by the test layers (importable, unlike conftest)."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -31,3 +32,16 @@ def app_test(database=None, username: str | None = None, lang: str = "en"):
         for key, value in signed_in_session(database, username).items():
             at.session_state[key] = value
     return at
+
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")
+
+
+def visible_text(at) -> str:
+    """Everything an AppTest page shows as text: titles, messages, metrics and table contents."""
+    parts = [e.value for kind in ("title", "markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]
+    parts += [frame.value.to_string() for frame in at.dataframe]
+    parts += [str(m.value) for m in at.metric]
+    return "\n".join(str(p) for p in parts)

@@ -1,12 +1,9 @@
 """AppTest for every page: what each role (and an anonymous visitor) can reach and do."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-from helpers import PASSWORDS, app_test
+from helpers import MOBILE, PASSWORDS, app_test, visible_text as texts
 from governance import auth, ingest
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
@@ -18,7 +15,6 @@ REACHABLE = {
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
           "users": "Users", "audit": "Audit log"}
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 @pytest.fixture
@@ -28,14 +24,6 @@ def loaded(app_db, tmp_path):
                     "M2,欧阳娜娜,13912345678,440524188001010014\n", encoding="utf-8")
     ingest.ingest_file(app_db, path, actor="steward", channel="crm")
     return app_db
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "error", "warning", "info", "success")
-             for e in getattr(at, kind)]
-    for frame in at.dataframe:
-        parts.append(frame.value.to_string())
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.mark.parametrize("role", sorted(REACHABLE))

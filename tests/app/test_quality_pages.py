@@ -1,16 +1,11 @@
 """AppTest for the Quality and Rules pages."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from helpers import app_test
+from helpers import ID_NUMBER, MOBILE, app_test, visible_text as visible
 from governance import ingest
 from governance.quality import pipeline, rules
-
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")
 
 
 @pytest.fixture
@@ -21,14 +16,6 @@ def profiled(app_db, tmp_path):
     ingest.ingest_file(app_db, path, actor="steward", channel="crm")
     pipeline.refresh(app_db, "steward")
     return app_db
-
-
-def visible(at) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "error", "warning", "info", "success")
-             for e in getattr(at, kind)]
-    parts += [frame.value.to_string() for frame in at.dataframe]
-    parts += [str(m.value) for m in at.metric]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.mark.parametrize("field", ["mobile", "id_card"])
