@@ -116,12 +116,15 @@ def cmd_resolve(args, db) -> int:
     from governance.standardize import engine
 
     engine.standardize(db, args.actor)
-    result = resolve.resolve(db, args.actor)
+    model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
+    result = resolve.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
+                             auto_accept=args.auto_accept, review_low=args.review_low)
     if args.json:
         print(json.dumps(result.summary()))
     else:
         t = result.timings
-        print(f"records {result.records}  links {result.links}  OneIDs {result.clusters}  new {result.new}  "
+        print(f"records {result.records}  links {result.links}  model pairs {result.model_pairs}  "
+              f"auto-links {result.auto_links}  queue {result.queue}  OneIDs {result.clusters}  new {result.new}  "
               f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
               f"flagged {result.flagged}")
         print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
@@ -243,8 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true")
     p.set_defaults(func=cmd_profile)
 
-    p = with_actor(sub.add_parser("resolve", help="match records and assign stable OneIDs (rules and decisions)"))
+    p = with_actor(sub.add_parser("resolve", help="match records (rules, Splink model, decisions) and assign stable OneIDs"))
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-model", action="store_true", help="rules and steward decisions only")
+    p.add_argument("--model", help="a saved model JSON to reuse instead of training")
+    p.add_argument("--auto-accept", type=float, default=0.99, help="link pairs at or above this probability")
+    p.add_argument("--review-low", type=float, default=0.60, help="queue pairs from this probability up")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")

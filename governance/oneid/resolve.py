@@ -19,12 +19,13 @@ import pyarrow as pa
 
 from governance import audit
 from governance.oneid.cluster import Link, cluster
-from governance.oneid.links import REC_ID, never_link_attributes, rule_links
+from governance.oneid.links import REC_ID, household_mobiles, never_link_attributes, rule_links
 from governance.storage import Database
 from governance.util import utcnow
 
-RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
-                 "mobile_and_name": 70.0, "mobile_and_channel_id": 60.0}
+RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0, "same_douyin_id": 78.0,
+                 "same_card_in_source": 74.0, "mobile_and_name": 70.0,
+                 "mobile_and_channel_id": 60.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
 
@@ -33,14 +34,18 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("CREATE SEQUENCE oneid_seq START 1")
     cur.execute("CREATE SEQUENCE oneid_run_seq START 1")
     cur.execute("CREATE TABLE oneid_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, "
-                "seconds DOUBLE, records BIGINT, links BIGINT, clusters BIGINT, new BIGINT, merged BIGINT, "
-                "split BIGINT, retired BIGINT, cuts BIGINT, flagged BIGINT)")
+                "seconds DOUBLE, records BIGINT, links BIGINT, model_pairs BIGINT, auto_links BIGINT, queue BIGINT, "
+                "clusters BIGINT, new BIGINT, merged BIGINT, split BIGINT, retired BIGINT, cuts BIGINT, flagged BIGINT)")
     cur.execute("CREATE TABLE crosswalk (rec_id BIGINT NOT NULL, batch_id BIGINT NOT NULL, row_number BIGINT NOT NULL, "
                 "source VARCHAR NOT NULL, oneid VARCHAR NOT NULL, placed_by VARCHAR NOT NULL, run_id BIGINT NOT NULL)")
     cur.execute("CREATE TABLE oneid_history (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, event VARCHAR NOT NULL, "
                 "related VARCHAR, records BIGINT, ts TIMESTAMP NOT NULL)")
     cur.execute("CREATE TABLE cluster_flags (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, reason VARCHAR NOT NULL, "
                 "rec_l BIGINT, rec_r BIGINT, placed_by VARCHAR)")
+    cur.execute("CREATE TABLE match_pairs (run_id BIGINT NOT NULL, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
+                "match_probability DOUBLE NOT NULL, match_weight DOUBLE, band VARCHAR NOT NULL, weights VARCHAR)")
+    cur.execute("CREATE TABLE oneid_models (run_id BIGINT PRIMARY KEY, model_json VARCHAR NOT NULL, "
+                "auto_accept DOUBLE NOT NULL, review_low DOUBLE NOT NULL)")
     cur.execute("CREATE SEQUENCE decision_seq START 1")
     cur.execute("CREATE TABLE review_decisions (decision_id BIGINT PRIMARY KEY, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
                 "decision VARCHAR NOT NULL, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, comment VARCHAR, "
@@ -62,11 +67,18 @@ def active_decisions(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[int, in
     return ([(a, b) for a, b, d in rows if d == "approve"], [(a, b) for a, b, d in rows if d == "reject"])
 
 
+AUTO_ACCEPT = 0.99   # at or above: the pair links
+REVIEW_LOW = 0.60    # between this and AUTO_ACCEPT: the review queue; below: no link
+
+
 @dataclass
 class ResolveResult:
     run_id: int
     records: int
     links: int
+    model_pairs: int
+    auto_links: int
+    queue: int
     clusters: int
     new: int
     merged: int
@@ -114,14 +126,46 @@ def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tu
     return assigned, events
 
 
-def resolve(db: Database, actor: str) -> ResolveResult:
-    """Run the rules, honour steward decisions, cluster under constraints and assign stable OneIDs."""
+def _auto_pairs(pairs: pa.Table, auto_accept: float, household: set[str]) -> list[tuple[int, int, float]]:
+    """Pairs the model links by itself: at or above `auto_accept`, but a steward decides when the
+    names differ, or when a record without a name shares a household phone (a phone that records
+    with different names share), since a shared phone outweighs everything else in the weights."""
+    n = pairs.num_rows
+    name_level = pairs.column("gamma_name").to_pylist() if "gamma_name" in pairs.column_names else [None] * n
+    mobiles = pairs.column("mobile").to_pylist() if "mobile" in pairs.column_names else [None] * n
+    out = []
+    for a, b, p, level, mobile in zip(pairs.column("rec_l").to_pylist(), pairs.column("rec_r").to_pylist(),
+                                      pairs.column("match_probability").to_pylist(), name_level, mobiles):
+        if p < auto_accept or level == 0 or (level == -1 and mobile in household):
+            continue
+        out.append((a, b, p))
+    return out
+
+
+def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
+            auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW) -> ResolveResult:
+    """Run the rules and the model, honour steward decisions, cluster under constraints and assign
+    stable OneIDs. `model_json` reuses a saved model instead of training one."""
+    if not 0 < review_low <= auto_accept <= 1:
+        raise ValueError("thresholds must satisfy 0 < review_low <= auto_accept <= 1")
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with db.cursor() as cur:
         records = [r[0] for r in cur.execute(f"SELECT {REC_ID} FROM std_records ORDER BY 1").fetchall()]
         links = [Link(RULE_STRENGTH.get(rule, 40.0), a, b, rule) for a, b, rule in rule_links(cur)]
-        timings["rules"] = time.perf_counter() - started
+    timings["rules"] = time.perf_counter() - started
+    prediction = None
+    if use_model:
+        from governance.oneid import model
+
+        t = time.perf_counter()
+        prediction = model.predict(db, review_low, model_json=model_json)
+        timings["model"] = time.perf_counter() - t
+        with db.cursor() as cur:
+            household = household_mobiles(cur)
+        auto_pairs = _auto_pairs(prediction.pairs, auto_accept, household)
+        links += [Link(p, a, b, f"model:{p:.4f}") for a, b, p in auto_pairs]
+    with db.cursor() as cur:
         approved, rejected = active_decisions(cur)
         links += [Link(REVIEW_STRENGTH, a, b, "review") for a, b in approved]
         exclusive = never_link_attributes(cur)
@@ -153,16 +197,39 @@ def resolve(db: Database, actor: str) -> ResolveResult:
                      for link, reason in result.cuts]
         if flag_rows:
             cur.executemany("INSERT INTO cluster_flags VALUES (?, ?, ?, ?, ?, ?)", flag_rows)
+        n_pairs = n_auto = n_queue = 0
+        if prediction is not None:
+            pairs = prediction.pairs  # noqa: F841 (read by DuckDB below)
+            weight_cols = [c for c in prediction.pairs.column_names if c.startswith("mw_")]
+            weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
+            cur.execute("DELETE FROM match_pairs")
+            auto_keys = pa.table({"rec_l": [a for a, _, _ in auto_pairs], "rec_r": [b for _, b, _ in auto_pairs]},  # noqa: F841
+                                 schema=pa.schema([("rec_l", pa.int64()), ("rec_r", pa.int64())]))
+            cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, match_probability, match_weight, "
+                        f"CASE WHEN k.rec_l IS NOT NULL THEN 'auto' ELSE 'review' END, {weights} FROM pairs p "
+                        f"LEFT JOIN auto_keys k ON k.rec_l = p.rec_l AND k.rec_r = p.rec_r", [run_id])
+            cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
+            n_pairs, n_auto = cur.execute("SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs").fetchone()
+            n_queue = review_queue_size(cur)
         counts = Counter(e[1] for e in events)
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        res = ResolveResult(run_id, len(records), len(links), len(clusters), counts["new"], counts["merge"],
-                            counts["split"], counts["retire"], len(result.cuts), len(result.flagged), timings)
-        cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, actor, now, timings["total"], res.records, res.links, res.clusters, res.new, res.merged,
-                     res.split, res.retired, res.cuts, res.flagged])
+        res = ResolveResult(run_id, len(records), len(links), n_pairs, n_auto, n_queue, len(clusters), counts["new"],
+                            counts["merge"], counts["split"], counts["retire"], len(result.cuts), len(result.flagged),
+                            timings)
+        cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
+                     res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged])
         audit.record(cur, actor, "oneid.resolve", "oneid_run", run_id, res.summary())
     return res
+
+
+def review_queue_size(cur: duckdb.DuckDBPyConnection) -> int:
+    """Pairs in the review band that no steward has decided yet."""
+    return cur.execute(
+        "SELECT count(*) FROM match_pairs p WHERE band = 'review' AND NOT EXISTS (SELECT 1 FROM review_decisions d "
+        "WHERE d.undone_at IS NULL AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)"
+    ).fetchone()[0]
 
 
 def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comment: str | None = None) -> int:

@@ -56,7 +56,7 @@ def groups(db) -> list[set[int]]:
 
 
 def test_rules_and_never_link(db, loaded):
-    result = oneid.resolve(db, "t")
+    result = oneid.resolve(db, "t", use_model=False)
     assert groups(db) == [{1, 2, 4}, {7, 8}, {9, 11}]
     assert result.records == 13 and result.new == 13 - 4 and result.cuts == 1 and result.flagged == 2
     with db.cursor() as cur:
@@ -67,21 +67,21 @@ def test_rules_and_never_link(db, loaded):
 
 
 def test_oneids_stay_stable_across_reruns(db, loaded):
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     first = oneids(db)
-    second = oneid.resolve(db, "t")
+    second = oneid.resolve(db, "t", use_model=False)
     assert oneids(db) == first
     assert (second.new, second.merged, second.split, second.retired) == (0, 0, 0, 0)
 
 
 def test_new_batch_keeps_oneids_and_records_a_merge(db, loaded, tmp_path):
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     before = oneids(db)
     # one record carries both the resident ID of row 1 and the union id of rows 7-8
     extra = ingest.ingest_file(db, write(tmp_path / "b.csv", [("张伟", "", "11010519491231002X", "oU" + "b" * 26, "", "")]),
                                actor="t", source="wechat", channel="wechat_mp")
     engine.standardize(db, "t", [extra.batch_id])
-    result = oneid.resolve(db, "t")
+    result = oneid.resolve(db, "t", use_model=False)
     after = oneids(db)
     assert after[1] == before[1] and after[7] == before[1]            # the bigger customer keeps its OneID
     assert {after[r] for r in (2, 3, 4)} == {before[1], before[3]} and after[3] == before[3]
@@ -93,14 +93,14 @@ def test_new_batch_keeps_oneids_and_records_a_merge(db, loaded, tmp_path):
 
 
 def test_rejection_splits_and_binds_later_runs(db, loaded):
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     before = oneids(db)
     oneid.decide(db, "alice", rec_id(1, 1), rec_id(1, 2), "reject", "different people")
-    result = oneid.resolve(db, "t")
+    result = oneid.resolve(db, "t", use_model=False)
     after = oneids(db)
     assert after[1] == before[1] == after[4] and after[2] != before[1]
     assert result.split == 1 and result.new == 1
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     assert oneids(db) == after                                         # the decision binds every later run
     with db.cursor() as cur:
         assert cur.execute("SELECT actor, action FROM audit_log WHERE action = 'review.reject'").fetchall() == [
@@ -109,12 +109,12 @@ def test_rejection_splits_and_binds_later_runs(db, loaded):
 
 def test_approval_links_what_rules_did_not(db, loaded):
     oneid.decide(db, "alice", rec_id(1, 3), rec_id(1, 1), "approve")
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     assert groups(db)[0] == {1, 2, 3, 4}
 
 
 def test_crosswalk_has_one_row_per_source_row_with_sub_accounts(db, loaded):
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     with db.cursor() as cur:
         frame = oneid.crosswalk_frame(cur)
     assert len(frame) == 13 and list(frame.columns[:4]) == ["source", "row_number", "oneid", "placed_by"]
@@ -131,7 +131,7 @@ def test_rules_alone_are_precise_on_generated_data(db, tmp_path):
     for spec, path in zip(workspace.files, paths):
         ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
     engine.standardize(db, "t")
-    oneid.resolve(db, "t")
+    oneid.resolve(db, "t", use_model=False)
     truth = {(s, r): c for s, r, c in workspace.truth}
     with db.cursor() as cur:
         placed = cur.execute("SELECT source, row_number, oneid FROM crosswalk").fetchall()

@@ -1,0 +1,151 @@
+"""The probabilistic half of OneID: a Splink 5 model on DuckDB over the standardized fields.
+
+Comparisons: name (hanzi, pinyin in either order, initials, Jaro-Winkler on pinyin; term-frequency
+adjusted), mobile (exact, last 8 digits, masked-compatible first 3 + last 4), email, birth date,
+resident ID, district and gender. Identifier exact levels get a fixed, tiny u: on duplicate-rich
+data, sampled u is contaminated by true matches (splink5-notes §12). The model is saved as JSON
+with every run, and a saved model can be reused to skip training.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+from governance.oneid.links import REC_ID
+from governance.storage import Database
+
+SPLINK_SCHEMA = "splink_work"
+U_MAX_PAIRS = 1e6
+
+INPUT_SQL = f"""
+SELECT {REC_ID} AS unique_id,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN coalesce(name_simplified, name) END AS name_hz,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_pinyin END AS name_py,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN coalesce(name_pinyin_rev, name_pinyin) END AS name_py_rev,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_initials END AS name_ini,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_family END AS name_fam,
+       coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only,
+       CASE WHEN name_status IN ('valid', 'valid_with_warning')
+            THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END AS name_key,
+       CASE WHEN mobile_status IN ('valid', 'valid_with_warning') THEN mobile END AS mobile,
+       CASE WHEN mobile_status IN ('valid', 'valid_with_warning') THEN right(mobile, 8) END AS mobile8,
+       coalesce(mobile_masked_key,
+                CASE WHEN mobile_status IN ('valid', 'valid_with_warning')
+                     THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END) AS mobile_mk,
+       CASE WHEN email_status IN ('valid', 'valid_with_warning') THEN lower(email) END AS email,
+       coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN ('valid', 'valid_with_warning')
+                                              THEN birth_date END AS DATE))::VARCHAR AS dob,
+       CASE WHEN id_card_status IN ('valid', 'valid_with_warning') THEN id_card END AS id_card,
+       coalesce(addr_district, CASE WHEN district_status IN ('valid', 'valid_with_warning') THEN district END) AS district,
+       coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex
+FROM std_records
+"""
+
+
+def _identifier(column: str, label: str, extra_levels: list | None = None) -> cl.CustomComparison:
+    levels = [cll.NullLevel(column),
+              cll.ExactMatchLevel(column).configure(u_probability=1e-6, fix_u_probability=True,
+                                                    label_for_charts=f"{label} exact")]
+    return cl.CustomComparison(output_column_name=column, comparison_levels=levels + (extra_levels or []) + [cll.ElseLevel()])
+
+
+def settings() -> SettingsCreator:
+    name = cl.CustomComparison(output_column_name="name", comparison_levels=[
+        cll.NullLevel("name_py"),
+        cll.ExactMatchLevel("name_hz").configure(tf_adjustment_column="name_hz", label_for_charts="hanzi exact"),
+        cll.ExactMatchLevel("name_py").configure(label_for_charts="pinyin exact"),
+        cll.CustomLevel("name_py_l = name_py_rev_r OR name_py_rev_l = name_py_r", label_for_charts="pinyin reversed"),
+        cll.JaroWinklerLevel("name_py", 0.92).configure(label_for_charts="pinyin similar"),
+        cll.ExactMatchLevel("name_ini").configure(label_for_charts="initials"),
+        cll.CustomLevel("(surname_only_l AND name_fam_l = name_fam_r) OR (surname_only_r AND name_fam_r = name_fam_l)",
+                        label_for_charts="surname only, compatible"),
+        cll.ElseLevel()])
+    mobile = cl.CustomComparison(output_column_name="mobile", comparison_levels=[
+        cll.CustomLevel("mobile_mk_l IS NULL OR mobile_mk_r IS NULL").configure(is_null_level=True),
+        cll.ExactMatchLevel("mobile").configure(u_probability=1e-6, fix_u_probability=True, label_for_charts="exact"),
+        cll.ExactMatchLevel("mobile8").configure(label_for_charts="last 8 digits"),
+        cll.ExactMatchLevel("mobile_mk").configure(label_for_charts="masked-compatible"),
+        cll.ElseLevel()])
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            name, mobile,
+            _identifier("email", "email", [cll.LevenshteinLevel("email", 1)]),
+            cl.CustomComparison(output_column_name="dob", comparison_levels=[
+                cll.NullLevel("dob"), cll.ExactMatchLevel("dob"),
+                cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", label_for_charts="same month"),
+                cll.ElseLevel()]),
+            _identifier("id_card", "ID"),
+            cl.ExactMatch("district"),
+            cl.ExactMatch("sex"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("mobile"), block_on("id_card"), block_on("email"), block_on("mobile_mk", "name_ini"),
+            block_on("name_key", "dob"), block_on("name_hz", "district"), block_on("name_key", "mobile8"),
+        ],
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+        probability_two_random_records_match=1e-4,
+    )
+
+
+@dataclass
+class Prediction:
+    pairs: pa.Table          # rec_l, rec_r, match_probability, match_weight, and the mw_* weights
+    model_json: str
+
+
+def _input(db: Database) -> pa.Table:
+    with db.cursor() as cur:
+        return cur.sql(INPUT_SQL).to_arrow_table()
+
+
+def predict(db: Database, threshold: float, model_json: str | None = None, u_max_pairs: float = U_MAX_PAIRS,
+            seed: int = 42) -> Prediction:
+    """Train (or load) the model and score the blocked pairs at or above `threshold`."""
+    data = _input(db)
+    if data.num_rows < 2:
+        return Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
+                                    "match_probability": pa.array([], pa.float64()),
+                                    "match_weight": pa.array([], pa.float64())}), model_json or "{}")
+    con = duckdb.connect()  # Splink's scratch tables live in memory, apart from the store
+    try:
+        db_api = DuckDBAPI(connection=con)
+        frame = db_api.register(data)
+        if model_json:
+            linker = Linker(frame, json.loads(model_json), log_level=logging.WARNING)
+        else:
+            linker = Linker(frame, settings(), log_level=logging.WARNING)
+            _train(linker, u_max_pairs, seed)
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        weights = [c for c in predictions.as_duckdbpyrelation().columns if c.startswith("mw_") or c.startswith("gamma_")]
+        pairs = con.sql(
+            f"SELECT least(unique_id_l, unique_id_r) AS rec_l, greatest(unique_id_l, unique_id_r) AS rec_r, "
+            f"match_probability, match_weight, coalesce(mobile_l, mobile_r) AS mobile"
+            f"{''.join(', ' + c for c in weights)} FROM {predictions.physical_name}"
+        ).to_arrow_table()
+        saved = linker.misc.save_model_to_json()
+        return Prediction(pairs, json.dumps(saved, ensure_ascii=False))
+    finally:
+        con.close()
+
+
+def _train(linker: Linker, u_max_pairs: float, seed: int) -> None:
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("id_card"), block_on("mobile", "name_key")], recall=0.6)
+    except Exception:  # the rules found too few pairs to estimate the prior: keep the default
+        pass
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    for rule in (block_on("mobile"), block_on("name_key", "dob")):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except Exception:  # too few pairs in this block to train on: the other session still runs
+            continue
