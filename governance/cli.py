@@ -132,7 +132,7 @@ def cmd_resolve(args, db) -> int:
 
 
 def cmd_review(args, db) -> int:
-    from governance.oneid import resolve
+    from governance.oneid import review
     from governance.oneid.links import rec_id
 
     if args.review_cmd == "list":
@@ -143,7 +143,7 @@ def cmd_review(args, db) -> int:
         return 0
     left, right = (rec_id(*map(int, key.split(":"))) for key in (args.left, args.right))
     decision = "approve" if args.review_cmd == "approve" else "reject"
-    decision_id = resolve.decide(db, args.actor, left, right, decision, args.comment)
+    decision_id = review.decide(db, args.actor, left, right, decision, args.comment)
     print(f"decision {decision_id}: {decision} {args.left} {args.right}")
     return 0
 

@@ -232,18 +232,6 @@ def review_queue_size(cur: duckdb.DuckDBPyConnection) -> int:
     ).fetchone()[0]
 
 
-def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comment: str | None = None) -> int:
-    """Record a steward's decision on a pair: 'approve' (link) or 'reject' (keep apart). Audited."""
-    if decision not in ("approve", "reject"):
-        raise ValueError(decision)
-    with db.transaction() as cur:
-        decision_id = cur.execute("SELECT nextval('decision_seq')").fetchone()[0]
-        cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                    [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
-        audit.record(cur, actor, f"review.{decision}", "pair", f"{rec_l}-{rec_r}", {"comment": comment})
-    return decision_id
-
-
 def crosswalk_frame(cur: duckdb.DuckDBPyConnection):
     """One row per ingested source row: source, row_number, oneid, what placed it, and the sub-account keys."""
     keys = ", ".join(f"s.{k}" for k in SUB_ACCOUNTS)

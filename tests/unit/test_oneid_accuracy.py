@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from governance import ingest, synth
-from governance.oneid import resolve as oneid
+from governance.oneid import resolve as oneid, review
 from governance.oneid.evaluate import evaluate
 from governance.oneid.links import split_rec_id
 from governance.standardize import engine
@@ -65,7 +65,7 @@ def test_reviewing_the_queue_only_raises_f1(resolved, workspace):
         return truth[(source_of[batch], row)]
 
     for left, right in queue:  # a steward who knows the truth
-        oneid.decide(db, "steward", left, right, "approve" if customer(left) == customer(right) else "reject")
+        review.decide(db, "steward", left, right, "approve" if customer(left) == customer(right) else "reject")
     oneid.resolve(db, "t", model_json=MODEL)
     with db.cursor() as cur:
         after = evaluate(cur, workspace.truth)

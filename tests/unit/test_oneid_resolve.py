@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from governance import ingest
-from governance.oneid import resolve as oneid
+from governance.oneid import resolve as oneid, review
 from governance.oneid.links import rec_id
 from governance.standardize import engine
 
@@ -95,7 +95,7 @@ def test_new_batch_keeps_oneids_and_records_a_merge(db, loaded, tmp_path):
 def test_rejection_splits_and_binds_later_runs(db, loaded):
     oneid.resolve(db, "t", use_model=False)
     before = oneids(db)
-    oneid.decide(db, "alice", rec_id(1, 1), rec_id(1, 2), "reject", "different people")
+    review.decide(db, "alice", rec_id(1, 1), rec_id(1, 2), "reject", "different people")
     result = oneid.resolve(db, "t", use_model=False)
     after = oneids(db)
     assert after[1] == before[1] == after[4] and after[2] != before[1]
@@ -108,7 +108,7 @@ def test_rejection_splits_and_binds_later_runs(db, loaded):
 
 
 def test_approval_links_what_rules_did_not(db, loaded):
-    oneid.decide(db, "alice", rec_id(1, 3), rec_id(1, 1), "approve")
+    review.decide(db, "alice", rec_id(1, 3), rec_id(1, 1), "approve")
     oneid.resolve(db, "t", use_model=False)
     assert groups(db)[0] == {1, 2, 3, 4}
 

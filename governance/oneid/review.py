@@ -1,0 +1,186 @@
+"""The steward review queue: uncertain pairs ranked by impact, side-by-side records, why a pair
+scored as it did, and decisions that persist (first decision wins; undo is a new event)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from governance import audit
+from governance.errors import GovernanceError
+from governance.oneid.links import REC_ID
+from governance.schema import FIELD_NAMES
+from governance.storage import Database
+from governance.util import utcnow
+
+DECISIONS = ("approve", "reject")
+COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "email": ("邮箱", "email"),
+               "dob": ("出生日期", "birth date"), "id_card": ("身份证号", "resident ID"),
+               "district": ("区县", "district"), "sex": ("性别", "sex")}
+
+
+class AlreadyDecided(GovernanceError):
+    """Another steward decided this pair first."""
+
+
+_UNDECIDED = ("NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS NULL "
+              "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)")
+
+
+def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
+          limit: int = 50, offset: int = 0) -> pd.DataFrame:
+    """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
+    then those nearest the middle of the band (the most uncertain)."""
+    where, params = [f"p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"], [low, high]
+    if source:
+        where.append("(cl.source = ? OR cr.source = ?)")
+        params += [source, source]
+    return cur.execute(
+        f"""
+        SELECT p.rec_l, p.rec_r, p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
+               cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids
+        FROM match_pairs p
+        JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r
+        WHERE {' AND '.join(where)}
+        ORDER BY fuses_oneids DESC, abs(p.match_probability - 0.5 * (
+            (SELECT review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1) +
+            (SELECT auto_accept FROM oneid_models ORDER BY run_id DESC LIMIT 1))), p.rec_l, p.rec_r
+        LIMIT ? OFFSET ?""", params + [limit, offset]).df()
+
+
+def queue_size(cur: duckdb.DuckDBPyConnection) -> int:
+    return cur.execute(f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED}").fetchone()[0]
+
+
+def side_by_side(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> pd.DataFrame:
+    """Both records' standardized values, one row per standard field, and whether they differ."""
+    rows = cur.execute(f"SELECT {REC_ID} AS rid, source, {', '.join(FIELD_NAMES)} FROM std_records "
+                       f"WHERE {REC_ID} IN (?, ?)", [rec_l, rec_r]).fetchall()
+    by_id = {r[0]: r for r in rows}
+    if rec_l not in by_id or rec_r not in by_id:
+        raise GovernanceError("The pair's records are no longer in the store.")
+    left, right = by_id[rec_l], by_id[rec_r]
+    fields = ["source", *FIELD_NAMES]
+    frame = pd.DataFrame({"field": fields, "left": list(left[1:]), "right": list(right[1:])})
+    frame["differs"] = [(a is not None and b is not None and a != b) for a, b in zip(frame["left"], frame["right"])]
+    keep = frame["left"].notna() | frame["right"].notna()
+    return frame[keep].reset_index(drop=True)
+
+
+def weights(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> tuple[float, dict[str, float]]:
+    """The pair's total match weight and the weight of each comparison (for the waterfall)."""
+    row = cur.execute("SELECT match_weight, weights FROM match_pairs WHERE rec_l = ? AND rec_r = ?",
+                      [min(rec_l, rec_r), max(rec_l, rec_r)]).fetchone()
+    if not row:
+        return 0.0, {}
+    parts = json.loads(row[1]) if row[1] else {}
+    return float(row[0] or 0.0), {k: float(v) for k, v in parts.items() if v is not None}
+
+
+def explain(parts: dict[str, float], probability: float, lang: str) -> str:
+    """One plain sentence: what pulls the pair together and what pushes it apart."""
+    ranked = sorted(parts.items(), key=lambda kv: kv[1], reverse=True)
+    pro = [COMPARISONS.get(k, (k, k))[0 if lang == "zh" else 1] for k, v in ranked if v > 1][:3]
+    con = [COMPARISONS.get(k, (k, k))[0 if lang == "zh" else 1] for k, v in reversed(ranked) if v < -1][:2]
+    if lang == "zh":
+        text = f"匹配概率 {probability:.0%}"
+        text += f"：{'、'.join(pro)}一致" if pro else "：没有强一致项"
+        text += f"，但{'、'.join(con)}不同。" if con else "。"
+        return text
+    text = f"Match probability {probability:.0%}: "
+    text += f"{', '.join(pro)} agree" if pro else "nothing agrees strongly"
+    text += f", but {', '.join(con)} differ." if con else "."
+    return text
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision_id: int
+    decision: str
+    actor: str
+
+
+def current_decision(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> Decision | None:
+    row = cur.execute(
+        "SELECT decision_id, decision, actor FROM review_decisions WHERE undone_at IS NULL "
+        "AND least(rec_l, rec_r) = ? AND greatest(rec_l, rec_r) = ? ORDER BY decision_id DESC LIMIT 1",
+        [min(rec_l, rec_r), max(rec_l, rec_r)]).fetchone()
+    return Decision(*row) if row else None
+
+
+def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comment: str | None = None,
+           allow_override: bool = False) -> int:
+    """Record a decision on a pair. The first decision wins: a second one on a decided pair raises
+    AlreadyDecided unless it deliberately overrides (split/merge from the cluster view). Audited."""
+    if decision not in DECISIONS:
+        raise ValueError(decision)
+    with db.transaction() as cur:  # one lock: two stewards cannot both see the pair undecided
+        existing = current_decision(cur, rec_l, rec_r)
+        if existing and not allow_override:
+            raise AlreadyDecided(f"{existing.actor} already decided this pair ({existing.decision}).")
+        decision_id = cur.execute("SELECT nextval('decision_seq')").fetchone()[0]
+        cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
+        audit.record(cur, actor, f"review.{decision}", "pair", f"{rec_l}-{rec_r}",
+                     {"decision_id": decision_id, "comment": comment})
+    return decision_id
+
+
+def undo(db: Database, actor: str, decision_id: int) -> None:
+    with db.transaction() as cur:
+        found = cur.execute("SELECT rec_l, rec_r FROM review_decisions WHERE decision_id = ? AND undone_at IS NULL",
+                            [decision_id]).fetchone()
+        if not found:
+            raise GovernanceError(f"No active decision {decision_id}.")
+        cur.execute("UPDATE review_decisions SET undone_at = ?, undone_by = ? WHERE decision_id = ?",
+                    [utcnow(), actor, decision_id])
+        audit.record(cur, actor, "review.undo", "pair", f"{found[0]}-{found[1]}", {"decision_id": decision_id})
+
+
+def bulk_preview(cur: duckdb.DuckDBPyConnection, low: float, high: float) -> dict:
+    """How many undecided review pairs a bulk decision on [low, high] touches, and how many OneIDs."""
+    pairs, oneids = cur.execute(
+        f"SELECT count(*), count(DISTINCT cl.oneid) + count(DISTINCT cr.oneid) FROM match_pairs p "
+        f"JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r "
+        f"WHERE p.band = 'review' AND {_UNDECIDED} AND p.match_probability BETWEEN ? AND ?", [low, high]).fetchone()
+    return {"pairs": pairs, "oneids": oneids}
+
+
+def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str, comment: str | None = None) -> int:
+    """Decide every undecided review pair with a probability in [low, high]; returns how many."""
+    if decision not in DECISIONS:
+        raise ValueError(decision)
+    with db.transaction() as cur:
+        n = cur.execute(f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} "
+                        "AND match_probability BETWEEN ? AND ?", [low, high]).fetchone()[0]
+        cur.execute(
+            f"INSERT INTO review_decisions SELECT nextval('decision_seq'), rec_l, rec_r, ?, ?, ?, ?, NULL, NULL "
+            f"FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} AND match_probability BETWEEN ? AND ?",
+            [decision, actor, utcnow(), comment, low, high])
+        audit.record(cur, actor, f"review.bulk_{decision}", "band", f"{low:.3f}-{high:.3f}",
+                     {"pairs": n, "comment": comment})
+    return n
+
+
+def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review_low: float) -> dict:
+    """What a threshold setting would produce from the last run's scored pairs: auto links and queue."""
+    auto, review = cur.execute(
+        "SELECT count(*) FILTER (WHERE match_probability >= ?), "
+        "count(*) FILTER (WHERE match_probability >= ? AND match_probability < ?) FROM match_pairs",
+        [auto_accept, review_low, auto_accept]).fetchone()
+    return {"auto_pairs": auto, "review_pairs": review}
+
+
+def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) -> dict:
+    """Precision and recall at the current threshold estimated from steward decisions (labels)."""
+    row = cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability >= ?), "
+        "count(*) FILTER (WHERE d.decision = 'reject' AND p.match_probability >= ?), "
+        "count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability < ?) "
+        "FROM review_decisions d JOIN match_pairs p ON p.rec_l = least(d.rec_l, d.rec_r) "
+        "AND p.rec_r = greatest(d.rec_l, d.rec_r) WHERE d.undone_at IS NULL", [auto_accept] * 3).fetchone()
+    labels, tp, fp, fn = row
+    return {"labels": labels, "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None}

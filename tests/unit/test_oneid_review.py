@@ -1,0 +1,111 @@
+"""The review queue: ranking, side-by-side, why, concurrent decisions, undo, bulk and thresholds."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from governance import ingest, synth
+from governance.oneid import resolve as oneid, review
+from governance.standardize import engine
+
+MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def queued(db, tmp_path):
+    workspace = synth.generate_workspace(900, seed=5)
+    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "d")):
+        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
+    engine.standardize(db, "t")
+    oneid.resolve(db, "t", model_json=MODEL)
+    with db.cursor() as cur:
+        assert review.queue_size(cur) > 3
+    return db
+
+
+def test_queue_ranks_oneid_fusions_first_and_filters(queued):
+    with queued.cursor() as cur:
+        page = review.queue(cur, limit=500)
+        some_source = page["source_l"].iloc[0]
+        filtered = review.queue(cur, source=some_source, limit=500)
+        band = review.queue(cur, low=0.9, high=1.0, limit=500)
+    fuses = page["fuses_oneids"].tolist()
+    assert fuses == sorted(fuses, reverse=True)
+    assert ((filtered["source_l"] == some_source) | (filtered["source_r"] == some_source)).all()
+    assert (band["match_probability"] >= 0.9).all()
+
+
+def test_side_by_side_and_why(queued):
+    with queued.cursor() as cur:
+        pair = review.queue(cur, limit=1).iloc[0]
+        frame = review.side_by_side(cur, int(pair.rec_l), int(pair.rec_r))
+        total, parts = review.weights(cur, int(pair.rec_l), int(pair.rec_r))
+    assert frame["field"].iloc[0] == "source" and {"left", "right", "differs"} <= set(frame.columns)
+    assert parts and abs(total - sum(parts.values())) < 30  # the prior makes up the rest
+    zh = review.explain(parts, float(pair.match_probability), "zh")
+    en = review.explain(parts, float(pair.match_probability), "en")
+    assert zh.startswith("匹配概率") and en.startswith("Match probability")
+
+
+def test_first_decision_wins_under_concurrency(queued):
+    with queued.cursor() as cur:
+        pair = review.queue(cur, limit=1).iloc[0]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def steward(name: str, decision: str) -> None:
+        barrier.wait()
+        try:
+            review.decide(queued, name, int(pair.rec_l), int(pair.rec_r), decision)
+            outcomes.append("won")
+        except review.AlreadyDecided as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=steward, args=("alice", "approve")),
+               threading.Thread(target=steward, args=("bob", "reject"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[-1] == "won" and "already decided" in sorted(outcomes)[0]
+    with queued.cursor() as cur:
+        decisions = cur.execute("SELECT count(*) FROM review_decisions").fetchone()[0]
+        audited = cur.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'review.%'").fetchone()[0]
+    assert decisions == 1 and audited == 1
+
+
+def test_undo_reopens_the_pair(queued):
+    with queued.cursor() as cur:
+        pair = review.queue(cur, limit=1).iloc[0]
+        before = review.queue_size(cur)
+    decision_id = review.decide(queued, "alice", int(pair.rec_l), int(pair.rec_r), "reject")
+    with queued.cursor() as cur:
+        assert review.queue_size(cur) == before - 1
+    review.undo(queued, "alice", decision_id)
+    with queued.cursor() as cur:
+        assert review.queue_size(cur) == before and review.current_decision(cur, int(pair.rec_l), int(pair.rec_r)) is None
+
+
+def test_bulk_preview_then_decide(queued):
+    with queued.cursor() as cur:
+        preview = review.bulk_preview(cur, 0.95, 1.0)
+        before = review.queue_size(cur)
+    assert review.bulk_decide(queued, "alice", 0.95, 1.0, "approve") == preview["pairs"]
+    with queued.cursor() as cur:
+        assert review.queue_size(cur) == before - preview["pairs"]
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'review.bulk_approve'").fetchone()[0] == 1
+
+
+def test_threshold_preview_and_accuracy_from_reviews(queued):
+    with queued.cursor() as cur:
+        strict = review.threshold_preview(cur, 0.999, 0.6)
+        loose = review.threshold_preview(cur, 0.9, 0.6)
+        pairs = review.queue(cur, limit=4)
+    assert loose["auto_pairs"] >= strict["auto_pairs"] and loose["review_pairs"] <= strict["review_pairs"]
+    for i, row in enumerate(pairs.itertuples()):
+        review.decide(queued, "alice", int(row.rec_l), int(row.rec_r), "approve" if i % 2 else "reject")
+    with queued.cursor() as cur:
+        acc = review.accuracy_from_reviews(cur, 0.6)
+    assert acc["labels"] == 4 and acc["precision"] == 0.5
