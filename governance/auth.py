@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "quality.view": frozenset(ROLES),
     "quality.run": frozenset({"admin", "steward"}),
     "rules.edit": frozenset({"admin", "steward"}),
+    "review.view": frozenset(ROLES),
+    "review.decide": frozenset({"admin", "steward"}),
     "users.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin"}),
 }

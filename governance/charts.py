@@ -72,3 +72,32 @@ def before_after(fields: pd.DataFrame, labels: dict[str, str], before: str, afte
     fig = go.Figure([go.Bar(name=before, x=x, y=data["raw_clean"]), go.Bar(name=after, x=x, y=data["valid"])])
     fig.update_layout(barmode="group")
     return _layout(fig, title)
+
+
+def waterfall(parts: dict[str, float], total: float, labels: dict[str, str], title: str) -> go.Figure:
+    """How each comparison moved the match weight (log2 Bayes factor), from the prior to the total."""
+    names = list(parts)
+    prior = total - sum(parts.values())
+    fig = go.Figure(go.Waterfall(
+        orientation="v", measure=["absolute", *["relative"] * len(names), "total"],
+        x=["prior", *[labels.get(n, n) for n in names], "total"], y=[prior, *parts.values(), 0],
+        text=[f"{v:+.1f}" for v in (prior, *parts.values(), total)], textposition="outside"))
+    return _layout(fig, title, 360)
+
+
+def model_weights(model: dict, title: str) -> go.Figure:
+    """Match weight of every comparison level of a saved Splink model (m and u probabilities)."""
+    import math
+
+    rows = []
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level") or not m or not u:
+                continue
+            rows.append((f"{comparison.get('output_column_name')} · {level.get('label_for_charts', '')}", math.log2(m / u)))
+    rows.reverse()
+    fig = go.Figure(go.Bar(x=[w for _, w in rows], y=[n for n, _ in rows], orientation="h",
+                           marker_color=["#2e7d32" if w > 0 else "#c62828" for _, w in rows]))
+    fig.update_xaxes(title="match weight (log2 m/u)")
+    return _layout(fig, title, 140 + 20 * len(rows))

@@ -25,6 +25,11 @@ class AlreadyDecided(GovernanceError):
     """Another steward decided this pair first."""
 
 
+def _label(column: str) -> str:
+    """A record id shown as BATCH:ROW (a raw id can look like a phone number)."""
+    return f"(({column}) // 4294967296)::VARCHAR || ':' || (({column}) % 4294967296)::VARCHAR"
+
+
 _UNDECIDED = ("NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS NULL "
               "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)")
 
@@ -39,7 +44,8 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
         params += [source, source]
     return cur.execute(
         f"""
-        SELECT p.rec_l, p.rec_r, p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
+        SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r,
+               p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
                cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids
         FROM match_pairs p
         JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r
@@ -75,8 +81,12 @@ def weights(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> tuple[flo
                       [min(rec_l, rec_r), max(rec_l, rec_r)]).fetchone()
     if not row:
         return 0.0, {}
-    parts = json.loads(row[1]) if row[1] else {}
-    return float(row[0] or 0.0), {k: float(v) for k, v in parts.items() if v is not None}
+    folded: dict[str, float] = {}
+    for key, value in (json.loads(row[1]) if row[1] else {}).items():
+        if value is not None:  # a term-frequency adjustment belongs to its comparison
+            base = key.removeprefix("tf_adj_")
+            folded[base] = folded.get(base, 0.0) + float(value)
+    return float(row[0] or 0.0), folded
 
 
 def explain(parts: dict[str, float], probability: float, lang: str) -> str:
@@ -184,3 +194,46 @@ def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) ->
     labels, tp, fp, fn = row
     return {"labels": labels, "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / (tp + fn) if tp + fn else None}
+
+
+def recent_decisions(cur: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    return cur.execute(f"SELECT decision_id, {_label('rec_l')} AS record_l, {_label('rec_r')} AS record_r, decision, "
+                       "actor, ts, comment FROM review_decisions WHERE undone_at IS NULL ORDER BY decision_id DESC "
+                       "LIMIT ?", [limit]).df()
+
+
+def cluster_members(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """The records of one OneID with what placed them, and their key fields."""
+    return cur.execute(
+        f"SELECT c.rec_id, {_label('c.rec_id')} AS record, c.source, c.row_number, c.placed_by, s.name, s.mobile, s.email, s.id_card, "
+        f"s.wechat_union_id, s.douyin_id, s.member_card FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
+        f"WHERE c.oneid = ? ORDER BY c.rec_id", [oneid]).df()
+
+
+def split_out(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> int:
+    """Unmerge one record from its OneID: a reject decision against every other member, binding
+    later runs. Returns how many decisions were written."""
+    with db.cursor() as cur:
+        others = [r[0] for r in cur.execute("SELECT rec_id FROM crosswalk WHERE oneid = ? AND rec_id <> ?",
+                                            [oneid, rec_id]).fetchall()]
+    for other in others:
+        decide(db, actor, rec_id, other, "reject", comment or f"split from {oneid}", allow_override=True)
+    return len(others)
+
+
+def latest_model(cur: duckdb.DuckDBPyConnection) -> dict | None:
+    row = cur.execute("SELECT run_id, model_json, auto_accept, review_low FROM oneid_models ORDER BY run_id DESC "
+                      "LIMIT 1").fetchone()
+    return None if row is None else {"run_id": row[0], "model": json.loads(row[1]), "model_json": row[1],
+                                     "auto_accept": row[2], "review_low": row[3]}
+
+
+def latest_run(cur: duckdb.DuckDBPyConnection) -> dict | None:
+    frame = cur.execute("SELECT * FROM oneid_runs ORDER BY run_id DESC LIMIT 1").df()
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def overridden_decisions(cur: duckdb.DuckDBPyConnection) -> int:
+    """Approvals the last run could not honour because a constraint kept the records apart."""
+    return cur.execute("SELECT count(*) FROM cluster_flags WHERE placed_by = 'review' AND run_id = "
+                       "(SELECT max(run_id) FROM oneid_runs)").fetchone()[0]

@@ -7,14 +7,15 @@ from helpers import MOBILE, PASSWORDS, app_test, visible_text as texts
 from governance import auth, ingest
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
-         "quality": "pages/quality.py", "rules": "pages/rules.py", "users": "pages/users.py", "audit": "pages/audit.py"}
+         "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
+         "users": "pages/users.py", "audit": "pages/audit.py"}
 REACHABLE = {
     "admin": set(PAGES),
-    "steward": {"home", "sources", "upload", "quality", "rules"},
-    "analyst": {"home", "sources", "quality"},
+    "steward": {"home", "sources", "upload", "quality", "rules", "review"},
+    "analyst": {"home", "sources", "quality", "review"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
-          "users": "Users", "audit": "Audit log"}
+          "review": "OneID review", "users": "Users", "audit": "Audit log"}
 
 
 @pytest.fixture

@@ -37,3 +37,17 @@ def test_before_after_and_duplicates():
     assert [list(d.y) for d in fig.data] == [[4], [7]]
     sources = pd.DataFrame({"source": ["crm"], "duplicate_rate": [0.125], "score": [90.0]})
     assert list(charts.duplicate_rates(sources, "t").data[0].y) == [12.5]
+
+
+def test_waterfall_runs_from_prior_to_total():
+    fig = charts.waterfall({"name": 6.0, "mobile": -2.0}, 1.0, {"name": "姓名"}, "t")
+    trace = fig.data[0]
+    assert list(trace.x) == ["prior", "姓名", "mobile", "total"] and list(trace.y)[:3] == [-3.0, 6.0, -2.0]
+
+
+def test_model_weights_skip_null_levels():
+    model = {"comparisons": [{"output_column_name": "mobile", "comparison_levels": [
+        {"is_null_level": True}, {"label_for_charts": "exact", "m_probability": 0.8, "u_probability": 0.0001},
+        {"label_for_charts": "else", "m_probability": 0.1, "u_probability": 0.8}]}]}
+    bars = charts.model_weights(model, "t").data[0]
+    assert list(bars.y) == ["mobile · else", "mobile · exact"] and bars.x[1] > 12 and bars.x[0] < 0

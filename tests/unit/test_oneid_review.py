@@ -109,3 +109,16 @@ def test_threshold_preview_and_accuracy_from_reviews(queued):
     with queued.cursor() as cur:
         acc = review.accuracy_from_reviews(cur, 0.6)
     assert acc["labels"] == 4 and acc["precision"] == 0.5
+
+
+def test_split_out_of_a_oneid_binds_the_next_run(queued):
+    with queued.cursor() as cur:
+        oneid_value, rec = cur.execute("SELECT oneid, max(rec_id) FROM crosswalk GROUP BY oneid "
+                                       "HAVING count(*) >= 3 ORDER BY oneid LIMIT 1").fetchone()
+        size = cur.execute("SELECT count(*) FROM crosswalk WHERE oneid = ?", [oneid_value]).fetchone()[0]
+    assert review.split_out(queued, "alice", oneid_value, rec) == size - 1
+    oneid.resolve(queued, "t", model_json=MODEL)
+    with queued.cursor() as cur:
+        moved = cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec]).fetchone()[0]
+        kept = cur.execute("SELECT count(*) FROM crosswalk WHERE oneid = ?", [oneid_value]).fetchone()[0]
+    assert moved != oneid_value and kept == size - 1

@@ -1,0 +1,132 @@
+"""OneID review: run resolution, work the queue of uncertain pairs, split clusters, read the model."""
+import streamlit as st
+
+from governance import charts, masking
+from governance.errors import GovernanceError
+from governance.oneid import resolve, review
+from governance.oneid.review import COMPARISONS
+from governance.ui.guard import require
+from governance.ui.session import show_error, tr
+
+ctx = require("review.view")
+st.title(tr("page.review"))
+can_decide = ctx.can("review.decide")
+if not can_decide:
+    st.info(tr("review.read_only"))
+
+with ctx.db.cursor() as cur:
+    saved = review.latest_model(cur)
+defaults = (saved["auto_accept"], saved["review_low"]) if saved else (resolve.AUTO_ACCEPT, resolve.REVIEW_LOW)
+
+if can_decide:
+    with st.expander(tr("review.resolve"), expanded=saved is None):
+        c1, c2 = st.columns(2)
+        auto_accept = c1.slider(tr("review.auto_accept"), 0.5, 1.0, float(defaults[0]), 0.005, key="th_auto")
+        review_low = c2.slider(tr("review.review_low"), 0.05, float(auto_accept), min(float(defaults[1]), auto_accept),
+                               0.01, key="th_low")
+        with ctx.db.cursor() as cur:
+            preview = review.threshold_preview(cur, auto_accept, review_low)
+        st.caption(tr("review.preview", auto=preview["auto_pairs"], review=preview["review_pairs"]))
+        retrain = st.checkbox(tr("review.retrain"), value=saved is None, key="th_retrain")
+        if st.button(tr("review.resolve"), type="primary", key="resolve_run"):
+            with st.spinner(tr("review.running")):
+                try:
+                    result = resolve.resolve(ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
+                                             model_json=None if retrain or saved is None else saved["model_json"])
+                    st.success(tr("review.done", records=result.records, oneids=result.clusters,
+                                  auto=result.auto_links, queue=result.queue))
+                except GovernanceError as exc:
+                    show_error(exc)
+
+with ctx.db.cursor() as cur:
+    run = review.latest_run(cur)
+    if run is None:
+        st.info(tr("review.none"))
+        st.stop()
+    size = review.queue_size(cur)
+    accuracy = review.accuracy_from_reviews(cur, defaults[0])
+    overridden = review.overridden_decisions(cur)
+c = st.columns(5)
+c[0].metric(tr("review.queue_size"), f"{size:,}")
+c[1].metric(tr("review.oneids"), f"{int(run['clusters']):,}")
+c[2].metric(tr("review.labels"), accuracy["labels"])
+c[3].metric(tr("review.precision"), "—" if accuracy["precision"] is None else f"{accuracy['precision']:.1%}")
+c[4].metric(tr("review.overridden"), overridden)
+
+st.subheader(tr("review.queue"))
+band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")
+with ctx.db.cursor() as cur:
+    page = review.queue(cur, low=band[0], high=band[1], limit=50)
+st.dataframe(page.drop(columns=["rec_l", "rec_r"]), hide_index=True, width="stretch")
+if page.empty:
+    st.caption(tr("review.empty_queue"))
+else:
+    labels = [f"{r.record_l} ↔ {r.record_r} · {r.match_probability:.3f}" for r in page.itertuples()]
+    index = st.selectbox(tr("review.pick"), range(len(labels)), format_func=labels.__getitem__, key="queue_pick")
+    pair = page.iloc[index]
+    rec_l, rec_r = int(pair.rec_l), int(pair.rec_r)
+    with ctx.db.cursor() as cur:
+        both = review.side_by_side(cur, rec_l, rec_r)
+        total, parts = review.weights(cur, rec_l, rec_r)
+    masked = both.copy()
+    for side in ("left", "right"):
+        masked[side] = [masking.mask_value(f, v) for f, v in zip(both["field"], both[side])]
+    st.subheader(tr("review.compare"))
+    st.dataframe(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1),
+                 hide_index=True, width="stretch")
+    st.subheader(tr("review.why"))
+    st.write(review.explain(parts, float(pair.match_probability), ctx.lang))
+    names = {k: v[0 if ctx.lang == "zh" else 1] for k, v in COMPARISONS.items()}
+    st.plotly_chart(charts.waterfall(parts, total, names, tr("review.why")), width="stretch")
+    if can_decide:
+        with st.form("decide_pair", clear_on_submit=True):
+            comment = st.text_input(tr("review.comment"))
+            c1, c2, c3 = st.columns(3)
+            approve = c1.form_submit_button(tr("review.approve"), type="primary")
+            reject = c2.form_submit_button(tr("review.reject"))
+            c3.form_submit_button(tr("review.skip"))
+        if approve or reject:
+            try:
+                review.decide(ctx.db, ctx.user.username, rec_l, rec_r, "approve" if approve else "reject", comment or None)
+                st.success(tr("review.decided", decision=tr("review.approve") if approve else tr("review.reject")))
+                st.rerun()
+            except GovernanceError as exc:
+                show_error(exc)
+
+if can_decide:
+    with st.expander(tr("review.bulk")):
+        low, high = st.slider(tr("review.band"), 0.0, 1.0, (0.9, 1.0), 0.01, key="bulk_band")
+        with ctx.db.cursor() as cur:
+            preview = review.bulk_preview(cur, low, high)
+        st.caption(tr("review.bulk_preview", **preview))
+        c1, c2 = st.columns(2)
+        for col, decision in ((c1, "approve"), (c2, "reject")):
+            if col.button(tr(f"review.bulk_{decision}"), key=f"bulk_{decision}", disabled=not preview["pairs"]):
+                st.success(tr("review.bulk_done", n=review.bulk_decide(ctx.db, ctx.user.username, low, high, decision)))
+
+    st.subheader(tr("review.recent"))
+    with ctx.db.cursor() as cur:
+        recent = review.recent_decisions(cur)
+    st.dataframe(recent, hide_index=True, width="stretch")
+    if not recent.empty:
+        undo_id = st.selectbox(tr("review.undo"), recent["decision_id"].tolist(), key="undo_pick")
+        if st.button(tr("review.undo"), key="undo_button"):
+            review.undo(ctx.db, ctx.user.username, int(undo_id))
+            st.rerun()
+
+st.subheader(tr("review.cluster"))
+oneid_value = st.text_input(tr("review.oneid"), key="cluster_oneid").strip()
+if oneid_value:
+    with ctx.db.cursor() as cur:
+        members = review.cluster_members(cur, oneid_value)
+    st.dataframe(masking.mask_frame(members.drop(columns=["rec_id"]), {c: c for c in members.columns},
+                                    keep={"record", "source", "row_number", "placed_by"}), hide_index=True, width="stretch")
+    if can_decide and len(members) > 1:
+        records = dict(zip(members["record"], members["rec_id"]))
+        target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]
+        if st.button(tr("review.split"), key="split_button"):
+            st.success(tr("review.split_done", n=review.split_out(ctx.db, ctx.user.username, oneid_value, int(target))))
+
+if saved:
+    st.subheader(tr("review.model"))
+    st.plotly_chart(charts.model_weights(saved["model"], tr("review.model")), width="stretch")
