@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,17 +26,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def app_server(tmp_path):
-    """A fresh store with one user per role, served by a real Streamlit process."""
+def seed_users(db_path: Path):
+    """A fresh store with one user per role; returns it open (close it before serving)."""
     from governance import auth
     from governance.storage import open_database
 
-    db_path = tmp_path / "e2e.duckdb"
     db = open_database(db_path)
     for role, password in PASSWORDS.items():
         auth.create_user(db, "test", role, password, role)
-    db.close()  # one process per DuckDB file: hand it to the server
+    return db
+
+
+@contextmanager
+def serve(db_path: Path, tmp_path: Path):
+    """`streamlit run app.py` on a free port over `db_path` (which no other process may hold open)."""
     port = _free_port()
     env = {**os.environ, "STEWARD_DB": str(db_path), "STEWARD_SECRETS_FILE": str(tmp_path / "secrets.toml")}
     log = (tmp_path / "server.log").open("w")
@@ -65,9 +69,20 @@ def app_server(tmp_path):
                 proc.kill()
                 proc.wait()
 
-    yield {"url": url, "db_path": db_path, "stop": stop}
-    stop()
-    log.close()
+    try:
+        yield {"url": url, "db_path": db_path, "stop": stop}
+    finally:
+        stop()
+        log.close()
+
+
+@pytest.fixture
+def app_server(tmp_path):
+    """A fresh store with one user per role, served by a real Streamlit process."""
+    db_path = tmp_path / "e2e.duckdb"
+    seed_users(db_path).close()
+    with serve(db_path, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

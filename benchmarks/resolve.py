@@ -1,0 +1,98 @@
+"""OneID benchmark: the full resolve (rules, Splink training and prediction, constrained clustering,
+stable OneIDs) on generated multi-channel data with ground truth, next to a bare Splink 5 run with the
+same comparisons (train + predict + cluster) on the same records, in the same run.
+Targets: full resolve within 1.5x bare Splink's time; peak memory under 6 GiB at 1M; F1 at least bare Splink's.
+
+    python benchmarks/resolve.py [--customers 70000]      # about 100,000 records
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def pairwise(cluster_of: dict[int, object], truth_of: dict[int, str]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the clusters' transitive closure against the truth."""
+    clusters: dict[object, list[str]] = {}
+    for rid, c in cluster_of.items():
+        clusters.setdefault(c, []).append(truth_of[rid])
+    predicted = sum(len(m) * (len(m) - 1) // 2 for m in clusters.values())
+    correct = sum(sum(n * (n - 1) // 2 for n in Counter(m).values()) for m in clusters.values())
+    true = sum(n * (n - 1) // 2 for n in Counter(truth_of.values()).values())
+    p, r = (correct / predicted if predicted else 1.0), (correct / true if true else 1.0)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def bare_splink(db) -> tuple[float, dict[int, int]]:
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from governance.oneid import model
+
+    data = model._input(db)
+    started = time.perf_counter()
+    con = duckdb.connect()
+    linker = Linker(DuckDBAPI(connection=con).register(data), model.settings(), log_level=logging.WARNING)
+    model._train(linker, model.U_MAX_PAIRS, 42)
+    predictions = linker.inference.predict(threshold_match_probability=0.6)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold_match_probability=0.99)
+    rows = con.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall()
+    return time.perf_counter() - started, dict(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=70_000)
+    args = parser.parse_args()
+    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    from governance import ingest, synth
+    from governance.oneid import resolve
+    from governance.oneid.links import rec_id
+    from governance.standardize import engine
+    from governance.storage import open_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        workspace = synth.generate_workspace(args.customers, seed=99)
+        db = open_database(Path(tmp) / "bench.duckdb")
+        batch_of = {}
+        for spec, path in zip(workspace.files, synth.write_workspace(workspace, Path(tmp) / "files")):
+            batch_of[spec.source] = ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel).batch_id
+        prepared = time.perf_counter() - started
+        started = time.perf_counter()
+        std = engine.standardize(db, "bench")
+        std_seconds = time.perf_counter() - started
+        truth_of = {rec_id(batch_of[s], r): c for s, r, c in workspace.truth}
+
+        bare_seconds, bare_clusters = bare_splink(db)
+        started = time.perf_counter()
+        result = resolve.resolve(db, "bench")
+        ours_seconds = time.perf_counter() - started
+        with db.cursor() as cur:
+            ours_clusters = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ours, bare = pairwise(ours_clusters, truth_of), pairwise(bare_clusters, truth_of)
+    print(f"records {std.records:,} from {args.customers:,} customers (generate + ingest {prepared:.1f} s, "
+          f"standardize {std_seconds:.1f} s)")
+    print("resolve stages: " + "  ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+    print(f"pairs scored {result.model_pairs:,}  auto-links {result.auto_links:,}  queue {result.queue:,}  "
+          f"rule/decision links {result.links - result.auto_links:,}  OneIDs {result.clusters:,}")
+    print(f"bare Splink:   {bare_seconds:7.2f} s   precision {bare[0]:.4f} recall {bare[1]:.4f} F1 {bare[2]:.4f}")
+    print(f"Steward:       {ours_seconds:7.2f} s   precision {ours[0]:.4f} recall {ours[1]:.4f} F1 {ours[2]:.4f}")
+    print(f"time ratio {ours_seconds / bare_seconds:.2f}x (target <= 1.5x); F1 {'>=' if ours[2] >= bare[2] else '<'} "
+          f"bare Splink; peak memory {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""In Chromium against `streamlit run`: approve one pair and reject another, run resolution,
+and see the OneIDs change."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import seed_users, serve
+from helpers import PASSWORDS
+from streamlit_browser import screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def review_server(tmp_path):
+    from governance import ingest, synth
+    from governance.oneid import resolve, review
+    from governance.standardize import engine
+
+    db_path = tmp_path / "review.duckdb"
+    db = seed_users(db_path)
+    workspace = synth.generate_workspace(400, seed=21)
+    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "d")):
+        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
+    engine.standardize(db, "t")
+    resolve.resolve(db, "t", model_json=MODEL)
+    with db.cursor() as cur:
+        first_two = review.queue(cur, limit=2)[["rec_l", "rec_r", "oneid_l", "oneid_r"]].values.tolist()
+    db.close()
+    with serve(db_path, tmp_path) as server:
+        yield server | {"pairs": first_two}
+
+
+def oneid_of(cur, rid: int) -> str:
+    return cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rid]).fetchone()[0]
+
+
+def test_approve_reject_and_see_oneids_change(review_server, browser):
+    (a_l, a_r, a_oid_l, a_oid_r), (b_l, b_r, _, _) = review_server["pairs"]
+    assert a_oid_l != a_oid_r
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(review_server["url"])
+    wait_idle(page)
+    page.get_by_label("用户名").fill("steward")
+    page.get_by_label("密码", exact=True).fill(PASSWORDS["steward"])
+    page.get_by_role("button", name="登录").click()
+    wait_idle(page)
+    page.get_by_role("link", name="OneID 审核").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="为什么").first).to_be_visible(timeout=20_000)
+    page.get_by_role("button", name="同一人 ✓").click()
+    wait_idle(page)
+    page.get_by_role("button", name="不是同一人 ✗").click()
+    wait_idle(page)
+    page.get_by_text("运行 OneID 识别").first.click()
+    wait_idle(page)
+    page.locator(".st-key-resolve_run button").click()
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_text("完成：")).to_be_visible(timeout=60_000)
+    screenshot(page, "review")
+    review_server["stop"]()
+
+    from governance.storage import open_database
+    db = open_database(review_server["db_path"])
+    with db.cursor() as cur:
+        decisions = cur.execute("SELECT decision, actor FROM review_decisions ORDER BY decision_id").fetchall()
+        assert decisions == [("approve", "steward"), ("reject", "steward")]
+        assert oneid_of(cur, a_l) == oneid_of(cur, a_r)       # approved: one customer now
+        assert oneid_of(cur, b_l) != oneid_of(cur, b_r)       # rejected: kept apart
+        assert cur.execute("SELECT count(*) FROM oneid_history WHERE event IN ('merge', 'retire')").fetchone()[0] >= 2
+    db.close()
