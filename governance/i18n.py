@@ -196,6 +196,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.oneid": ("OneID", "OneID"),
     "review.split": ("从该 OneID 拆出此记录", "Split this record out of the OneID"),
     "review.split_done": ("已拆分：写入 {n} 条拒绝决定，下次识别生效。", "Split: {n} reject decisions written; the next run applies them."),
+    "review.rules": ("匹配规则与禁止合并规则", "Match and never-link rules"),
+    "review.rules_note": ("修改在下次运行 OneID 识别时生效，并记入审计日志。", "Changes apply at the next resolution run and are audited."),
     "review.model": ("模型匹配权重", "Model match weights"),
     "review.read_only": ("分析师只读，个人信息已脱敏。", "Analysts see this page read-only, with personal data masked."),
     "review.empty_queue": ("队列为空。", "The queue is empty."),

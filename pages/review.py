@@ -3,7 +3,7 @@ import streamlit as st
 
 from governance import charts, masking
 from governance.errors import GovernanceError
-from governance.oneid import resolve, review
+from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
@@ -37,6 +37,18 @@ if can_decide:
                                   auto=result.auto_links, queue=result.queue))
                 except GovernanceError as exc:
                     show_error(exc)
+
+if can_decide:
+    with st.expander(tr("review.rules")):
+        with ctx.db.cursor() as cur:
+            enabled = links.rule_settings(cur)
+        names = {r.rule_id: (r.label_zh if ctx.lang == "zh" else r.label_en) for r in links.RULES}
+        names.update({k: (zh if ctx.lang == "zh" else en) for k, (en, zh) in links.NEVER_LINK.items()})
+        for rule_id, on in enabled.items():
+            wanted = st.checkbox(names[rule_id], value=on, key=f"match_rule_{rule_id}")
+            if wanted != on:
+                links.set_rule_enabled(ctx.db, ctx.user.username, rule_id, wanted)
+        st.caption(tr("review.rules_note"))
 
 with ctx.db.cursor() as cur:
     run = review.latest_run(cur)

@@ -43,13 +43,14 @@ def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, 
     size = dict.fromkeys(records, 1)
     exclusive = exclusive or {}
     width = max((len(v) for v in exclusive.values()), default=0)
-    values: dict[int, list[set]] = {r: [({v} if v is not None else set()) for v in exclusive.get(r, (None,) * width)]
-                                    for r in records}
-    apart: dict[int, set[int]] = {r: set() for r in records}
+    # Only records that carry constraints get state: most records have none.
+    values: dict[int, list[set]] = {r: [({v} if v is not None else set()) for v in attrs]
+                                    for r, attrs in exclusive.items() if r in parent}
+    apart: dict[int, set[int]] = {}
     for a, b in cannot_link:
-        if a in apart and b in apart and a != b:
-            apart[a].add(b)
-            apart[b].add(a)
+        if a in parent and b in parent and a != b:
+            apart.setdefault(a, set()).add(b)
+            apart.setdefault(b, set()).add(a)
     placed_by: dict[int, str] = {}
     cuts: list[tuple[Link, str]] = []
     flagged: set[int] = set()
@@ -60,20 +61,23 @@ def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, 
             x = parent[x]
         return x
 
+    def conflict(a: int, b: int) -> str | None:
+        if any(find(p) == b for p in apart.get(a, ())) or any(find(p) == a for p in apart.get(b, ())):
+            return "cannot_link"
+        va, vb = values.get(a), values.get(b)
+        if va and vb:
+            for i in range(width):
+                if len(va[i] | vb[i]) > 1:
+                    return ("id_card", "id_sex")[i] if i < 2 else f"exclusive_{i}"
+        return None
+
     for link in sorted(links, reverse=True):
         if link.left not in parent or link.right not in parent:
             continue
         a, b = find(link.left), find(link.right)
         if a == b:
             continue
-        reason = None
-        if any(find(p) == b for p in apart[a]):
-            reason = "cannot_link"
-        else:
-            for i in range(width):
-                if len(values[a][i] | values[b][i]) > 1:
-                    reason = ("id_card", "id_sex")[i] if i < 2 else f"exclusive_{i}"
-                    break
+        reason = conflict(a, b)
         if reason:
             cuts.append((link, reason))
             flagged.update((a, b))
@@ -82,9 +86,15 @@ def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, 
             a, b = b, a
         parent[b] = a
         size[a] += size[b]
-        apart[a] |= apart.pop(b)
-        for i in range(width):
-            values[a][i] |= values[b][i]
+        if b in apart:
+            apart.setdefault(a, set()).update(apart.pop(b))
+        if b in values:
+            if a in values:
+                for i in range(width):
+                    values[a][i] |= values[b][i]
+            else:
+                values[a] = values[b]
+            del values[b]
         placed_by.setdefault(link.left, link.placed_by)
         placed_by.setdefault(link.right, link.placed_by)
         if b in flagged:

@@ -69,8 +69,32 @@ def _records_sql() -> tuple[str, str]:
     return (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"), channel
 
 
-def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] = RULES) -> list[tuple[int, int, str]]:
+NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
+              "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并")}
+
+
+def rule_settings(cur: duckdb.DuckDBPyConnection) -> dict[str, bool]:
+    """Whether each match and never-link rule is on (all on unless a steward turned one off)."""
+    stored = dict(cur.execute("SELECT rule_id, enabled FROM match_rule_settings").fetchall())
+    return {rule_id: stored.get(rule_id, True) for rule_id in [r.rule_id for r in RULES] + list(NEVER_LINK)}
+
+
+def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
+    from governance import audit
+    from governance.util import utcnow
+
+    if rule_id not in [r.rule_id for r in RULES] + list(NEVER_LINK):
+        raise ValueError(rule_id)
+    with db.transaction() as cur:
+        cur.execute("INSERT OR REPLACE INTO match_rule_settings VALUES (?, ?, ?, ?)", [rule_id, enabled, actor, utcnow()])
+        audit.record(cur, actor, "match_rule.enable" if enabled else "match_rule.disable", "match_rule", rule_id)
+
+
+def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:
     """(rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest record id)."""
+    if rules is None:
+        enabled = rule_settings(cur)
+        rules = tuple(r for r in RULES if enabled[r.rule_id])
     records, channel = _records_sql()
     links: list[tuple[int, int, str]] = []
     for rule in rules:
@@ -87,11 +111,14 @@ def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] = RU
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:
-    """Per record: (valid resident ID, ID-derived sex). A cluster may hold at most one of each."""
+    """Per record: (valid resident ID, ID-derived sex), for the never-link rules that are on. A
+    cluster may hold at most one distinct value of each."""
+    enabled = rule_settings(cur)
+    card_on, sex_on = enabled["never_two_id_cards"], enabled["never_two_id_sexes"]
     rows = cur.execute(
-        f"SELECT {REC_ID}, CASE WHEN id_card_status IN ('valid', 'valid_with_warning') THEN id_card END, id_sex "
-        "FROM std_records WHERE id_card_status IN ('valid', 'valid_with_warning')").fetchall()
-    return {rid: (card, sex) for rid, card, sex in rows}
+        f"SELECT {REC_ID}, id_card, id_sex FROM std_records WHERE id_card_status IN ('valid', 'valid_with_warning')"
+    ).fetchall()
+    return {rid: (card if card_on else None, sex if sex_on else None) for rid, card, sex in rows}
 
 
 def household_mobiles(cur: duckdb.DuckDBPyConnection) -> set[str]:

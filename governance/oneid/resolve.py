@@ -46,6 +46,8 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
                 "match_probability DOUBLE NOT NULL, match_weight DOUBLE, band VARCHAR NOT NULL, weights VARCHAR)")
     cur.execute("CREATE TABLE oneid_models (run_id BIGINT PRIMARY KEY, model_json VARCHAR NOT NULL, "
                 "auto_accept DOUBLE NOT NULL, review_low DOUBLE NOT NULL)")
+    cur.execute("CREATE TABLE match_rule_settings (rule_id VARCHAR PRIMARY KEY, enabled BOOLEAN NOT NULL, "
+                "updated_by VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL)")
     cur.execute("CREATE SEQUENCE decision_seq START 1")
     cur.execute("CREATE TABLE review_decisions (decision_id BIGINT PRIMARY KEY, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
                 "decision VARCHAR NOT NULL, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, comment VARCHAR, "
@@ -117,8 +119,12 @@ def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tu
             events.append((assigned[root], "merge", ",".join(absorbed), len(members)))
             events += [(o, "retire", assigned[root], 0) for o in absorbed]
     now_of = {r: assigned[root] for root, members in clusters.items() for r in members}
+    went: dict[str, set[str]] = {}
+    for r, o in previous.items():
+        if o in kept and r in now_of and now_of[r] != o:
+            went.setdefault(o, set()).add(now_of[r])
     for oneid in kept:
-        went_to = sorted({now_of[r] for r, o in previous.items() if o == oneid and r in now_of} - {oneid})
+        went_to = sorted(went.get(oneid, ()))
         if went_to:
             events.append((oneid, "split", ",".join(went_to), len(clusters[kept[oneid]])))
     retired = {e[0] for e in events if e[1] == "retire"}

@@ -142,3 +142,16 @@ def test_rules_alone_are_precise_on_generated_data(db, tmp_path):
     correct = sum(sum(1 for a, b in combinations(m, 2) if a == b) for m in clusters.values())
     assert predicted > 100
     assert correct / predicted >= 0.99, (correct, predicted)
+
+
+def test_stewards_switch_match_and_never_link_rules(db, loaded):
+    from governance.oneid import links
+    links.set_rule_enabled(db, "alice", "mobile_and_name", False)
+    oneid.resolve(db, "t", use_model=False)
+    assert groups(db) == [{1, 4}, {7, 8}, {9, 11}]                      # row 2 was linked by mobile + name
+    links.set_rule_enabled(db, "alice", "mobile_and_name", True)
+    links.set_rule_enabled(db, "alice", "never_two_id_cards", False)
+    oneid.resolve(db, "t", use_model=False)
+    assert {12, 13} in groups(db)                                      # no longer kept apart
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'match_rule.%'").fetchone()[0] == 3
