@@ -34,8 +34,8 @@ class MatchRule:
     needs_name: bool = False  # the group must also agree on the name (two-level check)
 
 
-# Defaults, strongest first. An e-commerce buyer id is no rule: buyers order for other people
-# (gifts, family), so the recipient on an order is not always the account holder. Names compatible: same simplified hanzi, or the same pinyin in either order.
+# Defaults, strongest first. E-commerce buyer ids and Douyin accounts are no rules: buyers order for
+# other people (gifts, family), so an order's recipient is not always the account holder. Names compatible: same simplified hanzi, or the same pinyin in either order.
 RULES: tuple[MatchRule, ...] = (
     MatchRule("same_id_card", "Same valid resident ID", "身份证号相同且有效", "id_card",
               "id_card_status IN ('valid', 'valid_with_warning')"),
@@ -44,8 +44,6 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_open_id_in_app", "Same open_id within the same app id", "同一 AppID 下 OpenID 相同",
               "wechat_app_id || '|' || wechat_open_id",
               "wechat_open_id_status IN ('valid', 'valid_with_warning') AND wechat_app_id IS NOT NULL"),
-    MatchRule("same_douyin_id", "Same Douyin account", "抖音账号相同", "douyin_id",
-              "douyin_id_status IN ('valid', 'valid_with_warning')"),
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", "member_card_status IN ('valid', 'valid_with_warning')"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",

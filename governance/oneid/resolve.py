@@ -23,7 +23,7 @@ from governance.oneid.links import REC_ID, household_mobiles, never_link_attribu
 from governance.storage import Database
 from governance.util import utcnow
 
-RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0, "same_douyin_id": 78.0,
+RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0,
                  "mobile_and_channel_id": 60.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
@@ -134,15 +134,23 @@ def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tu
 
 def _auto_pairs(pairs: pa.Table, auto_accept: float, household: set[str]) -> list[tuple[int, int, float]]:
     """Pairs the model links by itself: at or above `auto_accept`, but a steward decides when the
-    names differ, or when a record without a name shares a household phone (a phone that records
-    with different names share), since a shared phone outweighs everything else in the weights."""
+    names differ, or when a record without a name matches on a mobile alone and that mobile is a
+    household phone (records with different names share it): a shared phone outweighs everything
+    else in the weights."""
+    columns = pairs.column_names
     n = pairs.num_rows
-    name_level = pairs.column("gamma_name").to_pylist() if "gamma_name" in pairs.column_names else [None] * n
-    mobiles = pairs.column("mobile").to_pylist() if "mobile" in pairs.column_names else [None] * n
+
+    def col(name: str) -> list:
+        return pairs.column(name).to_pylist() if name in columns else [None] * n
+
+    name_level, mobiles = col("gamma_name"), col("mobile")
+    others = [col(c) for c in columns if c.startswith("gamma_") and c not in ("gamma_name", "gamma_mobile")]
     out = []
-    for a, b, p, level, mobile in zip(pairs.column("rec_l").to_pylist(), pairs.column("rec_r").to_pylist(),
-                                      pairs.column("match_probability").to_pylist(), name_level, mobiles):
-        if p < auto_accept or level == 0 or (level == -1 and mobile in household):
+    for i, (a, b, p) in enumerate(zip(col("rec_l"), col("rec_r"), col("match_probability"))):
+        if p < auto_accept or name_level[i] == 0:
+            continue
+        mobile_only = name_level[i] == -1 and not any((o[i] or 0) > 0 for o in others)
+        if mobile_only and mobiles[i] in household:
             continue
         out.append((a, b, p))
     return out
