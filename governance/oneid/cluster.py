@@ -71,7 +71,7 @@ def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, 
                     return ("id_card", "id_sex")[i] if i < 2 else f"exclusive_{i}"
         return None
 
-    for link in sorted(links, reverse=True):
+    for link in sorted(links, key=lambda link: link.strength, reverse=True):
         if link.left not in parent or link.right not in parent:
             continue
         a, b = find(link.left), find(link.right)

@@ -100,11 +100,10 @@ def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | No
             source = f"(SELECT r.*, c.channel_key FROM ({records}) r JOIN ({channel}) c USING (rid))"
         else:
             source = f"({records})"
-        rows = cur.execute(
-            f"SELECT rid, min(rid) OVER (PARTITION BY k) AS root, ? FROM (SELECT rid, {rule.key_sql} AS k "
-            f"FROM {source} WHERE {rule.where_sql}) WHERE k IS NOT NULL QUALIFY rid <> root",
-            [rule.rule_id]).fetchall()
-        links += [(root, rid, rule_id) for rid, root, rule_id in rows]
+        star = cur.sql(
+            f"SELECT min(rid) OVER (PARTITION BY k) AS root, rid FROM (SELECT rid, {rule.key_sql} AS k "
+            f"FROM {source} WHERE {rule.where_sql}) WHERE k IS NOT NULL QUALIFY rid <> root").to_arrow_table()
+        links += [(root, rid, rule.rule_id) for root, rid in zip(star.column(0).to_pylist(), star.column(1).to_pylist())]
     return links
 
 

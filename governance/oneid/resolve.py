@@ -98,8 +98,12 @@ class ResolveResult:
 def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tuple[dict[int, str], list[tuple]]:
     """Give each cluster a OneID, keeping previous ones by largest overlap (older id on ties).
     Returns the assignment and the history events (oneid, event, related oneids, records)."""
-    overlap = [(n, oneid, root) for root, members in clusters.items()
-               for oneid, n in Counter(previous[r] for r in members if r in previous).items()]
+    counts: Counter = Counter()
+    for root, members in clusters.items():
+        for r in members:
+            if r in previous:
+                counts[(root, previous[r])] += 1
+    overlap = [(n, oneid, root) for (root, oneid), n in counts.items()]
     kept: dict[str, int] = {}
     assigned: dict[int, str] = {}
     for n, oneid, root in sorted(overlap, key=lambda o: (-o[0], o[1], o[2])):
@@ -108,8 +112,11 @@ def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tu
             assigned[root] = oneid
     events: list[tuple] = []
     fresh = iter(new_oneids(cur, sum(1 for root in clusters if root not in assigned)))
+    came_from_of: dict[int, set[str]] = {}
+    for root, oneid in counts:
+        came_from_of.setdefault(root, set()).add(oneid)
     for root, members in clusters.items():
-        came_from = sorted({previous[r] for r in members if r in previous})
+        came_from = sorted(came_from_of.get(root, ()))
         if root not in assigned:
             assigned[root] = next(fresh)
             events.append((assigned[root], "new", ",".join(came_from) or None, len(members)))
@@ -165,7 +172,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with db.cursor() as cur:
-        records = [r[0] for r in cur.execute(f"SELECT {REC_ID} FROM std_records ORDER BY 1").fetchall()]
+        records = cur.sql(f"SELECT {REC_ID} AS rid FROM std_records ORDER BY 1").to_arrow_table().column(0).to_pylist()
         links = [Link(RULE_STRENGTH.get(rule, 40.0), a, b, rule) for a, b, rule in rule_links(cur)]
     timings["rules"] = time.perf_counter() - started
     prediction = None
