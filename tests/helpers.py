@@ -45,3 +45,22 @@ def visible_text(at) -> str:
     parts += [frame.value.to_string() for frame in at.dataframe]
     parts += [str(m.value) for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+SAVED_MODEL = (ROOT / "tests" / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
+
+
+def load_generated(db, directory: Path, customers: int, seed: int, resolve: bool = True):
+    """Ingest a generated multi-channel workspace, standardize it and (by default) resolve it with
+    the saved Splink model. Returns the workspace (its ground truth included)."""
+    from governance import ingest, synth
+    from governance.oneid import resolve as oneid
+    from governance.standardize import engine
+
+    workspace = synth.generate_workspace(customers, seed=seed)
+    for spec, path in zip(workspace.files, synth.write_workspace(workspace, directory)):
+        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
+    engine.standardize(db, "t")
+    if resolve:
+        oneid.resolve(db, "t", model_json=SAVED_MODEL)
+    return workspace

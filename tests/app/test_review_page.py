@@ -1,25 +1,15 @@
 """AppTest for the OneID review page."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, visible_text
-from governance import ingest, synth
-from governance.oneid import resolve, review
-from governance.standardize import engine
-
-MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
+from governance.oneid import review
 
 
 @pytest.fixture
 def resolved(app_db, tmp_path):
-    workspace = synth.generate_workspace(500, seed=3)
-    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "d")):
-        ingest.ingest_file(app_db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(app_db, "t")
-    resolve.resolve(app_db, "t", model_json=MODEL)
+    load_generated(app_db, tmp_path / "d", 500, seed=3)
     return app_db
 
 

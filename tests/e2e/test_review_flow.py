@@ -2,32 +2,23 @@
 and see the OneIDs change."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from conftest import seed_users, serve
-from helpers import PASSWORDS
+from helpers import PASSWORDS, load_generated
 from streamlit_browser import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
-MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
 
 
 @pytest.fixture
 def review_server(tmp_path):
-    from governance import ingest, synth
-    from governance.oneid import resolve, review
-    from governance.standardize import engine
+    from governance.oneid import review
 
     db_path = tmp_path / "review.duckdb"
     db = seed_users(db_path)
-    workspace = synth.generate_workspace(400, seed=21)
-    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "d")):
-        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
-    resolve.resolve(db, "t", model_json=MODEL)
+    load_generated(db, tmp_path / "d", 400, seed=21)
     with db.cursor() as cur:
         first_two = review.queue(cur, limit=2)[["rec_l", "rec_r", "oneid_l", "oneid_r"]].values.tolist()
     db.close()

@@ -2,17 +2,13 @@
 Splink model, constrained clustering. Precision first; recall on the recoverable pairs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from governance import ingest, synth
+from helpers import SAVED_MODEL as MODEL, load_generated
+from governance import synth
 from governance.oneid import resolve as oneid, review
 from governance.oneid.evaluate import evaluate
 from governance.oneid.links import split_rec_id
-from governance.standardize import engine
-
-MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +18,7 @@ def workspace():
 
 @pytest.fixture
 def resolved(db, tmp_path, workspace):
-    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "demo")):
-        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
+    load_generated(db, tmp_path / "demo", 1500, seed=11, resolve=False)
     result = oneid.resolve(db, "t", model_json=MODEL)
     return db, result
 

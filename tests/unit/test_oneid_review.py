@@ -2,24 +2,16 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
-from governance import ingest, synth
+from helpers import SAVED_MODEL as MODEL, load_generated
 from governance.oneid import resolve as oneid, review
-from governance.standardize import engine
-
-MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
 
 
 @pytest.fixture
 def queued(db, tmp_path):
-    workspace = synth.generate_workspace(900, seed=5)
-    for spec, path in zip(workspace.files, synth.write_workspace(workspace, tmp_path / "d")):
-        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
-    oneid.resolve(db, "t", model_json=MODEL)
+    load_generated(db, tmp_path / "d", 900, seed=5)
     with db.cursor() as cur:
         assert review.queue_size(cur) > 3
     return db
