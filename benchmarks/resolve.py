@@ -42,7 +42,7 @@ def bare_splink(db) -> tuple[float, dict[int, int]]:
     data = model._input(db)
     started = time.perf_counter()
     con = duckdb.connect()
-    linker = Linker(DuckDBAPI(connection=con).register(data), model.settings(), log_level=logging.WARNING)
+    linker = Linker(DuckDBAPI(connection=con).register(data), model.settings(), log_level=logging.ERROR)
     model._train(linker, model.U_MAX_PAIRS, 42)
     predictions = linker.inference.predict(threshold_match_probability=0.6)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold_match_probability=0.99)

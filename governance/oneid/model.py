@@ -120,9 +120,9 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
         db_api = DuckDBAPI(connection=con)
         frame = db_api.register(data)
         if model_json:
-            linker = Linker(frame, json.loads(model_json), log_level=logging.WARNING)
+            linker = Linker(frame, json.loads(model_json), log_level=logging.ERROR)
         else:
-            linker = Linker(frame, settings(), log_level=logging.WARNING)
+            linker = Linker(frame, settings(), log_level=logging.ERROR)
             _train(linker, u_max_pairs, seed)
         predictions = linker.inference.predict(threshold_match_probability=threshold)
         weights = [c for c in predictions.as_duckdbpyrelation().columns if c.startswith("mw_") or c.startswith("gamma_")]
