@@ -107,9 +107,13 @@ def _input(db: Database) -> pa.Table:
         return cur.sql(INPUT_SQL).to_arrow_table()
 
 
+MIN_LABELS = 20  # approved pairs needed before m is estimated from the stewards' labels
+
+
 def predict(db: Database, threshold: float, model_json: str | None = None, u_max_pairs: float = U_MAX_PAIRS,
-            seed: int = 42) -> Prediction:
-    """Train (or load) the model and score the blocked pairs at or above `threshold`."""
+            seed: int = 42, labels: list[tuple[int, int]] | None = None) -> Prediction:
+    """Train (or load) the model and score the blocked pairs at or above `threshold`. When training
+    and at least MIN_LABELS approved pairs exist, m is estimated from them after EM."""
     data = _input(db)
     if data.num_rows < 2:
         return Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
@@ -124,6 +128,11 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
         else:
             linker = Linker(frame, settings(), log_level=logging.ERROR)
             _train(linker, u_max_pairs, seed)
+            if labels and len(labels) >= MIN_LABELS:
+                name = frame.templated_name
+                linker.training.estimate_m_from_pairwise_labels(db_api.register(pa.table({
+                    "source_dataset_l": [name] * len(labels), "unique_id_l": [a for a, _ in labels],
+                    "source_dataset_r": [name] * len(labels), "unique_id_r": [b for _, b in labels]})))
         predictions = linker.inference.predict(threshold_match_probability=threshold)
         weights = [c for c in predictions.as_duckdbpyrelation().columns if c.startswith("mw_") or c.startswith("gamma_")]
         pairs = con.sql(

@@ -180,7 +180,9 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         from governance.oneid import model
 
         t = time.perf_counter()
-        prediction = model.predict(db, review_low, model_json=model_json)
+        with db.cursor() as cur:
+            approved_pairs = active_decisions(cur)[0]
+        prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
         timings["model"] = time.perf_counter() - t
         with db.cursor() as cur:
             household = household_mobiles(cur)

@@ -114,3 +114,21 @@ def test_split_out_of_a_oneid_binds_the_next_run(queued):
         moved = cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec]).fetchone()[0]
         kept = cur.execute("SELECT count(*) FROM crosswalk WHERE oneid = ?", [oneid_value]).fetchone()[0]
     assert moved != oneid_value and kept == size - 1
+
+
+def test_training_uses_approved_pairs_as_labels(queued, monkeypatch):
+    from splink.internals.linker_components.training import LinkerTraining
+    with queued.cursor() as cur:
+        pairs = review.queue(cur, limit=25)
+    for row in pairs.itertuples():
+        review.decide(queued, "alice", int(row.rec_l), int(row.rec_r), "approve")
+    calls = []
+    original = LinkerTraining.estimate_m_from_pairwise_labels
+
+    def spy(self, labels):
+        calls.append(labels.as_pandas_dataframe())
+        return original(self, labels)
+
+    monkeypatch.setattr(LinkerTraining, "estimate_m_from_pairwise_labels", spy)
+    result = oneid.resolve(queued, "t")  # trains a model: m from the 25 labels after EM
+    assert len(calls) == 1 and len(calls[0]) == 25 and result.model_pairs > 0
