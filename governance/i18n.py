@@ -192,6 +192,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.bulk_done": ("已处理 {n} 对。", "Decided {n} pairs."),
     "review.recent": ("最近的决定", "Recent decisions"),
     "review.undo": ("撤销决定", "Undo decision"),
+    "review.flagged": ("需复核的 OneID（被切断的链接、薄弱桥接、超大簇）", "OneIDs to check (cut links, weak bridges, large clusters)"),
     "review.cluster": ("OneID 成员（可拆分）", "OneID members (split a record out)"),
     "review.oneid": ("OneID", "OneID"),
     "review.split": ("从该 OneID 拆出此记录", "Split this record out of the OneID"),

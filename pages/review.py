@@ -126,6 +126,12 @@ if can_decide:
             review.undo(ctx.db, ctx.user.username, int(undo_id))
             st.rerun()
 
+with ctx.db.cursor() as cur:
+    flagged = review.flagged_clusters(cur)
+if not flagged.empty:
+    st.subheader(tr("review.flagged"))
+    st.dataframe(flagged, hide_index=True, width="stretch")
+
 st.subheader(tr("review.cluster"))
 oneid_value = st.text_input(tr("review.oneid"), key="cluster_oneid").strip()
 if oneid_value:

@@ -101,3 +101,68 @@ def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, 
             flagged.add(a)
     cluster_of = {r: find(r) for r in records}
     return Clustering(cluster_of, placed_by, cuts, {find(r) for r in flagged})
+
+
+LARGE_CLUSTER = 20  # members; bigger clusters are flagged for a steward's look
+
+
+def weak_spots(clustering: Clustering, links: list[Link]) -> list[tuple[int, str, Link | None]]:
+    """(cluster root, reason, link) for clusters a steward should look at: 'large' ones, and those
+    held together by a 'weak_bridge' — a model link whose removal splits the cluster into two
+    parts of two or more records each."""
+    out: list[tuple[int, str, Link | None]] = []
+    members = clustering.members()
+    by_cluster: dict[int, list[Link]] = {}
+    for link in links:
+        root = clustering.cluster_of.get(link.left)
+        if root is not None and root == clustering.cluster_of.get(link.right) and link.left != link.right:
+            by_cluster.setdefault(root, []).append(link)
+    for root, group in members.items():
+        if len(group) >= LARGE_CLUSTER:
+            out.append((root, "large", None))
+        if len(group) < 4:
+            continue
+        for link, sizes in _bridges(group, by_cluster.get(root, [])):
+            if link.placed_by.startswith("model") and min(sizes) >= 2:
+                out.append((root, "weak_bridge", link))
+    return out
+
+
+def _bridges(nodes: list[int], links: list[Link]) -> list[tuple[Link, tuple[int, int]]]:
+    """Bridges of a connected graph (iterative Tarjan), each with the sizes of the two sides."""
+    adjacency: dict[int, list[tuple[int, int]]] = {n: [] for n in nodes}
+    for i, link in enumerate(links):
+        adjacency[link.left].append((link.right, i))
+        adjacency[link.right].append((link.left, i))
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    size: dict[int, int] = {}
+    found: list[tuple[Link, tuple[int, int]]] = []
+    start = nodes[0]
+    order[start] = low[start] = 0
+    stack = [(start, -1, iter(adjacency[start]))]
+    counter = 1
+    while stack:
+        node, via, edges = stack[-1]
+        advanced = False
+        for nxt, edge in edges:
+            if edge == via:
+                continue
+            if nxt not in order:
+                order[nxt] = low[nxt] = counter
+                counter += 1
+                stack.append((nxt, edge, iter(adjacency[nxt])))
+                advanced = True
+                break
+            low[node] = min(low[node], order[nxt])
+        if advanced:
+            continue
+        stack.pop()
+        size[node] = size.get(node, 0) + 1
+        if stack:
+            parent = stack[-1][0]
+            low[parent] = min(low[parent], low[node])
+            size[parent] = size.get(parent, 0) + size[node]
+            if low[node] > order[parent]:
+                found.append((links[via], (size[node], len(nodes) - size[node])))
+    return found

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from governance import audit
-from governance.oneid.cluster import Link, cluster
+from governance.oneid.cluster import Link, cluster, weak_spots
 from governance.oneid.links import REC_ID, household_mobiles, never_link_attributes, rule_links
 from governance.storage import Database
 from governance.util import utcnow
@@ -196,6 +196,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
     t = time.perf_counter()
     result = cluster(records, links, cannot_link=rejected, exclusive=exclusive)
     clusters = result.members()
+    spots = weak_spots(result, links)
     timings["cluster"] = time.perf_counter() - t
     t = time.perf_counter()
     with db.transaction() as cur:
@@ -218,6 +219,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM history", [run_id, now])
         flag_rows = [[run_id, assigned[result.cluster_of[link.left]], reason, link.left, link.right, link.placed_by]
                      for link, reason in result.cuts]
+        flag_rows += [[run_id, assigned[root], reason, link.left if link else None, link.right if link else None,
+                       link.placed_by if link else None] for root, reason, link in spots]
         if flag_rows:
             cur.executemany("INSERT INTO cluster_flags VALUES (?, ?, ?, ?, ?, ?)", flag_rows)
         n_pairs = n_auto = n_queue = 0
@@ -238,8 +241,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         res = ResolveResult(run_id, len(records), len(links), n_pairs, n_auto, n_queue, len(clusters), counts["new"],
-                            counts["merge"], counts["split"], counts["retire"], len(result.cuts), len(result.flagged),
-                            timings)
+                            counts["merge"], counts["split"], counts["retire"], len(result.cuts),
+                            len(result.flagged | {root for root, _, _ in spots}), timings)
         cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
                      res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged])

@@ -237,3 +237,11 @@ def overridden_decisions(cur: duckdb.DuckDBPyConnection) -> int:
     """Approvals the last run could not honour because a constraint kept the records apart."""
     return cur.execute("SELECT count(*) FROM cluster_flags WHERE placed_by = 'review' AND run_id = "
                        "(SELECT max(run_id) FROM oneid_runs)").fetchone()[0]
+
+
+def flagged_clusters(cur: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Clusters of the last run a steward should look at, and why (cut links, weak bridges, size)."""
+    return cur.execute(
+        f"SELECT oneid, reason, {_label('rec_l')} AS record_l, {_label('rec_r')} AS record_r, placed_by "
+        "FROM cluster_flags WHERE run_id = (SELECT max(run_id) FROM oneid_runs) ORDER BY reason, oneid LIMIT ?",
+        [limit]).df()

@@ -42,3 +42,18 @@ def test_constraints_follow_merged_clusters():
 def test_placed_by_records_the_first_link():
     result = cluster([1, 2, 3], [Link(9.0, 1, 2, "same_id_card"), Link(0.9, 2, 3, "model")])
     assert result.placed_by == {1: "same_id_card", 2: "same_id_card", 3: "model"}
+
+
+def test_weak_bridges_and_large_clusters_are_flagged():
+    from governance.oneid.cluster import LARGE_CLUSTER, weak_spots
+    # two tight pairs joined by one model link: a weak bridge
+    links = [Link(90.0, 1, 2, "same_id_card"), Link(90.0, 3, 4, "same_union_id"), Link(0.995, 2, 3, "model:0.995")]
+    result = cluster([1, 2, 3, 4], links)
+    [(root, reason, bridge)] = weak_spots(result, links)
+    assert reason == "weak_bridge" and (bridge.left, bridge.right) == (2, 3)
+    # a triangle has no bridge
+    links = [Link(0.995, 1, 2, "model"), Link(0.995, 2, 3, "model"), Link(0.995, 1, 3, "model"), Link(9.0, 3, 4, "rule")]
+    assert weak_spots(cluster([1, 2, 3, 4], links), links) == []
+    n = LARGE_CLUSTER
+    star = [Link(90.0, 0, i, "same_id_card") for i in range(1, n)]
+    assert [r for _, r, _ in weak_spots(cluster(list(range(n)), star), star)] == ["large"]
