@@ -4,7 +4,7 @@ import streamlit as st
 from governance import auth
 from governance.i18n import LANGS
 from governance.ui.login import sign_in, sign_out
-from governance.ui.session import database, lang, tr
+from governance.ui.session import database, tr
 
 st.set_page_config(page_title="Steward", page_icon="🧭", layout="wide")
 

@@ -38,7 +38,7 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
           limit: int = 50, offset: int = 0) -> pd.DataFrame:
     """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
     then those nearest the middle of the band (the most uncertain)."""
-    where, params = [f"p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"], [low, high]
+    where, params = ["p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"], [low, high]
     if source:
         where.append("(cl.source = ? OR cr.source = ?)")
         params += [source, source]

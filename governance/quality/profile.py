@@ -100,7 +100,7 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
             f"SELECT source, '{f}' AS field, count(DISTINCT {f}), min({f}), max({f}) FROM std_records GROUP BY source"
             for f in FIELD_NAMES])).fetchall()
         tops = cur.execute(
-            f"SELECT source, field, list({{'value': value, 'n': n}} ORDER BY n DESC, value) FROM ("
+            "SELECT source, field, list({'value': value, 'n': n} ORDER BY n DESC, value) FROM ("
             + _union([f"SELECT source, '{f}' AS field, {f} AS value, count(*) AS n FROM std_records "
                       f"WHERE {f} IS NOT NULL GROUP BY source, {f} QUALIFY row_number() OVER (PARTITION BY source "
                       f"ORDER BY count(*) DESC, {f}) <= {TOP_N}" for f in FIELD_NAMES])

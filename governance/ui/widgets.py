@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -24,11 +27,8 @@ def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
     return list(labels), labels
 
 
-def stage_upload(uploaded) -> "Path":
+def stage_upload(uploaded) -> Path:
     """Write an UploadedFile to a private temp file once per upload; return its path."""
-    import tempfile
-    from pathlib import Path
-
     staged = st.session_state.setdefault("_staged_uploads", {})
     path = staged.get(uploaded.file_id)
     if path is None or not Path(path).exists():
@@ -43,9 +43,6 @@ def stage_upload(uploaded) -> "Path":
 
 
 def discard_upload(uploaded) -> None:
-    import shutil
-    from pathlib import Path
-
     path = st.session_state.get("_staged_uploads", {}).pop(uploaded.file_id, None)
     if path:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
