@@ -1,7 +1,7 @@
 """OneID review: run resolution, work the queue of uncertain pairs, split clusters, read the model."""
 import streamlit as st
 
-from governance import charts, masking
+from governance import audit, charts, masking
 from governance.errors import GovernanceError
 from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
@@ -80,10 +80,15 @@ else:
     with ctx.db.cursor() as cur:
         both = review.side_by_side(cur, rec_l, rec_r)
         total, parts = review.weights(cur, rec_l, rec_r)
-    masked = both.copy()
-    for side in ("left", "right"):
-        masked[side] = [masking.mask_value(f, v) for f, v in zip(both["field"], both[side])]
     st.subheader(tr("review.compare"))
+    reveal = ctx.can("pii.unmasked") and st.toggle(tr("sources.reveal"), key="review_reveal")
+    if reveal:
+        audit.log(ctx.db, ctx.user.username, "pii.reveal", "pair", f"{rec_l}-{rec_r}")
+        masked = both
+    else:
+        masked = both.copy()
+        for side in ("left", "right"):
+            masked[side] = [masking.mask_value(f, v) for f, v in zip(both["field"], both[side])]
     st.dataframe(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1),
                  hide_index=True, width="stretch")
     st.subheader(tr("review.why"))

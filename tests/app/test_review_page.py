@@ -46,3 +46,15 @@ def test_steward_reruns_resolution_with_the_saved_model(resolved):
     at.button(key="resolve_run").click().run()
     assert not at.exception
     assert at.success and at.success[0].value.startswith("Done:")
+
+
+def test_steward_reveal_on_a_pair_is_audited(resolved):
+    at = app_test(resolved, "steward").run()
+    at.switch_page("pages/review.py").run()
+    masked = visible_text(at)
+    at.toggle(key="review_reveal").set_value(True).run()
+    assert not at.exception
+    assert visible_text(at) != masked
+    with resolved.cursor() as cur:
+        assert cur.execute("SELECT actor, object_type FROM audit_log WHERE action = 'pii.reveal'").fetchall()[0] == (
+            "steward", "pair")
