@@ -78,6 +78,16 @@ def _score(dims: dict[str, float | None]) -> float | None:
     return round(100 * sum(WEIGHTS[k] * v for k, v in present.items()) / weight, 2)
 
 
+def _top_n(cur: duckdb.DuckDBPyConnection, table: str, expressions: dict[str, str], key: str) -> list[tuple]:
+    """(source, field, [{key: value, 'n': count}, …]) with the TOP_N most frequent values of each
+    field's expression per source."""
+    parts = [f"SELECT source, '{f}' AS field, {expr} AS v, count(*) AS n FROM {table} WHERE {f} IS NOT NULL "
+             f"GROUP BY source, v QUALIFY row_number() OVER (PARTITION BY source ORDER BY count(*) DESC, v) <= {TOP_N}"
+             for f, expr in expressions.items()]
+    return cur.execute(f"SELECT source, field, list({{'{key}': v, 'n': n}} ORDER BY n DESC, v) FROM ("
+                       + _union(parts) + ") GROUP BY ALL").fetchall()
+
+
 @dataclass
 class ProfileRun:
     run_id: int
@@ -99,20 +109,10 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
         values = cur.execute(_union([
             f"SELECT source, '{f}' AS field, count(DISTINCT {f}), min({f}), max({f}) FROM std_records GROUP BY source"
             for f in FIELD_NAMES])).fetchall()
-        tops = cur.execute(
-            "SELECT source, field, list({'value': value, 'n': n} ORDER BY n DESC, value) FROM ("
-            + _union([f"SELECT source, '{f}' AS field, {f} AS value, count(*) AS n FROM std_records "
-                      f"WHERE {f} IS NOT NULL GROUP BY source, {f} QUALIFY row_number() OVER (PARTITION BY source "
-                      f"ORDER BY count(*) DESC, {f}) <= {TOP_N}" for f in FIELD_NAMES])
-            + ") GROUP BY ALL").fetchall()
-        pattern = ("regexp_replace(regexp_replace(regexp_replace(m.{f}, '[A-Za-z]', 'A', 'g'), '[0-9]', 'N', 'g'), "
+        tops = _top_n(cur, "std_records", {f: f for f in FIELD_NAMES}, "value")
+        pattern = ("regexp_replace(regexp_replace(regexp_replace({f}, '[A-Za-z]', 'A', 'g'), '[0-9]', 'N', 'g'), "
                    "'[\\x{{4e00}}-\\x{{9fff}}]', '汉', 'g')")
-        patterns = cur.execute(
-            "SELECT source, field, list({'pattern': p, 'n': n} ORDER BY n DESC, p) FROM ("
-            + _union([f"SELECT m.source, '{f}' AS field, {pattern.format(f=f)} AS p, count(*) AS n FROM mapped_records m "
-                      f"WHERE m.{f} IS NOT NULL GROUP BY m.source, p QUALIFY row_number() OVER (PARTITION BY m.source "
-                      f"ORDER BY count(*) DESC, p) <= {TOP_N}" for f in PATTERN_FIELDS])
-            + ") GROUP BY ALL").fetchall()
+        patterns = _top_n(cur, "mapped_records", {f: pattern.format(f=f) for f in PATTERN_FIELDS}, "pattern")
         clean = cur.execute(
             "SELECT s.source, " + ", ".join(f"count(*) FILTER (WHERE m.{f} = s.{f})" for f in FIELD_NAMES)
             + " FROM std_records s JOIN mapped_records m USING (batch_id, row_number) GROUP BY s.source").fetchall()
