@@ -72,9 +72,11 @@ def load_demo(db: Database, directory: Path | None = None, n_customers: int = 30
     results = []
     for spec, path in zip(workspace.files, paths):
         results.append(ingest.ingest_file(db, path, actor="system", source=spec.source, channel=spec.channel))
+    from governance.golden import survivorship
     from governance.oneid import resolve
     from governance.quality import pipeline
 
     pipeline.refresh(db, "system")  # standardize and profile, so every page has something to show
     resolve.resolve(db, "system")   # and a first OneID run with its review queue
+    survivorship.build_golden(db)
     return results

@@ -112,6 +112,7 @@ def cmd_profile(args, db) -> int:
 
 
 def cmd_resolve(args, db) -> int:
+    from governance.golden import survivorship
     from governance.oneid import resolve
     from governance.standardize import engine
 
@@ -119,8 +120,9 @@ def cmd_resolve(args, db) -> int:
     model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     result = resolve.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
                              auto_accept=args.auto_accept, review_low=args.review_low)
+    golden = survivorship.build_golden(db)
     if args.json:
-        print(json.dumps(result.summary()))
+        print(json.dumps(result.summary() | {"golden_records": golden}))
     else:
         t = result.timings
         print(f"records {result.records}  links {result.links}  model pairs {result.model_pairs}  "
@@ -128,6 +130,7 @@ def cmd_resolve(args, db) -> int:
               f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
               f"flagged {result.flagged}")
         print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
+        print(f"golden records: {golden}")
     return 0
 
 

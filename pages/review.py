@@ -3,6 +3,7 @@ import streamlit as st
 
 from governance import audit, charts, masking
 from governance.errors import GovernanceError
+from governance.golden import survivorship
 from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
 from governance.ui.guard import require
@@ -33,6 +34,7 @@ if can_decide:
                 try:
                     result = resolve.resolve(ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
                                              model_json=None if retrain or saved is None else saved["model_json"])
+                    survivorship.build_golden(ctx.db)
                     st.success(tr("review.done", records=result.records, oneids=result.clusters,
                                   auto=result.auto_links, queue=result.queue))
                 except GovernanceError as exc:

@@ -143,6 +143,7 @@ def test_resolve_review_and_export_crosswalk(db_path, tmp_path, capsys):
     code, out, _ = call(db_path, capsys, "resolve", "--json", "--no-model")
     summary = json.loads(out)
     assert code == 0 and summary["records"] == 3 and summary["clusters"] == 2 and "rules" in summary["timings"]
+    assert summary["golden_records"] == 2
     assert call(db_path, capsys, "review", "reject", "1:1", "1:2", "--actor", "alice")[0] == 0
     assert json.loads(call(db_path, capsys, "resolve", "--json", "--no-model")[1])["clusters"] == 3
     out_file = tmp_path / "xwalk.csv"
