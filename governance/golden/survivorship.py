@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from governance.schema import FIELD_NAMES
+from governance.schema import CHANNELS, FIELD_NAMES
 from governance.storage import Database
 
 KINDS = ("source_priority", "most_recent", "most_frequent", "most_complete", "aggregate")
@@ -73,8 +73,8 @@ def build_golden(db: Database, rules: dict[str, SurvivorshipRule] | None = None)
     """Rebuild golden_records and golden_lineage from the crosswalk; returns the number of OneIDs."""
     rules = {**DEFAULTS, **(rules or {})}
     for rule in rules.values():
-        if rule.kind not in KINDS or rule.field not in FIELD_NAMES:
-            raise ValueError(f"bad survivorship rule {rule}")
+        if rule.kind not in KINDS or rule.field not in FIELD_NAMES or not set(rule.priority) <= set(CHANNELS):
+            raise ValueError(f"bad survivorship rule {rule}")  # channel names are written into the SQL
     with db.transaction() as cur:
         cur.execute("CREATE OR REPLACE TABLE golden_lineage (oneid VARCHAR, field VARCHAR, value VARCHAR, rule VARCHAR, "
                     "source VARCHAR, batch_id BIGINT, row_number BIGINT, competing VARCHAR[])")

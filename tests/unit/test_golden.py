@@ -72,3 +72,5 @@ def test_most_frequent_and_custom_rules(db, golden):
     assert mobile == "13912345678" and name == "王芳"
     with pytest.raises(ValueError):
         sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "loudest")})
+    with pytest.raises(ValueError):
+        sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "source_priority", ("crm' OR 1=1 --",))})
