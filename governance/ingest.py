@@ -123,7 +123,7 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
         if duplicate and not force:
             raise DuplicateFileError(
                 f"{plan.file_name} was already loaded into {plan.source!r} as batch {duplicate}; "
-                "load it again only if you mean to (force).", duplicate)
+                "load it again only if you mean to (force it).", duplicate)
         now = utcnow()
         if not _source_row(cur, plan.source):
             cur.execute("INSERT INTO sources VALUES (?, ?, ?, NULL, ?, ?)",
@@ -160,10 +160,6 @@ def ingest_file(db: Database, path: Path, *, actor: str, source: str | None = No
     a dict maps header -> field (headers left out stay unmapped)."""
     plan = prepare(db, path, file_name=file_name, source=source, channel=channel, encoding=encoding, sheet=sheet,
                    settings=settings)
-    if plan.duplicate_of and not force:
-        raise DuplicateFileError(
-            f"{plan.file_name} was already loaded into {plan.source!r} as batch {plan.duplicate_of}; "
-            "use --force to load it again.", plan.duplicate_of)
     if mapping == "auto":
         chosen = plan.mapping()
     elif isinstance(mapping, dict):

@@ -57,7 +57,8 @@ edited = st.data_editor(
     editor, hide_index=True, width="stretch", key=f"mapping_editor_{source}_{version}",
     disabled=["column"] if ctx.can("mapping.edit") else True,
     column_config={"column": st.column_config.TextColumn(tr("upload.col.header")),
-                   "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options)})
+                   "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options,
+                                                            format_func=labels.get)})
 if ctx.can("mapping.edit") and st.button(tr("sources.save_mapping"), key="save_mapping"):
     try:
         new = mapping.update(ctx.db, ctx.user.username, source,

@@ -80,7 +80,8 @@ edited = st.data_editor(
     column_config={
         "column": st.column_config.TextColumn(tr("upload.col.header")),
         "sample": st.column_config.TextColumn(tr("upload.col.sample")),
-        "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options, required=False),
+        "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options, required=False,
+                                                      format_func=labels.get),
         "confidence": st.column_config.ProgressColumn(tr("upload.col.confidence"), min_value=0.0, max_value=1.0, format="percent"),
         "method": st.column_config.TextColumn(tr("upload.col.method")),
     })

@@ -37,8 +37,7 @@ def refresh(db: Database, actor: str, progress=None) -> Refresh:
 def failing_records(cur: duckdb.DuckDBPyConnection, field: str, reason: str | None = None, source: str | None = None,
                     limit: int | None = 50, offset: int = 0) -> pd.DataFrame:
     """A page of one field's failing records (limit=None: all of them)."""
-    return engine.failing_records(cur, field, reason=reason, source=source,
-                                  limit=limit if limit is not None else 2**62, offset=offset)
+    return engine.failing_records(cur, field, reason=reason, source=source, limit=limit, offset=offset)
 
 
 def count_failing(cur: duckdb.DuckDBPyConnection, field: str, reason: str | None = None, source: str | None = None) -> int:

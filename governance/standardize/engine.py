@@ -258,14 +258,15 @@ def count_failing(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str
 
 
 def failing_records(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
-                    reason: str | None = None, source: str | None = None, limit: int = 50, offset: int = 0):
-    """One page of failing records: source, row, raw value, standardized value, status and reason.
+                    reason: str | None = None, source: str | None = None, limit: int | None = 50, offset: int = 0):
+    """One page of failing records (limit=None: all): source, row, raw value, standardized value, status and reason.
     The page is chosen in std_records first; only its rows are joined to their raw values."""
     where, params = _failing_where(field, statuses, reason, source)
     f = quote_ident(field)
     return cur.execute(
         f"WITH page AS (SELECT source, batch_id, row_number, {f} AS standardized_value, {field}_status AS status, "
-        f"{field}_reason AS reason FROM std_records WHERE {where} ORDER BY batch_id, row_number LIMIT ? OFFSET ?) "
+        f"{field}_reason AS reason FROM std_records WHERE {where} ORDER BY batch_id, row_number "
+        f"LIMIT {'ALL' if limit is None else int(limit)} OFFSET ?) "
         f"SELECT p.source, p.batch_id, p.row_number, m.{f} AS raw_value, p.standardized_value, p.status, p.reason "
         f"FROM page p JOIN mapped_records m USING (batch_id, row_number) ORDER BY p.batch_id, p.row_number",
-        params + [limit, offset]).df()
+        params + [offset]).df()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from governance.schema import FIELDS
 from governance.ui.session import tr
 
 
@@ -20,8 +21,6 @@ def pager(total: int, page_size: int, key: str) -> int:
 
 def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
     """Options for a standard-field picker: '' (not mapped) and every field, with labels."""
-    from governance.schema import FIELDS
-
     labels = {"": tr("upload.none_field")}
     labels.update({f.name: f"{f.label(lang)} · {f.name}" for f in FIELDS})
     return list(labels), labels
