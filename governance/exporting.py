@@ -23,15 +23,21 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     """Every text cell is written as a string cell, so nothing is evaluated as a formula."""
+    return to_xlsx_workbook({sheet: frame})
+
+
+def to_xlsx_workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """One sheet per frame, in order, each written like `to_xlsx_bytes`."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    safe = _safe(frame)
-    ws.append(list(safe.columns))
-    for row in safe.itertuples(index=False):
-        ws.append([None if (v is None or (isinstance(v, float) and pd.isna(v))) else
-                   (v if isinstance(v, (int, float)) else str(v)) for v in row])
+    for sheet, frame in sheets.items():
+        ws = wb.create_sheet(sheet)
+        safe = _safe(frame)
+        ws.append(list(safe.columns))
+        for row in safe.itertuples(index=False):
+            ws.append([None if (v is None or (pd.api.types.is_scalar(v) and pd.isna(v))) else
+                       (v if isinstance(v, (int, float)) else str(v)) for v in row])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -1,23 +1,34 @@
-"""Masking of personal data for display and export: one helper for every page.
+"""Masking of personal data for display and export: one helper for every page and export.
 
-Conventions (governance-anchors §4.12): mobile 138****1234, resident ID
+A policy gives each sensitivity class × role a method: `full` (shown as is), `partial`
+(the conventions of governance-anchors §4.12: mobile 138****1234, resident ID
 110105********002X, names 张* / 欧阳** (compound-surname aware), email z***@qq.com,
-address kept to the district, channel ids first 4 … last 4.
+address kept to the district, channel ids first 4 … last 4), `hash` (a keyed HMAC-SHA256
+pseudonym) or `hidden`. Without a policy the partial conventions apply, as before.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
+from governance import audit
+from governance.errors import GovernanceError
 from governance.schema import BY_NAME
+from governance.storage import Database
+from governance.util import utcnow
 
 COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 司空 夏侯 轩辕 端木 万俟 单于 澹台 钟离 闾丘 南宫 西门 "
     "呼延 拓跋 第五 百里 东郭 独孤 赫连 申屠 太叔 公羊 濮阳 淳于 仲孙 鲜于 闻人 左丘 谷梁 宰父 乐正 壤驷 巫马 漆雕 公良 "
     "亓官 司寇 子车 颛孙 段干 梁丘 公西 羊舌".split())
 _HAN = re.compile(r"[\u3400-\u9fff]")
-_ADDRESS_KEEP = re.compile(r"^.*?(区|县|旗|市(?!场))")
+_ADDRESS_DISTRICT = re.compile(r"^.{0,12}?((?<![小社园校])区|县|旗)")
+_ADDRESS_CITY = re.compile(r"^.{0,12}?市(?!场)")
 
 
 def mask_name(value: str) -> str:
@@ -47,7 +58,7 @@ def mask_email(value: str) -> str:
 
 def mask_address(value: str) -> str:
     text = value.strip()
-    match = _ADDRESS_KEEP.match(text[:20])
+    match = _ADDRESS_DISTRICT.match(text) or _ADDRESS_CITY.match(text)
     kept = match.group(0) if match else text[:3]
     return kept + "*****"
 
@@ -64,32 +75,218 @@ def mask_generic(value: str) -> str:
     return (text[:1] + "***") if text else text
 
 
-_BY_FIELD = {
+def mask_keep(value: str, keep_start: int, keep_end: int) -> str:
+    """Channel ids: the first and last characters around an ellipsis (oAbC…xY9z); short ids as stars."""
+    text = value.strip()
+    if len(text) <= max(8, keep_start + keep_end):
+        return mask_digits(text, 1, 1) if len(text) > 2 else "*" * len(text)
+    return f"{text[:keep_start]}…{text[len(text) - keep_end:] if keep_end else ''}"
+
+
+def mask_id(value: str) -> str:
+    return mask_keep(value, 4, 4)
+
+
+# Partial forms with a fixed shape, by standard field.
+_SHAPES = {
     "name": mask_name, "family_name": lambda v: mask_digits(v, 0, 0) if len(v) > 1 else v,
-    "given_name": lambda v: "*" * len(v.strip()), "nickname": mask_generic,
-    "mobile": lambda v: mask_digits(v, 3, 4), "landline": lambda v: mask_digits(v, 4, 4),
-    "email": mask_email, "id_card": lambda v: mask_digits(v, 6, 4), "address": mask_address,
+    "given_name": lambda v: "*" * len(v.strip()), "nickname": mask_generic, "email": mask_email,
+    "address": mask_address, "gender": lambda v: "*",
     "birth_date": lambda v: v.strip()[:4] + "-**-**" if len(v.strip()) >= 4 else "****",
-    "wechat_open_id": mask_id, "wechat_union_id": mask_id, "douyin_id": mask_id,
-    "ecommerce_buyer_id": mask_id, "member_card": mask_id, "gender": lambda v: "*",
+}
+
+# ---- sensitivity classes and policies ------------------------------------------------------------
+
+METHODS = ("full", "partial", "hash", "hidden")
+HIDDEN = "***"
+HASH_LENGTH = 16  # hex characters of the keyed hash shown (64 bits)
+OTHER = "other"   # columns not mapped to a standard field
+
+# Every PII field of the standard schema belongs to one class (a unit test keeps them in step).
+CLASS_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "family_name", "given_name"),
+    "nickname": ("nickname",),
+    "mobile": ("mobile",),
+    "landline": ("landline",),
+    "email": ("email",),
+    "id_card": ("id_card",),
+    "gender": ("gender",),
+    "birth_date": ("birth_date",),
+    "address": ("address",),
+    "wechat_id": ("wechat_open_id", "wechat_union_id"),
+    "platform_account": ("douyin_id", "ecommerce_buyer_id"),
+    "member_card": ("member_card",),
+    OTHER: (),
+}
+CLASSES = tuple(CLASS_FIELDS)
+CLASS_OF: dict[str, str] = {f: cls for cls, fields in CLASS_FIELDS.items() for f in fields}
+# Classes whose partial form keeps a prefix and a suffix (configurable); "stars" fill the middle
+# with *, "ellipsis" shows first … last. The other classes have a fixed partial shape.
+KEEP_STYLE = {"mobile": "stars", "landline": "stars", "id_card": "stars",
+              "wechat_id": "ellipsis", "platform_account": "ellipsis", "member_card": "ellipsis"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    keep_start: int | None = None
+    keep_end: int | None = None
+
+
+DEFAULT_RULES: dict[str, Rule] = {
+    cls: Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4)}.get(cls, (4, 4)))
+    if cls in KEEP_STYLE else Rule("partial") for cls in CLASSES
 }
 
 
-def mask_value(field: str | None, value: object) -> object:
-    """Masked display form of one value of a standard field; unknown columns are masked generically."""
+def _roles() -> tuple[str, ...]:
+    from governance.auth import ROLES
+
+    return ROLES
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules of every class × role, and the HMAC key the `hash` method needs."""
+    rules: dict[tuple[str, str], Rule]
+    key: str | bytes | None = None
+
+    def rule(self, sensitivity_class: str, role: str) -> Rule:
+        return self.rules.get((sensitivity_class, role), DEFAULT_RULES[sensitivity_class])
+
+
+DEFAULT_POLICY = Policy({})
+
+
+def class_of(field: str | None) -> str | None:
+    """The sensitivity class of a column's field; None for standard fields that are not PII."""
+    if field is None or field not in BY_NAME:
+        return OTHER
+    return CLASS_OF.get(field) if BY_NAME[field].pii else None
+
+
+def pseudonym(value: str, key: str | bytes) -> str:
+    """HMAC-SHA256 of a value under a secret key (hex). Unlike plain SHA-256 of a phone number,
+    it cannot be reversed by enumerating the 11-digit space without the key."""
+    if not key:
+        raise GovernanceError("A keyed hash needs the HMAC key (hmac_key in the secrets).")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    return hmac.new(key_bytes, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def apply_rule(field: str | None, rule: Rule, value: str, key: str | bytes | None = None) -> str:
+    """One value of `field` under `rule`."""
+    if rule.method == "full":
+        return value
+    if rule.method == "hidden":
+        return HIDDEN
+    if rule.method == "hash":
+        return pseudonym(value.strip(), key)[:HASH_LENGTH]
+    cls = class_of(field)
+    style = KEEP_STYLE.get(cls)
+    if style:
+        default = DEFAULT_RULES[cls]
+        start = default.keep_start if rule.keep_start is None else rule.keep_start
+        end = default.keep_end if rule.keep_end is None else rule.keep_end
+        return mask_digits(value, start, end) if style == "stars" else mask_keep(value, start, end)
+    return _SHAPES.get(field, mask_generic)(value)
+
+
+def mask_value(field: str | None, value: object, role: str | None = None, policy: Policy | None = None) -> object:
+    """Masked display form of one value of a standard field; unknown columns are class `other`.
+    Without a role, the partial conventions apply; with one, the role's rule in `policy` (or the defaults)."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or not isinstance(value, str):
         return value
-    if field is not None and field in BY_NAME and not BY_NAME[field].pii:
+    cls = class_of(field)
+    if cls is None:
         return value
-    return _BY_FIELD.get(field, mask_generic)(value)
+    if role is None:
+        if policy is not None:
+            raise ValueError("A masking policy needs the role it applies to.")
+        rule = DEFAULT_RULES[cls]
+    else:
+        rule = (policy or DEFAULT_POLICY).rule(cls, role)
+    return apply_rule(field, rule, value, policy.key if policy else None)
 
 
-def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], keep: set[str] = frozenset()) -> pd.DataFrame:
-    """A copy of `frame` with every column masked by its field; columns in `keep` are left alone."""
+def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], keep: set[str] = frozenset(),
+               role: str | None = None, policy: Policy | None = None) -> pd.DataFrame:
+    """A copy of `frame` with every column masked by its field (unknown columns as `other`);
+    columns in `keep` are left alone."""
     out = frame.copy()
     for column in out.columns:
         if column in keep:
             continue
         f = fields_by_column.get(column)
-        out[column] = out[column].map(lambda v, f=f: mask_value(f, v))
+        if class_of(f) is None:
+            continue
+        out[column] = out[column].map(lambda v, f=f: mask_value(f, v, role, policy))
     return out
+
+
+# ---- the stored policy ----------------------------------------------------------------------------
+
+def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Migration: the policy table, seeded with the defaults for every class × role."""
+    cur.execute("""
+        CREATE TABLE masking_policies (
+            sensitivity_class VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,
+            keep_start INTEGER,
+            keep_end INTEGER,
+            updated_by VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (sensitivity_class, role))""")
+    now = utcnow()
+    cur.executemany("INSERT INTO masking_policies VALUES (?, ?, ?, ?, ?, 'system', ?)",
+                    [[cls, role, r.method, r.keep_start, r.keep_end, now]
+                     for cls, r in DEFAULT_RULES.items() for role in _roles()])
+
+
+def load_policy(cur: duckdb.DuckDBPyConnection, key: str | bytes | None = None) -> Policy:
+    rows = cur.execute("SELECT sensitivity_class, role, method, keep_start, keep_end FROM masking_policies").fetchall()
+    return Policy({(cls, role): Rule(method, ks, ke) for cls, role, method, ks, ke in rows if cls in DEFAULT_RULES},
+                  key)
+
+
+def policy_frame(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The stored policy, one row per class × role, with the standard fields of each class."""
+    frame = cur.execute(
+        "SELECT sensitivity_class, role, method, keep_start, keep_end, updated_by, updated_at "
+        "FROM masking_policies").df()
+    order = {cls: i for i, cls in enumerate(CLASSES)}
+    roles = {r: i for i, r in enumerate(_roles())}
+    frame = frame.sort_values(["sensitivity_class", "role"], key=lambda s: s.map(
+        order if s.name == "sensitivity_class" else roles)).reset_index(drop=True)
+    frame.insert(1, "fields", frame["sensitivity_class"].map(lambda c: ", ".join(CLASS_FIELDS.get(c, ()))))
+    return frame
+
+
+def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method: str,
+             keep_start: int | None = None, keep_end: int | None = None) -> bool:
+    """Change one class × role rule (audited with before and after). False when nothing changed."""
+    if sensitivity_class not in DEFAULT_RULES:
+        raise GovernanceError(f"Unknown sensitivity class {sensitivity_class!r}.")
+    if role not in _roles():
+        raise GovernanceError(f"Unknown role {role!r}.")
+    if method not in METHODS:
+        raise GovernanceError(f"Unknown masking method {method!r}; use one of {', '.join(METHODS)}.")
+    if method != "partial" or sensitivity_class not in KEEP_STYLE:
+        keep_start = keep_end = None
+    else:
+        for value in (keep_start, keep_end):
+            if value is not None and not 0 <= int(value) <= 32:
+                raise GovernanceError("Characters kept must be between 0 and 32.")
+    after = Rule(method, None if keep_start is None else int(keep_start), None if keep_end is None else int(keep_end))
+    with db.transaction() as cur:
+        row = cur.execute("SELECT method, keep_start, keep_end FROM masking_policies "
+                          "WHERE sensitivity_class = ? AND role = ?", [sensitivity_class, role]).fetchone()
+        before = Rule(*row) if row else None
+        if before == after:
+            return False
+        cur.execute("INSERT OR REPLACE INTO masking_policies VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [sensitivity_class, role, after.method, after.keep_start, after.keep_end, actor, utcnow()])
+        audit.record(cur, actor, "masking.policy_change", "masking_policy", f"{sensitivity_class}:{role}",
+                     {"before": vars(before) if before else None, "after": vars(after)})
+    return True

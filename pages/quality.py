@@ -1,7 +1,7 @@
 """Quality: scores, heatmap, reasons, trends, duplicates, before/after, rule results and failing records."""
 import streamlit as st
 
-from governance import charts, exporting, masking
+from governance import audit, charts, exporting
 from governance.errors import GovernanceError
 from governance.quality import pipeline, profile
 from governance.standardize.normalizers import REASONS
@@ -10,6 +10,7 @@ from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import chart_selection, pager
 
 ctx = require("quality.view")
+DRILL_KEEP = {"source", "batch_id", "row_number", "status", "reason"}
 st.title(tr("page.quality"))
 
 if ctx.can("quality.run") and st.button(tr("quality.run"), type="primary", key="quality_run"):
@@ -85,9 +86,10 @@ with ctx.db.cursor() as cur:
     offset = pager(total, page_size, key="drill_page")
     rows = pipeline.failing_records(cur, field, reason=reason or None, source=source or None,
                                        limit=page_size, offset=offset)
-if not ctx.can("pii.unmasked"):
-    rows = masking.mask_frame(rows, {"raw_value": field, "standardized_value": field},
-                              keep={"source", "batch_id", "row_number", "status", "reason"})
+drill = {"field": field, "reason": reason or None, "source": source or None}
+revealed = ctx.reveal("drill_reveal", "failing_records", field, {**drill, "offset": offset})
+if not revealed:
+    rows = ctx.mask(rows, {"raw_value": field, "standardized_value": field}, keep=DRILL_KEEP)
 st.dataframe(rows, hide_index=True, width="stretch")
 
 
@@ -95,9 +97,11 @@ def export(kind: str):
     def build() -> bytes:
         with ctx.db.cursor() as cur:
             frame = pipeline.failing_records(cur, field, reason=reason or None, source=source or None, limit=None)
-        if not ctx.can("pii.unmasked"):
-            frame = masking.mask_frame(frame, {"raw_value": field, "standardized_value": field},
-                                       keep={"source", "batch_id", "row_number", "status", "reason"})
+        if revealed:
+            audit.log(ctx.db, ctx.user.username, "pii.reveal", "failing_records", field,
+                      {**drill, "download": kind, "rows": len(frame), "reason": revealed})
+        else:
+            frame = ctx.mask(frame, {"raw_value": field, "standardized_value": field}, keep=DRILL_KEEP)
         return exporting.to_csv_bytes(frame) if kind == "csv" else exporting.to_xlsx_bytes(frame)
     return build
 

@@ -1,7 +1,7 @@
 """OneID review: run resolution, work the queue of uncertain pairs, split clusters, read the model."""
 import streamlit as st
 
-from governance import audit, charts, masking
+from governance import charts
 from governance.errors import GovernanceError
 from governance.golden import survivorship
 from governance.oneid import links, resolve, review
@@ -83,14 +83,12 @@ else:
         both = review.side_by_side(cur, rec_l, rec_r)
         total, parts = review.weights(cur, rec_l, rec_r)
     st.subheader(tr("review.compare"))
-    reveal = ctx.can("pii.unmasked") and st.toggle(tr("sources.reveal"), key="review_reveal")
-    if reveal:
-        audit.log(ctx.db, ctx.user.username, "pii.reveal", "pair", f"{rec_l}-{rec_r}")
+    if ctx.reveal("review_reveal", "pair", f"{rec_l}-{rec_r}"):
         masked = both
     else:
         masked = both.copy()
         for side in ("left", "right"):
-            masked[side] = [masking.mask_value(f, v) for f, v in zip(both["field"], both[side])]
+            masked[side] = [ctx.mask_value(f, v) for f, v in zip(both["field"], both[side])]
     st.dataframe(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1),
                  hide_index=True, width="stretch")
     st.subheader(tr("review.why"))
@@ -144,8 +142,8 @@ oneid_value = st.text_input(tr("review.oneid"), key="cluster_oneid").strip()
 if oneid_value:
     with ctx.db.cursor() as cur:
         members = review.cluster_members(cur, oneid_value)
-    st.dataframe(masking.mask_frame(members.drop(columns=["rec_id"]), {c: c for c in members.columns},
-                                    keep={"record", "source", "row_number", "placed_by"}), hide_index=True, width="stretch")
+    st.dataframe(ctx.mask(members.drop(columns=["rec_id"]), {c: c for c in members.columns},
+                          keep={"record", "source", "row_number", "placed_by"}), hide_index=True, width="stretch")
     if can_decide and len(members) > 1:
         records = dict(zip(members["record"], members["rec_id"]))
         target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]

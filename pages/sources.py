@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from governance import audit, mapping, masking, sources
+from governance import mapping, sources
 from governance.errors import GovernanceError
 from governance.schema import channel_label
 from governance.standardize import engine
@@ -75,13 +75,10 @@ if batch_list.empty:
 batch_id = int(st.selectbox(tr("sources.batches"), batch_list["batch_id"].tolist(), key="sources_batch"))
 total = int(batch_list.loc[batch_list["batch_id"] == batch_id, "row_count"].iloc[0])
 st.subheader(tr("sources.preview", batch=batch_id))
-reveal = ctx.can("pii.unmasked") and st.toggle(tr("sources.reveal"), key="sources_reveal")
 page_size = settings().page_size
 offset = pager(total, page_size, key=f"sources_page_{batch_id}")
 with ctx.db.cursor() as cur:
     rows = sources.preview_rows(cur, batch_id, page_size, offset)
-if reveal:
-    audit.log(ctx.db, ctx.user.username, "pii.reveal", "batch", batch_id, {"offset": offset, "rows": len(rows)})
-else:
-    rows = masking.mask_frame(rows, saved, keep={"#"})
+if not ctx.reveal("sources_reveal", "batch", batch_id, {"offset": offset, "rows": len(rows)}):
+    rows = ctx.mask(rows, saved, keep={"#"})
 st.dataframe(rows, hide_index=True, width="stretch")

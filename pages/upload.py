@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from governance import ingest, masking, sources
+from governance import ingest, sources
 from governance.standardize import engine
 from governance.errors import GovernanceError
 from governance.readers import ENCODINGS
@@ -63,13 +63,13 @@ if plan.duplicate_of:
 suggested = {s.header: s.field for s in plan.suggestions}
 preview = pd.DataFrame(fp.preview[:10], columns=fp.headers)
 st.caption(tr("upload.preview", n=len(preview)))
-st.dataframe(masking.mask_frame(preview, suggested), hide_index=True, width="stretch")
+st.dataframe(ctx.mask(preview, suggested), hide_index=True, width="stretch")
 
 st.subheader(tr("upload.mapping"))
 options, labels = field_options(ctx.lang)
 table = pd.DataFrame({
     "column": fp.headers,
-    "sample": [masking.mask_value(suggested.get(h), next(iter(fp.column_values(i)), None)) for i, h in enumerate(fp.headers)],
+    "sample": [ctx.mask_value(suggested.get(h), next(iter(fp.column_values(i)), None)) for i, h in enumerate(fp.headers)],
     "field": [s.field or "" for s in plan.suggestions],
     "confidence": [s.confidence for s in plan.suggestions],
     "method": [s.method for s in plan.suggestions],
