@@ -18,6 +18,8 @@ PAGES = [
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
+    ("pages/ropa.py", "ropa", "page.ropa", "ropa.view", "app.section.admin"),
+    ("pages/masking_policies.py", "masking", "page.masking_policies", "masking.manage", "app.section.admin"),
 ]
 
 st.sidebar.selectbox(tr("app.language"), list(LANGS), format_func=LANGS.get, key="lang")

@@ -63,13 +63,6 @@ def mask_address(value: str) -> str:
     return kept + "*****"
 
 
-def mask_id(value: str) -> str:
-    text = value.strip()
-    if len(text) <= 8:
-        return mask_digits(text, 1, 1)
-    return f"{text[:4]}…{text[-4:]}"
-
-
 def mask_generic(value: str) -> str:
     text = value.strip()
     return (text[:1] + "***") if text else text
@@ -79,7 +72,7 @@ def mask_keep(value: str, keep_start: int, keep_end: int) -> str:
     """Channel ids: the first and last characters around an ellipsis (oAbC…xY9z); short ids as stars."""
     text = value.strip()
     if len(text) <= max(8, keep_start + keep_end):
-        return mask_digits(text, 1, 1) if len(text) > 2 else "*" * len(text)
+        return mask_digits(text, min(1, keep_start), min(1, keep_end))
     return f"{text[:keep_start]}…{text[len(text) - keep_end:] if keep_end else ''}"
 
 
@@ -290,3 +283,19 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
         audit.record(cur, actor, "masking.policy_change", "masking_policy", f"{sensitivity_class}:{role}",
                      {"before": vars(before) if before else None, "after": vars(after)})
     return True
+
+
+# A made-up value per class, to preview a rule on the policy page.
+EXAMPLES: dict[str, tuple[str | None, str]] = {
+    "name": ("name", "欧阳娜娜"), "nickname": ("nickname", "小太阳"), "mobile": ("mobile", "13912345678"),
+    "landline": ("landline", "075512345678"), "email": ("email", "zhangwei@qq.com"),
+    "id_card": ("id_card", "11010519491231002X"), "gender": ("gender", "2"), "birth_date": ("birth_date", "1990-01-02"),
+    "address": ("address", "北京市朝阳区建国路88号"), "wechat_id": ("wechat_open_id", "oAbC1234567890xY9z"),
+    "platform_account": ("douyin_id", "dy_2099887766"), "member_card": ("member_card", "VIP0012345678"),
+    OTHER: (None, "备注信息"),
+}
+
+
+def example(sensitivity_class: str, rule: Rule, key: str | bytes | None = None) -> str:
+    field, value = EXAMPLES[sensitivity_class]
+    return apply_rule(field, rule, value, key)
