@@ -215,6 +215,23 @@ def cmd_audit(args, db) -> int:
     return 1
 
 
+# ---- record of processing ----------------------------------------------------------------------
+
+def cmd_ropa(args, db) -> int:
+    from governance import masking, ropa
+
+    out = Path(args.out)
+    fmt = args.format or {".csv": "csv", ".md": "md"}.get(out.suffix.lower(), "xlsx")
+    with db.cursor() as cur:
+        record = ropa.build(cur)
+        policy = masking.policy_frame(cur)
+    data = {"xlsx": ropa.to_xlsx, "csv": ropa.to_csv}.get(fmt, lambda r: ropa.pipia_markdown(r, policy).encode("utf-8"))
+    out.write_bytes(data(record))
+    audit.log(db, args.actor, "ropa.export", "ropa", fmt, {"file": out.name})
+    print(f"wrote the record of processing ({len(record.register)} source × category rows, {fmt}) to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m governance", description="Steward customer-data governance CLI")
     parser.add_argument("--db", help="DuckDB file (default: $STEWARD_DB or data/steward.duckdb)")
@@ -308,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         u = with_actor(usub.add_parser(name))
         u.add_argument("username")
     p.set_defaults(func=cmd_users)
+
+    p = with_actor(sub.add_parser("ropa", help="write the record of processing (xlsx, csv) or the PIPIA stub (md)"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--format", choices=["xlsx", "csv", "md"], help="default: from the file extension, else xlsx")
+    p.set_defaults(func=cmd_ropa)
 
     p = sub.add_parser("audit", help="audit log tools")
     asub = p.add_subparsers(dest="audit_cmd", required=True)
