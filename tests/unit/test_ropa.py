@@ -1,0 +1,147 @@
+"""The record of processing on generated data: categories, volumes, sensitive PI, purposes, recipients,
+retention, and its XLSX / CSV / PIPIA exports."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from governance import ingest, masking, ropa
+from governance.cli import main
+from governance.schema import BY_NAME, pii_fields
+from governance.standardize import engine
+from governance.synth import make_id_card
+from helpers import load_generated
+
+MINOR_ID = make_id_card("110105", date(2016, 5, 4), 12)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from governance.storage import open_database
+
+    tmp = tmp_path_factory.mktemp("ropa")
+    database = open_database(tmp / "ropa.duckdb")
+    load_generated(database, tmp / "w", 400, seed=11, resolve=False)
+    kids = tmp / "=kids.csv"  # a source name that looks like a spreadsheet formula
+    kids.write_text(f"姓名,身份证号,手机\n王小明,{MINOR_ID},13912345678\n李大明,11010519491231002X,\n", encoding="utf-8")
+    ingest.ingest_file(database, kids, actor="t", channel="crm")
+    engine.standardize(database, "t")
+    yield database
+    database.close()
+
+
+def test_categories_and_volumes_follow_the_mapping_and_the_standardized_records(store):
+    with store.cursor() as cur:
+        record = ropa.build(cur)
+        std = cur.execute("SELECT * FROM std_records").df()
+        rows = dict(cur.execute("SELECT source, sum(row_count)::BIGINT FROM batches GROUP BY source").fetchall())
+        from governance import mapping
+        mapped = {s: {f for f in mapping.load(cur, s).values() if f} for s in rows}
+    assert set(record.register["source"]) == set(rows) == set(record.sources["source"])
+    for src, group in std.groupby("source"):
+        classes = {masking.CLASS_OF[f] for f in mapped[src] if BY_NAME[f].pii}
+        mine = record.register[record.register["source"] == src].set_index("category")
+        assert set(mine.index) == classes, src
+        assert len(group) == rows[src] and (mine["records"] == len(group)).all()
+        for cls, row in mine.iterrows():
+            held = [int((~group[f + "_status"].isin(["missing", "placeholder"])).sum())
+                    for f in masking.CLASS_FIELDS[cls]]
+            assert row["records_with_value"] == max(held), (src, cls)
+            assert row["sensitive"] == any(BY_NAME[f].sensitive for f in masking.CLASS_FIELDS[cls])
+    crm = record.register[(record.register["source"] == "crm_members") & (record.register["category"] == "mobile")]
+    assert 0 < crm["records_with_value"].iloc[0] <= crm["records"].iloc[0]
+    assert set(record.register["category"]) <= set(masking.CLASSES) and "gender" in set(record.register["category"])
+    assert all(f in pii_fields() for fields in record.register["fields"] for f in fields.split(", "))
+
+
+def test_sensitive_fields_and_minors_are_listed(store):
+    with store.cursor() as cur:
+        record = ropa.build(cur)
+        minors = dict(cur.execute("SELECT source, count(*) FILTER (WHERE is_minor) FROM std_records GROUP BY 1").fetchall())
+    sensitive = record.sensitive.set_index(["source", "category"])
+    assert sensitive.loc[("=kids", "id_card"), "records_with_value"] == 2
+    assert sensitive.loc[("=kids", "minors"), "records_with_value"] == minors["=kids"] == 1
+    assert "Art. 28" in sensitive.loc[("=kids", "minors"), "basis"]
+    assert ("crm_members", "id_card") in sensitive.index
+    assert dict(zip(record.sources["source"], record.sources["minors"])) == minors
+    assert record.sources.set_index("source").loc["=kids", "sensitive_categories"] == "id_card, minors"
+
+
+def test_without_the_other_tables_purposes_recipients_and_retention_are_not_set(store):
+    with store.cursor() as cur:
+        record = ropa.build(cur)
+    assert record.missing_tables == ["consent_records", "export_manifests", "retention_policies"]
+    assert set(record.register["retention"]) == {ropa.NOT_SET} and set(record.register["purposes"]) == {ropa.NOT_SET}
+    assert record.purposes.empty and record.recipients.empty and record.retention.empty
+
+
+def test_purposes_recipients_and_retention_come_from_their_tables(tmp_path):
+    from governance.storage import open_database
+
+    database = open_database(tmp_path / "x.duckdb")
+    path = tmp_path / "pos.csv"
+    path.write_text("姓名,手机\n张伟,13912345678\n王芳,13812345678\n", encoding="utf-8")
+    ingest.ingest_file(database, path, actor="t", channel="pos")
+    engine.standardize(database, "t")
+    with database.transaction() as cur:  # the shapes the consent, export and retention modules store
+        cur.execute("CREATE TABLE consent_records (oneid VARCHAR, purpose VARCHAR, state VARCHAR)")
+        cur.execute("INSERT INTO consent_records VALUES ('O1', 'marketing', 'granted'), ('O2', 'marketing', 'withdrawn'), "
+                    "('O1', 'analytics', 'granted')")
+        cur.execute("CREATE TABLE export_manifests (recipient VARCHAR, purpose VARCHAR, row_count BIGINT, created_at TIMESTAMP)")
+        cur.execute("INSERT INTO export_manifests VALUES ('SMS vendor', 'marketing', 10, now()::TIMESTAMP), "
+                    "('SMS vendor', 'marketing', 5, now()::TIMESTAMP)")
+        cur.execute("CREATE TABLE retention_policies (source VARCHAR, purpose VARCHAR, retention_days INTEGER)")
+        cur.execute("INSERT INTO retention_policies VALUES ('pos', NULL, 730)")
+    with database.cursor() as cur:
+        record = ropa.build(cur)
+    assert record.missing_tables == []
+    assert record.purposes.values.tolist() == [["analytics", "granted", 1], ["marketing", "granted", 1],
+                                               ["marketing", "withdrawn", 1]]
+    assert record.recipients[["recipient", "purpose", "exports", "rows"]].values.tolist() == [["SMS vendor", "marketing", 2, 15]]
+    assert set(record.register["retention"]) == {"730 (retention_days)"}
+    assert set(record.register["purposes"]) == {"analytics, marketing"}
+    assert set(record.register["recipients"]) == {"SMS vendor"}
+    stub = ropa.pipia_markdown(record)
+    assert "- [x] Provision to other processors" in stub and "SMS vendor" in stub and "730" in stub
+    database.close()
+
+
+def test_exports_neutralize_formulas_and_hold_every_table(store):
+    with store.cursor() as cur:
+        record = ropa.build(cur)
+        policy = masking.policy_frame(cur)
+    workbook = load_workbook(io.BytesIO(ropa.to_xlsx(record)))
+    assert workbook.sheetnames == ["register", "sources", "sensitive", "purposes", "recipients", "retention"]
+    sources = [c.value for c in workbook["register"]["A"]][1:]
+    assert "'=kids" in sources and "=kids" not in sources
+    assert all(c.data_type != "f" for row in workbook["register"].iter_rows() for c in row)
+    csv = pd.read_csv(io.BytesIO(ropa.to_csv(record)), encoding="utf-8-sig")
+    assert len(csv) == len(record.register) and "'=kids" in set(csv["source"])
+    stub = ropa.pipia_markdown(record, policy)
+    assert stub.startswith("# Personal information protection impact assessment")
+    assert "- [x] Sensitive personal information" in stub and "### Masking policy" in stub
+    assert "| crm_members | mobile | mobile |" in stub
+
+
+def test_cli_writes_each_format_and_audits(store, tmp_path, capsys):
+    path = str(store.path)
+    store.close()  # the CLI opens the file itself
+    try:
+        for fmt in ("xlsx", "csv", "md"):
+            out = tmp_path / f"ropa.{fmt}"
+            assert main(["--db", path, "ropa", "--out", str(out), "--actor", "dpo"]) == 0
+            assert out.stat().st_size > 0
+        assert "pipia" not in capsys.readouterr().err.lower()
+        assert (tmp_path / "ropa.md").read_text(encoding="utf-8").startswith("# Personal information protection")
+        assert main(["--db", path, "ropa", "--out", str(tmp_path / "x.txt"), "--format", "csv"]) == 0
+    finally:
+        from governance.storage import open_database
+        reopened = open_database(path)
+        with reopened.cursor() as cur:
+            rows = cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'ropa.export' ORDER BY id").fetchall()
+        reopened.close()
+    assert rows[:3] == [("dpo", "xlsx"), ("dpo", "csv"), ("dpo", "md")] and rows[3][1] == "csv"
