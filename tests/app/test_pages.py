@@ -8,14 +8,16 @@ from governance import auth, ingest
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
-         "users": "pages/users.py", "audit": "pages/audit.py"}
+         "users": "pages/users.py", "audit": "pages/audit.py", "ropa": "pages/ropa.py",
+         "masking": "pages/masking_policies.py"}
 REACHABLE = {
     "admin": set(PAGES),
-    "steward": {"home", "sources", "upload", "quality", "rules", "review"},
+    "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa"},
     "analyst": {"home", "sources", "quality", "review"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
-          "review": "OneID review", "users": "Users", "audit": "Audit log"}
+          "review": "OneID review", "users": "Users", "audit": "Audit log", "ropa": "Record of processing",
+          "masking": "Masking policies"}
 
 
 @pytest.fixture
@@ -141,13 +143,18 @@ def test_sources_page_masks_personal_data_by_default(loaded, role):
     assert bool(at.toggle) == (role != "analyst")  # only stewards and admins may reveal
 
 
-def test_steward_reveal_is_audited(loaded):
+def test_steward_reveal_needs_a_reason_and_is_audited_once_per_view(loaded):
     at = app_test(loaded, "steward").run()
     at.switch_page(PAGES["sources"]).run()
     at.toggle(key="sources_reveal").set_value(True).run()
+    assert "13800138000" not in texts(at) and "Enter a reason" in texts(at)  # no reason yet: still masked
+    at.text_input(key="sources_reveal_reason").input("customer called about a wrong number").run()
     assert "13800138000" in texts(at)
+    at.run()  # a rerun of the same view is not a new reveal
     with loaded.cursor() as cur:
-        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'pii.reveal'").fetchall()[0] == ("steward",)
+        rows = cur.execute("SELECT actor, object_type, detail FROM audit_log WHERE action = 'pii.reveal'").fetchall()
+    assert len(rows) == 1 and rows[0][:2] == ("steward", "batch")
+    assert '"reason": "customer called about a wrong number"' in rows[0][2]
 
 
 def test_analyst_cannot_edit_the_mapping(loaded):

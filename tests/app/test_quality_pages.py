@@ -39,7 +39,13 @@ def test_steward_refreshes_and_sees_raw_values(profiled):
     assert not at.exception
     assert at.success and at.success[0].value.startswith("Done: 3 records standardized")
     at.selectbox(key="drill_field").set_value("mobile").run()
+    assert "1391234567" not in at.dataframe[-1].value["raw_value"].tolist()  # masked until revealed
+    at.toggle(key="drill_reveal").set_value(True).run()
+    at.text_input(key="drill_reveal_reason").input("fixing the source file").run()
     assert "1391234567" in at.dataframe[-1].value["raw_value"].tolist()
+    with profiled.cursor() as cur:
+        assert cur.execute("SELECT actor, object_type, object_id FROM audit_log WHERE action = 'pii.reveal'").fetchall() == [
+            ("steward", "failing_records", "mobile")]
 
 
 def test_quality_page_without_results(app_db):

@@ -53,6 +53,10 @@ def test_steward_reveal_on_a_pair_is_audited(resolved):
     at.switch_page("pages/review.py").run()
     masked = visible_text(at)
     at.toggle(key="review_reveal").set_value(True).run()
+    assert "Enter a reason to show the unmasked data." in visible_text(at)
+    with resolved.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'pii.reveal'").fetchone()[0] == 0
+    at.text_input(key="review_reveal_reason").input("checking a disputed merge").run()
     assert not at.exception
     assert visible_text(at) != masked
     with resolved.cursor() as cur:
