@@ -215,7 +215,22 @@ def cmd_audit(args, db) -> int:
     return 1
 
 
-# ---- record of processing ----------------------------------------------------------------------
+# ---- masking policies and record of processing ---------------------------------------------------
+
+def cmd_masking(args, db) -> int:
+    from governance import masking
+
+    if args.masking_cmd == "set":
+        changed = masking.set_rule(db, args.actor, args.sensitivity_class, args.role, args.method,
+                                   args.keep_start, args.keep_end)
+        print(f"{args.sensitivity_class}:{args.role} {'changed' if changed else 'unchanged'}")
+        return 0
+    with db.cursor() as cur:
+        frame = masking.policy_frame(cur)
+    print(frame[["sensitivity_class", "role", "method", "keep_start", "keep_end", "fields"]].to_string(index=False))
+    return 0
+
+
 
 def cmd_ropa(args, db) -> int:
     from governance import masking, ropa
@@ -325,6 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
         u = with_actor(usub.add_parser(name))
         u.add_argument("username")
     p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("masking", help="show or change the masking policy (class × role)")
+    msub = p.add_subparsers(dest="masking_cmd", required=True)
+    msub.add_parser("show")
+    m = with_actor(msub.add_parser("set"))
+    m.add_argument("sensitivity_class", metavar="CLASS")
+    m.add_argument("role", choices=auth.ROLES)
+    m.add_argument("method", choices=["full", "partial", "hash", "hidden"])
+    m.add_argument("--keep-start", type=int, help="characters kept at the start (partial; phones, IDs, channel ids)")
+    m.add_argument("--keep-end", type=int, help="characters kept at the end")
+    p.set_defaults(func=cmd_masking)
 
     p = with_actor(sub.add_parser("ropa", help="write the record of processing (xlsx, csv) or the PIPIA stub (md)"))
     p.add_argument("--out", required=True)

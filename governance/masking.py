@@ -268,9 +268,11 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
     if method != "partial" or sensitivity_class not in KEEP_STYLE:
         keep_start = keep_end = None
     else:
-        for value in (keep_start, keep_end):
-            if value is not None and not 0 <= int(value) <= 32:
-                raise GovernanceError("Characters kept must be between 0 and 32.")
+        default = DEFAULT_RULES[sensitivity_class]
+        keep_start = default.keep_start if keep_start is None else keep_start
+        keep_end = default.keep_end if keep_end is None else keep_end
+        if not (0 <= int(keep_start) <= 32 and 0 <= int(keep_end) <= 32):
+            raise GovernanceError("Characters kept must be between 0 and 32.")
     after = Rule(method, None if keep_start is None else int(keep_start), None if keep_end is None else int(keep_end))
     with db.transaction() as cur:
         row = cur.execute("SELECT method, keep_start, keep_end FROM masking_policies "

@@ -149,3 +149,21 @@ def test_tampering_with_a_policy_change_in_the_log_is_detected(db):
     with db.cursor() as cur:
         check = audit.verify_chain(cur)
     assert not check.ok and check.first_bad_id == row_id
+
+
+def test_cli_shows_and_sets_the_policy(tmp_path, capsys):
+    from governance.cli import main
+    from governance.storage import open_database
+
+    path = str(tmp_path / "cli.duckdb")
+    assert main(["--db", path, "masking", "set", "mobile", "analyst", "partial", "--keep-start", "0", "--actor", "dpo"]) == 0
+    assert main(["--db", path, "masking", "set", "secret", "analyst", "full"]) == 2
+    assert main(["--db", path, "masking", "show"]) == 0
+    out = capsys.readouterr()
+    assert "mobile:analyst changed" in out.out and "Unknown sensitivity class" in out.err
+    assert any(line.split()[:5] == ["mobile", "analyst", "partial", "0", "4"] for line in out.out.splitlines())
+    database = open_database(path)
+    with database.cursor() as cur:
+        assert cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'masking.policy_change'").fetchall() == [
+            ("dpo", "mobile:analyst")]
+    database.close()
