@@ -58,7 +58,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sources.page": ("页码", "Page"),
     "sources.steward": ("负责人", "Steward"),
     "sources.set_steward": ("设置负责人", "Set steward"),
-    "sources.reveal": ("显示未脱敏数据（将记录审计）", "Show unmasked data (audited)"),
     "sources.none": ("还没有数据源。", "No sources yet."),
     # upload
     "upload.source_mode": ("数据源", "Source"),

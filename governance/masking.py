@@ -126,6 +126,9 @@ class Rule:
     keep_end: int | None = None
 
 
+# Defaults: the partial conventions for every role. Admins get no wider default than stewards (they
+# administer users and policies, which needs no customer data); admins and stewards hold
+# `pii.unmasked` and may reveal a view with a stated reason, audited.
 DEFAULT_RULES: dict[str, Rule] = {
     cls: Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4)}.get(cls, (4, 4)))
     if cls in KEEP_STYLE else Rule("partial") for cls in CLASSES
