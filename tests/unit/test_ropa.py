@@ -145,3 +145,22 @@ def test_cli_writes_each_format_and_audits(store, tmp_path, capsys):
             rows = cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'ropa.export' ORDER BY id").fetchall()
         reopened.close()
     assert rows[:3] == [("dpo", "xlsx"), ("dpo", "csv"), ("dpo", "md")] and rows[3][1] == "csv"
+
+
+def test_the_register_follows_each_upload(db, tmp_path):
+    def categories():
+        with db.cursor() as cur:
+            record = ropa.build(cur)
+        return {(r.source, r.category): r.records_with_value for r in record.register.itertuples()}
+
+    assert categories() == {}
+    first = tmp_path / "pos.csv"
+    first.write_text("姓名,手机\n张伟,13912345678\n王芳,\n", encoding="utf-8")
+    ingest.ingest_file(db, first, actor="t", channel="pos")
+    engine.standardize(db, "t")
+    assert categories() == {("pos", "name"): 2, ("pos", "mobile"): 1}
+    second = tmp_path / "crm.csv"
+    second.write_text("邮箱,身份证号\nzhang@qq.com,11010519491231002X\n", encoding="utf-8")
+    ingest.ingest_file(db, second, actor="t", channel="crm")
+    engine.standardize(db, "t")
+    assert categories() == {("pos", "name"): 2, ("pos", "mobile"): 1, ("crm", "email"): 1, ("crm", "id_card"): 1}
