@@ -220,6 +220,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rules.saved": ("已保存 {rule} 第 {version} 版。", "Saved {rule} version {version}."),
     "rules.history": ("版本历史", "Version history"),
     "rules.bad_json": ("参数不是有效的 JSON 对象。", "The parameters are not a valid JSON object."),
+    # OneID review keyboard
+    "review.shortcuts": ("快捷键：{approve} 同一人 · {reject} 不是同一人 · {skip} 跳过（光标不在备注框时）。",
+                         "Shortcuts: {approve} same person · {reject} not a match · {skip} skip (when the cursor is "
+                         "not in the comment box)."),
 }
 
 
