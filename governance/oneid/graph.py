@@ -5,14 +5,16 @@ no constraint inside it (no cannot-link pair, at most one resident ID and one ID
 the cluster the union-find of cluster.py would build, so only the few components that hold a
 constraint go through that union-find, in Python. Clusters are named by their smallest record id.
 
-Works on temporary tables of one cursor: `_rec(rec_id)` all records, `_links(rec_l, rec_r,
-strength, placed_by)` and `_cannot(rec_l, rec_r)`; writes `_clusters(rec_id, cluster, placed_by)`.
+Works on temporary tables of one cursor: `_rec(rec_id, ...)` all records, `_links(rec_l, rec_r,
+strength, placed_by)` between two different records of `_rec`, and `_cannot(rec_l, rec_r)`;
+writes `_clusters(rec_id, ..., cluster, placed_by)`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from governance.oneid.cluster import LARGE_CLUSTER, Link, _bridges, cluster
@@ -27,27 +29,25 @@ def temp_table(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> No
         cur.unregister("_arrow_in")
 
 
-def components(cur: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
-    """Temp table `out(node, comp)`: each node of the undirected edge table `edges(rec_l, rec_r)`
-    with the smallest node id of its component (min-label propagation with pointer jumping).
-    Returns the number of rounds."""
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _cc_e AS SELECT rec_l AS a, rec_r AS b FROM {edges} WHERE rec_l <> rec_r "
-                f"UNION SELECT rec_r, rec_l FROM {edges} WHERE rec_l <> rec_r")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT a AS node, least(a, min(b)) AS comp FROM _cc_e GROUP BY a")
-    rounds = 0
+def components(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the undirected edges (left[i], right[i]): (nodes, comp), each node
+    with the smallest node id of its component. Vectorized min-label propagation with pointer
+    jumping: a few passes over the edge arrays, whatever the number of nodes."""
+    nodes, index = np.unique(np.concatenate([left, right]), return_inverse=True)
+    a, b = index[: len(left)], index[len(left):]
+    label = np.arange(len(nodes))
     while True:
-        rounds += 1
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cc_next AS SELECT c.node, least(c.comp, j.comp, coalesce(h.comp, c.comp)) AS comp "
-            f"FROM {out} c JOIN {out} j ON j.node = c.comp LEFT JOIN (SELECT e.a AS node, min(n.comp) AS comp FROM _cc_e e "
-            f"JOIN {out} n ON n.node = e.b GROUP BY e.a) h ON h.node = c.node")
-        changed = cur.execute(f"SELECT count(*) FROM _cc_next n JOIN {out} c USING (node) WHERE n.comp <> c.comp").fetchone()[0]
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS FROM _cc_next")
-        if not changed:
-            break
-    cur.execute("DROP TABLE _cc_next")
-    cur.execute("DROP TABLE _cc_e")
-    return rounds
+        before = label.copy()
+        low = np.minimum(label[a], label[b])
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        while True:  # pointer jumping: every node takes its label's label
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return nodes, nodes[label]
 
 
 @dataclass
@@ -61,9 +61,15 @@ class GraphClustering:
 def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> GraphClustering:
     """Cluster `_rec` with `_links` under `_cannot` and the never-link attributes of
     `exclusive_sql` (rec_id, id_card, id_sex) into `_clusters(rec_id, cluster, placed_by)`."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE _ln AS SELECT * FROM _links l WHERE rec_l <> rec_r "
-                "AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
-    components(cur, "_ln", "_cc")
+    edges = cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM _links").fetchnumpy()
+    left, right = edges["rec_l"].astype(np.int64), edges["rec_r"].astype(np.int64)
+    nodes, comp = components(left, right)
+    # Outside the hot components a record's strongest link is the one that placed it.
+    strongest_first = np.argsort(-np.concatenate([edges["strength"], edges["strength"]]), kind="stable")
+    _, first = np.unique(np.concatenate([left, right])[strongest_first], return_index=True)
+    placed_by = np.asarray(edges["placed_by"], dtype=object)[strongest_first[first] % max(len(left), 1)]
+    temp_table(cur, "_cc", pa.table({"node": pa.array(nodes, pa.int64()), "comp": pa.array(comp, pa.int64()),
+                                     "placed_by": pa.array(placed_by, pa.string())}))
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _hot AS "
         "SELECT ca.comp FROM _cannot x JOIN _cc ca ON ca.node = x.rec_l JOIN _cc cb ON cb.node = x.rec_r "
@@ -71,18 +77,14 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> Graph
         f"UNION SELECT c.comp FROM _cc c JOIN ({exclusive_sql}) x ON x.rec_id = c.node GROUP BY c.comp "
         "HAVING count(DISTINCT x.id_card) > 1 OR count(DISTINCT x.id_sex) > 1")
     cuts, flagged = _cluster_hot(cur, exclusive_sql)
-    # Outside the hot components a record's first link (strongest) is the one that placed it.
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _clusters AS "
-        "WITH first AS (SELECT node, arg_max(placed_by, strength) AS placed_by FROM (SELECT rec_l AS node, strength, "
-        "placed_by FROM _ln UNION ALL SELECT rec_r, strength, placed_by FROM _ln) GROUP BY node) "
-        "SELECT r.rec_id, coalesce(f.cluster, c.comp, r.rec_id) AS cluster, "
-        "CASE WHEN f.rec_id IS NOT NULL THEN f.placed_by ELSE coalesce(first.placed_by, 'singleton') END AS placed_by "
-        "FROM _rec r LEFT JOIN _cc c ON c.node = r.rec_id LEFT JOIN _fix f ON f.rec_id = r.rec_id "
-        "LEFT JOIN first ON first.node = r.rec_id")
+        "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT r.*, coalesce(f.cluster, c.comp, r.rec_id) AS cluster, "
+        "CASE WHEN f.rec_id IS NOT NULL THEN f.placed_by ELSE coalesce(c.placed_by, 'singleton') END AS placed_by "
+        "FROM _rec r LEFT JOIN _cc c ON c.node = r.rec_id LEFT JOIN _fix f ON f.rec_id = r.rec_id")
+    cur.execute("CREATE OR REPLACE TEMP TABLE _size AS SELECT cluster, count(*) AS n FROM _clusters GROUP BY cluster")
     spots = _weak_spots(cur)
-    n = cur.execute("SELECT count(DISTINCT cluster) FROM _clusters").fetchone()[0]
-    for table in ("_ln", "_cc", "_hot", "_fix"):
+    n = cur.execute("SELECT count(*) FROM _size").fetchone()[0]
+    for table in ("_cc", "_hot", "_fix"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     return GraphClustering(cuts, flagged, spots, n)
 
@@ -94,7 +96,7 @@ def _cluster_hot(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> tuple[li
     if not nodes:
         return [], set()
     links = [Link(s, a, b, p) for s, a, b, p in cur.execute(
-        "SELECT l.strength, l.rec_l, l.rec_r, l.placed_by FROM _ln l JOIN _cc c ON c.node = l.rec_l "
+        "SELECT l.strength, l.rec_l, l.rec_r, l.placed_by FROM _links l JOIN _cc c ON c.node = l.rec_l "
         "WHERE c.comp IN (SELECT comp FROM _hot) ORDER BY l.strength DESC, l.rec_l, l.rec_r").fetchall()]
     cannot = cur.execute("SELECT x.rec_l, x.rec_r FROM _cannot x JOIN _cc c ON c.node = x.rec_l "
                          "WHERE c.comp IN (SELECT comp FROM _hot)").fetchall()
@@ -115,14 +117,13 @@ def _weak_spots(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, str, Link | N
     (see cluster.weak_spots); only clusters of four or more with a model link are searched."""
     out: list[tuple[int, str, Link | None]] = [
         (c, "large", None) for (c,) in cur.execute(
-            "SELECT cluster FROM _clusters GROUP BY cluster HAVING count(*) >= ? ORDER BY cluster", [LARGE_CLUSTER]).fetchall()]
+            "SELECT cluster FROM _size WHERE n >= ? ORDER BY cluster", [LARGE_CLUSTER]).fetchall()]
     rows = cur.execute(
-        "WITH inside AS (SELECT a.cluster, l.* FROM _ln l JOIN _clusters a ON a.rec_id = l.rec_l "
-        "JOIN _clusters b ON b.rec_id = l.rec_r WHERE a.cluster = b.cluster), "
-        "candidates AS (SELECT cluster FROM inside GROUP BY cluster HAVING bool_or(placed_by LIKE 'model%') "
-        "AND count(DISTINCT rec_l) + count(DISTINCT rec_r) >= 4) "
-        "SELECT cluster, strength, rec_l, rec_r, placed_by FROM inside WHERE cluster IN (SELECT cluster FROM candidates) "
-        "ORDER BY cluster, strength DESC, rec_l, rec_r").fetchall()
+        "WITH big AS (SELECT rec_id, cluster FROM _clusters WHERE cluster IN (SELECT cluster FROM _size WHERE n >= 4)), "
+        "inside AS (SELECT a.cluster, l.* FROM _links l JOIN big a ON a.rec_id = l.rec_l "
+        "JOIN big b ON b.rec_id = l.rec_r WHERE a.cluster = b.cluster) "
+        "SELECT cluster, strength, rec_l, rec_r, placed_by FROM inside WHERE cluster IN "
+        "(SELECT cluster FROM inside WHERE placed_by LIKE 'model%') ORDER BY cluster, strength DESC, rec_l, rec_r").fetchall()
     by_cluster: dict[int, list[Link]] = {}
     for c, s, a, b, p in rows:
         by_cluster.setdefault(c, []).append(Link(s, a, b, p))

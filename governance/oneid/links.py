@@ -61,10 +61,12 @@ _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union
 
 
 def _records_sql() -> tuple[str, str]:
-    """The records with a rid and a name key, and the same with one row per channel key."""
+    """The records with a rid and a name key; and (rid, mobile, mobile_status, channel_key) with one
+    row per channel key of a record."""
     records = f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"
-    keys = ", ".join(f"'{f}:' || {f}" for f in _CHANNEL_KEYS)
-    return records, f"SELECT *, unnest(list_filter([{keys}], lambda x: x IS NOT NULL)) AS channel_key FROM ({records})"
+    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key "
+                                 f"FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
+    return records, channel
 
 
 NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
@@ -96,15 +98,16 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         rules = tuple(r for r in RULES if enabled[r.rule_id])
     records, channel = _records_sql()
     parts = []
-    for rule in rules:
+    for rule in rules:  # each group of records with one key: a star around its smallest record id
         source = channel if "channel_key" in rule.key_sql else records
-        parts.append(
-            f"SELECT root AS rec_l, unnest(rids) AS rec_r, '{rule.rule_id}' AS rule_id FROM (SELECT min(rid) AS root, "
-            f"list(rid) AS rids FROM (SELECT rid, {rule.key_sql} AS k FROM ({source}) WHERE {rule.where_sql}) "
-            f"WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)")
+        keyed = f"_keyed_{len(parts)}"
+        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k FROM ({source}) WHERE {rule.where_sql})",
+                      f"SELECT g.root AS rec_l, s.rid AS rec_r, '{rule.rule_id}' AS rule_id FROM {keyed} s JOIN "
+                      f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1) g "
+                      f"USING (k) WHERE s.rid <> g.root"))
     if not parts:
         return "SELECT NULL::BIGINT AS rec_l, NULL::BIGINT AS rec_r, NULL::VARCHAR AS rule_id WHERE false"
-    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE rec_l <> rec_r"
+    return f"WITH {', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
 
 
 def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:
@@ -128,11 +131,13 @@ def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str
     return {rid: (card, sex) for rid, card, sex in cur.execute(never_link_sql(cur)).fetchall()}
 
 
-def household_mobiles_sql() -> str:
-    """One SELECT of the valid mobiles that records with different names share (a family phone, a shop phone)."""
-    records, _ = _records_sql()
-    return (f"SELECT mobile FROM ({records}) WHERE mobile_status IN ('valid', 'valid_with_warning') "
-            "AND name_key IS NOT NULL GROUP BY mobile HAVING count(DISTINCT name_key) > 1")
+def household_mobiles_sql(among: str | None = None) -> str:
+    """One SELECT of the valid mobiles that records with different names share (a family phone, a
+    shop phone); only those in the SELECT `among` when given."""
+    only = f"AND mobile IN ({among}) " if among else ""
+    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key FROM std_records WHERE mobile_status IN "
+            f"('valid', 'valid_with_warning') {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
+            "HAVING count(DISTINCT name_key) > 1")
 
 
 def household_mobiles(cur: duckdb.DuckDBPyConnection) -> set[str]:

@@ -54,6 +54,16 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
                 "undone_at TIMESTAMP, undone_by VARCHAR)")
 
 
+def new_oneid_numbers(cur: duckdb.DuckDBPyConnection, n: int) -> int:
+    """Take n consecutive OneID numbers from the sequence (inside the resolve transaction, which
+    holds the store's write lock); returns the first."""
+    first, last, count = cur.execute("SELECT min(v), max(v), count(*) FROM (SELECT nextval('oneid_seq') AS v FROM range(?))",
+                                     [n]).fetchone()
+    if count and last - first + 1 != count:
+        raise RuntimeError("OneID numbers are not consecutive")
+    return first or 0
+
+
 def new_oneids(cur: duckdb.DuckDBPyConnection, n: int) -> list[str]:
     """n fresh OneIDs, in one query."""
     rows = cur.execute("SELECT nextval('oneid_seq') FROM range(?) ORDER BY 1", [n]).fetchall()
@@ -96,7 +106,7 @@ class ResolveResult:
 
 
 def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
-    """Give each cluster of `_clusters` a OneID in temp table `_oid(cluster, oneid)`, keeping previous
+    """Give each cluster of `_clusters` (sizes in `_size`) a OneID in temp table `_oid(cluster, oneid)`, keeping previous
     ones (the crosswalk) by largest overlap, older id on ties. A cluster and a previous OneID that
     only overlap each other keep it in SQL; the few contested ones (merges, splits) are matched
     greedily in Python. Returns the history events that name other OneIDs (oneid, event, related,
@@ -104,7 +114,6 @@ def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
     cur.execute("CREATE OR REPLACE TEMP TABLE _ov AS SELECT c.cluster, p.oneid, count(*) AS n, "
                 "count(*) OVER (PARTITION BY c.cluster) AS per_cluster, count(*) OVER (PARTITION BY p.oneid) AS per_oneid "
                 "FROM _clusters c JOIN crosswalk p USING (rec_id) GROUP BY c.cluster, p.oneid")
-    cur.execute("CREATE OR REPLACE TEMP TABLE _size AS SELECT cluster, count(*) AS n FROM _clusters GROUP BY cluster")
     contested = cur.execute("SELECT cluster, oneid, n FROM _ov WHERE per_cluster > 1 OR per_oneid > 1").fetchall()
     kept: dict[str, int] = {}
     assigned: dict[int, str] = {}
@@ -116,16 +125,16 @@ def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
                                          "oneid": pa.array(list(assigned.values()), pa.string())}))
     cur.execute("CREATE OR REPLACE TEMP TABLE _oid AS SELECT cluster, oneid FROM _ov WHERE per_cluster = 1 AND per_oneid = 1 "
                 "UNION ALL SELECT cluster, oneid FROM _chosen")
-    cur.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT cluster, row_number() OVER (ORDER BY cluster) AS i "
-                "FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)")
-    fresh = cur.execute("SELECT count(*) FROM _fresh").fetchone()[0]
-    cur.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT nextval('oneid_seq') AS v FROM range(?)", [fresh])
-    cur.execute("INSERT INTO _oid SELECT f.cluster, printf('OID%010d', v) FROM _fresh f JOIN (SELECT v, row_number() "
-                "OVER (ORDER BY v) AS i FROM _ids) USING (i)")
+    fresh = cur.execute("SELECT count(*) FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)").fetchone()[0]
+    first = new_oneid_numbers(cur, fresh)
+    cur.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT cluster, n, 'OID' || lpad((? + row_number() OVER "
+                "(ORDER BY cluster) - 1)::VARCHAR, 10, '0') AS oneid FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)",
+                [first])
+    cur.execute("INSERT INTO _oid SELECT cluster, oneid FROM _fresh")
     # events: new clusters (and the OneIDs they came from), then merges and splits among the contested
-    cur.execute("CREATE OR REPLACE TEMP TABLE _events AS SELECT o.oneid, 'new' AS event, "
-                "(SELECT string_agg(v.oneid, ',' ORDER BY v.oneid) FROM _ov v WHERE v.cluster = f.cluster) AS related, "
-                "s.n AS records FROM _fresh f JOIN _oid o USING (cluster) JOIN _size s USING (cluster)")
+    cur.execute("CREATE OR REPLACE TEMP TABLE _events AS SELECT f.oneid, 'new' AS event, v.related, f.n AS records "
+                "FROM _fresh f LEFT JOIN (SELECT cluster, string_agg(oneid, ',' ORDER BY oneid) AS related FROM _ov "
+                "WHERE per_cluster > 1 OR per_oneid > 1 GROUP BY cluster) v USING (cluster)")
     touched = {c for c, _, _ in contested}
     now = dict(cur.execute("SELECT o.cluster, o.oneid FROM _oid o WHERE o.cluster IN "
                            "(SELECT cluster FROM _ov WHERE per_cluster > 1 OR per_oneid > 1)").fetchall()) if touched else {}
@@ -169,8 +178,13 @@ def _auto_links_sql(columns: list[str]) -> str:
     if "gamma_name" in columns:
         conditions.append("p.gamma_name IS DISTINCT FROM 0")
         others_agree = " OR ".join(f"coalesce(p.{c}, 0) > 0" for c in others) or "false"
-        conditions.append(f"NOT (p.gamma_name = -1 AND NOT ({others_agree}) AND coalesce(p.mobile IN ({household_mobiles_sql()}), false))")
-    return f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}"
+        mobile_only = f"p.gamma_name = -1 AND NOT ({others_agree})"
+        conditions.append(f"NOT ({mobile_only} AND coalesce(p.mobile IN (SELECT mobile FROM _household), false))")
+        household = household_mobiles_sql(among=f"SELECT p.mobile FROM _pairs p WHERE {mobile_only}")
+    else:
+        household = "SELECT NULL::VARCHAR AS mobile WHERE false"
+    return (f"WITH _household AS MATERIALIZED ({household}) "
+            f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
 
 
 def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
@@ -192,7 +206,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         timings["model"] = time.perf_counter() - started
     with db.transaction() as cur:
         t = time.perf_counter()
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id FROM std_records")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
+                    "FROM std_records")
         strength = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({strength})::DOUBLE AS strength, "
                     f"rule_id AS placed_by FROM ({rule_links_sql(cur)})")
@@ -206,7 +221,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
             cur.execute("INSERT INTO _links SELECT rec_l, rec_r, match_probability, 'model:' || printf('%.4f', match_probability) "
                         "FROM _auto")
-        cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = 'approve'")
+        cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
+                    "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
         cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
         n_links = cur.execute("SELECT count(*) FROM _links").fetchone()[0]
         n_records = cur.execute("SELECT count(*) FROM _rec").fetchone()[0]
@@ -216,9 +232,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         run_id = cur.execute("SELECT nextval('oneid_run_seq')").fetchone()[0]
         events, counts = _assign(cur)
         cur.execute("DELETE FROM crosswalk")
-        cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, s.batch_id, s.row_number, s.source, o.oneid, c.placed_by, "
-                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster) JOIN (SELECT {REC_ID} AS rec_id, batch_id, "
-                    f"row_number, source FROM std_records) s USING (rec_id)")
+        cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
+                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster)")
         now = utcnow()
         temp_table(cur, "_history", pa.table({
             "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
@@ -247,7 +262,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             n_pairs, n_auto = cur.execute("SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs").fetchone()
             n_queue = review_queue_size(cur)
         for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                      "_fresh", "_ids", "_events", "_chosen", "_gone", "_history", "_flags"):
+                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
