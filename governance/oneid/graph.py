@@ -1,6 +1,7 @@
-"""Constraint-aware clustering at scale, in DuckDB SQL.
+"""Constraint-aware clustering at scale: the links stay in DuckDB.
 
-The connected components of the link graph come from label propagation in SQL. A component with
+The connected components of the link graph come from vectorized label propagation (numpy, a few
+passes over the edge arrays). A component with
 no constraint inside it (no cannot-link pair, at most one resident ID and one ID sex) is exactly
 the cluster the union-find of cluster.py would build, so only the few components that hold a
 constraint go through that union-find, in Python. Clusters are named by their smallest record id.

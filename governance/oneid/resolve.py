@@ -1,8 +1,8 @@
 """Resolution: links -> constraint-aware clusters -> stable OneIDs, a crosswalk and a OneID history.
 
-This is the rules-first part of the OneID pipeline: deterministic rule links plus steward
-decisions (approve = link, reject = cannot-link). The Splink model adds probabilistic links
-through the same `Link` list (see the note on issue 4 for what remains).
+Links: deterministic rules, the Splink model's auto-accepted pairs and steward decisions
+(approve = link, reject = cannot-link). Everything after the model runs in SQL on temp tables of
+one transaction (graph.py clusters them); only contested overlaps are matched in Python.
 
 A re-run keeps every existing customer's OneID: each new cluster takes the previous OneID that
 most of its records carried (largest overlap, older id on ties), and every merge, split, new and
