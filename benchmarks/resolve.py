@@ -4,13 +4,16 @@ same comparisons (train + predict + cluster) on the same records, in the same ru
 Targets: full resolve within 1.5x bare Splink's time; peak memory under 6 GiB at 1M; F1 at least bare Splink's.
 
     python benchmarks/resolve.py [--customers 70000]      # about 100,000 records
+    python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m   # about 1,000,000; reuse the data next time
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import pickle
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -50,31 +53,49 @@ def bare_splink(db) -> tuple[float, dict[int, int]]:
     return time.perf_counter() - started, dict(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=70_000)
-    args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    logging.getLogger("splink").setLevel(logging.ERROR)
+def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
+    """Generate, ingest and standardize into directory/bench.duckdb; keep the truth beside it."""
     from governance import ingest, synth
-    from governance.oneid import resolve
     from governance.oneid.links import rec_id
     from governance.standardize import engine
     from governance.storage import open_database
 
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        workspace = synth.generate_workspace(args.customers, seed=99)
-        db = open_database(Path(tmp) / "bench.duckdb")
-        batch_of = {}
-        for spec, path in zip(workspace.files, synth.write_workspace(workspace, Path(tmp) / "files")):
-            batch_of[spec.source] = ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel).batch_id
-        prepared = time.perf_counter() - started
-        started = time.perf_counter()
-        std = engine.standardize(db, "bench")
-        std_seconds = time.perf_counter() - started
-        truth_of = {rec_id(batch_of[s], r): c for s, r, c in workspace.truth}
+    started = time.perf_counter()
+    workspace = synth.generate_workspace(customers, seed=99)
+    db = open_database(directory / "bench.duckdb")
+    batch_of = {}
+    for spec, path in zip(workspace.files, synth.write_workspace(workspace, directory / "files")):
+        batch_of[spec.source] = ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel).batch_id
+    prepared = time.perf_counter() - started
+    started = time.perf_counter()
+    std = engine.standardize(db, "bench")
+    truth_of = {rec_id(batch_of[s], r): c for s, r, c in workspace.truth}
+    db.close()
+    (directory / "truth.pkl").write_bytes(pickle.dumps(truth_of))
+    return truth_of, (f"records {std.records:,} from {customers:,} customers (generate + ingest {prepared:.1f} s, "
+                      f"standardize {time.perf_counter() - started:.1f} s)")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=70_000)
+    parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
+    args = parser.parse_args()
+    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    from governance.oneid import resolve
+    from governance.storage import open_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data or Path(tmp) / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        if (data / "truth.pkl").exists():
+            truth_of = pickle.loads((data / "truth.pkl").read_bytes())
+            prepared = f"records {len(truth_of):,} reused from {data}"
+        else:
+            truth_of, prepared = prepare(args.customers, data)
+        shutil.copy(data / "bench.duckdb", Path(tmp) / "run.duckdb")   # every run starts from the same store
+        db = open_database(Path(tmp) / "run.duckdb")
         bare_seconds, bare_clusters = bare_splink(db)
         started = time.perf_counter()
         result = resolve.resolve(db, "bench")
@@ -83,8 +104,7 @@ def main() -> None:
             ours_clusters = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ours, bare = pairwise(ours_clusters, truth_of), pairwise(bare_clusters, truth_of)
-    print(f"records {std.records:,} from {args.customers:,} customers (generate + ingest {prepared:.1f} s, "
-          f"standardize {std_seconds:.1f} s)")
+    print(prepared)
     print("resolve stages: " + "  ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
     print(f"pairs scored {result.model_pairs:,}  auto-links {result.auto_links:,}  queue {result.queue:,}  "
           f"rule/decision links {result.links - result.auto_links:,}  OneIDs {result.clusters:,}")

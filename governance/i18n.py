@@ -277,6 +277,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ropa.download_xlsx": ("下载 XLSX", "Download XLSX"),
     "ropa.download_csv": ("下载 CSV", "Download CSV"),
     "ropa.download_pipia": ("下载个人信息保护影响评估（PIPIA）草稿", "Download the impact-assessment (PIPIA) stub"),
+    # OneID review keyboard
+    "review.shortcuts": ("快捷键：{approve} 同一人 · {reject} 不是同一人 · {skip} 跳过（光标不在备注框时）。",
+                         "Shortcuts: {approve} same person · {reject} not a match · {skip} skip (when the cursor is "
+                         "not in the comment box)."),
 }
 
 

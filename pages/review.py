@@ -67,6 +67,14 @@ c[2].metric(tr("review.labels"), accuracy["labels"])
 c[3].metric(tr("review.precision"), "—" if accuracy["precision"] is None else f"{accuracy['precision']:.1%}")
 c[4].metric(tr("review.overridden"), overridden)
 
+SHORTCUTS = {"approve": "Y", "reject": "N", "skip": "S"}
+
+
+def next_pair(index: int, count: int) -> None:
+    """Skip: show the next pair of the queue page (the skipped one stays in the queue)."""
+    st.session_state["queue_pick"] = (index + 1) % count
+
+
 st.subheader(tr("review.queue"))
 band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")
 with ctx.db.cursor() as cur:
@@ -96,12 +104,17 @@ else:
     names = {k: v[0 if ctx.lang == "zh" else 1] for k, v in COMPARISONS.items()}
     st.plotly_chart(charts.waterfall(parts, total, names, tr("review.why")), width="stretch")
     if can_decide:
-        with st.form("decide_pair", clear_on_submit=True):
+        # Keyboard: one key per decision (not while typing in the comment); Enter in the comment
+        # does not submit, so a comment never approves by accident.
+        with st.form("decide_pair", clear_on_submit=True, enter_to_submit=False):
             comment = st.text_input(tr("review.comment"))
             c1, c2, c3 = st.columns(3)
-            approve = c1.form_submit_button(tr("review.approve"), type="primary")
-            reject = c2.form_submit_button(tr("review.reject"))
-            c3.form_submit_button(tr("review.skip"))
+            approve = c1.form_submit_button(tr("review.approve"), type="primary", shortcut=SHORTCUTS["approve"],
+                                            key="decide_approve")
+            reject = c2.form_submit_button(tr("review.reject"), shortcut=SHORTCUTS["reject"], key="decide_reject")
+            c3.form_submit_button(tr("review.skip"), shortcut=SHORTCUTS["skip"], key="decide_skip",
+                                  on_click=next_pair, args=(index, len(labels)))
+        st.caption(tr("review.shortcuts", **SHORTCUTS))
         if approve or reject:
             try:
                 review.decide(ctx.db, ctx.user.username, rec_l, rec_r, "approve" if approve else "reject", comment or None)

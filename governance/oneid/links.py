@@ -61,10 +61,12 @@ _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union
 
 
 def _records_sql() -> tuple[str, str]:
-    channel = " UNION ALL ".join(
-        f"SELECT {REC_ID} AS rid, '{f}:' || {f} AS channel_key FROM std_records WHERE {f} IS NOT NULL"
-        for f in _CHANNEL_KEYS)
-    return (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"), channel
+    """The records with a rid and a name key; and (rid, mobile, mobile_status, channel_key) with one
+    row per channel key of a record."""
+    records = f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"
+    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key "
+                                 f"FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
+    return records, channel
 
 
 NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
@@ -88,39 +90,56 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
         audit.record(cur, actor, "match_rule.enable" if enabled else "match_rule.disable", "match_rule", rule_id)
 
 
-def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:
-    """(rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest record id)."""
+def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> str:
+    """One SELECT of (rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest
+    record id) of the enabled rules, or of `rules`."""
     if rules is None:
         enabled = rule_settings(cur)
         rules = tuple(r for r in RULES if enabled[r.rule_id])
     records, channel = _records_sql()
-    links: list[tuple[int, int, str]] = []
-    for rule in rules:
-        if "channel_key" in rule.key_sql:
-            source = f"(SELECT r.*, c.channel_key FROM ({records}) r JOIN ({channel}) c USING (rid))"
-        else:
-            source = f"({records})"
-        star = cur.sql(
-            f"SELECT min(rid) OVER (PARTITION BY k) AS root, rid FROM (SELECT rid, {rule.key_sql} AS k "
-            f"FROM {source} WHERE {rule.where_sql}) WHERE k IS NOT NULL QUALIFY rid <> root").to_arrow_table()
-        links += [(root, rid, rule.rule_id) for root, rid in zip(star.column(0).to_pylist(), star.column(1).to_pylist())]
-    return links
+    parts = []
+    for rule in rules:  # each group of records with one key: a star around its smallest record id
+        source = channel if "channel_key" in rule.key_sql else records
+        keyed = f"_keyed_{len(parts)}"
+        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k FROM ({source}) WHERE {rule.where_sql})",
+                      f"SELECT g.root AS rec_l, s.rid AS rec_r, '{rule.rule_id}' AS rule_id FROM {keyed} s JOIN "
+                      f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1) g "
+                      f"USING (k) WHERE s.rid <> g.root"))
+    if not parts:
+        return "SELECT NULL::BIGINT AS rec_l, NULL::BIGINT AS rec_r, NULL::VARCHAR AS rule_id WHERE false"
+    return f"WITH {', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
+
+
+def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:
+    """(rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest record id)."""
+    return [tuple(r) for r in cur.sql(rule_links_sql(cur, rules)).fetchall()]
+
+
+def never_link_sql(cur: duckdb.DuckDBPyConnection) -> str:
+    """One SELECT of (rec_id, id_card, id_sex) for the never-link rules that are on: a cluster may
+    hold at most one distinct value of each (NULL when the rule is off)."""
+    enabled = rule_settings(cur)
+    card = "id_card" if enabled["never_two_id_cards"] else "NULL::VARCHAR"
+    sex = "id_sex" if enabled["never_two_id_sexes"] else "NULL::VARCHAR"
+    return (f"SELECT {REC_ID} AS rec_id, {card} AS id_card, {sex} AS id_sex FROM std_records "
+            "WHERE id_card_status IN ('valid', 'valid_with_warning')")
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:
     """Per record: (valid resident ID, ID-derived sex), for the never-link rules that are on. A
     cluster may hold at most one distinct value of each."""
-    enabled = rule_settings(cur)
-    card_on, sex_on = enabled["never_two_id_cards"], enabled["never_two_id_sexes"]
-    rows = cur.execute(
-        f"SELECT {REC_ID}, id_card, id_sex FROM std_records WHERE id_card_status IN ('valid', 'valid_with_warning')"
-    ).fetchall()
-    return {rid: (card if card_on else None, sex if sex_on else None) for rid, card, sex in rows}
+    return {rid: (card, sex) for rid, card, sex in cur.execute(never_link_sql(cur)).fetchall()}
+
+
+def household_mobiles_sql(among: str | None = None) -> str:
+    """One SELECT of the valid mobiles that records with different names share (a family phone, a
+    shop phone); only those in the SELECT `among` when given."""
+    only = f"AND mobile IN ({among}) " if among else ""
+    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key FROM std_records WHERE mobile_status IN "
+            f"('valid', 'valid_with_warning') {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
+            "HAVING count(DISTINCT name_key) > 1")
 
 
 def household_mobiles(cur: duckdb.DuckDBPyConnection) -> set[str]:
     """Valid mobiles that records with different names share (a family phone, a shop phone)."""
-    records, _ = _records_sql()
-    rows = cur.execute(f"SELECT mobile FROM ({records}) WHERE mobile_status IN ('valid', 'valid_with_warning') "
-                       "AND name_key IS NOT NULL GROUP BY mobile HAVING count(DISTINCT name_key) > 1").fetchall()
-    return {r[0] for r in rows}
+    return {r[0] for r in cur.execute(household_mobiles_sql()).fetchall()}

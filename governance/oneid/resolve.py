@@ -1,8 +1,8 @@
 """Resolution: links -> constraint-aware clusters -> stable OneIDs, a crosswalk and a OneID history.
 
-This is the rules-first part of the OneID pipeline: deterministic rule links plus steward
-decisions (approve = link, reject = cannot-link). The Splink model adds probabilistic links
-through the same `Link` list (see the note on issue 4 for what remains).
+Links: deterministic rules, the Splink model's auto-accepted pairs and steward decisions
+(approve = link, reject = cannot-link). Everything after the model runs in SQL on temp tables of
+one transaction (graph.py clusters them); only contested overlaps are matched in Python.
 
 A re-run keeps every existing customer's OneID: each new cluster takes the previous OneID that
 most of its records carried (largest overlap, older id on ties), and every merge, split, new and
@@ -18,8 +18,8 @@ import duckdb
 import pyarrow as pa
 
 from governance import audit
-from governance.oneid.cluster import Link, cluster, weak_spots
-from governance.oneid.links import REC_ID, household_mobiles, never_link_attributes, rule_links
+from governance.oneid.graph import cluster_records, temp_table
+from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
 from governance.storage import Database
 from governance.util import utcnow
 
@@ -52,6 +52,16 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("CREATE TABLE review_decisions (decision_id BIGINT PRIMARY KEY, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
                 "decision VARCHAR NOT NULL, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, comment VARCHAR, "
                 "undone_at TIMESTAMP, undone_by VARCHAR)")
+
+
+def new_oneid_numbers(cur: duckdb.DuckDBPyConnection, n: int) -> int:
+    """Take n consecutive OneID numbers from the sequence (inside the resolve transaction, which
+    holds the store's write lock); returns the first."""
+    first, last, count = cur.execute("SELECT min(v), max(v), count(*) FROM (SELECT nextval('oneid_seq') AS v FROM range(?))",
+                                     [n]).fetchone()
+    if count and last - first + 1 != count:
+        raise RuntimeError("OneID numbers are not consecutive")
+    return first or 0
 
 
 def new_oneids(cur: duckdb.DuckDBPyConnection, n: int) -> list[str]:
@@ -95,154 +105,170 @@ class ResolveResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 
-def _assign(cur, clusters: dict[int, list[int]], previous: dict[int, str]) -> tuple[dict[int, str], list[tuple]]:
-    """Give each cluster a OneID, keeping previous ones by largest overlap (older id on ties).
-    Returns the assignment and the history events (oneid, event, related oneids, records)."""
-    counts: Counter = Counter()
-    for root, members in clusters.items():
-        for r in members:
-            if r in previous:
-                counts[(root, previous[r])] += 1
-    overlap = [(n, oneid, root) for (root, oneid), n in counts.items()]
+def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
+    """Give each cluster of `_clusters` (sizes in `_size`) a OneID in temp table `_oid(cluster, oneid)`, keeping previous
+    ones (the crosswalk) by largest overlap, older id on ties. A cluster and a previous OneID that
+    only overlap each other keep it in SQL; the few contested ones (merges, splits) are matched
+    greedily in Python. Returns the history events that name other OneIDs (oneid, event, related,
+    records) and the count of every event; 'new' events and plain retirements go to `_events`."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE _ov AS SELECT c.cluster, p.oneid, count(*) AS n, "
+                "count(*) OVER (PARTITION BY c.cluster) AS per_cluster, count(*) OVER (PARTITION BY p.oneid) AS per_oneid "
+                "FROM _clusters c JOIN crosswalk p USING (rec_id) GROUP BY c.cluster, p.oneid")
+    contested = cur.execute("SELECT cluster, oneid, n FROM _ov WHERE per_cluster > 1 OR per_oneid > 1").fetchall()
     kept: dict[str, int] = {}
     assigned: dict[int, str] = {}
-    for n, oneid, root in sorted(overlap, key=lambda o: (-o[0], o[1], o[2])):
-        if oneid not in kept and root not in assigned:
-            kept[oneid] = root
-            assigned[root] = oneid
+    for cluster_id, oneid, _ in sorted(contested, key=lambda o: (-o[2], o[1], o[0])):
+        if oneid not in kept and cluster_id not in assigned:
+            kept[oneid] = cluster_id
+            assigned[cluster_id] = oneid
+    temp_table(cur, "_chosen", pa.table({"cluster": pa.array(list(assigned), pa.int64()),
+                                         "oneid": pa.array(list(assigned.values()), pa.string())}))
+    cur.execute("CREATE OR REPLACE TEMP TABLE _oid AS SELECT cluster, oneid FROM _ov WHERE per_cluster = 1 AND per_oneid = 1 "
+                "UNION ALL SELECT cluster, oneid FROM _chosen")
+    fresh = cur.execute("SELECT count(*) FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)").fetchone()[0]
+    first = new_oneid_numbers(cur, fresh)
+    cur.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT cluster, n, 'OID' || lpad((? + row_number() OVER "
+                "(ORDER BY cluster) - 1)::VARCHAR, 10, '0') AS oneid FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)",
+                [first])
+    cur.execute("INSERT INTO _oid SELECT cluster, oneid FROM _fresh")
+    # events: new clusters (and the OneIDs they came from), then merges and splits among the contested
+    cur.execute("CREATE OR REPLACE TEMP TABLE _events AS SELECT f.oneid, 'new' AS event, v.related, f.n AS records "
+                "FROM _fresh f LEFT JOIN (SELECT cluster, string_agg(oneid, ',' ORDER BY oneid) AS related FROM _ov "
+                "WHERE per_cluster > 1 OR per_oneid > 1 GROUP BY cluster) v USING (cluster)")
+    touched = {c for c, _, _ in contested}
+    now = dict(cur.execute("SELECT o.cluster, o.oneid FROM _oid o WHERE o.cluster IN "
+                           "(SELECT cluster FROM _ov WHERE per_cluster > 1 OR per_oneid > 1)").fetchall()) if touched else {}
+    size = dict(cur.execute("SELECT cluster, n FROM _size WHERE cluster IN "
+                            "(SELECT cluster FROM _ov WHERE per_cluster > 1 OR per_oneid > 1)").fetchall()) if touched else {}
+    came_from: dict[int, set[str]] = {}
+    spread: dict[str, set[int]] = {}
+    for cluster_id, oneid, _ in contested:
+        came_from.setdefault(cluster_id, set()).add(oneid)
+        spread.setdefault(oneid, set()).add(cluster_id)
     events: list[tuple] = []
-    fresh = iter(new_oneids(cur, sum(1 for root in clusters if root not in assigned)))
-    came_from_of: dict[int, set[str]] = {}
-    for root, oneid in counts:
-        came_from_of.setdefault(root, set()).add(oneid)
-    for root, members in clusters.items():
-        came_from = sorted(came_from_of.get(root, ()))
-        if root not in assigned:
-            assigned[root] = next(fresh)
-            events.append((assigned[root], "new", ",".join(came_from) or None, len(members)))
-            continue
-        absorbed = [o for o in came_from if o != assigned[root] and o not in kept]
+    absorbed_all: set[str] = set()
+    for cluster_id in sorted(assigned):
+        absorbed = sorted(o for o in came_from[cluster_id] if o != assigned[cluster_id] and o not in kept)
         if absorbed:
-            events.append((assigned[root], "merge", ",".join(absorbed), len(members)))
-            events += [(o, "retire", assigned[root], 0) for o in absorbed]
-    now_of = {r: assigned[root] for root, members in clusters.items() for r in members}
-    went: dict[str, set[str]] = {}
-    for r, o in previous.items():
-        if o in kept and r in now_of and now_of[r] != o:
-            went.setdefault(o, set()).add(now_of[r])
-    for oneid in kept:
-        went_to = sorted(went.get(oneid, ()))
+            events.append((assigned[cluster_id], "merge", ",".join(absorbed), size[cluster_id]))
+            events += [(o, "retire", assigned[cluster_id], 0) for o in absorbed]
+            absorbed_all.update(absorbed)
+    for oneid in sorted(kept):
+        went_to = sorted(now[c] for c in spread[oneid] if c != kept[oneid])
         if went_to:
-            events.append((oneid, "split", ",".join(went_to), len(clusters[kept[oneid]])))
-    retired = {e[0] for e in events if e[1] == "retire"}
-    events += [(o, "retire", None, 0) for o in sorted(set(previous.values()) - set(kept) - retired)]
-    return assigned, events
+            events.append((oneid, "split", ",".join(went_to), size[kept[oneid]]))
+    temp_table(cur, "_gone", pa.table({"oneid": pa.array(sorted(absorbed_all), pa.string())}))
+    cur.execute("INSERT INTO _events SELECT DISTINCT oneid, 'retire', NULL, 0 FROM crosswalk WHERE oneid NOT IN "
+                "(SELECT oneid FROM _oid) AND oneid NOT IN (SELECT oneid FROM _gone)")
+    counts = Counter(e[1] for e in events)
+    counts["new"] = fresh
+    counts["retire"] += cur.execute("SELECT count(*) FROM _events WHERE event = 'retire'").fetchone()[0]
+    return events, counts
 
 
-def _auto_pairs(pairs: pa.Table, auto_accept: float, household: set[str]) -> list[tuple[int, int, float]]:
-    """Pairs the model links by itself: at or above `auto_accept`, but a steward decides when the
-    names differ, or when a record without a name matches on a mobile alone and that mobile is a
-    household phone (records with different names share it): a shared phone outweighs everything
-    else in the weights."""
-    columns = pairs.column_names
-    n = pairs.num_rows
-
-    def col(name: str) -> list:
-        return pairs.column(name).to_pylist() if name in columns else [None] * n
-
-    name_level, mobiles = col("gamma_name"), col("mobile")
-    others = [col(c) for c in columns if c.startswith("gamma_") and c not in ("gamma_name", "gamma_mobile")]
-    out = []
-    for i, (a, b, p) in enumerate(zip(col("rec_l"), col("rec_r"), col("match_probability"))):
-        if p < auto_accept or name_level[i] == 0:
-            continue
-        mobile_only = name_level[i] == -1 and not any((o[i] or 0) > 0 for o in others)
-        if mobile_only and mobiles[i] in household:
-            continue
-        out.append((a, b, p))
-    return out
+def _auto_links_sql(columns: list[str]) -> str:
+    """Which scored pairs (`_pairs`) the model links by itself: at or above the auto-accept threshold
+    (parameter), but a steward decides when the names differ, or when a record without a name
+    matches on a mobile alone and that mobile is a household phone (records with different names
+    share it): a shared phone outweighs everything else in the weights. Decided pairs never
+    auto-link: approvals link as reviews, rejections keep the records apart."""
+    others = [c for c in columns if c.startswith("gamma_") and c not in ("gamma_name", "gamma_mobile")]
+    conditions = ["p.match_probability >= ?",
+                  "NOT EXISTS (SELECT 1 FROM _decided d WHERE d.rec_l = p.rec_l AND d.rec_r = p.rec_r)"]
+    if "gamma_name" in columns:
+        conditions.append("p.gamma_name IS DISTINCT FROM 0")
+        others_agree = " OR ".join(f"coalesce(p.{c}, 0) > 0" for c in others) or "false"
+        mobile_only = f"p.gamma_name = -1 AND NOT ({others_agree})"
+        conditions.append(f"NOT ({mobile_only} AND coalesce(p.mobile IN (SELECT mobile FROM _household), false))")
+        household = household_mobiles_sql(among=f"SELECT p.mobile FROM _pairs p WHERE {mobile_only}")
+    else:
+        household = "SELECT NULL::VARCHAR AS mobile WHERE false"
+    return (f"WITH _household AS MATERIALIZED ({household}) "
+            f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
 
 
 def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
             auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW) -> ResolveResult:
     """Run the rules and the model, honour steward decisions, cluster under constraints and assign
-    stable OneIDs. `model_json` reuses a saved model instead of training one."""
+    stable OneIDs. `model_json` reuses a saved model instead of training one. Everything after the
+    model runs in SQL inside one transaction, on temp tables."""
     if not 0 < review_low <= auto_accept <= 1:
         raise ValueError("thresholds must satisfy 0 < review_low <= auto_accept <= 1")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with db.cursor() as cur:
-        records = cur.sql(f"SELECT {REC_ID} AS rid FROM std_records ORDER BY 1").to_arrow_table().column(0).to_pylist()
-        links = [Link(RULE_STRENGTH.get(rule, 40.0), a, b, rule) for a, b, rule in rule_links(cur)]
-    timings["rules"] = time.perf_counter() - started
     prediction = None
     if use_model:
         from governance.oneid import model
 
-        t = time.perf_counter()
         with db.cursor() as cur:
             approved_pairs = active_decisions(cur)[0]
         prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
-        timings["model"] = time.perf_counter() - t
-        with db.cursor() as cur:
-            household = household_mobiles(cur)
-        auto_pairs = _auto_pairs(prediction.pairs, auto_accept, household)
-        links += [Link(p, a, b, f"model:{p:.4f}") for a, b, p in auto_pairs]
-    with db.cursor() as cur:
-        approved, rejected = active_decisions(cur)
-        links += [Link(REVIEW_STRENGTH, a, b, "review") for a, b in approved]
-        exclusive = never_link_attributes(cur)
-        previous = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
-    t = time.perf_counter()
-    result = cluster(records, links, cannot_link=rejected, exclusive=exclusive)
-    clusters = result.members()
-    spots = weak_spots(result, links)
-    timings["cluster"] = time.perf_counter() - t
-    t = time.perf_counter()
+        timings["model"] = time.perf_counter() - started
     with db.transaction() as cur:
+        t = time.perf_counter()
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
+                    "FROM std_records")
+        strength = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({strength})::DOUBLE AS strength, "
+                    f"rule_id AS placed_by FROM ({rule_links_sql(cur)})")
+        timings["rules"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cur.execute("CREATE OR REPLACE TEMP TABLE _decided AS SELECT least(rec_l, rec_r) AS rec_l, greatest(rec_l, rec_r) "
+                    "AS rec_r, decision FROM review_decisions WHERE undone_at IS NULL QUALIFY row_number() OVER "
+                    "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1")
+        if prediction is not None:
+            temp_table(cur, "_pairs", prediction.pairs)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
+            cur.execute("INSERT INTO _links SELECT rec_l, rec_r, match_probability, 'model:' || printf('%.4f', match_probability) "
+                        "FROM _auto")
+        cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
+                    "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
+        cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
+        n_links = cur.execute("SELECT count(*) FROM _links").fetchone()[0]
+        n_records = cur.execute("SELECT count(*) FROM _rec").fetchone()[0]
+        graph = cluster_records(cur, never_link_sql(cur))
+        timings["cluster"] = time.perf_counter() - t
+        t = time.perf_counter()
         run_id = cur.execute("SELECT nextval('oneid_run_seq')").fetchone()[0]
-        assigned, events = _assign(cur, clusters, previous)
-        rows = pa.table({  # noqa: F841 (read by DuckDB below)
-            "rec_id": pa.array(records, pa.int64()),
-            "oneid": pa.array([assigned[result.cluster_of[r]] for r in records], pa.string()),
-            "placed_by": pa.array([result.placed_by.get(r, "singleton") for r in records], pa.string()),
-        })
+        events, counts = _assign(cur)
         cur.execute("DELETE FROM crosswalk")
-        cur.execute(f"INSERT INTO crosswalk SELECT r.rec_id, s.batch_id, s.row_number, s.source, r.oneid, r.placed_by, "
-                    f"{run_id} FROM rows r JOIN (SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
-                    f"FROM std_records) s USING (rec_id)")
+        cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
+                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster)")
         now = utcnow()
-        if events:
-            history = pa.table({  # noqa: F841 (read by DuckDB below)
-                "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
-                "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())})
-            cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM history", [run_id, now])
-        flag_rows = [[run_id, assigned[result.cluster_of[link.left]], reason, link.left, link.right, link.placed_by]
-                     for link, reason in result.cuts]
-        flag_rows += [[run_id, assigned[root], reason, link.left if link else None, link.right if link else None,
-                       link.placed_by if link else None] for root, reason, link in spots]
-        if flag_rows:
-            cur.executemany("INSERT INTO cluster_flags VALUES (?, ?, ?, ?, ?, ?)", flag_rows)
+        temp_table(cur, "_history", pa.table({
+            "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
+            "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())}))
+        cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM "
+                    "(FROM _events UNION ALL FROM _history)", [run_id, now])
+        flags = [(c, reason, link.left, link.right, link.placed_by) for link, reason, c in graph.cuts]
+        flags += [(c, reason, link.left if link else None, link.right if link else None, link.placed_by if link else None)
+                  for c, reason, link in graph.spots]
+        if flags:
+            temp_table(cur, "_flags", pa.table({
+                "cluster": pa.array([f[0] for f in flags], pa.int64()), "reason": pa.array([f[1] for f in flags], pa.string()),
+                "rec_l": pa.array([f[2] for f in flags], pa.int64()), "rec_r": pa.array([f[3] for f in flags], pa.int64()),
+                "placed_by": pa.array([f[4] for f in flags], pa.string())}))
+            cur.execute("INSERT INTO cluster_flags SELECT ?, o.oneid, f.reason, f.rec_l, f.rec_r, f.placed_by "
+                        "FROM _flags f JOIN _oid o USING (cluster)", [run_id])
         n_pairs = n_auto = n_queue = 0
         if prediction is not None:
-            pairs = prediction.pairs  # noqa: F841 (read by DuckDB below)
             weight_cols = [c for c in prediction.pairs.column_names if c.startswith("mw_")]
             weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
             cur.execute("DELETE FROM match_pairs")
-            auto_keys = pa.table({"rec_l": [a for a, _, _ in auto_pairs], "rec_r": [b for _, b, _ in auto_pairs]},  # noqa: F841
-                                 schema=pa.schema([("rec_l", pa.int64()), ("rec_r", pa.int64())]))
             cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, match_probability, match_weight, "
-                        f"CASE WHEN k.rec_l IS NOT NULL THEN 'auto' ELSE 'review' END, {weights} FROM pairs p "
-                        f"LEFT JOIN auto_keys k ON k.rec_l = p.rec_l AND k.rec_r = p.rec_r", [run_id])
+                        f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
+                        f"THEN 'auto' ELSE 'review' END, {weights} FROM _pairs p", [run_id])
             cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
             n_pairs, n_auto = cur.execute("SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs").fetchone()
             n_queue = review_queue_size(cur)
-        counts = Counter(e[1] for e in events)
+        for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
+                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags"):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        res = ResolveResult(run_id, len(records), len(links), n_pairs, n_auto, n_queue, len(clusters), counts["new"],
-                            counts["merge"], counts["split"], counts["retire"], len(result.cuts),
-                            len(result.flagged | {root for root, _, _ in spots}), timings)
+        res = ResolveResult(run_id, n_records, n_links, n_pairs, n_auto, n_queue, graph.clusters, counts["new"],
+                            counts["merge"], counts["split"], counts["retire"], len(graph.cuts),
+                            len(graph.flagged | {c for c, _, _ in graph.spots}), timings)
         cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
                      res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged])

@@ -62,3 +62,32 @@ def test_steward_reveal_on_a_pair_is_audited(resolved):
     with resolved.cursor() as cur:
         assert cur.execute("SELECT actor, object_type FROM audit_log WHERE action = 'pii.reveal'").fetchall()[0] == (
             "steward", "pair")
+
+
+def test_steward_decides_by_keyboard_and_skips_to_the_next_pair(resolved):
+    with resolved.cursor() as cur:
+        before = review.queue_size(cur)
+    at = app_test(resolved, "steward").run()
+    at.switch_page("pages/review.py").run()
+    shortcuts = {key: at.button(key=key).proto.shortcut for key in ("decide_approve", "decide_reject", "decide_skip")}
+    assert shortcuts == {"decide_approve": "y", "decide_reject": "n", "decide_skip": "s"}
+    assert "Shortcuts: Y same person · N not a match · S skip" in visible_text(at)
+    first = at.selectbox(key="queue_pick").value
+    at.button(key="decide_skip").click().run()
+    assert not at.exception
+    assert at.selectbox(key="queue_pick").value == first + 1
+    with resolved.cursor() as cur:
+        assert review.queue_size(cur) == before and not cur.execute("SELECT count(*) FROM review_decisions").fetchone()[0]
+    shown = at.selectbox(key="queue_pick").format_func(first + 1)
+    at.button(key="decide_reject").click().run()
+    assert not at.exception
+    with resolved.cursor() as cur:
+        rec_l, rec_r, decision = cur.execute("SELECT rec_l, rec_r, decision FROM review_decisions").fetchone()
+    assert decision == "reject" and shown.startswith(f"{rec_l // 4294967296}:{rec_l % 4294967296} ↔")
+
+
+def test_zh_page_lists_the_shortcuts(resolved):
+    at = app_test(resolved, "steward", lang="zh").run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    assert "快捷键：Y 同一人 · N 不是同一人 · S 跳过" in visible_text(at)

@@ -1,5 +1,5 @@
-"""In Chromium against `streamlit run`: approve one pair and reject another, run resolution,
-and see the OneIDs change."""
+"""In Chromium against `streamlit run`: approve one pair (click) and reject another (keyboard),
+run resolution, and see the OneIDs change."""
 from __future__ import annotations
 
 import pytest
@@ -45,7 +45,9 @@ def test_approve_reject_and_see_oneids_change(review_server, browser):
     expect(page.get_by_role("heading", name="为什么").first).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="同一人 ✓").click()
     wait_idle(page)
-    page.get_by_role("button", name="不是同一人 ✗").click()
+    expect(page.get_by_text("快捷键：Y 同一人")).to_be_visible()
+    page.evaluate("document.activeElement && document.activeElement.blur()")   # not typing in a box
+    page.keyboard.press("n")                                 # reject by keyboard
     wait_idle(page)
     page.get_by_text("运行 OneID 识别").first.click()
     wait_idle(page)

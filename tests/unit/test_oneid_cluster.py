@@ -57,3 +57,19 @@ def test_weak_bridges_and_large_clusters_are_flagged():
     n = LARGE_CLUSTER
     star = [Link(90.0, 0, i, "same_id_card") for i in range(1, n)]
     assert [r for _, r, _ in weak_spots(cluster(list(range(n)), star), star)] == ["large"]
+
+
+def test_vectorized_components_match_a_union_find():
+    import random
+
+    import numpy as np
+
+    from governance.oneid.graph import components
+    # a long chain (many propagation rounds), a star and random edges
+    rng = random.Random(3)
+    edges = [(i, i + 1) for i in range(100, 160)] + [(500, j) for j in range(501, 520)]
+    edges += [(rng.randrange(1000, 1400), rng.randrange(1000, 1400)) for _ in range(300)]
+    nodes, comp = components(np.array([a for a, _ in edges]), np.array([b for _, b in edges]))
+    expected = cluster(sorted({n for e in edges for n in e}), [Link(1.0, a, b, "r") for a, b in edges])
+    smallest = {root: min(m) for root, m in expected.members().items()}
+    assert dict(zip(nodes.tolist(), comp.tolist())) == {r: smallest[root] for r, root in expected.cluster_of.items()}

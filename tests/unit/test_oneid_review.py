@@ -132,3 +132,63 @@ def test_training_uses_approved_pairs_as_labels(queued, monkeypatch):
     monkeypatch.setattr(LinkerTraining, "estimate_m_from_pairwise_labels", spy)
     result = oneid.resolve(queued, "t")  # trains a model: m from the 25 labels after EM
     assert len(calls) == 1 and len(calls[0]) == 25 and result.model_pairs > 0
+
+
+def test_a_new_batch_is_matched_incrementally_without_requeueing_decided_pairs(db, tmp_path):
+    """Incremental: decide the whole queue, then ingest one more channel file. Its records are
+    scored against the existing ones, existing customers keep their OneIDs, and no decided pair
+    comes back to the queue or is flagged again."""
+    from governance import ingest, synth
+    from governance.oneid.links import split_rec_id
+    from governance.standardize import engine
+
+    workspace = synth.generate_workspace(900, seed=5)
+    paths = synth.write_workspace(workspace, tmp_path / "d")
+    first, later = list(zip(workspace.files, paths))[:-1], list(zip(workspace.files, paths))[-1]
+    for spec, path in first:
+        ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
+    engine.standardize(db, "t")
+    oneid.resolve(db, "t", model_json=MODEL)
+    with db.cursor() as cur:
+        pairs = [(int(r.rec_l), int(r.rec_r)) for r in review.queue(cur, limit=10_000).itertuples()]
+    assert len(pairs) > 3
+    truth = {(s, r): c for s, r, c in workspace.truth}
+    with db.cursor() as cur:
+        source_of = dict(cur.execute("SELECT batch_id, source FROM batches").fetchall())
+
+    def customer(rid: int) -> str:
+        return truth[(source_of[split_rec_id(rid)[0]], split_rec_id(rid)[1])]
+
+    same = {pair: customer(pair[0]) == customer(pair[1]) for pair in pairs}
+    for (left, right), yes in same.items():           # a steward who knows the truth
+        review.decide(db, "alice", left, right, "approve" if yes else "reject")
+    assert not all(same.values()) and any(same.values())
+    oneid.resolve(db, "t", model_json=MODEL)          # the decisions take effect
+    with db.cursor() as cur:
+        before = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
+
+    spec, path = later
+    batch = ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel).batch_id
+    engine.standardize(db, "t", [batch])
+    result = oneid.resolve(db, "t", model_json=MODEL)
+    with db.cursor() as cur:
+        queued = {(int(r.rec_l), int(r.rec_r)) for r in review.queue(cur, limit=10_000).itertuples()}
+        after = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
+        rescored = cur.execute("SELECT count(*) FROM match_pairs p JOIN review_decisions d "
+                               "ON p.rec_l = least(d.rec_l, d.rec_r) AND p.rec_r = greatest(d.rec_l, d.rec_r)").fetchone()[0]
+        new_against_old = cur.execute(
+            "SELECT count(*) FROM match_pairs WHERE (rec_l // 4294967296 = ?) <> (rec_r // 4294967296 = ?)",
+            [batch, batch]).fetchone()[0]
+        decided_auto = cur.execute("SELECT count(*) FROM match_pairs p JOIN review_decisions d ON p.rec_l = "
+                                   "least(d.rec_l, d.rec_r) AND p.rec_r = greatest(d.rec_l, d.rec_r) "
+                                   "WHERE p.band = 'auto'").fetchone()[0]
+        merged_away = {r[0] for r in cur.execute("SELECT oneid FROM oneid_history WHERE run_id = ? AND event = 'retire'",
+                                                 [result.run_id]).fetchall()}
+    assert new_against_old > 0                        # the new batch was matched against the existing records
+    assert rescored > 0 and not queued & set(pairs)   # decided pairs are scored again but never re-queued
+    assert result.queue == len(queued) and decided_auto == 0
+    assert all(after[left] != after[right] for (left, right), yes in same.items() if not yes)   # rejections bind
+    assert all(after[left] == after[right] for (left, right), yes in same.items() if yes)       # approvals too
+    changed = {rid for rid, o in before.items() if after[rid] != o}
+    assert all(before[rid] in merged_away for rid in changed)   # an existing OneID changes only by a merge
+    assert len(changed) < 0.05 * len(before)
