@@ -34,6 +34,17 @@ def _create_oneid_tables(cur: duckdb.DuckDBPyConnection) -> None:
     create_tables(cur)
 
 
+def _create_dsr_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance import dsr, retention, suppression
+    from governance.standardize.engine import MINOR_SQL
+
+    dsr.create_tables(cur)
+    suppression.create_tables(cur)
+    retention.create_tables(cur)
+    # The minor flag now counts full years from the ID's (else the typed) birth date.
+    cur.execute(f"UPDATE std_records SET is_minor = {MINOR_SQL.format(r='std_records')}")
+
+
 # (version, name, SQL script or a function of a cursor)
 MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
@@ -137,6 +148,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (4, "standardized records and value cache", _create_standardize_tables),
     (5, "quality rules, profiles and rule results", _create_quality_tables),
     (6, "OneID runs, crosswalk, history and review decisions", _create_oneid_tables),
+    (10, "data-subject requests, tombstones, suppression, retention", _create_dsr_tables),
 ]
 
 

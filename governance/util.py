@@ -1,6 +1,8 @@
 """Small shared helpers."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timezone
 
 
@@ -16,3 +18,12 @@ def neutralize_formula(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_LEADS):
         return "'" + value
     return value
+
+
+def hmac_hex(key: str | bytes, value: str) -> str:
+    """Keyed pseudonym: HMAC-SHA256 of `value` under the secret `key` (hex). Plain SHA-256 of a
+    phone number can be reversed by enumerating the 11-digit space; this cannot without the key."""
+    if not key:
+        raise ValueError("hmac_hex needs a non-empty key")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    return hmac.new(key_bytes, value.encode("utf-8"), hashlib.sha256).hexdigest()
