@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review.decide": frozenset({"admin", "steward"}),
     "users.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin"}),
+    "dsr.manage": frozenset({"admin", "steward"}),
+    "retention.manage": frozenset({"admin", "steward"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
