@@ -224,7 +224,8 @@ def requests_frame(cur: duckdb.DuckDBPyConnection, status: str | None = None, li
     """The inbox, newest first, with days left and an overdue flag (requester not masked here)."""
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
     return cur.execute(
-        f"SELECT request_id, request_type, requester, status, received_on, due_on, "
+        f"SELECT request_id, request_type, requester, status, strftime(received_on, '%Y-%m-%d') AS received_on, "
+        f"strftime(due_on, '%Y-%m-%d') AS due_on, "
         f"CASE WHEN status IN ('received', 'verified', 'in_progress') THEN date_diff('day', current_date, due_on) END "
         f"AS days_left, status IN ('received', 'verified', 'in_progress') AND due_on < current_date AS overdue, "
         f"array_to_string(oneids, ', ') AS oneids, response, updated_by, updated_at FROM dsr_requests {where} "

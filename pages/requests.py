@@ -12,8 +12,14 @@ st.title(tr("page.requests"))
 st.caption(tr("dsr.intro"))
 
 
+def masked_name(value):
+    return value if value == dsr.ERASED else masking.mask_value("name", value)
+
+
 def masked(frame):
-    return masking.mask_frame(frame, {"requester": "name"}, keep=set(frame.columns) - {"requester"})
+    out = frame.copy()
+    out["requester"] = out["requester"].map(masked_name)
+    return out
 
 
 with st.expander(tr("dsr.new"), expanded=False):
@@ -54,16 +60,15 @@ if overdue:
     st.warning(tr("dsr.overdue", n=overdue))
 st.dataframe(masked(inbox), hide_index=True, width="stretch")
 
-labels = {int(r.request_id): f"#{r.request_id} · {ctx.t('dsr.type.' + r.request_type)} · {ctx.t('dsr.status.' + r.status)}"
-          for r in inbox.itertuples()}
+labels = {int(r.request_id): f"#{r.request_id} · {ctx.t('dsr.type.' + r.request_type)}" for r in inbox.itertuples()}
 request_id = st.selectbox(tr("dsr.pick"), list(labels), format_func=labels.get, key="dsr_pick")
 with ctx.db.cursor() as cur:
     req = dsr.get(cur, request_id)
-st.subheader(labels[request_id])
+st.subheader(f"{labels[request_id]} · {ctx.t('dsr.status.' + req.status)}")
 c = st.columns(4)
 c[0].metric(tr("dsr.status"), ctx.t(f"dsr.status.{req.status}"))
 c[1].metric(tr("dsr.due"), str(req.due_on))
-c[2].metric(tr("dsr.requester"), masking.mask_value("name", req.requester) or "—")
+c[2].metric(tr("dsr.requester"), masked_name(req.requester) or "—")
 c[3].metric(tr("dsr.oneids"), ", ".join(req.oneids) or "—")
 if req.identity_check:
     st.caption(tr("dsr.identity_note", note=req.identity_check))
