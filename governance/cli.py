@@ -294,6 +294,17 @@ def cmd_retention(args, db) -> int:
     return 0
 
 
+def cmd_compact(args, db) -> int:
+    from governance import erasure
+
+    audit.log(db, args.actor, "store.compact", "store", db.path.name)
+    path = db.path
+    db.close()
+    sizes = erasure.compact(path)
+    print(f"compacted {path}: {sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes")
+    return 0
+
+
 def _add_dsr_parsers(sub, with_actor) -> None:
     from governance import dsr, retention
 
@@ -343,6 +354,9 @@ def _add_dsr_parsers(sub, with_actor) -> None:
     r.add_argument("target")
     r.add_argument("--confirm", type=int, required=True, help="the record count the scan reported")
     p.set_defaults(func=cmd_retention)
+
+    p = with_actor(sub.add_parser("compact", help="rewrite the store so erased values leave the file (app stopped)"))
+    p.set_defaults(func=cmd_compact)
 
 
 def build_parser() -> argparse.ArgumentParser:

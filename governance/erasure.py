@@ -16,12 +16,17 @@ What goes:
 - cache entries (`std_cache`) of raw values no remaining record uses;
 - the erased values among stored profile top values and minimum/maximum values.
 
+A DELETE marks rows deleted, but their bytes can stay in freed blocks of the DuckDB file until
+they are reused: `compact` (CLI `python -m governance compact`, app stopped) rewrites the store.
+
 What stays: the append-only audit log and the evidence tables listed in KEEP (request
 records, tombstones, retention runs), which hold ids and counts, never the erased values.
 """
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -146,3 +151,29 @@ def redact_profiles(cur: duckdb.DuckDBPyConnection) -> int:
     if updates:
         cur.executemany("UPDATE profile_fields SET top_values = ?, min_value = ?, max_value = ? WHERE rowid = ?", updates)
     return len(updates)
+
+
+def compact(path: Path) -> dict[str, int]:
+    """Rewrite the store into a fresh file and swap it in, so erased values no longer linger in
+    freed blocks of the DuckDB file (a DELETE only marks rows; their bytes stay on disk until the
+    blocks are reused). Needs exclusive use of the file: stop the app first. Returns the file
+    size before and after."""
+    path = Path(path)
+    fresh = path.with_name(path.name + ".compact")
+    fresh.unlink(missing_ok=True)
+    before = path.stat().st_size
+    con = duckdb.connect(str(path))
+    try:
+        name = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute("CHECKPOINT")
+        con.execute(f"ATTACH {_literal(str(fresh))} AS compacted")
+        con.execute(f"COPY FROM DATABASE {quote_ident(name)} TO compacted")
+        con.execute("DETACH compacted")
+    finally:
+        con.close()
+    os.replace(fresh, path)
+    return {"bytes_before": before, "bytes_after": path.stat().st_size}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

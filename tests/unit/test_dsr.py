@@ -203,6 +203,30 @@ def test_deletion_removes_every_trace_but_the_tombstone_and_the_audit(db, worksp
         assert cur.execute("SELECT count(*) FROM profile_fields WHERE top_values LIKE ?", [f"%{name}%"]).fetchone()[0] == 0
 
 
+def test_compaction_removes_erased_values_from_the_file_itself(db, workspace):
+    with db.cursor() as cur:
+        oneid = _person(cur)
+        values = _values_only_they_hold(cur, oneid)
+    dsr.execute_deletion(db, "steward", _verified(db, "deletion", oneid))
+    lingering = [v for v in values if v.encode() in db.path.read_bytes()]
+    assert lingering  # a DELETE leaves the bytes in freed blocks of the DuckDB file
+    path = db.path
+    db.close()
+    sizes = erasure.compact(path)
+    data = path.read_bytes()
+    assert [v for v in values if v.encode() in data] == [] and sizes["bytes_after"] <= sizes["bytes_before"]
+    from governance import audit
+    from governance.storage import open_database
+
+    again = open_database(path)
+    with again.cursor() as cur:
+        assert audit.verify_chain(cur).ok
+        assert cur.execute("SELECT count(*) FROM dsr_tombstones").fetchone()[0] == 1
+        assert cur.execute("SELECT nextval('audit_seq')").fetchone()[0] > cur.execute(
+            "SELECT max(id) FROM audit_log").fetchone()[0]  # sequences survive the rewrite
+    again.close()
+
+
 def test_deletion_is_all_or_nothing(db, workspace, monkeypatch):
     with db.cursor() as cur:
         oneid = _person(cur)

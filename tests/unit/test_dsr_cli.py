@@ -53,4 +53,9 @@ def test_dsr_and_retention_commands(tmp_path, capsys):
                                   "OR starts_with(action, 'retention.')").fetchall())
     assert actors["dsr.access_package"] == "alice" and actors["dsr.delete"] == "bob"
     assert actors["retention.set"] == "carol"
-    db.close()
+    code, out, _ = call(db_path, capsys, "compact", "--actor", "dave")  # closes the store, rewrites the file
+    assert code == 0 and "compacted" in out
+    again = open_database(db_path)
+    with again.cursor() as cur:
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'store.compact'").fetchall() == [("dave",)]
+    again.close()
