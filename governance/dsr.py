@@ -273,7 +273,7 @@ def person_data(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> dict[str, 
         out[f"source_rows/{source}__batch_{batch_id}"] = cur.execute(
             f"SELECT _row AS row_number, {select} FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
             f"WHERE batch_id = ?) ORDER BY _row", [batch_id]).df()
-    for schema, table, links in erasure.linked_tables(cur):
+    for schema, table, links in erasure.linked_tables(cur, views=True):
         if table == "suppressed_records":
             continue
         conditions = [c for c in [erasure.record_condition(links)] if c]

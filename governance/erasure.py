@@ -39,17 +39,24 @@ KEEP = frozenset({"audit_log", "schema_migrations", "dsr_requests", "dsr_tombsto
 REC_BASE = 4294967296  # rec_id = batch_id * REC_BASE + row_number (governance/oneid/links.py)
 
 
-def linked_tables(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str, set[str]]]:
-    """(schema, table, link columns) of every base table outside `raw` that can hold a person's
-    data: it has batch_id + row_number, rec_id, rec_l + rec_r, or oneid."""
+# Golden records are derived per OneID: when some records of a person stay (retention), these rows
+# go and the caller rebuilds them (golden_wide is the golden branch's base table behind the views).
+GOLDEN_DERIVED = frozenset({"golden_records", "golden_lineage", "golden_wide"})
+
+
+def linked_tables(cur: duckdb.DuckDBPyConnection, views: bool = False) -> list[tuple[str, str, set[str]]]:
+    """(schema, table, link columns) of every base table (and view, when asked) outside `raw` that
+    can hold a person's data: it has batch_id + row_number, rec_id, rec_l + rec_r, or oneid."""
+    kinds = ["BASE TABLE", "VIEW"] if views else ["BASE TABLE"]
     rows = cur.execute(
         "SELECT c.table_schema, c.table_name, list(c.column_name) FROM information_schema.columns c "
         "JOIN information_schema.tables t ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema "
-        "AND t.table_name = c.table_name WHERE t.table_type = 'BASE TABLE' AND c.table_catalog = current_database() "
-        "AND c.table_schema <> ? GROUP BY ALL ORDER BY 1, 2", [RAW_SCHEMA]).fetchall()
+        "AND t.table_name = c.table_name WHERE list_contains(?::VARCHAR[], t.table_type) "
+        "AND c.table_catalog = current_database() AND c.table_schema NOT IN (?, 'information_schema', 'pg_catalog') "
+        "GROUP BY ALL ORDER BY 1, 2", [kinds, RAW_SCHEMA]).fetchall()
     out = []
     for schema, table, columns in rows:
-        if table in KEEP:
+        if table in KEEP or table == "mapped_records":
             continue
         links = set(columns) & {"batch_id", "row_number", "rec_id", "rec_l", "rec_r", "oneid"}
         if {"batch_id", "row_number"} <= links or "rec_id" in links or {"rec_l", "rec_r"} <= links or "oneid" in links:
@@ -118,7 +125,7 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
         if "oneid" in links and erased:
             conditions.append("list_contains(?::VARCHAR[], t.oneid)")
             params.append(erased)
-        if "oneid" in links and stale and table in ("golden_records", "golden_lineage"):
+        if "oneid" in links and stale and table in GOLDEN_DERIVED:
             conditions.append("list_contains(?::VARCHAR[], t.oneid)")
             params.append(stale)
         if conditions:
