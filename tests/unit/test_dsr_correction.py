@@ -18,12 +18,12 @@ def test_correction_becomes_an_override_with_lineage(db, tmp_path):
         oneid = cur.execute("SELECT oneid FROM golden_records ORDER BY oneid LIMIT 1").fetchone()[0]
     request_id = dsr.create(db, "steward", "correction", "某某", oneids=[oneid])
     dsr.verify(db, "steward", request_id, "ID card checked")
-    override_id = dsr.correct(db, "steward", request_id, "email", "new.address@example.com", "requested by the person")
+    override_id = dsr.correct(db, "steward", request_id, "email", "wang.fang2026@163.com", "requested by the person")
     assert isinstance(override_id, int)
     survivorship.build_golden(db)
     with db.cursor() as cur:
         assert cur.execute("SELECT email FROM golden_records WHERE oneid = ?", [oneid]).fetchone()[0] == \
-            "new.address@example.com"
+            "wang.fang2026@163.com"
         req = dsr.get(cur, request_id)
         assert req.status == "in_progress" and req.detail["corrections"][0]["override_id"] == override_id
         assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'dsr.correct'").fetchone()[0] == 1
