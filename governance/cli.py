@@ -266,6 +266,11 @@ def cmd_dsr(args, db) -> int:
             print(json.dumps({"request_id": request_id, "tombstone_id": result.tombstone_id,
                               "records": result.records, "deleted": result.deleted}))
         return 0
+    elif action == "purge":
+        from governance import suppression
+
+        print(json.dumps({"tombstone_id": args.tombstone, "deleted": suppression.purge(db, args.actor, args.tombstone)}))
+        return 0
     elif action == "lift":
         from governance import suppression
 
@@ -339,6 +344,8 @@ def _add_dsr_parsers(sub, with_actor) -> None:
     d = with_actor(dsub.add_parser("lift", help="lift a deletion tombstone's suppression"))
     d.add_argument("tombstone", type=int)
     d.add_argument("--reason", required=True)
+    d = with_actor(dsub.add_parser("purge", help="erase the rows a tombstone suppressed (raw rows included)"))
+    d.add_argument("tombstone", type=int)
     p.set_defaults(func=cmd_dsr)
 
     p = sub.add_parser("retention", help="retention periods, expiry scan and erasure")

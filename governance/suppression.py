@@ -5,7 +5,8 @@ A deletion (governance/dsr.py) keeps one tombstone: keyed hashes (HMAC-SHA256 wi
 standardize run checks the rows it just standardized against the active tombstones; a
 matching row is left out of `std_records` (so it is never resolved nor in a golden record)
 and listed in `suppressed_records`, which the steward sees as counts. Lifting a tombstone
-(audited, with a reason) re-standardizes the batches holding its suppressed rows.
+(audited, with a reason) re-standardizes the batches holding its suppressed rows; `purge`
+erases them instead, raw rows included.
 
 Identifier kinds (one key each, hashed as "kind:value"): the resident ID, email, WeChat
 union_id, open_id within its app id, Douyin id, e-commerce buyer id, membership card within
@@ -175,3 +176,17 @@ def lift(db, actor: str, tombstone_id: int, reason: str) -> int:
     if batches:
         engine.standardize(db, actor, batches)
     return released
+
+
+def purge(db, actor: str, tombstone_id: int) -> dict[str, int]:
+    """Erase the rows a tombstone suppressed (raw rows included) instead of keeping them aside:
+    the brand holds nothing of the erased person from later uploads either. Audited (counts)."""
+    from governance import erasure
+
+    with db.transaction() as cur:
+        rows = cur.execute("SELECT batch_id, row_number FROM suppressed_records WHERE tombstone_id = ? "
+                           "AND lifted_at IS NULL", [tombstone_id]).fetchall()
+        deleted = erasure.erase(cur, rows) if rows else {}
+        audit.record(cur, actor, "dsr.suppression_purge", "tombstone", tombstone_id,
+                     {"rows": len(rows), "deleted": deleted})
+    return deleted

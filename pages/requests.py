@@ -175,8 +175,12 @@ else:
         c1, c2 = st.columns([1, 3])
         stone = c1.selectbox(tr("dsr.tombstone"), active, key="dsr_tombstone")
         lift_reason = c2.text_input(tr("dsr.lift_reason"), key="dsr_lift_reason")
-        if st.button(tr("dsr.lift"), key="dsr_lift"):
+        c1, c2 = st.columns(2)
+        if c1.button(tr("dsr.lift"), key="dsr_lift"):
             try:
                 st.success(tr("dsr.lifted", n=suppression.lift(ctx.db, ctx.user.username, int(stone), lift_reason)))
             except GovernanceError as exc:
                 show_error(exc)
+        if c2.button(tr("dsr.purge"), key="dsr_purge"):
+            deleted = suppression.purge(ctx.db, ctx.user.username, int(stone))
+            st.success(tr("dsr.purged", n=deleted.get("raw", 0)))

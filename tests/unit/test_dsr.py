@@ -335,6 +335,13 @@ def test_household_member_sharing_the_phone_is_not_suppressed(db, tmp_path):
     with db.cursor() as cur:
         assert cur.execute("SELECT name FROM std_records WHERE batch_id = ?", [second]).fetchall() == [("李娜",)]
         assert cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0] == 1
+        tombstone_id = cur.execute("SELECT tombstone_id FROM dsr_tombstones").fetchone()[0]
+    # Purging erases the suppressed rows themselves, raw rows included.
+    deleted = suppression.purge(db, "t", tombstone_id)
+    assert deleted["raw"] == 2 and deleted["suppressed_records"] == 2
+    with db.cursor() as cur:
+        assert cur.execute(f"SELECT c002 FROM raw.batch_{second}").fetchall() == [("李娜",)]
+        assert int(suppression.tombstones(cur)["suppressed_rows"][0]) == 0
 
 
 def test_withdrawal_without_a_consent_ledger_is_recorded_on_the_request(db, workspace):
