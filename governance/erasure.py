@@ -130,11 +130,15 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
             params.append(stale)
         if conditions:
             add(table, cur.execute(f"DELETE FROM {name} t WHERE " + " OR ".join(conditions), params).fetchone()[0])
-    # Cache entries of raw values that no remaining record uses (per field).
-    add("std_cache", cur.execute(
-        "DELETE FROM std_cache c USING erased_raw v WHERE c.field = v.field AND c.raw = v.value "
-        "AND NOT EXISTS (SELECT 1 FROM (" + _unpivot(f"SELECT {fields} FROM mapped_records") + ") r "
-        "WHERE r.field = v.field AND r.value = v.value)").fetchone()[0])
+    # Cache entries of raw values that no remaining record uses (per field; one column scan each).
+    touched = [r[0] for r in cur.execute("SELECT DISTINCT field FROM erased_raw ORDER BY 1").fetchall()]
+    if touched:
+        still_used = " UNION ALL ".join(
+            f"SELECT DISTINCT '{f}' AS field, m.{f} AS value FROM mapped_records m "
+            f"WHERE m.{f} IN (SELECT value FROM erased_raw WHERE field = '{f}')" for f in touched if f in FIELD_NAMES)
+        add("std_cache", cur.execute(
+            f"DELETE FROM std_cache c USING (SELECT * FROM erased_raw EXCEPT ({still_used})) v "
+            f"WHERE c.field = v.field AND c.raw = v.value").fetchone()[0])
     add("profile_fields", redact_profiles(cur))
     return counts
 
