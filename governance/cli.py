@@ -58,7 +58,8 @@ def cmd_ingest(args, db) -> int:
                                     mapping=chosen, encoding=args.encoding, sheet=args.sheet, force=args.force,
                                     progress=_print_progress if args.progress else None)
         standardized = engine.standardize(db, args.actor, [result.batch_id])
-        print(json.dumps(result.summary() | {"standardized": standardized.records}, ensure_ascii=False))
+        print(json.dumps(result.summary() | {"standardized": standardized.records, "suppressed": standardized.suppressed},
+                         ensure_ascii=False))
     return 0
 
 

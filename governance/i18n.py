@@ -294,6 +294,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dsr.lift_reason": ("解除原因", "Reason for lifting"),
     "dsr.lift": ("解除抑制", "Lift the suppression"),
     "dsr.lifted": ("已解除：{n} 行重新标准化，下次运行 OneID 识别时纳入。", "Lifted: {n} rows standardized again; they join the next resolution run."),
+    "upload.suppressed": ("{n} 行与已删除个人的墓碑匹配，已被抑制（未标准化、未识别）；见“个人信息权利请求”页。",
+                          "{n} rows match the tombstone of an erased person and were suppressed (not standardized or "
+                          "resolved); see the Requests page."),
     "dsr.purge": ("删除被抑制的行", "Erase the suppressed rows"),
     "dsr.purged": ("已删除 {n} 行被抑制的原始数据。", "Erased {n} suppressed raw rows."),
     "retention.intro": ("按数据源或目的设置保存期限（《个人信息保护法》第19、47条）。到期扫描列出超期记录；管家确认后按删除请求的同一机制删除，并保留运行证据（只有计数）。",

@@ -116,8 +116,10 @@ def apply(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
     """Called by standardize inside its transaction, after the batches' rows are in std_records:
     move rows matching an active tombstone out of std_records. Returns how many."""
     ids = ", ".join(str(int(b)) for b in batch_ids)
+    if not ids:
+        return 0
     cur.execute(f"DELETE FROM suppressed_records WHERE batch_id IN ({ids}) AND lifted_at IS NULL")
-    if not ids or not active(cur):
+    if not active(cur):
         return 0
     rows = matching_rows(cur, f"batch_id IN ({ids})", hmac_key())
     if not rows:
