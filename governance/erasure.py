@@ -113,23 +113,21 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
     for batch_id, table in batches:
         add("raw", cur.execute(f"DELETE FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
                                f"WHERE batch_id = ?)", [batch_id]).fetchone()[0])
-    erased = list(erased_oneids)
-    stale = list(stale_oneids)
+    for temp, oneids in (("erased_oneids", erased_oneids), ("stale_oneids", stale_oneids)):
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT DISTINCT unnest(?::VARCHAR[]) AS oneid",
+                    [list(oneids)])
     for schema, table, links in linked_tables(cur):
         name = f"{quote_ident(schema)}.{quote_ident(table)}"
         conditions = []
         by_record = record_condition(links)
         if by_record:
             conditions.append(by_record)
-        params: list = []
-        if "oneid" in links and erased:
-            conditions.append("list_contains(?::VARCHAR[], t.oneid)")
-            params.append(erased)
-        if "oneid" in links and stale and table in GOLDEN_DERIVED:
-            conditions.append("list_contains(?::VARCHAR[], t.oneid)")
-            params.append(stale)
+        if "oneid" in links and erased_oneids:
+            conditions.append("t.oneid IN (SELECT oneid FROM erased_oneids)")
+        if "oneid" in links and stale_oneids and table in GOLDEN_DERIVED:
+            conditions.append("t.oneid IN (SELECT oneid FROM stale_oneids)")
         if conditions:
-            add(table, cur.execute(f"DELETE FROM {name} t WHERE " + " OR ".join(conditions), params).fetchone()[0])
+            add(table, cur.execute(f"DELETE FROM {name} t WHERE " + " OR ".join(conditions)).fetchone()[0])
     # Cache entries of raw values that no remaining record uses (per field; one column scan each).
     touched = [r[0] for r in cur.execute("SELECT DISTINCT field FROM erased_raw ORDER BY 1").fetchall()]
     if touched:
