@@ -38,6 +38,15 @@ def test_role_page_access(app_db, role, page):
     assert [t.value for t in at.title] == [TITLES[page]]
 
 
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_anonymous_first_request_is_stopped_by_the_guard(app_db, page, cold_server):
+    at = app_test()
+    at.switch_page(PAGES[page]).run()  # the very first request of a fresh server, without app.py
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.title and not at.dataframe and not at.button
+
+
 def test_analyst_reaching_the_script_directly_is_stopped(app_db, cold_server):
     for page in PAGES.values():
         at = app_test(app_db, "analyst")
