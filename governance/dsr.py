@@ -243,6 +243,14 @@ def _actionable(cur: duckdb.DuckDBPyConnection, request_id: int, request_type: s
     return req
 
 
+def golden_summary(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> pd.DataFrame:
+    """The golden records of the OneIDs (to confirm who the request is about; the page masks them)."""
+    if not oneids or not _table_exists(cur, "golden_records"):
+        return pd.DataFrame()
+    return cur.execute("SELECT * FROM golden_records WHERE list_contains(?::VARCHAR[], oneid) ORDER BY oneid",
+                       [oneids]).df()
+
+
 # ---------------------------------------------------------------- access and portability
 
 TAGS_NOTE = "Steward keeps no customer tags in this version, so no tags are held about this person."

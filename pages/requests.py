@@ -75,6 +75,11 @@ if req.identity_check:
 if req.response:
     st.caption(tr("dsr.response_note", note=req.response))
 is_open = req.status in dsr.OPEN
+with ctx.db.cursor() as cur:
+    person = dsr.golden_summary(cur, req.oneids)
+if not person.empty:
+    st.dataframe(masking.mask_frame(person, {c: c for c in person.columns}, keep={"oneid"}), hide_index=True,
+                 width="stretch")
 
 if is_open and not req.oneids:
     st.markdown(f"**{tr('dsr.lookup')}**")
