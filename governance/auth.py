@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view": frozenset({"admin"}),
     "masking.manage": frozenset({"admin"}),
     "ropa.view": frozenset({"admin", "steward"}),
+    "dsr.manage": frozenset({"admin", "steward"}),
+    "retention.manage": frozenset({"admin", "steward"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

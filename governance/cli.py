@@ -58,7 +58,8 @@ def cmd_ingest(args, db) -> int:
                                     mapping=chosen, encoding=args.encoding, sheet=args.sheet, force=args.force,
                                     progress=_print_progress if args.progress else None)
         standardized = engine.standardize(db, args.actor, [result.batch_id])
-        print(json.dumps(result.summary() | {"standardized": standardized.records}, ensure_ascii=False))
+        print(json.dumps(result.summary() | {"standardized": standardized.records, "suppressed": standardized.suppressed},
+                         ensure_ascii=False))
     return 0
 
 
@@ -247,6 +248,157 @@ def cmd_ropa(args, db) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- data-subject requests and retention
+
+def cmd_dsr(args, db) -> int:
+    from datetime import date
+
+    from governance import dsr
+
+    action = args.dsr_cmd
+    if action == "list":
+        with db.cursor() as cur:
+            frame = dsr.requests_frame(cur, args.status)
+        frame = frame.drop(columns=["requester"])  # personal data stays off the terminal
+        print(frame.to_string(index=False) if not frame.empty else "no requests")
+        return 0
+    if action == "create":
+        identifiers = {k: getattr(args, k) for k in dsr.IDENTIFIERS if getattr(args, k)}
+        request_id = dsr.create(db, args.actor, args.type, args.requester, oneids=args.oneid or None,
+                                identifiers=identifiers or None, identity_check=args.identity_check,
+                                received_on=date.fromisoformat(args.received) if args.received else None)
+        if args.identity_check:
+            dsr.verify(db, args.actor, request_id, args.identity_check)
+        with db.cursor() as cur:
+            req = dsr.get(cur, request_id)
+        print(json.dumps({"request_id": request_id, "status": req.status, "due_on": str(req.due_on),
+                          "oneids": req.oneids}))
+        return 0
+    if action == "verify":
+        dsr.verify(db, args.actor, args.request, args.identity_check)
+    elif action == "close":
+        if args.reject:
+            dsr.reject(db, args.actor, args.request, args.response)
+        else:
+            dsr.close(db, args.actor, args.request, args.response)
+    elif action in ("access", "delete"):
+        request_id = args.request
+        if request_id is None:  # a request record is kept even when the CLI acts directly on a OneID
+            if not args.oneid:
+                raise GovernanceError("Give --request N or --oneid ID.")
+            request_id = dsr.create(db, args.actor, "access" if action == "access" else "deletion",
+                                    args.requester, oneids=[args.oneid])
+            dsr.verify(db, args.actor, request_id, args.identity_check)
+        if action == "access":
+            if not args.out:
+                raise GovernanceError("dsr access needs --out DIR (or FILE.zip).")
+            path = dsr.write_package(dsr.access_package(db, args.actor, request_id), Path(args.out))
+            print(f"request {request_id}: access package written to {path}")
+        else:
+            result = dsr.execute_deletion(db, args.actor, request_id)
+            print(json.dumps({"request_id": request_id, "tombstone_id": result.tombstone_id,
+                              "records": result.records, "deleted": result.deleted}))
+        return 0
+    elif action == "purge":
+        from governance import suppression
+
+        print(json.dumps({"tombstone_id": args.tombstone, "deleted": suppression.purge(db, args.actor, args.tombstone)}))
+        return 0
+    elif action == "lift":
+        from governance import suppression
+
+        released = suppression.lift(db, args.actor, args.tombstone, args.reason)
+        print(f"tombstone {args.tombstone} lifted: {released} rows standardized again (run resolve next)")
+        return 0
+    print(f"request {args.request}: {action} done")
+    return 0
+
+
+def cmd_retention(args, db) -> int:
+    from governance import retention
+
+    if args.retention_cmd == "set":
+        retention.set_policy(db, args.actor, args.scope, args.target, args.days, args.basis)
+        print(f"retention {args.scope} {args.target}: {args.days} days")
+    elif args.retention_cmd == "scan":
+        with db.cursor() as cur:
+            scans = retention.scan_all(cur)
+        print(json.dumps([s.summary() for s in scans], ensure_ascii=False, indent=2))
+    else:
+        run_id = retention.apply(db, args.actor, args.scope, args.target, args.confirm)
+        with db.cursor() as cur:
+            run = retention.runs(cur, 1).iloc[0]
+        print(f"retention run {run_id}: {run['records']} records erased ({run['deleted']})")
+    return 0
+
+
+def cmd_compact(args, db) -> int:
+    from governance import erasure
+
+    audit.log(db, args.actor, "store.compact", "store", db.path.name)
+    path = db.path
+    db.close()
+    sizes = erasure.compact(path)
+    print(f"compacted {path}: {sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes")
+    return 0
+
+
+def _add_dsr_parsers(sub, with_actor) -> None:
+    from governance import dsr, retention
+
+    p = sub.add_parser("dsr", help="data-subject requests (access, correction, deletion, withdrawal)")
+    dsub = p.add_subparsers(dest="dsr_cmd", required=True)
+    d = dsub.add_parser("list")
+    d.add_argument("--status", choices=dsr.STATUSES)
+    d = with_actor(dsub.add_parser("create", help="log a request (and verify it with --identity-check)"))
+    d.add_argument("--type", choices=dsr.TYPES, required=True)
+    d.add_argument("--requester", required=True)
+    d.add_argument("--oneid", action="append", help="the person's OneID (repeatable)")
+    for name in dsr.IDENTIFIERS:
+        d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"find the OneID by {name}")
+    d.add_argument("--identity-check", help="how the identity was checked (marks the request verified)")
+    d.add_argument("--received", help="received date YYYY-MM-DD (default today)")
+    d = with_actor(dsub.add_parser("verify"))
+    d.add_argument("request", type=int)
+    d.add_argument("--identity-check", required=True)
+    d = with_actor(dsub.add_parser("close"))
+    d.add_argument("request", type=int)
+    d.add_argument("--response", required=True)
+    d.add_argument("--reject", action="store_true", help="close as rejected (the response is the reason)")
+    for name in ("access", "delete"):
+        d = with_actor(dsub.add_parser(name, help="write the access package" if name == "access" else
+                                       "erase the person, keeping a tombstone"))
+        d.add_argument("--request", type=int, help="a verified request")
+        d.add_argument("--oneid", help="act on this OneID (a verified request is recorded for it)")
+        d.add_argument("--requester", default="(recorded via CLI)")
+        d.add_argument("--identity-check", default="checked by the operator (CLI)")
+        if name == "access":
+            d.add_argument("--out", help="directory, or a .zip file")
+    d = with_actor(dsub.add_parser("lift", help="lift a deletion tombstone's suppression"))
+    d.add_argument("tombstone", type=int)
+    d.add_argument("--reason", required=True)
+    d = with_actor(dsub.add_parser("purge", help="erase the rows a tombstone suppressed (raw rows included)"))
+    d.add_argument("tombstone", type=int)
+    p.set_defaults(func=cmd_dsr)
+
+    p = sub.add_parser("retention", help="retention periods, expiry scan and erasure")
+    rsub = p.add_subparsers(dest="retention_cmd", required=True)
+    r = with_actor(rsub.add_parser("set"))
+    r.add_argument("scope", choices=retention.SCOPES)
+    r.add_argument("target", help="source name or purpose")
+    r.add_argument("days", type=int)
+    r.add_argument("--basis", help="why this period (legal basis, business need)")
+    with_actor(rsub.add_parser("scan", help="what every policy would erase now (counts)"))
+    r = with_actor(rsub.add_parser("apply", help="erase what a policy's scan found"))
+    r.add_argument("scope", choices=retention.SCOPES)
+    r.add_argument("target")
+    r.add_argument("--confirm", type=int, required=True, help="the record count the scan reported")
+    p.set_defaults(func=cmd_retention)
+
+    p = with_actor(sub.add_parser("compact", help="rewrite the store so erased values leave the file (app stopped)"))
+    p.set_defaults(func=cmd_compact)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m governance", description="Steward customer-data governance CLI")
     parser.add_argument("--db", help="DuckDB file (default: $STEWARD_DB or data/steward.duckdb)")
@@ -361,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="audit_cmd", required=True)
     asub.add_parser("verify", help="check the hash chain (exit 1 when broken)")
     p.set_defaults(func=cmd_audit)
+
+    _add_dsr_parsers(sub, with_actor)
     return parser
 
 

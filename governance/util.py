@@ -16,3 +16,5 @@ def neutralize_formula(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_LEADS):
         return "'" + value
     return value
+
+

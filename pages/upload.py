@@ -98,6 +98,8 @@ if st.button(tr("upload.confirm"), type="primary", key="upload_confirm", disable
         show_error(exc)
         st.stop()
     discard_upload(uploaded)
-    engine.standardize(ctx.db, ctx.user.username, [result.batch_id])
+    standardized = engine.standardize(ctx.db, ctx.user.username, [result.batch_id])
     mapped = sum(1 for f in result.mapping.values() if f)
     st.success(tr("upload.done", batch=result.batch_id, rows=f"{result.rows:,}", columns=result.columns, mapped=mapped))
+    if standardized.suppressed:
+        st.warning(tr("upload.suppressed", n=standardized.suppressed))

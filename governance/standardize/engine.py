@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from governance import audit
+from governance import audit, suppression
 from governance.schema import FIELD_NAMES
 from governance.standardize import normalizers
 from governance.storage import Database, quote_ident
@@ -61,6 +61,12 @@ CONSISTENCY_REASONS = {"check_birth_id": "BIRTH_ID_CONFLICT", "check_gender_id":
                        "check_region_id": "ID_REGION_MISMATCH"}
 
 STATUS_COLUMNS = [f"{f}_status" for f in FIELD_NAMES]
+
+# Under 14 (PIPL Art. 28/31) on the day of standardization, in full years: from the resident ID's
+# birth date when the ID is valid, else from a valid typed birth date; NULL when neither is known.
+MINOR_SQL = ("(coalesce(CASE WHEN {r}.id_card_status IN ('valid', 'valid_with_warning') THEN {r}.id_birth_date END, "
+             "CASE WHEN {r}.birth_date_status IN ('valid', 'valid_with_warning') THEN TRY_CAST({r}.birth_date AS DATE) END)"
+             " + INTERVAL 14 YEAR > current_date)")
 
 
 def _columns_ddl() -> str:
@@ -110,10 +116,11 @@ class StandardizeResult:
     records: int
     new_values: int
     seconds: float
+    suppressed: int = 0  # rows matching a deletion tombstone, left out (governance/suppression.py)
 
     def summary(self) -> dict:
         return {"batches": self.batches, "records": self.records, "new_values": self.new_values,
-                "seconds": round(self.seconds, 3)}
+                "suppressed": self.suppressed, "seconds": round(self.seconds, 3)}
 
 
 def stale_batches(cur: duckdb.DuckDBPyConnection) -> list[int]:
@@ -212,8 +219,9 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         consistency = ", ".join(f"{sql} AS {c}" for c, sql in CONSISTENCY)
         cur.execute(
             f"INSERT INTO std_records SELECT r.*, "
-            f"coalesce(r.id_is_minor, date_diff('year', TRY_CAST(r.birth_date AS DATE), current_date) < 14) AS is_minor, "
+            f"{MINOR_SQL.format(r='r')} AS is_minor, "
             f"{consistency} FROM ({_select_sql(ids)}) r")
+        suppressed = suppression.apply(cur, todo)  # rows of erased people (tombstones) are not kept
         records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")
         cur.execute(
@@ -226,10 +234,10 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
         audit.record(cur, actor, "standardize.run", "std_run", run_id,
-                     {"batches": todo, "records": records, "new_values": new_values})
+                     {"batches": todo, "records": records, "new_values": new_values, "suppressed": suppressed})
     if progress:
         progress(1.0, "done")
-    return StandardizeResult(todo, records, new_values, time.perf_counter() - started)
+    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed)
 
 
 def _failing_where(field: str, statuses: list[str] | None, reason: str | None,

@@ -26,9 +26,10 @@ def test_passwords_are_bcrypt_hashes(db, alice):
 @pytest.mark.parametrize("role,allowed", [
     ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
                "quality.view", "quality.run", "rules.edit", "review.view", "review.decide", "masking.manage",
-               "ropa.view"}),
+               "ropa.view", "dsr.manage", "retention.manage"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
-                 "quality.run", "rules.edit", "review.view", "review.decide", "ropa.view"}),
+                 "quality.run", "rules.edit", "review.view", "review.decide", "ropa.view", "dsr.manage",
+                 "retention.manage"}),
     ("analyst", {"home.view", "sources.view", "quality.view", "review.view"}),
     (None, set()),
 ])

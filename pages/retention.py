@@ -1,0 +1,67 @@
+"""Retention: periods per source or purpose, the expiry scan, and erasure after confirmation."""
+import streamlit as st
+
+from governance import retention, sources
+from governance.errors import GovernanceError
+from governance.ui.guard import require
+from governance.ui.session import show_error, tr
+
+ctx = require("retention.manage")
+st.title(tr("page.retention"))
+st.caption(tr("retention.intro"))
+
+with ctx.db.cursor() as cur:
+    policies = retention.policies(cur)
+    source_names = [s["source"] for s in sources.as_json(cur)]
+
+st.subheader(tr("retention.policies"))
+if policies.empty:
+    st.info(tr("retention.none"))
+else:
+    st.dataframe(policies, hide_index=True, width="stretch")
+
+with st.expander(tr("retention.set"), expanded=policies.empty):
+    scope = st.radio(tr("retention.scope"), retention.SCOPES, horizontal=True, key="ret_scope",
+                     format_func=lambda v: ctx.t(f"retention.scope.{v}"))
+    with st.form("ret_set"):
+        if scope == "source":
+            target = st.selectbox(tr("retention.target"), source_names, key="ret_source")
+        else:
+            target = st.text_input(tr("retention.target"), value="marketing")
+        days = st.number_input(tr("retention.days"), min_value=1, max_value=36500, value=365, step=1, key="ret_days")
+        basis = st.text_input(tr("retention.basis"))
+        saved = st.form_submit_button(tr("retention.save"), type="primary")
+    if saved:
+        try:
+            retention.set_policy(ctx.db, ctx.user.username, scope, target or "", int(days), basis)
+            st.rerun()
+        except GovernanceError as exc:
+            show_error(exc)
+
+if not policies.empty:
+    st.subheader(tr("retention.scan"))
+    with ctx.db.cursor() as cur:
+        scans = retention.scan_all(cur)
+    st.dataframe([s.summary() for s in scans], hide_index=True, width="stretch")
+    due = {f"{s.scope}:{s.target}": s for s in scans if s.records}
+    if not due:
+        st.success(tr("retention.nothing"))
+    else:
+        key = st.selectbox(tr("retention.pick"), list(due), key="ret_pick")
+        picked = due[key]
+        if picked.scope == "source":
+            with ctx.db.cursor() as cur:
+                st.dataframe(retention.expired_records(cur, picked.target), hide_index=True, width="stretch")
+        st.warning(tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
+                      cutoff=picked.cutoff.isoformat(timespec="seconds")))
+        confirm = st.checkbox(tr("retention.confirm", records=picked.records), key="ret_confirm")
+        if st.button(tr("retention.apply"), key="ret_apply", type="primary", disabled=not confirm):
+            try:
+                run_id = retention.apply(ctx.db, ctx.user.username, picked.scope, picked.target, picked.records)
+                st.success(tr("retention.applied", run=run_id, records=picked.records))
+            except GovernanceError as exc:
+                show_error(exc)
+
+st.subheader(tr("retention.runs"))
+with ctx.db.cursor() as cur:
+    st.dataframe(retention.runs(cur), hide_index=True, width="stretch")

@@ -1,0 +1,123 @@
+"""AppTest for the Requests and Retention pages: roles, masking, and a request from inbox to done."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
+from governance import dsr, retention
+from governance.golden import survivorship
+
+PAGES = {"requests": "pages/requests.py", "retention": "pages/retention.py"}
+TITLES = {"requests": "Requests", "retention": "Retention"}
+REACHABLE = {"admin": {"requests", "retention"}, "steward": {"requests", "retention"}, "analyst": set()}
+
+
+@pytest.fixture
+def resolved(app_db, tmp_path):
+    load_generated(app_db, tmp_path / "d", 200, seed=11)
+    survivorship.build_golden(app_db)
+    return app_db
+
+
+def _person(db) -> tuple[str, str]:
+    with db.cursor() as cur:
+        return cur.execute("SELECT c.oneid, s.mobile FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
+                           "WHERE s.mobile_status = 'valid' ORDER BY c.oneid LIMIT 1").fetchone()
+
+
+@pytest.mark.parametrize("role", sorted(REACHABLE))
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_role_page_access(app_db, role, page):
+    at = app_test(app_db, role).run()
+    try:
+        at.switch_page(PAGES[page]).run()
+    except ValueError:  # not in this role's menu: Streamlit refuses the page
+        assert page not in REACHABLE[role]
+        return
+    assert not at.exception
+    assert [t.value for t in at.title] == [TITLES[page]]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_anonymous_first_request_is_stopped_by_the_guard(app_db, page, cold_server):
+    at = app_test()
+    at.switch_page(PAGES[page]).run()  # the very first request of a fresh server, without app.py
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.title and not at.dataframe and not at.button
+
+
+def test_analyst_reaching_the_script_directly_is_stopped(app_db, cold_server):
+    for page in PAGES.values():
+        at = app_test(app_db, "analyst")
+        at.switch_page(page).run()
+        assert [e.value for e in at.error] == ["Your role does not have access to this page."]
+        assert not at.title
+
+
+def test_steward_logs_verifies_and_erases_a_person(resolved):
+    oneid, mobile = _person(resolved)
+    at = app_test(resolved, "steward").run()
+    at.switch_page(PAGES["requests"]).run()
+    assert "No requests yet." in visible_text(at)
+    at.selectbox(key="dsr_new_type").set_value("deletion")
+    at.text_input(key="dsr_new_requester").input("申请人")
+    at.text_input(key="dsr_new_mobile").input(mobile)
+    [b for b in at.button if b.label == "Log request"][0].click().run()
+    assert not at.exception
+    assert "Logged request #1" in visible_text(at)
+    text = visible_text(at)
+    assert not MOBILE.search(text) and not ID_NUMBER.search(text) and "申请人" not in text  # masked: 申**
+    at.text_input(key="dsr_identity").input("ID card seen at the counter")
+    at.button(key="dsr_verify").click().run()
+    assert not at.exception
+    assert at.button(key="dsr_delete").disabled
+    at.checkbox(key="dsr_delete_confirm").check().run()
+    at.button(key="dsr_delete").click().run()
+    assert not at.exception
+    assert "Erased" in visible_text(at)
+    with resolved.cursor() as cur:
+        req = dsr.get(cur, 1)
+        assert req.status == "done" and req.oneids == [oneid]
+        assert cur.execute("SELECT count(*) FROM crosswalk WHERE oneid = ?", [oneid]).fetchone()[0] == 0
+    assert not MOBILE.search(visible_text(at))
+
+
+def test_access_package_download(resolved):
+    oneid, _ = _person(resolved)
+    request_id = dsr.create(resolved, "steward", "access", "申请人", oneids=[oneid])
+    dsr.verify(resolved, "steward", request_id, "checked")
+    at = app_test(resolved, "admin").run()
+    at.switch_page(PAGES["requests"]).run()
+    at.button(key="dsr_access").click().run()
+    assert not at.exception
+    assert at.get("download_button")
+    with resolved.cursor() as cur:
+        assert dsr.get(cur, request_id).status == "in_progress"
+    at.text_area(key="dsr_response").input("Package sent by post.")
+    [b for b in at.button if b.label == "Close as done"][0].click().run()
+    with resolved.cursor() as cur:
+        assert dsr.get(cur, request_id).status == "done"
+
+
+def test_retention_page_sets_scans_and_applies(resolved):
+    with resolved.cursor() as cur:
+        source, batch = cur.execute("SELECT source, batch_id FROM batches WHERE channel = 'douyin'").fetchone()
+        cur.execute("UPDATE batches SET uploaded_at = uploaded_at - INTERVAL 800 DAY WHERE batch_id = ?", [batch])
+        rows = cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0]
+    at = app_test(resolved, "steward").run()
+    at.switch_page(PAGES["retention"]).run()
+    assert "No retention periods yet." in visible_text(at)
+    at.selectbox(key="ret_source").set_value(source)
+    [b for b in at.button if b.label == "Save"][0].click().run()
+    assert not at.exception
+    with resolved.cursor() as cur:
+        assert retention.scan(cur, "source", source).records == rows
+    assert f"{rows} records" in visible_text(at)
+    assert not MOBILE.search(visible_text(at))
+    at.checkbox(key="ret_confirm").check().run()
+    at.button(key="ret_apply").click().run()
+    assert not at.exception
+    assert f"{rows} records erased" in visible_text(at)
+    with resolved.cursor() as cur:
+        assert cur.execute("SELECT records FROM retention_runs").fetchall() == [(rows,)]
