@@ -38,6 +38,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review.decide": frozenset({"admin", "steward"}),
     "users.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin"}),
+    # exports and consent
+    "export.run": frozenset({"admin", "steward"}),
+    "consent.view": frozenset(ROLES),
+    "consent.edit": frozenset({"admin", "steward"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

@@ -1,11 +1,24 @@
-"""Tabular downloads: CSV (UTF-8 with BOM, for Excel) and XLSX, with spreadsheet formulas neutralized."""
+"""Tabular file writers: CSV (UTF-8 with BOM, for Excel), XLSX and Parquet, with spreadsheet formulas
+neutralized in CSV and XLSX (a text cell starting with = + - @ tab or CR gets a quote prefix).
+
+`open_writer(fmt, target)` returns a writer that takes pandas chunks one at a time (`write(frame)`)
+and never holds more than one chunk: CSV appends to the file, XLSX uses openpyxl's write-only mode
+(rows go to a temporary file until `close()`), Parquet writes one row group per chunk.
+`to_csv_bytes` / `to_xlsx_bytes` are the small in-memory forms for page downloads.
+"""
 from __future__ import annotations
 
 import io
+from typing import IO, Protocol
 
 import pandas as pd
 
 from governance.util import neutralize_formula
+
+FORMATS = ("csv", "xlsx", "parquet")
+MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+XLSX_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one of them the header
 
 
 def _safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -17,21 +30,107 @@ def _safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _cell(v: object) -> object:
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if isinstance(v, (bool, int, float)):
+        return v
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return str(v)
+
+
+class TableWriter(Protocol):
+    def write(self, frame: pd.DataFrame) -> None: ...
+    def close(self) -> None: ...
+
+
+class CsvWriter:
+    def __init__(self, target: str | IO[bytes]):
+        self._own = isinstance(target, (str, bytes)) or hasattr(target, "__fspath__")
+        raw = open(target, "wb") if self._own else target
+        self._raw = raw
+        self._text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", write_through=True)
+        self._header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        _safe(frame).to_csv(self._text, index=False, header=self._header)
+        self._header = False
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+        if self._own:
+            self._raw.close()
+
+
+class XlsxWriter:
+    """Every text cell is written as a string cell, so nothing is evaluated as a formula."""
+
+    def __init__(self, target, sheet: str = "data"):
+        from openpyxl import Workbook
+
+        self._target = target
+        self._wb = Workbook(write_only=True)
+        self._ws = self._wb.create_sheet(sheet)
+        self._header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        safe = _safe(frame)
+        if self._header:
+            self._ws.append(list(safe.columns))
+            self._header = False
+        for row in safe.itertuples(index=False):
+            self._ws.append([_cell(v) for v in row])
+
+    def close(self) -> None:
+        self._wb.save(self._target)
+
+
+class ParquetWriter:
+    """Column types come from the first chunk; later chunks are cast to them."""
+
+    def __init__(self, target):
+        self._target = target
+        self._writer = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            schema = pa.Schema.from_pandas(frame, preserve_index=False)
+            # a column that is all-null in the first chunk would be typed null: store it as text
+            schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema])
+            self._writer = pq.ParquetWriter(self._target, schema)
+        self._writer.write_table(pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def open_writer(fmt: str, target) -> TableWriter:
+    if fmt == "csv":
+        return CsvWriter(target)
+    if fmt == "xlsx":
+        return XlsxWriter(target)
+    if fmt == "parquet":
+        return ParquetWriter(target)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return _safe(frame).to_csv(index=False).encode("utf-8-sig")
+    buffer = io.BytesIO()
+    writer = CsvWriter(buffer)
+    writer.write(frame)
+    writer.close()
+    return buffer.getvalue()
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
-    """Every text cell is written as a string cell, so nothing is evaluated as a formula."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    safe = _safe(frame)
-    ws.append(list(safe.columns))
-    for row in safe.itertuples(index=False):
-        ws.append([None if (v is None or (isinstance(v, float) and pd.isna(v))) else
-                   (v if isinstance(v, (int, float)) else str(v)) for v in row])
     buffer = io.BytesIO()
-    wb.save(buffer)
+    writer = XlsxWriter(buffer, sheet)
+    writer.write(frame)
+    writer.close()
     return buffer.getvalue()
