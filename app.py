@@ -16,6 +16,8 @@ PAGES = [
     ("pages/quality.py", "quality", "page.quality", "quality.view", "app.section.workspace"),
     ("pages/rules.py", "rules", "page.rules", "rules.edit", "app.section.workspace"),
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
+    ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
+    ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.workspace"),
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
 ]

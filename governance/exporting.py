@@ -54,7 +54,8 @@ class CsvWriter:
         self._header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        _safe(frame).to_csv(self._text, index=False, header=self._header)
+        # CRLF rows (as Excel writes them): the csv module then quotes any cell holding a CR or LF
+        _safe(frame).to_csv(self._text, index=False, header=self._header, lineterminator="\r\n")
         self._header = False
 
     def close(self) -> None:

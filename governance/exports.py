@@ -368,3 +368,18 @@ def export_dir(db: Database) -> Path:
     path = db.path.parent / "exports"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def provinces(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Provinces present in the golden records, for the filter."""
+    _needs_golden(cur)
+    return [r[0] for r in cur.execute("SELECT DISTINCT province FROM golden_records WHERE province IS NOT NULL "
+                                      "ORDER BY 1").fetchall()]
+
+
+def compose_purpose(kind: str | None, note: str | None) -> str | None:
+    """A stated purpose from a consent purpose (or none) and a free description: 'marketing: 618 SMS'."""
+    note = (note or "").strip()
+    if kind in consent.PURPOSES:
+        return f"{kind}: {note}" if note else kind
+    return note or None
