@@ -65,16 +65,16 @@ if can_edit:
     st.subheader(tr("consent.record"))
     with st.form("consent_form", clear_on_submit=True):
         f1, f2, f3 = st.columns(3)
-        who = f1.text_input(tr("consent.oneid"), value=oneid)
-        what = f2.selectbox(tr("consent.purpose"), consent.ALL_PURPOSES, format_func=purpose_label)
+        who = f1.text_input(tr("consent.oneid"), key="consent_form_oneid")
+        what = f2.selectbox(tr("consent.purpose"), consent.ALL_PURPOSES, format_func=purpose_label, key="consent_form_purpose")
         action = f3.radio(tr("consent.action"), ["granted", "withdrawn"], horizontal=True,
-                          format_func=lambda s: ctx.t(f"consent.action_{s}"))
-        method = f1.selectbox(tr("consent.method"), consent.METHODS[1:])
+                          format_func=lambda s: ctx.t(f"consent.action_{s}"), key="consent_form_action")
+        method = f1.selectbox(tr("consent.method"), consent.METHODS[1:], key="consent_form_method")
         channel = f2.selectbox(tr("consent.channel"), ["", *CHANNELS],
-                               format_func=lambda c: channel_label(c, ctx.lang) if c else "—")
-        notice = f3.text_input(tr("consent.notice_version"))
-        evidence = f1.text_input(tr("consent.evidence"))
-        expires = f2.date_input(tr("consent.expires"), value=None)
+                               format_func=lambda c: channel_label(c, ctx.lang) if c else "—", key="consent_form_channel")
+        notice = f3.text_input(tr("consent.notice_version"), key="consent_form_notice")
+        evidence = f1.text_input(tr("consent.evidence"), key="consent_form_evidence")
+        expires = f2.date_input(tr("consent.expires"), value=None, key="consent_form_expires")
         if st.form_submit_button(tr("consent.save"), type="primary"):
             try:
                 record_id = consent.record(ctx.db, ctx.user.username, who, what, action, method=method,
