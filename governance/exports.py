@@ -238,11 +238,12 @@ def count_rows(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def _mask_series(fld: str | None, values: pd.Series) -> pd.Series:
-    def one(v):
-        if not isinstance(v, str):
-            return v
+    """Each value masked by `mask_value`; each part of a multi-valued one ("a | b") on its own."""
+    def one(v: str) -> object:
+        if AGGREGATE_SEPARATOR not in v:
+            return masking.mask_value(fld, v)
         return AGGREGATE_SEPARATOR.join(str(masking.mask_value(fld, part)) for part in v.split(AGGREGATE_SEPARATOR))
-    return values.map(one).astype(object)
+    return pd.Series([one(v) if isinstance(v, str) else v for v in values.tolist()], index=values.index, dtype=object)
 
 
 def mask_chunk(ds: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +262,7 @@ def mask_chunk(ds: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
             if rows.any():
                 masked[rows] = _mask_series(None, out.loc[rows, name])
             out[name] = masked
-        else:
+        elif out[name].notna().any():
             out[name] = _mask_series(fld, out[name])
     return out
 
