@@ -10,7 +10,8 @@
   Consent is read from the ledger at export time, so a withdrawal takes effect at once.
 - **Filters** (channel, province, consent, completeness score) and the row count run in SQL.
 - **Streaming.** Rows come from DuckDB as Arrow record batches and are masked and written one chunk at
-  a time (`governance.exporting` writers), with a progress callback.
+  a time (`governance.exporting` writers), with a progress callback. Up to 200,000 rows come sorted
+  (by OneID, or source and row); larger exports keep storage order, since a sort holds every row.
 - **Manifest.** Every export writes `<file>.manifest.json` (who, when, dataset, filter, fields, masking,
   purpose, row count, sha256) and a row in `export_manifests`, in the transaction of its audit record.
 """
@@ -35,7 +36,8 @@ from governance.storage import Database
 from governance.util import utcnow
 
 DATASETS = ("golden", "crosswalk", "lineage")
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
+SORT_UP_TO = 200_000  # larger exports stream in storage order: a sort would hold every row in memory
 SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
 AGGREGATE_SEPARATOR = " | "  # how survivorship joins the values of a multi-valued field
 
@@ -178,7 +180,7 @@ def _granted(purpose: str) -> str:
     return f"coalesce(k.{purpose}, false)"
 
 
-def query(request: ExportRequest) -> tuple[str, list]:
+def query(request: ExportRequest, ordered: bool = True) -> tuple[str, list]:
     """The export's SQL and parameters (filters, consent and minor rules, sensitive-field rule)."""
     ds = dataset(request.dataset)
     chosen = set(request.chosen_fields())
@@ -216,7 +218,7 @@ def query(request: ExportRequest) -> tuple[str, list]:
         where.append(f"(NOT coalesce(g.is_minor, false) OR {_granted(consent.GUARDIAN)})")
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return sql + f" ORDER BY {ds.order}", params
+    return (sql + f" ORDER BY {ds.order}" if ordered else sql), params
 
 
 def _needs_golden(cur: duckdb.DuckDBPyConnection) -> None:
@@ -229,7 +231,7 @@ def _needs_golden(cur: duckdb.DuckDBPyConnection) -> None:
 def count_rows(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> int:
     """How many rows the export would hold (one SQL count)."""
     _needs_golden(cur)
-    sql, params = query(request)
+    sql, params = query(request, ordered=False)
     return cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
 
 
@@ -316,9 +318,9 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    sql, params = query(request)
     with db.cursor() as cur:
         total = count_rows(cur, request)
+        sql, params = query(request, ordered=total <= SORT_UP_TO)
         if request.format == "xlsx" and total > XLSX_MAX_ROWS:
             raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")
         reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
