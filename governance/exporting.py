@@ -8,6 +8,8 @@ and never holds more than one chunk: CSV appends to the file, XLSX uses openpyxl
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import re
 from typing import IO, Protocol
@@ -22,7 +24,7 @@ MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
 XLSX_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one of them the header
 
 
-_FORMULA_LEAD = re.compile("[" + re.escape("".join(FORMULA_LEADS)) + "]")
+_FORMULA_LEAD = re.compile("^[" + re.escape("".join(FORMULA_LEADS)) + "]")
 
 
 def _safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -60,23 +62,67 @@ class TableWriter(Protocol):
 
 
 class CsvWriter:
+    """UTF-8 with BOM, CRLF rows, text cells quoted (so a cell holding a CR or LF stays one cell).
+    Each chunk goes through Arrow: formulas are neutralized and the rows written in C++."""
+
     def __init__(self, target: str | IO[bytes]):
         self._own = isinstance(target, (str, bytes)) or hasattr(target, "__fspath__")
-        raw = open(target, "wb") if self._own else target
-        self._raw = raw
-        self._text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", write_through=True)
-        self._header = True
+        self._raw = open(target, "wb") if self._own else target
+        self._raw.write(codecs.BOM_UTF8)
+        self._writer = None
 
     def write(self, frame: pd.DataFrame) -> None:
-        # CRLF rows (as Excel writes them): the csv module then quotes any cell holding a CR or LF
-        _safe(frame).to_csv(self._text, index=False, header=self._header, lineterminator="\r\n")
-        self._header = False
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table = _as_text(_arrow(frame))
+        if self._writer is None:
+            header = io.StringIO()
+            csv.writer(header, lineterminator="\r\n").writerow([neutralize_formula(str(c)) for c in frame.columns])
+            self._raw.write(header.getvalue().encode("utf-8"))
+            self._schema = pa.schema([(name, pa.string()) for name in table.column_names])
+            self._writer = pacsv.CSVWriter(self._raw, self._schema,
+                                           write_options=pacsv.WriteOptions(include_header=False, eol="\r\n"))
+        self._writer.write_table(pa.Table.from_arrays(table.columns, schema=self._schema))
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()
+        if self._writer is not None:
+            self._writer.close()
         if self._own:
             self._raw.close()
+
+
+def _arrow(frame: pd.DataFrame):
+    """An Arrow table of a chunk; object columns mixing types are written as their text."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        mixed = frame.copy()
+        for column in mixed.columns:
+            if mixed[column].dtype == object:
+                mixed[column] = [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                                 for v in mixed[column].tolist()]
+        return pa.Table.from_pandas(mixed, preserve_index=False)
+
+
+def _as_text(table):
+    """Every column as text, with a leading formula character neutralized (vectorized)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_timestamp(column.type):
+            text = pc.strftime(column, "%Y-%m-%d %H:%M:%S")
+        else:
+            text = pc.cast(column, pa.string())
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
+            leads = pc.match_substring_regex(text, _FORMULA_LEAD.pattern)
+            text = pc.if_else(leads, pc.binary_join_element_wise("'", text, ""), text)
+        columns.append(text)
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 class XlsxWriter:

@@ -240,11 +240,19 @@ def count_rows(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def _mask_series(fld: str | None, values: pd.Series) -> pd.Series:
-    """Each value masked by `mask_value`; each part of a multi-valued one ("a | b") on its own."""
+    """Each value masked by `mask_value`; each part of a multi-valued one ("a | b") on its own.
+    Repeated values (names, dates, genders) are masked once per chunk."""
+    memo: dict[str, object] = {}
+
     def one(v: str) -> object:
+        if v in memo:
+            return memo[v]
         if AGGREGATE_SEPARATOR not in v:
-            return masking.mask_value(fld, v)
-        return AGGREGATE_SEPARATOR.join(str(masking.mask_value(fld, part)) for part in v.split(AGGREGATE_SEPARATOR))
+            masked = masking.mask_value(fld, v)
+        else:
+            masked = AGGREGATE_SEPARATOR.join(str(masking.mask_value(fld, p)) for p in v.split(AGGREGATE_SEPARATOR))
+        memo[v] = masked
+        return masked
     return pd.Series([one(v) if isinstance(v, str) else v for v in values.tolist()], index=values.index, dtype=object)
 
 

@@ -25,10 +25,12 @@ def test_passwords_are_bcrypt_hashes(db, alice):
 
 @pytest.mark.parametrize("role,allowed", [
     ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
-               "quality.view", "quality.run", "rules.edit", "review.view", "review.decide"}),
+               "quality.view", "quality.run", "rules.edit", "review.view", "review.decide",
+               "export.run", "consent.view", "consent.edit"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
-                 "quality.run", "rules.edit", "review.view", "review.decide"}),
-    ("analyst", {"home.view", "sources.view", "quality.view", "review.view"}),
+                 "quality.run", "rules.edit", "review.view", "review.decide", "export.run", "consent.view",
+                 "consent.edit"}),
+    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):
