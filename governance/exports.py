@@ -166,9 +166,7 @@ def authorize(request: ExportRequest) -> None:
     dataset(request.dataset)
     if request.format not in FORMATS:
         raise GovernanceError(f"Unknown format {request.format!r}; choose one of {', '.join(FORMATS)}.")
-    request.chosen_fields()
-    if request.filter.consent and request.filter.consent not in consent.ALL_PURPOSES:
-        raise GovernanceError(f"Unknown consent purpose {request.filter.consent!r}.")
+    query(request)  # checks the fields and the filter
     if not request.masked:
         if not auth.can(request.role, "pii.unmasked"):
             raise PermissionDenied("An unmasked export needs a role with the permission 'pii.unmasked'.")
@@ -184,6 +182,8 @@ def query(request: ExportRequest, ordered: bool = True) -> tuple[str, list]:
     """The export's SQL and parameters (filters, consent and minor rules, sensitive-field rule)."""
     ds = dataset(request.dataset)
     chosen = set(request.chosen_fields())
+    if request.filter.consent and request.filter.consent not in consent.ALL_PURPOSES:  # written into the SQL
+        raise GovernanceError(f"Unknown consent purpose {request.filter.consent!r}.")
     withhold_sensitive = bool(request.purpose)
     select = []
     for name, expr, fld in ds.columns:

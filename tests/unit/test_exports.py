@@ -177,6 +177,8 @@ def test_filters_fields_and_count(people, tmp_path):
     assert list(run(fields=("oneid", "province")).columns) == ["oneid", "province"]
     with pytest.raises(GovernanceError, match="Unknown fields"):
         run(fields=("oneid", "password"))
+    with pytest.raises(GovernanceError, match="Unknown consent purpose"):
+        run(filter=ExportFilter(consent="marketing) OR (true"))
 
 
 def test_formulas_are_neutralized_and_round_trip_through_openpyxl(people, tmp_path):
