@@ -18,6 +18,8 @@ PAGES = [
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
     ("pages/requests.py", "requests", "page.requests", "dsr.manage", "app.section.privacy"),
     ("pages/retention.py", "retention", "page.retention", "retention.manage", "app.section.privacy"),
+    ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
+    ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.workspace"),
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
     ("pages/ropa.py", "ropa", "page.ropa", "ropa.view", "app.section.admin"),

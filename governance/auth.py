@@ -42,6 +42,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ropa.view": frozenset({"admin", "steward"}),
     "dsr.manage": frozenset({"admin", "steward"}),
     "retention.manage": frozenset({"admin", "steward"}),
+    # exports and consent
+    "export.run": frozenset({"admin", "steward"}),
+    "consent.view": frozenset(ROLES),
+    "consent.edit": frozenset({"admin", "steward"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

@@ -152,27 +152,116 @@ def cmd_review(args, db) -> int:
     return 0
 
 
+# --- exports and consent (issue 5 downloads, issue 6 consent ledger) -------------------------
+
+def _actor_role(db, actor: str) -> str | None:
+    """The role of the user the actor names (None for an actor that is no enabled user)."""
+    with db.cursor() as cur:
+        user = auth.get_user(cur, actor)
+    return user.role if user and not user.disabled else None
+
+
+def _export_filter(items: list[str]):
+    from governance.exports import ExportFilter
+
+    values: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("channel", "province", "consent", "min_completeness"):
+            raise GovernanceError(f"Bad --filter {item!r}: use channel=, province=, consent= or min_completeness=.")
+        values.setdefault(key, []).extend(v.strip() for v in value.split(",") if v.strip())
+    try:
+        completeness = float(values["min_completeness"][-1]) if values.get("min_completeness") else None
+    except ValueError:
+        raise GovernanceError("min_completeness must be a number between 0 and 1.") from None
+    return ExportFilter(channels=tuple(values.get("channel", ())), provinces=tuple(values.get("province", ())),
+                        consent=(values.get("consent") or [None])[-1], min_completeness=completeness)
+
+
 def cmd_export(args, db) -> int:
-    from governance import exporting, masking
-    from governance.oneid import resolve
+    from governance import exports
 
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
-    with db.cursor() as cur:
-        frame = resolve.crosswalk_frame(cur)
-    if not args.unmasked:
-        frame = masking.mask_frame(frame, {k: k for k in resolve.SUB_ACCOUNTS},
-                                   keep={"source", "row_number", "oneid", "placed_by", "wechat_app_id"})
     out = Path(args.out)
-    if args.format == "parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        out.write_bytes(exporting.to_csv_bytes(frame))
-    from governance import audit
-    audit.log(db, args.actor, "export.crosswalk", "export", out.name,
-              {"rows": len(frame), "format": args.format, "masked": not args.unmasked, "purpose": args.purpose})
-    print(f"wrote {len(frame)} rows to {out}")
+    fmt = args.format or (out.suffix.lstrip(".").lower() if out.suffix.lower() in (".xlsx", ".parquet") else "csv")
+    request = exports.ExportRequest(
+        args.what, args.actor, format=fmt, fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
+        filter=_export_filter(args.filter), masked=not args.unmasked, purpose=args.purpose,
+        role=_actor_role(db, args.actor))
+    manifest = exports.run_export(db, request, out, progress=(lambda n, total: _print_progress(n / max(total, 1), "rows"))
+                                  if args.progress else None)
+    print(f"wrote {manifest.row_count} rows to {out} ({'masked' if manifest.masked else 'unmasked'}, "
+          f"sha256 {manifest.sha256}); manifest {out}.manifest.json")
     return 0
+
+
+def cmd_consent(args, db) -> int:
+    from datetime import datetime
+
+    from governance import consent
+
+    if args.consent_cmd == "import":
+        result = consent.import_from_sources(db, args.actor)
+        print(f"imported {result.records} consent records ({result.granted} granted, {result.withdrawn} withdrawn)")
+        return 0
+    if args.consent_cmd == "list":
+        with db.cursor() as cur:
+            flt = consent.LedgerFilter(oneid=args.oneid, purpose=args.purpose, state=args.state)
+            frame = consent.history(cur, args.oneid) if args.history and args.oneid else \
+                consent.current_page(cur, flt, limit=args.limit)
+        print(frame.to_string(index=False) if not frame.empty else "no consent records")
+        return 0
+    try:
+        expires = datetime.fromisoformat(args.expires) if args.expires else None
+    except ValueError:
+        raise GovernanceError("--expires takes an ISO date or timestamp, e.g. 2027-12-31.") from None
+    record_id = consent.record(db, args.actor, args.oneid, args.purpose,
+                               "granted" if args.consent_cmd == "grant" else "withdrawn", method=args.method,
+                               channel=args.channel, notice_version=args.notice_version, evidence_ref=args.evidence,
+                               expires_at=expires)
+    print(f"consent record {record_id}: {args.consent_cmd} {args.purpose} for {args.oneid}")
+    return 0
+
+
+def _add_export_and_consent_parsers(sub, with_actor) -> None:
+    from governance import consent, exports
+    from governance.exporting import FORMATS
+
+    p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk or lineage (masked by default)"))
+    p.add_argument("what", choices=exports.DATASETS)
+    p.add_argument("--out", required=True, help="output file; the manifest goes to FILE.manifest.json")
+    p.add_argument("--format", choices=FORMATS, help="default: from the file extension, else csv")
+    p.add_argument("--fields", help="comma-separated columns (default: all)")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="channel=crm,pos | province=广东省 | consent=marketing | min_completeness=0.6 (repeatable)")
+    p.add_argument("--unmasked", action="store_true",
+                   help="full values: --actor must be a user allowed to see personal data; needs --purpose; audited")
+    p.add_argument("--purpose", help="why; 'marketing' (or 'marketing: …') keeps only consenting adults")
+    p.add_argument("--progress", action="store_true", help="print progress to stderr")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("consent", help="the consent ledger")
+    csub = p.add_subparsers(dest="consent_cmd", required=True)
+    with_actor(csub.add_parser("import", help="import the mapped marketing_consent flags of rows not imported yet"))
+    for name in ("grant", "withdraw"):
+        c = with_actor(csub.add_parser(name))
+        c.add_argument("oneid")
+        c.add_argument("purpose", choices=consent.ALL_PURPOSES)
+        c.add_argument("--method", choices=consent.METHODS, default="other")
+        c.add_argument("--channel")
+        c.add_argument("--notice-version")
+        c.add_argument("--evidence", help="evidence reference (form id, recording, ticket)")
+        c.add_argument("--expires", help="expiry date of a grant (ISO)")
+    c = csub.add_parser("list", help="current consent per person and purpose")
+    c.add_argument("--oneid")
+    c.add_argument("--purpose", choices=consent.ALL_PURPOSES)
+    c.add_argument("--state", choices=consent.STATES)
+    c.add_argument("--history", action="store_true", help="every record of --oneid, newest first")
+    c.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_consent)
+
+# --- end of exports and consent --------------------------------------------------------------
 
 
 def _read_new_password(args) -> tuple[str, bool]:
@@ -451,13 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--comment")
     p.set_defaults(func=cmd_review)
 
-    p = with_actor(sub.add_parser("export", help="export tables"))
-    p.add_argument("what", choices=["crosswalk"])
-    p.add_argument("--out", required=True)
-    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    p.add_argument("--unmasked", action="store_true", help="full identifiers (needs --purpose; audited)")
-    p.add_argument("--purpose")
-    p.set_defaults(func=cmd_export)
+    _add_export_and_consent_parsers(sub, with_actor)
 
     p = sub.add_parser("sources", help="list sources")
     p.add_argument("--json", action="store_true")

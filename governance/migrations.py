@@ -38,6 +38,8 @@ def _create_masking_tables(cur: duckdb.DuckDBPyConnection) -> None:
     from governance.masking import create_tables
 
     create_tables(cur)
+
+
 def _create_dsr_tables(cur: duckdb.DuckDBPyConnection) -> None:
     from governance import dsr, retention, suppression
     from governance.standardize.engine import MINOR_SQL
@@ -47,6 +49,13 @@ def _create_dsr_tables(cur: duckdb.DuckDBPyConnection) -> None:
     retention.create_tables(cur)
     # The minor flag now counts full years from the ID's (else the typed) birth date.
     cur.execute(f"UPDATE std_records SET is_minor = {MINOR_SQL.format(r='std_records')}")
+
+
+def _create_consent_and_export_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance import consent, exports
+
+    consent.create_tables(cur)
+    exports.create_tables(cur)
 
 
 # (version, name, SQL script or a function of a cursor)
@@ -152,6 +161,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (4, "standardized records and value cache", _create_standardize_tables),
     (5, "quality rules, profiles and rule results", _create_quality_tables),
     (6, "OneID runs, crosswalk, history and review decisions", _create_oneid_tables),
+    (8, "consent ledger and export manifests", _create_consent_and_export_tables),
     (9, "masking policies per sensitivity class and role", _create_masking_tables),
     (10, "data-subject requests, tombstones, suppression, retention", _create_dsr_tables),
 ]

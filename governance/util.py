@@ -8,12 +8,12 @@ def utcnow() -> datetime:
     """Naive UTC timestamp, as stored in every TIMESTAMP column."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
-_FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize_formula(value: object) -> object:
     """Make a text cell safe for spreadsheets: a leading = + - @ tab or CR gets a quote prefix."""
-    if isinstance(value, str) and value.startswith(_FORMULA_LEADS):
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         return "'" + value
     return value
 

@@ -1,0 +1,86 @@
+"""Consent ledger: the current consent per person and purpose, each person's history, and (steward/admin)
+imports from source columns, manual grants and withdrawals, all audited."""
+from datetime import datetime, time
+
+import streamlit as st
+
+from governance import consent, masking
+from governance.errors import GovernanceError
+from governance.schema import CHANNELS, channel_label
+from governance.ui.guard import require
+from governance.ui.session import settings, show_error, tr
+from governance.ui.widgets import pager
+
+ctx = require("consent.view")
+st.title(tr("page.consent"))
+can_edit = ctx.can("consent.edit")
+if not can_edit:
+    st.info(tr("consent.read_only"))
+
+
+def purpose_label(p: str) -> str:
+    return ctx.t(f"consent.purpose_{p}") if p else ctx.t("export.any")
+
+
+def shown(frame):
+    """Analysts see evidence references masked (they may name a person)."""
+    if can_edit or frame.empty:
+        return frame
+    return masking.mask_frame(frame, {"evidence_ref": None}, keep=set(frame.columns) - {"evidence_ref"})
+
+
+with ctx.db.cursor() as cur:
+    summary = consent.summary(cur)
+st.subheader(tr("consent.summary"))
+if summary.empty:
+    st.caption(tr("consent.empty"))
+else:
+    st.dataframe(summary.pivot_table(index="purpose", columns="state", values="people", fill_value=0),
+                 width="stretch")
+
+st.subheader(tr("consent.current"))
+c1, c2, c3 = st.columns(3)
+oneid = c1.text_input(tr("consent.oneid"), key="consent_oneid").strip()
+purpose = c2.selectbox(tr("consent.purpose"), ["", *consent.ALL_PURPOSES], format_func=purpose_label,
+                       key="consent_purpose")
+state = c3.selectbox(tr("consent.state"), ["", *consent.STATES], format_func=lambda s: s or ctx.t("export.any"),
+                     key="consent_state")
+flt = consent.LedgerFilter(oneid or None, purpose or None, state or None)
+page_size = settings().page_size
+with ctx.db.cursor() as cur:
+    offset = pager(consent.count_current(cur, flt), page_size, key="consent_page")
+    st.dataframe(shown(consent.current_page(cur, flt, limit=page_size, offset=offset)), hide_index=True,
+                 width="stretch")
+    if oneid:
+        st.caption(tr("consent.history", oneid=oneid))
+        st.dataframe(shown(consent.history(cur, oneid)), hide_index=True, width="stretch")
+
+if can_edit:
+    st.subheader(tr("consent.import"))
+    st.caption(tr("consent.import_note"))
+    if st.button(tr("consent.import"), key="consent_import"):
+        result = consent.import_from_sources(ctx.db, ctx.user.username)
+        st.success(tr("consent.imported", n=result.records, granted=result.granted, withdrawn=result.withdrawn))
+
+    st.subheader(tr("consent.record"))
+    with st.form("consent_form", clear_on_submit=True):
+        f1, f2, f3 = st.columns(3)
+        who = f1.text_input(tr("consent.oneid"), key="consent_form_oneid")
+        what = f2.selectbox(tr("consent.purpose"), consent.ALL_PURPOSES, format_func=purpose_label, key="consent_form_purpose")
+        action = f3.radio(tr("consent.action"), ["granted", "withdrawn"], horizontal=True,
+                          format_func=lambda s: ctx.t(f"consent.action_{s}"), key="consent_form_action")
+        method = f1.selectbox(tr("consent.method"), consent.METHODS[1:], key="consent_form_method")
+        channel = f2.selectbox(tr("consent.channel"), ["", *CHANNELS],
+                               format_func=lambda c: channel_label(c, ctx.lang) if c else "—", key="consent_form_channel")
+        notice = f3.text_input(tr("consent.notice_version"), key="consent_form_notice")
+        evidence = f1.text_input(tr("consent.evidence"), key="consent_form_evidence")
+        expires = f2.date_input(tr("consent.expires"), value=None, key="consent_form_expires")
+        if st.form_submit_button(tr("consent.save"), type="primary"):
+            try:
+                record_id = consent.record(ctx.db, ctx.user.username, who, what, action, method=method,
+                                           channel=channel or None, notice_version=notice or None,
+                                           evidence_ref=evidence or None,
+                                           expires_at=datetime.combine(expires, time()) if expires else None)
+                st.success(tr("consent.saved", id=record_id))
+            except GovernanceError as exc:
+                show_error(exc)

@@ -1,0 +1,157 @@
+"""AppTest for the Export and Consent pages: who reaches them, masking, the export flow and consent edits."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
+from governance import consent
+from governance.golden import survivorship
+
+PAGES = {"export": "pages/export.py", "consent": "pages/consent.py"}
+REACHABLE = {"admin": {"export", "consent"}, "steward": {"export", "consent"}, "analyst": {"consent"}}
+TITLES = {"export": "Export", "consent": "Consent ledger"}
+
+
+@pytest.fixture
+def golden(app_db, tmp_path):
+    load_generated(app_db, tmp_path / "d", 300, seed=7)
+    survivorship.build_golden(app_db)
+    consent.import_from_sources(app_db, "t")
+    return app_db
+
+
+@pytest.mark.parametrize("role", sorted(REACHABLE))
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_role_page_access(app_db, role, page):
+    at = app_test(app_db, role).run()
+    try:
+        at.switch_page(PAGES[page]).run()
+    except ValueError:  # not registered for this role
+        assert page not in REACHABLE[role]
+        return
+    assert not at.exception
+    assert page in REACHABLE[role]
+    assert [t.value for t in at.title] == [TITLES[page]]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_anonymous_first_request_is_stopped_by_the_guard(app_db, page, cold_server):
+    at = app_test()
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.title and not at.dataframe and not at.button
+
+
+def test_analyst_direct_run_of_the_export_page_is_denied(app_db, cold_server):
+    at = app_test(app_db, "analyst")
+    at.switch_page(PAGES["export"]).run()
+    assert [e.value for e in at.error] == ["Your role does not have access to this page."]
+    assert not at.title and not at.button
+
+
+def test_export_page_without_golden_records_says_so(app_db):
+    at = app_test(app_db, "steward").run()
+    at.switch_page(PAGES["export"]).run()
+    assert not at.exception
+    assert "no golden records yet" in visible_text(at)
+
+
+def test_steward_prepares_a_masked_export_with_a_count_and_a_manifest(golden):
+    at = app_test(golden, "steward").run()
+    at.switch_page(PAGES["export"]).run()
+    assert not at.exception
+    with golden.cursor() as cur:
+        oneids = cur.execute("SELECT count(*) FROM golden_records").fetchone()[0]
+    assert [m.value for m in at.metric] == [f"{oneids:,}"]
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Ready: steward-golden-")
+    assert at.download_button(key="export_download")
+    with golden.cursor() as cur:
+        name, masked, rows, actor = cur.execute(
+            "SELECT file_name, masked, row_count, actor FROM export_manifests").fetchone()
+    assert masked and rows == oneids and actor == "steward"
+    path = golden.path.parent / "exports" / name
+    text = path.read_bytes().decode("utf-8-sig")
+    assert not MOBILE.search(text) and not ID_NUMBER.search(text)
+    assert (path.parent / (name + ".manifest.json")).is_file()
+    assert name in visible_text(at)  # the recent-exports table
+    assert not MOBILE.search(visible_text(at))
+
+
+def test_marketing_purpose_narrows_the_count_and_unmasked_needs_a_purpose(golden):
+    at = app_test(golden, "steward").run()
+    at.switch_page(PAGES["export"]).run()
+    everyone = at.metric[0].value
+    at.selectbox(key="export_purpose_kind").set_value("marketing").run()
+    with golden.cursor() as cur:
+        consenting = cur.execute("SELECT count(*) FROM consent_current c JOIN golden_records g USING (oneid) "
+                                 "WHERE purpose = 'marketing' AND state = 'granted' AND NOT g.is_minor").fetchone()[0]
+    assert at.metric[0].value == f"{consenting:,}" != everyone
+    at.selectbox(key="export_purpose_kind").set_value("").run()
+    at.toggle(key="export_unmasked").set_value(True).run()
+    assert "An unmasked export needs a stated purpose." in visible_text(at)
+    assert at.button(key="export_prepare").disabled
+    at.selectbox(key="export_format").set_value("parquet")
+    at.text_input(key="export_purpose_note").input("customer service follow-up").run()
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    with golden.cursor() as cur:
+        name = cur.execute("SELECT file_name FROM export_manifests WHERE NOT masked").fetchone()[0]
+        assert cur.execute("SELECT actor, detail FROM audit_log WHERE action = 'export.unmasked'").fetchone()[0] == "steward"
+    values = pd.read_parquet(golden.path.parent / "exports" / name)["mobile"].dropna().astype(str)
+    assert values.str.contains(MOBILE.pattern).any()  # unmasked, as asked
+
+
+def test_analyst_reads_the_consent_ledger_masked_and_read_only(golden):
+    consent.grant(golden, "steward", _some_oneid(golden), "guardian", evidence_ref="signed form 13912345678")
+    at = app_test(golden, "analyst").run()
+    at.switch_page(PAGES["consent"]).run()
+    assert not at.exception
+    text = visible_text(at)
+    assert "Analysts see the ledger read-only" in text and "granted" in text
+    assert not [b for b in at.button if b.key != "logout_button"] and not at.get("form")
+    at.selectbox(key="consent_purpose").set_value("guardian").run()
+    text = visible_text(at)
+    assert "guardian" in text and "13912345678" not in text
+    assert not MOBILE.search(text) and not ID_NUMBER.search(text)
+
+
+def _some_oneid(db) -> str:
+    with db.cursor() as cur:
+        return cur.execute("SELECT oneid FROM consent_current WHERE purpose = 'marketing' AND state = 'granted' "
+                           "ORDER BY oneid LIMIT 1").fetchone()[0]
+
+
+def test_steward_withdraws_consent_on_the_page_and_it_is_audited(golden):
+    oneid = _some_oneid(golden)
+    at = app_test(golden, "steward").run()
+    at.switch_page(PAGES["consent"]).run()
+    at.text_input(key="consent_oneid").input(oneid).run()
+    assert oneid in visible_text(at)
+    at.text_input(key="consent_form_oneid").input(oneid)
+    at.radio(key="consent_form_action").set_value("withdrawn")
+    at.selectbox(key="consent_form_purpose").set_value("marketing")
+    at.text_input(key="consent_form_evidence").input("ticket 9")
+    at.get("form")[0].button[0].click()  # the submit button
+    at.run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Recorded")
+    with golden.cursor() as cur:
+        assert consent.current(cur, oneid)["marketing"] == "withdrawn"
+        assert cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'consent.withdrawn'").fetchall() == [
+            ("steward", oneid)]
+
+
+def test_steward_imports_consent_from_sources(app_db, tmp_path):
+    load_generated(app_db, tmp_path / "d", 200, seed=11)
+    at = app_test(app_db, "steward").run()
+    at.switch_page(PAGES["consent"]).run()
+    assert "The ledger holds no consent records yet." in visible_text(at)
+    at.button(key="consent_import").click().run()
+    assert not at.exception
+    assert at.success and at.success[0].value.startswith("Imported")
+    with app_db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM consent_records").fetchone()[0] > 0
