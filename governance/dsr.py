@@ -16,7 +16,7 @@ a verified identity.
   keeps a tombstone of keyed identifier hashes (governance/suppression.py), redacts the
   requester details of the person's requests, and marks the request done.
 - Correction: a steward override with lineage (governance.golden.overrides.set_override).
-- Withdrawal: a consent withdrawal in the ledger (governance.consent) when it exists.
+- Withdrawal: a consent withdrawal in the ledger (governance.consent).
 """
 from __future__ import annotations
 
@@ -307,7 +307,6 @@ def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes
     with db.cursor() as cur:
         req = _actionable(cur, request_id, "access")
         data = person_data(cur, req.oneids)
-        consent_ledger = _table_exists(cur, "consent_records")
     files = {f"{name}.csv": exporting.to_csv_bytes(frame) for name, frame in data.items()}
     manifest = {
         "request_id": request_id, "generated_at": utcnow().isoformat(timespec="seconds"), "generated_by": actor,
@@ -315,8 +314,7 @@ def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes
         "files": {f"{name}.csv": len(frame) for name, frame in data.items()},
         "notes": {
             "tags": TAGS_NOTE,
-            "consent": ("Consent records are in consent_records." if consent_ledger else
-                        "This installation has no consent ledger, so no consent records are held."),
+            "consent": ("Consent records are in consent_records.csv; without that file, none are held."),
             "source_rows": "Each source_rows file holds the rows exactly as uploaded, under the file's own headers.",
         },
         "data": {name: _json_rows(frame) for name, frame in data.items()},
@@ -423,25 +421,20 @@ def correct(db: Database, actor: str, request_id: int, field_name: str, value: s
     return override_id
 
 
-def withdraw(db: Database, actor: str, request_id: int, purpose: str) -> str:
-    """Withdraw consent for `purpose`: in the consent ledger when this installation has one
-    (returns 'ledger'), else recorded on the request only (returns 'request')."""
+def withdraw(db: Database, actor: str, request_id: int, purpose: str) -> None:
+    """Withdraw consent for `purpose` in the consent ledger; it takes effect at once."""
+    from governance import consent
+
     purpose = (purpose or "").strip()
     if not purpose:
         raise GovernanceError("Name the purpose whose consent is withdrawn.")
     with db.cursor() as cur:
         req = _actionable(cur, request_id, "withdrawal")
-        ledger = _table_exists(cur, "consent_records")
-    if ledger:
-        from governance import consent
-
-        for oneid in req.oneids:
-            consent.withdraw(db, actor, oneid, purpose, method="other", evidence_ref=f"dsr:{request_id}")
-    where = "ledger" if ledger else "request"
+    for oneid in req.oneids:
+        consent.withdraw(db, actor, oneid, purpose, method="other", evidence_ref=f"dsr:{request_id}")
     with db.transaction() as cur:
         detail = get(cur, request_id).detail
-        detail.setdefault("withdrawals", []).append({"purpose": purpose, "recorded_in": where})
+        detail.setdefault("withdrawals", []).append({"purpose": purpose})
         _update(cur, actor, request_id, status="in_progress", detail=json.dumps(detail, ensure_ascii=False))
         audit.record(cur, actor, "dsr.withdraw", "dsr_request", request_id,
-                     {"oneids": req.oneids, "purpose": purpose, "recorded_in": where})
-    return where
+                     {"oneids": req.oneids, "purpose": purpose})

@@ -116,6 +116,8 @@ def _as_text(table):
     for column in table.columns:
         if pa.types.is_timestamp(column.type):
             text = pc.strftime(column, "%Y-%m-%d %H:%M:%S")
+        elif pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            text = pc.binary_join(pc.cast(column, pa.list_(pa.string())), " | ")
         else:
             text = pc.cast(column, pa.string())
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):

@@ -6,7 +6,7 @@ after a steward confirms, with evidence in `retention_runs` (counts only).
   Applying erases those records through governance/erasure.py, the mechanism of a deletion
   request, but keeps no tombstone (a later upload of the same person is welcome); the golden
   records of people who keep other records are rebuilt afterwards.
-- Purpose policy: consent histories (consent_records, when the ledger exists) of that purpose
+- Purpose policy: consent histories (consent_records) of that purpose
   whose current state is withdrawn or expired, and last changed more than `days` ago, are erased.
 
 `retention_policies` is also read by the record of processing.
@@ -83,11 +83,6 @@ def _expired_source_sql() -> str:
             f"WHERE s.source = ? AND {_LAST_ACTIVITY} < ?")
 
 
-def _consent_ledger(cur: duckdb.DuckDBPyConnection) -> bool:
-    return cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                       "AND table_name = 'consent_records'").fetchone()[0] > 0
-
-
 def _ended_consent_sql() -> str:
     """Consent histories (oneid, purpose) whose latest record is withdrawn or expired, or past its expiry."""
     return ("SELECT r.id, r.oneid FROM consent_records r JOIN (SELECT oneid, purpose, "
@@ -120,8 +115,6 @@ def scan(cur: duckdb.DuckDBPyConnection, scope: str, target: str, now: datetime 
         records, oneids = cur.execute(f"SELECT count(*), count(DISTINCT oneid) FROM ({_expired_source_sql()})",
                                       [target, cutoff]).fetchone()
         return Scan(scope, target, days, cutoff, records, oneids)
-    if not _consent_ledger(cur):
-        return Scan(scope, target, days, cutoff, 0, 0, "no consent ledger in this installation")
     records, oneids = cur.execute(f"SELECT count(*), count(DISTINCT oneid) FROM ({_ended_consent_sql()})",
                                   [target, cutoff]).fetchone()
     return Scan(scope, target, days, cutoff, records, oneids)

@@ -2,12 +2,12 @@
 and a personal-information impact-assessment (PIPIA, PIPL Art. 55–56) stub pre-filled from it.
 
 Volumes are counted in SQL over `std_records` (values that are neither missing nor a placeholder).
-Purposes, recipients and retention come from `consent_records`, `export_manifests` and
-`retention_policies` when those tables exist; their absence is reported, never an error.
+Purposes come from the consent ledger, recipients from the export manifests and retention from the
+retention policies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -20,14 +20,6 @@ from governance.util import utcnow
 
 NOT_SET = "not set"
 PRESENT = "present"
-# Candidate column names in the tables other modules own, first match wins.
-PURPOSE_COLUMNS = ("purpose", "purpose_code")
-STATE_COLUMNS = ("state", "status")
-RECIPIENT_COLUMNS = ("recipient", "destination", "target")
-ROWS_COLUMNS = ("row_count", "rows", "records")
-TIME_COLUMNS = ("created_at", "exported_at", "ts", "generated_at")
-SCOPE_COLUMNS = ("source", "scope_value", "scope", "target")
-PERIOD_COLUMNS = ("retention_days", "days", "period_days", "retention_period", "period")
 SENSITIVE_NOTES = {
     "id_card": "PIPL Art. 28: specific identity (resident ID / permit number)",
     "minors": "PIPL Art. 28, 31: personal information of minors under 14 (from the ID number or birth date)",
@@ -43,22 +35,10 @@ class Ropa:
     purposes: pd.DataFrame      # consent records by purpose and state
     recipients: pd.DataFrame    # exports by recipient and purpose
     retention: pd.DataFrame     # the stored retention policies
-    missing_tables: list[str] = field(default_factory=list)
 
     def sheets(self) -> dict[str, pd.DataFrame]:
         return {"register": self.register, "sources": self.sources, "sensitive": self.sensitive,
                 "purposes": self.purposes, "recipients": self.recipients, "retention": self.retention}
-
-
-def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Columns of a main-schema table, empty when it does not exist."""
-    rows = cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
-                       "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
-    return [r[0] for r in rows]
-
-
-def _first(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    return next((c for c in candidates if c in columns), None)
 
 
 def _volumes(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -70,61 +50,36 @@ def _volumes(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                        "FROM std_records GROUP BY source ORDER BY source").df()
 
 
-def _purposes(cur: duckdb.DuckDBPyConnection, missing: list[str]) -> pd.DataFrame:
-    columns = table_columns(cur, "consent_records")
-    purpose = _first(columns, PURPOSE_COLUMNS)
-    if purpose is None:
-        missing.append("consent_records")
-        return pd.DataFrame(columns=["purpose", "state", "records"])
-    state = _first(columns, STATE_COLUMNS)
-    state_sql = quote_ident(state) if state else "NULL"
-    return cur.execute(f"SELECT {quote_ident(purpose)}::VARCHAR AS purpose, {state_sql}::VARCHAR AS state, "
-                       "count(*) AS records FROM consent_records GROUP BY ALL ORDER BY 1, 2").df()
+def _purposes(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """People per consent purpose and current state (governance.consent)."""
+    return cur.execute("SELECT purpose, state, count(*) AS people FROM consent_current GROUP BY ALL ORDER BY 1, 2").df()
 
 
-def _recipients(cur: duckdb.DuckDBPyConnection, missing: list[str]) -> pd.DataFrame:
-    columns = table_columns(cur, "export_manifests")
-    if not columns:
-        missing.append("export_manifests")
-        return pd.DataFrame(columns=["recipient", "purpose", "exports", "rows", "last_export"])
-    pick = {name: _first(columns, candidates) for name, candidates in
-            (("recipient", RECIPIENT_COLUMNS), ("purpose", PURPOSE_COLUMNS), ("rows", ROWS_COLUMNS),
-             ("last_export", TIME_COLUMNS))}
-    recipient = f"{quote_ident(pick['recipient'])}::VARCHAR" if pick["recipient"] else "'(unnamed)'"
-    purpose = f"{quote_ident(pick['purpose'])}::VARCHAR" if pick["purpose"] else "NULL::VARCHAR"
-    rows = f"sum({quote_ident(pick['rows'])})" if pick["rows"] else "NULL"
-    last = f"max({quote_ident(pick['last_export'])})" if pick["last_export"] else "NULL"
-    return cur.execute(f"SELECT {recipient} AS recipient, {purpose} AS purpose, count(*) AS exports, "
-                       f"{rows} AS rows, {last} AS last_export FROM export_manifests GROUP BY ALL ORDER BY 1, 2").df()
+def _recipients(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Exports (governance.exports) by the user who received the file and the stated purpose."""
+    return cur.execute("SELECT actor AS recipient, coalesce(purpose, '(none stated)') AS purpose, count(*) AS exports, "
+                       "count(*) FILTER (WHERE NOT masked) AS unmasked_exports, sum(row_count) AS rows, "
+                       "max(created_at) AS last_export FROM export_manifests GROUP BY ALL ORDER BY 1, 2").df()
 
 
-def _retention(cur: duckdb.DuckDBPyConnection, missing: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The stored policies (small table) and the retention per source they name."""
-    columns = table_columns(cur, "retention_policies")
-    if not columns:
-        missing.append("retention_policies")
-        return pd.DataFrame(), {}
-    policies = cur.execute("SELECT * FROM retention_policies").df()
-    period = _first(columns, PERIOD_COLUMNS)
-    by_source: dict[str, str] = {}
-    for row in policies.to_dict("records"):
-        for scope in (c for c in SCOPE_COLUMNS if c in columns):
-            if isinstance(row.get(scope), str) and period and row.get(period) is not None:
-                by_source.setdefault(row[scope], f"{row[period]} ({period})")
+def _retention(cur: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The stored policies (governance.retention) and the period of each source that has one."""
+    policies = cur.execute("SELECT scope, target, days, basis, updated_by, updated_at FROM retention_policies "
+                           "ORDER BY scope, target").df()
+    by_source = {row.target: f"{row.days} days" for row in policies.itertuples() if row.scope == "source"}
     return policies, by_source
 
 
 def build(cur: duckdb.DuckDBPyConnection) -> Ropa:
     """The record of processing as it stands in the store now."""
-    missing: list[str] = []
     volumes = _volumes(cur).set_index("source")
     catalogue = cur.execute(
         "SELECT s.source, s.channel, s.steward, count(b.batch_id) AS batches, coalesce(sum(b.row_count), 0)::BIGINT AS rows, "
         "min(b.uploaded_at) AS first_load, max(b.uploaded_at) AS last_load "
         "FROM sources s LEFT JOIN batches b USING (source) GROUP BY ALL ORDER BY s.source").df()
-    purposes = _purposes(cur, missing)
-    recipients = _recipients(cur, missing)
-    retention, retention_by_source = _retention(cur, missing)
+    purposes = _purposes(cur)
+    recipients = _recipients(cur)
+    retention, retention_by_source = _retention(cur)
     purpose_text = ", ".join(sorted({str(p) for p in purposes["purpose"].dropna()})) or NOT_SET
     recipient_text = ", ".join(sorted({str(r) for r in recipients["recipient"].dropna()})) or "none"
 
@@ -169,7 +124,7 @@ def build(cur: duckdb.DuckDBPyConnection) -> Ropa:
         sources=pd.DataFrame(summary, columns=[*catalogue.columns, "standardized_records", "pi_categories",
                                                "sensitive_categories", "minors", "retention"]),
         sensitive=pd.DataFrame(sensitive, columns=["source", "category", "fields", "records_with_value", "basis"]),
-        purposes=purposes, recipients=recipients, retention=retention, missing_tables=missing)
+        purposes=purposes, recipients=recipients, retention=retention)
 
 
 # ---- exports --------------------------------------------------------------------------------------
@@ -264,6 +219,4 @@ def pipia_markdown(ropa: Ropa, policy: pd.DataFrame | None = None) -> str:
         "## 10. Conclusion and sign-off",
         "", "TODO", "",
     ]
-    if ropa.missing_tables:
-        out += [f"_Not yet recorded in this store: {', '.join(ropa.missing_tables)}._", ""]
     return "\n".join(out)

@@ -143,8 +143,8 @@ if req.status in ("verified", "in_progress") and req.oneids:
         purpose = st.text_input(tr("dsr.purpose"), value="marketing", key="dsr_purpose")
         if st.button(tr("dsr.withdraw"), key="dsr_withdraw"):
             try:
-                where = dsr.withdraw(ctx.db, ctx.user.username, request_id, purpose)
-                st.success(tr("dsr.withdrawn_ledger" if where == "ledger" else "dsr.withdrawn_request"))
+                dsr.withdraw(ctx.db, ctx.user.username, request_id, purpose)
+                st.success(tr("dsr.withdrawn_ledger"))
             except GovernanceError as exc:
                 show_error(exc)
 

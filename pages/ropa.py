@@ -18,8 +18,6 @@ c[0].metric(tr("ropa.sources"), len(record.sources))
 c[1].metric(tr("ropa.categories"), record.register["category"].nunique())
 c[2].metric(tr("ropa.sensitive_count"), record.sensitive["category"].nunique())
 c[3].metric(tr("ropa.records"), f"{int(record.sources['standardized_records'].sum()):,}" if not record.sources.empty else 0)
-if record.missing_tables:
-    st.caption(tr("ropa.missing", tables=", ".join(record.missing_tables)))
 
 for title, frame in (("ropa.register", record.register), ("ropa.sensitive", record.sensitive),
                      ("ropa.purposes", record.purposes), ("ropa.recipients", record.recipients),

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from helpers import SAVED_MODEL, load_generated
-from governance import dsr, erasure, ingest, suppression
+from governance import consent, dsr, erasure, ingest, suppression
 from governance.errors import GovernanceError
 from governance.golden import survivorship
 from governance.oneid import resolve, review
@@ -141,6 +141,8 @@ def test_access_package_is_complete(db, workspace, tmp_path):
         records = cur.execute("SELECT rec_id FROM crosswalk WHERE oneid = ? ORDER BY rec_id", [oneid]).fetchall()
         other = cur.execute("SELECT rec_id FROM crosswalk WHERE oneid <> ? LIMIT 1", [oneid]).fetchone()[0]
     review.decide(db, "steward", records[0][0], other, "reject", "not the same person")
+    consent.grant(db, "steward", oneid, "marketing")
+    consent.withdraw(db, "steward", oneid, "marketing")
     request_id = _verified(db, "access", oneid)
     files = dsr.access_package(db, "steward", request_id)
     manifest = json.loads(files["package.json"])
@@ -153,6 +155,7 @@ def test_access_package_is_complete(db, workspace, tmp_path):
             "golden_lineage": cur.execute("SELECT count(*) FROM golden_lineage WHERE oneid = ?", [oneid]).fetchone()[0],
             "oneid_history": cur.execute("SELECT count(*) FROM oneid_history WHERE oneid = ?", [oneid]).fetchone()[0],
             "review_decisions": 1,
+            "consent_records": 2,
         }
         mobile, id_card = cur.execute("SELECT mobile, id_card FROM golden_records WHERE oneid = ?", [oneid]).fetchone()
         assert req_status(cur, request_id) == "in_progress"
@@ -162,7 +165,7 @@ def test_access_package_is_complete(db, workspace, tmp_path):
     source_rows = {k: v for k, v in manifest["files"].items() if k.startswith("source_rows/")}
     assert sum(source_rows.values()) == len(records)  # every source row, as uploaded
     assert mobile.split(" | ")[0] in files["package.json"].decode() and id_card in files["package.json"].decode()
-    assert "no tags" in manifest["notes"]["tags"] and "no consent ledger" in manifest["notes"]["consent"]
+    assert "no tags" in manifest["notes"]["tags"] and "consent_records" in manifest["notes"]["consent"]
     assert set(files) == {"package.json", *manifest["files"]}
     with zipfile.ZipFile(io.BytesIO(dsr.package_zip(files))) as zf:
         assert sorted(zf.namelist()) == sorted(files)
@@ -344,13 +347,17 @@ def test_household_member_sharing_the_phone_is_not_suppressed(db, tmp_path):
         assert int(suppression.tombstones(cur)["suppressed_rows"][0]) == 0
 
 
-def test_withdrawal_without_a_consent_ledger_is_recorded_on_the_request(db, workspace):
+def test_a_withdrawal_request_withdraws_consent_in_the_ledger(db, workspace):
     with db.cursor() as cur:
         oneid = _person(cur)
+    consent.grant(db, "steward", oneid, "marketing")
     request_id = _verified(db, "withdrawal", oneid)
-    assert dsr.withdraw(db, "steward", request_id, "marketing") == "request"
+    dsr.withdraw(db, "steward", request_id, "marketing")
     with db.cursor() as cur:
         req = dsr.get(cur, request_id)
-    assert req.status == "in_progress" and req.detail["withdrawals"] == [{"purpose": "marketing", "recorded_in": "request"}]
+        state = cur.execute("SELECT state FROM consent_current WHERE oneid = ? AND purpose = 'marketing'",
+                            [oneid]).fetchone()[0]
+    assert state == "withdrawn"
+    assert req.status == "in_progress" and req.detail["withdrawals"] == [{"purpose": "marketing"}]
     dsr.close(db, "steward", request_id, "Marketing consent withdrawn.")
 

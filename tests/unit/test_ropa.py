@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from governance import ingest, masking, ropa
+from governance import consent, exports, ingest, masking, retention, ropa
+from governance.golden import survivorship
 from governance.cli import main
 from governance.schema import BY_NAME, pii_fields
 from governance.standardize import engine
@@ -71,42 +72,40 @@ def test_sensitive_fields_and_minors_are_listed(store):
     assert record.sources.set_index("source").loc["=kids", "sensitive_categories"] == "id_card, minors"
 
 
-def test_without_the_other_tables_purposes_recipients_and_retention_are_not_set(store):
+def test_without_consent_exports_or_retention_they_read_not_set(store):
     with store.cursor() as cur:
         record = ropa.build(cur)
-    assert record.missing_tables == ["consent_records", "export_manifests", "retention_policies"]
     assert set(record.register["retention"]) == {ropa.NOT_SET} and set(record.register["purposes"]) == {ropa.NOT_SET}
     assert record.purposes.empty and record.recipients.empty and record.retention.empty
 
 
-def test_purposes_recipients_and_retention_come_from_their_tables(tmp_path):
+def test_purposes_recipients_and_retention_come_from_the_ledger_exports_and_policies(tmp_path):
     from governance.storage import open_database
 
     database = open_database(tmp_path / "x.duckdb")
-    path = tmp_path / "pos.csv"
-    path.write_text("姓名,手机\n张伟,13912345678\n王芳,13812345678\n", encoding="utf-8")
-    ingest.ingest_file(database, path, actor="t", channel="pos")
-    engine.standardize(database, "t")
-    with database.transaction() as cur:  # the shapes the consent, export and retention modules store
-        cur.execute("CREATE TABLE consent_records (oneid VARCHAR, purpose VARCHAR, state VARCHAR)")
-        cur.execute("INSERT INTO consent_records VALUES ('O1', 'marketing', 'granted'), ('O2', 'marketing', 'withdrawn'), "
-                    "('O1', 'analytics', 'granted')")
-        cur.execute("CREATE TABLE export_manifests (recipient VARCHAR, purpose VARCHAR, row_count BIGINT, created_at TIMESTAMP)")
-        cur.execute("INSERT INTO export_manifests VALUES ('SMS vendor', 'marketing', 10, now()::TIMESTAMP), "
-                    "('SMS vendor', 'marketing', 5, now()::TIMESTAMP)")
-        cur.execute("CREATE TABLE retention_policies (source VARCHAR, purpose VARCHAR, retention_days INTEGER)")
-        cur.execute("INSERT INTO retention_policies VALUES ('pos', NULL, 730)")
+    load_generated(database, tmp_path / "w", 40, seed=5)
+    survivorship.build_golden(database)
+    with database.cursor() as cur:
+        first, second = [r[0] for r in cur.execute("SELECT oneid FROM crosswalk GROUP BY oneid ORDER BY oneid LIMIT 2").fetchall()]
+        source = cur.execute("SELECT min(source) FROM sources").fetchone()[0]
+    consent.grant(database, "steward", first, "marketing")
+    consent.grant(database, "steward", first, "analytics")
+    consent.grant(database, "steward", second, "marketing")
+    consent.withdraw(database, "steward", second, "marketing")
+    rows = sum(exports.run_export(database, exports.ExportRequest("golden", "steward", purpose="analytics", role="steward"),
+                                  tmp_path / f"export{i}.csv").row_count for i in range(2))
+    retention.set_policy(database, "steward", "source", source, 730, "contract")
     with database.cursor() as cur:
         record = ropa.build(cur)
-    assert record.missing_tables == []
     assert record.purposes.values.tolist() == [["analytics", "granted", 1], ["marketing", "granted", 1],
                                                ["marketing", "withdrawn", 1]]
-    assert record.recipients[["recipient", "purpose", "exports", "rows"]].values.tolist() == [["SMS vendor", "marketing", 2, 15]]
-    assert set(record.register["retention"]) == {"730 (retention_days)"}
+    assert record.recipients[["recipient", "purpose", "exports", "unmasked_exports", "rows"]].values.tolist() == \
+        [["steward", "analytics", 2, 0, rows]]
+    register = record.register.set_index("source")
+    assert set(register.loc[source, "retention"]) == {"730 days"}
     assert set(record.register["purposes"]) == {"analytics, marketing"}
-    assert set(record.register["recipients"]) == {"SMS vendor"}
     stub = ropa.pipia_markdown(record)
-    assert "- [x] Provision to other processors" in stub and "SMS vendor" in stub and "730" in stub
+    assert "- [x] Provision to other processors" in stub and "730" in stub
     database.close()
 
 
