@@ -34,6 +34,12 @@ def _create_oneid_tables(cur: duckdb.DuckDBPyConnection) -> None:
     create_tables(cur)
 
 
+def _create_golden_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.golden.survivorship import create_tables
+
+    create_tables(cur)
+
+
 # (version, name, SQL script or a function of a cursor)
 MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
@@ -137,6 +143,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (4, "standardized records and value cache", _create_standardize_tables),
     (5, "quality rules, profiles and rule results", _create_quality_tables),
     (6, "OneID runs, crosswalk, history and review decisions", _create_oneid_tables),
+    (7, "golden records: versioned survivorship rules, overrides, golden_wide and its views", _create_golden_tables),
 ]
 
 
