@@ -65,9 +65,8 @@ DEFAULTS["address"] = SurvivorshipRule("address", "most_complete")
 # A value derived from the resident ID beats a typed one.
 DERIVED_FIRST = {"birth_date": "strftime(s.id_birth_date, '%Y-%m-%d')", "gender": "s.id_sex"}
 
-LINEAGE_TYPE = ("STRUCT(value VARCHAR, rule VARCHAR, source VARCHAR, batch_id BIGINT, row_number BIGINT, "
-                "competing VARCHAR[], override_id BIGINT, override_by VARCHAR, override_reason VARCHAR)")
-ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "is_minor", "completeness")
+ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "is_minor")
+REC = 4294967296  # rec_id = batch_id * REC + row_number
 
 
 def consent_status_sql(marketing_consent: str) -> str:
@@ -93,6 +92,7 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("CREATE SEQUENCE golden_build_seq START 1")
     cur.execute("CREATE TABLE golden_builds (build_id BIGINT PRIMARY KEY, ts TIMESTAMP NOT NULL, mode VARCHAR NOT NULL, "
                 "rules_stamp BIGINT NOT NULL, oneids BIGINT NOT NULL, rebuilt BIGINT NOT NULL, seconds DOUBLE NOT NULL)")
+    cur.execute("CREATE TABLE golden_rules_used (field VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL)")
     cur.execute("DROP TABLE IF EXISTS golden_lineage")  # written by the groundwork build as tables
     cur.execute("DROP TABLE IF EXISTS golden_records")
     sql, params = _golden_select(DEFAULTS, only_changed=False)
@@ -101,15 +101,52 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(cur: duckdb.DuckDBPyConnection) -> None:
-    plain = ", ".join(f"{f}.value AS {f}" for f in FIELD_NAMES)
-    cur.execute(f"CREATE OR REPLACE VIEW golden_records AS SELECT oneid, {plain}, {', '.join(ATTRIBUTES)}, "
-                f"{consent_status_sql('marketing_consent.value')} AS consent_status FROM golden_wide")
-    cur.execute(f"CREATE OR REPLACE VIEW golden_lineage AS SELECT oneid, field, lin.value AS value, lin.rule AS rule, "
-                f"lin.source AS source, lin.batch_id AS batch_id, lin.row_number AS row_number, "
-                f"lin.competing AS competing, lin.override_id AS override_id, lin.override_by AS override_by, "
-                f"lin.override_reason AS override_reason "
-                f"FROM (UNPIVOT (SELECT oneid, {', '.join(FIELD_NAMES)} FROM golden_wide) ON {', '.join(FIELD_NAMES)} "
-                f"INTO NAME field VALUE lin)")
+    """golden_records: one row per OneID with the field values, the derived attributes, the
+    completeness score and the consent status. golden_candidates: every usable value of every
+    record of a OneID (what competes). golden_lineage: one row per OneID and filled field with the
+    rule, the winning record (source, batch, row), the competing values that lost and the override."""
+    filled = " + ".join(f"({f} IS NOT NULL)::INT" for f in FIELD_NAMES)
+    cur.execute(f"CREATE OR REPLACE VIEW golden_records AS SELECT oneid, {', '.join(FIELD_NAMES)}, {', '.join(ATTRIBUTES)}, "
+                f"round(({filled}) / {len(FIELD_NAMES)}, 3) AS completeness, "
+                f"{consent_status_sql('marketing_consent')} AS consent_status FROM golden_wide")
+    cur.execute(f"CREATE OR REPLACE VIEW golden_candidates AS {_candidates_sql('')}")
+    cur.execute(f"CREATE OR REPLACE VIEW golden_lineage AS {_lineage_sql(False)}")
+
+
+def _candidates_sql(where: str) -> str:
+    """Every usable value of every record of a OneID (`where` filters the crosswalk `c`)."""
+    values = []
+    for f in FIELD_NAMES:
+        value, loser = _value_sql(f)
+        values.append(f"{value} AS {f}")
+        if loser:
+            values.append(f"{loser} AS {f}__typed")
+    return f"""
+        SELECT oneid, rec_id, source, batch_id, row_number, regexp_replace(field, '__typed$', '') AS field, value
+        FROM (UNPIVOT (SELECT c.oneid, c.rec_id, s.source, s.batch_id, s.row_number, {', '.join(values)}
+                       FROM crosswalk c JOIN std_records s USING (batch_id, row_number) {where})
+              ON COLUMNS(* EXCLUDE (oneid, rec_id, source, batch_id, row_number)) INTO NAME field VALUE value)"""
+
+
+def _lineage_sql(one: bool) -> str:
+    """One row per OneID and filled field; with `one`, only the OneID in the parameter $oneid."""
+    where = "WHERE oneid = $oneid" if one else ""
+    unpivot = " UNION ALL ".join(f"SELECT oneid, '{f}' AS field, {f} AS value, {f}__rec AS rec, "
+                                 f"{f}__override AS override_id FROM golden_wide WHERE {f} IS NOT NULL "
+                                 f"{where.replace('WHERE', 'AND')}" for f in FIELD_NAMES)
+    return f"""
+        SELECT u.oneid, u.field, u.value, CASE WHEN u.override_id IS NOT NULL THEN 'override' ELSE r.kind END AS rule,
+               b.source, u.rec // {REC} AS batch_id, u.rec % {REC} AS row_number,
+               CASE WHEN u.override_id IS NULL AND r.kind = 'aggregate' THEN v.vals  -- every value is kept
+                    ELSE list_filter(coalesce(v.vals, []), lambda x: x <> u.value) END AS competing,
+               u.override_id, o.created_by AS override_by, o.reason AS override_reason
+        FROM ({unpivot}) u
+        LEFT JOIN golden_rules_used r USING (field)
+        LEFT JOIN batches b ON b.batch_id = u.rec // {REC}
+        LEFT JOIN golden_overrides o ON o.override_id = u.override_id
+        LEFT JOIN (SELECT oneid, field, list_sort(list_distinct(list(value))) AS vals
+                   FROM ({_candidates_sql('WHERE c.oneid = $oneid' if one else '')}) GROUP BY oneid, field) v
+               ON v.oneid = u.oneid AND v.field = u.field"""
 
 
 def active_rules(cur: duckdb.DuckDBPyConnection) -> dict[str, SurvivorshipRule]:
@@ -169,85 +206,100 @@ def _rules_stamp(cur: duckdb.DuckDBPyConnection) -> int:
 # ---------------------------------------------------------------------------------------------
 # The build
 
-def _field_sql(f: str, rule: SurvivorshipRule, params: list) -> tuple[list[str], list[str], str]:
-    """(candidate columns, aggregates, final lineage struct) for one field."""
+def _value_sql(f: str) -> tuple[str, str | None]:
+    """(the candidate value of field `f` in a record: the ID-derived one first, else a valid typed
+    one; the typed value that loses to the ID-derived one, for the competing values)."""
     derived = DERIVED_FIRST.get(f)
     typed_ok = f"s.{f}_status IN {VALID}"
-    if derived:
-        value = f"CASE WHEN {derived} IS NOT NULL THEN {derived} WHEN {typed_ok} THEN s.{f} END"
-        status_rank = f"CASE WHEN {derived} IS NOT NULL THEN 0 WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
-    else:
-        value = f"CASE WHEN {typed_ok} THEN s.{f} END"
-        status_rank = f"CASE WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
-    params.append(list(rule.priority))
-    cand = [f"{value} AS v_{f}", f"{status_rank} AS s_{f}",
-            f"coalesce(list_position(?::VARCHAR[], b.channel), 1000) AS p_{f}"]
-    if derived:  # the typed value still competes (it shows among the losers)
-        cand.append(f"CASE WHEN {derived} IS NOT NULL AND {typed_ok} THEN s.{f} END AS t_{f}")
-    if rule.kind == "most_frequent":
-        cand.append(f"count(*) OVER (PARTITION BY c.oneid, {value}) AS n_{f}")
-    everything = f"list(v_{f}) FILTER (WHERE v_{f} IS NOT NULL)"
-    if derived:
-        everything = f"list_concat({everything}, list(t_{f}) FILTER (WHERE t_{f} IS NOT NULL))"
-    aggs = [f"list_sort(list_distinct({everything})) AS all_{f}"]
+    if not derived:
+        return f"CASE WHEN {typed_ok} THEN s.{f} END", None
+    return (f"CASE WHEN {derived} IS NOT NULL THEN {derived} WHEN {typed_ok} THEN s.{f} END",
+            f"CASE WHEN {derived} IS NOT NULL AND {typed_ok} AND s.{f} <> {derived} THEN s.{f} END")
+
+
+def _field_sql(f: str, rule: SurvivorshipRule, priority_col: str) -> dict[str, list[str]]:
+    """The SQL pieces of one field. `single`: the output columns for a OneID of one record (no
+    aggregation: most OneIDs). `cand` and `agg`: candidate columns per record and aggregates for a
+    OneID of several records; `multi`: its output columns. Outputs: the value, the winning record
+    (`__rec`, NULL for aggregate) and the override id (set afterwards)."""
+    value, _ = _value_sql(f)
+    out = {"single": [], "cand": [f"{value} AS v_{f}"], "agg": [], "multi": []}
     if rule.kind == "aggregate":
-        final = (f"CASE WHEN len(all_{f}) > 0 THEN {{'value': array_to_string(all_{f}, ' | '), 'rule': 'aggregate', "
-                 f"'source': NULL, 'batch_id': NULL, 'row_number': NULL, 'competing': all_{f}, 'override_id': NULL, "
-                 f"'override_by': NULL, 'override_reason': NULL}} END")
+        out["single"] += [f"{value} AS {f}", f"NULL::BIGINT AS {f}__rec"]
+        out["agg"].append(f"array_to_string(list_sort(list_distinct(list(v_{f}) FILTER (WHERE v_{f} IS NOT NULL))), "
+                          f"' | ') AS all_{f}")
+        out["multi"] += [f"nullif(all_{f}, '') AS {f}", f"NULL::BIGINT AS {f}__rec"]
     else:
-        own = {"source_priority": "0", "most_recent": "-seen_us", "most_frequent": f"-n_{f}",
+        out["single"] += [f"{value} AS {f}", f"CASE WHEN {value} IS NOT NULL THEN c.rec_id END AS {f}__rec"]
+        derived = DERIVED_FIRST.get(f)
+        status = f"CASE WHEN {derived} IS NOT NULL THEN 0 WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END" if derived \
+            else f"CASE WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
+        out["cand"].append(f"{status} AS d_{f}")
+        own = {"source_priority": None, "most_recent": "-seen_us", "most_frequent": f"-n_{f}",
                "most_complete": f"-length(v_{f})"}[rule.kind]
-        aggs.append(f"min({{'d': s_{f}, 'k': {own}, 'p': p_{f}, 'b': -batch_id, 'r': rec_id, 'v': v_{f}, "
-                    f"'src': source, 'rn': row_number}}) FILTER (WHERE v_{f} IS NOT NULL) AS w_{f}")
-        final = (f"CASE WHEN w_{f} IS NOT NULL THEN {{'value': w_{f}.v, 'rule': '{rule.kind}', 'source': w_{f}.src, "
-                 f"'batch_id': -w_{f}.b, 'row_number': w_{f}.rn, "
-                 f"'competing': list_filter(all_{f}, lambda x: x <> w_{f}.v), 'override_id': NULL, "
-                 f"'override_by': NULL, 'override_reason': NULL}} END")
-    override = (f"CASE WHEN o.m['{f}'] IS NOT NULL THEN {{'value': o.m['{f}'].value, 'rule': 'override', "
-                f"'source': NULL, 'batch_id': NULL, 'row_number': NULL, "
-                f"'competing': list_filter(coalesce(all_{f}, []), lambda x: x <> o.m['{f}'].value), "
-                f"'override_id': o.m['{f}'].override_id, 'override_by': o.m['{f}'].created_by, "
-                f"'override_reason': o.m['{f}'].reason}}::{LINEAGE_TYPE} ELSE ({final})::{LINEAGE_TYPE} END AS {f}")
-    return cand, aggs, override
+        if rule.kind == "most_frequent":
+            out["freq"] = [f]
+        key = [f"'d': d_{f}"] + ([f"'k': {own}"] if own else []) + [f"'p': {priority_col}", "'t': tie", "'r': rec_id",
+                                                                     f"'v': v_{f}"]
+        out["agg"].append(f"min({{{', '.join(key)}}}) FILTER (WHERE v_{f} IS NOT NULL) AS w_{f}")
+        out["multi"] += [f"w_{f}.v AS {f}", f"w_{f}.r AS {f}__rec"]
+    out["single"].append(f"NULL::BIGINT AS {f}__override")
+    out["multi"].append(f"NULL::BIGINT AS {f}__override")
+    return out
 
 
 def _golden_select(rules: dict[str, SurvivorshipRule], only_changed: bool) -> tuple[str, list]:
-    """The SELECT producing golden_wide rows; with `only_changed`, only the OneIDs in the temp
-    table `golden_changed`."""
+    """The SELECT producing golden_wide rows (overrides are applied afterwards); with
+    `only_changed`, only the OneIDs in the temp table `golden_changed`."""
     params: list = []
-    cands, aggs, finals = [], [], []
-    for f in FIELD_NAMES:
-        c, a, fin = _field_sql(f, rules[f], params)
-        cands += c
-        aggs += a
-        finals.append(fin)
+    priority_cols: dict[tuple[str, ...], str] = {}
+    for f in FIELD_NAMES:  # one rank column per distinct trust order (channels go in as parameters)
+        if rules[f].priority not in priority_cols:
+            priority_cols[rules[f].priority] = f"p{len(priority_cols)}"
+            params.append(list(rules[f].priority))
+    ranks = ", ".join(f"coalesce(list_position(?::VARCHAR[], b.channel), 1000) AS {c}" for c in priority_cols.values())
+    parts = [_field_sql(f, rules[f], priority_cols[rules[f].priority]) for f in FIELD_NAMES]
     scope = "WHERE c.oneid IN (SELECT oneid FROM golden_changed)" if only_changed else ""
-    filled = " + ".join(f"({f}.value IS NOT NULL)::INT" for f in FIELD_NAMES)
+    joins = ("JOIN std_records s USING (batch_id, row_number) JOIN batches b ON b.batch_id = c.batch_id "
+             "LEFT JOIN std_batches sb ON sb.batch_id = c.batch_id")
+    freq = [f for p in parts for f in p.get("freq", [])]
+    counts = "".join(f" LEFT JOIN (SELECT oneid, v_{f}, count(*) AS n_{f} FROM cand0 GROUP BY ALL) USING (oneid, v_{f})"
+                     for f in freq)
     sql = f"""
-        WITH cand AS (
-            SELECT c.oneid, c.rec_id, s.source, s.batch_id, s.row_number, b.channel, b.uploaded_at,
-                   epoch_us(coalesce(TRY_CAST(s.updated_at AS TIMESTAMP), b.uploaded_at)) AS seen_us,
-                   coalesce(s.is_minor, false) AS minor, sb.standardized_at, {', '.join(cands)}
-            FROM crosswalk c JOIN std_records s USING (batch_id, row_number)
-            JOIN batches b ON b.batch_id = c.batch_id LEFT JOIN std_batches sb ON sb.batch_id = c.batch_id
-            {scope}),
-        agg AS (
-            SELECT oneid, count(*) AS record_count, list_sort(list_distinct(list(channel))) AS channels,
-                   min(uploaded_at) AS first_seen, max(uploaded_at) AS last_seen, bool_or(minor) AS is_minor,
-                   bit_xor(hash(rec_id)) AS members_hash, max(standardized_at) AS standardized_at, {', '.join(aggs)}
-            FROM cand GROUP BY oneid),
-        ov AS (
-            SELECT oneid, map_from_entries(list((field, {{'value': value, 'override_id': override_id,
-                   'created_by': created_by, 'reason': reason}}))) AS m
-            FROM ({ACTIVE_OVERRIDES}) GROUP BY oneid),
-        fields AS (
-            SELECT a.oneid, a.record_count, len(a.channels) AS channel_count, a.channels, a.first_seen, a.last_seen,
-                   a.is_minor, a.members_hash, a.standardized_at, {', '.join(finals)}
-            FROM agg a LEFT JOIN ov o USING (oneid))
-        SELECT oneid, {', '.join(FIELD_NAMES)}, record_count, channel_count, channels, first_seen, last_seen, is_minor,
-               round(({filled}) / {len(FIELD_NAMES)}, 3) AS completeness, members_hash, standardized_at
-        FROM fields"""
+        WITH sizes AS (SELECT oneid, count(*) AS n FROM crosswalk c {scope} GROUP BY oneid),
+        single AS (
+            SELECT c.oneid, 1 AS record_count, 1 AS channel_count, [b.channel] AS channels, b.uploaded_at AS first_seen,
+                   b.uploaded_at AS last_seen, coalesce(s.is_minor, false) AS is_minor, hash(c.rec_id) AS members_hash,
+                   sb.standardized_at, {', '.join(x for p in parts for x in p["single"])}
+            FROM crosswalk c SEMI JOIN (SELECT oneid FROM sizes WHERE n = 1) USING (oneid) {joins}),
+        cand0 AS (
+                SELECT c.oneid, c.rec_id, b.channel, b.uploaded_at, coalesce(s.is_minor, false) AS minor, sb.standardized_at,
+                       epoch_us(coalesce(TRY_CAST(s.updated_at AS TIMESTAMP), b.uploaded_at)) AS seen_us,
+                       c.row_number - c.batch_id * {REC} AS tie, {ranks}, {', '.join(x for p in parts for x in p["cand"])}
+                FROM crosswalk c SEMI JOIN (SELECT oneid FROM sizes WHERE n > 1) USING (oneid) {joins}),
+        cand AS (SELECT * FROM cand0{counts}),
+        multi AS (
+            SELECT oneid, record_count, len(channels) AS channel_count, channels, first_seen, last_seen, is_minor,
+                   members_hash, standardized_at, {', '.join(x for p in parts for x in p["multi"])}
+            FROM (SELECT oneid, count(*) AS record_count, list_sort(list_distinct(list(channel))) AS channels,
+                         min(uploaded_at) AS first_seen, max(uploaded_at) AS last_seen, bool_or(minor) AS is_minor,
+                         bit_xor(hash(rec_id)) AS members_hash, max(standardized_at) AS standardized_at,
+                         {', '.join(x for p in parts for x in p["agg"])}
+                  FROM cand GROUP BY oneid))
+        SELECT * FROM single UNION ALL SELECT * FROM multi"""
     return sql, params
+
+
+def _apply_overrides(cur: duckdb.DuckDBPyConnection, only_changed: bool) -> None:
+    """Active overrides beat the rules: the value is replaced (the rule's values still compete)."""
+    scope = "AND o.oneid IN (SELECT oneid FROM golden_changed)" if only_changed else ""
+    fields = [r[0] for r in cur.execute(f"SELECT DISTINCT field FROM ({ACTIVE_OVERRIDES}) o WHERE true {scope}").fetchall()]
+    for f in fields:
+        if f not in FIELD_NAMES:
+            continue
+        cur.execute(f"""
+            UPDATE golden_wide g SET {f} = o.value, {f}__override = o.override_id, {f}__rec = NULL
+            FROM ({ACTIVE_OVERRIDES}) o WHERE o.field = ? AND o.oneid = g.oneid {scope}""", [f])
 
 
 # The latest active override per OneID and field.
@@ -281,6 +333,7 @@ def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule])
     sql, params = _golden_select(rules, only_changed=True)
     cur.execute("DELETE FROM golden_wide WHERE oneid IN (SELECT oneid FROM golden_changed)")
     cur.execute(f"INSERT INTO golden_wide {sql}", params)
+    _apply_overrides(cur, only_changed=True)
 
 
 def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = False,
@@ -312,6 +365,9 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             sql, params = _golden_select(active, only_changed=False)
             cur.execute(f"CREATE OR REPLACE TABLE golden_wide AS {sql}", params)
             create_views(cur)
+            cur.execute("DELETE FROM golden_rules_used")
+            cur.executemany("INSERT INTO golden_rules_used VALUES (?, ?)", [[f, r.kind] for f, r in active.items()])
+            _apply_overrides(cur, only_changed=False)
             changed, mode = total, "full"
         else:
             if changed:
@@ -332,5 +388,17 @@ def build_golden(db: Database, rules: dict[str, SurvivorshipRule] | None = None)
 def lineage(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
     """Per field of one golden record: value, rule, source, batch, row, the competing values and
     the override (who and why) when a steward set the value."""
-    return cur.execute("SELECT field, value, rule, source, batch_id, row_number, competing, override_id, override_by, "
-                       "override_reason FROM golden_lineage WHERE oneid = ? ORDER BY field", [oneid]).df()
+    sql = _lineage_sql(True)
+    return cur.execute(f"SELECT field, value, rule, source, batch_id, row_number, competing, override_id, override_by, "
+                       f"override_reason FROM ({sql}) ORDER BY field", {"oneid": oneid}).df()
+
+
+def candidates(cur: duckdb.DuckDBPyConnection, oneid: str, field_name: str | None = None) -> pd.DataFrame:
+    """The competing values of one OneID on demand: every usable value per field with the record
+    (source, batch, row) that holds it, and whether it is the golden value."""
+    sql = _candidates_sql("WHERE c.oneid = $oneid")
+    where, params = ("WHERE k.field = $field", {"oneid": oneid, "field": field_name}) if field_name else ("", {"oneid": oneid})
+    return cur.execute(f"SELECT k.field, k.value, k.source, k.batch_id, k.row_number, coalesce(l.value = k.value OR "
+                       f"list_contains(string_split(l.value, ' | '), k.value), false) AS golden FROM ({sql}) k "
+                       f"LEFT JOIN ({_lineage_sql(True)}) l USING (field) {where} "
+                       f"ORDER BY k.field, golden DESC, k.batch_id DESC, k.row_number", params).df()
