@@ -16,6 +16,7 @@ PAGES = [
     ("pages/quality.py", "quality", "page.quality", "quality.view", "app.section.workspace"),
     ("pages/rules.py", "rules", "page.rules", "rules.edit", "app.section.workspace"),
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
+    ("pages/customer360.py", "customer360", "page.customer360", "customer.view", "app.section.workspace"),
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
 ]

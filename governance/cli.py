@@ -120,9 +120,10 @@ def cmd_resolve(args, db) -> int:
     model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     result = resolve.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
                              auto_accept=args.auto_accept, review_low=args.review_low)
-    golden = survivorship.build_golden(db)
+    golden = survivorship.refresh_golden(db)
     if args.json:
-        print(json.dumps(result.summary() | {"golden_records": golden}))
+        print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
+                                             "golden_mode": golden.mode}))
     else:
         t = result.timings
         print(f"records {result.records}  links {result.links}  model pairs {result.model_pairs}  "
@@ -130,7 +131,7 @@ def cmd_resolve(args, db) -> int:
               f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
               f"flagged {result.flagged}")
         print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
-        print(f"golden records: {golden}")
+        print(f"golden records: {golden.oneids} ({golden.mode} refresh, {golden.rebuilt} rebuilt, {golden.seconds:.2f} s)")
     return 0
 
 
