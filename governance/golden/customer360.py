@@ -212,7 +212,8 @@ def _oneid_of(db: Database, rec_id: int) -> str:
 
 def split_record(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> str:
     """Split a record out of its OneID (reject decisions against every other member, binding every
-    later run) and re-run at once. Returns the record's OneID afterwards."""
+    later run) and re-run at once. Returns the record's OneID afterwards (the larger part keeps
+    the old OneID; on a tie the record may keep it and the others get a new one)."""
     with db.cursor() as cur:
         if not cur.execute("SELECT 1 FROM crosswalk WHERE oneid = ? AND rec_id = ?", [oneid, rec_id]).fetchone():
             raise GovernanceError(f"The record is not part of {oneid}.")
@@ -233,11 +234,12 @@ def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str 
                                 [oneid, other]).fetchall())
     if len(reps) != 2:
         raise GovernanceError(f"No OneID {other if oneid in reps else oneid}.")
-    review.decide(db, actor, reps[oneid], reps[other], "approve", comment or f"merge {other} into {oneid}",
-                  allow_override=True)
+    decision_id = review.decide(db, actor, reps[oneid], reps[other], "approve",
+                                comment or f"merge {other} into {oneid}", allow_override=True)
     rerun(db, actor)
     after_a, after_b = _oneid_of(db, reps[oneid]), _oneid_of(db, reps[other])
     if after_a != after_b:
-        raise GovernanceError("The merge was recorded but a constraint keeps the records apart "
-                              "(a rejected pair or different resident IDs); see the flagged OneIDs on the Review page.")
+        review.undo(db, actor, decision_id)  # it changed nothing; do not leave a contradicted approval behind
+        raise GovernanceError("A constraint keeps these customers apart (a rejected pair or two different resident "
+                              "IDs); the merge was not applied.")
     return after_a
