@@ -123,9 +123,9 @@ if oneid:
                 st.dataframe(active_view, hide_index=True, width="stretch")
             with st.form("c360_override", clear_on_submit=True):
                 st.markdown(f"**{tr('c360.override')}**")
-                o_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=label)
-                o_value = st.text_input(tr("c360.value"))
-                o_reason = st.text_input(tr("c360.reason"))
+                o_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=label, key="c360_override_field")
+                o_value = st.text_input(tr("c360.value"), key="c360_override_value")
+                o_reason = st.text_input(tr("c360.reason"), key="c360_override_reason")
                 if st.form_submit_button(tr("c360.override_save")):
                     try:
                         new_id = overrides.set_override(ctx.db, ctx.user.username, oneid, o_field, o_value, o_reason)
@@ -175,7 +175,8 @@ if can_edit:
         r_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=label, key="c360_rule_field")
         current = rules.set_index("field").loc[r_field]
         with st.form(f"c360_rule_{r_field}"):
-            r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]))
+            r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]),
+                                  key=f"c360_rule_kind_{r_field}")
             r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]))
             r_comment = st.text_input(tr("c360.comment"), key="c360_rule_comment")
             if st.form_submit_button(tr("c360.rule_save")):

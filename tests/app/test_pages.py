@@ -8,14 +8,14 @@ from governance import auth, ingest
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
-         "users": "pages/users.py", "audit": "pages/audit.py"}
+         "users": "pages/users.py", "audit": "pages/audit.py", "customer360": "pages/customer360.py"}
 REACHABLE = {
     "admin": set(PAGES),
-    "steward": {"home", "sources", "upload", "quality", "rules", "review"},
-    "analyst": {"home", "sources", "quality", "review"},
+    "steward": {"home", "sources", "upload", "quality", "rules", "review", "customer360"},
+    "analyst": {"home", "sources", "quality", "review", "customer360"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
-          "review": "OneID review", "users": "Users", "audit": "Audit log"}
+          "review": "OneID review", "users": "Users", "audit": "Audit log", "customer360": "Customer 360"}
 
 
 @pytest.fixture
