@@ -98,7 +98,7 @@ if oneid:
             st.dataframe(values, hide_index=True, width="stretch")
 
     st.subheader(tr("c360.sources"))
-    st.dataframe(shown(records.drop(columns=["rec_id"]), {"record", "source", "placed_by"}), hide_index=True,
+    st.dataframe(shown(records.drop(columns=["rec_id"]).dropna(axis=1, how="all"), {"record", "source", "placed_by"}), hide_index=True,
                  width="stretch")
     st.subheader(tr("c360.sub_accounts"))
     accounts_view = accounts.copy()
