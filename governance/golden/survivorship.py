@@ -128,8 +128,9 @@ def _candidates_sql(where: str) -> str:
               ON COLUMNS(* EXCLUDE (oneid, rec_id, source, batch_id, row_number)) INTO NAME field VALUE value)"""
 
 
-def _lineage_sql(one: bool) -> str:
-    """One row per OneID and filled field; with `one`, only the OneID in the parameter $oneid."""
+def _lineage_sql(one: bool, narrow: str = "") -> str:
+    """One row per OneID and filled field; with `one`, only the OneID in the parameter $oneid
+    (`narrow`: extra conditions on its std_records `s`, see _members_filter)."""
     where = "WHERE oneid = $oneid" if one else ""
     unpivot = " UNION ALL ".join(f"SELECT oneid, '{f}' AS field, {f} AS value, {f}__rec AS rec, "
                                  f"{f}__override AS override_id FROM golden_wide WHERE {f} IS NOT NULL "
@@ -145,7 +146,7 @@ def _lineage_sql(one: bool) -> str:
         LEFT JOIN batches b ON b.batch_id = u.rec // {REC}
         LEFT JOIN golden_overrides o ON o.override_id = u.override_id
         LEFT JOIN (SELECT oneid, field, list_sort(list_distinct(list(value))) AS vals
-                   FROM ({_candidates_sql('WHERE c.oneid = $oneid' if one else '')}) GROUP BY oneid, field) v
+                   FROM ({_candidates_sql('WHERE c.oneid = $oneid' + narrow if one else '')}) GROUP BY oneid, field) v
                ON v.oneid = u.oneid AND v.field = u.field"""
 
 
@@ -363,7 +364,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             rebuild_all = changed > FULL_REBUILD_SHARE * max(total, 1)
         if rebuild_all:
             sql, params = _golden_select(active, only_changed=False)
-            cur.execute(f"CREATE OR REPLACE TABLE golden_wide AS {sql}", params)
+            cur.execute(f"CREATE OR REPLACE TABLE golden_wide AS {sql} ORDER BY oneid", params)  # point lookups skip row groups
             create_views(cur)
             cur.execute("DELETE FROM golden_rules_used")
             cur.executemany("INSERT INTO golden_rules_used VALUES (?, ?)", [[f, r.kind] for f, r in active.items()])
@@ -385,10 +386,21 @@ def build_golden(db: Database, rules: dict[str, SurvivorshipRule] | None = None)
     return refresh_golden(db, full=True, rules=rules).oneids
 
 
+def _members_filter(cur: duckdb.DuckDBPyConnection, oneid: str) -> str:
+    """Constant conditions on std_records `s` for the records of one OneID, so that the scan skips
+    row groups by their min/max (batch ids and row numbers are integers we read from the store)."""
+    rows = cur.execute("SELECT list(DISTINCT batch_id), list(DISTINCT row_number) FROM crosswalk WHERE oneid = ?",
+                       [oneid]).fetchone()
+    if not rows or not rows[0]:
+        return ""
+    return (f" AND s.batch_id IN ({', '.join(str(int(b)) for b in rows[0])})"
+            f" AND s.row_number IN ({', '.join(str(int(r)) for r in rows[1])})")
+
+
 def lineage(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
     """Per field of one golden record: value, rule, source, batch, row, the competing values and
     the override (who and why) when a steward set the value."""
-    sql = _lineage_sql(True)
+    sql = _lineage_sql(True, _members_filter(cur, oneid))
     return cur.execute(f"SELECT field, value, rule, source, batch_id, row_number, competing, override_id, override_by, "
                        f"override_reason FROM ({sql}) ORDER BY field", {"oneid": oneid}).df()
 
@@ -396,9 +408,10 @@ def lineage(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
 def candidates(cur: duckdb.DuckDBPyConnection, oneid: str, field_name: str | None = None) -> pd.DataFrame:
     """The competing values of one OneID on demand: every usable value per field with the record
     (source, batch, row) that holds it, and whether it is the golden value."""
-    sql = _candidates_sql("WHERE c.oneid = $oneid")
+    narrow = _members_filter(cur, oneid)
+    sql = _candidates_sql("WHERE c.oneid = $oneid" + narrow)
     where, params = ("WHERE k.field = $field", {"oneid": oneid, "field": field_name}) if field_name else ("", {"oneid": oneid})
     return cur.execute(f"SELECT k.field, k.value, k.source, k.batch_id, k.row_number, coalesce(l.value = k.value OR "
                        f"list_contains(string_split(l.value, ' | '), k.value), false) AS golden FROM ({sql}) k "
-                       f"LEFT JOIN ({_lineage_sql(True)}) l USING (field) {where} "
+                       f"LEFT JOIN ({_lineage_sql(True, narrow)}) l USING (field) {where} "
                        f"ORDER BY k.field, golden DESC, k.batch_id DESC, k.row_number", params).df()
