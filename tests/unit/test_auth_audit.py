@@ -25,10 +25,10 @@ def test_passwords_are_bcrypt_hashes(db, alice):
 
 @pytest.mark.parametrize("role,allowed", [
     ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
-               "quality.view", "quality.run", "rules.edit", "review.view", "review.decide"}),
+               "quality.view", "quality.run", "rules.edit", "review.view", "review.decide", "customer.view", "golden.edit"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
-                 "quality.run", "rules.edit", "review.view", "review.decide"}),
-    ("analyst", {"home.view", "sources.view", "quality.view", "review.view"}),
+                 "quality.run", "rules.edit", "review.view", "review.decide", "customer.view", "golden.edit"}),
+    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "customer.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):
