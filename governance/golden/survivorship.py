@@ -10,12 +10,14 @@ this documented order: derived before typed, status (valid before valid_with_war
 own order, source priority, the most recent batch, then the lowest record id.
 A steward override (overrides.py) beats every rule.
 
-The build is one pass: a `GROUP BY oneid` over the crosswalk joined to the standardized records,
-with one `min()` over a struct sort key per field (the key's first members are the tie order, the
-last ones carry the value and its lineage). The result is one wide row per OneID in `golden_wide`;
-the views `golden_records` (plain values and derived attributes) and `golden_lineage` (one row per
-OneID and field) read it. A refresh rebuilds only the OneIDs whose records or standardized values
-changed since the last build (a fingerprint per OneID), or everything when the rules changed.
+The build is one pass: OneIDs of a single record are projected without aggregation; the others
+go through one `GROUP BY oneid` with a `min()` over a struct sort key per field (the key's first
+members are the tie order, the last ones carry the winning record and value). The result is one
+wide row per OneID in `golden_wide` (value, winning record and override id per field). Views read
+it: `golden_records` (values and derived attributes), `golden_lineage` (one row per OneID and field,
+with the competing values computed on demand from `golden_candidates`). A refresh rebuilds only
+the OneIDs whose records or standardized values changed since the last build (a fingerprint per
+OneID), or everything when the rules changed.
 """
 from __future__ import annotations
 
