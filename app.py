@@ -16,13 +16,14 @@ PAGES = [
     ("pages/quality.py", "quality", "page.quality", "quality.view", "app.section.workspace"),
     ("pages/rules.py", "rules", "page.rules", "rules.edit", "app.section.workspace"),
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
+    ("pages/customer360.py", "customer360", "page.customer360", "customer.view", "app.section.workspace"),
+    ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
+    ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.privacy"),
     ("pages/requests.py", "requests", "page.requests", "dsr.manage", "app.section.privacy"),
     ("pages/retention.py", "retention", "page.retention", "retention.manage", "app.section.privacy"),
-    ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
-    ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.workspace"),
+    ("pages/ropa.py", "ropa", "page.ropa", "ropa.view", "app.section.privacy"),
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
-    ("pages/ropa.py", "ropa", "page.ropa", "ropa.view", "app.section.admin"),
     ("pages/masking_policies.py", "masking", "page.masking_policies", "masking.manage", "app.section.admin"),
 ]
 

@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules.edit": frozenset({"admin", "steward"}),
     "review.view": frozenset(ROLES),
     "review.decide": frozenset({"admin", "steward"}),
+    "customer.view": frozenset(ROLES),
+    "golden.edit": frozenset({"admin", "steward"}),
     "users.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin"}),
     "masking.manage": frozenset({"admin"}),

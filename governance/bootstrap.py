@@ -78,5 +78,5 @@ def load_demo(db: Database, directory: Path | None = None, n_customers: int = 30
 
     pipeline.refresh(db, "system")  # standardize and profile, so every page has something to show
     resolve.resolve(db, "system")   # and a first OneID run with its review queue
-    survivorship.build_golden(db)
+    survivorship.refresh_golden(db)
     return results

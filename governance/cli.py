@@ -121,9 +121,10 @@ def cmd_resolve(args, db) -> int:
     model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     result = resolve.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
                              auto_accept=args.auto_accept, review_low=args.review_low)
-    golden = survivorship.build_golden(db)
+    golden = survivorship.refresh_golden(db)
     if args.json:
-        print(json.dumps(result.summary() | {"golden_records": golden}))
+        print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
+                                             "golden_mode": golden.mode}))
     else:
         t = result.timings
         print(f"records {result.records}  links {result.links}  model pairs {result.model_pairs}  "
@@ -131,7 +132,7 @@ def cmd_resolve(args, db) -> int:
               f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
               f"flagged {result.flagged}")
         print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
-        print(f"golden records: {golden}")
+        print(f"golden records: {golden.oneids} ({golden.mode} refresh, {golden.rebuilt} rebuilt, {golden.seconds:.2f} s)")
     return 0
 
 
@@ -488,6 +489,38 @@ def _add_dsr_parsers(sub, with_actor) -> None:
     p.set_defaults(func=cmd_compact)
 
 
+# --- golden records (issue 5) -------------------------------------------------------------------
+
+def cmd_golden(args, db) -> int:
+    from governance.golden import overrides, survivorship
+
+    if args.golden_cmd == "refresh":
+        result = survivorship.refresh_golden(db, full=args.full)
+        print(json.dumps(vars(result)) if args.json else
+              f"golden records: {result.oneids} ({result.mode}, {result.rebuilt} rebuilt, {result.seconds:.2f} s)")
+    elif args.golden_cmd == "rules":
+        with db.cursor() as cur:
+            frame = survivorship.rules_frame(cur)
+        for r in frame.itertuples():
+            print(f"{r.field}\t{r.kind}\tv{r.version}\t{','.join(r.priority) if r.kind == 'source_priority' else ''}")
+    elif args.golden_cmd == "set-rule":
+        priority = [c.strip() for c in args.priority.split(",")] if args.priority else None
+        version = survivorship.set_rule(db, args.actor, args.field, args.kind, priority, args.comment)
+        result = survivorship.refresh_golden(db)
+        print(f"{args.field}: version {version} ({args.kind}); {result.rebuilt} golden records rebuilt")
+    elif args.golden_cmd == "override":
+        override_id = overrides.set_override(db, args.actor, args.oneid, args.field, args.value, args.reason)
+        print(f"override {override_id}")
+    elif args.golden_cmd == "remove-override":
+        overrides.remove_override(db, args.actor, args.override_id, args.reason)
+        print(f"override {args.override_id} removed")
+    elif args.golden_cmd == "overrides":
+        with db.cursor() as cur:
+            frame = overrides.active_overrides(cur, args.oneid)
+        print(frame.drop(columns=["value"]).to_string(index=False))  # values are personal data
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m governance", description="Steward customer-data governance CLI")
     parser.add_argument("--db", help="DuckDB file (default: $STEWARD_DB or data/steward.duckdb)")
@@ -598,6 +631,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit)
 
     _add_dsr_parsers(sub, with_actor)
+    # golden records (issue 5)
+    p = sub.add_parser("golden", help="golden records: refresh, survivorship rules, steward overrides")
+    gsub = p.add_subparsers(dest="golden_cmd", required=True)
+    g = gsub.add_parser("refresh", help="bring golden records up to date (incremental unless --full)")
+    g.add_argument("--full", action="store_true")
+    g.add_argument("--json", action="store_true")
+    gsub.add_parser("rules", help="the active survivorship rule of every field")
+    g = with_actor(gsub.add_parser("set-rule", help="store a new version of a field's rule and refresh"))
+    g.add_argument("field")
+    g.add_argument("kind", choices=["source_priority", "most_recent", "most_frequent", "most_complete", "aggregate"])
+    g.add_argument("--priority", help="channels in trust order, comma-separated (e.g. crm,pos,tmall)")
+    g.add_argument("--comment")
+    g = with_actor(gsub.add_parser("override", help="set a golden field by hand (with a reason)"))
+    g.add_argument("oneid")
+    g.add_argument("field")
+    g.add_argument("value")
+    g.add_argument("--reason", required=True)
+    g = with_actor(gsub.add_parser("remove-override"))
+    g.add_argument("override_id", type=int)
+    g.add_argument("--reason", required=True)
+    g = gsub.add_parser("overrides", help="list active overrides (without their values)")
+    g.add_argument("--oneid")
+    p.set_defaults(func=cmd_golden)
     return parser
 
 

@@ -51,7 +51,7 @@ def consent_status_sql() -> str:
 
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Migration 8 (with the export manifests)."""
+    """Migration 7 (with the export manifests)."""
     cur.execute("CREATE SEQUENCE consent_seq START 1")
     cur.execute(
         "CREATE TABLE consent_records (id BIGINT PRIMARY KEY, oneid VARCHAR, batch_id BIGINT, row_number BIGINT, "
@@ -80,7 +80,8 @@ class ImportResult:
 def import_from_sources(db: Database, actor: str) -> ImportResult:
     """Record the standardized `marketing_consent` flag of every source row not imported before:
     'true' -> granted, 'false' -> withdrawn, as of the row's last update (else its batch's upload).
-    A row is imported once, so a re-import never overrides a later withdrawal."""
+    A row is imported once, so a re-import never overrides a later withdrawal. Standardization runs
+    it after every batch; an import that finds nothing new is not audited."""
     with db.transaction() as cur:
         last_id = cur.execute("SELECT coalesce(max(id), 0) FROM consent_records").fetchone()[0]
         cur.execute(
@@ -98,7 +99,8 @@ def import_from_sources(db: Database, actor: str) -> ImportResult:
             "SELECT count(*) FILTER (WHERE state = 'granted'), count(*) FILTER (WHERE state = 'withdrawn') "
             "FROM consent_records WHERE id > ?", [last_id]).fetchone()
         result = ImportResult(granted + withdrawn, granted, withdrawn)
-        audit.record(cur, actor, "consent.import", "consent", "marketing", vars(result))
+        if result.records:
+            audit.record(cur, actor, "consent.import", "consent", "marketing", vars(result))
     return result
 
 

@@ -44,7 +44,7 @@ AGGREGATE_SEPARATOR = " | "  # how survivorship joins the values of a multi-valu
 
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Migration 8 (with the consent ledger). `fields` lists the exported columns, `filter` is JSON."""
+    """Migration 7 (with the consent ledger). `fields` lists the exported columns, `filter` is JSON."""
     cur.execute("CREATE SEQUENCE export_seq START 1")
     cur.execute(
         "CREATE TABLE export_manifests (id BIGINT PRIMARY KEY, created_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, "

@@ -34,6 +34,12 @@ def _create_oneid_tables(cur: duckdb.DuckDBPyConnection) -> None:
     create_tables(cur)
 
 
+def _create_golden_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    from governance.golden.survivorship import create_tables
+
+    create_tables(cur)
+
+
 def _create_masking_tables(cur: duckdb.DuckDBPyConnection) -> None:
     from governance.masking import create_tables
 
@@ -161,7 +167,8 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (4, "standardized records and value cache", _create_standardize_tables),
     (5, "quality rules, profiles and rule results", _create_quality_tables),
     (6, "OneID runs, crosswalk, history and review decisions", _create_oneid_tables),
-    (8, "consent ledger and export manifests", _create_consent_and_export_tables),
+    (7, "consent ledger and export manifests", _create_consent_and_export_tables),
+    (8, "golden records: versioned survivorship rules, overrides, golden_wide and its views", _create_golden_tables),
     (9, "masking policies per sensitivity class and role", _create_masking_tables),
     (10, "data-subject requests, tombstones, suppression, retention", _create_dsr_tables),
 ]

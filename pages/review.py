@@ -34,7 +34,7 @@ if can_decide:
                 try:
                     result = resolve.resolve(ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
                                              model_json=None if retrain or saved is None else saved["model_json"])
-                    survivorship.build_golden(ctx.db)
+                    survivorship.refresh_golden(ctx.db)
                     st.success(tr("review.done", records=result.records, oneids=result.clusters,
                                   auto=result.auto_links, queue=result.queue))
                 except GovernanceError as exc:

@@ -235,6 +235,9 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
         audit.record(cur, actor, "standardize.run", "std_run", run_id,
                      {"batches": todo, "records": records, "new_values": new_values, "suppressed": suppressed})
+    from governance import consent  # the mapped consent flags enter the consent ledger
+
+    consent.import_from_sources(db, actor)
     if progress:
         progress(1.0, "done")
     return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed)

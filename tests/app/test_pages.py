@@ -9,15 +9,15 @@ from governance import auth, ingest
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
          "users": "pages/users.py", "audit": "pages/audit.py", "ropa": "pages/ropa.py",
-         "masking": "pages/masking_policies.py"}
+         "masking": "pages/masking_policies.py", "customer360": "pages/customer360.py"}
 REACHABLE = {
     "admin": set(PAGES),
-    "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa"},
-    "analyst": {"home", "sources", "quality", "review"},
+    "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa", "customer360"},
+    "analyst": {"home", "sources", "quality", "review", "customer360"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
           "review": "OneID review", "users": "Users", "audit": "Audit log", "ropa": "Record of processing",
-          "masking": "Masking policies"}
+          "masking": "Masking policies", "customer360": "Customer 360"}
 
 
 @pytest.fixture

@@ -26,11 +26,12 @@ def test_passwords_are_bcrypt_hashes(db, alice):
 @pytest.mark.parametrize("role,allowed", [
     ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
                "quality.view", "quality.run", "rules.edit", "review.view", "review.decide", "masking.manage",
-               "ropa.view", "dsr.manage", "retention.manage", "export.run", "consent.view", "consent.edit"}),
+               "ropa.view", "dsr.manage", "retention.manage", "export.run", "consent.view", "consent.edit",
+               "customer.view", "golden.edit"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
                  "quality.run", "rules.edit", "review.view", "review.decide", "ropa.view", "dsr.manage",
-                 "retention.manage", "export.run", "consent.view", "consent.edit"}),
-    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view"}),
+                 "retention.manage", "export.run", "consent.view", "consent.edit", "customer.view", "golden.edit"}),
+    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view", "customer.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):

@@ -152,3 +152,29 @@ def test_resolve_review_and_export_crosswalk(db_path, tmp_path, capsys):
     assert code == 0 and text.splitlines()[0].startswith("source,row_number,oneid,placed_by") and len(text.splitlines()) == 4
     code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(out_file), "--unmasked")
     assert code == 2 and "--purpose" in err
+
+
+def test_golden_rules_overrides_and_refresh(db_path, tmp_path, capsys):
+    f = tmp_path / "crm.csv"
+    f.write_text("姓名,手机,邮箱\n张伟,13912345678,a@qq.com\n张伟,13912345678,zhangwei@163.com\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(f), "--channel", "crm")[0] == 0
+    summary = json.loads(call(db_path, capsys, "resolve", "--json", "--no-model")[1])
+    assert summary["golden_records"] == 1 and summary["golden_mode"] == "full"
+    code, out, _ = call(db_path, capsys, "golden", "rules")
+    assert code == 0 and "name\tsource_priority\tv0" in out
+    code, out, _ = call(db_path, capsys, "golden", "set-rule", "email", "most_complete", "--comment", "longest", "--actor", "alice")
+    assert code == 0 and "version 1" in out
+    assert call(db_path, capsys, "golden", "set-rule", "name", "source_priority", "--priority", "crm,nowhere")[0] == 2
+    db = open_database(db_path)
+    with db.cursor() as cur:
+        oneid, email = cur.execute("SELECT oneid, email FROM golden_records").fetchone()
+    db.close()
+    assert email == "zhangwei@163.com"
+    code, out, _ = call(db_path, capsys, "golden", "override", oneid, "name", "张 卫", "--reason", "ID card check",
+                        "--actor", "alice")
+    assert code == 0 and out.strip() == "override 1"
+    code, out, _ = call(db_path, capsys, "golden", "overrides")
+    assert "ID card check" in out and "张卫" not in out
+    assert json.loads(call(db_path, capsys, "golden", "refresh", "--json")[1])["mode"] == "incremental"
+    assert call(db_path, capsys, "golden", "remove-override", "1", "--reason", "undo", "--actor", "alice")[0] == 0
+    assert call(db_path, capsys, "golden", "remove-override", "1", "--reason", "again")[0] == 2

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from governance import ingest
+from governance import consent, ingest
 from governance.golden import survivorship as sv
 from governance.oneid import resolve
 from governance.standardize import engine
+import pandas as pd
 
 ID = "11010519491231002X"  # a woman born 1949-12-31
 
@@ -74,3 +75,172 @@ def test_most_frequent_and_custom_rules(db, golden):
         sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "loudest")})
     with pytest.raises(ValueError):
         sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "source_priority", ("crm' OR 1=1 --",))})
+
+
+# --- rules, tie order, lineage, versions, overrides, incremental refresh (issue 5) -------------------
+
+from governance import audit  # noqa: E402
+from governance.errors import GovernanceError  # noqa: E402
+from governance.golden import overrides  # noqa: E402
+from governance.oneid import review  # noqa: E402
+from helpers import SAVED_MODEL, load_generated  # noqa: E402
+
+
+def test_tie_order_newest_batch_then_lowest_row_then_valid_before_warning(db, golden, tmp_path):
+    load(db, tmp_path, "crm", "crm", [f"王小芳,13512345678,{ID},,,,,2021-01-01 09:00:00"])   # a newer CRM batch
+    engine.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db)
+    with db.cursor() as cur:
+        lin = sv.lineage(cur, cur.execute("SELECT oneid FROM golden_records").fetchone()[0]).set_index("field")
+        batch = cur.execute("SELECT max(batch_id) FROM batches").fetchone()[0]
+    assert lin.loc["name", "value"] == "王小芳" and lin.loc["name", "batch_id"] == batch
+    assert set(lin.loc["name", "competing"]) == {"王芳", "王芳芳"}
+
+
+def test_every_rule_kind_on_the_same_records(db, golden):
+    for kind, expected in (("source_priority", "王芳"), ("most_recent", "王芳"), ("most_frequent", "王芳"),
+                           ("most_complete", "王芳芳"), ("aggregate", "王芳 | 王芳芳")):
+        sv.build_golden(db, {"name": sv.SurvivorshipRule("name", kind)})
+        with db.cursor() as cur:
+            lin = sv.lineage(cur, cur.execute("SELECT oneid FROM golden_records").fetchone()[0]).set_index("field")
+        assert lin.loc["name", "value"] == expected, kind
+        assert lin.loc["name", "rule"] == kind
+    # most_recent: the POS record (updated 2024) beats the CRM ones; most_frequent: 王芳 twice (POS + CRM row 1)
+    sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "most_recent")})
+    with db.cursor() as cur:
+        assert cur.execute("SELECT source FROM golden_lineage WHERE field = 'name'").fetchone()[0] == "pos"
+
+
+def test_lineage_points_at_the_record_that_holds_the_value(db, tmp_path):
+    load_generated(db, tmp_path / "d", 150, seed=5)
+    sv.refresh_golden(db)
+    with db.cursor() as cur:
+        wrong = cur.execute("""
+            SELECT count(*) FROM golden_lineage l JOIN crosswalk c ON c.batch_id = l.batch_id AND c.row_number = l.row_number
+            JOIN std_records s ON s.batch_id = l.batch_id AND s.row_number = l.row_number
+            WHERE l.rule NOT IN ('aggregate', 'override') AND (c.oneid <> l.oneid OR NOT (
+                  (l.field = 'name' AND s.name = l.value) OR (l.field = 'email' AND s.email = l.value) OR
+                  (l.field = 'birth_date' AND coalesce(strftime(s.id_birth_date, '%Y-%m-%d'), s.birth_date) = l.value) OR
+                  l.field NOT IN ('name', 'email', 'birth_date')))""").fetchone()[0]
+        missing = cur.execute("SELECT count(*) FROM golden_lineage WHERE rule NOT IN ('aggregate', 'override') "
+                              "AND (source IS NULL OR batch_id IS NULL)").fetchone()[0]
+        inside = cur.execute("SELECT count(*) FROM golden_lineage WHERE list_contains(competing, value) "
+                             "AND rule <> 'aggregate'").fetchone()[0]
+        n_golden, n_oneids = cur.execute("SELECT (SELECT count(*) FROM golden_records), "
+                                         "(SELECT count(DISTINCT oneid) FROM crosswalk)").fetchone()
+    assert (wrong, missing, inside) == (0, 0, 0)
+    assert n_golden == n_oneids
+
+
+def test_rules_are_versioned_audited_and_used(db, golden):
+    assert sv.set_rule(db, "steward", "name", "most_complete", comment="longest name") == 1
+    assert sv.set_rule(db, "steward", "name", "source_priority", ["pos", "crm"], comment="POS is cleaner") == 2
+    with db.cursor() as cur:
+        assert sv.active_rules(cur)["name"] == sv.SurvivorshipRule("name", "source_priority", ("pos", "crm"))
+        history = sv.rule_history(cur, "name")
+        assert history["version"].tolist() == [2, 1] and history["created_by"].tolist() == ["steward", "steward"]
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'golden.rule'").fetchone()[0] == 2
+        assert sv.rules_frame(cur).set_index("field").loc["name", "version"] == 2
+    result = sv.refresh_golden(db)
+    assert result.mode == "full"                                    # a rule change rebuilds everything
+    with db.cursor() as cur:
+        assert cur.execute("SELECT source FROM golden_lineage WHERE field = 'name'").fetchone()[0] == "pos"
+    assert sv.refresh_golden(db).mode == "incremental" and sv.refresh_golden(db).rebuilt == 0
+    for bad in (("name", "loudest", None), ("name", "source_priority", ["crm', 'x"]), ("shoe_size", "aggregate", None)):
+        with pytest.raises(GovernanceError):
+            sv.set_rule(db, "steward", *bad)
+
+
+def _one_oneid(db) -> str:
+    with db.cursor() as cur:
+        return cur.execute("SELECT oneid FROM golden_records").fetchone()[0]
+
+
+def test_override_wins_shows_in_lineage_survives_a_rerun_and_is_removed(db, golden):
+    oneid = _one_oneid(db)
+    override_id = overrides.set_override(db, "steward", oneid, "name", "王 芳菲", "customer asked for a correction")
+    with db.cursor() as cur:
+        lin = sv.lineage(cur, oneid).set_index("field")
+    assert lin.loc["name", "value"] == "王芳菲" and lin.loc["name", "rule"] == "override"
+    assert (lin.loc["name", "override_by"], lin.loc["name", "override_reason"]) == ("steward", "customer asked for a correction")
+    assert "王芳" in list(lin.loc["name", "competing"])
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db, full=True)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT name FROM golden_records").fetchone()[0] == "王芳菲"
+        assert len(overrides.active_overrides(cur, oneid)) == 1
+    with pytest.raises(GovernanceError):
+        overrides.set_override(db, "steward", oneid, "mobile", "12345", "bad number")
+    with pytest.raises(GovernanceError):
+        overrides.set_override(db, "steward", oneid, "name", "王芳菲", " ")
+    overrides.remove_override(db, "steward", override_id, "wrong customer")
+    with db.cursor() as cur:
+        assert cur.execute("SELECT name FROM golden_records").fetchone()[0] == "王芳"
+        assert overrides.active_overrides(cur).empty
+        actions = [r[0] for r in cur.execute("SELECT action FROM audit_log WHERE action LIKE 'golden.override%' "
+                                             "ORDER BY id").fetchall()]
+    assert actions == ["golden.override.set", "golden.override.remove"]
+
+
+def test_override_follows_its_oneid_into_a_merge(db, tmp_path):
+    load(db, tmp_path, "crm", "crm", ["李雷,13712345678,,,,,,", "李雷,13712345678,,ll@qq.com,,,,"])
+    load(db, tmp_path, "pos", "pos", ["韩梅梅,13698765432,,,,,,"])
+    engine.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db)
+    with db.cursor() as cur:
+        small, big = [r[0] for r in cur.execute("SELECT oneid FROM golden_records ORDER BY record_count").fetchall()]
+        rec_small = cur.execute("SELECT rec_id FROM crosswalk WHERE oneid = ?", [small]).fetchone()[0]
+        rec_big = cur.execute("SELECT min(rec_id) FROM crosswalk WHERE oneid = ?", [big]).fetchone()[0]
+    override_id = overrides.set_override(db, "steward", small, "email", "hmm@163.com", "confirmed by phone")
+    review.decide(db, "steward", rec_small, rec_big, "approve")
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM golden_records").fetchone()[0] == 1
+        assert cur.execute("SELECT oneid, email FROM golden_records").fetchone() == (big, "hmm@163.com")
+        moved = overrides.active_overrides(cur, big)
+        assert moved["override_id"].tolist() == [override_id] and moved["set_on_oneid"].tolist() == [small]
+        assert audit.verify_chain(cur).ok
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'golden.override.move'").fetchone()[0] == 1
+
+
+def test_incremental_refresh_equals_a_full_rebuild(db, tmp_path):
+    load_generated(db, tmp_path / "d", 200, seed=9)
+    assert sv.refresh_golden(db).mode == "full"
+    with db.cursor() as cur:
+        oneid, rec = cur.execute("SELECT oneid, max(rec_id) FROM crosswalk GROUP BY oneid HAVING count(*) > 2 "
+                                 "ORDER BY oneid LIMIT 1").fetchone()
+    review.split_out(db, "steward", oneid, rec, "not the same person")
+    resolve.resolve(db, "t", model_json=SAVED_MODEL)
+    result = sv.refresh_golden(db)
+    assert result.mode == "incremental" and 2 <= result.rebuilt < 20
+
+    def snapshot():
+        with db.cursor() as cur:
+            return cur.execute("SELECT * EXCLUDE (standardized_at) FROM golden_wide ORDER BY oneid").df()
+
+    incremental = snapshot()
+    sv.refresh_golden(db, full=True)
+    pd.testing.assert_frame_equal(incremental, snapshot())
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM golden_records g JOIN crosswalk c USING (oneid) "
+                           "WHERE c.rec_id = ?", [rec]).fetchone()[0] == 1
+
+
+def test_consent_status_and_profile_attributes(db, tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text("姓名,手机,营销同意\n张三,13912345678,是\n李四,13812345679,否\n王五,13712345670,\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="crm", channel="crm")
+    engine.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db)
+    consent.import_from_sources(db, "t")  # the mapped column goes to the ledger; golden records read it
+    with db.cursor() as cur:
+        rows = dict(cur.execute("SELECT name, consent_status FROM golden_records").fetchall())
+        oneid = cur.execute("SELECT oneid FROM golden_records WHERE name = '张三'").fetchone()[0]
+    assert rows == {"张三": "granted", "李四": "withdrawn", "王五": "unknown"}
+    consent.withdraw(db, "t", oneid, "marketing")  # at once, with no rebuild
+    with db.cursor() as cur:
+        assert cur.execute("SELECT consent_status FROM golden_records WHERE oneid = ?", [oneid]).fetchone()[0] == "withdrawn"

@@ -1,0 +1,245 @@
+"""Customer 360: find a customer by OneID, mobile, email, name (hanzi or pinyin) or a channel id,
+and show everything known about that OneID: the golden record with its lineage, the competing
+values, the source records and sub-accounts, the OneID history and the review decisions.
+Split and merge go through the review decisions (review.decide / split_out) and re-run the
+resolution at once with the saved model, so the steward sees the result."""
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+
+from governance import audit, exporting, masking
+from governance.errors import GovernanceError
+from governance.golden import survivorship
+from governance.oneid import review
+from governance.oneid.resolve import SUB_ACCOUNTS
+from governance.schema import FIELD_NAMES
+from governance.standardize import normalizers
+from governance.storage import Database
+
+KINDS = ("auto", "oneid", "mobile", "email", "name", "channel_id")
+CHANNEL_IDS = ("wechat_open_id", "wechat_union_id", "douyin_id", "member_card", "ecommerce_buyer_id")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LABEL = "(c.rec_id // 4294967296)::VARCHAR || ':' || (c.rec_id % 4294967296)::VARCHAR"  # BATCH:ROW
+
+
+def detect_kind(query: str) -> str:
+    """The most likely key type of a search text."""
+    q = query.strip()
+    if re.fullmatch(r"OID\d+", q, re.IGNORECASE):
+        return "oneid"
+    if "@" in q:
+        return "email"
+    if normalizers.normalize_mobile(q).status in ("valid", "valid_with_warning"):
+        return "mobile"
+    if _HAN.search(q) or re.fullmatch(r"[A-Za-z][A-Za-z .'-]*", q):
+        return "name"
+    return "channel_id"
+
+
+def _hits_sql(kind: str, query: str) -> tuple[str, list]:
+    """SQL giving (oneid, rank) for every record that matches, and its parameters."""
+    q = query.strip()
+    base = "SELECT c.oneid, {rank} AS rank FROM crosswalk c JOIN std_records s USING (batch_id, row_number) WHERE "
+    if kind == "oneid":
+        return "SELECT DISTINCT oneid, 0 AS rank FROM crosswalk WHERE oneid = upper(?)", [q]
+    if kind == "mobile":
+        value = normalizers.normalize_mobile(q).value or q
+        return base.format(rank="0") + "s.mobile = ?", [value]
+    if kind == "email":
+        value = normalizers.normalize_email(q).value or q.lower()
+        return base.format(rank="0") + "lower(s.email) = lower(?)", [value]
+    if kind == "name":
+        result = normalizers.normalize_name(q)
+        extra = result.extra or {}
+        name, simplified, pinyin = result.value or q, extra.get("simplified") or q, extra.get("pinyin")
+        rank = "CASE WHEN s.name = ? OR s.name_simplified = ? THEN 0 ELSE 1 END"
+        where = "(s.name = ? OR s.name_simplified = ?"
+        params = [name, simplified, name, simplified]
+        if pinyin:  # hanzi or pinyin, in either order
+            where += " OR s.name_pinyin = ? OR s.name_pinyin_rev = ?"
+            params += [pinyin, pinyin]
+        return base.format(rank=rank) + where + ")", params
+    if kind == "channel_id":
+        return base.format(rank="0") + "? IN (" + ", ".join(f"s.{k}" for k in CHANNEL_IDS) + ")", [q]
+    raise ValueError(f"unknown search kind {kind!r}")
+
+
+def search(cur: duckdb.DuckDBPyConnection, query: str, kind: str = "auto", limit: int = 20,
+           offset: int = 0) -> tuple[pd.DataFrame, int]:
+    """One page of matching OneIDs (best matches first) with a summary of each, and the total."""
+    if not query or not query.strip():
+        return pd.DataFrame(columns=["oneid"]), 0
+    kind = detect_kind(query) if kind == "auto" else kind
+    hits, params = _hits_sql(kind, query)
+    grouped = f"SELECT oneid, min(rank) AS rank FROM ({hits}) GROUP BY oneid"
+    total = cur.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
+    page = cur.execute(
+        f"SELECT h.oneid, g.name, g.mobile, g.email, g.record_count, g.channels, g.consent_status, g.completeness "
+        f"FROM ({grouped}) h LEFT JOIN golden_records g USING (oneid) ORDER BY h.rank, h.oneid LIMIT ? OFFSET ?",
+        params + [limit, offset]).df()
+    return page, total
+
+
+def golden_record(cur: duckdb.DuckDBPyConnection, oneid: str) -> dict | None:
+    frame = cur.execute("SELECT * FROM golden_records WHERE oneid = ?", [oneid]).df()
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def golden_fields(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """One row per filled golden field: value, a lineage marker (source BATCH:ROW · rule, or the
+    override with who and why) and how many values competed."""
+    frame = survivorship.lineage(cur, oneid)
+    if frame.empty:
+        return pd.DataFrame(columns=["field", "value", "lineage", "competing"])
+
+    def marker(r) -> str:
+        if r.rule == "override":
+            return f"override #{r.override_id} · {r.override_by}: {r.override_reason}"
+        if r.rule == "aggregate":
+            return "aggregate"
+        return f"{r.source} {r.batch_id}:{r.row_number} · {r.rule}"
+
+    order = {f: i for i, f in enumerate(FIELD_NAMES)}
+    out = pd.DataFrame({"field": frame["field"], "value": frame["value"],
+                        "lineage": [marker(r) for r in frame.itertuples()],
+                        "competing": [0 if c is None or (isinstance(c, float)) else len(c) for c in frame["competing"]]})
+    return out.sort_values("field", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def competing_values(cur: duckdb.DuckDBPyConnection, oneid: str, field: str) -> pd.DataFrame:
+    """Every usable value of `field` in the OneID's records, with its record, golden one first."""
+    if field not in FIELD_NAMES:
+        raise ValueError(field)
+    return survivorship.candidates(cur, oneid, field)
+
+
+def source_records(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """The OneID's source records: BATCH:ROW, source, what placed it, and the standardized fields."""
+    return cur.execute(
+        f"SELECT c.rec_id, {_LABEL} AS record, c.source, c.placed_by, {', '.join('s.' + f for f in FIELD_NAMES)} "
+        f"FROM crosswalk c JOIN std_records s USING (batch_id, row_number) WHERE c.oneid = ? ORDER BY c.rec_id",
+        [oneid]).df()
+
+
+def sub_accounts(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """Distinct channel accounts of the OneID (open_id with its app id, union_id, Douyin, buyer id, card)."""
+    keys = [k for k in SUB_ACCOUNTS if k != "wechat_app_id"]
+    union = " UNION ALL ".join(
+        f"SELECT '{k}' AS account, s.{k} AS value, {'s.wechat_app_id' if k == 'wechat_open_id' else 'NULL'} AS app_id, "
+        f"c.source FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
+        f"WHERE c.oneid = $oneid AND s.{k} IS NOT NULL AND s.{k}_status IN ('valid', 'valid_with_warning')" for k in keys)
+    return cur.execute(f"SELECT account, value, app_id, string_agg(DISTINCT source, ', ' ORDER BY source) AS sources "
+                       f"FROM ({union}) GROUP BY ALL ORDER BY account, value", {"oneid": oneid}).df()
+
+
+def history(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """OneID history events of this OneID or naming it (merges into it, splits from it)."""
+    return cur.execute(
+        "SELECT h.run_id, h.ts, h.oneid, h.event, h.related, h.records FROM oneid_history h "
+        "WHERE h.oneid = ? OR list_contains(string_split(coalesce(h.related, ''), ','), ?) ORDER BY h.run_id, h.oneid",
+        [oneid, oneid]).df()
+
+
+def decisions(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
+    """Review decisions on pairs involving any record of the OneID."""
+    label = "(({c}) // 4294967296)::VARCHAR || ':' || (({c}) % 4294967296)::VARCHAR"
+    return cur.execute(
+        f"SELECT d.decision_id, {label.format(c='d.rec_l')} AS record_l, {label.format(c='d.rec_r')} AS record_r, "
+        f"d.decision, d.actor, d.ts, d.comment, d.undone_at FROM review_decisions d "
+        f"WHERE d.rec_l IN (SELECT rec_id FROM crosswalk WHERE oneid = $oneid) "
+        f"OR d.rec_r IN (SELECT rec_id FROM crosswalk WHERE oneid = $oneid) ORDER BY d.decision_id DESC",
+        {"oneid": oneid}).df()
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking, reveal and download
+
+def mask_golden(field: str, value: object) -> object:
+    """Masked form of a golden value; aggregated values ('a | b') are masked one by one."""
+    if isinstance(value, str) and " | " in value:
+        return " | ".join(str(masking.mask_value(field, v)) for v in value.split(" | "))
+    return masking.mask_value(field, value)
+
+
+def mask_values(fields: pd.Series, values: pd.Series) -> list:
+    return [mask_golden(f, v) for f, v in zip(fields, values)]
+
+
+def reveal(db: Database, actor: str, oneid: str, reason: str, what: str = "customer360") -> None:
+    """Record a view of a customer's unmasked personal data (the caller checked pii.unmasked)."""
+    if not reason or not reason.strip():
+        raise GovernanceError("A reveal needs a reason.")
+    audit.log(db, actor, "pii.reveal", "oneid", oneid, {"reason": reason.strip(), "view": what})
+
+
+def records_csv(db: Database, actor: str, oneid: str) -> bytes:
+    """The OneID's source records as a masked CSV (UTF-8 with BOM, formulas neutralized); audited."""
+    with db.cursor() as cur:
+        frame = source_records(cur, oneid).drop(columns=["rec_id"])
+    if frame.empty:
+        raise GovernanceError(f"No OneID {oneid}.")
+    frame.insert(0, "oneid", oneid)
+    masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"})
+    audit.log(db, actor, "customer.download", "oneid", oneid, {"rows": len(frame), "masked": True})
+    return exporting.to_csv_bytes(masked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Split and merge (review decisions + an immediate re-run)
+
+def rerun(db: Database, actor: str):
+    """Resolve again with the saved model and thresholds (no training), then refresh golden records."""
+    from governance.oneid import resolve
+
+    with db.cursor() as cur:
+        saved = review.latest_model(cur)
+    if saved:
+        result = resolve.resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
+                                 review_low=saved["review_low"])
+    else:
+        result = resolve.resolve(db, actor, use_model=False)
+    survivorship.refresh_golden(db)
+    return result
+
+
+def _oneid_of(db: Database, rec_id: int) -> str:
+    with db.cursor() as cur:
+        return cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id]).fetchone()[0]
+
+
+def split_record(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> str:
+    """Split a record out of its OneID (reject decisions against every other member, binding every
+    later run) and re-run at once. Returns the record's OneID afterwards (the larger part keeps
+    the old OneID; on a tie the record may keep it and the others get a new one)."""
+    with db.cursor() as cur:
+        if not cur.execute("SELECT 1 FROM crosswalk WHERE oneid = ? AND rec_id = ?", [oneid, rec_id]).fetchone():
+            raise GovernanceError(f"The record is not part of {oneid}.")
+    if not review.split_out(db, actor, oneid, rec_id, comment):
+        raise GovernanceError(f"{oneid} has no other record to split from.")
+    rerun(db, actor)
+    return _oneid_of(db, rec_id)
+
+
+def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str | None = None) -> str:
+    """Merge two OneIDs: an approve decision between a record of each (as the review queue would
+    record it), then a re-run. Returns the OneID both now carry; raises when a constraint (a
+    rejection, two different resident IDs) kept them apart."""
+    if oneid == other:
+        raise GovernanceError("Pick two different OneIDs.")
+    with db.cursor() as cur:
+        reps = dict(cur.execute("SELECT oneid, min(rec_id) FROM crosswalk WHERE oneid IN (?, ?) GROUP BY oneid",
+                                [oneid, other]).fetchall())
+    if len(reps) != 2:
+        raise GovernanceError(f"No OneID {other if oneid in reps else oneid}.")
+    decision_id = review.decide(db, actor, reps[oneid], reps[other], "approve",
+                                comment or f"merge {other} into {oneid}", allow_override=True)
+    rerun(db, actor)
+    after_a, after_b = _oneid_of(db, reps[oneid]), _oneid_of(db, reps[other])
+    if after_a != after_b:
+        review.undo(db, actor, decision_id)  # it changed nothing; do not leave a contradicted approval behind
+        raise GovernanceError("A constraint keeps these customers apart (a rejected pair or two different resident "
+                              "IDs); the merge was not applied.")
+    return after_a
