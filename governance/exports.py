@@ -223,9 +223,7 @@ def query(request: ExportRequest, ordered: bool = True) -> tuple[str, list]:
 
 
 def _needs_golden(cur: duckdb.DuckDBPyConnection) -> None:
-    have = {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                                      "AND table_name IN ('golden_records', 'golden_lineage')").fetchall()}
-    if have != {"golden_records", "golden_lineage"}:
+    if not cur.execute("SELECT count(*) FROM golden_builds").fetchone()[0]:
         raise GovernanceError("There are no golden records yet: resolve OneIDs first (python -m governance resolve).")
 
 

@@ -32,21 +32,22 @@ def oneid_of(db, row: int) -> str:
         return cur.execute("SELECT oneid FROM crosswalk WHERE row_number = ?", [row]).fetchone()[0]
 
 
-def test_import_maps_the_flag_once_per_row_as_of_the_rows_update(ledger):
-    result = consent.import_from_sources(ledger, "alice")
-    assert (result.records, result.granted, result.withdrawn) == (3, 2, 1)
+def test_standardization_imports_the_flag_once_per_row_as_of_the_rows_update(ledger):
     with ledger.cursor() as cur:
         rows = cur.execute("SELECT row_number, purpose, state, channel, method, evidence_ref, actor, recorded_at::VARCHAR "
                            "FROM consent_records ORDER BY row_number").fetchall()
-        assert rows[0] == (1, "marketing", "granted", "crm", "source_import", "batch 1 row 1", "alice", "2026-01-02 10:00:00")
+        assert rows[0] == (1, "marketing", "granted", "crm", "source_import", "batch 1 row 1", "t", "2026-01-02 10:00:00")
         assert rows[1][:3] == (2, "marketing", "withdrawn")
         zhang = oneid_of(ledger, 1)
         assert oneid_of(ledger, 4) == zhang  # both 张伟 rows are one person: one current state
         assert consent.current(cur, zhang) == {"marketing": "granted"}
         assert consent.current(cur, oneid_of(ledger, 3)) == {}
         assert cur.execute("SELECT actor, detail FROM audit_log WHERE action = 'consent.import'").fetchall() == [
-            ("alice", '{"granted": 2, "records": 3, "withdrawn": 1}')]
+            ("t", '{"granted": 2, "records": 3, "withdrawn": 1}')]
     assert consent.import_from_sources(ledger, "alice").records == 0  # idempotent
+    engine.standardize(ledger, "t", batch_ids=[1])  # a re-standardization imports nothing again
+    with ledger.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM consent_records").fetchone()[0] == 3
 
 
 def test_latest_record_wins_and_a_grant_expires(ledger):

@@ -155,7 +155,9 @@ def test_access_package_is_complete(db, workspace, tmp_path):
             "golden_lineage": cur.execute("SELECT count(*) FROM golden_lineage WHERE oneid = ?", [oneid]).fetchone()[0],
             "oneid_history": cur.execute("SELECT count(*) FROM oneid_history WHERE oneid = ?", [oneid]).fetchone()[0],
             "review_decisions": 1,
-            "consent_records": 2,
+            "consent_records": 2 + cur.execute(  # the two above and those imported from the person's rows
+                "SELECT count(*) FROM consent_records r JOIN crosswalk c USING (batch_id, row_number) "
+                "WHERE c.oneid = ? AND r.method = 'source_import'", [oneid]).fetchone()[0],
         }
         mobile, id_card = cur.execute("SELECT mobile, id_card FROM golden_records WHERE oneid = ?", [oneid]).fetchone()
         assert req_status(cur, request_id) == "in_progress"
