@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from governance import audit, auth, consent, masking
+from governance.masking import AGGREGATE_SEPARATOR
 from governance.bootstrap import load_secrets
 from governance.errors import GovernanceError, PermissionDenied
 from governance.exporting import FORMATS, XLSX_MAX_ROWS, open_writer
@@ -40,7 +41,6 @@ DATASETS = ("golden", "crosswalk", "lineage")
 CHUNK_ROWS = 20_000
 SORT_UP_TO = 200_000  # larger exports stream in storage order: a sort would hold every row in memory
 SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
-AGGREGATE_SEPARATOR = " | "  # how survivorship joins the values of a multi-valued field
 
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
@@ -240,19 +240,14 @@ def count_rows(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> int:
 
 def _mask_series(fld: str | None, values: pd.Series, role: str | None = None,
                  policy: masking.Policy | None = None) -> pd.Series:
-    """Each value masked by `mask_value`; each part of a multi-valued one ("a | b") on its own.
-    Repeated values (names, dates, genders) are masked once per chunk."""
+    """Each value masked by `mask_value` (multi-valued ones part by part); repeated values (names,
+    dates, genders) are masked once per chunk."""
     memo: dict[str, object] = {}
 
     def one(v: str) -> object:
-        if v in memo:
-            return memo[v]
-        if AGGREGATE_SEPARATOR not in v:
-            masked = masking.mask_value(fld, v, role, policy)
-        else:
-            masked = AGGREGATE_SEPARATOR.join(str(masking.mask_value(fld, p, role, policy)) for p in v.split(AGGREGATE_SEPARATOR))
-        memo[v] = masked
-        return masked
+        if v not in memo:
+            memo[v] = masking.mask_value(fld, v, role, policy)
+        return memo[v]
     return pd.Series([one(v) if isinstance(v, str) else v for v in values.tolist()], index=values.index, dtype=object)
 
 

@@ -188,11 +188,18 @@ def apply_rule(field: str | None, rule: Rule, value: str, key: str | bytes | Non
     return _SHAPES.get(field, mask_generic)(value)
 
 
+AGGREGATE_SEPARATOR = " | "  # how golden records join the values of a multi-valued field
+
+
 def mask_value(field: str | None, value: object, role: str | None = None, policy: Policy | None = None) -> object:
     """Masked display form of one value of a standard field; unknown columns are class `other`.
-    Without a role, the partial conventions apply; with one, the role's rule in `policy` (or the defaults)."""
+    Without a role, the partial conventions apply; with one, the role's rule in `policy` (or the defaults).
+    A multi-valued golden value ("a | b") is masked part by part."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or not isinstance(value, str):
         return value
+    if AGGREGATE_SEPARATOR in value:
+        return AGGREGATE_SEPARATOR.join(str(mask_value(field, part, role, policy))
+                                        for part in value.split(AGGREGATE_SEPARATOR))
     cls = class_of(field)
     if cls is None:
         return value

@@ -4,7 +4,7 @@ from datetime import datetime, time
 
 import streamlit as st
 
-from governance import consent, masking
+from governance import consent
 from governance.errors import GovernanceError
 from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
@@ -26,7 +26,7 @@ def shown(frame):
     """Analysts see evidence references masked (they may name a person)."""
     if can_edit or frame.empty:
         return frame
-    return masking.mask_frame(frame, {"evidence_ref": None}, keep=set(frame.columns) - {"evidence_ref"})
+    return ctx.mask(frame, {"evidence_ref": None}, keep=set(frame.columns) - {"evidence_ref"})
 
 
 with ctx.db.cursor() as cur:

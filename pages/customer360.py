@@ -2,7 +2,6 @@
 overrides, split and merge; the survivorship rules editor."""
 import streamlit as st
 
-from governance import masking
 from governance.errors import GovernanceError
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
@@ -36,10 +35,8 @@ if query:
         offset = pager(total, PAGE_SIZE, "c360_page") if total > PAGE_SIZE else 0
         with ctx.db.cursor() as cur:
             hits = c360.search(cur, query, kind, limit=PAGE_SIZE, offset=offset)[0]
-        shown = masking.mask_frame(hits, {"name": "name", "mobile": "mobile", "email": "email"},
-                                   keep={"oneid", "record_count", "channels", "consent_status", "completeness"})
-        for column in ("mobile", "email"):  # aggregated values are masked one by one
-            shown[column] = [c360.mask_golden(column, v) for v in hits[column]]
+        shown = ctx.mask(hits, {"name": "name", "mobile": "mobile", "email": "email"},
+                         keep={"oneid", "record_count", "channels", "consent_status", "completeness"})
         st.dataframe(shown, hide_index=True, width="stretch")
         oneid = st.selectbox(tr("c360.pick"), hits["oneid"].tolist(), key="c360_oneid")
 
@@ -49,21 +46,12 @@ if oneid:
     if golden is None:
         st.info(tr("c360.no_golden"))
         st.stop()
-    reveal = False
-    if ctx.can("pii.unmasked"):
-        c1, c2 = st.columns([1, 3])
-        wanted = c1.toggle(tr("c360.reveal"), key="c360_reveal")
-        reason = c2.text_input(tr("c360.reveal_reason"), key="c360_reveal_reason").strip()
-        if wanted and not reason:
-            st.warning(tr("c360.reveal_needs_reason"))
-        reveal = wanted and bool(reason)
-        if reveal:
-            c360.reveal(ctx.db, ctx.user.username, oneid, reason)
+    reveal = ctx.reveal("c360_reveal", "oneid", oneid, {"view": "customer360"}) is not None
     if not reveal:
         st.caption(tr("c360.masked_note"))
 
     def shown(frame, keep):
-        return frame if reveal else masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep=keep)
+        return frame if reveal else ctx.mask(frame, {f: f for f in FIELD_NAMES}, keep=keep)
 
     st.subheader(oneid)
     m = st.columns(5)
@@ -84,7 +72,7 @@ if oneid:
     st.subheader(tr("c360.golden"))
     fields_view = fields.copy()
     if not reveal:
-        fields_view["value"] = c360.mask_values(fields["field"], fields["value"])
+        fields_view["value"] = [ctx.mask_value(f, v) for f, v in zip(fields["field"], fields["value"])]
         fields_view["lineage"] = [v if not v.startswith("override") else v.split(":")[0] for v in fields["lineage"]]
     fields_view["field"] = fields["field"].map(label)
     st.dataframe(fields_view, hide_index=True, width="stretch")
@@ -94,7 +82,7 @@ if oneid:
             with ctx.db.cursor() as cur:
                 values = c360.competing_values(cur, oneid, field)
             if not reveal:
-                values["value"] = [c360.mask_golden(field, v) for v in values["value"]]
+                values["value"] = [ctx.mask_value(field, v) for v in values["value"]]
             st.dataframe(values, hide_index=True, width="stretch")
 
     st.subheader(tr("c360.sources"))
@@ -103,14 +91,14 @@ if oneid:
     st.subheader(tr("c360.sub_accounts"))
     accounts_view = accounts.copy()
     if not reveal:
-        accounts_view["value"] = [masking.mask_value(a, v) for a, v in zip(accounts["account"], accounts["value"])]
+        accounts_view["value"] = [ctx.mask_value(a, v) for a, v in zip(accounts["account"], accounts["value"])]
     st.dataframe(accounts_view, hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.subheader(tr("c360.history"))
     c1.dataframe(events, hide_index=True, width="stretch")
     c2.subheader(tr("c360.decisions"))
     c2.dataframe(decided, hide_index=True, width="stretch")
-    st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid),
+    st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid, ctx.user.role, ctx.masking_policy),
                        file_name=f"{oneid}-records-masked.csv", mime="text/csv", on_click="ignore", key="c360_download")
 
     if can_edit:
@@ -119,7 +107,7 @@ if oneid:
                 st.caption(tr("c360.overrides"))
                 active_view = active.copy()
                 if not reveal:
-                    active_view["value"] = c360.mask_values(active["field"], active["value"])
+                    active_view["value"] = [ctx.mask_value(f, v) for f, v in zip(active["field"], active["value"])]
                 st.dataframe(active_view, hide_index=True, width="stretch")
             with st.form("c360_override", clear_on_submit=True):
                 st.markdown(f"**{tr('c360.override')}**")

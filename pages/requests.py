@@ -1,7 +1,7 @@
 """Data-subject requests: the inbox, identity check, access package, deletion, correction, withdrawal."""
 import streamlit as st
 
-from governance import dsr, masking, suppression
+from governance import dsr, suppression
 from governance.errors import GovernanceError
 from governance.schema import FIELD_NAMES
 from governance.ui.guard import require
@@ -13,7 +13,7 @@ st.caption(tr("dsr.intro"))
 
 
 def masked_name(value):
-    return value if value == dsr.ERASED else masking.mask_value("name", value)
+    return value if value == dsr.ERASED else ctx.mask_value("name", value)
 
 
 def masked(frame):
@@ -78,7 +78,7 @@ is_open = req.status in dsr.OPEN
 with ctx.db.cursor() as cur:
     person = dsr.golden_summary(cur, req.oneids)
 if not person.empty:
-    st.dataframe(masking.mask_frame(person, {c: c for c in person.columns}, keep={"oneid"}), hide_index=True,
+    st.dataframe(ctx.mask(person, {c: c for c in person.columns}, keep={"oneid"}), hide_index=True,
                  width="stretch")
 
 if is_open and not req.oneids:

@@ -155,34 +155,19 @@ def decisions(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Masking, reveal and download
+# Download
 
-def mask_golden(field: str, value: object) -> object:
-    """Masked form of a golden value; aggregated values ('a | b') are masked one by one."""
-    if isinstance(value, str) and " | " in value:
-        return " | ".join(str(masking.mask_value(field, v)) for v in value.split(" | "))
-    return masking.mask_value(field, value)
-
-
-def mask_values(fields: pd.Series, values: pd.Series) -> list:
-    return [mask_golden(f, v) for f, v in zip(fields, values)]
-
-
-def reveal(db: Database, actor: str, oneid: str, reason: str, what: str = "customer360") -> None:
-    """Record a view of a customer's unmasked personal data (the caller checked pii.unmasked)."""
-    if not reason or not reason.strip():
-        raise GovernanceError("A reveal needs a reason.")
-    audit.log(db, actor, "pii.reveal", "oneid", oneid, {"reason": reason.strip(), "view": what})
-
-
-def records_csv(db: Database, actor: str, oneid: str) -> bytes:
-    """The OneID's source records as a masked CSV (UTF-8 with BOM, formulas neutralized); audited."""
+def records_csv(db: Database, actor: str, oneid: str, role: str | None = None,
+                policy: masking.Policy | None = None) -> bytes:
+    """The OneID's source records as a CSV masked by the role's policy (UTF-8 with BOM, formulas
+    neutralized); audited."""
     with db.cursor() as cur:
         frame = source_records(cur, oneid).drop(columns=["rec_id"])
     if frame.empty:
         raise GovernanceError(f"No OneID {oneid}.")
     frame.insert(0, "oneid", oneid)
-    masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"})
+    masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"},
+                                role=role, policy=policy)
     audit.log(db, actor, "customer.download", "oneid", oneid, {"rows": len(frame), "masked": True})
     return exporting.to_csv_bytes(masked)
 

@@ -46,7 +46,7 @@ def test_steward_reveal_needs_a_reason_and_is_audited(customers):
     at = open_customer(app_test(db, "steward").run(), oneid)
     at.toggle(key="c360_reveal").set_value(True).run()
     assert not MOBILE.search(visible_text(at))          # no reason yet: still masked
-    assert "Enter a reason to reveal." in visible_text(at)
+    assert "Enter a reason to show the unmasked data." in visible_text(at)
     at.text_input(key="c360_reveal_reason").input("customer called about a delivery").run()
     assert not at.exception
     assert mobile in visible_text(at)

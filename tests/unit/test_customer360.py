@@ -96,15 +96,6 @@ def test_masked_csv_download(people):
             ("analyst", zw)]
 
 
-def test_reveal_needs_a_reason_and_is_audited(people):
-    with pytest.raises(GovernanceError):
-        c360.reveal(people, "steward", "OID1", " ")
-    c360.reveal(people, "steward", "OID1", "customer called")
-    with people.cursor() as cur:
-        assert cur.execute("SELECT actor, object_type, object_id FROM audit_log WHERE action = 'pii.reveal'").fetchall() == [
-            ("steward", "oneid", "OID1")]
-
-
 def test_split_and_merge_take_effect_at_once(db, tmp_path):
     load_generated(db, tmp_path / "d", 120, seed=4)
     survivorship.refresh_golden(db)
