@@ -162,7 +162,7 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
                      json.dumps(deleted)])
         audit.record(cur, actor, "retention.apply", "retention_run", run_id, found.summary() | {"deleted": deleted})
     if scope == "source" and found.records:
-        survivorship.build_golden(db)  # people who keep other records get their golden record back
+        survivorship.refresh_golden(db)  # people who keep other records get their golden record back
     return run_id
 
 
