@@ -47,4 +47,4 @@ sections: dict[str, list] = {}
 for path, url, title, permission, section in PAGES:
     if auth.can(user.role, permission):
         sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), url_path=url, default=url == "home"))
-st.navigation(sections).run()
+st.navigation(sections, expanded=True).run()  # every page a role may open stays in view

@@ -404,7 +404,7 @@ def correct(db: Database, actor: str, request_id: int, field_name: str, value: s
             oneid: str | None = None) -> int:
     """Apply a correction as a steward override with lineage (governance.golden.overrides);
     returns the override id. Audited on the request (field name and override id only)."""
-    from governance.golden.overrides import set_override  # the golden branch's module
+    from governance.golden.overrides import set_override
 
     with db.cursor() as cur:
         req = _actionable(cur, request_id, "correction")

@@ -40,7 +40,7 @@ REC_BASE = 4294967296  # rec_id = batch_id * REC_BASE + row_number (governance/o
 
 
 # Golden records are derived per OneID: when some records of a person stay (retention), these rows
-# go and the caller rebuilds them (golden_wide is the golden branch's base table behind the views).
+# go and the caller rebuilds them (golden_wide is the table behind the golden views).
 GOLDEN_DERIVED = frozenset({"golden_records", "golden_lineage", "golden_wide"})
 
 
