@@ -3,14 +3,18 @@ value, a status and a reason code, in the table `std_records`; the raw value sta
 raw batch tables (join on batch_id, row_number).
 
 Normalizers are pure Python functions (normalizers.py). They run once per *distinct* raw
-value and field, and their results are cached in `std_cache`, so repeated values (and
-later runs) cost nothing. One SQL statement then joins the records with the cache and adds
+value and field (on every core for large fields), and their results are cached in `std_cache`,
+so repeated values (and later runs) cost nothing. One SQL statement then joins the records with the cache and adds
 the cross-field consistency checks.
 """
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import duckdb
@@ -159,27 +163,49 @@ def normalize_values(field: str, values: list[str]) -> list[tuple[str | None, st
     return out
 
 
+# A field with this many new values is normalized in worker processes, in chunks: below it, worker
+# start-up (about a second each) costs more than it saves.
+PARALLEL_MIN_VALUES = 50_000
+PARALLEL_CHUNK = 25_000
+
+
+def _normalize_chunk(task: tuple[str, list[str]]) -> list[tuple[str | None, str, str | None, str | None]]:
+    return normalize_values(*task)
+
+
 def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
-    """Normalize the distinct raw values not yet cached; return how many were new."""
+    """Normalize the distinct raw values not yet cached; return how many were new. Large fields are
+    spread over the CPU cores by spawned workers (never forked: this process holds DuckDB open)."""
     new = 0
     ids = ", ".join(str(int(b)) for b in batch_ids)
-    for f in FIELD_NAMES:
-        values = [r[0] for r in cur.execute(
-            f"SELECT DISTINCT m.{f} FROM mapped_records m WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
-            [f, RULESET_VERSION]).fetchall()]
-        if not values:
-            continue
-        value, status, reason, extra = zip(*normalize_values(f, values))
-        cache_rows = pa.table({  # noqa: F841 (read by DuckDB below)
-            "field": pa.array([f] * len(values), pa.string()),
-            "raw": pa.array(values, pa.string()),
-            "ruleset": pa.array([RULESET_VERSION] * len(values), pa.int32()),
-            "value": pa.array(value, pa.string()), "status": pa.array(status, pa.string()),
-            "reason": pa.array(reason, pa.string()), "extra": pa.array(extra, pa.string()),
-        })
-        cur.execute("INSERT INTO std_cache SELECT * FROM cache_rows")
-        new += len(values)
+    workers = min(os.cpu_count() or 1, 8)
+    with ExitStack() as stack:
+        pool = None
+        for f in FIELD_NAMES:
+            values = [r[0] for r in cur.execute(
+                f"SELECT DISTINCT m.{f} FROM mapped_records m WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
+                [f, RULESET_VERSION]).fetchall()]
+            if not values:
+                continue
+            if len(values) >= PARALLEL_MIN_VALUES and workers > 1:
+                if pool is None:
+                    pool = stack.enter_context(
+                        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")))
+                chunks = [(f, values[i:i + PARALLEL_CHUNK]) for i in range(0, len(values), PARALLEL_CHUNK)]
+                normalized = [row for part in pool.map(_normalize_chunk, chunks) for row in part]
+            else:
+                normalized = normalize_values(f, values)
+            value, status, reason, extra = zip(*normalized)
+            cache_rows = pa.table({  # noqa: F841 (read by DuckDB below)
+                "field": pa.array([f] * len(values), pa.string()),
+                "raw": pa.array(values, pa.string()),
+                "ruleset": pa.array([RULESET_VERSION] * len(values), pa.int32()),
+                "value": pa.array(value, pa.string()), "status": pa.array(status, pa.string()),
+                "reason": pa.array(reason, pa.string()), "extra": pa.array(extra, pa.string()),
+            })
+            cur.execute("INSERT INTO std_cache SELECT * FROM cache_rows")
+            new += len(values)
     return new
 
 

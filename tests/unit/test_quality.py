@@ -80,6 +80,34 @@ def test_standardize_is_incremental_and_follows_mapping_changes(db, crm, tmp_pat
     assert {r[1] for r in std(db, "email_status")} == {"missing"}
 
 
+def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(tmp_path, monkeypatch):
+    from governance.storage import open_database
+    from helpers import load_generated
+
+    chunks = []
+
+    class CountingPool(engine.ProcessPoolExecutor):
+        def map(self, fn, tasks, **kwargs):
+            tasks = list(tasks)
+            chunks.extend(tasks)
+            return super().map(fn, tasks, **kwargs)
+
+    monkeypatch.setattr(engine, "ProcessPoolExecutor", CountingPool)
+    stores = {}
+    for mode, threshold in (("serial", 10**9), ("parallel", 30)):
+        monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", threshold)
+        monkeypatch.setattr(engine, "PARALLEL_CHUNK", 40)
+        stores[mode] = open_database(tmp_path / f"{mode}.duckdb")
+        load_generated(stores[mode], tmp_path / mode, 150, seed=4, resolve=False)
+    frames = {}
+    for mode, store in stores.items():
+        with store.cursor() as cur:
+            frames[mode] = cur.execute("SELECT * EXCLUDE (ruleset) FROM std_cache ORDER BY field, raw").df()
+            assert cur.execute("SELECT count(*) FROM std_records").fetchone()[0] > 200
+    assert len(frames["parallel"]) > 800 and len(chunks) > 10  # the parallel run used the workers
+    assert frames["parallel"].equals(frames["serial"])
+
+
 def test_profile_json_contract_and_exact_counts(db, crm):
     result = pipeline.refresh(db, "t")
     with db.cursor() as cur:
