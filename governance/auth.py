@@ -44,7 +44,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ropa.view": frozenset({"admin", "steward"}),
     "dsr.manage": frozenset({"admin", "steward"}),
     "retention.manage": frozenset({"admin", "steward"}),
-    # exports and consent
     "export.run": frozenset({"admin", "steward"}),
     "consent.view": frozenset(ROLES),
     "consent.edit": frozenset({"admin", "steward"}),
