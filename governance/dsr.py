@@ -281,8 +281,18 @@ def person_data(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> dict[str, 
         out[f"source_rows/{source}__batch_{batch_id}"] = cur.execute(
             f"SELECT _row AS row_number, {select} FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
             f"WHERE batch_id = ?) ORDER BY _row", [batch_id]).df()
+    from governance.golden import survivorship
+
+    # these views compute every customer's lineage: read one person's through the narrow functions
+    per_person = {"golden_lineage": survivorship.lineage, "golden_candidates": survivorship.candidates}
     for schema, table, links in erasure.linked_tables(cur, views=True):
         if table == "suppressed_records":
+            continue
+        if table in per_person:
+            frames = [per_person[table](cur, oneid).assign(oneid=oneid) for oneid in oneids]
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            if not frame.empty:
+                out[table] = frame
             continue
         conditions = [c for c in [erasure.record_condition(links)] if c]
         params: list = []
