@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import time
+import types
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -173,6 +175,18 @@ def _normalize_chunk(task: tuple[str, list[str]]) -> list[tuple[str | None, str,
     return normalize_values(*task)
 
 
+@contextmanager
+def _main_module_hidden():
+    """A spawned worker re-runs the parent's __main__ from its path; under Streamlit that is the app
+    script (it would open the store). Workers start while this is in effect, so they run none."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
     """Normalize the distinct raw values not yet cached; return how many were new. Large fields are
     spread over the CPU cores by spawned workers (never forked: this process holds DuckDB open)."""
@@ -193,7 +207,8 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
                     pool = stack.enter_context(
                         ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")))
                 chunks = [(f, values[i:i + PARALLEL_CHUNK]) for i in range(0, len(values), PARALLEL_CHUNK)]
-                normalized = [row for part in pool.map(_normalize_chunk, chunks) for row in part]
+                with _main_module_hidden():
+                    normalized = [row for part in pool.map(_normalize_chunk, chunks) for row in part]
             else:
                 normalized = normalize_values(f, values)
             value, status, reason, extra = zip(*normalized)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+import types
 
 import pytest
 from openpyxl import load_workbook
@@ -93,6 +95,12 @@ def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(t
             return super().map(fn, tasks, **kwargs)
 
     monkeypatch.setattr(engine, "ProcessPoolExecutor", CountingPool)
+    # As under Streamlit, __main__ is a script that must not run again in a worker (the app opens the store).
+    script = tmp_path / "app_like.py"
+    script.write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\nraise SystemExit('app script ran in a worker')\n")
+    app_like = types.ModuleType("__main__")
+    app_like.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", app_like)
     stores = {}
     for mode, threshold in (("serial", 10**9), ("parallel", 30)):
         monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", threshold)
@@ -105,6 +113,7 @@ def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(t
             frames[mode] = cur.execute("SELECT * EXCLUDE (ruleset) FROM std_cache ORDER BY field, raw").df()
             assert cur.execute("SELECT count(*) FROM std_records").fetchone()[0] > 200
     assert len(frames["parallel"]) > 800 and len(chunks) > 10  # the parallel run used the workers
+    assert not (tmp_path / "ran").exists()
     assert frames["parallel"].equals(frames["serial"])
 
 
