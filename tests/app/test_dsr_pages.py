@@ -8,8 +8,6 @@ from governance import dsr, retention
 from governance.golden import survivorship
 
 PAGES = {"requests": "pages/requests.py", "retention": "pages/retention.py"}
-TITLES = {"requests": "Requests", "retention": "Retention"}
-REACHABLE = {"admin": {"requests", "retention"}, "steward": {"requests", "retention"}, "analyst": set()}
 
 
 @pytest.fixture
@@ -23,28 +21,6 @@ def _person(db) -> tuple[str, str]:
     with db.cursor() as cur:
         return cur.execute("SELECT c.oneid, s.mobile FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
                            "WHERE s.mobile_status = 'valid' ORDER BY c.oneid LIMIT 1").fetchone()
-
-
-@pytest.mark.parametrize("role", sorted(REACHABLE))
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_role_page_access(app_db, role, page):
-    at = app_test(app_db, role).run()
-    try:
-        at.switch_page(PAGES[page]).run()
-    except ValueError:  # not in this role's menu: Streamlit refuses the page
-        assert page not in REACHABLE[role]
-        return
-    assert not at.exception
-    assert [t.value for t in at.title] == [TITLES[page]]
-
-
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_anonymous_first_request_is_stopped_by_the_guard(app_db, page, cold_server):
-    at = app_test()
-    at.switch_page(PAGES[page]).run()  # the very first request of a fresh server, without app.py
-    assert not at.exception
-    assert [w.value for w in at.warning] == ["Please sign in first."]
-    assert not at.title and not at.dataframe and not at.button
 
 
 def test_analyst_reaching_the_script_directly_is_stopped(app_db, cold_server):

@@ -9,39 +9,13 @@ from governance import consent
 from governance.golden import survivorship
 
 PAGES = {"export": "pages/export.py", "consent": "pages/consent.py"}
-REACHABLE = {"admin": {"export", "consent"}, "steward": {"export", "consent"}, "analyst": {"consent"}}
-TITLES = {"export": "Export", "consent": "Consent ledger"}
 
 
 @pytest.fixture
 def golden(app_db, tmp_path):
     load_generated(app_db, tmp_path / "d", 300, seed=7)
     survivorship.build_golden(app_db)
-    consent.import_from_sources(app_db, "t")
     return app_db
-
-
-@pytest.mark.parametrize("role", sorted(REACHABLE))
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_role_page_access(app_db, role, page):
-    at = app_test(app_db, role).run()
-    try:
-        at.switch_page(PAGES[page]).run()
-    except ValueError:  # not registered for this role
-        assert page not in REACHABLE[role]
-        return
-    assert not at.exception
-    assert page in REACHABLE[role]
-    assert [t.value for t in at.title] == [TITLES[page]]
-
-
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_anonymous_first_request_is_stopped_by_the_guard(app_db, page, cold_server):
-    at = app_test()
-    at.switch_page(PAGES[page]).run()
-    assert not at.exception
-    assert [w.value for w in at.warning] == ["Please sign in first."]
-    assert not at.title and not at.dataframe and not at.button
 
 
 def test_analyst_direct_run_of_the_export_page_is_denied(app_db, cold_server):

@@ -9,15 +9,18 @@ from governance import auth, ingest
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
          "users": "pages/users.py", "audit": "pages/audit.py", "ropa": "pages/ropa.py",
-         "masking": "pages/masking_policies.py", "customer360": "pages/customer360.py"}
+         "masking": "pages/masking_policies.py", "customer360": "pages/customer360.py", "export": "pages/export.py",
+         "consent": "pages/consent.py", "requests": "pages/requests.py", "retention": "pages/retention.py"}
 REACHABLE = {
     "admin": set(PAGES),
-    "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa", "customer360"},
-    "analyst": {"home", "sources", "quality", "review", "customer360"},
+    "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa", "customer360", "export", "consent",
+                "requests", "retention"},
+    "analyst": {"home", "sources", "quality", "review", "customer360", "consent"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
           "review": "OneID review", "users": "Users", "audit": "Audit log", "ropa": "Record of processing",
-          "masking": "Masking policies", "customer360": "Customer 360"}
+          "masking": "Masking policies", "customer360": "Customer 360", "export": "Export", "consent": "Consent ledger",
+          "requests": "Requests", "retention": "Retention"}
 
 
 @pytest.fixture
