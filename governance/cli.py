@@ -140,11 +140,20 @@ def cmd_review(args, db) -> int:
     from governance.oneid import review
     from governance.oneid.links import rec_id
 
-    if args.review_cmd == "list":
+    if args.review_cmd in ("list", "decisions"):
+        with db.cursor() as cur:  # records as BATCH:ROW, as approve/reject take them
+            rows = (review.queue(cur, args.source, args.low, args.high, limit=args.limit).drop(columns=["rec_l", "rec_r"])
+                    if args.review_cmd == "list" else review.recent_decisions(cur, args.limit))
+        print(rows.to_string(index=False) if not rows.empty else "nothing to show")
+        return 0
+    if args.review_cmd == "bulk":
         with db.cursor() as cur:
-            rows = cur.execute("SELECT decision_id, rec_l, rec_r, decision, actor, ts, comment FROM review_decisions "
-                               "WHERE undone_at IS NULL ORDER BY decision_id").df()
-        print(rows.to_string(index=False) if not rows.empty else "no decisions")
+            preview = review.bulk_preview(cur, args.low, args.high)
+        print(f"{args.decision} {preview['pairs']} undecided pairs in [{args.low}, {args.high}] "
+              f"touching {preview['oneids']} OneIDs")
+        if not args.dry_run:
+            done = review.bulk_decide(db, args.actor, args.low, args.high, args.decision, args.comment)
+            print(f"decided {done} pairs (run resolve to apply them)")
         return 0
     left, right = (rec_id(*map(int, key.split(":"))) for key in (args.left, args.right))
     decision = "approve" if args.review_cmd == "approve" else "reject"
@@ -565,7 +574,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")
     rsub = p.add_subparsers(dest="review_cmd", required=True)
-    rsub.add_parser("list")
+    r = rsub.add_parser("list", help="the review queue, most impactful first")
+    r.add_argument("--source")
+    r.add_argument("--low", type=float, default=0.0)
+    r.add_argument("--high", type=float, default=1.0)
+    r.add_argument("--limit", type=int, default=50)
+    rsub.add_parser("decisions", help="the latest decisions, newest first").add_argument("--limit", type=int, default=50)
+    r = with_actor(rsub.add_parser("bulk", help="approve or reject every undecided queued pair in a probability band"))
+    r.add_argument("decision", choices=("approve", "reject"))
+    r.add_argument("--low", type=float, required=True)
+    r.add_argument("--high", type=float, required=True)
+    r.add_argument("--comment")
+    r.add_argument("--dry-run", action="store_true", help="only show how many pairs and OneIDs it would change")
     for name in ("approve", "reject"):
         r = with_actor(rsub.add_parser(name))
         r.add_argument("left", help="BATCH:ROW")

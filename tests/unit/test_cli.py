@@ -154,6 +154,26 @@ def test_resolve_review_and_export_crosswalk(db_path, tmp_path, capsys):
     assert code == 2 and "--purpose" in err
 
 
+def test_review_queue_bulk_decisions(db_path, tmp_path, capsys):
+    from helpers import load_generated
+
+    db = open_database(db_path)
+    load_generated(db, tmp_path / "w", 300, seed=3)
+    with db.cursor() as cur:
+        band = cur.execute("SELECT count(*) FROM match_pairs WHERE band = 'review' AND match_probability < 0.9").fetchone()[0]
+    db.close()
+    assert band > 0
+    code, out, _ = call(db_path, capsys, "review", "list", "--limit", "3")
+    assert code == 0 and "record_l" in out and "fuses_oneids" in out and len(out.splitlines()) == 4
+    code, out, _ = call(db_path, capsys, "review", "bulk", "reject", "--low", "0", "--high", "0.9", "--dry-run")
+    assert code == 0 and out.startswith(f"reject {band} undecided pairs")
+    assert call(db_path, capsys, "review", "decisions")[1].strip() == "nothing to show"  # a dry run decides nothing
+    code, out, _ = call(db_path, capsys, "review", "bulk", "reject", "--low", "0", "--high", "0.9", "--actor", "alice")
+    assert code == 0 and f"decided {band} pairs" in out
+    code, out, _ = call(db_path, capsys, "review", "decisions", "--limit", "2")
+    assert code == 0 and "reject" in out and "alice" in out and len(out.splitlines()) == 3
+
+
 def test_golden_rules_overrides_and_refresh(db_path, tmp_path, capsys):
     f = tmp_path / "crm.csv"
     f.write_text("姓名,手机,邮箱\n张伟,13912345678,a@qq.com\n张伟,13912345678,zhangwei@163.com\n", encoding="utf-8")
