@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from governance import audit, suppression
 from governance.schema import FIELD_NAMES
-from governance.standardize import normalizers
+from governance.standardize import fastpaths, normalizers
 from governance.storage import Database, quote_ident
 from governance.util import utcnow
 
@@ -196,10 +196,17 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
     with ExitStack() as stack:
         pool = None
         for f in FIELD_NAMES:
-            values = [r[0] for r in cur.execute(
-                f"SELECT DISTINCT m.{f} FROM mapped_records m WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE std_new AS SELECT DISTINCT m.{f} AS raw FROM mapped_records m "
+                f"WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
                 f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
-                [f, RULESET_VERSION]).fetchall()]
+                [f, RULESET_VERSION])
+            fast = fastpaths.claim(cur, f)
+            if fast:
+                cur.execute("INSERT INTO std_cache SELECT ?, raw, ?, value, 'valid', reason, extra FROM std_fast",
+                            [f, RULESET_VERSION])
+                new += fast
+            values = [r[0] for r in cur.execute("SELECT raw FROM std_new ANTI JOIN std_fast USING (raw)").fetchall()]
             if not values:
                 continue
             if len(values) >= PARALLEL_MIN_VALUES and workers > 1:
@@ -221,6 +228,8 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
             })
             cur.execute("INSERT INTO std_cache SELECT * FROM cache_rows")
             new += len(values)
+    cur.execute("DROP TABLE IF EXISTS std_new")
+    cur.execute("DROP TABLE IF EXISTS std_fast")
     return new
 
 

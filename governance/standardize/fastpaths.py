@@ -1,0 +1,153 @@
+"""SQL fast paths: the commonest clean values of the high-volume fields, standardized in DuckDB.
+
+A fast path claims only values whose Python normalizer result it reproduces exactly (status
+`valid`); everything else, every dirty or unusual value, still goes to the Python normalizers.
+`tests/unit/test_fastpaths.py` checks each claimed value against its normalizer. Tables and
+constants come from normalizers.py, so the two cannot drift apart.
+
+The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached values, then
+`claim()` writes the values it can standardize to `std_fast (raw, value, reason, extra)`.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from governance.standardize import normalizers as N
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_lit(v) for v in sorted(values)) + ")"
+
+
+def _values(rows: list[tuple]) -> str:
+    return "VALUES " + ", ".join("(" + ", ".join("NULL" if v is None else _lit(v) for v in row) + ")" for row in rows)
+
+
+_ASCII_PLACEHOLDERS = _in({p for p in N.PLACEHOLDERS | N._CHANNEL_SENTINELS if p.isascii()})
+_REPEATED_TAIL = "|".join(str(d) * 8 for d in range(10))
+
+
+def _mobile() -> str:
+    prefixes = _values([(p, carrier, kind) for p, (carrier, kind) in N._MOBILE_PREFIXES.items()])
+    return f"""
+        WITH p(prefix, carrier, kind) AS ({prefixes}),
+        c AS (SELECT n.raw,
+                     coalesce(p5.kind, p4.kind, p3.kind) AS kind,
+                     CASE WHEN p5.kind IS NOT NULL THEN p5.carrier WHEN p4.kind IS NOT NULL THEN p4.carrier
+                          ELSE p3.carrier END AS carrier
+              FROM std_new n
+              LEFT JOIN p p5 ON p5.prefix = substr(n.raw, 1, 5)
+              LEFT JOIN p p4 ON p4.prefix = substr(n.raw, 1, 4)
+              LEFT JOIN p p3 ON p3.prefix = substr(n.raw, 1, 3)
+              WHERE regexp_full_match(n.raw, '1[3-9][0-9]{{9}}')
+                AND n.raw NOT IN {_in(N._MOBILE_DUMMIES)}
+                AND NOT regexp_matches(n.raw, '(?:{_REPEATED_TAIL})$|{"|".join(N._RUNS9)}'))
+        SELECT raw, raw AS value, CASE WHEN kind = 'mvno' THEN 'MOBILE_MVNO' END AS reason,
+               json_object('carrier', carrier)::VARCHAR AS extra
+        FROM c WHERE kind IN ('mno', 'mvno')"""
+
+
+def _id_card(today: date) -> str:
+    provinces = _values([(code, name) for code, name in N._PROVINCE_BY_CODE2.items()
+                         if code not in ("81", "82", "83")])
+    weighted = " + ".join(f"{w} * CAST(substr(s, {i + 1}, 1) AS INTEGER)" for i, w in enumerate(N._ID_WEIGHTS))
+    runs = " OR ".join(f"starts_with(s, {_lit(r)})" for r in ("123456789", "012345678", "987654321"))
+    same_body = "|".join(str(d) * 17 for d in range(10))
+    t = f"DATE {_lit(today.isoformat())}"
+    return f"""
+        WITH p(code, name) AS ({provinces}),
+        c AS (SELECT raw, upper(raw) AS s FROM std_new WHERE regexp_full_match(raw, '[0-9]{{17}}[0-9Xx]')),
+        d AS (SELECT c.*, p.name AS province, CAST(try_strptime(substr(s, 7, 8), '%Y%m%d') AS DATE) AS birth
+              FROM c JOIN p ON p.code = substr(s, 1, 2)
+              WHERE NOT regexp_full_match(substr(s, 1, 17), '{same_body}') AND NOT ({runs})
+                AND substr(s, 7, 8) NOT IN ('19000101', '00000000')
+                AND substr('{N._ID_CHECK}', ({weighted}) % 11 + 1, 1) = substr(s, 18, 1)),
+        a AS (SELECT d.*, year({t}) - year(birth) - CASE WHEN month({t}) < month(birth) OR
+                     (month({t}) = month(birth) AND day({t}) < day(birth)) THEN 1 ELSE 0 END AS age
+              FROM d WHERE birth IS NOT NULL AND birth <= {t} AND year(birth) >= 1800)
+        SELECT raw, s AS value, NULL AS reason,
+               json_object('birth_date', strftime(birth, '%Y-%m-%d'),
+                           'sex', CASE WHEN CAST(substr(s, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END,
+                           'is_minor', age < 14, 'region_code', substr(s, 1, 6), 'province', province)::VARCHAR AS extra
+        FROM a WHERE age <= 120"""
+
+
+def _email() -> str:
+    local = "split_part(raw, '@', 1)"
+    domain = "lower(split_part(raw, '@', 2))"
+    return f"""
+        SELECT raw, {local} || '@' || {domain} AS value, NULL AS reason, NULL AS extra
+        FROM std_new
+        WHERE regexp_full_match(raw, '[A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*@[A-Za-z0-9.]+')
+          AND {domain} IN {_in(N._EMAIL_PROVIDERS - N._EMAIL_TYPOS.keys())}
+          AND length({local}) <= 64
+          AND lower(raw) NOT IN {_in(N._EMAIL_PLACEHOLDER_ADDRESSES)}
+          AND lower({local}) NOT IN {_in(N._EMAIL_PLACEHOLDER_LOCALS)}"""
+
+
+def _timestamp(limit_text: str) -> str:
+    return f"""
+        SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new
+        WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
+          AND raw >= '1971' AND raw <= {_lit(limit_text)}
+          AND try_strptime(raw, '%Y-%m-%d %H:%M:%S') IS NOT NULL"""
+
+
+def _date(today: date) -> str:
+    return f"""
+        SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new
+        WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND raw <> '1970-01-01'
+          AND CAST(try_strptime(raw, '%Y-%m-%d') AS DATE) BETWEEN DATE '1901-01-01' AND DATE {_lit(today.isoformat())}"""
+
+
+# Channel identifiers: (characters, shortest, longest) that the platform's pattern accepts.
+_CHANNEL_FORMS = {"wechat_open_id": 16, "wechat_union_id": 16, "douyin_id": 4, "ecommerce_buyer_id": 1,
+                  "member_card": 1}
+_CHANNEL_MAX = {"wechat_open_id": 64, "wechat_union_id": 64, "douyin_id": 128, "ecommerce_buyer_id": 128,
+                "member_card": 40}
+
+
+def _channel(field: str) -> str:
+    if field == "wechat_app_id":
+        where = "regexp_full_match(raw, 'wx[0-9a-f]{16}')"
+    else:
+        where = (f"regexp_full_match(raw, '[A-Za-z0-9_-]{{{_CHANNEL_FORMS[field]},{_CHANNEL_MAX[field]}}}') "
+                 f"AND regexp_matches(raw, '[A-Za-z0-9]') AND lower(raw) NOT IN {_ASCII_PLACEHOLDERS}")
+        if field == "member_card":  # '1e5' is a spreadsheet's scientific notation
+            where += " AND NOT regexp_full_match(raw, '[0-9][eE][0-9]{1,2}')"
+    return f"SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new WHERE {where}"
+
+
+def select_sql(field: str, today: date, timestamp_limit: str) -> str | None:
+    """The fast path of a field as a SELECT over `std_new`, or None when the field has none."""
+    if field == "mobile":
+        return _mobile()
+    if field == "id_card":
+        return _id_card(today)
+    if field == "email":
+        return _email()
+    if field in ("registered_at", "updated_at"):
+        return _timestamp(timestamp_limit)
+    if field == "birth_date":
+        return _date(today)
+    if field == "wechat_app_id" or field in _CHANNEL_FORMS:
+        return _channel(field)
+    return None
+
+
+def claim(cur: duckdb.DuckDBPyConnection, field: str) -> int:
+    """Standardize what the fast path of `field` can from `std_new` into `std_fast`; return how many.
+    The dates are those the Python normalizers use now (China time), so both agree."""
+    _minute, today, limit_text, _limit = N._clock()
+    sql = select_sql(field, today, limit_text)
+    if sql is None:
+        cur.execute("CREATE OR REPLACE TEMP TABLE std_fast (raw VARCHAR, value VARCHAR, reason VARCHAR, extra VARCHAR)")
+        return 0
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE std_fast AS {sql}")
+    return cur.execute("SELECT count(*) FROM std_fast").fetchone()[0]

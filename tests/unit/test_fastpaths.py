@@ -1,0 +1,186 @@
+"""The SQL fast paths claim only values whose Python normalizer gives exactly the same result."""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from governance import synth
+from governance.standardize import engine, fastpaths
+from governance.standardize import normalizers as N
+from helpers import load_generated
+
+FAST_FIELDS = ("mobile", "id_card", "email", "registered_at", "updated_at", "birth_date", "wechat_open_id",
+               "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
+
+
+def claimed(field: str, values: list[str]) -> dict[str, tuple]:
+    """What the fast path of `field` makes of each value it claims: raw -> (value, status, reason, extra)."""
+    con = duckdb.connect()
+    new = pa.table({"raw": pa.array(sorted(set(values)), pa.string())})  # noqa: F841 (read by DuckDB)
+    con.execute("CREATE TEMP TABLE std_new AS SELECT raw FROM new")
+    fastpaths.claim(con, field)
+    return {raw: (value, "valid", reason, json.loads(extra) if extra else None)
+            for raw, value, reason, extra in con.execute("SELECT * FROM std_fast").fetchall()}
+
+
+def python_results(field: str, values: list[str]) -> dict[str, tuple]:
+    return {raw: (value, status, reason, json.loads(extra) if extra else None)
+            for raw, (value, status, reason, extra) in zip(values, engine.normalize_values(field, values))}
+
+
+def assert_agree(field: str, values: list[str]) -> int:
+    """Every claimed value standardizes exactly as in Python; returns how many were claimed."""
+    fast = claimed(field, values)
+    expected = python_results(field, list(fast))
+    wrong = {raw: (got, expected[raw]) for raw, got in fast.items() if got != expected[raw]}
+    assert not wrong, f"{field}: {list(wrong.items())[:5]}"
+    return len(fast)
+
+
+def _id(region: str, birth: date, seq: int = 123) -> str:
+    return synth.make_id_card(region, birth, seq)
+
+
+def _years_ago(today: date, years: int, days: int = 0) -> date:
+    try:
+        d = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        d = today.replace(year=today.year - years, day=28)
+    return d + timedelta(days=days)
+
+
+TODAY = N._today_cst()
+EDGES: dict[str, list[str]] = {
+    "mobile": ["13912345678", "17001234567", "16512345678", "14512345678", "14712345678", "17491234567",
+               "17400123456", "19212345678", "13800138000", "13888888888", "13312345678", "12345678901",
+               "18611111111", "15987654321", "14012345678", "10012345678", "1391234567", "139123456789",
+               "+8613912345678", "139-1234-5678", "１３９１２３４５６７８", "13912345678.0", "139****5678"],
+    "id_card": [_id("110105", date(1949, 12, 31)), _id("110105", date(1990, 1, 1)).lower(),
+                "11010519491231002X", "11010519491231002x", "110101199001011234", "110105194912310021",
+                _id("810000", date(1990, 1, 1)), _id("830000", date(1990, 1, 1)), _id("710000", date(1990, 1, 1)),
+                _id("910000", date(1990, 1, 1)), _id("990000", date(1990, 1, 1)), _id("000000", date(1990, 1, 1)),
+                _id("110105", date(1900, 1, 1)), _id("110105", date(1799, 12, 31)), _id("110105", date(1800, 1, 1)),
+                _id("110105", TODAY + timedelta(days=1)), _id("110105", TODAY),
+                _id("110105", _years_ago(TODAY, 14)), _id("110105", _years_ago(TODAY, 14, 1)),
+                _id("110105", _years_ago(TODAY, 14, -1)), _id("110105", _years_ago(TODAY, 120)),
+                _id("110105", _years_ago(TODAY, 121)), _id("110105", _years_ago(TODAY, 120, 1)),
+                _id("110105", date(2012, 2, 29)), _id("123456", date(1990, 1, 1)), "111111111111111111",
+                "110105199002301234", "11010519900230123X", "110105900101123", " 11010519491231002X"],
+    "email": ["zhang.wei@qq.com", "Zhang.Wei@QQ.COM", "zhang_wei+tag@163.com", "zw@qq.con", "zw@gmial.com",
+              "test@qq.com", "123@qq.com", "none@163.com", "TEST@qq.com", "zw@example.com", "zw@company.cn",
+              "a" * 64 + "@qq.com", "a" * 65 + "@qq.com", "zw..x@qq.com", ".zw@qq.com", "zw.@qq.com",
+              "zw@qq.com.", "zw @qq.com", "zw@qq.com,zw2@qq.com", "张伟@qq.com", "zw@QQ.com", "zw@vip.qq.com",
+              "zw@@qq.com", "z-w@foxmail.com"],
+    "registered_at": ["2024-01-02 03:04:05", "1971-01-01 00:00:00", "1970-12-31 23:59:59", "2024-02-30 00:00:00",
+                      "2024-01-02 24:00:00", "2024-01-02 23:60:00", "2024-01-02 23:59:60", "9999-12-31 23:59:59",
+                      (TODAY + timedelta(days=3)).isoformat() + " 00:00:00", "2024-01-02T03:04:05",
+                      "2024-1-2 03:04:05", "2024-01-02", "1700000000"],
+    "birth_date": ["1990-01-02", "1970-01-01", "1900-12-31", "1901-01-01", "2023-02-29", "2024-02-29",
+                   TODAY.isoformat(), (TODAY + timedelta(days=1)).isoformat(), "1990/01/02", "19900102",
+                   "0000-00-00", "1990-13-01"],
+    "member_card": ["M0001", "null", "NULL", "x", "---", "__", "1e5", "1E12", "0", "-1", "12345.0", "a" * 40,
+                    "a" * 41, "VIP 001", "会员001", "M*01", "true", "undefined"],
+    "wechat_open_id": ["oAbCdEfGhIjKlMnOpQrStUvWxYz1", "o" * 15, "-" * 20, "_" * 16, "oAbC dEfGhIjKlMnOp",
+                       "o" * 64, "o" * 65, "oAbCdEfGhIjKl.MnOp"],
+    "wechat_app_id": ["wx1234567890abcdef", "wx1234567890ABCDEF", "wx1234567890abcde", "wxwxwxwxwxwxwxwxwx"],
+    "douyin_id": ["dy_1234", "abc", "null", "openid", "a:b:cd", "abc.def", "1" * 128, "1" * 129],
+    "ecommerce_buyer_id": ["t_buyer_01", "tb 01", "淘宝用户123", "nil", "a" * 128, "a" * 129, "n/a"],
+}
+EDGES["updated_at"] = EDGES["registered_at"]
+EDGES["wechat_union_id"] = EDGES["wechat_open_id"]
+
+
+@pytest.mark.parametrize("field", FAST_FIELDS)
+def test_edge_values_agree(field):
+    assert assert_agree(field, EDGES[field]) >= 1
+
+
+def test_fast_paths_reject_what_python_flags():
+    """Spot checks that the traps above are left to Python (not merely agreed upon)."""
+    mobile = claimed("mobile", EDGES["mobile"])
+    assert "13912345678" in mobile and mobile["17001234567"][2] == "MOBILE_MVNO"
+    assert not {"14512345678", "17491234567", "13800138000", "18611111111", "15987654321"} & mobile.keys()
+    ids = claimed("id_card", EDGES["id_card"])
+    assert "11010519491231002X" in ids and "11010519491231002x" in ids and "110101199001011234" not in ids
+    assert ids[_id("110105", _years_ago(TODAY, 14, 1))][3]["is_minor"] is True
+    assert ids[_id("110105", _years_ago(TODAY, 14))][3]["is_minor"] is False
+    assert _id("110105", _years_ago(TODAY, 121)) not in ids and _id("810000", date(1990, 1, 1)) not in ids
+    emails = claimed("email", EDGES["email"])
+    assert emails["Zhang.Wei@QQ.COM"][0] == "Zhang.Wei@qq.com"
+    assert not {"test@qq.com", "zw@qq.con", "zw@company.cn", "a" * 65 + "@qq.com"} & emails.keys()
+    assert not {"null", "1e5", "---", "x"} & claimed("member_card", EDGES["member_card"]).keys()
+
+
+def test_generated_values_agree_and_most_are_claimed(tmp_path):
+    csv = tmp_path / "bench.csv"
+    synth.write_benchmark_csv(csv, 3000, seed=5)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
+    for column, field, share in (("mobile", "mobile", 0.8), ("id_card", "id_card", 0.9), ("email", "email", 0.9),
+                                 ("registered_at", "registered_at", 0.95), ("birth_date", "birth_date", 0.5),
+                                 ("customer_id", "member_card", 0.95)):
+        values = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM t WHERE {column} IS NOT NULL").fetchall()]
+        assert assert_agree(field, values) >= share * len(values), field
+
+
+def test_multichannel_workspace_standardizes_as_without_fast_paths(db, tmp_path, monkeypatch):
+    """End to end: std_records are identical with and without the fast paths."""
+    load_generated(db, tmp_path, 400, seed=3, resolve=False)
+    with db.cursor() as cur:
+        with_fast = cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall()
+        fast_cached = cur.execute("SELECT count(*) FROM std_cache WHERE field IN ('mobile', 'wechat_open_id')"
+                                  ).fetchone()[0]
+    assert fast_cached > 0 and with_fast
+    monkeypatch.setattr(fastpaths, "select_sql", lambda *a: None)
+    with db.transaction() as cur:
+        cur.execute("DELETE FROM std_cache")
+        cur.execute("DELETE FROM std_batches")
+    engine.standardize(db, "t")
+    with db.cursor() as cur:
+        assert cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall() == with_fast
+
+
+SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+DIGITS = st.text("0123456789", min_size=1, max_size=20)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.from_regex(r"\A1[0-9]{10}\Z"), DIGITS), min_size=1, max_size=40))
+def test_property_mobile(values):
+    assert_agree("mobile", values)
+
+
+@SETTINGS
+@given(st.lists(st.builds(lambda region, birth, seq, last: _id(region, birth, seq)[:17] + last,
+                          st.sampled_from(["110105", "440304", "650102", "710000", "820000", "999999", "120000"]),
+                          st.dates(date(1790, 1, 1), date(2030, 12, 31)), st.integers(0, 999),
+                          st.sampled_from("0123456789Xx")), min_size=1, max_size=40))
+def test_property_id_card(values):
+    assert_agree("id_card", values + [v[:17] + synth._id_check(v[:17]) for v in values])
+
+
+@SETTINGS
+@given(st.lists(st.from_regex(r"\A[A-Za-z0-9._+\-]{1,12}@(qq|QQ|163|gmail|vip\.qq|qq\.con|x)\.(com|COM|net)\Z"),
+                min_size=1, max_size=40))
+def test_property_email(values):
+    assert_agree("email", values)
+
+
+@SETTINGS
+@given(st.lists(st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")), min_size=1, max_size=40),
+       st.lists(st.dates().map(lambda d: d.strftime("%Y-%m-%d")), min_size=1, max_size=40))
+def test_property_dates(timestamps, dates):
+    assert_agree("registered_at", timestamps)
+    assert_agree("birth_date", dates)
+
+
+@SETTINGS
+@given(st.sampled_from(FAST_FIELDS[6:]), st.lists(st.text("ab01_-xX. :eE*", min_size=1, max_size=70), max_size=40))
+def test_property_channel_ids(field, values):
+    assert_agree(field, values)
