@@ -203,7 +203,7 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
                 [f, RULESET_VERSION])
             fast = fastpaths.claim(cur, f)
             if fast:
-                cur.execute("INSERT INTO std_cache SELECT ?, raw, ?, value, 'valid', reason, extra FROM std_fast",
+                cur.execute("INSERT INTO std_cache SELECT ?, raw, ?, value, status, reason, extra FROM std_fast",
                             [f, RULESET_VERSION])
                 new += fast
             values = [r[0] for r in cur.execute("SELECT raw FROM std_new ANTI JOIN std_fast USING (raw)").fetchall()]

@@ -1,12 +1,11 @@
 """SQL fast paths: the commonest clean values of the high-volume fields, standardized in DuckDB.
 
-A fast path claims only values whose Python normalizer result it reproduces exactly (status
-`valid`); everything else, every dirty or unusual value, still goes to the Python normalizers.
+A fast path claims only values whose Python normalizer result it reproduces exactly; everything else, every dirty or unusual value, still goes to the Python normalizers.
 `tests/unit/test_fastpaths.py` checks each claimed value against its normalizer. Tables and
 constants come from normalizers.py, so the two cannot drift apart.
 
 The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached values, then
-`claim()` writes the values it can standardize to `std_fast (raw, value, reason, extra)`.
+`claim()` writes the values it can standardize to `std_fast (raw, value, status, reason, extra)`.
 """
 from __future__ import annotations
 
@@ -48,7 +47,7 @@ def _mobile() -> str:
               WHERE regexp_full_match(n.raw, '1[3-9][0-9]{{9}}')
                 AND n.raw NOT IN {_in(N._MOBILE_DUMMIES)}
                 AND NOT regexp_matches(n.raw, '(?:{_REPEATED_TAIL})$|{"|".join(N._RUNS9)}'))
-        SELECT raw, raw AS value, CASE WHEN kind = 'mvno' THEN 'MOBILE_MVNO' END AS reason,
+        SELECT raw, raw AS value, 'valid' AS status, CASE WHEN kind = 'mvno' THEN 'MOBILE_MVNO' END AS reason,
                json_object('carrier', carrier)::VARCHAR AS extra
         FROM c WHERE kind IN ('mno', 'mvno')"""
 
@@ -71,7 +70,7 @@ def _id_card(today: date) -> str:
         a AS (SELECT d.*, year({t}) - year(birth) - CASE WHEN month({t}) < month(birth) OR
                      (month({t}) = month(birth) AND day({t}) < day(birth)) THEN 1 ELSE 0 END AS age
               FROM d WHERE birth IS NOT NULL AND birth <= {t} AND year(birth) >= 1800)
-        SELECT raw, s AS value, NULL AS reason,
+        SELECT raw, s AS value, 'valid' AS status, NULL AS reason,
                json_object('birth_date', strftime(birth, '%Y-%m-%d'),
                            'sex', CASE WHEN CAST(substr(s, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END,
                            'is_minor', age < 14, 'region_code', substr(s, 1, 6), 'province', province)::VARCHAR AS extra
@@ -82,7 +81,7 @@ def _email() -> str:
     local = "split_part(raw, '@', 1)"
     domain = "lower(split_part(raw, '@', 2))"
     return f"""
-        SELECT raw, {local} || '@' || {domain} AS value, NULL AS reason, NULL AS extra
+        SELECT raw, {local} || '@' || {domain} AS value, 'valid' AS status, NULL AS reason, NULL AS extra
         FROM std_new
         WHERE regexp_full_match(raw, '[A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*@[A-Za-z0-9.]+')
           AND {domain} IN {_in(N._EMAIL_PROVIDERS - N._EMAIL_TYPOS.keys())}
@@ -93,7 +92,7 @@ def _email() -> str:
 
 def _timestamp(limit_text: str) -> str:
     return f"""
-        SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new
+        SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new
         WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
           AND raw >= '1971' AND raw <= {_lit(limit_text)}
           AND try_strptime(raw, '%Y-%m-%d %H:%M:%S') IS NOT NULL"""
@@ -101,27 +100,40 @@ def _timestamp(limit_text: str) -> str:
 
 def _date(today: date) -> str:
     return f"""
-        SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new
+        SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new
         WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND raw <> '1970-01-01'
           AND CAST(try_strptime(raw, '%Y-%m-%d') AS DATE) BETWEEN DATE '1901-01-01' AND DATE {_lit(today.isoformat())}"""
 
 
-# Channel identifiers: (characters, shortest, longest) that the platform's pattern accepts.
-_CHANNEL_FORMS = {"wechat_open_id": 16, "wechat_union_id": 16, "douyin_id": 4, "ecommerce_buyer_id": 1,
-                  "member_card": 1}
-_CHANNEL_MAX = {"wechat_open_id": 64, "wechat_union_id": 64, "douyin_id": 128, "ecommerce_buyer_id": 128,
-                "member_card": 40}
+# Channel identifiers: (shortest, longest) of the ids made of [A-Za-z0-9_-] that the platform accepts.
+_CHANNEL_LENGTHS = {"wechat_open_id": (16, 64), "wechat_union_id": (16, 64), "douyin_id": (4, 128),
+                    "ecommerce_buyer_id": (1, 128), "member_card": (1, 40)}
 
 
 def _channel(field: str) -> str:
     if field == "wechat_app_id":
         where = "regexp_full_match(raw, 'wx[0-9a-f]{16}')"
     else:
-        where = (f"regexp_full_match(raw, '[A-Za-z0-9_-]{{{_CHANNEL_FORMS[field]},{_CHANNEL_MAX[field]}}}') "
+        shortest, longest = _CHANNEL_LENGTHS[field]
+        where = (f"regexp_full_match(raw, '[A-Za-z0-9_-]{{{shortest},{longest}}}') "
                  f"AND regexp_matches(raw, '[A-Za-z0-9]') AND lower(raw) NOT IN {_ASCII_PLACEHOLDERS}")
         if field == "member_card":  # '1e5' is a spreadsheet's scientific notation
             where += " AND NOT regexp_full_match(raw, '[0-9][eE][0-9]{1,2}')"
-    return f"SELECT raw, raw AS value, NULL AS reason, NULL AS extra FROM std_new WHERE {where}"
+    return f"SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new WHERE {where}"
+
+
+_HAN_OR_ALNUM = "\\x{4e00}-\\x{9fff}0-9A-Za-z"
+
+
+def _address() -> str:
+    """Detail-only addresses (no 2-character head of any province, city or district name anywhere,
+    so the parser finds no unit): kept as written, ADDRESS_UNPARSED, as the parser says."""
+    heads = "|".join(sorted(N._ADMIN_PREFIX2))
+    return f"""
+        SELECT raw, raw AS value, 'valid_with_warning' AS status, 'ADDRESS_UNPARSED' AS reason, NULL AS extra
+        FROM std_new
+        WHERE regexp_full_match(raw, '[{_HAN_OR_ALNUM}][{_HAN_OR_ALNUM}#-]*')
+          AND lower(raw) NOT IN {_in(N.PLACEHOLDERS)} AND NOT regexp_matches(raw, '{heads}')"""
 
 
 def select_sql(field: str, today: date, timestamp_limit: str) -> str | None:
@@ -136,7 +148,9 @@ def select_sql(field: str, today: date, timestamp_limit: str) -> str | None:
         return _timestamp(timestamp_limit)
     if field == "birth_date":
         return _date(today)
-    if field == "wechat_app_id" or field in _CHANNEL_FORMS:
+    if field == "address":
+        return _address()
+    if field == "wechat_app_id" or field in _CHANNEL_LENGTHS:
         return _channel(field)
     return None
 
@@ -147,7 +161,8 @@ def claim(cur: duckdb.DuckDBPyConnection, field: str) -> int:
     _minute, today, limit_text, _limit = N._clock()
     sql = select_sql(field, today, limit_text)
     if sql is None:
-        cur.execute("CREATE OR REPLACE TEMP TABLE std_fast (raw VARCHAR, value VARCHAR, reason VARCHAR, extra VARCHAR)")
+        cur.execute("CREATE OR REPLACE TEMP TABLE std_fast "
+                    "(raw VARCHAR, value VARCHAR, status VARCHAR, reason VARCHAR, extra VARCHAR)")
         return 0
     cur.execute(f"CREATE OR REPLACE TEMP TABLE std_fast AS {sql}")
     return cur.execute("SELECT count(*) FROM std_fast").fetchone()[0]

@@ -15,7 +15,7 @@ from governance.standardize import engine, fastpaths
 from governance.standardize import normalizers as N
 from helpers import load_generated
 
-FAST_FIELDS = ("mobile", "id_card", "email", "registered_at", "updated_at", "birth_date", "wechat_open_id",
+FAST_FIELDS = ("mobile", "id_card", "email", "address", "registered_at", "updated_at", "birth_date", "wechat_open_id",
                "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
 
 
@@ -25,8 +25,8 @@ def claimed(field: str, values: list[str]) -> dict[str, tuple]:
     new = pa.table({"raw": pa.array(sorted(set(values)), pa.string())})  # noqa: F841 (read by DuckDB)
     con.execute("CREATE TEMP TABLE std_new AS SELECT raw FROM new")
     fastpaths.claim(con, field)
-    return {raw: (value, "valid", reason, json.loads(extra) if extra else None)
-            for raw, value, reason, extra in con.execute("SELECT * FROM std_fast").fetchall()}
+    return {raw: (value, status, reason, json.loads(extra) if extra else None)
+            for raw, value, status, reason, extra in con.execute("SELECT * FROM std_fast").fetchall()}
 
 
 def python_results(field: str, values: list[str]) -> dict[str, tuple]:
@@ -77,6 +77,9 @@ EDGES: dict[str, list[str]] = {
               "a" * 64 + "@qq.com", "a" * 65 + "@qq.com", "zw..x@qq.com", ".zw@qq.com", "zw.@qq.com",
               "zw@qq.com.", "zw @qq.com", "zw@qq.com,zw2@qq.com", "张伟@qq.com", "zw@QQ.com", "zw@vip.qq.com",
               "zw@@qq.com", "z-w@foxmail.com"],
+    "address": ["二环路东二段422号阳光花园8栋1302室", "长江西路931号", "中山北路63号", "无", "暂无", "NA", "#NA", "-",
+                "B2-1201", "北京市朝阳区建国路88号", "建国路 88号", "建国路88号*", "ＡＢＣ大厦", "ABC大厦", "x",
+                "地址:幸福里3号", "中国幸福里3号", "幸福里3号\u200b", "\u4e00" * 130 + "海淀"],
     "registered_at": ["2024-01-02 03:04:05", "1971-01-01 00:00:00", "1970-12-31 23:59:59", "2024-02-30 00:00:00",
                       "2024-01-02 24:00:00", "2024-01-02 23:60:00", "2024-01-02 23:59:60", "9999-12-31 23:59:59",
                       (TODAY + timedelta(days=3)).isoformat() + " 00:00:00", "2024-01-02T03:04:05",
@@ -115,6 +118,9 @@ def test_fast_paths_reject_what_python_flags():
     assert emails["Zhang.Wei@QQ.COM"][0] == "Zhang.Wei@qq.com"
     assert not {"test@qq.com", "zw@qq.con", "zw@company.cn", "a" * 65 + "@qq.com"} & emails.keys()
     assert not {"null", "1e5", "---", "x"} & claimed("member_card", EDGES["member_card"]).keys()
+    addresses = claimed("address", EDGES["address"])
+    assert "二环路东二段422号阳光花园8栋1302室" in addresses
+    assert not {"长江西路931号", "北京市朝阳区建国路88号", "无", "#NA", "建国路 88号"} & addresses.keys()
 
 
 def test_generated_values_agree_and_most_are_claimed(tmp_path):
@@ -124,7 +130,7 @@ def test_generated_values_agree_and_most_are_claimed(tmp_path):
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
     for column, field, share in (("mobile", "mobile", 0.8), ("id_card", "id_card", 0.9), ("email", "email", 0.9),
                                  ("registered_at", "registered_at", 0.95), ("birth_date", "birth_date", 0.5),
-                                 ("customer_id", "member_card", 0.95)):
+                                 ("customer_id", "member_card", 0.95), ("address", "address", 0.3)):
         values = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM t WHERE {column} IS NOT NULL").fetchall()]
         assert assert_agree(field, values) >= share * len(values), field
 
@@ -181,6 +187,12 @@ def test_property_dates(timestamps, dates):
 
 
 @SETTINGS
-@given(st.sampled_from(FAST_FIELDS[6:]), st.lists(st.text("ab01_-xX. :eE*", min_size=1, max_size=70), max_size=40))
+@given(st.lists(st.text(alphabet=st.sampled_from("幸福里路号栋室东方中山海淀区市省京无#-1aA "), max_size=12), max_size=40))
+def test_property_address(values):
+    assert_agree("address", values)
+
+
+@SETTINGS
+@given(st.sampled_from(FAST_FIELDS[7:]), st.lists(st.text("ab01_-xX. :eE*", min_size=1, max_size=70), max_size=40))
 def test_property_channel_ids(field, values):
     assert_agree(field, values)
