@@ -123,9 +123,11 @@ class StandardizeResult:
     new_values: int
     seconds: float
     suppressed: int = 0  # rows matching a deletion tombstone, left out (governance/suppression.py)
+    sql_values: int = 0  # of the new values, those standardized by an SQL fast path (fastpaths.py)
 
     def summary(self) -> dict:
         return {"batches": self.batches, "records": self.records, "new_values": self.new_values,
+                "sql_values": self.sql_values,
                 "suppressed": self.suppressed, "seconds": round(self.seconds, 3)}
 
 
@@ -187,10 +189,11 @@ def _main_module_hidden():
         sys.modules["__main__"] = main
 
 
-def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
-    """Normalize the distinct raw values not yet cached; return how many were new. Large fields are
-    spread over the CPU cores by spawned workers (never forked: this process holds DuckDB open)."""
-    new = 0
+def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[int, int]:
+    """Standardize the distinct raw values not yet cached; return how many were new, and how many of
+    them an SQL fast path took. The rest go to the Python normalizers; large fields are spread over
+    the CPU cores by spawned workers (never forked: this process holds DuckDB open)."""
+    new = in_sql = 0
     ids = ", ".join(str(int(b)) for b in batch_ids)
     workers = min(os.cpu_count() or 1, 8)
     with ExitStack() as stack:
@@ -206,6 +209,7 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
                 cur.execute("INSERT INTO std_cache SELECT ?, raw, ?, value, status, reason, extra FROM std_fast",
                             [f, RULESET_VERSION])
                 new += fast
+                in_sql += fast
             values = [r[0] for r in cur.execute("SELECT raw FROM std_new ANTI JOIN std_fast USING (raw)").fetchall()]
             if not values:
                 continue
@@ -230,7 +234,7 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
             new += len(values)
     cur.execute("DROP TABLE IF EXISTS std_new")
     cur.execute("DROP TABLE IF EXISTS std_fast")
-    return new
+    return new, in_sql
 
 
 def _select_sql(ids: str) -> str:
@@ -262,7 +266,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
     with db.transaction() as cur:
         if progress:
             progress(0.1, "normalize")
-        new_values = _fill_cache(cur, todo)
+        new_values, sql_values = _fill_cache(cur, todo)
         if progress:
             progress(0.6, "records")
         cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
@@ -290,7 +294,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
     consent.import_from_sources(db, actor)
     if progress:
         progress(1.0, "done")
-    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed)
+    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed, sql_values)
 
 
 def _failing_where(field: str, statuses: list[str] | None, reason: str | None,
