@@ -237,10 +237,14 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[i
     return new, in_sql
 
 
-def _select_sql(ids: str) -> str:
+def _select_sql(ids: str, present: set[str]) -> str:
+    """Records joined with the cache, one join per field that holds any value in the batches."""
     joins, cols = [], []
     for i, f in enumerate(FIELD_NAMES):
         c = f"c{i}"
+        if f not in present:
+            cols += [f"NULL::VARCHAR AS {f}", f"'missing' AS {f}_status", f"NULL::VARCHAR AS {f}_reason"]
+            continue
         joins.append(f"LEFT JOIN std_cache {c} ON {c}.field = '{f}' AND {c}.raw = m.{f} AND {c}.ruleset = {RULESET_VERSION}")
         value, status = f"{c}.value", f"coalesce({c}.status, 'missing')"
         if f == "gender":  # a raw '0' means what the source says it means
@@ -250,9 +254,18 @@ def _select_sql(ids: str) -> str:
     alias = {f: f"c{i}" for i, f in enumerate(FIELD_NAMES)}
     for column, f, key, sql_type in DERIVED:
         expr = f"json_extract_string({alias[f]}.extra, '$.{key}')"
-        cols.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
+        if f not in present:
+            cols.append(f"NULL::{sql_type} AS {column}")
+        else:
+            cols.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
     return (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols)} FROM mapped_records m "
             f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
+
+
+def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:
+    row = cur.execute("SELECT " + ", ".join(f"bool_or({f} IS NOT NULL)" for f in FIELD_NAMES)
+                      + f" FROM mapped_records WHERE batch_id IN ({ids})").fetchone()
+    return {f for f, has in zip(FIELD_NAMES, row) if has}
 
 
 def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> StandardizeResult:
@@ -274,7 +287,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         cur.execute(
             f"INSERT INTO std_records SELECT r.*, "
             f"{MINOR_SQL.format(r='r')} AS is_minor, "
-            f"{consistency} FROM ({_select_sql(ids)}) r")
+            f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids))}) r")
         suppressed = suppression.apply(cur, todo)  # rows of erased people (tombstones) are not kept
         records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")

@@ -135,8 +135,9 @@ def test_generated_values_agree_and_most_are_claimed(tmp_path):
         assert assert_agree(field, values) >= share * len(values), field
 
 
-def test_multichannel_workspace_standardizes_as_without_fast_paths(db, tmp_path, monkeypatch):
-    """End to end: std_records are identical with and without the fast paths."""
+def test_multichannel_workspace_standardizes_the_same_without_shortcuts(db, tmp_path, monkeypatch):
+    """End to end: std_records are identical with and without the fast paths, and when the fields a
+    batch lacks are not joined with the cache."""
     load_generated(db, tmp_path, 400, seed=3, resolve=False)
     with db.cursor() as cur:
         with_fast = cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall()
@@ -149,6 +150,16 @@ def test_multichannel_workspace_standardizes_as_without_fast_paths(db, tmp_path,
         cur.execute("DELETE FROM std_batches")
     python_only = engine.standardize(db, "t")
     assert python_only.new_values > 0 and python_only.sql_values == 0
+    with db.cursor() as cur:
+        assert cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall() == with_fast
+        batches = [r[0] for r in cur.execute("SELECT batch_id FROM batches ORDER BY 1").fetchall()]
+    # one batch at a time, each skips the fields its source lacks: the records are the same
+    skipped = []
+    monkeypatch.setattr(engine, "_present_fields", lambda cur, ids, real=engine._present_fields: (
+        skipped.append(set(engine.FIELD_NAMES) - real(cur, ids)) or real(cur, ids)))
+    for batch in batches:
+        engine.standardize(db, "t", [batch])
+    assert all(skipped) and len(skipped) == len(batches)
     with db.cursor() as cur:
         assert cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall() == with_fast
 
