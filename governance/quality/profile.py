@@ -154,8 +154,10 @@ def _rule_dims(rule_results: list[rules_mod.RuleResult]) -> dict[tuple[str, str,
 
 
 def _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, rule_results) -> None:
+    # In a fixed order: source and batch scores are float means of the field scores, and a sum of
+    # floats depends on its order (unordered, two runs on the same data could differ by 0.01).
     status = cur.execute("SELECT source, batch_id, field, status, sum(n) FROM profile_status WHERE run_id = ? "
-                         "GROUP BY ALL", [run_id]).fetchall()
+                         "GROUP BY ALL ORDER BY source, batch_id, field, status", [run_id]).fetchall()
     counts: dict[tuple, dict[str, int]] = {}
     for source, batch_id, f, st, n in status:
         for key in ((source, None, f), (source, batch_id, f)):
