@@ -344,3 +344,12 @@ def test_the_pattern_function_lives_only_inside_its_block(store):
         with profile.pattern_function(cur):
             raise RuntimeError("stop")
     profile.run_profile(store, "t")
+
+
+def test_an_empty_store_profiles_alike(db):
+    old_run = reference_profile(db, "t")
+    new_run = profile.run_profile(db, "t").run_id
+    with db.cursor() as cur:
+        old, new = stored_rows(cur, old_run), stored_rows(cur, new_run)
+    assert len(old["rule_results"]) == 0 and len(old["profile_keys"]) == len(profile.KEY_FIELDS)
+    assert differences(old, new) == {}
