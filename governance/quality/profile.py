@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from governance import audit
 from governance.quality import rules as rules_mod
@@ -79,13 +83,67 @@ def _score(dims: dict[str, float | None]) -> float | None:
 
 
 def _top_n(cur: duckdb.DuckDBPyConnection, table: str, expressions: dict[str, str], key: str) -> list[tuple]:
-    """(source, field, [{key: value, 'n': count}, …]) with the TOP_N most frequent values of each
-    field's expression per source."""
+    """(source, field, distinct values, min, max, [{key: value, 'n': count}, …]) of each field's
+    expression per source, the list with the TOP_N most frequent values, most frequent first and
+    ties by value. One hash aggregate per field feeds them all: the distinct values are its groups,
+    and the top-k aggregate's smallest keys (-count, value) are exactly the first rows of
+    ORDER BY count DESC, value (value is unique within a source and field)."""
     parts = [f"SELECT source, '{f}' AS field, {expr} AS v, count(*) AS n FROM {table} WHERE {f} IS NOT NULL "
-             f"GROUP BY source, v QUALIFY row_number() OVER (PARTITION BY source ORDER BY count(*) DESC, v) <= {TOP_N}"
-             for f, expr in expressions.items()]
-    return cur.execute(f"SELECT source, field, list({{'{key}': v, 'n': n}} ORDER BY n DESC, v) FROM ("
-                       + _union(parts) + ") GROUP BY ALL").fetchall()
+             "GROUP BY source, v" for f, expr in expressions.items()]
+    return cur.execute(f"SELECT source, field, count(*), min(v), max(v), arg_min({{'{key}': v, 'n': n}}, "
+                       f"{{'k': -n, 'v': v}}, {TOP_N}) FROM (" + _union(parts) + ") GROUP BY source, field").fetchall()
+
+
+# ---------------------------------------------------------------- value patterns
+
+PATTERN_FUNCTION = "steward_value_pattern"
+_PATTERN_BYTES = np.arange(256, dtype=np.uint8)
+_PATTERN_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)] = ord("A")
+_PATTERN_BYTES[np.frombuffer(b"0123456789", dtype=np.uint8)] = ord("N")
+_HAN = tuple("汉".encode())  # U+6C49: like every character of U+4E00–U+9FFF, three bytes in UTF-8
+
+
+def value_patterns(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The pattern of each value, byte for byte what
+    regexp_replace(regexp_replace(regexp_replace(v, '[A-Za-z]', 'A', 'g'), '[0-9]', 'N', 'g'), '[\\x{4e00}-\\x{9fff}]', '汉', 'g')
+    returns: ASCII letters become A, ASCII digits N, CJK unified ideographs 汉, all else stays.
+
+    Every replacement keeps the UTF-8 length, so the offsets stay and only the data buffer is
+    rewritten: a byte table for the ASCII classes (an ASCII byte is never part of a multi-byte
+    character), then each three-byte character U+4E00–U+9FFF (lead byte E4–E9) becomes 汉."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type not in (pa.string(), pa.large_string()):
+        values = values.cast(pa.large_string())
+    validity, offsets, data = values.buffers()
+    if data is None or data.size == 0:
+        return values
+    raw = np.frombuffer(data, dtype=np.uint8)
+    out = _PATTERN_BYTES[raw]
+    lead = np.flatnonzero((raw[:-2] >= 0xE4) & (raw[:-2] <= 0xE9))
+    if lead.size:
+        b0, b1, b2 = (raw[lead + i].astype(np.int32) for i in range(3))
+        codepoint = ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F)
+        han = lead[((b1 & 0xC0) == 0x80) & ((b2 & 0xC0) == 0x80) & (codepoint >= 0x4E00) & (codepoint <= 0x9FFF)]
+        for i in range(3):
+            out[han + i] = _HAN[i]
+    return pa.Array.from_buffers(values.type, len(values), [validity, offsets, pa.py_buffer(out)],
+                                 values.null_count, values.offset)
+
+
+@contextmanager
+def pattern_function(cur: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """`value_patterns` as the SQL function PATTERN_FUNCTION for the duration of the block. Use it
+    inside a transaction: the catalog entry is removed at the end, or, if the transaction failed,
+    by its rollback (a function must not outlive the cursor that registered it)."""
+    cur.create_function(PATTERN_FUNCTION, value_patterns, ["VARCHAR"], "VARCHAR", type="arrow")
+    try:
+        yield PATTERN_FUNCTION
+    finally:
+        try:
+            cur.remove_function(PATTERN_FUNCTION)
+        except duckdb.Error:
+            pass  # the transaction is aborted; its rollback drops the function
 
 
 @dataclass
@@ -106,24 +164,25 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
         cur.execute("INSERT INTO profile_status " + _union([
             f"SELECT {run_id}, source, batch_id, '{f}', {f}_status, {f}_reason, count(*) FROM std_records GROUP BY ALL"
             for f in FIELD_NAMES]))
-        values = cur.execute(_union([
-            f"SELECT source, '{f}' AS field, count(DISTINCT {f}), min({f}), max({f}) FROM std_records GROUP BY source"
-            for f in FIELD_NAMES])).fetchall()
-        tops = _top_n(cur, "std_records", {f: f for f in FIELD_NAMES}, "value")
-        pattern = ("regexp_replace(regexp_replace(regexp_replace({f}, '[A-Za-z]', 'A', 'g'), '[0-9]', 'N', 'g'), "
-                   "'[\\x{{4e00}}-\\x{{9fff}}]', '汉', 'g')")
-        patterns = _top_n(cur, "mapped_records", {f: pattern.format(f=f) for f in PATTERN_FIELDS}, "pattern")
-        clean = cur.execute(
-            "SELECT s.source, " + ", ".join(f"count(*) FILTER (WHERE m.{f} = s.{f})" for f in FIELD_NAMES)
-            + " FROM std_records s JOIN mapped_records m USING (batch_id, row_number) GROUP BY s.source").fetchall()
+        # Distinct values, min, max and top values of each standardized field; a source without a
+        # value in a field has no row (stored as 0 distinct values, no min or max, no top values).
+        stats = _top_n(cur, "std_records", {f: f for f in FIELD_NAMES}, "value")
+        values = [row[:5] for row in stats]
+        tops = [(source, f, top) for source, f, *_, top in stats]
+        present = {f for _, f, *_ in stats}
+        with pattern_function(cur) as fn:  # a field mapped nowhere is a constant NULL: its part costs nothing
+            patterns = [(source, f, top) for source, f, *_, top in
+                        _top_n(cur, "mapped_records", {f: f"{fn}({f})" for f in PATTERN_FIELDS}, "pattern")]
+        compared = [f for f in FIELD_NAMES if f in present]  # m.f = s.f is never true where s.f is always NULL
+        counts = {row[0]: dict(zip(compared, row[1:])) for row in cur.execute(
+            "SELECT s.source" + "".join(f", count(*) FILTER (WHERE m.{f} = s.{f})" for f in compared)
+            + " FROM std_records s JOIN mapped_records m USING (batch_id, row_number) GROUP BY s.source").fetchall()}
+        clean = [(source, *(c.get(f, 0) for f in FIELD_NAMES)) for source, c in counts.items()]
         row_hash = "hash(" + ", ".join(f"s.{f}" for f in FIELD_NAMES) + ")"
         dup_rows = dict(cur.execute(
             f"SELECT source, sum(n - 1) FROM (SELECT source, {row_hash} h, count(*) n FROM std_records s "
             "GROUP BY ALL HAVING count(*) > 1) GROUP BY source").fetchall())
-        cur.execute("INSERT INTO profile_keys " + _union([
-            f"SELECT {run_id}, '{f}', count(*), coalesce(sum(n), 0) FROM (SELECT {f}, count(*) n FROM std_records "
-            f"WHERE {f}_status IN ('valid', 'valid_with_warning') GROUP BY {f} HAVING count(DISTINCT source) > 1)"
-            for f in KEY_FIELDS]))
+        _store_keys(cur, run_id)
         rule_results = rules_mod.evaluate(cur)
         for r in rule_results:
             cur.execute("INSERT INTO rule_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,6 +200,19 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
     return ProfileRun(run_id, seconds, score)
 
 
+def _store_keys(cur: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """profile_keys: per key field, the valid values found in more than one source and their rows.
+    Only fields with valid values in two or more sources (per profile_status) can share one; the
+    others store (0, 0) without a scan."""
+    shared = {f for f, in cur.execute(
+        "SELECT field FROM profile_status WHERE run_id = ? AND status IN ('valid', 'valid_with_warning') "
+        "GROUP BY field HAVING count(DISTINCT source) > 1", [run_id]).fetchall()}
+    parts = [f"SELECT {run_id}, '{f}', count(*), coalesce(sum(n), 0) FROM (SELECT {f}, count(*) n FROM std_records "
+             f"WHERE {f}_status IN ('valid', 'valid_with_warning') GROUP BY {f} HAVING min(source) <> max(source))"
+             if f in shared else f"SELECT {run_id}, '{f}', 0, 0" for f in KEY_FIELDS]
+    cur.execute("INSERT INTO profile_keys " + _union(parts))
+
+
 def _rule_dims(rule_results: list[rules_mod.RuleResult]) -> dict[tuple[str, str, str], list[float]]:
     """(source, field, dimension) -> pass rates of the uniqueness and consistency rules touching the field."""
     dims: dict[tuple[str, str, str], list[float]] = {}
@@ -154,8 +226,10 @@ def _rule_dims(rule_results: list[rules_mod.RuleResult]) -> dict[tuple[str, str,
 
 
 def _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, rule_results) -> None:
+    # In a fixed order: source and batch scores are float means of the field scores, and a sum of
+    # floats depends on its order (unordered, two runs on the same data could differ by 0.01).
     status = cur.execute("SELECT source, batch_id, field, status, sum(n) FROM profile_status WHERE run_id = ? "
-                         "GROUP BY ALL", [run_id]).fetchall()
+                         "GROUP BY ALL ORDER BY source, batch_id, field, status", [run_id]).fetchall()
     counts: dict[tuple, dict[str, int]] = {}
     for source, batch_id, f, st, n in status:
         for key in ((source, None, f), (source, batch_id, f)):

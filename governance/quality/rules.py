@@ -101,8 +101,10 @@ def _bound(value, kind: str) -> str:
     return _typed("?", kind)
 
 
-def compile_rule(rule: Rule) -> tuple[str, str, list, bool]:
-    """SQL for (applicable, failed) over alias `s`, its parameters, and whether it needs a window."""
+def compile_rule(rule: Rule) -> tuple[str, str | None, list, bool]:
+    """SQL for (applicable, failed) over alias `s`, its parameters, and whether it is a uniqueness
+    rule. A uniqueness rule has no per-row `failed` expression: its failures are the applicable
+    rows whose key (source and fields) occurs more than once, counted by `_duplicates_sql`."""
     f = rule.fields[0] if rule.fields else None
     t = rule.rule_type
     if t == "not_null":
@@ -120,11 +122,8 @@ def compile_rule(rule: Rule) -> tuple[str, str, list, bool]:
         value = _typed(f"s.{f}", kind)
         params = [v for v in (lo, hi) if v not in (None, "", "today")]
         return (f"{value} IS NOT NULL", f"({value} < {_bound(lo, kind)} OR {value} > {_bound(hi, kind)})", params, False)
-    if t == "unique":
-        return f"s.{f} IS NOT NULL", "s._dup_" + rule.rule_id.replace("-", "_").replace(".", "_") + " > 1", [], True
-    if t == "unique_together":
-        cond = " AND ".join(f"s.{x} IS NOT NULL" for x in rule.fields)
-        return cond, "s._dup_" + rule.rule_id.replace("-", "_").replace(".", "_") + " > 1", [], True
+    if t in ("unique", "unique_together"):
+        return " AND ".join(f"s.{x} IS NOT NULL" for x in rule.fields), None, [], True
     if t == "consistency":
         check = rule.params["check"]
         return f"s.{check} IS NOT NULL", f"s.{check} = 'conflict'", [], False
@@ -251,30 +250,42 @@ class RuleResult:
         return self.pass_rate >= self.rule.mostly
 
 
+def _duplicates_sql(i: int, rule: Rule, applicable: str) -> str:
+    """(i, source, failed) for uniqueness rule i: the applicable rows whose key occurs more than once
+    in their source. The same count as a `count(*) OVER (PARTITION BY source, key) > 1` window over
+    the applicable rows, from one hash aggregate and no sort."""
+    key = ", ".join(f"s.{x}" for x in rule.fields)
+    return (f"SELECT {i} AS i, source, sum(n) AS failed FROM (SELECT s.source, {key}, count(*) AS n FROM std_records s "
+            f"WHERE {applicable} GROUP BY ALL HAVING count(*) > 1) GROUP BY source")
+
+
 def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None) -> list[RuleResult]:
-    """Evaluate rules per source in one scan of std_records (plus one window per uniqueness rule)."""
+    """Evaluate rules per source in one scan of std_records, plus one aggregate of duplicate keys
+    per uniqueness rule."""
     rules = current_rules(cur, enabled_only=True) if rules is None else rules
     if not rules:
         return []
-    windows, aggregates, params = [], [], []
+    duplicates, aggregates, params = [], [], []
     for i, rule in enumerate(rules):
-        applicable, failed, p, needs_window = compile_rule(rule)
-        if needs_window:
-            cols = ", ".join(f"{x}" for x in rule.fields)
-            windows.append(f"count(*) OVER (PARTITION BY source, {cols}) AS _dup_"
-                           + rule.rule_id.replace("-", "_").replace(".", "_"))
+        applicable, failed, p, unique = compile_rule(rule)
         aggregates.append(f"count(*) FILTER (WHERE {applicable}) AS a{i}")
-        aggregates.append(f"count(*) FILTER (WHERE ({applicable}) AND ({failed})) AS f{i}")
+        if unique:
+            duplicates.append(_duplicates_sql(i, rule, applicable))
+            aggregates.append(f"0 AS f{i}")
+        else:
+            aggregates.append(f"count(*) FILTER (WHERE ({applicable}) AND ({failed})) AS f{i}")
         params += p  # parameters appear only in the `failed` half
-    base = "std_records" if not windows else f"(SELECT *, {', '.join(windows)} FROM std_records)"
-    sql = f"SELECT source, {', '.join(aggregates)} FROM {base} s GROUP BY source ORDER BY source"
+    sql = f"SELECT source, {', '.join(aggregates)} FROM std_records s GROUP BY source ORDER BY source"
     try:
         rows = cur.execute(sql, params).fetchall()
+        failed_unique = {(i, source): n for i, source, n in cur.execute(
+            " UNION ALL ".join(duplicates)).fetchall()} if duplicates else {}
     except duckdb.Error as exc:
         raise RuleError(f"A rule failed to run: {str(exc).splitlines()[0]}") from None
     results = []
     for row in rows:
         source = row[0]
         for i, rule in enumerate(rules):
-            results.append(RuleResult(rule, source, row[1 + 2 * i], row[2 + 2 * i]))
+            failed = failed_unique.get((i, source), row[2 + 2 * i])  # a uniqueness rule's f{i} is 0
+            results.append(RuleResult(rule, source, row[1 + 2 * i], failed))
     return results
