@@ -195,7 +195,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.cluster": ("OneID 成员（可拆分）", "OneID members (split a record out)"),
     "review.oneid": ("OneID", "OneID"),
     "review.split": ("从该 OneID 拆出此记录", "Split this record out of the OneID"),
-    "review.split_done": ("已拆分：写入 {n} 条拒绝决定，下次识别生效。", "Split: {n} reject decisions written; the next run applies them."),
     "review.rules": ("匹配规则与禁止合并规则", "Match and never-link rules"),
     "review.rules_note": ("修改在下次运行 OneID 识别时生效，并记入审计日志。", "Changes apply at the next resolution run and are audited."),
     "review.model": ("模型匹配权重", "Model match weights"),

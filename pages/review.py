@@ -3,6 +3,7 @@ import streamlit as st
 
 from governance import charts
 from governance.errors import GovernanceError
+from governance.golden import customer360 as c360
 from governance.golden import survivorship
 from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
@@ -161,7 +162,11 @@ if oneid_value:
         records = dict(zip(members["record"], members["rec_id"]))
         target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]
         if st.button(tr("review.split"), key="split_button"):
-            st.success(tr("review.split_done", n=review.split_out(ctx.db, ctx.user.username, oneid_value, int(target))))
+            try:  # reject decisions against the other members, then a re-run: the split shows at once
+                st.success(tr("c360.split_done", oneid=c360.split_record(ctx.db, ctx.user.username, oneid_value,
+                                                                          int(target))))
+            except GovernanceError as exc:
+                show_error(exc)
 
 if saved:
     st.subheader(tr("review.model"))

@@ -1,8 +1,9 @@
 """SQL fast paths: the commonest clean values of the high-volume fields, standardized in DuckDB.
 
-A fast path claims only values whose Python normalizer result it reproduces exactly; everything else, every dirty or unusual value, still goes to the Python normalizers.
-`tests/unit/test_fastpaths.py` checks each claimed value against its normalizer. Tables and
-constants come from normalizers.py, so the two cannot drift apart.
+A fast path claims only values whose Python normalizer result it reproduces exactly; every other
+value, dirty or unusual, still goes to the Python normalizers. The tables and constants are read
+from normalizers.py, and `tests/unit/test_fastpaths.py` checks claimed values against the normalizers,
+so a change to a normalizer's logic that a fast path does not follow fails the tests.
 
 The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached values, then
 `claim()` writes the values it can standardize to `std_fast (raw, value, status, reason, extra)`.

@@ -91,3 +91,21 @@ def test_zh_page_lists_the_shortcuts(resolved):
     at.switch_page("pages/review.py").run()
     assert not at.exception
     assert "快捷键：Y 同一人 · N 不是同一人 · S 跳过" in visible_text(at)
+
+
+def test_steward_splits_a_record_out_and_it_shows_at_once(resolved):
+    with resolved.cursor() as cur:
+        oneid, rec_id = cur.execute("SELECT oneid, max(rec_id) FROM crosswalk GROUP BY oneid HAVING count(*) > 1 "
+                                    "ORDER BY oneid LIMIT 1").fetchone()
+        label = review.cluster_members(cur, oneid).set_index("rec_id").loc[rec_id, "record"]
+    at = app_test(resolved, "steward").run()
+    at.switch_page("pages/review.py").run()
+    at.text_input(key="cluster_oneid").input(oneid).run()
+    at.selectbox(key="split_pick").select(label).run()
+    at.button(key="split_button").click().run()
+    assert not at.exception
+    with resolved.cursor() as cur:
+        moved_to = cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id]).fetchone()[0]
+        rejects = cur.execute("SELECT count(*) FROM review_decisions WHERE decision = 'reject'").fetchone()[0]
+    assert moved_to != oneid and rejects >= 1
+    assert at.success[0].value == f"Split: the record now belongs to {moved_to}."
