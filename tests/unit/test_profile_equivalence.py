@@ -6,7 +6,8 @@ fixed order in which the field scores are averaged (see `_reference_store_scores
 profiles a generated multi-source store (ties in top values and patterns, duplicate and
 unique-rule violations, a NULL-only mapped field, a second batch) with both and compares every
 stored row of every profile table. `benchmarks/profile_statements.py` runs the same comparison
-on a 1,000,000-record store.
+on a 1,000,000-record store. When a change to the profile's figures is intended, change the
+oracle with it (or retire this file): it guards speed-ups, not the definitions.
 """
 from __future__ import annotations
 
