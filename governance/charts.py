@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from governance.schema import channel_label
+from governance.schema import FIELD_NAMES, channel_label
 
 
 def rows_by_channel(frame: pd.DataFrame, lang: str, title: str) -> go.Figure:
@@ -19,9 +19,14 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
+def _schema_order(field: str) -> int:
+    return FIELD_NAMES.index(field) if field in FIELD_NAMES else len(FIELD_NAMES)
+
+
 def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], title: str) -> go.Figure:
     """Sources × fields, coloured by completeness or validity (0–100)."""
     pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first", dropna=False) * 100
+    pivot = pivot[sorted(pivot.columns, key=_schema_order)]  # the schema's order: name, mobile, … first
     text = [["" if pd.isna(v) else f"{v:.0f}" for v in row] for row in pivot.values]
     columns = list(pivot.columns)
     fig = go.Figure(go.Heatmap(
@@ -32,9 +37,13 @@ def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], t
     return _layout(fig, title, 160 + 40 * max(1, len(pivot.index)))
 
 
-def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20) -> go.Figure:
+def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20,
+                labels: dict[str, str] | None = None) -> go.Figure:
+    """The most frequent reason codes per field; `names` and `labels` translate reasons and fields."""
+    labels = labels or {}
     data = reasons.groupby(["reason", "field"], as_index=False)["n"].sum().nlargest(top, "n").iloc[::-1]
-    fig = go.Figure(go.Bar(x=data["n"], y=[f"{names.get(r, r)} · {f}" for r, f in zip(data["reason"], data["field"])],
+    fig = go.Figure(go.Bar(x=data["n"], y=[f"{names.get(r, r)} · {labels.get(f, f)}"
+                                           for r, f in zip(data["reason"], data["field"])],
                            orientation="h", customdata=list(zip(data["field"], data["reason"])),
                            hovertemplate="%{y}: %{x}<extra></extra>"))
     return _layout(fig, title, 120 + 22 * len(data))

@@ -51,7 +51,7 @@ picked = chart_selection(st.plotly_chart(charts.quality_heatmap(fields, metric, 
 if picked:
     st.session_state["drill_source"], st.session_state["drill_field"] = picked["y"], picked["x"]
 if not reasons.empty:
-    picked = chart_selection(st.plotly_chart(charts.reason_bars(reasons, reason_names, tr("quality.reasons")),
+    picked = chart_selection(st.plotly_chart(charts.reason_bars(reasons, reason_names, tr("quality.reasons"), labels=labels),
                                              on_select="rerun", selection_mode="points", key="quality_reasons"))
     if picked and picked.get("customdata"):
         st.session_state["drill_field"], st.session_state["drill_reason"] = picked["customdata"]

@@ -11,18 +11,19 @@ def test_heatmap_keeps_field_names_on_x_and_labels_on_ticks():
                            "completeness": [0.5, 1.0, 0.25]})
     fig = charts.quality_heatmap(fields, "completeness", {"mobile": "手机号", "name": "姓名"}, "t")
     heat = fig.data[0]
-    assert list(heat.x) == ["mobile", "name"] and list(heat.y) == ["crm", "pos"]
-    assert list(fig.layout.xaxis.ticktext) == ["手机号", "姓名"]
-    assert heat.text[1][1] == "" and heat.text[0][0] == "50"      # unmapped cells stay blank
+    assert list(heat.x) == ["name", "mobile"] and list(heat.y) == ["crm", "pos"]   # in the schema's order
+    assert list(fig.layout.xaxis.ticktext) == ["姓名", "手机号"]
+    assert heat.text[1][0] == "" and heat.text[0][1] == "50"      # unmapped cells stay blank
 
 
 def test_reason_bars_carry_field_and_reason_for_click_filtering():
     reasons = pd.DataFrame({"field": ["mobile", "mobile", "id_card"], "reason": ["MOBILE_DUMMY", "MASKED", "ID_CHECKSUM"],
                             "status": ["placeholder", "masked", "invalid"], "n": [5, 9, 2]})
-    fig = charts.reason_bars(reasons, {"MASKED": "已脱敏"}, "t")
+    fig = charts.reason_bars(reasons, {"MASKED": "已脱敏"}, "t", labels={"mobile": "手机号"})
     bar = fig.data[0]
     assert list(bar.x) == [2, 5, 9]                                  # largest at the top
-    assert [tuple(c) for c in bar.customdata][-1] == ("mobile", "MASKED") and bar.y[-1] == "已脱敏 · mobile"
+    assert [tuple(c) for c in bar.customdata][-1] == ("mobile", "MASKED") and bar.y[-1] == "已脱敏 · 手机号"
+    assert bar.y[0] == "ID_CHECKSUM · id_card"                       # untranslated codes stay readable
 
 
 def test_trend_marks_drops():
