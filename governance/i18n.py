@@ -1,6 +1,8 @@
 """UI texts in Chinese (default) and English. `t(key, lang, **values)`."""
 from __future__ import annotations
 
+from governance.schema import BY_NAME
+
 LANGS = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"
 
@@ -494,6 +496,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c360.rule_save": ("保存规则并刷新黄金记录", "Save the rule and refresh golden records"),
     "c360.rule_saved": ("已保存 {field} 第 {version} 版，已刷新 {n} 条黄金记录。", "Saved {field} version {version}; {n} golden records refreshed."),
     "c360.rule_history": ("规则版本历史", "Rule history"),
+    "rules.col_name": ("规则名称", "Rule name"),
 }
 
 
@@ -501,3 +504,71 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     zh, en = TEXTS.get(key, (key, key))
     text = zh if lang == "zh" else en
     return text.format(**values) if values else text
+
+
+# Table column headers (zh, en). A standard field's column takes the field's label (schema.py);
+# any other column not listed here (a source file's own header, say) is shown as it is.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "#": ("#", "#"), "id": ("编号", "ID"), "source": ("数据源", "Source"), "sources": ("数据源", "Sources"),
+    "batch_id": ("批次", "Batch"), "batches": ("批次数", "Batches"), "row_number": ("行号", "Row"),
+    "row_count": ("行数", "Rows"), "rows": ("行数", "Rows"), "column_count": ("列数", "Columns"),
+    "columns": ("列", "Columns"), "file_name": ("文件名", "File"), "file_format": ("文件格式", "Format"),
+    "format": ("格式", "Format"), "encoding": ("编码", "Encoding"), "sheet": ("工作表", "Sheet"),
+    "size_bytes": ("大小（字节）", "Size (bytes)"), "sha256": ("SHA-256", "SHA-256"), "checksum": ("校验和", "Checksum"),
+    "uploaded_by": ("上传人", "Uploaded by"), "uploaded_at": ("上传时间", "Uploaded at"),
+    "created_by": ("创建人", "Created by"), "created_at": ("创建时间", "Created at"),
+    "updated_by": ("修改人", "Updated by"), "changed_by": ("修改人", "Changed by"), "changed_at": ("修改时间", "Changed at"),
+    "recorded_at": ("记录时间", "Recorded at"), "ts": ("时间", "Time"), "actor": ("操作人", "Actor"),
+    "action": ("操作", "Action"), "object_type": ("对象类型", "Object type"), "object_id": ("对象", "Object"),
+    "detail": ("详情", "Detail"), "comment": ("备注", "Comment"), "notes": ("说明", "Notes"),
+    "channel": ("渠道", "Channel"), "channels": ("渠道", "Channels"), "channel_count": ("渠道数", "Channels"),
+    "steward": ("数据管家", "Steward"), "pii_fields": ("个人信息字段", "PI fields"), "last_load": ("最近加载", "Last load"),
+    "mapped_fields": ("已映射字段", "Mapped fields"), "version": ("版本", "Version"),
+    "field": ("字段", "Field"), "fields": ("字段", "Fields"), "value": ("值", "Value"),
+    "raw_value": ("原始值", "Raw value"), "standardized_value": ("标准化值", "Standardized value"),
+    "status": ("状态", "Status"), "reason": ("原因", "Reason"), "category": ("类别", "Category"),
+    "rule_id": ("规则编号", "Rule"), "rule_type": ("规则类型", "Rule type"), "params": ("参数", "Parameters"),
+    "severity": ("严重程度", "Severity"), "dimension": ("质量维度", "Dimension"), "mostly": ("容忍度", "Mostly"),
+    "enabled": ("启用", "Enabled"), "applicable": ("适用记录", "Applicable"), "failed": ("未通过", "Failed"),
+    "pass_rate": ("通过率", "Pass rate"), "passed": ("通过", "Passed"),
+    "shared_values": ("共享值数", "Shared values"), "rows_involved": ("涉及记录", "Rows involved"),
+    "records_with_value": ("有值记录", "Records with a value"), "completeness": ("完整度", "Completeness"),
+    "oneid": ("OneID", "OneID"), "oneids": ("OneID 数", "OneIDs"), "record": ("记录", "Record"),
+    "records": ("记录数", "Records"), "record_count": ("记录数", "Records"), "placed_by": ("归并依据", "Placed by"),
+    "record_l": ("记录 A", "Record A"), "record_r": ("记录 B", "Record B"), "source_l": ("数据源 A", "Source A"),
+    "source_r": ("数据源 B", "Source B"), "oneid_l": ("OneID A", "OneID A"), "oneid_r": ("OneID B", "OneID B"),
+    "left": ("A", "A"), "right": ("B", "B"), "differs": ("不同", "Differs"),
+    "match_weight": ("匹配权重", "Match weight"), "match_probability": ("匹配概率", "Match probability"),
+    "fuses_oneids": ("合并 OneID", "Fuses OneIDs"), "decision": ("决定", "Decision"), "decision_id": ("决定编号", "Decision"),
+    "first_seen": ("首次出现", "First seen"), "last_seen": ("最近出现", "Last seen"),
+    "consent_status": ("同意状态", "Consent"), "is_minor": ("未成年人", "Minor"), "lineage": ("来源", "Lineage"),
+    "competing": ("竞争值", "Competing values"), "golden": ("黄金值", "Golden"), "basis": ("依据", "Basis"),
+    "override_id": ("覆盖编号", "Override"), "set_on_oneid": ("设置于 OneID", "Set on OneID"),
+    "priority": ("优先级", "Priority"), "method": ("方式", "Method"), "kind": ("类型", "Kind"),
+    "purpose": ("目的", "Purpose"), "purposes": ("处理目的", "Purposes"), "state": ("状态", "State"),
+    "notice_version": ("告知版本", "Notice version"), "evidence_ref": ("证据", "Evidence"),
+    "expires_at": ("到期时间", "Expires at"), "granted": ("同意", "Granted"), "withdrawn": ("撤回", "Withdrawn"),
+    "account": ("账号", "Account"), "app_id": ("AppID", "App id"), "people": ("人数", "People"),
+    "request_id": ("请求编号", "Request"), "request_type": ("请求类型", "Type"), "requester": ("请求人", "Requester"),
+    "received_on": ("收到日期", "Received on"), "due_on": ("截止日期", "Due on"), "days_left": ("剩余天数", "Days left"),
+    "overdue": ("已逾期", "Overdue"), "response": ("答复", "Response"), "target": ("对象", "Target"),
+    "scope": ("范围", "Scope"), "days": ("天数", "Days"), "cutoff": ("截止", "Cutoff"),
+    "last_activity": ("最近活动", "Last activity"), "run_id": ("运行编号", "Run"), "deleted": ("已删除", "Deleted"),
+    "dataset": ("数据集", "Dataset"), "filter": ("筛选条件", "Filter"), "masked": ("已脱敏", "Masked"),
+    "sensitive": ("敏感个人信息", "Sensitive PI"), "retention": ("保存期限", "Retention"),
+    "recipients": ("接收方", "Recipients"), "sensitivity_class": ("敏感类别", "Sensitivity class"),
+    "keep_start": ("保留开头", "Keep start"), "keep_end": ("保留结尾", "Keep end"),
+    "tombstone_id": ("删除标记", "Tombstone"), "suppressed_rows": ("已拦截行", "Suppressed rows"),
+    "lifted_by": ("解除人", "Lifted by"), "lifted_at": ("解除时间", "Lifted at"), "lift_reason": ("解除理由", "Lift reason"),
+    "keys": ("键", "Keys"), "username": ("用户名", "Username"), "display_name": ("显示名", "Display name"),
+    "role": ("角色", "Role"), "disabled": ("已停用", "Disabled"), "failed_attempts": ("失败次数", "Failed attempts"),
+    "locked_until": ("锁定至", "Locked until"),
+}
+
+
+def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
+    """The header of a table column: listed above, else the standard field's label, else as is."""
+    pair = COLUMNS.get(column)
+    if pair is not None:
+        return pair[0] if lang == "zh" else pair[1]
+    return BY_NAME[column].label(lang) if column in BY_NAME else column

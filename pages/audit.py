@@ -6,7 +6,7 @@ import streamlit as st
 from governance import audit
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
-from governance.ui.widgets import pager
+from governance.ui.widgets import pager, table
 
 ctx = require("audit.view")
 st.title(tr("page.audit"))
@@ -30,7 +30,7 @@ with ctx.db.cursor() as cur:
     offset = pager(audit.count(cur, flt), page_size, key="audit_page")
     rows, total = audit.query(cur, flt, limit=page_size, offset=offset)
 st.caption(tr("audit.total", n=f"{total:,}"))
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows)
 
 
 def download() -> bytes:

@@ -9,7 +9,7 @@ from governance.errors import GovernanceError
 from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
-from governance.ui.widgets import pager
+from governance.ui.widgets import pager, table
 
 ctx = require("consent.view")
 st.title(tr("page.consent"))
@@ -35,8 +35,7 @@ st.subheader(tr("consent.summary"))
 if summary.empty:
     st.caption(tr("consent.empty"))
 else:
-    st.dataframe(summary.pivot_table(index="purpose", columns="state", values="people", fill_value=0),
-                 width="stretch")
+    table(summary.pivot_table(index="purpose", columns="state", values="people", fill_value=0).reset_index())
 
 st.subheader(tr("consent.current"))
 c1, c2, c3 = st.columns(3)
@@ -49,11 +48,10 @@ flt = consent.LedgerFilter(oneid or None, purpose or None, state or None)
 page_size = settings().page_size
 with ctx.db.cursor() as cur:
     offset = pager(consent.count_current(cur, flt), page_size, key="consent_page")
-    st.dataframe(shown(consent.current_page(cur, flt, limit=page_size, offset=offset)), hide_index=True,
-                 width="stretch")
+    table(shown(consent.current_page(cur, flt, limit=page_size, offset=offset)))
     if oneid:
         st.caption(tr("consent.history", oneid=oneid))
-        st.dataframe(shown(consent.history(cur, oneid)), hide_index=True, width="stretch")
+        table(shown(consent.history(cur, oneid)))
 
 if can_edit:
     st.subheader(tr("consent.import"))

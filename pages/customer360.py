@@ -8,7 +8,7 @@ from governance.golden import overrides, survivorship
 from governance.schema import CHANNELS, FIELD_NAMES, BY_NAME
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
-from governance.ui.widgets import pager
+from governance.ui.widgets import pager, table
 
 ctx = require("customer.view")
 st.title(tr("page.customer360"))
@@ -37,7 +37,7 @@ if query:
             hits = c360.search(cur, query, kind, limit=PAGE_SIZE, offset=offset)[0]
         shown = ctx.mask(hits, {"name": "name", "mobile": "mobile", "email": "email"},
                          keep={"oneid", "record_count", "channels", "consent_status", "completeness"})
-        st.dataframe(shown, hide_index=True, width="stretch")
+        table(shown)
         oneid = st.selectbox(tr("c360.pick"), hits["oneid"].tolist(), key="c360_oneid")
 
 if oneid:
@@ -75,7 +75,7 @@ if oneid:
         fields_view["value"] = [ctx.mask_value(f, v) for f, v in zip(fields["field"], fields["value"])]
         fields_view["lineage"] = [v if not v.startswith("override") else v.split(":")[0] for v in fields["lineage"]]
     fields_view["field"] = fields["field"].map(label)
-    st.dataframe(fields_view, hide_index=True, width="stretch")
+    table(fields_view)
     with st.expander(tr("c360.competing")):
         field = st.selectbox(tr("c360.field"), fields["field"].tolist(), format_func=label, key="c360_competing_field")
         if field:
@@ -83,21 +83,20 @@ if oneid:
                 values = c360.competing_values(cur, oneid, field)
             if not reveal:
                 values["value"] = [ctx.mask_value(field, v) for v in values["value"]]
-            st.dataframe(values, hide_index=True, width="stretch")
+            table(values)
 
     st.subheader(tr("c360.sources"))
-    st.dataframe(shown(records.drop(columns=["rec_id"]).dropna(axis=1, how="all"), {"record", "source", "placed_by"}), hide_index=True,
-                 width="stretch")
+    table(shown(records.drop(columns=["rec_id"]).dropna(axis=1, how="all"), {"record", "source", "placed_by"}))
     st.subheader(tr("c360.sub_accounts"))
     accounts_view = accounts.copy()
     if not reveal:
         accounts_view["value"] = [ctx.mask_value(a, v) for a, v in zip(accounts["account"], accounts["value"])]
-    st.dataframe(accounts_view, hide_index=True, width="stretch")
+    table(accounts_view)
     c1, c2 = st.columns(2)
     c1.subheader(tr("c360.history"))
-    c1.dataframe(events, hide_index=True, width="stretch")
+    c1.dataframe(events)
     c2.subheader(tr("c360.decisions"))
-    c2.dataframe(decided, hide_index=True, width="stretch")
+    c2.dataframe(decided)
     st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid, ctx.user.role, ctx.masking_policy),
                        file_name=f"{oneid}-records-masked.csv", mime="text/csv", on_click="ignore", key="c360_download")
 
@@ -108,7 +107,7 @@ if oneid:
                 active_view = active.copy()
                 if not reveal:
                     active_view["value"] = [ctx.mask_value(f, v) for f, v in zip(active["field"], active["value"])]
-                st.dataframe(active_view, hide_index=True, width="stretch")
+                table(active_view)
             with st.form("c360_override", clear_on_submit=True):
                 st.markdown(f"**{tr('c360.override')}**")
                 o_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=label, key="c360_override_field")
@@ -159,7 +158,7 @@ if can_edit:
         with ctx.db.cursor() as cur:
             rules = survivorship.rules_frame(cur)
             versions = survivorship.rule_history(cur)
-        st.dataframe(rules, hide_index=True, width="stretch")
+        table(rules)
         r_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=label, key="c360_rule_field")
         current = rules.set_index("field").loc[r_field]
         with st.form(f"c360_rule_{r_field}"):
@@ -175,4 +174,4 @@ if can_edit:
                 except GovernanceError as exc:
                     show_error(exc)
         st.caption(tr("c360.rule_history"))
-        st.dataframe(versions, hide_index=True, width="stretch")
+        table(versions)

@@ -11,6 +11,7 @@ from governance.exporting import FORMATS, MIME
 from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("export.run")
 st.title(tr("page.export"))
@@ -94,4 +95,4 @@ if ready and Path(ready["path"]).is_file():
 
 st.subheader(tr("export.recent"))
 with ctx.db.cursor() as cur:
-    st.dataframe(exports.manifests(cur, limit=20), hide_index=True, width="stretch")
+    table(exports.manifests(cur, limit=20))

@@ -4,6 +4,7 @@ import streamlit as st
 from governance import charts, sources
 from governance.ui.guard import require
 from governance.ui.session import tr
+from governance.ui.widgets import table
 
 ctx = require("home.view")
 
@@ -21,5 +22,5 @@ if not info["batches"]:
 
 st.plotly_chart(charts.rows_by_channel(info["by_channel"], ctx.lang, tr("home.rows_by_channel")), width="stretch")
 st.subheader(tr("home.recent_batches"))
-st.dataframe(info["recent"], hide_index=True, width="stretch")
+table(info["recent"])
 st.caption(tr("home.pii_note"))

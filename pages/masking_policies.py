@@ -6,6 +6,7 @@ from governance.auth import ROLES
 from governance.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("masking.manage")
 st.title(tr("page.masking_policies"))
@@ -44,4 +45,4 @@ with ctx.db.cursor() as cur:
 policy["sensitivity_class"] = policy["sensitivity_class"].map(lambda c: ctx.t(f"masking.class.{c}"))
 policy["role"] = policy["role"].map(lambda r: ctx.t(f"role.{r}"))
 policy["method"] = policy["method"].map(lambda m: ctx.t(f"masking.method.{m}"))
-st.dataframe(policy, hide_index=True, width="stretch")
+table(policy)

@@ -7,7 +7,7 @@ from governance.quality import pipeline, profile
 from governance.standardize.normalizers import REASONS
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
-from governance.ui.widgets import chart_selection, pager
+from governance.ui.widgets import chart_selection, pager, table
 
 ctx = require("quality.view")
 DRILL_KEEP = {"source", "batch_id", "row_number", "status", "reason"}
@@ -63,9 +63,9 @@ st.plotly_chart(charts.score_trend(trend, tr("quality.trend")), width="stretch")
 st.plotly_chart(charts.before_after(fields, labels, tr("quality.before"), tr("quality.after"),
                                     tr("quality.before_after")), width="stretch")
 st.subheader(tr("quality.shared_keys"))
-st.dataframe(keys, hide_index=True, width="stretch")
+table(keys.assign(field=keys["field"].map(lambda f: labels.get(f) or profile.field_label(f, ctx.lang))))
 st.subheader(tr("quality.rule_results"))
-st.dataframe(rule_results, hide_index=True, width="stretch")
+table(rule_results, labels={"name": tr("rules.col_name")})
 
 st.subheader(tr("quality.drill"))
 c1, c2, c3 = st.columns(3)
@@ -90,7 +90,7 @@ drill = {"field": field, "reason": reason or None, "source": source or None}
 revealed = ctx.reveal("drill_reveal", "failing_records", field, {**drill, "offset": offset})
 if not revealed:
     rows = ctx.mask(rows, {"raw_value": field, "standardized_value": field}, keep=DRILL_KEEP)
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows)
 
 
 def export(kind: str):

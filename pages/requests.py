@@ -6,6 +6,7 @@ from governance.errors import GovernanceError
 from governance.schema import FIELD_NAMES
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("dsr.manage")
 st.title(tr("page.requests"))
@@ -58,7 +59,7 @@ if inbox.empty:
 overdue = int(inbox["overdue"].fillna(False).sum())
 if overdue:
     st.warning(tr("dsr.overdue", n=overdue))
-st.dataframe(masked(inbox), hide_index=True, width="stretch")
+table(masked(inbox))
 
 labels = {int(r.request_id): f"#{r.request_id} · {ctx.t('dsr.type.' + r.request_type)}" for r in inbox.itertuples()}
 request_id = st.selectbox(tr("dsr.pick"), list(labels), format_func=labels.get, key="dsr_pick")
@@ -78,8 +79,7 @@ is_open = req.status in dsr.OPEN
 with ctx.db.cursor() as cur:
     person = dsr.golden_summary(cur, req.oneids)
 if not person.empty:
-    st.dataframe(ctx.mask(person, {c: c for c in person.columns}, keep={"oneid"}), hide_index=True,
-                 width="stretch")
+    table(ctx.mask(person, {c: c for c in person.columns}, keep={"oneid"}))
 
 if is_open and not req.oneids:
     st.markdown(f"**{tr('dsr.lookup')}**")
@@ -172,9 +172,9 @@ with ctx.db.cursor() as cur:
 if stones.empty:
     st.caption(tr("dsr.no_tombstones"))
 else:
-    st.dataframe(stones, hide_index=True, width="stretch")
+    table(stones)
     if not by_batch.empty:
-        st.dataframe(by_batch, hide_index=True, width="stretch")
+        table(by_batch)
     active = stones[stones["lifted_at"].isna()]["tombstone_id"].astype(int).tolist()
     if active:
         c1, c2 = st.columns([1, 3])

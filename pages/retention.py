@@ -5,6 +5,7 @@ from governance import retention, sources
 from governance.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("retention.manage")
 st.title(tr("page.retention"))
@@ -18,7 +19,7 @@ st.subheader(tr("retention.policies"))
 if policies.empty:
     st.info(tr("retention.none"))
 else:
-    st.dataframe(policies, hide_index=True, width="stretch")
+    table(policies)
 
 with st.expander(tr("retention.set"), expanded=policies.empty):
     scope = st.radio(tr("retention.scope"), retention.SCOPES, horizontal=True, key="ret_scope",
@@ -42,7 +43,7 @@ if not policies.empty:
     st.subheader(tr("retention.scan"))
     with ctx.db.cursor() as cur:
         scans = retention.scan_all(cur)
-    st.dataframe([s.summary() for s in scans], hide_index=True, width="stretch")
+    table([s.summary() for s in scans])
     due = {f"{s.scope}:{s.target}": s for s in scans if s.records}
     if not due:
         st.success(tr("retention.nothing"))
@@ -51,7 +52,7 @@ if not policies.empty:
         picked = due[key]
         if picked.scope == "source":
             with ctx.db.cursor() as cur:
-                st.dataframe(retention.expired_records(cur, picked.target), hide_index=True, width="stretch")
+                table(retention.expired_records(cur, picked.target))
         st.warning(tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
                       cutoff=picked.cutoff.isoformat(timespec="seconds")))
         confirm = st.checkbox(tr("retention.confirm", records=picked.records), key="ret_confirm")
@@ -64,4 +65,4 @@ if not policies.empty:
 
 st.subheader(tr("retention.runs"))
 with ctx.db.cursor() as cur:
-    st.dataframe(retention.runs(cur), hide_index=True, width="stretch")
+    table(retention.runs(cur))

@@ -9,6 +9,7 @@ from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("review.view")
 st.title(tr("page.review"))
@@ -80,7 +81,7 @@ st.subheader(tr("review.queue"))
 band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")
 with ctx.db.cursor() as cur:
     page = review.queue(cur, low=band[0], high=band[1], limit=50)
-st.dataframe(page.drop(columns=["rec_l", "rec_r"]), hide_index=True, width="stretch")
+table(page.drop(columns=["rec_l", "rec_r"]))
 if page.empty:
     st.caption(tr("review.empty_queue"))
 else:
@@ -98,8 +99,7 @@ else:
         masked = both.copy()
         for side in ("left", "right"):
             masked[side] = [ctx.mask_value(f, v) for f, v in zip(both["field"], both[side])]
-    st.dataframe(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1),
-                 hide_index=True, width="stretch")
+    table(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, float(pair.match_probability), ctx.lang))
     names = {k: v[0 if ctx.lang == "zh" else 1] for k, v in COMPARISONS.items()}
@@ -138,7 +138,7 @@ if can_decide:
     st.subheader(tr("review.recent"))
     with ctx.db.cursor() as cur:
         recent = review.recent_decisions(cur)
-    st.dataframe(recent, hide_index=True, width="stretch")
+    table(recent)
     if not recent.empty:
         undo_id = st.selectbox(tr("review.undo"), recent["decision_id"].tolist(), key="undo_pick")
         if st.button(tr("review.undo"), key="undo_button"):
@@ -149,15 +149,15 @@ with ctx.db.cursor() as cur:
     flagged = review.flagged_clusters(cur)
 if not flagged.empty:
     st.subheader(tr("review.flagged"))
-    st.dataframe(flagged, hide_index=True, width="stretch")
+    table(flagged)
 
 st.subheader(tr("review.cluster"))
 oneid_value = st.text_input(tr("review.oneid"), key="cluster_oneid").strip()
 if oneid_value:
     with ctx.db.cursor() as cur:
         members = review.cluster_members(cur, oneid_value)
-    st.dataframe(ctx.mask(members.drop(columns=["rec_id"]), {c: c for c in members.columns},
-                          keep={"record", "source", "row_number", "placed_by"}), hide_index=True, width="stretch")
+    table(ctx.mask(members.drop(columns=["rec_id"]), {c: c for c in members.columns},
+                          keep={"record", "source", "row_number", "placed_by"}))
     if can_decide and len(members) > 1:
         records = dict(zip(members["record"], members["rec_id"]))
         target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]

@@ -4,6 +4,7 @@ import streamlit as st
 from governance import audit, masking, ropa
 from governance.ui.guard import require
 from governance.ui.session import tr
+from governance.ui.widgets import table
 
 ctx = require("ropa.view")
 st.title(tr("page.ropa"))
@@ -26,7 +27,7 @@ for title, frame in (("ropa.register", record.register), ("ropa.sensitive", reco
     if frame.empty:
         st.caption(tr("ropa.none"))
     else:
-        st.dataframe(frame, hide_index=True, width="stretch")
+        table(frame)
 
 
 def download(kind: str):

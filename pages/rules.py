@@ -8,15 +8,16 @@ from governance.quality import rules
 from governance.schema import FIELD_NAMES
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("rules.edit")
 st.title(tr("page.rules"))
 
 with ctx.db.cursor() as cur:
     current = rules.current_rules(cur)
-    table = rules.rules_frame(cur)
+    rule_list = rules.rules_frame(cur)
 st.subheader(tr("rules.list"))
-st.dataframe(table, hide_index=True, width="stretch")
+table(rule_list, labels={"name": tr("rules.col_name")})
 
 st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}
@@ -54,4 +55,4 @@ with st.form(f"rule_form_{picked}"):
 if picked:
     with ctx.db.cursor() as cur:
         st.caption(tr("rules.history"))
-        st.dataframe(rules.history(cur, picked), hide_index=True, width="stretch")
+        table(rules.history(cur, picked), labels={"name": tr("rules.col_name")})

@@ -8,7 +8,7 @@ from governance.schema import channel_label
 from governance.standardize import engine
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
-from governance.ui.widgets import field_options, pager
+from governance.ui.widgets import field_options, pager, table
 
 ctx = require("sources.view")
 st.title(tr("page.sources"))
@@ -23,7 +23,7 @@ shown = catalogue.assign(channel=[channel_label(c, ctx.lang) for c in catalogue[
                          mapped_fields=catalogue["mapped_fields"].map(", ".join),
                          pii_fields=catalogue["pii_fields"].map(", ".join))
 st.subheader(tr("sources.catalogue"))
-st.dataframe(shown, hide_index=True, width="stretch")
+table(shown)
 
 source = st.selectbox(tr("sources.pick"), catalogue["source"].tolist(), key="sources_pick")
 with ctx.db.cursor() as cur:
@@ -48,7 +48,7 @@ if ctx.can("mapping.edit"):
         engine.set_gender_zero(ctx.db, ctx.user.username, source, chosen)
 
 st.subheader(tr("sources.batches"))
-st.dataframe(batch_list, hide_index=True, width="stretch")
+table(batch_list)
 
 st.subheader(tr("sources.mapping", version=version))
 options, labels = field_options(ctx.lang)
@@ -68,7 +68,7 @@ if ctx.can("mapping.edit") and st.button(tr("sources.save_mapping"), key="save_m
     except GovernanceError as exc:
         show_error(exc)
 with st.expander(tr("sources.mapping_history")):
-    st.dataframe(versions, hide_index=True, width="stretch")
+    table(versions)
 
 if batch_list.empty:
     st.stop()
@@ -81,4 +81,4 @@ with ctx.db.cursor() as cur:
     rows = sources.preview_rows(cur, batch_id, page_size, offset)
 if not ctx.reveal("sources_reveal", "batch", batch_id, {"offset": offset, "rows": len(rows)}):
     rows = ctx.mask(rows, saved, keep={"#"})
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows)

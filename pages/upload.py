@@ -9,7 +9,7 @@ from governance.readers import ENCODINGS
 from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
-from governance.ui.widgets import discard_upload, field_options, stage_upload
+from governance.ui.widgets import discard_upload, field_options, stage_upload, table
 
 ctx = require("ingest.upload")
 st.title(tr("page.upload"))
@@ -54,7 +54,7 @@ st.info(tr("upload.detected", format=fp.file_format, encoding=fp.encoding or "â€
            line=fp.header_line or "â€”"))
 if fp.header_changes:
     st.warning(tr("upload.header_changes"))
-    st.dataframe(pd.DataFrame([vars(c) for c in fp.header_changes]), hide_index=True)
+    table(pd.DataFrame([vars(c) for c in fp.header_changes]))
 force = False
 if plan.duplicate_of:
     st.warning(tr("upload.duplicate", batch=plan.duplicate_of))
@@ -63,11 +63,11 @@ if plan.duplicate_of:
 suggested = {s.header: s.field for s in plan.suggestions}
 preview = pd.DataFrame(fp.preview[:10], columns=fp.headers)
 st.caption(tr("upload.preview", n=len(preview)))
-st.dataframe(ctx.mask(preview, suggested), hide_index=True, width="stretch")
+table(ctx.mask(preview, suggested))
 
 st.subheader(tr("upload.mapping"))
 options, labels = field_options(ctx.lang)
-table = pd.DataFrame({
+mapping_table = pd.DataFrame({
     "column": fp.headers,
     "sample": [ctx.mask_value(suggested.get(h), next(iter(fp.column_values(i)), None)) for i, h in enumerate(fp.headers)],
     "field": [s.field or "" for s in plan.suggestions],
@@ -75,7 +75,7 @@ table = pd.DataFrame({
     "method": [s.method for s in plan.suggestions],
 })
 edited = st.data_editor(
-    table, hide_index=True, width="stretch", disabled=["column", "sample", "confidence", "method"],
+    mapping_table, hide_index=True, width="stretch", disabled=["column", "sample", "confidence", "method"],
     key=f"upload_mapping_{uploaded.file_id}",
     column_config={
         "column": st.column_config.TextColumn(tr("upload.col.header")),

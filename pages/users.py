@@ -5,6 +5,7 @@ from governance import auth
 from governance.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
+from governance.ui.widgets import table
 
 ctx = require("users.manage")
 st.title(tr("page.users"))
@@ -37,7 +38,7 @@ with st.form("add_user", clear_on_submit=True):
 with ctx.db.cursor() as cur:
     users = auth.list_users(cur)
 st.subheader(tr("users.list"))
-st.dataframe(users, hide_index=True, width="stretch")
+table(users)
 
 st.subheader(tr("users.manage"))
 target = st.selectbox(tr("users.pick"), users["username"].tolist(), key="users_pick")

@@ -1,6 +1,7 @@
 """Helpers shared by the test layers (importable, unlike conftest)."""
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -36,6 +37,22 @@ def app_test(database=None, username: str | None = None, lang: str = "en"):
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")
+
+
+def column_headers(element) -> dict[str, str | None]:
+    """Column -> the header an AppTest dataframe shows for it (None: the column's own name)."""
+    config = json.loads(element.proto.columns or "{}")
+    return {c: v.get("label") for c, v in config.items() if not c.startswith("_")}
+
+
+def unlabelled_columns(at) -> list[str]:
+    """Columns of the page's tables shown without a header from i18n (a table not rendered by
+    governance.ui.widgets.table)."""
+    out = []
+    for element in at.dataframe:
+        headers = column_headers(element)
+        out += [str(c) for c in element.value.columns if not headers.get(str(c))]
+    return out
 
 
 def visible_text(at) -> str:

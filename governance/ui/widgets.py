@@ -6,10 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
+from governance.i18n import column_label
 from governance.schema import FIELDS
-from governance.ui.session import tr
+from governance.ui.session import lang, tr
 
 
 def pager(total: int, page_size: int, key: str) -> int:
@@ -54,3 +56,15 @@ def chart_selection(event) -> dict | None:
     except (KeyError, TypeError):
         return None
     return points[0] if points else None
+
+
+def table(data, labels: dict[str, str] | None = None, **kwargs):
+    """st.dataframe with the column headers in the UI language (i18n.column_label; `labels` wins).
+    Only the headers shown change: the frame, and what tests read from it, keep their column names."""
+    frame = getattr(data, "data", data)  # a pandas Styler holds its frame in .data
+    columns = frame.columns if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame).columns
+    config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), lang()) for c in columns}
+    config.update(kwargs.pop("column_config", None) or {})
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(data, column_config=config, **kwargs)

@@ -13,7 +13,7 @@ from governance import auth
 from governance.quality import pipeline
 from governance.standardize.normalizers import _MOBILE_DUMMIES
 from governance.storage import open_database
-from helpers import ID_NUMBER, MOBILE, PASSWORDS, ROOT, app_test, load_generated
+from helpers import ID_NUMBER, MOBILE, PASSWORDS, ROOT, app_test, load_generated, unlabelled_columns
 
 
 def app_pages() -> list[tuple[str, str, str, str, str]]:
@@ -114,10 +114,12 @@ def test_no_unmasked_mobile_or_id_number_on_any_page(workspace, url, path, role)
     at.switch_page(path).run()
     assert not at.exception, [e.value for e in at.exception]
     states = [page_text(at)]
+    assert unlabelled_columns(at) == []  # every table has headers in the UI language
     for act in interactions(url, files):
         act(at)
         assert not at.exception, [e.value for e in at.exception]
         states.append(page_text(at))
+        assert unlabelled_columns(at) == []
     for text in states:
         assert unmasked(text) == []
     assert sum(len(s) for s in states) > 200  # the page did render content

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, visible_text as visible
+from helpers import ID_NUMBER, MOBILE, app_test, column_headers, visible_text as visible
 from governance import ingest
 from governance.quality import pipeline, rules
 
@@ -77,3 +77,18 @@ def test_bad_rule_parameters_are_refused(profiled):
     at.text_area[0].input("[1, 2")
     at.button[0].click().run()
     assert [e.value for e in at.error] == ["The parameters are not a valid JSON object."]
+
+
+def test_tables_speak_the_ui_language(profiled):
+    """Headers follow the language (rule names are not person names); the frames keep their columns."""
+    at = app_test(profiled, "steward", lang="zh").run()
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception
+    headers = [column_headers(d) for d in at.dataframe]
+    keys, rules, drill = headers[0], headers[1], headers[-1]
+    assert keys["field"] == "字段" and rules["name"] == "规则名称" and rules["pass_rate"] == "通过率"
+    assert drill["raw_value"] == "原始值" and "name" in at.dataframe[1].value.columns
+    assert "手机号" in at.dataframe[0].value["field"].tolist()        # shared keys name the field in Chinese
+    at.session_state["lang"] = "en"
+    at.run()
+    assert column_headers(at.dataframe[1])["name"] == "Rule name"
