@@ -49,7 +49,7 @@ def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: i
     return _layout(fig, title, 120 + 22 * len(data))
 
 
-def score_trend(trend: pd.DataFrame, title: str) -> go.Figure:
+def score_trend(trend: pd.DataFrame, title: str, batch_label: str = "batch") -> go.Figure:
     fig = go.Figure()
     for source, part in trend.groupby("source"):
         fig.add_trace(go.Scatter(x=part["batch_id"].astype(str), y=part["score"], mode="lines+markers", name=source))
@@ -58,7 +58,7 @@ def score_trend(trend: pd.DataFrame, title: str) -> go.Figure:
             fig.add_trace(go.Scatter(x=dropped["batch_id"].astype(str), y=dropped["score"], mode="markers",
                                      marker=dict(symbol="x", size=14, color="red"), name=f"{source} ↓", showlegend=False))
     fig.update_yaxes(range=[0, 100])
-    fig.update_xaxes(title="batch")
+    fig.update_xaxes(title=batch_label, type="category")  # batch ids are labels, not a scale
     return _layout(fig, title)
 
 

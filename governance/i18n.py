@@ -497,6 +497,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c360.rule_saved": ("已保存 {field} 第 {version} 版，已刷新 {n} 条黄金记录。", "Saved {field} version {version}; {n} golden records refreshed."),
     "c360.rule_history": ("规则版本历史", "Rule history"),
     "rules.col_name": ("规则名称", "Rule name"),
+    "rules.new_rule": ("（新建规则）", "(new rule)"),
+    "common.choose_many": ("请选择（可多选）", "Choose options"),
 }
 
 

@@ -164,7 +164,8 @@ if can_edit:
         with st.form(f"c360_rule_{r_field}"):
             r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]),
                                   key=f"c360_rule_kind_{r_field}")
-            r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]))
+            r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]),
+                                        placeholder=tr("common.choose_many"))
             r_comment = st.text_input(tr("c360.comment"), key="c360_rule_comment")
             if st.form_submit_button(tr("c360.rule_save")):
                 try:

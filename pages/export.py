@@ -21,7 +21,8 @@ dataset = c1.selectbox(tr("export.dataset"), exports.DATASETS, format_func=lambd
                        key="export_dataset")
 fmt = c2.selectbox(tr("export.format"), FORMATS, format_func=str.upper, key="export_format")
 available = exports.columns(dataset)
-fields = st.multiselect(tr("export.fields"), available, default=available, key=f"export_fields_{dataset}")
+fields = st.multiselect(tr("export.fields"), available, default=available, key=f"export_fields_{dataset}",
+                        placeholder=tr("common.choose_many"))
 
 try:
     with ctx.db.cursor() as cur:
@@ -32,9 +33,9 @@ except GovernanceError as exc:
 
 with st.expander(tr("export.filters"), expanded=False):
     f1, f2 = st.columns(2)
-    channels = f1.multiselect(tr("export.channels"), list(CHANNELS), format_func=lambda c: channel_label(c, ctx.lang),
+    channels = f1.multiselect(tr("export.channels"), list(CHANNELS), placeholder=tr("common.choose_many"), format_func=lambda c: channel_label(c, ctx.lang),
                               key="export_channels")
-    chosen_provinces = f2.multiselect(tr("export.provinces"), province_options, key="export_provinces")
+    chosen_provinces = f2.multiselect(tr("export.provinces"), province_options, key="export_provinces", placeholder=tr("common.choose_many"))
     consent_filter = f1.selectbox(tr("export.consent"), ["", *consent.ALL_PURPOSES],
                                   format_func=lambda p: ctx.t(f"consent.purpose_{p}") if p else ctx.t("export.any"),
                                   key="export_consent")

@@ -3,6 +3,7 @@ import streamlit as st
 
 from governance import audit, charts, exporting
 from governance.errors import GovernanceError
+from governance.i18n import column_label
 from governance.quality import pipeline, profile
 from governance.standardize.normalizers import REASONS
 from governance.ui.guard import require
@@ -59,7 +60,7 @@ if not reasons.empty:
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.source_scores(sources, tr("quality.source_scores")), width="stretch")
 c2.plotly_chart(charts.duplicate_rates(sources, tr("quality.duplicates")), width="stretch")
-st.plotly_chart(charts.score_trend(trend, tr("quality.trend")), width="stretch")
+st.plotly_chart(charts.score_trend(trend, tr("quality.trend"), column_label("batch_id", ctx.lang)), width="stretch")
 st.plotly_chart(charts.before_after(fields, labels, tr("quality.before"), tr("quality.after"),
                                     tr("quality.before_after")), width="stretch")
 st.subheader(tr("quality.shared_keys"))

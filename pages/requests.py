@@ -89,7 +89,8 @@ if is_open and not req.oneids:
     with ctx.db.cursor() as cur:
         candidates = dsr.find_oneids(cur, {"mobile": look_mobile, "id_card": look_id})
     if candidates:
-        chosen = st.multiselect(tr("dsr.oneids"), candidates, default=candidates, key="dsr_look_pick")
+        chosen = st.multiselect(tr("dsr.oneids"), candidates, default=candidates, key="dsr_look_pick",
+                                placeholder=tr("common.choose_many"))
         if st.button(tr("dsr.link"), key="dsr_link"):
             dsr.link(ctx.db, ctx.user.username, request_id, chosen)
             st.rerun()

@@ -21,14 +21,14 @@ table(rule_list, labels={"name": tr("rules.col_name")})
 
 st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}
-picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick")
+picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick", format_func=lambda r: r or ctx.t("rules.new_rule"))
 base = by_id.get(picked) or rules.Rule("", "", "not_null", [])
 with st.form(f"rule_form_{picked}"):
     c1, c2 = st.columns(2)
     rule_id = c1.text_input(tr("rules.id"), value=base.rule_id, disabled=bool(picked))
     name = c2.text_input(tr("rules.name"), value=base.name)
     rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type))
-    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields)
+    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"))
     params = st.text_area(tr("rules.params"), value=json.dumps(base.params, ensure_ascii=False))
     c1, c2, c3 = st.columns(3)
     severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity))

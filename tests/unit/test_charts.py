@@ -28,8 +28,9 @@ def test_reason_bars_carry_field_and_reason_for_click_filtering():
 
 def test_trend_marks_drops():
     trend = pd.DataFrame({"source": ["pos", "pos"], "batch_id": [1, 2], "score": [95.0, 60.0], "dropped": [False, True]})
-    fig = charts.score_trend(trend, "t")
+    fig = charts.score_trend(trend, "t", "批次")
     assert len(fig.data) == 2 and list(fig.data[1].x) == ["2"]
+    assert fig.layout.xaxis.type == "category" and fig.layout.xaxis.title.text == "批次"
 
 
 def test_before_after_and_duplicates():
