@@ -5,6 +5,7 @@ from governance import charts
 from governance.errors import GovernanceError
 from governance.golden import customer360 as c360
 from governance.golden import survivorship
+from governance.i18n import column_label
 from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
 from governance.ui.guard import require
@@ -97,8 +98,9 @@ else:
         masked = both
     else:
         masked = both.copy()
-        for side in ("left", "right"):
-            masked[side] = [ctx.mask_value(f, v) for f, v in zip(both["field"], both[side])]
+        for side in ("left", "right"):  # the source name is not personal data
+            masked[side] = [v if f == "source" else ctx.mask_value(f, v) for f, v in zip(both["field"], both[side])]
+    masked = masked.assign(field=[column_label(f, ctx.lang) for f in masked["field"]])
     table(masked.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, float(pair.match_probability), ctx.lang))

@@ -109,3 +109,14 @@ def test_steward_splits_a_record_out_and_it_shows_at_once(resolved):
         rejects = cur.execute("SELECT count(*) FROM review_decisions WHERE decision = 'reject'").fetchone()[0]
     assert moved_to != oneid and rejects >= 1
     assert at.success[0].value == f"Split: the record now belongs to {moved_to}."
+
+
+def test_pair_comparison_names_fields_and_shows_sources_unmasked(resolved):
+    at = app_test(resolved, "analyst").run()
+    at.switch_page("pages/review.py").run()
+    compare = [d.value for d in at.dataframe if list(d.value.columns) == ["field", "left", "right", "differs"]][0]
+    first = compare.iloc[0]
+    assert first["field"] == "Source" and {first["left"], first["right"]} <= {
+        "wechat_mp_member", "douyin_orders", "tmall_orders", "pos_sales", "crm_members"}
+    assert "Mobile" in compare["field"].tolist() and "mobile" not in compare["field"].tolist()
+    assert not MOBILE.search(compare.to_string())                     # personal data stays masked
