@@ -47,6 +47,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "home.recent_batches": ("最近上传", "Recent uploads"),
     "home.empty": ("还没有数据。请到“上传与映射”页面上传第一份渠道导出文件。", "No data yet. Upload a first channel export on the Upload & map page."),
     "home.pii_note": ("个人信息默认脱敏显示。", "Personal data is masked by default."),
+    "home.score": ("质量得分", "Quality score"),
+    "home.oneids": ("OneID 数", "OneIDs"),
+    "home.to_review": ("待审核记录对", "Pairs to review"),
+    "home.open_requests": ("未结个人信息请求", "Open data-subject requests"),
+    "home.overdue": ("{n} 件已逾期", "{n} overdue"),
     # sources
     "sources.catalogue": ("数据源目录", "Source catalogue"),
     "sources.pick": ("选择数据源", "Choose a source"),

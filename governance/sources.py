@@ -66,7 +66,8 @@ def preview_rows(cur: duckdb.DuckDBPyConnection, batch_id: int, limit: int = 50,
 
 
 def overview(cur: duckdb.DuckDBPyConnection) -> dict:
-    """Workspace at a glance: counts, rows per channel and the latest batches."""
+    """Workspace at a glance: counts, rows per channel, the latest batches, and the work waiting:
+    the latest quality score, OneIDs, pairs to review, open data-subject requests (and overdue)."""
     n_sources, n_batches, n_rows = cur.execute(
         "SELECT (SELECT count(*) FROM sources), count(*), coalesce(sum(row_count), 0) FROM batches").fetchone()
     n_users = cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0]
@@ -76,5 +77,14 @@ def overview(cur: duckdb.DuckDBPyConnection) -> dict:
     recent = cur.execute(
         "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT 10").df()
+    from governance.oneid import review
+
+    score, oneids, open_requests, overdue = cur.execute(
+        "SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
+        "(SELECT count(DISTINCT oneid) FROM crosswalk), "
+        "count(*) FILTER (WHERE status IN ('received', 'verified', 'in_progress')), "
+        "count(*) FILTER (WHERE status IN ('received', 'verified', 'in_progress') AND due_on < current_date) "
+        "FROM dsr_requests").fetchone()
     return {"sources": n_sources, "batches": n_batches, "rows": int(n_rows), "users": n_users,
-            "by_channel": by_channel, "recent": recent}
+            "by_channel": by_channel, "recent": recent, "score": score, "oneids": oneids,
+            "to_review": review.queue_size(cur), "open_requests": open_requests, "overdue_requests": overdue}

@@ -20,6 +20,14 @@ if not info["batches"]:
     st.info(tr("home.empty"))
     st.stop()
 
+cols = st.columns(4)
+cols[0].metric(tr("home.score"), "—" if info["score"] is None else f"{info['score']:.1f}")
+cols[1].metric(tr("home.oneids"), f"{info['oneids']:,}")
+cols[2].metric(tr("home.to_review"), f"{info['to_review']:,}")
+cols[3].metric(tr("home.open_requests"), f"{info['open_requests']:,}",
+               delta=tr("home.overdue", n=info["overdue_requests"]) if info["overdue_requests"] else None,
+               delta_color="inverse")
+
 st.plotly_chart(charts.rows_by_channel(info["by_channel"], ctx.lang, tr("home.rows_by_channel")), width="stretch")
 st.subheader(tr("home.recent_batches"))
 table(info["recent"])

@@ -1,4 +1,4 @@
-"""AppTest for the OneID review page."""
+"""AppTest for the OneID review page, and the Home page's counts of waiting work on the same resolved store."""
 from __future__ import annotations
 
 import pytest
@@ -120,3 +120,23 @@ def test_pair_comparison_names_fields_and_shows_sources_unmasked(resolved):
         "wechat_mp_member", "douyin_orders", "tmall_orders", "pos_sales", "crm_members"}
     assert "Mobile" in compare["field"].tolist() and "mobile" not in compare["field"].tolist()
     assert not MOBILE.search(compare.to_string())                     # personal data stays masked
+
+
+def test_home_shows_the_work_waiting(resolved):
+    from datetime import date, timedelta
+
+    from governance import dsr
+
+    from governance.quality import profile
+
+    score = profile.run_profile(resolved, "t").score
+    dsr.create(resolved, "t", "access", "张三", received_on=date.today() - timedelta(days=60))
+    dsr.create(resolved, "t", "deletion", "李四")
+    with resolved.cursor() as cur:
+        oneids = cur.execute("SELECT count(DISTINCT oneid) FROM crosswalk").fetchone()[0]
+        to_review = review.queue_size(cur)
+    at = app_test(resolved, "analyst").run()
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["OneIDs"].value == f"{oneids:,}" and metrics["Pairs to review"].value == f"{to_review:,}"
+    assert metrics["Open data-subject requests"].value == "2" and metrics["Open data-subject requests"].delta == "1 overdue"
+    assert metrics["Quality score"].value == f"{score:.1f}"
