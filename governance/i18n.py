@@ -579,3 +579,9 @@ def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
     if pair is not None:
         return pair[0] if lang == "zh" else pair[1]
     return BY_NAME[column].label(lang) if column in BY_NAME else column
+
+
+def column_choice(column: str, lang: str = DEFAULT_LANG) -> str:
+    """A column in a picker: its label and, when that differs, its name (姓名 · name)."""
+    label = column_label(column, lang)
+    return column if label == column else f"{label} · {column}"

@@ -8,6 +8,7 @@ import streamlit as st
 from governance import consent, exports
 from governance.errors import GovernanceError
 from governance.exporting import FORMATS, MIME
+from governance.i18n import column_choice
 from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
@@ -22,7 +23,7 @@ dataset = c1.selectbox(tr("export.dataset"), exports.DATASETS, format_func=lambd
 fmt = c2.selectbox(tr("export.format"), FORMATS, format_func=str.upper, key="export_format")
 available = exports.columns(dataset)
 fields = st.multiselect(tr("export.fields"), available, default=available, key=f"export_fields_{dataset}",
-                        placeholder=tr("common.choose_many"))
+                        placeholder=tr("common.choose_many"), format_func=lambda c: column_choice(c, ctx.lang))
 
 try:
     with ctx.db.cursor() as cur:

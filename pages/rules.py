@@ -4,6 +4,7 @@ import json
 import streamlit as st
 
 from governance.errors import GovernanceError
+from governance.i18n import column_choice
 from governance.quality import rules
 from governance.schema import FIELD_NAMES
 from governance.ui.guard import require
@@ -28,7 +29,8 @@ with st.form(f"rule_form_{picked}"):
     rule_id = c1.text_input(tr("rules.id"), value=base.rule_id, disabled=bool(picked))
     name = c2.text_input(tr("rules.name"), value=base.name)
     rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type))
-    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"))
+    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"),
+                            format_func=lambda f: column_choice(f, ctx.lang))
     params = st.text_area(tr("rules.params"), value=json.dumps(base.params, ensure_ascii=False))
     c1, c2, c3 = st.columns(3)
     severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity))

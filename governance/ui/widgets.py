@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import column_label
+from governance.i18n import column_choice, column_label
 from governance.schema import FIELDS
 from governance.ui.session import lang, tr
 
@@ -24,7 +24,7 @@ def pager(total: int, page_size: int, key: str) -> int:
 def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
     """Options for a standard-field picker: '' (not mapped) and every field, with labels."""
     labels = {"": tr("upload.none_field")}
-    labels.update({f.name: f"{f.label(lang)} · {f.name}" for f in FIELDS})
+    labels.update({f.name: column_choice(f.name, lang) for f in FIELDS})
     return list(labels), labels
 
 
