@@ -131,7 +131,7 @@ def test_chinese_is_the_default_language(loaded):
 
 def test_home_shows_the_workspace(loaded):
     at = app_test(loaded, "analyst").run()
-    assert [m.value for m in at.metric] == ["1", "1", "2", "3"]
+    assert [m.value for m in at.metric] == ["1", "1", "2", "3", "—", "0", "0", "0"]  # nothing profiled or resolved yet
     assert at.get("plotly_chart")
 
 
