@@ -5,6 +5,7 @@ import duckdb
 import pandas as pd
 
 from governance import audit, mapping
+from governance.oneid import review
 from governance.schema import BY_NAME
 from governance.storage import Database
 
@@ -77,8 +78,6 @@ def overview(cur: duckdb.DuckDBPyConnection) -> dict:
     recent = cur.execute(
         "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT 10").df()
-    from governance.oneid import review
-
     score, oneids, open_requests, overdue = cur.execute(
         "SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
         "(SELECT count(DISTINCT oneid) FROM crosswalk), "

@@ -11,7 +11,8 @@ import streamlit as st
 
 from governance.i18n import column_choice, column_label
 from governance.schema import FIELDS
-from governance.ui.session import lang, tr
+from governance.ui.session import lang as current_lang
+from governance.ui.session import tr
 
 
 def pager(total: int, page_size: int, key: str) -> int:
@@ -63,7 +64,7 @@ def table(data, labels: dict[str, str] | None = None, **kwargs):
     Only the headers shown change: the frame, and what tests read from it, keep their column names."""
     frame = getattr(data, "data", data)  # a pandas Styler holds its frame in .data
     columns = frame.columns if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame).columns
-    config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), lang()) for c in columns}
+    config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), current_lang()) for c in columns}
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
