@@ -93,10 +93,12 @@ if oneid:
         accounts_view["value"] = [ctx.mask_value(a, v) for a, v in zip(accounts["account"], accounts["value"])]
     table(accounts_view)
     c1, c2 = st.columns(2)
-    c1.subheader(tr("c360.history"))
-    c1.dataframe(events)
-    c2.subheader(tr("c360.decisions"))
-    c2.dataframe(decided)
+    with c1:
+        st.subheader(tr("c360.history"))
+        table(events)
+    with c2:
+        st.subheader(tr("c360.decisions"))
+        table(decided)
     st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid, ctx.user.role, ctx.masking_policy),
                        file_name=f"{oneid}-records-masked.csv", mime="text/csv", on_click="ignore", key="c360_download")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, unlabelled_columns, visible_text
 from governance.golden import survivorship
 
 
@@ -34,6 +34,7 @@ def test_analyst_sees_the_360_view_masked(customers):
     text = visible_text(at) + "\n".join(h.value for h in at.subheader)
     assert oneid in text and "Golden record (where each value came from)" in text and "Source records" in text
     assert len(at.dataframe) >= 6                       # results, golden fields, sources, sub-accounts, history, decisions
+    assert unlabelled_columns(at) == []                 # every table has headers in the UI language
     assert not MOBILE.search(text) and not ID_NUMBER.search(text), "unmasked personal data on the analyst's page"
     assert mobile[:3] + "****" + mobile[-4:] in text
     assert not [t for t in at.toggle if t.key == "c360_reveal"] and not at.get("form")
