@@ -34,9 +34,10 @@ except GovernanceError as exc:
 
 with st.expander(tr("export.filters"), expanded=False):
     f1, f2 = st.columns(2)
-    channels = f1.multiselect(tr("export.channels"), list(CHANNELS), placeholder=tr("common.choose_many"), format_func=lambda c: channel_label(c, ctx.lang),
-                              key="export_channels")
-    chosen_provinces = f2.multiselect(tr("export.provinces"), province_options, key="export_provinces", placeholder=tr("common.choose_many"))
+    channels = f1.multiselect(tr("export.channels"), list(CHANNELS), format_func=lambda c: channel_label(c, ctx.lang),
+                              key="export_channels", placeholder=tr("common.choose_many"))
+    chosen_provinces = f2.multiselect(tr("export.provinces"), province_options, key="export_provinces",
+                                      placeholder=tr("common.choose_many"))
     consent_filter = f1.selectbox(tr("export.consent"), ["", *consent.ALL_PURPOSES],
                                   format_func=lambda p: ctx.t(f"consent.purpose_{p}") if p else ctx.t("export.any"),
                                   key="export_consent")
