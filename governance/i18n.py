@@ -1,7 +1,7 @@
 """UI texts in Chinese (default) and English. `t(key, lang, **values)`."""
 from __future__ import annotations
 
-from governance.schema import BY_NAME
+from governance.schema import BY_NAME, CHANNELS, FIELDS
 
 LANGS = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"
@@ -585,3 +585,35 @@ def column_choice(column: str, lang: str = DEFAULT_LANG) -> str:
     """A column in a picker: its label and, when that differs, its name (姓名 · name)."""
     label = column_label(column, lang)
     return column if label == column else f"{label} · {column}"
+
+
+def _from_texts(prefix: str) -> dict[str, str]:
+    return {key[len(prefix):]: zh for key, (zh, _en) in TEXTS.items() if key.startswith(prefix)}
+
+
+# Coded cell values shown in Chinese tables (column -> code -> label). English tables show the codes,
+# which are English words already, so tests and exports read the same values in either language.
+VALUES_ZH: dict[str, dict[str, str]] = {
+    "status": {"valid": "有效", "valid_with_warning": "有效（有警告）", "invalid": "无效", "missing": "缺失",
+               "masked": "已脱敏", "placeholder": "占位值", **_from_texts("dsr.status.")},
+    "state": {"granted": "同意", "withdrawn": "撤回", "expired": "已过期"},
+    "purpose": _from_texts("consent.purpose_"),
+    "severity": {"error": "错误", "warning": "警告", "info": "提示"},
+    "dimension": {"completeness": "完整性", "validity": "有效性", "uniqueness": "唯一性", "consistency": "一致性",
+                  "timeliness": "及时性"},
+    "request_type": _from_texts("dsr.type."),
+    "method": {**_from_texts("masking.method."), "source_import": "数据源导入", "written": "书面", "electronic": "电子",
+               "verbal": "口头", "other": "其他"},
+    "sensitivity_class": _from_texts("masking.class."),
+    "scope": _from_texts("retention.scope."),
+    "decision": {"approve": "同一人", "reject": "不是同一人"},
+    "channel": {key: zh for key, (zh, _en) in CHANNELS.items()},
+    "field": {f.name: f.label_zh for f in FIELDS},
+}
+
+
+def value_label(column: str, value: object, lang: str = DEFAULT_LANG) -> object:
+    """A coded cell value as a table shows it: in Chinese where VALUES_ZH knows it, else as it is."""
+    if lang != "zh" or not isinstance(value, str):
+        return value
+    return VALUES_ZH.get(column, {}).get(value, value)

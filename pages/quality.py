@@ -64,7 +64,7 @@ st.plotly_chart(charts.score_trend(trend, tr("quality.trend"), column_label("bat
 st.plotly_chart(charts.before_after(fields, labels, tr("quality.before"), tr("quality.after"),
                                     tr("quality.before_after")), width="stretch")
 st.subheader(tr("quality.shared_keys"))
-table(keys.assign(field=keys["field"].map(lambda f: labels.get(f) or profile.field_label(f, ctx.lang))))
+table(keys)
 st.subheader(tr("quality.rule_results"))
 table(rule_results, labels={"name": tr("rules.col_name")})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import column_choice, column_label
+from governance.i18n import VALUES_ZH, column_choice, column_label, value_label
 from governance.schema import FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
@@ -60,11 +60,19 @@ def chart_selection(event) -> dict | None:
 
 
 def table(data, labels: dict[str, str] | None = None, **kwargs):
-    """st.dataframe with the column headers in the UI language (i18n.column_label; `labels` wins).
-    Only the headers shown change: the frame, and what tests read from it, keep their column names."""
-    frame = getattr(data, "data", data)  # a pandas Styler holds its frame in .data
-    columns = frame.columns if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame).columns
-    config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), current_lang()) for c in columns}
+    """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins) and, in
+    Chinese, coded values such as statuses and channels (i18n.value_label). Column names stay."""
+    lang = current_lang()
+    if isinstance(data, list):
+        data = pd.DataFrame(data)
+    if isinstance(data, pd.DataFrame):
+        coded = [c for c in data.columns if c in VALUES_ZH] if lang == "zh" else []
+        if coded:
+            data = data.assign(**{c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in coded})
+        frame = data
+    else:
+        frame = data.data  # a pandas Styler
+    config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), lang) for c in frame.columns}
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")

@@ -131,3 +131,14 @@ def test_standardization_fills_the_ledger_and_a_manual_import_adds_only_new_rows
     assert at.success and at.success[0].value.startswith("Imported 0")
     with app_db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM consent_records").fetchone()[0] == imported
+
+
+def test_consent_codes_read_in_chinese_and_stay_codes_in_english(app_db, tmp_path):
+    load_generated(app_db, tmp_path / "d", 200, seed=4, resolve=True)
+    for lang, granted, channel in (("zh", "同意", "CRM会员系统"), ("en", "granted", "crm")):
+        at = app_test(app_db, "steward", lang=lang).run()
+        at.switch_page("pages/consent.py").run()
+        assert not at.exception
+        current = [d.value for d in at.dataframe if "state" in d.value.columns and "channel" in d.value.columns][0]
+        assert granted in set(current["state"]) and channel in set(current["channel"])
+        assert set(current["state"]) <= ({"同意", "撤回", "已过期"} if lang == "zh" else {"granted", "withdrawn", "expired"})
