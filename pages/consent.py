@@ -7,6 +7,7 @@ import streamlit as st
 from governance import consent
 from governance.errors import GovernanceError
 from governance.schema import CHANNELS, channel_label
+from governance.i18n import value_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import pager, table
@@ -67,7 +68,8 @@ if can_edit:
         what = f2.selectbox(tr("consent.purpose"), consent.ALL_PURPOSES, format_func=purpose_label, key="consent_form_purpose")
         action = f3.radio(tr("consent.action"), ["granted", "withdrawn"], horizontal=True,
                           format_func=lambda s: ctx.t(f"consent.action_{s}"), key="consent_form_action")
-        method = f1.selectbox(tr("consent.method"), consent.METHODS[1:], key="consent_form_method")
+        method = f1.selectbox(tr("consent.method"), consent.METHODS[1:], key="consent_form_method",
+                              format_func=lambda m: value_label("method", m, ctx.lang))
         channel = f2.selectbox(tr("consent.channel"), ["", *CHANNELS],
                                format_func=lambda c: channel_label(c, ctx.lang) if c else "—", key="consent_form_channel")
         notice = f3.text_input(tr("consent.notice_version"), key="consent_form_notice")
