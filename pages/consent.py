@@ -6,8 +6,8 @@ import streamlit as st
 
 from governance import consent
 from governance.errors import GovernanceError
-from governance.schema import CHANNELS, channel_label
 from governance.i18n import value_label
+from governance.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import pager, table
