@@ -4,7 +4,7 @@ import streamlit as st
 from governance import audit, charts, exporting
 from governance.errors import GovernanceError
 from governance.i18n import column_label
-from governance.quality import pipeline, profile
+from governance.quality import pipeline, profile, rules
 from governance.standardize.normalizers import REASONS
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
@@ -66,7 +66,7 @@ st.plotly_chart(charts.before_after(fields, labels, tr("quality.before"), tr("qu
 st.subheader(tr("quality.shared_keys"))
 table(keys)
 st.subheader(tr("quality.rule_results"))
-table(rule_results, labels={"name": tr("rules.col_name")})
+table(rules.localized_names(rule_results, ctx.lang), labels={"name": tr("rules.col_name")})
 
 st.subheader(tr("quality.drill"))
 c1, c2, c3 = st.columns(3)

@@ -18,7 +18,7 @@ with ctx.db.cursor() as cur:
     current = rules.current_rules(cur)
     rule_list = rules.rules_frame(cur)
 st.subheader(tr("rules.list"))
-table(rule_list, labels={"name": tr("rules.col_name")})
+table(rules.localized_names(rule_list, ctx.lang), labels={"name": tr("rules.col_name")})
 
 st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}

@@ -169,6 +169,37 @@ def default_rules() -> list[Rule]:
     return list({r.rule_id: r for r in rules}.values())  # an explicit rule replaces the generic one
 
 
+_NAMES_ZH = {
+    "name.present": "姓名已填写", "mobile.present": "手机号已填写", "gender.codes": "性别使用 GB/T 2261.1 代码",
+    "birth_date.range": "出生日期在 1900 年至今之间", "registered_at.not_future": "注册时间不晚于今天",
+    "id_card.unique": "身份证号在数据源内唯一", "mobile.unique": "手机号在数据源内唯一",
+    "mobile_open_id.unique": "手机号与 open_id 组合唯一", "birth_date.matches_id": "出生日期与身份证号一致",
+    "gender.matches_id": "性别与身份证号一致", "province.matches_id": "省份与身份证地区一致（人会迁居：仅提示）",
+}
+
+
+def _default_names() -> dict[str, tuple[str, str]]:
+    out = {}
+    for rule in default_rules():
+        field_name = rule.fields[0] if rule.fields else None
+        zh = _NAMES_ZH.get(rule.rule_id)
+        if zh is None and field_name:
+            label = BY_NAME[field_name].label_zh
+            zh = f"{label}有效" if rule.rule_type == "format" else f"{label}已填写"
+        out[rule.rule_id] = (rule.name, zh or rule.name)
+    return out
+
+
+def localized_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rules (rule_id, name) as a page shows them: a default rule still under its default English name
+    reads in Chinese in the Chinese UI; a name a steward gave stays as written."""
+    if lang != "zh" or frame.empty:
+        return frame
+    defaults = _default_names()
+    return frame.assign(name=[defaults[r][1] if r in defaults and n == defaults[r][0] else n
+                              for r, n in zip(frame["rule_id"], frame["name"])])
+
+
 _COLUMNS = "rule_id, version, name, rule_type, fields, params, severity, mostly, dimension, enabled"
 
 

@@ -1,6 +1,8 @@
 """AppTest for the Quality and Rules pages."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from helpers import ID_NUMBER, MOBILE, app_test, column_headers, visible_text as visible
@@ -89,6 +91,18 @@ def test_tables_speak_the_ui_language(profiled):
     assert keys["field"] == "字段" and rules["name"] == "规则名称" and rules["pass_rate"] == "通过率"
     assert drill["raw_value"] == "原始值" and "name" in at.dataframe[1].value.columns
     assert "手机号" in at.dataframe[0].value["field"].tolist()        # shared keys name the field in Chinese
+    names = dict(zip(at.dataframe[1].value["rule_id"], at.dataframe[1].value["name"]))
+    assert names["mobile.format"] == "手机号有效" and names["id_card.unique"] == "身份证号在数据源内唯一"
     at.session_state["lang"] = "en"
     at.run()
     assert column_headers(at.dataframe[1])["name"] == "Rule name"
+
+
+def test_a_renamed_default_rule_keeps_its_name_in_chinese(profiled):
+    with profiled.cursor() as cur:
+        rule = next(r for r in rules.current_rules(cur) if r.rule_id == "mobile.format")
+    rules.save_rule(profiled, "steward", dataclasses.replace(rule, name="Mobile OK (CRM)"))
+    at = app_test(profiled, "steward", lang="zh").run()
+    at.switch_page("pages/rules.py").run()
+    names = dict(zip(at.dataframe[0].value["rule_id"], at.dataframe[0].value["name"]))
+    assert names["mobile.format"] == "Mobile OK (CRM)" and names["email.format"] == "电子邮箱有效"
