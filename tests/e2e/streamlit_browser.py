@@ -1,7 +1,7 @@
 """Helpers for driving Streamlit in a real browser."""
 from __future__ import annotations
 
-from helpers import ROOT
+from helpers import PASSWORDS, ROOT
 
 ARTIFACTS = ROOT / "test-results"
 
@@ -23,3 +23,13 @@ def wait_idle(page, timeout: float = 30_000, settle_ms: int = 800) -> None:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, url: str, username: str) -> None:
+    """Open the app at `url` and sign in as `username` (one of helpers.PASSWORDS) on the Chinese form."""
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORDS[username])
+    page.get_by_role("button", name="登录").click()
+    wait_idle(page)

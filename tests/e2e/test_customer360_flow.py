@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import seed_users, serve
-from helpers import ID_NUMBER, MOBILE, PASSWORDS, load_generated
-from streamlit_browser import screenshot, wait_idle
+from helpers import ID_NUMBER, MOBILE, load_generated
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +36,7 @@ def test_search_open_360_and_download_masked_csv(customer_server, browser, tmp_p
     oneid, mobile = customer_server["oneid"], customer_server["mobile"]
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000},
                                accept_downloads=True).new_page()
-    page.goto(customer_server["url"])
-    wait_idle(page)
-    page.get_by_label("用户名").fill("analyst")
-    page.get_by_label("密码", exact=True).fill(PASSWORDS["analyst"])
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
+    sign_in(page, customer_server["url"], "analyst")
     page.get_by_role("link", name="客户 360").click()
     wait_idle(page)
     query = page.get_by_label("OneID、手机号、邮箱、姓名（汉字或拼音）或渠道 ID")

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import seed_users, serve
-from helpers import PASSWORDS, load_generated
-from streamlit_browser import screenshot, wait_idle
+from helpers import load_generated
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +30,7 @@ def dsr_server(tmp_path):
 def test_deletion_request_from_inbox_to_done(dsr_server, browser):
     oneid = dsr_server["oneid"]
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1200}).new_page()
-    page.goto(dsr_server["url"])
-    wait_idle(page)
-    page.get_by_label("用户名").fill("steward")
-    page.get_by_label("密码", exact=True).fill(PASSWORDS["steward"])
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
+    sign_in(page, dsr_server["url"], "steward")
     page.get_by_role("link", name="个人信息权利请求").click()
     wait_idle(page)
     expect(page.get_by_text("还没有请求。")).to_be_visible(timeout=20_000)

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import seed_users, serve
-from helpers import ID_NUMBER, MOBILE, PASSWORDS, load_generated
-from streamlit_browser import screenshot, wait_idle
+from helpers import ID_NUMBER, MOBILE, load_generated
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +34,7 @@ def export_server(tmp_path):
 
 def test_download_a_masked_golden_csv(export_server, browser, tmp_path):
     page = browser.new_context(locale="en-US", accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(export_server["url"])
-    wait_idle(page)
-    page.get_by_label("用户名").fill("steward")
-    page.get_by_label("密码", exact=True).fill(PASSWORDS["steward"])
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
+    sign_in(page, export_server["url"], "steward")
     page.get_by_role("link", name="数据导出").click()
     wait_idle(page)
     expect(page.get_by_text(f"{export_server['oneids']:,}", exact=True)).to_be_visible(timeout=20_000)

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from conftest import seed_users, serve
 from governance import ingest
-from helpers import PASSWORDS
-from streamlit_browser import screenshot, wait_idle
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -27,19 +26,14 @@ def server(tmp_path):
         yield running
 
 
-def sign_in(browser, url: str, username: str):
+def signed_in_page(browser, url: str, username: str):
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(url)
-    wait_idle(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORDS[username])
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
+    sign_in(page, url, username)
     return page
 
 
 def test_reveal_needs_a_reason_and_is_audited_and_admin_edits_a_rule(server, browser):
-    page = sign_in(browser, server["url"], "steward")
+    page = signed_in_page(browser, server["url"], "steward")
     page.get_by_role("link", name="数据源").click()
     wait_idle(page)
     page.get_by_text("显示未脱敏数据（需填写理由，将记录审计）").click()
@@ -51,7 +45,7 @@ def test_reveal_needs_a_reason_and_is_audited_and_admin_edits_a_rule(server, bro
     expect(page.get_by_text("请填写理由后再显示未脱敏数据。")).to_have_count(0)
     screenshot(page, "reveal")
 
-    admin = sign_in(browser, server["url"], "admin")
+    admin = signed_in_page(browser, server["url"], "admin")
     admin.get_by_role("link", name="脱敏策略").click()
     wait_idle(admin)
     admin.get_by_text("隐藏", exact=True).click()  # name × admin (the first class and role) → hidden

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import seed_users, serve
-from helpers import PASSWORDS, load_generated
-from streamlit_browser import screenshot, wait_idle
+from helpers import load_generated
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +34,7 @@ def test_approve_reject_and_see_oneids_change(review_server, browser):
     (a_l, a_r, a_oid_l, a_oid_r), (b_l, b_r, _, _) = review_server["pairs"]
     assert a_oid_l != a_oid_r
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(review_server["url"])
-    wait_idle(page)
-    page.get_by_label("用户名").fill("steward")
-    page.get_by_label("密码", exact=True).fill(PASSWORDS["steward"])
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
+    sign_in(page, review_server["url"], "steward")
     page.get_by_role("link", name="OneID 审核").click()
     wait_idle(page)
     expect(page.get_by_role("heading", name="为什么").first).to_be_visible(timeout=20_000)

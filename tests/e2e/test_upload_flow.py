@@ -5,21 +5,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from streamlit_browser import screenshot, wait_idle
-from helpers import PASSWORDS
+from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
 GBK_CSV = "门店会员消费明细\n\n会员卡号,姓名,手机,性别,生日\nP001,王芳,13512345678,女,1990/1/2\nP002,李娜,13612345678,女,19880305\n"
-
-
-def sign_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    wait_idle(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    wait_idle(page)
 
 
 def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path):
@@ -29,7 +19,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
     page = context.new_page()
 
-    sign_in(page, url, "steward", PASSWORDS["steward"])
+    sign_in(page, url, "steward")
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
 
     page.get_by_role("link", name="上传与映射").click()
@@ -82,7 +72,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
 def test_cookie_keeps_the_session_across_reload(app_server, browser):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
-    sign_in(page, app_server["url"], "analyst", PASSWORDS["analyst"])
+    sign_in(page, app_server["url"], "analyst")
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
     page.reload()
     wait_idle(page)
