@@ -5,7 +5,7 @@ import streamlit as st
 from governance.errors import GovernanceError
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
-from governance.schema import CHANNELS, FIELD_NAMES, BY_NAME
+from governance.schema import BY_NAME, CHANNELS, FIELD_NAMES, channel_label
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import pager, table
@@ -60,7 +60,7 @@ if oneid:
     m[2].metric(tr("c360.completeness"), f"{golden['completeness']:.0%}")
     m[3].metric(tr("c360.consent"), golden["consent_status"])
     m[4].metric(tr("c360.minor"), "✓" if golden["is_minor"] else "—")
-    st.caption(" · ".join(CHANNELS.get(c, (c, c))[0 if ctx.lang == "zh" else 1] for c in golden["channels"]))
+    st.caption(" · ".join(channel_label(c, ctx.lang) for c in golden["channels"]))
 
     with ctx.db.cursor() as cur:
         fields = c360.golden_fields(cur, oneid)
@@ -167,7 +167,8 @@ if can_edit:
             r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]),
                                   key=f"c360_rule_kind_{r_field}")
             r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]),
-                                        placeholder=tr("common.choose_many"))
+                                        placeholder=tr("common.choose_many"),
+                                        format_func=lambda c: channel_label(c, ctx.lang))
             r_comment = st.text_input(tr("c360.comment"), key="c360_rule_comment")
             if st.form_submit_button(tr("c360.rule_save")):
                 try:
