@@ -34,7 +34,7 @@ with ctx.db.cursor() as cur:
     keys = profile.keys_frame(cur, run["run_id"])
     rule_results = profile.rules_frame(cur, run["run_id"])
 
-labels = {f: profile.field_label(f, ctx.lang) for f in fields["field"].unique()}
+labels = {f: column_label(f, ctx.lang) for f in fields["field"].unique()}
 reason_names = {code: (zh if ctx.lang == "zh" else en) for code, (zh, en) in REASONS.items()}
 c1, c2, c3 = st.columns(3)
 c1.metric(tr("quality.score"), "—" if run["score"] is None else f"{run['score']:.1f}")

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from governance import audit
 from governance.quality import rules as rules_mod
-from governance.schema import BY_NAME, FIELD_NAMES
+from governance.schema import FIELD_NAMES
 from governance.standardize.normalizers import STATUSES
 from governance.storage import Database
 from governance.util import utcnow
@@ -362,7 +362,3 @@ def as_json(cur: duckdb.DuckDBPyConnection, run_id: int | None = None) -> dict:
         out.append({"source": source, "rows": int(rows), "score": None if pd.isna(score) else float(score),
                     "fields": entries})
     return {"score": run["score"], "sources": out}
-
-
-def field_label(f: str, lang: str) -> str:
-    return BY_NAME[f].label(lang) if f in BY_NAME else f
