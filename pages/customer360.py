@@ -5,7 +5,8 @@ import streamlit as st
 from governance.errors import GovernanceError
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
-from governance.schema import BY_NAME, CHANNELS, FIELD_NAMES, channel_label
+from governance.i18n import column_choice
+from governance.schema import CHANNELS, FIELD_NAMES, channel_label
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import pager, table
@@ -17,7 +18,7 @@ PAGE_SIZE = 20
 
 
 def label(field: str) -> str:
-    return f"{BY_NAME[field].label(ctx.lang)} · {field}"
+    return column_choice(field, ctx.lang)
 
 
 st.subheader(tr("c360.search"))
