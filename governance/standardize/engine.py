@@ -4,8 +4,10 @@ raw batch tables (join on batch_id, row_number).
 
 Normalizers are pure Python functions (normalizers.py). They run once per *distinct* raw
 value and field (on every core for large fields), and their results are cached in `std_cache`,
-so repeated values (and later runs) cost nothing. One SQL statement then joins the records with the cache and adds
-the cross-field consistency checks.
+so repeated values (and later runs) cost nothing. The commonest clean values are standardized by
+SQL fast paths (fastpaths.py) instead; those results are cheap to redo, so they live in temp tables
+for the run and are not cached. One SQL statement then joins the records with both and adds the
+cross-field consistency checks.
 """
 from __future__ import annotations
 
@@ -189,11 +191,18 @@ def _main_module_hidden():
         sys.modules["__main__"] = main
 
 
-def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[int, int]:
-    """Standardize the distinct raw values not yet cached; return how many were new, and how many of
-    them an SQL fast path took. The rest go to the Python normalizers; large fields are spread over
-    the CPU cores by spawned workers (never forked: this process holds DuckDB open)."""
+def _fast_table(f: str) -> str:
+    return f"std_fast_{FIELD_NAMES.index(f)}"
+
+
+def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[int, int, set[str]]:
+    """Standardize the distinct raw values not yet cached. An SQL fast path takes what it can into a
+    temp table per field (`_fast_table`); the rest go to the Python normalizers and into the cache,
+    large fields spread over the CPU cores by spawned workers (never forked: this process holds
+    DuckDB open). Return how many values were new, how many of them the SQL took, and the fields
+    with a fast-path table."""
     new = in_sql = 0
+    fast_fields: set[str] = set()
     ids = ", ".join(str(int(b)) for b in batch_ids)
     workers = min(os.cpu_count() or 1, 8)
     with ExitStack() as stack:
@@ -206,11 +215,15 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[i
                 [f, RULESET_VERSION])
             fast = fastpaths.claim(cur, f)
             if fast:
-                cur.execute("INSERT INTO std_cache SELECT ?, raw, ?, value, status, reason, extra FROM std_fast",
-                            [f, RULESET_VERSION])
+                cur.execute(f"DROP TABLE IF EXISTS {_fast_table(f)}")
+                cur.execute(f"ALTER TABLE std_fast RENAME TO {_fast_table(f)}")
+                fast_fields.add(f)
                 new += fast
                 in_sql += fast
-            values = [r[0] for r in cur.execute("SELECT raw FROM std_new ANTI JOIN std_fast USING (raw)").fetchall()]
+                unclaimed = f"SELECT raw FROM std_new ANTI JOIN {_fast_table(f)} USING (raw)"
+            else:
+                unclaimed = "SELECT raw FROM std_new"
+            values = [r[0] for r in cur.execute(unclaimed).fetchall()]
             if not values:
                 continue
             if len(values) >= PARALLEL_MIN_VALUES and workers > 1:
@@ -234,32 +247,48 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[i
             new += len(values)
     cur.execute("DROP TABLE IF EXISTS std_new")
     cur.execute("DROP TABLE IF EXISTS std_fast")
-    return new, in_sql
+    return new, in_sql, fast_fields
 
 
-def _select_sql(ids: str, present: set[str]) -> str:
-    """Records joined with the cache, one join per field that holds any value in the batches."""
-    joins, cols = [], []
+def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
+    """Records joined with the cache, one join per field that holds any value in the batches, and
+    one more with the field's fast-path table (its values are not in the cache: one side matches)."""
+    joins, cols, extras = [], [], {}
     for i, f in enumerate(FIELD_NAMES):
-        c = f"c{i}"
         if f not in present:
             cols += [f"NULL::VARCHAR AS {f}", f"'missing' AS {f}_status", f"NULL::VARCHAR AS {f}_reason"]
             continue
-        joins.append(f"LEFT JOIN std_cache {c} ON {c}.field = '{f}' AND {c}.raw = m.{f} AND {c}.ruleset = {RULESET_VERSION}")
-        value, status = f"{c}.value", f"coalesce({c}.status, 'missing')"
+        sides = [f"c{i}"]
+        joins.append(f"LEFT JOIN std_cache c{i} ON c{i}.field = '{f}' AND c{i}.raw = m.{f} "
+                     f"AND c{i}.ruleset = {RULESET_VERSION}")
+        if f in fast_fields:
+            sides.append(f"x{i}")
+            joins.append(f"LEFT JOIN {_fast_table(f)} x{i} ON x{i}.raw = m.{f}")
+
+        def either(column: str, sides=sides) -> str:
+            return f"coalesce({', '.join(f'{s}.{column}' for s in sides)})" if len(sides) > 1 else f"{sides[0]}.{column}"
+
+        value, status = either("value"), f"coalesce({either('status')}, 'missing')"
         if f == "gender":  # a raw '0' means what the source says it means
             zero = "CASE g.gender_zero WHEN 'female' THEN '2' WHEN 'male' THEN '1' ELSE '0' END"
-            value = f"CASE WHEN trim(m.gender) = '0' THEN {zero} ELSE {c}.value END"
-        cols += [f"{value} AS {f}", f"{status} AS {f}_status", f"{c}.reason AS {f}_reason"]
-    alias = {f: f"c{i}" for i, f in enumerate(FIELD_NAMES)}
+            value = f"CASE WHEN trim(m.gender) = '0' THEN {zero} ELSE {value} END"
+        cols += [f"{value} AS {f}", f"{status} AS {f}_status", f"{either('reason')} AS {f}_reason"]
+        extras[f] = either("extra")
+    # each field's extra JSON is parsed once, for all its derived columns
+    paths = {f: [key for _c, field, key, _t in DERIVED if field == f] for f in extras}
+    lists = [f"json_extract_string({extras[f]}, [{', '.join(repr('$.' + k) for k in keys)}]) AS _extra_{f}"
+             for f, keys in paths.items() if keys]
+    derived = []
     for column, f, key, sql_type in DERIVED:
-        expr = f"json_extract_string({alias[f]}.extra, '$.{key}')"
         if f not in present:
-            cols.append(f"NULL::{sql_type} AS {column}")
-        else:
-            cols.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
-    return (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols)} FROM mapped_records m "
-            f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
+            derived.append(f"NULL::{sql_type} AS {column}")
+            continue
+        expr = f"_extra_{f}[{paths[f].index(key) + 1}]"
+        derived.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
+    records = (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols + lists)} FROM mapped_records m "
+               f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
+    hidden = f" EXCLUDE ({', '.join(name.rsplit(' AS ', 1)[1] for name in lists)})" if lists else ""
+    return f"SELECT *{hidden}, {', '.join(derived)} FROM ({records})"
 
 
 def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:
@@ -279,7 +308,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
     with db.transaction() as cur:
         if progress:
             progress(0.1, "normalize")
-        new_values, sql_values = _fill_cache(cur, todo)
+        new_values, sql_values, fast_fields = _fill_cache(cur, todo)
         if progress:
             progress(0.6, "records")
         cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
@@ -287,7 +316,9 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         cur.execute(
             f"INSERT INTO std_records SELECT r.*, "
             f"{MINOR_SQL.format(r='r')} AS is_minor, "
-            f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids))}) r")
+            f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r")
+        for f in fast_fields:
+            cur.execute(f"DROP TABLE {_fast_table(f)}")
         suppressed = suppression.apply(cur, todo)  # rows of erased people (tombstones) are not kept
         records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")

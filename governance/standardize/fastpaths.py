@@ -10,6 +10,7 @@ The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached va
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -124,17 +125,38 @@ def _channel(field: str) -> str:
 
 
 _HAN_OR_ALNUM = "\\x{4e00}-\\x{9fff}0-9A-Za-z"
+_HAN_ONLY = re.compile("[\u4e00-\u9fff]+")
+# A regular expression of thousands of alternatives outgrows RE2's DFA budget and crawls; a few of
+# at most this many each stay fast.
+_ALTERNATIVES_PER_REGEX = 800
 
 
 def _address() -> str:
-    """Detail-only addresses (no 2-character head of any province, city or district name anywhere,
-    so the parser finds no unit): kept as written, ADDRESS_UNPARSED, as the parser says."""
-    heads = "|".join(sorted(N._ADMIN_PREFIX2))
+    """Addresses in which the parser finds no administrative unit: kept as written, ADDRESS_UNPARSED.
+
+    The parser (normalizers._scan_address) accepts a full unit name anywhere, and a short one
+    ('南京' for 南京市) only where scanning starts and not before a street word ('南京东路'). So a
+    value is claimed when no full name occurs in it and any short name at its start is followed by
+    a street word. Values the parser reads from another start (a leading '地址' or '中国' is cut
+    off) or where two short names could start it are left to Python."""
+    index = {k: cands for k, cands in N._ADMIN_INDEX.items() if _HAN_ONLY.fullmatch(k)}  # others cannot occur
+    anywhere = sorted(k for k, cands in index.items() if any(not short for _l, _c, short, _o in cands))
+    shorts = sorted(index.keys() - set(anywhere))
+    nested = sorted({a for a in shorts for b in shorts if a != b and b.startswith(a)}) or ["\\x{0}"]
+    full_names = " AND ".join(
+        f"NOT regexp_matches(raw, '{'|'.join(anywhere[i:i + _ALTERNATIVES_PER_REGEX])}')"
+        for i in range(0, len(anywhere), _ALTERNATIVES_PER_REGEX))
+    street = N._STREETISH_RE.pattern.replace("\\d", "0-9")
+    starts = "^(?:" + "|".join(shorts) + ")"
     return f"""
         SELECT raw, raw AS value, 'valid_with_warning' AS status, 'ADDRESS_UNPARSED' AS reason, NULL AS extra
         FROM std_new
         WHERE regexp_full_match(raw, '[{_HAN_OR_ALNUM}][{_HAN_OR_ALNUM}#-]*')
-          AND lower(raw) NOT IN {_in(N.PLACEHOLDERS)} AND NOT regexp_matches(raw, '{heads}')"""
+          AND lower(raw) NOT IN {_in(N.PLACEHOLDERS)}
+          AND NOT regexp_matches(raw, '^(?:(?:收货|详细|家庭|联系|通讯|居住|户籍)?地址|中华人民共和国|中国|(?i:china))')
+          AND NOT regexp_matches(raw, '^(?:{"|".join(nested)})')
+          AND (NOT regexp_matches(raw, '{starts}') OR regexp_matches(raw, '{starts}(?:{street})'))
+          AND {full_names}"""
 
 
 def select_sql(field: str, today: date, timestamp_limit: str) -> str | None:
