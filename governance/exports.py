@@ -1,7 +1,8 @@
 """Downloads of golden records, the crosswalk and per-field lineage, with the rules that make them safe.
 
 - **Masked by default** through `governance.masking` (each column by its standard field; lineage values
-  by the field they belong to). An unmasked export needs a role holding `pii.unmasked` and a stated
+  by the field they belong to), in the export's SQL; only the keyed `hash` method is applied in
+  Python, chunk by chunk. An unmasked export needs a role holding `pii.unmasked` and a stated
   purpose, and is audited.
 - **Purpose-bound.** A purpose naming a consent purpose (`marketing`, `analytics`,
   `third_party_sharing`, written alone or as `marketing: 618 SMS campaign`) keeps only people whose
@@ -179,8 +180,37 @@ def _granted(purpose: str) -> str:
     return f"coalesce(k.{purpose}, false)"
 
 
-def query(request: ExportRequest, ordered: bool = True) -> tuple[str, list]:
-    """The export's SQL and parameters (filters, consent and minor rules, sensitive-field rule)."""
+def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | None) -> str | None:
+    """A column masked in SQL (lineage values by the field of their row); None when its rule needs
+    Python (`hash`)."""
+    if fld != "*":
+        return masking.sql_mask_value(fld, expr, role, policy)
+    whens = []
+    for f in FIELD_NAMES:
+        if masking.class_of(f) is not None:
+            masked = masking.sql_mask_value(f, expr, role, policy)
+            if masked is None:
+                return None
+            whens.append(f"WHEN l.field = '{f}' THEN {masked}")
+    other = masking.sql_mask_value(None, expr, role, policy)
+    if other is None:
+        return None
+    public = ", ".join(f"'{f}'" for f in FIELD_NAMES if masking.class_of(f) is None)
+    return f"CASE WHEN l.field IN ({public}) THEN {expr} {' '.join(whens)} ELSE {other} END"
+
+
+def python_masked(request: ExportRequest, policy: masking.Policy | None = None) -> set[str]:
+    """The chosen columns whose masking rule has no SQL form: `mask_chunk` masks them."""
+    if not request.masked:
+        return set()
+    chosen = set(request.chosen_fields())
+    return {name for name, expr, fld in dataset(request.dataset).columns
+            if name in chosen and fld is not None and _masked_sql(expr, fld, request.role, policy) is None}
+
+
+def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy | None = None) -> tuple[str, list]:
+    """The export's SQL and parameters (filters, consent and minor rules, sensitive-field rule, and
+    the masks that have an SQL form, by the role's rules in `policy`)."""
     ds = dataset(request.dataset)
     chosen = set(request.chosen_fields())
     if request.filter.consent and request.filter.consent not in consent.ALL_PURPOSES:  # written into the SQL
@@ -195,6 +225,8 @@ def query(request: ExportRequest, ordered: bool = True) -> tuple[str, list]:
         elif withhold_sensitive and fld == "*":
             for f in SENSITIVE_FIELDS:
                 expr = f"CASE WHEN l.field = '{f}' AND NOT {_granted(consent.SENSITIVE_CONSENT[f])} THEN NULL ELSE {expr} END"
+        if request.masked and fld is not None:
+            expr = _masked_sql(expr, fld, request.role, policy) or expr
         select.append(f"{expr} AS {name}")
     pivot = ", ".join(f"bool_or(purpose = '{p}' AND state = 'granted') AS {p}" for p in consent.ALL_PURPOSES)
     sql = (f"WITH k AS (SELECT oneid, {pivot}, max(state) FILTER (WHERE purpose = 'marketing') AS marketing_state "
@@ -252,12 +284,13 @@ def _mask_series(fld: str | None, values: pd.Series, role: str | None = None,
 
 
 def mask_chunk(ds: Dataset, frame: pd.DataFrame, role: str | None = None,
-               policy: masking.Policy | None = None) -> pd.DataFrame:
-    """Mask one chunk: each column by its standard field; lineage values by the field of their row.
-    With a role, its rules in `policy` apply (else the partial conventions)."""
+               policy: masking.Policy | None = None, only: set[str] | None = None) -> pd.DataFrame:
+    """Mask one chunk in Python (all columns, or those in `only`): each column by its standard field;
+    lineage values by the field of their row. With a role, its rules in `policy` apply (else the
+    partial conventions)."""
     out = frame.copy()
     for name, _, fld in ds.columns:
-        if name not in out.columns or fld is None:
+        if name not in out.columns or fld is None or (only is not None and name not in only):
             continue
         if fld == "*":
             fields = frame["field"] if "field" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
@@ -325,17 +358,18 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
     partial = out.with_name(out.name + ".part")
     with db.cursor() as cur:
         total = count_rows(cur, request)
-        sql, params = query(request, ordered=total <= SORT_UP_TO)
         if request.format == "xlsx" and total > XLSX_MAX_ROWS:
             raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")
         policy = masking.load_policy(cur, load_secrets()["hmac_key"]) if request.masked and request.role else None
+        sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
+        in_python = python_masked(request, policy)  # masked after the SQL, chunk by chunk
         reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
         writer = open_writer(request.format, partial)
         written = 0
         try:
             for batch in reader:
                 frame = batch.to_pandas()
-                writer.write(mask_chunk(ds, frame, request.role, policy) if request.masked else frame)
+                writer.write(mask_chunk(ds, frame, request.role, policy, in_python) if in_python else frame)
                 written += batch.num_rows
                 if progress:
                     progress(written, total)

@@ -227,6 +227,113 @@ def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], kee
     return out
 
 
+
+# ---- the same masks in SQL (exports mask in DuckDB) ----------------------------------------------
+
+# What str.strip() and str.split() treat as whitespace (none lies above U+3000).
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "]"
+_NOT_A_MARK = "\ue000"  # stands in for a character a mask's lookaround rules out (same length)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_strip(x: str) -> str:
+    # trim() with this character set is slow; most values have no whitespace at either end
+    return (f"CASE WHEN regexp_matches({x}, '^{_WHITESPACE_CLASS}|{_WHITESPACE_CLASS}$') "
+            f"THEN trim({x}, {_lit(_WHITESPACE)}) ELSE {x} END")
+
+
+def _sql_digits(t: str, start: int, end: int) -> str:
+    """mask_digits of an already stripped text."""
+    return (f"CASE WHEN length({t}) <= {start + end} THEN repeat('*', length({t})) "
+            f"ELSE left({t}, {start}) || repeat('*', length({t}) - {start + end}) || right({t}, {end}) END")
+
+
+def _sql_generic(t: str) -> str:
+    return f"CASE WHEN {t} = '' THEN {t} ELSE left({t}, 1) || '***' END"
+
+
+def _sql_name(t: str) -> str:
+    compounds = ", ".join(_lit(c) for c in sorted(COMPOUND_SURNAMES))
+    keep = f"CASE WHEN left({t}, 2) IN ({compounds}) AND length({t}) > 2 THEN 2 ELSE 1 END"
+    parts = (f"array_to_string(list_transform(regexp_split_to_array({t}, '{_WHITESPACE_CLASS}+'), "
+             f"lambda p: left(p, 1) || repeat('*', greatest(1, length(p) - 1))), ' ')")
+    return (f"CASE WHEN {t} = '' THEN {t} WHEN regexp_matches({t}, '^[\\x{{3400}}-\\x{{9fff}}]') "
+            f"THEN left({t}, {keep}) || repeat('*', greatest(1, length({t}) - {keep})) ELSE {parts} END")
+
+
+def _sql_address(t: str) -> str:
+    # _ADDRESS_DISTRICT / _ADDRESS_CITY without lookarounds: the ruled-out 区 and 市 are first
+    # replaced by a character of the same length that the pattern cannot end on.
+    district = f"regexp_extract(regexp_replace({t}, '([小社园校])区', '\\1{_NOT_A_MARK}', 'g'), '^.{{0,12}}?[区县旗]')"
+    city = f"regexp_extract(regexp_replace({t}, '市场', '{_NOT_A_MARK}场', 'g'), '^.{{0,12}}?市')"
+    return (f"CASE WHEN {district} <> '' THEN left({t}, length({district})) "
+            f"WHEN {city} <> '' THEN left({t}, length({city})) ELSE left({t}, 3) END || '*****'")
+
+
+def _sql_shape(field: str | None, x: str) -> str:
+    """_SHAPES (else mask_generic) of the raw text x."""
+    t = _sql_strip(x)
+    if field == "name":
+        return _sql_name(t)
+    if field == "family_name":
+        return f"CASE WHEN length({x}) > 1 THEN repeat('*', length({t})) ELSE {x} END"
+    if field == "given_name":
+        return f"repeat('*', length({t}))"
+    if field == "email":
+        at = f"strpos({t}, '@')"
+        return (f"CASE WHEN {at} = 0 THEN {_sql_generic(t)} "
+                f"ELSE left({t}, least(1, {at} - 1)) || '***@' || substr({t}, {at} + 1) END")
+    if field == "address":
+        return _sql_address(t)
+    if field == "gender":
+        return "'*'"
+    if field == "birth_date":
+        return f"CASE WHEN length({t}) >= 4 THEN left({t}, 4) || '-**-**' ELSE '****' END"
+    return _sql_generic(t)
+
+
+def _sql_rule(field: str | None, rule: Rule, x: str) -> str | None:
+    """apply_rule in SQL over the text expression x; None for `hash` (its key stays in Python)."""
+    if rule.method == "full":
+        return x
+    if rule.method == "hidden":
+        return _lit(HIDDEN)
+    if rule.method == "hash":
+        return None
+    cls = class_of(field)
+    style = KEEP_STYLE.get(cls)
+    if not style:
+        return _sql_shape(field, x)
+    default = DEFAULT_RULES[cls]
+    start = default.keep_start if rule.keep_start is None else rule.keep_start
+    end = default.keep_end if rule.keep_end is None else rule.keep_end
+    t = _sql_strip(x)
+    if style == "stars":
+        return _sql_digits(t, start, end)
+    short = _sql_digits(t, min(1, start), min(1, end))
+    tail = f" || right({t}, {end})" if end else ""
+    return f"CASE WHEN length({t}) <= {max(8, start + end)} THEN {short} ELSE left({t}, {start}) || '…'{tail} END"
+
+
+def sql_mask_value(field: str | None, x: str, role: str | None = None, policy: Policy | None = None) -> str | None:
+    """mask_value in SQL over the VARCHAR expression x (NULL stays NULL, multi-valued golden values
+    part by part); None when the rule needs Python (`hash`)."""
+    cls = class_of(field)
+    if cls is None:
+        return x
+    rule = DEFAULT_RULES[cls] if role is None else (policy or DEFAULT_POLICY).rule(cls, role)
+    one = _sql_rule(field, rule, "v")
+    if one is None:
+        return None
+    sep = _lit(AGGREGATE_SEPARATOR)
+    return (f"CASE WHEN {x} IS NULL THEN NULL WHEN contains({x}, {sep}) THEN array_to_string(list_transform(string_split({x}, {sep}), "
+            f"lambda v: {one}), {sep}) ELSE {_sql_rule(field, rule, x)} END")
+
+
 # ---- the stored policy ----------------------------------------------------------------------------
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:

@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from governance import audit, auth, masking
 from governance.errors import GovernanceError
@@ -167,3 +169,52 @@ def test_cli_shows_and_sets_the_policy(tmp_path, capsys):
         assert cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'masking.policy_change'").fetchall() == [
             ("dpo", "mobile:analyst")]
     database.close()
+
+
+# ---- the SQL form of every mask (exports mask in DuckDB) -----------------------------------------
+
+SQL_FIELDS = [f for fields in masking.CLASS_FIELDS.values() for f in fields] + [None, "province"]
+SQL_RULES = [Rule("partial"), Rule("partial", 0, 0), Rule("partial", 2, 0), Rule("partial", 0, 3),
+             Rule("partial", 5, 6), Rule("full"), Rule("hidden")]
+# The characters the masks look at: Han, compound surnames, whitespace of every kind, separators,
+# address units and their ruled-out neighbours, emoji (two code points) and the aggregate separator.
+SQL_ALPHABET = list("张欧阳司马娜ab Z@.-_市场区县旗小社园校省号1234567890Xx|*…") + [
+    "\u3000", "\t", "\n", "\xa0", "\u2003", "\U0001f44d", "\U0001f3fd", " | ", "㐀", "\ue000"]
+
+
+def _sql_masks(con, field, rule, values):
+    policy = Policy({(masking.class_of(field), "analyst"): rule}) if masking.class_of(field) else None
+    sql = masking.sql_mask_value(field, "v", "analyst", policy)
+    con.execute("CREATE OR REPLACE TEMP TABLE t AS SELECT * FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS u(v, i)",
+                [values])
+    got = [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY i").fetchall()]
+    return got, [mask_value(field, v, "analyst", policy) for v in values]
+
+
+@pytest.mark.parametrize("field", SQL_FIELDS)
+def test_sql_masks_equal_the_python_masks_on_typical_values(field):
+    import duckdb
+
+    values = ["13812341234", "11010519491231002X", "张三", "欧阳娜娜", "欧阳", "Zhang  Wei", " zw@qq.com ", "@qq.com",
+              "no-at-sign", "北京市朝阳区建国路88号", "南大校区1号", "社区服务中心", "小区区政府", "望京花园小区3号楼", "市场路8号", "上海市市场街", "1990-01-02", "199",
+              "oAbC1234567890xY9z", "short", "", " ", "\u3000张三\t", "张三 | 李四", "a | ", None, "\U0001f44d\U0001f3fd张"]
+    con = duckdb.connect()
+    for rule in SQL_RULES:
+        got, want = _sql_masks(con, field, rule, values)
+        assert got == want, (field, rule)
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SQL_FIELDS), st.sampled_from(SQL_RULES),
+       st.lists(st.lists(st.sampled_from(SQL_ALPHABET), max_size=20).map("".join), min_size=1, max_size=30))
+def test_sql_masks_equal_the_python_masks_on_any_text(field, rule, values):
+    import duckdb
+
+    got, want = _sql_masks(duckdb.connect(), field, rule, values)
+    assert got == want
+
+
+def test_the_hash_method_has_no_sql_form():
+    policy = Policy({("mobile", "analyst"): Rule("hash")}, KEY)
+    assert masking.sql_mask_value("mobile", "v", "analyst", policy) is None
+    assert masking.sql_mask_value("province", "v", "analyst", policy) == "v"  # not personal information
