@@ -1,5 +1,6 @@
 """Quality benchmark: standardize + profile 1,000,000 generated records, next to a single DuckDB
-full-table scan computing the same completeness counts, in the same run; then the Quality page's
+full-table scan counting each field's non-null values (the completeness counts a scan can compute
+without standardizing), in the same run; then the Quality page's
 render time (AppTest) at 1,000,000 and at 10,000 records.
 Targets: standardize + profile at most 5x the scan; page render at 1M within 2x of 10k.
 
