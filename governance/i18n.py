@@ -1,6 +1,8 @@
 """UI texts in Chinese (default) and English. `t(key, lang, **values)`."""
 from __future__ import annotations
 
+import re
+
 from governance.schema import BY_NAME, CHANNELS, FIELDS
 
 LANGS = {"zh": "中文", "en": "English"}
@@ -279,6 +281,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ropa.recipients": ("接收方（导出记录）", "Recipients (exports)"),
     "ropa.retention": ("保存期限", "Retention"),
     "ropa.none": ("暂无。", "None yet."),
+    # values written into the record of processing (kept in English in the files; tables show them in Chinese)
+    "ropa.value.not set": ("未设置", "not set"),
+    "ropa.value.none": ("无", "none"),
+    "ropa.value.(none stated)": ("（未说明）", "(none stated)"),
+    "ropa.value.minors": ("未成年人", "minors"),
+    "ropa.basis.id_card": ("个保法第 28 条：特定身份信息（居民身份证号 / 居住证号码）",
+                           "PIPL Art. 28: specific identity (resident ID / permit number)"),
+    "ropa.basis.minors": ("个保法第 28、31 条：不满十四周岁未成年人的个人信息（来自身份证号或出生日期）",
+                          "PIPL Art. 28, 31: personal information of minors under 14 (from the ID number or birth date)"),
     "ropa.download_xlsx": ("下载 XLSX", "Download XLSX"),
     "ropa.download_csv": ("下载 CSV", "Download CSV"),
     "ropa.download_pipia": ("下载个人信息保护影响评估（PIPIA）草稿", "Download the impact-assessment (PIPIA) stub"),
@@ -612,8 +623,28 @@ VALUES_ZH: dict[str, dict[str, str]] = {
 }
 
 
+_ROPA_VALUES = {en: zh for key, (zh, en) in TEXTS.items() if key.startswith(("ropa.value.", "ropa.basis."))}
+for _column in ("purposes", "recipients", "retention", "purpose", "basis", "category"):
+    VALUES_ZH[_column] = {**VALUES_ZH.get(_column, {}), **_ROPA_VALUES}
+VALUES_ZH["category"].update(VALUES_ZH["sensitivity_class"])
+# Columns holding a list of codes ("mobile, email"), each shown by the labels of its kind.
+LIST_COLUMNS = {"fields": "field", "purposes": "purpose", "pi_categories": "category", "sensitive_categories": "category"}
+LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS)
+_DAYS = re.compile(r"(\d+) days")
+
+
 def value_label(column: str, value: object, lang: str = DEFAULT_LANG) -> object:
-    """A coded cell value as a table shows it: in Chinese where VALUES_ZH knows it, else as it is."""
+    """A coded cell value as a table shows it: in Chinese where VALUES_ZH knows it (lists of codes
+    item by item, retention periods in days), else as it is."""
     if lang != "zh" or not isinstance(value, str):
         return value
-    return VALUES_ZH.get(column, {}).get(value, value)
+    known = VALUES_ZH.get(column, {})
+    if value in known:
+        return known[value]
+    if column in LIST_COLUMNS and ", " in value:
+        labels = VALUES_ZH[LIST_COLUMNS[column]]
+        return "、".join(labels.get(part, part) for part in value.split(", "))
+    if column in LIST_COLUMNS:
+        return VALUES_ZH[LIST_COLUMNS[column]].get(value, value)
+    days = _DAYS.fullmatch(value) if column == "retention" else None
+    return f"{days.group(1)} 天" if days else value

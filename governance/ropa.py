@@ -14,16 +14,17 @@ import duckdb
 import pandas as pd
 
 from governance import exporting, masking, mapping
+from governance.i18n import TEXTS
 from governance.schema import BY_NAME, pii_fields
 from governance.storage import quote_ident
 from governance.util import utcnow
 
-NOT_SET = "not set"
+NOT_SET = TEXTS["ropa.value.not set"][1]
+NO_RECIPIENTS = TEXTS["ropa.value.none"][1]
+NO_PURPOSE = TEXTS["ropa.value.(none stated)"][1]
+MINORS = TEXTS["ropa.value.minors"][1]
 PRESENT = "present"
-SENSITIVE_NOTES = {
-    "id_card": "PIPL Art. 28: specific identity (resident ID / permit number)",
-    "minors": "PIPL Art. 28, 31: personal information of minors under 14 (from the ID number or birth date)",
-}
+SENSITIVE_NOTES = {"id_card": TEXTS["ropa.basis.id_card"][1], "minors": TEXTS["ropa.basis.minors"][1]}
 
 
 @dataclass
@@ -57,9 +58,9 @@ def _purposes(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _recipients(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Exports (governance.exports) by the user who received the file and the stated purpose."""
-    return cur.execute("SELECT actor AS recipient, coalesce(purpose, '(none stated)') AS purpose, count(*) AS exports, "
+    return cur.execute("SELECT actor AS recipient, coalesce(purpose, ?) AS purpose, count(*) AS exports, "
                        "count(*) FILTER (WHERE NOT masked) AS unmasked_exports, sum(row_count) AS rows, "
-                       "max(created_at) AS last_export FROM export_manifests GROUP BY ALL ORDER BY 1, 2").df()
+                       "max(created_at) AS last_export FROM export_manifests GROUP BY ALL ORDER BY 1, 2", [NO_PURPOSE]).df()
 
 
 def _retention(cur: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -81,7 +82,7 @@ def build(cur: duckdb.DuckDBPyConnection) -> Ropa:
     recipients = _recipients(cur)
     retention, retention_by_source = _retention(cur)
     purpose_text = ", ".join(sorted({str(p) for p in purposes["purpose"].dropna()})) or NOT_SET
-    recipient_text = ", ".join(sorted({str(r) for r in recipients["recipient"].dropna()})) or "none"
+    recipient_text = ", ".join(sorted({str(r) for r in recipients["recipient"].dropna()})) or NO_RECIPIENTS
 
     register, summary, sensitive = [], [], []
     for src in catalogue.to_dict("records"):
@@ -111,7 +112,7 @@ def build(cur: duckdb.DuckDBPyConnection) -> Ropa:
                                   "records_with_value": with_value, "basis": SENSITIVE_NOTES["id_card"]})
         minors = int(held["minors"]) if held is not None else 0
         if minors:
-            sensitive.append({"source": source, "category": "minors", "fields": "id_card, birth_date",
+            sensitive.append({"source": source, "category": MINORS, "fields": "id_card, birth_date",
                               "records_with_value": minors, "basis": SENSITIVE_NOTES["minors"]})
         summary.append({**src, "standardized_records": records, "pi_categories": ", ".join(categories),
                         "sensitive_categories": ", ".join(r["category"] for r in sensitive if r["source"] == source),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import VALUES_ZH, column_choice, column_label, value_label
+from governance.i18n import LABELLED_COLUMNS, column_choice, column_label, value_label
 from governance.schema import FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
@@ -66,7 +66,7 @@ def table(data, labels: dict[str, str] | None = None, **kwargs):
     if isinstance(data, list):
         data = pd.DataFrame(data)
     if isinstance(data, pd.DataFrame):
-        coded = [c for c in data.columns if c in VALUES_ZH] if lang == "zh" else []
+        coded = [c for c in data.columns if c in LABELLED_COLUMNS] if lang == "zh" else []
         if coded:
             data = data.assign(**{c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in coded})
         frame = data

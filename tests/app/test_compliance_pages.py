@@ -94,3 +94,19 @@ def test_admin_reaches_the_record_and_its_workbook_matches_the_register(loaded):
     assert workbook["register"].max_row == 1 + len(record.register) == 5
     at = open_page(loaded, "admin", "pages/ropa.py")
     assert not at.exception and [t.value for t in at.title] == ["Record of processing"]
+
+
+def test_record_of_processing_reads_in_chinese(loaded):
+    from governance import retention, ropa
+
+    retention.set_policy(loaded, "steward", "source", "crm", 730)
+    at = app_test(loaded, "steward", lang="zh").run()
+    at.switch_page("pages/ropa.py").run()
+    assert not at.exception
+    register, sensitive = at.dataframe[0].value, at.dataframe[1].value
+    assert set(register["category"]) == {"姓名", "手机号", "身份证号", "会员卡号"}
+    assert set(register["retention"]) == {"730 天"} and set(register["purposes"]) == {"未设置"}
+    assert set(register["recipients"]) == {"无"} and "手机号" in set(register["fields"])
+    assert list(sensitive["basis"]) == ["个保法第 28 条：特定身份信息（居民身份证号 / 居住证号码）"]
+    with loaded.cursor() as cur:  # the record itself, and its files, keep the codes
+        assert set(ropa.build(cur).register["retention"]) == {"730 days"}
