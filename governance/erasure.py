@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.schema import FIELD_NAMES, pii_fields
-from governance.storage import RAW_SCHEMA, quote_ident
+from governance.storage import RAW_SCHEMA, quote_ident, quote_literal
 
 KEEP = frozenset({"audit_log", "schema_migrations", "dsr_requests", "dsr_tombstones", "dsr_tombstone_keys",
                   "retention_policies", "retention_runs", "std_cache", "profile_fields"})
@@ -175,14 +175,10 @@ def compact(path: Path) -> dict[str, int]:
     try:
         name = con.execute("SELECT current_database()").fetchone()[0]
         con.execute("CHECKPOINT")
-        con.execute(f"ATTACH {_literal(str(fresh))} AS compacted")
+        con.execute(f"ATTACH {quote_literal(str(fresh))} AS compacted")
         con.execute(f"COPY FROM DATABASE {quote_ident(name)} TO compacted")
         con.execute("DETACH compacted")
     finally:
         con.close()
     os.replace(fresh, path)
     return {"bytes_before": before, "bytes_after": path.stat().st_size}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -13,6 +13,7 @@ import duckdb
 from governance import audit
 from governance.errors import MappingError
 from governance.schema import BY_NAME, FIELD_NAMES
+from governance.storage import quote_literal
 from governance.util import utcnow
 
 # Header synonyms per standard field, in Chinese, English and common abbreviations.
@@ -237,10 +238,6 @@ def history(cur: duckdb.DuckDBPyConnection, source: str):
         "WHERE v.source = ? GROUP BY ALL ORDER BY v.version DESC", [source]).df()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
     """(Re)create `mapped_records`: every raw row of every batch under the standard field
     names of its source's current mapping, plus unmapped columns in `extras`."""
@@ -255,11 +252,11 @@ def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
         extras = [(h, c) for c, h in columns if not mapping.get(h)]
         fields_sql = ", ".join(f"{by_field[f]} AS {f}" if f in by_field else f"NULL::VARCHAR AS {f}" for f in FIELD_NAMES)
         if extras:
-            extras_sql = (f"map([{', '.join(_literal(h) for h, _ in extras)}], "
+            extras_sql = (f"map([{', '.join(quote_literal(h) for h, _ in extras)}], "
                           f"[{', '.join(c for _, c in extras)}])")
         else:
             extras_sql = "NULL::MAP(VARCHAR, VARCHAR)"
-        selects.append(f"SELECT {batch_id}::BIGINT AS batch_id, {_literal(source)} AS source, _row AS row_number, "
+        selects.append(f"SELECT {batch_id}::BIGINT AS batch_id, {quote_literal(source)} AS source, _row AS row_number, "
                        f"{fields_sql}, {extras_sql} AS extras FROM {table}")
     if not selects:
         empty = ", ".join(f"NULL::VARCHAR AS {f}" for f in FIELD_NAMES)

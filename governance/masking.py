@@ -19,7 +19,7 @@ import pandas as pd
 from governance import audit
 from governance.errors import GovernanceError
 from governance.schema import BY_NAME
-from governance.storage import Database
+from governance.storage import Database, quote_literal
 from governance.util import utcnow
 
 COMPOUND_SURNAMES = frozenset(
@@ -227,7 +227,6 @@ def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], kee
     return out
 
 
-
 # ---- the same masks in SQL (exports mask in DuckDB) ----------------------------------------------
 
 # What str.strip() and str.split() treat as whitespace (none lies above U+3000).
@@ -236,14 +235,10 @@ _WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + "
 _NOT_A_MARK = "\ue000"  # stands in for a character a mask's lookaround rules out (same length)
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _sql_strip(x: str) -> str:
     # trim() with this character set is slow; most values have no whitespace at either end
     return (f"CASE WHEN regexp_matches({x}, '^{_WHITESPACE_CLASS}|{_WHITESPACE_CLASS}$') "
-            f"THEN trim({x}, {_lit(_WHITESPACE)}) ELSE {x} END")
+            f"THEN trim({x}, {quote_literal(_WHITESPACE)}) ELSE {x} END")
 
 
 def _sql_digits(t: str, start: int, end: int) -> str:
@@ -257,7 +252,7 @@ def _sql_generic(t: str) -> str:
 
 
 def _sql_name(t: str) -> str:
-    compounds = ", ".join(_lit(c) for c in sorted(COMPOUND_SURNAMES))
+    compounds = ", ".join(quote_literal(c) for c in sorted(COMPOUND_SURNAMES))
     keep = f"CASE WHEN left({t}, 2) IN ({compounds}) AND length({t}) > 2 THEN 2 ELSE 1 END"
     parts = (f"array_to_string(list_transform(regexp_split_to_array({t}, '{_WHITESPACE_CLASS}+'), "
              f"lambda p: left(p, 1) || repeat('*', greatest(1, length(p) - 1))), ' ')")
@@ -301,7 +296,7 @@ def _sql_rule(field: str | None, rule: Rule, x: str) -> str | None:
     if rule.method == "full":
         return x
     if rule.method == "hidden":
-        return _lit(HIDDEN)
+        return quote_literal(HIDDEN)
     if rule.method == "hash":
         return None
     cls = class_of(field)
@@ -329,7 +324,7 @@ def sql_mask_value(field: str | None, x: str, role: str | None = None, policy: P
     one = _sql_rule(field, rule, "v")
     if one is None:
         return None
-    sep = _lit(AGGREGATE_SEPARATOR)
+    sep = quote_literal(AGGREGATE_SEPARATOR)
     return (f"CASE WHEN {x} IS NULL THEN NULL WHEN contains({x}, {sep}) THEN array_to_string(list_transform(string_split({x}, {sep}), "
             f"lambda v: {one}), {sep}) ELSE {_sql_rule(field, rule, x)} END")
 

@@ -30,6 +30,11 @@ def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """An SQL string literal (single quotes doubled), for text built into generated SQL."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 class Database:
     """A DuckDB file with migrations applied; use `cursor()` and `transaction()`."""
 

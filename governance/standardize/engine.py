@@ -276,8 +276,11 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
         extras[f] = either("extra")
     # each field's extra JSON is parsed once, for all its derived columns
     paths = {f: [key for _c, field, key, _t in DERIVED if field == f] for f in extras}
-    lists = [f"json_extract_string({extras[f]}, [{', '.join(repr('$.' + k) for k in keys)}]) AS _extra_{f}"
-             for f, keys in paths.items() if keys]
+    paths = {f: keys for f, keys in paths.items() if keys}
+    lists = []
+    for f, keys in paths.items():
+        json_paths = ", ".join(f"'$.{k}'" for k in keys)
+        lists.append(f"json_extract_string({extras[f]}, [{json_paths}]) AS _extra_{f}")
     derived = []
     for column, f, key, sql_type in DERIVED:
         if f not in present:
@@ -287,7 +290,7 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
         derived.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
     records = (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols + lists)} FROM mapped_records m "
                f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
-    hidden = f" EXCLUDE ({', '.join(name.rsplit(' AS ', 1)[1] for name in lists)})" if lists else ""
+    hidden = f" EXCLUDE ({', '.join(f'_extra_{f}' for f in paths)})" if paths else ""
     return f"SELECT *{hidden}, {', '.join(derived)} FROM ({records})"
 
 

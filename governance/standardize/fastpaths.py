@@ -16,18 +16,15 @@ from datetime import date
 import duckdb
 
 from governance.standardize import normalizers as N
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+from governance.storage import quote_literal
 
 
 def _in(values) -> str:
-    return "(" + ", ".join(_lit(v) for v in sorted(values)) + ")"
+    return "(" + ", ".join(quote_literal(v) for v in sorted(values)) + ")"
 
 
 def _values(rows: list[tuple]) -> str:
-    return "VALUES " + ", ".join("(" + ", ".join("NULL" if v is None else _lit(v) for v in row) + ")" for row in rows)
+    return "VALUES " + ", ".join("(" + ", ".join("NULL" if v is None else quote_literal(v) for v in row) + ")" for row in rows)
 
 
 _ASCII_PLACEHOLDERS = _in({p for p in N.PLACEHOLDERS | N._CHANNEL_SENTINELS if p.isascii()})
@@ -58,9 +55,9 @@ def _id_card(today: date) -> str:
     provinces = _values([(code, name) for code, name in N._PROVINCE_BY_CODE2.items()
                          if code not in ("81", "82", "83")])
     weighted = " + ".join(f"{w} * CAST(substr(s, {i + 1}, 1) AS INTEGER)" for i, w in enumerate(N._ID_WEIGHTS))
-    runs = " OR ".join(f"starts_with(s, {_lit(r)})" for r in ("123456789", "012345678", "987654321"))
+    runs = " OR ".join(f"starts_with(s, {quote_literal(r)})" for r in ("123456789", "012345678", "987654321"))
     same_body = "|".join(str(d) * 17 for d in range(10))
-    t = f"DATE {_lit(today.isoformat())}"
+    t = f"DATE {quote_literal(today.isoformat())}"
     return f"""
         WITH p(code, name) AS ({provinces}),
         c AS (SELECT raw, upper(raw) AS s FROM std_new WHERE regexp_full_match(raw, '[0-9]{{17}}[0-9Xx]')),
@@ -96,7 +93,7 @@ def _timestamp(limit_text: str) -> str:
     return f"""
         SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new
         WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
-          AND raw >= '1971' AND raw <= {_lit(limit_text)}
+          AND raw >= '1971' AND raw <= {quote_literal(limit_text)}
           AND try_strptime(raw, '%Y-%m-%d %H:%M:%S') IS NOT NULL"""
 
 
@@ -104,7 +101,7 @@ def _date(today: date) -> str:
     return f"""
         SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new
         WHERE regexp_full_match(raw, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND raw <> '1970-01-01'
-          AND CAST(try_strptime(raw, '%Y-%m-%d') AS DATE) BETWEEN DATE '1901-01-01' AND DATE {_lit(today.isoformat())}"""
+          AND CAST(try_strptime(raw, '%Y-%m-%d') AS DATE) BETWEEN DATE '1901-01-01' AND DATE {quote_literal(today.isoformat())}"""
 
 
 # Channel identifiers: (shortest, longest) of the ids made of [A-Za-z0-9_-] that the platform accepts.
