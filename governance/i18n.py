@@ -641,10 +641,8 @@ def value_label(column: str, value: object, lang: str = DEFAULT_LANG) -> object:
     known = VALUES_ZH.get(column, {})
     if value in known:
         return known[value]
-    if column in LIST_COLUMNS and ", " in value:
+    if column in LIST_COLUMNS:
         labels = VALUES_ZH[LIST_COLUMNS[column]]
         return "、".join(labels.get(part, part) for part in value.split(", "))
-    if column in LIST_COLUMNS:
-        return VALUES_ZH[LIST_COLUMNS[column]].get(value, value)
     days = _DAYS.fullmatch(value) if column == "retention" else None
     return f"{days.group(1)} 天" if days else value

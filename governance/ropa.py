@@ -23,7 +23,6 @@ NOT_SET = TEXTS["ropa.value.not set"][1]
 NO_RECIPIENTS = TEXTS["ropa.value.none"][1]
 NO_PURPOSE = TEXTS["ropa.value.(none stated)"][1]
 MINORS = TEXTS["ropa.value.minors"][1]
-PRESENT = "present"
 SENSITIVE_NOTES = {"id_card": TEXTS["ropa.basis.id_card"][1], "minors": TEXTS["ropa.basis.minors"][1]}
 
 

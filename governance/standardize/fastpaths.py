@@ -10,6 +10,7 @@ The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached va
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -24,7 +25,8 @@ def _in(values) -> str:
 
 
 def _values(rows: list[tuple]) -> str:
-    return "VALUES " + ", ".join("(" + ", ".join("NULL" if v is None else quote_literal(v) for v in row) + ")" for row in rows)
+    return "VALUES " + ", ".join("(" + ", ".join("NULL" if v is None else quote_literal(v) for v in row) + ")"
+                                 for row in rows)
 
 
 _ASCII_PLACEHOLDERS = _in({p for p in N.PLACEHOLDERS | N._CHANNEL_SENTINELS if p.isascii()})
@@ -128,6 +130,7 @@ _HAN_ONLY = re.compile("[\u4e00-\u9fff]+")
 _ALTERNATIVES_PER_REGEX = 800
 
 
+@functools.cache
 def _address() -> str:
     """Addresses in which the parser finds no administrative unit: kept as written, ADDRESS_UNPARSED.
 
