@@ -272,8 +272,8 @@ def test_masking_in_sql_writes_the_same_file_as_masking_in_python(people, tmp_pa
     request = dict(dataset=dataset, role="analyst")
     with people.cursor() as cur:
         policy = masking.load_policy(cur)
-    in_python = {"golden": {"id_card"}, "lineage": {"value", "competing"}, "crosswalk": set()}[dataset]
-    assert exports.python_masked(ExportRequest(dataset, "t", role="analyst"), policy) == in_python
+    hashed = {"golden": {"id_card"}, "lineage": {"value", "competing"}, "crosswalk": set()}[dataset]
+    assert exports.python_masked(ExportRequest(dataset, "t", role="analyst"), policy) == hashed
     _, in_sql = export(people, tmp_path, "sql.csv", **request)
     monkeypatch.setattr(exports, "_masked_sql", lambda *a: None)
     _, in_python = export(people, tmp_path, "python.csv", **request)
