@@ -41,6 +41,7 @@ from governance.util import utcnow
 TYPES = ("access", "correction", "deletion", "withdrawal")
 STATUSES = ("received", "verified", "in_progress", "done", "rejected")
 OPEN = ("received", "verified", "in_progress")
+_OPEN_SQL = "status IN (" + ", ".join(f"'{status}'" for status in OPEN) + ")"
 ERASED = "[erased]"
 IDENTIFIERS = ("mobile", "id_card", "email")
 
@@ -226,10 +227,16 @@ def requests_frame(cur: duckdb.DuckDBPyConnection, status: str | None = None, li
     return cur.execute(
         f"SELECT request_id, request_type, requester, status, strftime(received_on, '%Y-%m-%d') AS received_on, "
         f"strftime(due_on, '%Y-%m-%d') AS due_on, "
-        f"CASE WHEN status IN ('received', 'verified', 'in_progress') THEN date_diff('day', current_date, due_on) END "
-        f"AS days_left, status IN ('received', 'verified', 'in_progress') AND due_on < current_date AS overdue, "
+        f"CASE WHEN {_OPEN_SQL} THEN date_diff('day', current_date, due_on) END "
+        f"AS days_left, {_OPEN_SQL} AND due_on < current_date AS overdue, "
         f"array_to_string(oneids, ', ') AS oneids, response, updated_by, updated_at FROM dsr_requests {where} "
         f"ORDER BY request_id DESC LIMIT ?", params + [limit]).df()
+
+
+def open_counts(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """How many requests are open, and how many of them are past their due date."""
+    return cur.execute(f"SELECT count(*) FILTER (WHERE {_OPEN_SQL}), "
+                       f"count(*) FILTER (WHERE {_OPEN_SQL} AND due_on < current_date) FROM dsr_requests").fetchone()
 
 
 def _actionable(cur: duckdb.DuckDBPyConnection, request_id: int, request_type: str | None) -> Request:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from governance import audit, mapping
+from governance import audit, dsr, mapping
 from governance.oneid import review
 from governance.schema import BY_NAME
 from governance.storage import Database
@@ -78,12 +78,9 @@ def overview(cur: duckdb.DuckDBPyConnection) -> dict:
     recent = cur.execute(
         "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT 10").df()
-    score, oneids, open_requests, overdue = cur.execute(
-        "SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
-        "(SELECT count(DISTINCT oneid) FROM crosswalk), "
-        "count(*) FILTER (WHERE status IN ('received', 'verified', 'in_progress')), "
-        "count(*) FILTER (WHERE status IN ('received', 'verified', 'in_progress') AND due_on < current_date) "
-        "FROM dsr_requests").fetchone()
+    score, oneids = cur.execute("SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
+                                "(SELECT count(DISTINCT oneid) FROM crosswalk)").fetchone()
+    open_requests, overdue = dsr.open_counts(cur)
     return {"sources": n_sources, "batches": n_batches, "rows": int(n_rows), "users": n_users,
             "by_channel": by_channel, "recent": recent, "score": score, "oneids": oneids,
             "to_review": review.queue_size(cur), "open_requests": open_requests, "overdue_requests": overdue}
