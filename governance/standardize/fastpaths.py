@@ -15,6 +15,7 @@ import re
 from datetime import date
 
 import duckdb
+import pyarrow as pa
 
 from governance.standardize import normalizers as N
 from governance.storage import quote_literal
@@ -123,7 +124,8 @@ def _channel(field: str) -> str:
     return f"SELECT raw, raw AS value, 'valid' AS status, NULL AS reason, NULL AS extra FROM std_new WHERE {where}"
 
 
-_HAN_OR_ALNUM = "\\x{4e00}-\\x{9fff}0-9A-Za-z"
+_HAN_CHARS = "\\x{4e00}-\\x{9fff}"
+_HAN_OR_ALNUM = _HAN_CHARS + "0-9A-Za-z"
 _HAN_ONLY = re.compile("[\u4e00-\u9fff]+")
 # A regular expression of thousands of alternatives outgrows RE2's DFA budget and crawls; a few of
 # at most this many each stay fast.
@@ -159,8 +161,65 @@ def _address() -> str:
           AND {full_names}"""
 
 
-def select_sql(field: str, today: date, timestamp_limit: str) -> str | None:
+_NAME_ENDINGS = "|".join(list(N._SALUTATIONS) + list(N._TITLES))
+
+
+def _name(cur: duckdb.DuckDBPyConnection) -> str:
+    """Han names of one to six characters (single spaces between them are dropped, as the name
+    cleaner does) with no salutation, title or organization word.
+
+    Their simplified form (OpenCC, phrase-aware) and the pinyin of their characters and surnames
+    come from the Python helpers, once per distinct character; joining and splitting happen in SQL."""
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE name_new AS
+        SELECT raw, name FROM (SELECT raw, replace(raw, ' ', '') AS name FROM std_new
+                               WHERE regexp_full_match(raw, '[{_HAN_CHARS}]+(?: [{_HAN_CHARS}]+)*'))
+        WHERE length(name) <= 6 AND name NOT IN {_in(N.PLACEHOLDERS | N._NAME_PLACEHOLDERS)}
+          AND NOT regexp_matches(name, '(?:{_NAME_ENDINGS})$|{"|".join(N._ORG_WORDS)}')""")
+    names = [r[0] for r in cur.execute("SELECT DISTINCT name FROM name_new").fetchall()]
+    simplified = N.to_simplified_many(names)
+    chars = sorted(set("".join(simplified)))
+    families = [(f, *N.family_pinyin(f)) for f in chars + sorted(N._COMPOUNDS)]
+    tables = {
+        "simp": {"name": names, "simp": simplified},
+        "chars": {"ch": chars, "py": [N._char_pinyin(c) for c in chars]},
+        "families": dict(zip(("fam", "py", "init"), map(list, zip(*families)))),
+    }
+    for table, columns in tables.items():
+        arrow = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})  # noqa: F841 (read by DuckDB)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE name_{table} AS SELECT * FROM arrow")
+    surnames = _in(set(N._SURNAMES) | set(N._COMPOUNDS))
+    # the given name's characters, by position after the surname (names have at most six)
+    # (a character without pinyin adds nothing, as in the Python normalizer)
+    joins = [f"LEFT JOIN name_chars c{k} ON c{k}.ch = substr(s.simp, s.fl + {k}, 1)" for k in range(1, 6)]
+    py = [f"coalesce(c{k}.py, '')" for k in range(1, 6)]
+    init = [f"coalesce(left(c{k}.py, 1), '')" for k in range(1, 6)]
+    return f"""
+        WITH s AS (SELECT n.raw, n.name, t.simp, length(t.simp) AS n,
+                          CASE WHEN length(t.simp) >= 3 AND substr(t.simp, 1, 2) IN {_in(N._COMPOUNDS)} THEN 2 ELSE 1
+                          END AS fl
+                   FROM name_new n JOIN name_simp t USING (name)),
+        j AS (SELECT s.*, f.py AS fpy, f.init AS finit, {" || ".join(py)} AS gpy, {" || ".join(init)} AS ginit
+              FROM s JOIN name_families f ON f.fam = substr(s.simp, 1, s.fl) {" ".join(joins)}
+              WHERE f.py <> '')
+        SELECT raw, name AS value,
+               CASE WHEN n = fl THEN 'valid_with_warning' ELSE 'valid' END AS status,
+               CASE WHEN n = fl THEN CASE WHEN name IN {surnames} THEN 'NAME_SURNAME_ONLY' ELSE 'NAME_TOO_SHORT' END
+               END AS reason,
+               CASE WHEN n = fl
+                    THEN json_object('simplified', simp, 'family_name', name, 'pinyin', fpy,
+                                     'pinyin_initials', finit, 'pinyin_given_first', fpy)
+                    ELSE json_object('simplified', simp, 'family_name', substr(name, 1, fl),
+                                     'given_name', substr(name, fl + 1), 'pinyin', fpy || gpy,
+                                     'pinyin_initials', finit || ginit, 'pinyin_given_first', gpy || fpy)
+               END::VARCHAR AS extra
+        FROM j"""
+
+
+def select_sql(cur: duckdb.DuckDBPyConnection, field: str, today: date, timestamp_limit: str) -> str | None:
     """The fast path of a field as a SELECT over `std_new`, or None when the field has none."""
+    if field == "name":
+        return _name(cur)
     if field == "mobile":
         return _mobile()
     if field == "id_card":
@@ -182,7 +241,7 @@ def claim(cur: duckdb.DuckDBPyConnection, field: str) -> int:
     """Standardize what the fast path of `field` can from `std_new` into `std_fast`; return how many.
     The dates are those the Python normalizers use now (China time), so both agree."""
     _minute, today, limit_text, _limit = N._clock()
-    sql = select_sql(field, today, limit_text)
+    sql = select_sql(cur, field, today, limit_text)
     if sql is None:
         cur.execute("CREATE OR REPLACE TEMP TABLE std_fast "
                     "(raw VARCHAR, value VARCHAR, status VARCHAR, reason VARCHAR, extra VARCHAR)")

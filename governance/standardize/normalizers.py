@@ -811,6 +811,17 @@ def _to_simplified(s: str) -> str:
     return out if len(out) == len(s) else s
 
 
+def to_simplified_many(values: list[str]) -> list[str]:
+    """`_to_simplified` of each value, in one conversion: no phrase spans a line break."""
+    if not values:
+        return []
+    _to_simplified(values[0])  # loads the converter
+    out = _t2s_fn("\n".join(values)).split("\n")
+    if len(out) != len(values):
+        return [_to_simplified(v) for v in values]
+    return [o if len(o) == len(v) else v for o, v in zip(out, values)]
+
+
 @functools.lru_cache(maxsize=50_000)
 def _segment_pinyin(token: str) -> tuple[str, ...] | None:
     """Split a toneless pinyin string into syllables (fewest syllables); None if impossible."""
@@ -878,17 +889,20 @@ def _split_salutation(s: str) -> tuple[str, str | None]:
     return s, None
 
 
+def family_pinyin(family: str) -> tuple[str, str]:
+    """(pinyin, initials) of a simplified surname of one character, or of a compound one."""
+    if len(family) == 2 and family in _COMPOUNDS:
+        py = _COMPOUNDS[family]
+        return py, "".join(x[0] for x in (_segment_pinyin(py) or (py,)))
+    if len(family) == 1:
+        py = _READINGS.get(family) or _SURNAMES.get(family) or _char_pinyin(family)
+        return py, py[:1]
+    return "", ""
+
+
 def _han_pinyin(simplified: str, fam_len: int) -> tuple[str, str, str, str]:
     """(family pinyin, given pinyin, family initials, given initials) for a Han name."""
-    fam = simplified[:fam_len]
-    if fam_len == 2 and fam in _COMPOUNDS:
-        fam_py = _COMPOUNDS[fam]
-        fam_init = "".join(x[0] for x in (_segment_pinyin(fam_py) or (fam_py,)))
-    elif fam_len == 1:
-        fam_py = _READINGS.get(fam) or _SURNAMES.get(fam) or _char_pinyin(fam)
-        fam_init = fam_py[:1]
-    else:
-        fam_py = fam_init = ""
+    fam_py, fam_init = family_pinyin(simplified[:fam_len])
     given = [_char_pinyin(c) if _HAN_RE.match(c) else _deaccent(c).lower() for c in simplified[fam_len:]]
     given = [g for g in given if g.isascii() and g.isalpha()]
     return fam_py, "".join(given), fam_init, "".join(g[0] for g in given)

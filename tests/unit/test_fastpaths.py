@@ -15,8 +15,9 @@ from governance.standardize import engine, fastpaths
 from governance.standardize import normalizers as N
 from helpers import load_generated
 
-FAST_FIELDS = ("mobile", "id_card", "email", "address", "registered_at", "updated_at", "birth_date", "wechat_open_id",
-               "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
+CHANNEL_FIELDS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
+FAST_FIELDS = ("mobile", "id_card", "email", "address", "registered_at", "updated_at", "birth_date",
+               "name") + CHANNEL_FIELDS
 
 
 def claimed(field: str, values: list[str]) -> dict[str, tuple]:
@@ -96,6 +97,10 @@ EDGES: dict[str, list[str]] = {
                        "o" * 64, "o" * 65, "oAbCdEfGhIjKl.MnOp"],
     "wechat_app_id": ["wx1234567890abcdef", "wx1234567890ABCDEF", "wx1234567890abcde", "wxwxwxwxwxwxwxwxwx"],
     "douyin_id": ["dy_1234", "abc", "null", "openid", "a:b:cd", "abc.def", "1" * 128, "1" * 129],
+    "name": ["张伟", "张 伟", "张  伟", " 张伟", "张伟 ", "单雄信", "曾国藩", "解缙", "欧阳娜娜", "欧阳", "司马光", "長孫無忌",
+             "歐陽娜娜", "諸葛亮", "單雄信", "乾隆", "藉口", "李", "龘", "兙", "王兙", "兙伟", "张伟先生", "王老师", "王总", "李女士",
+             "微信用户", "微信 用户", "测试", "无", "未知", "阿里巴巴集团", "张三有限公司", "张伟伟伟伟伟", "张伟伟伟伟伟伟",
+             "张·伟", "张伟1", "Zhang Wei", "张伟Wei", "ＺＨＡＮＧ", "張偉", "楊一諾", "小明", "先生", "会员"],
     "ecommerce_buyer_id": ["t_buyer_01", "tb 01", "淘宝用户123", "nil", "a" * 128, "a" * 129, "n/a"],
 }
 EDGES["updated_at"] = EDGES["registered_at"]
@@ -121,6 +126,12 @@ def test_fast_paths_reject_what_python_flags():
     assert emails["Zhang.Wei@QQ.COM"][0] == "Zhang.Wei@qq.com"
     assert not {"test@qq.com", "zw@qq.con", "zw@company.cn", "a" * 65 + "@qq.com"} & emails.keys()
     assert not {"null", "1e5", "---", "x"} & claimed("member_card", EDGES["member_card"]).keys()
+    names = claimed("name", EDGES["name"])
+    assert names["张 伟"][0] == "张伟" and names["单雄信"][3]["pinyin"] == "shanxiongxin"
+    assert names["欧阳娜娜"][3]["family_name"] == "欧阳" and names["欧阳"][3]["family_name"] == "欧"
+    assert names["歐陽娜娜"][3]["simplified"] == "欧阳娜娜" and names["李"][2] == "NAME_SURNAME_ONLY"
+    assert names["單雄信"][3]["pinyin"] == "shanxiongxin" and names["王兙"][3]["pinyin"] == "wang"
+    assert not {"张  伟", "张伟先生", "王老师", "微信 用户", "测试", "阿里巴巴集团", "张伟伟伟伟伟伟", "兙伟", "张·伟"} & names.keys()
     addresses = claimed("address", EDGES["address"])
     assert {"二环路东二段422号阳光花园8栋1302室", "长江西路931号", "南京东路926号", "和平里小区2栋"} <= addresses.keys()
     assert not {"北京市朝阳区建国路88号", "建国路88号朝阳区", "南京鼓楼医院", "内蒙古路1号", "中国幸福里3号",
@@ -134,7 +145,7 @@ def test_generated_values_agree_and_most_are_claimed(tmp_path):
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
     for column, field, share in (("mobile", "mobile", 0.8), ("id_card", "id_card", 0.9), ("email", "email", 0.9),
                                  ("registered_at", "registered_at", 0.95), ("birth_date", "birth_date", 0.5),
-                                 ("customer_id", "member_card", 0.95), ("address", "address", 0.3)):
+                                 ("customer_id", "member_card", 0.95), ("address", "address", 0.3), ("name", "name", 0.9)):
         values = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM t WHERE {column} IS NOT NULL").fetchall()]
         assert assert_agree(field, values) >= share * len(values), field
 
@@ -212,7 +223,22 @@ def test_property_address(values):
     assert_agree("address", values)
 
 
+NAME_CHARS = "张王李欧阳司马長孫諸葛乾隆藉口单曾解伟娜先生女士老师总公司微信用户测试无兙龘一 ·"
+
+
 @SETTINGS
-@given(st.sampled_from(FAST_FIELDS[7:]), st.lists(st.text("ab01_-xX. :eE*", min_size=1, max_size=70), max_size=40))
+@given(st.lists(st.text(alphabet=st.sampled_from(NAME_CHARS), max_size=8), max_size=40))
+def test_property_name(values):
+    assert_agree("name", values)
+
+
+@SETTINGS
+@given(st.lists(st.text(alphabet=st.sampled_from("乾隆坤藉口歐陽諸葛著名髮發頭干幹后後里裡"), max_size=6), max_size=30))
+def test_simplified_in_one_conversion_matches_each_value(values):
+    assert N.to_simplified_many(values) == [N._to_simplified(v) for v in values]
+
+
+@SETTINGS
+@given(st.sampled_from(CHANNEL_FIELDS), st.lists(st.text("ab01_-xX. :eE*", min_size=1, max_size=70), max_size=40))
 def test_property_channel_ids(field, values):
     assert_agree(field, values)

@@ -105,7 +105,7 @@ def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(t
     stores = {}
     for mode, threshold in (("serial", 10**9), ("parallel", 30)):
         monkeypatch.setattr(engine, "PARALLEL_MIN_VALUES", threshold)
-        monkeypatch.setattr(engine, "PARALLEL_CHUNK", 40)
+        monkeypatch.setattr(engine, "PARALLEL_CHUNK", 25)
         stores[mode] = open_database(tmp_path / f"{mode}.duckdb")
         load_generated(stores[mode], tmp_path / mode, 150, seed=4, resolve=False)
     frames, records = {}, {}
