@@ -598,12 +598,13 @@ def column_choice(column: str, lang: str = DEFAULT_LANG) -> str:
     return column if label == column else f"{label} · {column}"
 
 
-def _from_texts(prefix: str) -> dict[str, str]:
-    return {key[len(prefix):]: zh for key, (zh, _en) in TEXTS.items() if key.startswith(prefix)}
+def _from_texts(prefix: str, lang: str = "zh") -> dict[str, str]:
+    side = 0 if lang == "zh" else 1
+    return {key[len(prefix):]: pair[side] for key, pair in TEXTS.items() if key.startswith(prefix)}
 
 
-# Coded cell values shown in Chinese tables (column -> code -> label). English tables show the codes,
-# which are English words already, so tests and exports read the same values in either language.
+# Coded cell values as tables show them (column -> code -> label). The frames keep the codes, so tests
+# and exports read the same values in either language.
 VALUES_ZH: dict[str, dict[str, str]] = {
     "status": {"valid": "有效", "valid_with_warning": "有效（有警告）", "invalid": "无效", "missing": "缺失",
                "masked": "已脱敏", "placeholder": "占位值", **_from_texts("dsr.status.")},
@@ -621,12 +622,25 @@ VALUES_ZH: dict[str, dict[str, str]] = {
     "channel": {key: zh for key, (zh, _en) in CHANNELS.items()},
     "field": {f.name: f.label_zh for f in FIELDS},
 }
+# English tables show most codes as they are (English words); these read better spelled out.
+VALUES_EN: dict[str, dict[str, str]] = {
+    "status": {"valid_with_warning": "valid with warning", **_from_texts("dsr.status.", "en")},
+    "purpose": _from_texts("consent.purpose_", "en"),
+    "request_type": _from_texts("dsr.type.", "en"),
+    "method": {**_from_texts("masking.method.", "en"), "source_import": "source import"},
+    "sensitivity_class": _from_texts("masking.class.", "en"),
+    "decision": {"approve": "same person", "reject": "not the same person"},
+    "channel": {key: en for key, (_zh, en) in CHANNELS.items()},
+    "field": {f.name: f.label_en for f in FIELDS},
+}
 
 
 _ROPA_VALUES = {en: zh for key, (zh, en) in TEXTS.items() if key.startswith(("ropa.value.", "ropa.basis."))}
 for _column in ("purposes", "recipients", "retention", "purpose", "basis", "category"):
     VALUES_ZH[_column] = {**VALUES_ZH.get(_column, {}), **_ROPA_VALUES}
 VALUES_ZH["category"].update(VALUES_ZH["sensitivity_class"])
+VALUES_EN["category"] = VALUES_EN["sensitivity_class"]
+_VALUES = {"zh": VALUES_ZH, "en": VALUES_EN}
 # Columns holding a list of codes ("mobile, email"), each shown by the labels of its kind.
 LIST_COLUMNS = {"fields": "field", "purposes": "purpose", "pi_categories": "category", "sensitive_categories": "category"}
 LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS)
@@ -634,15 +648,16 @@ _DAYS = re.compile(r"(\d+) days")
 
 
 def value_label(column: str, value: object, lang: str = DEFAULT_LANG) -> object:
-    """A coded cell value as a table shows it: in Chinese where VALUES_ZH knows it (lists of codes
-    item by item, retention periods in days), else as it is."""
-    if lang != "zh" or not isinstance(value, str):
+    """A coded cell value as a table shows it in `lang` (lists of codes item by item, retention
+    periods in days), else as it is."""
+    if not isinstance(value, str):
         return value
-    known = VALUES_ZH.get(column, {})
+    values = _VALUES.get(lang, VALUES_EN)
+    known = values.get(column, {})
     if value in known:
         return known[value]
     if column in LIST_COLUMNS:
-        labels = VALUES_ZH[LIST_COLUMNS[column]]
-        return "、".join(labels.get(part, part) for part in value.split(", "))
-    days = _DAYS.fullmatch(value) if column == "retention" else None
+        labels = values.get(LIST_COLUMNS[column], {})
+        return ("、" if lang == "zh" else ", ").join(labels.get(part, part) for part in value.split(", "))
+    days = _DAYS.fullmatch(value) if column == "retention" and lang == "zh" else None
     return f"{days.group(1)} 天" if days else value

@@ -60,13 +60,13 @@ def chart_selection(event) -> dict | None:
 
 
 def table(data, labels: dict[str, str] | None = None, **kwargs):
-    """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins) and, in
-    Chinese, coded values such as statuses and channels (i18n.value_label). Column names stay."""
+    """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins) and coded
+    values such as statuses and channels (i18n.value_label). Column names stay."""
     lang = current_lang()
     if isinstance(data, list):
         data = pd.DataFrame(data)
     if isinstance(data, pd.DataFrame):
-        coded = [c for c in data.columns if c in LABELLED_COLUMNS] if lang == "zh" else []
+        coded = [c for c in data.columns if c in LABELLED_COLUMNS]
         if coded:
             data = data.assign(**{c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in coded})
         frame = data

@@ -79,9 +79,9 @@ def test_record_of_processing_page(loaded):
     assert [t.value for t in at.title] == ["Record of processing"]
     assert [m.value for m in at.metric] == ["1", "4", "1", "2"]  # sources, categories, sensitive, records
     register = at.dataframe[0].value
-    assert set(register["category"]) == {"name", "mobile", "id_card", "member_card"}
-    assert register.set_index("category").loc["id_card", "records_with_value"] == 1
-    assert register.set_index("category").loc["mobile", "records_with_value"] == 2
+    assert set(register["category"]) == {"Names", "Mobiles", "Resident ID numbers", "Membership cards"}
+    assert register.set_index("category").loc["Resident ID numbers", "records_with_value"] == 1
+    assert register.set_index("category").loc["Mobiles", "records_with_value"] == 2
     assert [b.key for b in at.get("download_button")] == ["ropa_xlsx", "ropa_csv", "ropa_pipia"]
 
 

@@ -7,6 +7,7 @@ import pytest
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 from governance import consent
 from governance.golden import survivorship
+from governance.schema import CHANNELS
 
 PAGES = {"export": "pages/export.py", "consent": "pages/consent.py"}
 
@@ -89,7 +90,7 @@ def test_analyst_reads_the_consent_ledger_masked_and_read_only(golden):
     assert not [b for b in at.button if b.key != "logout_button"] and not at.get("form")
     at.selectbox(key="consent_purpose").set_value("guardian").run()
     text = visible_text(at)
-    assert "guardian" in text and "13912345678" not in text
+    assert "Guardian consent (under 14)" in text and "13912345678" not in text
     assert not MOBILE.search(text) and not ID_NUMBER.search(text)
 
 
@@ -133,9 +134,9 @@ def test_standardization_fills_the_ledger_and_a_manual_import_adds_only_new_rows
         assert cur.execute("SELECT count(*) FROM consent_records").fetchone()[0] == imported
 
 
-def test_consent_codes_read_in_chinese_and_stay_codes_in_english(app_db, tmp_path):
+def test_consent_codes_read_in_the_ui_language(app_db, tmp_path):
     load_generated(app_db, tmp_path / "d", 200, seed=4, resolve=True)
-    for lang, granted, channel in (("zh", "同意", "CRM会员系统"), ("en", "granted", "crm")):
+    for lang, granted, channel in (("zh", "同意", "CRM会员系统"), ("en", "granted", CHANNELS["crm"][1])):
         at = app_test(app_db, "steward", lang=lang).run()
         at.switch_page("pages/consent.py").run()
         assert not at.exception
