@@ -291,14 +291,38 @@ def _sql_shape(field: str | None, x: str) -> str:
     return _sql_generic(t)
 
 
-def _sql_rule(field: str | None, rule: Rule, x: str) -> str | None:
-    """apply_rule in SQL over the text expression x; None for `hash` (its key stays in Python)."""
+# The HMAC-SHA256 of `pseudonym` in SQL: sha256(key ^ opad || sha256(key ^ ipad || value)), the two
+# padded keys held in the cursor's session variables, never in the SQL text.
+_HMAC_PADS = {"steward_hmac_inner": 0x36, "steward_hmac_outer": 0x5C}
+_HMAC_BLOCK = 64
+
+
+def set_sql_key(cur: duckdb.DuckDBPyConnection, key: str | bytes | None) -> None:
+    """Give this cursor's SQL the key the `hash` method needs."""
+    if not key:
+        raise GovernanceError("A keyed hash needs the HMAC key (hmac_key in the secrets).")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    if len(key_bytes) > _HMAC_BLOCK:
+        key_bytes = hashlib.sha256(key_bytes).digest()
+    key_bytes = key_bytes.ljust(_HMAC_BLOCK, b"\0")
+    for variable, pad in _HMAC_PADS.items():
+        cur.execute(f"SET VARIABLE {variable} = ?", [bytes(b ^ pad for b in key_bytes)])
+
+
+def _sql_pseudonym(t: str) -> str:
+    inner, outer = (f"getvariable('{v}')" for v in _HMAC_PADS)
+    return (f"CASE WHEN {t} IS NULL THEN NULL WHEN {outer} IS NULL THEN error('A keyed hash needs the HMAC key.') "
+            f"ELSE left(sha256({outer} || unhex(sha256({inner} || encode({t})))), {HASH_LENGTH}) END")
+
+
+def _sql_rule(field: str | None, rule: Rule, x: str) -> str:
+    """apply_rule in SQL over the text expression x (`hash` needs `set_sql_key` on the cursor)."""
     if rule.method == "full":
         return x
     if rule.method == "hidden":
         return quote_literal(HIDDEN)
     if rule.method == "hash":
-        return None
+        return _sql_pseudonym(_sql_strip(x))
     cls = class_of(field)
     style = KEEP_STYLE.get(cls)
     if not style:
@@ -314,16 +338,14 @@ def _sql_rule(field: str | None, rule: Rule, x: str) -> str | None:
     return f"CASE WHEN length({t}) <= {max(8, start + end)} THEN {short} ELSE left({t}, {start}) || '…'{tail} END"
 
 
-def sql_mask_value(field: str | None, x: str, role: str | None = None, policy: Policy | None = None) -> str | None:
+def sql_mask_value(field: str | None, x: str, role: str | None = None, policy: Policy | None = None) -> str:
     """mask_value in SQL over the VARCHAR expression x (NULL stays NULL, multi-valued golden values
-    part by part); None when the rule needs Python (`hash`)."""
+    part by part). A `hash` rule reads its key from the cursor's variables (`set_sql_key`)."""
     cls = class_of(field)
     if cls is None:
         return x
     rule = DEFAULT_RULES[cls] if role is None else (policy or DEFAULT_POLICY).rule(cls, role)
     one = _sql_rule(field, rule, "v")
-    if one is None:
-        return None
     sep = quote_literal(AGGREGATE_SEPARATOR)
     return (f"CASE WHEN {x} IS NULL THEN NULL WHEN contains({x}, {sep}) THEN array_to_string(list_transform(string_split({x}, {sep}), "
             f"lambda v: {one}), {sep}) ELSE {_sql_rule(field, rule, x)} END")

@@ -176,15 +176,18 @@ def test_cli_shows_and_sets_the_policy(tmp_path, capsys):
 
 SQL_FIELDS = [f for fields in masking.CLASS_FIELDS.values() for f in fields] + [None, "province"]
 SQL_RULES = [Rule("partial"), Rule("partial", 0, 0), Rule("partial", 2, 0), Rule("partial", 0, 3),
-             Rule("partial", 5, 6), Rule("full"), Rule("hidden")]
+             Rule("partial", 5, 6), Rule("full"), Rule("hidden"), Rule("hash")]
 # The characters the masks look at: Han, compound surnames, whitespace of every kind, separators,
 # address units and their ruled-out neighbours, emoji (two code points) and the aggregate separator.
 SQL_ALPHABET = list("张欧阳司马娜ab Z@.-_市场区县旗小社园校省号1234567890Xx|*…") + [
     "\u3000", "\t", "\n", "\xa0", "\u2003", "\U0001f44d", "\U0001f3fd", " | ", "㐀", "\ue000"]
 
 
-def _sql_masks(con, field, rule, values):
-    policy = Policy({(masking.class_of(field), "analyst"): rule}) if masking.class_of(field) else None
+def _sql_masks(con, field, rule, values, key=KEY):
+    """(SQL masks, Python masks) of the values; the connection holds `key` unless it is None."""
+    policy = Policy({(masking.class_of(field), "analyst"): rule}, key) if masking.class_of(field) else None
+    if key is not None:
+        masking.set_sql_key(con, key)
     sql = masking.sql_mask_value(field, "v", "analyst", policy)
     con.execute("CREATE OR REPLACE TEMP TABLE t AS SELECT * FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS u(v, i)",
                 [values])
@@ -212,7 +215,13 @@ def test_sql_masks_equal_the_python_masks_on_any_text(field, rule, values):
     assert got == want
 
 
-def test_the_hash_method_has_no_sql_form():
+def test_the_keyed_hash_in_sql_equals_the_python_pseudonym():
+    values = ["13812341234", " 13812341234\t", "张三", "", "\u3000", "张三 | 李四", None, "\U0001f44d"]
+    for key in (KEY, "k" * 100, "钥匙"):  # short, longer than a SHA-256 block, and not ASCII
+        for field in ("mobile", "name", None):
+            got, want = _sql_masks(duckdb.connect(), field, Rule("hash"), values, key)
+            assert got == want and len(got[0]) == masking.HASH_LENGTH, (key, field)
     policy = Policy({("mobile", "analyst"): Rule("hash")}, KEY)
-    assert masking.sql_mask_value("mobile", "v", "analyst", policy) is None
-    assert masking.sql_mask_value("province", "v", "analyst", policy) == "v"  # not personal information
+    sql = masking.sql_mask_value("mobile", "'13812341234'", "analyst", policy)
+    with pytest.raises(duckdb.Error, match="HMAC key"):  # a cursor without the key fails, never leaks
+        duckdb.connect().execute(f"SELECT {sql}").fetchall()
