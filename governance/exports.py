@@ -180,7 +180,7 @@ def _granted(purpose: str) -> str:
     return f"coalesce(k.{purpose}, false)"
 
 
-def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | None) -> str | None:
+def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | None) -> str:
     """A column masked in SQL (lineage values by the field of their row)."""
     if fld != "*":
         return masking.sql_mask_value(fld, expr, role, policy)

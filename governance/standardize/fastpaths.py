@@ -6,7 +6,8 @@ from normalizers.py, and `tests/unit/test_fastpaths.py` checks claimed values ag
 so a change to a normalizer's logic that a fast path does not follow fails the tests.
 
 The engine fills a temp table `std_new (raw VARCHAR)` with a field's uncached values, then
-`claim()` writes the values it can standardize to `std_fast (raw, value, status, reason, extra)`.
+`claim()` writes the values it can standardize to `std_fast (raw, value, status, reason, extra)`
+(the name path also leaves temp tables `name_*`, which go with the cursor).
 """
 from __future__ import annotations
 
@@ -189,8 +190,8 @@ def _name(cur: duckdb.DuckDBPyConnection) -> str:
         arrow = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})  # noqa: F841 (read by DuckDB)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE name_{table} AS SELECT * FROM arrow")
     surnames = _in(set(N._SURNAMES) | set(N._COMPOUNDS))
-    # the given name's characters, by position after the surname (names have at most six)
-    # (a character without pinyin adds nothing, as in the Python normalizer)
+    # the given name's characters by position after the surname (at most five); one without pinyin
+    # adds nothing, as in the Python normalizer
     joins = [f"LEFT JOIN name_chars c{k} ON c{k}.ch = substr(s.simp, s.fl + {k}, 1)" for k in range(1, 6)]
     py = [f"coalesce(c{k}.py, '')" for k in range(1, 6)]
     init = [f"coalesce(left(c{k}.py, 1), '')" for k in range(1, 6)]
