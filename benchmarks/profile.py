@@ -1,6 +1,7 @@
 """Quality benchmark: standardize + profile 1,000,000 generated records, next to a single DuckDB
 full-table scan counting each field's non-null values (the completeness counts a scan can compute
-without standardizing), in the same run; then the Quality page's
+without standardizing) and a scan that also discounts the listed placeholders (how far its counts
+are from the profile's is printed), in the same run; then the Quality page's
 render time (AppTest) at 1,000,000 and at 10,000 records.
 Targets: standardize + profile at most 5x the scan; page render at 1M within 2x of 10k.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -40,6 +42,18 @@ FORMAT_CHECKS = {"mobile": "1[3-9][0-9]{9}", "id_card": "[0-9]{17}[0-9Xx]", "ema
                  "birth_date": "[0-9]{4}-[0-9]{2}-[0-9]{2}", "registered_at": "[0-9]{4}-[0-9]{2}-[0-9]{2} .+"}
 
 
+def present_sql(field: str) -> str:
+    """A scan's best guess at a present value: not blank and not a listed placeholder, in any case.
+    The profile's completeness also discounts dummies, spreadsheet errors and full-width or
+    zero-width forms, which need standardizing. (One regexp is the fastest form found: 0.55 s at 1M
+    against 1.2 to 2.0 s for lower(trim(x)) NOT IN the list or an anti-join.)"""
+    from governance.standardize import normalizers as N
+
+    listed = sorted(N.PLACEHOLDERS | (N._NAME_PLACEHOLDERS if field == "name" else set()), key=len, reverse=True)
+    alternatives = "|".join(re.escape(p).replace("'", "''") for p in listed)
+    return f"NOT regexp_full_match({field}, '\\s*(?i:{alternatives})?\\s*')"
+
+
 def time_pipeline(path: Path) -> dict:
     from governance.quality import profile
     from governance.schema import FIELD_NAMES
@@ -56,13 +70,22 @@ def time_pipeline(path: Path) -> dict:
                                           if f in FORMAT_CHECKS else f"count({f})" for f in FIELD_NAMES)
                     + " FROM mapped_records").fetchall()
         floor = time.perf_counter() - started
+        started = time.perf_counter()
+        near = cur.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {present_sql(f)})" for f in FIELD_NAMES)
+                           + " FROM mapped_records").fetchone()
+        near_scan = time.perf_counter() - started
     started = time.perf_counter()
     std = engine.standardize(db, "benchmark")
     std_seconds = time.perf_counter() - started
     started = time.perf_counter()
     run = profile.run_profile(db, "benchmark")
     profile_seconds = time.perf_counter() - started
-    return {"scan": scan, "floor": floor, "standardize": std_seconds, "profile": profile_seconds, "records": std.records,
+    with db.cursor() as cur:
+        present = dict(cur.execute("SELECT field, sum(records - missing) FROM profile_fields WHERE run_id = ? "
+                                   "GROUP BY field", [run.run_id]).fetchall())
+    off = sum(abs(n - present.get(f, 0)) for f, n in zip(FIELD_NAMES, near))
+    return {"scan": scan, "floor": floor, "near_scan": near_scan, "near_off": off, "present": sum(present.values()),
+            "standardize": std_seconds, "profile": profile_seconds, "records": std.records,
             "new_values": std.new_values, "sql_values": std.sql_values, "score": run.score}
 
 
@@ -117,8 +140,11 @@ def main() -> None:
     print(f"duckdb completeness scan: {result['scan']:.2f} s")
     print(f"one format regexp per field, no standardization: {result['floor']:.2f} s "
           f"= {result['floor'] / result['scan']:.1f}x the scan")
+    print(f"a scan also discounting listed placeholders: {result['near_scan']:.2f} s; its completeness counts "
+          f"miss the profile's by {result['near_off']:,} of {result['present']:,} present values")
     print(f"standardize: {result['standardize']:.2f} s   profile: {result['profile']:.2f} s   total {total:.2f} s")
-    print(f"ratio: {total / result['scan']:.1f}x the scan (target <= 5x); peak memory {peak:.0f} MiB")
+    print(f"ratio: {total / result['scan']:.1f}x the scan (target <= 5x), {total / result['near_scan']:.1f}x the "
+          f"placeholder scan; peak memory {peak:.0f} MiB")
     print(f"quality page render: {page_big:.2f} s at {args.rows:,}  vs  {page_small:.2f} s at {args.small:,}  "
           f"-> {page_big / page_small:.2f}x (target <= 2x)")
 
