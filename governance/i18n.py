@@ -619,6 +619,9 @@ VALUES_ZH: dict[str, dict[str, str]] = {
     "sensitivity_class": _from_texts("masking.class."),
     "scope": _from_texts("retention.scope."),
     "decision": {"approve": "同一人", "reject": "不是同一人"},
+    "rule_type": {"not_null": "非空", "regex": "正则表达式", "format": "格式", "allowed_values": "允许值",
+                  "range": "范围", "unique": "唯一", "unique_together": "组合唯一", "consistency": "一致性",
+                  "custom_sql": "自定义 SQL"},
     "channel": {key: zh for key, (zh, _en) in CHANNELS.items()},
     "field": {f.name: f.label_zh for f in FIELDS},
 }
@@ -630,6 +633,8 @@ VALUES_EN: dict[str, dict[str, str]] = {
     "method": {**_from_texts("masking.method.", "en"), "source_import": "source import"},
     "sensitivity_class": _from_texts("masking.class.", "en"),
     "decision": {"approve": "same person", "reject": "not the same person"},
+    "rule_type": {"not_null": "not null", "allowed_values": "allowed values", "unique_together": "unique together",
+                  "custom_sql": "custom SQL"},
     "channel": {key: en for key, (_zh, en) in CHANNELS.items()},
     "field": {f.name: f.label_en for f in FIELDS},
 }

@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from governance.errors import GovernanceError
-from governance.i18n import column_choice
+from governance.i18n import column_choice, value_label
 from governance.quality import rules
 from governance.schema import FIELD_NAMES
 from governance.ui.guard import require
@@ -28,13 +28,16 @@ with st.form(f"rule_form_{picked}"):
     c1, c2 = st.columns(2)
     rule_id = c1.text_input(tr("rules.id"), value=base.rule_id, disabled=bool(picked))
     name = c2.text_input(tr("rules.name"), value=base.name)
-    rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type))
+    rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type),
+                             format_func=lambda v: value_label("rule_type", v, ctx.lang))
     fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"),
                             format_func=lambda f: column_choice(f, ctx.lang))
     params = st.text_area(tr("rules.params"), value=json.dumps(base.params, ensure_ascii=False))
     c1, c2, c3 = st.columns(3)
-    severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity))
-    dimension = c2.selectbox(tr("rules.dimension"), rules.DIMENSIONS, index=rules.DIMENSIONS.index(base.dimension))
+    severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity),
+                            format_func=lambda v: value_label("severity", v, ctx.lang))
+    dimension = c2.selectbox(tr("rules.dimension"), rules.DIMENSIONS, index=rules.DIMENSIONS.index(base.dimension),
+                             format_func=lambda v: value_label("dimension", v, ctx.lang))
     mostly = c3.number_input(tr("rules.mostly"), min_value=0.0, max_value=1.0, value=float(base.mostly), step=0.01)
     enabled = st.checkbox(tr("rules.enabled"), value=base.enabled)
     comment = st.text_input(tr("rules.comment"))

@@ -106,3 +106,13 @@ def test_a_renamed_default_rule_keeps_its_name_in_chinese(profiled):
     at.switch_page("pages/rules.py").run()
     names = dict(zip(at.dataframe[0].value["rule_id"], at.dataframe[0].value["name"]))
     assert names["mobile.format"] == "Mobile OK (CRM)" and names["email.format"] == "电子邮箱有效"
+
+
+def test_rules_page_labels_rule_types_severities_and_dimensions(profiled):
+    at = app_test(profiled, "steward", lang="zh").run()
+    at.switch_page("pages/rules.py").run()
+    types = dict(zip(at.dataframe[0].value["rule_id"], at.dataframe[0].value["rule_type"]))
+    assert types["mobile.format"] == "格式" and types["id_card.unique"] == "唯一"
+    pickers = {s.label: s for s in at.selectbox}
+    assert pickers["类型"].options[0] == "非空" and pickers["类型"].value == "not_null"
+    assert "警告" in pickers["严重程度"].options and "有效性" in pickers["质量维度"].options
