@@ -24,7 +24,7 @@ class Settings:
     lockout_minutes: int = field(default=15, metadata={"env": "STEWARD_LOCKOUT_MINUTES", "help": "How long a locked account stays locked."})
     cookie_expiry_hours: int = field(default=12, metadata={"env": "STEWARD_COOKIE_HOURS", "help": "Lifetime of the sign-in cookie (under a day)."})
     page_size: int = field(default=50, metadata={"env": "STEWARD_PAGE_SIZE", "help": "Rows per page in paged tables."})
-    dsr_due_working_days: int = field(default=15, metadata={"env": "STEWARD_DSR_DUE_DAYS", "help": "Working days to answer a data-subject request (weekends skipped; holidays from STEWARD_HOLIDAYS)."})
+    dsr_due_working_days: int = field(default=15, metadata={"env": "STEWARD_DSR_DUE_DAYS", "help": "Working days to answer a data-subject request, on China's official calendar (extra days: STEWARD_HOLIDAYS, STEWARD_WORKDAYS)."})
 
     @classmethod
     def from_env(cls) -> "Settings":

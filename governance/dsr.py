@@ -3,10 +3,10 @@ withdrawal.
 
 A request has a type (access, correction, deletion, withdrawal), a requester, an identity-check
 note, the person's OneIDs (found from identifiers if needed), a received date and a due date
-(15 working days by default, `STEWARD_DSR_DUE_DAYS`; Saturdays and Sundays are skipped, and so
-are the dates in `STEWARD_HOLIDAYS` — statutory holidays and China's make-up working weekends
-are not built in), a status (received → verified → in_progress → done, or rejected) and a
-response. Every action is audited with ids and counts only. Actions on the person's data need
+(15 working days by default, `STEWARD_DSR_DUE_DAYS`, on China's working calendar: weekends,
+statutory holidays and the State Council's make-up working weekends, from the `holidays` package;
+`STEWARD_HOLIDAYS` adds days off and `STEWARD_WORKDAYS` working days it does not know yet), a
+status (received → verified → in_progress → done, or rejected) and a response. Every action is audited with ids and counts only. Actions on the person's data need
 a verified identity.
 
 - Access: `access_package` gives every source row (raw and standardized), golden record and
@@ -20,6 +20,7 @@ a verified identity.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import holidays as public_holidays
 import pandas as pd
 
 from governance import audit, erasure, exporting, suppression
@@ -58,23 +60,47 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
 
 # ---------------------------------------------------------------- due dates
 
-def holidays() -> set[date]:
-    """Extra non-working days from STEWARD_HOLIDAYS (comma-separated ISO dates)."""
-    text = os.environ.get("STEWARD_HOLIDAYS", "")
+def _dates(variable: str) -> set[date]:
+    text = os.environ.get(variable, "")
     try:
         return {date.fromisoformat(d.strip()) for d in text.split(",") if d.strip()}
     except ValueError:
-        raise GovernanceError("STEWARD_HOLIDAYS must be comma-separated dates like 2026-10-01.") from None
+        raise GovernanceError(f"{variable} must be comma-separated dates like 2026-10-01.") from None
 
 
-def due_date(received: date, working_days: int | None = None, off: set[date] | None = None) -> date:
-    """The day `working_days` working days after `received` (weekends and `off` days skipped)."""
+def extra_days_off() -> set[date]:
+    """Days off the calendar does not know, from STEWARD_HOLIDAYS (comma-separated ISO dates)."""
+    return _dates("STEWARD_HOLIDAYS")
+
+
+def extra_working_days() -> set[date]:
+    """Make-up working days the calendar does not know, from STEWARD_WORKDAYS."""
+    return _dates("STEWARD_WORKDAYS")
+
+
+@functools.lru_cache(maxsize=8)
+def _china(year: int) -> public_holidays.HolidayBase:
+    return public_holidays.China(years=range(year - 1, year + 2))
+
+
+def is_working_day(day: date, off: set[date] = frozenset(), on: set[date] = frozenset()) -> bool:
+    """On China's working calendar (statutory holidays, make-up working weekends), with extra days."""
+    if day in off:
+        return False
+    return day in on or _china(day.year).is_working_day(day)
+
+
+def due_date(received: date, working_days: int | None = None, off: set[date] | None = None,
+             on: set[date] | None = None) -> date:
+    """The day `working_days` working days after `received` (`off` and `on`: extra days off and
+    working days, by default from the environment)."""
     n = Settings.from_env().dsr_due_working_days if working_days is None else working_days
-    off = holidays() if off is None else off
+    off = extra_days_off() if off is None else off
+    on = extra_working_days() if on is None else on
     day = received
     while n > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5 and day not in off:
+        if is_working_day(day, off, on):
             n -= 1
     return day
 

@@ -301,9 +301,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "app.section.privacy": ("个人信息保护", "Privacy"),
     "page.requests": ("个人信息权利请求", "Requests"),
     "page.retention": ("保存期限", "Retention"),
-    "dsr.intro": ("个人信息主体的查阅复制、更正、删除和撤回同意请求（《个人信息保护法》第44–50条）。默认在 15 个工作日内答复（跳过周末；法定节假日需在 STEWARD_HOLIDAYS 中配置）。",
+    "dsr.intro": ("个人信息主体的查阅复制、更正、删除和撤回同意请求（《个人信息保护法》第44–50条）。默认在 15 个工作日内答复"
+                  "（按国务院节假日安排：跳过周末和法定节假日，调休上班日计入）。",
                   "Access, correction, deletion and consent-withdrawal requests from individuals (PIPL Art. 44–50). "
-                  "Due in 15 working days by default (weekends skipped; public holidays only if listed in STEWARD_HOLIDAYS)."),
+                  "Due in 15 working days by default, on China's official calendar (weekends and statutory holidays "
+                  "skipped, make-up working weekends counted)."),
     "dsr.new": ("登记新请求", "Log a new request"),
     "dsr.type": ("请求类型", "Request type"),
     "dsr.type.access": ("查阅复制", "Access / copy"),

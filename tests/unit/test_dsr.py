@@ -21,8 +21,8 @@ from governance.storage import quote_ident
 # ---------------------------------------------------------------- due dates
 
 def test_due_date_counts_working_days_only(monkeypatch):
-    monkeypatch.delenv("STEWARD_DSR_DUE_DAYS", raising=False)
-    monkeypatch.delenv("STEWARD_HOLIDAYS", raising=False)
+    for variable in ("STEWARD_DSR_DUE_DAYS", "STEWARD_HOLIDAYS", "STEWARD_WORKDAYS"):
+        monkeypatch.delenv(variable, raising=False)
     friday = date(2026, 11, 27)
     assert dsr.due_date(friday) == date(2026, 12, 18)            # 15 working days = three weeks
     assert dsr.due_date(date(2026, 11, 28)) == date(2026, 12, 18)  # a Saturday counts from Monday
@@ -34,6 +34,23 @@ def test_due_date_counts_working_days_only(monkeypatch):
     monkeypatch.setenv("STEWARD_HOLIDAYS", "1 October")
     with pytest.raises(GovernanceError):
         dsr.due_date(friday)
+
+
+def test_due_date_follows_chinas_holidays_and_make_up_working_weekends(monkeypatch):
+    for variable in ("STEWARD_DSR_DUE_DAYS", "STEWARD_HOLIDAYS", "STEWARD_WORKDAYS"):
+        monkeypatch.delenv(variable, raising=False)
+    # National Day 2026 (State Council notice): 1-7 October off; Sunday 20 September and Saturday
+    # 10 October are working days.
+    assert dsr.is_working_day(date(2026, 9, 20)) and dsr.is_working_day(date(2026, 10, 10))
+    assert not dsr.is_working_day(date(2026, 10, 1)) and not dsr.is_working_day(date(2026, 10, 7))
+    assert dsr.due_date(date(2026, 9, 18), 1) == date(2026, 9, 20)   # Friday, then the make-up Sunday
+    # received Friday 25 September: 28-30 Sep, then 8-9 and 10 (Sat) Oct, 12-16, 19-22 Oct
+    assert dsr.due_date(date(2026, 9, 25)) == date(2026, 10, 22)
+    # Spring Festival 2026: 15-23 February off, Saturday 28 February works
+    assert dsr.due_date(date(2026, 2, 13), 1) == date(2026, 2, 14)  # the make-up Saturday
+    assert dsr.due_date(date(2026, 2, 14), 1) == date(2026, 2, 24)
+    monkeypatch.setenv("STEWARD_WORKDAYS", "2026-10-03")             # a day the calendar does not know
+    assert dsr.due_date(date(2026, 9, 30), 1) == date(2026, 10, 3)
 
 
 # ---------------------------------------------------------------- a resolved workspace
