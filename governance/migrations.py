@@ -171,6 +171,9 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (8, "golden records: versioned survivorship rules, overrides, golden_wide and its views", _create_golden_tables),
     (9, "masking policies per sensitivity class and role", _create_masking_tables),
     (10, "data-subject requests, tombstones, suppression, retention", _create_dsr_tables),
+    (11, "check values of the secrets that stored data depends on",
+     "CREATE TABLE secret_checks (name VARCHAR PRIMARY KEY, check_value VARCHAR NOT NULL, "
+     "recorded_at TIMESTAMP NOT NULL)"),
 ]
 
 

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from governance import audit
+from governance.errors import GovernanceError
 from governance.masking import pseudonym
 from governance.oneid.links import _NAME_KEY
 from governance.util import utcnow
@@ -57,6 +58,23 @@ def hmac_key() -> str:
     return load_secrets()["hmac_key"]
 
 
+_KEY_CHECK_LABEL = "steward:hmac-key-check"
+
+
+def check_key(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Tombstones match only under the key they were made with. A lost or replaced secrets file
+    would let erased people back in without a sound, so a different key is refused. The key's
+    check value (a keyed hash of a fixed label) is recorded the first time it is used."""
+    check = pseudonym(_KEY_CHECK_LABEL, key)[:16]
+    row = cur.execute("SELECT check_value FROM secret_checks WHERE name = 'hmac_key'").fetchone()
+    if row is None:
+        cur.execute("INSERT INTO secret_checks VALUES ('hmac_key', ?, ?)", [check, utcnow()])
+    elif row[0] != check:
+        raise GovernanceError(
+            "The HMAC key (hmac_key in secrets.toml, or STEWARD_HMAC_KEY) is not the one this store's tombstones of "
+            "erased people were made with, so they would no longer match. Restore the original key; nothing was changed.")
+
+
 def _keys_sql(where: str, for_tombstone: bool) -> str:
     """(batch_id, row_number, kind, value) for std_records rows matching `where` (SQL). For a
     tombstone a row gives both its mobile and mobile+name keys; a candidate row gives the mobile
@@ -81,6 +99,7 @@ def _hashed(cur: duckdb.DuckDBPyConnection, keys_sql: str, key: str) -> pa.Table
 
 def tombstone_hashes(cur: duckdb.DuckDBPyConnection, where: str, key: str) -> list[tuple[str, str]]:
     """(kind, key hash) of every identifier of the std_records rows matching `where`."""
+    check_key(cur, key)
     hashed = _hashed(cur, _keys_sql(where, for_tombstone=True), key)
     return sorted(set(zip(hashed.column("kind").to_pylist(), hashed.column("key_hash").to_pylist())))
 
@@ -100,6 +119,7 @@ def matching_rows(cur: duckdb.DuckDBPyConnection, where: str, key: str,
                   tombstone_filter: str = "t.lifted_at IS NULL") -> list[tuple[int, int, int, str]]:
     """(batch_id, row_number, tombstone id, matched kinds) of std_records rows matching `where`
     whose identifiers hit a tombstone."""
+    check_key(cur, key)
     candidates = _keys_sql(where, for_tombstone=False)
     hashed = _hashed(cur, candidates, key)  # noqa: F841 (read by DuckDB below)
     return cur.execute(
@@ -155,7 +175,6 @@ def lift(db, actor: str, tombstone_id: int, reason: str) -> int:
     """Lift a tombstone (the person is back, e.g. a new relationship with fresh consent): its
     suppressed rows are standardized again and join the next resolve. Audited. Returns the rows
     released."""
-    from governance.errors import GovernanceError
     from governance.standardize import engine
 
     reason = (reason or "").strip()

@@ -328,6 +328,26 @@ def test_reupload_is_suppressed_resolve_does_not_resurrect_and_lifting_works(db,
         assert suppression.tombstones(cur)["suppressed_rows"][0] == 0
 
 
+def test_a_different_hmac_key_is_refused_rather_than_letting_erased_people_back(db, workspace, monkeypatch):
+    from governance.standardize import engine
+
+    ws, directory = workspace
+    with db.cursor() as cur:
+        oneid = _person(cur)
+        source = cur.execute("SELECT min(source) FROM crosswalk WHERE oneid = ?", [oneid]).fetchone()[0]
+    dsr.execute_deletion(db, "steward", _verified(db, "deletion", oneid))
+    spec = next(f for f in ws.files if f.source == source)
+    batch = ingest.ingest_file(db, directory / spec.file_name, actor="steward", source=spec.source,
+                               channel=spec.channel, force=True).batch_id
+    monkeypatch.setenv("STEWARD_HMAC_KEY", "a-new-key-after-the-secrets-file-was-lost")
+    with pytest.raises(GovernanceError, match="HMAC key"):
+        engine.standardize(db, "steward", [batch])
+    with db.cursor() as cur:  # the run changed nothing: the batch is not standardized
+        assert cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0] == 0
+    monkeypatch.delenv("STEWARD_HMAC_KEY")
+    assert engine.standardize(db, "steward", [batch]).suppressed > 0
+
+
 def _raw_only(values: set[str], db) -> set[str]:
     """Values as typed in the raw files (they come back in the re-uploaded raw batch)."""
     with db.cursor() as cur:
