@@ -6,8 +6,8 @@ note, the person's OneIDs (found from identifiers if needed), a received date an
 (15 working days by default, `STEWARD_DSR_DUE_DAYS`, on China's working calendar: weekends,
 statutory holidays and the State Council's make-up working weekends, from the `holidays` package;
 `STEWARD_HOLIDAYS` adds days off and `STEWARD_WORKDAYS` working days it does not know yet), a
-status (received → verified → in_progress → done, or rejected) and a response. Every action is audited with ids and counts only. Actions on the person's data need
-a verified identity.
+status (received → verified → in_progress → done, or rejected) and a response. Every action is
+audited with ids and counts only. Actions on the person's data need a verified identity.
 
 - Access: `access_package` gives every source row (raw and standardized), golden record and
   lineage, consent records, review decisions, OneID history and crosswalk rows linked to the
@@ -80,6 +80,7 @@ def extra_working_days() -> set[date]:
 
 @functools.lru_cache(maxsize=8)
 def _china(year: int) -> public_holidays.HolidayBase:
+    # the neighbouring years too: a notice may move a working day across New Year
     return public_holidays.China(years=range(year - 1, year + 2))
 
 
