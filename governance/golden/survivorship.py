@@ -328,6 +328,21 @@ def _changed_oneids(cur: duckdb.DuckDBPyConnection) -> None:
            OR now.st IS DISTINCT FROM g.standardized_at""")
 
 
+def _clear_aged_out_minors(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """People grow up: clear the minor flag of records whose holder has turned 14 since they were
+    standardized. Returns their OneIDs, whose golden records need rebuilding."""
+    from governance.standardize.engine import MINOR_SQL
+
+    cur.execute("CREATE OR REPLACE TEMP TABLE aged_out AS SELECT batch_id, row_number FROM std_records "
+                f"WHERE is_minor AND NOT coalesce({MINOR_SQL.format(r='std_records')}, false)")
+    if not cur.execute("SELECT count(*) FROM aged_out").fetchone()[0]:
+        return []
+    cur.execute("UPDATE std_records s SET is_minor = false FROM aged_out a "
+                "WHERE s.batch_id = a.batch_id AND s.row_number = a.row_number")
+    return [r[0] for r in cur.execute("SELECT DISTINCT oneid FROM crosswalk JOIN aged_out USING (batch_id, row_number)"
+                                      ).fetchall()]
+
+
 def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule]) -> None:
     """Recompute the OneIDs in golden_changed (they may be new, changed or gone)."""
     sql, params = _golden_select(rules, only_changed=True)
@@ -350,12 +365,13 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             rule.check()  # kinds and fields are written into the SQL; channels go in as parameters
         stamp = _rules_stamp(cur)
         moved = overrides.carry_to_merged(cur)
+        aged = _clear_aged_out_minors(cur)
         last = cur.execute("SELECT rules_stamp FROM golden_builds ORDER BY build_id DESC LIMIT 1").fetchone()
         total = cur.execute("SELECT count(DISTINCT oneid) FROM crosswalk").fetchone()[0]
         rebuild_all = full or rules is not None or last is None or last[0] != stamp
         if not rebuild_all:
             _changed_oneids(cur)
-            extra = sorted(set(oneids or []) | set(moved))
+            extra = sorted(set(oneids or []) | set(moved) | set(aged))
             if extra:
                 cur.execute("INSERT INTO golden_changed SELECT unnest(?::VARCHAR[]) EXCEPT SELECT oneid FROM golden_changed",
                             [extra])

@@ -72,6 +72,7 @@ STATUS_COLUMNS = [f"{f}_status" for f in FIELD_NAMES]
 
 # Under 14 (PIPL Art. 28/31) on the day of standardization, in full years: from the resident ID's
 # birth date when the ID is valid, else from a valid typed birth date; NULL when neither is known.
+# Golden refreshes clear it once the holder turns 14 (survivorship._clear_aged_out_minors).
 MINOR_SQL = ("(coalesce(CASE WHEN {r}.id_card_status IN ('valid', 'valid_with_warning') THEN {r}.id_birth_date END, "
              "CASE WHEN {r}.birth_date_status IN ('valid', 'valid_with_warning') THEN TRY_CAST({r}.birth_date AS DATE) END)"
              " + INTERVAL 14 YEAR > current_date)")

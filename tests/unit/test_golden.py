@@ -244,3 +244,25 @@ def test_consent_status_and_profile_attributes(db, tmp_path):
     consent.withdraw(db, "t", oneid, "marketing")  # at once, with no rebuild
     with db.cursor() as cur:
         assert cur.execute("SELECT consent_status FROM golden_records WHERE oneid = ?", [oneid]).fetchone()[0] == "withdrawn"
+
+
+def test_a_minor_flag_clears_once_the_holder_turns_14(db, tmp_path):
+    """A record standardized while its holder was 13 keeps is_minor until the next golden refresh
+    after their 14th birthday; a real minor stays flagged."""
+    from datetime import date
+
+    child = f"{date.today().year - 10}-06-01"
+    others = [f"张{c},1370000000{i},,,1985-03-0{i},男,," for i, c in enumerate("一二三四五六七八九", 1)]
+    load(db, tmp_path, "crm", "crm", ["王芳,13912345678,,,1990-01-01,女,,", f"李小明,13812345678,,,{child},男,,", *others])
+    engine.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.refresh_golden(db)
+    with db.transaction() as cur:  # as if 王芳 had been standardized when she was 13
+        cur.execute("UPDATE std_records SET is_minor = true WHERE name = '王芳'")
+        cur.execute("UPDATE golden_wide SET is_minor = true WHERE name = '王芳'")
+    result = sv.refresh_golden(db)
+    assert result.mode == "incremental" and result.rebuilt == 1
+    with db.cursor() as cur:
+        for table in ("std_records", "golden_records"):
+            minors = dict(cur.execute(f"SELECT name, is_minor FROM {table} WHERE name IN ('王芳', '李小明')").fetchall())
+            assert minors == {"王芳": False, "李小明": True}, table
