@@ -190,19 +190,9 @@ def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | 
     return f"CASE WHEN l.field IN ({public}) THEN {expr} {whens} ELSE {masking.sql_mask_value(None, expr, role, policy)} END"
 
 
-def python_masked(request: ExportRequest, policy: masking.Policy | None = None) -> set[str]:
-    """The chosen columns `_masked_sql` leaves to `mask_chunk` (Python, chunk by chunk). Every rule
-    has an SQL form, so none; tests and the benchmark switch the SQL masks off to compare the two."""
-    if not request.masked:
-        return set()
-    chosen = set(request.chosen_fields())
-    return {name for name, expr, fld in dataset(request.dataset).columns
-            if name in chosen and fld is not None and _masked_sql(expr, fld, request.role, policy) is None}
-
-
 def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy | None = None) -> tuple[str, list]:
     """The export's SQL and parameters (filters, consent and minor rules, sensitive-field rule, and
-    the masks that have an SQL form, by the role's rules in `policy`)."""
+    the masks, by the role's rules in `policy`)."""
     ds = dataset(request.dataset)
     chosen = set(request.chosen_fields())
     if request.filter.consent and request.filter.consent not in consent.ALL_PURPOSES:  # written into the SQL
@@ -218,7 +208,7 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
             for f in SENSITIVE_FIELDS:
                 expr = f"CASE WHEN l.field = '{f}' AND NOT {_granted(consent.SENSITIVE_CONSENT[f])} THEN NULL ELSE {expr} END"
         if request.masked and fld is not None:
-            expr = _masked_sql(expr, fld, request.role, policy) or expr
+            expr = _masked_sql(expr, fld, request.role, policy)
         select.append(f"{expr} AS {name}")
     pivot = ", ".join(f"bool_or(purpose = '{p}' AND state = 'granted') AS {p}" for p in consent.ALL_PURPOSES)
     sql = (f"WITH k AS (SELECT oneid, {pivot}, max(state) FILTER (WHERE purpose = 'marketing') AS marketing_state "
@@ -276,13 +266,13 @@ def _mask_series(fld: str | None, values: pd.Series, role: str | None = None,
 
 
 def mask_chunk(ds: Dataset, frame: pd.DataFrame, role: str | None = None,
-               policy: masking.Policy | None = None, only: set[str] | None = None) -> pd.DataFrame:
-    """Mask one chunk in Python (all columns, or those in `only`): each column by its standard field;
-    lineage values by the field of their row. With a role, its rules in `policy` apply (else the
-    partial conventions)."""
+               policy: masking.Policy | None = None) -> pd.DataFrame:
+    """The export masks in Python, on one chunk: each column by its standard field; lineage values
+    by the field of their row. With a role, its rules in `policy` apply (else the partial
+    conventions). Exports mask in SQL (`query`); tests and the benchmark compare the two."""
     out = frame.copy()
     for name, _, fld in ds.columns:
-        if name not in out.columns or fld is None or (only is not None and name not in only):
+        if name not in out.columns or fld is None:
             continue
         if fld == "*":
             fields = frame["field"] if "field" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
@@ -344,7 +334,6 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
     """Write the export to `out` chunk by chunk, then its manifest (`<out>.manifest.json` and a row in
     export_manifests) and the audit record. `progress(rows_written, total)` follows every chunk."""
     authorize(request)
-    ds = dataset(request.dataset)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
@@ -356,14 +345,12 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
         if policy is not None and policy.key:
             masking.set_sql_key(cur, policy.key)  # for `hash` rules
         sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
-        in_python = python_masked(request, policy)  # masked after the SQL, chunk by chunk
         reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
         writer = open_writer(request.format, partial)
         written = 0
         try:
             for batch in reader:
-                frame = batch.to_pandas()
-                writer.write(mask_chunk(ds, frame, request.role, policy, in_python) if in_python else frame)
+                writer.write(batch.to_pandas())
                 written += batch.num_rows
                 if progress:
                     progress(written, total)

@@ -81,3 +81,27 @@ def load_generated(db, directory: Path, customers: int, seed: int, resolve: bool
     if resolve:
         oneid.resolve(db, "t", model_json=SAVED_MODEL)
     return workspace
+
+
+def mask_exports_in_python(set_attr, db, dataset: str, role: str) -> None:
+    """Make `exports.run_export` mask in Python (`exports.mask_chunk`, chunk by chunk) instead of in
+    its SQL: the reference the SQL masks are compared with. `set_attr` is monkeypatch.setattr or setattr."""
+    from governance import exports, masking
+    from governance.bootstrap import load_secrets
+
+    with db.cursor() as cur:
+        policy = masking.load_policy(cur, load_secrets()["hmac_key"])
+    ds, open_writer = exports.dataset(dataset), exports.open_writer
+
+    class MaskingWriter:
+        def __init__(self, fmt: str, target):
+            self._writer = open_writer(fmt, target)
+
+        def write(self, frame):
+            self._writer.write(exports.mask_chunk(ds, frame, role, policy))
+
+        def close(self):
+            self._writer.close()
+
+    set_attr(exports, "_masked_sql", lambda expr, *_: expr)
+    set_attr(exports, "open_writer", MaskingWriter)
