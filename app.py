@@ -1,7 +1,7 @@
 """Steward: the Streamlit entry point. Sign-in, language, and the role-filtered page menu."""
 import streamlit as st
 
-from governance import auth
+from governance.access import auth
 from governance.i18n import LANGS
 from governance.ui.login import sign_in, sign_out
 from governance.ui.session import database, tr

@@ -32,18 +32,17 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from helpers import load_generated
-
-    from governance import dsr, ingest, retention
+    from governance import pipeline
     from governance.golden import survivorship
-    from governance.quality import pipeline
-    from governance.standardize import engine
-    from governance.storage import open_database
+    from governance.privacy import dsr, retention
+    from governance.sources import ingest
+    from governance.store.storage import open_database
+    from helpers import load_generated
 
     work = Path(tempfile.mkdtemp(prefix="steward-dsr-bench-"))
     db = open_database(work / "bench.duckdb")
     ws = timed("generate, ingest, standardize, resolve", lambda: load_generated(db, work / "d", args.customers, seed=1))
-    timed("golden records + profile", lambda: (survivorship.build_golden(db), pipeline.refresh(db, "bench")))
+    timed("golden records + profile", lambda: (survivorship.build_golden(db), pipeline.refresh_quality(db, "bench")))
     with db.cursor() as cur:
         records = cur.execute("SELECT count(*) FROM std_records").fetchone()[0]
         oneid = cur.execute("SELECT oneid FROM crosswalk GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
@@ -56,16 +55,16 @@ def main() -> None:
 
     files = timed("access package of one person", lambda: dsr.access_package(db, "bench", request("access")))
     print(f"  {len(files)} files")
-    result = timed("erase one person (one transaction)", lambda: dsr.execute_deletion(db, "bench", request("deletion")))
+    result = timed("erase one person (one transaction)", lambda: pipeline.delete_person(db, "bench", request("deletion")))
     print(f"  {result.records} records, {sum(result.deleted.values())} rows in {len(result.deleted)} tables")
     biggest = max(ws.files, key=lambda f: len(f.data))
     again = ingest.ingest_file(db, work / "d" / biggest.file_name, actor="bench", source=biggest.source,
                                channel=biggest.channel, force=True).batch_id
     with_tombstone = timed(f"standardize a re-upload of {biggest.source}, tombstone active",
-                           lambda: engine.standardize(db, "bench", [again]))
+                           lambda: pipeline.standardize(db, "bench", [again]))
     with db.transaction() as cur:
         cur.execute("UPDATE dsr_tombstones SET lifted_at = now()::TIMESTAMP")
-    timed("the same standardize, no active tombstone", lambda: engine.standardize(db, "bench", [again]))
+    timed("the same standardize, no active tombstone", lambda: pipeline.standardize(db, "bench", [again]))
     print(f"  {with_tombstone.records:,} rows, {with_tombstone.suppressed} suppressed")
     with db.transaction() as cur:
         # Both batches of the source (the resolved original and the re-upload) are past retention.
@@ -76,7 +75,7 @@ def main() -> None:
     rebuild = survivorship.build_golden
     survivorship.build_golden = lambda db: None  # timed on its own below
     timed(f"retention apply: erase {found.records:,} records of {found.oneids:,} OneIDs (one transaction)",
-          lambda: retention.apply(db, "bench", "source", biggest.source, found.records))
+          lambda: pipeline.apply_retention(db, "bench", "source", biggest.source, found.records))
     survivorship.build_golden = rebuild
     timed("then the golden rebuild that apply runs after the commit", lambda: survivorship.build_golden(db))
     db.close()

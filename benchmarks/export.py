@@ -37,8 +37,8 @@ CHANNELS = ["crm", "pos", "tmall", "douyin", "wechat_mp"]
 
 def build(path: Path, rows: int) -> float:
     from governance.golden import survivorship  # noqa: F401 (the golden tables' owner)
-    from governance.schema import FIELD_NAMES
-    from governance.storage import open_database
+    from governance.store.schema import FIELD_NAMES
+    from governance.store.storage import open_database
 
     db = open_database(path)
     started = time.perf_counter()
@@ -87,8 +87,8 @@ def build(path: Path, rows: int) -> float:
 
 
 def child(path: str, out: str, fmt: str, unmasked: bool, bare: bool, python_masks: bool) -> None:
-    from governance import exports
-    from governance.storage import open_database
+    from governance.exports import datasets
+    from governance.store.storage import open_database
 
     db = open_database(path)
     if python_masks:
@@ -101,9 +101,9 @@ def child(path: str, out: str, fmt: str, unmasked: bool, bare: bool, python_mask
             cur.execute(f"COPY (SELECT * EXCLUDE (channels) FROM golden_records) TO '{out}' (HEADER)")
         rows = None
     else:
-        request = exports.ExportRequest("golden", "bench", format=fmt, masked=not unmasked,
+        request = datasets.ExportRequest("golden", "bench", format=fmt, masked=not unmasked,
                                         purpose="benchmark" if unmasked else None, role="admin")
-        rows = exports.run_export(db, request, out).row_count
+        rows = datasets.run_export(db, request, out).row_count
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_bytes": peak, "bytes": Path(out).stat().st_size,

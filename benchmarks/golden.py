@@ -55,11 +55,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from helpers import load_generated
-
     from governance.golden import survivorship
-    from governance.schema import FIELD_NAMES
-    from governance.storage import open_database
+    from governance.store.schema import FIELD_NAMES
+    from governance.store.storage import open_database
+    from helpers import load_generated
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Path(tmp) / "bench.duckdb")

@@ -36,8 +36,8 @@ def run_duckdb(csv: Path, workdir: Path) -> dict:
 
 
 def run_steward(csv: Path, workdir: Path) -> dict:
-    from governance import ingest
-    from governance.storage import open_database
+    from governance.sources import ingest
+    from governance.store.storage import open_database
 
     db = open_database(workdir / "steward.duckdb")
     started = time.perf_counter()

@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def build_store(path: Path, rows: int) -> Path:
-    from governance import ingest, synth
-    from governance.storage import open_database
+    from governance import synth
+    from governance.sources import ingest
+    from governance.store.storage import open_database
 
     csv = ROOT / "data" / "benchmarks" / f"customers_{rows}.csv"
     if not csv.exists():
@@ -55,10 +56,10 @@ def present_sql(field: str) -> str:
 
 
 def time_pipeline(path: Path) -> dict:
+    from governance import pipeline
     from governance.quality import profile
-    from governance.schema import FIELD_NAMES
-    from governance.standardize import engine
-    from governance.storage import open_database
+    from governance.store.schema import FIELD_NAMES
+    from governance.store.storage import open_database
 
     db = open_database(path)
     with db.cursor() as cur:
@@ -75,7 +76,7 @@ def time_pipeline(path: Path) -> dict:
                            + " FROM mapped_records").fetchone()
         near_scan = time.perf_counter() - started
     started = time.perf_counter()
-    std = engine.standardize(db, "benchmark")
+    std = pipeline.standardize(db, "benchmark")
     std_seconds = time.perf_counter() - started
     started = time.perf_counter()
     run = profile.run_profile(db, "benchmark")
@@ -93,8 +94,8 @@ def time_page(path: Path, repeat: int = 3) -> float:
     """Best-of-n render time of the Quality page for a signed-in analyst."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    from governance import auth
-    from governance.storage import open_database
+    from governance.access import auth
+    from governance.store.storage import open_database
     from helpers import app_test
 
     original = PagesManager.__init__

@@ -108,7 +108,7 @@ def main() -> None:
     from test_profile_equivalence import differences, reference_profile, stored_rows
 
     from governance.quality import profile
-    from governance.storage import open_database
+    from governance.store.storage import open_database
 
     db = open_database(args.work)
     if args.sources > 1:  # the copy only: each new source gets its old source's mapping

@@ -55,10 +55,10 @@ def bare_splink(db) -> tuple[float, dict[int, int]]:
 
 def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
     """Generate, ingest and standardize into directory/bench.duckdb; keep the truth beside it."""
-    from governance import ingest, synth
+    from governance import pipeline, synth
     from governance.oneid.links import rec_id
-    from governance.standardize import engine
-    from governance.storage import open_database
+    from governance.sources import ingest
+    from governance.store.storage import open_database
 
     started = time.perf_counter()
     workspace = synth.generate_workspace(customers, seed=99)
@@ -68,7 +68,7 @@ def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
         batch_of[spec.source] = ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel).batch_id
     prepared = time.perf_counter() - started
     started = time.perf_counter()
-    std = engine.standardize(db, "bench")
+    std = pipeline.standardize(db, "bench")
     truth_of = {rec_id(batch_of[s], r): c for s, r, c in workspace.truth}
     db.close()
     (directory / "truth.pkl").write_bytes(pickle.dumps(truth_of))
@@ -84,7 +84,7 @@ def main() -> None:
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
     logging.getLogger("splink").setLevel(logging.ERROR)
     from governance.oneid import resolve
-    from governance.storage import open_database
+    from governance.store.storage import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp) / "data"

@@ -5,12 +5,24 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
-from governance import audit, auth, bootstrap, ingest, mapping, sources
-from governance.errors import GovernanceError
-from governance.schema import CHANNELS
-from governance.storage import open_database
+from governance import pipeline
+from governance.access import audit, auth, masking
+from governance.bootstrap import ADMIN_PASSWORD_FILE, ensure_admin, ensure_secrets
+from governance.exports import datasets
+from governance.exports.datasets import ExportFilter
+from governance.golden import overrides, survivorship
+from governance.oneid import review
+from governance.oneid.links import rec_id
+from governance.privacy import consent, dsr, erasure, retention, ropa, suppression
+from governance.quality import profile
+from governance.sources import catalogue, mapping
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS
+from governance.store.storage import open_database
+from governance.store.tabular import FORMATS
 
 
 def _default_actor() -> str:
@@ -25,14 +37,14 @@ def _print_progress(fraction: float, stage: str) -> None:
 
 
 def cmd_init(args, db) -> int:
-    bootstrap.load_secrets()
-    password = bootstrap.ensure_admin(db)
+    ensure_secrets()
+    password = ensure_admin(db)
     if password:
         print("Created user 'admin' with the password below (shown once; also saved in "
-              f"{db.path.parent / bootstrap.ADMIN_PASSWORD_FILE}, readable only by you):")
+              f"{db.path.parent / ADMIN_PASSWORD_FILE}, readable only by you):")
         print(f"    {password}")
     if not args.no_demo:
-        results = bootstrap.load_demo(db)
+        results = pipeline.load_demo(db)
         for r in results:
             print(f"Loaded demo source {r.source} ({r.channel}): {r.rows} rows from {r.file_name}")
     print(f"Database ready: {db.path}")
@@ -40,8 +52,6 @@ def cmd_init(args, db) -> int:
 
 
 def cmd_ingest(args, db) -> int:
-    from governance.standardize import engine
-
     chosen = "auto"
     if args.mapping != "auto":
         try:
@@ -54,18 +64,16 @@ def cmd_ingest(args, db) -> int:
         path = Path(name)
         if not path.is_file():
             raise GovernanceError(f"No such file: {name}")
-        result = ingest.ingest_file(db, path, actor=args.actor, source=args.source, channel=args.channel,
-                                    mapping=chosen, encoding=args.encoding, sheet=args.sheet, force=args.force,
+        loaded = pipeline.load_file(db, args.actor, path, source=args.source, channel=args.channel, mapping=chosen,
+                                    encoding=args.encoding, sheet=args.sheet, force=args.force,
                                     progress=_print_progress if args.progress else None)
-        standardized = engine.standardize(db, args.actor, [result.batch_id])
-        print(json.dumps(result.summary() | {"standardized": standardized.records, "suppressed": standardized.suppressed},
-                         ensure_ascii=False))
+        print(json.dumps(loaded.summary(), ensure_ascii=False))
     return 0
 
 
 def cmd_sources(args, db) -> int:
     with db.cursor() as cur:
-        listing = sources.as_json(cur)
+        listing = catalogue.as_json(cur)
     if args.json:
         print(json.dumps(listing, ensure_ascii=False, indent=2))
         return 0
@@ -87,9 +95,7 @@ def cmd_mapping(args, db) -> int:
 
 
 def cmd_standardize(args, db) -> int:
-    from governance.standardize import engine
-
-    result = engine.standardize(db, args.actor, progress=_print_progress if args.progress else None)
+    result = pipeline.standardize(db, args.actor, progress=_print_progress if args.progress else None)
     print(json.dumps(result.summary()) if args.json else
           f"standardized {result.records} records in {len(result.batches)} batches "
           f"({result.new_values} new distinct values) in {result.seconds:.2f} s")
@@ -97,9 +103,8 @@ def cmd_standardize(args, db) -> int:
 
 
 def cmd_profile(args, db) -> int:
-    from governance.quality import pipeline, profile
 
-    result = pipeline.refresh(db, args.actor, progress=_print_progress if args.progress else None)
+    result = pipeline.refresh_quality(db, args.actor, progress=_print_progress if args.progress else None)
     with db.cursor() as cur:
         report = profile.as_json(cur, result.run.run_id)
     if args.json:
@@ -113,15 +118,10 @@ def cmd_profile(args, db) -> int:
 
 
 def cmd_resolve(args, db) -> int:
-    from governance.golden import survivorship
-    from governance.oneid import resolve
-    from governance.standardize import engine
-
-    engine.standardize(db, args.actor)
     model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
-    result = resolve.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
-                             auto_accept=args.auto_accept, review_low=args.review_low)
-    golden = survivorship.refresh_golden(db)
+    resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
+                                auto_accept=args.auto_accept, review_low=args.review_low)
+    result, golden = resolved.oneid, resolved.golden
     if args.json:
         print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
                                              "golden_mode": golden.mode}))
@@ -137,8 +137,6 @@ def cmd_resolve(args, db) -> int:
 
 
 def cmd_review(args, db) -> int:
-    from governance.oneid import review
-    from governance.oneid.links import rec_id
 
     if args.review_cmd in ("list", "decisions"):
         with db.cursor() as cur:  # records as BATCH:ROW, as approve/reject take them
@@ -172,7 +170,6 @@ def _actor_role(db, actor: str) -> str | None:
 
 
 def _export_filter(items: list[str]):
-    from governance.exports import ExportFilter
 
     values: dict[str, list[str]] = {}
     for item in items:
@@ -189,17 +186,16 @@ def _export_filter(items: list[str]):
 
 
 def cmd_export(args, db) -> int:
-    from governance import exports
 
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
     out = Path(args.out)
     fmt = args.format or (out.suffix.lstrip(".").lower() if out.suffix.lower() in (".xlsx", ".parquet") else "csv")
-    request = exports.ExportRequest(
+    request = datasets.ExportRequest(
         args.what, args.actor, format=fmt, fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
         filter=_export_filter(args.filter), masked=not args.unmasked, purpose=args.purpose,
         role=_actor_role(db, args.actor))
-    manifest = exports.run_export(db, request, out, progress=(lambda n, total: _print_progress(n / max(total, 1), "rows"))
+    manifest = datasets.run_export(db, request, out, progress=(lambda n, total: _print_progress(n / max(total, 1), "rows"))
                                   if args.progress else None)
     print(f"wrote {manifest.row_count} rows to {out} ({'masked' if manifest.masked else 'unmasked'}, "
           f"sha256 {manifest.sha256}); manifest {out}.manifest.json")
@@ -207,9 +203,7 @@ def cmd_export(args, db) -> int:
 
 
 def cmd_consent(args, db) -> int:
-    from datetime import datetime
 
-    from governance import consent
 
     if args.consent_cmd == "import":
         result = consent.import_from_sources(db, args.actor)
@@ -235,11 +229,9 @@ def cmd_consent(args, db) -> int:
 
 
 def _add_export_and_consent_parsers(sub, with_actor) -> None:
-    from governance import consent, exports
-    from governance.exporting import FORMATS
 
     p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk or lineage (masked by default)"))
-    p.add_argument("what", choices=exports.DATASETS)
+    p.add_argument("what", choices=datasets.DATASETS)
     p.add_argument("--out", required=True, help="output file; the manifest goes to FILE.manifest.json")
     p.add_argument("--format", choices=FORMATS, help="default: from the file extension, else csv")
     p.add_argument("--fields", help="comma-separated columns (default: all)")
@@ -318,7 +310,6 @@ def cmd_audit(args, db) -> int:
 # ---- masking policies and record of processing ---------------------------------------------------
 
 def cmd_masking(args, db) -> int:
-    from governance import masking
 
     if args.masking_cmd == "set":
         changed = masking.set_rule(db, args.actor, args.sensitivity_class, args.role, args.method,
@@ -333,7 +324,6 @@ def cmd_masking(args, db) -> int:
 
 
 def cmd_ropa(args, db) -> int:
-    from governance import masking, ropa
 
     out = Path(args.out)
     fmt = args.format or {".csv": "csv", ".md": "md"}.get(out.suffix.lower(), "xlsx")
@@ -350,9 +340,7 @@ def cmd_ropa(args, db) -> int:
 # ---------------------------------------------------------------- data-subject requests and retention
 
 def cmd_dsr(args, db) -> int:
-    from datetime import date
 
-    from governance import dsr
 
     action = args.dsr_cmd
     if action == "list":
@@ -394,19 +382,16 @@ def cmd_dsr(args, db) -> int:
             path = dsr.write_package(dsr.access_package(db, args.actor, request_id), Path(args.out))
             print(f"request {request_id}: access package written to {path}")
         else:
-            result = dsr.execute_deletion(db, args.actor, request_id)
+            result = pipeline.delete_person(db, args.actor, request_id)
             print(json.dumps({"request_id": request_id, "tombstone_id": result.tombstone_id,
                               "records": result.records, "deleted": result.deleted}))
         return 0
     elif action == "purge":
-        from governance import suppression
 
         print(json.dumps({"tombstone_id": args.tombstone, "deleted": suppression.purge(db, args.actor, args.tombstone)}))
         return 0
     elif action == "lift":
-        from governance import suppression
-
-        released = suppression.lift(db, args.actor, args.tombstone, args.reason)
+        released = pipeline.lift_tombstone(db, args.actor, args.tombstone, args.reason)
         print(f"tombstone {args.tombstone} lifted: {released} rows standardized again (run resolve next)")
         return 0
     print(f"request {args.request}: {action} done")
@@ -414,7 +399,6 @@ def cmd_dsr(args, db) -> int:
 
 
 def cmd_retention(args, db) -> int:
-    from governance import retention
 
     if args.retention_cmd == "set":
         retention.set_policy(db, args.actor, args.scope, args.target, args.days, args.basis)
@@ -424,7 +408,7 @@ def cmd_retention(args, db) -> int:
             scans = retention.scan_all(cur)
         print(json.dumps([s.summary() for s in scans], ensure_ascii=False, indent=2))
     else:
-        run_id = retention.apply(db, args.actor, args.scope, args.target, args.confirm)
+        run_id = pipeline.apply_retention(db, args.actor, args.scope, args.target, args.confirm)
         with db.cursor() as cur:
             run = retention.runs(cur, 1).iloc[0]
         print(f"retention run {run_id}: {run['records']} records erased ({run['deleted']})")
@@ -432,7 +416,6 @@ def cmd_retention(args, db) -> int:
 
 
 def cmd_compact(args, db) -> int:
-    from governance import erasure
 
     audit.log(db, args.actor, "store.compact", "store", db.path.name)
     path = db.path
@@ -443,7 +426,6 @@ def cmd_compact(args, db) -> int:
 
 
 def _add_dsr_parsers(sub, with_actor) -> None:
-    from governance import dsr, retention
 
     p = sub.add_parser("dsr", help="data-subject requests (access, correction, deletion, withdrawal)")
     dsub = p.add_subparsers(dest="dsr_cmd", required=True)
@@ -501,7 +483,6 @@ def _add_dsr_parsers(sub, with_actor) -> None:
 # --- golden records (issue 5) -------------------------------------------------------------------
 
 def cmd_golden(args, db) -> int:
-    from governance.golden import overrides, survivorship
 
     if args.golden_cmd == "refresh":
         result = survivorship.refresh_golden(db, full=args.full)
@@ -514,14 +495,13 @@ def cmd_golden(args, db) -> int:
             print(f"{r.field}\t{r.kind}\tv{r.version}\t{','.join(r.priority) if r.kind == 'source_priority' else ''}")
     elif args.golden_cmd == "set-rule":
         priority = [c.strip() for c in args.priority.split(",")] if args.priority else None
-        version = survivorship.set_rule(db, args.actor, args.field, args.kind, priority, args.comment)
-        result = survivorship.refresh_golden(db)
+        version, result = pipeline.set_survivorship_rule(db, args.actor, args.field, args.kind, priority, args.comment)
         print(f"{args.field}: version {version} ({args.kind}); {result.rebuilt} golden records rebuilt")
     elif args.golden_cmd == "override":
-        override_id = overrides.set_override(db, args.actor, args.oneid, args.field, args.value, args.reason)
+        override_id = pipeline.set_override(db, args.actor, args.oneid, args.field, args.value, args.reason)
         print(f"override {override_id}")
     elif args.golden_cmd == "remove-override":
-        overrides.remove_override(db, args.actor, args.override_id, args.reason)
+        pipeline.remove_override(db, args.actor, args.override_id, args.reason)
         print(f"override {args.override_id} removed")
     elif args.golden_cmd == "overrides":
         with db.cursor() as cur:

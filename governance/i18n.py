@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from governance.schema import BY_NAME, CHANNELS, FIELDS
+from governance.store.schema import BY_NAME, CHANNELS, FIELDS
 
 LANGS = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"

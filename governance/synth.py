@@ -73,7 +73,7 @@ from typing import Any, Callable, Sequence
 
 import openpyxl
 
-from governance.schema import CHANNELS  # re-exported: the generator writes files for these channels
+from governance.store.schema import CHANNELS  # re-exported: the generator writes files for these channels
 
 __all__ = [
     "CHANNELS",

@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from governance import audit
+from governance.access import audit
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
 from governance.ui.widgets import pager, table

@@ -4,10 +4,10 @@ from datetime import datetime, time
 
 import streamlit as st
 
-from governance import consent
-from governance.errors import GovernanceError
 from governance.i18n import value_label
-from governance.schema import CHANNELS, channel_label
+from governance.privacy import consent
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import pager, table

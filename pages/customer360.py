@@ -2,11 +2,12 @@
 overrides, split and merge; the survivorship rules editor."""
 import streamlit as st
 
-from governance.errors import GovernanceError
+from governance import pipeline
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
 from governance.i18n import column_choice
-from governance.schema import CHANNELS, FIELD_NAMES, channel_label
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS, FIELD_NAMES, channel_label
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import pager, table
@@ -118,7 +119,7 @@ if oneid:
                 o_reason = st.text_input(tr("c360.reason"), key="c360_override_reason")
                 if st.form_submit_button(tr("c360.override_save")):
                     try:
-                        new_id = overrides.set_override(ctx.db, ctx.user.username, oneid, o_field, o_value, o_reason)
+                        new_id = pipeline.set_override(ctx.db, ctx.user.username, oneid, o_field, o_value, o_reason)
                         st.success(tr("c360.override_saved", id=new_id))
                     except GovernanceError as exc:
                         show_error(exc)
@@ -129,7 +130,7 @@ if oneid:
                     r_reason = st.text_input(tr("c360.reason"), key="c360_remove_reason")
                     if st.form_submit_button(tr("c360.override_remove")):
                         try:
-                            overrides.remove_override(ctx.db, ctx.user.username, int(pick), r_reason)
+                            pipeline.remove_override(ctx.db, ctx.user.username, int(pick), r_reason)
                             st.success(tr("c360.override_removed"))
                         except GovernanceError as exc:
                             show_error(exc)
@@ -141,7 +142,7 @@ if oneid:
                     comment = st.text_input(tr("c360.comment"), key="c360_split_comment")
                     if st.form_submit_button(tr("c360.split")):
                         try:
-                            moved_to = c360.split_record(ctx.db, ctx.user.username, oneid, int(ids[record]), comment or None)
+                            moved_to = pipeline.split_record(ctx.db, ctx.user.username, oneid, int(ids[record]), comment or None)
                             st.success(tr("c360.split_done", oneid=moved_to))
                         except GovernanceError as exc:
                             show_error(exc)
@@ -151,7 +152,7 @@ if oneid:
                 comment = st.text_input(tr("c360.comment"), key="c360_merge_comment")
                 if st.form_submit_button(tr("c360.merge")):
                     try:
-                        st.success(tr("c360.merge_done", oneid=c360.merge_oneids(ctx.db, ctx.user.username, oneid,
+                        st.success(tr("c360.merge_done", oneid=pipeline.merge_oneids(ctx.db, ctx.user.username, oneid,
                                                                                  other.strip().upper(), comment or None)))
                     except GovernanceError as exc:
                         show_error(exc)
@@ -173,8 +174,8 @@ if can_edit:
             r_comment = st.text_input(tr("c360.comment"), key="c360_rule_comment")
             if st.form_submit_button(tr("c360.rule_save")):
                 try:
-                    version = survivorship.set_rule(ctx.db, ctx.user.username, r_field, r_kind, r_priority, r_comment or None)
-                    refreshed = survivorship.refresh_golden(ctx.db)
+                    version, refreshed = pipeline.set_survivorship_rule(ctx.db, ctx.user.username, r_field, r_kind,
+                                                                        r_priority, r_comment or None)
                     st.success(tr("c360.rule_saved", field=r_field, version=version, n=refreshed.rebuilt))
                 except GovernanceError as exc:
                     show_error(exc)

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from governance import consent, exports
-from governance.errors import GovernanceError
-from governance.exporting import FORMATS, MIME
+from governance.exports import datasets
 from governance.i18n import column_choice
-from governance.schema import CHANNELS, channel_label
+from governance.privacy import consent
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS, channel_label
+from governance.store.tabular import FORMATS, MIME
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table
@@ -18,16 +19,16 @@ ctx = require("export.run")
 st.title(tr("page.export"))
 
 c1, c2 = st.columns(2)
-dataset = c1.selectbox(tr("export.dataset"), exports.DATASETS, format_func=lambda d: ctx.t(f"export.dataset_{d}"),
+dataset = c1.selectbox(tr("export.dataset"), datasets.DATASETS, format_func=lambda d: ctx.t(f"export.dataset_{d}"),
                        key="export_dataset")
 fmt = c2.selectbox(tr("export.format"), FORMATS, format_func=str.upper, key="export_format")
-available = exports.columns(dataset)
+available = datasets.columns(dataset)
 fields = st.multiselect(tr("export.fields"), available, default=available, key=f"export_fields_{dataset}",
                         placeholder=tr("common.choose_many"), format_func=lambda c: column_choice(c, ctx.lang))
 
 try:
     with ctx.db.cursor() as cur:
-        province_options = exports.provinces(cur)
+        province_options = datasets.provinces(cur)
 except GovernanceError as exc:
     show_error(exc)
     st.stop()
@@ -49,13 +50,13 @@ purpose_kind = p1.selectbox(tr("export.purpose_kind"), ["", *consent.PURPOSES, "
                             else ctx.t("export.purpose_other") if p else ctx.t("export.purpose_none"),
                             key="export_purpose_kind")
 purpose_note = p2.text_input(tr("export.purpose_note"), key="export_purpose_note")
-purpose = exports.compose_purpose(purpose_kind, purpose_note)
+purpose = datasets.compose_purpose(purpose_kind, purpose_note)
 unmasked = ctx.can("pii.unmasked") and st.toggle(tr("export.unmasked"), key="export_unmasked")
 st.caption(tr("export.rules_note"))
 
-request = exports.ExportRequest(
+request = datasets.ExportRequest(
     dataset, ctx.user.username, format=fmt, fields=tuple(fields),
-    filter=exports.ExportFilter(tuple(channels), tuple(chosen_provinces), consent_filter or None,
+    filter=datasets.ExportFilter(tuple(channels), tuple(chosen_provinces), consent_filter or None,
                                 min_completeness or None),
     masked=not unmasked, purpose=purpose, role=ctx.user.role)
 
@@ -68,7 +69,7 @@ if blocked:
     st.warning(blocked)
 else:
     with ctx.db.cursor() as cur:
-        rows = exports.count_rows(cur, request)
+        rows = datasets.count_rows(cur, request)
     st.metric(tr("export.rows"), f"{rows:,}")
 
 if st.button(tr("export.prepare"), type="primary", disabled=bool(blocked), key="export_prepare"):
@@ -79,8 +80,8 @@ if st.button(tr("export.prepare"), type="primary", disabled=bool(blocked), key="
         bar.progress(done / max(total, 1), text=ctx.t("export.progress", done=f"{done:,}", total=f"{total:,}"))
 
     try:
-        manifest = exports.run_export(ctx.db, request, exports.export_dir(ctx.db) / name, progress=progress)
-        st.session_state["export_ready"] = {"path": str(exports.export_dir(ctx.db) / name), "format": fmt,
+        manifest = datasets.run_export(ctx.db, request, datasets.export_dir(ctx.db) / name, progress=progress)
+        st.session_state["export_ready"] = {"path": str(datasets.export_dir(ctx.db) / name), "format": fmt,
                                             "manifest": manifest.as_json()}
         bar.progress(1.0, text=tr("export.done", rows=f"{manifest.row_count:,}"))
     except GovernanceError as exc:
@@ -98,4 +99,4 @@ if ready and Path(ready["path"]).is_file():
 
 st.subheader(tr("export.recent"))
 with ctx.db.cursor() as cur:
-    table(exports.manifests(cur, limit=20))
+    table(datasets.manifests(cur, limit=20))

@@ -1,7 +1,8 @@
 """Home: the workspace at a glance."""
 import streamlit as st
 
-from governance import charts, sources
+from governance import pipeline
+from governance.ui import charts
 from governance.ui.guard import require
 from governance.ui.session import tr
 from governance.ui.widgets import table
@@ -10,7 +11,7 @@ ctx = require("home.view")
 
 st.title(tr("page.home"))
 with ctx.db.cursor() as cur:
-    info = sources.overview(cur)
+    info = pipeline.overview(cur)
 
 cols = st.columns(4)
 for col, key in zip(cols, ("sources", "batches", "rows", "users")):

@@ -1,9 +1,9 @@
 """Masking policies: the rule of each sensitivity class × role (admin only; every change audited)."""
 import streamlit as st
 
-from governance import masking
-from governance.auth import ROLES
-from governance.errors import GovernanceError
+from governance.access import masking
+from governance.access.auth import ROLES
+from governance.store.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table

@@ -1,11 +1,15 @@
 """Quality: scores, heatmap, reasons, trends, duplicates, before/after, rule results and failing records."""
 import streamlit as st
 
-from governance import audit, charts, exporting
-from governance.errors import GovernanceError
+from governance import pipeline
+from governance.access import audit
 from governance.i18n import column_label
-from governance.quality import pipeline, profile, rules
+from governance.quality import profile, rules
+from governance.standardize import engine
 from governance.standardize.normalizers import REASONS
+from governance.store import tabular
+from governance.store.errors import GovernanceError
+from governance.ui import charts
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import chart_selection, pager, table
@@ -17,7 +21,7 @@ st.title(tr("page.quality"))
 if ctx.can("quality.run") and st.button(tr("quality.run"), type="primary", key="quality_run"):
     bar = st.progress(0.0, text=tr("quality.running"))
     try:
-        result = pipeline.refresh(ctx.db, ctx.user.username, progress=lambda f, stage: bar.progress(f, text=stage))
+        result = pipeline.refresh_quality(ctx.db, ctx.user.username, progress=lambda f, stage: bar.progress(f, text=stage))
         st.success(tr("quality.done", records=f"{result.records:,}", score=result.score))
     except GovernanceError as exc:
         show_error(exc)
@@ -82,10 +86,10 @@ reason = c3.selectbox(tr("quality.reason"), reason_options, key="drill_reason",
                       format_func=lambda r: reason_names.get(r, r) if r else ctx.t("quality.all"))
 page_size = settings().page_size
 with ctx.db.cursor() as cur:
-    total = pipeline.count_failing(cur, field, reason=reason or None, source=source or None)
+    total = engine.count_failing(cur, field, reason=reason or None, source=source or None)
     st.caption(tr("quality.total", n=f"{total:,}"))
     offset = pager(total, page_size, key="drill_page")
-    rows = pipeline.failing_records(cur, field, reason=reason or None, source=source or None,
+    rows = engine.failing_records(cur, field, reason=reason or None, source=source or None,
                                        limit=page_size, offset=offset)
 drill = {"field": field, "reason": reason or None, "source": source or None}
 revealed = ctx.reveal("drill_reveal", "failing_records", field, {**drill, "offset": offset})
@@ -97,13 +101,13 @@ table(rows)
 def export(kind: str):
     def build() -> bytes:
         with ctx.db.cursor() as cur:
-            frame = pipeline.failing_records(cur, field, reason=reason or None, source=source or None, limit=None)
+            frame = engine.failing_records(cur, field, reason=reason or None, source=source or None, limit=None)
         if revealed:
             audit.log(ctx.db, ctx.user.username, "pii.reveal", "failing_records", field,
                       {**drill, "download": kind, "rows": len(frame), "reason": revealed})
         else:
             frame = ctx.mask(frame, {"raw_value": field, "standardized_value": field}, keep=DRILL_KEEP)
-        return exporting.to_csv_bytes(frame) if kind == "csv" else exporting.to_xlsx_bytes(frame)
+        return tabular.to_csv_bytes(frame) if kind == "csv" else tabular.to_xlsx_bytes(frame)
     return build
 
 

@@ -1,9 +1,10 @@
 """Data-subject requests: the inbox, identity check, access package, deletion, correction, withdrawal."""
 import streamlit as st
 
-from governance import dsr, suppression
-from governance.errors import GovernanceError
-from governance.schema import FIELD_NAMES
+from governance import pipeline
+from governance.privacy import dsr, suppression
+from governance.store.errors import GovernanceError
+from governance.store.schema import FIELD_NAMES
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table
@@ -121,7 +122,7 @@ if req.status in ("verified", "in_progress") and req.oneids:
         confirm = st.checkbox(tr("dsr.delete_confirm"), key="dsr_delete_confirm")
         if st.button(tr("dsr.delete"), key="dsr_delete", type="primary", disabled=not confirm):
             try:
-                result = dsr.execute_deletion(ctx.db, ctx.user.username, request_id)
+                result = pipeline.delete_person(ctx.db, ctx.user.username, request_id)
                 st.session_state["dsr_deleted"] = tr("dsr.deleted", records=result.records,
                                                      tombstone=result.tombstone_id)
                 st.rerun()
@@ -134,7 +135,7 @@ if req.status in ("verified", "in_progress") and req.oneids:
         reason = st.text_input(tr("dsr.reason"), key="dsr_reason")
         if st.button(tr("dsr.correct"), key="dsr_correct"):
             try:
-                override_id = dsr.correct(ctx.db, ctx.user.username, request_id, field, value, reason)
+                override_id = pipeline.correct(ctx.db, ctx.user.username, request_id, field, value, reason)
                 st.success(tr("dsr.corrected", id=override_id))
             except ImportError:
                 st.error(tr("dsr.no_overrides"))
@@ -184,7 +185,7 @@ else:
         c1, c2 = st.columns(2)
         if c1.button(tr("dsr.lift"), key="dsr_lift"):
             try:
-                st.success(tr("dsr.lifted", n=suppression.lift(ctx.db, ctx.user.username, int(stone), lift_reason)))
+                st.success(tr("dsr.lifted", n=pipeline.lift_tombstone(ctx.db, ctx.user.username, int(stone), lift_reason)))
             except GovernanceError as exc:
                 show_error(exc)
         if c2.button(tr("dsr.purge"), key="dsr_purge"):

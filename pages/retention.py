@@ -1,8 +1,10 @@
 """Retention: periods per source or purpose, the expiry scan, and erasure after confirmation."""
 import streamlit as st
 
-from governance import retention, sources
-from governance.errors import GovernanceError
+from governance import pipeline
+from governance.privacy import retention
+from governance.sources import catalogue
+from governance.store.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table
@@ -13,7 +15,7 @@ st.caption(tr("retention.intro"))
 
 with ctx.db.cursor() as cur:
     policies = retention.policies(cur)
-    source_names = [s["source"] for s in sources.as_json(cur)]
+    source_names = [s["source"] for s in catalogue.as_json(cur)]
 
 st.subheader(tr("retention.policies"))
 if policies.empty:
@@ -58,7 +60,7 @@ if not policies.empty:
         confirm = st.checkbox(tr("retention.confirm", records=picked.records), key="ret_confirm")
         if st.button(tr("retention.apply"), key="ret_apply", type="primary", disabled=not confirm):
             try:
-                run_id = retention.apply(ctx.db, ctx.user.username, picked.scope, picked.target, picked.records)
+                run_id = pipeline.apply_retention(ctx.db, ctx.user.username, picked.scope, picked.target, picked.records)
                 st.success(tr("retention.applied", run=run_id, records=picked.records))
             except GovernanceError as exc:
                 show_error(exc)

@@ -1,13 +1,12 @@
 """OneID review: run resolution, work the queue of uncertain pairs, split clusters, read the model."""
 import streamlit as st
 
-from governance import charts
-from governance.errors import GovernanceError
-from governance.golden import customer360 as c360
-from governance.golden import survivorship
+from governance import pipeline
 from governance.i18n import column_label
 from governance.oneid import links, resolve, review
 from governance.oneid.review import COMPARISONS
+from governance.store.errors import GovernanceError
+from governance.ui import charts
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table
@@ -35,9 +34,8 @@ if can_decide:
         if st.button(tr("review.resolve"), type="primary", key="resolve_run"):
             with st.spinner(tr("review.running")):
                 try:
-                    result = resolve.resolve(ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
-                                             model_json=None if retrain or saved is None else saved["model_json"])
-                    survivorship.refresh_golden(ctx.db)
+                    result = pipeline.resolve(ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
+                                              model_json=None if retrain or saved is None else saved["model_json"]).oneid
                     st.success(tr("review.done", records=result.records, oneids=result.clusters,
                                   auto=result.auto_links, queue=result.queue))
                 except GovernanceError as exc:
@@ -165,7 +163,7 @@ if oneid_value:
         target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]
         if st.button(tr("review.split"), key="split_button"):
             try:  # reject decisions against the other members, then a re-run: the split shows at once
-                st.success(tr("c360.split_done", oneid=c360.split_record(ctx.db, ctx.user.username, oneid_value,
+                st.success(tr("c360.split_done", oneid=pipeline.split_record(ctx.db, ctx.user.username, oneid_value,
                                                                           int(target))))
             except GovernanceError as exc:
                 show_error(exc)

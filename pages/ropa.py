@@ -1,7 +1,8 @@
 """Record of processing: PI categories per source with volumes, purposes, recipients, retention, sensitive PI."""
 import streamlit as st
 
-from governance import audit, masking, ropa
+from governance.access import audit, masking
+from governance.privacy import ropa
 from governance.ui.guard import require
 from governance.ui.session import tr
 from governance.ui.widgets import table

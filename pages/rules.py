@@ -3,10 +3,10 @@ import json
 
 import streamlit as st
 
-from governance.errors import GovernanceError
 from governance.i18n import column_choice, value_label
 from governance.quality import rules
-from governance.schema import FIELD_NAMES
+from governance.store.errors import GovernanceError
+from governance.store.schema import FIELD_NAMES
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table

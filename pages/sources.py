@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from governance import mapping, sources
-from governance.errors import GovernanceError
-from governance.schema import channel_label
+from governance.sources import catalogue, mapping
 from governance.standardize import engine
+from governance.store.errors import GovernanceError
+from governance.store.schema import channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import field_options, pager, table
@@ -14,31 +14,31 @@ ctx = require("sources.view")
 st.title(tr("page.sources"))
 
 with ctx.db.cursor() as cur:
-    catalogue = sources.catalogue(cur)
-if catalogue.empty:
+    listing = catalogue.catalogue(cur)
+if listing.empty:
     st.info(tr("sources.none"))
     st.stop()
 
-shown = catalogue.assign(channel=[channel_label(c, ctx.lang) for c in catalogue["channel"]],
-                         mapped_fields=catalogue["mapped_fields"].map(", ".join),
-                         pii_fields=catalogue["pii_fields"].map(", ".join))
+shown = listing.assign(channel=[channel_label(c, ctx.lang) for c in listing["channel"]],
+                         mapped_fields=listing["mapped_fields"].map(", ".join),
+                         pii_fields=listing["pii_fields"].map(", ".join))
 st.subheader(tr("sources.catalogue"))
 table(shown)
 
-source = st.selectbox(tr("sources.pick"), catalogue["source"].tolist(), key="sources_pick")
+source = st.selectbox(tr("sources.pick"), listing["source"].tolist(), key="sources_pick")
 with ctx.db.cursor() as cur:
-    batch_list = sources.batches(cur, source)
+    batch_list = catalogue.batches(cur, source)
     saved = mapping.load(cur, source)
     version = mapping.current_version(cur, source)
     headers = mapping.source_headers(cur, source)
     versions = mapping.history(cur, source)
 
 if ctx.can("mapping.edit"):
-    current = catalogue.set_index("source").loc[source, "steward"]
+    current = listing.set_index("source").loc[source, "steward"]
     steward = st.text_input(tr("sources.steward"), value=current if isinstance(current, str) else "",
                             key=f"sources_steward_{source}")
     if st.button(tr("sources.set_steward"), key="sources_set_steward"):
-        sources.set_steward(ctx.db, ctx.user.username, source, steward.strip())
+        catalogue.set_steward(ctx.db, ctx.user.username, source, steward.strip())
         st.rerun()
     with ctx.db.cursor() as cur:
         zero = engine.gender_zero(cur, source)
@@ -78,7 +78,7 @@ st.subheader(tr("sources.preview", batch=batch_id))
 page_size = settings().page_size
 offset = pager(total, page_size, key=f"sources_page_{batch_id}")
 with ctx.db.cursor() as cur:
-    rows = sources.preview_rows(cur, batch_id, page_size, offset)
+    rows = catalogue.preview_rows(cur, batch_id, page_size, offset)
 if not ctx.reveal("sources_reveal", "batch", batch_id, {"offset": offset, "rows": len(rows)}):
     rows = ctx.mask(rows, saved, keep={"#"})
 table(rows)

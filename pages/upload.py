@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from governance import ingest, sources
-from governance.standardize import engine
-from governance.errors import GovernanceError
-from governance.readers import ENCODINGS
-from governance.schema import CHANNELS, channel_label
+from governance import pipeline
+from governance.sources import catalogue, ingest
+from governance.sources.readers import ENCODINGS
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS, channel_label
 from governance.ui.guard import require
 from governance.ui.session import settings, show_error, tr
 from governance.ui.widgets import discard_upload, field_options, stage_upload, table
@@ -15,7 +15,7 @@ ctx = require("ingest.upload")
 st.title(tr("page.upload"))
 
 with ctx.db.cursor() as cur:
-    known = sources.catalogue(cur)[["source", "channel"]]
+    known = catalogue.catalogue(cur)[["source", "channel"]]
 modes = ["existing", "new"] if not known.empty else ["new"]
 mode = st.radio(tr("upload.source_mode"), modes, horizontal=True, key="upload_mode",
                 format_func=lambda m: ctx.t(f"upload.{m}"))
@@ -90,15 +90,15 @@ st.caption(tr("upload.unmapped_note"))
 if st.button(tr("upload.confirm"), type="primary", key="upload_confirm", disabled=bool(plan.duplicate_of and not force)):
     bar = st.progress(0.0, text=tr("upload.loading"))
     try:
-        result = ingest.ingest(ctx.db, plan, actor=ctx.user.username, force=force,
-                               mapping={row.column: (row.field or None) for row in edited.itertuples()},
-                               progress=lambda fraction, stage: bar.progress(fraction, text=f"{tr('upload.loading')} {stage}"))
+        loaded = pipeline.load_file(ctx.db, ctx.user.username, plan, force=force,
+                                    mapping={row.column: (row.field or None) for row in edited.itertuples()},
+                                    progress=lambda fraction, stage: bar.progress(fraction, text=f"{tr('upload.loading')} {stage}"))
     except GovernanceError as exc:
         bar.empty()
         show_error(exc)
         st.stop()
     discard_upload(uploaded)
-    standardized = engine.standardize(ctx.db, ctx.user.username, [result.batch_id])
+    result, standardized = loaded.ingested, loaded.standardized
     mapped = sum(1 for f in result.mapping.values() if f)
     st.success(tr("upload.done", batch=result.batch_id, rows=f"{result.rows:,}", columns=result.columns, mapped=mapped))
     if standardized.suppressed:

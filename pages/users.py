@@ -1,8 +1,8 @@
 """Users (admin): add users, reset passwords, assign roles, disable and unlock accounts."""
 import streamlit as st
 
-from governance import auth
-from governance.errors import GovernanceError
+from governance.access import auth
+from governance.store.errors import GovernanceError
 from governance.ui.guard import require
 from governance.ui.session import show_error, tr
 from governance.ui.widgets import table

@@ -8,9 +8,12 @@ import pytest
 
 os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"steward-test-secrets-{os.getpid()}.toml"))
 
-from governance import auth  # noqa: E402
-from governance.storage import open_database  # noqa: E402
+from governance import bootstrap  # noqa: E402
+from governance.access import auth  # noqa: E402
+from governance.store.storage import open_database  # noqa: E402
 from helpers import PASSWORDS  # noqa: E402
+
+bootstrap.ensure_secrets()  # the first start's secrets file, which the library only reads
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from governance import auth
-from governance.util import utcnow
+from governance.access import auth
+from governance.store.util import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORDS = {"admin": "admin-pass-123", "steward": "steward-pass-123", "analyst": "analyst-pass-123"}
@@ -70,38 +70,39 @@ SAVED_MODEL = (ROOT / "tests" / "fixtures" / "oneid_model.json").read_text(encod
 def load_generated(db, directory: Path, customers: int, seed: int, resolve: bool = True):
     """Ingest a generated multi-channel workspace, standardize it and (by default) resolve it with
     the saved Splink model. Returns the workspace (its ground truth included)."""
-    from governance import ingest, synth
+    from governance import pipeline, synth
     from governance.oneid import resolve as oneid
-    from governance.standardize import engine
+    from governance.sources import ingest
 
     workspace = synth.generate_workspace(customers, seed=seed)
     for spec, path in zip(workspace.files, synth.write_workspace(workspace, directory)):
         ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     if resolve:
         oneid.resolve(db, "t", model_json=SAVED_MODEL)
     return workspace
 
 
 def mask_exports_in_python(set_attr, db, dataset: str, role: str) -> None:
-    """Make `exports.run_export` mask in Python (`exports.mask_chunk`, chunk by chunk) instead of in
+    """Make `datasets.run_export` mask in Python (`datasets.mask_chunk`, chunk by chunk) instead of in
     its SQL: the reference the SQL masks are compared with. `set_attr` is monkeypatch.setattr or setattr."""
-    from governance import exports, masking
-    from governance.bootstrap import load_secrets
+    from governance.access import masking
+    from governance.exports import datasets
+    from governance.store.config import secrets
 
     with db.cursor() as cur:
-        policy = masking.load_policy(cur, load_secrets()["hmac_key"])
-    ds, open_writer = exports.dataset(dataset), exports.open_writer
+        policy = masking.load_policy(cur, secrets()["hmac_key"])
+    ds, open_writer = datasets.dataset(dataset), datasets.open_writer
 
     class MaskingWriter:
         def __init__(self, fmt: str, target):
             self._writer = open_writer(fmt, target)
 
         def write(self, frame):
-            self._writer.write(exports.mask_chunk(ds, frame, role, policy))
+            self._writer.write(datasets.mask_chunk(ds, frame, role, policy))
 
         def close(self):
             self._writer.close()
 
-    set_attr(exports, "_masked_sql", lambda expr, *_: expr)
-    set_attr(exports, "open_writer", MaskingWriter)
+    set_attr(datasets, "_masked_sql", lambda expr, *_: expr)
+    set_attr(datasets, "open_writer", MaskingWriter)

@@ -10,14 +10,16 @@ import re
 import duckdb
 import pandas as pd
 
-from governance import audit, exporting, masking
-from governance.errors import GovernanceError
+from governance.access import audit, masking
 from governance.golden import survivorship
-from governance.oneid import review
 from governance.oneid.resolve import SUB_ACCOUNTS
-from governance.schema import FIELD_NAMES
 from governance.standardize import normalizers
-from governance.storage import Database
+from governance.standardize.engine import VALID_SQL
+from governance.standardize.normalizers import VALID
+from governance.store import tabular
+from governance.store.errors import GovernanceError
+from governance.store.schema import FIELD_NAMES
+from governance.store.storage import Database
 
 KINDS = ("auto", "oneid", "mobile", "email", "name", "channel_id")
 CHANNEL_IDS = ("wechat_open_id", "wechat_union_id", "douyin_id", "member_card", "ecommerce_buyer_id")
@@ -32,7 +34,7 @@ def detect_kind(query: str) -> str:
         return "oneid"
     if "@" in q:
         return "email"
-    if normalizers.normalize_mobile(q).status in ("valid", "valid_with_warning"):
+    if normalizers.normalize_mobile(q).status in VALID:
         return "mobile"
     if _HAN.search(q) or re.fullmatch(r"[A-Za-z][A-Za-z .'-]*", q):
         return "name"
@@ -130,7 +132,7 @@ def sub_accounts(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
     union = " UNION ALL ".join(
         f"SELECT '{k}' AS account, s.{k} AS value, {'s.wechat_app_id' if k == 'wechat_open_id' else 'NULL'} AS app_id, "
         f"c.source FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
-        f"WHERE c.oneid = $oneid AND s.{k} IS NOT NULL AND s.{k}_status IN ('valid', 'valid_with_warning')" for k in keys)
+        f"WHERE c.oneid = $oneid AND s.{k} IS NOT NULL AND s.{k}_status IN {VALID_SQL}" for k in keys)
     return cur.execute(f"SELECT account, value, app_id, string_agg(DISTINCT source, ', ' ORDER BY source) AS sources "
                        f"FROM ({union}) GROUP BY ALL ORDER BY account, value", {"oneid": oneid}).df()
 
@@ -169,62 +171,4 @@ def records_csv(db: Database, actor: str, oneid: str, role: str | None = None,
     masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"},
                                 role=role, policy=policy)
     audit.log(db, actor, "customer.download", "oneid", oneid, {"rows": len(frame), "masked": True})
-    return exporting.to_csv_bytes(masked)
-
-
-# ---------------------------------------------------------------------------------------------
-# Split and merge (review decisions + an immediate re-run)
-
-def rerun(db: Database, actor: str):
-    """Resolve again with the saved model and thresholds (no training), then refresh golden records."""
-    from governance.oneid import resolve
-
-    with db.cursor() as cur:
-        saved = review.latest_model(cur)
-    if saved:
-        result = resolve.resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
-                                 review_low=saved["review_low"])
-    else:
-        result = resolve.resolve(db, actor, use_model=False)
-    survivorship.refresh_golden(db)
-    return result
-
-
-def _oneid_of(db: Database, rec_id: int) -> str:
-    with db.cursor() as cur:
-        return cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id]).fetchone()[0]
-
-
-def split_record(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> str:
-    """Split a record out of its OneID (reject decisions against every other member, binding every
-    later run) and re-run at once. Returns the record's OneID afterwards (the larger part keeps
-    the old OneID; on a tie the record may keep it and the others get a new one)."""
-    with db.cursor() as cur:
-        if not cur.execute("SELECT 1 FROM crosswalk WHERE oneid = ? AND rec_id = ?", [oneid, rec_id]).fetchone():
-            raise GovernanceError(f"The record is not part of {oneid}.")
-    if not review.split_out(db, actor, oneid, rec_id, comment):
-        raise GovernanceError(f"{oneid} has no other record to split from.")
-    rerun(db, actor)
-    return _oneid_of(db, rec_id)
-
-
-def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str | None = None) -> str:
-    """Merge two OneIDs: an approve decision between a record of each (as the review queue would
-    record it), then a re-run. Returns the OneID both now carry; raises when a constraint (a
-    rejection, two different resident IDs) kept them apart."""
-    if oneid == other:
-        raise GovernanceError("Pick two different OneIDs.")
-    with db.cursor() as cur:
-        reps = dict(cur.execute("SELECT oneid, min(rec_id) FROM crosswalk WHERE oneid IN (?, ?) GROUP BY oneid",
-                                [oneid, other]).fetchall())
-    if len(reps) != 2:
-        raise GovernanceError(f"No OneID {other if oneid in reps else oneid}.")
-    decision_id = review.decide(db, actor, reps[oneid], reps[other], "approve",
-                                comment or f"merge {other} into {oneid}", allow_override=True)
-    rerun(db, actor)
-    after_a, after_b = _oneid_of(db, reps[oneid]), _oneid_of(db, reps[other])
-    if after_a != after_b:
-        review.undo(db, actor, decision_id)  # it changed nothing; do not leave a contradicted approval behind
-        raise GovernanceError("A constraint keeps these customers apart (a rejected pair or two different resident "
-                              "IDs); the merge was not applied.")
-    return after_a
+    return tabular.to_csv_bytes(masked)

@@ -1,18 +1,18 @@
 """Steward overrides of golden-record fields: a value set by hand, with a reason, that beats every
 survivorship rule and survives re-resolution until it is removed. When its OneID is merged into
 another one, the override moves along (oneid_history: 'retire' with the absorbing OneID).
-Setting, removing and moving an override are audited; the golden record is refreshed at once."""
+Setting, removing and moving an override are audited; the pipeline refreshes the golden record at once."""
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-from governance import audit
-from governance.errors import GovernanceError
-from governance.schema import FIELD_NAMES
-from governance.standardize.normalizers import NORMALIZERS
-from governance.storage import Database
-from governance.util import utcnow
+from governance.access import audit
+from governance.standardize.normalizers import NORMALIZERS, VALID
+from governance.store.errors import GovernanceError
+from governance.store.schema import FIELD_NAMES
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 
 def _clean(field: str, value: str) -> str:
@@ -22,7 +22,7 @@ def _clean(field: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise GovernanceError("The override value is empty.")
     result = NORMALIZERS[field](value)
-    if result.status not in ("valid", "valid_with_warning") or result.value is None:
+    if result.status not in VALID or result.value is None:
         raise GovernanceError(f"{value!r} is not a valid {field} ({result.status}, {result.reason}).")
     return result.value
 
@@ -48,12 +48,11 @@ def set_override(db: Database, actor: str, oneid: str, field: str, value: str, r
                     [override_id, oneid, field, clean, reason.strip(), actor, now, oneid])
         audit.record(cur, actor, "golden.override.set", "oneid", oneid,
                      {"override_id": override_id, "field": field, "reason": reason.strip(), "replaced": replaced})
-    _refresh(db, oneid)
     return override_id
 
 
-def remove_override(db: Database, actor: str, override_id: int, reason: str) -> None:
-    """End an override; the field goes back to its survivorship rule."""
+def remove_override(db: Database, actor: str, override_id: int, reason: str) -> str:
+    """End an override; the field goes back to its survivorship rule. Returns its OneID."""
     if not reason or not reason.strip():
         raise GovernanceError("Removing an override needs a reason.")
     with db.transaction() as cur:
@@ -65,7 +64,7 @@ def remove_override(db: Database, actor: str, override_id: int, reason: str) -> 
                     [utcnow(), actor, reason.strip(), override_id])
         audit.record(cur, actor, "golden.override.remove", "oneid", row[0],
                      {"override_id": override_id, "field": row[1], "reason": reason.strip()})
-    _refresh(db, row[0])
+    return row[0]
 
 
 def active_overrides(cur: duckdb.DuckDBPyConnection, oneid: str | None = None) -> pd.DataFrame:
@@ -97,9 +96,3 @@ def carry_to_merged(cur: duckdb.DuckDBPyConnection) -> list[str]:
         audit.record(cur, audit.SYSTEM_ACTOR, "golden.override.move", "oneid", new,
                      {"override_id": override_id, "from": old, "reason": f"{old} merged into {new}"})
     return sorted({new for _, _, new in moves})
-
-
-def _refresh(db: Database, oneid: str) -> None:
-    from governance.golden.survivorship import refresh_golden
-
-    refresh_golden(db, oneids=[oneid])

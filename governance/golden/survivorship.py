@@ -27,15 +27,17 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from governance import audit
-from governance.errors import GovernanceError
-from governance.schema import CHANNELS, FIELD_NAMES
-from governance.storage import Database
-from governance.util import utcnow
+from governance.access import audit
+from governance.golden import overrides
+from governance.standardize import engine
+from governance.standardize.engine import VALID_SQL
+from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS, FIELD_NAMES
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 KINDS = ("source_priority", "most_recent", "most_frequent", "most_complete", "aggregate")
 DEFAULT_PRIORITY = ("crm", "member", "pos", "tmall", "jd", "douyin", "wechat_mp", "wechat_oa", "other")
-VALID = "('valid', 'valid_with_warning')"
 FULL_REBUILD_SHARE = 0.3  # above this share of changed OneIDs a full rebuild is cheaper
 
 
@@ -77,27 +79,6 @@ CONSENT_STATUS_SQL = ("coalesce((SELECT k.state FROM consent_current k WHERE k.o
 
 # ---------------------------------------------------------------------------------------------
 # Versioned rules
-
-def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Migration: rules, overrides, the golden table, its views and the build log."""
-    cur.execute("CREATE TABLE survivorship_rules (field VARCHAR NOT NULL, version INTEGER NOT NULL, kind VARCHAR NOT NULL, "
-                "priority VARCHAR[] NOT NULL, created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, comment VARCHAR, "
-                "PRIMARY KEY (field, version))")
-    cur.execute("CREATE SEQUENCE golden_override_seq START 1")
-    cur.execute("CREATE TABLE golden_overrides (override_id BIGINT PRIMARY KEY, oneid VARCHAR NOT NULL, "
-                "field VARCHAR NOT NULL, value VARCHAR NOT NULL, reason VARCHAR NOT NULL, created_by VARCHAR NOT NULL, "
-                "created_at TIMESTAMP NOT NULL, set_on_oneid VARCHAR NOT NULL, removed_at TIMESTAMP, removed_by VARCHAR, "
-                "removed_reason VARCHAR)")
-    cur.execute("CREATE SEQUENCE golden_build_seq START 1")
-    cur.execute("CREATE TABLE golden_builds (build_id BIGINT PRIMARY KEY, ts TIMESTAMP NOT NULL, mode VARCHAR NOT NULL, "
-                "rules_stamp BIGINT NOT NULL, oneids BIGINT NOT NULL, rebuilt BIGINT NOT NULL, seconds DOUBLE NOT NULL)")
-    cur.execute("CREATE TABLE golden_rules_used (field VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL)")
-    cur.execute("DROP TABLE IF EXISTS golden_lineage")  # written by the groundwork build as tables
-    cur.execute("DROP TABLE IF EXISTS golden_records")
-    sql, params = _golden_select(DEFAULTS, only_changed=False)
-    cur.execute(f"CREATE TABLE golden_wide AS {sql} LIMIT 0", params)
-    create_views(cur)
-
 
 def create_views(cur: duckdb.DuckDBPyConnection) -> None:
     """golden_records: one row per OneID with the field values, the derived attributes, the
@@ -210,7 +191,7 @@ def _value_sql(f: str) -> tuple[str, str | None]:
     """(the candidate value of field `f` in a record: the ID-derived one first, else a valid typed
     one; the typed value that loses to the ID-derived one, for the competing values)."""
     derived = DERIVED_FIRST.get(f)
-    typed_ok = f"s.{f}_status IN {VALID}"
+    typed_ok = f"s.{f}_status IN {VALID_SQL}"
     if not derived:
         return f"CASE WHEN {typed_ok} THEN s.{f} END", None
     return (f"CASE WHEN {derived} IS NOT NULL THEN {derived} WHEN {typed_ok} THEN s.{f} END",
@@ -328,17 +309,11 @@ def _changed_oneids(cur: duckdb.DuckDBPyConnection) -> None:
            OR now.st IS DISTINCT FROM g.standardized_at""")
 
 
-def _clear_aged_out_minors(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    """People grow up: clear the minor flag of records whose holder has turned 14 since they were
-    standardized. Returns their OneIDs, whose golden records need rebuilding."""
-    from governance.standardize.engine import MINOR_SQL
-
-    cur.execute("CREATE OR REPLACE TEMP TABLE aged_out AS SELECT batch_id, row_number FROM std_records "
-                f"WHERE is_minor AND NOT coalesce({MINOR_SQL.format(r='std_records')}, false)")
-    if not cur.execute("SELECT count(*) FROM aged_out").fetchone()[0]:
+def _aged_out_oneids(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """OneIDs with records whose holder has turned 14 since standardization (their flag is
+    cleared by the owner of std_records); their golden records need rebuilding."""
+    if not engine.clear_aged_out_minors(cur):
         return []
-    cur.execute("UPDATE std_records s SET is_minor = false FROM aged_out a "
-                "WHERE s.batch_id = a.batch_id AND s.row_number = a.row_number")
     return [r[0] for r in cur.execute("SELECT DISTINCT oneid FROM crosswalk JOIN aged_out USING (batch_id, row_number)"
                                       ).fetchall()]
 
@@ -357,15 +332,13 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
     (plus `oneids`, e.g. after an override), in full when asked, when the rules changed, or when
     most OneIDs changed. `rules` (tests, benchmarks) replaces the active rules for this build."""
     started = time.perf_counter()
-    from governance.golden import overrides
-
     with db.transaction() as cur:
         active = {**active_rules(cur), **(rules or {})}
         for rule in active.values():
             rule.check()  # kinds and fields are written into the SQL; channels go in as parameters
         stamp = _rules_stamp(cur)
         moved = overrides.carry_to_merged(cur)
-        aged = _clear_aged_out_minors(cur)
+        aged = _aged_out_oneids(cur)
         last = cur.execute("SELECT rules_stamp FROM golden_builds ORDER BY build_id DESC LIMIT 1").fetchone()
         total = cur.execute("SELECT count(DISTINCT oneid) FROM crosswalk").fetchone()[0]
         rebuild_all = full or rules is not None or last is None or last[0] != stamp

@@ -9,9 +9,10 @@ import duckdb
 import pyarrow as pa
 
 from governance.oneid.links import REC_ID
+from governance.standardize.engine import VALID_SQL
 
-_SHARED = " OR ".join([f"(a.{f} IS NOT NULL AND a.{f} = b.{f} AND a.{f}_status IN ('valid', 'valid_with_warning') "
-                       f"AND b.{f}_status IN ('valid', 'valid_with_warning'))"
+_SHARED = " OR ".join([f"(a.{f} IS NOT NULL AND a.{f} = b.{f} AND a.{f}_status IN {VALID_SQL} "
+                       f"AND b.{f}_status IN {VALID_SQL})"
                        for f in ("mobile", "id_card", "email", "wechat_union_id", "douyin_id", "member_card")]
                       + ["(a.wechat_open_id = b.wechat_open_id AND a.wechat_app_id = b.wechat_app_id)",
                          "(a.name_pinyin IS NOT NULL AND least(a.name_pinyin, coalesce(a.name_pinyin_rev, a.name_pinyin)) = "

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from governance.access import audit
+from governance.standardize.engine import VALID_SQL
+from governance.store.util import utcnow
+
 # A record's id: batch and 1-based row in one BIGINT.
 REC_ID = "(batch_id * 4294967296 + row_number)"
 
@@ -38,24 +42,24 @@ class MatchRule:
 # other people (gifts, family), so an order's recipient is not always the account holder. Names compatible: same simplified hanzi, or the same pinyin in either order.
 RULES: tuple[MatchRule, ...] = (
     MatchRule("same_id_card", "Same valid resident ID", "身份证号相同且有效", "id_card",
-              "id_card_status IN ('valid', 'valid_with_warning')"),
+              f"id_card_status IN {VALID_SQL}"),
     MatchRule("same_union_id", "Same WeChat union_id", "微信 UnionID 相同", "wechat_union_id",
-              "wechat_union_id_status IN ('valid', 'valid_with_warning')"),
+              f"wechat_union_id_status IN {VALID_SQL}"),
     MatchRule("same_open_id_in_app", "Same open_id within the same app id", "同一 AppID 下 OpenID 相同",
               "wechat_app_id || '|' || wechat_open_id",
-              "wechat_open_id_status IN ('valid', 'valid_with_warning') AND wechat_app_id IS NOT NULL"),
+              f"wechat_open_id_status IN {VALID_SQL} AND wechat_app_id IS NOT NULL"),
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
-              "source || '|' || member_card", "member_card_status IN ('valid', 'valid_with_warning')"),
+              "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
-              "mobile || '|' || name_key", "mobile_status IN ('valid', 'valid_with_warning') AND name_key IS NOT NULL",
+              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL",
               needs_name=True),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
-              "mobile_status IN ('valid', 'valid_with_warning') AND channel_key IS NOT NULL"),
+              f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL"),
 )
 
 # Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
-_NAME_KEY = ("CASE WHEN name_status IN ('valid', 'valid_with_warning') AND name_pinyin IS NOT NULL "
+_NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL "
              "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
 _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
 
@@ -80,8 +84,6 @@ def rule_settings(cur: duckdb.DuckDBPyConnection) -> dict[str, bool]:
 
 
 def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
-    from governance import audit
-    from governance.util import utcnow
 
     if rule_id not in [r.rule_id for r in RULES] + list(NEVER_LINK):
         raise ValueError(rule_id)
@@ -122,7 +124,7 @@ def never_link_sql(cur: duckdb.DuckDBPyConnection) -> str:
     card = "id_card" if enabled["never_two_id_cards"] else "NULL::VARCHAR"
     sex = "id_sex" if enabled["never_two_id_sexes"] else "NULL::VARCHAR"
     return (f"SELECT {REC_ID} AS rec_id, {card} AS id_card, {sex} AS id_sex FROM std_records "
-            "WHERE id_card_status IN ('valid', 'valid_with_warning')")
+            f"WHERE id_card_status IN {VALID_SQL}")
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:
@@ -136,7 +138,7 @@ def household_mobiles_sql(among: str | None = None) -> str:
     shop phone); only those in the SELECT `among` when given."""
     only = f"AND mobile IN ({among}) " if among else ""
     return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key FROM std_records WHERE mobile_status IN "
-            f"('valid', 'valid_with_warning') {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
+            f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
             "HAVING count(DISTINCT name_key) > 1")
 
 

@@ -19,31 +19,32 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from governance.oneid.links import REC_ID
-from governance.storage import Database
+from governance.standardize.engine import VALID_SQL
+from governance.store.storage import Database
 
 SPLINK_SCHEMA = "splink_work"
 U_MAX_PAIRS = 1e6
 
 INPUT_SQL = f"""
 SELECT {REC_ID} AS unique_id,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN coalesce(name_simplified, name) END AS name_hz,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_pinyin END AS name_py,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN coalesce(name_pinyin_rev, name_pinyin) END AS name_py_rev,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_initials END AS name_ini,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning') THEN name_family END AS name_fam,
+       CASE WHEN name_status IN {VALID_SQL} THEN coalesce(name_simplified, name) END AS name_hz,
+       CASE WHEN name_status IN {VALID_SQL} THEN name_pinyin END AS name_py,
+       CASE WHEN name_status IN {VALID_SQL} THEN coalesce(name_pinyin_rev, name_pinyin) END AS name_py_rev,
+       CASE WHEN name_status IN {VALID_SQL} THEN name_initials END AS name_ini,
+       CASE WHEN name_status IN {VALID_SQL} THEN name_family END AS name_fam,
        coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only,
-       CASE WHEN name_status IN ('valid', 'valid_with_warning')
+       CASE WHEN name_status IN {VALID_SQL}
             THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END AS name_key,
-       CASE WHEN mobile_status IN ('valid', 'valid_with_warning') THEN mobile END AS mobile,
-       CASE WHEN mobile_status IN ('valid', 'valid_with_warning') THEN right(mobile, 8) END AS mobile8,
+       CASE WHEN mobile_status IN {VALID_SQL} THEN mobile END AS mobile,
+       CASE WHEN mobile_status IN {VALID_SQL} THEN right(mobile, 8) END AS mobile8,
        coalesce(mobile_masked_key,
-                CASE WHEN mobile_status IN ('valid', 'valid_with_warning')
+                CASE WHEN mobile_status IN {VALID_SQL}
                      THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END) AS mobile_mk,
-       CASE WHEN email_status IN ('valid', 'valid_with_warning') THEN lower(email) END AS email,
-       coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN ('valid', 'valid_with_warning')
+       CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
+       coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL}
                                               THEN birth_date END AS DATE))::VARCHAR AS dob,
-       CASE WHEN id_card_status IN ('valid', 'valid_with_warning') THEN id_card END AS id_card,
-       coalesce(addr_district, CASE WHEN district_status IN ('valid', 'valid_with_warning') THEN district END) AS district,
+       CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
+       coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
        coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex
 FROM std_records
 """

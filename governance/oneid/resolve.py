@@ -17,41 +17,18 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from governance import audit
+from governance.access import audit
+from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
-from governance.storage import Database
-from governance.util import utcnow
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0,
                  "mobile_and_channel_id": 60.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
-
-
-def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("CREATE SEQUENCE oneid_seq START 1")
-    cur.execute("CREATE SEQUENCE oneid_run_seq START 1")
-    cur.execute("CREATE TABLE oneid_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, "
-                "seconds DOUBLE, records BIGINT, links BIGINT, model_pairs BIGINT, auto_links BIGINT, queue BIGINT, "
-                "clusters BIGINT, new BIGINT, merged BIGINT, split BIGINT, retired BIGINT, cuts BIGINT, flagged BIGINT)")
-    cur.execute("CREATE TABLE crosswalk (rec_id BIGINT NOT NULL, batch_id BIGINT NOT NULL, row_number BIGINT NOT NULL, "
-                "source VARCHAR NOT NULL, oneid VARCHAR NOT NULL, placed_by VARCHAR NOT NULL, run_id BIGINT NOT NULL)")
-    cur.execute("CREATE TABLE oneid_history (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, event VARCHAR NOT NULL, "
-                "related VARCHAR, records BIGINT, ts TIMESTAMP NOT NULL)")
-    cur.execute("CREATE TABLE cluster_flags (run_id BIGINT NOT NULL, oneid VARCHAR NOT NULL, reason VARCHAR NOT NULL, "
-                "rec_l BIGINT, rec_r BIGINT, placed_by VARCHAR)")
-    cur.execute("CREATE TABLE match_pairs (run_id BIGINT NOT NULL, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
-                "match_probability DOUBLE NOT NULL, match_weight DOUBLE, band VARCHAR NOT NULL, weights VARCHAR)")
-    cur.execute("CREATE TABLE oneid_models (run_id BIGINT PRIMARY KEY, model_json VARCHAR NOT NULL, "
-                "auto_accept DOUBLE NOT NULL, review_low DOUBLE NOT NULL)")
-    cur.execute("CREATE TABLE match_rule_settings (rule_id VARCHAR PRIMARY KEY, enabled BOOLEAN NOT NULL, "
-                "updated_by VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL)")
-    cur.execute("CREATE SEQUENCE decision_seq START 1")
-    cur.execute("CREATE TABLE review_decisions (decision_id BIGINT PRIMARY KEY, rec_l BIGINT NOT NULL, rec_r BIGINT NOT NULL, "
-                "decision VARCHAR NOT NULL, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, comment VARCHAR, "
-                "undone_at TIMESTAMP, undone_by VARCHAR)")
 
 
 def new_oneid_numbers(cur: duckdb.DuckDBPyConnection, n: int) -> int:
@@ -198,7 +175,6 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
     started = time.perf_counter()
     prediction = None
     if use_model:
-        from governance.oneid import model
 
         with db.cursor() as cur:
             approved_pairs = active_decisions(cur)[0]

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from governance import audit
-from governance.errors import GovernanceError
+from governance.access import audit
 from governance.oneid.links import REC_ID
-from governance.schema import FIELD_NAMES
-from governance.storage import Database
-from governance.util import utcnow
+from governance.store.errors import GovernanceError
+from governance.store.schema import FIELD_NAMES
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 DECISIONS = ("approve", "reject")
 COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "email": ("邮箱", "email"),

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from governance import audit
+from governance.access import audit
 from governance.quality import rules as rules_mod
-from governance.schema import FIELD_NAMES
+from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import STATUSES
-from governance.storage import Database
-from governance.util import utcnow
+from governance.store.schema import FIELD_NAMES
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 WEIGHTS = {"completeness": 0.3, "validity": 0.4, "uniqueness": 0.15, "consistency": 0.15}
 DROP_BOUND = 5.0  # a batch whose score falls more than this many points below the previous one is flagged
@@ -32,31 +33,8 @@ PATTERN_FIELDS = ("mobile", "landline", "id_card", "email", "birth_date", "postc
 KEY_FIELDS = ("mobile", "id_card", "email", "wechat_union_id", "wechat_open_id", "douyin_id", "member_card")
 TOP_N = 5
 MISSING = ("missing", "placeholder")
-VALID = ("valid", "valid_with_warning")
 _CHECK_FIELDS = {"check_birth_id": ("birth_date", "id_card"), "check_gender_id": ("gender", "id_card"),
                  "check_region_id": ("province",)}
-
-
-def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("CREATE SEQUENCE profile_run_seq START 1")
-    cur.execute("CREATE TABLE profile_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, "
-                "seconds DOUBLE NOT NULL, records BIGINT NOT NULL, score DOUBLE)")
-    cur.execute("CREATE TABLE profile_status (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, batch_id BIGINT NOT NULL, "
-                "field VARCHAR NOT NULL, status VARCHAR NOT NULL, reason VARCHAR, n BIGINT NOT NULL)")
-    cur.execute("CREATE TABLE profile_fields (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, field VARCHAR NOT NULL, "
-                "records BIGINT, missing BIGINT, valid BIGINT, invalid BIGINT, masked BIGINT, distinct_count BIGINT, "
-                "uniqueness DOUBLE, min_value VARCHAR, max_value VARCHAR, raw_clean BIGINT, completeness DOUBLE, "
-                "validity DOUBLE, uniqueness_score DOUBLE, consistency DOUBLE, score DOUBLE, top_values VARCHAR, "
-                "patterns VARCHAR)")
-    cur.execute("CREATE TABLE profile_batches (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, batch_id BIGINT NOT NULL, "
-                "uploaded_at TIMESTAMP, rows BIGINT, score DOUBLE, dropped BOOLEAN)")
-    cur.execute("CREATE TABLE profile_sources (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, rows BIGINT, "
-                "score DOUBLE, duplicate_rows BIGINT, flagged BOOLEAN)")
-    cur.execute("CREATE TABLE profile_keys (run_id BIGINT NOT NULL, field VARCHAR NOT NULL, shared_values BIGINT, "
-                "rows_involved BIGINT)")
-    cur.execute("CREATE TABLE rule_results (run_id BIGINT NOT NULL, source VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, "
-                "version INTEGER, name VARCHAR, severity VARCHAR, dimension VARCHAR, fields VARCHAR, applicable BIGINT, "
-                "failed BIGINT, pass_rate DOUBLE, mostly DOUBLE, passed BOOLEAN)")
 
 
 def _mapped_fields(cur: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -205,10 +183,10 @@ def _store_keys(cur: duckdb.DuckDBPyConnection, run_id: int) -> None:
     Only fields with valid values in two or more sources (per profile_status) can share one; the
     others store (0, 0) without a scan."""
     shared = {f for f, in cur.execute(
-        "SELECT field FROM profile_status WHERE run_id = ? AND status IN ('valid', 'valid_with_warning') "
+        f"SELECT field FROM profile_status WHERE run_id = ? AND status IN {VALID_SQL} "
         "GROUP BY field HAVING count(DISTINCT source) > 1", [run_id]).fetchall()}
     parts = [f"SELECT {run_id}, '{f}', count(*), coalesce(sum(n), 0) FROM (SELECT {f}, count(*) n FROM std_records "
-             f"WHERE {f}_status IN ('valid', 'valid_with_warning') GROUP BY {f} HAVING min(source) <> max(source))"
+             f"WHERE {f}_status IN {VALID_SQL} GROUP BY {f} HAVING min(source) <> max(source))"
              if f in shared else f"SELECT {run_id}, '{f}', 0, 0" for f in KEY_FIELDS]
     cur.execute("INSERT INTO profile_keys " + _union(parts))
 

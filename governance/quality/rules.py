@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
-from governance import audit
-from governance.errors import GovernanceError
-from governance.schema import BY_NAME, FIELD_NAMES
+from governance.access import audit
 from governance.standardize.engine import CONSISTENCY
-from governance.storage import Database
-from governance.util import utcnow
+from governance.store.errors import GovernanceError
+from governance.store.schema import BY_NAME, FIELD_NAMES
+from governance.store.storage import Database
+from governance.store.util import utcnow
 
 RULE_TYPES = ("not_null", "regex", "format", "allowed_values", "range", "unique", "unique_together",
               "consistency", "custom_sql")
@@ -201,15 +201,6 @@ def localized_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 _COLUMNS = "rule_id, version, name, rule_type, fields, params, severity, mostly, dimension, enabled"
-
-
-def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("CREATE TABLE quality_rules (rule_id VARCHAR NOT NULL, version INTEGER NOT NULL, name VARCHAR NOT NULL, "
-                "rule_type VARCHAR NOT NULL, fields VARCHAR NOT NULL, params VARCHAR NOT NULL, severity VARCHAR NOT NULL, "
-                "mostly DOUBLE NOT NULL, dimension VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, "
-                "created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, comment VARCHAR, PRIMARY KEY (rule_id, version))")
-    for rule in default_rules():
-        _insert(cur, rule.validate(), 1, "system", "default rule")
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, rule: Rule, version: int, actor: str, comment: str | None) -> None:

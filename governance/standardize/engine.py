@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from governance import audit, suppression
-from governance.schema import FIELD_NAMES
+from governance.access import audit
 from governance.standardize import fastpaths, normalizers
-from governance.storage import Database, quote_ident
-from governance.util import utcnow
+from governance.store.schema import FIELD_NAMES
+from governance.store.storage import Database, quote_ident
+from governance.store.util import utcnow
 
 # Bump when a normalizer's output changes: cached results and standardized batches are redone.
 RULESET_VERSION = 1
@@ -69,37 +69,15 @@ CONSISTENCY_REASONS = {"check_birth_id": "BIRTH_ID_CONFLICT", "check_gender_id":
                        "check_region_id": "ID_REGION_MISMATCH"}
 
 STATUS_COLUMNS = [f"{f}_status" for f in FIELD_NAMES]
+# The usable statuses, for `<field>_status IN {VALID_SQL}` in every stage's SQL.
+VALID_SQL = "(" + ", ".join(f"'{s}'" for s in normalizers.VALID) + ")"
 
 # Under 14 (PIPL Art. 28/31) on the day of standardization, in full years: from the resident ID's
 # birth date when the ID is valid, else from a valid typed birth date; NULL when neither is known.
-# Golden refreshes clear it once the holder turns 14 (survivorship._clear_aged_out_minors).
-MINOR_SQL = ("(coalesce(CASE WHEN {r}.id_card_status IN ('valid', 'valid_with_warning') THEN {r}.id_birth_date END, "
-             "CASE WHEN {r}.birth_date_status IN ('valid', 'valid_with_warning') THEN TRY_CAST({r}.birth_date AS DATE) END)"
+# Golden refreshes clear it once the holder turns 14 (clear_aged_out_minors).
+MINOR_SQL = (f"(coalesce(CASE WHEN {{r}}.id_card_status IN {VALID_SQL} THEN {{r}}.id_birth_date END, "
+             f"CASE WHEN {{r}}.birth_date_status IN {VALID_SQL} THEN TRY_CAST({{r}}.birth_date AS DATE) END)"
              " + INTERVAL 14 YEAR > current_date)")
-
-
-def _columns_ddl() -> str:
-    cols = ["batch_id BIGINT NOT NULL", "source VARCHAR NOT NULL", "row_number BIGINT NOT NULL"]
-    for f in FIELD_NAMES:
-        cols += [f"{f} VARCHAR", f"{f}_status VARCHAR NOT NULL", f"{f}_reason VARCHAR"]
-    cols += [f"{c} {t}" for c, _, _, t in DERIVED]
-    cols += ["is_minor BOOLEAN"] + [f"{c} VARCHAR" for c, _ in CONSISTENCY]
-    return ", ".join(cols)
-
-
-def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Migration: the cache, the standardized records and the run log."""
-    # No primary keys: both tables are written in bulk, and index upkeep would dominate; the
-    # engine keeps (field, raw, ruleset) and (batch_id, row_number) unique by construction.
-    cur.execute("CREATE TABLE std_cache (field VARCHAR NOT NULL, raw VARCHAR NOT NULL, ruleset INTEGER NOT NULL, "
-                "value VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, extra VARCHAR)")
-    cur.execute(f"CREATE TABLE std_records ({_columns_ddl()})")
-    cur.execute("CREATE TABLE std_batches (batch_id BIGINT PRIMARY KEY, ruleset INTEGER NOT NULL, "
-                "mapping_version INTEGER NOT NULL, gender_zero VARCHAR NOT NULL, standardized_at TIMESTAMP NOT NULL)")
-    cur.execute("CREATE TABLE source_settings (source VARCHAR PRIMARY KEY, gender_zero VARCHAR NOT NULL DEFAULT 'unknown')")
-    cur.execute("CREATE SEQUENCE std_run_seq START 1")
-    cur.execute("CREATE TABLE std_runs (run_id BIGINT PRIMARY KEY, actor VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, "
-                "seconds DOUBLE NOT NULL, batches INTEGER NOT NULL, records BIGINT NOT NULL, new_values BIGINT NOT NULL)")
 
 
 GENDER_ZERO = ("unknown", "female", "male")
@@ -125,7 +103,7 @@ class StandardizeResult:
     records: int
     new_values: int
     seconds: float
-    suppressed: int = 0  # rows matching a deletion tombstone, left out (governance/suppression.py)
+    suppressed: int = 0  # rows matching a deletion tombstone, kept aside (set by the pipeline)
     sql_values: int = 0  # of the new values, those standardized by an SQL fast path (fastpaths.py)
 
     def summary(self) -> dict:
@@ -323,7 +301,6 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
             f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r")
         for f in fast_fields:
             cur.execute(f"DROP TABLE {_fast_table(f)}")
-        suppressed = suppression.apply(cur, todo)  # rows of erased people (tombstones) are not kept
         records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")
         cur.execute(
@@ -336,13 +313,30 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
         audit.record(cur, actor, "standardize.run", "std_run", run_id,
-                     {"batches": todo, "records": records, "new_values": new_values, "suppressed": suppressed})
-    from governance import consent  # the mapped consent flags enter the consent ledger
-
-    consent.import_from_sources(db, actor)
+                     {"batches": todo, "records": records, "new_values": new_values})
     if progress:
         progress(1.0, "done")
-    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed, sql_values)
+    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, sql_values=sql_values)
+
+
+def drop_records(cur: duckdb.DuckDBPyConnection, keys_table: str) -> int:
+    """Remove the standardized records listed in `keys_table` (batch_id, row_number); e.g. the
+    rows of erased people that suppression keeps aside. Returns how many."""
+    return cur.execute(f"DELETE FROM std_records s USING {keys_table} k "
+                       "WHERE s.batch_id = k.batch_id AND s.row_number = k.row_number").fetchone()[0]
+
+
+def clear_aged_out_minors(cur: duckdb.DuckDBPyConnection) -> int:
+    """People grow up: clear the minor flag of records whose holder has turned 14 since they were
+    standardized. Their keys stay in the temp table `aged_out` (batch_id, row_number) for the
+    caller; returns how many."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE aged_out AS SELECT batch_id, row_number FROM std_records "
+                f"WHERE is_minor AND NOT coalesce({MINOR_SQL.format(r='std_records')}, false)")
+    n = cur.execute("SELECT count(*) FROM aged_out").fetchone()[0]
+    if n:
+        cur.execute("UPDATE std_records s SET is_minor = false FROM aged_out a "
+                    "WHERE s.batch_id = a.batch_id AND s.row_number = a.row_number")
+    return n
 
 
 def _failing_where(field: str, statuses: list[str] | None, reason: str | None,

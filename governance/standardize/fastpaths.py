@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.standardize import normalizers as N
-from governance.storage import quote_literal
+from governance.store.storage import quote_literal
 
 
 def _in(values) -> str:

@@ -63,6 +63,7 @@ from governance.standardize import names_data, regions
 
 STATUSES = ("valid", "valid_with_warning", "invalid", "missing", "masked", "placeholder")
 _VALID, _WARN, _INVALID = "valid", "valid_with_warning", "invalid"
+VALID = (_VALID, _WARN)  # the statuses whose value may be used
 
 Extra = dict[str, str | int | bool | None]
 

@@ -11,10 +11,10 @@ from functools import cached_property
 import pandas as pd
 import streamlit as st
 
-from governance import audit, auth, masking
-from governance.auth import User
+from governance.access import audit, auth, masking
+from governance.access.auth import User
 from governance.i18n import t
-from governance.storage import Database
+from governance.store.storage import Database
 from governance.ui.session import database, lang, secrets, tr
 
 SESSION_KEY = "steward_session"

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from governance import auth
-from governance.storage import Database
+from governance.access import auth
+from governance.store.storage import Database
 from governance.ui.guard import SESSION_KEY
 from governance.ui.session import secrets, settings, tr
 

@@ -6,14 +6,16 @@ import os
 import streamlit as st
 
 from governance import bootstrap
-from governance.config import Settings, resolve_db_path
 from governance.i18n import DEFAULT_LANG, LANGS, t
-from governance.storage import Database, open_database
+from governance.store import config
+from governance.store.config import Settings, resolve_db_path
+from governance.store.storage import Database, open_database
 
 
 @st.cache_resource(show_spinner=False)
 def _database(path: str) -> Database:
     db = open_database(path)
+    bootstrap.ensure_secrets()
     password = bootstrap.ensure_admin(db)
     if password:  # printed once, to the server's terminal
         print(f"Steward: created user 'admin' with password {password} "
@@ -28,11 +30,11 @@ def database() -> Database:
 
 @st.cache_resource(show_spinner=False)
 def _secrets(path: str) -> dict[str, str]:
-    return bootstrap.load_secrets()
+    return bootstrap.ensure_secrets()
 
 
 def secrets() -> dict[str, str]:
-    return _secrets(str(bootstrap.secrets_path()))
+    return _secrets(str(config.secrets_path()))
 
 
 def settings() -> Settings:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from governance.i18n import LABELLED_COLUMNS, column_choice, column_label, value_label
-from governance.schema import FIELDS
+from governance.store.schema import FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from openpyxl import load_workbook
 
-from governance import ingest
-from governance.standardize import engine
+from governance import pipeline
+from governance.sources import ingest
 from helpers import app_test, visible_text
 
 
@@ -18,7 +18,7 @@ def loaded(app_db, tmp_path):
     path.write_text("会员卡号,姓名,手机号,身份证号\nM1,张伟,13912345678,11010519491231002X\n"
                     "M2,欧阳娜娜,13812345678,\n", encoding="utf-8")
     ingest.ingest_file(app_db, path, actor="steward", channel="crm")
-    engine.standardize(app_db, "steward")
+    pipeline.standardize(app_db, "steward")
     return app_db
 
 
@@ -86,7 +86,7 @@ def test_record_of_processing_page(loaded):
 
 
 def test_admin_reaches_the_record_and_its_workbook_matches_the_register(loaded):
-    from governance import ropa
+    from governance.privacy import ropa
 
     with loaded.cursor() as cur:
         record = ropa.build(cur)
@@ -97,7 +97,7 @@ def test_admin_reaches_the_record_and_its_workbook_matches_the_register(loaded):
 
 
 def test_record_of_processing_reads_in_chinese(loaded):
-    from governance import retention, ropa
+    from governance.privacy import retention, ropa
 
     retention.set_policy(loaded, "steward", "source", "crm", 730)
     at = app_test(loaded, "steward", lang="zh").run()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, load_generated, unlabelled_columns, visible_text
 from governance.golden import survivorship
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, unlabelled_columns, visible_text
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
-from governance import dsr, retention
 from governance.golden import survivorship
+from governance.privacy import dsr, retention
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
 PAGES = {"requests": "pages/requests.py", "retention": "pages/retention.py"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
-from governance import consent
 from governance.golden import survivorship
-from governance.schema import CHANNELS
+from governance.privacy import consent
+from governance.store.schema import CHANNELS
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
 PAGES = {"export": "pages/export.py", "consent": "pages/consent.py"}
 

@@ -9,10 +9,10 @@ import json
 import pandas as pd
 import pytest
 
-from governance import auth
-from governance.quality import pipeline
+from governance import pipeline
+from governance.access import auth
 from governance.standardize.normalizers import _MOBILE_DUMMIES
-from governance.storage import open_database
+from governance.store.storage import open_database
 from helpers import ID_NUMBER, MOBILE, PASSWORDS, ROOT, app_test, load_generated, unlabelled_columns
 
 
@@ -37,7 +37,7 @@ def workspace(tmp_path_factory):
     for role, password in PASSWORDS.items():
         auth.create_user(database, "test", role, password, role)
     load_generated(database, tmp / "files", 400, seed=7)
-    pipeline.refresh(database, "t")
+    pipeline.refresh_quality(database, "t")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STEWARD_DB", str(path))
         yield database, tmp / "files"

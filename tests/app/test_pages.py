@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import MOBILE, PASSWORDS, app_test, visible_text as texts
-from governance import auth, ingest
+from governance.access import auth
+from governance.sources import ingest
+from helpers import MOBILE, PASSWORDS, app_test
+from helpers import visible_text as texts
 
 PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "pages/upload.py",
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
@@ -173,7 +175,7 @@ def test_steward_edits_the_mapping(loaded):
     at.button(key="save_mapping").click().run()
     assert not at.exception
     with loaded.cursor() as cur:
-        from governance import mapping
+        from governance.sources import mapping
         assert mapping.current_version(cur, "crm") == 2
         assert mapping.load(cur, "crm")["会员卡号"] is None
 

@@ -5,9 +5,11 @@ import dataclasses
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, column_headers, visible_text as visible
-from governance import ingest
-from governance.quality import pipeline, rules
+from governance import pipeline
+from governance.quality import rules
+from governance.sources import ingest
+from helpers import ID_NUMBER, MOBILE, app_test, column_headers
+from helpers import visible_text as visible
 
 
 @pytest.fixture
@@ -16,7 +18,7 @@ def profiled(app_db, tmp_path):
     path.write_text("会员号,姓名,手机,身份证\nM1,张伟,13912345678,110101199001011234\nM2,王芳,1391234567,11010519491231002X\n"
                     "M3,李娜,13800138000,\n", encoding="utf-8")
     ingest.ingest_file(app_db, path, actor="steward", channel="crm")
-    pipeline.refresh(app_db, "steward")
+    pipeline.refresh_quality(app_db, "steward")
     return app_db
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 from governance.oneid import review
+from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
 
 @pytest.fixture
@@ -125,8 +125,7 @@ def test_pair_comparison_names_fields_and_shows_sources_unmasked(resolved):
 def test_home_shows_the_work_waiting(resolved):
     from datetime import date, timedelta
 
-    from governance import dsr
-
+    from governance.privacy import dsr
     from governance.quality import profile
 
     score = profile.run_profile(resolved, "t").score

@@ -28,8 +28,8 @@ def _free_port() -> int:
 
 def seed_users(db_path: Path):
     """A fresh store with one user per role; returns it open (close it before serving)."""
-    from governance import auth
-    from governance.storage import open_database
+    from governance.access import auth
+    from governance.store.storage import open_database
 
     db = open_database(db_path)
     for role, password in PASSWORDS.items():

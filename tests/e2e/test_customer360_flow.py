@@ -6,9 +6,9 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import seed_users, serve
 from playwright.sync_api import expect
 
-from conftest import seed_users, serve
 from helpers import ID_NUMBER, MOBILE, load_generated
 from streamlit_browser import screenshot, sign_in, wait_idle
 

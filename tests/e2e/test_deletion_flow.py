@@ -3,9 +3,9 @@ the requester's identity, confirm and erase — and the person is gone from the 
 from __future__ import annotations
 
 import pytest
+from conftest import seed_users, serve
 from playwright.sync_api import expect
 
-from conftest import seed_users, serve
 from helpers import load_generated
 from streamlit_browser import screenshot, sign_in, wait_idle
 
@@ -55,8 +55,8 @@ def test_deletion_request_from_inbox_to_done(dsr_server, browser):
     screenshot(page, "dsr-deletion")
     dsr_server["stop"]()
 
-    from governance import dsr
-    from governance.storage import open_database
+    from governance.privacy import dsr
+    from governance.store.storage import open_database
     db = open_database(dsr_server["db_path"])
     with db.cursor() as cur:
         req = dsr.get(cur, 1)

@@ -6,9 +6,9 @@ import hashlib
 import json
 
 import pytest
+from conftest import seed_users, serve
 from playwright.sync_api import expect
 
-from conftest import seed_users, serve
 from helpers import ID_NUMBER, MOBILE, load_generated
 from streamlit_browser import screenshot, sign_in, wait_idle
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def export_server(tmp_path):
-    from governance import consent
     from governance.golden import survivorship
+    from governance.privacy import consent
 
     db_path = tmp_path / "export.duckdb"
     db = seed_users(db_path)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import seed_users, serve
 from playwright.sync_api import expect
 
-from conftest import seed_users, serve
-from governance import ingest
+from governance.sources import ingest
 from streamlit_browser import screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -56,7 +56,7 @@ def test_reveal_needs_a_reason_and_is_audited_and_admin_edits_a_rule(server, bro
     expect(admin.get_by_text("已保存，并记入审计日志。")).to_be_visible(timeout=20_000)
     server["stop"]()
 
-    from governance.storage import open_database
+    from governance.store.storage import open_database
     db = open_database(server["db_path"])
     with db.cursor() as cur:
         reveals = cur.execute("SELECT actor, object_type, detail FROM audit_log WHERE action = 'pii.reveal'").fetchall()

@@ -3,9 +3,9 @@ run resolution, and see the OneIDs change."""
 from __future__ import annotations
 
 import pytest
+from conftest import seed_users, serve
 from playwright.sync_api import expect
 
-from conftest import seed_users, serve
 from helpers import load_generated
 from streamlit_browser import screenshot, sign_in, wait_idle
 
@@ -52,7 +52,7 @@ def test_approve_reject_and_see_oneids_change(review_server, browser):
     screenshot(page, "review")
     review_server["stop"]()
 
-    from governance.storage import open_database
+    from governance.store.storage import open_database
     db = open_database(review_server["db_path"])
     with db.cursor() as cur:
         decisions = cur.execute("SELECT decision, actor FROM review_decisions ORDER BY decision_id").fetchall()

@@ -58,7 +58,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
     replay.close()
     context.close()
 
-    from governance.storage import open_database
+    from governance.store.storage import open_database
     app_server["stop"]()
     db = open_database(app_server["db_path"])
     with db.cursor() as cur:

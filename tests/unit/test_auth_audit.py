@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from governance import audit, auth
-from governance.errors import AuthError
-from governance.util import utcnow
+from governance.access import audit, auth
+from governance.store.errors import AuthError
+from governance.store.util import utcnow
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_five_failures_lock_for_fifteen_minutes_and_persist(db, tmp_path, alice)
     # the right password does not help while locked, even after a restart
     path = db.path
     db.close()
-    from governance.storage import open_database
+    from governance.store.storage import open_database
     reopened = open_database(path)
     assert auth.authenticate(reopened, "alice", "alice-pass-123").reason == "locked"
     with reopened.transaction() as cur:  # the lock runs out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from governance import charts
+from governance.ui import charts
 
 
 def test_heatmap_keeps_field_names_on_x_and_labels_on_ticks():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from governance import cli
-from governance.storage import open_database
+from governance.store.storage import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,7 @@ def test_init_uses_admin_password_from_environment(db_path, capsys, monkeypatch)
     code, out, _ = call(db_path, capsys, "init", "--no-demo")
     assert code == 0 and "from-the-env-123" not in out
     assert not (db_path.parent / "initial-admin-password.txt").exists()
-    from governance import auth
+    from governance.access import auth
     db = open_database(db_path)
     assert auth.authenticate(db, "admin", "from-the-env-123").ok
     db.close()
@@ -62,12 +62,27 @@ def test_secrets_generated_once_and_private(tmp_path, monkeypatch):
     from governance import bootstrap
     path = tmp_path / "secrets.toml"
     monkeypatch.delenv("STEWARD_COOKIE_KEY", raising=False)
-    first = bootstrap.load_secrets(path)
+    first = bootstrap.ensure_secrets(path)
     assert len(first["cookie_key"]) >= 48 and first["cookie_key"] != first["hmac_key"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert bootstrap.load_secrets(path) == first
+    assert bootstrap.ensure_secrets(path) == first
     monkeypatch.setenv("STEWARD_COOKIE_KEY", "k" * 64)
-    assert bootstrap.load_secrets(path)["cookie_key"] == "k" * 64
+    assert bootstrap.ensure_secrets(path)["cookie_key"] == "k" * 64
+
+
+def test_library_reads_secrets_but_never_writes_them(tmp_path, monkeypatch):
+    from governance.store import config
+    from governance.store.errors import ConfigError
+    path = tmp_path / "none.toml"
+    monkeypatch.setenv("STEWARD_SECRETS_FILE", str(path))
+    monkeypatch.delenv("STEWARD_HMAC_KEY", raising=False)
+    monkeypatch.setenv("STEWARD_COOKIE_KEY", "c" * 64)
+    with pytest.raises(ConfigError, match="governance init"):
+        config.secrets()
+    assert not path.exists()
+    monkeypatch.setenv("STEWARD_HMAC_KEY", "h" * 64)
+    assert config.secrets() == {"cookie_key": "c" * 64, "hmac_key": "h" * 64}
+    assert not path.exists()
 
 
 def test_ingest_and_sources_json(db_path, tmp_path, capsys):

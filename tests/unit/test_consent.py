@@ -5,11 +5,12 @@ from datetime import timedelta
 
 import pytest
 
-from governance import cli, consent, ingest
-from governance.errors import GovernanceError
+from governance import cli, pipeline
 from governance.oneid import resolve
-from governance.standardize import engine
-from governance.util import utcnow
+from governance.privacy import consent
+from governance.sources import ingest
+from governance.store.errors import GovernanceError
+from governance.store.util import utcnow
 
 CRM = ("会员卡号,姓名,手机号,营销同意,最后更新时间\n"
        "M1,张伟,13867541230,是,2026-01-02 10:00:00\n"
@@ -22,7 +23,7 @@ CRM = ("会员卡号,姓名,手机号,营销同意,最后更新时间\n"
 def ledger(db, tmp_path):
     (tmp_path / "crm.csv").write_text(CRM, encoding="utf-8")
     ingest.ingest_file(db, tmp_path / "crm.csv", actor="t", channel="crm")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     return db
 
@@ -45,7 +46,7 @@ def test_standardization_imports_the_flag_once_per_row_as_of_the_rows_update(led
         assert cur.execute("SELECT actor, detail FROM audit_log WHERE action = 'consent.import'").fetchall() == [
             ("t", '{"granted": 2, "records": 3, "withdrawn": 1}')]
     assert consent.import_from_sources(ledger, "alice").records == 0  # idempotent
-    engine.standardize(ledger, "t", batch_ids=[1])  # a re-standardization imports nothing again
+    pipeline.standardize(ledger, "t", batch_ids=[1])  # a re-standardization imports nothing again
     with ledger.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM consent_records").fetchone()[0] == 3
 

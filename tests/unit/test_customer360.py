@@ -6,13 +6,13 @@ import io
 import pandas as pd
 import pytest
 
-from helpers import ID_NUMBER, MOBILE, load_generated
-from governance import ingest
-from governance.errors import GovernanceError
+from governance import pipeline
 from governance.golden import customer360 as c360
 from governance.golden import survivorship
 from governance.oneid import resolve
-from governance.standardize import engine
+from governance.sources import ingest
+from governance.store.errors import GovernanceError
+from helpers import ID_NUMBER, MOBILE, load_generated
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def people(db, tmp_path):
     path = tmp_path / "pos.csv"
     path.write_text("姓名,手机,邮箱\n张伟,+86 139-1234-5678,\n", encoding="utf-8")
     ingest.ingest_file(db, path, actor="t", source="pos", channel="pos")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     survivorship.refresh_golden(db)
     return db
@@ -103,7 +103,7 @@ def test_split_and_merge_take_effect_at_once(db, tmp_path):
         x, y = [r[0] for r in cur.execute("SELECT oneid FROM golden_records WHERE id_card IS NOT NULL "
                                           "ORDER BY oneid LIMIT 2").fetchall()]
     with pytest.raises(GovernanceError, match="constraint"):   # two different resident IDs never merge
-        c360.merge_oneids(db, "steward", x, y)
+        pipeline.merge_oneids(db, "steward", x, y)
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM review_decisions WHERE undone_at IS NULL").fetchone()[0] == 0
     with db.cursor() as cur:
@@ -112,7 +112,7 @@ def test_split_and_merge_take_effect_at_once(db, tmp_path):
     with db.cursor() as cur:
         others = [r[0] for r in cur.execute("SELECT rec_id FROM crosswalk WHERE oneid = ? AND rec_id <> ?",
                                             [oneid, rec]).fetchall()]
-    new = c360.split_record(db, "steward", oneid, int(rec), "different person")
+    new = pipeline.split_record(db, "steward", oneid, int(rec), "different person")
     with db.cursor() as cur:
         after = {r[0] for r in cur.execute("SELECT oneid FROM crosswalk WHERE rec_id IN (SELECT unnest(?::BIGINT[]))",
                                            [others]).fetchall()}
@@ -122,7 +122,7 @@ def test_split_and_merge_take_effect_at_once(db, tmp_path):
     with db.cursor() as cur:
         a, b = [r[0] for r in cur.execute("SELECT oneid FROM golden_records WHERE record_count = 1 "
                                           "AND id_card IS NULL ORDER BY oneid LIMIT 2").fetchall()]
-    merged = c360.merge_oneids(db, "steward", a, b, "same customer, confirmed")
+    merged = pipeline.merge_oneids(db, "steward", a, b, "same customer, confirmed")
     with db.cursor() as cur:
         assert merged in (a, b)
         assert cur.execute("SELECT record_count FROM golden_records WHERE oneid = ?", [merged]).fetchone()[0] == 2

@@ -8,15 +8,15 @@ from datetime import date
 
 import pytest
 
-from helpers import SAVED_MODEL, load_generated
-from governance import consent, dsr, erasure, ingest, suppression
-from governance.errors import GovernanceError
+from governance import pipeline
 from governance.golden import survivorship
 from governance.oneid import resolve, review
-from governance.quality import pipeline
-from governance.schema import pii_fields
-from governance.storage import quote_ident
-
+from governance.privacy import consent, dsr, erasure, suppression
+from governance.sources import ingest
+from governance.store.errors import GovernanceError
+from governance.store.schema import pii_fields
+from governance.store.storage import quote_ident
+from helpers import SAVED_MODEL, load_generated
 
 # ---------------------------------------------------------------- due dates
 
@@ -59,7 +59,7 @@ def test_due_date_follows_chinas_holidays_and_make_up_working_weekends(monkeypat
 def workspace(db, tmp_path):
     ws = load_generated(db, tmp_path / "d", 300, seed=5)
     survivorship.build_golden(db)
-    pipeline.refresh(db, "t")  # stored profiles (top values, min/max) to purge too
+    pipeline.refresh_quality(db, "t")  # stored profiles (top values, min/max) to purge too
     return ws, tmp_path / "d"
 
 
@@ -133,14 +133,14 @@ def test_actions_need_a_verified_identity_and_follow_the_workflow(db, workspace)
         oneid = _person(cur)
     request_id = dsr.create(db, "steward", "deletion", "某某", oneids=[oneid])
     with pytest.raises(GovernanceError, match="verify"):
-        dsr.execute_deletion(db, "steward", request_id)
+        pipeline.delete_person(db, "steward", request_id)
     with pytest.raises(GovernanceError):
         dsr.verify(db, "steward", request_id, "  ")
     with pytest.raises(GovernanceError, match="Unknown OneID"):
         dsr.create(db, "steward", "access", "某某", oneids=["OID9999999999"])
     with pytest.raises(GovernanceError, match="deletion request"):
         other = _verified(db, "access", oneid)
-        dsr.execute_deletion(db, "steward", other)
+        pipeline.delete_person(db, "steward", other)
     dsr.reject(db, "steward", request_id, "Could not verify the requester.")
     with pytest.raises(GovernanceError):
         dsr.verify(db, "steward", request_id, "late")
@@ -207,7 +207,7 @@ def test_deletion_removes_every_trace_but_the_tombstone_and_the_audit(db, worksp
     assert {name, id_card, mobile.split(" | ")[0]} <= values
     assert {"raw.batch_1", "main.std_records", "main.std_cache", "main.golden_records"} & set(before)
     request_id = _verified(db, "deletion", oneid, identifiers={"mobile": mobile.split(" | ")[0]})
-    result = dsr.execute_deletion(db, "steward", request_id)
+    result = pipeline.delete_person(db, "steward", request_id)
     assert result.records == n_records
     assert result.deleted["raw"] == n_records and result.deleted["std_records"] == n_records
     assert result.deleted["crosswalk"] == n_records
@@ -231,7 +231,7 @@ def test_compaction_removes_erased_values_from_the_file_itself(db, workspace):
     with db.cursor() as cur:
         oneid = _person(cur)
         values = _values_only_they_hold(cur, oneid)
-    dsr.execute_deletion(db, "steward", _verified(db, "deletion", oneid))
+    pipeline.delete_person(db, "steward", _verified(db, "deletion", oneid))
     lingering = [v for v in values if v.encode() in db.path.read_bytes()]
     assert lingering  # a DELETE leaves the bytes in freed blocks of the DuckDB file
     path = db.path
@@ -239,8 +239,8 @@ def test_compaction_removes_erased_values_from_the_file_itself(db, workspace):
     sizes = erasure.compact(path)
     data = path.read_bytes()
     assert [v for v in values if v.encode() in data] == [] and sizes["bytes_after"] <= sizes["bytes_before"]
-    from governance import audit
-    from governance.storage import open_database
+    from governance.access import audit
+    from governance.store.storage import open_database
 
     again = open_database(path)
     with again.cursor() as cur:
@@ -263,7 +263,7 @@ def test_deletion_is_all_or_nothing(db, workspace, monkeypatch):
 
     monkeypatch.setattr(erasure, "redact_profiles", fail)
     with pytest.raises(RuntimeError):
-        dsr.execute_deletion(db, "steward", request_id)
+        pipeline.delete_person(db, "steward", request_id)
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM std_records").fetchone()[0] == rows_before
         assert cur.execute("SELECT count(*) FROM raw.batch_1").fetchone()[0] == raw_before
@@ -281,14 +281,12 @@ def test_reupload_is_suppressed_resolve_does_not_resurrect_and_lifting_works(db,
         theirs = cur.execute("SELECT b.source, b.file_name, c.row_number FROM crosswalk c JOIN batches b USING (batch_id) "
                              "WHERE c.oneid = ? ORDER BY 1, 3", [oneid]).fetchall()
     request_id = _verified(db, "deletion", oneid)
-    dsr.execute_deletion(db, "steward", request_id)
+    pipeline.delete_person(db, "steward", request_id)
     with db.cursor() as cur:
         assert _hits(cur, values) == {}
     resolve.resolve(db, "steward", model_json=SAVED_MODEL)  # a re-run right after does not bring them back
     survivorship.build_golden(db)
     # The same files are uploaded again (forced): every row of the person is suppressed.
-    from governance.standardize import engine
-
     sources = sorted({s for s, _, _ in theirs})
     new_batches = []
     for spec in ws.files:
@@ -296,7 +294,7 @@ def test_reupload_is_suppressed_resolve_does_not_resurrect_and_lifting_works(db,
             result = ingest.ingest_file(db, directory / spec.file_name, actor="steward", source=spec.source,
                                         channel=spec.channel, force=True)
             new_batches.append(result.batch_id)
-    standardized = engine.standardize(db, "steward", new_batches)
+    standardized = pipeline.standardize(db, "steward", new_batches)
     with db.cursor() as cur:
         suppressed = set(cur.execute("SELECT b.source, s.row_number FROM suppressed_records s JOIN batches b "
                                      "USING (batch_id)").fetchall())
@@ -316,8 +314,8 @@ def test_reupload_is_suppressed_resolve_does_not_resurrect_and_lifting_works(db,
         tombstone_id = int(tombstones["tombstone_id"][0])
     # Lifting the suppression (audited) brings the rows back into the pipeline.
     with pytest.raises(GovernanceError):
-        suppression.lift(db, "steward", tombstone_id, " ")
-    released = suppression.lift(db, "steward", tombstone_id, "new membership with fresh consent")
+        pipeline.lift_tombstone(db, "steward", tombstone_id, " ")
+    released = pipeline.lift_tombstone(db, "steward", tombstone_id, "new membership with fresh consent")
     assert released == len(suppressed)
     resolve.resolve(db, "steward", model_json=SAVED_MODEL)
     with db.cursor() as cur:
@@ -329,23 +327,21 @@ def test_reupload_is_suppressed_resolve_does_not_resurrect_and_lifting_works(db,
 
 
 def test_a_different_hmac_key_is_refused_rather_than_letting_erased_people_back(db, workspace, monkeypatch):
-    from governance.standardize import engine
-
     ws, directory = workspace
     with db.cursor() as cur:
         oneid = _person(cur)
         source = cur.execute("SELECT min(source) FROM crosswalk WHERE oneid = ?", [oneid]).fetchone()[0]
-    dsr.execute_deletion(db, "steward", _verified(db, "deletion", oneid))
+    pipeline.delete_person(db, "steward", _verified(db, "deletion", oneid))
     spec = next(f for f in ws.files if f.source == source)
     batch = ingest.ingest_file(db, directory / spec.file_name, actor="steward", source=spec.source,
                                channel=spec.channel, force=True).batch_id
     monkeypatch.setenv("STEWARD_HMAC_KEY", "a-new-key-after-the-secrets-file-was-lost")
     with pytest.raises(GovernanceError, match="HMAC key"):
-        engine.standardize(db, "steward", [batch])
+        pipeline.standardize(db, "steward", [batch])
     with db.cursor() as cur:  # the run changed nothing: the batch is not standardized
         assert cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0] == 0
     monkeypatch.delenv("STEWARD_HMAC_KEY")
-    assert engine.standardize(db, "steward", [batch]).suppressed > 0
+    assert pipeline.standardize(db, "steward", [batch]).suppressed > 0
 
 
 def _raw_only(values: set[str], db) -> set[str]:
@@ -363,17 +359,15 @@ def test_household_member_sharing_the_phone_is_not_suppressed(db, tmp_path):
     path = tmp_path / "pos.csv"
     path.write_text("会员卡号,姓名,手机\nM1,张伟,13912345678\nM2,李娜,13912345678\n", encoding="utf-8")
     batch = ingest.ingest_file(db, path, actor="t", channel="pos").batch_id
-    from governance.standardize import engine
-
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     with db.cursor() as cur:
         zhang = cur.execute("SELECT oneid FROM crosswalk WHERE row_number = 1").fetchone()[0]
-    dsr.execute_deletion(db, "t", _verified(db, "deletion", zhang))
+    pipeline.delete_person(db, "t", _verified(db, "deletion", zhang))
     again = tmp_path / "pos2.csv"
     again.write_text("会员卡号,姓名,手机\nM9,张伟,13912345678\nM8,李娜,13912345678\nM7,,13912345678\n", encoding="utf-8")
     second = ingest.ingest_file(db, again, actor="t", source="pos").batch_id
-    assert engine.standardize(db, "t", [second]).suppressed == 2  # 张伟 and the nameless row; 李娜 stays
+    assert pipeline.standardize(db, "t", [second]).suppressed == 2  # 张伟 and the nameless row; 李娜 stays
     with db.cursor() as cur:
         assert cur.execute("SELECT name FROM std_records WHERE batch_id = ?", [second]).fetchall() == [("李娜",)]
         assert cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0] == 1

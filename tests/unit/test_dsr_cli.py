@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from helpers import load_generated
 from governance import cli
-from governance.storage import open_database
+from governance.store.storage import open_database
+from helpers import load_generated
 
 
 def call(db_path, capsys, *args: str) -> tuple[int, str, str]:

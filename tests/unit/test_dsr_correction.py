@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import load_generated
-from governance import dsr
+from governance import pipeline
 from governance.golden import survivorship
+from governance.privacy import dsr
+from helpers import load_generated
 
 overrides = pytest.importorskip("governance.golden.overrides")
 
@@ -18,7 +19,7 @@ def test_correction_becomes_an_override_with_lineage(db, tmp_path):
         oneid = cur.execute("SELECT oneid FROM golden_records ORDER BY oneid LIMIT 1").fetchone()[0]
     request_id = dsr.create(db, "steward", "correction", "某某", oneids=[oneid])
     dsr.verify(db, "steward", request_id, "ID card checked")
-    override_id = dsr.correct(db, "steward", request_id, "email", "wang.fang2026@163.com", "requested by the person")
+    override_id = pipeline.correct(db, "steward", request_id, "email", "wang.fang2026@163.com", "requested by the person")
     assert isinstance(override_id, int)
     survivorship.build_golden(db)
     with db.cursor() as cur:

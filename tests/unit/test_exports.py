@@ -12,13 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from helpers import ID_NUMBER, MOBILE, mask_exports_in_python
-from governance import cli, consent, exporting, exports, ingest
-from governance.errors import GovernanceError, PermissionDenied
-from governance.exports import ExportFilter, ExportRequest
+from governance import cli, pipeline
+from governance.exports import datasets
+from governance.exports.datasets import ExportFilter, ExportRequest
 from governance.golden import survivorship
 from governance.oneid import resolve
-from governance.standardize import engine
+from governance.privacy import consent
+from governance.sources import ingest
+from governance.store import tabular
+from governance.store.errors import GovernanceError, PermissionDenied
+from helpers import ID_NUMBER, MOBILE, mask_exports_in_python
 
 # Five people in two channels. 张伟 is an adult with marketing consent and two mobiles; 李娜 is a
 # minor (born 2016) with marketing consent; 王芳 refused marketing; 赵敏 gave none; 欧阳娜娜 is an
@@ -43,7 +46,7 @@ def people(db, tmp_path):
     (tmp_path / "pos.csv").write_text(POS, encoding="utf-8")
     ingest.ingest_file(db, tmp_path / "crm.csv", actor="t", channel="crm")
     ingest.ingest_file(db, tmp_path / "pos.csv", actor="t", channel="pos")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     # the two 张伟 rows share a name but not a mobile: join them by a steward approval
     with db.cursor() as cur:
         left, right = [r[0] for r in cur.execute(
@@ -55,9 +58,9 @@ def people(db, tmp_path):
     return db
 
 
-def export(db, tmp_path, name="out.csv", **kw) -> tuple[exports.Manifest, bytes]:
+def export(db, tmp_path, name="out.csv", **kw) -> tuple[datasets.Manifest, bytes]:
     fmt = name.rsplit(".", 1)[1]
-    manifest = exports.run_export(db, ExportRequest(kw.pop("dataset", "golden"), kw.pop("actor", "t"), format=fmt, **kw),
+    manifest = datasets.run_export(db, ExportRequest(kw.pop("dataset", "golden"), kw.pop("actor", "t"), format=fmt, **kw),
                                   tmp_path / name)
     return manifest, (tmp_path / name).read_bytes()
 
@@ -89,8 +92,8 @@ def test_golden_has_one_row_per_oneid_with_derived_attributes(people, tmp_path):
     assert set(frame.columns) >= {"is_minor", "completeness", "first_seen", "last_seen", "channel_count"}
 
 
-@pytest.mark.parametrize("dataset", exports.DATASETS)
-@pytest.mark.parametrize("fmt", exporting.FORMATS)
+@pytest.mark.parametrize("dataset", datasets.DATASETS)
+@pytest.mark.parametrize("fmt", tabular.FORMATS)
 def test_every_format_and_dataset_is_masked_by_default(people, tmp_path, dataset, fmt):
     manifest, data = export(people, tmp_path, f"x.{fmt}", dataset=dataset)
     assert manifest.masked and manifest.row_count > 0
@@ -125,7 +128,7 @@ def test_marketing_excludes_no_consent_refusals_and_minors_unless_a_guardian_con
     consent.grant(people, "steward", oneid_of(people, "13912345678"), consent.GUARDIAN, method="written")
     assert names(purpose="marketing") == ["张伟", "李娜", "欧阳娜娜"]
     with people.cursor() as cur:
-        assert exports.count_rows(cur, ExportRequest("golden", "t", purpose="marketing")) == 3
+        assert datasets.count_rows(cur, ExportRequest("golden", "t", purpose="marketing")) == 3
 
 
 def test_withdrawal_removes_the_person_from_the_next_marketing_export_at_once(people, tmp_path):
@@ -166,7 +169,7 @@ def test_filters_fields_and_count(people, tmp_path):
     def run(**kw):
         request = ExportRequest("golden", "t", **kw)
         with people.cursor() as cur:
-            count = exports.count_rows(cur, request)
+            count = datasets.count_rows(cur, request)
         frame = csv_frame(export(people, tmp_path, **kw)[1])
         assert count == len(frame)
         return frame
@@ -193,12 +196,12 @@ def test_formulas_are_neutralized_and_round_trip_through_openpyxl(people, tmp_pa
     text = csv_frame(export(people, tmp_path, "f.csv", **kw)[1])
     assert "'=HYPERLINK(\"http://x\")" in set(text["address"])
     frame = pd.DataFrame({"a": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "ok", None]})
-    wb = load_workbook(io.BytesIO(exporting.to_xlsx_bytes(frame)))
+    wb = load_workbook(io.BytesIO(tabular.to_xlsx_bytes(frame)))
     values = [c.value for c in wb.active["A"]][1:]
     # XML stores a CR as a line feed; the quote prefix is what matters
     assert values[:5] == ["'=1+1", "'+1", "'-1", "'@x", "'\tx"] and values[5] in ("'\rx", "'\nx") and values[6] == "ok"
     assert all(c.data_type == "s" for c in wb.active["A"] if c.value is not None)
-    back = pd.read_csv(io.BytesIO(exporting.to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str)["a"].tolist()
+    back = pd.read_csv(io.BytesIO(tabular.to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str)["a"].tolist()
     assert back[:7] == ["'=1+1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "ok"]
 
 
@@ -225,7 +228,7 @@ def test_manifest_file_row_and_checksum(people, tmp_path):
 
 def test_export_streams_in_chunks_with_progress(people, tmp_path):
     seen = []
-    manifest = exports.run_export(people, ExportRequest("lineage", "t"), tmp_path / "l.csv",
+    manifest = datasets.run_export(people, ExportRequest("lineage", "t"), tmp_path / "l.csv",
                                   progress=lambda done, total: seen.append((done, total)), chunk_rows=4)
     assert len(seen) > 2 and seen[-1] == (manifest.row_count, manifest.row_count)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -234,11 +237,11 @@ def test_export_streams_in_chunks_with_progress(people, tmp_path):
 
 def test_no_golden_records_yet_is_a_clear_error(db, tmp_path):
     with pytest.raises(GovernanceError, match="no golden records"):
-        exports.run_export(db, ExportRequest("golden", "t"), tmp_path / "g.csv")
+        datasets.run_export(db, ExportRequest("golden", "t"), tmp_path / "g.csv")
 
 
 def test_cli_export_golden_masked_unmasked_and_marketing(people, tmp_path, capsys):
-    from governance import auth
+    from governance.access import auth
 
     auth.create_user(people, "t", "sam", "steward-pass-123", "steward")
     auth.create_user(people, "t", "ann", "analyst-pass-123", "analyst")
@@ -260,11 +263,11 @@ def test_cli_export_golden_masked_unmasked_and_marketing(people, tmp_path, capsy
     assert "unmasked" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("dataset", exports.DATASETS)
+@pytest.mark.parametrize("dataset", datasets.DATASETS)
 def test_masking_in_sql_writes_the_same_file_as_masking_in_python(people, tmp_path, monkeypatch, dataset):
     """The masks run in the export's SQL; a role whose policy mixes methods, kept lengths and the
     keyed hash gets byte for byte the file the Python masks write."""
-    from governance import masking
+    from governance.access import masking
 
     for cls, method, start, end in (("mobile", "partial", 2, 2), ("name", "hidden", None, None),
                                     ("address", "full", None, None), ("wechat_id", "partial", 0, 6),

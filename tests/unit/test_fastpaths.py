@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance import synth
+from governance import pipeline, synth
 from governance.standardize import engine, fastpaths
 from governance.standardize import normalizers as N
 from helpers import load_generated
@@ -167,7 +167,7 @@ def test_multichannel_workspace_standardizes_the_same_without_shortcuts(db, tmp_
     with db.transaction() as cur:
         cur.execute("DELETE FROM std_cache")
         cur.execute("DELETE FROM std_batches")
-    python_only = engine.standardize(db, "t")
+    python_only = pipeline.standardize(db, "t")
     assert python_only.new_values > 0 and python_only.sql_values == 0
     with db.cursor() as cur:
         assert cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall() == with_fast
@@ -177,7 +177,7 @@ def test_multichannel_workspace_standardizes_the_same_without_shortcuts(db, tmp_
     monkeypatch.setattr(engine, "_present_fields", lambda cur, ids, real=engine._present_fields: (
         skipped.append(set(engine.FIELD_NAMES) - real(cur, ids)) or real(cur, ids)))
     for batch in batches:
-        engine.standardize(db, "t", [batch])
+        pipeline.standardize(db, "t", [batch])
     assert all(skipped) and len(skipped) == len(batches)
     with db.cursor() as cur:
         assert cur.execute("SELECT * FROM std_records ORDER BY batch_id, row_number").fetchall() == with_fast

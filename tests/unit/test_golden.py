@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from governance import consent, ingest
+from governance import pipeline
 from governance.golden import survivorship as sv
 from governance.oneid import resolve
-from governance.standardize import engine
-import pandas as pd
+from governance.privacy import consent
+from governance.sources import ingest
 
 ID = "11010519491231002X"  # a woman born 1949-12-31
 
@@ -25,7 +26,7 @@ def golden(db, tmp_path):
     load(db, tmp_path, "pos", "pos", [f"王芳,13912345678,{ID},wf@qq.com,1950-01-01,男,北京朝阳区,2024-05-01 10:00:00"])
     load(db, tmp_path, "crm", "crm", [f"王 芳,13512345678,{ID},wf@163.com,,女,北京市朝阳区建国路88号1号楼,2023-01-01 09:00:00",
                                        f"王芳芳,13912345678,{ID},无,,,,2022-01-01 09:00:00"])
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     assert sv.build_golden(db) == 1
     with db.cursor() as cur:
@@ -79,16 +80,16 @@ def test_most_frequent_and_custom_rules(db, golden):
 
 # --- rules, tie order, lineage, versions, overrides, incremental refresh (issue 5) -------------------
 
-from governance import audit  # noqa: E402
-from governance.errors import GovernanceError  # noqa: E402
+from governance.access import audit
 from governance.golden import overrides  # noqa: E402
 from governance.oneid import review  # noqa: E402
+from governance.store.errors import GovernanceError  # noqa: E402
 from helpers import SAVED_MODEL, load_generated  # noqa: E402
 
 
 def test_tie_order_newest_batch_then_lowest_row_then_valid_before_warning(db, golden, tmp_path):
     load(db, tmp_path, "crm", "crm", [f"王小芳,13512345678,{ID},,,,,2021-01-01 09:00:00"])   # a newer CRM batch
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     sv.refresh_golden(db)
     with db.cursor() as cur:
@@ -159,7 +160,7 @@ def _one_oneid(db) -> str:
 
 def test_override_wins_shows_in_lineage_survives_a_rerun_and_is_removed(db, golden):
     oneid = _one_oneid(db)
-    override_id = overrides.set_override(db, "steward", oneid, "name", "王 芳菲", "customer asked for a correction")
+    override_id = pipeline.set_override(db, "steward", oneid, "name", "王 芳菲", "customer asked for a correction")
     with db.cursor() as cur:
         lin = sv.lineage(cur, oneid).set_index("field")
     assert lin.loc["name", "value"] == "王芳菲" and lin.loc["name", "rule"] == "override"
@@ -171,10 +172,10 @@ def test_override_wins_shows_in_lineage_survives_a_rerun_and_is_removed(db, gold
         assert cur.execute("SELECT name FROM golden_records").fetchone()[0] == "王芳菲"
         assert len(overrides.active_overrides(cur, oneid)) == 1
     with pytest.raises(GovernanceError):
-        overrides.set_override(db, "steward", oneid, "mobile", "12345", "bad number")
+        pipeline.set_override(db, "steward", oneid, "mobile", "12345", "bad number")
     with pytest.raises(GovernanceError):
-        overrides.set_override(db, "steward", oneid, "name", "王芳菲", " ")
-    overrides.remove_override(db, "steward", override_id, "wrong customer")
+        pipeline.set_override(db, "steward", oneid, "name", "王芳菲", " ")
+    pipeline.remove_override(db, "steward", override_id, "wrong customer")
     with db.cursor() as cur:
         assert cur.execute("SELECT name FROM golden_records").fetchone()[0] == "王芳"
         assert overrides.active_overrides(cur).empty
@@ -186,14 +187,14 @@ def test_override_wins_shows_in_lineage_survives_a_rerun_and_is_removed(db, gold
 def test_override_follows_its_oneid_into_a_merge(db, tmp_path):
     load(db, tmp_path, "crm", "crm", ["李雷,13712345678,,,,,,", "李雷,13712345678,,ll@qq.com,,,,"])
     load(db, tmp_path, "pos", "pos", ["韩梅梅,13698765432,,,,,,"])
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     sv.refresh_golden(db)
     with db.cursor() as cur:
         small, big = [r[0] for r in cur.execute("SELECT oneid FROM golden_records ORDER BY record_count").fetchall()]
         rec_small = cur.execute("SELECT rec_id FROM crosswalk WHERE oneid = ?", [small]).fetchone()[0]
         rec_big = cur.execute("SELECT min(rec_id) FROM crosswalk WHERE oneid = ?", [big]).fetchone()[0]
-    override_id = overrides.set_override(db, "steward", small, "email", "hmm@163.com", "confirmed by phone")
+    override_id = pipeline.set_override(db, "steward", small, "email", "hmm@163.com", "confirmed by phone")
     review.decide(db, "steward", rec_small, rec_big, "approve")
     resolve.resolve(db, "t", use_model=False)
     sv.refresh_golden(db)
@@ -233,7 +234,7 @@ def test_consent_status_and_profile_attributes(db, tmp_path):
     path = tmp_path / "crm.csv"
     path.write_text("姓名,手机,营销同意\n张三,13912345678,是\n李四,13812345679,否\n王五,13712345670,\n", encoding="utf-8")
     ingest.ingest_file(db, path, actor="t", source="crm", channel="crm")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     sv.refresh_golden(db)
     consent.import_from_sources(db, "t")  # the mapped column goes to the ledger; golden records read it
@@ -254,7 +255,7 @@ def test_a_minor_flag_clears_once_the_holder_turns_14(db, tmp_path):
     child = f"{date.today().year - 10}-06-01"
     others = [f"张{c},1370000000{i},,,1985-03-0{i},男,," for i, c in enumerate("一二三四五六七八九", 1)]
     load(db, tmp_path, "crm", "crm", ["王芳,13912345678,,,1990-01-01,女,,", f"李小明,13812345678,,,{child},男,,", *others])
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     resolve.resolve(db, "t", use_model=False)
     sv.refresh_golden(db)
     with db.transaction() as cur:  # as if 王芳 had been standardized when she was 13

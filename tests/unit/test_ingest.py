@@ -10,9 +10,9 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from governance import ingest
-from governance.errors import DuplicateFileError, IngestError
-from governance.readers import sha256_file
+from governance.sources import ingest
+from governance.sources.readers import sha256_file
+from governance.store.errors import DuplicateFileError, IngestError
 
 HEADER = ["会员卡号", "姓名", "手机号", "身份证号", "生日"]
 ROWS = [

@@ -1,4 +1,4 @@
-"""Mapping suggestions, versioned mapping per source, the mapped_records contract, and migrations."""
+"""Mapping suggestions, versioned mapping per source, and the mapped_records contract."""
 from __future__ import annotations
 
 import threading
@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from governance import mapping, migrations
-from governance.errors import MappingError
-from governance import ingest
-from governance.storage import open_database
+from governance.sources import ingest, mapping
+from governance.store.errors import MappingError
 
 
 @pytest.mark.parametrize("header,field", [
@@ -97,26 +95,6 @@ def test_mapped_records_view_is_the_contract(db, tmp_path):
     mapping.update(db, "t", "pos", {"会员等级": "store"})
     with db.cursor() as cur:
         assert cur.execute("SELECT store, extras FROM mapped_records WHERE source = 'pos'").fetchone() == ("金卡", None)
-
-
-def test_migrations_recorded_and_idempotent(db):
-    with db.cursor() as cur:
-        versions = [r[0] for r in cur.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
-        assert versions == [m[0] for m in migrations.MIGRATIONS]
-        assert migrations.apply(cur) == []
-
-
-def test_reopen_keeps_data_and_applies_new_migrations(tmp_path, monkeypatch):
-    path = tmp_path / "m.duckdb"
-    db = open_database(path)
-    db.close()
-    extra = (999, "test migration", "CREATE TABLE test_extra (x INTEGER)")
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [extra])
-    db = open_database(path)
-    with db.cursor() as cur:
-        assert cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 999
-        assert cur.execute("SELECT count(*) FROM test_extra").fetchone()[0] == 0
-    db.close()
 
 
 def test_cursor_per_thread_under_concurrency(db, tmp_path):

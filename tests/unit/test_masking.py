@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance import audit, auth, masking
-from governance.errors import GovernanceError
-from governance.masking import Policy, Rule, mask_frame, mask_value, pseudonym
-from governance.schema import pii_fields
+from governance.access import audit, auth, masking
+from governance.access.masking import Policy, Rule, mask_frame, mask_value, pseudonym
+from governance.store.errors import GovernanceError
+from governance.store.schema import pii_fields
 
 KEY = "test-hmac-key-0123456789"
 
@@ -99,8 +99,8 @@ def test_the_secrets_hold_an_hmac_key(tmp_path, monkeypatch):
 
     monkeypatch.delenv("STEWARD_HMAC_KEY", raising=False)
     path = tmp_path / "secrets.toml"
-    key = bootstrap.load_secrets(path)["hmac_key"]
-    assert len(key) >= 32 and bootstrap.load_secrets(path)["hmac_key"] == key  # generated once, then kept
+    key = bootstrap.ensure_secrets(path)["hmac_key"]
+    assert len(key) >= 32 and bootstrap.ensure_secrets(path)["hmac_key"] == key  # generated once, then kept
 
 
 def test_the_store_is_seeded_with_the_defaults(db):
@@ -156,7 +156,7 @@ def test_tampering_with_a_policy_change_in_the_log_is_detected(db):
 
 def test_cli_shows_and_sets_the_policy(tmp_path, capsys):
     from governance.cli import main
-    from governance.storage import open_database
+    from governance.store.storage import open_database
 
     path = str(tmp_path / "cli.duckdb")
     assert main(["--db", path, "masking", "set", "mobile", "analyst", "partial", "--keep-start", "0", "--actor", "dpo"]) == 0

@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 import pytest
 
-from governance.schema import FIELD_NAMES
 from governance.standardize import normalizers as N
 from governance.standardize.normalizers import Result
+from governance.store.schema import FIELD_NAMES
 
 TODAY = date(2025, 6, 1)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import SAVED_MODEL as MODEL, load_generated
 from governance import synth
-from governance.oneid import resolve as oneid, review
+from governance.oneid import resolve as oneid
+from governance.oneid import review
 from governance.oneid.evaluate import evaluate
 from governance.oneid.links import split_rec_id
+from helpers import SAVED_MODEL as MODEL
+from helpers import load_generated
 
 
 @pytest.fixture(scope="module")

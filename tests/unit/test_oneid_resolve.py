@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from governance import ingest
-from governance.oneid import resolve as oneid, review
+from governance import pipeline
+from governance.oneid import resolve as oneid
+from governance.oneid import review
 from governance.oneid.links import rec_id
-from governance.standardize import engine
+from governance.sources import ingest
 
 APP1, APP2 = "wx1111111111111111", "wx2222222222222222"
 OPEN = "o" + "A" * 27
@@ -39,7 +40,7 @@ def write(path: Path, rows) -> Path:
 @pytest.fixture
 def loaded(db, tmp_path):
     result = ingest.ingest_file(db, write(tmp_path / "a.csv", ROWS), actor="t", source="crm", channel="crm")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     return result.batch_id
 
 
@@ -80,7 +81,7 @@ def test_new_batch_keeps_oneids_and_records_a_merge(db, loaded, tmp_path):
     # one record carries both the resident ID of row 1 and the union id of rows 7-8
     extra = ingest.ingest_file(db, write(tmp_path / "b.csv", [("张伟", "", "11010519491231002X", "oU" + "b" * 26, "", "")]),
                                actor="t", source="wechat", channel="wechat_mp")
-    engine.standardize(db, "t", [extra.batch_id])
+    pipeline.standardize(db, "t", [extra.batch_id])
     result = oneid.resolve(db, "t", use_model=False)
     after = oneids(db)
     assert after[1] == before[1] and after[7] == before[1]            # the bigger customer keeps its OneID
@@ -130,7 +131,7 @@ def test_rules_alone_are_precise_on_generated_data(db, tmp_path):
     paths = synth.write_workspace(workspace, tmp_path / "demo")
     for spec, path in zip(workspace.files, paths):
         ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     oneid.resolve(db, "t", use_model=False)
     truth = {(s, r): c for s, r, c in workspace.truth}
     with db.cursor() as cur:

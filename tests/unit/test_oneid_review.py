@@ -5,8 +5,10 @@ import threading
 
 import pytest
 
-from helpers import SAVED_MODEL as MODEL, load_generated
-from governance.oneid import resolve as oneid, review
+from governance.oneid import resolve as oneid
+from governance.oneid import review
+from helpers import SAVED_MODEL as MODEL
+from helpers import load_generated
 
 
 @pytest.fixture
@@ -138,16 +140,16 @@ def test_a_new_batch_is_matched_incrementally_without_requeueing_decided_pairs(d
     """Incremental: decide the whole queue, then ingest one more channel file. Its records are
     scored against the existing ones, existing customers keep their OneIDs, and no decided pair
     comes back to the queue or is flagged again."""
-    from governance import ingest, synth
+    from governance import pipeline, synth
     from governance.oneid.links import split_rec_id
-    from governance.standardize import engine
+    from governance.sources import ingest
 
     workspace = synth.generate_workspace(900, seed=5)
     paths = synth.write_workspace(workspace, tmp_path / "d")
     first, later = list(zip(workspace.files, paths))[:-1], list(zip(workspace.files, paths))[-1]
     for spec, path in first:
         ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel)
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     oneid.resolve(db, "t", model_json=MODEL)
     with db.cursor() as cur:
         pairs = [(int(r.rec_l), int(r.rec_r)) for r in review.queue(cur, limit=10_000).itertuples()]
@@ -169,7 +171,7 @@ def test_a_new_batch_is_matched_incrementally_without_requeueing_decided_pairs(d
 
     spec, path = later
     batch = ingest.ingest_file(db, path, actor="t", source=spec.source, channel=spec.channel).batch_id
-    engine.standardize(db, "t", [batch])
+    pipeline.standardize(db, "t", [batch])
     result = oneid.resolve(db, "t", model_json=MODEL)
     with db.cursor() as cur:
         queued = {(int(r.rec_l), int(r.rec_r)) for r in review.queue(cur, limit=10_000).itertuples()}

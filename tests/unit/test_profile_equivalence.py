@@ -17,11 +17,11 @@ import time
 import duckdb
 import pytest
 
-from governance import audit
+from governance.access import audit
 from governance.quality import profile, rules
-from governance.schema import FIELD_NAMES
 from governance.standardize.normalizers import STATUSES
-from governance.util import utcnow
+from governance.store.schema import FIELD_NAMES
+from governance.store.util import utcnow
 
 # ------------------------------------------------------------------ the original implementation
 
@@ -245,10 +245,9 @@ TIES = ("手机,姓名,邮箱,生日\n"
 
 @pytest.fixture
 def store(db, tmp_path):
+    from governance import pipeline, synth
+    from governance.sources import ingest
     from helpers import load_generated
-
-    from governance import ingest, synth
-    from governance.standardize import engine
 
     load_generated(db, tmp_path / "first", 120, seed=11, resolve=False)
     second = synth.generate_workspace(40, seed=12)  # a second batch for every channel
@@ -263,7 +262,7 @@ def store(db, tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("手机,姓名\n13912345678,李娜\n13900000007,王芳\n", encoding="utf-8")
     ingest.ingest_file(db, other, actor="t", source="shop")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     for rule in (rules.Rule("name_birth.unique", "Name + birth date unique", "unique_together", ["name", "birth_date"],
                             dimension="uniqueness"),
                  rules.Rule("email.unique", "E-mail unique", "unique", ["email"], dimension="uniqueness", mostly=0.5),

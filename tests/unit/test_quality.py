@@ -9,9 +9,11 @@ import types
 import pytest
 from openpyxl import load_workbook
 
-from governance import exporting, ingest, mapping
-from governance.quality import pipeline, profile, rules
+from governance import pipeline
+from governance.quality import profile, rules
+from governance.sources import ingest, mapping
 from governance.standardize import engine
+from governance.store import tabular
 
 CRM = (
     "会员号,姓名,手机,身份证,性别,生日,省份,邮箱\n"
@@ -30,7 +32,7 @@ def crm(db, tmp_path):
     result = ingest.ingest_file(db, path, actor="t", channel="crm",
                                 mapping={"会员号": "member_card", "姓名": "name", "手机": "mobile", "身份证": "id_card",
                                          "性别": "gender", "生日": "birth_date", "省份": "province", "邮箱": "email"})
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     return result.batch_id
 
 
@@ -70,21 +72,21 @@ def test_gender_zero_follows_the_source_setting(db, crm):
     engine.set_gender_zero(db, "t", "crm", "female")
     with db.cursor() as cur:
         assert engine.stale_batches(cur) == [crm]
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     assert std(db, "gender")[2][1] == "2"
 
 
 def test_standardize_is_incremental_and_follows_mapping_changes(db, crm, tmp_path):
-    assert engine.standardize(db, "t").batches == []                   # nothing stale
+    assert pipeline.standardize(db, "t").batches == []                   # nothing stale
     mapping.update(db, "t", "crm", {"邮箱": None})
-    again = engine.standardize(db, "t")
+    again = pipeline.standardize(db, "t")
     # the Python-normalized values were cached; only the SQL fast paths ran again
     assert again.batches == [crm] and again.new_values == again.sql_values > 0
     assert {r[1] for r in std(db, "email_status")} == {"missing"}
 
 
 def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(tmp_path, monkeypatch):
-    from governance.storage import open_database
+    from governance.store.storage import open_database
     from helpers import load_generated
 
     chunks = []
@@ -120,7 +122,7 @@ def test_large_fields_are_normalized_by_worker_processes_with_the_same_results(t
 
 
 def test_profile_json_contract_and_exact_counts(db, crm):
-    result = pipeline.refresh(db, "t")
+    result = pipeline.refresh_quality(db, "t")
     with db.cursor() as cur:
         report = profile.as_json(cur, result.run.run_id)
     assert set(report) == {"score", "sources"} and 0 <= report["score"] <= 100
@@ -137,7 +139,7 @@ def test_profile_json_contract_and_exact_counts(db, crm):
 
 
 def test_profile_stores_duplicates_keys_and_rules(db, crm):
-    run = pipeline.refresh(db, "t").run
+    run = pipeline.refresh_quality(db, "t").run
     with db.cursor() as cur:
         sources = profile.sources_frame(cur, run.run_id)
         fields = profile.fields_frame(cur, run.run_id).set_index("field")
@@ -202,7 +204,7 @@ def test_rules_are_versioned_and_audited(db, crm):
 def test_every_standard_field_has_a_default_rule(db):
     with db.cursor() as cur:
         covered = {f for r in rules.current_rules(cur) for f in r.fields}
-    from governance.schema import FIELD_NAMES
+    from governance.store.schema import FIELD_NAMES
     assert covered >= set(FIELD_NAMES)
 
 
@@ -213,7 +215,7 @@ def test_score_drop_between_batches_is_flagged(db, tmp_path):
     bad.write_text("手机,姓名\n" + "".join(f"12{i},无\n" for i in range(20)), encoding="utf-8")
     ingest.ingest_file(db, good, actor="t", source="pos")
     ingest.ingest_file(db, bad, actor="t", source="pos")
-    run = pipeline.refresh(db, "t").run
+    run = pipeline.refresh_quality(db, "t").run
     with db.cursor() as cur:
         trend = profile.trend_frame(cur, run.run_id)
         sources = profile.sources_frame(cur, run.run_id)
@@ -236,9 +238,9 @@ def test_failing_records_paged_with_raw_and_standardized(db, crm):
 def test_exports_neutralize_formulas_and_round_trip_through_openpyxl():
     import pandas as pd
     frame = pd.DataFrame({"raw_value": ["=1+1", "+86 138", "@SUM(A1)", "-2", "ok"], "n": [1, 2, 3, 4, 5]})
-    wb = load_workbook(io.BytesIO(exporting.to_xlsx_bytes(frame)))
+    wb = load_workbook(io.BytesIO(tabular.to_xlsx_bytes(frame)))
     values = [c.value for c in wb.active["A"]][1:]
     assert values == ["'=1+1", "'+86 138", "'@SUM(A1)", "'-2", "ok"]
     assert all(c.data_type == "s" for c in wb.active["A"][1:])
-    text = exporting.to_csv_bytes(frame).decode("utf-8-sig")
+    text = tabular.to_csv_bytes(frame).decode("utf-8-sig")
     assert "'=1+1" in text and "\n=1" not in text

@@ -6,13 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from helpers import load_generated
-from governance import ingest, retention
-from governance.errors import GovernanceError
+from governance import pipeline
 from governance.golden import survivorship
-from governance.standardize import engine
+from governance.privacy import retention
+from governance.sources import ingest
 from governance.standardize.normalizers import id_check_char
-from governance.util import utcnow
+from governance.store.errors import GovernanceError
+from governance.store.util import utcnow
+from helpers import load_generated
 
 
 @pytest.fixture
@@ -48,8 +49,8 @@ def test_source_retention_scan_and_apply(workspace):
         assert list(sample.columns) == ["batch_id", "row_number", "oneid", "last_activity"] and len(sample) == 5
         assert retention.policies(cur)["days"].tolist() == [180, 365]
     with pytest.raises(GovernanceError, match="scan again"):
-        retention.apply(db, "steward", "source", source, rows + 1)
-    run_id = retention.apply(db, "steward", "source", source, rows)
+        pipeline.apply_retention(db, "steward", "source", source, rows + 1)
+    run_id = pipeline.apply_retention(db, "steward", "source", source, rows)
     with db.cursor() as cur:
         assert cur.execute(f"SELECT count(*) FROM raw.batch_{old_batch}").fetchone()[0] == 0
         assert cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [old_batch]).fetchone()[0] == 0
@@ -84,7 +85,7 @@ def test_minor_flag_from_the_resident_id_or_the_birth_date(db, tmp_path):
         f"戊,{_id_card(adult_born)},{minor_born.isoformat()}\n"   # the ID's birth date wins
         "己,,\n", encoding="utf-8")
     ingest.ingest_file(db, path, actor="t", channel="crm")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     with db.cursor() as cur:
         flags = dict(cur.execute("SELECT name, is_minor FROM std_records").fetchall())
     assert flags == {"甲": True, "乙": False, "丙": True, "丁": False, "戊": False, "己": None}

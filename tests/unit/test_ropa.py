@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from governance import consent, exports, ingest, masking, retention, ropa
-from governance.golden import survivorship
+from governance import pipeline
+from governance.access import masking
 from governance.cli import main
-from governance.schema import BY_NAME, pii_fields
-from governance.standardize import engine
+from governance.exports import datasets
+from governance.golden import survivorship
+from governance.privacy import consent, retention, ropa
+from governance.sources import ingest
+from governance.store.schema import BY_NAME, pii_fields
 from governance.synth import make_id_card
 from helpers import load_generated
 
@@ -22,7 +25,7 @@ MINOR_ID = make_id_card("110105", date(2016, 5, 4), 12)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from governance.storage import open_database
+    from governance.store.storage import open_database
 
     tmp = tmp_path_factory.mktemp("ropa")
     database = open_database(tmp / "ropa.duckdb")
@@ -30,7 +33,7 @@ def store(tmp_path_factory):
     kids = tmp / "=kids.csv"  # a source name that looks like a spreadsheet formula
     kids.write_text(f"姓名,身份证号,手机\n王小明,{MINOR_ID},13912345678\n李大明,11010519491231002X,\n", encoding="utf-8")
     ingest.ingest_file(database, kids, actor="t", channel="crm")
-    engine.standardize(database, "t")
+    pipeline.standardize(database, "t")
     yield database
     database.close()
 
@@ -40,7 +43,7 @@ def test_categories_and_volumes_follow_the_mapping_and_the_standardized_records(
         record = ropa.build(cur)
         std = cur.execute("SELECT * FROM std_records").df()
         rows = dict(cur.execute("SELECT source, sum(row_count)::BIGINT FROM batches GROUP BY source").fetchall())
-        from governance import mapping
+        from governance.sources import mapping
         mapped = {s: {f for f in mapping.load(cur, s).values() if f} for s in rows}
     assert set(record.register["source"]) == set(rows) == set(record.sources["source"])
     for src, group in std.groupby("source"):
@@ -80,7 +83,7 @@ def test_without_consent_exports_or_retention_they_read_not_set(store):
 
 
 def test_purposes_recipients_and_retention_come_from_the_ledger_exports_and_policies(tmp_path):
-    from governance.storage import open_database
+    from governance.store.storage import open_database
 
     database = open_database(tmp_path / "x.duckdb")
     load_generated(database, tmp_path / "w", 40, seed=5)
@@ -95,7 +98,7 @@ def test_purposes_recipients_and_retention_come_from_the_ledger_exports_and_poli
     consent.grant(database, "steward", first, "analytics")
     consent.grant(database, "steward", second, "marketing")
     consent.withdraw(database, "steward", second, "marketing")
-    rows = sum(exports.run_export(database, exports.ExportRequest("golden", "steward", purpose="analytics", role="steward"),
+    rows = sum(datasets.run_export(database, datasets.ExportRequest("golden", "steward", purpose="analytics", role="steward"),
                                   tmp_path / f"export{i}.csv").row_count for i in range(2))
     retention.set_policy(database, "steward", "source", source, 730, "contract")
     with database.cursor() as cur:
@@ -142,7 +145,7 @@ def test_cli_writes_each_format_and_audits(store, tmp_path, capsys):
         assert (tmp_path / "ropa.md").read_text(encoding="utf-8").startswith("# Personal information protection")
         assert main(["--db", path, "ropa", "--out", str(tmp_path / "x.txt"), "--format", "csv"]) == 0
     finally:
-        from governance.storage import open_database
+        from governance.store.storage import open_database
         reopened = open_database(path)
         with reopened.cursor() as cur:
             rows = cur.execute("SELECT actor, object_id FROM audit_log WHERE action = 'ropa.export' ORDER BY id").fetchall()
@@ -160,10 +163,10 @@ def test_the_register_follows_each_upload(db, tmp_path):
     first = tmp_path / "pos.csv"
     first.write_text("姓名,手机\n张伟,13912345678\n王芳,\n", encoding="utf-8")
     ingest.ingest_file(db, first, actor="t", channel="pos")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     assert categories() == {("pos", "name"): 2, ("pos", "mobile"): 1}
     second = tmp_path / "crm.csv"
     second.write_text("邮箱,身份证号\nzhang@qq.com,11010519491231002X\n", encoding="utf-8")
     ingest.ingest_file(db, second, actor="t", channel="crm")
-    engine.standardize(db, "t")
+    pipeline.standardize(db, "t")
     assert categories() == {("pos", "name"): 2, ("pos", "mobile"): 1, ("crm", "email"): 1, ("crm", "id_card"): 1}

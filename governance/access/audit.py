@@ -1,0 +1,139 @@
+"""The append-only audit log.
+
+Rows are only ever inserted. Each row carries the hash of the previous row, so an
+edit or deletion made behind the app's back breaks the chain (`verify_chain`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from governance.store.util import neutralize_formula, utcnow
+
+GENESIS = "0" * 64
+SYSTEM_ACTOR = "system"
+
+
+def _row_hash(prev_hash: str, row_id: int, ts: datetime, actor: str, action: str,
+              object_type: str | None, object_id: str | None, detail: str | None) -> str:
+    payload = json.dumps(
+        [prev_hash, row_id, ts.isoformat(), actor, action, object_type, object_id, detail],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, object_type: str | None = None,
+           object_id: Any = None, detail: dict | None = None) -> int:
+    """Append one audit event. Call it inside the transaction of the action it records."""
+    row_id = cur.execute("SELECT nextval('audit_seq')").fetchone()[0]
+    last = cur.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    prev_hash = last[0] if last else GENESIS
+    ts = utcnow()
+    detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
+    object_id = None if object_id is None else str(object_id)
+    digest = _row_hash(prev_hash, row_id, ts, actor, action, object_type, object_id, detail_json)
+    cur.execute(
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [row_id, ts, actor, action, object_type, object_id, detail_json, prev_hash, digest],
+    )
+    return row_id
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    rows: int
+    first_bad_id: int | None = None
+
+
+def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainCheck:
+    """Recompute every hash in order; report the first row that does not fit."""
+    prev = GENESIS
+    rows = 0
+    result = cur.execute(
+        "SELECT id, ts, actor, action, object_type, object_id, detail, prev_hash, hash FROM audit_log ORDER BY id"
+    )
+    while batch := result.fetchmany(10_000):
+        for row_id, ts, actor, action, otype, oid, detail, prev_hash, digest in batch:
+            rows += 1
+            if prev_hash != prev or digest != _row_hash(prev, row_id, ts, actor, action, otype, oid, detail):
+                return ChainCheck(False, rows, row_id)
+            prev = digest
+    return ChainCheck(True, rows)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    action_prefix: str | None = None
+    object_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self) -> tuple[str, list]:
+        clauses, params = [], []
+        if self.actor:
+            clauses.append("actor = ?")
+            params.append(self.actor)
+        if self.action_prefix:
+            clauses.append("starts_with(action, ?)")
+            params.append(self.action_prefix)
+        if self.object_type:
+            clauses.append("object_type = ?")
+            params.append(self.object_type)
+        if self.since:
+            clauses.append("ts >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append("ts < ?")
+            params.append(self.until)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+_COLUMNS = "id, ts, actor, action, object_type, object_id, detail"
+
+
+def count(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter()) -> int:
+    where, params = flt.where()
+    return cur.execute(f"SELECT count(*) FROM audit_log{where}", params).fetchone()[0]
+
+
+def query(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter(), limit: int = 50,
+          offset: int = 0) -> tuple[pd.DataFrame, int]:
+    """One page of audit rows, newest first, and the total count for the filter."""
+    where, params = flt.where()
+    total = count(cur, flt)
+    page = cur.execute(
+        f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY id DESC LIMIT ? OFFSET ?", params + [limit, offset]
+    ).df()
+    return page, total
+
+
+def export_csv(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter()) -> bytes:
+    """All rows for the filter as CSV (UTF-8 with BOM, for Excel)."""
+    where, params = flt.where()
+    frame = cur.execute(f"SELECT {_COLUMNS} FROM audit_log{where} ORDER BY id", params).df()
+    for column in ("actor", "action", "object_type", "object_id", "detail"):
+        frame[column] = frame[column].map(neutralize_formula)
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def distinct_values(cur: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    if column not in {"actor", "action", "object_type"}:
+        raise ValueError(column)
+    rows = cur.execute(f"SELECT DISTINCT {column} FROM audit_log WHERE {column} IS NOT NULL ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def log(db, actor: str, action: str, object_type: str | None = None, object_id: Any = None,
+        detail: dict | None = None) -> int:
+    """Append one event in its own transaction (for events with no other write, e.g. a reveal)."""
+    with db.transaction() as cur:
+        return record(cur, actor, action, object_type, object_id, detail)

@@ -1,0 +1,1 @@
+"""Safe downloads of golden records, the crosswalk and lineage."""

@@ -1,0 +1,256 @@
+"""The one place where stages are chained. The CLI, the pages and the first start call these.
+
+    load a file ──► standardize (+ suppression, consent import) ──► refresh quality (profile)
+                                 │
+                                 └──► resolve (OneIDs) ──► publish golden records
+
+Each step runs in one transaction that the pipeline holds: the stages open their own as usual
+and join it (see `store.storage`), so a multi-step operation commits once or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from governance import synth
+from governance.golden import overrides, survivorship
+from governance.oneid import resolve as oneid_resolve
+from governance.oneid import review
+from governance.privacy import consent, dsr, retention, suppression
+from governance.quality import profile
+from governance.sources import ingest
+from governance.standardize import engine
+from governance.store.errors import GovernanceError
+from governance.store.storage import Database
+
+DEMO_CUSTOMERS = 3000
+DEMO_SEED = 20261129
+
+
+# ---- loading and standardizing -------------------------------------------------------------
+
+def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> engine.StandardizeResult:
+    """Standardize the given batches (default: every stale one), keep the rows of erased people
+    aside (tombstones), and import the consent flags of new rows."""
+    with db.transaction() as cur:
+        result = engine.standardize(db, actor, batch_ids, progress=progress)
+        result.suppressed = suppression.apply(cur, result.batches)
+        result.records -= result.suppressed
+        consent.import_from_sources(db, actor)
+    return result
+
+
+@dataclass
+class Loaded:
+    ingested: ingest.IngestResult
+    standardized: engine.StandardizeResult
+
+    def summary(self) -> dict:
+        return self.ingested.summary() | {"standardized": self.standardized.records,
+                                          "suppressed": self.standardized.suppressed}
+
+
+def load_file(db: Database, actor: str, file: Path | ingest.IngestPlan, progress=None, **options) -> Loaded:
+    """Ingest a file (a path, or a plan the upload page prepared) as a new batch and standardize it.
+    `options` go to ingest (source, channel, mapping, encoding, sheet, force, …)."""
+    with db.transaction():
+        if isinstance(file, Path):
+            result = ingest.ingest_file(db, file, actor=actor, progress=progress, **options)
+        else:
+            result = ingest.ingest(db, file, actor=actor, progress=progress, **options)
+        return Loaded(result, standardize(db, actor, [result.batch_id]))
+
+
+@dataclass
+class Refresh:
+    standardized: engine.StandardizeResult
+    run: profile.ProfileRun
+    records: int
+
+    @property
+    def score(self) -> float | None:
+        return self.run.score
+
+
+def refresh_quality(db: Database, actor: str, progress=None) -> Refresh:
+    """Standardize what is stale, then profile and score every source."""
+    with db.transaction() as cur:
+        standardized = standardize(db, actor, progress=(lambda f, s: progress(f * 0.6, s)) if progress else None)
+        if progress:
+            progress(0.7, "profile")
+        run = profile.run_profile(db, actor)
+        records = cur.execute("SELECT count(*) FROM std_records").fetchone()[0]
+    if progress:
+        progress(1.0, "done")
+    return Refresh(standardized, run, records)
+
+
+# ---- OneID and golden records --------------------------------------------------------------
+
+@dataclass
+class Resolved:
+    oneid: oneid_resolve.ResolveResult
+    golden: survivorship.RefreshResult
+
+
+def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None,
+            auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW) -> Resolved:
+    """Standardize what is stale, resolve OneIDs (rules, model, steward decisions) and publish the
+    golden records."""
+    with db.transaction():
+        standardize(db, actor)
+        result = oneid_resolve.resolve(db, actor, use_model=use_model, model_json=model_json,
+                                       auto_accept=auto_accept, review_low=review_low)
+        return Resolved(result, survivorship.refresh_golden(db))
+
+
+def rerun(db: Database, actor: str) -> Resolved:
+    """Resolve again after a decision, split or merge: with the saved model and thresholds (no
+    training), or rules and decisions alone before any model run."""
+    with db.cursor() as cur:
+        saved = review.latest_model(cur)
+    if saved:
+        return resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
+                       review_low=saved["review_low"])
+    return resolve(db, actor, use_model=False)
+
+
+def _oneid_of(cur: duckdb.DuckDBPyConnection, rec_id: int) -> str:
+    return cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id]).fetchone()[0]
+
+
+def split_record(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> str:
+    """Split a record out of its OneID (reject decisions against every other member, binding every
+    later run) and re-run at once. Returns the record's OneID afterwards (the larger part keeps
+    the old OneID; on a tie the record may keep it and the others get a new one)."""
+    with db.transaction() as cur:
+        if not cur.execute("SELECT 1 FROM crosswalk WHERE oneid = ? AND rec_id = ?", [oneid, rec_id]).fetchone():
+            raise GovernanceError(f"The record is not part of {oneid}.")
+        if not review.split_out(db, actor, oneid, rec_id, comment):
+            raise GovernanceError(f"{oneid} has no other record to split from.")
+        rerun(db, actor)
+        return _oneid_of(cur, rec_id)
+
+
+def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str | None = None) -> str:
+    """Merge two OneIDs: an approve decision between a record of each (as the review queue would
+    record it), then a re-run. Returns the OneID both now carry; when a constraint (a rejection,
+    two different resident IDs) keeps them apart, nothing is kept and it raises."""
+    if oneid == other:
+        raise GovernanceError("Pick two different OneIDs.")
+    with db.transaction() as cur:
+        reps = dict(cur.execute("SELECT oneid, min(rec_id) FROM crosswalk WHERE oneid IN (?, ?) GROUP BY oneid",
+                                [oneid, other]).fetchall())
+        if len(reps) != 2:
+            raise GovernanceError(f"No OneID {other if oneid in reps else oneid}.")
+        review.decide(db, actor, reps[oneid], reps[other], "approve", comment or f"merge {other} into {oneid}",
+                      allow_override=True)
+        rerun(db, actor)
+        after = _oneid_of(cur, reps[oneid])
+        if after != _oneid_of(cur, reps[other]):
+            raise GovernanceError("A constraint keeps these customers apart (a rejected pair or two different "
+                                  "resident IDs); the merge was not applied.")
+        return after
+
+
+def set_survivorship_rule(db: Database, actor: str, field_name: str, kind: str,
+                          priority: list[str] | None = None, comment: str | None = None) -> tuple[int, survivorship.RefreshResult]:
+    """Store a new version of a field's survivorship rule and rebuild the golden records."""
+    with db.transaction():
+        version = survivorship.set_rule(db, actor, field_name, kind, priority, comment)
+        return version, survivorship.refresh_golden(db)
+
+
+def set_override(db: Database, actor: str, oneid: str, field_name: str, value: str, reason: str) -> int:
+    """Set a golden field by hand (with a reason) and refresh that golden record."""
+    with db.transaction():
+        override_id = overrides.set_override(db, actor, oneid, field_name, value, reason)
+        survivorship.refresh_golden(db, oneids=[oneid])
+        return override_id
+
+
+def remove_override(db: Database, actor: str, override_id: int, reason: str) -> None:
+    with db.transaction():
+        oneid = overrides.remove_override(db, actor, override_id, reason)
+        survivorship.refresh_golden(db, oneids=[oneid])
+
+
+# ---- data-subject requests and retention ---------------------------------------------------
+
+def delete_person(db: Database, actor: str, request_id: int) -> dsr.DeletionResult:
+    """Erase the people of a verified deletion request, after standardizing stale batches so every
+    row of theirs is found; one transaction."""
+    with db.transaction():
+        standardize(db, actor)
+        return dsr.execute_deletion(db, actor, request_id)
+
+
+def correct(db: Database, actor: str, request_id: int, field_name: str, value: str, reason: str,
+            oneid: str | None = None) -> int:
+    """Apply a correction request as an override and refresh that golden record; returns the override id."""
+    with db.transaction():
+        target, override_id = dsr.correct(db, actor, request_id, field_name, value, reason, oneid=oneid)
+        survivorship.refresh_golden(db, oneids=[target])
+        return override_id
+
+
+def lift_tombstone(db: Database, actor: str, tombstone_id: int, reason: str) -> int:
+    """Lift a tombstone and standardize its released rows again (they join the next resolve).
+    Returns the rows released."""
+    with db.transaction():
+        released, batches = suppression.lift(db, actor, tombstone_id, reason)
+        if batches:
+            standardize(db, actor, batches)
+        return released
+
+
+def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_records: int) -> int:
+    """Erase what a retention policy's scan found; people who keep other records get their golden
+    record back. Returns the run id."""
+    with db.transaction():
+        run_id = retention.apply(db, actor, scope, target, confirm_records)
+        if scope == "source" and confirm_records:
+            survivorship.refresh_golden(db)
+        return run_id
+
+
+# ---- the demo workspace and the overview ---------------------------------------------------
+
+def load_demo(db: Database, directory: Path | None = None, n_customers: int = DEMO_CUSTOMERS,
+              seed: int = DEMO_SEED) -> list[ingest.IngestResult]:
+    """Load the generated demo workspace when the store holds no batch yet, then standardize,
+    profile and resolve it, so every page has something to show."""
+    with db.cursor() as cur:
+        if cur.execute("SELECT count(*) FROM batches").fetchone()[0]:
+            return []
+    directory = directory or db.path.parent / "demo"
+    workspace = synth.generate_workspace(n_customers, seed)
+    paths = synth.write_workspace(workspace, directory)
+    with db.transaction():
+        results = [ingest.ingest_file(db, path, actor="system", source=spec.source, channel=spec.channel)
+                   for spec, path in zip(workspace.files, paths)]
+        refresh_quality(db, "system")
+        resolve(db, "system")
+    return results
+
+
+def overview(cur: duckdb.DuckDBPyConnection) -> dict:
+    """Workspace at a glance: counts, rows per channel, the latest batches, and the work waiting:
+    the latest quality score, OneIDs, pairs to review, open data-subject requests (and overdue)."""
+    n_sources, n_batches, n_rows = cur.execute(
+        "SELECT (SELECT count(*) FROM sources), count(*), coalesce(sum(row_count), 0) FROM batches").fetchone()
+    n_users = cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0]
+    by_channel = cur.execute(
+        "SELECT channel, count(DISTINCT source) AS sources, sum(row_count) AS rows FROM batches "
+        "GROUP BY channel ORDER BY rows DESC").df()
+    recent = cur.execute(
+        "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
+        "ORDER BY batch_id DESC LIMIT 10").df()
+    score, oneids = cur.execute("SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
+                                "(SELECT count(DISTINCT oneid) FROM crosswalk)").fetchone()
+    open_requests, overdue = dsr.open_counts(cur)
+    return {"sources": n_sources, "batches": n_batches, "rows": int(n_rows), "users": n_users,
+            "by_channel": by_channel, "recent": recent, "score": score, "oneids": oneids,
+            "to_review": review.queue_size(cur), "open_requests": open_requests, "overdue_requests": overdue}

@@ -1,0 +1,1 @@
+"""Sources: file readers, ingest, field mapping and the source catalogue."""

@@ -1,0 +1,169 @@
+"""Ingest: one file becomes one batch of verbatim text rows, in one transaction.
+
+    plan = prepare(db, path, source="crm")          # inspect + suggested mapping, nothing stored
+    result = ingest(db, plan, actor="alice", mapping=plan.mapping())   # store it
+
+`ingest_file()` does both (the CLI path). A failure anywhere leaves no trace.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from governance.access import audit
+from governance.sources import catalogue
+from governance.sources import mapping as mapping_mod
+from governance.sources.readers import FilePlan, HeaderChange, ProgressFn, column_name, inspect_file
+from governance.store.config import Settings
+from governance.store.errors import DuplicateFileError, IngestError
+from governance.store.schema import CHANNELS
+from governance.store.storage import RAW_SCHEMA, Database
+from governance.store.util import utcnow
+
+_SOURCE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+
+
+def default_source_name(file_name: str) -> str:
+    return Path(file_name).stem.strip() or "source"
+
+
+def check_source_name(source: str) -> str:
+    source = (source or "").strip()
+    if not _SOURCE_RE.match(source):
+        raise IngestError("A source name is 1–64 characters with no control characters.")
+    return source
+
+
+@dataclass
+class IngestPlan:
+    """A file inspected and ready to load, with the mapping suggested for it."""
+
+    file: FilePlan
+    file_name: str
+    source: str
+    channel: str
+    sha256: str
+    size_bytes: int
+    suggestions: list[mapping_mod.Suggestion]
+    source_exists: bool
+    duplicate_of: int | None = None
+
+    def mapping(self) -> dict[str, str | None]:
+        return {s.header: s.field for s in self.suggestions}
+
+
+@dataclass
+class IngestResult:
+    batch_id: int
+    source: str
+    channel: str
+    file_name: str
+    rows: int
+    columns: int
+    header_changes: list[HeaderChange]
+    mapping: dict[str, str | None]
+    mapping_version: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        mapped = {h: f for h, f in self.mapping.items() if f}
+        return {"batch_id": self.batch_id, "source": self.source, "channel": self.channel, "file": self.file_name,
+                "rows": self.rows, "columns": self.columns, "mapped_fields": len(mapped),
+                "renamed_headers": [vars(c) for c in self.header_changes], "mapping_version": self.mapping_version,
+                "seconds": round(self.seconds, 3)}
+
+
+def _source_row(cur: duckdb.DuckDBPyConnection, source: str) -> tuple | None:
+    return cur.execute("SELECT source, channel FROM sources WHERE source = ?", [source]).fetchone()
+
+
+def find_duplicate(cur: duckdb.DuckDBPyConnection, source: str, sha256: str) -> int | None:
+    row = cur.execute("SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ?", [source, sha256]).fetchone()
+    return row[0]
+
+
+def prepare(db: Database, path: Path, *, file_name: str | None = None, source: str | None = None,
+            channel: str | None = None, encoding: str | None = None, sheet: str | None = None,
+            settings: Settings | None = None) -> IngestPlan:
+    """Inspect a file and suggest its mapping; nothing is stored. Raises IngestError on bad input."""
+    settings = settings or Settings.from_env()
+    path = Path(path)
+    file_name = file_name or path.name
+    source = check_source_name(source or default_source_name(file_name))
+    plan = inspect_file(path, file_name, encoding=encoding, sheet=sheet, max_bytes=settings.max_upload_bytes)
+    digest = plan.sha256
+    with db.cursor() as cur:
+        existing = _source_row(cur, source)
+        saved = mapping_mod.load(cur, source) if existing else {}
+        duplicate = find_duplicate(cur, source, digest)
+    if existing and channel and channel != existing[1]:
+        raise IngestError(f"The source {source!r} belongs to channel {existing[1]!r}, not {channel!r}.")
+    channel = existing[1] if existing else (channel or "other")
+    if channel not in CHANNELS:
+        raise IngestError(f"Unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}.")
+    samples = [plan.column_values(i) for i in range(plan.column_count)]
+    suggestions = mapping_mod.suggest(plan.headers, samples, saved)
+    return IngestPlan(plan, file_name, source, channel, digest, path.stat().st_size, suggestions,
+                      bool(existing), duplicate)
+
+
+def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str | None] | None = None,
+           force: bool = False, progress: ProgressFn | None = None) -> IngestResult:
+    """Store the batch, its raw rows and the confirmed mapping atomically, and audit it."""
+    started = time.perf_counter()
+    chosen = mapping_mod.validate(plan.mapping() if mapping is None else mapping)
+    unknown = set(chosen) - set(plan.file.headers)
+    if unknown:
+        raise IngestError(f"The mapping names columns the file does not have: {', '.join(sorted(unknown))}.")
+    with db.transaction() as cur:
+        duplicate = find_duplicate(cur, plan.source, plan.sha256)
+        if duplicate and not force:
+            raise DuplicateFileError(
+                f"{plan.file_name} was already loaded into {plan.source!r} as batch {duplicate}; "
+                "load it again only if you mean to (force it).", duplicate)
+        now = utcnow()
+        if not _source_row(cur, plan.source):
+            catalogue.add_source(cur, actor, plan.source, plan.channel)
+        batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+        table = f"{RAW_SCHEMA}.batch_{batch_id}"
+        rows = plan.file.load(cur, table, progress)
+        fp = plan.file
+        cur.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, plan.source, plan.channel, plan.file_name, fp.file_format, fp.encoding, fp.sheet, plan.sha256,
+             plan.size_bytes, rows, fp.column_count, fp.header_line, table, actor, now,
+             "; ".join(fp.notes) or None])
+        cur.executemany("INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
+                        [[batch_id, i, column_name(i), h, r] for i, (h, r) in
+                         enumerate(zip(fp.headers, fp.raw_headers), start=1)])
+        version = mapping_mod.save(cur, actor, plan.source, chosen, plan.suggestions)
+        audit.record(cur, actor, "ingest.batch", "batch", batch_id, {
+            "source": plan.source, "file": plan.file_name, "sha256": plan.sha256, "rows": rows,
+            "columns": fp.column_count, "forced_duplicate": bool(duplicate)})
+        mapping_mod.rebuild_mapped_view(cur)
+    if progress:
+        progress(1.0, "done")
+    return IngestResult(batch_id, plan.source, plan.channel, plan.file_name, rows, fp.column_count,
+                        fp.header_changes, chosen, version, time.perf_counter() - started, fp.notes)
+
+
+def ingest_file(db: Database, path: Path, *, actor: str, source: str | None = None, channel: str | None = None,
+                mapping: dict[str, str | None] | str = "auto", encoding: str | None = None, sheet: str | None = None,
+                force: bool = False, file_name: str | None = None, settings: Settings | None = None,
+                progress: ProgressFn | None = None) -> IngestResult:
+    """Prepare and ingest in one call. `mapping="auto"` takes the saved mapping or the suggestions;
+    a dict maps header -> field (headers left out stay unmapped)."""
+    plan = prepare(db, path, file_name=file_name, source=source, channel=channel, encoding=encoding, sheet=sheet,
+                   settings=settings)
+    if mapping == "auto":
+        chosen = plan.mapping()
+    elif isinstance(mapping, dict):
+        chosen = {h: mapping.get(h) for h in plan.file.headers}
+    else:
+        raise IngestError(f"Unknown mapping option {mapping!r}.")
+    return ingest(db, plan, actor=actor, mapping=chosen, force=force, progress=progress)

@@ -1,0 +1,1 @@
+"""The foundation: the DuckDB store, its frozen migrations, settings, errors and the standard schema."""

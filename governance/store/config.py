@@ -1,0 +1,78 @@
+"""Settings (one table of names, defaults and help, read from the environment) and secrets."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from governance.store.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = ROOT / "data" / "steward.duckdb"
+SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
+
+
+SECRET_KEYS = {"cookie_key": "STEWARD_COOKIE_KEY", "hmac_key": "STEWARD_HMAC_KEY"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Each field: default, then the environment variable that overrides it."""
+
+    max_upload_mb: int = field(default=500, metadata={"env": "STEWARD_MAX_UPLOAD_MB", "help": "Largest file accepted by ingest, in MB."})
+    lockout_attempts: int = field(default=5, metadata={"env": "STEWARD_LOCKOUT_ATTEMPTS", "help": "Failed sign-ins that lock an account."})
+    lockout_minutes: int = field(default=15, metadata={"env": "STEWARD_LOCKOUT_MINUTES", "help": "How long a locked account stays locked."})
+    cookie_expiry_hours: int = field(default=12, metadata={"env": "STEWARD_COOKIE_HOURS", "help": "Lifetime of the sign-in cookie (under a day)."})
+    page_size: int = field(default=50, metadata={"env": "STEWARD_PAGE_SIZE", "help": "Rows per page in paged tables."})
+    dsr_due_working_days: int = field(default=15, metadata={"env": "STEWARD_DSR_DUE_DAYS", "help": "Working days to answer a data-subject request, on China's official calendar (extra days: STEWARD_HOLIDAYS, STEWARD_WORKDAYS)."})
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        values = {f.name: _env_int(f.metadata["env"], f.default) for f in fields(cls)}
+        values["cookie_expiry_hours"] = min(values["cookie_expiry_hours"], 24)
+        return cls(**values)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """`--db` beats STEWARD_DB beats data/steward.duckdb."""
+    chosen = path or os.environ.get("STEWARD_DB") or DEFAULT_DB
+    return Path(chosen).expanduser().resolve()
+
+
+def secrets_path() -> Path:
+    """STEWARD_SECRETS_FILE beats .streamlit/secrets.toml."""
+    return Path(os.environ.get("STEWARD_SECRETS_FILE") or SECRETS_FILE)
+
+
+def stored_secrets(path: Path | None = None) -> dict[str, str]:
+    """The secrets file's string values ({} when there is no file)."""
+    path = path or secrets_path()
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return {k: str(v) for k, v in tomllib.load(fh).items() if isinstance(v, str)}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read the secrets file {path}: {exc}") from None
+
+
+def secrets(path: Path | None = None) -> dict[str, str]:
+    """Every secret, from its environment variable, else from the secrets file. Never writes:
+    the first start (`python -m governance init`, or the app's) creates the file."""
+    stored = stored_secrets(path)
+    values = {k: os.environ.get(env) or stored.get(k) for k, env in SECRET_KEYS.items()}
+    missing = [k for k, v in values.items() if not v]
+    if missing:
+        raise ConfigError(f"Secret {', '.join(missing)} is not set: run `python -m governance init` "
+                          f"(it writes {path or secrets_path()}) or set {', '.join(SECRET_KEYS[k] for k in missing)}.")
+    return values  # type: ignore[return-value]

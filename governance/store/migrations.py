@@ -1,0 +1,58 @@
+"""Frozen, numbered migrations, recorded in `schema_migrations` and applied when a store opens.
+
+Each migration is an SQL script in `store/sql/NNNN_name.sql` (the pattern of sqlite-utils' named
+migrations). A migration never imports a stage, so the schema a store gets never depends on today's
+stage code. Never edit a shipped migration: add the next one. A stage that rebuilds a table or view
+at run time (the mapped_records view, golden_wide) holds that DDL itself.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def migrations() -> list[Migration]:
+    """Every migration, in order. The name is the script's first comment line."""
+    found = []
+    for path in sorted(SQL_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        match = re.fullmatch(r"-- (\d+): (.+)", first)
+        if not match or int(match.group(1)) != int(path.name[:4]):
+            raise RuntimeError(f"{path.name}: the first line must be '-- {int(path.name[:4])}: name'")
+        found.append(Migration(int(path.name[:4]), match.group(2), path))
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError("migration numbers must run 1, 2, 3 … without gaps")
+    return found
+
+
+def apply(cur: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied."""
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)"
+    )
+    done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for migration in migrations():
+        if migration.version in done:
+            continue
+        cur.execute(migration.sql)
+        cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [migration.version, migration.name])
+        applied.append(migration.version)
+    return applied

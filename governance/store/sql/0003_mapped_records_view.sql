@@ -1,0 +1,4 @@
+-- 3: mapped_records view
+-- Frozen: never edit a shipped migration; add a new one.
+
+CREATE OR REPLACE VIEW mapped_records AS SELECT NULL::BIGINT AS batch_id, NULL::VARCHAR AS source, NULL::BIGINT AS row_number, NULL::VARCHAR AS name, NULL::VARCHAR AS family_name, NULL::VARCHAR AS given_name, NULL::VARCHAR AS mobile, NULL::VARCHAR AS landline, NULL::VARCHAR AS email, NULL::VARCHAR AS id_card, NULL::VARCHAR AS gender, NULL::VARCHAR AS birth_date, NULL::VARCHAR AS province, NULL::VARCHAR AS city, NULL::VARCHAR AS district, NULL::VARCHAR AS address, NULL::VARCHAR AS postcode, NULL::VARCHAR AS wechat_open_id, NULL::VARCHAR AS wechat_app_id, NULL::VARCHAR AS wechat_union_id, NULL::VARCHAR AS douyin_id, NULL::VARCHAR AS ecommerce_buyer_id, NULL::VARCHAR AS member_card, NULL::VARCHAR AS nickname, NULL::VARCHAR AS store, NULL::VARCHAR AS registered_at, NULL::VARCHAR AS updated_at, NULL::VARCHAR AS marketing_consent, NULL::MAP(VARCHAR, VARCHAR) AS extras WHERE false;

@@ -1,0 +1,126 @@
+"""The one owner of the DuckDB store.
+
+`open_database(path)` returns the process-wide `Database` for a file: it opens the
+root connection once, applies migrations, and then hands out a fresh cursor per
+unit of work (`db.cursor()`), because a DuckDB connection refuses concurrent calls
+from two threads. Writes that must not interleave go through `db.transaction()`,
+which holds one lock for the whole transaction.
+
+A transaction opened while the same thread already holds one joins it, and so does a
+cursor: the pipeline opens one transaction around several stages, each stage opens
+its own as usual, and the whole step commits once or not at all.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from governance.store import migrations
+from governance.store.config import resolve_db_path
+from governance.store.errors import StoreBusyError
+
+RAW_SCHEMA = "raw"
+
+_registry: dict[Path, "Database"] = {}
+_registry_lock = threading.Lock()
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (double quotes doubled), for names we did not write."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """An SQL string literal (single quotes doubled), for text built into generated SQL."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+class Database:
+    """A DuckDB file with migrations applied; use `cursor()` and `transaction()`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._root = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"The database {path} is in use by another process (is the app running?). "
+                    "Stop it, or use another file with --db."
+                ) from exc
+            raise
+        self.lock = threading.RLock()
+        self._local = threading.local()  # the open transaction's cursor, per thread
+        with self.transaction() as cur:
+            migrations.apply(cur)
+
+    def _open(self) -> duckdb.DuckDBPyConnection | None:
+        return getattr(self._local, "cur", None)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._open() is not None
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for reading; inside this thread's transaction, that transaction's cursor."""
+        open_cur = self._open()
+        if open_cur is not None:
+            yield open_cur
+            return
+        cur = self._root.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic, serialized unit of writing: all of it lands, or none. Opened inside another
+        transaction of this thread, it joins that one and commits (or rolls back) with it."""
+        open_cur = self._open()
+        if open_cur is not None:
+            yield open_cur
+            return
+        with self.lock, self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            self._local.cur = cur
+            try:
+                yield cur
+            except BaseException:
+                self._local.cur = None
+                cur.execute("ROLLBACK")
+                raise
+            self._local.cur = None
+            cur.execute("COMMIT")
+        if getattr(self._local, "checkpoint", False):
+            self._local.checkpoint = False
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the database file now (after the open transaction, if any, commits)."""
+        if self.in_transaction:
+            self._local.checkpoint = True
+            return
+        with self.cursor() as cur:
+            cur.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        with _registry_lock:
+            _registry.pop(self.path, None)
+        self._root.close()
+
+
+def open_database(path: str | Path | None = None) -> Database:
+    """The process-wide Database for `path` (see config.resolve_db_path)."""
+    resolved = resolve_db_path(path)
+    with _registry_lock:
+        db = _registry.get(resolved)
+        if db is None:
+            db = _registry[resolved] = Database(resolved)
+        return db

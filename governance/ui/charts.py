@@ -1,0 +1,113 @@
+"""Plotly figure builders: data in, figure out (no Streamlit here)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from governance.store.schema import FIELD_NAMES, channel_label
+
+
+def rows_by_channel(frame: pd.DataFrame, lang: str, title: str) -> go.Figure:
+    labels = [channel_label(c, lang) for c in frame["channel"]]
+    fig = go.Figure(go.Bar(x=labels, y=frame["rows"], text=frame["rows"], textposition="auto"))
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def _schema_order(field: str) -> int:
+    return FIELD_NAMES.index(field) if field in FIELD_NAMES else len(FIELD_NAMES)
+
+
+def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], title: str) -> go.Figure:
+    """Sources × fields, coloured by completeness or validity (0–100)."""
+    pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first", dropna=False) * 100
+    pivot = pivot[sorted(pivot.columns, key=_schema_order)]  # the schema's order: name, mobile, … first
+    text = [["" if pd.isna(v) else f"{v:.0f}" for v in row] for row in pivot.values]
+    columns = list(pivot.columns)
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values.round(1), x=columns, y=list(pivot.index), zmin=0, zmax=100, colorscale="RdYlGn",
+        text=text, texttemplate="%{text}", customdata=[[labels.get(c, c) for c in columns] for _ in pivot.index],
+        hovertemplate="%{y} · %{customdata}: %{z}%<extra></extra>"))
+    fig.update_xaxes(tickvals=columns, ticktext=[labels.get(c, c) for c in columns])  # x keeps the field name
+    return _layout(fig, title, 160 + 40 * max(1, len(pivot.index)))
+
+
+def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20,
+                labels: dict[str, str] | None = None) -> go.Figure:
+    """The most frequent reason codes per field; `names` and `labels` translate reasons and fields."""
+    labels = labels or {}
+    data = reasons.groupby(["reason", "field"], as_index=False)["n"].sum().nlargest(top, "n").iloc[::-1]
+    fig = go.Figure(go.Bar(x=data["n"], y=[f"{names.get(r, r)} · {labels.get(f, f)}"
+                                           for r, f in zip(data["reason"], data["field"])],
+                           orientation="h", customdata=list(zip(data["field"], data["reason"])),
+                           hovertemplate="%{y}: %{x}<extra></extra>"))
+    return _layout(fig, title, 120 + 22 * len(data))
+
+
+def score_trend(trend: pd.DataFrame, title: str, batch_label: str = "batch") -> go.Figure:
+    fig = go.Figure()
+    for source, part in trend.groupby("source"):
+        fig.add_trace(go.Scatter(x=part["batch_id"].astype(str), y=part["score"], mode="lines+markers", name=source))
+        dropped = part[part["dropped"]]
+        if not dropped.empty:
+            fig.add_trace(go.Scatter(x=dropped["batch_id"].astype(str), y=dropped["score"], mode="markers",
+                                     marker=dict(symbol="x", size=14, color="red"), name=f"{source} ↓", showlegend=False))
+    fig.update_yaxes(range=[0, 100])
+    fig.update_xaxes(title=batch_label, type="category")  # batch ids are labels, not a scale
+    return _layout(fig, title)
+
+
+def source_scores(sources: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=sources["source"], y=sources["score"], text=sources["score"], textposition="auto"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, title, 320)
+
+
+def duplicate_rates(sources: pd.DataFrame, title: str) -> go.Figure:
+    rate = (sources["duplicate_rate"].fillna(0) * 100).round(2)
+    fig = go.Figure(go.Bar(x=sources["source"], y=rate, text=rate, textposition="auto"))
+    fig.update_yaxes(title="%")
+    return _layout(fig, title, 320)
+
+
+def before_after(fields: pd.DataFrame, labels: dict[str, str], before: str, after: str, title: str) -> go.Figure:
+    data = fields.groupby("field", as_index=False)[["raw_clean", "valid"]].sum()
+    x = [labels.get(f, f) for f in data["field"]]
+    fig = go.Figure([go.Bar(name=before, x=x, y=data["raw_clean"]), go.Bar(name=after, x=x, y=data["valid"])])
+    fig.update_layout(barmode="group")
+    return _layout(fig, title)
+
+
+def waterfall(parts: dict[str, float], total: float, labels: dict[str, str], title: str) -> go.Figure:
+    """How each comparison moved the match weight (log2 Bayes factor), from the prior to the total."""
+    names = list(parts)
+    prior = total - sum(parts.values())
+    fig = go.Figure(go.Waterfall(
+        orientation="v", measure=["absolute", *["relative"] * len(names), "total"],
+        x=["prior", *[labels.get(n, n) for n in names], "total"], y=[prior, *parts.values(), 0],
+        text=[f"{v:+.1f}" for v in (prior, *parts.values(), total)], textposition="outside"))
+    return _layout(fig, title, 360)
+
+
+def model_weights(model: dict, title: str) -> go.Figure:
+    """Match weight of every comparison level of a saved Splink model (m and u probabilities)."""
+
+    rows = []
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level") or not m or not u:
+                continue
+            rows.append((f"{comparison.get('output_column_name')} · {level.get('label_for_charts', '')}", math.log2(m / u)))
+    rows.reverse()
+    fig = go.Figure(go.Bar(x=[w for _, w in rows], y=[n for n, _ in rows], orientation="h",
+                           marker_color=["#2e7d32" if w > 0 else "#c62828" for _, w in rows]))
+    fig.update_xaxes(title="match weight (log2 m/u)")
+    return _layout(fig, title, 140 + 20 * len(rows))
