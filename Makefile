@@ -1,12 +1,12 @@
 # Two commands set everything up on a fresh machine with Python 3.11, pip and apt:
 #   make run    venv + pinned deps, database, first admin, demo data, then the app on :8501
-#   make test   venv + test deps (+ Debian chromium and CJK fonts for browser tests), then pytest
+#   make test   venv + test deps (+ Debian chromium and CJK fonts for browser tests), then ruff, mypy and pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test init browser bench clean
+.PHONY: run test lint init browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi
 
-test: $(VENV)/.test browser
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.runtime

@@ -1,11 +1,14 @@
-"""First start: the secrets file and the first administrator (the demo workspace: pipeline.load_demo)."""
+"""First start: the secrets file (its only writer), the first administrator and the demo workspace."""
 from __future__ import annotations
 
 import os
 import secrets as pysecrets
+from dataclasses import dataclass
 from pathlib import Path
 
+from governance import pipeline
 from governance.access import auth
+from governance.sources.ingest import IngestResult
 from governance.store import config
 from governance.store.storage import Database
 
@@ -49,3 +52,17 @@ def ensure_admin(db: Database) -> str | None:
         return None
     _write_private(db.path.parent / ADMIN_PASSWORD_FILE, password + "\n")
     return password
+
+
+@dataclass
+class FirstStart:
+    password: str | None  # the generated admin password, shown once; None when none was generated
+    demo: list[IngestResult]  # the demo sources loaded ([] when the store already held data)
+
+
+def first_start(db: Database, demo: bool = True) -> FirstStart:
+    """Everything a fresh store needs: secrets, the first administrator and, unless told not to,
+    the demo workspace (loaded, standardized, profiled and resolved by the pipeline)."""
+    ensure_secrets()
+    password = ensure_admin(db)
+    return FirstStart(password, pipeline.load_demo(db) if demo else [])

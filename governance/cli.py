@@ -10,18 +10,19 @@ from pathlib import Path
 
 from governance import pipeline
 from governance.access import audit, auth, masking
-from governance.bootstrap import ADMIN_PASSWORD_FILE, ensure_admin, ensure_secrets
+from governance.access.events import Event
+from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
 from governance.oneid import review
 from governance.oneid.links import rec_id
-from governance.privacy import consent, dsr, erasure, retention, ropa, suppression
+from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile
 from governance.sources import catalogue, mapping
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS
-from governance.store.storage import open_database
+from governance.store.storage import compact, open_database
 from governance.store.tabular import FORMATS
 
 
@@ -37,16 +38,13 @@ def _print_progress(fraction: float, stage: str) -> None:
 
 
 def cmd_init(args, db) -> int:
-    ensure_secrets()
-    password = ensure_admin(db)
-    if password:
+    started = first_start(db, demo=not args.no_demo)
+    if started.password:
         print("Created user 'admin' with the password below (shown once; also saved in "
               f"{db.path.parent / ADMIN_PASSWORD_FILE}, readable only by you):")
-        print(f"    {password}")
-    if not args.no_demo:
-        results = pipeline.load_demo(db)
-        for r in results:
-            print(f"Loaded demo source {r.source} ({r.channel}): {r.rows} rows from {r.file_name}")
+        print(f"    {started.password}")
+    for r in started.demo:
+        print(f"Loaded demo source {r.source} ({r.channel}): {r.rows} rows from {r.file_name}")
     print(f"Database ready: {db.path}")
     return 0
 
@@ -160,7 +158,7 @@ def cmd_review(args, db) -> int:
     return 0
 
 
-# --- exports and consent (issue 5 downloads, issue 6 consent ledger) -------------------------
+# --- exports and consent -------------------------
 
 def _actor_role(db, actor: str) -> str | None:
     """The role of the user the actor names (None for an actor that is no enabled user)."""
@@ -332,7 +330,7 @@ def cmd_ropa(args, db) -> int:
         policy = masking.policy_frame(cur)
     data = {"xlsx": ropa.to_xlsx, "csv": ropa.to_csv}.get(fmt, lambda r: ropa.pipia_markdown(r, policy).encode("utf-8"))
     out.write_bytes(data(record))
-    audit.log(db, args.actor, "ropa.export", "ropa", fmt, {"file": out.name})
+    audit.log(db, args.actor, Event.ROPA_EXPORT, "ropa", fmt, {"file": out.name})
     print(f"wrote the record of processing ({len(record.register)} source × category rows, {fmt}) to {out}")
     return 0
 
@@ -417,10 +415,10 @@ def cmd_retention(args, db) -> int:
 
 def cmd_compact(args, db) -> int:
 
-    audit.log(db, args.actor, "store.compact", "store", db.path.name)
+    audit.log(db, args.actor, Event.STORE_COMPACT, "store", db.path.name)
     path = db.path
     db.close()
-    sizes = erasure.compact(path)
+    sizes = compact(path)
     print(f"compacted {path}: {sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes")
     return 0
 
@@ -480,7 +478,7 @@ def _add_dsr_parsers(sub, with_actor) -> None:
     p.set_defaults(func=cmd_compact)
 
 
-# --- golden records (issue 5) -------------------------------------------------------------------
+# --- golden records -------------------------------------------------------------------
 
 def cmd_golden(args, db) -> int:
 
@@ -631,7 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit)
 
     _add_dsr_parsers(sub, with_actor)
-    # golden records (issue 5)
+    # golden records
     p = sub.add_parser("golden", help="golden records: refresh, survivorship rules, steward overrides")
     gsub = p.add_subparsers(dest="golden_cmd", required=True)
     g = gsub.add_parser("refresh", help="bring golden records up to date (incremental unless --full)")

@@ -297,7 +297,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.shortcuts": ("快捷键：{approve} 同一人 · {reject} 不是同一人 · {skip} 跳过（光标不在备注框时）。",
                          "Shortcuts: {approve} same person · {reject} not a match · {skip} skip (when the cursor is "
                          "not in the comment box)."),
-    # data-subject requests and retention (issue 6)
+    # data-subject requests and retention
     "app.section.privacy": ("个人信息保护", "Privacy"),
     "page.requests": ("个人信息权利请求", "Requests"),
     "page.retention": ("保存期限", "Retention"),
@@ -398,7 +398,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "retention.apply": ("执行删除", "Erase now"),
     "retention.applied": ("运行 #{run}：已删除 {records} 条记录。", "Run #{run}: {records} records erased."),
     "retention.runs": ("执行记录", "Runs"),
-    # exports and consent (issue 5 downloads, issue 6 consent ledger)
+    # exports and consent
     "page.export": ("数据导出", "Export"),
     "page.consent": ("同意台账", "Consent ledger"),
     "export.dataset": ("数据集", "Dataset"),
@@ -463,7 +463,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "consent.purpose_third_party_sharing": ("向第三方提供", "Sharing with a third party"),
     "consent.purpose_sensitive_id_card": ("敏感信息：身份证号（单独同意）", "Sensitive: resident ID (separate consent)"),
     "consent.purpose_guardian": ("监护人同意（未满 14 岁）", "Guardian consent (under 14)"),
-    # customer 360 and golden records (issue 5)
+    # customer 360 and golden records
     "page.customer360": ("客户 360", "Customer 360"),
     "c360.search": ("查找客户", "Find a customer"),
     "c360.query": ("OneID、手机号、邮箱、姓名（汉字或拼音）或渠道 ID", "OneID, mobile, email, name (hanzi or pinyin) or a channel id"),

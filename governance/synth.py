@@ -923,6 +923,7 @@ def _tmall_rows(rng: Random, people: list[_Person]) -> Rows:
         d = p.dist
         landline = f"{_AREA_CODES[d.city]}-{rng.randrange(2 * 10**7, 9 * 10**7)}" if rng.random() < 0.05 else ""
         masked_row = rng.random() < 0.03
+        mobile: str | int  # an int is written as a numeric cell
         if masked_row:  # unresolvable by design
             receiver, mobile = p.surname + "*", _masked_mobile(m)
             address = f"{d.prov_short if d.is_muni else d.province} {d.city} {d.district} ****"

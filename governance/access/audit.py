@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from governance.access.events import Event, declared
+from governance.store.storage import scalar
 from governance.store.util import neutralize_formula, utcnow
 
 GENESIS = "0" * 64
@@ -29,10 +31,12 @@ def _row_hash(prev_hash: str, row_id: int, ts: datetime, actor: str, action: str
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, object_type: str | None = None,
+def record(cur: duckdb.DuckDBPyConnection, actor: str, action: Event, object_type: str | None = None,
            object_id: Any = None, detail: dict | None = None) -> int:
-    """Append one audit event. Call it inside the transaction of the action it records."""
-    row_id = cur.execute("SELECT nextval('audit_seq')").fetchone()[0]
+    """Append one audit event. Call it inside the transaction of the action it records.
+    `action` must be a declared Event (governance/access/events.py); anything else raises ValueError."""
+    action = declared(action).value
+    row_id = scalar(cur, "SELECT nextval('audit_seq')")
     last = cur.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = last[0] if last else GENESIS
     ts = utcnow()
@@ -72,16 +76,21 @@ def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainCheck:
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str | None = None
+    action: str | None = None  # exactly this action (an Event)
     action_prefix: str | None = None
     object_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
     def where(self) -> tuple[str, list]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if self.actor:
             clauses.append("actor = ?")
             params.append(self.actor)
+        if self.action:
+            clauses.append("action = ?")
+            params.append(str(self.action))
         if self.action_prefix:
             clauses.append("starts_with(action, ?)")
             params.append(self.action_prefix)
@@ -102,7 +111,7 @@ _COLUMNS = "id, ts, actor, action, object_type, object_id, detail"
 
 def count(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter()) -> int:
     where, params = flt.where()
-    return cur.execute(f"SELECT count(*) FROM audit_log{where}", params).fetchone()[0]
+    return scalar(cur, f"SELECT count(*) FROM audit_log{where}", params)
 
 
 def query(cur: duckdb.DuckDBPyConnection, flt: AuditFilter = AuditFilter(), limit: int = 50,
@@ -132,7 +141,19 @@ def distinct_values(cur: duckdb.DuckDBPyConnection, column: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def log(db, actor: str, action: str, object_type: str | None = None, object_id: Any = None,
+def action_choices(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The actions to filter the log by: every declared event, in declaration order, then any
+    undeclared action the log holds (rows written before it was declared, or behind the app's back)."""
+    return [*Event, *undeclared_actions(cur)]
+
+
+def undeclared_actions(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Actions in the log that are not declared events, with their row counts."""
+    rows = cur.execute("SELECT action, count(*) FROM audit_log GROUP BY action ORDER BY action").fetchall()
+    return {action: n for action, n in rows if action not in Event._value2member_map_}
+
+
+def log(db, actor: str, action: Event, object_type: str | None = None, object_id: Any = None,
         detail: dict | None = None) -> int:
     """Append one event in its own transaction (for events with no other write, e.g. a reveal)."""
     with db.transaction() as cur:

@@ -17,9 +17,10 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.store.config import Settings
 from governance.store.errors import AuthError, PermissionDenied
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
 
 ROLES = ("admin", "steward", "analyst")
@@ -112,7 +113,7 @@ def get_user(cur: duckdb.DuckDBPyConnection, username: str) -> User | None:
 
 
 def count_users(cur: duckdb.DuckDBPyConnection) -> int:
-    return cur.execute("SELECT count(*) FROM users").fetchone()[0]
+    return scalar(cur, "SELECT count(*) FROM users")
 
 
 def list_users(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -150,8 +151,8 @@ def create_user(db: Database, actor: str, username: str, password: str, role: st
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [username, (display_name or username).strip(), email or None, role, password_hash, now, now],
         )
-        audit.record(cur, actor, "user.create", "user", username, {"role": role})
-        return get_user(cur, username)
+        audit.record(cur, actor, Event.USER_CREATE, "user", username, {"role": role})
+        return _require_user(cur, username)
 
 
 def set_password(db: Database, actor: str, username: str, password: str) -> None:
@@ -163,7 +164,7 @@ def set_password(db: Database, actor: str, username: str, password: str) -> None
             "UPDATE users SET password_hash = ?, failed_attempts = 0, locked_until = NULL, updated_at = ? "
             "WHERE username = ?", [password_hash, utcnow(), user.username])
         _revoke_user_sessions(cur, user.username, "password_reset")
-        audit.record(cur, actor, "user.password_reset", "user", user.username)
+        audit.record(cur, actor, Event.USER_PASSWORD_RESET, "user", user.username)
 
 
 def set_role(db: Database, actor: str, username: str, role: str) -> None:
@@ -174,7 +175,7 @@ def set_role(db: Database, actor: str, username: str, role: str) -> None:
             return
         _guard_last_admin(cur, user, losing_admin=(role != "admin"))
         cur.execute("UPDATE users SET role = ?, updated_at = ? WHERE username = ?", [role, utcnow(), user.username])
-        audit.record(cur, actor, "user.role_change", "user", user.username, {"from": user.role, "to": role})
+        audit.record(cur, actor, Event.USER_ROLE_CHANGE, "user", user.username, {"from": user.role, "to": role})
 
 
 def set_disabled(db: Database, actor: str, username: str, disabled: bool) -> None:
@@ -188,7 +189,7 @@ def set_disabled(db: Database, actor: str, username: str, disabled: bool) -> Non
             _guard_last_admin(cur, user, losing_admin=True)
             _revoke_user_sessions(cur, user.username, "disabled")
         cur.execute("UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?", [disabled, utcnow(), user.username])
-        audit.record(cur, actor, "user.disable" if disabled else "user.enable", "user", user.username)
+        audit.record(cur, actor, Event.USER_DISABLE if disabled else Event.USER_ENABLE, "user", user.username)
 
 
 def unlock(db: Database, actor: str, username: str) -> None:
@@ -196,13 +197,13 @@ def unlock(db: Database, actor: str, username: str) -> None:
         user = _require_user(cur, username)
         cur.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL, updated_at = ? WHERE username = ?",
                     [utcnow(), user.username])
-        audit.record(cur, actor, "user.unlock", "user", user.username)
+        audit.record(cur, actor, Event.USER_UNLOCK, "user", user.username)
 
 
 def _guard_last_admin(cur: duckdb.DuckDBPyConnection, user: User, losing_admin: bool) -> None:
     if not (losing_admin and user.role == "admin" and not user.disabled):
         return
-    admins = cur.execute("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled").fetchone()[0]
+    admins = scalar(cur, "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
     if admins <= 1:
         raise AuthError("This is the last active administrator; appoint another admin first.")
 
@@ -222,7 +223,7 @@ def authenticate(db: Database, username: str, password: str, settings: Settings 
     with db.cursor() as cur:
         row = cur.execute("SELECT password_hash FROM users WHERE username = ?", [name]).fetchone()
     # bcrypt takes ~0.25 s: check outside the write lock.
-    password_ok = bool(row) and check_password(password or "", row[0])
+    password_ok = row is not None and check_password(password or "", row[0])
     with db.transaction() as cur:
         user = get_user(cur, name)
         now = utcnow()
@@ -244,7 +245,7 @@ def authenticate(db: Database, username: str, password: str, settings: Settings 
             cur.execute("UPDATE users SET failed_attempts = ?, locked_until = ? WHERE username = ?",
                         [attempts, locked_until, name])
             result = LoginResult(False, "locked" if locked_until else "bad_password", locked_until, user)
-        action = "login.success" if result.ok else "login.failure"
+        action = Event.LOGIN_SUCCESS if result.ok else Event.LOGIN_FAILURE
         detail = None if result.ok else {"reason": result.reason}
         audit.record(cur, name or "(empty)", action, "user", name or None, detail)
     return result
@@ -262,7 +263,7 @@ def open_session(db: Database, username: str, session_id: str, expires_at: datet
             cur.execute("INSERT INTO user_sessions VALUES (?, ?, ?, ?, NULL, NULL)",
                         [session_id, normalize_username(username), utcnow(), expires_at])
         if via != "password":  # the password sign-in itself was audited by authenticate()
-            audit.record(cur, normalize_username(username), "login.resume", "user", normalize_username(username),
+            audit.record(cur, normalize_username(username), Event.LOGIN_RESUME, "user", normalize_username(username),
                          {"via": via})
 
 
@@ -285,7 +286,7 @@ def close_session(db: Database, session_id: str, actor: str, reason: str = "logo
     with db.transaction() as cur:
         cur.execute("UPDATE user_sessions SET revoked_at = ?, revoked_reason = ? WHERE session_id = ? AND revoked_at IS NULL",
                     [utcnow(), reason, session_id])
-        audit.record(cur, actor, "logout", "user", actor)
+        audit.record(cur, actor, Event.LOGOUT, "user", actor)
 
 
 def _revoke_user_sessions(cur: duckdb.DuckDBPyConnection, username: str, reason: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -18,6 +19,7 @@ import pandas as pd
 
 from governance.access import audit
 from governance.access.auth import ROLES
+from governance.access.events import Event
 from governance.store.errors import GovernanceError
 from governance.store.schema import BY_NAME
 from governance.store.storage import Database, quote_literal
@@ -82,7 +84,7 @@ def mask_id(value: str) -> str:
 
 
 # Partial forms with a fixed shape, by standard field.
-_SHAPES = {
+_SHAPES: dict[str | None, Callable[[str], str]] = {
     "name": mask_name, "family_name": lambda v: mask_digits(v, 0, 0) if len(v) > 1 else v,
     "given_name": lambda v: "*" * len(v.strip()), "nickname": mask_generic, "email": mask_email,
     "address": mask_address, "gender": lambda v: "*",
@@ -136,6 +138,16 @@ DEFAULT_RULES: dict[str, Rule] = {
 }
 
 
+def _kept(cls: str, rule: Rule) -> tuple[int, int]:
+    """The characters a partial `rule` of a KEEP_STYLE class keeps at the start and the end
+    (the class default where the rule sets none)."""
+    default = DEFAULT_RULES[cls]
+    start = default.keep_start if rule.keep_start is None else rule.keep_start
+    end = default.keep_end if rule.keep_end is None else rule.keep_end
+    assert start is not None and end is not None, cls  # every KEEP_STYLE default sets both
+    return start, end
+
+
 def _roles() -> tuple[str, ...]:
 
     return ROLES
@@ -161,7 +173,7 @@ def class_of(field: str | None) -> str | None:
     return CLASS_OF.get(field) if BY_NAME[field].pii else None
 
 
-def pseudonym(value: str, key: str | bytes) -> str:
+def pseudonym(value: str, key: str | bytes | None) -> str:
     """HMAC-SHA256 of a value under a secret key (hex). Unlike plain SHA-256 of a phone number,
     it cannot be reversed by enumerating the 11-digit space without the key."""
     if not key:
@@ -179,12 +191,9 @@ def apply_rule(field: str | None, rule: Rule, value: str, key: str | bytes | Non
     if rule.method == "hash":
         return pseudonym(value.strip(), key)[:HASH_LENGTH]
     cls = class_of(field)
-    style = KEEP_STYLE.get(cls)
-    if style:
-        default = DEFAULT_RULES[cls]
-        start = default.keep_start if rule.keep_start is None else rule.keep_start
-        end = default.keep_end if rule.keep_end is None else rule.keep_end
-        return mask_digits(value, start, end) if style == "stars" else mask_keep(value, start, end)
+    if cls in KEEP_STYLE:
+        start, end = _kept(cls, rule)
+        return mask_digits(value, start, end) if KEEP_STYLE[cls] == "stars" else mask_keep(value, start, end)
     return _SHAPES.get(field, mask_generic)(value)
 
 
@@ -212,7 +221,7 @@ def mask_value(field: str | None, value: object, role: str | None = None, policy
     return apply_rule(field, rule, value, policy.key if policy else None)
 
 
-def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], keep: set[str] = frozenset(),
+def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], keep: Collection[str] = frozenset(),
                role: str | None = None, policy: Policy | None = None) -> pd.DataFrame:
     """A copy of `frame` with every column masked by its field (unknown columns as `other`);
     columns in `keep` are left alone."""
@@ -324,14 +333,11 @@ def _sql_rule(field: str | None, rule: Rule, x: str) -> str:
     if rule.method == "hash":
         return _sql_pseudonym(_sql_strip(x))
     cls = class_of(field)
-    style = KEEP_STYLE.get(cls)
-    if not style:
+    if cls not in KEEP_STYLE:
         return _sql_shape(field, x)
-    default = DEFAULT_RULES[cls]
-    start = default.keep_start if rule.keep_start is None else rule.keep_start
-    end = default.keep_end if rule.keep_end is None else rule.keep_end
+    start, end = _kept(cls, rule)
     t = _sql_strip(x)
-    if style == "stars":
+    if KEEP_STYLE[cls] == "stars":
         return _sql_digits(t, start, end)
     short = _sql_digits(t, min(1, start), min(1, end))
     tail = f" || right({t}, {end})" if end else ""
@@ -387,6 +393,7 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
         default = DEFAULT_RULES[sensitivity_class]
         keep_start = default.keep_start if keep_start is None else keep_start
         keep_end = default.keep_end if keep_end is None else keep_end
+        assert keep_start is not None and keep_end is not None  # every KEEP_STYLE default sets both
         if not (0 <= int(keep_start) <= 32 and 0 <= int(keep_end) <= 32):
             raise GovernanceError("Characters kept must be between 0 and 32.")
     after = Rule(method, None if keep_start is None else int(keep_start), None if keep_end is None else int(keep_end))
@@ -398,7 +405,7 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
             return False
         cur.execute("INSERT OR REPLACE INTO masking_policies VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [sensitivity_class, role, after.method, after.keep_start, after.keep_end, actor, utcnow()])
-        audit.record(cur, actor, "masking.policy_change", "masking_policy", f"{sensitivity_class}:{role}",
+        audit.record(cur, actor, Event.MASKING_POLICY_CHANGE, "masking_policy", f"{sensitivity_class}:{role}",
                      {"before": vars(before) if before else None, "after": vars(after)})
     return True
 

@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit, auth, masking
+from governance.access.events import Event
 from governance.access.masking import AGGREGATE_SEPARATOR
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.privacy import consent
@@ -364,7 +365,7 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
                     [manifest_id, created, request.actor, request.role, request.dataset, request.format, out.name,
                      written, size, request.masked, request.purpose, request.consent_purpose, fields,
                      json.dumps(manifest.filter, ensure_ascii=False, sort_keys=True), checksum])
-        audit.record(cur, request.actor, "export.masked" if request.masked else "export.unmasked", "export",
+        audit.record(cur, request.actor, Event.EXPORT_MASKED if request.masked else Event.EXPORT_UNMASKED, "export",
                      manifest_id, {"dataset": request.dataset, "file": out.name, "format": request.format,
                                    "rows": written, "purpose": request.purpose, "filter": manifest.filter,
                                    "fields": fields, "sha256": checksum})

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit, masking
+from governance.access.events import Event
 from governance.golden import survivorship
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.standardize import normalizers
@@ -170,5 +171,5 @@ def records_csv(db: Database, actor: str, oneid: str, role: str | None = None,
     frame.insert(0, "oneid", oneid)
     masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"},
                                 role=role, policy=policy)
-    audit.log(db, actor, "customer.download", "oneid", oneid, {"rows": len(frame), "masked": True})
+    audit.log(db, actor, Event.CUSTOMER_DOWNLOAD, "oneid", oneid, {"rows": len(frame), "masked": True})
     return tabular.to_csv_bytes(masked)

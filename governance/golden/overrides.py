@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.standardize.normalizers import NORMALIZERS, VALID
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
@@ -46,7 +47,7 @@ def set_override(db: Database, actor: str, oneid: str, field: str, value: str, r
                     [now, actor, f"replaced by override {override_id}", oneid, field])
         cur.execute("INSERT INTO golden_overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
                     [override_id, oneid, field, clean, reason.strip(), actor, now, oneid])
-        audit.record(cur, actor, "golden.override.set", "oneid", oneid,
+        audit.record(cur, actor, Event.GOLDEN_OVERRIDE_SET, "oneid", oneid,
                      {"override_id": override_id, "field": field, "reason": reason.strip(), "replaced": replaced})
     return override_id
 
@@ -62,7 +63,7 @@ def remove_override(db: Database, actor: str, override_id: int, reason: str) -> 
             raise GovernanceError(f"No active override {override_id}.")
         cur.execute("UPDATE golden_overrides SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE override_id = ?",
                     [utcnow(), actor, reason.strip(), override_id])
-        audit.record(cur, actor, "golden.override.remove", "oneid", row[0],
+        audit.record(cur, actor, Event.GOLDEN_OVERRIDE_REMOVE, "oneid", row[0],
                      {"override_id": override_id, "field": row[1], "reason": reason.strip()})
     return row[0]
 
@@ -93,6 +94,6 @@ def carry_to_merged(cur: duckdb.DuckDBPyConnection) -> list[str]:
         QUALIFY row_number() OVER (PARTITION BY override_id ORDER BY depth) = 1""").fetchall()
     for override_id, old, new in moves:
         cur.execute("UPDATE golden_overrides SET oneid = ? WHERE override_id = ?", [new, override_id])
-        audit.record(cur, audit.SYSTEM_ACTOR, "golden.override.move", "oneid", new,
+        audit.record(cur, audit.SYSTEM_ACTOR, Event.GOLDEN_OVERRIDE_MOVE, "oneid", new,
                      {"override_id": override_id, "from": old, "reason": f"{old} merged into {new}"})
     return sorted({new for _, _, new in moves})

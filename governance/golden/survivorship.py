@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.golden import overrides
 from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
@@ -174,7 +175,7 @@ def set_rule(db: Database, actor: str, field_name: str, kind: str, priority: tup
                               [field_name]).fetchone()[0]
         cur.execute("INSERT INTO survivorship_rules VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [field_name, version, kind, list(rule.priority), actor, utcnow(), comment])
-        audit.record(cur, actor, "golden.rule", "survivorship_rule", field_name,
+        audit.record(cur, actor, Event.GOLDEN_RULE, "survivorship_rule", field_name,
                      {"version": version, "kind": kind, "priority": list(rule.priority), "comment": comment})
     return version
 

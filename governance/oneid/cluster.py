@@ -6,6 +6,7 @@ links in order of strength means a conflict is always resolved by dropping the w
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -31,7 +32,7 @@ class Clustering:
         return out
 
 
-def cluster(records: list[int], links: list[Link], cannot_link: list[tuple[int, int]] = (),
+def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple[int, int]] = (),
             exclusive: dict[int, tuple] | None = None) -> Clustering:
     """Cluster `records` with `links` under constraints.
 

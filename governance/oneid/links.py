@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
 from governance.store.util import utcnow
 
@@ -89,7 +90,7 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
         raise ValueError(rule_id)
     with db.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO match_rule_settings VALUES (?, ?, ?, ?)", [rule_id, enabled, actor, utcnow()])
-        audit.record(cur, actor, "match_rule.enable" if enabled else "match_rule.disable", "match_rule", rule_id)
+        audit.record(cur, actor, Event.MATCH_RULE_ENABLE if enabled else Event.MATCH_RULE_DISABLE, "match_rule", rule_id)
 
 
 def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> str:

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
@@ -248,7 +249,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
                      res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged])
-        audit.record(cur, actor, "oneid.resolve", "oneid_run", run_id, res.summary())
+        audit.record(cur, actor, Event.ONEID_RESOLVE, "oneid_run", run_id, res.summary())
     return res
 
 

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.oneid.links import REC_ID
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
@@ -133,7 +134,7 @@ def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comm
         decision_id = cur.execute("SELECT nextval('decision_seq')").fetchone()[0]
         cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
-        audit.record(cur, actor, f"review.{decision}", "pair", f"{rec_l}-{rec_r}",
+        audit.record(cur, actor, _DECISION_EVENTS[decision], "pair", f"{rec_l}-{rec_r}",
                      {"decision_id": decision_id, "comment": comment})
     return decision_id
 
@@ -146,7 +147,7 @@ def undo(db: Database, actor: str, decision_id: int) -> None:
             raise GovernanceError(f"No active decision {decision_id}.")
         cur.execute("UPDATE review_decisions SET undone_at = ?, undone_by = ? WHERE decision_id = ?",
                     [utcnow(), actor, decision_id])
-        audit.record(cur, actor, "review.undo", "pair", f"{found[0]}-{found[1]}", {"decision_id": decision_id})
+        audit.record(cur, actor, Event.REVIEW_UNDO, "pair", f"{found[0]}-{found[1]}", {"decision_id": decision_id})
 
 
 def bulk_preview(cur: duckdb.DuckDBPyConnection, low: float, high: float) -> dict:
@@ -169,7 +170,7 @@ def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str
             f"INSERT INTO review_decisions SELECT nextval('decision_seq'), rec_l, rec_r, ?, ?, ?, ?, NULL, NULL "
             f"FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} AND match_probability BETWEEN ? AND ?",
             [decision, actor, utcnow(), comment, low, high])
-        audit.record(cur, actor, f"review.bulk_{decision}", "band", f"{low:.3f}-{high:.3f}",
+        audit.record(cur, actor, _BULK_EVENTS[decision], "band", f"{low:.3f}-{high:.3f}",
                      {"pairs": n, "comment": comment})
     return n
 

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
@@ -104,7 +105,7 @@ def import_from_sources(db: Database, actor: str) -> ImportResult:
             "FROM consent_records WHERE id > ?", [last_id]).fetchone()
         result = ImportResult(granted + withdrawn, granted, withdrawn)
         if result.records:
-            audit.record(cur, actor, "consent.import", "consent", "marketing", vars(result))
+            audit.record(cur, actor, Event.CONSENT_IMPORT, "consent", "marketing", vars(result))
     return result
 
 
@@ -133,7 +134,7 @@ def record(db: Database, actor: str, oneid: str, purpose: str, state: str, *, me
         cur.execute("INSERT INTO consent_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [record_id, oneid, batch_id, row_number, purpose, state, channel, recorded_at or now, method,
                      notice_version, evidence_ref, actor, expires_at, now])
-        audit.record(cur, actor, f"consent.{'grant' if state == 'granted' else state}", "consent", oneid,
+        audit.record(cur, actor, _STATE_EVENTS[state], "consent", oneid,
                      {"purpose": purpose, "record_id": record_id, "method": method, "notice_version": notice_version,
                       "expires_at": expires_at})
     return record_id

@@ -34,6 +34,7 @@ import holidays as public_holidays
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.golden import overrides, survivorship
 from governance.privacy import consent, erasure, suppression
 from governance.standardize import normalizers
@@ -181,7 +182,7 @@ def create(db: Database, actor: str, request_type: str, requester: str, *, recei
                      json.dumps(normalized_identifiers(identifiers), ensure_ascii=False) if identifiers else None,
                      received_on, due_on, json.dumps(detail, ensure_ascii=False) if detail else None,
                      actor, now, actor, now])
-        audit.record(cur, actor, "dsr.create", "dsr_request", request_id,
+        audit.record(cur, actor, Event.DSR_CREATE, "dsr_request", request_id,
                      {"type": request_type, "received_on": received_on, "due_on": due_on, "oneids": found})
     return request_id
 
@@ -192,14 +193,14 @@ def _update(cur: duckdb.DuckDBPyConnection, actor: str, request_id: int, **value
                 [*values.values(), actor, utcnow(), request_id])
 
 
-def _transition(db: Database, actor: str, request_id: int, allowed: tuple[str, ...], action: str,
+def _transition(db: Database, actor: str, request_id: int, allowed: tuple[str, ...], action: Event,
                 detail: dict | None = None, **values) -> None:
     with db.transaction() as cur:
         status = get(cur, request_id).status
         if status not in allowed:
             raise GovernanceError(f"Request {request_id} is {status}; this needs one of: {', '.join(allowed)}.")
         _update(cur, actor, request_id, **values)
-        audit.record(cur, actor, f"dsr.{action}", "dsr_request", request_id, detail or {"status": values.get("status")})
+        audit.record(cur, actor, action, "dsr_request", request_id, detail or {"status": values.get("status")})
 
 
 def link(db: Database, actor: str, request_id: int, oneids: list[str]) -> None:
@@ -209,7 +210,7 @@ def link(db: Database, actor: str, request_id: int, oneids: list[str]) -> None:
         if get(cur, request_id).status not in OPEN:
             raise GovernanceError(f"Request {request_id} is closed.")
         _update(cur, actor, request_id, oneids=found)
-        audit.record(cur, actor, "dsr.link", "dsr_request", request_id, {"oneids": found})
+        audit.record(cur, actor, Event.DSR_LINK, "dsr_request", request_id, {"oneids": found})
 
 
 def verify(db: Database, actor: str, request_id: int, identity_check: str) -> None:
@@ -217,11 +218,11 @@ def verify(db: Database, actor: str, request_id: int, identity_check: str) -> No
     note = (identity_check or "").strip()
     if not note:
         raise GovernanceError("Say how the requester's identity was checked.")
-    _transition(db, actor, request_id, ("received", "verified"), "verify", identity_check=note, status="verified")
+    _transition(db, actor, request_id, ("received", "verified"), Event.DSR_VERIFY, identity_check=note, status="verified")
 
 
 def start(db: Database, actor: str, request_id: int) -> None:
-    _transition(db, actor, request_id, ("verified",), "start", status="in_progress")
+    _transition(db, actor, request_id, ("verified",), Event.DSR_START, status="in_progress")
 
 
 def close(db: Database, actor: str, request_id: int, response: str) -> None:
@@ -229,7 +230,7 @@ def close(db: Database, actor: str, request_id: int, response: str) -> None:
     text = (response or "").strip()
     if not text:
         raise GovernanceError("Write the response sent to the requester.")
-    _transition(db, actor, request_id, ("verified", "in_progress"), "close", response=text, status="done",
+    _transition(db, actor, request_id, ("verified", "in_progress"), Event.DSR_CLOSE, response=text, status="done",
                 closed_at=utcnow())
 
 
@@ -238,7 +239,7 @@ def reject(db: Database, actor: str, request_id: int, reason: str) -> None:
     text = (reason or "").strip()
     if not text:
         raise GovernanceError("A rejection needs the reason given to the requester.")
-    _transition(db, actor, request_id, OPEN, "reject", response=text, status="rejected", closed_at=utcnow())
+    _transition(db, actor, request_id, OPEN, Event.DSR_REJECT, response=text, status="rejected", closed_at=utcnow())
 
 
 def requests_frame(cur: duckdb.DuckDBPyConnection, status: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -353,7 +354,7 @@ def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes
     with db.transaction() as cur:
         if get(cur, request_id).status == "verified":
             _update(cur, actor, request_id, status="in_progress")
-        audit.record(cur, actor, "dsr.access_package", "dsr_request", request_id,
+        audit.record(cur, actor, Event.DSR_ACCESS_PACKAGE, "dsr_request", request_id,
                      {"oneids": req.oneids, "files": manifest["files"]})
     return files
 
@@ -416,7 +417,7 @@ def execute_deletion(db: Database, actor: str, request_id: int) -> DeletionResul
             [ERASED, ERASED, now, req.oneids, request_id]).fetchone()[0]
         response = f"Deleted {len(everything)} source records of {len(req.oneids)} OneID(s); tombstone {tombstone_id}."
         _update(cur, actor, request_id, status="done", response=response, closed_at=now)
-        audit.record(cur, actor, "dsr.delete", "dsr_request", request_id,
+        audit.record(cur, actor, Event.DSR_DELETE, "dsr_request", request_id,
                      {"oneids": req.oneids, "tombstone_id": tombstone_id, "records": len(everything),
                       "unresolved_records": len(unresolved), "deleted": deleted, "requests_redacted": redacted})
     db.checkpoint()  # write the deletions into the database file now
@@ -439,7 +440,7 @@ def correct(db: Database, actor: str, request_id: int, field_name: str, value: s
         detail = get(cur, request_id).detail
         detail.setdefault("corrections", []).append({"oneid": target, "field": field_name, "override_id": override_id})
         _update(cur, actor, request_id, status="in_progress", detail=json.dumps(detail, ensure_ascii=False))
-        audit.record(cur, actor, "dsr.correct", "dsr_request", request_id,
+        audit.record(cur, actor, Event.DSR_CORRECT, "dsr_request", request_id,
                      {"oneid": target, "field": field_name, "override_id": override_id})
     return target, override_id
 
@@ -456,5 +457,5 @@ def withdraw(db: Database, actor: str, request_id: int, purpose: str) -> None:
         detail = get(cur, request_id).detail
         detail.setdefault("withdrawals", []).append({"purpose": purpose})
         _update(cur, actor, request_id, status="in_progress", detail=json.dumps(detail, ensure_ascii=False))
-        audit.record(cur, actor, "dsr.withdraw", "dsr_request", request_id,
+        audit.record(cur, actor, Event.DSR_WITHDRAW, "dsr_request", request_id,
                      {"oneids": req.oneids, "purpose": purpose})

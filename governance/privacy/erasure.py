@@ -17,7 +17,7 @@ What goes:
 - the erased values among stored profile top values and minimum/maximum values.
 
 A DELETE marks rows deleted, but their bytes can stay in freed blocks of the DuckDB file until
-they are reused: `compact` (CLI `python -m governance compact`, app stopped) rewrites the store.
+they are reused: `store.storage.compact` (CLI `python -m governance compact`, app stopped) rewrites the store.
 
 What stays: the append-only audit log and the evidence tables listed in KEEP (request
 records, tombstones, retention runs), which hold ids and counts, never the erased values.
@@ -25,14 +25,12 @@ records, tombstones, retention runs), which hold ids and counts, never the erase
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from governance.store.schema import FIELD_NAMES, pii_fields
-from governance.store.storage import RAW_SCHEMA, quote_ident, quote_literal
+from governance.store.storage import RAW_SCHEMA, quote_ident
 
 KEEP = frozenset({"audit_log", "schema_migrations", "dsr_requests", "dsr_tombstones", "dsr_tombstone_keys",
                   "retention_policies", "retention_runs", "std_cache", "profile_fields"})
@@ -160,25 +158,3 @@ def redact_profiles(cur: duckdb.DuckDBPyConnection) -> int:
     if updates:
         cur.executemany("UPDATE profile_fields SET top_values = ?, min_value = ?, max_value = ? WHERE rowid = ?", updates)
     return len(updates)
-
-
-def compact(path: Path) -> dict[str, int]:
-    """Rewrite the store into a fresh file and swap it in, so erased values no longer linger in
-    freed blocks of the DuckDB file (a DELETE only marks rows; their bytes stay on disk until the
-    blocks are reused). Needs exclusive use of the file: stop the app first. Returns the file
-    size before and after."""
-    path = Path(path)
-    fresh = path.with_name(path.name + ".compact")
-    fresh.unlink(missing_ok=True)
-    before = path.stat().st_size
-    con = duckdb.connect(str(path))
-    try:
-        name = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute("CHECKPOINT")
-        con.execute(f"ATTACH {quote_literal(str(fresh))} AS compacted")
-        con.execute(f"COPY FROM DATABASE {quote_ident(name)} TO compacted")
-        con.execute("DETACH compacted")
-    finally:
-        con.close()
-    os.replace(fresh, path)
-    return {"bytes_before": before, "bytes_after": path.stat().st_size}

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.privacy import consent, erasure
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
@@ -44,14 +45,14 @@ def set_policy(db: Database, actor: str, scope: str, target: str, days: int, bas
         before = cur.execute("SELECT days FROM retention_policies WHERE scope = ? AND target = ?", [scope, target]).fetchone()
         cur.execute("INSERT OR REPLACE INTO retention_policies VALUES (?, ?, ?, ?, ?, ?)",
                     [scope, target, int(days), (basis or "").strip() or None, actor, utcnow()])
-        audit.record(cur, actor, "retention.set", "retention_policy", f"{scope}:{target}",
+        audit.record(cur, actor, Event.RETENTION_SET, "retention_policy", f"{scope}:{target}",
                      {"days": int(days), "previous_days": before[0] if before else None})
 
 
 def remove_policy(db: Database, actor: str, scope: str, target: str) -> None:
     with db.transaction() as cur:
         cur.execute("DELETE FROM retention_policies WHERE scope = ? AND target = ?", [scope, target])
-        audit.record(cur, actor, "retention.remove", "retention_policy", f"{scope}:{target}")
+        audit.record(cur, actor, Event.RETENTION_REMOVE, "retention_policy", f"{scope}:{target}")
 
 
 def policies(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -141,7 +142,7 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
         cur.execute("INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, scope, target, found.days, found.cutoff, actor, utcnow(), found.records, found.oneids,
                      json.dumps(deleted)])
-        audit.record(cur, actor, "retention.apply", "retention_run", run_id, found.summary() | {"deleted": deleted})
+        audit.record(cur, actor, Event.RETENTION_APPLY, "retention_run", run_id, found.summary() | {"deleted": deleted})
     return run_id
 
 

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.access.masking import pseudonym
 from governance.oneid.links import _NAME_KEY
 from governance.privacy import erasure
@@ -183,7 +184,7 @@ def lift(db, actor: str, tombstone_id: int, reason: str) -> tuple[int, list[int]
                                [now, tombstone_id]).fetchone()[0]
         cur.execute("UPDATE dsr_tombstones SET lifted_by = ?, lifted_at = ?, lift_reason = ? WHERE tombstone_id = ?",
                     [actor, now, reason, tombstone_id])
-        audit.record(cur, actor, "dsr.suppression_lift", "tombstone", tombstone_id,
+        audit.record(cur, actor, Event.DSR_SUPPRESSION_LIFT, "tombstone", tombstone_id,
                      {"released_rows": released, "batches": batches})
     return released, batches
 
@@ -195,6 +196,6 @@ def purge(db, actor: str, tombstone_id: int) -> dict[str, int]:
         rows = cur.execute("SELECT batch_id, row_number FROM suppressed_records WHERE tombstone_id = ? "
                            "AND lifted_at IS NULL", [tombstone_id]).fetchall()
         deleted = erasure.erase(cur, rows) if rows else {}
-        audit.record(cur, actor, "dsr.suppression_purge", "tombstone", tombstone_id,
+        audit.record(cur, actor, Event.DSR_SUPPRESSION_PURGE, "tombstone", tombstone_id,
                      {"rows": len(rows), "deleted": deleted})
     return deleted

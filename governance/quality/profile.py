@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.quality import rules as rules_mod
 from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import STATUSES
@@ -174,7 +175,7 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO profile_runs VALUES (?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, records, None if score is None else round(score, 2)])
-        audit.record(cur, actor, "profile.run", "profile_run", run_id, {"records": records, "score": score})
+        audit.record(cur, actor, Event.PROFILE_RUN, "profile_run", run_id, {"records": records, "score": score})
     return ProfileRun(run_id, seconds, score)
 
 

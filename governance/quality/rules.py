@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.standardize.engine import CONSISTENCY
 from governance.store.errors import GovernanceError
 from governance.store.schema import BY_NAME, FIELD_NAMES
@@ -242,7 +243,7 @@ def save_rule(db: Database, actor: str, rule: Rule, comment: str | None = None) 
         previous = {r.rule_id: r for r in current_rules(cur)}.get(rule.rule_id)
         version = (previous.version if previous else 0) + 1
         _insert(cur, rule, version, actor, comment)
-        audit.record(cur, actor, "rule.create" if previous is None else "rule.change", "rule", rule.rule_id,
+        audit.record(cur, actor, Event.RULE_CREATE if previous is None else Event.RULE_CHANGE, "rule", rule.rule_id,
                      {"version": version, "rule": {**asdict(rule), "version": version}})
     return version
 

@@ -5,6 +5,7 @@ import duckdb
 import pandas as pd
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.sources import mapping
 from governance.store.schema import BY_NAME
 from governance.store.storage import Database
@@ -53,13 +54,13 @@ def as_json(cur: duckdb.DuckDBPyConnection) -> list[dict]:
 def add_source(cur: duckdb.DuckDBPyConnection, actor: str, source: str, channel: str) -> None:
     """A new source, with the uploader as its first steward (inside the caller's transaction)."""
     cur.execute("INSERT INTO sources VALUES (?, ?, ?, NULL, ?, ?)", [source, channel, actor, actor, utcnow()])
-    audit.record(cur, actor, "source.create", "source", source, {"channel": channel})
+    audit.record(cur, actor, Event.SOURCE_CREATE, "source", source, {"channel": channel})
 
 
 def set_steward(db: Database, actor: str, source: str, steward: str | None) -> None:
     with db.transaction() as cur:
         cur.execute("UPDATE sources SET steward = ? WHERE source = ?", [steward or None, source])
-        audit.record(cur, actor, "source.steward", "source", source, {"steward": steward})
+        audit.record(cur, actor, Event.SOURCE_STEWARD, "source", source, {"steward": steward})
 
 
 def preview_rows(cur: duckdb.DuckDBPyConnection, batch_id: int, limit: int = 50, offset: int = 0) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.sources import catalogue
 from governance.sources import mapping as mapping_mod
 from governance.sources.readers import FilePlan, HeaderChange, ProgressFn, column_name, inspect_file
@@ -142,7 +143,7 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
                         [[batch_id, i, column_name(i), h, r] for i, (h, r) in
                          enumerate(zip(fp.headers, fp.raw_headers), start=1)])
         version = mapping_mod.save(cur, actor, plan.source, chosen, plan.suggestions)
-        audit.record(cur, actor, "ingest.batch", "batch", batch_id, {
+        audit.record(cur, actor, Event.INGEST_BATCH, "batch", batch_id, {
             "source": plan.source, "file": plan.file_name, "sha256": plan.sha256, "rows": rows,
             "columns": fp.column_count, "forced_duplicate": bool(duplicate)})
         mapping_mod.rebuild_mapped_view(cur)

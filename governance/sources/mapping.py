@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import duckdb
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.store.errors import MappingError
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import quote_literal
@@ -209,7 +210,7 @@ def save(cur: duckdb.DuckDBPyConnection, actor: str, source: str, mapping: dict[
                     [source, version, header, f, s.confidence if suggested else None,
                      s.method if suggested else ("steward" if header in mapping else "kept")])
     changes = {h: {"from": previous.get(h), "to": f} for h, f in merged.items() if previous.get(h) != f}
-    audit.record(cur, actor, "mapping.change", "source", source, {"version": version, "changes": changes})
+    audit.record(cur, actor, Event.MAPPING_CHANGE, "source", source, {"version": version, "changes": changes})
     return version
 
 

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.access import audit
+from governance.access.events import Event
 from governance.standardize import fastpaths, normalizers
 from governance.store.schema import FIELD_NAMES
 from governance.store.storage import Database, quote_ident
@@ -89,7 +90,7 @@ def set_gender_zero(db: Database, actor: str, source: str, meaning: str) -> None
         raise ValueError(meaning)
     with db.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO source_settings VALUES (?, ?)", [source, meaning])
-        audit.record(cur, actor, "source.gender_zero", "source", source, {"gender_zero": meaning})
+        audit.record(cur, actor, Event.SOURCE_GENDER_ZERO, "source", source, {"gender_zero": meaning})
 
 
 def gender_zero(cur: duckdb.DuckDBPyConnection, source: str) -> str:
@@ -312,7 +313,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         run_id = cur.execute("SELECT nextval('std_run_seq')").fetchone()[0]
         cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
-        audit.record(cur, actor, "standardize.run", "std_run", run_id,
+        audit.record(cur, actor, Event.STANDARDIZE_RUN, "std_run", run_id,
                      {"batches": todo, "records": records, "new_values": new_values})
     if progress:
         progress(1.0, "done")

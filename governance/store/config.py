@@ -5,6 +5,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import cast
 
 from governance.store.errors import ConfigError
 
@@ -34,7 +35,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        values = {f.name: _env_int(f.metadata["env"], f.default) for f in fields(cls)}
+        values = {f.name: _env_int(f.metadata["env"], cast(int, f.default)) for f in fields(cls)}  # every field: an int default
         values["cookie_expiry_hours"] = min(values["cookie_expiry_hours"], 24)
         return cls(**values)
 

@@ -12,10 +12,11 @@ its own as usual, and the whole step commits once or not at all.
 """
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import duckdb
 
@@ -37,6 +38,19 @@ def quote_ident(name: str) -> str:
 def quote_literal(text: str) -> str:
     """An SQL string literal (single quotes doubled), for text built into generated SQL."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def one(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
+    """The first row of a query that always returns one (count(*), nextval, an aggregate)."""
+    row = cur.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(f"Query returned no row: {sql}")
+    return row
+
+
+def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
+    """The first column of `one(cur, sql, params)`."""
+    return one(cur, sql, params)[0]
 
 
 class Database:
@@ -124,3 +138,25 @@ def open_database(path: str | Path | None = None) -> Database:
         if db is None:
             db = _registry[resolved] = Database(resolved)
         return db
+
+
+def compact(path: Path) -> dict[str, int]:
+    """Rewrite the store into a fresh file and swap it in, so erased values no longer linger in
+    freed blocks of the DuckDB file (a DELETE only marks rows; their bytes stay on disk until the
+    blocks are reused). Needs exclusive use of the file: stop the app first. Returns the file
+    size before and after."""
+    path = Path(path)
+    fresh = path.with_name(path.name + ".compact")
+    fresh.unlink(missing_ok=True)
+    before = path.stat().st_size
+    con = duckdb.connect(str(path))
+    try:
+        name = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute("CHECKPOINT")
+        con.execute(f"ATTACH {quote_literal(str(fresh))} AS compacted")
+        con.execute(f"COPY FROM DATABASE {quote_ident(name)} TO compacted")
+        con.execute("DETACH compacted")
+    finally:
+        con.close()
+    os.replace(fresh, path)
+    return {"bytes_before": before, "bytes_after": path.stat().st_size}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 from typing import IO, Protocol
 
@@ -70,11 +71,14 @@ class CsvWriter:
     """UTF-8 with BOM, CRLF rows, text cells quoted (so a cell holding a CR or LF stays one cell).
     Each chunk goes through Arrow: formulas are neutralized and the rows written in C++."""
 
-    def __init__(self, target: str | IO[bytes]):
-        self._own = isinstance(target, (str, bytes)) or hasattr(target, "__fspath__")
-        self._raw = open(target, "wb") if self._own else target
+    def __init__(self, target: str | os.PathLike | IO[bytes]):
+        self._raw: IO[bytes]
+        if isinstance(target, (str, bytes, os.PathLike)):
+            self._own, self._raw = True, open(target, "wb")
+        else:
+            self._own, self._raw = False, target
         self._raw.write(codecs.BOM_UTF8)
-        self._writer = None
+        self._writer: pacsv.CSVWriter | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
 

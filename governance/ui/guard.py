@@ -13,6 +13,7 @@ import streamlit as st
 
 from governance.access import audit, auth, masking
 from governance.access.auth import User
+from governance.access.events import Event
 from governance.i18n import t
 from governance.store.storage import Database
 from governance.ui.session import database, lang, secrets, tr
@@ -63,7 +64,7 @@ class PageContext:
         detail = {**(detail or {}), "reason": reason}
         signature = repr((object_type, str(object_id), sorted(detail.items())))
         if seen.get(key) != signature:
-            audit.log(self.db, self.user.username, "pii.reveal", object_type, object_id, detail)
+            audit.log(self.db, self.user.username, Event.PII_REVEAL, object_type, object_id, detail)
             seen[key] = signature
         return reason
 

@@ -15,7 +15,7 @@ from governance.privacy import consent, dsr, erasure, suppression
 from governance.sources import ingest
 from governance.store.errors import GovernanceError
 from governance.store.schema import pii_fields
-from governance.store.storage import quote_ident
+from governance.store.storage import compact, quote_ident
 from helpers import SAVED_MODEL, load_generated
 
 # ---------------------------------------------------------------- due dates
@@ -236,7 +236,7 @@ def test_compaction_removes_erased_values_from_the_file_itself(db, workspace):
     assert lingering  # a DELETE leaves the bytes in freed blocks of the DuckDB file
     path = db.path
     db.close()
-    sizes = erasure.compact(path)
+    sizes = compact(path)
     data = path.read_bytes()
     assert [v for v in values if v.encode() in data] == [] and sizes["bytes_after"] <= sizes["bytes_before"]
     from governance.access import audit

@@ -78,7 +78,7 @@ def test_most_frequent_and_custom_rules(db, golden):
         sv.build_golden(db, {"name": sv.SurvivorshipRule("name", "source_priority", ("crm' OR 1=1 --",))})
 
 
-# --- rules, tie order, lineage, versions, overrides, incremental refresh (issue 5) -------------------
+# --- rules, tie order, lineage, versions, overrides, incremental refresh -------------------
 
 from governance.access import audit
 from governance.golden import overrides  # noqa: E402
