@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    from governance.bootstrap import ensure_secrets
+
+    ensure_secrets()  # what the first start writes
     from governance import pipeline
     from governance.golden import survivorship
     from governance.privacy import dsr, retention

@@ -55,6 +55,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    from governance.bootstrap import ensure_secrets
+
+    ensure_secrets()  # what the first start writes
     from governance.golden import survivorship
     from governance.store.schema import FIELD_NAMES
     from governance.store.storage import open_database

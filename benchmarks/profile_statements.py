@@ -101,6 +101,9 @@ def main() -> None:
                              "shared keys and per-source top values are exercised at scale")
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    from governance.bootstrap import ensure_secrets
+
+    ensure_secrets()  # what the first start writes
     if Path(args.work).resolve() == Path(args.store).resolve():
         raise SystemExit("--work must differ from the store")
     shutil.copy(args.store, args.work)

@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     args = parser.parse_args()
     os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
+    from governance.bootstrap import ensure_secrets
+
+    ensure_secrets()  # what the first start writes
     logging.getLogger("splink").setLevel(logging.ERROR)
     from governance.oneid import resolve
     from governance.store.storage import open_database

@@ -226,9 +226,9 @@ def test_score_drop_between_batches_is_flagged(db, tmp_path):
 
 def test_failing_records_paged_with_raw_and_standardized(db, crm):
     with db.cursor() as cur:
-        page = pipeline.failing_records(cur, "mobile", limit=1, offset=1)
-        everything = pipeline.failing_records(cur, "mobile", limit=None)
-        total = pipeline.count_failing(cur, "mobile")
+        page = engine.failing_records(cur, "mobile", limit=1, offset=1)
+        everything = engine.failing_records(cur, "mobile", limit=None)
+        total = engine.count_failing(cur, "mobile")
     assert total == 2 and len(page) == 1 and len(everything) == 2
     assert page.iloc[0].to_dict() == everything.iloc[1].to_dict()
     assert list(everything["raw_value"]) == ["13800138000", "138****1234"]
