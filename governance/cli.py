@@ -180,7 +180,7 @@ def _export_filter(items: list[str]):
     except ValueError:
         raise GovernanceError("min_completeness must be a number between 0 and 1.") from None
     return ExportFilter(channels=tuple(values.get("channel", ())), provinces=tuple(values.get("province", ())),
-                        consent=(values.get("consent") or [None])[-1], min_completeness=completeness)
+                        consent=values["consent"][-1] if values.get("consent") else None, min_completeness=completeness)
 
 
 def cmd_export(args, db) -> int:
@@ -296,8 +296,15 @@ def cmd_users(args, db) -> int:
 
 
 def cmd_audit(args, db) -> int:
+    """`audit verify`: recompute the hash chain (exit 1 when it is broken), and report rows whose
+    action is not a declared event (governance/access/events.py). Undeclared actions are a warning
+    on stderr, not a failure: such rows may predate their declaration and still chain correctly."""
     with db.cursor() as cur:
         check = audit.verify_chain(cur)
+        undeclared = audit.undeclared_actions(cur)
+    if undeclared:
+        listed = ", ".join(f"{action} ({n})" for action, n in undeclared.items())
+        print(f"Warning: {sum(undeclared.values())} rows with an undeclared action: {listed}.", file=sys.stderr)
     if check.ok:
         print(f"Audit chain intact: {check.rows} rows.")
         return 0

@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from governance.access import audit
+from governance.access import audit, events
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
 from governance.ui.widgets import pager, table
@@ -13,15 +13,16 @@ st.title(tr("page.audit"))
 
 with ctx.db.cursor() as cur:
     actors = audit.distinct_values(cur, "actor")
-    actions = audit.distinct_values(cur, "action")
+    actions = [str(a) for a in audit.action_choices(cur)]  # the declared events, then any undeclared in the log
 ALL = ""
 c1, c2, c3, c4 = st.columns(4)
 actor = c1.selectbox(tr("audit.actor"), [ALL, *actors], format_func=lambda v: v or ctx.t("audit.all"), key="audit_actor")
-action = c2.selectbox(tr("audit.action"), [ALL, *actions], format_func=lambda v: v or ctx.t("audit.all"), key="audit_action")
+action = c2.selectbox(tr("audit.action"), [ALL, *actions],
+                      format_func=lambda v: events.label(v, ctx.lang) if v else ctx.t("audit.all"), key="audit_action")
 since = c3.date_input(tr("audit.since"), value=None, key="audit_since")
 until = c4.date_input(tr("audit.until"), value=None, key="audit_until")
 flt = audit.AuditFilter(
-    actor=actor or None, action_prefix=action or None,
+    actor=actor or None, action=action or None,
     since=datetime.combine(since, time()) if since else None,
     until=datetime.combine(until, time()) + timedelta(days=1) if until else None)
 

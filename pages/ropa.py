@@ -2,6 +2,7 @@
 import streamlit as st
 
 from governance.access import audit, masking
+from governance.access.events import Event
 from governance.privacy import ropa
 from governance.ui.guard import require
 from governance.ui.session import tr
@@ -33,7 +34,7 @@ for title, frame in (("ropa.register", record.register), ("ropa.sensitive", reco
 
 def download(kind: str):
     def build() -> bytes:
-        audit.log(ctx.db, ctx.user.username, "ropa.export", "ropa", kind)
+        audit.log(ctx.db, ctx.user.username, Event.ROPA_EXPORT, "ropa", kind)
         if kind == "xlsx":
             return ropa.to_xlsx(record)
         if kind == "csv":

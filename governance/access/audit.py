@@ -35,17 +35,17 @@ def record(cur: duckdb.DuckDBPyConnection, actor: str, action: Event, object_typ
            object_id: Any = None, detail: dict | None = None) -> int:
     """Append one audit event. Call it inside the transaction of the action it records.
     `action` must be a declared Event (governance/access/events.py); anything else raises ValueError."""
-    action = declared(action).value
+    name = declared(action).value
     row_id = scalar(cur, "SELECT nextval('audit_seq')")
     last = cur.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = last[0] if last else GENESIS
     ts = utcnow()
     detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
     object_id = None if object_id is None else str(object_id)
-    digest = _row_hash(prev_hash, row_id, ts, actor, action, object_type, object_id, detail_json)
+    digest = _row_hash(prev_hash, row_id, ts, actor, name, object_type, object_id, detail_json)
     cur.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [row_id, ts, actor, action, object_type, object_id, detail_json, prev_hash, digest],
+        [row_id, ts, actor, name, object_type, object_id, detail_json, prev_hash, digest],
     )
     return row_id
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeGuard
 
 
 class Event(StrEnum):
@@ -167,7 +168,7 @@ EVENTS: dict[Event, EventInfo] = {
 }
 
 
-def is_declared(action: object) -> bool:
+def is_declared(action: object) -> TypeGuard[str]:
     """Whether `action` (an Event or a stored string) is a declared event."""
     return isinstance(action, str) and action in Event._value2member_map_
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from governance.access import audit, auth
+from governance.access.events import Event
 from governance.store.errors import AuthError
 from governance.store.util import utcnow
 
@@ -177,7 +178,7 @@ def test_audit_query_filters_pages_and_csv(db, alice):
 
 def test_audit_csv_neutralizes_formulas(db):
     with db.transaction() as cur:
-        audit.record(cur, "=HYPERLINK(\"x\")", "test", "batch", "+1")
+        audit.record(cur, "=HYPERLINK(\"x\")", Event.INGEST_BATCH, "batch", "+1")
     with db.cursor() as cur:
         text = audit.export_csv(cur).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ",'+1," in text
