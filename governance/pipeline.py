@@ -23,7 +23,7 @@ from governance.quality import profile
 from governance.sources import ingest
 from governance.standardize import engine
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database
+from governance.store.storage import Database, one, scalar
 
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 20261129
@@ -81,7 +81,7 @@ def refresh_quality(db: Database, actor: str, progress=None) -> Refresh:
         if progress:
             progress(0.7, "profile")
         run = profile.run_profile(db, actor)
-        records = cur.execute("SELECT count(*) FROM std_records").fetchone()[0]
+        records = scalar(cur, "SELECT count(*) FROM std_records")
     if progress:
         progress(1.0, "done")
     return Refresh(standardized, run, records)
@@ -118,7 +118,7 @@ def rerun(db: Database, actor: str) -> Resolved:
 
 
 def _oneid_of(cur: duckdb.DuckDBPyConnection, rec_id: int) -> str:
-    return cur.execute("SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id]).fetchone()[0]
+    return scalar(cur, "SELECT oneid FROM crosswalk WHERE rec_id = ?", [rec_id])
 
 
 def split_record(db: Database, actor: str, oneid: str, rec_id: int, comment: str | None = None) -> str:
@@ -223,7 +223,7 @@ def load_demo(db: Database, directory: Path | None = None, n_customers: int = DE
     """Load the generated demo workspace when the store holds no batch yet, then standardize,
     profile and resolve it, so every page has something to show."""
     with db.cursor() as cur:
-        if cur.execute("SELECT count(*) FROM batches").fetchone()[0]:
+        if scalar(cur, "SELECT count(*) FROM batches"):
             return []
     directory = directory or db.path.parent / "demo"
     workspace = synth.generate_workspace(n_customers, seed)
@@ -239,17 +239,17 @@ def load_demo(db: Database, directory: Path | None = None, n_customers: int = DE
 def overview(cur: duckdb.DuckDBPyConnection) -> dict:
     """Workspace at a glance: counts, rows per channel, the latest batches, and the work waiting:
     the latest quality score, OneIDs, pairs to review, open data-subject requests (and overdue)."""
-    n_sources, n_batches, n_rows = cur.execute(
-        "SELECT (SELECT count(*) FROM sources), count(*), coalesce(sum(row_count), 0) FROM batches").fetchone()
-    n_users = cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0]
+    n_sources, n_batches, n_rows = one(cur,
+        "SELECT (SELECT count(*) FROM sources), count(*), coalesce(sum(row_count), 0) FROM batches")
+    n_users = scalar(cur, "SELECT count(*) FROM users WHERE NOT disabled")
     by_channel = cur.execute(
         "SELECT channel, count(DISTINCT source) AS sources, sum(row_count) AS rows FROM batches "
         "GROUP BY channel ORDER BY rows DESC").df()
     recent = cur.execute(
         "SELECT batch_id, source, file_name, row_count, uploaded_by, uploaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT 10").df()
-    score, oneids = cur.execute("SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
-                                "(SELECT count(DISTINCT oneid) FROM crosswalk)").fetchone()
+    score, oneids = one(cur, "SELECT (SELECT score FROM profile_runs ORDER BY run_id DESC LIMIT 1), "
+                             "(SELECT count(DISTINCT oneid) FROM crosswalk)")
     open_requests, overdue = dsr.open_counts(cur)
     return {"sources": n_sources, "batches": n_batches, "rows": int(n_rows), "users": n_users,
             "by_channel": by_channel, "recent": recent, "score": score, "oneids": oneids,

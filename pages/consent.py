@@ -6,10 +6,10 @@ import streamlit as st
 
 from governance.i18n import value_label
 from governance.privacy import consent
-from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS, channel_label
+from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.session import settings, show_error, tr
+from governance.ui.session import settings, tr
 from governance.ui.widgets import pager, table
 
 ctx = require("consent.view")
@@ -24,19 +24,17 @@ def purpose_label(p: str) -> str:
 
 
 def shown(frame):
-    """Analysts see evidence references masked (they may name a person)."""
-    if can_edit or frame.empty:
-        return frame
-    return ctx.mask(frame, {"evidence_ref": None}, keep=set(frame.columns) - {"evidence_ref"})
+    """Analysts see evidence references masked."""
+    return frame if can_edit else consent.mask_evidence(frame, ctx.user.role, ctx.masking_policy)
 
 
 with ctx.db.cursor() as cur:
-    summary = consent.summary(cur)
+    summary = consent.summary_by_state(cur)
 st.subheader(tr("consent.summary"))
 if summary.empty:
     st.caption(tr("consent.empty"))
 else:
-    table(summary.pivot_table(index="purpose", columns="state", values="people", fill_value=0).reset_index())
+    table(summary)
 
 st.subheader(tr("consent.current"))
 c1, c2, c3 = st.columns(3)
@@ -58,8 +56,8 @@ if can_edit:
     st.subheader(tr("consent.import"))
     st.caption(tr("consent.import_note"))
     if st.button(tr("consent.import"), key="consent_import"):
-        result = consent.import_from_sources(ctx.db, ctx.user.username)
-        st.success(tr("consent.imported", n=result.records, granted=result.granted, withdrawn=result.withdrawn))
+        run_step(consent.import_from_sources, ctx.db, ctx.user.username,
+                 success=lambda r: tr("consent.imported", n=r.records, granted=r.granted, withdrawn=r.withdrawn))
 
     st.subheader(tr("consent.record"))
     with st.form("consent_form", clear_on_submit=True):
@@ -76,11 +74,7 @@ if can_edit:
         evidence = f1.text_input(tr("consent.evidence"), key="consent_form_evidence")
         expires = f2.date_input(tr("consent.expires"), value=None, key="consent_form_expires")
         if st.form_submit_button(tr("consent.save"), type="primary"):
-            try:
-                record_id = consent.record(ctx.db, ctx.user.username, who, what, action, method=method,
-                                           channel=channel or None, notice_version=notice or None,
-                                           evidence_ref=evidence or None,
-                                           expires_at=datetime.combine(expires, time()) if expires else None)
-                st.success(tr("consent.saved", id=record_id))
-            except GovernanceError as exc:
-                show_error(exc)
+            run_step(consent.record, ctx.db, ctx.user.username, who, what, action, method=method,
+                     channel=channel or None, notice_version=notice or None, evidence_ref=evidence or None,
+                     expires_at=datetime.combine(expires, time()) if expires else None,
+                     success=lambda record_id: tr("consent.saved", id=record_id))

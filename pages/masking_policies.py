@@ -3,9 +3,9 @@ import streamlit as st
 
 from governance.access import masking
 from governance.access.auth import ROLES
-from governance.store.errors import GovernanceError
+from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.session import show_error, tr
+from governance.ui.session import tr
 from governance.ui.widgets import table
 
 ctx = require("masking.manage")
@@ -33,11 +33,9 @@ elif method == "partial":
 rule = masking.Rule(method, keep_start, keep_end)
 st.caption(tr("masking.example", example=masking.example(cls, rule, ctx.masking_policy.key)))
 if st.button(tr("masking.save"), type="primary", key="masking_save"):
-    try:
-        changed = masking.set_rule(ctx.db, ctx.user.username, cls, role, method, keep_start, keep_end)
+    changed = run_step(masking.set_rule, ctx.db, ctx.user.username, cls, role, method, keep_start, keep_end)
+    if changed is not None:
         (st.success if changed else st.info)(tr("masking.saved" if changed else "masking.unchanged"))
-    except GovernanceError as exc:
-        show_error(exc)
 
 st.subheader(tr("masking.current"))
 with ctx.db.cursor() as cur:

@@ -4,9 +4,9 @@ import streamlit as st
 from governance import pipeline
 from governance.privacy import retention
 from governance.sources import catalogue
-from governance.store.errors import GovernanceError
+from governance.ui.actions import confirmed_step, run_step
 from governance.ui.guard import require
-from governance.ui.session import show_error, tr
+from governance.ui.session import tr
 from governance.ui.widgets import table
 
 ctx = require("retention.manage")
@@ -35,11 +35,7 @@ with st.expander(tr("retention.set"), expanded=policies.empty):
         basis = st.text_input(tr("retention.basis"))
         saved = st.form_submit_button(tr("retention.save"), type="primary")
     if saved:
-        try:
-            retention.set_policy(ctx.db, ctx.user.username, scope, target or "", int(days), basis)
-            st.rerun()
-        except GovernanceError as exc:
-            show_error(exc)
+        run_step(retention.set_policy, ctx.db, ctx.user.username, scope, target or "", int(days), basis, rerun=True)
 
 if not policies.empty:
     st.subheader(tr("retention.scan"))
@@ -55,15 +51,12 @@ if not policies.empty:
         if picked.scope == "source":
             with ctx.db.cursor() as cur:
                 table(retention.expired_records(cur, picked.target))
-        st.warning(tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
-                      cutoff=picked.cutoff.isoformat(timespec="seconds")))
-        confirm = st.checkbox(tr("retention.confirm", records=picked.records), key="ret_confirm")
-        if st.button(tr("retention.apply"), key="ret_apply", type="primary", disabled=not confirm):
-            try:
-                run_id = pipeline.apply_retention(ctx.db, ctx.user.username, picked.scope, picked.target, picked.records)
-                st.success(tr("retention.applied", run=run_id, records=picked.records))
-            except GovernanceError as exc:
-                show_error(exc)
+        confirmed_step(tr("retention.apply"), pipeline.apply_retention, ctx.db, ctx.user.username, picked.scope,
+                       picked.target, picked.records, key="ret_apply", confirm_key="ret_confirm",
+                       confirm=tr("retention.confirm", records=picked.records),
+                       warning=tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
+                                  cutoff=picked.cutoff.isoformat(timespec="seconds")),
+                       success=lambda run_id: tr("retention.applied", run=run_id, records=picked.records))
 
 st.subheader(tr("retention.runs"))
 with ctx.db.cursor() as cur:

@@ -5,10 +5,10 @@ import streamlit as st
 
 from governance.i18n import column_choice, value_label
 from governance.quality import rules
-from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
+from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.session import show_error, tr
+from governance.ui.session import tr
 from governance.ui.widgets import table
 
 ctx = require("rules.edit")
@@ -51,11 +51,8 @@ with st.form(f"rule_form_{picked}"):
             st.stop()
         rule = rules.Rule(picked or rule_id.strip(), name.strip() or rule_id, rule_type, fields, parsed, severity,
                           mostly, dimension, enabled)
-        try:
-            version = rules.save_rule(ctx.db, ctx.user.username, rule, comment or None)
-            st.success(tr("rules.saved", rule=rule.rule_id, version=version))
-        except GovernanceError as exc:
-            show_error(exc)
+        run_step(rules.save_rule, ctx.db, ctx.user.username, rule, comment or None,
+                 success=lambda version: tr("rules.saved", rule=rule.rule_id, version=version))
 
 if picked:
     with ctx.db.cursor() as cur:

@@ -4,26 +4,22 @@ import streamlit as st
 
 from governance.sources import catalogue, mapping
 from governance.standardize import engine
-from governance.store.errors import GovernanceError
-from governance.store.schema import channel_label
+from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.session import settings, show_error, tr
-from governance.ui.widgets import field_options, pager, table
+from governance.ui.session import settings, tr
+from governance.ui.widgets import mapping_editor, pager, table
 
 ctx = require("sources.view")
 st.title(tr("page.sources"))
+can_edit = ctx.can("mapping.edit")
 
 with ctx.db.cursor() as cur:
     listing = catalogue.catalogue(cur)
 if listing.empty:
     st.info(tr("sources.none"))
     st.stop()
-
-shown = listing.assign(channel=[channel_label(c, ctx.lang) for c in listing["channel"]],
-                         mapped_fields=listing["mapped_fields"].map(", ".join),
-                         pii_fields=listing["pii_fields"].map(", ".join))
 st.subheader(tr("sources.catalogue"))
-table(shown)
+table(catalogue.display(listing, ctx.lang))
 
 source = st.selectbox(tr("sources.pick"), listing["source"].tolist(), key="sources_pick")
 with ctx.db.cursor() as cur:
@@ -33,7 +29,7 @@ with ctx.db.cursor() as cur:
     headers = mapping.source_headers(cur, source)
     versions = mapping.history(cur, source)
 
-if ctx.can("mapping.edit"):
+if can_edit:
     current = listing.set_index("source").loc[source, "steward"]
     steward = st.text_input(tr("sources.steward"), value=current if isinstance(current, str) else "",
                             key=f"sources_steward_{source}")
@@ -51,22 +47,11 @@ st.subheader(tr("sources.batches"))
 table(batch_list)
 
 st.subheader(tr("sources.mapping", version=version))
-options, labels = field_options(ctx.lang)
-editor = pd.DataFrame({"column": headers, "field": [saved.get(h) or "" for h in headers]})
-edited = st.data_editor(
-    editor, hide_index=True, width="stretch", key=f"mapping_editor_{source}_{version}",
-    disabled=["column"] if ctx.can("mapping.edit") else True,
-    column_config={"column": st.column_config.TextColumn(tr("upload.col.header")),
-                   "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options,
-                                                            format_func=labels.get)})
-if ctx.can("mapping.edit") and st.button(tr("sources.save_mapping"), key="save_mapping"):
-    try:
-        new = mapping.update(ctx.db, ctx.user.username, source,
-                             {row.column: (row.field or None) for row in edited.itertuples()})
-        st.success(tr("sources.saved_mapping", version=new))
-        st.rerun()
-    except GovernanceError as exc:
-        show_error(exc)
+edited = mapping_editor(pd.DataFrame({"column": headers, "field": [saved.get(h) or "" for h in headers]}),
+                        key=f"mapping_editor_{source}_{version}", lang=ctx.lang, editable=can_edit)
+if can_edit and st.button(tr("sources.save_mapping"), key="save_mapping"):
+    run_step(mapping.update, ctx.db, ctx.user.username, source, edited, rerun=True,
+             success=lambda new: tr("sources.saved_mapping", version=new))
 with st.expander(tr("sources.mapping_history")):
     table(versions)
 

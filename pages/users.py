@@ -2,9 +2,9 @@
 import streamlit as st
 
 from governance.access import auth
-from governance.store.errors import GovernanceError
+from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.session import show_error, tr
+from governance.ui.session import tr
 from governance.ui.widgets import table
 
 ctx = require("users.manage")
@@ -13,11 +13,7 @@ actor = ctx.user.username
 
 
 def run(action, *args) -> None:
-    try:
-        action(ctx.db, actor, *args)
-        st.success(tr("users.done"))
-    except GovernanceError as exc:
-        show_error(exc)
+    run_step(action, ctx.db, actor, *args, success=tr("users.done"))
 
 
 with st.form("add_user", clear_on_submit=True):
@@ -29,11 +25,8 @@ with st.form("add_user", clear_on_submit=True):
     role = c2.selectbox(tr("users.role"), auth.ROLES, index=1, format_func=lambda r: ctx.t(f"role.{r}"))
     password = st.text_input(tr("users.password"), type="password")
     if st.form_submit_button(tr("users.create")):
-        try:
-            created = auth.create_user(ctx.db, actor, username, password, role, display_name or None, email or None)
-            st.success(tr("users.created", user=created.username))
-        except GovernanceError as exc:
-            show_error(exc)
+        run_step(auth.create_user, ctx.db, actor, username, password, role, display_name or None, email or None,
+                 success=lambda created: tr("users.created", user=created.username))
 
 with ctx.db.cursor() as cur:
     users = auth.list_users(cur)

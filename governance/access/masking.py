@@ -236,6 +236,18 @@ def mask_frame(frame: pd.DataFrame, fields_by_column: dict[str, str | None], kee
     return out
 
 
+def mask_by_row(frame: pd.DataFrame, field_column: str, value_columns: Collection[str] = ("value",),
+                skip: Collection[str] = frozenset(), role: str | None = None,
+                policy: Policy | None = None) -> pd.DataFrame:
+    """A copy of a long frame whose rows each name their field in `field_column` (field | value),
+    with the `value_columns` masked row by row by that field; rows of a field in `skip` stay."""
+    out = frame.copy()
+    for column in value_columns:
+        out[column] = [v if f in skip else mask_value(f, v, role, policy)
+                       for f, v in zip(frame[field_column], frame[column])]
+    return out
+
+
 # ---- the same masks in SQL (exports mask in DuckDB) ----------------------------------------------
 
 # What str.strip() and str.split() treat as whitespace (none lies above U+3000).

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +37,7 @@ from governance.privacy import consent
 from governance.store.config import secrets
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, open_writer
 from governance.store.util import utcnow
 
@@ -51,7 +52,7 @@ SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
 # ---------------------------------------------------------------------------------------------
 
 def _golden_columns() -> list[tuple[str, str, str | None]]:
-    cols = [("oneid", "g.oneid", None)] + [(f, f"g.{f}", f) for f in FIELD_NAMES]
+    cols: list[tuple[str, str, str | None]] = [("oneid", "g.oneid", None)] + [(f, f"g.{f}", f) for f in FIELD_NAMES]
     cols += [("record_count", "g.record_count", None), ("channel_count", "g.channel_count", None),
              ("channels", "array_to_string(g.channels, ',')", None), ("first_seen", "g.first_seen", None),
              ("last_seen", "g.last_seen", None), ("is_minor", "g.is_minor", None),
@@ -206,7 +207,8 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
     sql = (f"WITH k AS (SELECT oneid, {pivot}, max(state) FILTER (WHERE purpose = 'marketing') AS marketing_state "
            f"FROM {consent.CURRENT_VIEW} GROUP BY oneid) "
            f"SELECT {', '.join(select)} FROM {ds.source} LEFT JOIN k ON k.oneid = {ds.oneid}")
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     flt = request.filter
     if flt.channels:
         where.append(ds.channel)
@@ -229,7 +231,7 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
 
 
 def _needs_golden(cur: duckdb.DuckDBPyConnection) -> None:
-    if not cur.execute("SELECT count(*) FROM golden_builds").fetchone()[0]:
+    if not scalar(cur, "SELECT count(*) FROM golden_builds"):
         raise GovernanceError("There are no golden records yet: resolve OneIDs first (python -m governance resolve).")
 
 
@@ -357,7 +359,7 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
     created = utcnow()
     fields = request.chosen_fields()
     with db.transaction() as cur:
-        manifest_id = cur.execute("SELECT nextval('export_seq')").fetchone()[0]
+        manifest_id = scalar(cur, "SELECT nextval('export_seq')")
         manifest = Manifest(manifest_id, out.name, request.dataset, request.format, request.actor, request.role,
                             created.isoformat(timespec="seconds"), request.purpose, request.consent_purpose,
                             request.masked, fields, request.filter.as_dict(), _rules(request), written, size, checksum)
@@ -384,6 +386,19 @@ def export_dir(db: Database) -> Path:
     path = db.path.parent / "exports"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def file_name(request: ExportRequest, when: datetime | None = None) -> str:
+    """'steward-golden-20261129-093000-masked.csv': dataset, local time, masked or not, format."""
+    when = when or datetime.now()
+    return f"steward-{request.dataset}-{when:%Y%m%d-%H%M%S}-{'masked' if request.masked else 'unmasked'}.{request.format}"
+
+
+def export_to_dir(db: Database, request: ExportRequest, progress: Callable[[int, int], None] | None = None,
+                  when: datetime | None = None) -> tuple[Path, Manifest]:
+    """Run an export into `export_dir` under its `file_name`; returns the file and its manifest."""
+    path = export_dir(db) / file_name(request, when)
+    return path, run_export(db, request, path, progress=progress)
 
 
 def provinces(cur: duckdb.DuckDBPyConnection) -> list[str]:

@@ -20,7 +20,7 @@ from governance.standardize.normalizers import VALID
 from governance.store import tabular
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 
 KINDS = ("auto", "oneid", "mobile", "email", "name", "channel_id")
 CHANNEL_IDS = ("wechat_open_id", "wechat_union_id", "douyin_id", "member_card", "ecommerce_buyer_id")
@@ -78,7 +78,7 @@ def search(cur: duckdb.DuckDBPyConnection, query: str, kind: str = "auto", limit
     kind = detect_kind(query) if kind == "auto" else kind
     hits, params = _hits_sql(kind, query)
     grouped = f"SELECT oneid, min(rank) AS rank FROM ({hits}) GROUP BY oneid"
-    total = cur.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
+    total = scalar(cur, f"SELECT count(*) FROM ({grouped})", params)
     page = cur.execute(
         f"SELECT h.oneid, g.name, g.mobile, g.email, g.record_count, g.channels, g.consent_status, g.completeness "
         f"FROM ({grouped}) h LEFT JOIN golden_records g USING (oneid) ORDER BY h.rank, h.oneid LIMIT ? OFFSET ?",
@@ -110,6 +110,14 @@ def golden_fields(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
                         "lineage": [marker(r) for r in frame.itertuples()],
                         "competing": [0 if c is None or (isinstance(c, float)) else len(c) for c in frame["competing"]]})
     return out.sort_values("field", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def masked_fields(fields: pd.DataFrame, role: str | None = None, policy: masking.Policy | None = None) -> pd.DataFrame:
+    """Golden fields (`golden_fields`) as `role` sees them unrevealed: values masked, and each
+    override's reason left out of its lineage marker (a reason may name the person)."""
+    out = masking.mask_by_row(fields, "field", ("value",), role=role, policy=policy)
+    out["lineage"] = [v if not v.startswith("override") else v.split(":")[0] for v in fields["lineage"]]
+    return out
 
 
 def competing_values(cur: duckdb.DuckDBPyConnection, oneid: str, field: str) -> pd.DataFrame:

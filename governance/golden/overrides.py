@@ -12,7 +12,7 @@ from governance.access.events import Event
 from governance.standardize.normalizers import NORMALIZERS, VALID
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
 
 
@@ -37,7 +37,7 @@ def set_override(db: Database, actor: str, oneid: str, field: str, value: str, r
     with db.transaction() as cur:
         if not cur.execute("SELECT 1 FROM crosswalk WHERE oneid = ? LIMIT 1", [oneid]).fetchone():
             raise GovernanceError(f"No OneID {oneid}.")
-        override_id = cur.execute("SELECT nextval('golden_override_seq')").fetchone()[0]
+        override_id = scalar(cur, "SELECT nextval('golden_override_seq')")
         replaced = [r[0] for r in cur.execute(
             "SELECT override_id FROM golden_overrides WHERE oneid = ? AND field = ? AND removed_at IS NULL",
             [oneid, field]).fetchall()]

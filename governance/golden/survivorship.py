@@ -22,7 +22,7 @@ OneID), or everything when the rules changed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -34,7 +34,7 @@ from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS, FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
 
 KINDS = ("source_priority", "most_recent", "most_frequent", "most_complete", "aggregate")
@@ -46,7 +46,7 @@ FULL_REBUILD_SHARE = 0.3  # above this share of changed OneIDs a full rebuild is
 class SurvivorshipRule:
     field: str
     kind: str
-    priority: tuple[str, ...] = field(default=DEFAULT_PRIORITY)
+    priority: tuple[str, ...] = DEFAULT_PRIORITY
 
     def check(self) -> None:
         if self.field not in FIELD_NAMES:
@@ -171,8 +171,8 @@ def set_rule(db: Database, actor: str, field_name: str, kind: str, priority: tup
     except ValueError as exc:
         raise GovernanceError(str(exc)) from None
     with db.transaction() as cur:
-        version = cur.execute("SELECT coalesce(max(version), 0) + 1 FROM survivorship_rules WHERE field = ?",
-                              [field_name]).fetchone()[0]
+        version = scalar(cur, "SELECT coalesce(max(version), 0) + 1 FROM survivorship_rules WHERE field = ?",
+                              [field_name])
         cur.execute("INSERT INTO survivorship_rules VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [field_name, version, kind, list(rule.priority), actor, utcnow(), comment])
         audit.record(cur, actor, Event.GOLDEN_RULE, "survivorship_rule", field_name,
@@ -182,7 +182,7 @@ def set_rule(db: Database, actor: str, field_name: str, kind: str, priority: tup
 
 def _rules_stamp(cur: duckdb.DuckDBPyConnection) -> int:
     """Grows with every rule change (versions are only ever added)."""
-    return cur.execute("SELECT count(*) FROM survivorship_rules").fetchone()[0]
+    return scalar(cur, "SELECT count(*) FROM survivorship_rules")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
         moved = overrides.carry_to_merged(cur)
         aged = _aged_out_oneids(cur)
         last = cur.execute("SELECT rules_stamp FROM golden_builds ORDER BY build_id DESC LIMIT 1").fetchone()
-        total = cur.execute("SELECT count(DISTINCT oneid) FROM crosswalk").fetchone()[0]
+        total = scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
         rebuild_all = full or rules is not None or last is None or last[0] != stamp
         if not rebuild_all:
             _changed_oneids(cur)
@@ -349,7 +349,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             if extra:
                 cur.execute("INSERT INTO golden_changed SELECT unnest(?::VARCHAR[]) EXCEPT SELECT oneid FROM golden_changed",
                             [extra])
-            changed = cur.execute("SELECT count(*) FROM golden_changed").fetchone()[0]
+            changed = scalar(cur, "SELECT count(*) FROM golden_changed")
             rebuild_all = changed > FULL_REBUILD_SHARE * max(total, 1)
         if rebuild_all:
             sql, params = _golden_select(active, only_changed=False)
@@ -363,7 +363,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             if changed:
                 _rebuild(cur, active)
             mode = "incremental"
-        n = cur.execute("SELECT count(*) FROM golden_wide").fetchone()[0]
+        n = scalar(cur, "SELECT count(*) FROM golden_wide")
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO golden_builds VALUES (nextval('golden_build_seq'), ?, ?, ?, ?, ?, ?)",
                     [utcnow(), mode, -1 if rules else stamp, n, changed, seconds])  # -1: next refresh is full

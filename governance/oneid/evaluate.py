@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from governance.oneid.links import REC_ID
 from governance.standardize.engine import VALID_SQL
+from governance.store.storage import one, scalar
 
 _SHARED = " OR ".join([f"(a.{f} IS NOT NULL AND a.{f} = b.{f} AND a.{f}_status IN {VALID_SQL} "
                        f"AND b.{f}_status IN {VALID_SQL})"
@@ -37,16 +38,16 @@ def evaluate(cur: duckdb.DuckDBPyConnection, truth: list[tuple[str, int, str]]) 
                       "customer": [t[2] for t in truth]})
     cur.execute("CREATE OR REPLACE TEMP TABLE _truth AS SELECT c.rec_id, c.oneid, t.customer FROM crosswalk c "
                 "JOIN truth_rows t USING (source, row_number)")
-    predicted, correct = cur.execute(
+    predicted, correct = one(cur,
         "SELECT count(*), count(*) FILTER (WHERE a.customer = b.customer) FROM _truth a JOIN _truth b "
-        "ON a.oneid = b.oneid AND a.rec_id < b.rec_id").fetchone()
-    true_pairs = cur.execute("SELECT count(*) FROM _truth a JOIN _truth b ON a.customer = b.customer "
-                             "AND a.rec_id < b.rec_id").fetchone()[0]
-    recoverable, found = cur.execute(
+        "ON a.oneid = b.oneid AND a.rec_id < b.rec_id")
+    true_pairs = scalar(cur, "SELECT count(*) FROM _truth a JOIN _truth b ON a.customer = b.customer "
+                             "AND a.rec_id < b.rec_id")
+    recoverable, found = one(cur,
         f"WITH r AS (SELECT {REC_ID} AS rec_id, * FROM std_records) "
         f"SELECT count(*), count(*) FILTER (WHERE ta.oneid = tb.oneid) FROM _truth ta JOIN _truth tb "
         f"ON ta.customer = tb.customer AND ta.rec_id < tb.rec_id JOIN r a ON a.rec_id = ta.rec_id "
-        f"JOIN r b ON b.rec_id = tb.rec_id WHERE {_SHARED}").fetchone()
+        f"JOIN r b ON b.rec_id = tb.rec_id WHERE {_SHARED}")
     cur.execute("DROP TABLE _truth")
     return Accuracy(correct / predicted if predicted else 1.0, correct / true_pairs if true_pairs else 1.0,
                     found / recoverable if recoverable else 1.0, predicted, true_pairs, recoverable)

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from governance.oneid.cluster import LARGE_CLUSTER, Link, _bridges, cluster
+from governance.store.storage import scalar
 
 
 def temp_table(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
@@ -84,7 +85,7 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> Graph
         "FROM _rec r LEFT JOIN _cc c ON c.node = r.rec_id LEFT JOIN _fix f ON f.rec_id = r.rec_id")
     cur.execute("CREATE OR REPLACE TEMP TABLE _size AS SELECT cluster, count(*) AS n FROM _clusters GROUP BY cluster")
     spots = _weak_spots(cur)
-    n = cur.execute("SELECT count(*) FROM _size").fetchone()[0]
+    n = scalar(cur, "SELECT count(*) FROM _size")
     for table in ("_cc", "_hot", "_fix"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     return GraphClustering(cuts, flagged, spots, n)

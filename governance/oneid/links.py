@@ -78,6 +78,13 @@ NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never lin
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并")}
 
 
+def rule_names(lang: str) -> dict[str, str]:
+    """rule_id -> the rule's name in `lang` ("zh" or "en"), match and never-link rules alike."""
+    names = {r.rule_id: (r.label_zh if lang == "zh" else r.label_en) for r in RULES}
+    names.update({k: (zh if lang == "zh" else en) for k, (en, zh) in NEVER_LINK.items()})
+    return names
+
+
 def rule_settings(cur: duckdb.DuckDBPyConnection) -> dict[str, bool]:
     """Whether each match and never-link rule is on (all on unless a steward turned one off)."""
     stored = dict(cur.execute("SELECT rule_id, enabled FROM match_rule_settings").fetchall())
@@ -100,7 +107,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         enabled = rule_settings(cur)
         rules = tuple(r for r in RULES if enabled[r.rule_id])
     records, channel = _records_sql()
-    parts = []
+    parts: list[tuple[str, str, str]] = []  # (name, its CTE, its SELECT)
     for rule in rules:  # each group of records with one key: a star around its smallest record id
         source = channel if "channel_key" in rule.key_sql else records
         keyed = f"_keyed_{len(parts)}"

@@ -22,7 +22,7 @@ from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
-from governance.store.storage import Database
+from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
@@ -35,8 +35,8 @@ SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id
 def new_oneid_numbers(cur: duckdb.DuckDBPyConnection, n: int) -> int:
     """Take n consecutive OneID numbers from the sequence (inside the resolve transaction, which
     holds the store's write lock); returns the first."""
-    first, last, count = cur.execute("SELECT min(v), max(v), count(*) FROM (SELECT nextval('oneid_seq') AS v FROM range(?))",
-                                     [n]).fetchone()
+    first, last, count = one(cur, "SELECT min(v), max(v), count(*) FROM (SELECT nextval('oneid_seq') AS v FROM range(?))",
+                                  [n])
     if count and last - first + 1 != count:
         raise RuntimeError("OneID numbers are not consecutive")
     return first or 0
@@ -103,7 +103,7 @@ def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
                                          "oneid": pa.array(list(assigned.values()), pa.string())}))
     cur.execute("CREATE OR REPLACE TEMP TABLE _oid AS SELECT cluster, oneid FROM _ov WHERE per_cluster = 1 AND per_oneid = 1 "
                 "UNION ALL SELECT cluster, oneid FROM _chosen")
-    fresh = cur.execute("SELECT count(*) FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)").fetchone()[0]
+    fresh = scalar(cur, "SELECT count(*) FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)")
     first = new_oneid_numbers(cur, fresh)
     cur.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT cluster, n, 'OID' || lpad((? + row_number() OVER "
                 "(ORDER BY cluster) - 1)::VARCHAR, 10, '0') AS oneid FROM _size WHERE cluster NOT IN (SELECT cluster FROM _oid)",
@@ -140,7 +140,7 @@ def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
                 "(SELECT oneid FROM _oid) AND oneid NOT IN (SELECT oneid FROM _gone)")
     counts = Counter(e[1] for e in events)
     counts["new"] = fresh
-    counts["retire"] += cur.execute("SELECT count(*) FROM _events WHERE event = 'retire'").fetchone()[0]
+    counts["retire"] += scalar(cur, "SELECT count(*) FROM _events WHERE event = 'retire'")
     return events, counts
 
 
@@ -201,12 +201,12 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
                     "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
         cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
-        n_links = cur.execute("SELECT count(*) FROM _links").fetchone()[0]
-        n_records = cur.execute("SELECT count(*) FROM _rec").fetchone()[0]
+        n_links = scalar(cur, "SELECT count(*) FROM _links")
+        n_records = scalar(cur, "SELECT count(*) FROM _rec")
         graph = cluster_records(cur, never_link_sql(cur))
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
-        run_id = cur.execute("SELECT nextval('oneid_run_seq')").fetchone()[0]
+        run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
         events, counts = _assign(cur)
         cur.execute("DELETE FROM crosswalk")
         cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
@@ -217,7 +217,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())}))
         cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM "
                     "(FROM _events UNION ALL FROM _history)", [run_id, now])
-        flags = [(c, reason, link.left, link.right, link.placed_by) for link, reason, c in graph.cuts]
+        flags: list[tuple[int, str, int | None, int | None, str | None]] = [
+            (c, reason, link.left, link.right, link.placed_by) for link, reason, c in graph.cuts]
         flags += [(c, reason, link.left if link else None, link.right if link else None, link.placed_by if link else None)
                   for c, reason, link in graph.spots]
         if flags:
@@ -236,7 +237,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
                         f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
                         f"THEN 'auto' ELSE 'review' END, {weights} FROM _pairs p", [run_id])
             cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
-            n_pairs, n_auto = cur.execute("SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs").fetchone()
+            n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
             n_queue = review_queue_size(cur)
         for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
                       "_fresh", "_events", "_chosen", "_gone", "_history", "_flags"):
@@ -255,10 +256,10 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
 
 def review_queue_size(cur: duckdb.DuckDBPyConnection) -> int:
     """Pairs in the review band that no steward has decided yet."""
-    return cur.execute(
+    return scalar(cur,
         "SELECT count(*) FROM match_pairs p WHERE band = 'review' AND NOT EXISTS (SELECT 1 FROM review_decisions d "
         "WHERE d.undone_at IS NULL AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)"
-    ).fetchone()[0]
+    )
 
 
 def crosswalk_frame(cur: duckdb.DuckDBPyConnection):

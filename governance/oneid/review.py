@@ -13,13 +13,25 @@ from governance.access.events import Event
 from governance.oneid.links import REC_ID
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 DECISIONS = ("approve", "reject")
+_DECISION_EVENTS = {"approve": Event.REVIEW_APPROVE, "reject": Event.REVIEW_REJECT}
+_BULK_EVENTS = {"approve": Event.REVIEW_BULK_APPROVE, "reject": Event.REVIEW_BULK_REJECT}
 COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "email": ("邮箱", "email"),
                "dob": ("出生日期", "birth date"), "id_card": ("身份证号", "resident ID"),
                "district": ("区县", "district"), "sex": ("性别", "sex")}
+
+
+def comparison_names(lang: str) -> dict[str, str]:
+    """Comparison -> its name in `lang` ("zh" or "en")."""
+    return {k: v[0 if lang == "zh" else 1] for k, v in COMPARISONS.items()}
+
+
+def pair_labels(page: pd.DataFrame) -> list[str]:
+    """How the queue picker names each pair of a queue page (`queue`): records and probability."""
+    return [f"{r.record_l} ↔ {r.record_r} · {r.match_probability:.3f}" for r in page.itertuples()]
 
 
 class AlreadyDecided(GovernanceError):
@@ -39,7 +51,8 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
           limit: int = 50, offset: int = 0) -> pd.DataFrame:
     """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
     then those nearest the middle of the band (the most uncertain)."""
-    where, params = ["p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"], [low, high]
+    where = ["p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"]
+    params: list[object] = [low, high]
     if source:
         where.append("(cl.source = ? OR cr.source = ?)")
         params += [source, source]
@@ -58,7 +71,7 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
 
 
 def queue_size(cur: duckdb.DuckDBPyConnection) -> int:
-    return cur.execute(f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED}").fetchone()[0]
+    return scalar(cur, f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED}")
 
 
 def side_by_side(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> pd.DataFrame:
@@ -131,7 +144,7 @@ def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comm
         existing = current_decision(cur, rec_l, rec_r)
         if existing and not allow_override:
             raise AlreadyDecided(f"{existing.actor} already decided this pair ({existing.decision}).")
-        decision_id = cur.execute("SELECT nextval('decision_seq')").fetchone()[0]
+        decision_id = scalar(cur, "SELECT nextval('decision_seq')")
         cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
         audit.record(cur, actor, _DECISION_EVENTS[decision], "pair", f"{rec_l}-{rec_r}",
@@ -152,10 +165,10 @@ def undo(db: Database, actor: str, decision_id: int) -> None:
 
 def bulk_preview(cur: duckdb.DuckDBPyConnection, low: float, high: float) -> dict:
     """How many undecided review pairs a bulk decision on [low, high] touches, and how many OneIDs."""
-    pairs, oneids = cur.execute(
+    pairs, oneids = one(cur,
         f"SELECT count(*), count(DISTINCT cl.oneid) + count(DISTINCT cr.oneid) FROM match_pairs p "
         f"JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r "
-        f"WHERE p.band = 'review' AND {_UNDECIDED} AND p.match_probability BETWEEN ? AND ?", [low, high]).fetchone()
+        f"WHERE p.band = 'review' AND {_UNDECIDED} AND p.match_probability BETWEEN ? AND ?", [low, high])
     return {"pairs": pairs, "oneids": oneids}
 
 
@@ -164,8 +177,8 @@ def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str
     if decision not in DECISIONS:
         raise ValueError(decision)
     with db.transaction() as cur:
-        n = cur.execute(f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} "
-                        "AND match_probability BETWEEN ? AND ?", [low, high]).fetchone()[0]
+        n = scalar(cur, f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} "
+                        "AND match_probability BETWEEN ? AND ?", [low, high])
         cur.execute(
             f"INSERT INTO review_decisions SELECT nextval('decision_seq'), rec_l, rec_r, ?, ?, ?, ?, NULL, NULL "
             f"FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED} AND match_probability BETWEEN ? AND ?",
@@ -177,21 +190,21 @@ def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str
 
 def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review_low: float) -> dict:
     """What a threshold setting would produce from the last run's scored pairs: auto links and queue."""
-    auto, review = cur.execute(
+    auto, review = one(cur,
         "SELECT count(*) FILTER (WHERE match_probability >= ?), "
         "count(*) FILTER (WHERE match_probability >= ? AND match_probability < ?) FROM match_pairs",
-        [auto_accept, review_low, auto_accept]).fetchone()
+        [auto_accept, review_low, auto_accept])
     return {"auto_pairs": auto, "review_pairs": review}
 
 
 def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) -> dict:
     """Precision and recall at the current threshold estimated from steward decisions (labels)."""
-    row = cur.execute(
+    row = one(cur,
         "SELECT count(*), count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability >= ?), "
         "count(*) FILTER (WHERE d.decision = 'reject' AND p.match_probability >= ?), "
         "count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability < ?) "
         "FROM review_decisions d JOIN match_pairs p ON p.rec_l = least(d.rec_l, d.rec_r) "
-        "AND p.rec_r = greatest(d.rec_l, d.rec_r) WHERE d.undone_at IS NULL", [auto_accept] * 3).fetchone()
+        "AND p.rec_r = greatest(d.rec_l, d.rec_r) WHERE d.undone_at IS NULL", [auto_accept] * 3)
     labels, tp, fp, fn = row
     return {"labels": labels, "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / (tp + fn) if tp + fn else None}
@@ -236,8 +249,8 @@ def latest_run(cur: duckdb.DuckDBPyConnection) -> dict | None:
 
 def overridden_decisions(cur: duckdb.DuckDBPyConnection) -> int:
     """Approvals the last run could not honour because a constraint kept the records apart."""
-    return cur.execute("SELECT count(*) FROM cluster_flags WHERE placed_by = 'review' AND run_id = "
-                       "(SELECT max(run_id) FROM oneid_runs)").fetchone()[0]
+    return scalar(cur, "SELECT count(*) FROM cluster_flags WHERE placed_by = 'review' AND run_id = "
+                       "(SELECT max(run_id) FROM oneid_runs)")
 
 
 def flagged_clusters(cur: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

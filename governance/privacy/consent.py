@@ -18,11 +18,11 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from governance.access import audit
+from governance.access import audit, masking
 from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database
+from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 # Consent-bound purposes of processing, then the separate consents: sensitive personal information
@@ -32,6 +32,7 @@ SENSITIVE_CONSENT = {"id_card": "sensitive_id_card"}
 GUARDIAN = "guardian"
 ALL_PURPOSES = PURPOSES + tuple(SENSITIVE_CONSENT.values()) + (GUARDIAN,)
 STATES = ("granted", "withdrawn", "expired")
+_STATE_EVENTS = {"granted": Event.CONSENT_GRANT, "withdrawn": Event.CONSENT_WITHDRAWN, "expired": Event.CONSENT_EXPIRED}
 METHODS = ("source_import", "written", "electronic", "verbal", "other")
 
 CURRENT_VIEW = "consent_current"
@@ -62,8 +63,8 @@ ENDED_SQL = ("SELECT r.id, r.oneid FROM consent_records r JOIN (SELECT oneid, pu
 
 def delete_ended(cur: duckdb.DuckDBPyConnection, purpose: str, cutoff) -> int:
     """Erase the ended consent histories of a purpose (retention, inside its transaction)."""
-    return cur.execute(f"DELETE FROM consent_records WHERE id IN (SELECT id FROM ({ENDED_SQL}))",
-                       [purpose, cutoff]).fetchone()[0]
+    return scalar(cur, f"DELETE FROM consent_records WHERE id IN (SELECT id FROM ({ENDED_SQL}))",
+                       [purpose, cutoff])
 
 
 def _check(purpose: str, state: str | None = None, method: str | None = None) -> None:
@@ -88,7 +89,7 @@ def import_from_sources(db: Database, actor: str) -> ImportResult:
     A row is imported once, so a re-import never overrides a later withdrawal. Standardization runs
     it after every batch; an import that finds nothing new is not audited."""
     with db.transaction() as cur:
-        last_id = cur.execute("SELECT coalesce(max(id), 0) FROM consent_records").fetchone()[0]
+        last_id = scalar(cur, "SELECT coalesce(max(id), 0) FROM consent_records")
         cur.execute(
             "INSERT INTO consent_records SELECT nextval('consent_seq'), c.oneid, s.batch_id, s.row_number, 'marketing', "
             "CASE s.marketing_consent WHEN 'true' THEN 'granted' ELSE 'withdrawn' END, b.channel, "
@@ -100,9 +101,9 @@ def import_from_sources(db: Database, actor: str) -> ImportResult:
             "AND NOT EXISTS (SELECT 1 FROM consent_records r WHERE r.method = 'source_import' AND r.purpose = 'marketing' "
             "AND r.batch_id = s.batch_id AND r.row_number = s.row_number) "
             "ORDER BY s.batch_id, s.row_number", [actor, utcnow()])
-        granted, withdrawn = cur.execute(
+        granted, withdrawn = one(cur,
             "SELECT count(*) FILTER (WHERE state = 'granted'), count(*) FILTER (WHERE state = 'withdrawn') "
-            "FROM consent_records WHERE id > ?", [last_id]).fetchone()
+            "FROM consent_records WHERE id > ?", [last_id])
         result = ImportResult(granted + withdrawn, granted, withdrawn)
         if result.records:
             audit.record(cur, actor, Event.CONSENT_IMPORT, "consent", "marketing", vars(result))
@@ -130,7 +131,7 @@ def record(db: Database, actor: str, oneid: str, purpose: str, state: str, *, me
         if not known:
             raise GovernanceError(f"No person with OneID {oneid}.")
         batch_id, row_number = _anchor(cur, oneid)
-        record_id = cur.execute("SELECT nextval('consent_seq')").fetchone()[0]
+        record_id = scalar(cur, "SELECT nextval('consent_seq')")
         cur.execute("INSERT INTO consent_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [record_id, oneid, batch_id, row_number, purpose, state, channel, recorded_at or now, method,
                      notice_version, evidence_ref, actor, expires_at, now])
@@ -160,6 +161,14 @@ def summary(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                        "ORDER BY purpose, state").df()
 
 
+def summary_by_state(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """People per purpose (rows) and current state (columns); empty when the ledger is."""
+    frame = summary(cur)
+    if frame.empty:
+        return frame
+    return frame.pivot_table(index="purpose", columns="state", values="people", fill_value=0).reset_index()
+
+
 @dataclass(frozen=True)
 class LedgerFilter:
     oneid: str | None = None
@@ -177,7 +186,7 @@ class LedgerFilter:
 
 def count_current(cur: duckdb.DuckDBPyConnection, flt: LedgerFilter = LedgerFilter()) -> int:
     where, params = flt.where()
-    return cur.execute(f"SELECT count(*) FROM {CURRENT_VIEW}{where}", params).fetchone()[0]
+    return scalar(cur, f"SELECT count(*) FROM {CURRENT_VIEW}{where}", params)
 
 
 def current_page(cur: duckdb.DuckDBPyConnection, flt: LedgerFilter = LedgerFilter(), limit: int = 50,
@@ -196,3 +205,11 @@ def history(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
         "r.actor, r.expires_at FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id "
         "AND c.row_number = r.row_number WHERE coalesce(c.oneid, r.oneid) = ? ORDER BY r.recorded_at DESC, r.id DESC",
         [oneid]).df()
+
+
+def mask_evidence(frame: pd.DataFrame, role: str | None = None, policy: masking.Policy | None = None) -> pd.DataFrame:
+    """Ledger rows with the evidence references masked for `role` (a reference may name a person)."""
+    if frame.empty:
+        return frame
+    return masking.mask_frame(frame, {"evidence_ref": None}, keep=set(frame.columns) - {"evidence_ref"},
+                              role=role, policy=policy)

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,15 +34,16 @@ import duckdb
 import holidays as public_holidays
 import pandas as pd
 
-from governance.access import audit
+from governance.access import audit, masking
 from governance.access.events import Event
 from governance.golden import overrides, survivorship
+from governance.i18n import t
 from governance.privacy import consent, erasure, suppression
 from governance.standardize import normalizers
 from governance.store import tabular
 from governance.store.config import Settings
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database, quote_ident
+from governance.store.storage import Database, one, quote_ident, scalar
 from governance.store.util import utcnow
 
 TYPES = ("access", "correction", "deletion", "withdrawal")
@@ -78,7 +80,7 @@ def _china(year: int) -> public_holidays.HolidayBase:
     return public_holidays.China(years=range(year - 1, year + 2))
 
 
-def is_working_day(day: date, off: set[date] = frozenset(), on: set[date] = frozenset()) -> bool:
+def is_working_day(day: date, off: AbstractSet[date] = frozenset(), on: AbstractSet[date] = frozenset()) -> bool:
     """On China's working calendar (statutory holidays, make-up working weekends), with extra days."""
     if day in off:
         return False
@@ -176,7 +178,7 @@ def create(db: Database, actor: str, request_type: str, requester: str, *, recei
     now = utcnow()
     with db.transaction() as cur:
         found = _check_oneids(cur, oneids) if oneids else find_oneids(cur, identifiers)
-        request_id = cur.execute("SELECT nextval('dsr_seq')").fetchone()[0]
+        request_id = scalar(cur, "SELECT nextval('dsr_seq')")
         cur.execute("INSERT INTO dsr_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', NULL, ?, ?, ?, ?, ?, NULL, NULL)",
                     [request_id, request_type, requester, (identity_check or "").strip() or None, found,
                      json.dumps(normalized_identifiers(identifiers), ensure_ascii=False) if identifiers else None,
@@ -256,8 +258,30 @@ def requests_frame(cur: duckdb.DuckDBPyConnection, status: str | None = None, li
 
 def open_counts(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """How many requests are open, and how many of them are past their due date."""
-    return cur.execute(f"SELECT count(*) FILTER (WHERE {_OPEN_SQL}), "
-                       f"count(*) FILTER (WHERE {_OPEN_SQL} AND due_on < current_date) FROM dsr_requests").fetchone()
+    return one(cur, f"SELECT count(*) FILTER (WHERE {_OPEN_SQL}), "
+                    f"count(*) FILTER (WHERE {_OPEN_SQL} AND due_on < current_date) FROM dsr_requests")
+
+
+def overdue_count(inbox: pd.DataFrame) -> int:
+    """How many requests of an inbox (`requests_frame`) are past their due date."""
+    return int(inbox["overdue"].fillna(False).sum())
+
+
+def request_labels(inbox: pd.DataFrame, lang: str) -> dict[int, str]:
+    """request_id -> '#3 · Deletion', how the page names each request of an inbox."""
+    return {int(r.request_id): f"#{r.request_id} · {t('dsr.type.' + r.request_type, lang)}" for r in inbox.itertuples()}
+
+
+def masked_requester(value: str | None, role: str | None = None, policy: masking.Policy | None = None) -> str | None:
+    """A requester's name as `role` may see it; the placeholder of an erased requester stays."""
+    if value is None or value == ERASED:
+        return value
+    return str(masking.mask_value("name", value, role, policy))  # a name in, a masked name out
+
+
+def masked_inbox(inbox: pd.DataFrame, role: str | None = None, policy: masking.Policy | None = None) -> pd.DataFrame:
+    """An inbox (`requests_frame`) with the requesters' names masked for `role`."""
+    return inbox.assign(requester=inbox["requester"].map(lambda v: masked_requester(v, role, policy)))
 
 
 def _actionable(cur: duckdb.DuckDBPyConnection, request_id: int, request_type: str | None) -> Request:
@@ -411,10 +435,10 @@ def execute_deletion(db: Database, actor: str, request_id: int) -> DeletionResul
         everything = sorted(set(records) | {(b, r) for b, r, _, _ in unresolved})
         deleted = erasure.erase(cur, everything, erased_oneids=req.oneids)
         now = utcnow()
-        redacted = cur.execute(
+        redacted = scalar(cur,
             "UPDATE dsr_requests SET requester = ?, identity_check = CASE WHEN identity_check IS NULL THEN NULL ELSE ? END, "
             "identifiers = NULL, redacted_at = ? WHERE list_has_any(oneids, ?::VARCHAR[]) OR request_id = ?",
-            [ERASED, ERASED, now, req.oneids, request_id]).fetchone()[0]
+            [ERASED, ERASED, now, req.oneids, request_id])
         response = f"Deleted {len(everything)} source records of {len(req.oneids)} OneID(s); tombstone {tombstone_id}."
         _update(cur, actor, request_id, status="done", response=response, closed_at=now)
         audit.record(cur, actor, Event.DSR_DELETE, "dsr_request", request_id,

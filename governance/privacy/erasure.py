@@ -25,12 +25,13 @@ records, tombstones, retention runs), which hold ids and counts, never the erase
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
 
 from governance.store.schema import FIELD_NAMES, pii_fields
-from governance.store.storage import RAW_SCHEMA, quote_ident
+from governance.store.storage import RAW_SCHEMA, quote_ident, scalar
 
 KEEP = frozenset({"audit_log", "schema_migrations", "dsr_requests", "dsr_tombstones", "dsr_tombstone_keys",
                   "retention_policies", "retention_runs", "std_cache", "profile_fields"})
@@ -82,14 +83,14 @@ def stage(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]]) -> Non
                 f"batch_id * {REC_BASE} + row_number AS rec_id FROM keys")
 
 
-def _unpivot(source_sql: str, names: list[str] = FIELD_NAMES) -> str:
+def _unpivot(source_sql: str, names: Sequence[str] = FIELD_NAMES) -> str:
     columns = ", ".join(names)
     return (f"SELECT DISTINCT field, value FROM (UNPIVOT ({source_sql}) ON {columns} "
             f"INTO NAME field VALUE value)")
 
 
-def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased_oneids: list[str] = (),
-          stale_oneids: list[str] = ()) -> dict[str, int]:
+def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased_oneids: Sequence[str] = (),
+          stale_oneids: Sequence[str] = ()) -> dict[str, int]:
     """Erase `records` everywhere (inside the caller's transaction); return rows removed per table
     (plus `std_cache` entries and `profile_fields` rows redacted). No values are returned."""
     stage(cur, records)
@@ -109,8 +110,8 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
     batches = cur.execute("SELECT b.batch_id, b.table_name FROM batches b WHERE b.batch_id IN "
                           "(SELECT DISTINCT batch_id FROM record_set) ORDER BY 1").fetchall()
     for batch_id, table in batches:
-        add("raw", cur.execute(f"DELETE FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
-                               f"WHERE batch_id = ?)", [batch_id]).fetchone()[0])
+        add("raw", scalar(cur, f"DELETE FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
+                               f"WHERE batch_id = ?)", [batch_id]))
     for temp, oneids in (("erased_oneids", erased_oneids), ("stale_oneids", stale_oneids)):
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT DISTINCT unnest(?::VARCHAR[]) AS oneid",
                     [list(oneids)])
@@ -125,16 +126,16 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
         if "oneid" in links and stale_oneids and table in GOLDEN_DERIVED:
             conditions.append("t.oneid IN (SELECT oneid FROM stale_oneids)")
         if conditions:
-            add(table, cur.execute(f"DELETE FROM {name} t WHERE " + " OR ".join(conditions)).fetchone()[0])
+            add(table, scalar(cur, f"DELETE FROM {name} t WHERE " + " OR ".join(conditions)))
     # Cache entries of raw values that no remaining record uses (per field; one column scan each).
     touched = [r[0] for r in cur.execute("SELECT DISTINCT field FROM erased_raw ORDER BY 1").fetchall()]
     if touched:
         still_used = " UNION ALL ".join(
             f"SELECT DISTINCT '{f}' AS field, m.{f} AS value FROM mapped_records m "
             f"WHERE m.{f} IN (SELECT value FROM erased_raw WHERE field = '{f}')" for f in touched if f in FIELD_NAMES)
-        add("std_cache", cur.execute(
-            f"DELETE FROM std_cache c USING (SELECT * FROM erased_raw EXCEPT ({still_used})) v "
-            f"WHERE c.field = v.field AND c.raw = v.value").fetchone()[0])
+        add("std_cache", scalar(
+            cur, f"DELETE FROM std_cache c USING (SELECT * FROM erased_raw EXCEPT ({still_used})) v "
+            f"WHERE c.field = v.field AND c.raw = v.value"))
     add("profile_fields", redact_profiles(cur))
     return counts
 

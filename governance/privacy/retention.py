@@ -24,7 +24,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.privacy import consent, erasure
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database
+from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 SCOPES = ("source", "purpose")
@@ -97,11 +97,11 @@ def scan(cur: duckdb.DuckDBPyConnection, scope: str, target: str, now: datetime 
     days = _policy(cur, scope, target)
     cutoff = (now or utcnow()) - timedelta(days=days)
     if scope == "source":
-        records, oneids = cur.execute(f"SELECT count(*), count(DISTINCT oneid) FROM ({_expired_source_sql()})",
-                                      [target, cutoff]).fetchone()
+        records, oneids = one(cur, f"SELECT count(*), count(DISTINCT oneid) FROM ({_expired_source_sql()})",
+                                   [target, cutoff])
         return Scan(scope, target, days, cutoff, records, oneids)
-    records, oneids = cur.execute(f"SELECT count(*), count(DISTINCT oneid) FROM ({consent.ENDED_SQL})",
-                                  [target, cutoff]).fetchone()
+    records, oneids = one(cur, f"SELECT count(*), count(DISTINCT oneid) FROM ({consent.ENDED_SQL})",
+                               [target, cutoff])
     return Scan(scope, target, days, cutoff, records, oneids)
 
 
@@ -138,7 +138,7 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
             if found.records:
                 n = consent.delete_ended(cur, target, found.cutoff)
                 deleted = {"consent_records": n}
-        run_id = cur.execute("SELECT nextval('retention_run_seq')").fetchone()[0]
+        run_id = scalar(cur, "SELECT nextval('retention_run_seq')")
         cur.execute("INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, scope, target, found.days, found.cutoff, actor, utcnow(), found.records, found.oneids,
                      json.dumps(deleted)])

@@ -28,6 +28,7 @@ from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
 from governance.store.config import secrets
 from governance.store.errors import GovernanceError
+from governance.store.storage import scalar
 from governance.store.util import utcnow
 
 _V = f"IN {VALID_SQL}"
@@ -98,7 +99,7 @@ def tombstone_hashes(cur: duckdb.DuckDBPyConnection, where: str, key: str) -> li
 def add_tombstone(cur: duckdb.DuckDBPyConnection, actor: str, request_id: int | None,
                   hashes: list[tuple[str, str]]) -> int:
     """Store a tombstone (inside the caller's transaction); returns its id."""
-    tombstone_id = cur.execute("SELECT nextval('tombstone_seq')").fetchone()[0]
+    tombstone_id = scalar(cur, "SELECT nextval('tombstone_seq')")
     cur.execute("INSERT INTO dsr_tombstones VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
                 [tombstone_id, request_id, len(hashes), actor, utcnow()])
     if hashes:
@@ -180,8 +181,8 @@ def lift(db, actor: str, tombstone_id: int, reason: str) -> tuple[int, list[int]
         now = utcnow()
         batches = [r[0] for r in cur.execute("SELECT DISTINCT batch_id FROM suppressed_records WHERE tombstone_id = ? "
                                              "AND lifted_at IS NULL ORDER BY 1", [tombstone_id]).fetchall()]
-        released = cur.execute("UPDATE suppressed_records SET lifted_at = ? WHERE tombstone_id = ? AND lifted_at IS NULL",
-                               [now, tombstone_id]).fetchone()[0]
+        released = scalar(cur, "UPDATE suppressed_records SET lifted_at = ? WHERE tombstone_id = ? AND lifted_at IS NULL",
+                               [now, tombstone_id])
         cur.execute("UPDATE dsr_tombstones SET lifted_by = ?, lifted_at = ?, lift_reason = ? WHERE tombstone_id = ?",
                     [actor, now, reason, tombstone_id])
         audit.record(cur, actor, Event.DSR_SUPPRESSION_LIFT, "tombstone", tombstone_id,

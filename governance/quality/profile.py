@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 
 from governance.access import audit
 from governance.access.events import Event
@@ -24,7 +25,7 @@ from governance.quality import rules as rules_mod
 from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import STATUSES
 from governance.store.schema import FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
 
 WEIGHTS = {"completeness": 0.3, "validity": 0.4, "uniqueness": 0.15, "consistency": 0.15}
@@ -115,7 +116,7 @@ def pattern_function(cur: duckdb.DuckDBPyConnection) -> Iterator[str]:
     """`value_patterns` as the SQL function PATTERN_FUNCTION for the duration of the block. Use it
     inside a transaction: the catalog entry is removed at the end, or, if the transaction failed,
     by its rollback (a function must not outlive the cursor that registered it)."""
-    cur.create_function(PATTERN_FUNCTION, value_patterns, ["VARCHAR"], "VARCHAR", type="arrow")
+    cur.create_function(PATTERN_FUNCTION, value_patterns, ["VARCHAR"], "VARCHAR", type=PythonUDFType.ARROW)
     try:
         yield PATTERN_FUNCTION
     finally:
@@ -137,9 +138,9 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
     started = time.perf_counter()
     with db.cursor() as cur:
         mapped = _mapped_fields(cur)
-        records = cur.execute("SELECT count(*) FROM std_records").fetchone()[0]
+        records = scalar(cur, "SELECT count(*) FROM std_records")
     with db.transaction() as cur:
-        run_id = cur.execute("SELECT nextval('profile_run_seq')").fetchone()[0]
+        run_id = scalar(cur, "SELECT nextval('profile_run_seq')")
         cur.execute("INSERT INTO profile_status " + _union([
             f"SELECT {run_id}, source, batch_id, '{f}', {f}_status, {f}_reason, count(*) FROM std_records GROUP BY ALL"
             for f in FIELD_NAMES]))
@@ -170,8 +171,8 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
                                                                     if isinstance(c, str)]),
                          r.applicable, r.failed, r.pass_rate, r.rule.mostly, r.passed])
         _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, rule_results)
-        score = cur.execute("SELECT sum(score * rows) / nullif(sum(rows), 0) FROM profile_sources WHERE run_id = ? "
-                            "AND score IS NOT NULL", [run_id]).fetchone()[0]
+        score = scalar(cur, "SELECT sum(score * rows) / nullif(sum(rows), 0) FROM profile_sources WHERE run_id = ? "
+                            "AND score IS NOT NULL", [run_id])
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO profile_runs VALUES (?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, records, None if score is None else round(score, 2)])
@@ -198,7 +199,7 @@ def _rule_dims(rule_results: list[rules_mod.RuleResult]) -> dict[tuple[str, str,
     for r in rule_results:
         if r.rule.dimension not in ("uniqueness", "consistency") or not r.applicable:
             continue
-        fields = r.rule.fields or list(_CHECK_FIELDS.get(r.rule.params.get("check"), ()))
+        fields = r.rule.fields or list(_CHECK_FIELDS.get(r.rule.params.get("check", ""), ()))
         for f in fields:
             dims.setdefault((r.source, f, r.rule.dimension), []).append(r.pass_rate)
     return dims
@@ -264,8 +265,8 @@ def _store_scores(cur, run_id, mapped, values, tops, patterns, clean, dup_rows, 
             previous[source] = score
     for source, rows in cur.execute("SELECT source, count(*) FROM std_records GROUP BY source").fetchall():
         scores = source_scores.get(source)
-        flagged = cur.execute("SELECT bool_or(dropped) FROM profile_batches WHERE run_id = ? AND source = ?",
-                              [run_id, source]).fetchone()[0]
+        flagged = scalar(cur, "SELECT bool_or(dropped) FROM profile_batches WHERE run_id = ? AND source = ?",
+                              [run_id, source])
         cur.execute("INSERT INTO profile_sources VALUES (?, ?, ?, ?, ?, ?)",
                     [run_id, source, rows, round(sum(scores) / len(scores), 2) if scores else None,
                      int(dup_rows.get(source) or 0), bool(flagged)])
@@ -312,10 +313,43 @@ def rules_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
                        "passed FROM rule_results WHERE run_id = ? ORDER BY passed, severity, source, rule_id", [run_id]).df()
 
 
+@dataclass
+class Report:
+    """Everything the Quality page shows of one stored run."""
+    run: dict
+    fields: pd.DataFrame
+    sources: pd.DataFrame
+    reasons: pd.DataFrame
+    trend: pd.DataFrame
+    keys: pd.DataFrame
+    rules: pd.DataFrame
+
+    def flagged_sources(self) -> list[str]:
+        """Sources whose latest batch's score dropped (see DROP_BOUND)."""
+        return self.sources.loc[self.sources["flagged"], "source"].tolist()
+
+    def field_names(self) -> list[str]:
+        return sorted(self.fields["field"].unique().tolist())
+
+    def reasons_of(self, field: str) -> list[str]:
+        """The reason codes that occur for `field`, sorted."""
+        return sorted(self.reasons.loc[self.reasons["field"] == field, "reason"].unique().tolist())
+
+
+def latest_report(cur: duckdb.DuckDBPyConnection) -> Report | None:
+    """The latest run's results, or None before the first run."""
+    run = latest_run(cur)
+    if run is None:
+        return None
+    run_id = run["run_id"]
+    return Report(run, fields_frame(cur, run_id), sources_frame(cur, run_id), reasons_frame(cur, run_id),
+                  trend_frame(cur, run_id), keys_frame(cur, run_id), rules_frame(cur, run_id))
+
+
 def as_json(cur: duckdb.DuckDBPyConnection, run_id: int | None = None) -> dict:
     """The `profile --json` contract (see the README)."""
-    run = latest_run(cur) if run_id is None else {"run_id": run_id, "score": cur.execute(
-        "SELECT score FROM profile_runs WHERE run_id = ?", [run_id]).fetchone()[0]}
+    run = latest_run(cur) if run_id is None else {"run_id": run_id, "score": scalar(cur,
+        "SELECT score FROM profile_runs WHERE run_id = ?", [run_id])}
     if run is None:
         return {"score": None, "sources": []}
     rid = run["run_id"]

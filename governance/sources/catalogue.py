@@ -7,7 +7,7 @@ import pandas as pd
 from governance.access import audit
 from governance.access.events import Event
 from governance.sources import mapping
-from governance.store.schema import BY_NAME
+from governance.store.schema import BY_NAME, channel_label
 from governance.store.storage import Database
 from governance.store.util import utcnow
 
@@ -29,6 +29,13 @@ def catalogue(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     frame["mapped_fields"] = mapped
     frame["pii_fields"] = pii
     return frame
+
+
+def display(listing: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A catalogue (`catalogue`) as the Sources page lists it: channels named in `lang`, field lists joined."""
+    return listing.assign(channel=[channel_label(c, lang) for c in listing["channel"]],
+                          mapped_fields=listing["mapped_fields"].map(", ".join),
+                          pii_fields=listing["pii_fields"].map(", ".join))
 
 
 def batches(cur: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:

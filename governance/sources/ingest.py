@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from governance.access import audit
 from governance.access.events import Event
@@ -22,7 +24,7 @@ from governance.sources.readers import FilePlan, HeaderChange, ProgressFn, colum
 from governance.store.config import Settings
 from governance.store.errors import DuplicateFileError, IngestError
 from governance.store.schema import CHANNELS
-from governance.store.storage import RAW_SCHEMA, Database
+from governance.store.storage import RAW_SCHEMA, Database, scalar
 from governance.store.util import utcnow
 
 _SOURCE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -56,6 +58,27 @@ class IngestPlan:
     def mapping(self) -> dict[str, str | None]:
         return {s.header: s.field for s in self.suggestions}
 
+    def preview(self, rows: int = 10) -> pd.DataFrame:
+        """The file's first rows under its cleaned headers (not masked)."""
+        return pd.DataFrame(self.file.preview[:rows], columns=self.file.headers)
+
+    def header_changes(self) -> pd.DataFrame:
+        """The headers cleaned on reading: position, raw, header, reason."""
+        return pd.DataFrame([vars(c) for c in self.file.header_changes])
+
+    def mapping_table(self, mask_value: Callable[[str | None, object], object] | None = None) -> pd.DataFrame:
+        """One row per column for the mapping editor: header, a sample value (through
+        `mask_value(suggested field, value)` if given), the suggested field ('' for none), confidence, method."""
+        suggested = self.mapping()
+        samples = [next(iter(self.file.column_values(i)), None) for i in range(len(self.file.headers))]
+        return pd.DataFrame({
+            "column": self.file.headers,
+            "sample": [mask_value(suggested.get(h), v) if mask_value else v for h, v in zip(self.file.headers, samples)],
+            "field": [s.field or "" for s in self.suggestions],
+            "confidence": [s.confidence for s in self.suggestions],
+            "method": [s.method for s in self.suggestions],
+        })
+
 
 @dataclass
 class IngestResult:
@@ -84,8 +107,7 @@ def _source_row(cur: duckdb.DuckDBPyConnection, source: str) -> tuple | None:
 
 
 def find_duplicate(cur: duckdb.DuckDBPyConnection, source: str, sha256: str) -> int | None:
-    row = cur.execute("SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ?", [source, sha256]).fetchone()
-    return row[0]
+    return scalar(cur, "SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ?", [source, sha256])
 
 
 def prepare(db: Database, path: Path, *, file_name: str | None = None, source: str | None = None,
@@ -130,7 +152,7 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
         now = utcnow()
         if not _source_row(cur, plan.source):
             catalogue.add_source(cur, actor, plan.source, plan.channel)
-        batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+        batch_id = scalar(cur, "SELECT nextval('batch_seq')")
         table = f"{RAW_SCHEMA}.batch_{batch_id}"
         rows = plan.file.load(cur, table, progress)
         fp = plan.file

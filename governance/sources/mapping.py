@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -14,7 +15,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.store.errors import MappingError
 from governance.store.schema import BY_NAME, FIELD_NAMES
-from governance.store.storage import quote_literal
+from governance.store.storage import quote_literal, scalar
 from governance.store.util import utcnow
 
 # Header synonyms per standard field, in Chinese, English and common abbreviations.
@@ -86,7 +87,7 @@ def _clean_sample(value: str) -> str:
     return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value))
 
 
-_DETECTORS: list[tuple[str, callable]] = [
+_DETECTORS: list[tuple[str, Callable[[str], bool]]] = [
     ("mobile", lambda v: bool(_MOBILE.match(_clean_sample(v)) or _MASKED_MOBILE.match(_clean_sample(v)))),
     ("id_card", lambda v: bool(_ID_CARD.match(_clean_sample(v)))),
     ("email", lambda v: bool(_EMAIL.match(v.strip()))),
@@ -142,8 +143,9 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
     candidates: list[tuple[float, int, str, str]] = []
     for i, header in enumerate(headers):
         if header in saved:
-            if saved[header]:
-                candidates.append((1.0, i, saved[header], "saved"))
+            saved_field = saved[header]
+            if saved_field:
+                candidates.append((1.0, i, saved_field, "saved"))
             continue
         by_content = _content_candidates(samples[i] if i < len(samples) else [])
         content_fields = {f for f, _, _ in by_content}
@@ -177,8 +179,7 @@ def validate(mapping: dict[str, str | None]) -> dict[str, str | None]:
 
 
 def current_version(cur: duckdb.DuckDBPyConnection, source: str) -> int:
-    row = cur.execute("SELECT max(version) FROM mapping_versions WHERE source = ?", [source]).fetchone()
-    return row[0] or 0
+    return scalar(cur, "SELECT max(version) FROM mapping_versions WHERE source = ?", [source]) or 0
 
 
 def load(cur: duckdb.DuckDBPyConnection, source: str, version: int | None = None) -> dict[str, str | None]:
@@ -205,10 +206,10 @@ def save(cur: duckdb.DuckDBPyConnection, actor: str, source: str, mapping: dict[
     cur.execute("INSERT INTO mapping_versions VALUES (?, ?, ?, ?, ?)", [source, version, actor, utcnow(), comment])
     for header, f in merged.items():
         s = by_header.get(header)
-        suggested = s is not None and s.field == f
+        suggested = s if s is not None and s.field == f else None
         cur.execute("INSERT INTO mapping_entries VALUES (?, ?, ?, ?, ?, ?)",
-                    [source, version, header, f, s.confidence if suggested else None,
-                     s.method if suggested else ("steward" if header in mapping else "kept")])
+                    [source, version, header, f, suggested.confidence if suggested else None,
+                     suggested.method if suggested else ("steward" if header in mapping else "kept")])
     changes = {h: {"from": previous.get(h), "to": f} for h, f in merged.items() if previous.get(h) != f}
     audit.record(cur, actor, Event.MAPPING_CHANGE, "source", source, {"version": version, "changes": changes})
     return version

@@ -20,14 +20,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 from openpyxl import load_workbook
 
 from governance.store.errors import IngestError
-from governance.store.storage import quote_ident
+from governance.store.storage import quote_ident, scalar
 
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt"}
 EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
@@ -63,9 +63,10 @@ class HeaderChange:
     reason: str  # blank | duplicate | cleaned | truncated | generated
 
 
-def clean_headers(raw_headers: list[str | None]) -> tuple[list[str], list[HeaderChange]]:
+def clean_headers(raw_headers: Sequence[str | None]) -> tuple[list[str], list[HeaderChange]]:
     """Trim, drop invisible characters, name blanks, and make duplicates unique."""
-    headers, changes, seen = [], [], Counter()
+    headers, changes = [], []
+    seen: Counter[str] = Counter()
     for position, raw in enumerate(raw_headers, start=1):
         raw = "" if raw is None else str(raw)
         text = " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFC", raw)).replace("\u3000", " ").split())
@@ -114,14 +115,15 @@ class FilePlan:
 
     def column_values(self, position: int) -> list[str]:
         """Non-empty preview values of one 0-based column."""
-        return [row[position] for row in self.preview if position < len(row) and row[position] not in (None, "")]
+        return [v for row in self.preview if position < len(row) and (v := row[position]) is not None and v != ""]
 
     def load(self, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None = None) -> int:
         """Create `table` (qualified name we chose) and load every data row; return the row count."""
         columns = ", ".join(f"{column_name(i)} VARCHAR" for i in range(1, self.column_count + 1))
         cur.execute(f"CREATE TABLE {table} (_row BIGINT NOT NULL, {columns})")
+        assert self._loader is not None, "every FilePlan from inspect_file has a loader"
         self._loader(self, cur, table, progress)
-        return cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return scalar(cur, f"SELECT count(*) FROM {table}")
 
 
 # ---------------------------------------------------------------- detection
@@ -273,12 +275,12 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _looks_like_data(cells: list[str | None]) -> bool:
+def _looks_like_data(cells: Sequence[str | None]) -> bool:
     values = [c.strip() for c in cells if c and c.strip()]
     return bool(values) and sum(bool(_DATA_LIKE.search(v)) for v in values) / len(values) >= 0.5
 
 
-def _trimmed_len(row: list[str | None]) -> int:
+def _trimmed_len(row: Sequence[str | None]) -> int:
     """Length of a row without its trailing empty cells."""
     n = len(row)
     while n and (row[n - 1] is None or not str(row[n - 1]).strip()):
@@ -286,12 +288,12 @@ def _trimmed_len(row: list[str | None]) -> int:
     return n
 
 
-def _modal_width(rows: list[list[str | None]]) -> int:
+def _modal_width(rows: Sequence[Sequence[str | None]]) -> int:
     widths = [_trimmed_len(r) for r in rows if _trimmed_len(r)]
     return Counter(widths).most_common(1)[0][0] if widths else 0
 
 
-def _pick_header(rows: list[list[str | None]]) -> int | None:
+def _pick_header(rows: Sequence[Sequence[str | None]]) -> int | None:
     """Index of the header row: the first row filled to at least half the usual width,
     skipping title and blank lines above it. None when that row already looks like data."""
     modal = _modal_width(rows)
@@ -452,6 +454,7 @@ def _inspect_xlsx(path: Path, file_name: str, sheet: str | None, digest: str) ->
         width = _trimmed_len(rows[header_idx])
     if width > MAX_COLUMNS:
         raise IngestError(f"{file_name}: {width} columns is more than the limit of {MAX_COLUMNS}.")
+    raw_headers: list[str | None]
     if header_idx is None:
         raw_headers, start, header_line = [""] * width, 0, None
     else:
@@ -523,7 +526,6 @@ def _json_value(value: object) -> str | None:
 
 def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) for JSON lines, or for one top-level JSON array."""
-    hooks = {"parse_float": str, "parse_int": str}  # keep numbers' exact text
     with path.open("r", encoding=encoding) as fh:
         first = fh.read(1)
         while first and first.isspace():
@@ -531,7 +533,7 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
         fh.seek(0)
         if first == "[":
             try:
-                items = json.load(fh, **hooks)
+                items = json.load(fh, parse_float=str, parse_int=str)  # keep numbers' exact text
             except json.JSONDecodeError as exc:
                 raise IngestError(f"{file_name}: invalid JSON at line {exc.lineno}: {exc.msg}.") from None
             for i, item in enumerate(items, start=1):
@@ -543,7 +545,7 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
             if not line.strip():
                 continue
             try:
-                item = json.loads(line, **hooks)
+                item = json.loads(line, parse_float=str, parse_int=str)
             except json.JSONDecodeError as exc:
                 raise IngestError(f"{file_name}: line {line_no} is not valid JSON ({exc.msg}).") from None
             if not isinstance(item, dict):
@@ -553,7 +555,7 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
 
 def _inspect_json(path: Path, file_name: str, encoding: str, digest: str) -> FilePlan:
     keys: dict[str, None] = {}
-    preview_items = []
+    preview_items: list[dict] = []
     for _, item in _json_records(path, file_name, encoding):
         for k in item:
             keys.setdefault(k, None)
@@ -571,6 +573,7 @@ def _inspect_json(path: Path, file_name: str, encoding: str, digest: str) -> Fil
 
 def _load_json(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
     keys = plan.raw_headers
+    assert plan.encoding is not None  # _inspect_json sets it
     rows = ([_json_value(item.get(k)) for k in keys] for _, item in _json_records(plan.path, plan.path.name, plan.encoding))
     _insert_rows(cur, table, len(keys), rows)
 

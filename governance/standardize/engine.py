@@ -28,7 +28,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.standardize import fastpaths, normalizers
 from governance.store.schema import FIELD_NAMES
-from governance.store.storage import Database, quote_ident
+from governance.store.storage import Database, one, quote_ident, scalar
 from governance.store.util import utcnow
 
 # Bump when a normalizer's output changes: cached results and standardized batches are redone.
@@ -275,8 +275,8 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
 
 
 def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:
-    row = cur.execute("SELECT " + ", ".join(f"bool_or({f} IS NOT NULL)" for f in FIELD_NAMES)
-                      + f" FROM mapped_records WHERE batch_id IN ({ids})").fetchone()
+    row = one(cur, "SELECT " + ", ".join(f"bool_or({f} IS NOT NULL)" for f in FIELD_NAMES)
+                   + f" FROM mapped_records WHERE batch_id IN ({ids})")
     return {f for f, has in zip(FIELD_NAMES, row) if has}
 
 
@@ -302,7 +302,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
             f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r")
         for f in fast_fields:
             cur.execute(f"DROP TABLE {_fast_table(f)}")
-        records = cur.execute(f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})").fetchone()[0]
+        records = scalar(cur, f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})")
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")
         cur.execute(
             f"INSERT INTO std_batches SELECT b.batch_id, ?, (SELECT max(version) FROM mapping_versions v "
@@ -310,7 +310,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
             f"LEFT JOIN source_settings g ON g.source = b.source WHERE b.batch_id IN ({ids})",
             [RULESET_VERSION, utcnow()])
         seconds = time.perf_counter() - started
-        run_id = cur.execute("SELECT nextval('std_run_seq')").fetchone()[0]
+        run_id = scalar(cur, "SELECT nextval('std_run_seq')")
         cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
         audit.record(cur, actor, Event.STANDARDIZE_RUN, "std_run", run_id,
@@ -323,8 +323,8 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
 def drop_records(cur: duckdb.DuckDBPyConnection, keys_table: str) -> int:
     """Remove the standardized records listed in `keys_table` (batch_id, row_number); e.g. the
     rows of erased people that suppression keeps aside. Returns how many."""
-    return cur.execute(f"DELETE FROM std_records s USING {keys_table} k "
-                       "WHERE s.batch_id = k.batch_id AND s.row_number = k.row_number").fetchone()[0]
+    return scalar(cur, f"DELETE FROM std_records s USING {keys_table} k "
+                       "WHERE s.batch_id = k.batch_id AND s.row_number = k.row_number")
 
 
 def clear_aged_out_minors(cur: duckdb.DuckDBPyConnection) -> int:
@@ -333,7 +333,7 @@ def clear_aged_out_minors(cur: duckdb.DuckDBPyConnection) -> int:
     caller; returns how many."""
     cur.execute("CREATE OR REPLACE TEMP TABLE aged_out AS SELECT batch_id, row_number FROM std_records "
                 f"WHERE is_minor AND NOT coalesce({MINOR_SQL.format(r='std_records')}, false)")
-    n = cur.execute("SELECT count(*) FROM aged_out").fetchone()[0]
+    n = scalar(cur, "SELECT count(*) FROM aged_out")
     if n:
         cur.execute("UPDATE std_records s SET is_minor = false FROM aged_out a "
                     "WHERE s.batch_id = a.batch_id AND s.row_number = a.row_number")
@@ -362,7 +362,7 @@ FAILING = ("invalid", "valid_with_warning", "placeholder", "masked")
 def count_failing(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,
                   reason: str | None = None, source: str | None = None) -> int:
     where, params = _failing_where(field, statuses, reason, source)
-    return cur.execute(f"SELECT count(*) FROM std_records WHERE {where}", params).fetchone()[0]
+    return scalar(cur, f"SELECT count(*) FROM std_records WHERE {where}", params)
 
 
 def failing_records(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[str] | None = None,

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.standardize import normalizers as N
-from governance.store.storage import quote_literal
+from governance.store.storage import quote_literal, scalar
 
 
 def _in(values) -> str:
@@ -248,4 +248,4 @@ def claim(cur: duckdb.DuckDBPyConnection, field: str) -> int:
                     "(raw VARCHAR, value VARCHAR, status VARCHAR, reason VARCHAR, extra VARCHAR)")
         return 0
     cur.execute(f"CREATE OR REPLACE TEMP TABLE std_fast AS {sql}")
-    return cur.execute("SELECT count(*) FROM std_fast").fetchone()[0]
+    return scalar(cur, "SELECT count(*) FROM std_fast")

@@ -565,6 +565,7 @@ def _id_is_dummy(s: str) -> bool:
 def normalize_id_card(raw: str | None, today: date | None = None) -> Result:
     """Resident ID / residence permit number -> 18 characters, upper-case X (anchors 4.6)."""
     from_float = upgraded = False
+    s: str | None
     if raw.__class__ is str and len(raw) == 18 and raw.isascii() and raw.isalnum():
         s = raw.upper()
     else:
@@ -787,7 +788,9 @@ def _char_pinyin(ch: str) -> str:
         global _pinyin_fn
         if _pinyin_fn is None:
             from pypinyin import Style, lazy_pinyin
-            _pinyin_fn = functools.partial(lazy_pinyin, style=Style.NORMAL, errors=lambda _x: [""])
+            # pypinyin takes an `errors` callback returning a list too; its annotation says str only
+            _pinyin_fn = functools.partial(lazy_pinyin, style=Style.NORMAL,
+                                           errors=lambda _x: [""])  # type: ignore[arg-type, return-value]
         out = _pinyin_fn(ch)
         p = out[0] if out else ""
         if not (p.isascii() and p.isalpha()):
@@ -817,6 +820,7 @@ def to_simplified_many(values: list[str]) -> list[str]:
     if not values:
         return []
     _to_simplified(values[0])  # loads the converter
+    assert _t2s_fn is not None
     out = _t2s_fn("\n".join(values)).split("\n")
     if len(out) != len(values):
         return [_to_simplified(v) for v in values]
@@ -832,12 +836,14 @@ def _segment_pinyin(token: str) -> tuple[str, ...] | None:
     best: list[tuple[str, ...] | None] = [None] * (n + 1)
     best[0] = ()
     for i in range(n):
-        if best[i] is None:
+        prefix = best[i]
+        if prefix is None:
             continue
         for j in range(i + 1, min(n, i + 6) + 1):
             if token[i:j] in names_data.PINYIN_SYLLABLES:
-                cand = best[i] + (token[i:j],)
-                if best[j] is None or len(cand) < len(best[j]):
+                cand = prefix + (token[i:j],)
+                current = best[j]
+                if current is None or len(cand) < len(current):
                     best[j] = cand
     return best[n]
 
@@ -1197,14 +1203,14 @@ def _parse_date_text(s: str, excel_serial: bool, today: date) -> _Parsed | str:
         return _Parsed(y, mo, d, *t[:3], tz=t[3], reason=reason, extra=extra)
     m = _MON_DMY_RE.match(s) or _MON_MDY_RE.match(s)
     if m is not None:
-        mo = _month_from_name(m["mon"])
+        month = _month_from_name(m["mon"])
         t = _time_from(m)
-        if mo is None or t is None:
+        if month is None or t is None:
             return "DATE_FORMAT"
         y = int(m["y"])
         if len(m["y"]) == 2:
             y = _two_digit_year(y, today)
-        return _Parsed(y, mo, int(m["d"]), *t[:3], tz=t[3])
+        return _Parsed(y, month, int(m["d"]), *t[:3], tz=t[3])
     m = _YM_RE.match(s)
     if m is not None and 1 <= int(m["m"]) <= 12:
         return _Parsed(int(m["y"]), int(m["m"]), None, reason="DATE_NO_DAY", partial=True,
@@ -1310,7 +1316,8 @@ def _timestamp(raw: str | None, now: datetime | None) -> Result:
         m = _TS_FAST_RE.match(raw)
         if m is not None and "1971" <= raw <= limit_text:
             try:
-                datetime(*map(int, m.groups()))
+                year, month, day, hour, minute, second = map(int, m.groups())
+                datetime(year, month, day, hour, minute, second)
             except ValueError:
                 return _invalid("DATE_INVALID")
             return Result(raw, _VALID)
@@ -1378,7 +1385,7 @@ def normalize_timestamp(raw: str | None, now: datetime | None = None) -> Result:
 # 4.9 addresses: provinces, cities, districts (GB/T 2260 via regions.py)
 # ---------------------------------------------------------------------------------------------
 
-def _load_regions():
+def _load_regions() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str, str]], dict[str, tuple[str, str, str]]]:
     provinces: dict[str, tuple[str, str]] = {}        # code -> (name, short)
     cities: dict[str, tuple[str, str, str]] = {}      # code -> (name, short, province code)
     districts: dict[str, tuple[str, str, str]] = {}   # code -> (name, short, city code)
@@ -1424,7 +1431,7 @@ def _province_of_code(code: str) -> str | None:
     return None
 
 
-def _build_admin_index():
+def _build_admin_index() -> tuple[dict[str, tuple[tuple[int, str, bool, str | None], ...]], dict[str, tuple[int, str, str]]]:
     """name -> tuple of (level, code, is_short, outdated_name_or_None) for free-text scanning."""
     index: dict[str, list[tuple[int, str, bool, str | None]]] = {}
 
@@ -1447,7 +1454,8 @@ def _build_admin_index():
     for code, (name, _short, _p) in _DISTRICTS.items():
         add(name, (2, code, False, None))
     # renamed / merged divisions (jionlp's change list), pointing at today's unit
-    names_by_level = [{v[0]: k for k, v in _PROVINCES.items()}, {}, {}]
+    # level 0: province name -> code; levels 1 and 2: (parent code, name) -> code
+    names_by_level: list[dict[str | tuple[str, str], str]] = [{v[0]: k for k, v in _PROVINCES.items()}, {}, {}]
     for code, (name, _s, parent) in _CITIES.items():
         names_by_level[1][(parent, name)] = code
     for code, (name, _s, parent) in _DISTRICTS.items():
@@ -1666,7 +1674,7 @@ def normalize_province(raw: str | None) -> Result:
     return Result(_PROVINCES[code][0], _VALID, None, {"code": code})
 
 
-def _city_name_index():
+def _city_name_index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Full and short city names -> codes; Hong Kong and Macau count as their own city."""
     full: dict[str, list[str]] = {}
     short: dict[str, list[str]] = {}
@@ -1714,7 +1722,7 @@ def normalize_city(raw: str | None) -> Result:
     return Result(s, _WARN, "CITY_UNKNOWN")
 
 
-def _district_short_index():
+def _district_short_index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     short: dict[str, list[str]] = {}
     for code, (name, sh, _p) in _DISTRICTS.items():
         if code[4] != "7" and sh != name:  # skip development zones (xx7x codes) for short names

@@ -151,7 +151,7 @@ def compact(path: Path) -> dict[str, int]:
     before = path.stat().st_size
     con = duckdb.connect(str(path))
     try:
-        name = con.execute("SELECT current_database()").fetchone()[0]
+        name = scalar(con, "SELECT current_database()")
         con.execute("CHECKPOINT")
         con.execute(f"ATTACH {quote_literal(str(fresh))} AS compacted")
         con.execute(f"COPY FROM DATABASE {quote_ident(name)} TO compacted")

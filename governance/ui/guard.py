@@ -5,6 +5,7 @@ of a fresh server, streamlit-notes §1): with no live server-side session it sto
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,12 +42,18 @@ class PageContext:
             return masking.load_policy(cur, secrets()["hmac_key"])
 
     def mask(self, frame: pd.DataFrame, fields_by_column: dict[str, str | None],
-             keep: set[str] = frozenset()) -> pd.DataFrame:
+             keep: Collection[str] = frozenset()) -> pd.DataFrame:
         """`frame` masked by the signed-in role's policy (columns in `keep` untouched)."""
         return masking.mask_frame(frame, fields_by_column, keep, role=self.user.role, policy=self.masking_policy)
 
     def mask_value(self, field: str | None, value: object) -> object:
         return masking.mask_value(field, value, role=self.user.role, policy=self.masking_policy)
+
+    def mask_rows(self, frame: pd.DataFrame, field_column: str = "field", value_columns: Collection[str] = ("value",),
+                  skip: Collection[str] = frozenset()) -> pd.DataFrame:
+        """A long frame (each row names its field) with its values masked by the signed-in role's policy."""
+        return masking.mask_by_row(frame, field_column, value_columns, skip, role=self.user.role,
+                                   policy=self.masking_policy)
 
     def reveal(self, key: str, object_type: str, object_id: object, detail: dict | None = None) -> str | None:
         """A reveal switch for roles holding `pii.unmasked`. Returns the stated reason once one is given

@@ -29,6 +29,26 @@ def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
     return list(labels), labels
 
 
+def mapping_editor(frame: pd.DataFrame, *, key: str, lang: str, editable: bool = True) -> dict[str, str | None]:
+    """The column -> standard field editor of the upload and sources pages: `frame` has a `column`
+    and a `field` column ('' = not mapped) and may have sample, confidence and method; only the
+    field can be edited (nothing unless `editable`). Returns the mapping as edited."""
+    options, labels = field_options(lang)
+    config = {
+        "column": st.column_config.TextColumn(tr("upload.col.header")),
+        "sample": st.column_config.TextColumn(tr("upload.col.sample")),
+        "field": st.column_config.SelectboxColumn(tr("upload.col.field"), options=options, required=False,
+                                                  format_func=labels.get),  # type: ignore[arg-type]  # stub wants str -> str
+        "confidence": st.column_config.ProgressColumn(tr("upload.col.confidence"), min_value=0.0, max_value=1.0,
+                                                      format="percent"),
+        "method": st.column_config.TextColumn(tr("upload.col.method")),
+    }
+    edited = st.data_editor(frame, hide_index=True, width="stretch", key=key,
+                            disabled=[c for c in frame.columns if c != "field"] if editable else True,
+                            column_config={c: v for c, v in config.items() if c in frame.columns})
+    return {row.column: (row.field or None) for row in edited.itertuples()}
+
+
 def stage_upload(uploaded) -> Path:
     """Write an UploadedFile to a private temp file once per upload; return its path."""
     staged = st.session_state.setdefault("_staged_uploads", {})

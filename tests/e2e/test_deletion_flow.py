@@ -35,6 +35,8 @@ def test_deletion_request_from_inbox_to_done(dsr_server, browser):
     wait_idle(page)
     expect(page.get_by_text("还没有请求。")).to_be_visible(timeout=20_000)
     page.get_by_text("登记新请求").click()
+    expect(page.locator(".st-key-dsr_new_type")).to_be_visible()
+    page.wait_for_timeout(500)  # the expander opens with an animation: a click during it misses the box
     page.locator(".st-key-dsr_new_type").click()
     page.get_by_role("option", name="删除").click()
     page.locator(".st-key-dsr_new_requester input").fill("申请人本人")

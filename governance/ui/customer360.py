@@ -1,0 +1,110 @@
+"""Sections of the Customer 360 page a steward works with: overrides, split and merge of one
+OneID, and the survivorship rules editor."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from governance import pipeline
+from governance.golden import customer360 as c360
+from governance.golden import overrides, survivorship
+from governance.i18n import column_choice
+from governance.store.schema import CHANNELS, FIELD_NAMES, channel_label
+from governance.ui.actions import run_step
+from governance.ui.guard import PageContext
+from governance.ui.session import tr
+from governance.ui.widgets import pager, table
+
+PAGE_SIZE = 20
+
+
+def search(ctx: PageContext) -> str | None:
+    """Find customers (masked results, paged) and pick one; returns the picked OneID, if any."""
+    st.subheader(tr("c360.search"))
+    c1, c2 = st.columns([1, 3])
+    kind = c1.selectbox(tr("c360.kind"), c360.KINDS, format_func=lambda k: ctx.t(f"c360.kind.{k}"), key="c360_kind")
+    query = c2.text_input(tr("c360.query"), key="c360_query").strip()
+    if not query:
+        return None
+    with ctx.db.cursor() as cur:
+        total = c360.search(cur, query, kind, limit=0)[1]
+    st.caption(tr("c360.results", n=total))
+    if not total:
+        st.info(tr("c360.none"))
+        return None
+    offset = pager(total, PAGE_SIZE, "c360_page") if total > PAGE_SIZE else 0
+    with ctx.db.cursor() as cur:
+        hits = c360.search(cur, query, kind, limit=PAGE_SIZE, offset=offset)[0]
+    table(ctx.mask(hits, {"name": "name", "mobile": "mobile", "email": "email"},
+                   keep={"oneid", "record_count", "channels", "consent_status", "completeness"}))
+    return st.selectbox(tr("c360.pick"), hits["oneid"].tolist(), key="c360_oneid")
+
+
+def steward_actions(ctx: PageContext, oneid: str, records: pd.DataFrame, reveal: bool) -> None:
+    """The 'steward actions' expander: the active overrides, set or remove one, split a record out,
+    merge with another OneID."""
+    actor = ctx.user.username
+    with ctx.db.cursor() as cur:
+        active = overrides.active_overrides(cur, oneid)
+    with st.expander(tr("c360.actions")):
+        if not active.empty:
+            st.caption(tr("c360.overrides"))
+            table(active if reveal else ctx.mask_rows(active))
+        with st.form("c360_override", clear_on_submit=True):
+            st.markdown(f"**{tr('c360.override')}**")
+            o_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=lambda f: column_choice(f, ctx.lang),
+                                   key="c360_override_field")
+            o_value = st.text_input(tr("c360.value"), key="c360_override_value")
+            o_reason = st.text_input(tr("c360.reason"), key="c360_override_reason")
+            if st.form_submit_button(tr("c360.override_save")):
+                run_step(pipeline.set_override, ctx.db, actor, oneid, o_field, o_value, o_reason,
+                         success=lambda new_id: tr("c360.override_saved", id=new_id))
+        if not active.empty:
+            with st.form("c360_override_remove", clear_on_submit=True):
+                pick = st.selectbox(tr("c360.override_remove"), active["override_id"].tolist(),
+                                    format_func=lambda i: f"#{i} · {active.set_index('override_id').loc[i, 'field']}")
+                r_reason = st.text_input(tr("c360.reason"), key="c360_remove_reason")
+                if st.form_submit_button(tr("c360.override_remove")):
+                    run_step(pipeline.remove_override, ctx.db, actor, int(pick), r_reason,
+                             success=tr("c360.override_removed"))
+        if len(records) > 1:
+            with st.form("c360_split", clear_on_submit=True):
+                st.markdown(f"**{tr('c360.split')}**")
+                ids = dict(zip(records["record"], records["rec_id"]))
+                record = st.selectbox(tr("c360.split_pick"), list(ids))
+                comment = st.text_input(tr("c360.comment"), key="c360_split_comment")
+                if st.form_submit_button(tr("c360.split")):
+                    run_step(pipeline.split_record, ctx.db, actor, oneid, int(ids[record]), comment or None,
+                             success=lambda moved_to: tr("c360.split_done", oneid=moved_to))
+        with st.form("c360_merge", clear_on_submit=True):
+            st.markdown(f"**{tr('c360.merge')}**")
+            other = st.text_input(tr("c360.merge_other"))
+            comment = st.text_input(tr("c360.comment"), key="c360_merge_comment")
+            if st.form_submit_button(tr("c360.merge")):
+                run_step(pipeline.merge_oneids, ctx.db, actor, oneid, other.strip().upper(), comment or None,
+                         success=lambda merged: tr("c360.merge_done", oneid=merged))
+
+
+def survivorship_rules(ctx: PageContext) -> None:
+    """The 'survivorship rules' expander: every field's rule, a new version of one, and the history."""
+    with st.expander(tr("c360.rules")):
+        with ctx.db.cursor() as cur:
+            rules = survivorship.rules_frame(cur)
+            versions = survivorship.rule_history(cur)
+        table(rules)
+        r_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=lambda f: column_choice(f, ctx.lang),
+                               key="c360_rule_field")
+        current = rules.set_index("field").loc[r_field]
+        with st.form(f"c360_rule_{r_field}"):
+            r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]),
+                                  key=f"c360_rule_kind_{r_field}")
+            r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]),
+                                        placeholder=tr("common.choose_many"),
+                                        format_func=lambda c: channel_label(c, ctx.lang))
+            r_comment = st.text_input(tr("c360.comment"), key="c360_rule_comment")
+            if st.form_submit_button(tr("c360.rule_save")):
+                run_step(pipeline.set_survivorship_rule, ctx.db, ctx.user.username, r_field, r_kind, r_priority,
+                         r_comment or None,
+                         success=lambda saved: tr("c360.rule_saved", field=r_field, version=saved[0], n=saved[1].rebuilt))
+        st.caption(tr("c360.rule_history"))
+        table(versions)
