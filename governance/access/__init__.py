@@ -1,1 +1,1 @@
-"""Who may do what: users, roles, sessions, and the tamper-evident audit log."""
+"""Who may do and see what: users, roles, sessions, masking per role, and the tamper-evident audit log of declared events."""

@@ -1,1 +1,1 @@
-"""PIPL compliance: masking, consent, data-subject requests, erasure, suppression, retention, record of processing."""
+"""PIPL compliance: consent, data-subject requests, erasure, suppression, retention, record of processing."""
