@@ -3,8 +3,9 @@ import streamlit as st
 
 from governance.access import auth
 from governance.i18n import LANGS
+from governance.store.errors import GovernanceError
 from governance.ui.login import sign_in, sign_out
-from governance.ui.session import database, tr
+from governance.ui.session import database, show_error, tr
 
 st.set_page_config(page_title="Steward", page_icon="🧭", layout="wide")
 
@@ -29,8 +30,12 @@ PAGES = [
 
 st.sidebar.selectbox(tr("app.language"), list(LANGS), format_func=LANGS.get, key="lang")
 
-db = database()
-user, authenticator = sign_in(db)
+try:
+    db = database()
+    user, authenticator = sign_in(db)
+except GovernanceError as exc:  # a store another process holds, an unreadable secrets file: one line
+    show_error(exc)
+    st.stop()
 
 if user is None:
     # Register only a sign-in page: no other page is served to an anonymous session.

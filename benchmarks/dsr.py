@@ -9,7 +9,6 @@ No target was set for these; the figures go in the README.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,10 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=70_000)
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     from governance import pipeline
     from governance.golden import survivorship
     from governance.privacy import dsr, retention

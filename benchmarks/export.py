@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -129,10 +128,9 @@ def main() -> None:
     parser.add_argument("--unmasked", action="store_true")
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     if args.child:
         path, out, fmt, unmasked, bare, python_masks = args.child
         child(path, out, fmt, unmasked == "1", bare == "1", python_masks == "1")

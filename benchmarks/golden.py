@@ -12,7 +12,6 @@ shapes are those of the generator.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -54,10 +53,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=5000)
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     from governance.golden import survivorship
     from governance.store.schema import FIELD_NAMES
     from governance.store.storage import open_database

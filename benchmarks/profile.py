@@ -126,10 +126,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     with tempfile.TemporaryDirectory() as tmp:
         big, small = Path(tmp) / "big.duckdb", Path(tmp) / "small.duckdb"
         build_store(big, args.rows)

@@ -1,8 +1,7 @@
 """Profile timings per statement, the original implementation next to the current one, on a copy of
 a standardized store; then checks that both runs stored identical rows.
 
-    STEWARD_SECRETS_FILE=/tmp/steward-bench-secrets.toml \
-        python benchmarks/profile_statements.py /tmp/b1m_std.duckdb [--work /tmp/prof_work.duckdb] [--rounds 2] \
+    python benchmarks/profile_statements.py /tmp/b1m_std.duckdb [--work /tmp/prof_work.duckdb] [--rounds 2] \
         [--sources 3]
 
 The source store is never written: it is copied to --work first. The original implementation is
@@ -12,7 +11,6 @@ so a neighbouring job slows both alike; the table shows the best round of each.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -100,10 +98,9 @@ def main() -> None:
                         help="spread the copy's std_records over this many sources (row_number modulo), so "
                              "shared keys and per-source top values are exercised at scale")
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     if Path(args.work).resolve() == Path(args.store).resolve():
         raise SystemExit("--work must differ from the store")
     shutil.copy(args.store, args.work)

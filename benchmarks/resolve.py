@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import pickle
 import resource
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 
 def pairwise(cluster_of: dict[int, object], truth_of: dict[int, str]) -> tuple[float, float, float]:
@@ -81,10 +81,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     args = parser.parse_args()
-    os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(tempfile.gettempdir()) / "steward-bench-secrets.toml"))
-    from governance.bootstrap import ensure_secrets
+    from helpers import scratch_secrets
 
-    ensure_secrets()  # what the first start writes
+    scratch_secrets()
     logging.getLogger("splink").setLevel(logging.ERROR)
     from governance.oneid import resolve
     from governance.store.storage import open_database

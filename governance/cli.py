@@ -101,7 +101,6 @@ def cmd_standardize(args, db) -> int:
 
 
 def cmd_profile(args, db) -> int:
-
     result = pipeline.refresh_quality(db, args.actor, progress=_print_progress if args.progress else None)
     with db.cursor() as cur:
         report = profile.as_json(cur, result.run.run_id)
@@ -135,7 +134,6 @@ def cmd_resolve(args, db) -> int:
 
 
 def cmd_review(args, db) -> int:
-
     if args.review_cmd in ("list", "decisions"):
         with db.cursor() as cur:  # records as BATCH:ROW, as approve/reject take them
             rows = (review.queue(cur, args.source, args.low, args.high, limit=args.limit).drop(columns=["rec_l", "rec_r"])
@@ -168,7 +166,6 @@ def _actor_role(db, actor: str) -> str | None:
 
 
 def _export_filter(items: list[str]):
-
     values: dict[str, list[str]] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -184,7 +181,6 @@ def _export_filter(items: list[str]):
 
 
 def cmd_export(args, db) -> int:
-
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
     out = Path(args.out)
@@ -201,8 +197,6 @@ def cmd_export(args, db) -> int:
 
 
 def cmd_consent(args, db) -> int:
-
-
     if args.consent_cmd == "import":
         result = consent.import_from_sources(db, args.actor)
         print(f"imported {result.records} consent records ({result.granted} granted, {result.withdrawn} withdrawn)")
@@ -227,7 +221,6 @@ def cmd_consent(args, db) -> int:
 
 
 def _add_export_and_consent_parsers(sub, with_actor) -> None:
-
     p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk or lineage (masked by default)"))
     p.add_argument("what", choices=datasets.DATASETS)
     p.add_argument("--out", required=True, help="output file; the manifest goes to FILE.manifest.json")
@@ -315,7 +308,6 @@ def cmd_audit(args, db) -> int:
 # ---- masking policies and record of processing ---------------------------------------------------
 
 def cmd_masking(args, db) -> int:
-
     if args.masking_cmd == "set":
         changed = masking.set_rule(db, args.actor, args.sensitivity_class, args.role, args.method,
                                    args.keep_start, args.keep_end)
@@ -329,7 +321,6 @@ def cmd_masking(args, db) -> int:
 
 
 def cmd_ropa(args, db) -> int:
-
     out = Path(args.out)
     fmt = args.format or {".csv": "csv", ".md": "md"}.get(out.suffix.lower(), "xlsx")
     with db.cursor() as cur:
@@ -345,8 +336,6 @@ def cmd_ropa(args, db) -> int:
 # ---------------------------------------------------------------- data-subject requests and retention
 
 def cmd_dsr(args, db) -> int:
-
-
     action = args.dsr_cmd
     if action == "list":
         with db.cursor() as cur:
@@ -404,7 +393,6 @@ def cmd_dsr(args, db) -> int:
 
 
 def cmd_retention(args, db) -> int:
-
     if args.retention_cmd == "set":
         retention.set_policy(db, args.actor, args.scope, args.target, args.days, args.basis)
         print(f"retention {args.scope} {args.target}: {args.days} days")
@@ -421,7 +409,6 @@ def cmd_retention(args, db) -> int:
 
 
 def cmd_compact(args, db) -> int:
-
     audit.log(db, args.actor, Event.STORE_COMPACT, "store", db.path.name)
     path = db.path
     db.close()
@@ -431,7 +418,6 @@ def cmd_compact(args, db) -> int:
 
 
 def _add_dsr_parsers(sub, with_actor) -> None:
-
     p = sub.add_parser("dsr", help="data-subject requests (access, correction, deletion, withdrawal)")
     dsub = p.add_subparsers(dest="dsr_cmd", required=True)
     d = dsub.add_parser("list")
@@ -488,7 +474,6 @@ def _add_dsr_parsers(sub, with_actor) -> None:
 # --- golden records -------------------------------------------------------------------
 
 def cmd_golden(args, db) -> int:
-
     if args.golden_cmd == "refresh":
         result = survivorship.refresh_golden(db, full=args.full)
         print(json.dumps(vars(result)) if args.json else

@@ -356,7 +356,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dsr.reason": ("原因", "Reason"),
     "dsr.correct": ("以管家覆盖值更正", "Correct with a steward override"),
     "dsr.corrected": ("已记录覆盖值 #{id}。", "Override #{id} recorded."),
-    "dsr.no_overrides": ("此版本还没有黄金记录覆盖功能。", "Golden-record overrides are not available in this version."),
     "dsr.purpose": ("撤回同意的目的", "Purpose whose consent is withdrawn"),
     "dsr.withdraw": ("记录撤回", "Record the withdrawal"),
     "dsr.withdrawn_ledger": ("已在同意台账中记录撤回，立即生效。", "Withdrawal recorded in the consent ledger; it applies at once."),

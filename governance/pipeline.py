@@ -1,8 +1,10 @@
 """The one place where stages are chained. The CLI, the pages and the first start call these.
 
-    load a file ──► standardize (+ suppression, consent import) ──► refresh quality (profile)
-                                 │
+    load a file ──► standardize (+ keep erased people aside, import consent flags)
+                                 ├──► refresh quality: profile and score
                                  └──► resolve (OneIDs) ──► publish golden records
+                                        ▲
+    decision, split, merge ─────────────┘ (re-run)      overrides, rules ──► golden records
 
 Each step runs in one transaction that the pipeline holds: the stages open their own as usual
 and join it (see `store.storage`), so a multi-step operation commits once or not at all.
@@ -34,11 +36,10 @@ DEMO_SEED = 20261129
 def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> engine.StandardizeResult:
     """Standardize the given batches (default: every stale one), keep the rows of erased people
     aside (tombstones), and import the consent flags of new rows."""
-    with db.transaction() as cur:
-        result = engine.standardize(db, actor, batch_ids, progress=progress)
-        result.suppressed = suppression.apply(cur, result.batches)
-        result.records -= result.suppressed
-        consent.import_from_sources(db, actor)
+    with db.transaction():
+        result = engine.standardize(db, actor, batch_ids, keep_aside=suppression.apply, progress=progress)
+        if result.batches:
+            consent.import_from_sources(db, actor)
     return result
 
 
@@ -98,11 +99,14 @@ class Resolved:
 def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None,
             auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW) -> Resolved:
     """Standardize what is stale, resolve OneIDs (rules, model, steward decisions) and publish the
-    golden records."""
+    golden records. The model scores before the writing transaction opens, so the store stays
+    writable for others (sign-ins, reveals) while Splink trains; inside a transaction the caller
+    holds (a split or merge), it scores there."""
+    standardize(db, actor)  # a step of its own: standardizing stale batches is safe to keep alone
+    prediction = oneid_resolve.predict(db, review_low, model_json) if use_model else None
     with db.transaction():
-        standardize(db, actor)
-        result = oneid_resolve.resolve(db, actor, use_model=use_model, model_json=model_json,
-                                       auto_accept=auto_accept, review_low=review_low)
+        result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,
+                                       review_low=review_low, prediction=prediction)
         return Resolved(result, survivorship.refresh_golden(db))
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 from governance import pipeline
 from governance.i18n import column_label
 from governance.quality import drill, profile
+from governance.store import tabular
 from governance.ui import quality as sections
 from governance.ui.actions import progress_bar, run_step
 from governance.ui.guard import require
@@ -66,4 +67,4 @@ c1, c2 = st.columns(2)
 c1.download_button(tr("quality.download_csv"), data=download("csv"), file_name=f"failing-{field}.csv", mime="text/csv",
                    on_click="ignore", key="drill_csv")
 c2.download_button(tr("quality.download_xlsx"), data=download("xlsx"), file_name=f"failing-{field}.xlsx",
-                   mime=drill.XLSX_MIME, on_click="ignore", key="drill_xlsx")
+                   mime=tabular.MIME["xlsx"], on_click="ignore", key="drill_xlsx")

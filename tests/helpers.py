@@ -88,10 +88,10 @@ def mask_exports_in_python(set_attr, db, dataset: str, role: str) -> None:
     its SQL: the reference the SQL masks are compared with. `set_attr` is monkeypatch.setattr or setattr."""
     from governance.access import masking
     from governance.exports import datasets
-    from governance.store.config import secrets
+    from governance.store.config import secret
 
     with db.cursor() as cur:
-        policy = masking.load_policy(cur, secrets()["hmac_key"])
+        policy = masking.load_policy(cur, secret("hmac_key"))
     ds, open_writer = datasets.dataset(dataset), datasets.open_writer
 
     class MaskingWriter:
@@ -106,3 +106,16 @@ def mask_exports_in_python(set_attr, db, dataset: str, role: str) -> None:
 
     set_attr(datasets, "_masked_sql", lambda expr, *_: expr)
     set_attr(datasets, "open_writer", MaskingWriter)
+
+
+def scratch_secrets() -> None:
+    """Benchmarks: a private secrets file for this run, written the way the first start writes it
+    (unless STEWARD_SECRETS_FILE names one already)."""
+    import os
+    import tempfile
+
+    from governance.bootstrap import ensure_secrets
+
+    if not os.environ.get("STEWARD_SECRETS_FILE"):
+        os.environ["STEWARD_SECRETS_FILE"] = str(Path(tempfile.mkdtemp(prefix="steward-bench-")) / "secrets.toml")
+    ensure_secrets()

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from governance.access.events import Event, declared
+from governance.access.events import Event, declared, is_declared
 from governance.store.storage import scalar
 from governance.store.util import neutralize_formula, utcnow
 
@@ -77,7 +77,6 @@ def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainCheck:
 class AuditFilter:
     actor: str | None = None
     action: str | None = None  # exactly this action (an Event)
-    action_prefix: str | None = None
     object_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -91,9 +90,6 @@ class AuditFilter:
         if self.action:
             clauses.append("action = ?")
             params.append(str(self.action))
-        if self.action_prefix:
-            clauses.append("starts_with(action, ?)")
-            params.append(self.action_prefix)
         if self.object_type:
             clauses.append("object_type = ?")
             params.append(self.object_type)
@@ -150,7 +146,7 @@ def action_choices(cur: duckdb.DuckDBPyConnection) -> list[str]:
 def undeclared_actions(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Actions in the log that are not declared events, with their row counts."""
     rows = cur.execute("SELECT action, count(*) FROM audit_log GROUP BY action ORDER BY action").fetchall()
-    return {action: n for action, n in rows if action not in Event._value2member_map_}
+    return {action: n for action, n in rows if not is_declared(action)}
 
 
 def log(db, actor: str, action: Event, object_type: str | None = None, object_id: Any = None,

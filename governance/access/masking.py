@@ -148,11 +148,6 @@ def _kept(cls: str, rule: Rule) -> tuple[int, int]:
     return start, end
 
 
-def _roles() -> tuple[str, ...]:
-
-    return ROLES
-
-
 @dataclass(frozen=True)
 class Policy:
     """The rules of every class × role, and the HMAC key the `hash` method needs."""
@@ -383,7 +378,7 @@ def policy_frame(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "SELECT sensitivity_class, role, method, keep_start, keep_end, updated_by, updated_at "
         "FROM masking_policies").df()
     order = {cls: i for i, cls in enumerate(CLASSES)}
-    roles = {r: i for i, r in enumerate(_roles())}
+    roles = {r: i for i, r in enumerate(ROLES)}
     frame = frame.sort_values(["sensitivity_class", "role"], key=lambda s: s.map(
         order if s.name == "sensitivity_class" else roles)).reset_index(drop=True)
     frame.insert(1, "fields", frame["sensitivity_class"].map(lambda c: ", ".join(CLASS_FIELDS.get(c, ()))))
@@ -395,7 +390,7 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
     """Change one class × role rule (audited with before and after). False when nothing changed."""
     if sensitivity_class not in DEFAULT_RULES:
         raise GovernanceError(f"Unknown sensitivity class {sensitivity_class!r}.")
-    if role not in _roles():
+    if role not in ROLES:
         raise GovernanceError(f"Unknown role {role!r}.")
     if method not in METHODS:
         raise GovernanceError(f"Unknown masking method {method!r}; use one of {', '.join(METHODS)}.")

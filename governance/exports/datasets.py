@@ -34,7 +34,7 @@ from governance.access.events import Event
 from governance.access.masking import AGGREGATE_SEPARATOR
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.privacy import consent
-from governance.store.config import secrets
+from governance.store.config import secret
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import Database, scalar
@@ -335,7 +335,7 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
         total = count_rows(cur, request)
         if request.format == "xlsx" and total > XLSX_MAX_ROWS:
             raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")
-        policy = masking.load_policy(cur, secrets()["hmac_key"]) if request.masked and request.role else None
+        policy = masking.load_policy(cur, secret("hmac_key")) if request.masked and request.role else None
         if policy is not None and policy.key:
             masking.set_sql_key(cur, policy.key)  # for `hash` rules
         sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)

@@ -1,8 +1,7 @@
 """Customer 360: find a customer by OneID, mobile, email, name (hanzi or pinyin) or a channel id,
 and show everything known about that OneID: the golden record with its lineage, the competing
 values, the source records and sub-accounts, the OneID history and the review decisions.
-Split and merge go through the review decisions (review.decide / split_out) and re-run the
-resolution at once with the saved model, so the steward sees the result."""
+Split and merge are pipeline steps (review decisions, then a re-run with the saved model)."""
 from __future__ import annotations
 
 import re

@@ -92,7 +92,6 @@ def rule_settings(cur: duckdb.DuckDBPyConnection) -> dict[str, bool]:
 
 
 def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
-
     if rule_id not in [r.rule_id for r in RULES] + list(NEVER_LINK):
         raise ValueError(rule_id)
     with db.transaction() as cur:

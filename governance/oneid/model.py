@@ -101,6 +101,7 @@ def settings() -> SettingsCreator:
 class Prediction:
     pairs: pa.Table          # rec_l, rec_r, match_probability, match_weight, and the mw_* weights
     model_json: str
+    seconds: float = 0.0     # how long training and scoring took
 
 
 def _input(db: Database) -> pa.Table:

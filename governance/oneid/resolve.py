@@ -22,6 +22,7 @@ from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
+from governance.store.errors import GovernanceError
 from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
@@ -165,22 +166,38 @@ def _auto_links_sql(columns: list[str]) -> str:
             f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
 
 
-def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
-            auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW) -> ResolveResult:
-    """Run the rules and the model, honour steward decisions, cluster under constraints and assign
-    stable OneIDs. `model_json` reuses a saved model instead of training one. Everything after the
-    model runs in SQL inside one transaction, on temp tables."""
+def _check_thresholds(auto_accept: float, review_low: float) -> None:
     if not 0 < review_low <= auto_accept <= 1:
-        raise ValueError("thresholds must satisfy 0 < review_low <= auto_accept <= 1")
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    prediction = None
-    if use_model:
+        raise GovernanceError(f"The thresholds must satisfy 0 < review band start ({review_low}) <= "
+                              f"auto-accept ({auto_accept}) <= 1.")
 
-        with db.cursor() as cur:
-            approved_pairs = active_decisions(cur)[0]
-        prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
-        timings["model"] = time.perf_counter() - started
+
+def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None = None) -> model.Prediction:
+    """Score the blocked pairs from `review_low` up with the Splink model (trained, or `model_json`
+    reused). Splink works on its own in-memory connection, so this holds no write lock: the
+    pipeline runs it before the transaction that writes the OneIDs."""
+    started = time.perf_counter()
+    with db.cursor() as cur:
+        approved_pairs = active_decisions(cur)[0]
+    prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
+    prediction.seconds = time.perf_counter() - started
+    return prediction
+
+
+def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
+            auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW,
+            prediction: model.Prediction | None = None) -> ResolveResult:
+    """Run the rules and the model, honour steward decisions, cluster under constraints and assign
+    stable OneIDs. `model_json` reuses a saved model instead of training one; `prediction` is a
+    scoring already done by `predict`. Everything after the model runs in SQL inside one
+    transaction, on temp tables."""
+    _check_thresholds(auto_accept, review_low)
+    if use_model and prediction is None:
+        prediction = predict(db, review_low, model_json)
+    if not use_model:
+        prediction = None
+    timings: dict[str, float] = {"model": prediction.seconds} if prediction else {}
+    started = time.perf_counter() - timings.get("model", 0.0)  # the total includes the scoring
     with db.transaction() as cur:
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "

@@ -86,8 +86,8 @@ class ImportResult:
 def import_from_sources(db: Database, actor: str) -> ImportResult:
     """Record the standardized `marketing_consent` flag of every source row not imported before:
     'true' -> granted, 'false' -> withdrawn, as of the row's last update (else its batch's upload).
-    A row is imported once, so a re-import never overrides a later withdrawal. Standardization runs
-    it after every batch; an import that finds nothing new is not audited."""
+    A row is imported once, so a re-import never overrides a later withdrawal. The pipeline runs
+    it after every standardize that wrote rows; an import that finds nothing new is not audited."""
     with db.transaction() as cur:
         last_id = scalar(cur, "SELECT coalesce(max(id), 0) FROM consent_records")
         cur.execute(

@@ -12,8 +12,8 @@ audited with ids and counts only. Actions on the person's data need a verified i
 - Access: `access_package` gives every source row (raw and standardized), golden record and
   lineage, consent records, review decisions, OneID history and crosswalk rows linked to the
   OneIDs, as CSV files plus one `package.json`.
-- Deletion: `execute_deletion` erases every trace in one transaction (governance/erasure.py),
-  keeps a tombstone of keyed identifier hashes (governance/suppression.py), redacts the
+- Deletion: `execute_deletion` erases every trace in one transaction (privacy.erasure),
+  keeps a tombstone of keyed identifier hashes (privacy.suppression), redacts the
   requester details of the person's requests, and marks the request done.
 - Correction: a steward override with lineage (governance.golden.overrides.set_override).
 - Withdrawal: a consent withdrawal in the ledger (governance.privacy.consent).
@@ -315,7 +315,7 @@ def _records_of(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> list[tuple
 
 def person_data(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> dict[str, pd.DataFrame]:
     """Every row linked to the OneIDs: raw source rows (one frame per batch, original headers)
-    and the rows of every linked table (governance/erasure.py linked_tables)."""
+    and the rows of every linked table (erasure.linked_tables)."""
     records = _records_of(cur, oneids)
     erasure.stage(cur, records)
     out: dict[str, pd.DataFrame] = {}

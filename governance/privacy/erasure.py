@@ -1,6 +1,6 @@
 """Erasure: remove source records, and everything derived from them, from every table.
 
-One mechanism for deletion requests (governance/dsr.py) and retention (governance/retention.py),
+One mechanism for deletion requests (privacy.dsr) and retention (privacy.retention),
 run inside the caller's transaction. The records to erase are (batch_id, row_number) pairs.
 
 What goes:

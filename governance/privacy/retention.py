@@ -3,7 +3,7 @@ after a steward confirms, with evidence in `retention_runs` (counts only).
 
 - Source policy: a source record is past retention when its last activity — the record's
   `updated_at` when the source maps one, else its batch's upload time — is more than `days` ago.
-  Applying erases those records through governance/erasure.py, the mechanism of a deletion
+  Applying erases those records through privacy.erasure, the mechanism of a deletion
   request, but keeps no tombstone (a later upload of the same person is welcome); the golden
   records of people who keep other records are rebuilt afterwards.
 - Purpose policy: consent histories (consent_records) of that purpose

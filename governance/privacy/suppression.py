@@ -1,11 +1,13 @@
 """Tombstones of erased people, and the suppression of their rows on later uploads.
 
-A deletion (governance/dsr.py) keeps one tombstone: keyed hashes (HMAC-SHA256 with the
+A deletion (privacy.dsr) keeps one tombstone: keyed hashes (HMAC-SHA256 with the
 `hmac_key` secret, never the values) of the person's standardized identifiers. Every
-standardize run checks the rows it just standardized against the active tombstones; a
+standardize run checks the rows it just standardized against the active tombstones (`apply`,
+the engine's required keep-aside step); a
 matching row is left out of `std_records` (so it is never resolved nor in a golden record)
 and listed in `suppressed_records`, which the steward sees as counts. Lifting a tombstone
-(audited, with a reason) re-standardizes the batches holding its suppressed rows; `purge`
+(audited, with a reason; the pipeline's `lift_tombstone`) re-standardizes the batches holding its
+suppressed rows; `purge`
 erases them instead, raw rows included.
 
 Identifier kinds (one key each, hashed as "kind:value"): the resident ID, email, WeChat
@@ -26,7 +28,7 @@ from governance.oneid.links import _NAME_KEY
 from governance.privacy import erasure
 from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
-from governance.store.config import secrets
+from governance.store.config import secret
 from governance.store.errors import GovernanceError
 from governance.store.storage import scalar
 from governance.store.util import utcnow
@@ -47,7 +49,7 @@ KINDS = tuple(KEY_SQL)
 
 
 def hmac_key() -> str:
-    return secrets()["hmac_key"]
+    return secret("hmac_key")
 
 
 _KEY_CHECK_LABEL = "steward:hmac-key-check"

@@ -16,7 +16,6 @@ from governance.store import tabular
 from governance.store.storage import Database
 
 KEEP = frozenset({"source", "batch_id", "row_number", "status", "reason"})  # never personal data
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def reason_names(lang: str) -> dict[str, str]:

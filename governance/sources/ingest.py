@@ -3,7 +3,8 @@
     plan = prepare(db, path, source="crm")          # inspect + suggested mapping, nothing stored
     result = ingest(db, plan, actor="alice", mapping=plan.mapping())   # store it
 
-`ingest_file()` does both (the CLI path). A failure anywhere leaves no trace.
+`ingest_file()` does both. The pipeline's `load_file` ingests and standardizes in one step. A failure
+anywhere leaves no trace.
 """
 from __future__ import annotations
 

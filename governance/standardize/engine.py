@@ -20,6 +20,7 @@ import types
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -104,7 +105,7 @@ class StandardizeResult:
     records: int
     new_values: int
     seconds: float
-    suppressed: int = 0  # rows matching a deletion tombstone, kept aside (set by the pipeline)
+    suppressed: int = 0  # rows matching a deletion tombstone, kept aside
     sql_values: int = 0  # of the new values, those standardized by an SQL fast path (fastpaths.py)
 
     def summary(self) -> dict:
@@ -280,8 +281,15 @@ def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:
     return {f for f, has in zip(FIELD_NAMES, row) if has}
 
 
-def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> StandardizeResult:
-    """Standardize the given batches (default: every stale one). Idempotent."""
+KeepAside = Callable[[duckdb.DuckDBPyConnection, list[int]], int]
+
+
+def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, *, keep_aside: KeepAside,
+                progress=None) -> StandardizeResult:
+    """Standardize the given batches (default: every stale one). Idempotent. `keep_aside(cur,
+    batch_ids)` runs in the same transaction right after the rows are written and moves the rows
+    of erased people out (privacy.suppression.apply, which the pipeline passes); it has no default,
+    so no caller can forget it."""
     started = time.perf_counter()
     with db.cursor() as cur:
         todo = sorted(set(batch_ids) if batch_ids is not None else set(stale_batches(cur)))
@@ -302,6 +310,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
             f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r")
         for f in fast_fields:
             cur.execute(f"DROP TABLE {_fast_table(f)}")
+        suppressed = keep_aside(cur, todo)
         records = scalar(cur, f"SELECT count(*) FROM std_records WHERE batch_id IN ({ids})")
         cur.execute(f"DELETE FROM std_batches WHERE batch_id IN ({ids})")
         cur.execute(
@@ -314,10 +323,10 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
         cur.execute("INSERT INTO std_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, actor, utcnow(), seconds, len(todo), records, new_values])
         audit.record(cur, actor, Event.STANDARDIZE_RUN, "std_run", run_id,
-                     {"batches": todo, "records": records, "new_values": new_values})
+                     {"batches": todo, "records": records, "new_values": new_values, "suppressed": suppressed})
     if progress:
         progress(1.0, "done")
-    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, sql_values=sql_values)
+    return StandardizeResult(todo, records, new_values, time.perf_counter() - started, suppressed, sql_values)
 
 
 def drop_records(cur: duckdb.DuckDBPyConnection, keys_table: str) -> int:

@@ -67,13 +67,16 @@ def stored_secrets(path: Path | None = None) -> dict[str, str]:
         raise ConfigError(f"Cannot read the secrets file {path}: {exc}") from None
 
 
+def secret(name: str, path: Path | None = None) -> str:
+    """One secret, from its environment variable, else from the secrets file. Never writes: the
+    first start (`python -m governance init`, or the app's) creates the file."""
+    value = os.environ.get(SECRET_KEYS[name]) or stored_secrets(path).get(name)
+    if not value:
+        raise ConfigError(f"The secret {name} is not set: run `python -m governance init` (it writes "
+                          f"{path or secrets_path()}) or set {SECRET_KEYS[name]}.")
+    return value
+
+
 def secrets(path: Path | None = None) -> dict[str, str]:
-    """Every secret, from its environment variable, else from the secrets file. Never writes:
-    the first start (`python -m governance init`, or the app's) creates the file."""
-    stored = stored_secrets(path)
-    values = {k: os.environ.get(env) or stored.get(k) for k, env in SECRET_KEYS.items()}
-    missing = [k for k, v in values.items() if not v]
-    if missing:
-        raise ConfigError(f"Secret {', '.join(missing)} is not set: run `python -m governance init` "
-                          f"(it writes {path or secrets_path()}) or set {', '.join(SECRET_KEYS[k] for k in missing)}.")
-    return values  # type: ignore[return-value]
+    """Every secret (see `secret`)."""
+    return {name: secret(name, path) for name in SECRET_KEYS}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -103,25 +103,26 @@ class Database:
             return
         with self.lock, self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
-            self._local.cur = cur
+            self._local.cur, self._local.checkpoint = cur, False
             try:
                 yield cur
             except BaseException:
                 self._local.cur = None
-                cur.execute("ROLLBACK")
+                with suppress(duckdb.Error):  # an aborted transaction may refuse it; keep the first error
+                    cur.execute("ROLLBACK")
                 raise
             self._local.cur = None
             cur.execute("COMMIT")
-        if getattr(self._local, "checkpoint", False):
-            self._local.checkpoint = False
+        if self._local.checkpoint:
             self.checkpoint()
 
     def checkpoint(self) -> None:
-        """Write the WAL into the database file now (after the open transaction, if any, commits)."""
+        """Write the WAL into the database file now (after the open transaction, if any, commits).
+        When another transaction keeps DuckDB from it, the next automatic checkpoint does it."""
         if self.in_transaction:
             self._local.checkpoint = True
             return
-        with self.cursor() as cur:
+        with self.cursor() as cur, suppress(duckdb.Error):
             cur.execute("CHECKPOINT")
 
     def close(self) -> None:

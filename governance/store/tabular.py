@@ -81,7 +81,6 @@ class CsvWriter:
         self._writer: pacsv.CSVWriter | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
-
         table = _as_text(_arrow(frame))
         if self._writer is None:
             header = io.StringIO()
@@ -143,7 +142,6 @@ class XlsxWriter:
     """Every text cell is written as a string cell, so nothing is evaluated as a formula."""
 
     def __init__(self, target, sheet: str = "data"):
-
         self._target = target
         self._wb = Workbook(write_only=True)
         self._ws = self._wb.create_sheet(sheet)
@@ -165,7 +163,6 @@ class ParquetWriter:
         self._writer = None
 
     def write(self, frame: pd.DataFrame) -> None:
-
         if self._writer is None:
             schema = pa.Schema.from_pandas(frame, preserve_index=False)
             # a column that is all-null in the first chunk would be typed null: store it as text

@@ -66,8 +66,9 @@ def act(ctx: PageContext, req: dsr.Request) -> None:
     actor, request_id = ctx.user.username, req.request_id
     if req.request_type == "access":
         if st.button(tr("dsr.package"), key="dsr_access"):
-            files = dsr.access_package(ctx.db, actor, request_id)
-            st.session_state["dsr_package"] = (request_id, dsr.package_zip(files))
+            files = run_step(dsr.access_package, ctx.db, actor, request_id)
+            if files is not None:
+                st.session_state["dsr_package"] = (request_id, dsr.package_zip(files))
         ready = st.session_state.get("dsr_package")
         if ready and ready[0] == request_id:
             st.download_button(tr("dsr.download"), ready[1], file_name=f"access-request-{request_id}.zip",
@@ -115,5 +116,5 @@ def tombstones(ctx: PageContext) -> None:
         run_step(pipeline.lift_tombstone, ctx.db, ctx.user.username, int(stone), lift_reason,
                  success=lambda n: tr("dsr.lifted", n=n))
     if c2.button(tr("dsr.purge"), key="dsr_purge"):
-        deleted = suppression.purge(ctx.db, ctx.user.username, int(stone))
-        st.success(tr("dsr.purged", n=deleted.get("raw", 0)))
+        run_step(suppression.purge, ctx.db, ctx.user.username, int(stone),
+                 success=lambda deleted: tr("dsr.purged", n=deleted.get("raw", 0)))

@@ -100,7 +100,8 @@ def bulk_and_undo(ctx: PageContext) -> None:
         c1, c2 = st.columns(2)
         for col, decision in ((c1, "approve"), (c2, "reject")):
             if col.button(tr(f"review.bulk_{decision}"), key=f"bulk_{decision}", disabled=not preview["pairs"]):
-                st.success(tr("review.bulk_done", n=review.bulk_decide(ctx.db, ctx.user.username, low, high, decision)))
+                run_step(review.bulk_decide, ctx.db, ctx.user.username, low, high, decision,
+                         success=lambda n: tr("review.bulk_done", n=n))
 
     st.subheader(tr("review.recent"))
     with ctx.db.cursor() as cur:
@@ -109,8 +110,7 @@ def bulk_and_undo(ctx: PageContext) -> None:
     if not recent.empty:
         undo_id = st.selectbox(tr("review.undo"), recent["decision_id"].tolist(), key="undo_pick")
         if st.button(tr("review.undo"), key="undo_button"):
-            review.undo(ctx.db, ctx.user.username, int(undo_id))
-            st.rerun()
+            run_step(review.undo, ctx.db, ctx.user.username, int(undo_id), rerun=True)
 
 
 def cluster(ctx: PageContext, can_decide: bool) -> None:

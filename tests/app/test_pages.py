@@ -70,6 +70,18 @@ def test_anonymous_sees_only_the_sign_in_form(loaded):
     assert len(at.text_input) == 2 and not at.dataframe
 
 
+def test_an_unreadable_secrets_file_is_one_message_not_a_traceback(tmp_path, monkeypatch):
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('cookie_key = "unterminated\n', encoding="utf-8")
+    monkeypatch.setenv("STEWARD_SECRETS_FILE", str(bad))
+    monkeypatch.setenv("STEWARD_DB", str(tmp_path / "fresh.duckdb"))
+    at = app_test()
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "Cannot read the secrets file" in at.error[0].value
+    assert not at.text_input  # no sign-in form on a store that cannot start
+
+
 def sign_in(at, username: str, password: str):
     at.text_input[0].input(username)
     at.text_input[1].input(password)

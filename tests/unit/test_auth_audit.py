@@ -170,7 +170,7 @@ def test_audit_query_filters_pages_and_csv(db, alice):
     for _ in range(3):
         auth.authenticate(db, "alice", "wrong-password")
     with db.cursor() as cur:
-        page, total = audit.query(cur, audit.AuditFilter(action_prefix="login.failure"), limit=2)
+        page, total = audit.query(cur, audit.AuditFilter(action=Event.LOGIN_FAILURE), limit=2)
         csv = audit.export_csv(cur, audit.AuditFilter(actor="alice")).decode("utf-8-sig")
     assert total == 3 and len(page) == 2 and list(page["id"]) == [4, 3]
     assert csv.count("login.failure") == 3

@@ -79,6 +79,7 @@ def test_library_reads_secrets_but_never_writes_them(tmp_path, monkeypatch):
     monkeypatch.setenv("STEWARD_COOKIE_KEY", "c" * 64)
     with pytest.raises(ConfigError, match="governance init"):
         config.secrets()
+    assert config.secret("cookie_key") == "c" * 64  # each use needs only its own secret
     assert not path.exists()
     monkeypatch.setenv("STEWARD_HMAC_KEY", "h" * 64)
     assert config.secrets() == {"cookie_key": "c" * 64, "hmac_key": "h" * 64}

@@ -244,3 +244,14 @@ def test_exports_neutralize_formulas_and_round_trip_through_openpyxl():
     assert all(c.data_type == "s" for c in wb.active["A"][1:])
     text = tabular.to_csv_bytes(frame).decode("utf-8-sig")
     assert "'=1+1" in text and "\n=1" not in text
+
+
+def test_the_default_rules_are_the_rules_a_new_store_starts_with(db):
+    """Migration 5 seeded the default rules as SQL; default_rules() (read by the UI for the names
+    it translates) must stay the same list."""
+    with db.cursor() as cur:
+        stored = cur.execute("SELECT rule_id, name, rule_type, fields, params, severity, mostly, dimension, enabled "
+                             "FROM quality_rules WHERE version = 1 ORDER BY rule_id").fetchall()
+    expected = sorted((r.rule_id, r.name, r.rule_type, json.dumps(r.fields), json.dumps(r.params, ensure_ascii=False),
+                       r.severity, float(r.mostly), r.dimension, r.enabled) for r in rules.default_rules())
+    assert stored == expected
