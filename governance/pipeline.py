@@ -7,7 +7,9 @@
     decision, split, merge ─────────────┘ (re-run)      overrides, rules ──► golden records
 
 Each step runs in one transaction that the pipeline holds: the stages open their own as usual
-and join it (see `store.storage`), so a multi-step operation commits once or not at all.
+and join it (see `store.storage`), so a multi-step operation commits once or not at all. One
+exception keeps the store writable for others: `resolve` standardizes stale batches and lets
+Splink score before it opens the transaction that writes OneIDs and golden records.
 """
 from __future__ import annotations
 
