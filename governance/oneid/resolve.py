@@ -6,10 +6,14 @@ one transaction (graph.py clusters them); only contested overlaps are matched in
 
 A re-run keeps every existing customer's OneID: each new cluster takes the previous OneID that
 most of its records carried (largest overlap, older id on ties), and every merge, split, new and
-retired OneID is written to `oneid_history`.
+retired OneID is written to `oneid_history`. A new batch does not churn existing OneIDs: with the same
+model, a pair whose comparisons weigh what they weighed in the last model run keeps that run's score,
+because the name's term-frequency adjustment, computed from all the data, would otherwise move old
+pairs across the thresholds when unrelated records arrive (`_keep_unchanged_scores`).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -166,6 +170,47 @@ def _auto_links_sql(columns: list[str]) -> str:
             f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
 
 
+def _same_model(a: str | None, b: str) -> bool:
+    """Whether two saved models (JSON) hold the same parameters; Splink's linker_uid aside."""
+    try:
+        left, right = json.loads(a or "null"), json.loads(b)
+    except ValueError:
+        return False
+    if not isinstance(left, dict) or not isinstance(right, dict):
+        return False
+    return {k: v for k, v in left.items() if k != "linker_uid"} == {k: v for k, v in right.items() if k != "linker_uid"}
+
+
+def _keep_unchanged_scores(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction, review_low: float) -> int:
+    """Give every scored pair (`_pairs`) whose evidence did not change since the last model run the
+    score that run gave it, in temp table `_kept(rec_l, rec_r, match_probability, match_weight,
+    weights)`; returns how many pairs kept theirs.
+
+    With the same model, a pair's match weight still moves when unrelated records arrive: the
+    name's term-frequency adjustment is computed from all the data, so a new batch makes an old
+    pair's name rarer or commoner and pushes it across the auto-accept threshold, which merged or
+    split existing customers that gained no record. A pair keeps its previous score when the last
+    model run used the same model and scored it with the same weight for every comparison (the
+    same comparison levels; only the term-frequency adjustment may differ). A retrained model, a
+    record whose standardized values changed, and every pair with a new record are scored afresh;
+    decisions, the name and household-phone guards and the thresholds apply to every pair as before."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE _kept (rec_l BIGINT, rec_r BIGINT, match_probability DOUBLE, "
+                "match_weight DOUBLE, weights VARCHAR)")
+    last = cur.execute("SELECT run_id, model_json FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone()
+    compared = [c for c in prediction.pairs.column_names if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
+    if last is None or not compared or not _same_model(last[1], prediction.model_json):
+        return 0
+    same = " AND ".join(f"coalesce(abs(p.{c} - (m.weights ->> '{c[3:]}')::DOUBLE) < 1e-9, "
+                        f"p.{c} IS NULL AND (m.weights ->> '{c[3:]}') IS NULL)" for c in compared)
+    cur.execute(f"INSERT INTO _kept SELECT p.rec_l, p.rec_r, m.match_probability, m.match_weight, m.weights "
+                f"FROM _pairs p JOIN match_pairs m ON m.rec_l = p.rec_l AND m.rec_r = p.rec_r WHERE m.run_id = ? AND {same}",
+                [last[0]])
+    cur.execute("UPDATE _pairs SET match_probability = k.match_probability, match_weight = k.match_weight FROM _kept k "
+                "WHERE _pairs.rec_l = k.rec_l AND _pairs.rec_r = k.rec_r")
+    cur.execute("DELETE FROM _pairs WHERE match_probability < ?", [review_low])  # kept below a raised review band
+    return scalar(cur, "SELECT count(*) FROM _kept")
+
+
 def _check_thresholds(auto_accept: float, review_low: float) -> None:
     if not 0 < review_low <= auto_accept <= 1:
         raise GovernanceError(f"The thresholds must satisfy 0 < review band start ({review_low}) <= "
@@ -212,6 +257,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
                     "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1")
         if prediction is not None:
             temp_table(cur, "_pairs", prediction.pairs)
+            _keep_unchanged_scores(cur, prediction, review_low)
             cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
             cur.execute("INSERT INTO _links SELECT rec_l, rec_r, match_probability, 'model:' || printf('%.4f', match_probability) "
                         "FROM _auto")
@@ -250,14 +296,15 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             weight_cols = [c for c in prediction.pairs.column_names if c.startswith("mw_")]
             weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
             cur.execute("DELETE FROM match_pairs")
-            cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, match_probability, match_weight, "
+            cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, p.match_probability, p.match_weight, "
                         f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
-                        f"THEN 'auto' ELSE 'review' END, {weights} FROM _pairs p", [run_id])
+                        f"THEN 'auto' ELSE 'review' END, coalesce(kept.weights, {weights}) FROM _pairs p "
+                        f"LEFT JOIN _kept kept ON kept.rec_l = p.rec_l AND kept.rec_r = p.rec_r", [run_id])
             cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
             n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
             n_queue = review_queue_size(cur)
         for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags"):
+                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
