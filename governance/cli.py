@@ -115,9 +115,12 @@ def cmd_profile(args, db) -> int:
 
 
 def cmd_resolve(args, db) -> int:
-    model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
+    try:
+        model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
+    except (OSError, ValueError) as exc:
+        raise GovernanceError(f"Cannot read the model file {args.model}: {exc}") from None
     resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
-                                auto_accept=args.auto_accept, review_low=args.review_low)
+                                retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low)
     result, golden = resolved.oneid, resolved.golden
     if args.json:
         print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
@@ -537,7 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_actor(sub.add_parser("resolve", help="match records (rules, Splink model, decisions) and assign stable OneIDs"))
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-model", action="store_true", help="rules and steward decisions only")
-    p.add_argument("--model", help="a saved model JSON to reuse instead of training")
+    p.add_argument("--model", help="a model JSON file to score with (default: the latest saved model)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train a new model even when one is saved (a retrained model may move OneIDs)")
     p.add_argument("--auto-accept", type=float, default=0.99, help="link pairs at or above this probability")
     p.add_argument("--review-low", type=float, default=0.60, help="queue pairs from this probability up")
     p.set_defaults(func=cmd_resolve)

@@ -98,13 +98,19 @@ class Resolved:
     golden: survivorship.RefreshResult
 
 
-def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None,
+def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None, retrain: bool = False,
             auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW) -> Resolved:
     """Standardize what is stale, resolve OneIDs (rules, model, steward decisions) and publish the
-    golden records. The model scores before the writing transaction opens, so the store stays
-    writable for others (sign-ins, reveals) while Splink trains; inside a transaction the caller
-    holds (a split or merge), it scores there."""
+    golden records. Without `model_json` the latest saved model scores again (a new batch then moves
+    no existing OneID it does not join); a model is trained only for the first run or on `retrain`.
+    The model scores before the writing transaction opens, so the store stays writable for others
+    (sign-ins, reveals) while Splink trains; inside a transaction the caller holds (a split or
+    merge), it scores there."""
     standardize(db, actor)  # a step of its own: standardizing stale batches is safe to keep alone
+    if use_model and model_json is None and not retrain:
+        with db.cursor() as cur:
+            saved = review.latest_model(cur)
+        model_json = saved["model_json"] if saved else None
     prediction = oneid_resolve.predict(db, review_low, model_json) if use_model else None
     with db.transaction():
         result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,

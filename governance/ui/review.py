@@ -30,7 +30,7 @@ def resolve_controls(ctx: PageContext, saved: dict | None, defaults: tuple[float
         retrain = st.checkbox(tr("review.retrain"), value=saved is None, key="th_retrain")
         if st.button(tr("review.resolve"), type="primary", key="resolve_run"):
             run_step(pipeline.resolve, ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
-                     model_json=None if retrain or saved is None else saved["model_json"], spinner=tr("review.running"),
+                     retrain=retrain, spinner=tr("review.running"),
                      success=lambda r: tr("review.done", records=r.oneid.records, oneids=r.oneid.clusters,
                                           auto=r.oneid.auto_links, queue=r.oneid.queue))
 

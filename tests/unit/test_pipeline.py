@@ -88,3 +88,15 @@ def test_a_failed_lift_keeps_the_tombstone(db, tmp_path, monkeypatch):
         pipeline.lift_tombstone(db, "steward", tombstone, "came back with fresh consent")
     assert _count(db, "SELECT count(*) FROM dsr_tombstones WHERE lifted_at IS NULL") == 1
     assert _count(db, "SELECT count(*) FROM suppressed_records WHERE lifted_at IS NULL") == 1
+
+
+def test_resolve_scores_with_the_saved_model_unless_asked_to_retrain(db, tmp_path, monkeypatch):
+    from governance.oneid import resolve as oneid_resolve
+
+    load_generated(db, tmp_path / "d", 40, seed=9)  # resolved once, with the saved model
+    seen = []
+    real = oneid_resolve.predict
+    monkeypatch.setattr(oneid_resolve, "predict", lambda db, low, model_json: seen.append(model_json) or real(db, low, model_json))
+    pipeline.resolve(db, "t")
+    pipeline.resolve(db, "t", retrain=True)
+    assert seen[0] is not None and seen[1] is None  # the second call trains a new model
