@@ -5,11 +5,16 @@ adjusted), mobile (exact, last 8 digits, masked-compatible first 3 + last 4), em
 resident ID, district and gender. Identifier exact levels get a fixed, tiny u: on duplicate-rich
 data, sampled u is contaminated by true matches (splink5-notes §12). The model is saved as JSON
 with every run, and a saved model can be reused to skip training.
+
+No probability of exactly 0 or 1 reaches a match weight (log2 of p / (1 - p)): Splink 5 clamps m and
+u itself (at 1e-300), but sets the prior to 0 when the rules that estimate it find no pair, so the
+prior and the threshold are checked here. Whatever else Splink raises becomes one GovernanceError.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 
 import duckdb
@@ -20,10 +25,13 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from governance.oneid.links import REC_ID
 from governance.standardize.engine import VALID_SQL
+from governance.store.errors import GovernanceError
 from governance.store.storage import Database
 
 SPLINK_SCHEMA = "splink_work"
 U_MAX_PAIRS = 1e6
+PRIOR = 1e-4        # probability that two random records match, when it cannot be estimated
+P_EDGE = 1e-12      # probabilities are kept within [P_EDGE, 1 - P_EDGE] before a match weight is taken
 
 INPUT_SQL = f"""
 SELECT {REC_ID} AS unique_id,
@@ -93,7 +101,7 @@ def settings() -> SettingsCreator:
         ],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
-        probability_two_random_records_match=1e-4,
+        probability_two_random_records_match=PRIOR,
     )
 
 
@@ -115,7 +123,11 @@ MIN_LABELS = 20  # approved pairs needed before m is estimated from the stewards
 def predict(db: Database, threshold: float, model_json: str | None = None, u_max_pairs: float = U_MAX_PAIRS,
             seed: int = 42, labels: list[tuple[int, int]] | None = None) -> Prediction:
     """Train (or load) the model and score the blocked pairs at or above `threshold`. When training
-    and at least MIN_LABELS approved pairs exist, m is estimated from them after EM."""
+    and at least MIN_LABELS approved pairs exist, m is estimated from them after EM. Fails with one
+    GovernanceError, never with Splink's own exceptions."""
+    if not 0 < threshold <= 1:  # Splink takes the threshold's match weight
+        raise GovernanceError(f"The review band start must be a probability between 0 and 1 (above 0), not {threshold}.")
+    saved_model = _saved_model(model_json) if model_json else None
     data = _input(db)
     if data.num_rows < 2:
         return Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
@@ -125,8 +137,11 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
     try:
         db_api = DuckDBAPI(connection=con)
         frame = db_api.register(data)
-        if model_json:
-            linker = Linker(frame, json.loads(model_json), log_level=logging.ERROR)
+        if saved_model is not None:
+            try:
+                linker = Linker(frame, saved_model, log_level=logging.ERROR)
+            except Exception as exc:
+                raise GovernanceError(f"The saved OneID model cannot be used: {_first_line(exc)}") from exc
         else:
             linker = Linker(frame, settings(), log_level=logging.ERROR)
             _train(linker, u_max_pairs, seed)
@@ -135,7 +150,8 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
                 linker.training.estimate_m_from_pairwise_labels(db_api.register(pa.table({
                     "source_dataset_l": [name] * len(labels), "unique_id_l": [a for a, _ in labels],
                     "source_dataset_r": [name] * len(labels), "unique_id_r": [b for _, b in labels]})))
-        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        _set_prior(linker, _prior(linker))  # a loaded model's prior of 0 or 1 is clamped too
+        predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
         weights = [c for c in predictions.as_duckdbpyrelation().columns if c.startswith("mw_") or c.startswith("gamma_")]
         pairs = con.sql(
             f"SELECT least(unique_id_l, unique_id_r) AS rec_l, greatest(unique_id_l, unique_id_r) AS rec_r, "
@@ -144,8 +160,38 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
         ).to_arrow_table()
         saved = linker.misc.save_model_to_json()
         return Prediction(pairs, json.dumps(saved, ensure_ascii=False))
+    except GovernanceError:
+        raise
+    except Exception as exc:  # whatever Splink or DuckDB raise on records they cannot model
+        raise GovernanceError(f"The OneID model could not be trained or scored on these records: "
+                              f"{type(exc).__name__}: {_first_line(exc)}") from exc
     finally:
         con.close()
+
+
+def _saved_model(model_json: str) -> dict:
+    try:
+        saved = json.loads(model_json)
+    except ValueError as exc:
+        raise GovernanceError(f"The saved OneID model is not valid JSON: {exc}") from None
+    if not isinstance(saved, dict):
+        raise GovernanceError("The saved OneID model must be a JSON object (a Splink settings dictionary).")
+    return saved
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "no message")
+
+
+def _prior(linker: Linker) -> float:
+    return linker._settings_obj._probability_two_random_records_match  # no public accessor once built
+
+
+def _set_prior(linker: Linker, prior: float) -> None:
+    """Set the prior within [P_EDGE, 1 - P_EDGE] (PRIOR if it is not a number): predict takes its
+    match weight, log2(p / (1 - p)), which fails at 0 and is infinite at 1."""
+    prior = PRIOR if prior is None or math.isnan(prior) else min(max(prior, P_EDGE), 1 - P_EDGE)
+    linker._settings_obj._probability_two_random_records_match = prior
 
 
 def _train(linker: Linker, u_max_pairs: float, seed: int) -> None:
@@ -154,6 +200,8 @@ def _train(linker: Linker, u_max_pairs: float, seed: int) -> None:
             [block_on("id_card"), block_on("mobile", "name_key")], recall=0.6)
     except Exception:  # the rules found too few pairs to estimate the prior: keep the default
         pass
+    if not 0 < _prior(linker) < 1:  # no pair at all (Splink then sets 0), or every pair: keep the default
+        _set_prior(linker, PRIOR)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
     for rule in (block_on("mobile"), block_on("name_key", "dob")):
         try:
