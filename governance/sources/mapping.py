@@ -1,18 +1,34 @@
 """Field mapping: suggest a standard field for each source column, save the steward's
 confirmed mapping per source (versioned and audited), and publish the contract that
 later stages read: the `mapped_records` view.
+
+Suggestions check content, not only shape: a sample value counts for a field when the field's
+normalizer would accept it (a resident ID passes GB 11643 with a real birth date and a known
+region; a province, city or district is a known division). A header that names an order, ticket
+or transaction number takes no field at all.
+
+A region column (所在地区: 广东省 深圳市, 广东省深圳市南山区) maps to `address`: a mapping is one column
+to one field, no field of the schema holds "province and city", and the address normalizer parses
+such a value into the province, city, district and adcode that standardization derives
+(`addr_province` … `addr_adcode`) and that matching (the district) and the ID-region check use. A
+column of single divisions maps to that level (`province`, `city` or `district`), whatever its
+header says; one where a good part of the values are regions maps to `address`. The golden
+record's `province` and `city` come from mapped province and city columns only, so they stay empty
+for a region column (its parsed units live in the `addr_*` columns of `std_records`). When the file
+also has a street address, that column wins `address` and the region column stays unmapped (kept
+in `extras`).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 
 from governance.access import audit
 from governance.access.events import Event
+from governance.standardize import names_data, normalizers
 from governance.store.errors import MappingError
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import quote_literal, scalar
@@ -23,22 +39,21 @@ from governance.store.util import utcnow
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "客户名称", "客户姓名", "会员姓名", "收货人", "收货人姓名", "收件人", "联系人",
              "顾客姓名", "用户姓名", "真实姓名", "name", "fullname", "customername", "realname", "consignee", "xm"),
-    "family_name": ("姓", "姓氏", "lastname", "familyname", "surname"),
-    "given_name": ("名", "firstname", "givenname", "forename"),
+    "family_name": ("姓", "姓氏", "lastname", "familyname", "surname", "lname"),
+    "given_name": ("名", "firstname", "givenname", "forename", "fname", "givennames", "forenames"),
     "mobile": ("手机号", "手机", "手机号码", "移动电话", "联系电话", "联系手机", "收货手机", "收货人手机", "电话",
                "联系方式", "会员手机", "mobile", "mobilephone", "mobileno", "phone", "phonenumber", "tel", "cellphone",
                "cell", "sjh", "mobilenumber"),
     "landline": ("固定电话", "座机", "固话", "办公电话", "家庭电话", "landline", "telephone", "fixedphone", "homephone"),
     "email": ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "mail", "emailaddress", "e-mail"),
-    "id_card": ("身份证", "身份证号", "身份证号码", "证件号", "证件号码", "idcard", "idno", "idnumber", "sfz", "sfzh",
-                "nationalid", "residentid", "identitycard"),
+    "id_card": ("身份证", "身份证号", "身份证号码", "idcard", "sfz", "sfzh", "residentid", "identitycard"),
     "gender": ("性别", "gender", "sex", "xb"),
     "birth_date": ("生日", "出生日期", "出生年月", "出生年月日", "birthday", "birthdate", "dob", "dateofbirth"),
     "province": ("省", "省份", "所在省", "所在省份", "province", "state"),
-    "city": ("市", "城市", "所在城市", "地市", "city"),
+    "city": ("市", "城市", "所在城市", "所在市", "地市", "city", "suburb", "locality", "town"),
     "district": ("区", "区县", "县区", "区/县", "所在区", "district", "county"),
     "address": ("地址", "详细地址", "收货地址", "联系地址", "家庭住址", "住址", "通讯地址", "address", "addr",
-                "streetaddress", "shippingaddress"),
+                "streetaddress", "shippingaddress", "address1", "addressline1", "addr1", "street"),
     "postcode": ("邮编", "邮政编码", "postcode", "zip", "zipcode", "postalcode"),
     "wechat_open_id": ("openid", "微信openid", "wxopenid", "open_id", "小程序openid", "公众号openid"),
     "wechat_app_id": ("appid", "微信appid", "wxappid", "小程序appid", "app_id"),
@@ -58,6 +73,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                           "marketingoptin", "optin", "consent", "subscribed"),
 }
 
+# Headers that name a field only loosely: (confidence, synonyms). The confidence is below a full
+# synonym's, so a column that names the field outright wins it. A salutation (王先生, 李女士, 张总) is a
+# name: the name normalizer splits the salutation off and keeps the surname. 证件号 / ID number /
+# national ID may be a passport or a foreign number, and a region is an address only when it holds
+# divisions: those headers count only when most sample values fit the field (see _GATES).
+LOOSE_SYNONYMS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "name": (0.75, ("称呼", "客户称呼", "尊称", "联系人称呼", "收货人称呼", "salutation")),
+    "id_card": (0.9, ("证件号", "证件号码", "idno", "idnumber", "nationalid", "nationalidnumber")),
+    "address": (0.7, ("地区", "所在地区", "省市区", "省市", "省市县", "所在区域", "区域", "地域", "region", "area",
+                      "location")),
+}
+# What most sample values must fit for a loose header to count: a resident ID; a division or address.
+_GATES: dict[str, str] = {"id_card": "id_card", "address": "location"}
+_GATE_SHARE = 0.5
+
 _PUNCT = re.compile(r"[\s_\-.:/\\()（）\[\]【】#*'\"]+")
 
 
@@ -65,42 +95,128 @@ def normalize_header(header: str) -> str:
     return _PUNCT.sub("", unicodedata.normalize("NFKC", header or "").lower())
 
 
-_SYNONYM_INDEX: dict[str, str] = {normalize_header(s): f for f, syns in SYNONYMS.items() for s in syns}
+# normalized synonym -> (field, confidence of an exact match, loose)
+_SYNONYM_INDEX: dict[str, tuple[str, float, bool]] = {
+    **{normalize_header(s): (f, 0.95, False) for f, syns in SYNONYMS.items() for s in syns},
+    **{normalize_header(s): (f, conf, True) for f, (conf, syns) in LOOSE_SYNONYMS.items() for s in syns}}
 
-# Content detectors: a field and a test on one non-empty sample value.
+# Order, ticket and transaction numbers identify an event, never a person: a header naming one takes
+# no field, whatever its values look like (an 18-digit order number has a resident ID's shape).
+_EVENT_NUMBER = re.compile(
+    r"(订单|工单|交易|流水|运单|快递|物流|发票|退款|售后|支付|小票|票据|单据|order|ticket|transaction|txn|invoice|tracking|"
+    r"waybill|shipment|payment|receipt|refund)单?(号码|编号|号|id|no|number|num|nr|ref|code)|单号")
+# A partial match to a person's text field is refused when the rest of the header is a number word:
+# street_number is no street address, 收货人编号 no name, 城市编码 no city.
+_NUMBER_WORD = re.compile(r"^(号码|编号|编码|代码|号|id|no|nr|num|number|code)+$")
+_TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "address", "city", "province", "district"})
+_NARROW_LOCATION = ("province", "city", "district")
+_LOCATION = (*_NARROW_LOCATION, "address")
+
+# Content detectors: what one non-empty sample value fits. A field whose normalizer can judge a value
+# (a resident ID, a division, a salutation) asks it; the others test the value's shape.
 _MOBILE = re.compile(r"^(\+?86|0086)?1[3-9]\d{9}$")
 _MASKED_MOBILE = re.compile(r"^1[3-9]\d\*{4}\d{4}$")
-_ID_CARD = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$|^[1-9]\d{14}$")
+_ID_SHAPE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DATE = re.compile(r"^(19|20)\d{2}([-/.年])\d{1,2}([-/.月])\d{1,2}日?$|^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 _LANDLINE = re.compile(r"^(\+?86)?\(?0\d{2,3}\)?\d{7,8}$")
 _GENDER = {"男", "女", "男性", "女性", "m", "f", "male", "female", "先生", "女士", "未知", "保密"}
 _OPEN_ID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 _APP_ID = re.compile(r"^wx[0-9a-f]{16}$")
-_PROVINCE = re.compile(r"^(北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|"
-                       r"海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门)(省|市|自治区|壮族自治区|"
-                       r"回族自治区|维吾尔自治区|特别行政区)?$")
 _ADDRESS = re.compile(r"(省|市).*(区|县|镇|路|街|号)")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _clean_sample(value: str) -> str:
     return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value))
 
 
-_DETECTORS: list[tuple[str, Callable[[str], bool]]] = [
-    ("mobile", lambda v: bool(_MOBILE.match(_clean_sample(v)) or _MASKED_MOBILE.match(_clean_sample(v)))),
-    ("id_card", lambda v: bool(_ID_CARD.match(_clean_sample(v)))),
-    ("email", lambda v: bool(_EMAIL.match(v.strip()))),
-    ("birth_date", lambda v: bool(_DATE.match(v.strip()))),
-    ("landline", lambda v: bool(_LANDLINE.match(_clean_sample(v)))),
-    ("gender", lambda v: v.strip().lower() in _GENDER),
-    ("wechat_open_id", lambda v: bool(_OPEN_ID.match(v.strip()))),
-    ("wechat_app_id", lambda v: bool(_APP_ID.match(v.strip()))),
-    ("province", lambda v: bool(_PROVINCE.match(v.strip()))),
-    ("address", lambda v: len(v) >= 8 and bool(_ADDRESS.search(v))),
-]
+def _is_resident_id(clean: str) -> bool:
+    """GB 11643 as standardization reads it: check digit (or a 15-digit number upgraded), a real
+    birth date, and a region whose province is known."""
+    if not _ID_SHAPE.match(clean):
+        return False
+    r = normalizers.normalize_id_card(clean)
+    return r.status in normalizers.VALID and r.extra is not None and r.extra.get("province") is not None
+
+
+def _location_levels(value: str) -> set[str]:
+    """The location fields a value holds on its own: one division is its level ('广东' province,
+    '深圳市' city, '南山区' district; '北京' both province and city); several divisions and nothing
+    else ('广东省 深圳市', '深圳市南山区') only `address` holds, and its normalizer parses them."""
+    s = value.strip()
+    if not _HAN.search(s) or len(s) > 40:
+        return set()
+    levels = set()
+    if normalizers.normalize_province(s).status == "valid":
+        levels.add("province")
+    if normalizers.normalize_city(s).status == "valid":
+        levels.add("city")
+    district = normalizers.normalize_district(s)
+    if district.status == "valid" or district.reason == "AMBIGUOUS_DISTRICT":
+        levels.add("district")
+    if not levels:
+        a = normalizers.normalize_address(s)
+        if (a.status in normalizers.VALID and a.extra and a.extra.get("detail") is None
+                and any(a.extra.get(k) for k in ("province", "city", "district"))):
+            levels.add("address")
+    return levels
+
+
+def _name_marks(value: str) -> set[str]:
+    """'salutation' for a surname with a salutation or title (王先生, 李女士, 张总, 欧阳经理, Mr Smith);
+    'han_name' for a Han name of 2 to 4 characters with a known surname, or a salutation name."""
+    s = value.strip()
+    if len(s) > 12 or not s or s.isdigit():
+        return set()
+    r = normalizers.normalize_name(s)
+    if r.status not in normalizers.VALID or not r.extra or not r.value:
+        return set()
+    family = r.extra.get("family_name")
+    known = isinstance(family, str) and (family in names_data.SURNAMES or family in names_data.COMPOUND_SURNAMES)
+    if r.extra.get("salutation") and (known or r.extra.get("script") == "latin"):
+        return {"salutation", "han_name"}
+    if r.extra.get("script") == "han" and known and 2 <= len(r.value) <= 4:
+        return {"han_name"}
+    return set()
+
+
+def _fits(value: str) -> set[str]:
+    """Every field (and mark: location, salutation, han_name) that one sample value fits."""
+    clean, v = _clean_sample(value), value.strip()
+    found = set()
+    if _MOBILE.match(clean) or _MASKED_MOBILE.match(clean):
+        found.add("mobile")
+    if _is_resident_id(clean):
+        found.add("id_card")
+    if _EMAIL.match(v):
+        found.add("email")
+    if _DATE.match(v):
+        found.add("birth_date")
+    if _LANDLINE.match(clean):
+        found.add("landline")
+    if v.lower() in _GENDER:
+        found.add("gender")
+    if _OPEN_ID.match(v):
+        found.add("wechat_open_id")
+    if _APP_ID.match(v):
+        found.add("wechat_app_id")
+    levels = _location_levels(v)
+    if len(value) >= 8 and _ADDRESS.search(value):
+        levels.add("address")
+    if levels:
+        found |= levels | {"location"}
+    return found | _name_marks(v)
+
+
+# Fields found by content alone, in order of preference on a tie.
+_CONTENT_FIELDS = ("mobile", "id_card", "email", "birth_date", "landline", "gender", "wechat_open_id", "wechat_app_id",
+                   "province", "city", "district", "address")
 _CONTENT_SHARE = 0.8  # share of sample values a detector must accept
+_SALUTATION_SHARE = 0.3  # a name column by content: mostly names, and enough salutations to tell it from a shop list
+_MIXED_SHARE = 0.3  # a column of divisions is `address` when this many are regions (a city column may mix in districts)
 _AGREEMENT_BONUS = 0.04  # header and content agree: beats a column matched by header alone
+_SAMPLE_MIN = 3  # fewer non-empty sample values tell nothing
 
 
 @dataclass(frozen=True)
@@ -111,34 +227,57 @@ class Suggestion:
     method: str  # saved | synonym | partial | content | none
 
 
-def _header_candidates(header: str) -> list[tuple[str, float, str]]:
+def _header_candidates(header: str) -> list[tuple[str, float, str, bool]]:
+    """(field, confidence, method, loose) from the header name."""
     key = normalize_header(header)
     if not key:
         return []
     if key in _SYNONYM_INDEX:
-        return [(_SYNONYM_INDEX[key], 0.95, "synonym")]
-    partial = [(f, len(s)) for s, f in _SYNONYM_INDEX.items() if len(s) >= 2 and s in key]
+        f, conf, loose = _SYNONYM_INDEX[key]
+        return [(f, conf, "synonym", loose)]
+    partial = [(s, f, conf, loose) for s, (f, conf, loose) in _SYNONYM_INDEX.items() if len(s) >= 2 and s in key
+               and not (f in _TEXT_FIELDS and _NUMBER_WORD.match(key.replace(s, "", 1)))]
     if partial:
-        best = max(partial, key=lambda p: p[1])
-        return [(best[0], min(0.8, 0.5 + 0.05 * best[1]), "partial")]
+        s, f, conf, loose = max(partial, key=lambda p: len(p[0]))
+        return [(f, min(conf - 0.15, 0.5 + 0.05 * len(s)), "partial", loose)]
     return []
 
 
-def _content_candidates(values: list[str]) -> list[tuple[str, float, str]]:
-    values = [v for v in values if v and v.strip()][:200]
-    if len(values) < 3:
+def _share(fits: list[set[str]], mark: str) -> float:
+    return sum(1 for f in fits if mark in f) / len(fits) if fits else 0.0
+
+
+def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
+    """(field, confidence, 'content') for the fields most sample values fit, most confident first."""
+    if len(fits) < _SAMPLE_MIN:
         return []
     found = []
-    for name, test in _DETECTORS:
-        share = sum(1 for v in values if test(v)) / len(values)
+    for name in _CONTENT_FIELDS:
+        share = _share(fits, name)
         if share >= _CONTENT_SHARE:
             found.append((name, round(0.5 + 0.4 * share, 2), "content"))
-    return found
+    located = _share(fits, "location")
+    if (located >= _CONTENT_SHARE and _share(fits, "address") >= _MIXED_SHARE
+            and not any(f in _LOCATION for f, _, _ in found)):
+        found.append(("address", round(0.5 + 0.4 * located, 2), "content"))  # divisions and regions: address parses both
+    names = _share(fits, "han_name")
+    if names >= _CONTENT_SHARE and _share(fits, "salutation") >= _SALUTATION_SHARE:
+        found.append(("name", round(0.5 + 0.4 * names, 2), "content"))
+    return sorted(found, key=lambda c: -c[1])
+
+
+def _sample(values: list[str]) -> list[str]:
+    return [v for v in values if v and v.strip()][:200]
 
 
 def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str | None] | None = None) -> list[Suggestion]:
     """One suggestion per header. A saved mapping wins; then header synonyms, then content.
-    Each standard field goes to at most one column: the most confident one."""
+    Each standard field goes to at most one column: the most confident one.
+
+    Content can overrule a header: a loose header (证件号, 地区 …) counts only when most sample values
+    fit its field; a province, city or district header whose values are another level, or a region
+    (广东省 深圳市), yields to the level the values hold (a region: `address`). A header naming an
+    order, ticket or transaction number gets nothing."""
     saved = saved or {}
     candidates: list[tuple[float, int, str, str]] = []
     for i, header in enumerate(headers):
@@ -147,9 +286,19 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
             if saved_field:
                 candidates.append((1.0, i, saved_field, "saved"))
             continue
-        by_content = _content_candidates(samples[i] if i < len(samples) else [])
+        if _EVENT_NUMBER.search(normalize_header(header)):
+            continue
+        values = _sample(samples[i] if i < len(samples) else [])
+        distinct = {v: _fits(v) for v in set(values)}
+        fits = [distinct[v] for v in values]
+        by_content = _content_candidates(fits)
         content_fields = {f for f, _, _ in by_content}
-        for f, conf, method in _header_candidates(header):
+        located = any(f in _LOCATION for f in content_fields)
+        for f, conf, method, loose in _header_candidates(header):
+            if loose and f in _GATES and len(fits) >= _SAMPLE_MIN and _share(fits, _GATES[f]) < _GATE_SHARE:
+                continue
+            if f in _NARROW_LOCATION and located and f not in content_fields:
+                continue  # the values are another level, or a region: the content candidate names it
             bonus = _AGREEMENT_BONUS if f in content_fields else 0.0
             candidates.append((round(conf + bonus, 2), i, f, method))
         candidates += [(conf, i, f, method) for f, conf, method in by_content]

@@ -27,7 +27,9 @@ def imports(path: Path) -> set[str]:
 LAYERS = [
     {"store"},
     {"i18n", "synth"},
-    {"access"}, {"sources"}, {"standardize"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"exports"},
+    # standardize (pure normalizers, and the engine that reads mapped_records through SQL) sits below
+    # sources: auto-mapping checks a sample the way standardization will read it.
+    {"access"}, {"standardize"}, {"sources"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"exports"},
     {"pipeline"},
     {"bootstrap"},
     {"cli", "ui"},

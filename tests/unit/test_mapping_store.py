@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from governance import pipeline
 from governance.sources import ingest, mapping
+from governance.standardize.normalizers import id_check_char
 from governance.store.errors import MappingError
 
 
@@ -127,3 +129,176 @@ def test_content_breaks_ties_between_similar_headers():
     samples = [["0311-46055700", "010-12345678", "0755 12345678"], ["15339833943", "13695385398", "189****2941"],
                ["2024-01-02 10:00:00"] * 3]
     assert [s.field for s in mapping.suggest(headers, samples)] == ["landline", "mobile", None]
+
+
+# ---- content, not only shape -----------------------------------------------------------------
+
+def resident_id(region: str, birth: str, seq: int) -> str:
+    """A number with a correct GB 11643 check digit; region and birth date as given, valid or not."""
+    body = f"{region}{birth}{seq:03d}"
+    return body + id_check_char(body)
+
+
+VALID_IDS = [resident_id(r, b, i) for i, (r, b) in enumerate(
+    [("110105", "19491231"), ("440305", "19880215"), ("310101", "19750630"), ("330106", "20010101"),
+     ("510104", "19920909"), ("420102", "19660420")])] + ["610104620927690"]  # a 15-digit legacy number
+# order numbers, some with a resident ID's shape (region, date, sequence): the check digit gives them away
+ORDER_NUMBERS = ["201912150012345678", "202301011234567890", "202311111111111111", "231018093011520386",
+                 "100000000000000001", "987651234509876543", "440305202401150012", "320106202403150123"]
+
+
+@pytest.mark.parametrize("values", [
+    ORDER_NUMBERS,
+    [resident_id("110105", d, i) for i, d in enumerate(["20241301", "19900230", "00000000", "19991332"])],  # no such day
+    [resident_id(r, "19900101", i) for i, r in enumerate(["720101", "770101", "880101", "000101"])],  # no such province
+    [v[:17] + ("0" if v[17] != "0" else "1") for v in VALID_IDS[:6]],  # a wrong check digit
+], ids=["order-numbers", "bad-birth-date", "unknown-region", "bad-check-digit"])
+def test_id_card_by_content_needs_gb11643(values):
+    [s] = mapping.suggest(["col_x"], [values])
+    assert s.field is None
+
+
+@pytest.mark.parametrize("header", ["col_x", "备注", "证件号码", "证件号", "ID Number", "national id"])
+def test_valid_resident_ids_map_to_id_card_under_a_neutral_or_loose_header(header):
+    [s] = mapping.suggest([header], [VALID_IDS])
+    assert s.field == "id_card" and s.confidence >= 0.9
+
+
+@pytest.mark.parametrize("header", ["订单号", "订单编号", "子订单编号", "工单号", "交易号", "交易单号", "流水号", "快递单号",
+                                    "order_id", "Order No", "order number", "ticket_id", "Ticket No",
+                                    "transaction id", "TXN_ID", "tracking number", "invoice no"])
+@pytest.mark.parametrize("values", [[], VALID_IDS, ["13912345678", "13512345678", "13612345678"]],
+                         ids=["no-sample", "resident-ids", "mobiles"])
+def test_order_ticket_and_transaction_numbers_are_never_a_person_field(header, values):
+    [s] = mapping.suggest([header], [values])
+    assert s.field is None
+
+
+@pytest.mark.parametrize("header,values", [
+    ("national id", ["5304218", "4066625", "4365168", "9239102"]),  # Febrl soc_sec_id
+    ("证件号码", ["E12345678", "G87654321", "P1234567", "H0123456"]),  # passports and permits
+    ("ID Number", ORDER_NUMBERS),
+    ("soc_sec_id", ["5304218", "4066625", "4365168"]), ("SSN", ["078-05-1120", "219-09-9999", "457-55-5462"]),
+    ("passport", ["E12345678", "G87654321", "P1234567"]),
+])
+def test_a_loose_or_foreign_id_header_needs_resident_ids(header, values):
+    [s] = mapping.suggest([header], [values])
+    assert s.field is None
+
+
+@pytest.mark.parametrize("header", ["称呼", "客户称呼", "尊称", "联系人", "联系人称呼", "Salutation"])
+def test_salutation_headers_map_to_name(header):
+    [s] = mapping.suggest([header], [[]])
+    assert s.field == "name" and s.confidence >= 0.5
+
+
+@pytest.mark.parametrize("values", [
+    ["王先生", "李女士", "张总", "欧阳经理", "赵小姐"],
+    ["王先生", "张伟", "李女士", "刘洋", "陈老师"],  # names mixed with salutations
+])
+def test_salutation_content_maps_to_name(values):
+    [s] = mapping.suggest(["col_x"], [values])
+    assert (s.field, s.method) == ("name", "content")
+
+
+def test_a_salutation_column_yields_to_a_full_name_and_bare_salutations_are_gender():
+    assert [s.field for s in mapping.suggest(["称呼", "姓名"], [["王先生", "李女士", "张总"], ["王伟", "李娜", "张伟"]])] \
+        == [None, "name"]
+    assert mapping.suggest(["称呼"], [["先生", "女士", "先生", "女士"]])[0].field == "gender"
+    # a shop list is not a name column, though 南 and 东 are surnames
+    assert mapping.suggest(["col_x"], [["南山店", "东门店", "万象城店", "海岸城店"]])[0].field is None
+
+
+REGIONS = ["广东省 深圳市", "广东省深圳市南山区", "浙江省 杭州市", "北京市 朝阳区", "江苏省苏州市"]
+
+
+@pytest.mark.parametrize("header", ["所在地区", "地区", "省市区", "Region", "所在城市", "省份", "col_x"])
+@pytest.mark.parametrize("values", [REGIONS, ["广东省 深圳市", "深圳市", "杭州", "浙江省 杭州市", "北京市 朝阳区", "南京市鼓楼区"]],
+                         ids=["regions", "mixed-levels"])
+def test_a_region_column_maps_to_address(header, values):
+    [s] = mapping.suggest([header], [values])
+    assert s.field == "address"
+
+
+@pytest.mark.parametrize("header,values,field", [
+    ("地区", ["深圳市", "杭州", "广州市", "成都"], "city"),
+    ("所在城市", ["深圳", "杭州市", "苏州"], "city"),
+    ("col_x", ["广东", "浙江省", "江苏省", "四川"], "province"),
+    ("城市", ["北京", "上海", "深圳"], "city"),  # municipalities are cities too
+    ("地区", ["南山区", "西湖区", "天河区", "武侯区"], "district"),
+    ("所在城市", ["南山区", "西湖区", "天河区", "武侯区"], "district"),
+    ("城市", ["深圳", "朝阳", "成都", "海淀", "浦东", "Shenzhen", "武汉"], "city"),  # WeChat: districts of municipalities
+])
+def test_single_divisions_map_to_their_level(header, values, field):
+    [s] = mapping.suggest([header], [values])
+    assert s.field == field
+
+
+@pytest.mark.parametrize("header,values", [
+    ("地区", ["华南区", "华东区", "华北区"]), ("区域", ["A区", "B区", "C区"]), ("地区编码", ["440305", "330106", "110105"]),
+    ("Region", ["APAC", "EMEA", "LATAM"]),
+])
+def test_a_loose_region_header_needs_divisions(header, values):
+    [s] = mapping.suggest([header], [values])
+    assert s.field is None
+
+
+def test_a_street_address_wins_address_over_a_region():
+    headers = ["所在地区", "收货地址"]
+    samples = [REGIONS[:3], ["广东省深圳市南山区科技园路1号", "浙江省杭州市西湖区文三路2号", "北京市朝阳区建国路3号"]]
+    assert [s.field for s in mapping.suggest(headers, samples)] == [None, "address"]
+
+
+@pytest.mark.parametrize("header,field", [
+    ("given_name", "given_name"), ("first_name", "given_name"), ("First Name", "given_name"), ("forename", "given_name"),
+    ("surname", "family_name"), ("last_name", "family_name"), ("family_name", "family_name"),
+    ("state", "province"), ("date_of_birth", "birth_date"), ("dob", "birth_date"), ("DOB", "birth_date"),
+    ("postcode", "postcode"), ("zip", "postcode"), ("ZIP Code", "postcode"),
+    ("street", "address"), ("address_1", "address"), ("address", "address"), ("Address Line 1", "address"),
+    ("suburb", "city"), ("locality", "city"), ("city", "city"), ("town", "city"),
+    ("soc_sec_id", None), ("ssn", None), ("passport", None), ("street_number", None), ("rec_id", None),
+    ("收货人编号", None), ("城市编码", None),
+])
+def test_latin_person_headers(header, field):
+    [s] = mapping.suggest([header], [[]])
+    assert s.field == field
+
+
+FEBRL = [  # febrl4a, the first rows
+    ["rec-1070-org", "michaela", "neumann", "8", "stanley street", "miami", "winston hills", "4223", "nsw", "19151111", "5304218"],
+    ["rec-1016-org", "courtney", "painter", "12", "pinkerton circuit", "bega flats", "richlands", "4560", "vic", "19161214", "4066625"],
+    ["rec-4405-org", "charles", "green", "38", "salkauskas crescent", "kela", "dapto", "4566", "nsw", "19480930", "4365168"],
+    ["rec-1288-org", "vanessa", "parr", "905", "macquoid place", "broadbridge manor", "south grafton", "2135", "sa", "19951119", "9239102"],
+]
+FEBRL_HEADERS = ["rec_id", "given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state",
+                 "date_of_birth", "soc_sec_id"]
+
+
+def test_febrl_maps_what_the_schema_holds():
+    got = {s.header: s.field for s in mapping.suggest(FEBRL_HEADERS, [list(c) for c in zip(*FEBRL)])}
+    assert got == {"rec_id": None, "given_name": "given_name", "surname": "family_name", "street_number": None,
+                   "address_1": "address", "address_2": None, "suburb": "city", "postcode": "postcode", "state": "province",
+                   "date_of_birth": "birth_date", "soc_sec_id": None}
+
+
+def test_salutations_regions_and_latin_data_standardize_without_losing_values(db, tmp_path):
+    """The auto-mapped columns through standardization: the salutation is split off the name, the region
+    is parsed into the address's derived columns, and a foreign state or postcode is invalid (so not
+    used) while its raw value stays in mapped_records."""
+    cn = csv_file(tmp_path, "cn.csv", "客户称呼,手机号,所在地区,订单号\n王先生,13912345678,广东省 深圳市,201912150012345678\n"
+                  "李女士,13512345678,广东省深圳市南山区,202301011234567890\n张总,13612345678,浙江省 杭州市,202311111111111111\n")
+    en = csv_file(tmp_path, "en.csv", ",".join(FEBRL_HEADERS) + "\n" + "\n".join(",".join(r) for r in FEBRL) + "\n")
+    assert pipeline.load_file(db, "t", cn, source="cn").ingested.mapping == {
+        "客户称呼": "name", "手机号": "mobile", "所在地区": "address", "订单号": None}
+    pipeline.load_file(db, "t", en, source="en")
+    with db.cursor() as cur:
+        cn_rows = cur.execute("SELECT name, name_status, name_salutation, address_status, addr_province, addr_city, "
+                              "addr_district, addr_adcode, id_card FROM std_records WHERE source = 'cn' ORDER BY row_number").fetchall()
+        en_rows = cur.execute("SELECT given_name, given_name_status, family_name, province, province_status, city, "
+                              "postcode_status, birth_date FROM std_records WHERE source = 'en' ORDER BY row_number").fetchall()
+        raw = cur.execute("SELECT province, postcode FROM mapped_records WHERE source = 'en' ORDER BY row_number").fetchall()
+    assert cn_rows == [("王", "valid_with_warning", "先生", "valid", "广东省", "深圳市", None, "440300", None),
+                       ("李", "valid_with_warning", "女士", "valid", "广东省", "深圳市", "南山区", "440305", None),
+                       ("张", "valid_with_warning", "总", "valid", "浙江省", "杭州市", None, "330100", None)]
+    assert en_rows[0] == ("michaela", "valid", "neumann", None, "invalid", "winston hills", "invalid", "1915-11-11")
+    assert raw == [(r[8], r[7]) for r in FEBRL]
