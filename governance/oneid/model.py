@@ -1,10 +1,14 @@
 """The probabilistic half of OneID: a Splink 5 model on DuckDB over the standardized fields.
 
 Comparisons: name (hanzi, pinyin in either order, initials, Jaro-Winkler on pinyin; term-frequency
-adjusted), mobile (exact, last 8 digits, masked-compatible first 3 + last 4), email, birth date,
-resident ID, district and gender. Identifier exact levels get a fixed, tiny u: on duplicate-rich
-data, sampled u is contaminated by true matches (splink5-notes §12). The model is saved as JSON
-with every run, and a saved model can be reused to skip training.
+adjusted), mobile (exact, last 8 digits, masked-compatible first 3 + last 4), email, birth date
+(exact, same month, one typo), resident ID, district and gender. Records named in separate family /
+given fields with no usable single name (Western CRMs such as Febrl) get their own comparisons and
+blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or city, and
+postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every other
+record, so they weigh nothing on Chinese multi-channel data. Identifier exact levels get a fixed,
+tiny u: on duplicate-rich data, sampled u is contaminated by true matches (splink5-notes §12). The
+model is saved as JSON with every run, and a saved model can be reused to skip training.
 
 No probability of exactly 0 or 1 reaches a match weight (log2 of p / (1 - p)): Splink 5 clamps m and
 u itself (at 1e-300), but sets the prior to 0 when the rules that estimate it find no pair, so the
@@ -21,7 +25,8 @@ import duckdb
 import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 
 from governance.oneid.links import REC_ID
 from governance.standardize.engine import VALID_SQL
@@ -53,8 +58,22 @@ SELECT {REC_ID} AS unique_id,
                                               THEN birth_date END AS DATE))::VARCHAR AS dob,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
        coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
-       coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex
-FROM std_records
+       coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex,
+       split_name,
+       CASE WHEN split_name AND given_name_status IN {VALID_SQL} THEN lower(trim(given_name)) END AS given,
+       CASE WHEN split_name AND family_name_status IN {VALID_SQL} THEN lower(trim(family_name)) END AS family,
+       CASE WHEN split_name AND address_status IN {VALID_SQL} THEN lower(trim(address)) END AS street,
+       CASE WHEN split_name AND city_status IN {VALID_SQL} THEN lower(trim(city)) END AS locality,
+       CASE WHEN split_name AND postcode_status IN {VALID_SQL} THEN postcode
+            WHEN split_name AND regexp_full_match(postcode_raw, '[0-9A-Z][0-9A-Z -]{{1,8}}[0-9A-Z]')
+            THEN replace(postcode_raw, ' ', '') END AS postcode
+FROM (SELECT s.*, upper(trim(m.postcode)) AS postcode_raw  -- a postcode outside China is 'invalid': its raw text
+      FROM (SELECT *, coalesce(name_status NOT IN {VALID_SQL}, true)
+                      AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
+                      AS split_name
+            FROM std_records) s
+      LEFT JOIN mapped_records m ON s.split_name AND s.postcode_status = 'invalid'
+                                 AND m.batch_id = s.batch_id AND m.row_number = s.row_number)
 """
 
 
@@ -63,6 +82,37 @@ def _identifier(column: str, label: str, extra_levels: list | None = None) -> cl
               cll.ExactMatchLevel(column).configure(u_probability=1e-6, fix_u_probability=True,
                                                     label_for_charts=f"{label} exact")]
     return cl.CustomComparison(output_column_name=column, comparison_levels=levels + (extra_levels or []) + [cll.ElseLevel()])
+
+
+def _split_field(column: str, label: str, jw: tuple[float, ...], swapped_with: str | None = None,
+                 tf: bool = True) -> cl.CustomComparison:
+    """A field of the records named in separate family / given fields (NULL on every other record,
+    so it weighs nothing there): exact (term-frequency adjusted), swapped with `swapped_with`,
+    then Jaro-Winkler at each threshold."""
+    exact = cll.ExactMatchLevel(column).configure(label_for_charts=f"{label} exact")
+    if tf:
+        exact = exact.configure(tf_adjustment_column=column)
+    levels: list = [cll.NullLevel(column), exact]
+    if swapped_with:
+        levels.append(cll.CustomLevel(f"{column}_l = {swapped_with}_r AND {swapped_with}_l = {column}_r",
+                                      label_for_charts=f"{label} swapped with {swapped_with}"))
+    levels += [cll.JaroWinklerLevel(column, t).configure(label_for_charts=f"{label} similar ({t})") for t in jw]
+    return cl.CustomComparison(output_column_name=column, comparison_levels=levels + [cll.ElseLevel()])
+
+
+# Blocking for records named in separate family / given fields (no Chinese identifier to block on)
+SPLIT_BLOCKING = [
+    CustomRule("l.dob = r.dob AND l.split_name AND r.split_name"),
+    block_on("given", "family"),
+    CustomRule("l.given = r.family AND l.family = r.given"),
+    block_on("family", "street"),
+    block_on("given", "street"),
+    block_on("street", "locality"),
+    block_on("postcode", ColumnExpression("family").substr(1, 1)),
+    block_on("postcode", "given"),
+    block_on("postcode", "street"),
+    block_on("postcode", "locality"),
+]
 
 
 def settings() -> SettingsCreator:
@@ -90,14 +140,23 @@ def settings() -> SettingsCreator:
             cl.CustomComparison(output_column_name="dob", comparison_levels=[
                 cll.NullLevel("dob"), cll.ExactMatchLevel("dob"),
                 cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", label_for_charts="same month"),
+                cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one typo"),
                 cll.ElseLevel()]),
             _identifier("id_card", "ID"),
             cl.ExactMatch("district"),
             cl.ExactMatch("sex"),
+            _split_field("given", "given name", (0.92, 0.8), swapped_with="family"),
+            _split_field("family", "family name", (0.92, 0.8), swapped_with="given"),
+            _split_field("street", "street", (0.9, 0.75)),
+            _split_field("locality", "suburb or city", (0.9,)),
+            cl.CustomComparison(output_column_name="postcode", comparison_levels=[
+                cll.NullLevel("postcode"), cll.ExactMatchLevel("postcode"), cll.DamerauLevenshteinLevel("postcode", 1),
+                cll.ElseLevel()]),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("mobile"), block_on("id_card"), block_on("email"), block_on("mobile_mk", "name_ini"),
             block_on("name_key", "dob"), block_on("name_hz", "district"), block_on("name_key", "mobile8"),
+            *SPLIT_BLOCKING,
         ],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
@@ -197,14 +256,18 @@ def _set_prior(linker: Linker, prior: float) -> None:
 def _train(linker: Linker, u_max_pairs: float, seed: int) -> None:
     try:
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("id_card"), block_on("mobile", "name_key")], recall=0.6)
+            [block_on("id_card"), block_on("mobile", "name_key"), block_on("given", "family", "dob")], recall=0.6)
     except Exception:  # the rules found too few pairs to estimate the prior: keep the default
         pass
     if not 0 < _prior(linker) < 1:  # no pair at all (Splink then sets 0), or every pair: keep the default
         _set_prior(linker, PRIOR)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-    for rule in (block_on("mobile"), block_on("name_key", "dob")):
+    # Chinese identifiers first, then records named in separate family / given fields; a session
+    # whose block is empty on these records fails and changes nothing
+    for rule in (block_on("mobile"), block_on("name_key", "dob"), SPLIT_BLOCKING[0], block_on("given", "family")):
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
-        except Exception:  # too few pairs in this block to train on: the other session still runs
-            continue
+        except Exception:  # too few pairs in this block to train on: the other sessions still run
+            # Splink 5 drops the block's comparisons and rescales the prior before it finds the block empty
+            linker._settings_obj.core_model_settings = before
