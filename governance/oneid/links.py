@@ -142,11 +142,16 @@ def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str
 
 def household_mobiles_sql(among: str | None = None) -> str:
     """One SELECT of the valid mobiles that records with different names share (a family phone, a
-    shop phone); only those in the SELECT `among` when given."""
+    shop phone); only those in the SELECT `among` when given. A surname alone (张女士, 王**) is a
+    different name only when no full name on the phone starts with it."""
     only = f"AND mobile IN ({among}) " if among else ""
-    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key FROM std_records WHERE mobile_status IN "
+    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
+            "coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only FROM std_records WHERE mobile_status IN "
             f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
-            "HAVING count(DISTINCT name_key) > 1")
+            "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "
+            "OR count(DISTINCT name_key) FILTER (WHERE surname_only) > 1 "
+            "OR NOT coalesce(starts_with(max(name_pinyin) FILTER (WHERE NOT surname_only), "
+            "max(name_key) FILTER (WHERE surname_only)), true)")
 
 
 def household_mobiles(cur: duckdb.DuckDBPyConnection) -> set[str]:

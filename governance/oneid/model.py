@@ -1,8 +1,10 @@
 """The probabilistic half of OneID: a Splink 5 model on DuckDB over the standardized fields.
 
 Comparisons: name (hanzi, pinyin in either order, initials, Jaro-Winkler on pinyin; term-frequency
-adjusted), mobile (exact, last 8 digits, masked-compatible first 3 + last 4), email, birth date
-(exact, same month, one typo), resident ID, district and gender. Records named in separate family /
+adjusted), mobile (exact, last 8 digits, one typo, masked-compatible first 3 + last 4), email, birth
+date (exact, same month, one typo), resident ID, platform account (union_id, open_id within its app
+id or membership card within its source; else Douyin or buyer id), nickname (exact, term-frequency
+adjusted; two different nicknames weigh nothing), district and gender. Records named in separate family /
 given fields with no usable single name (Western CRMs such as Febrl) get their own comparisons and
 blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or city, and
 postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every other
@@ -37,6 +39,7 @@ SPLINK_SCHEMA = "splink_work"
 U_MAX_PAIRS = 1e6
 PRIOR = 1e-4        # probability that two random records match, when it cannot be estimated
 P_EDGE = 1e-12      # probabilities are kept within [P_EDGE, 1 - P_EDGE] before a match weight is taken
+RARE_NICKNAME = 5   # records block on a nickname only when at most this many records carry it
 
 INPUT_SQL = f"""
 SELECT {REC_ID} AS unique_id,
@@ -64,6 +67,15 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN split_name AND family_name_status IN {VALID_SQL} THEN lower(trim(family_name)) END AS family,
        CASE WHEN split_name AND address_status IN {VALID_SQL} THEN lower(trim(address)) END AS street,
        CASE WHEN split_name AND city_status IN {VALID_SQL} THEN lower(trim(city)) END AS locality,
+       CASE WHEN wechat_union_id_status IN {VALID_SQL} THEN wechat_union_id END AS union_id,
+       CASE WHEN wechat_open_id_status IN {VALID_SQL} AND wechat_app_id IS NOT NULL
+            THEN wechat_app_id || '|' || wechat_open_id END AS open_id,
+       CASE WHEN douyin_id_status IN {VALID_SQL} THEN douyin_id END AS douyin_id,
+       CASE WHEN ecommerce_buyer_id_status IN {VALID_SQL} THEN ecommerce_buyer_id END AS buyer_id,
+       CASE WHEN member_card_status IN {VALID_SQL} THEN source || '|' || member_card END AS card,
+       CASE WHEN nickname_status IN {VALID_SQL} THEN nickname END AS nickname,
+       CASE WHEN nickname_status IN {VALID_SQL} AND count(nickname) OVER (PARTITION BY nickname) <= {RARE_NICKNAME}
+            THEN nickname END AS nick_rare,
        CASE WHEN split_name AND postcode_status IN {VALID_SQL} THEN postcode
             WHEN split_name AND regexp_full_match(postcode_raw, '[0-9A-Z][0-9A-Z -]{{1,8}}[0-9A-Z]')
             THEN replace(postcode_raw, ' ', '') END AS postcode
@@ -115,6 +127,9 @@ SPLIT_BLOCKING = [
 ]
 
 
+_ACCOUNTS = ("union_id", "open_id", "card", "douyin_id", "buyer_id")  # platform accounts
+
+
 def settings() -> SettingsCreator:
     name = cl.CustomComparison(output_column_name="name", comparison_levels=[
         cll.NullLevel("name_py"),
@@ -130,6 +145,7 @@ def settings() -> SettingsCreator:
         cll.CustomLevel("mobile_mk_l IS NULL OR mobile_mk_r IS NULL").configure(is_null_level=True),
         cll.ExactMatchLevel("mobile").configure(u_probability=1e-6, fix_u_probability=True, label_for_charts="exact"),
         cll.ExactMatchLevel("mobile8").configure(label_for_charts="last 8 digits"),
+        cll.DamerauLevenshteinLevel("mobile", 1).configure(label_for_charts="one typo"),
         cll.ExactMatchLevel("mobile_mk").configure(label_for_charts="masked-compatible"),
         cll.ElseLevel()])
     return SettingsCreator(
@@ -143,6 +159,20 @@ def settings() -> SettingsCreator:
                 cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one typo"),
                 cll.ElseLevel()]),
             _identifier("id_card", "ID"),
+            cl.CustomComparison(output_column_name="account", comparison_levels=[
+                cll.CustomLevel(" AND ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in _ACCOUNTS)
+                                ).configure(is_null_level=True),
+                cll.CustomLevel("union_id_l = union_id_r OR open_id_l = open_id_r OR card_l = card_r").configure(
+                    u_probability=1e-6, fix_u_probability=True, label_for_charts="union_id, open_id or card"),
+                cll.CustomLevel("douyin_id_l = douyin_id_r OR buyer_id_l = buyer_id_r").configure(
+                    u_probability=1e-5, fix_u_probability=True, label_for_charts="Douyin or buyer id"),
+                cll.ElseLevel()]),
+            cl.CustomComparison(output_column_name="nickname", comparison_levels=[
+                # two different nicknames say nothing (people pick a new one per platform and account)
+                cll.CustomLevel("nickname_l IS NULL OR nickname_r IS NULL OR nickname_l <> nickname_r").configure(
+                    is_null_level=True),
+                cll.ExactMatchLevel("nickname").configure(tf_adjustment_column="nickname", label_for_charts="exact"),
+                cll.ElseLevel()]),
             cl.ExactMatch("district"),
             cl.ExactMatch("sex"),
             _split_field("given", "given name", (0.92, 0.8), swapped_with="family"),
@@ -156,6 +186,8 @@ def settings() -> SettingsCreator:
         blocking_rules_to_generate_predictions=[
             block_on("mobile"), block_on("id_card"), block_on("email"), block_on("mobile_mk", "name_ini"),
             block_on("name_key", "dob"), block_on("name_hz", "district"), block_on("name_key", "mobile8"),
+            block_on("union_id"), block_on("open_id"), block_on("douyin_id"), block_on("buyer_id"), block_on("card"),
+            block_on("nick_rare"), block_on(ColumnExpression("mobile").substr(1, 7), "name_ini"),
             *SPLIT_BLOCKING,
         ],
         retain_matching_columns=True,

@@ -156,3 +156,19 @@ def test_stewards_switch_match_and_never_link_rules(db, loaded):
     assert {12, 13} in groups(db)                                      # no longer kept apart
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'match_rule.%'").fetchone()[0] == 3
+
+
+def test_a_surname_alone_makes_a_household_phone_only_when_no_full_name_fits(db, tmp_path):
+    from governance import pipeline
+    from governance.oneid import links
+
+    rows = ["姓名,手机号",
+            "张伟,13800000001", "张女士,13800000001",   # the same person, once without a given name
+            "张伟,13800000002", "李娜,13800000002",     # two full names: a family phone
+            "张女士,13800000003", "李先生,13800000003",  # two surnames alone
+            "张伟,13800000004", "王女士,13800000004"]   # a surname no full name on the phone starts with
+    path = tmp_path / "phones.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    pipeline.load_file(db, "t", path, source="crm", channel="crm")
+    with db.cursor() as cur:
+        assert links.household_mobiles(cur) == {"13800000002", "13800000003", "13800000004"}
