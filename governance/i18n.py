@@ -209,6 +209,36 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.model": ("模型匹配权重", "Model match weights"),
     "review.read_only": ("分析师只读，个人信息已脱敏。", "Analysts see this page read-only, with personal data masked."),
     "review.empty_queue": ("队列为空。", "The queue is empty."),
+    "review.calibration": ("从审核决定学习阈值", "Thresholds learned from steward decisions"),
+    "review.calib_target": ("精确率目标", "Precision target"),
+    "review.calib_floor": ("值得审核的最低精确率", "Lowest precision worth reviewing"),
+    "review.calib_width": ("概率区间宽度", "Band width"),
+    "review.calib_too_few": ("审核标签不足：目前 {labels} 个，一个概率区间至少需要 {min} 个才能测得精确率，暂不推荐阈值。",
+                             "Too few labels: {labels} decisions so far, and a band needs {min} before its precision "
+                             "is measured. No recommendation yet."),
+    "review.calib_chart": ("各概率区间的实测精确率（确认为同一人的比例）", "Measured precision per probability band (share approved)"),
+    "review.calib_band": ("匹配概率区间", "Match probability band"),
+    "review.calib_precision": ("精确率", "Precision"),
+    "review.calib_measured": ("标签充足", "Enough labels"),
+    "review.calib_few": ("标签不足", "Too few labels"),
+    "review.calib_target_line": ("目标", "Target"),
+    "review.calib_hover": ("%{x}：精确率 %{y:.1%}<br>标签 %{customdata[0]} · 同一人 %{customdata[1]} · "
+                           "不是同一人 %{customdata[2]}",
+                           "%{x}: precision %{y:.1%}<br>labels %{customdata[0]} · same person %{customdata[1]} · "
+                           "not a match %{customdata[2]}"),
+    "review.calib_recommend": ("推荐：自动合并阈值 {auto}（当前 {cur_auto}），进入审核队列阈值 {low}（当前 {cur_low}），"
+                               "依据 {labels} 个审核标签、{bands} 个标签充足的区间。",
+                               "Recommended: auto-accept at {auto} (today {cur_auto}), review from {low} (today "
+                               "{cur_low}), from {labels} labels in {bands} bands with enough labels."),
+    "review.calib_keep": ("当前阈值已满足目标，无需调整。", "Today's thresholds already hold the target; nothing to change."),
+    "review.calib_preview": ("应用后（基于上次评分）：{to_auto} 对从待审核转为自动合并，{to_review} 对从自动合并转为待审核，"
+                             "{dropped} 对低于审核阈值、不再保留；最多 {merging_oneids} 个 OneID 将并入其他 OneID。",
+                             "Applying it (on the last scores): {to_auto} pairs move from review to auto-accept, "
+                             "{to_review} from auto-accept to review, {dropped} fall below the review band; at most "
+                             "{merging_oneids} OneIDs merge into others."),
+    "review.calib_apply": ("应用推荐阈值并重新识别", "Apply the recommended thresholds and resolve again"),
+    "review.calib_done": ("已应用：{oneids} 个 OneID，{auto} 对自动合并，{queue} 对待审核。",
+                          "Applied: {oneids} OneIDs, {auto} pairs auto-accepted, {queue} to review."),
     # rules
     "rules.list": ("当前规则", "Current rules"),
     "rules.edit": ("新增或修改规则", "Add or edit a rule"),

@@ -20,8 +20,8 @@ import duckdb
 
 from governance import synth
 from governance.golden import overrides, survivorship
+from governance.oneid import calibration, review
 from governance.oneid import resolve as oneid_resolve
-from governance.oneid import review
 from governance.privacy import consent, dsr, retention, suppression
 from governance.quality import profile
 from governance.sources import ingest
@@ -127,6 +127,16 @@ def rerun(db: Database, actor: str) -> Resolved:
         return resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
                        review_low=saved["review_low"])
     return resolve(db, actor, use_model=False)
+
+
+def apply_thresholds(db: Database, actor: str, auto_accept: float, review_low: float,
+                     target: float | None = None) -> Resolved:
+    """Apply new thresholds (a recommendation learned from steward decisions, `calibration`):
+    audited with the old and new thresholds, the precision target and the preview, then resolved
+    again with the saved model, in one transaction (a refused threshold keeps nothing)."""
+    with db.transaction() as cur:
+        calibration.record_apply(cur, actor, auto_accept, review_low, target)
+        return resolve(db, actor, auto_accept=auto_accept, review_low=review_low)
 
 
 def _oneid_of(cur: duckdb.DuckDBPyConnection, rec_id: int) -> str:

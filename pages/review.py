@@ -35,6 +35,7 @@ c[1].metric(tr("review.oneids"), f"{int(run['clusters']):,}")
 c[2].metric(tr("review.labels"), accuracy["labels"])
 c[3].metric(tr("review.precision"), "—" if accuracy["precision"] is None else f"{accuracy['precision']:.1%}")
 c[4].metric(tr("review.overridden"), overridden)
+sections.thresholds_learned(ctx, can_decide)
 
 st.subheader(tr("review.queue"))
 band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")

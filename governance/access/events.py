@@ -50,6 +50,7 @@ class Event(StrEnum):
     REVIEW_UNDO = "review.undo"
     REVIEW_BULK_APPROVE = "review.bulk_approve"
     REVIEW_BULK_REJECT = "review.bulk_reject"
+    ONEID_THRESHOLDS_APPLY = "oneid.thresholds_apply"
     # golden records and Customer 360
     GOLDEN_RULE = "golden.rule"
     GOLDEN_OVERRIDE_SET = "golden.override.set"
@@ -127,6 +128,9 @@ EVENTS: dict[Event, EventInfo] = {
                                          "Every undecided review pair in a probability band was approved."),
     Event.REVIEW_BULK_REJECT: EventInfo("批量拒绝匹配", "Pairs rejected in bulk",
                                         "Every undecided review pair in a probability band was rejected."),
+    Event.ONEID_THRESHOLDS_APPLY: EventInfo("应用推荐阈值", "Recommended thresholds applied",
+                                            "New auto-accept and review thresholds learned from steward decisions "
+                                            "were applied and OneIDs resolved again."),
     Event.GOLDEN_RULE: EventInfo("修改存活规则", "Survivorship rule changed",
                                  "A new version of a field's survivorship rule was saved."),
     Event.GOLDEN_OVERRIDE_SET: EventInfo("设置人工覆盖值", "Override set", "A steward set a golden-record value by hand."),

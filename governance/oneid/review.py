@@ -23,7 +23,8 @@ COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "e
                "dob": ("出生日期", "birth date"), "id_card": ("身份证号", "resident ID"),
                "district": ("区县", "district"), "sex": ("性别", "sex"), "given": ("名", "given name"),
                "family": ("姓", "family name"), "street": ("街道地址", "street"), "locality": ("城市或区域", "suburb or city"),
-               "postcode": ("邮编", "postcode")}
+               "postcode": ("邮编", "postcode"), "account": ("平台账号", "platform account"),
+               "nickname": ("昵称", "nickname")}
 
 
 def comparison_names(lang: str) -> dict[str, str]:
@@ -191,12 +192,36 @@ def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str
 
 
 def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review_low: float) -> dict:
-    """What a threshold setting would produce from the last run's scored pairs: auto links and queue."""
-    auto, review = one(cur,
+    """What a threshold setting would produce from the last run's scored pairs: `auto_pairs` and
+    `review_pairs`; against the last run's bands, the pairs that move `to_auto` (review -> auto),
+    `to_review` (auto -> review) and `dropped` (below the new review-low: no link, not queued); and
+    `merging_oneids`, how many OneIDs the undecided pairs moving to auto would fold into others (at
+    most: a name or household-phone guard may still send a pair to a steward)."""
+    auto, review, to_auto, to_review, dropped = one(cur,
         "SELECT count(*) FILTER (WHERE match_probability >= ?), "
-        "count(*) FILTER (WHERE match_probability >= ? AND match_probability < ?) FROM match_pairs",
-        [auto_accept, review_low, auto_accept])
-    return {"auto_pairs": auto, "review_pairs": review}
+        "count(*) FILTER (WHERE match_probability >= ? AND match_probability < ?), "
+        "count(*) FILTER (WHERE band <> 'auto' AND match_probability >= ?), "
+        "count(*) FILTER (WHERE band = 'auto' AND match_probability < ? AND match_probability >= ?), "
+        "count(*) FILTER (WHERE match_probability < ?) FROM match_pairs",
+        [auto_accept, review_low, auto_accept, auto_accept, auto_accept, review_low, review_low])
+    joined = cur.execute(
+        f"SELECT DISTINCT least(cl.oneid, cr.oneid), greatest(cl.oneid, cr.oneid) FROM match_pairs p "
+        f"JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r "
+        f"WHERE p.band <> 'auto' AND p.match_probability >= ? AND cl.oneid <> cr.oneid AND {_UNDECIDED}",
+        [auto_accept]).fetchall()
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in joined:
+        parent[root(a)] = root(b)
+    merging = len(parent) - len({root(x) for x in list(parent)})
+    return {"auto_pairs": auto, "review_pairs": review, "to_auto": to_auto, "to_review": to_review,
+            "dropped": dropped, "merging_oneids": merging}
 
 
 def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) -> dict:

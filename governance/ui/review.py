@@ -1,5 +1,6 @@
-"""Sections of the OneID review page: running resolution, the match rules, one pair of the queue
-(compare, why, decide), bulk decisions with undo, and splitting a record out of a cluster."""
+"""Sections of the OneID review page: running resolution, the match rules, thresholds learned from
+the decisions, one pair of the queue (compare, why, decide), bulk decisions with undo, and
+splitting a record out of a cluster."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,7 +8,7 @@ import streamlit as st
 
 from governance import pipeline
 from governance.i18n import column_label
-from governance.oneid import links, review
+from governance.oneid import calibration, links, review
 from governance.ui import charts
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext
@@ -46,6 +47,44 @@ def match_rules(ctx: PageContext) -> None:
             if wanted != on:
                 links.set_rule_enabled(ctx.db, ctx.user.username, rule_id, wanted)
         st.caption(tr("review.rules_note"))
+
+
+def _threshold(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def thresholds_learned(ctx: PageContext, can_decide: bool) -> None:
+    """Measured precision per probability band (steward decisions as labels), the thresholds that
+    hold the steward's precision target, and (for stewards) applying them after a preview."""
+    st.subheader(tr("review.calibration"))
+    c1, c2, c3 = st.columns(3)
+    target = c1.slider(tr("review.calib_target"), 0.8, 1.0, calibration.TARGET, 0.005, key="calib_target")
+    floor = c2.slider(tr("review.calib_floor"), 0.05, float(target), min(calibration.FLOOR, target), 0.05,
+                      key="calib_floor")
+    width = c3.select_slider(tr("review.calib_width"), [0.01, 0.02, 0.05, 0.1], calibration.WIDTH, key="calib_width")
+    with ctx.db.cursor() as cur:
+        bands = calibration.precision_by_band(cur, width)
+        rec = calibration.recommend(cur, target, floor=floor, width=width)
+    if not rec.ready or rec.auto_accept is None or rec.review_low is None:
+        st.info(tr("review.calib_too_few", labels=rec.labels, min=rec.min_labels))
+        return
+    texts = {"band": tr("review.calib_band"), "precision": tr("review.calib_precision"), "hover": tr("review.calib_hover"),
+             "measured": tr("review.calib_measured"), "few": tr("review.calib_few"), "target": tr("review.calib_target_line")}
+    st.plotly_chart(charts.precision_bands(bands, target, texts, tr("review.calib_chart")), width="stretch")
+    st.markdown(tr("review.calib_recommend", auto=_threshold(rec.auto_accept), cur_auto=_threshold(rec.current_auto_accept),
+                   low=_threshold(rec.review_low), cur_low=_threshold(rec.current_review_low), labels=rec.labels,
+                   bands=rec.measured_bands))
+    if not rec.changes:
+        st.caption(tr("review.calib_keep"))
+        return
+    with ctx.db.cursor() as cur:
+        preview = review.threshold_preview(cur, rec.auto_accept, rec.review_low)
+    st.caption(tr("review.calib_preview", **preview))
+    if can_decide and st.button(tr("review.calib_apply"), type="primary", key="calib_apply"):
+        run_step(pipeline.apply_thresholds, ctx.db, ctx.user.username, rec.auto_accept, rec.review_low, target=target,
+                 spinner=tr("review.running"),
+                 success=lambda r: tr("review.calib_done", oneids=r.oneid.clusters, auto=r.oneid.auto_links,
+                                      queue=r.oneid.queue))
 
 
 def _next_pair(index: int, count: int) -> None:

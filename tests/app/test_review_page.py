@@ -139,3 +139,56 @@ def test_home_shows_the_work_waiting(resolved):
     assert metrics["OneIDs"].value == f"{oneids:,}" and metrics["Pairs to review"].value == f"{to_review:,}"
     assert metrics["Open data-subject requests"].value == "2" and metrics["Open data-subject requests"].delta == "1 overdue"
     assert metrics["Quality score"].value == f"{score:.1f}"
+
+
+def _label_auto_pairs(db, n: int) -> None:
+    """`n` scored pairs of [0.95, 1.0] approved by a steward: enough labels to measure that band."""
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO review_decisions SELECT nextval('decision_seq'), rec_l, rec_r, 'approve', 'steward', "
+                    "now(), NULL, NULL, NULL FROM (SELECT rec_l, rec_r FROM match_pairs WHERE match_probability >= 0.95 "
+                    "ORDER BY rec_l, rec_r LIMIT ?)", [n])
+
+
+def _charts(at) -> list[str]:
+    return [element.proto.spec for element in at.get("plotly_chart")]
+
+
+def test_too_few_labels_recommend_no_thresholds(resolved):
+    _label_auto_pairs(resolved, 10)
+    at = app_test(resolved, "steward").run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    assert "Too few labels: 10 decisions so far, and a band needs 50" in visible_text(at)
+    assert not [c for c in _charts(at) if "Measured precision per probability band" in c]
+    assert not [b for b in at.button if b.key == "calib_apply"]
+
+
+def test_steward_sees_precision_by_band_and_applies_the_recommendation_after_a_preview(resolved):
+    _label_auto_pairs(resolved, 60)
+    at = app_test(resolved, "steward").run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    assert [c for c in _charts(at) if "Measured precision per probability band" in c]
+    text = visible_text(at)
+    assert "Recommended: auto-accept at 0.95 (today 0.99), review from 0.6 (today 0.6), from 60 labels" in text
+    assert "Applying it (on the last scores):" in text and "OneIDs merge into others" in text
+    with resolved.cursor() as cur:  # previewed, not applied
+        assert not cur.execute("SELECT count(*) FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchone()[0]
+    at.button(key="calib_apply").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success if s.value.startswith("Applied:")]
+    with resolved.cursor() as cur:
+        saved = review.latest_model(cur)
+        assert (saved["auto_accept"], saved["review_low"]) == (0.95, 0.6)
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchall() == [
+            ("steward",)]
+
+
+def test_zh_recommendation_is_in_chinese(resolved):
+    _label_auto_pairs(resolved, 60)
+    at = app_test(resolved, "steward", lang="zh").run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    text = visible_text(at)
+    assert "推荐：自动合并阈值 0.95（当前 0.99）" in text and "应用后（基于上次评分）" in text
+    assert [b for b in at.button if b.key == "calib_apply"][0].label == "应用推荐阈值并重新识别"

@@ -53,3 +53,15 @@ def test_model_weights_skip_null_levels():
         {"label_for_charts": "else", "m_probability": 0.1, "u_probability": 0.8}]}]}
     bars = charts.model_weights(model, "t").data[0]
     assert list(bars.y) == ["mobile · else", "mobile · exact"] and bars.x[1] > 12 and bars.x[0] < 0
+
+
+def test_precision_bands_split_measured_from_few_and_draw_the_target():
+    bands = pd.DataFrame({"low": [0.6, 0.9, 0.95], "high": [0.65, 0.95, 1.0], "labels": [0, 10, 60],
+                          "approved": [0, 9, 60], "rejected": [0, 1, 0], "precision": [None, 0.9, 1.0],
+                          "measured": [False, False, True]})
+    texts = {"band": "区间", "precision": "精确率", "measured": "充足", "few": "不足", "target": "目标", "hover": "%{x}"}
+    fig = charts.precision_bands(bands, 0.99, texts, "t")
+    measured, few = fig.data
+    assert list(measured.x) == ["0.95–1.00"] and list(few.x) == ["0.90–0.95"]   # bands without labels are left out
+    assert [list(c) for c in few.customdata] == [[10, 9, 1]] and measured.name == "充足"
+    assert fig.layout.shapes[0].y0 == 0.99 and fig.layout.yaxis.title.text == "精确率"

@@ -1,0 +1,154 @@
+"""Thresholds learned from steward decisions: precision per band, the recommendation, the preview
+of applying it and the audited apply (governance/oneid/calibration.py)."""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import pytest
+
+from governance import pipeline
+from governance.oneid import calibration, review
+from governance.store.errors import GovernanceError
+from helpers import load_generated
+
+_ids = itertools.count(1)
+
+
+def _plant(cur, probability: float, approved: int, rejected: int = 0, decided: bool = True) -> list[tuple[int, int]]:
+    """`approved + rejected` scored pairs at `probability`, each record its own OneID, and (when
+    `decided`) a steward decision on each: the first `approved` approved, the rest rejected."""
+    pairs = []
+    for i in range(approved + rejected):
+        rec_l, rec_r = next(_ids), next(_ids)
+        band = "auto" if probability >= 0.99 else "review"
+        cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, ?, 0.0, ?, NULL)", [rec_l, rec_r, probability, band])
+        for rec in (rec_l, rec_r):
+            cur.execute("INSERT INTO crosswalk VALUES (?, 1, ?, 'crm', ?, 'single', 1)", [rec, rec, f"O{rec}"])
+        if decided:
+            decision = "approve" if i < approved else "reject"
+            cur.execute("INSERT INTO review_decisions VALUES (nextval('decision_seq'), ?, ?, ?, 'alice', now(), NULL, "
+                        "NULL, NULL)", [rec_r, rec_l, decision])  # either order is the same pair
+        pairs.append((rec_l, rec_r))
+    return pairs
+
+
+@pytest.fixture
+def planted(db):
+    """Today's thresholds 0.99 / 0.60; labelled bands of width 0.05 (precision in brackets):
+    0.95 (1.0), 0.90 (1.0), 0.85 (0.95), 0.65 (0.67), 0.60 (0.2)."""
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO oneid_models VALUES (1, '{}', 0.99, 0.6)")
+        _plant(cur, 0.96, 60)
+        _plant(cur, 0.91, 60)
+        _plant(cur, 0.86, 57, 3)
+        _plant(cur, 0.66, 40, 20)
+        _plant(cur, 0.61, 12, 48)
+    return db
+
+
+def test_precision_by_band_counts_active_labels(planted):
+    with planted.transaction() as cur:
+        (l1, r1), (l2, r2) = _plant(cur, 1.0, 1) + _plant(cur, 0.95, 1)
+        cur.execute("UPDATE review_decisions SET undone_at = now() WHERE least(rec_l, rec_r) = ?", [l1])  # undone
+        cur.execute("INSERT INTO review_decisions VALUES (nextval('decision_seq'), ?, ?, 'reject', 'bob', now(), NULL, "
+                    "NULL, NULL)", [l2, r2])  # decided again: the latest decision counts
+    with planted.cursor() as cur:
+        bands = calibration.precision_by_band(cur, 0.05).set_index("low")
+    assert len(bands) == 20 and bands["high"].iloc[-1] == 1.0
+    top = bands.loc[0.95]  # 0.95 and 1.0 fall in the last band; the undone decision is no label
+    assert (top["labels"], top["approved"], top["rejected"]) == (61, 60, 1) and top["measured"]
+    assert bands.loc[0.85, "precision"] == pytest.approx(0.95)
+    assert bands.loc[0.6, "precision"] == pytest.approx(0.2)
+    assert bands.loc[0.3, "labels"] == 0 and math.isnan(bands.loc[0.3, "precision"]) and not bands.loc[0.3, "measured"]
+    with planted.cursor() as cur:
+        fine = calibration.precision_by_band(cur, 0.01)
+        with pytest.raises(GovernanceError):
+            calibration.precision_by_band(cur, 0.03)
+    assert len(fine) == 100 and fine["labels"].sum() == bands["labels"].sum()
+
+
+def test_recommend_lowers_auto_accept_through_measured_bands_and_raises_review_low(planted):
+    with planted.cursor() as cur:
+        rec = calibration.recommend(cur)
+    assert rec.ready and rec.changes
+    assert (rec.auto_accept, rec.review_low) == (0.9, 0.65)  # 0.85 misses 0.99; 0.60 is below the 0.5 floor
+    assert (rec.current_auto_accept, rec.current_review_low) == (0.99, 0.6)
+    assert rec.labels == 300 and rec.measured_bands == 5
+    with planted.cursor() as cur:
+        looser = calibration.recommend(cur, target=0.95, floor=0.1)
+    assert (looser.auto_accept, looser.review_low) == (0.85, 0.6)
+
+
+def test_recommend_never_lowers_through_a_band_without_enough_labels(db):
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO oneid_models VALUES (1, '{}', 0.99, 0.6)")
+        _plant(cur, 0.91, 60)
+        _plant(cur, 0.96, 10)  # [0.95, 1.0) is not measured: no evidence to lower through it
+    with db.cursor() as cur:
+        rec = calibration.recommend(cur)
+    assert rec.ready and (rec.auto_accept, rec.review_low) == (0.99, 0.6) and not rec.changes
+
+
+def test_recommend_raises_auto_accept_past_a_measured_band_that_misses_the_target(db):
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO oneid_models VALUES (1, '{}', 0.98, 0.6)")
+        _plant(cur, 0.985, 45, 5)
+        _plant(cur, 0.995, 50)
+    with db.cursor() as cur:
+        rec = calibration.recommend(cur, width=0.01)
+    assert rec.auto_accept == 0.99 and rec.review_low == 0.6
+
+
+def test_too_few_labels_recommend_nothing(db):
+    with db.transaction() as cur:
+        _plant(cur, 0.91, 30, 19)  # 49 labels: one short of a measured band
+    with db.cursor() as cur:
+        rec = calibration.recommend(cur)
+        bands = calibration.precision_by_band(cur)
+    assert not rec.ready and rec.auto_accept is None and rec.review_low is None and not rec.changes
+    assert rec.labels == 49 and rec.measured_bands == 0 and not bands["measured"].any()
+    assert (rec.current_auto_accept, rec.current_review_low) == (0.99, 0.6)  # no run yet: the defaults
+    with db.cursor() as cur, pytest.raises(GovernanceError):
+        calibration.recommend(cur, target=0.4, floor=0.5)
+
+
+def test_threshold_preview_counts_moves_and_merging_oneids(planted):
+    with planted.transaction() as cur:
+        a, b, c, d, e = (next(_ids) for _ in range(5))
+        for rec in (a, b, c, d, e):
+            cur.execute("INSERT INTO crosswalk VALUES (?, 1, ?, 'crm', ?, 'single', 1)", [rec, rec, f"O{rec}"])
+        for left, right in ((a, b), (b, c), (d, e)):  # undecided: they would link at 0.90
+            cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, 0.92, 0.0, 'review', NULL)", [left, right])
+        _plant(cur, 0.995, 2)  # already auto
+    with planted.cursor() as cur:
+        preview = review.threshold_preview(cur, 0.9, 0.65)
+        same = review.threshold_preview(cur, 0.99, 0.6)
+    assert preview["to_auto"] == 60 + 60 + 3 and preview["to_review"] == 0 and preview["dropped"] == 60
+    assert preview["merging_oneids"] == 3  # {a, b, c} become one and {d, e} one: three OneIDs fold in
+    assert preview["auto_pairs"] == 123 + 2 and preview["review_pairs"] == 120
+    assert (same["to_auto"], same["to_review"], same["dropped"], same["merging_oneids"]) == (0, 0, 0, 0)
+    with planted.cursor() as cur:
+        assert review.threshold_preview(cur, 0.999, 0.6)["to_review"] == 2
+
+
+def test_apply_thresholds_resolves_with_the_saved_model_and_is_audited(db, tmp_path):
+    load_generated(db, tmp_path / "d", 300, seed=7)
+    with db.cursor() as cur:
+        before = review.latest_model(cur)
+    resolved = pipeline.apply_thresholds(db, "alice", 0.95, 0.65, target=0.99)
+    with db.cursor() as cur:
+        after = review.latest_model(cur)
+        action, actor, detail = cur.execute("SELECT action, actor, detail FROM audit_log WHERE action = "
+                                            "'oneid.thresholds_apply'").fetchone()
+    assert (after["auto_accept"], after["review_low"]) == (0.95, 0.65) and after["run_id"] == resolved.oneid.run_id
+    assert after["model_json"] == before["model_json"]  # the saved model scores again, nothing is trained
+    detail = json.loads(detail)
+    assert actor == "alice" and detail["before"] == {"auto_accept": 0.99, "review_low": 0.6}
+    assert detail["target"] == 0.99 and {"to_auto", "merging_oneids"} <= set(detail["preview"])
+    with pytest.raises(GovernanceError):
+        pipeline.apply_thresholds(db, "alice", 0.6, 0.9)  # refused: nothing is kept, not even the audit row
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchone()[0] == 1
+        assert review.latest_model(cur)["run_id"] == after["run_id"]
