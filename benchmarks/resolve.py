@@ -16,24 +16,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-
-
-def pairwise(cluster_of: dict[int, object], truth_of: dict[int, str]) -> tuple[float, float, float]:
-    """Precision, recall and F1 of the clusters' transitive closure against the truth."""
-    clusters: dict[object, list[str]] = {}
-    for rid, c in cluster_of.items():
-        clusters.setdefault(c, []).append(truth_of[rid])
-    predicted = sum(len(m) * (len(m) - 1) // 2 for m in clusters.values())
-    correct = sum(sum(n * (n - 1) // 2 for n in Counter(m).values()) for m in clusters.values())
-    true = sum(n * (n - 1) // 2 for n in Counter(truth_of.values()).values())
-    p, r = (correct / predicted if predicted else 1.0), (correct / true if true else 1.0)
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 def bare_splink(db) -> tuple[float, dict[int, int]]:
@@ -81,7 +68,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     args = parser.parse_args()
-    from helpers import scratch_secrets
+    from helpers import pair_closure, scratch_secrets
 
     scratch_secrets()
     logging.getLogger("splink").setLevel(logging.ERROR)
@@ -105,7 +92,7 @@ def main() -> None:
         with db.cursor() as cur:
             ours_clusters = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk").fetchall())
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ours, bare = pairwise(ours_clusters, truth_of), pairwise(bare_clusters, truth_of)
+    ours, bare = pair_closure(ours_clusters, truth_of), pair_closure(bare_clusters, truth_of)
     print(prepared)
     print("resolve stages: " + "  ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
     print(f"pairs scored {result.model_pairs:,}  auto-links {result.auto_links:,}  queue {result.queue:,}  "

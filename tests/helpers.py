@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
+from collections.abc import Hashable
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,3 +121,16 @@ def scratch_secrets() -> None:
     if not os.environ.get("STEWARD_SECRETS_FILE"):
         os.environ["STEWARD_SECRETS_FILE"] = str(Path(tempfile.mkdtemp(prefix="steward-bench-")) / "secrets.toml")
     ensure_secrets()
+
+
+def pair_closure(cluster_of: dict[Hashable, object], truth_of: dict[Hashable, str]) -> tuple[float, float, float, int, int]:
+    """Pair-closure precision, recall and F1 of the clusters' transitive closure against the truth, and the
+    predicted and true pair counts."""
+    clusters: dict[object, list[str]] = {}
+    for rid, c in cluster_of.items():
+        clusters.setdefault(c, []).append(truth_of[rid])
+    predicted = sum(len(m) * (len(m) - 1) // 2 for m in clusters.values())
+    correct = sum(sum(n * (n - 1) // 2 for n in Counter(m).values()) for m in clusters.values())
+    true = sum(n * (n - 1) // 2 for n in Counter(truth_of.values()).values())
+    p, r = (correct / predicted if predicted else 1.0), (correct / true if true else 1.0)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0), predicted, true
