@@ -1,6 +1,8 @@
 """Helpers for driving Streamlit in a real browser."""
 from __future__ import annotations
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from helpers import PASSWORDS, ROOT
 
 ARTIFACTS = ROOT / "test-results"
@@ -33,3 +35,18 @@ def sign_in(page, url: str, username: str) -> None:
     page.get_by_label("密码", exact=True).fill(PASSWORDS[username])
     page.get_by_role("button", name="登录").click()
     wait_idle(page)
+
+
+def open_page(page, title: str, attempts: int = 3) -> None:
+    """Open a page from the sidebar by its title and wait until its heading shows. A click that
+    lands while a late rerun (the sign-in cookie manager's) redraws the app can be lost: retry it."""
+    for _ in range(attempts):
+        page.get_by_role("link", name=title, exact=True).click()
+        wait_idle(page)
+        heading = page.get_by_role("heading", name=title, level=1)
+        try:
+            heading.wait_for(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the page {title!r} did not open after {attempts} clicks")

@@ -10,7 +10,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import ID_NUMBER, MOBILE, load_generated
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +37,7 @@ def test_search_open_360_and_download_masked_csv(customer_server, browser, tmp_p
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000},
                                accept_downloads=True).new_page()
     sign_in(page, customer_server["url"], "analyst")
-    page.get_by_role("link", name="客户 360").click()
-    wait_idle(page)
+    open_page(page, "客户 360")
     query = page.get_by_label("OneID、手机号、邮箱、姓名（汉字或拼音）或渠道 ID")
     query.fill(mobile)
     query.press("Enter")

@@ -7,7 +7,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import load_generated
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +31,7 @@ def test_deletion_request_from_inbox_to_done(dsr_server, browser):
     oneid = dsr_server["oneid"]
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1200}).new_page()
     sign_in(page, dsr_server["url"], "steward")
-    page.get_by_role("link", name="个人信息权利请求").click()
-    wait_idle(page)
+    open_page(page, "个人信息权利请求")
     expect(page.get_by_text("还没有请求。")).to_be_visible(timeout=20_000)
     page.get_by_text("登记新请求").click()
     expect(page.locator(".st-key-dsr_new_type")).to_be_visible()

@@ -10,7 +10,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import ID_NUMBER, MOBILE, load_generated
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +35,7 @@ def export_server(tmp_path):
 def test_download_a_masked_golden_csv(export_server, browser, tmp_path):
     page = browser.new_context(locale="en-US", accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()
     sign_in(page, export_server["url"], "steward")
-    page.get_by_role("link", name="数据导出").click()
-    wait_idle(page)
+    open_page(page, "数据导出")
     expect(page.get_by_text(f"{export_server['oneids']:,}", exact=True)).to_be_visible(timeout=20_000)
     page.locator(".st-key-export_prepare button").click()
     wait_idle(page, timeout=60_000)

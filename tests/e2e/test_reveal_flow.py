@@ -9,7 +9,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from governance.sources import ingest
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +34,7 @@ def signed_in_page(browser, url: str, username: str):
 
 def test_reveal_needs_a_reason_and_is_audited_and_admin_edits_a_rule(server, browser):
     page = signed_in_page(browser, server["url"], "steward")
-    page.get_by_role("link", name="数据源").click()
-    wait_idle(page)
+    open_page(page, "数据源")
     page.get_by_text("显示未脱敏数据（需填写理由，将记录审计）").click()
     wait_idle(page)
     expect(page.get_by_text("请填写理由后再显示未脱敏数据。")).to_be_visible(timeout=20_000)
@@ -46,8 +45,7 @@ def test_reveal_needs_a_reason_and_is_audited_and_admin_edits_a_rule(server, bro
     screenshot(page, "reveal")
 
     admin = signed_in_page(browser, server["url"], "admin")
-    admin.get_by_role("link", name="脱敏策略").click()
-    wait_idle(admin)
+    open_page(admin, "脱敏策略")
     admin.get_by_text("隐藏", exact=True).click()  # name × admin (the first class and role) → hidden
     wait_idle(admin)
     expect(admin.get_by_text("示例：***")).to_be_visible(timeout=20_000)

@@ -7,7 +7,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import load_generated
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +35,7 @@ def test_approve_reject_and_see_oneids_change(review_server, browser):
     assert a_oid_l != a_oid_r
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
     sign_in(page, review_server["url"], "steward")
-    page.get_by_role("link", name="OneID 审核").click()
-    wait_idle(page)
+    open_page(page, "OneID 审核")
     expect(page.get_by_role("heading", name="为什么").first).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="同一人 ✓").click()
     wait_idle(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from streamlit_browser import screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +22,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
     sign_in(page, url, "steward")
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
 
-    page.get_by_role("link", name="上传与映射").click()
-    wait_idle(page)
+    open_page(page, "上传与映射")
     page.get_by_label("数据源名称").fill("门店POS导出")
     page.get_by_label("数据源名称").press("Enter")
     wait_idle(page)
@@ -35,8 +34,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
     wait_idle(page)
     expect(page.get_by_text("已加载批次 1：2 行，5 列")).to_be_visible(timeout=20_000)
 
-    page.get_by_role("link", name="数据源").click()
-    wait_idle(page)
+    open_page(page, "数据源")
     expect(page.get_by_role("heading", name="数据源目录")).to_be_visible()
     expect(page.get_by_role("combobox", name="选择数据源")).to_have_value("门店POS导出")
     screenshot(page, "sources")
