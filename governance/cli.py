@@ -539,10 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_actor(sub.add_parser("resolve", help="match records (rules, Splink model, decisions) and assign stable OneIDs"))
     p.add_argument("--json", action="store_true")
-    p.add_argument("--no-model", action="store_true", help="rules and steward decisions only")
-    p.add_argument("--model", help="a model JSON file to score with (default: the latest saved model)")
-    p.add_argument("--retrain", action="store_true",
-                   help="train a new model even when one is saved (a retrained model may move OneIDs)")
+    which = p.add_mutually_exclusive_group()  # one way to get the model
+    which.add_argument("--no-model", action="store_true", help="rules and steward decisions only")
+    which.add_argument("--model", help="a model JSON file to score with (default: the latest saved model)")
+    which.add_argument("--retrain", action="store_true",
+                       help="train a new model even when one is saved (a retrained model may move OneIDs)")
     p.add_argument("--auto-accept", type=float, default=0.99, help="link pairs at or above this probability")
     p.add_argument("--review-low", type=float, default=0.60, help="queue pairs from this probability up")
     p.set_defaults(func=cmd_resolve)

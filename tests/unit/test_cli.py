@@ -214,3 +214,9 @@ def test_golden_rules_overrides_and_refresh(db_path, tmp_path, capsys):
     assert json.loads(call(db_path, capsys, "golden", "refresh", "--json")[1])["mode"] == "incremental"
     assert call(db_path, capsys, "golden", "remove-override", "1", "--reason", "undo", "--actor", "alice")[0] == 0
     assert call(db_path, capsys, "golden", "remove-override", "1", "--reason", "again")[0] == 2
+
+
+def test_resolve_takes_one_way_to_get_its_model(db_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--db", str(db_path), "resolve", "--retrain", "--no-model"])
+    assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
