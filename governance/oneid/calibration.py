@@ -37,9 +37,7 @@ def precision_by_band(cur: duckdb.DuckDBPyConnection, width: float = WIDTH, min_
     (`match_pairs`) with an active decision (the latest one when a pair was decided again)."""
     n = _bands(width)
     counts = cur.execute(
-        "WITH d AS (SELECT least(rec_l, rec_r) AS rec_l, greatest(rec_l, rec_r) AS rec_r, decision "
-        "FROM review_decisions WHERE undone_at IS NULL QUALIFY row_number() OVER "
-        "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1) "
+        f"WITH d AS ({review.DECIDED_SQL}) "
         "SELECT band, count(*) FILTER (WHERE decision = 'approve'), count(*) FILTER (WHERE decision = 'reject') "
         "FROM (SELECT least(floor(p.match_probability * ? + 1e-9), ? - 1)::INTEGER AS band, d.decision "
         "FROM d JOIN match_pairs p USING (rec_l, rec_r)) GROUP BY band", [n, n]).fetchall()

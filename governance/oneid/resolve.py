@@ -26,6 +26,7 @@ from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
+from governance.oneid.review import DECIDED_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
@@ -55,10 +56,7 @@ def new_oneids(cur: duckdb.DuckDBPyConnection, n: int) -> list[str]:
 
 def active_decisions(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(approved pairs, rejected pairs); a later decision on the same pair replaces an earlier one."""
-    rows = cur.execute(
-        "SELECT least(rec_l, rec_r), greatest(rec_l, rec_r), decision FROM review_decisions WHERE undone_at IS NULL "
-        "QUALIFY row_number() OVER (PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1"
-    ).fetchall()
+    rows = cur.execute(DECIDED_SQL).fetchall()
     return ([(a, b) for a, b, d in rows if d == "approve"], [(a, b) for a, b, d in rows if d == "reject"])
 
 
@@ -252,9 +250,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
                     f"rule_id AS placed_by FROM ({rule_links_sql(cur)})")
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
-        cur.execute("CREATE OR REPLACE TEMP TABLE _decided AS SELECT least(rec_l, rec_r) AS rec_l, greatest(rec_l, rec_r) "
-                    "AS rec_r, decision FROM review_decisions WHERE undone_at IS NULL QUALIFY row_number() OVER "
-                    "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
         if prediction is not None:
             temp_table(cur, "_pairs", prediction.pairs)
             _keep_unchanged_scores(cur, prediction, review_low)

@@ -46,6 +46,11 @@ def _label(column: str) -> str:
     return f"(({column}) // 4294967296)::VARCHAR || ':' || (({column}) % 4294967296)::VARCHAR"
 
 
+# The decision in force on each pair (rec_l < rec_r): the latest one not undone.
+DECIDED_SQL = ("SELECT least(rec_l, rec_r) AS rec_l, greatest(rec_l, rec_r) AS rec_r, decision FROM review_decisions "
+               "WHERE undone_at IS NULL QUALIFY row_number() OVER "
+               "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1")
+
 _UNDECIDED = ("NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS NULL "
               "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)")
 
