@@ -75,14 +75,14 @@ def steward_actions(ctx: PageContext, oneid: str, records: pd.DataFrame, reveal:
                 comment = st.text_input(tr("c360.comment"), key="c360_split_comment")
                 if st.form_submit_button(tr("c360.split")):
                     run_step(pipeline.split_record, ctx.db, actor, oneid, int(ids[record]), comment or None,
-                             success=lambda moved_to: tr("c360.split_done", oneid=moved_to))
+                             spinner=tr("review.running"), success=lambda moved_to: tr("c360.split_done", oneid=moved_to))
         with st.form("c360_merge", clear_on_submit=True):
             st.markdown(f"**{tr('c360.merge')}**")
             other = st.text_input(tr("c360.merge_other"))
             comment = st.text_input(tr("c360.comment"), key="c360_merge_comment")
             if st.form_submit_button(tr("c360.merge")):
                 run_step(pipeline.merge_oneids, ctx.db, actor, oneid, other.strip().upper(), comment or None,
-                         success=lambda merged: tr("c360.merge_done", oneid=merged))
+                         spinner=tr("review.running"), success=lambda merged: tr("c360.merge_done", oneid=merged))
 
 
 def survivorship_rules(ctx: PageContext) -> None:

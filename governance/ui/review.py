@@ -167,5 +167,5 @@ def cluster(ctx: PageContext, can_decide: bool) -> None:
         target = records[st.selectbox(tr("review.split"), list(records), key="split_pick")]
         if st.button(tr("review.split"), key="split_button"):
             # reject decisions against the other members, then a re-run: the split shows at once
-            run_step(pipeline.split_record, ctx.db, ctx.user.username, oneid, int(target),
+            run_step(pipeline.split_record, ctx.db, ctx.user.username, oneid, int(target), spinner=tr("review.running"),
                      success=lambda moved_to: tr("c360.split_done", oneid=moved_to))
