@@ -15,6 +15,7 @@ import duckdb
 from governance.access import audit
 from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
+from governance.standardize.normalizers import SALUTATION_SEX
 from governance.store.util import utcnow
 
 # A record's id: batch and 1-based row in one BIGINT.
@@ -36,7 +37,36 @@ class MatchRule:
     label_zh: str
     key_sql: str        # one SQL expression over std_records: records with the same non-null key link
     where_sql: str      # which records take part
-    needs_name: bool = False  # the group must also agree on the name (two-level check)
+    group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k and mobile)
+
+
+# Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
+_NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL "
+             "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
+# Sex from a resident ID, a gender column (1 male, 2 female) or a salutation (王先生, Ms Smith).
+SEX_SQL = ("coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, CASE lower(name_salutation) "
+           + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SALUTATION_SEX.items()) + " END)")
+DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL} THEN birth_date END AS DATE))")
+# A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
+MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
+                  "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
+_FULL_NAME_KEY = f"CASE WHEN coalesce(name_reason, '') <> 'NAME_SURNAME_ONLY' THEN {_NAME_KEY} END"
+_CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
+
+
+def single_person_mobiles_sql() -> str:
+    """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
+    name; none carries another name (household_mobiles_sql), sex, birth date, resident ID or account
+    on one platform (a platform binds a phone to one account). A phone that WeChat authorized without
+    a name links to the named records on it this way."""
+    accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
+    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
+            f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
+            + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
+            f"WHERE mobile_status IN {VALID_SQL}) GROUP BY mobile HAVING count(*) > 1 AND count(full_name) > 0 "
+            "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
+            + "".join(f"AND count(DISTINCT account_{i}) <= 1 " for i in range(len(accounts)))
+            + f"EXCEPT {household_mobiles_sql()}")
 
 
 # Defaults, strongest first. E-commerce buyer ids and Douyin accounts are no rules: buyers order for
@@ -52,16 +82,19 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
-              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL",
-              needs_name=True),
+              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL"),
+    MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
+              "手机号相同且该号码的记录都指向同一人", "mobile",
+              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles)"),
+    MatchRule("masked_mobile_name_city", "Masked mobile compatible, same full name, same city",
+              "脱敏手机号相符、全名相同且同城", f"{MASKED_KEY_SQL} || '|' || {_FULL_NAME_KEY} || '|' || {_CITY}",
+              f"{MASKED_KEY_SQL} IS NOT NULL AND name_status IN {VALID_SQL}",
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*)"),  # one full number at most, a masked one
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL"),
 )
 
-# Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
-_NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL "
-             "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
 _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
 
 
@@ -110,13 +143,17 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
     for rule in rules:  # each group of records with one key: a star around its smallest record id
         source = channel if "channel_key" in rule.key_sql else records
         keyed = f"_keyed_{len(parts)}"
-        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k FROM ({source}) WHERE {rule.where_sql})",
+        group = f" AND {rule.group_sql}" if rule.group_sql else ""
+        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "
+                             f"{VALID_SQL} THEN mobile END AS mobile FROM ({source}) WHERE {rule.where_sql})",
                       f"SELECT g.root AS rec_l, s.rid AS rec_r, '{rule.rule_id}' AS rule_id FROM {keyed} s JOIN "
-                      f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1) g "
+                      f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1{group}) g "
                       f"USING (k) WHERE s.rid <> g.root"))
     if not parts:
         return "SELECT NULL::BIGINT AS rec_l, NULL::BIGINT AS rec_r, NULL::VARCHAR AS rule_id WHERE false"
-    return f"WITH {', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
+    single = (f"_single_person_mobiles AS MATERIALIZED ({single_person_mobiles_sql()}), "
+              if any(r.rule_id == "mobile_one_person" for r in rules) else "")
+    return f"WITH {single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
 
 
 def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:

@@ -4,7 +4,8 @@ Comparisons: name (hanzi, pinyin in either order, initials, Jaro-Winkler on piny
 adjusted), mobile (exact, last 8 digits, one typo, masked-compatible first 3 + last 4), email, birth
 date (exact, same month, one typo), resident ID, platform account (union_id, open_id within its app
 id or membership card within its source; else Douyin or buyer id), nickname (exact, term-frequency
-adjusted; two different nicknames weigh nothing), district and gender. Records named in separate family /
+adjusted; two different nicknames weigh nothing), district, address (the last three numbers of a
+Chinese address, building, unit and room, within the same district) and sex. Records named in separate family /
 given fields with no usable single name (Western CRMs such as Febrl) get their own comparisons and
 blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or city, and
 postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every other
@@ -61,6 +62,8 @@ SELECT {REC_ID} AS unique_id,
                                               THEN birth_date END AS DATE))::VARCHAR AS dob,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
        coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
+       CASE WHEN NOT split_name AND address_status IN {VALID_SQL} AND len(addr_numbers) >= 3
+            THEN array_to_string(addr_numbers[-3:], '-') END AS addr_room,
        coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex,
        split_name,
        CASE WHEN split_name AND given_name_status IN {VALID_SQL} THEN lower(trim(given_name)) END AS given,
@@ -79,7 +82,8 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN split_name AND postcode_status IN {VALID_SQL} THEN postcode
             WHEN split_name AND regexp_full_match(postcode_raw, '[0-9A-Z][0-9A-Z -]{{1,8}}[0-9A-Z]')
             THEN replace(postcode_raw, ' ', '') END AS postcode
-FROM (SELECT s.*, upper(trim(m.postcode)) AS postcode_raw  -- a postcode outside China is 'invalid': its raw text
+FROM (SELECT s.*, upper(trim(m.postcode)) AS postcode_raw,  -- a postcode outside China is 'invalid': its raw text
+             regexp_extract_all(regexp_replace(s.address, '[(（][^)）]*[)）]', '', 'g'), '[0-9]+') AS addr_numbers
       FROM (SELECT *, coalesce(name_status NOT IN {VALID_SQL}, true)
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
@@ -146,7 +150,9 @@ def settings() -> SettingsCreator:
         cll.ExactMatchLevel("mobile").configure(u_probability=1e-6, fix_u_probability=True, label_for_charts="exact"),
         cll.ExactMatchLevel("mobile8").configure(label_for_charts="last 8 digits"),
         cll.DamerauLevenshteinLevel("mobile", 1).configure(label_for_charts="one typo"),
-        cll.ExactMatchLevel("mobile_mk").configure(label_for_charts="masked-compatible"),
+        # 7 of 11 digits (138****5530): about 1 in 10^5 random pairs; a sampled u is contaminated by true matches
+        cll.ExactMatchLevel("mobile_mk").configure(u_probability=1e-5, fix_u_probability=True,
+                                                   label_for_charts="masked-compatible"),
         cll.ElseLevel()])
     return SettingsCreator(
         link_type="dedupe_only",
@@ -174,6 +180,12 @@ def settings() -> SettingsCreator:
                 cll.ExactMatchLevel("nickname").configure(tf_adjustment_column="nickname", label_for_charts="exact"),
                 cll.ElseLevel()]),
             cl.ExactMatch("district"),
+            cl.CustomComparison(output_column_name="address", comparison_levels=[
+                cll.CustomLevel("addr_room_l IS NULL OR addr_room_r IS NULL OR district_l IS NULL OR district_r IS NULL"
+                                ).configure(is_null_level=True),
+                cll.CustomLevel("addr_room_l = addr_room_r AND district_l = district_r",
+                                label_for_charts="same district, building, unit and room"),
+                cll.ElseLevel()]),
             cl.ExactMatch("sex"),
             _split_field("given", "given name", (0.92, 0.8), swapped_with="family"),
             _split_field("family", "family name", (0.92, 0.8), swapped_with="given"),

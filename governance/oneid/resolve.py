@@ -32,8 +32,8 @@ from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
-                 "same_card_in_source": 74.0, "mobile_and_name": 70.0,
-                 "mobile_and_channel_id": 60.0}
+                 "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
+                 "masked_mobile_name_city": 64.0, "mobile_and_channel_id": 60.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
 

@@ -21,7 +21,7 @@ _DECISION_EVENTS = {"approve": Event.REVIEW_APPROVE, "reject": Event.REVIEW_REJE
 _BULK_EVENTS = {"approve": Event.REVIEW_BULK_APPROVE, "reject": Event.REVIEW_BULK_REJECT}
 COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "email": ("邮箱", "email"),
                "dob": ("出生日期", "birth date"), "id_card": ("身份证号", "resident ID"),
-               "district": ("区县", "district"), "sex": ("性别", "sex"), "given": ("名", "given name"),
+               "district": ("区县", "district"), "address": ("门牌与房号", "building and room"), "sex": ("性别", "sex"), "given": ("名", "given name"),
                "family": ("姓", "family name"), "street": ("街道地址", "street"), "locality": ("城市或区域", "suburb or city"),
                "postcode": ("邮编", "postcode"), "account": ("平台账号", "platform account"),
                "nickname": ("昵称", "nickname")}

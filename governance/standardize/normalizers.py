@@ -767,6 +767,8 @@ _LATIN_TOKEN_RE = re.compile(r"[\s\-_.,'’]+")
 _LATIN_SALUTATIONS = {"mr": "1", "mr.": "1", "mrs": "2", "mrs.": "2", "ms": "2", "ms.": "2", "miss": "2",
                       "dr": None, "dr.": None, "mx": None, "mx.": None}
 _SALUTATIONS = {"先生": "1", "女士": "2", "小姐": "2", "太太": "2", "夫人": "2"}
+# Salutation (as `name_salutation` holds it, lower case) -> the sex it implies (GB/T 2261.1 code)
+SALUTATION_SEX = _SALUTATIONS | {k: v for k, v in _LATIN_SALUTATIONS.items() if v}
 _TITLES = ("老师", "经理", "老板", "师傅", "阿姨", "医生", "总")
 _ORG_WORDS = ("公司", "集团", "有限", "商行", "工作室", "事务所", "门店", "旗舰店", "专卖店")
 _SURNAMES = names_data.SURNAMES
