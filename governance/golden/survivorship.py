@@ -5,9 +5,14 @@ Rule kinds (a rule per field, stored as numbered versions in `survivorship_rules
 - source_priority: a trust order of channels;  - most_recent: by updated_at, else the batch time;
 - most_frequent;  - most_complete: the longest value;  - aggregate: every distinct value.
 Every rule is "valid first": only valid values compete, and a value with a warning loses to a
-clean one. A value derived from the resident ID (birth date, sex) beats a typed one. Ties break in
-this documented order: derived before typed, status (valid before valid_with_warning), the rule's
-own order, source priority, the most recent batch, then the lowest record id.
+clean one. A value derived from the resident ID (birth date, sex) beats a typed one. A province,
+city or district parsed from a usable address (`addr_*` in std_records: a region column such as
+所在地区 maps to `address`) is a fallback: it is used only when no record of the OneID has a usable
+typed value for the field, and only when it agrees with the typed units of its own record and with
+the golden record's other units (so parsed units never mix two places). Ties break in this
+documented order: ID-derived before typed before address-parsed, status (valid before
+valid_with_warning, for a parsed unit that of the address), the rule's own order, source priority,
+the most recent batch, then the lowest record id.
 A steward override (overrides.py) beats every rule.
 
 The build is one pass: OneIDs of a single record are projected without aggregation; the others
@@ -69,6 +74,12 @@ DEFAULTS["address"] = SurvivorshipRule("address", "most_complete")
 
 # A value derived from the resident ID beats a typed one.
 DERIVED_FIRST = {"birth_date": "strftime(s.id_birth_date, '%Y-%m-%d')", "gender": "s.id_sex"}
+# A unit parsed from a usable address is a fallback: a typed value (what the source said) beats it.
+DERIVED_FALLBACK = {f: f"s.addr_{f}" for f in ("province", "city", "district")}
+ADDRESS_OK = f"s.address_status IN {VALID_SQL}"
+# Bump when the build gives other golden values for the same records and rules: the next refresh
+# of an existing store is then a full rebuild, which also recreates the views (create_views).
+BUILD_VERSION = 1  # 1: province, city and district fall back to the units parsed from the address
 
 ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "is_minor")
 REC = 4294967296  # rec_id = batch_id * REC + row_number
@@ -101,9 +112,9 @@ def _candidates_sql(where: str) -> str:
         value, loser = _value_sql(f)
         values.append(f"{value} AS {f}")
         if loser:
-            values.append(f"{loser} AS {f}__typed")
+            values.append(f"{loser} AS {f}__lost")
     return f"""
-        SELECT oneid, rec_id, source, batch_id, row_number, regexp_replace(field, '__typed$', '') AS field, value
+        SELECT oneid, rec_id, source, batch_id, row_number, regexp_replace(field, '__lost$', '') AS field, value
         FROM (UNPIVOT (SELECT c.oneid, c.rec_id, s.source, s.batch_id, s.row_number, {', '.join(values)}
                        FROM crosswalk c JOIN std_records s USING (batch_id, row_number) {where})
               ON COLUMNS(* EXCLUDE (oneid, rec_id, source, batch_id, row_number)) INTO NAME field VALUE value)"""
@@ -181,8 +192,8 @@ def set_rule(db: Database, actor: str, field_name: str, kind: str, priority: tup
 
 
 def _rules_stamp(cur: duckdb.DuckDBPyConnection) -> int:
-    """Grows with every rule change (versions are only ever added)."""
-    return scalar(cur, "SELECT count(*) FROM survivorship_rules")
+    """Grows with every rule change (versions are only ever added) and with BUILD_VERSION."""
+    return BUILD_VERSION * REC + scalar(cur, "SELECT count(*) FROM survivorship_rules")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,41 +201,69 @@ def _rules_stamp(cur: duckdb.DuckDBPyConnection) -> int:
 
 def _value_sql(f: str) -> tuple[str, str | None]:
     """(the candidate value of field `f` in a record: the ID-derived one first, else a valid typed
-    one; the typed value that loses to the ID-derived one, for the competing values)."""
+    one, else the unit parsed from the address when it agrees with the record's typed units; the
+    value that loses inside the record, for the competing values: the typed one beaten by the
+    ID-derived one, or the parsed unit beaten by a typed one or left out)."""
     derived = DERIVED_FIRST.get(f)
     typed_ok = f"s.{f}_status IN {VALID_SQL}"
+    parsed = DERIVED_FALLBACK.get(f)
+    if parsed:
+        agrees = " AND ".join(f"coalesce({p} = CASE WHEN s.{g}_status IN {VALID_SQL} THEN s.{g} END, true)"
+                              for g, p in DERIVED_FALLBACK.items() if g != f)
+        value = f"CASE WHEN {typed_ok} THEN s.{f} WHEN {ADDRESS_OK} AND {agrees} THEN {parsed} END"
+        return value, f"CASE WHEN {ADDRESS_OK} AND {parsed} IS DISTINCT FROM ({value}) THEN {parsed} END"
     if not derived:
         return f"CASE WHEN {typed_ok} THEN s.{f} END", None
     return (f"CASE WHEN {derived} IS NOT NULL THEN {derived} WHEN {typed_ok} THEN s.{f} END",
             f"CASE WHEN {derived} IS NOT NULL AND {typed_ok} AND s.{f} <> {derived} THEN s.{f} END")
 
 
-def _field_sql(f: str, rule: SurvivorshipRule, priority_col: str) -> dict[str, list[str]]:
+def _field_sql(f: str, rules: dict[str, SurvivorshipRule], priority_col: str) -> dict[str, list[str]]:
     """The SQL pieces of one field. `single`: the output columns for a OneID of one record (no
     aggregation: most OneIDs). `cand` and `agg`: candidate columns per record and aggregates for a
     OneID of several records; `multi`: its output columns. Outputs: the value, the winning record
     (`__rec`, NULL for aggregate) and the override id (set afterwards)."""
+    rule = rules[f]
     value, _ = _value_sql(f)
+    parsed = f in DERIVED_FALLBACK
     out = {"single": [], "cand": [f"{value} AS v_{f}"], "agg": [], "multi": []}
+    derived = DERIVED_FIRST.get(f)
+    if derived:
+        status = f"CASE WHEN {derived} IS NOT NULL THEN 0 WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
+    elif parsed:  # 3, 4: parsed from a valid address, from one with a warning
+        status = (f"CASE WHEN s.{f}_status = 'valid' THEN 1 WHEN s.{f}_status IN {VALID_SQL} THEN 2 "
+                  f"WHEN s.address_status = 'valid' THEN 3 ELSE 4 END")
+    else:
+        status = f"CASE WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
+    if parsed:
+        out["cand"] += [f"{status} AS d_{f}", f"s.addr_{f} AS a_{f}"]  # a_: the record's parsed unit
     if rule.kind == "aggregate":
         out["single"] += [f"{value} AS {f}", f"NULL::BIGINT AS {f}__rec"]
-        out["agg"].append(f"array_to_string(list_sort(list_distinct(list(v_{f}) FILTER (WHERE v_{f} IS NOT NULL))), "
-                          f"' | ') AS all_{f}")
-        out["multi"] += [f"nullif(all_{f}, '') AS {f}", f"NULL::BIGINT AS {f}__rec"]
+        every = "array_to_string(list_sort(list_distinct(list(v_{f}) FILTER (WHERE v_{f} IS NOT NULL{c}))), ' | ')"
+        if parsed:  # the parsed units only when no record has a typed one
+            out["agg"] += [every.format(f=f, c=f" AND d_{f} < 3") + f" AS all_{f}",
+                           every.format(f=f, c=f" AND d_{f} >= 3") + f" AS allp_{f}"]
+            out["multi"] += [f"coalesce(nullif(all_{f}, ''), nullif(allp_{f}, '')) AS {f}", f"NULL::BIGINT AS {f}__rec"]
+        else:
+            out["agg"].append(every.format(f=f, c="") + f" AS all_{f}")
+            out["multi"] += [f"nullif(all_{f}, '') AS {f}", f"NULL::BIGINT AS {f}__rec"]
     else:
         out["single"] += [f"{value} AS {f}", f"CASE WHEN {value} IS NOT NULL THEN c.rec_id END AS {f}__rec"]
-        derived = DERIVED_FIRST.get(f)
-        status = f"CASE WHEN {derived} IS NOT NULL THEN 0 WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END" if derived \
-            else f"CASE WHEN s.{f}_status = 'valid' THEN 1 ELSE 2 END"
-        out["cand"].append(f"{status} AS d_{f}")
+        if not parsed:
+            out["cand"].append(f"{status} AS d_{f}")
         own = {"source_priority": None, "most_recent": "-seen_us", "most_frequent": f"-n_{f}",
                "most_complete": f"-length(v_{f})"}[rule.kind]
         if rule.kind == "most_frequent":
             out["freq"] = [f]
+        others = [g for g in DERIVED_FALLBACK if g != f and rules[g].kind != "aggregate"] if parsed else []
         key = [f"'d': d_{f}"] + ([f"'k': {own}"] if own else []) + [f"'p': {priority_col}", "'t': tie", "'r': rec_id",
-                                                                     f"'v': v_{f}"]
+                                                                     f"'v': v_{f}"] + [f"'a_{g}': a_{g}" for g in others]
         out["agg"].append(f"min({{{', '.join(key)}}}) FILTER (WHERE v_{f} IS NOT NULL) AS w_{f}")
-        out["multi"] += [f"w_{f}.v AS {f}", f"w_{f}.r AS {f}__rec"]
+        winner = [f"w_{f}.v", f"w_{f}.r"]
+        if others:  # a parsed winner stays only when its record's other parsed units agree with the golden ones
+            keep = f"w_{f}.d < 3 OR ({' AND '.join(f'coalesce(w_{f}.a_{g} = w_{g}.v, true)' for g in others)})"
+            winner = [f"CASE WHEN {keep} THEN {w} END" for w in winner]
+        out["multi"] += [f"{winner[0]} AS {f}", f"{winner[1]} AS {f}__rec"]
     out["single"].append(f"NULL::BIGINT AS {f}__override")
     out["multi"].append(f"NULL::BIGINT AS {f}__override")
     return out
@@ -240,7 +279,7 @@ def _golden_select(rules: dict[str, SurvivorshipRule], only_changed: bool) -> tu
             priority_cols[rules[f].priority] = f"p{len(priority_cols)}"
             params.append(list(rules[f].priority))
     ranks = ", ".join(f"coalesce(list_position(?::VARCHAR[], b.channel), 1000) AS {c}" for c in priority_cols.values())
-    parts = [_field_sql(f, rules[f], priority_cols[rules[f].priority]) for f in FIELD_NAMES]
+    parts = [_field_sql(f, rules, priority_cols[rules[f].priority]) for f in FIELD_NAMES]
     scope = "WHERE c.oneid IN (SELECT oneid FROM golden_changed)" if only_changed else ""
     joins = ("JOIN std_records s USING (batch_id, row_number) JOIN batches b ON b.batch_id = c.batch_id "
              "LEFT JOIN std_batches sb ON sb.batch_id = c.batch_id")

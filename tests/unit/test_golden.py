@@ -13,11 +13,12 @@ from governance.privacy import consent
 from governance.sources import ingest
 
 ID = "11010519491231002X"  # a woman born 1949-12-31
+HEADER = "姓名,手机,身份证,邮箱,生日,性别,详细地址,更新时间"
 
 
-def load(db, tmp_path: Path, name: str, channel: str, rows: list[str]) -> None:
+def load(db, tmp_path: Path, name: str, channel: str, rows: list[str], header: str = HEADER) -> None:
     path = tmp_path / f"{name}.csv"
-    path.write_text("姓名,手机,身份证,邮箱,生日,性别,详细地址,更新时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     ingest.ingest_file(db, path, actor="t", source=name, channel=channel)
 
 
@@ -123,7 +124,10 @@ def test_lineage_points_at_the_record_that_holds_the_value(db, tmp_path):
             WHERE l.rule NOT IN ('aggregate', 'override') AND (c.oneid <> l.oneid OR NOT (
                   (l.field = 'name' AND s.name = l.value) OR (l.field = 'email' AND s.email = l.value) OR
                   (l.field = 'birth_date' AND coalesce(strftime(s.id_birth_date, '%Y-%m-%d'), s.birth_date) = l.value) OR
-                  l.field NOT IN ('name', 'email', 'birth_date')))""").fetchone()[0]
+                  (l.field = 'province' AND l.value IN (s.province, s.addr_province)) OR
+                  (l.field = 'city' AND l.value IN (s.city, s.addr_city)) OR
+                  (l.field = 'district' AND l.value IN (s.district, s.addr_district)) OR
+                  l.field NOT IN ('name', 'email', 'birth_date', 'province', 'city', 'district')))""").fetchone()[0]
         missing = cur.execute("SELECT count(*) FROM golden_lineage WHERE rule NOT IN ('aggregate', 'override') "
                               "AND (source IS NULL OR batch_id IS NULL)").fetchone()[0]
         inside = cur.execute("SELECT count(*) FROM golden_lineage WHERE list_contains(competing, value) "
@@ -267,3 +271,92 @@ def test_a_minor_flag_clears_once_the_holder_turns_14(db, tmp_path):
         for table in ("std_records", "golden_records"):
             minors = dict(cur.execute(f"SELECT name, is_minor FROM {table} WHERE name IN ('王芳', '李小明')").fetchall())
             assert minors == {"王芳": False, "李小明": True}, table
+
+
+# --- province, city and district parsed from the address: a fallback behind typed values ----------
+
+def _golden_units(db) -> dict[str, tuple]:
+    """name -> (province, city, district) of every golden record, and the lineage per OneID."""
+    with db.cursor() as cur:
+        rows = cur.execute("SELECT name, oneid, province, city, district FROM golden_records").fetchall()
+        return {name: (units, sv.lineage(cur, oneid).set_index("field")) for name, oneid, *units in rows}
+
+
+def test_a_record_known_only_by_its_address_gets_the_parsed_province_city_and_district(db, tmp_path):
+    load(db, tmp_path, "crm", "crm", ["张三,13912345678,,,,,广东省深圳市南山区科技园路1号,"])
+    pipeline.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.build_golden(db)
+    (units, lin), = _golden_units(db).values()
+    assert units == ["广东省", "深圳市", "南山区"]   # the standardizer's official names
+    with db.cursor() as cur:
+        batch = cur.execute("SELECT max(batch_id) FROM batches").fetchone()[0]
+        oneid = cur.execute("SELECT oneid FROM golden_records").fetchone()[0]
+        competing = sv.candidates(cur, oneid, "district")
+    for field in ("province", "city", "district"):
+        assert (lin.loc[field, "source"], lin.loc[field, "batch_id"], lin.loc[field, "row_number"]) == ("crm", batch, 1)
+        assert lin.loc[field, "rule"] == "most_recent" and list(lin.loc[field, "competing"]) == []
+    assert competing[["value", "row_number", "golden"]].values.tolist() == [["南山区", 1, True]]
+
+
+def test_a_typed_unit_beats_one_parsed_from_another_records_address(db, tmp_path):
+    load(db, tmp_path, "crm", "crm", ["李四,13812345678,浙江省", "赵六,13612345678,广东省"], header="姓名,手机,省份")
+    load(db, tmp_path, "pos", "pos", ["李四,13812345678,广东省深圳市南山区科技园路1号",
+                                      "赵六,13612345678,广东省深圳市南山区科技园路1号"], header="姓名,手机,所在地区")
+    pipeline.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.build_golden(db)
+    golden = _golden_units(db)
+    (li_units, li), (zhao_units, zhao) = golden["李四"], golden["赵六"]
+    # the typed province wins; the parse names another province, so its city and district are left out
+    assert li_units == ["浙江省", None, None]
+    assert (li.loc["province", "source"], li.loc["province", "row_number"]) == ("crm", 1)
+    assert list(li.loc["province", "competing"]) == ["广东省"]
+    # a parse that agrees with the typed province fills the city and district, from its own record
+    assert zhao_units == ["广东省", "深圳市", "南山区"]
+    assert (zhao.loc["province", "source"], zhao.loc["province", "row_number"]) == ("crm", 2)
+    for field in ("city", "district"):
+        assert (zhao.loc[field, "source"], zhao.loc[field, "row_number"]) == ("pos", 2)
+    sv.build_golden(db, {"province": sv.SurvivorshipRule("province", "aggregate")})
+    assert _golden_units(db)["李四"][0][0] == "浙江省"   # aggregate too: parsed units only when nothing is typed
+
+
+def test_parsed_units_of_two_addresses_never_mix(db, tmp_path):
+    load(db, tmp_path, "crm", "crm", ["王五,13712345678,,,,,浙江省杭州市西湖区文三路1号,2023-01-01 09:00:00",
+                                      "钱七,13512345678,,,,,广东省深圳市南山区科技园路1号,2023-01-01 09:00:00"])
+    load(db, tmp_path, "pos", "pos", ["王五,13712345678,,,,,广东省深圳市,2024-05-01 10:00:00",
+                                      "钱七,13512345678,,,,,广东省深圳市,2024-05-01 10:00:00"])
+    pipeline.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.build_golden(db)
+    golden = _golden_units(db)
+    (wang_units, wang), (qian_units, qian) = golden["王五"], golden["钱七"]
+    # the newest address (most_recent) gives province and city; the older one's district is in Hangzhou
+    assert wang_units == ["广东省", "深圳市", None] and wang.loc["city", "source"] == "pos"
+    assert qian_units == ["广东省", "深圳市", "南山区"]   # the older address agrees: its district fills in
+    assert qian.loc["province", "source"] == "pos" and qian.loc["district", "source"] == "crm"
+
+
+def test_a_store_built_by_the_earlier_release_picks_up_parsed_units_at_its_next_refresh(tmp_path):
+    from test_store import _old_store  # the store of the release with 11 migrations (its golden build included)
+
+    from governance.store.storage import open_database
+
+    path = tmp_path / "old.duckdb"
+    _old_store(path)
+    db = open_database(path)
+    try:
+        with db.cursor() as cur:
+            before = cur.execute("SELECT count(province) FROM golden_records").fetchone()[0]
+        assert sv.refresh_golden(db).mode == "full"          # the build changed: a full rebuild, views included
+        with db.cursor() as cur:
+            after = cur.execute("SELECT count(province) FROM golden_records").fetchone()[0]
+            wrong = cur.execute("""
+                SELECT count(*) FROM golden_lineage l JOIN std_records s USING (batch_id, row_number)
+                WHERE l.field = 'province' AND l.value IS DISTINCT FROM s.province
+                  AND l.value IS DISTINCT FROM s.addr_province""").fetchone()[0]
+            view = cur.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'golden_candidates'").fetchone()[0]
+        assert after > before and wrong == 0 and "addr_province" in view
+        assert sv.refresh_golden(db).mode == "incremental"
+    finally:
+        db.close()
