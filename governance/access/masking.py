@@ -2,9 +2,10 @@
 
 A policy gives each sensitivity class × role a method: `full` (shown as is), `partial`
 (the conventions of governance-anchors §4.12: mobile 138****1234, resident ID
-110105********002X, names 张* / 欧阳** (compound-surname aware), email z***@qq.com,
-address kept to the district, channel ids first 4 … last 4), `hash` (a keyed HMAC-SHA256
-pseudonym) or `hidden`. Without a policy the partial conventions apply, as before.
+110105********002X, other ID numbers E*****678, names 张* / 欧阳** (compound-surname aware),
+email z***@qq.com, address kept to the district, birth date to the year (an age band, coarser
+still, as is), channel ids first 4 … last 4), `hash` (a keyed HMAC-SHA256 pseudonym) or `hidden`.
+Without a policy the partial conventions apply, as before.
 """
 from __future__ import annotations
 
@@ -89,6 +90,7 @@ _SHAPES: dict[str | None, Callable[[str], str]] = {
     "given_name": lambda v: "*" * len(v.strip()), "nickname": mask_generic, "email": mask_email,
     "address": mask_address, "gender": lambda v: "*",
     "birth_date": lambda v: v.strip()[:4] + "-**-**" if len(v.strip()) >= 4 else "****",
+    "age_band": lambda v: v,  # already coarser than the birth year that partial keeps of a birth date
 }
 
 # ---- sensitivity classes and policies ------------------------------------------------------------
@@ -106,8 +108,9 @@ CLASS_FIELDS: dict[str, tuple[str, ...]] = {
     "landline": ("landline",),
     "email": ("email",),
     "id_card": ("id_card",),
+    "other_id": ("other_id",),
     "gender": ("gender",),
-    "birth_date": ("birth_date",),
+    "birth_date": ("birth_date", "age_band"),
     "address": ("address",),
     "wechat_id": ("wechat_open_id", "wechat_union_id"),
     "platform_account": ("douyin_id", "ecommerce_buyer_id"),
@@ -118,7 +121,7 @@ CLASSES = tuple(CLASS_FIELDS)
 CLASS_OF: dict[str, str] = {f: cls for cls, fields in CLASS_FIELDS.items() for f in fields}
 # Classes whose partial form keeps a prefix and a suffix (configurable); "stars" fill the middle
 # with *, "ellipsis" shows first … last. The other classes have a fixed partial shape.
-KEEP_STYLE = {"mobile": "stars", "landline": "stars", "id_card": "stars",
+KEEP_STYLE = {"mobile": "stars", "landline": "stars", "id_card": "stars", "other_id": "stars",
               "wechat_id": "ellipsis", "platform_account": "ellipsis", "member_card": "ellipsis"}
 
 
@@ -133,7 +136,7 @@ class Rule:
 # administer users and policies, which needs no customer data); admins and stewards hold
 # `pii.unmasked` and may reveal a view with a stated reason, audited.
 DEFAULT_RULES: dict[str, Rule] = {
-    cls: Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4)}.get(cls, (4, 4)))
+    cls: Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4), "other_id": (1, 3)}.get(cls, (4, 4)))
     if cls in KEEP_STYLE else Rule("partial") for cls in CLASSES
 }
 
@@ -304,6 +307,8 @@ def _sql_shape(field: str | None, x: str) -> str:
         return "'*'"
     if field == "birth_date":
         return f"CASE WHEN length({t}) >= 4 THEN left({t}, 4) || '-**-**' ELSE '****' END"
+    if field == "age_band":
+        return x
     return _sql_generic(t)
 
 
@@ -421,7 +426,8 @@ def set_rule(db: Database, actor: str, sensitivity_class: str, role: str, method
 EXAMPLES: dict[str, tuple[str | None, str]] = {
     "name": ("name", "欧阳娜娜"), "nickname": ("nickname", "小太阳"), "mobile": ("mobile", "13912345678"),
     "landline": ("landline", "075512345678"), "email": ("email", "zhangwei@qq.com"),
-    "id_card": ("id_card", "11010519491231002X"), "gender": ("gender", "2"), "birth_date": ("birth_date", "1990-01-02"),
+    "id_card": ("id_card", "11010519491231002X"), "other_id": ("other_id", "E12345678"), "gender": ("gender", "2"),
+    "birth_date": ("birth_date", "1990-01-02"),
     "address": ("address", "北京市朝阳区建国路88号"), "wechat_id": ("wechat_open_id", "oAbC1234567890xY9z"),
     "platform_account": ("douyin_id", "dy_2099887766"), "member_card": ("member_card", "VIP0012345678"),
     OTHER: (None, "备注信息"),

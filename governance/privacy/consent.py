@@ -26,11 +26,12 @@ from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 # Consent-bound purposes of processing, then the separate consents: sensitive personal information
-# (PIPL Art. 29; one per sensitive standard field) and a guardian's consent for a minor under 14 (Art. 31).
+# (PIPL Art. 29; the purpose of each sensitive standard field: one for ID numbers, resident or other)
+# and a guardian's consent for a minor under 14 (Art. 31).
 PURPOSES = ("marketing", "analytics", "third_party_sharing")
-SENSITIVE_CONSENT = {"id_card": "sensitive_id_card"}
+SENSITIVE_CONSENT = {"id_card": "sensitive_id_card", "other_id": "sensitive_id_card"}
 GUARDIAN = "guardian"
-ALL_PURPOSES = PURPOSES + tuple(SENSITIVE_CONSENT.values()) + (GUARDIAN,)
+ALL_PURPOSES = PURPOSES + tuple(dict.fromkeys(SENSITIVE_CONSENT.values())) + (GUARDIAN,)
 STATES = ("granted", "withdrawn", "expired")
 _STATE_EVENTS = {"granted": Event.CONSENT_GRANT, "withdrawn": Event.CONSENT_WITHDRAWN, "expired": Event.CONSENT_EXPIRED}
 METHODS = ("source_import", "written", "electronic", "verbal", "other")

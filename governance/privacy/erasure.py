@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
+from governance.sources.mapping import MAPPED_VIEWS
 from governance.store.schema import FIELD_NAMES, pii_fields
 from governance.store.storage import RAW_SCHEMA, quote_ident, scalar
 
@@ -55,7 +56,7 @@ def linked_tables(cur: duckdb.DuckDBPyConnection, views: bool = False) -> list[t
         "GROUP BY ALL ORDER BY 1, 2", [kinds, RAW_SCHEMA]).fetchall()
     out = []
     for schema, table, columns in rows:
-        if table in KEEP or table == "mapped_records":
+        if table in KEEP or table in MAPPED_VIEWS:
             continue
         links = set(columns) & {"batch_id", "row_number", "rec_id", "rec_l", "rec_r", "oneid"}
         if {"batch_id", "row_number"} <= links or "rec_id" in links or {"rec_l", "rec_r"} <= links or "oneid" in links:

@@ -25,7 +25,8 @@ NOT_SET = TEXTS["ropa.value.not set"][1]
 NO_RECIPIENTS = TEXTS["ropa.value.none"][1]
 NO_PURPOSE = TEXTS["ropa.value.(none stated)"][1]
 MINORS = TEXTS["ropa.value.minors"][1]
-SENSITIVE_NOTES = {"id_card": TEXTS["ropa.basis.id_card"][1], "minors": TEXTS["ropa.basis.minors"][1]}
+SENSITIVE_NOTES = {"id_card": TEXTS["ropa.basis.id_card"][1], "other_id": TEXTS["ropa.basis.other_id"][1],
+                   "minors": TEXTS["ropa.basis.minors"][1]}
 
 
 @dataclass
@@ -110,7 +111,8 @@ def build(cur: duckdb.DuckDBPyConnection) -> Ropa:
                 "recipients": recipient_text, "retention": retention_text})
             if is_sensitive:
                 sensitive.append({"source": source, "category": cls, "fields": ", ".join(fields),
-                                  "records_with_value": with_value, "basis": SENSITIVE_NOTES["id_card"]})
+                                  "records_with_value": with_value,
+                                  "basis": SENSITIVE_NOTES.get(cls, SENSITIVE_NOTES["id_card"])})
         minors = int(held["minors"]) if held is not None else 0
         if minors:
             sensitive.append({"source": source, "category": MINORS, "fields": "id_card, birth_date",

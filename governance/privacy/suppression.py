@@ -10,11 +10,12 @@ and listed in `suppressed_records`, which the steward sees as counts. Lifting a 
 suppressed rows; `purge`
 erases them instead, raw rows included.
 
-Identifier kinds (one key each, hashed as "kind:value"): the resident ID, email, WeChat
-union_id, open_id within its app id, Douyin id, e-commerce buyer id, membership card within
-its source, and the mobile. A mobile alone suppresses only a row without a usable name; a row
-with a name needs the same mobile *and* a compatible name (`mobile_name`, the pinyin key of the
-OneID rule), so a household member sharing the phone is not suppressed.
+Identifier kinds (one key each, hashed as "kind:value"): the resident ID, another ID number
+(passport, SSN …), email, WeChat union_id, open_id within its app id, Douyin id, e-commerce buyer
+id, membership card within its source, and the mobile. A mobile alone suppresses only a row
+without a usable name; a row with a name needs the same mobile *and* a compatible name
+(`mobile_name`, the pinyin key of the OneID rule), so a household member sharing the phone is not
+suppressed.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from governance.store.util import utcnow
 _V = f"IN {VALID_SQL}"
 KEY_SQL: dict[str, str] = {
     "id_card": f"CASE WHEN id_card_status {_V} THEN id_card END",
+    "other_id": f"CASE WHEN other_id_status {_V} THEN other_id END",
     "email": f"CASE WHEN email_status {_V} THEN lower(email) END",
     "union_id": f"CASE WHEN wechat_union_id_status {_V} THEN wechat_union_id END",
     "open_id": f"CASE WHEN wechat_open_id_status {_V} THEN coalesce(wechat_app_id, '') || '|' || wechat_open_id END",

@@ -31,8 +31,8 @@ from governance.store.util import utcnow
 WEIGHTS = {"completeness": 0.3, "validity": 0.4, "uniqueness": 0.15, "consistency": 0.15}
 DROP_BOUND = 5.0  # a batch whose score falls more than this many points below the previous one is flagged
 PATTERN_FIELDS = ("mobile", "landline", "id_card", "email", "birth_date", "postcode", "gender", "member_card",
-                  "registered_at", "wechat_open_id", "marketing_consent")
-KEY_FIELDS = ("mobile", "id_card", "email", "wechat_union_id", "wechat_open_id", "douyin_id", "member_card")
+                  "registered_at", "wechat_open_id", "marketing_consent", "other_id", "age_band")
+KEY_FIELDS = ("mobile", "id_card", "email", "wechat_union_id", "wechat_open_id", "douyin_id", "member_card", "other_id")
 TOP_N = 5
 MISSING = ("missing", "placeholder")
 _CHECK_FIELDS = {"check_birth_id": ("birth_date", "id_card"), "check_gender_id": ("gender", "id_card"),

@@ -139,7 +139,7 @@ def default_rules() -> list[Rule]:
     for spec in BY_NAME.values():
         f = spec.name
         if spec.type in ("phone", "email", "id_card", "date", "timestamp", "boolean") or f in (
-                "gender", "postcode", "province", "city", "district", "wechat_app_id", "address"):
+                "gender", "postcode", "province", "city", "district", "wechat_app_id", "address", "other_id", "age_band"):
             rules.append(Rule(f"{f}.format", f"{spec.label_en} is valid", "format", [f], severity="warning",
                               mostly=0.95, dimension="validity"))
         else:

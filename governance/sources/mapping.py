@@ -5,7 +5,8 @@ later stages read: the `mapped_records` view.
 Suggestions check content, not only shape: a sample value counts for a field when the field's
 normalizer would accept it (a resident ID passes GB 11643 with a real birth date and a known
 region; a province, city or district is a known division). A header that names an order, ticket
-or transaction number takes no field at all.
+or transaction number takes no field at all. Identity documents other than the resident ID (护照号,
+SSN, soc_sec_id; a 证件号 / national ID column whose values are no resident IDs) map to `other_id`.
 
 A region column (所在地区: 广东省 深圳市, 广东省深圳市南山区) maps to `address`: a mapping is one column
 to one field, no field of the schema holds "province and city", and the address normalizer parses
@@ -71,13 +72,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                    "modifiedat", "lastmodified"),
     "marketing_consent": ("营销同意", "是否同意营销", "同意营销", "营销授权", "订阅", "是否订阅", "marketingconsent",
                           "marketingoptin", "optin", "consent", "subscribed"),
+    "other_id": ("其他证件号", "其他证件号码", "护照", "护照号", "护照号码", "港澳通行证", "港澳通行证号", "台胞证", "台胞证号",
+                 "passport", "passportno", "passportnumber", "ssn", "socsecid", "socialsecurity", "socialsecurityno",
+                 "socialsecuritynumber", "otherid", "otheridno"),
+    "age_band": ("年龄段", "年龄区间", "年龄层", "年龄范围", "年龄组", "年龄分组", "ageband", "agerange", "agegroup",
+                 "agebracket"),
 }
+# Synonyms too short to be looked for inside a longer header (ssn is in business_no).
+_WHOLE_HEADER_ONLY = frozenset({"ssn"})
 
 # Headers that name a field only loosely: (confidence, synonyms). The confidence is below a full
 # synonym's, so a column that names the field outright wins it. A salutation (王先生, 李女士, 张总) is a
 # name: the name normalizer splits the salutation off and keeps the surname. 证件号 / ID number /
 # national ID may be a passport or a foreign number, and a region is an address only when it holds
-# divisions: those headers count only when most sample values fit the field (see _GATES).
+# divisions: those headers count only when most sample values fit the field (see _GATES). A 证件号 /
+# national ID column whose values are no resident IDs but other ID numbers is `other_id` (_GATE_FALLBACK).
 LOOSE_SYNONYMS: dict[str, tuple[float, tuple[str, ...]]] = {
     "name": (0.75, ("称呼", "客户称呼", "尊称", "联系人称呼", "收货人称呼", "salutation")),
     "id_card": (0.9, ("证件号", "证件号码", "idno", "idnumber", "nationalid", "nationalidnumber")),
@@ -95,6 +104,13 @@ def normalize_header(header: str) -> str:
     return _PUNCT.sub("", unicodedata.normalize("NFKC", header or "").lower())
 
 
+# Loose headers naming an identity document: gated out of id_card, they take other_id when most
+# sample values are other ID numbers (passports, permits, foreign national IDs). ID number / idno
+# may be any record's id, so they do not.
+_GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证件号", "证件号码", "nationalid",
+                                                                            "nationalidnumber")}
+
+
 # normalized synonym -> (field, confidence of an exact match, loose)
 _SYNONYM_INDEX: dict[str, tuple[str, float, bool]] = {
     **{normalize_header(s): (f, 0.95, False) for f, syns in SYNONYMS.items() for s in syns},
@@ -109,6 +125,11 @@ _EVENT_NUMBER = re.compile(
 # street_number is no street address, 收货人编号 no name, 城市编码 no city.
 _NUMBER_WORD = re.compile(r"^(号码|编号|编码|代码|号|id|no|nr|num|number|code)+$")
 _TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "address", "city", "province", "district"})
+# ... and a partial match to an identity document is refused when the rest names another attribute of
+# the document: passport_expiry is no passport number, 身份证有效期 no resident ID.
+_DOCUMENT_ATTRIBUTE = re.compile(r"日期|时间|有效期|期限|签发|到期|类型|国籍|国家|地点|date|time|expir|valid|issu|type|"
+                                 r"country|nation|place")
+_ID_FIELDS = frozenset({"id_card", "other_id"})
 _NARROW_LOCATION = ("province", "city", "district")
 _LOCATION = (*_NARROW_LOCATION, "address")
 
@@ -125,6 +146,8 @@ _OPEN_ID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 _APP_ID = re.compile(r"^wx[0-9a-f]{16}$")
 _ADDRESS = re.compile(r"(省|市).*(区|县|镇|路|街|号)")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# What tells an age band from any range of numbers (opening hours 9-18, sizes 36-38) by content alone.
+_AGE_MARK = re.compile(r"岁|后|後|年代|以上|以下|未满|不满|大于|小于|超过|[+<>≤≥]|year|yrs|old|under|over", re.I)
 
 
 def _clean_sample(value: str) -> str:
@@ -201,6 +224,10 @@ def _fits(value: str) -> set[str]:
         found.add("wechat_open_id")
     if _APP_ID.match(v):
         found.add("wechat_app_id")
+    if _AGE_MARK.search(v) and normalizers.normalize_age_band(v).status == "valid":
+        found.add("age_band")
+    if normalizers.normalize_other_id(v).status == "valid":
+        found.add("other_id")  # only a gated 证件号 header asks (_GATE_FALLBACK): no field by this shape alone
     levels = _location_levels(v)
     if len(value) >= 8 and _ADDRESS.search(value):
         levels.add("address")
@@ -211,7 +238,7 @@ def _fits(value: str) -> set[str]:
 
 # Fields found by content alone, in order of preference on a tie.
 _CONTENT_FIELDS = ("mobile", "id_card", "email", "birth_date", "landline", "gender", "wechat_open_id", "wechat_app_id",
-                   "province", "city", "district", "address")
+                   "province", "city", "district", "address", "age_band")
 _CONTENT_SHARE = 0.8  # share of sample values a detector must accept
 _SALUTATION_SHARE = 0.3  # a name column by content: mostly names, and enough salutations to tell it from a shop list
 _MIXED_SHARE = 0.3  # a column of divisions is `address` when this many are regions (a city column may mix in districts)
@@ -227,19 +254,20 @@ class Suggestion:
     method: str  # saved | synonym | partial | content | none
 
 
-def _header_candidates(header: str) -> list[tuple[str, float, str, bool]]:
-    """(field, confidence, method, loose) from the header name."""
+def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
+    """(field, confidence, method, loose, the synonym found) from the header name."""
     key = normalize_header(header)
     if not key:
         return []
     if key in _SYNONYM_INDEX:
         f, conf, loose = _SYNONYM_INDEX[key]
-        return [(f, conf, "synonym", loose)]
+        return [(f, conf, "synonym", loose, key)]
     partial = [(s, f, conf, loose) for s, (f, conf, loose) in _SYNONYM_INDEX.items() if len(s) >= 2 and s in key
-               and not (f in _TEXT_FIELDS and _NUMBER_WORD.match(key.replace(s, "", 1)))]
+               and s not in _WHOLE_HEADER_ONLY and not (f in _TEXT_FIELDS and _NUMBER_WORD.match(key.replace(s, "", 1)))
+               and not (f in _ID_FIELDS and _DOCUMENT_ATTRIBUTE.search(key.replace(s, "", 1)))]
     if partial:
         s, f, conf, loose = max(partial, key=lambda p: len(p[0]))
-        return [(f, min(conf - 0.15, 0.5 + 0.05 * len(s)), "partial", loose)]
+        return [(f, min(conf - 0.15, 0.5 + 0.05 * len(s)), "partial", loose, s)]
     return []
 
 
@@ -275,9 +303,9 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
     Each standard field goes to at most one column: the most confident one.
 
     Content can overrule a header: a loose header (证件号, 地区 …) counts only when most sample values
-    fit its field; a province, city or district header whose values are another level, or a region
-    (广东省 深圳市), yields to the level the values hold (a region: `address`). A header naming an
-    order, ticket or transaction number gets nothing."""
+    fit its field (a 证件号 column of passports is `other_id`); a province, city or district header
+    whose values are another level, or a region (广东省 深圳市), yields to the level the values hold (a
+    region: `address`). A header naming an order, ticket or transaction number gets nothing."""
     saved = saved or {}
     candidates: list[tuple[float, int, str, str]] = []
     for i, header in enumerate(headers):
@@ -294,9 +322,11 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
         by_content = _content_candidates(fits)
         content_fields = {f for f, _, _ in by_content}
         located = any(f in _LOCATION for f in content_fields)
-        for f, conf, method, loose in _header_candidates(header):
+        for f, conf, method, loose, synonym in _header_candidates(header):
             if loose and f in _GATES and len(fits) >= _SAMPLE_MIN and _share(fits, _GATES[f]) < _GATE_SHARE:
-                continue
+                f = _GATE_FALLBACK.get(synonym, "")
+                if not f or _share(fits, f) < _GATE_SHARE:
+                    continue
             if f in _NARROW_LOCATION and located and f not in content_fields:
                 continue  # the values are another level, or a region: the content candidate names it
             bonus = _AGREEMENT_BONUS if f in content_fields else 0.0
@@ -389,6 +419,12 @@ def history(cur: duckdb.DuckDBPyConnection, source: str):
         "WHERE v.source = ? GROUP BY ALL ORDER BY v.version DESC", [source]).df()
 
 
+# Migration 12 kept a store's mapped_records as this view and put one with the new fields over it
+# (frozen SQL cannot rebuild a view from the batches); the next rebuild drops it.
+PRE_0012_VIEW = "mapped_records_v11"
+MAPPED_VIEWS = ("mapped_records", PRE_0012_VIEW)
+
+
 def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
     """(Re)create `mapped_records`: every raw row of every batch under the standard field
     names of its source's current mapping, plus unmapped columns in `extras`."""
@@ -414,3 +450,4 @@ def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
         selects = [f"SELECT NULL::BIGINT AS batch_id, NULL::VARCHAR AS source, NULL::BIGINT AS row_number, {empty}, "
                    "NULL::MAP(VARCHAR, VARCHAR) AS extras WHERE false"]
     cur.execute("CREATE OR REPLACE VIEW mapped_records AS " + " UNION ALL ".join(selects))
+    cur.execute(f"DROP VIEW IF EXISTS {PRE_0012_VIEW}")

@@ -70,6 +70,19 @@ CONSISTENCY: tuple[tuple[str, str], ...] = (
 CONSISTENCY_REASONS = {"check_birth_id": "BIRTH_ID_CONFLICT", "check_gender_id": "GENDER_ID_CONFLICT",
                        "check_region_id": "ID_REGION_MISMATCH"}
 
+# The birth years an age band implies (normalizers.age_band_birth_years, in SQL): a generation
+# ('1990-1999') is its own; an age range ('25-30', '30-' open) held in the year the batch was
+# uploaded (China time) gives year - 30 - 1 … year - 25. Computed per record, not cached: the same
+# band means other birth years in a batch of another year.
+_BAND_YEAR = "year(b.uploaded_at + INTERVAL 8 HOUR)"
+_BAND_LOW, _BAND_HIGH = "split_part(r.age_band, '-', 1)", "split_part(r.age_band, '-', 2)"
+AGE_BIRTH: tuple[tuple[str, str], ...] = (
+    ("age_birth_min", f"CASE WHEN length({_BAND_LOW}) = 4 THEN TRY_CAST({_BAND_LOW} AS INTEGER) "
+                      f"WHEN {_BAND_HIGH} <> '' THEN {_BAND_YEAR} - TRY_CAST({_BAND_HIGH} AS INTEGER) - 1 END"),
+    ("age_birth_max", f"CASE WHEN length({_BAND_LOW}) = 4 THEN TRY_CAST({_BAND_HIGH} AS INTEGER) "
+                      f"WHEN {_BAND_LOW} <> '' THEN {_BAND_YEAR} - TRY_CAST({_BAND_LOW} AS INTEGER) END"),
+)
+
 STATUS_COLUMNS = [f"{f}_status" for f in FIELD_NAMES]
 # The usable statuses, for `<field>_status IN {VALID_SQL}` in every stage's SQL.
 VALID_SQL = "(" + ", ".join(f"'{s}'" for s in normalizers.VALID) + ")"
@@ -303,11 +316,12 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, *,
         if progress:
             progress(0.6, "records")
         cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
-        consistency = ", ".join(f"{sql} AS {c}" for c, sql in CONSISTENCY)
-        cur.execute(
-            f"INSERT INTO std_records SELECT r.*, "
+        consistency = ", ".join(f"{sql} AS {c}" for c, sql in (*CONSISTENCY, *AGE_BIRTH))
+        cur.execute(  # by name: columns added by later migrations sit at the end of the table
+            f"INSERT INTO std_records BY NAME SELECT r.*, "
             f"{MINOR_SQL.format(r='r')} AS is_minor, "
-            f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r")
+            f"{consistency} FROM ({_select_sql(ids, _present_fields(cur, ids), fast_fields)}) r "
+            f"LEFT JOIN batches b ON b.batch_id = r.batch_id")
         for f in fast_fields:
             cur.execute(f"DROP TABLE {_fast_table(f)}")
         suppressed = keep_aside(cur, todo)

@@ -40,6 +40,12 @@ Decisions where the brief left a choice (all covered by tests):
   result goes stale as people age; ``birth_date`` does not.
 * ``family_name`` / ``given_name`` fields use :func:`normalize_family_name` /
   :func:`normalize_given_name` (not in the brief; same rules as names, plus pinyin).
+* ``other_id`` keeps a valid mainland resident ID (``valid_with_warning``,
+  ``OTHER_ID_IS_RESIDENT_ID``) rather than refusing it: the value is right, the column is mapped to
+  the wrong field.  All-same characters and runs of digits (``1234567``) are dummies.
+* ``age_band`` values are closed age ranges with inclusive bounds (``under 18`` is ``0-17``, an
+  open top is ``30-``) or a generation's birth years (``1990-1999``); the birth years an age range
+  implies are computed per record from its batch's upload year, not cached with the value.
 
 Run-time data: ``regions.py`` (GB/T 2260 divisions from jionlp 1.5.31, Apache-2.0) and
 ``names_data.py`` (surnames, surname readings, pinyin syllables).  pypinyin and OpenCC are
@@ -1874,6 +1880,150 @@ def normalize_channel_id(raw: str | None, platform: str) -> Result:
 
 
 # ---------------------------------------------------------------------------------------------
+# other identity documents (passport, SSN, another country's national ID, HK/Macau/Taiwan permits)
+# ---------------------------------------------------------------------------------------------
+
+_OTHER_ID_SEP_RE = re.compile(r"[\s\-.]+")
+_OTHER_ID_RE = re.compile(r"^[A-Z0-9]{5,32}$")
+
+
+def _is_digit_run(s: str) -> bool:
+    """123456789, 0123456, 987654321: a strictly ascending or descending run of digits."""
+    if not (s.isdigit() and s.isascii()):
+        return False
+    steps = {int(b) - int(a) for a, b in zip(s, s[1:])}
+    return steps == {1} or steps == {-1}
+
+
+@_never_raise
+def normalize_other_id(raw: str | None) -> Result:
+    """An identity document number other than a mainland resident ID -> upper case, without
+    spaces, hyphens or dots (``E12345678``, ``078051120``): 5 to 32 letters and digits.
+
+    A number that is a valid mainland resident ID (GB 11643 with a known region) is kept, with
+    ``OTHER_ID_IS_RESIDENT_ID`` (a warning): it belongs in ``id_card``, and the steward remaps the
+    column; it is not moved. All-same characters and runs of digits are dummies (placeholder).
+    """
+    s = prenormalize(raw)
+    if s is None:
+        return _R_MISSING
+    if _is_placeholder(s) or s in _ID_SENTINELS:
+        return _R_PLACEHOLDER
+    if "*" in s:
+        return _masked(_OTHER_ID_SEP_RE.sub("", s).upper())
+    if _ID_SCI_RE.match(s):
+        return _invalid("ID_PRECISION_LOSS")
+    repaired = _FLOAT_RE.match(s)
+    if repaired is not None:
+        s = repaired.group(1)
+    s = _OTHER_ID_SEP_RE.sub("", s).upper()
+    if not (s.isascii() and _OTHER_ID_RE.match(s)):
+        return _invalid("OTHER_ID_FORMAT")
+    if s.count(s[0]) == len(s) or _is_digit_run(s):
+        return Result(None, "placeholder", "OTHER_ID_DUMMY")
+    if len(s) == 18:
+        resident = normalize_id_card(s)
+        if resident.status in VALID and resident.extra is not None and resident.extra.get("province") is not None:
+            return Result(s, _WARN, "OTHER_ID_IS_RESIDENT_ID")
+    if repaired is not None:
+        return Result(s, _VALID, "SPREADSHEET_REPAIRED", {"repaired": "FLOAT"})
+    return Result(s, _VALID)
+
+
+# ---------------------------------------------------------------------------------------------
+# age bands
+# ---------------------------------------------------------------------------------------------
+# The standardized value is a closed range of ages, "A-B" (25-30; "under 18" is 0-17), an open
+# one, "A-" (30 and older), or a closed range of birth years, "YYYY-YYYY" (90后 is 1990-1999). Age
+# bounds are inclusive: 以上 / 以下 / 及以上 include the number (Civil Code Art. 1259), and so do
+# "30+", "≥30" and "≤18"; "under", "<", 未满, 小于 and "over", ">", 超过, 大于 do not.
+
+_AGE_MAX = 120
+_AGE_NUM = r"(\d{1,3})\s*(?:周岁|岁|years?\s*old|years?|yrs?|y)?"
+_AGE_LABEL_RE = re.compile(r"^(?:年龄段?|age(?:d|\s*band|\s*range|\s*group)?)\s*[:：]?\s*", re.I)
+_AGE_RANGE_RE = re.compile(rf"^{_AGE_NUM}\s*(?:-|~|—|–|至|到|to)\s*{_AGE_NUM}$", re.I)
+_AGE_BOUNDS = (  # (pattern, which bound it gives, 1 when the number itself is excluded)
+    (re.compile(rf"^(?:大于|超过|高于|over|above|older\s+than|>)\s*{_AGE_NUM}$", re.I), "from", 1),
+    (re.compile(rf"^(?:≥|>=|不小于|不低于|至少|at\s+least)\s*{_AGE_NUM}$", re.I), "from", 0),
+    (re.compile(rf"^{_AGE_NUM}\s*(?:及以上|以上|\+|-|plus|(?:or|and)\s+(?:older|over|above))$", re.I), "from", 0),
+    (re.compile(rf"^(?:小于|未满|不满|低于|under|below|younger\s+than|<)\s*{_AGE_NUM}$", re.I), "upto", 1),
+    (re.compile(rf"^(?:≤|<=|不大于|不超过|至多|at\s+most)\s*{_AGE_NUM}$", re.I), "upto", 0),
+    (re.compile(rf"^{_AGE_NUM}\s*(?:及以下|以下|(?:or|and)\s+(?:younger|under|below))$", re.I), "upto", 0),
+)
+_AGE_SINGLE_RE = re.compile(rf"^{_AGE_NUM}$", re.I)
+_GENERATION_RE = re.compile(r"^(\d{2}|\d{4})\s*(?:年)?\s*(?:后|後|年代)$")
+_BIRTH_RANGE_RE = re.compile(r"^(\d{4})\s*年?\s*(?:-|~|—|–|至|到|to)\s*(\d{4})\s*年?$", re.I)
+_AGE_PLACEHOLDERS = frozenset({"保密", "其他", "其它", "不愿透露", "other", "prefer not to say"})
+
+
+def _age_range(low: int, high: int | None, reason: str | None = None) -> Result:
+    if low > _AGE_MAX or (high is not None and not low <= high <= _AGE_MAX):
+        return _invalid("AGE_BAND_RANGE")
+    value = f"{low}-{high}" if high is not None else f"{low}-"
+    return Result(value, _WARN if reason else _VALID, reason, {"age_min": low, "age_max": high})
+
+
+def _birth_range(first: int, last: int) -> Result:
+    if not (1900 <= first <= last <= first + _AGE_MAX and first <= _today_cst().year):
+        return _invalid("AGE_BAND_RANGE")
+    return Result(f"{first}-{last}", _VALID, None, {"birth_min": first, "birth_max": last})
+
+
+@_never_raise
+def normalize_age_band(raw: str | None) -> Result:
+    """An age band -> ``25-30`` (ages, inclusive), ``30-`` (30 and older), ``0-17`` (under 18) or a
+    generation's birth years ``1990-1999`` (90后, 80後, 1990年代; 85后 is 1985-1989; two-digit
+    generations below 30 are this century: 00后 is 2000-2009). A single age (``25岁``) is the band
+    ``25-25`` with ``AGE_BAND_SINGLE_AGE``. The birth years an age range implies depend on when it
+    was recorded: :func:`age_band_birth_years` (the standardize engine does the same in SQL)."""
+    s = prenormalize(raw)
+    if s is None:
+        return _R_MISSING
+    if _is_placeholder(s) or s in _ID_SENTINELS or s.casefold() in _AGE_PLACEHOLDERS:
+        return _R_PLACEHOLDER
+    if "*" in s:
+        return _masked(None)
+    s = _AGE_LABEL_RE.sub("", s).strip() or s
+    m = _BIRTH_RANGE_RE.match(s)
+    if m is not None:
+        return _birth_range(int(m.group(1)), int(m.group(2)))
+    m = _GENERATION_RE.match(s)
+    if m is not None:
+        digits = m.group(1)
+        year = int(digits) if len(digits) == 4 else int(digits) + (2000 if int(digits) < 30 else 1900)
+        if year % 5:
+            return _invalid("AGE_BAND_FORMAT")  # 93后: no generation of that name
+        return _birth_range(year, year + (4 if year % 10 else 9))
+    m = _AGE_RANGE_RE.match(s)
+    if m is not None:
+        return _age_range(int(m.group(1)), int(m.group(2)))
+    for pattern, bound, excluded in _AGE_BOUNDS:
+        m = pattern.match(s)
+        if m is not None:
+            if bound == "from":
+                return _age_range(int(m.group(1)) + excluded, None)
+            high = int(m.group(1)) - excluded
+            return _age_range(0, high) if high >= 0 else _invalid("AGE_BAND_RANGE")
+    m = _AGE_SINGLE_RE.match(s)
+    if m is not None:
+        return _age_range(int(m.group(1)), int(m.group(1)), "AGE_BAND_SINGLE_AGE")
+    return _invalid("AGE_BAND_FORMAT")
+
+
+def age_band_birth_years(value: str | None, year: int) -> tuple[int | None, int | None]:
+    """(earliest, latest) birth year of a standardized age band recorded in `year` (None: open).
+    Someone aged A to B at some day of `year` was born between year - B - 1 and year - A; a
+    generation is its own birth years. The standardize engine computes the same in SQL
+    (`age_birth_min` / `age_birth_max`, with the year of the batch's upload)."""
+    if not value or "-" not in value:
+        return None, None
+    low, _, high = value.partition("-")
+    if len(low) == 4:
+        return int(low), int(high)
+    return (year - int(high) - 1 if high else None), year - int(low)
+
+
+# ---------------------------------------------------------------------------------------------
 # booleans (marketing consent)
 # ---------------------------------------------------------------------------------------------
 
@@ -1936,6 +2086,8 @@ NORMALIZERS: dict[str, Callable[[str | None], Result]] = {
     "registered_at": normalize_timestamp,
     "updated_at": normalize_timestamp,
     "marketing_consent": normalize_boolean,
+    "other_id": normalize_other_id,
+    "age_band": normalize_age_band,
 }
 
 REASONS: dict[str, tuple[str, str]] = {
@@ -2028,4 +2180,14 @@ REASONS: dict[str, tuple[str, str]] = {
     "CHANNEL_ID_FORMAT": ("渠道ID含空白字符", "Channel id contains whitespace"),
     "CHANNEL_ID_UNUSUAL": ("渠道ID格式不常见", "Channel id has an unusual format"),
     "BOOLEAN_INVALID": ("无法识别的是/否值", "Unrecognized yes/no value"),
+    # other ID numbers
+    "OTHER_ID_FORMAT": ("其他证件号格式无效（应为 5–32 位字母或数字）",
+                        "Invalid other ID number (5 to 32 letters and digits expected)"),
+    "OTHER_ID_DUMMY": ("测试/虚假证件号（如 0000000、123456789）", "Dummy ID number (e.g. 0000000, 123456789)"),
+    "OTHER_ID_IS_RESIDENT_ID": ("其他证件号字段中是居民身份证号，应映射到身份证号",
+                                "A mainland resident ID in the other-ID field; map the column to id_card"),
+    # age bands
+    "AGE_BAND_FORMAT": ("无法识别的年龄段", "Unrecognized age band"),
+    "AGE_BAND_RANGE": ("年龄段超出范围或上下限颠倒", "Age band out of range, or its bounds reversed"),
+    "AGE_BAND_SINGLE_AGE": ("只有一个年龄，不是年龄段", "A single age, not a band"),
 }

@@ -45,6 +45,12 @@ FIELDS: tuple[StandardField, ...] = (
     _F("registered_at", "注册时间", "Registered at", "timestamp", False, False, "When the customer registered in the source."),
     _F("updated_at", "最后更新时间", "Last updated", "timestamp", False, False, "Last update of the record in the source."),
     _F("marketing_consent", "营销同意", "Marketing consent", "boolean", False, False, "Whether the customer agreed to marketing messages."),
+    # Added by migration 12. New fields go last: golden_wide and std_records gain their columns at the end.
+    _F("other_id", "其他证件号", "Other ID number", "code", True, True,
+       "A personal identity document number other than a mainland resident ID: passport, social-security "
+       "number (SSN), another country's national ID, Hong Kong/Macau/Taiwan travel permit."),
+    _F("age_band", "年龄段", "Age band", "code", True, False,
+       "An age range as the source gives it (25-30岁, 30岁以上, 90后); it implies a range of birth years."),
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)

@@ -165,6 +165,21 @@ def test_a_sensitive_field_needs_its_separate_consent_for_any_purpose(people, tm
     assert "110105********002X" in set(masked["id_card"])
 
 
+def test_another_id_number_is_sensitive_and_masked_and_an_age_band_is_shown(db, tmp_path):
+    (tmp_path / "t.csv").write_text("姓名,手机号,护照号,年龄段\n张伟,13867541230,E12345678,25-30岁\n", encoding="utf-8")
+    pipeline.load_file(db, "t", tmp_path / "t.csv", channel="crm")
+    pipeline.resolve(db, "t", use_model=False)
+
+    def row(**kw) -> tuple[str, str]:
+        frame = csv_frame(export(db, tmp_path, **kw)[1])
+        return frame.loc[0, "other_id"], frame.loc[0, "age_band"]
+
+    assert row() == ("E*****678", "25-30")  # masked by default: the other_id class keeps 1 + 3
+    assert row(masked=False, role="admin", purpose="audit") == ("", "25-30")  # withheld without the separate consent
+    consent.grant(db, "admin", oneid_of(db, "13867541230"), "sensitive_id_card", method="written", notice_version="v3")
+    assert row(masked=False, role="admin", purpose="audit") == ("E12345678", "25-30")
+
+
 def test_filters_fields_and_count(people, tmp_path):
     def run(**kw):
         request = ExportRequest("golden", "t", **kw)
@@ -216,7 +231,7 @@ def test_manifest_file_row_and_checksum(people, tmp_path):
         "created_at": None, "purpose": "analytics", "consent_purpose": "analytics", "masked": True,
         "fields": ["oneid", "mobile"], "filter": {"channels": ["crm"], "min_completeness": 0.1},
         "rules": ["masked", "consent:analytics=granted", "minors_under_14:guardian_consent",
-                  "sensitive:id_card:sensitive_id_card"],
+                  "sensitive:id_card:sensitive_id_card", "sensitive:other_id:sensitive_id_card"],
         "row_count": 0, "bytes": len(data), "sha256": manifest.sha256}
     assert pq.read_table(tmp_path / "m.parquet").column_names == ["oneid", "mobile"]  # empty, with its schema
     with people.cursor() as cur:

@@ -8,6 +8,7 @@ import pytest
 
 from governance import pipeline
 from governance.sources import ingest, mapping
+from governance.standardize import normalizers
 from governance.standardize.normalizers import id_check_char
 from governance.store.errors import MappingError
 
@@ -174,15 +175,71 @@ def test_order_ticket_and_transaction_numbers_are_never_a_person_field(header, v
     assert s.field is None
 
 
+def test_a_loose_id_header_needs_resident_ids():
+    [s] = mapping.suggest(["ID Number"], [ORDER_NUMBERS])
+    assert s.field is None
+
+
 @pytest.mark.parametrize("header,values", [
     ("national id", ["5304218", "4066625", "4365168", "9239102"]),  # Febrl soc_sec_id
     ("证件号码", ["E12345678", "G87654321", "P1234567", "H0123456"]),  # passports and permits
-    ("ID Number", ORDER_NUMBERS),
+    ("证件号", ["E12345678", "G87654321", "P1234567", "H0123456"]),
+    ("客户证件号码", ["E12345678", "G87654321", "P1234567", "H0123456"]),
     ("soc_sec_id", ["5304218", "4066625", "4365168"]), ("SSN", ["078-05-1120", "219-09-9999", "457-55-5462"]),
-    ("passport", ["E12345678", "G87654321", "P1234567"]),
+    ("passport", ["E12345678", "G87654321", "P1234567"]), ("护照号", ["E12345678", "E98765432", "G87654321"]),
+    ("Passport No.", []), ("护照号码", []), ("其他证件号", []), ("social security number", []), ("台胞证", []),
 ])
-def test_a_loose_or_foreign_id_header_needs_resident_ids(header, values):
+def test_other_identity_documents_map_to_other_id(header, values):
+    """A passport, social-security or foreign national-ID column is other_id, and so is a loose 证件号 /
+    national ID column whose values are other ID numbers, not resident IDs."""
     [s] = mapping.suggest([header], [values])
+    assert s.field == "other_id" and s.confidence >= 0.5
+
+
+def test_a_febrl_like_file_maps_soc_sec_id_to_other_id():
+    got = mapping.suggest(["given_name", "surname", "soc_sec_id"],
+                          [["michaela", "courtney", "charles"], ["neumann", "painter", "green"],
+                           ["1234567", "5304218", "4066625"]])
+    assert [s.field for s in got] == ["given_name", "family_name", "other_id"]
+
+
+@pytest.mark.parametrize("header", ["证件号码", "证件号", "national id"])
+def test_a_document_header_of_resident_ids_stays_id_card(header):
+    [s] = mapping.suggest([header], [VALID_IDS[:6]])
+    assert s.field == "id_card"
+
+
+@pytest.mark.parametrize("header", ["ID Number", "idno", "备注"])
+def test_only_document_headers_fall_back_to_other_id(header):
+    """ID number may be any record's number: passports under it stay unmapped, as do plain codes."""
+    [s] = mapping.suggest([header], [["E12345678", "G87654321", "P1234567", "H0123456"]])
+    assert s.field is None
+
+
+@pytest.mark.parametrize("header", ["passport_expiry", "护照有效期", "身份证有效期", "护照签发地", "证件类型", "business_no",
+                                    "classno"])
+def test_other_attributes_of_a_document_are_no_id_number(header):
+    [s] = mapping.suggest([header], [[]])
+    assert s.field is None
+
+
+@pytest.mark.parametrize("header", ["年龄段", "年龄区间", "客户年龄段", "age band", "age_range", "Age Group", "AGE-BRACKET"])
+def test_age_band_headers(header):
+    [s] = mapping.suggest([header], [["25-30岁", "18-24", "30岁以上"]])
+    assert s.field == "age_band" and s.confidence >= 0.5
+
+
+@pytest.mark.parametrize("values", [["25-30岁", "18-24岁", "30岁以上", "18岁以下"], ["90后", "00后", "80後", "85后"],
+                                    ["25~30岁", "50+", "60岁及以上", "under 18"]])
+def test_age_bands_by_content(values):
+    [s] = mapping.suggest(["col_x"], [values])
+    assert (s.field, s.method) == ("age_band", "content")
+
+
+@pytest.mark.parametrize("values", [["9-18", "10-22", "9-21", "8-20"], ["36-38", "39-41", "42-44"], ["25", "31", "47"]],
+                         ids=["opening-hours", "sizes", "numbers"])
+def test_number_ranges_without_an_age_mark_are_no_age_band_by_content(values):
+    [s] = mapping.suggest(["col_x"], [values])
     assert s.field is None
 
 
@@ -256,7 +313,7 @@ def test_a_street_address_wins_address_over_a_region():
     ("postcode", "postcode"), ("zip", "postcode"), ("ZIP Code", "postcode"),
     ("street", "address"), ("address_1", "address"), ("address", "address"), ("Address Line 1", "address"),
     ("suburb", "city"), ("locality", "city"), ("city", "city"), ("town", "city"),
-    ("soc_sec_id", None), ("ssn", None), ("passport", None), ("street_number", None), ("rec_id", None),
+    ("soc_sec_id", "other_id"), ("ssn", "other_id"), ("passport", "other_id"), ("street_number", None), ("rec_id", None),
     ("收货人编号", None), ("城市编码", None),
 ])
 def test_latin_person_headers(header, field):
@@ -278,7 +335,7 @@ def test_febrl_maps_what_the_schema_holds():
     got = {s.header: s.field for s in mapping.suggest(FEBRL_HEADERS, [list(c) for c in zip(*FEBRL)])}
     assert got == {"rec_id": None, "given_name": "given_name", "surname": "family_name", "street_number": None,
                    "address_1": "address", "address_2": None, "suburb": "city", "postcode": "postcode", "state": "province",
-                   "date_of_birth": "birth_date", "soc_sec_id": None}
+                   "date_of_birth": "birth_date", "soc_sec_id": "other_id"}
 
 
 def test_salutations_regions_and_latin_data_standardize_without_losing_values(db, tmp_path):
@@ -302,3 +359,31 @@ def test_salutations_regions_and_latin_data_standardize_without_losing_values(db
                        ("张", "valid_with_warning", "总", "valid", "浙江省", "杭州市", None, "330100", None)]
     assert en_rows[0] == ("michaela", "valid", "neumann", None, "invalid", "winston hills", "invalid", "1915-11-11")
     assert raw == [(r[8], r[7]) for r in FEBRL]
+
+
+def test_other_ids_and_age_bands_standardize_with_the_birth_years_they_imply(db, tmp_path):
+    """Auto-mapped 护照号 and 年龄段 columns through standardization and into the golden records: an age
+    range gives birth years relative to the year its batch was uploaded (China time), a generation its own."""
+    path = csv_file(tmp_path, "p.csv", "姓名,手机号,护照号,年龄段\n张三,13912345678,e 1234 5678,25-30岁\n"
+                    "李四,13512345678,G87654321,90后\n王五,13612345678,无,30岁以上\n赵六,13712345678,1234567,18岁以下\n"
+                    "钱七,13812345678,11010519491231002X,保密\n")
+    loaded = pipeline.load_file(db, "t", path, source="travel")
+    assert loaded.ingested.mapping == {"姓名": "name", "手机号": "mobile", "护照号": "other_id", "年龄段": "age_band"}
+    with db.cursor() as cur:
+        year = cur.execute("SELECT year(uploaded_at + INTERVAL 8 HOUR) FROM batches WHERE source = 'travel'").fetchone()[0]
+        rows = cur.execute("SELECT other_id, other_id_status, other_id_reason, age_band, age_band_status, age_birth_min, "
+                           "age_birth_max FROM std_records WHERE source = 'travel' ORDER BY row_number").fetchall()
+        raw = cur.execute("SELECT other_id, age_band FROM mapped_records ORDER BY row_number LIMIT 1").fetchone()
+    assert raw == ("e 1234 5678", "25-30岁")
+    assert rows == [
+        ("E12345678", "valid", None, "25-30", "valid", year - 31, year - 25),
+        ("G87654321", "valid", None, "1990-1999", "valid", 1990, 1999),
+        (None, "placeholder", "PLACEHOLDER", "30-", "valid", None, year - 30),
+        (None, "placeholder", "OTHER_ID_DUMMY", "0-18", "valid", year - 19, year),
+        ("11010519491231002X", "valid_with_warning", "OTHER_ID_IS_RESIDENT_ID", None, "placeholder", None, None)]
+    assert [normalizers.age_band_birth_years(r[3], year) for r in rows] == [r[5:] for r in rows]  # SQL = Python
+    pipeline.resolve(db, "t", use_model=False)
+    with db.cursor() as cur:
+        golden = cur.execute("SELECT other_id, age_band FROM golden_records ORDER BY mobile").fetchall()
+    assert golden == [("G87654321", "1990-1999"), (None, "30-"), (None, "0-18"), ("11010519491231002X", None),
+                      ("E12345678", "25-30")]

@@ -33,6 +33,11 @@ KEY = "test-hmac-key-0123456789"
     ("wechat_union_id", "uNiOn1234567890abcd", "uNiO…abcd"),
     ("landline", "075512345678", "0755****5678"),
     ("birth_date", "1990-01-02", "1990-**-**"),
+    ("other_id", "E12345678", "E*****678"),
+    ("other_id", "5304218", "5***218"),
+    ("other_id", "A123", "****"),
+    ("age_band", "25-30", "25-30"),    # coarser than the birth year a masked birth date keeps
+    ("age_band", "1990-1999", "1990-1999"),
     ("province", "北京市", "北京市"),  # not personal information
     (None, "free text", "f***"),       # an unmapped column
 ])

@@ -733,6 +733,112 @@ def test_channel_ids():
     check(N.NORMALIZERS["douyin_id"]("_000abcDEF-123"), "_000abcDEF-123", "valid")
 
 
+# --------------------------------------------------------------------------- other ID numbers
+
+@pytest.mark.parametrize("raw, value", [
+    ("E12345678", "E12345678"), (" e 1234 5678 ", "E12345678"), ("078-05-1120", "078051120"),
+    ("5304218", "5304218"), ("P.123.456.78", "P12345678"), ("H0123456789", "H0123456789"),
+    ("ＥＡ１２３４５６７", "EA1234567"), ("AB-12-34-56", "AB123456"), ("K12345678X", "K12345678X"),
+])
+def test_other_id_valid(raw, value):
+    check(N.normalize_other_id(raw), value, "valid")
+
+
+@pytest.mark.parametrize("raw", ["无", "未知", "N/A", "-", "--", "0", "00", "null", "不详"])
+def test_other_id_placeholders(raw):
+    check(N.normalize_other_id(raw), None, "placeholder", "PLACEHOLDER")
+
+
+@pytest.mark.parametrize("raw", ["0000000", "00000000000", "1111111", "999999999", "AAAAAA", "1234567", "123456789",
+                                 "0123456789", "987654321"])
+def test_other_id_dummies(raw):
+    check(N.normalize_other_id(raw), None, "placeholder", "OTHER_ID_DUMMY")
+
+
+@pytest.mark.parametrize("raw, status, reason", [
+    ("1234", "invalid", "OTHER_ID_FORMAT"), ("护照E123456", "invalid", "OTHER_ID_FORMAT"),
+    ("E123/456/78", "invalid", "OTHER_ID_FORMAT"), ("X" * 33 + "1", "invalid", "OTHER_ID_FORMAT"),
+    ("1.23457E+11", "invalid", "ID_PRECISION_LOSS"),
+])
+def test_other_id_invalid(raw, status, reason):
+    check(N.normalize_other_id(raw), None, status, reason)
+
+
+def test_other_id_repairs_masks_and_resident_ids():
+    check(N.normalize_other_id("5304218.0"), "5304218", "valid", "SPREADSHEET_REPAIRED")
+    r = N.normalize_other_id("E1234****")
+    assert (r.value, r.status, r.reason) == (None, "masked", "MASKED")
+    # a mainland resident ID is kept (usable) but flagged: its column belongs to id_card
+    check(N.normalize_other_id("11010519491231002x"), "11010519491231002X", "valid_with_warning", "OTHER_ID_IS_RESIDENT_ID")
+    check(N.normalize_other_id("110105194912310021"), "110105194912310021", "valid")  # wrong check digit: no resident ID
+
+
+# --------------------------------------------------------------------------- age bands
+
+@pytest.mark.parametrize("raw, value, extra", [
+    ("25-30岁", "25-30", {"age_min": 25, "age_max": 30}), ("18-24", "18-24", {"age_min": 18, "age_max": 24}),
+    ("25~30", "25-30", None), ("25～30岁", "25-30", None), ("25－30周岁", "25-30", None), ("25至30岁", "25-30", None),
+    ("25岁-30岁", "25-30", None), ("35 to 40 years old", "35-40", None), ("年龄段：25-30", "25-30", None),
+    ("aged 25-30", "25-30", None), ("0-6岁", "0-6", None),
+    # open above; 以上 and 及以上 include the number (Civil Code Art. 1259), so do + and ≥
+    ("30岁以上", "30-", {"age_min": 30, "age_max": None}), ("30以上", "30-", None), ("60岁及以上", "60-", None),
+    ("50+", "50-", None), ("≥30", "30-", None), ("30 and over", "30-", None), ("30-", "30-", None),
+    ("over 30", "31-", None), (">30", "31-", None), ("大于30岁", "31-", None), ("超过30岁", "31-", None),
+    # below: 0 to the bound; 以下 includes it, under / < / 未满 do not
+    ("18岁以下", "0-18", {"age_min": 0, "age_max": 18}), ("18岁及以下", "0-18", None), ("≤18", "0-18", None),
+    ("under 18", "0-17", None), ("<18", "0-17", None), ("未满18岁", "0-17", None), ("小于18", "0-17", None),
+    # generations: birth years
+    ("90后", "1990-1999", {"birth_min": 1990, "birth_max": 1999}), ("00后", "2000-2009", None),
+    ("80後", "1980-1989", None), ("85后", "1985-1989", None), ("95后", "1995-1999", None), ("05后", "2005-2009", None),
+    ("10后", "2010-2019", None), ("60后", "1960-1969", None), ("1990年代", "1990-1999", None),
+    ("1990后", "1990-1999", None), ("90年代", "1990-1999", None), ("1990-1999", "1990-1999", None),
+    ("1985~1989年", "1985-1989", None),
+])
+def test_age_bands(raw, value, extra):
+    r = N.normalize_age_band(raw)
+    check(r, value, "valid")
+    assert extra is None or r.extra == extra
+    assert N.normalize_age_band(value) == r  # the standardized value reads back the same
+
+
+@pytest.mark.parametrize("raw", ["无", "未知", "保密", "其他", "-", "N/A", "0"])
+def test_age_band_placeholders(raw):
+    check(N.normalize_age_band(raw), None, "placeholder", "PLACEHOLDER")
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("中年", "AGE_BAND_FORMAT"), ("25-30岁之间", "AGE_BAND_FORMAT"), ("93后", "AGE_BAND_FORMAT"),
+    ("2024-01", "AGE_BAND_FORMAT"), ("30-25", "AGE_BAND_RANGE"), ("150+", "AGE_BAND_RANGE"), ("25-130", "AGE_BAND_RANGE"),
+    ("1880-1889", "AGE_BAND_RANGE"), ("2990后", "AGE_BAND_RANGE"), ("under 0", "AGE_BAND_RANGE"),
+])
+def test_age_band_invalid(raw, reason):
+    check(N.normalize_age_band(raw), None, "invalid", reason)
+
+
+def test_age_band_single_age_and_mask():
+    check(N.normalize_age_band("25岁"), "25-25", "valid_with_warning", "AGE_BAND_SINGLE_AGE")
+    check(N.normalize_age_band("25"), "25-25", "valid_with_warning", "AGE_BAND_SINGLE_AGE")
+    assert N.normalize_age_band("2*岁").status == "masked"
+
+
+@pytest.mark.parametrize("band, birth_years", [
+    ("25-30", (1994, 2000)),      # 30 on a day of 2025: born 1994 (birthday still to come) to 1995
+    ("18-24", (2000, 2007)),
+    ("30-", (None, 1995)),        # 30 or older: born 1995 at the latest
+    ("0-17", (2007, 2025)),       # under 18
+    ("25-25", (1999, 2000)),      # a single age: two possible years
+    ("1990-1999", (1990, 1999)),  # a generation is its own birth years, whenever it was recorded
+])
+def test_age_band_birth_years(band, birth_years):
+    assert N.age_band_birth_years(band, 2025) == birth_years
+
+
+def test_age_band_birth_years_follow_the_year_recorded():
+    assert N.age_band_birth_years("25-30", 2020) == (1989, 1995)
+    assert N.age_band_birth_years("1990-1999", 2020) == (1990, 1999)
+    assert N.age_band_birth_years(None, 2025) == (None, None)
+
+
 # --------------------------------------------------------------------------- booleans
 
 @pytest.mark.parametrize("raw, value", [

@@ -26,6 +26,9 @@ HAN_NAME = st.text(alphabet=st.sampled_from("王李张欧阳司马曾单伟娜�
 ADDRESS_LIKE = st.lists(st.sampled_from(["北京", "北京市", "朝阳区", "鼓楼区", "广东省", "深圳", "南山区", "中山路", "88号",
                                          "上海市", "南京东路", "江西路", " ", "中国", "下城区", "仙桃市", "x"]),
                         max_size=6).map("".join)
+AGE_LIKE = st.from_regex(r"\A(年龄段?[:：]?)?\d{1,3}(岁|周岁)?( ?[-~至到] ?\d{1,3}(岁|周岁)?| ?(以上|以下|及以上|\+))?\Z"
+                         r"|\A\d{2,4}(后|後|年代)\Z", fullmatch=True)
+OTHER_ID_LIKE = st.from_regex(r"\A[A-Za-z]{0,2}[ -]?\d{2,4}[ .-]?\d{2,6}(\.0)?\Z", fullmatch=True)
 ANY_TEXT = st.one_of(st.none(), st.text(max_size=60), st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
                      PHONE_LIKE, ID_LIKE, DATE_LIKE)
 
@@ -33,6 +36,7 @@ TARGETED = {
     "mobile": st.one_of(PHONE_LIKE, ANY_TEXT), "landline": st.one_of(LANDLINE_LIKE, PHONE_LIKE),
     "id_card": st.one_of(ID_LIKE, ID15_LIKE), "birth_date": DATE_LIKE, "registered_at": DATE_LIKE,
     "email": EMAIL_LIKE, "name": HAN_NAME, "address": ADDRESS_LIKE, "district": ADDRESS_LIKE,
+    "age_band": AGE_LIKE, "other_id": st.one_of(OTHER_ID_LIKE, ID_LIKE),
 }
 
 
@@ -74,7 +78,7 @@ def test_targeted_shapes(field, data):
 
 
 IDEMPOTENT = ("mobile", "id_card", "birth_date", "registered_at", "gender", "marketing_consent", "province",
-              "postcode", "landline", "email", "wechat_open_id", "member_card")
+              "postcode", "landline", "email", "wechat_open_id", "member_card", "other_id", "age_band")
 
 
 @MANY

@@ -33,6 +33,9 @@ def store(tmp_path_factory):
     kids = tmp / "=kids.csv"  # a source name that looks like a spreadsheet formula
     kids.write_text(f"姓名,身份证号,手机\n王小明,{MINOR_ID},13912345678\n李大明,11010519491231002X,\n", encoding="utf-8")
     ingest.ingest_file(database, kids, actor="t", channel="crm")
+    travel = tmp / "travel.csv"
+    travel.write_text("姓名,护照号,年龄段\n张伟,E12345678,25-30岁\n李娜,,90后\n", encoding="utf-8")
+    ingest.ingest_file(database, travel, actor="t", channel="other")
     pipeline.standardize(database, "t")
     yield database
     database.close()
@@ -73,6 +76,11 @@ def test_sensitive_fields_and_minors_are_listed(store):
     assert ("crm_members", "id_card") in sensitive.index
     assert dict(zip(record.sources["source"], record.sources["minors"])) == minors
     assert record.sources.set_index("source").loc["=kids", "sensitive_categories"] == "id_card, minors"
+    assert sensitive.loc[("travel", "other_id"), "records_with_value"] == 1
+    assert "passport" in sensitive.loc[("travel", "other_id"), "basis"]
+    register = record.register.set_index(["source", "category"])
+    assert register.loc[("travel", "birth_date"), ["fields", "records_with_value", "sensitive"]].tolist() == [
+        "age_band", 2, False]
 
 
 def test_without_consent_exports_or_retention_they_read_not_set(store):

@@ -14,6 +14,9 @@ from governance.store.storage import Database, open_database
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SNAPSHOT = FIXTURES / "schema_snapshot.txt"
 OLD_STORE = FIXTURES / "store_main_v11"  # EXPORT DATABASE of a small demo store made by the release with 11 migrations
+# Rows later migrations seed into an existing store: migration 12's default quality rules (other_id,
+# age_band) and masking policies of the other_id class (one per role).
+SEEDED_SINCE_V11 = {"main.quality_rules": 2, "main.masking_policies": 3}
 
 
 def schema_of(cur: duckdb.DuckDBPyConnection, view_sql: bool = True) -> list[str]:
@@ -71,9 +74,60 @@ def test_a_store_from_the_earlier_release_opens_without_losing_rows(tmp_path):
                                                   SNAPSHOT.read_text(encoding="utf-8").splitlines()]
         oneids = cur.execute("SELECT count(DISTINCT oneid) FROM golden_records").fetchone()[0]
     db.close()
-    grown = {t for t in before if t != "main.schema_migrations" and after[t] != before[t]}
-    assert not grown and after["main.schema_migrations"] >= before["main.schema_migrations"]
+    changed = {t: after[t] - before[t] for t in before if t != "main.schema_migrations" and after[t] != before[t]}
+    assert changed == SEEDED_SINCE_V11 and after["main.schema_migrations"] >= before["main.schema_migrations"]
     assert oneids == before["main.golden_wide"]
+
+
+def test_an_upgraded_store_keeps_its_mapped_records_and_takes_the_new_fields(tmp_path):
+    """Migration 12 adds other_id and age_band: the store's mapped_records (built from its batches)
+    still reads every row, with the new fields empty, until the next ingest rebuilds it; rows
+    standardized before are 'missing' in the new fields, and new uploads fill them."""
+    from governance import pipeline
+
+    path = tmp_path / "old.duckdb"
+    _old_store(path)
+    con = duckdb.connect(str(path))
+    mapped = con.execute("SELECT source, row_number, mobile FROM mapped_records ORDER BY ALL").fetchall()
+    con.close()
+    db = open_database(path)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT source, row_number, mobile FROM mapped_records ORDER BY ALL").fetchall() == mapped
+        assert cur.execute("SELECT count(*) FROM mapped_records WHERE other_id IS NOT NULL OR age_band IS NOT NULL"
+                           ).fetchone() == (0,)
+        assert cur.execute("SELECT DISTINCT other_id_status, age_band_status FROM std_records").fetchall() == [
+            ("missing", "missing")]
+        assert cur.execute("SELECT count(*) FROM golden_records WHERE other_id IS NOT NULL").fetchone() == (0,)
+    file = tmp_path / "p.csv"
+    file.write_text("姓名,手机号,护照号,年龄段\n张三,13912345678,E12345678,90后\n", encoding="utf-8")
+    pipeline.load_file(db, "t", file, source="travel")
+    with db.cursor() as cur:
+        assert cur.execute("SELECT other_id, age_band, age_birth_min FROM std_records WHERE source = 'travel'").fetchall() == [
+            ("E12345678", "1990-1999", 1990)]
+        assert cur.execute("SELECT count(*) FROM mapped_records").fetchone()[0] == len(mapped) + 1
+        assert not cur.execute("SELECT 1 FROM duckdb_views() WHERE view_name = 'mapped_records_v11'").fetchall()
+    pipeline.resolve(db, "t")
+    with db.cursor() as cur:
+        assert cur.execute("SELECT other_id, age_band FROM golden_records WHERE other_id IS NOT NULL").fetchall() == [
+            ("E12345678", "1990-1999")]
+    db.close()
+
+
+def test_other_ids_start_from_the_masking_the_store_gives_resident_ids(tmp_path):
+    """An admin who hid resident IDs from analysts keeps other ID numbers hidden from them after the upgrade."""
+    path = tmp_path / "old.duckdb"
+    _old_store(path)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE masking_policies SET method = 'hidden', keep_start = NULL, keep_end = NULL "
+                "WHERE sensitivity_class = 'id_card' AND role = 'analyst'")
+    con.close()
+    db = open_database(path)
+    with db.cursor() as cur:
+        rows = cur.execute("SELECT role, method, keep_start, keep_end, updated_by FROM masking_policies "
+                           "WHERE sensitivity_class = 'other_id' ORDER BY role").fetchall()
+    db.close()
+    assert rows == [("admin", "partial", 1, 3, "system"), ("analyst", "hidden", None, None, "system"),
+                    ("steward", "partial", 1, 3, "system")]
 
 
 def test_a_transaction_inside_another_joins_it(db):
@@ -99,7 +153,8 @@ def test_migration_names_and_numbers_are_checked(tmp_path, monkeypatch):
     bad.mkdir()
     for m in migrations.migrations():
         (bad / m.path.name).write_text(m.sql, encoding="utf-8")
-    (bad / "0013_gap.sql").write_text("-- 13: a gap\nSELECT 1;\n", encoding="utf-8")
+    gap = len(migrations.migrations()) + 2
+    (bad / f"{gap:04d}_gap.sql").write_text(f"-- {gap}: a gap\nSELECT 1;\n", encoding="utf-8")
     monkeypatch.setattr(migrations, "SQL_DIR", bad)
     with pytest.raises(RuntimeError, match="without gaps"):
         migrations.migrations()
