@@ -69,7 +69,7 @@ DEFAULTS.update({f: SurvivorshipRule(f, "source_priority") for f in ("name", "fa
                                                                       "birth_date", "member_card")})
 DEFAULTS.update({f: SurvivorshipRule(f, "aggregate") for f in ("mobile", "landline", "email", "wechat_open_id",
                                                                 "wechat_union_id", "douyin_id", "ecommerce_buyer_id")})
-DEFAULTS["id_card"] = SurvivorshipRule("id_card", "most_frequent")
+DEFAULTS.update({f: SurvivorshipRule(f, "most_frequent") for f in ("id_card", "other_id")})
 DEFAULTS["address"] = SurvivorshipRule("address", "most_complete")
 
 # A value derived from the resident ID beats a typed one.
@@ -362,7 +362,7 @@ def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule])
     """Recompute the OneIDs in golden_changed (they may be new, changed or gone)."""
     sql, params = _golden_select(rules, only_changed=True)
     cur.execute("DELETE FROM golden_wide WHERE oneid IN (SELECT oneid FROM golden_changed)")
-    cur.execute(f"INSERT INTO golden_wide {sql}", params)
+    cur.execute(f"INSERT INTO golden_wide BY NAME {sql}", params)
     _apply_overrides(cur, only_changed=True)
 
 

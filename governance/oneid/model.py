@@ -1,11 +1,13 @@
 """The probabilistic half of OneID: a Splink 5 model on DuckDB over the standardized fields.
 
-Comparisons: name (hanzi, pinyin in either order, initials, Jaro-Winkler on pinyin; term-frequency
-adjusted), mobile (exact, last 8 digits, one typo, masked-compatible first 3 + last 4), email, birth
-date (exact, same month, one typo), resident ID, platform account (union_id, open_id within its app
-id or membership card within its source; else Douyin or buyer id), nickname (exact, term-frequency
-adjusted; two different nicknames weigh nothing), district, address (the last three numbers of a
-Chinese address, building, unit and room, within the same district) and sex. Records named in separate family /
+Comparisons: name (hanzi, pinyin in either order, Jaro-Winkler on pinyin, one mistyped character of
+a name of three or more, initials; term-frequency adjusted), mobile (exact, last 8 digits, one typo,
+masked-compatible first 3 + last 4), email, birth date (exact, same month, one typo), resident ID,
+platform account (union_id, open_id within its app id or membership card within its source; else
+Douyin or buyer id), nickname (exact, term-frequency adjusted; two different nicknames weigh
+nothing), district, address (the last three numbers of a Chinese address, building, unit and room,
+within the same district), sex (from a resident ID, a gender column or a salutation), another ID
+number (passport, SSN) and an age band against a birth date. Records named in separate family /
 given fields with no usable single name (Western CRMs such as Febrl) get their own comparisons and
 blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or city, and
 postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every other
@@ -31,7 +33,7 @@ import splink.comparison_library as cl
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 
-from governance.oneid.links import REC_ID
+from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, REC_ID, SEX_SQL
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
@@ -54,17 +56,17 @@ SELECT {REC_ID} AS unique_id,
             THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END AS name_key,
        CASE WHEN mobile_status IN {VALID_SQL} THEN mobile END AS mobile,
        CASE WHEN mobile_status IN {VALID_SQL} THEN right(mobile, 8) END AS mobile8,
-       coalesce(mobile_masked_key,
-                CASE WHEN mobile_status IN {VALID_SQL}
-                     THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END) AS mobile_mk,
+       {MASKED_KEY_SQL} AS mobile_mk,
        CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
-       coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL}
-                                              THEN birth_date END AS DATE))::VARCHAR AS dob,
+       ({DOB_SQL})::VARCHAR AS dob,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
+       CASE WHEN other_id_status IN {VALID_SQL} THEN other_id END AS other_id,
+       age_birth_min AS birth_min, age_birth_max AS birth_max,
+       coalesce(age_birth_min, age_birth_max) IS NOT NULL AS band,
        coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
        CASE WHEN NOT split_name AND address_status IN {VALID_SQL} AND len(addr_numbers) >= 3
             THEN array_to_string(addr_numbers[-3:], '-') END AS addr_room,
-       coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END) AS sex,
+       {SEX_SQL} AS sex,
        split_name,
        CASE WHEN split_name AND given_name_status IN {VALID_SQL} THEN lower(trim(given_name)) END AS given,
        CASE WHEN split_name AND family_name_status IN {VALID_SQL} THEN lower(trim(family_name)) END AS family,
@@ -141,6 +143,8 @@ def settings() -> SettingsCreator:
         cll.ExactMatchLevel("name_py").configure(label_for_charts="pinyin exact"),
         cll.CustomLevel("name_py_l = name_py_rev_r OR name_py_rev_l = name_py_r", label_for_charts="pinyin reversed"),
         cll.JaroWinklerLevel("name_py", 0.92).configure(label_for_charts="pinyin similar"),
+        cll.CustomLevel("name_fam_l = name_fam_r AND length(name_hz_l) >= 3 AND length(name_hz_l) = length(name_hz_r) "
+                        "AND hamming(name_hz_l, name_hz_r) = 1", label_for_charts="one character differs"),
         cll.ExactMatchLevel("name_ini").configure(label_for_charts="initials"),
         cll.CustomLevel("(surname_only_l AND name_fam_l = name_fam_r) OR (surname_only_r AND name_fam_r = name_fam_l)",
                         label_for_charts="surname only, compatible"),
@@ -148,9 +152,11 @@ def settings() -> SettingsCreator:
     mobile = cl.CustomComparison(output_column_name="mobile", comparison_levels=[
         cll.CustomLevel("mobile_mk_l IS NULL OR mobile_mk_r IS NULL").configure(is_null_level=True),
         cll.ExactMatchLevel("mobile").configure(u_probability=1e-6, fix_u_probability=True, label_for_charts="exact"),
-        cll.ExactMatchLevel("mobile8").configure(label_for_charts="last 8 digits"),
-        cll.DamerauLevenshteinLevel("mobile", 1).configure(label_for_charts="one typo"),
-        # 7 of 11 digits (138****5530): about 1 in 10^5 random pairs; a sampled u is contaminated by true matches
+        # near-identifiers, rare between random records (7 of 11 digits, 138****5530: about 1 in 10^5);
+        # a sampled u is contaminated by true matches
+        cll.ExactMatchLevel("mobile8").configure(u_probability=1e-6, fix_u_probability=True, label_for_charts="last 8 digits"),
+        cll.DamerauLevenshteinLevel("mobile", 1).configure(u_probability=1e-5, fix_u_probability=True,
+                                                           label_for_charts="one typo"),
         cll.ExactMatchLevel("mobile_mk").configure(u_probability=1e-5, fix_u_probability=True,
                                                    label_for_charts="masked-compatible"),
         cll.ElseLevel()])
@@ -165,6 +171,17 @@ def settings() -> SettingsCreator:
                 cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one typo"),
                 cll.ElseLevel()]),
             _identifier("id_card", "ID"),
+            _identifier("other_id", "other ID", [cll.DamerauLevenshteinLevel("other_id", 1).configure(
+                label_for_charts="other ID, one typo")]),
+            cl.CustomComparison(output_column_name="age", comparison_levels=[  # an age band against a birth date
+                cll.CustomLevel("NOT ((band_l AND dob_r IS NOT NULL) OR (band_r AND dob_l IS NOT NULL))").configure(
+                    is_null_level=True),
+                cll.CustomLevel("(NOT band_l OR dob_r IS NULL OR TRY_CAST(substr(dob_r, 1, 4) AS INTEGER) "
+                                "BETWEEN coalesce(birth_min_l, 0) AND coalesce(birth_max_l, 9999)) AND "
+                                "(NOT band_r OR dob_l IS NULL OR TRY_CAST(substr(dob_l, 1, 4) AS INTEGER) "
+                                "BETWEEN coalesce(birth_min_r, 0) AND coalesce(birth_max_r, 9999))",
+                                label_for_charts="birth year within the age band"),
+                cll.ElseLevel()]),
             cl.CustomComparison(output_column_name="account", comparison_levels=[
                 cll.CustomLevel(" AND ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in _ACCOUNTS)
                                 ).configure(is_null_level=True),
@@ -196,7 +213,7 @@ def settings() -> SettingsCreator:
                 cll.ElseLevel()]),
         ],
         blocking_rules_to_generate_predictions=[
-            block_on("mobile"), block_on("id_card"), block_on("email"), block_on("mobile_mk", "name_ini"),
+            block_on("mobile"), block_on("id_card"), block_on("other_id"), block_on("email"), block_on("mobile_mk", "name_ini"),
             block_on("name_key", "dob"), block_on("name_hz", "district"), block_on("name_key", "mobile8"),
             block_on("union_id"), block_on("open_id"), block_on("douyin_id"), block_on("buyer_id"), block_on("card"),
             block_on("nick_rare"), block_on(ColumnExpression("mobile").substr(1, 7), "name_ini"),

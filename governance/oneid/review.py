@@ -23,7 +23,8 @@ COMPARISONS = {"name": ("姓名", "name"), "mobile": ("手机号", "mobile"), "e
                "dob": ("出生日期", "birth date"), "id_card": ("身份证号", "resident ID"),
                "district": ("区县", "district"), "address": ("门牌与房号", "building and room"), "sex": ("性别", "sex"), "given": ("名", "given name"),
                "family": ("姓", "family name"), "street": ("街道地址", "street"), "locality": ("城市或区域", "suburb or city"),
-               "postcode": ("邮编", "postcode"), "account": ("平台账号", "platform account"),
+               "postcode": ("邮编", "postcode"), "other_id": ("其他证件号", "other ID number"),
+               "age": ("年龄段与出生日期", "age band and birth date"), "account": ("平台账号", "platform account"),
                "nickname": ("昵称", "nickname")}
 
 
