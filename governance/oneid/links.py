@@ -50,7 +50,10 @@ DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VA
 # A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
 MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
                   "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
-_FULL_NAME_KEY = f"CASE WHEN coalesce(name_reason, '') <> 'NAME_SURNAME_ONLY' THEN {_NAME_KEY} END"
+# A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬) names nobody on a shared phone.
+_NICKNAME_LIKE = "(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2))"
+_PERSON_NAME_KEY = f"CASE WHEN NOT coalesce({_NICKNAME_LIKE}, false) THEN {_NAME_KEY} END"
+_FULL_NAME_KEY = f"CASE WHEN coalesce(name_reason, '') <> 'NAME_SURNAME_ONLY' THEN {_PERSON_NAME_KEY} END"
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
 
@@ -180,9 +183,9 @@ def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str
 def household_mobiles_sql(among: str | None = None) -> str:
     """One SELECT of the valid mobiles that records with different names share (a family phone, a
     shop phone); only those in the SELECT `among` when given. A surname alone (张女士, 王**) is a
-    different name only when no full name on the phone starts with it."""
+    different name only when no full name on the phone starts with it; a nickname-like name none."""
     only = f"AND mobile IN ({among}) " if among else ""
-    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
+    return (f"SELECT mobile FROM (SELECT mobile, {_PERSON_NAME_KEY} AS name_key, name_pinyin, "
             "coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only FROM std_records WHERE mobile_status IN "
             f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
             "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "

@@ -76,7 +76,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "passport", "passportno", "passportnumber", "ssn", "socsecid", "socialsecurity", "socialsecurityno",
                  "socialsecuritynumber", "otherid", "otheridno"),
     "age_band": ("年龄段", "年龄区间", "年龄层", "年龄范围", "年龄组", "年龄分组", "ageband", "agerange", "agegroup",
-                 "agebracket"),
+                 "agebracket", "年龄", "客户年龄", "用户年龄", "age"),  # an age (35) is a band of one year
 }
 # Synonyms too short to be looked for inside a longer header (ssn is in business_no).
 _WHOLE_HEADER_ONLY = frozenset({"ssn"})
@@ -151,7 +151,8 @@ _AGE_MARK = re.compile(r"岁|后|後|年代|以上|以下|未满|不满|大于|�
 
 
 def _clean_sample(value: str) -> str:
-    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value))
+    """Without spaces, hyphens and a leading quote (Excel's mark of a number kept as text: '13812345678)."""
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).lstrip("'`")
 
 
 def _is_resident_id(clean: str) -> bool:
@@ -295,7 +296,8 @@ def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
 
 
 def _sample(values: list[str]) -> list[str]:
-    return [v for v in values if v and v.strip()][:200]
+    """Up to 200 values that hold something: no empty cells and no placeholders (无, -, N/A)."""
+    return [v for v in values if v and v.strip() and not normalizers.is_placeholder(v)][:200]
 
 
 def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str | None] | None = None) -> list[Suggestion]:
@@ -305,7 +307,9 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
     Content can overrule a header: a loose header (证件号, 地区 …) counts only when most sample values
     fit its field (a 证件号 column of passports is `other_id`); a province, city or district header
     whose values are another level, or a region (广东省 深圳市), yields to the level the values hold (a
-    region: `address`). A header naming an order, ticket or transaction number gets nothing."""
+    region: `address`). A header whose values mostly fit another field and not its own yields to
+    that field (a 联系电话 column of landlines is no mobile). Empty cells and placeholders are no sample.
+    A header naming an order, ticket or transaction number gets nothing."""
     saved = saved or {}
     candidates: list[tuple[float, int, str, str]] = []
     for i, header in enumerate(headers):
@@ -329,6 +333,9 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
                     continue
             if f in _NARROW_LOCATION and located and f not in content_fields:
                 continue  # the values are another level, or a region: the content candidate names it
+            if f in _CONTENT_FIELDS and f not in content_fields and _share(fits, f) < _GATE_SHARE and any(
+                    g in _CONTENT_FIELDS and _share(fits, g) >= _GATE_SHARE for g in content_fields):
+                continue  # 联系电话 full of landlines: the values name another field, and the content candidate takes it
             bonus = _AGREEMENT_BONUS if f in content_fields else 0.0
             candidates.append((round(conf + bonus, 2), i, f, method))
         candidates += [(conf, i, f, method) for f, conf, method in by_content]

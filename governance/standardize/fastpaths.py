@@ -204,8 +204,9 @@ def _name(cur: duckdb.DuckDBPyConnection) -> str:
               FROM s JOIN name_families f ON f.fam = substr(s.simp, 1, s.fl) {" ".join(joins)}
               WHERE f.py <> '')
         SELECT raw, name AS value,
-               CASE WHEN n = fl THEN 'valid_with_warning' ELSE 'valid' END AS status,
+               CASE WHEN n = fl OR substr(simp, 1, fl) NOT IN {surnames} THEN 'valid_with_warning' ELSE 'valid' END AS status,
                CASE WHEN n = fl THEN CASE WHEN name IN {surnames} THEN 'NAME_SURNAME_ONLY' ELSE 'NAME_TOO_SHORT' END
+                    WHEN substr(simp, 1, fl) NOT IN {surnames} THEN 'NAME_UNCOMMON_SURNAME'
                END AS reason,
                CASE WHEN n = fl
                     THEN json_object('simplified', simp, 'family_name', name, 'pinyin', fpy,

@@ -198,6 +198,11 @@ def _is_placeholder(s: str) -> bool:
     return s.casefold() in PLACEHOLDERS or _PUNCT_ONLY_RE.match(s) is not None
 
 
+def is_placeholder(value: str) -> bool:
+    """Whether a raw value says "no value" (无, N/A, -, ——) rather than holding one."""
+    return _is_placeholder(value.strip())
+
+
 # ---------------------------------------------------------------------------------------------
 # generic text
 # ---------------------------------------------------------------------------------------------
@@ -773,9 +778,10 @@ _LATIN_TOKEN_RE = re.compile(r"[\s\-_.,'’]+")
 _LATIN_SALUTATIONS = {"mr": "1", "mr.": "1", "mrs": "2", "mrs.": "2", "ms": "2", "ms.": "2", "miss": "2",
                       "dr": None, "dr.": None, "mx": None, "mx.": None}
 _SALUTATIONS = {"先生": "1", "女士": "2", "小姐": "2", "太太": "2", "夫人": "2"}
-# Salutation (as `name_salutation` holds it, lower case) -> the sex it implies (GB/T 2261.1 code)
-SALUTATION_SEX = _SALUTATIONS | {k: v for k, v in _LATIN_SALUTATIONS.items() if v}
-_TITLES = ("老师", "经理", "老板", "师傅", "阿姨", "医生", "总")
+_TITLES = ("老师", "经理", "老板", "师傅", "阿姨", "医生", "总", "哥", "姐", "叔")  # after a surname: 张总, 王哥, 李姐
+_TITLE_SEX = {"哥": "1", "叔": "1", "姐": "2", "阿姨": "2"}
+# Salutation or title (as `name_salutation` holds it, lower case) -> the sex it implies (GB/T 2261.1 code)
+SALUTATION_SEX = _SALUTATIONS | _TITLE_SEX | {k: v for k, v in _LATIN_SALUTATIONS.items() if v}
 _ORG_WORDS = ("公司", "集团", "有限", "商行", "工作室", "事务所", "门店", "旗舰店", "专卖店")
 _SURNAMES = names_data.SURNAMES
 _COMPOUNDS = names_data.COMPOUND_SURNAMES
@@ -937,8 +943,7 @@ def normalize_name(raw: str | None) -> Result:
     base, salutation = _split_salutation(s)
     if not base or base.casefold() in _NAME_PLACEHOLDERS or _is_placeholder(base):
         return _R_PLACEHOLDER
-    sal_gender = (_SALUTATIONS.get(salutation) if salutation in _SALUTATIONS
-                  else _LATIN_SALUTATIONS.get(salutation.lower()) if salutation else None)
+    sal_gender = SALUTATION_SEX.get(salutation.lower()) if salutation else None
     has_han = _HAN_RE.search(base) is not None
     simplified = _to_simplified(base) if has_han else base
     core = base.replace("·", "").replace(" ", "")
@@ -965,6 +970,8 @@ def normalize_name(raw: str | None) -> Result:
             given = None
         elif len(simp) > 6:
             reason = reason or "NAME_LENGTH"
+        elif simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS:
+            reason = reason or "NAME_UNCOMMON_SURNAME"  # 微笑, 大白: more often a nickname typed as a name
     elif has_han:  # transliterated (with ·) or mixed script: no surname split
         parts = [_char_pinyin(c) if _HAN_RE.match(c) else _deaccent(c).lower() for c in simplified]
         parts = [p for p in parts if p.isascii() and p.isalpha()]
@@ -2140,6 +2147,7 @@ REASONS: dict[str, tuple[str, str]] = {
     # names
     "NAME_SURNAME_ONLY": ("只有姓（如“王先生”）", "Surname only (e.g. 王先生)"),
     "NAME_TOO_SHORT": ("姓名过短", "Name is too short"),
+    "NAME_UNCOMMON_SURNAME": ("姓氏不常见，可能是昵称", "Uncommon surname: perhaps a nickname"),
     "NAME_LENGTH": ("姓名过长", "Name is unusually long"),
     "SUSPICIOUS_NAME": ("姓名含数字、表情或符号", "Name contains digits, emoji or symbols"),
     "NAME_ORGANIZATION": ("姓名疑似机构名称", "Name looks like an organization"),
