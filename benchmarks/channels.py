@@ -606,6 +606,9 @@ def run(args) -> dict:
         _rc, out, _ = product("resolve again", "resolve")
         result["resolve_again_output"] = out.strip()
         result["review_queue_listed"] = len(queue)
+        if args.apply_thresholds:  # the steward applies what the decisions recommend
+            _rc, out, _ = product("thresholds", "review", "thresholds", "--apply")
+            result["thresholds_output"] = out.strip()
     result["decided"] = dict(decided)
 
     crosswalk = work / "crosswalk.csv"
@@ -739,6 +742,8 @@ def report(res: dict) -> None:
         print(f"hand corrections (--remap): {res['remapped']}")
     if res["decisions"]:
         print(f"decisions: {res.get('review_queue_listed', 0)} listed, {res['decided']}")
+        if res.get("thresholds_output"):
+            print("review thresholds --apply:\n  " + res["thresholds_output"].replace("\n", "\n  "))
         print("resolve again:", res.get("resolve_again_output", "").replace("\n", "\n               "))
     if res["missing_from_crosswalk"]:
         print(f"records missing from the crosswalk (scored as singletons): {res['missing_from_crosswalk']}")
@@ -801,6 +806,8 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=0, help="answer this many queued pairs from the truth")
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--samples", type=int, default=30, help="missed pairs to show")
+    parser.add_argument("--apply-thresholds", action="store_true",
+                        help="after the decisions, apply the thresholds they recommend (review thresholds --apply)")
     parser.add_argument("--no-channel", action="store_true", help="ingest without --channel (the product's default)")
     parser.add_argument("--product", help="root of the product checkout to drive (default: this repository)")
     parser.add_argument("--remap", action="append", default=[], metavar="CHANNEL:HEADER=FIELD[,HEADER=FIELD]",

@@ -15,7 +15,7 @@ from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
-from governance.oneid import review
+from governance.oneid import calibration, review
 from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile
@@ -152,10 +152,43 @@ def cmd_review(args, db) -> int:
             done = review.bulk_decide(db, args.actor, args.low, args.high, args.decision, args.comment)
             print(f"decided {done} pairs (run resolve to apply them)")
         return 0
+    if args.review_cmd == "thresholds":
+        return _review_thresholds(args, db)
     left, right = (rec_id(*map(int, key.split(":"))) for key in (args.left, args.right))
     decision = "approve" if args.review_cmd == "approve" else "reject"
     decision_id = review.decide(db, args.actor, left, right, decision, args.comment)
     print(f"decision {decision_id}: {decision} {args.left} {args.right}")
+    return 0
+
+
+def _review_thresholds(args, db) -> int:
+    """Precision per probability band measured from the decisions, the thresholds that hold the
+    target, and with --apply: apply them (audited) and resolve again with the saved model."""
+    with db.cursor() as cur:
+        bands = calibration.precision_by_band(cur, min_labels=args.min_labels)
+        rec = calibration.recommend(cur, target=args.target, min_labels=args.min_labels)
+        preview = (review.threshold_preview(cur, rec.auto_accept, rec.review_low)
+                   if rec.auto_accept is not None and rec.review_low is not None and rec.changes else None)
+    if args.json:
+        print(json.dumps({"bands": bands[bands["labels"] > 0].to_dict("records"), "labels": rec.labels,
+                          "target": rec.target, "current": {"auto_accept": rec.current_auto_accept,
+                                                            "review_low": rec.current_review_low},
+                          "recommended": {"auto_accept": rec.auto_accept, "review_low": rec.review_low},
+                          "preview": preview}, ensure_ascii=False, default=str))
+    else:
+        labelled = bands[bands["labels"] > 0]
+        print(labelled.to_string(index=False) if not labelled.empty else "no decision on a scored pair yet")
+        print(f"current: auto-accept {rec.current_auto_accept}  review-low {rec.current_review_low}")
+        if not rec.ready:
+            print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far)")
+        else:
+            print(f"recommended for precision {rec.target}: auto-accept {rec.auto_accept}  review-low {rec.review_low}"
+                  + (f"  ({preview['to_auto']} pairs move to auto-accept, {preview['to_review']} back to review, "
+                     f"{preview['dropped']} leave the queue; up to {preview['merging_oneids']} OneIDs merge)"
+                     if preview else "  (no change)"))
+    if args.apply and rec.auto_accept is not None and rec.review_low is not None and rec.changes:
+        result = pipeline.apply_thresholds(db, args.actor, rec.auto_accept, rec.review_low, rec.target).oneid
+        print(f"applied: OneIDs {result.clusters}  auto-links {result.auto_links}  queue {result.queue}")
     return 0
 
 
@@ -562,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--high", type=float, required=True)
     r.add_argument("--comment")
     r.add_argument("--dry-run", action="store_true", help="only show how many pairs and OneIDs it would change")
+    r = with_actor(rsub.add_parser("thresholds", help="precision per probability band measured from the decisions, "
+                                                      "and the thresholds that hold a precision target"))
+    r.add_argument("--target", type=float, default=calibration.TARGET, help="precision the auto-accepted pairs must hold")
+    r.add_argument("--min-labels", type=int, default=calibration.MIN_LABELS, help="decisions a band needs to count")
+    r.add_argument("--apply", action="store_true", help="apply the recommendation (audited) and resolve again")
+    r.add_argument("--json", action="store_true")
     for name in ("approve", "reject"):
         r = with_actor(rsub.add_parser(name))
         r.add_argument("left", help="BATCH:ROW")

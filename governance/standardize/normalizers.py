@@ -935,6 +935,8 @@ def normalize_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
+    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)
@@ -1026,6 +1028,8 @@ def normalize_family_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
+    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)
@@ -1052,6 +1056,8 @@ def normalize_given_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
+    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)

@@ -220,3 +220,33 @@ def test_resolve_takes_one_way_to_get_its_model(db_path, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["--db", str(db_path), "resolve", "--retrain", "--no-model"])
     assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_path, capsys):
+    from helpers import load_generated
+
+    db = open_database(db_path)
+    load_generated(db, tmp_path / "w", 300, seed=7)
+    db.close()
+    code, out, _ = call(db_path, capsys, "review", "thresholds")
+    assert code == 0 and "too few decisions" in out and "auto-accept 0.99" in out
+    db = open_database(db_path)
+    with db.transaction() as cur:  # 60 approved labels in each of the bands 0.95 and 0.90
+        for i in range(120):
+            rec_l, rec_r = 10**15 + 2 * i, 10**15 + 2 * i + 1
+            cur.execute("INSERT INTO match_pairs VALUES ((SELECT max(run_id) FROM oneid_runs), ?, ?, ?, 0.0, 'review', NULL)",
+                        [rec_l, rec_r, 0.96 if i < 60 else 0.91])
+            cur.execute("INSERT INTO review_decisions VALUES (nextval('decision_seq'), ?, ?, 'approve', 'alice', now(), "
+                        "NULL, NULL, NULL)", [rec_l, rec_r])
+    db.close()
+    code, out, _ = call(db_path, capsys, "review", "thresholds", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["recommended"] == {"auto_accept": 0.9, "review_low": 0.6}
+    assert {b["low"]: b["labels"] for b in report["bands"]} == {0.9: 60, 0.95: 60} and report["preview"]["to_auto"] >= 120
+    code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--actor", "alice")
+    assert code == 0 and "applied: OneIDs" in out
+    db = open_database(db_path)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT auto_accept, review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone() == (0.9, 0.6)
+        assert cur.execute("SELECT actor FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchall() == [("alice",)]
+    db.close()

@@ -387,3 +387,31 @@ def test_other_ids_and_age_bands_standardize_with_the_birth_years_they_imply(db,
         golden = cur.execute("SELECT other_id, age_band FROM golden_records ORDER BY mobile").fetchall()
     assert golden == [("G87654321", "1990-1999"), (None, "30-"), (None, "0-18"), ("11010519491231002X", None),
                       ("E12345678", "25-30")]
+
+
+# ---- a header yields to the field its values fit -------------------------------------------------
+
+def test_a_tmall_contact_phone_of_landlines_yields_mobile_to_the_receivers_mobile():
+    """Tmall: 联系电话 (trailing space) is mostly "-" with a few landlines; 收货人手机 holds mobiles, some
+    with Excel's leading quote. Dashes are no sample, and the quote is no part of the number."""
+    headers = ["订单编号", "联系电话 ", "收货人手机", "收货人姓名"]
+    samples = [[str(1001 + i) for i in range(8)],
+               ["-", "-", "0755-88063887", "-", "010-62345678", "-", "021-54321876", "-"],
+               ["'13812115790", "13912345678", "'15039833943", "13695385398", "18912342941", "13512345678",
+                "'13712345678", "15912345678"],
+               ["王伟", "李娜", "张伟", "刘洋", "陈静", "王芳", "赵敏", "孙丽"]]
+    got = mapping.suggest(headers, samples)
+    assert [s.field for s in got] == [None, "landline", "mobile", "name"]
+    assert got[2].confidence > 0.95  # the header and the quoted values agree
+
+
+def test_an_age_column_is_an_age_band():
+    [s] = mapping.suggest(["年龄"], [["70后", "30岁以下", "31-40"]])
+    assert s.field == "age_band" and s.confidence >= 0.5
+
+
+def test_a_mobile_header_keeps_its_field_when_the_values_fit_no_other():
+    """Content overrules a header only when the values fit another field: a 手机 column of junk text
+    stays mobile (its values are then reported invalid, not silently unmapped)."""
+    [s] = mapping.suggest(["手机"], [["不知道", "见备注", "hello", "abc", "客户拒绝提供", "13812345678"]])
+    assert (s.field, s.method) == ("mobile", "synonym")

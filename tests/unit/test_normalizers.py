@@ -872,3 +872,24 @@ def test_garbage_never_raises(field):
         r = fn(raw)
         assert r.status in N.STATUSES and r.reason != "NORMALIZER_ERROR", (field, raw, r)
         assert r.value is None or "*" not in r.value
+
+
+@pytest.mark.parametrize("raw, family, title, sex", [("王哥", "王", "哥", "1"), ("李姐", "李", "姐", "2"),
+                                                      ("王阿姨", "王", "阿姨", "2")])
+def test_name_surname_and_title_imply_a_sex(raw, family, title, sex):
+    r = N.normalize_name(raw)
+    check(r, family, "valid_with_warning", "NAME_SURNAME_ONLY")
+    assert (r.extra["family_name"], r.extra["salutation"], r.extra["salutation_gender"]) == (family, title, sex)
+
+
+def test_name_with_an_uncommon_surname_warns():
+    """微笑 is more often a nickname typed into the name field than a person's name."""
+    r = N.normalize_name("微笑")
+    check(r, "微笑", "valid_with_warning", "NAME_UNCOMMON_SURNAME")
+
+
+@pytest.mark.parametrize("raw, simplified", [("楊一諾", "杨一诺"), ("諸葛亮", "诸葛亮")])
+def test_name_traditional_script_of_a_known_surname_is_no_uncommon_surname(raw, simplified):
+    r = N.normalize_name(raw)
+    check(r, raw, "valid")
+    assert r.extra["simplified"] == simplified

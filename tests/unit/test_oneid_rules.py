@@ -1,0 +1,216 @@
+"""Deterministic match rules of governance/oneid/links.py end to end (ingest, standardize, resolve
+without the model): `mobile_one_person` (a phone whose records all fit one person) and
+`masked_mobile_name_city` (a platform's masked mobile, the same full name, the same city).
+
+Every test that shows a rule holding back also shows the rule linking elsewhere in the same store,
+so that it fails when the rule is missing as well as when it links too much."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from governance import pipeline
+from governance.oneid import links
+from governance.oneid import resolve as oneid
+from governance.sources import ingest
+
+COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
+           "昵称": "nickname", "地址": "address", "城市": "city"}
+UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
+CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos"}
+
+
+def load(db, tmp_path: Path, records: dict[str, dict[str, str]]) -> dict[str, tuple[str, int]]:
+    """Ingest `records` (label -> {"source": ..., column: value}), one CSV per source with the columns
+    mapped as COLUMNS says, and standardize. Returns label -> crosswalk key (source, row_number)."""
+    by_source: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for label, record in records.items():
+        by_source.setdefault(record.get("source", "crm"), []).append((label, record))
+    keys: dict[str, tuple[str, int]] = {}
+    for source, rows in by_source.items():
+        path = tmp_path / f"{source}.csv"
+        lines = [",".join(COLUMNS)] + [",".join(r.get(c, "") for c in COLUMNS) for _, r in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ingest.ingest_file(db, path, actor="t", source=source, channel=CHANNEL[source], mapping=COLUMNS)
+        keys.update({label: (source, i) for i, (label, _) in enumerate(rows, start=1)})
+    pipeline.standardize(db, "t")
+    return keys
+
+
+def crosswalk(db, keys) -> dict[str, tuple[str, str]]:
+    """label -> (oneid, placed_by) after a rules-only resolve."""
+    oneid.resolve(db, "t", use_model=False)
+    with db.cursor() as cur:
+        rows = {(s, r): (o, p) for s, r, o, p in cur.execute("SELECT source, row_number, oneid, placed_by FROM crosswalk").fetchall()}
+    return {label: rows[key] for label, key in keys.items()}
+
+
+def together(placed, *labels) -> bool:
+    return len({placed[label][0] for label in labels}) == 1
+
+
+def apart(placed, *labels) -> bool:
+    return len({placed[label][0] for label in labels}) == len(labels)
+
+
+# A control in every store: an unnamed WeChat record with a nickname on the phone of one named CRM record.
+CONTROL = {"ctl_wx": {"source": "wechat", "手机号": "13700000009", "昵称": "阳光", "unionid": "oU" + "c" * 26},
+           "ctl_crm": {"source": "crm", "姓名": "陈静", "手机号": "13700000009", "性别": "女"}}
+
+
+def linked_by(placed, rule: str, *labels) -> bool:
+    return together(placed, *labels) and {placed[label][1] for label in labels} == {rule}
+
+
+def linked_by_one_person(placed) -> bool:
+    return linked_by(placed, "mobile_one_person", "ctl_wx", "ctl_crm")
+
+
+# ---- mobile_one_person -------------------------------------------------------------------------
+
+def test_an_unnamed_wechat_record_joins_the_named_record_on_its_phone(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳☀", "unionid": UNION_A},
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "139 1234 5678", "性别": "男", "生日": "1988-03-02"},
+        "other": {"source": "crm", "姓名": "李娜", "手机号": "13512345678"},
+    })
+    placed = crosswalk(db, keys)
+    assert together(placed, "wx", "crm") and apart(placed, "wx", "other")
+    assert placed["wx"][1] == placed["crm"][1] == "mobile_one_person"   # the rule that placed them
+    assert placed["other"][1] == "singleton"
+
+
+def test_a_household_phone_keeps_its_unnamed_record_apart(db, tmp_path):
+    keys = load(db, tmp_path, {
+        **CONTROL,
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
+        "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"},
+        "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678"},  # another full name: a family phone
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by_one_person(placed)
+    assert apart(placed, "wx", "wei", "fang")
+    assert {placed[k][1] for k in ("wx", "wei", "fang")} == {"singleton"}
+
+
+@pytest.mark.parametrize("sex", [{"性别": "女"}, {"性别": "女士"}], ids=["gender", "salutation-as-gender"])
+def test_conflicting_sexes_keep_the_unnamed_record_apart(db, tmp_path, sex):
+    keys = load(db, tmp_path, {
+        **CONTROL,
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", **sex},
+        "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by_one_person(placed)
+    assert apart(placed, "wx", "wei")
+
+
+def test_a_bare_salutation_as_the_name_keeps_the_unnamed_record_apart_from_the_other_sex(db, tmp_path):
+    keys = load(db, tmp_path, {
+        **CONTROL,
+        "wx": {"source": "wechat", "姓名": "女士", "手机号": "13912345678", "昵称": "小太阳"},
+        "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by_one_person(placed)
+    assert apart(placed, "wx", "wei")
+
+
+def test_different_birth_dates_keep_the_unnamed_record_apart(db, tmp_path):
+    keys = load(db, tmp_path, {
+        **CONTROL,
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "生日": "1990-05-06"},
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "生日": "1988-03-02"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by_one_person(placed)
+    assert apart(placed, "wx", "crm")
+
+
+def test_two_wechat_accounts_on_one_phone_keep_the_unnamed_record_apart(db, tmp_path):
+    keys = load(db, tmp_path, {
+        **CONTROL,
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "unionid": UNION_B},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by_one_person(placed)
+    assert apart(placed, "wx", "crm")
+
+
+def test_a_salutation_of_the_same_sex_links_and_one_of_the_other_sex_does_not(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "mr": {"source": "douyin", "姓名": "王先生", "手机号": "13912345678"},
+        "wei1": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"},
+        "ms": {"source": "douyin", "姓名": "王女士", "手机号": "13912345671"},
+        "wei2": {"source": "crm", "姓名": "王伟", "手机号": "13912345671", "性别": "男"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_one_person", "mr", "wei1")
+    assert apart(placed, "ms", "wei2")
+
+
+def test_a_nickname_typed_as_a_name_makes_no_household_phone(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
+        "smile": {"source": "douyin", "姓名": "微笑", "手机号": "13912345678"},
+        "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_one_person", "wx", "smile", "fang")
+    with db.cursor() as cur:
+        assert "13912345678" not in links.household_mobiles(cur)
+
+
+def test_stewards_can_turn_mobile_one_person_off(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"},
+    })
+    assert together(crosswalk(db, keys), "wx", "crm")
+    links.set_rule_enabled(db, "alice", "mobile_one_person", False)
+    with db.cursor() as cur:
+        assert links.rule_settings(cur)["mobile_one_person"] is False
+    assert apart(crosswalk(db, keys), "wx", "crm")
+    links.set_rule_enabled(db, "alice", "mobile_one_person", True)
+    assert together(crosswalk(db, keys), "wx", "crm")
+
+
+# ---- masked_mobile_name_city -------------------------------------------------------------------
+
+DOUYIN_LI_NA = {"source": "douyin", "姓名": "李娜", "手机号": "138****5530", "地址": "广东省深圳市南山区科技园路1号"}
+
+
+@pytest.mark.parametrize("where", [{"城市": "深圳"}, {"地址": "广东省深圳市福田区福华路3号"}], ids=["city", "address"])
+def test_a_masked_mobile_links_the_same_full_name_in_the_same_city(db, tmp_path, where):
+    keys = load(db, tmp_path, {"dy": DOUYIN_LI_NA, "crm": {"source": "crm", "姓名": "李娜", "手机号": "13812345530", **where}})
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_name_city", "dy", "crm")
+
+
+def test_a_masked_mobile_does_not_link_another_city_or_another_name(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "dy": DOUYIN_LI_NA,
+        "same": {"source": "crm", "姓名": "李娜", "手机号": "13812345530", "城市": "深圳"},  # the control
+        "dy_city": {"source": "douyin", "姓名": "王芳", "手机号": "139****6789", "地址": "广东省深圳市南山区科技园路1号"},
+        "other_city": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "城市": "杭州"},
+        "dy_name": {"source": "douyin", "姓名": "刘洋", "手机号": "137****4321", "地址": "广东省深圳市南山区科技园路1号"},
+        "other_name": {"source": "crm", "姓名": "赵敏", "手机号": "13712344321", "城市": "深圳"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_name_city", "dy", "same")
+    assert apart(placed, "dy_city", "other_city") and apart(placed, "dy_name", "other_name")
+
+
+def test_a_masked_mobile_that_fits_two_full_numbers_links_nothing(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "dy": DOUYIN_LI_NA,
+        "first": {"source": "crm", "姓名": "李娜", "手机号": "13812345530", "城市": "深圳"},
+        "second": {"source": "pos", "姓名": "李娜", "手机号": "13898765530", "城市": "深圳"},
+        "dy2": {"source": "douyin", "姓名": "王芳", "手机号": "139****6789", "地址": "浙江省杭州市西湖区文三路2号"},
+        "control": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "城市": "杭州"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_name_city", "dy2", "control")
+    assert apart(placed, "dy", "first", "second")
