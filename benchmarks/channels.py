@@ -283,31 +283,6 @@ def oracle_clusters(records: list[dict], truth_of: dict, keys_of) -> dict:
 CH_ORDER = ["mini", "oa", "douyin", "tmall", "pos", "crm", "ticket"]
 
 
-def pair_counts(groups: dict) -> Counter:
-    out: Counter = Counter()
-    for cnt in groups.values():
-        chans = sorted(cnt, key=CH_ORDER.index)
-        for i, a in enumerate(chans):
-            out[(a, a)] += cnt[a] * (cnt[a] - 1) // 2
-            for b in chans[i + 1:]:
-                out[(a, b)] += cnt[a] * cnt[b]
-    return out
-
-
-def by_channel_pair(cluster_of: dict, truth_of: dict, channel_of: dict) -> dict:
-    groups: dict = defaultdict(Counter)
-    persons: dict = defaultdict(Counter)
-    both: dict = defaultdict(Counter)
-    for key, c in cluster_of.items():
-        ch, p = channel_of[key], truth_of[key]
-        groups[c][ch] += 1
-        persons[p][ch] += 1
-        both[(c, p)][ch] += 1
-    true, predicted, correct = pair_counts(persons), pair_counts(groups), pair_counts(both)
-    return {"/".join(cp): {"true": true[cp], "linked": correct[cp], "predicted": predicted[cp],
-                           "false": predicted[cp] - correct[cp]} for cp in set(true) | set(predicted)}
-
-
 def score(cluster_of: dict, truth_of: dict) -> dict:
     from helpers import pair_closure
 
@@ -621,7 +596,7 @@ def run(args) -> dict:
     result["missing_from_crosswalk"] = len(missing)
     cluster_of = {k: exported.get(k, f"missing:{k}") for k in truth_of}
     result["steward"] = score(cluster_of, truth_of)
-    result["product_by_pair"] = by_channel_pair(cluster_of, truth_of, channel_of)
+    result["product_by_pair"] = cg.by_channel_pair(cluster_of, truth_of, channel_of)
 
     records = read_records(data, mappings)
     rec_of = {(r["file"], r["row"]): r for r in records}
@@ -634,7 +609,7 @@ def run(args) -> dict:
         "upper bound: any shared evidence, truth-restricted": oracle_clusters(records, truth_of, evidence_keys),
     }
     result["baselines"] = {name: score(c, truth_of) for name, c in baselines.items()}
-    result["baselines_by_pair"] = {name: by_channel_pair(c, truth_of, channel_of) for name, c in baselines.items()}
+    result["baselines_by_pair"] = {name: cg.by_channel_pair(c, truth_of, channel_of) for name, c in baselines.items()}
 
     # diagnosis
     phone_people: dict = defaultdict(set)

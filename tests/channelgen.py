@@ -26,6 +26,7 @@ import csv
 import random
 import re
 import string
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -984,3 +985,35 @@ if __name__ == "__main__":
     out = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 3000, int(sys.argv[2]) if len(sys.argv) > 2 else 7,
                    Path(sys.argv[3]) if len(sys.argv) > 3 else Path("/tmp/channelgen"))
     print(f"{time.perf_counter() - started:.1f} s", *out, sep="\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring per channel pair
+# ---------------------------------------------------------------------------------------------
+
+def pair_counts(groups: dict) -> Counter:
+    """Pairs per channel pair within each group (a {channel: count} per group)."""
+    out: Counter = Counter()
+    for cnt in groups.values():
+        chans = sorted(cnt, key=list(CHANNELS).index)
+        for i, a in enumerate(chans):
+            out[(a, a)] += cnt[a] * (cnt[a] - 1) // 2
+            for b in chans[i + 1:]:
+                out[(a, b)] += cnt[a] * cnt[b]
+    return out
+
+
+def by_channel_pair(cluster_of: dict, truth_of: dict, channel_of: dict) -> dict:
+    """Per channel pair ('mini/tmall'): true pairs, pairs the clusters link correctly (`linked`),
+    pairs they predict and the false ones; pairs of the clusters' transitive closure."""
+    groups: dict = defaultdict(Counter)
+    persons: dict = defaultdict(Counter)
+    both: dict = defaultdict(Counter)
+    for key, c in cluster_of.items():
+        ch, p = channel_of[key], truth_of[key]
+        groups[c][ch] += 1
+        persons[p][ch] += 1
+        both[(c, p)][ch] += 1
+    true, predicted, correct = pair_counts(persons), pair_counts(groups), pair_counts(both)
+    return {"/".join(cp): {"true": true[cp], "linked": correct[cp], "predicted": predicted[cp],
+                           "false": predicted[cp] - correct[cp]} for cp in set(true) | set(predicted)}
