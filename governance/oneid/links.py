@@ -53,6 +53,7 @@ MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALI
 # A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬) names nobody on a shared phone.
 _NICKNAME_LIKE = "(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2))"
 _PERSON_NAME_KEY = f"CASE WHEN NOT coalesce({_NICKNAME_LIKE}, false) THEN {_NAME_KEY} END"
+PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"  # a usable, person-like name
 _FULL_NAME_KEY = f"CASE WHEN coalesce(name_reason, '') <> 'NAME_SURNAME_ONLY' THEN {_PERSON_NAME_KEY} END"
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
