@@ -167,28 +167,35 @@ def _review_thresholds(args, db) -> int:
     with db.cursor() as cur:
         bands = calibration.precision_by_band(cur, min_labels=args.min_labels)
         rec = calibration.recommend(cur, target=args.target, min_labels=args.min_labels)
-        preview = (review.threshold_preview(cur, rec.auto_accept, rec.review_low)
-                   if rec.auto_accept is not None and rec.review_low is not None and rec.changes else None)
+        new = (rec.auto_accept, rec.review_low) if rec.auto_accept is not None and rec.review_low is not None else None
+        preview = review.threshold_preview(cur, *new) if new and rec.changes else None
+    applied = None
+    if args.apply and new and rec.changes:
+        result = pipeline.apply_thresholds(db, args.actor, *new, rec.target).oneid
+        applied = {"oneids": result.clusters, "auto_links": result.auto_links, "queue": result.queue}
+    skipped = ("" if not args.apply or applied else
+               "nothing applied: " + ("too few decisions" if not rec.ready else "the recommendation is today's thresholds"))
+    labelled = bands[bands["labels"] > 0]
     if args.json:
-        print(json.dumps({"bands": bands[bands["labels"] > 0].to_dict("records"), "labels": rec.labels,
-                          "target": rec.target, "current": {"auto_accept": rec.current_auto_accept,
-                                                            "review_low": rec.current_review_low},
+        print(json.dumps({"bands": labelled.to_dict("records"), "labels": rec.labels, "target": rec.target,
+                          "current": {"auto_accept": rec.current_auto_accept, "review_low": rec.current_review_low},
                           "recommended": {"auto_accept": rec.auto_accept, "review_low": rec.review_low},
-                          "preview": preview}, ensure_ascii=False, default=str))
+                          "preview": preview, "applied": applied, "skipped": skipped or None},
+                         ensure_ascii=False, default=str))
+        return 0
+    print(labelled.to_string(index=False) if not labelled.empty else "no decision on a scored pair yet")
+    print(f"current: auto-accept {rec.current_auto_accept}  review-low {rec.current_review_low}")
+    if not rec.ready:
+        print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far)")
     else:
-        labelled = bands[bands["labels"] > 0]
-        print(labelled.to_string(index=False) if not labelled.empty else "no decision on a scored pair yet")
-        print(f"current: auto-accept {rec.current_auto_accept}  review-low {rec.current_review_low}")
-        if not rec.ready:
-            print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far)")
-        else:
-            print(f"recommended for precision {rec.target}: auto-accept {rec.auto_accept}  review-low {rec.review_low}"
-                  + (f"  ({preview['to_auto']} pairs move to auto-accept, {preview['to_review']} back to review, "
-                     f"{preview['dropped']} leave the queue; up to {preview['merging_oneids']} OneIDs merge)"
-                     if preview else "  (no change)"))
-    if args.apply and rec.auto_accept is not None and rec.review_low is not None and rec.changes:
-        result = pipeline.apply_thresholds(db, args.actor, rec.auto_accept, rec.review_low, rec.target).oneid
-        print(f"applied: OneIDs {result.clusters}  auto-links {result.auto_links}  queue {result.queue}")
+        print(f"recommended for precision {rec.target}: auto-accept {rec.auto_accept}  review-low {rec.review_low}"
+              + (f"  ({preview['to_auto']} pairs move to auto-accept, {preview['to_review']} back to review, "
+                 f"{preview['dropped']} leave the queue; up to {preview['merging_oneids']} OneIDs merge)"
+                 if preview else "  (no change)"))
+    if applied:
+        print(f"applied: OneIDs {applied['oneids']}  auto-links {applied['auto_links']}  queue {applied['queue']}")
+    elif skipped:
+        print(skipped)
     return 0
 
 

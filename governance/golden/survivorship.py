@@ -208,7 +208,7 @@ def _value_sql(f: str) -> tuple[str, str | None]:
     typed_ok = f"s.{f}_status IN {VALID_SQL}"
     parsed = DERIVED_FALLBACK.get(f)
     if parsed:
-        agrees = " AND ".join(f"coalesce({p} = CASE WHEN s.{g}_status IN {VALID_SQL} THEN s.{g} END, true)"
+        agrees = " AND ".join(f"(s.{g}_status NOT IN {VALID_SQL} OR {p} = s.{g})"  # a typed unit the parse must confirm
                               for g, p in DERIVED_FALLBACK.items() if g != f)
         value = f"CASE WHEN {typed_ok} THEN s.{f} WHEN {ADDRESS_OK} AND {agrees} THEN {parsed} END"
         return value, f"CASE WHEN {ADDRESS_OK} AND {parsed} IS DISTINCT FROM ({value}) THEN {parsed} END"

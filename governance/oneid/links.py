@@ -2,7 +2,8 @@
 and the never-link attributes that no cluster may mix.
 
 Rules run in SQL over `std_records` on standardized values only: placeholder, dummy, masked and
-invalid values have no standardized value, so they never link anything. A group of records that
+invalid values have no standardized value, so they never link anything; a masked mobile's key
+(138****5530) links only in its own rule, with the same full name and city. A group of records that
 share a key is linked as a star around its smallest record id, which keeps the link count linear
 in the group size.
 """
@@ -37,7 +38,7 @@ class MatchRule:
     label_zh: str
     key_sql: str        # one SQL expression over std_records: records with the same non-null key link
     where_sql: str      # which records take part
-    group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k and mobile)
+    group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex and dob)
 
 
 # Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
@@ -50,27 +51,36 @@ DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VA
 # A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
 MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
                   "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
-# A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬) names nobody on a shared phone.
+# A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬): the model neither
+# agrees nor disagrees on it; on a shared phone it still counts as a name (it may be a real one, 仉芳).
 _NICKNAME_LIKE = "(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2))"
-_PERSON_NAME_KEY = f"CASE WHEN NOT coalesce({_NICKNAME_LIKE}, false) THEN {_NAME_KEY} END"
-PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"  # a usable, person-like name
-_FULL_NAME_KEY = f"CASE WHEN coalesce(name_reason, '') <> 'NAME_SURNAME_ONLY' THEN {_PERSON_NAME_KEY} END"
+PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"
+_SURNAME_ONLY = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"
+_FULL_NAME_KEY = f"CASE WHEN NOT {_SURNAME_ONLY} THEN {_NAME_KEY} END"
+# A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
+_SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {_SURNAME_ONLY} THEN lower(coalesce(name_simplified, name)) END"
+UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
 
 def single_person_mobiles_sql() -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
-    name; none carries another name (household_mobiles_sql), sex, birth date, resident ID or account
-    on one platform (a platform binds a phone to one account). A phone that WeChat authorized without
-    a name links to the named records on it this way."""
+    name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex, birth date, resident ID or account
+    on one platform (a platform binds a phone to one account); a surname alone (王先生) only when its
+    sex and that of every full name are known and agree; at most UNNAMED_PER_PHONE records without a
+    name. A phone that WeChat authorized without a name links to the named records on it this way."""
     accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
-    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
+    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {_SURNAME_ONLY} AS surname_only, "
+            f"name_status IN {VALID_SQL} AS named, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
-            f"WHERE mobile_status IN {VALID_SQL}) GROUP BY mobile HAVING count(*) > 1 AND count(full_name) > 0 "
+            f"WHERE mobile_status IN {VALID_SQL}) GROUP BY mobile HAVING count(*) > 1 "
+            "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
             "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
             + "".join(f"AND count(DISTINCT account_{i}) <= 1 " for i in range(len(accounts)))
-            + f"EXCEPT {household_mobiles_sql()}")
+            + "AND (NOT bool_or(surname_only) OR count(*) FILTER (WHERE named AND sex IS NULL) = 0) "
+            f"AND count(*) FILTER (WHERE NOT named) <= {UNNAMED_PER_PHONE} "
+            f"EXCEPT {household_mobiles_sql()}")
 
 
 # Defaults, strongest first. E-commerce buyer ids and Douyin accounts are no rules: buyers order for
@@ -90,10 +100,12 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
               f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles)"),
-    MatchRule("masked_mobile_name_city", "Masked mobile compatible, same full name, same city",
-              "脱敏手机号相符、全名相同且同城", f"{MASKED_KEY_SQL} || '|' || {_FULL_NAME_KEY} || '|' || {_CITY}",
-              f"{MASKED_KEY_SQL} IS NOT NULL AND name_status IN {VALID_SQL}",
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*)"),  # one full number at most, a masked one
+    MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, same city",
+              "脱敏手机号相符、全名相同且同城", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY} || '|' || {_CITY}",
+              f"{MASKED_KEY_SQL} IS NOT NULL",
+              # at most one full number and at least one masked record; no two sexes or birth dates
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT sex) <= 1 "
+                        "AND count(DISTINCT dob) <= 1"),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL"),
@@ -103,11 +115,11 @@ _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union
 
 
 def _records_sql() -> tuple[str, str]:
-    """The records with a rid and a name key; and (rid, mobile, mobile_status, channel_key) with one
-    row per channel key of a record."""
-    records = f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key FROM std_records"
-    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key "
-                                 f"FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
+    """The records with a rid, a name key, a sex and a birth date; and (rid, mobile, mobile_status,
+    channel_key) with one row per channel key of a record."""
+    records = f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {SEX_SQL} AS sex, {DOB_SQL} AS dob FROM std_records"
+    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
+                                 f"NULL AS sex, NULL AS dob FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
     return records, channel
 
 
@@ -149,7 +161,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         keyed = f"_keyed_{len(parts)}"
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
         parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "
-                             f"{VALID_SQL} THEN mobile END AS mobile FROM ({source}) WHERE {rule.where_sql})",
+                             f"{VALID_SQL} THEN mobile END AS mobile, sex, dob FROM ({source}) WHERE {rule.where_sql})",
                       f"SELECT g.root AS rec_l, s.rid AS rec_r, '{rule.rule_id}' AS rule_id FROM {keyed} s JOIN "
                       f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1{group}) g "
                       f"USING (k) WHERE s.rid <> g.root"))
@@ -184,9 +196,9 @@ def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str
 def household_mobiles_sql(among: str | None = None) -> str:
     """One SELECT of the valid mobiles that records with different names share (a family phone, a
     shop phone); only those in the SELECT `among` when given. A surname alone (张女士, 王**) is a
-    different name only when no full name on the phone starts with it; a nickname-like name none."""
+    different name only when no full name on the phone starts with it."""
     only = f"AND mobile IN ({among}) " if among else ""
-    return (f"SELECT mobile FROM (SELECT mobile, {_PERSON_NAME_KEY} AS name_key, name_pinyin, "
+    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
             "coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only FROM std_records WHERE mobile_status IN "
             f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
             "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "

@@ -43,6 +43,7 @@ U_MAX_PAIRS = 1e6
 PRIOR = 1e-4        # probability that two random records match, when it cannot be estimated
 P_EDGE = 1e-12      # probabilities are kept within [P_EDGE, 1 - P_EDGE] before a match weight is taken
 RARE_NICKNAME = 5   # records block on a nickname only when at most this many records carry it
+RARE_ID = 20        # an other ID number held by more records is junk (a shop's or a default value): ignored
 
 INPUT_SQL = f"""
 SELECT {REC_ID} AS unique_id,
@@ -60,9 +61,10 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
        ({DOB_SQL})::VARCHAR AS dob,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
-       CASE WHEN other_id_status IN {VALID_SQL} THEN other_id END AS other_id,
+       CASE WHEN other_id_status IN {VALID_SQL} AND count(other_id) OVER (PARTITION BY other_id) <= {RARE_ID}
+            THEN other_id END AS other_id,
        age_birth_min AS birth_min, age_birth_max AS birth_max,
-       coalesce(age_birth_min, age_birth_max) IS NOT NULL AS band,
+       coalesce(age_birth_min, age_birth_max) IS NOT NULL AS has_band,
        coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
        CASE WHEN NOT split_name AND address_status IN {VALID_SQL} AND len(addr_numbers) >= 3
             THEN array_to_string(addr_numbers[-3:], '-') END AS addr_room,
@@ -174,11 +176,11 @@ def settings() -> SettingsCreator:
             _identifier("other_id", "other ID", [cll.DamerauLevenshteinLevel("other_id", 1).configure(
                 label_for_charts="other ID, one typo")]),
             cl.CustomComparison(output_column_name="age", comparison_levels=[  # an age band against a birth date
-                cll.CustomLevel("NOT ((band_l AND dob_r IS NOT NULL) OR (band_r AND dob_l IS NOT NULL))").configure(
+                cll.CustomLevel("NOT ((has_band_l AND dob_r IS NOT NULL) OR (has_band_r AND dob_l IS NOT NULL))").configure(
                     is_null_level=True),
-                cll.CustomLevel("(NOT band_l OR dob_r IS NULL OR TRY_CAST(substr(dob_r, 1, 4) AS INTEGER) "
+                cll.CustomLevel("(NOT has_band_l OR dob_r IS NULL OR TRY_CAST(substr(dob_r, 1, 4) AS INTEGER) "
                                 "BETWEEN coalesce(birth_min_l, 0) AND coalesce(birth_max_l, 9999)) AND "
-                                "(NOT band_r OR dob_l IS NULL OR TRY_CAST(substr(dob_l, 1, 4) AS INTEGER) "
+                                "(NOT has_band_r OR dob_l IS NULL OR TRY_CAST(substr(dob_l, 1, 4) AS INTEGER) "
                                 "BETWEEN coalesce(birth_min_r, 0) AND coalesce(birth_max_r, 9999))",
                                 label_for_charts="birth year within the age band"),
                 cll.ElseLevel()]),
@@ -198,10 +200,10 @@ def settings() -> SettingsCreator:
                 cll.ElseLevel()]),
             cl.ExactMatch("district"),
             cl.CustomComparison(output_column_name="address", comparison_levels=[
-                cll.CustomLevel("addr_room_l IS NULL OR addr_room_r IS NULL OR district_l IS NULL OR district_r IS NULL"
+                # only within one district (the district itself weighs in its own comparison)
+                cll.CustomLevel("addr_room_l IS NULL OR addr_room_r IS NULL OR district_l IS DISTINCT FROM district_r"
                                 ).configure(is_null_level=True),
-                cll.CustomLevel("addr_room_l = addr_room_r AND district_l = district_r",
-                                label_for_charts="same district, building, unit and room"),
+                cll.ExactMatchLevel("addr_room").configure(label_for_charts="same building, unit and room"),
                 cll.ElseLevel()]),
             cl.ExactMatch("sex"),
             _split_field("given", "given name", (0.92, 0.8), swapped_with="family"),

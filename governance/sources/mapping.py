@@ -14,8 +14,8 @@ such a value into the province, city, district and adcode that standardization d
 (`addr_province` … `addr_adcode`) and that matching (the district) and the ID-region check use. A
 column of single divisions maps to that level (`province`, `city` or `district`), whatever its
 header says; one where a good part of the values are regions maps to `address`. The golden
-record's `province` and `city` come from mapped province and city columns only, so they stay empty
-for a region column (its parsed units live in the `addr_*` columns of `std_records`). When the file
+record's `province`, `city` and `district` take a mapped column first and fall back to the units
+parsed from the address. When the file
 also has a street address, that column wins `address` and the region column stays unmapped (kept
 in `extras`).
 """
@@ -78,8 +78,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "age_band": ("年龄段", "年龄区间", "年龄层", "年龄范围", "年龄组", "年龄分组", "ageband", "agerange", "agegroup",
                  "agebracket", "年龄", "客户年龄", "用户年龄", "age"),  # an age (35) is a band of one year
 }
-# Synonyms too short to be looked for inside a longer header (ssn is in business_no).
-_WHOLE_HEADER_ONLY = frozenset({"ssn"})
+# Synonyms too short to be looked for inside a longer header (ssn is in business_no, age in message).
+_WHOLE_HEADER_ONLY = frozenset({"ssn", "age"})
 
 # Headers that name a field only loosely: (confidence, synonyms). The confidence is below a full
 # synonym's, so a column that names the field outright wins it. A salutation (王先生, 李女士, 张总) is a
@@ -127,7 +127,7 @@ _NUMBER_WORD = re.compile(r"^(号码|编号|编码|代码|号|id|no|nr|num|numbe
 _TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "address", "city", "province", "district"})
 # ... and a partial match to an identity document is refused when the rest names another attribute of
 # the document: passport_expiry is no passport number, 身份证有效期 no resident ID.
-_DOCUMENT_ATTRIBUTE = re.compile(r"日期|时间|有效期|期限|签发|到期|类型|国籍|国家|地点|date|time|expir|valid|issu|type|"
+_DOCUMENT_ATTRIBUTE = re.compile(r"日期|时间|有效期|期限|签发|到期|类型|状态|国籍|国家|地点|date|time|expir|valid|issu|type|status|"
                                  r"country|nation|place")
 _ID_FIELDS = frozenset({"id_card", "other_id"})
 _NARROW_LOCATION = ("province", "city", "district")

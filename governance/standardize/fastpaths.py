@@ -175,7 +175,8 @@ def _name(cur: duckdb.DuckDBPyConnection) -> str:
         CREATE OR REPLACE TEMP TABLE name_new AS
         SELECT raw, name FROM (SELECT raw, replace(raw, ' ', '') AS name FROM std_new
                                WHERE regexp_full_match(raw, '[{_HAN_CHARS}]+(?: [{_HAN_CHARS}]+)*'))
-        WHERE length(name) <= 6 AND name NOT IN {_in(N.PLACEHOLDERS | N._NAME_PLACEHOLDERS)}
+        WHERE length(name) <= 6 AND name NOT IN {_in(N.PLACEHOLDERS | N._NAME_PLACEHOLDERS | set(N._BARE_ADDRESS))}
+          AND NOT (length(name) = 2 AND starts_with(name, '老'))
           AND NOT regexp_matches(name, '(?:{_NAME_ENDINGS})$|{"|".join(N._ORG_WORDS)}')""")
     names = [r[0] for r in cur.execute("SELECT DISTINCT name FROM name_new").fetchall()]
     simplified = N.to_simplified_many(names)

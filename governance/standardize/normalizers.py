@@ -780,8 +780,13 @@ _LATIN_SALUTATIONS = {"mr": "1", "mr.": "1", "mrs": "2", "mrs.": "2", "ms": "2",
 _SALUTATIONS = {"先生": "1", "女士": "2", "小姐": "2", "太太": "2", "夫人": "2"}
 _TITLES = ("老师", "经理", "老板", "师傅", "阿姨", "医生", "总", "哥", "姐", "叔")  # after a surname: 张总, 王哥, 李姐
 _TITLE_SEX = {"哥": "1", "叔": "1", "姐": "2", "阿姨": "2"}
+# A way of addressing someone, alone in a name field -> the sex it implies (None: unknown)
+_BARE_ADDRESS = {"先生": "1", "女士": "2", "小姐": "2", "太太": "2", "夫人": "2", "阿姨": "2", "大哥": "1", "大姐": "2",
+                 "哥哥": "1", "姐姐": "2", "帅哥": "1", "美女": "2", "师傅": None, "老板": None, "老师": None,
+                 "mr": "1", "mrs": "2", "ms": "2", "miss": "2"}
 # Salutation or title (as `name_salutation` holds it, lower case) -> the sex it implies (GB/T 2261.1 code)
-SALUTATION_SEX = _SALUTATIONS | _TITLE_SEX | {k: v for k, v in _LATIN_SALUTATIONS.items() if v}
+SALUTATION_SEX = (_SALUTATIONS | _TITLE_SEX | {k: v for k, v in _LATIN_SALUTATIONS.items() if v}
+                  | {k: v for k, v in _BARE_ADDRESS.items() if v})
 _ORG_WORDS = ("公司", "集团", "有限", "商行", "工作室", "事务所", "门店", "旗舰店", "专卖店")
 _SURNAMES = names_data.SURNAMES
 _COMPOUNDS = names_data.COMPOUND_SURNAMES
@@ -896,6 +901,8 @@ def _clean_name(s: str) -> str:
 
 
 def _split_salutation(s: str) -> tuple[str, str | None]:
+    if len(s) == 2 and s[0] == "老" and s[1] in _SURNAMES:  # 老王: the surname, familiarly
+        return s[1], "老"
     for sal in _SALUTATIONS:
         if s.endswith(sal):
             return s[: -len(sal)].strip(), sal
@@ -935,8 +942,9 @@ def normalize_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
-    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
-        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
+    bare = s.casefold().rstrip(".")
+    if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)
@@ -1028,8 +1036,9 @@ def normalize_family_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
-    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
-        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
+    bare = s.casefold().rstrip(".")
+    if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)
@@ -1056,8 +1065,9 @@ def normalize_given_name(raw: str | None) -> Result:
     s = prenormalize(raw)
     if s is None:
         return _R_MISSING
-    if s in _SALUTATIONS:  # 女士 alone names nobody, but says she is a woman
-        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _SALUTATIONS[s]})
+    bare = s.casefold().rstrip(".")
+    if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
+        return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
     if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
         return _R_PLACEHOLDER
     s = _clean_name(s)

@@ -228,8 +228,9 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
     db = open_database(db_path)
     load_generated(db, tmp_path / "w", 300, seed=7)
     db.close()
-    code, out, _ = call(db_path, capsys, "review", "thresholds")
+    code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--actor", "alice")
     assert code == 0 and "too few decisions" in out and "auto-accept 0.99" in out
+    assert out.rstrip().endswith("nothing applied: too few decisions")
     db = open_database(db_path)
     with db.transaction() as cur:  # 60 approved labels in each of the bands 0.95 and 0.90
         for i in range(120):
@@ -243,8 +244,9 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
     report = json.loads(out)
     assert code == 0 and report["recommended"] == {"auto_accept": 0.9, "review_low": 0.6}
     assert {b["low"]: b["labels"] for b in report["bands"]} == {0.9: 60, 0.95: 60} and report["preview"]["to_auto"] >= 120
-    code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--actor", "alice")
-    assert code == 0 and "applied: OneIDs" in out
+    code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--json", "--actor", "alice")
+    report = json.loads(out)
+    assert code == 0 and report["applied"]["oneids"] > 0 and report["skipped"] is None
     db = open_database(db_path)
     with db.cursor() as cur:
         assert cur.execute("SELECT auto_accept, review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone() == (0.9, 0.6)

@@ -321,6 +321,14 @@ def test_a_typed_unit_beats_one_parsed_from_another_records_address(db, tmp_path
     assert _golden_units(db)["李四"][0][0] == "浙江省"   # aggregate too: parsed units only when nothing is typed
 
 
+def test_a_parse_that_cannot_confirm_a_typed_unit_of_its_record_is_left_out(db, tmp_path):
+    load(db, tmp_path, "crm", "crm", ["孙八,13912345678,杭州市,广东省"], header="姓名,手机,城市,所在地区")
+    pipeline.standardize(db, "t")
+    resolve.resolve(db, "t", use_model=False)
+    sv.build_golden(db)
+    assert _golden_units(db)["孙八"][0] == [None, "杭州市", None]  # never 广东省 with 杭州市
+
+
 def test_parsed_units_of_two_addresses_never_mix(db, tmp_path):
     load(db, tmp_path, "crm", "crm", ["王五,13712345678,,,,,浙江省杭州市西湖区文三路1号,2023-01-01 09:00:00",
                                       "钱七,13512345678,,,,,广东省深圳市南山区科技园路1号,2023-01-01 09:00:00"])

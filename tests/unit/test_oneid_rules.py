@@ -94,49 +94,41 @@ def test_a_household_phone_keeps_its_unnamed_record_apart(db, tmp_path):
     assert {placed[k][1] for k in ("wx", "wei", "fang")} == {"singleton"}
 
 
-@pytest.mark.parametrize("sex", [{"性别": "女"}, {"性别": "女士"}], ids=["gender", "salutation-as-gender"])
-def test_conflicting_sexes_keep_the_unnamed_record_apart(db, tmp_path, sex):
-    keys = load(db, tmp_path, {
-        **CONTROL,
-        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", **sex},
-        "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"},
-    })
+WX = {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳"}
+SHOP = {f"shop{i}": {"source": "pos", "手机号": "13912345678"} for i in range(5)}  # a cashier types the shop's phone
+
+
+@pytest.mark.parametrize("records", [
+    {"wx": {**WX, "性别": "女"}, "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"}},
+    {"wx": {**WX, "性别": "女士"}, "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"}},
+    {"wx": {**WX, "姓名": "女士"}, "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"}},
+    {"wx": {**WX, "生日": "1990-05-06"}, "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "生日": "1988-03-02"}},
+    {"wx": {**WX, "unionid": UNION_A}, "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "unionid": UNION_B}},
+    {"boss": {"source": "douyin", "姓名": "王总", "手机号": "13912345678"},  # a title says no sex
+     "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
+    {"ms": {"source": "douyin", "姓名": "张女士", "手机号": "13912345678"},  # 张伟's sex is not known
+     "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"}},
+    {"rare": {"source": "douyin", "姓名": "仉芳", "手机号": "13912345678"},  # a rare surname may be a real name
+     "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
+    {**SHOP, "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "性别": "男"}},
+], ids=["gender", "salutation-as-gender", "bare-salutation-as-name", "birth-dates", "two-wechat-accounts",
+        "title-without-sex", "surname-against-unknown-sex", "rare-surname", "shop-phone"])
+def test_records_that_do_not_fit_one_person_keep_a_phone_apart(db, tmp_path, records):
+    keys = load(db, tmp_path, {**CONTROL, **records})
     placed = crosswalk(db, keys)
     assert linked_by_one_person(placed)
-    assert apart(placed, "wx", "wei")
+    assert apart(placed, *records)
 
 
-def test_a_bare_salutation_as_the_name_keeps_the_unnamed_record_apart_from_the_other_sex(db, tmp_path):
+def test_a_surname_with_its_sex_is_name_enough_for_an_unnamed_record_on_its_phone(db, tmp_path):
     keys = load(db, tmp_path, {
-        **CONTROL,
-        "wx": {"source": "wechat", "姓名": "女士", "手机号": "13912345678", "昵称": "小太阳"},
-        "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678", "性别": "男"},
+        "wx": {**WX, "unionid": UNION_A}, "mr": {"source": "douyin", "姓名": "张先生", "手机号": "13912345678"},
+        "wx_f": {"source": "wechat", "手机号": "13912345671", "性别": "女", "昵称": "月亮"},
+        "mr2": {"source": "douyin", "姓名": "李先生", "手机号": "13912345671"},
     })
     placed = crosswalk(db, keys)
-    assert linked_by_one_person(placed)
-    assert apart(placed, "wx", "wei")
-
-
-def test_different_birth_dates_keep_the_unnamed_record_apart(db, tmp_path):
-    keys = load(db, tmp_path, {
-        **CONTROL,
-        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "生日": "1990-05-06"},
-        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "生日": "1988-03-02"},
-    })
-    placed = crosswalk(db, keys)
-    assert linked_by_one_person(placed)
-    assert apart(placed, "wx", "crm")
-
-
-def test_two_wechat_accounts_on_one_phone_keep_the_unnamed_record_apart(db, tmp_path):
-    keys = load(db, tmp_path, {
-        **CONTROL,
-        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
-        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "unionid": UNION_B},
-    })
-    placed = crosswalk(db, keys)
-    assert linked_by_one_person(placed)
-    assert apart(placed, "wx", "crm")
+    assert linked_by(placed, "mobile_one_person", "wx", "mr")
+    assert apart(placed, "wx_f", "mr2")  # she is no 先生
 
 
 def test_a_salutation_of_the_same_sex_links_and_one_of_the_other_sex_does_not(db, tmp_path):
@@ -149,18 +141,6 @@ def test_a_salutation_of_the_same_sex_links_and_one_of_the_other_sex_does_not(db
     placed = crosswalk(db, keys)
     assert linked_by(placed, "mobile_one_person", "mr", "wei1")
     assert apart(placed, "ms", "wei2")
-
-
-def test_a_nickname_typed_as_a_name_makes_no_household_phone(db, tmp_path):
-    keys = load(db, tmp_path, {
-        "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
-        "smile": {"source": "douyin", "姓名": "微笑", "手机号": "13912345678"},
-        "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"},
-    })
-    placed = crosswalk(db, keys)
-    assert linked_by(placed, "mobile_one_person", "wx", "smile", "fang")
-    with db.cursor() as cur:
-        assert "13912345678" not in links.household_mobiles(cur)
 
 
 def test_stewards_can_turn_mobile_one_person_off(db, tmp_path):
@@ -201,6 +181,20 @@ def test_a_masked_mobile_does_not_link_another_city_or_another_name(db, tmp_path
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_name_city", "dy", "same")
     assert apart(placed, "dy_city", "other_city") and apart(placed, "dy_name", "other_name")
+
+
+@pytest.mark.parametrize("other", [{"姓名": "李娜", "性别": "男"}, {"姓名": "李娜", "生日": "1970-01-01"},
+                                   {"姓名": "李纳"}], ids=["sex", "birth-date", "another-hanzi-same-pinyin"])
+def test_a_masked_mobile_needs_the_same_written_name_and_no_conflict(db, tmp_path, other):
+    keys = load(db, tmp_path, {
+        "dy": {**DOUYIN_LI_NA, "性别": "女", "生日": "1999-09-09"},
+        "crm": {"source": "crm", "手机号": "13812345530", "城市": "深圳", **other},
+        "dy2": {"source": "douyin", "姓名": "王芳", "手机号": "139****6789", "地址": "浙江省杭州市西湖区文三路2号"},
+        "control": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "城市": "杭州"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_name_city", "dy2", "control")
+    assert apart(placed, "dy", "crm")
 
 
 def test_a_masked_mobile_that_fits_two_full_numbers_links_nothing(db, tmp_path):
