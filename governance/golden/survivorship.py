@@ -75,7 +75,7 @@ DEFAULTS["address"] = SurvivorshipRule("address", "most_complete")
 # A value derived from the resident ID beats a typed one.
 DERIVED_FIRST = {"birth_date": "strftime(s.id_birth_date, '%Y-%m-%d')", "gender": "s.id_sex"}
 # A unit parsed from a usable address is a fallback: a typed value (what the source said) beats it.
-DERIVED_FALLBACK = {f: f"s.addr_{f}" for f in ("province", "city", "district")}
+ADDRESS_UNITS = {f: f"s.addr_{f}" for f in ("province", "city", "district")}
 ADDRESS_OK = f"s.address_status IN {VALID_SQL}"
 # Bump when the build gives other golden values for the same records and rules: the next refresh
 # of an existing store is then a full rebuild, which also recreates the views (create_views).
@@ -206,10 +206,10 @@ def _value_sql(f: str) -> tuple[str, str | None]:
     ID-derived one, or the parsed unit beaten by a typed one or left out)."""
     derived = DERIVED_FIRST.get(f)
     typed_ok = f"s.{f}_status IN {VALID_SQL}"
-    parsed = DERIVED_FALLBACK.get(f)
+    parsed = ADDRESS_UNITS.get(f)
     if parsed:
         agrees = " AND ".join(f"(s.{g}_status NOT IN {VALID_SQL} OR {p} = s.{g})"  # a typed unit the parse must confirm
-                              for g, p in DERIVED_FALLBACK.items() if g != f)
+                              for g, p in ADDRESS_UNITS.items() if g != f)
         value = f"CASE WHEN {typed_ok} THEN s.{f} WHEN {ADDRESS_OK} AND {agrees} THEN {parsed} END"
         return value, f"CASE WHEN {ADDRESS_OK} AND {parsed} IS DISTINCT FROM ({value}) THEN {parsed} END"
     if not derived:
@@ -225,7 +225,7 @@ def _field_sql(f: str, rules: dict[str, SurvivorshipRule], priority_col: str) ->
     (`__rec`, NULL for aggregate) and the override id (set afterwards)."""
     rule = rules[f]
     value, _ = _value_sql(f)
-    parsed = f in DERIVED_FALLBACK
+    parsed = f in ADDRESS_UNITS
     out = {"single": [], "cand": [f"{value} AS v_{f}"], "agg": [], "multi": []}
     derived = DERIVED_FIRST.get(f)
     if derived:
@@ -255,7 +255,7 @@ def _field_sql(f: str, rules: dict[str, SurvivorshipRule], priority_col: str) ->
                "most_complete": f"-length(v_{f})"}[rule.kind]
         if rule.kind == "most_frequent":
             out["freq"] = [f]
-        others = [g for g in DERIVED_FALLBACK if g != f and rules[g].kind != "aggregate"] if parsed else []
+        others = [g for g in ADDRESS_UNITS if g != f and rules[g].kind != "aggregate"] if parsed else []
         key = [f"'d': d_{f}"] + ([f"'k': {own}"] if own else []) + [f"'p': {priority_col}", "'t': tie", "'r': rec_id",
                                                                      f"'v': v_{f}"] + [f"'a_{g}': a_{g}" for g in others]
         out["agg"].append(f"min({{{', '.join(key)}}}) FILTER (WHERE v_{f} IS NOT NULL) AS w_{f}")

@@ -61,8 +61,7 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
        ({DOB_SQL})::VARCHAR AS dob,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
-       CASE WHEN other_id_status IN {VALID_SQL} AND count(other_id) OVER (PARTITION BY other_id) <= {RARE_ID}
-            THEN other_id END AS other_id,
+       CASE WHEN other_id_status IN {VALID_SQL} THEN rare_id END AS other_id,
        age_birth_min AS birth_min, age_birth_max AS birth_max,
        coalesce(age_birth_min, age_birth_max) IS NOT NULL AS has_band,
        coalesce(addr_district, CASE WHEN district_status IN {VALID_SQL} THEN district END) AS district,
@@ -81,19 +80,24 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN ecommerce_buyer_id_status IN {VALID_SQL} THEN ecommerce_buyer_id END AS buyer_id,
        CASE WHEN member_card_status IN {VALID_SQL} THEN source || '|' || member_card END AS card,
        CASE WHEN nickname_status IN {VALID_SQL} THEN nickname END AS nickname,
-       CASE WHEN nickname_status IN {VALID_SQL} AND count(nickname) OVER (PARTITION BY nickname) <= {RARE_NICKNAME}
-            THEN nickname END AS nick_rare,
+       CASE WHEN nickname_status IN {VALID_SQL} THEN rare_nickname END AS nick_rare,
        CASE WHEN split_name AND postcode_status IN {VALID_SQL} THEN postcode
             WHEN split_name AND regexp_full_match(postcode_raw, '[0-9A-Z][0-9A-Z -]{{1,8}}[0-9A-Z]')
             THEN replace(postcode_raw, ' ', '') END AS postcode
-FROM (SELECT s.*, upper(trim(m.postcode)) AS postcode_raw,  -- a postcode outside China is 'invalid': its raw text
+FROM (SELECT s.*, rare_nickname, rare_id,
+             upper(trim(m.postcode)) AS postcode_raw,  -- a postcode outside China is 'invalid': its raw text
              regexp_extract_all(regexp_replace(s.address, '[(（][^)）]*[)）]', '', 'g'), '[0-9]+') AS addr_numbers
       FROM (SELECT *, coalesce(name_status NOT IN {VALID_SQL}, true)
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
             FROM std_records) s
       LEFT JOIN mapped_records m ON s.split_name AND s.postcode_status = 'invalid'
-                                 AND m.batch_id = s.batch_id AND m.row_number = s.row_number)
+                                 AND m.batch_id = s.batch_id AND m.row_number = s.row_number
+      LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL GROUP BY ALL
+                 HAVING count(*) <= {RARE_NICKNAME}) ON rare_nickname = s.nickname
+      LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL GROUP BY ALL
+                 HAVING count(*) <= {RARE_ID}) ON rare_id = s.other_id)
+ORDER BY unique_id  -- the same rows in the same order every run: u is sampled with a seed
 """
 
 

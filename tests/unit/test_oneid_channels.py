@@ -1,8 +1,8 @@
 """OneID on data the product was not shaped on: seven channel exports from an independent generator
 (tests/channelgen.py: mini-program, official account, Douyin leads, Tmall orders with gifts, POS,
 CRM, service tickets), loaded with the automatic mapping and resolved with a model trained on them,
-as a steward would. Floors on pair-closure precision and recall, overall and per channel pair
-(docs/benchmarks.md has the figures at 20,000 people)."""
+as a steward would. Floors on pair-closure precision and recall overall, and on recall per channel
+pair (docs/benchmarks.md has the figures at 20,000 people)."""
 from __future__ import annotations
 
 import csv
@@ -39,14 +39,14 @@ def resolved(tmp_path_factory):
     db.close()
     with (directory / "files" / "truth.csv").open(encoding="utf-8") as f:
         truth = {(r["file"], int(r["row_number"])): r["person_id"] for r in csv.DictReader(f)}
-    cluster_of = {k: oneid_of[(batch_of[k[0]], k[1])] for k in truth}
+    cluster_of = {k: oneid_of.get((batch_of[k[0]], k[1])) for k in truth}
     channel_of = {k: channelgen.CHANNEL_OF_FILE[k[0]] for k in truth}
     return cluster_of, truth, channel_of, mapped
 
 
 def test_every_row_gets_a_oneid_and_the_receivers_mobile_is_mapped(resolved):
     cluster_of, truth, _, mapped = resolved
-    assert len(cluster_of) == len(truth)
+    assert None not in cluster_of.values()  # every row of every file is in the crosswalk
     assert "手机" in mapped["mobile"] and "手机" not in mapped.get("landline", "")  # not the landline column beside it
 
 
