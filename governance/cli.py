@@ -20,10 +20,11 @@ from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile
 from governance.sources import catalogue, mapping
+from governance.store.config import secrets_path
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
-from governance.store.tabular import FORMATS
+from governance.store.tabular import FORMATS, check_output
 
 
 def _default_actor() -> str:
@@ -223,10 +224,19 @@ def _export_filter(items: list[str]):
                         consent=values["consent"][-1] if values.get("consent") else None, min_completeness=completeness)
 
 
+def _own_files(db) -> dict[str, Path]:
+    """Files an output must never replace: the store, its write-ahead log, the secrets file and the
+    initial admin password."""
+    return {"store": db.path, "store's write-ahead log": Path(f"{db.path}.wal"), "secrets file": secrets_path(),
+            "initial admin password file": db.path.parent / ADMIN_PASSWORD_FILE}
+
+
 def cmd_export(args, db) -> int:
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
     out = Path(args.out)
+    for path in (out, Path(f"{out}.manifest.json")):
+        check_output(path, _own_files(db), args.force)
     fmt = args.format or (out.suffix.lstrip(".").lower() if out.suffix.lower() in (".xlsx", ".parquet") else "csv")
     request = datasets.ExportRequest(
         args.what, args.actor, format=fmt, fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
@@ -267,6 +277,7 @@ def _add_export_and_consent_parsers(sub, with_actor) -> None:
     p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk or lineage (masked by default)"))
     p.add_argument("what", choices=datasets.DATASETS)
     p.add_argument("--out", required=True, help="output file; the manifest goes to FILE.manifest.json")
+    p.add_argument("--force", action="store_true", help="replace the output file (and its manifest) if it exists")
     p.add_argument("--format", choices=FORMATS, help="default: from the file extension, else csv")
     p.add_argument("--fields", help="comma-separated columns (default: all)")
     p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
@@ -365,6 +376,7 @@ def cmd_masking(args, db) -> int:
 
 def cmd_ropa(args, db) -> int:
     out = Path(args.out)
+    check_output(out, _own_files(db), args.force)
     fmt = args.format or {".csv": "csv", ".md": "md"}.get(out.suffix.lower(), "xlsx")
     with db.cursor() as cur:
         record = ropa.build(cur)
@@ -416,6 +428,8 @@ def cmd_dsr(args, db) -> int:
         if action == "access":
             if not args.out:
                 raise GovernanceError("dsr access needs --out DIR (or FILE.zip).")
+            if Path(args.out).suffix.lower() == ".zip":
+                check_output(args.out, _own_files(db), args.force)
             path = dsr.write_package(dsr.access_package(db, args.actor, request_id), Path(args.out))
             print(f"request {request_id}: access package written to {path}")
         else:
@@ -489,6 +503,7 @@ def _add_dsr_parsers(sub, with_actor) -> None:
         d.add_argument("--identity-check", default="checked by the operator (CLI)")
         if name == "access":
             d.add_argument("--out", help="directory, or a .zip file")
+            d.add_argument("--force", action="store_true", help="replace the .zip file if it exists")
     d = with_actor(dsub.add_parser("lift", help="lift a deletion tombstone's suppression"))
     d.add_argument("tombstone", type=int)
     d.add_argument("--reason", required=True)
@@ -664,6 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_actor(sub.add_parser("ropa", help="write the record of processing (xlsx, csv) or the PIPIA stub (md)"))
     p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
     p.add_argument("--format", choices=["xlsx", "csv", "md"], help="default: from the file extension, else xlsx")
     p.set_defaults(func=cmd_ropa)
 

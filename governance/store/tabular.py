@@ -4,7 +4,8 @@ neutralized in CSV and XLSX (a text cell starting with = + - @ tab or CR gets a 
 `open_writer(fmt, target)` returns a writer that takes pandas chunks one at a time (`write(frame)`)
 and never holds more than one chunk: CSV appends to the file, XLSX uses openpyxl's write-only mode
 (rows go to a temporary file until `close()`), Parquet writes one row group per chunk.
-`to_csv_bytes` / `to_xlsx_bytes` are the small in-memory forms for page downloads.
+`to_csv_bytes` / `to_xlsx_bytes` are the small in-memory forms for page downloads. `check_output`
+keeps a file written for a steward off Steward's own files and off existing files.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Mapping
 from typing import IO, Protocol
 
 import pandas as pd
@@ -22,12 +24,26 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 
+from governance.store.errors import GovernanceError
 from governance.store.util import FORMULA_LEADS, neutralize_formula
 
 FORMATS = ("csv", "xlsx", "parquet")
 MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 XLSX_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one of them the header
+
+
+def check_output(out: os.PathLike | str, own: Mapping[str, os.PathLike | str], force: bool = False) -> None:
+    """Refuse to write `out` over one of Steward's own files (`own`: what it is -> its path; the store,
+    its WAL, the secrets file), ever, or over any existing file or folder unless `force` (a file)."""
+    target = os.path.realpath(out)
+    for what, path in own.items():
+        if target == os.path.realpath(path):
+            raise GovernanceError(f"{out} is Steward's {what}; write the output to another file.")
+    if os.path.isdir(target):
+        raise GovernanceError(f"{out} is a folder; give a file name.")
+    if os.path.exists(target) and not force:
+        raise GovernanceError(f"{out} already exists; add --force to replace it.")
 
 
 _FORMULA_LEAD = re.compile("^[" + re.escape("".join(FORMULA_LEADS)) + "]")

@@ -252,3 +252,31 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
         assert cur.execute("SELECT auto_accept, review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone() == (0.9, 0.6)
         assert cur.execute("SELECT actor FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchall() == [("alice",)]
     db.close()
+
+
+def test_an_output_never_replaces_the_store_its_wal_or_the_secrets_and_needs_force_over_a_file(db_path, tmp_path, capsys,
+                                                                                             monkeypatch):
+    from governance.store.config import secrets_path
+
+    assert call(db_path, capsys, "init", "--no-demo")[0] == 0
+    store_bytes = db_path.read_bytes()
+    secrets = secrets_path()
+    for target in (db_path, Path(f"{db_path}.wal"), secrets):
+        for command in (["export", "crosswalk"], ["ropa"]):
+            code, _, err = call(db_path, capsys, *command, "--out", str(target), "--force")
+            assert code != 0 and "Steward's" in err and len(err.strip().splitlines()) == 1, (command, target, err)
+    assert db_path.read_bytes() == store_bytes and call(db_path, capsys, "sources", "--json")[0] == 0
+    f = tmp_path / "crm.csv"
+    f.write_text("姓名,手机\n张伟,13912345678\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(f))[0] == 0 and call(db_path, capsys, "resolve", "--no-model")[0] == 0
+    existing = tmp_path / "report.csv"
+    existing.write_text("keep me", encoding="utf-8")
+    code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(existing))
+    assert code != 0 and "--force" in err and existing.read_text(encoding="utf-8") == "keep me"
+    code, _, err = call(db_path, capsys, "ropa", "--out", str(existing))
+    assert code != 0 and existing.read_text(encoding="utf-8") == "keep me"
+    code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(existing), "--force")
+    assert code == 0, err
+    assert existing.read_text(encoding="utf-8-sig").startswith("source,row_number,oneid")
+    code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(tmp_path))
+    assert code != 0 and "folder" in err
