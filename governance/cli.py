@@ -155,11 +155,20 @@ def cmd_review(args, db) -> int:
         return 0
     if args.review_cmd == "thresholds":
         return _review_thresholds(args, db)
-    left, right = (rec_id(*map(int, key.split(":"))) for key in (args.left, args.right))
+    left, right = (_record_key(key) for key in (args.left, args.right))
     decision = "approve" if args.review_cmd == "approve" else "reject"
     decision_id = review.decide(db, args.actor, left, right, decision, args.comment)
     print(f"decision {decision_id}: {decision} {args.left} {args.right}")
     return 0
+
+
+def _record_key(text: str) -> int:
+    """A record named BATCH:ROW (as `review list` shows it) -> its record id."""
+    batch, _, row = text.strip().partition(":")
+    if not (batch.isascii() and batch.isdigit() and row.isascii() and row.isdigit()) \
+            or not (0 < int(batch) < 2**31 and 0 < int(row) < 2**32):
+        raise GovernanceError(f"A record is BATCH:ROW with two positive numbers (for example 3:17), not {text!r}.")
+    return rec_id(int(batch), int(row))
 
 
 def _review_thresholds(args, db) -> int:

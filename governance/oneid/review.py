@@ -149,7 +149,14 @@ def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comm
     AlreadyDecided unless it deliberately overrides (split/merge from the cluster view). Audited."""
     if decision not in DECISIONS:
         raise ValueError(decision)
+    if rec_l == rec_r:
+        raise GovernanceError("A record cannot be paired with itself.")
     with db.transaction() as cur:  # one lock: two stewards cannot both see the pair undecided
+        found = {r for (r,) in cur.execute(f"SELECT {REC_ID} FROM std_records WHERE {REC_ID} IN (?, ?)",
+                                           [rec_l, rec_r]).fetchall()}
+        for rec in (rec_l, rec_r):
+            if rec not in found:
+                raise GovernanceError(f"There is no record {rec // 4294967296}:{rec % 4294967296}.")
         existing = current_decision(cur, rec_l, rec_r)
         if existing and not allow_override:
             raise AlreadyDecided(f"{existing.actor} already decided this pair ({existing.decision}).")

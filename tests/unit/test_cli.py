@@ -280,3 +280,16 @@ def test_an_output_never_replaces_the_store_its_wal_or_the_secrets_and_needs_for
     assert existing.read_text(encoding="utf-8-sig").startswith("source,row_number,oneid")
     code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(tmp_path))
     assert code != 0 and "folder" in err
+
+
+@pytest.mark.parametrize("left, right, message", [
+    ("1:x", "1:2", "BATCH:ROW"), ("99999999999999:1", "1:1", "BATCH:ROW"), ("1:1", "1:1", "itself"),
+    ("999:1", "999:2", "no record 999:1"), ("1:1", "1:9", "no record 1:9"),
+])
+def test_review_refuses_malformed_missing_and_self_pairs_in_one_line(db_path, tmp_path, capsys, left, right, message):
+    f = tmp_path / "crm.csv"
+    f.write_text("姓名,手机\n张伟,13912345678\n王芳,13812345678\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(f))[0] == 0
+    code, _, err = call(db_path, capsys, "review", "approve", left, right, "--actor", "alice")
+    assert code != 0 and message in err and len(err.strip().splitlines()) == 1, err
+    assert call(db_path, capsys, "review", "decisions")[1].strip() == "nothing to show"
