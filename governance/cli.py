@@ -20,8 +20,8 @@ from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile
 from governance.sources import catalogue, mapping
-from governance.store.config import secrets_path
-from governance.store.errors import GovernanceError
+from governance.store.config import resolve_db_path, secrets_path
+from governance.store.errors import GovernanceError, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
 from governance.store.tabular import FORMATS, check_output
@@ -734,3 +734,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # whatever was missed: one line for the user, the details in a private log
+        incident, log = log_incident(exc, resolve_db_path(args.db).parent)
+        print(f"error: an unexpected failure ({type(exc).__name__}), incident {incident}; the details are in {log}",
+              file=sys.stderr)
+        return 1

@@ -1,4 +1,12 @@
-"""Typed errors. Pages and the CLI turn any GovernanceError into one clear message."""
+"""Typed errors. Pages and the CLI turn any GovernanceError into one clear message, and anything
+else into one line naming an incident whose details go to a private log (`log_incident`)."""
+from __future__ import annotations
+
+import os
+import traceback
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
 
 
 class GovernanceError(Exception):
@@ -35,3 +43,24 @@ class AuthError(GovernanceError):
 
 class PermissionDenied(AuthError):
     """The user lacks the permission for an action."""
+
+
+INCIDENT_LOG = "incidents.log"  # in the store's folder, readable only by its owner
+
+
+def log_incident(exc: BaseException, folder: Path) -> tuple[str, Path]:
+    """Append an unexpected failure's traceback to `folder/incidents.log` (mode 0600) under a new
+    incident id; returns (the id, the log's path). The message shown to the user names the id only:
+    a traceback may hold personal data."""
+    incident = uuid.uuid4().hex[:8]
+    path = folder / INCIDENT_LOG
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
+            log.write(f"--- incident {incident} at {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n{detail}\n")
+        os.chmod(path, 0o600)
+    except OSError:
+        pass  # the id is still shown; the details are lost with the unwritable folder
+    return incident, path

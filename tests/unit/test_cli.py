@@ -293,3 +293,18 @@ def test_review_refuses_malformed_missing_and_self_pairs_in_one_line(db_path, tm
     code, _, err = call(db_path, capsys, "review", "approve", left, right, "--actor", "alice")
     assert code != 0 and message in err and len(err.strip().splitlines()) == 1, err
     assert call(db_path, capsys, "review", "decisions")[1].strip() == "nothing to show"
+
+
+def test_an_unexpected_failure_is_one_line_with_an_incident_and_a_private_log(db_path, capsys, monkeypatch):
+    assert call(db_path, capsys, "init", "--no-demo")[0] == 0
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret detail 13912345678")
+
+    monkeypatch.setattr(cli.catalogue, "as_json", broken)
+    code, out, err = call(db_path, capsys, "sources")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "incident" in err and "13912345678" not in err
+    incident = err.split("incident ")[1].split(";")[0]
+    log = db_path.parent / "incidents.log"
+    assert f"incident {incident}" in log.read_text(encoding="utf-8") and "13912345678" in log.read_text(encoding="utf-8")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
