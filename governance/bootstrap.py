@@ -12,7 +12,7 @@ from governance.sources.ingest import IngestResult
 from governance.store import config
 from governance.store.storage import Database
 
-ADMIN_PASSWORD_FILE = "initial-admin-password.txt"
+ADMIN_PASSWORD_FILE = auth.INITIAL_ADMIN_PASSWORD_FILE
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -155,7 +155,12 @@ def create_user(db: Database, actor: str, username: str, password: str, role: st
         return _require_user(cur, username)
 
 
+INITIAL_ADMIN_PASSWORD_FILE = "initial-admin-password.txt"  # beside the store, until the admin's password changes
+
+
 def set_password(db: Database, actor: str, username: str, password: str) -> None:
+    """Set a user's password (sessions revoked, audited); the admin's also removes the file that held
+    the generated initial password."""
     validate_password(password)
     password_hash = hash_password(password)
     with db.transaction() as cur:
@@ -165,6 +170,8 @@ def set_password(db: Database, actor: str, username: str, password: str) -> None
             "WHERE username = ?", [password_hash, utcnow(), user.username])
         _revoke_user_sessions(cur, user.username, "password_reset")
         audit.record(cur, actor, Event.USER_PASSWORD_RESET, "user", user.username)
+    if user.username == "admin":
+        (db.path.parent / INITIAL_ADMIN_PASSWORD_FILE).unlink(missing_ok=True)
 
 
 def set_role(db: Database, actor: str, username: str, role: str) -> None:

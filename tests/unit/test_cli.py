@@ -45,6 +45,8 @@ def test_init_creates_admin_with_private_password_file(db_path, capsys, monkeypa
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     code, out, _ = call(db_path, capsys, "init", "--no-demo")  # second start: nothing new
     assert "Created user" not in out
+    code, _, _ = call(db_path, capsys, "users", "reset-password", "admin", "--actor", "admin")
+    assert code == 0 and not secret_file.exists()  # the initial password is no longer valid, nor kept
 
 
 def test_init_uses_admin_password_from_environment(db_path, capsys, monkeypatch):
