@@ -325,7 +325,7 @@ def person_data(cur: duckdb.DuckDBPyConnection, oneids: list[str]) -> dict[str, 
         columns = cur.execute("SELECT column_name, header FROM batch_columns WHERE batch_id = ? ORDER BY position",
                               [batch_id]).fetchall()
         select = ", ".join(f"{c} AS {quote_ident(h)}" for c, h in columns)
-        out[f"source_rows/{source}__batch_{batch_id}"] = cur.execute(
+        out[f"source_rows/{tabular.file_name_part(source)}__batch_{batch_id}"] = cur.execute(
             f"SELECT _row AS row_number, {select} FROM {table} WHERE _row IN (SELECT row_number FROM record_set "
             f"WHERE batch_id = ?) ORDER BY _row", [batch_id]).df()
     # these views compute every customer's lineage: read one person's through the narrow functions

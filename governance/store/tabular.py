@@ -33,6 +33,12 @@ MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
 XLSX_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one of them the header
 
 
+def file_name_part(text: str) -> str:
+    """`text` (a source name, say) made safe inside a file or ZIP entry name: letters, digits, hanzi,
+    '-' and '_' kept, anything else ('/', '..', spaces) becomes '_'."""
+    return re.sub(r"[^\w\-]", "_", text, flags=re.UNICODE).strip("._") or "_"
+
+
 def check_output(out: os.PathLike | str, own: Mapping[str, os.PathLike | str], force: bool = False) -> None:
     """Refuse to write `out` over one of Steward's own files (`own`: what it is -> its path; the store,
     its WAL, the secrets file), ever, or over any existing file or folder unless `force` (a file)."""
@@ -139,7 +145,8 @@ def _as_text(table):
             text = pc.binary_join(pc.cast(column, pa.list_(pa.string())), " | ")
         else:
             text = pc.cast(column, pa.string())
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
+        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)
+                or pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):  # a list joins into text
             leads = pc.match_substring_regex(text, _FORMULA_LEAD.pattern)
             text = pc.if_else(leads, pc.binary_join_element_wise("'", text, ""), text)
         columns.append(text)

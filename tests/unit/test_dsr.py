@@ -394,3 +394,21 @@ def test_a_withdrawal_request_withdraws_consent_in_the_ledger(db, workspace):
     assert req.status == "in_progress" and req.detail["withdrawals"] == [{"purpose": "marketing"}]
     dsr.close(db, "steward", request_id, "Marketing consent withdrawn.")
 
+
+
+def test_a_source_name_never_leaves_the_access_package(db, tmp_path):
+    f = tmp_path / "crm.csv"
+    f.write_text("姓名,手机\n张伟,13912345678\n", encoding="utf-8")
+    ingest.ingest_file(db, f, actor="t", source="../../../../outside/pwned", channel="crm")
+    pipeline.resolve(db, "t", use_model=False)
+    with db.cursor() as cur:
+        oneid = cur.execute("SELECT oneid FROM crosswalk").fetchone()[0]
+    request_id = _verified(db, "access", oneid)
+    files = dsr.access_package(db, "steward", request_id)
+    rows = [name for name in files if name.startswith("source_rows/")]
+    assert rows and all(".." not in name and name.count("/") == 1 for name in rows)
+    package = tmp_path / "pkg" / "deep"
+    dsr.write_package(files, package)
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "pkg" / "outside").exists()
+    with zipfile.ZipFile(io.BytesIO(dsr.package_zip(files))) as zf:
+        assert all(".." not in name for name in zf.namelist())

@@ -296,3 +296,11 @@ def test_masking_in_sql_writes_the_same_file_as_masking_in_python(people, tmp_pa
     if dataset != "crosswalk":
         assert "13*******30".encode() in in_sql and "欧阳娜娜".encode() not in in_sql
         assert re.search(rb'"[0-9a-f]{16}"', in_sql)  # a keyed hash of an ID number
+
+
+def test_a_list_cell_that_joins_into_a_formula_is_neutralized_and_numbers_are_not():
+    from governance.store import tabular
+
+    frame = pd.DataFrame({"competing": [["=1+1", "+cmd|' /C calc'!A0"], ["x"]], "n": [-5, 3]})
+    lines = tabular.to_csv_bytes(frame).decode("utf-8-sig").splitlines()
+    assert lines[1].startswith("\"'=1+1 | ") and lines[1].endswith(",\"-5\"") and lines[2].startswith("\"x\"")
