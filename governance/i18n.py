@@ -24,8 +24,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "login.username": ("用户名", "Username"),
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Sign in"),
-    "login.failed": ("用户名或密码错误。", "Wrong username or password."),
-    "login.locked": ("登录失败次数过多，账户已锁定至 {until}（UTC）。", "Too many failed sign-ins: the account is locked until {until} UTC."),
+    "login.failed": ("登录失败：用户名或密码错误；连续失败多次后账户会暂时锁定，请稍后再试。",
+                     "Sign-in failed: wrong username or password. After repeated failures an account is locked for a while; try again later."),
     "login.intro": ("请使用管理员分配的账户登录。首次启动时，管理员密码会打印在终端并保存在 data/initial-admin-password.txt。",
                     "Sign in with the account your administrator gave you. On first start the admin password is printed "
                     "in the terminal and saved in data/initial-admin-password.txt."),

@@ -6,6 +6,7 @@ is refused afterwards (see `session_user`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -66,6 +67,12 @@ def permissions_of(role: str) -> list[str]:
 
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(12)).decode("ascii")
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash no password matches: an unknown user's attempt takes as long as a known one's."""
+    return hash_password(secrets.token_hex(16))
 
 
 def check_password(password: str, password_hash: str) -> bool:
@@ -230,7 +237,7 @@ def authenticate(db: Database, username: str, password: str, settings: Settings 
     with db.cursor() as cur:
         row = cur.execute("SELECT password_hash FROM users WHERE username = ?", [name]).fetchone()
     # bcrypt takes ~0.25 s: check outside the write lock.
-    password_ok = row is not None and check_password(password or "", row[0])
+    password_ok = check_password(password or "", row[0] if row else _unknown_user_hash()) and row is not None
     with db.transaction() as cur:
         user = get_user(cur, name)
         now = utcnow()

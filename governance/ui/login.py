@@ -92,11 +92,8 @@ def _sign_in(db: Database, authenticator: stauth.Authenticate, outcome: dict) ->
         "Form name": tr("login.form"), "Username": tr("login.username"),
         "Password": tr("login.password"), "Login": tr("login.submit")})
     failure = outcome.get("failure")
-    if failure is not None:
-        if failure.reason == "locked" and failure.locked_until:
-            st.error(tr("login.locked", until=failure.locked_until.strftime("%Y-%m-%d %H:%M")))
-        else:
-            st.error(tr("login.failed"))
+    if failure is not None:  # one answer for an unknown user, a wrong password and a locked account
+        st.error(tr("login.failed"))
     if not st.session_state.get("authentication_status"):
         st.caption(tr("login.intro"))
         return None

@@ -1,6 +1,8 @@
 """AppTest for every page: what each role (and an anonymous visitor) can reach and do."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from governance.access import auth
@@ -98,15 +100,22 @@ def test_sign_in_with_the_form_opens_home_and_audits(loaded):
         assert cur.execute("SELECT actor FROM audit_log WHERE action = 'login.success'").fetchall() == [("steward",)]
 
 
-def test_wrong_password_then_lockout_message(loaded):
+def test_a_wrong_password_a_locked_account_and_an_unknown_user_get_one_answer(loaded):
     at = app_test().run()
-    for _ in range(4):
+    failed = "Sign-in failed: wrong username or password."
+    for _ in range(5):
         sign_in(at, "analyst", "not-the-password")
-        assert [e.value for e in at.error] == ["Wrong username or password."]
-    sign_in(at, "analyst", "not-the-password")
-    assert "locked until" in at.error[0].value
-    sign_in(at, "analyst", PASSWORDS["analyst"])  # right password, still locked
-    assert "locked until" in at.error[0].value and not at.session_state["authentication_status"]
+        assert len(at.error) == 1 and at.error[0].value.startswith(failed)
+    answers = set()
+    for user, password in (("analyst", PASSWORDS["analyst"]), ("nobody", "not-the-password"), ("analyst", "x")):
+        sign_in(at, user, password)  # right password but locked; no such user; wrong password and locked
+        answers.add(tuple(e.value for e in at.error))
+        assert not at.session_state["authentication_status"]
+    assert len(answers) == 1 and next(iter(answers))[0].startswith(failed)
+    with loaded.cursor() as cur:  # the audit log still tells them apart
+        reasons = [json.loads(d)["reason"] for (d,) in cur.execute(
+            "SELECT detail FROM audit_log WHERE action = 'login.failure' ORDER BY id").fetchall()]
+    assert reasons[-3:] == ["locked", "unknown_user", "locked"]
 
 
 def test_sign_out_revokes_the_session_for_good(loaded):

@@ -182,3 +182,11 @@ def test_audit_csv_neutralizes_formulas(db):
     with db.cursor() as cur:
         text = audit.export_csv(cur).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ",'+1," in text
+
+
+def test_an_unknown_user_costs_one_password_check_like_a_known_one(db, monkeypatch):
+    checked = []
+    real = auth.check_password
+    monkeypatch.setattr(auth, "check_password", lambda p, h: checked.append(h) or real(p, h))
+    assert auth.authenticate(db, "nobody-here", "some-password").reason == "unknown_user"
+    assert len(checked) == 1 and checked[0].startswith("$2")  # a real bcrypt check, on a hash no password fits
