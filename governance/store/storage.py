@@ -53,12 +53,23 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> A
     return one(cur, sql, params)[0]
 
 
+def keep_files_private() -> None:
+    """Files and folders this process creates from now on (the store, its WAL, exports, packages,
+    logs) are readable by their owner only (umask 077): they hold personal data."""
+    os.umask(0o077)
+
+
 class Database:
     """A DuckDB file with migrations applied; use `cursor()` and `transaction()`."""
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        keep_files_private()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for own in (path, Path(f"{path}.wal")):  # a store made by an earlier release may be readable by others
+            with suppress(OSError):
+                if own.exists():
+                    os.chmod(own, 0o600)
         try:
             self._root = duckdb.connect(str(path))
         except duckdb.IOException as exc:

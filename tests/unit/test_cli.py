@@ -310,3 +310,16 @@ def test_an_unexpected_failure_is_one_line_with_an_incident_and_a_private_log(db
     log = db_path.parent / "incidents.log"
     assert f"incident {incident}" in log.read_text(encoding="utf-8") and "13912345678" in log.read_text(encoding="utf-8")
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_the_store_its_folder_and_an_export_are_private(tmp_path, capsys):
+    db_path = tmp_path / "new-folder" / "store.duckdb"
+    assert call(db_path, capsys, "init", "--no-demo")[0] == 0
+    f = tmp_path / "crm.csv"
+    f.write_text("姓名,手机\n张伟,13912345678\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(f))[0] == 0 and call(db_path, capsys, "resolve", "--no-model")[0] == 0
+    out = tmp_path / "exports" / "x.csv"
+    assert call(db_path, capsys, "export", "crosswalk", "--out", str(out))[0] == 0
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (db_path, out, Path(f"{out}.manifest.json"))}
+    assert set(modes.values()) == {0o600}, modes
+    assert stat.S_IMODE(db_path.parent.stat().st_mode) == stat.S_IMODE(out.parent.stat().st_mode) == 0o700
