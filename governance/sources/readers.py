@@ -5,13 +5,17 @@ cell as text into a DuckDB table.
 a clear message); `FilePlan.load(cur, table)` writes the rows into `table` with
 columns `_row` (1-based data row number) and `c001`…`cNNN` (text). Header names are
 kept as data, never as SQL identifiers, so hostile headers are harmless.
+
+A CSV is sampled with Python's csv reader (header, preview) and loaded by DuckDB's read_csv. Both
+count rows as CSV records, so a line break inside a quoted cell (a two-line header) moves nothing;
+files whose line breaks mix styles are handed to DuckDB with every break an LF; both sides refuse
+a row over MAX_ROW_BYTES with one message; and the load is checked against the sample.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import hashlib
-import io
 import json
 import re
 import tempfile
@@ -20,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 import duckdb
 import pyarrow as pa
@@ -38,6 +42,10 @@ ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf
 
 MAX_COLUMNS = 1000
 MAX_HEADER_CHARS = 128
+# One CSV row (all its fields, quoted line breaks included) may be at most this many bytes of UTF-8:
+# DuckDB's read_csv refuses longer lines (its max_line_size, passed explicitly so both sides agree),
+# and the sample read for the header and preview stops at the same size, with one clear message.
+MAX_ROW_BYTES = 2 * 1024 * 1024
 SAMPLE_BYTES = 256 * 1024
 HEADER_SCAN_ROWS = 30
 PREVIEW_ROWS = 200
@@ -46,8 +54,14 @@ DELIMITERS = (",", "\t", ";", "|")
 
 ProgressFn = Callable[[float, str], None]
 
+_LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")  # a break inside a header is a space
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\x00-\x1f\x7f]")
 _DATA_LIKE = re.compile(r"@|(\d\D*){3}")  # an email, or three or more digits: rare in a header
+_SPACE_OR_QUOTE = re.compile(r'[\s"]+')
+
+# Python's csv module refuses fields over 128 KiB by default; a row may hold up to MAX_ROW_BYTES.
+# (Process-wide, and only ever raised: nothing that reads CSV gets stricter.)
+csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_BYTES))
 
 
 def column_name(position: int) -> str:
@@ -69,7 +83,8 @@ def clean_headers(raw_headers: Sequence[str | None]) -> tuple[list[str], list[He
     seen: Counter[str] = Counter()
     for position, raw in enumerate(raw_headers, start=1):
         raw = "" if raw is None else str(raw)
-        text = " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFC", raw)).replace("\u3000", " ").split())
+        text = _LINE_BREAKS.sub(" ", unicodedata.normalize("NFC", raw))  # 手机号\n(必填) -> 手机号 (必填)
+        text = " ".join(_INVISIBLE.sub("", text).replace("\u3000", " ").split())
         reason = "cleaned" if text != raw else None
         if len(text) > MAX_HEADER_CHARS:
             text, reason = text[:MAX_HEADER_CHARS], "truncated"
@@ -104,8 +119,12 @@ class FilePlan:
     delimiter: str | None = None
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
-    header_line: int | None = None   # 1-based line (or sheet row) of the header; None when generated
-    data_skip_lines: int = 0
+    header_line: int | None = None   # 1-based line (or sheet row) where the header starts; None when generated
+    data_skip_lines: int = 0         # CSV: records (not lines) before the first data row; XLSX: sheet rows
+    newlines: str = "lf"            # CSV: lf | crlf | mixed (a lone CR, or LF and CRLF): mixed ones become LF
+    record_lines: list[int] = field(default_factory=list)  # CSV: the line each sampled record starts on
+    first_data_row: list[str | None] | None = None  # CSV: the first data record, to check the load against
+    data_row_count: int | None = None  # CSV read whole while sampling: its number of data rows
     notes: list[str] = field(default_factory=list)
     _loader: Callable[["FilePlan", duckdb.DuckDBPyConnection, str, ProgressFn | None], None] | None = None
 
@@ -155,10 +174,11 @@ def inspect_file(path: Path, file_name: str | None = None, encoding: str | None 
         return _inspect_xlsx(path, file_name, sheet, sha256_file(path))
     if ext in PARQUET_EXTENSIONS:
         return _inspect_parquet(path, file_name, sha256_file(path))
-    enc, digest = _check_encoding(path, file_name, head, encoding)
+    newlines = NewlineCount()
+    enc, digest = _check_encoding(path, file_name, head, encoding, newlines)
     if ext in JSON_EXTENSIONS:
         return _inspect_json(path, file_name, enc, digest)
-    return _inspect_delimited(path, file_name, enc, digest)
+    return _inspect_delimited(path, file_name, enc, digest, newlines.style)
 
 
 def _sniff_kind(head: bytes) -> str:
@@ -197,16 +217,52 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_encoding(path: Path, file_name: str, head: bytes, override: str | None) -> tuple[str, str]:
+class NewlineCount:
+    """The line-break style of decoded text fed piece by piece: counts CR, LF and CRLF (which may straddle
+    two pieces) from the first piece holding a CR; before it, only whether there was an LF at all."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.cr = self.lf = self.crlf = 0
+        self._lf_before_cr = self._cr_last = False
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        if not self.cr and "\r" not in text:
+            self._lf_before_cr = self._lf_before_cr or "\n" in text
+            return
+        if self._cr_last and text[0] == "\n":
+            self.crlf += 1
+        self.cr += text.count("\r")
+        self.crlf += text.count("\r\n")
+        self.lf += text.count("\n")
+        self._cr_last = text[-1] == "\r"
+
+    @property
+    def style(self) -> str:
+        """lf (no CR at all), crlf (every break a CRLF) or mixed: a lone CR (old Mac files, or inside a
+        quoted field), or LF and CRLF together (Excel writes LF inside a cell and CRLF between rows).
+        DuckDB's reader loses or refuses rows of mixed files, so they are normalised to LF for it."""
+        if self.cr == 0:
+            return "lf"
+        return "crlf" if self.cr == self.crlf == self.lf and not self._lf_before_cr else "mixed"
+
+
+def _check_encoding(path: Path, file_name: str, head: bytes, override: str | None,
+                    newlines: NewlineCount | None = None) -> tuple[str, str]:
     """Detect (or check the override against) the whole file; raise with the position of bad bytes.
-    Returns the encoding and the file's sha256, computed in the same pass when it can be."""
+    Returns the encoding and the file's sha256, computed in the same pass when it can be; counts the
+    line breaks of the decoded text into `newlines` in that pass too."""
     digest = hashlib.sha256()
     if override:
         try:
             codecs.lookup(override)
         except LookupError:
             raise IngestError(f"Unknown encoding {override!r}; choose one of {', '.join(ENCODINGS)}.") from None
-        _decode_all(path, file_name, override, raise_error=True, digest=digest)
+        _decode_all(path, file_name, override, raise_error=True, digest=digest, newlines=newlines)
         bom = override.lower().replace("_", "-") == "utf-8" and head.startswith(codecs.BOM_UTF8)
         return ("utf-8-sig" if bom else override), digest.hexdigest()
     if head.startswith(codecs.BOM_UTF8):
@@ -218,12 +274,16 @@ def _check_encoding(path: Path, file_name: str, head: bytes, override: str | Non
     else:
         candidates = ["utf-8", "gb18030"]
     for i, enc in enumerate(candidates):
-        if _decode_all(path, file_name, enc, raise_error=(i == len(candidates) - 1), digest=digest if i == 0 else None):
+        if newlines is not None:
+            newlines.reset()  # only the candidate that decodes counts
+        if _decode_all(path, file_name, enc, raise_error=(i == len(candidates) - 1), digest=digest if i == 0 else None,
+                       newlines=newlines):
             return enc, digest.hexdigest() if i == 0 else sha256_file(path)
     raise AssertionError("unreachable")
 
 
-def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, digest=None) -> bool:
+def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, digest=None,
+                newlines: NewlineCount | None = None) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     offset, lines = 0, 1
     with path.open("rb") as fh:
@@ -231,7 +291,7 @@ def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, di
             if digest is not None:
                 digest.update(chunk)
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 if not raise_error:
                     return False
@@ -240,14 +300,18 @@ def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, di
                     f"{file_name}: the bytes at line {lines + bad} (byte {offset + exc.start}) are not valid "
                     f"{encoding}. Choose the right encoding (e.g. GB18030 for GBK exports) or fix the file."
                 ) from None
+            if newlines is not None:
+                newlines.feed(text)
             offset += len(chunk)
             lines += chunk.count(b"\n")
         try:
-            decoder.decode(b"", final=True)
+            text = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             if not raise_error:
                 return False
             raise IngestError(f"{file_name}: the file ends in the middle of a {encoding} character.") from None
+        if newlines is not None:
+            newlines.feed(text)
     return True
 
 
@@ -304,23 +368,39 @@ def _pick_header(rows: Sequence[Sequence[str | None]]) -> int | None:
     return None
 
 
-def _inspect_delimited(path: Path, file_name: str, encoding: str, digest: str) -> FilePlan:
+def _inspect_delimited(path: Path, file_name: str, encoding: str, digest: str, newlines: str = "lf") -> FilePlan:
     sample = _read_text_sample(path, encoding)
     if not sample.strip():
         raise IngestError(f"{file_name}: the file has no content besides blank space.")
     delimiter = "\t" if Path(file_name).suffix.lower() == ".tsv" else _sniff_delimiter(sample)
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-    rows, line_ends = [], []
-    try:
-        for row in reader:
+    with path.open("r", encoding=encoding, newline="") as fh:
+        records = _records(fh, file_name, delimiter, normalise=newlines == "mixed")
+        rows: list[list[str]] = []
+        starts: list[int] = []  # the line each record starts on
+        whole = True            # every record of the file was read
+        for row, start, chars in records:
             rows.append(row)
-            line_ends.append(reader.line_num)
-            if len(rows) >= HEADER_SCAN_ROWS + PREVIEW_ROWS:
+            starts.append(start)
+            if len(rows) >= HEADER_SCAN_ROWS + PREVIEW_ROWS or chars >= SAMPLE_BYTES:
+                whole = False
                 break
-    except csv.Error as exc:
-        raise IngestError(f"{file_name}: cannot parse line {reader.line_num}: {exc}.") from None
-    scan = rows[:HEADER_SCAN_ROWS]
-    header_idx = _pick_header(scan)
+        scan = rows[:HEADER_SCAN_ROWS]
+        if not any(_trimmed_len(r) for r in scan):
+            if whole:
+                raise IngestError(f"{file_name}: the file has no values, only delimiters and blank lines.")
+            raise IngestError(f"{file_name}: the first {HEADER_SCAN_ROWS} rows hold no values; "
+                              "the header must be within them.")
+        header_idx = _pick_header(scan)
+        skip = header_idx + 1 if header_idx is not None else next(i for i, r in enumerate(scan) if _trimmed_len(r))
+        if not whole and not any(_trimmed_len(r) for r in rows[skip:]):
+            # a header (or title lines) longer than the sample: read on to the first data row
+            for row, start, _ in records:
+                rows.append(row)
+                starts.append(start)
+                if _trimmed_len(row):
+                    break
+            else:
+                whole = True
     if header_idx is None:
         width = Counter(len(r) for r in scan if _trimmed_len(r)).most_common(1)[0][0]
     else:
@@ -328,62 +408,199 @@ def _inspect_delimited(path: Path, file_name: str, encoding: str, digest: str) -
     if width > MAX_COLUMNS:
         raise IngestError(f"{file_name}: {width} columns is more than the limit of {MAX_COLUMNS}.")
     notes = []
+    if newlines == "mixed":
+        notes.append("line_breaks_normalised")
     if header_idx is None:
-        first = next((i for i, r in enumerate(scan) if any(c.strip() for c in r)), 0)
         raw_headers = [""] * width
-        skip = line_ends[first - 1] if first else 0
-        data_rows = rows[first:]
         header_line = None
         notes.append("no_header")
     else:
         raw_headers = rows[header_idx] + [""] * (width - len(rows[header_idx]))
-        skip = line_ends[header_idx]
-        data_rows = rows[header_idx + 1:]
-        header_line = line_ends[header_idx]
-        if header_idx:
-            notes.append(f"skipped_lines:{skip - 1}")
+        header_line = starts[header_idx]
+        if header_line > 1:
+            notes.append(f"skipped_lines:{header_line - 1}")
+    data_rows = rows[skip:]
     headers, changes = clean_headers(raw_headers)
     preview = [r for r in data_rows if any(c.strip() for c in r)][:PREVIEW_ROWS]
     if not preview:
         raise IngestError(f"{file_name}: the file has a header but no data rows.")
+    # The rows as DuckDB will load them (a blank line is no row, except in a one-column file, where it is
+    # an empty cell), to check the load against: its first row, and its row count when the whole file was read.
+    loaded = [[c if c != "" else None for c in r] or [None] for r in data_rows if r or width == 1]
+    check = all(len(r) == width for r in loaded)
     return FilePlan(path, "csv", digest, raw_headers, headers, changes, [[c if c != "" else None for c in r] for r in preview],
                     encoding=encoding, delimiter=delimiter, header_line=header_line, data_skip_lines=skip,
-                    notes=notes, _loader=_load_delimited)
+                    newlines=newlines, record_lines=starts, notes=notes, _loader=_load_delimited,
+                    first_data_row=loaded[0] if check and loaded else None,
+                    data_row_count=len(loaded) if check and whole else None)
+
+
+class _RowTooLong(Exception):
+    def __init__(self, line: int, size: int, one_line: bool) -> None:
+        super().__init__(line, size, one_line)
+        self.line, self.size, self.one_line = line, size, one_line
+
+
+class _RecordLines:
+    """The physical lines of a text file (opened with newline=""), for csv.reader: counts lines and
+    characters, refuses a record (a row, quoted line breaks included) over MAX_ROW_BYTES of UTF-8 as
+    DuckDB does, and turns every line break (CRLF, CR) into LF when asked, as `_load_delimited` does."""
+
+    def __init__(self, fh: TextIO, normalise: bool) -> None:
+        self.fh, self.normalise = fh, normalise
+        self.line = 0         # physical lines read
+        self.chars = 0        # characters read
+        self.record_line = 1  # the line the current record starts on
+        self._record_bytes = 0
+
+    def __iter__(self) -> "_RecordLines":
+        return self
+
+    def start_record(self) -> None:
+        self.record_line, self._record_bytes = self.line + 1, 0
+
+    def __next__(self) -> str:
+        line = self.fh.readline(MAX_ROW_BYTES + 2)  # characters: at least as many bytes
+        if not line:
+            raise StopIteration
+        if self.line == 0:
+            line = line.lstrip("\ufeff")
+        self.line += 1
+        self.chars += len(line)
+        self._record_bytes += len(line.encode("utf-8", "surrogatepass"))
+        if self._record_bytes > MAX_ROW_BYTES + 2:  # + its line break, which DuckDB does not count
+            raise self._too_long(line)
+        if self.normalise and line.endswith("\r"):
+            line = line[:-1] + "\n"
+        elif self.normalise and line.endswith("\r\n"):
+            line = line[:-2] + "\n"
+        return line
+
+    def _too_long(self, line: str) -> _RowTooLong:
+        """The row's size, measured to the end of its line when the row is one line (else: at least)."""
+        size, one_line = self._record_bytes, self.record_line == self.line
+        while one_line and line and not line.endswith(("\n", "\r")):
+            line = self.fh.readline(4 * 1024 * 1024)
+            size += len(line.encode("utf-8", "surrogatepass"))
+        size -= len(line) - len(line.rstrip("\r\n")) if one_line else 0
+        return _RowTooLong(self.record_line, size, one_line)
+
+
+def _records(fh: TextIO, file_name: str, delimiter: str, normalise: bool) -> Iterator[tuple[list[str], int, int]]:
+    """(record, the line it starts on, characters read so far) for each record of a delimited file."""
+    lines = _RecordLines(fh, normalise)
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        while True:
+            lines.start_record()
+            row = next(reader, None)
+            if row is None:
+                return
+            yield row, lines.record_line, lines.chars
+    except _RowTooLong as exc:
+        where = f"line {exc.line}" if exc.one_line else f"the row starting at line {exc.line}"
+        raise IngestError(_too_long_message(file_name, where, exc.size if exc.one_line else None)) from None
+    except csv.Error as exc:
+        raise IngestError(f"{file_name}: cannot parse line {lines.line}: {exc}.") from None
+
+
+def _too_long_message(file_name: str, where: str, size: int | None) -> str:
+    """`size` is None when only a lower bound is known (a row over several lines)."""
+    limit = f"a row may be at most {MAX_ROW_BYTES / 1024**2:.0f} MB"
+    if size is not None:
+        return (f"{file_name}: {where} is {size / 1024**2:.1f} MB long; {limit}. "
+                "Shorten or remove its longest field and upload again.")
+    return (f"{file_name}: {where} runs over {MAX_ROW_BYTES / 1024**2:.0f} MB; {limit}. "
+            "An opening quote that is never closed is the usual cause.")
+
+
+def _transcode(source: Path, encoding: str, target: Path, normalise: bool) -> None:
+    """Copy a text file as UTF-8 (without BOM), turning every CRLF and lone CR into LF when asked."""
+    with source.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        carry = ""
+        while chunk := src.read(1024 * 1024):
+            if normalise:
+                chunk = carry + chunk
+                carry = "\r" if chunk.endswith("\r") else ""  # its LF may start the next chunk
+                chunk = chunk[: len(chunk) - len(carry)].replace("\r\n", "\n").replace("\r", "\n")
+            dst.write(chunk)
+        if carry:
+            dst.write("\n")
 
 
 def _load_delimited(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
     source, tmp = plan.path, None
-    if plan.encoding not in ("utf-8", "utf-8-sig"):
+    normalise = plan.newlines == "mixed"
+    assert plan.encoding is not None and plan.delimiter is not None  # _inspect_delimited sets them
+    if plan.encoding not in ("utf-8", "utf-8-sig") or normalise:
         if progress:
             progress(0.1, "transcode")
-        tmp = tempfile.NamedTemporaryFile(suffix=".csv", delete=False)
-        with plan.path.open("r", encoding=plan.encoding, newline="") as src, open(tmp.name, "w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(1024 * 1024):
-                dst.write(chunk)
-        source = Path(tmp.name)
+        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
+            tmp = Path(handle.name)
+        _transcode(plan.path, plan.encoding, tmp, normalise)
+        source = tmp
     columns = "{" + ", ".join(f"'{column_name(i)}': 'VARCHAR'" for i in range(1, plan.column_count + 1)) + "}"
+    # DuckDB's reader needs one line-break style: LF is named (it reads LF files with CRLF inside quotes
+    # right only then); a CRLF file is left to its detection (new_line = '\r\n' misreads it).
+    new_line = "" if plan.newlines == "crlf" else "new_line = '\\n', "
     try:
         if progress:
             progress(0.3, "load")
         cur.execute(
             f"INSERT INTO {table} SELECT ordinality, * EXCLUDE (ordinality) FROM read_csv(?, header = false, "
-            f"skip = ?, delim = ?, quote = '\"', escape = '\"', columns = {columns}, auto_detect = false, "
-            f"strict_mode = true, null_padding = false, encoding = 'utf-8') WITH ORDINALITY",
+            f"skip = ?, delim = ?, quote = '\"', escape = '\"', {new_line}columns = {columns}, auto_detect = false, "
+            f"strict_mode = true, null_padding = false, max_line_size = {MAX_ROW_BYTES}, encoding = 'utf-8') "
+            "WITH ORDINALITY",
             [str(source), plan.data_skip_lines, plan.delimiter],
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise IngestError(_csv_error_message(plan, str(exc))) from None
     finally:
         if tmp is not None:
-            Path(tmp.name).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+    _check_loaded(plan, cur, table)
+
+
+def _check_loaded(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The rows DuckDB loaded must start where the header ends and, for a file read whole while
+    sampling, be as many as Python's reader found: a disagreement is refused, never a lost row.
+    Cells are compared without spaces and quotes, which DuckDB trims around a quoted value."""
+    name = plan.path.name
+    after = f"after the header on line {plan.header_line}" if plan.header_line else "at the top"
+    if plan.first_data_row is not None:
+        first = cur.execute(f"SELECT * EXCLUDE (_row) FROM {table} WHERE _row = 1").fetchone()
+        if first is None or [_loose(v) for v in first] != [_loose(v) for v in plan.first_data_row]:
+            raise IngestError(f"{name}: the rows read do not start with the row {after}; nothing was loaded. "
+                              "Check the file's quotes and line breaks, or save it again as CSV.")
+    if plan.data_row_count is not None:
+        n = scalar(cur, f"SELECT count(*) FROM {table}")
+        if n != plan.data_row_count:
+            raise IngestError(f"{name}: {n} rows were read but the file has {plan.data_row_count}; nothing was "
+                              "loaded. Check the file's quotes and line breaks, or save it again as CSV.")
+
+
+def _loose(value: str | None) -> str:
+    return _SPACE_OR_QUOTE.sub("", value or "")
 
 
 def _csv_error_message(plan: FilePlan, message: str) -> str:
-    line = re.search(r"Line: (\d+)", message)
-    where = f"line {line.group(1)}" if line else "a line"
+    name = plan.path.name if plan.path else "file"
+    record = re.search(r"Line: (\d+)", message)
+    # DuckDB numbers lines without counting line breaks inside quotes; the sample knows the real lines
+    # of its records, and whether the file has such line breaks at all
+    if record and 0 < int(record.group(1)) <= len(plan.record_lines):
+        where = f"line {plan.record_lines[int(record.group(1)) - 1]}"
+    elif record:
+        quoted_breaks = plan.record_lines != list(range(1, len(plan.record_lines) + 1))
+        where = f"line {record.group(1)}" + (" (not counting line breaks inside quotes)" if quoted_breaks else "")
+    else:
+        where = "a line"
+    too_long = re.search(r"Maximum line size of \d+ bytes exceeded\. Actual Size:\s*(\d+) bytes", message)
+    if too_long:
+        return _too_long_message(name, where, int(too_long.group(1)))
     counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if counts:
-        return (f"{plan.path.name if plan.path else 'file'}: {where} has {counts.group(2)} fields but the header has "
+        return (f"{name}: {where} has {counts.group(2)} fields but the header has "
                 f"{counts.group(1)}. Fix the row (ragged rows are not loaded) and upload again.")
     first = message.splitlines()[0] if message else "unknown error"
     return f"The file cannot be read at {where}: {first}"
