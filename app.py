@@ -5,7 +5,7 @@ from governance.access import auth
 from governance.i18n import LANGS
 from governance.store.errors import GovernanceError
 from governance.ui.login import sign_in, sign_out
-from governance.ui.session import database, show_error, tr
+from governance.ui.session import database, show_error, show_incident, tr
 
 st.set_page_config(page_title="Steward", page_icon="🧭", layout="wide")
 
@@ -36,6 +36,9 @@ try:
 except GovernanceError as exc:  # a store another process holds, an unreadable secrets file: one line
     show_error(exc)
     st.stop()
+except Exception as exc:
+    show_incident(exc)
+    st.stop()
 
 if user is None:
     # Register only a sign-in page: no other page is served to an anonymous session.
@@ -52,4 +55,9 @@ sections: dict[str, list] = {}
 for path, url, title, permission, section in PAGES:
     if auth.can(user.role, permission):
         sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), url_path=url, default=url == "home"))
-st.navigation(sections, expanded=True).run()  # every page a role may open stays in view
+try:
+    st.navigation(sections, expanded=True).run()  # every page a role may open stays in view
+except GovernanceError as exc:  # a page let one through: still one line
+    show_error(exc)
+except Exception as exc:  # whatever was missed: an incident id on screen, the details in the log
+    show_incident(exc)

@@ -128,6 +128,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "audit.chain_ok": ("哈希链完整，共 {n} 条。", "Hash chain intact: {n} rows."),
     "audit.chain_broken": ("哈希链在第 {id} 条处断开！", "Hash chain broken at row {id}!"),
     "common.error": ("出错了：{message}", "Error: {message}"),
+    "common.incident": ("出现意外错误（事件编号 {incident}），详情已记入服务器上的事件日志。",
+                        "An unexpected error occurred (incident {incident}); the details are in the server's incident log."),
     "page.quality": ("数据质量", "Quality"),
     "page.rules": ("质量规则", "Rules"),
     # quality

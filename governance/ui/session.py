@@ -9,6 +9,7 @@ from governance import bootstrap
 from governance.i18n import DEFAULT_LANG, LANGS, t
 from governance.store import config
 from governance.store.config import Settings, resolve_db_path
+from governance.store.errors import log_incident
 from governance.store.storage import Database, open_database
 
 
@@ -52,3 +53,10 @@ def tr(key: str, **values: object) -> str:
 
 def show_error(exc: Exception) -> None:
     st.error(tr("common.error", message=str(exc)))
+
+
+def show_incident(exc: Exception) -> None:
+    """An unexpected failure: one line naming an incident id; its traceback (which may hold personal
+    data) goes to the incident log beside the store, never to the browser."""
+    incident, _ = log_incident(exc, resolve_db_path(os.environ.get("STEWARD_DB")).parent)
+    st.error(tr("common.incident", incident=incident))

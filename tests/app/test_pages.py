@@ -84,6 +84,21 @@ def test_an_unreadable_secrets_file_is_one_message_not_a_traceback(tmp_path, mon
     assert not at.text_input  # no sign-in form on a store that cannot start
 
 
+def test_an_unexpected_failure_on_a_page_shows_an_incident_not_a_traceback(loaded, monkeypatch):
+    from governance import pipeline
+
+    def broken(_cur):
+        raise RuntimeError("detail with 13912345678")
+
+    monkeypatch.setattr(pipeline, "overview", broken)
+    at = app_test(loaded, "steward").run()
+    assert not at.exception
+    assert len(at.error) == 1 and "incident" in at.error[0].value and "13912345678" not in texts(at)
+    incident = at.error[0].value.split("incident ")[1].split(")")[0]
+    log = (loaded.path.parent / "incidents.log").read_text(encoding="utf-8")
+    assert f"incident {incident}" in log and "detail with 13912345678" in log
+
+
 def sign_in(at, username: str, password: str):
     at.text_input[0].input(username)
     at.text_input[1].input(password)
