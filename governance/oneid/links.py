@@ -55,22 +55,23 @@ MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALI
 # agrees nor disagrees on it; on a shared phone it still counts as a name (it may be a real one, 仉芳).
 _NICKNAME_LIKE = "(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2))"
 PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"
-_SURNAME_ONLY = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"
-_FULL_NAME_KEY = f"CASE WHEN NOT {_SURNAME_ONLY} THEN {_NAME_KEY} END"
+SURNAME_ONLY_SQL = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"  # 王先生, 张总: a surname alone
+_FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
 # A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
-_SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {_SURNAME_ONLY} THEN lower(coalesce(name_simplified, name)) END"
+_SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {SURNAME_ONLY_SQL} THEN lower(coalesce(name_simplified, name)) END"
 UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
 
 def single_person_mobiles_sql() -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
-    name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex, birth date, resident ID or account
-    on one platform (a platform binds a phone to one account); a surname alone (王先生) only when its
-    sex and that of every full name are known and agree; at most UNNAMED_PER_PHONE records without a
-    name. A phone that WeChat authorized without a name links to the named records on it this way."""
+    name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
+    birth date, resident ID or account on one platform (a platform binds a phone to one account); a
+    surname alone (王先生) only when its sex and that of every full name are known and agree; at most
+    UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
+    the named records on it this way."""
     accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
-    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {_SURNAME_ONLY} AS surname_only, "
+    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"name_status IN {VALID_SQL} AS named, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
@@ -199,7 +200,7 @@ def household_mobiles_sql(among: str | None = None) -> str:
     different name only when no full name on the phone starts with it."""
     only = f"AND mobile IN ({among}) " if among else ""
     return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
-            "coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only FROM std_records WHERE mobile_status IN "
+            f"{SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE mobile_status IN "
             f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
             "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "
             "OR count(DISTINCT name_key) FILTER (WHERE surname_only) > 1 "

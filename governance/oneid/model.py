@@ -33,7 +33,7 @@ import splink.comparison_library as cl
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 
-from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL
+from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
@@ -52,7 +52,7 @@ SELECT {REC_ID} AS unique_id,
        CASE WHEN {PERSON_NAME_SQL} THEN coalesce(name_pinyin_rev, name_pinyin) END AS name_py_rev,
        CASE WHEN {PERSON_NAME_SQL} THEN name_initials END AS name_ini,
        CASE WHEN {PERSON_NAME_SQL} THEN name_family END AS name_fam,
-       coalesce(name_reason = 'NAME_SURNAME_ONLY', false) AS surname_only,
+       {SURNAME_ONLY_SQL} AS surname_only,
        CASE WHEN {PERSON_NAME_SQL}
             THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END AS name_key,
        CASE WHEN mobile_status IN {VALID_SQL} THEN mobile END AS mobile,
