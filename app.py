@@ -28,6 +28,7 @@ PAGES = [
     ("pages/masking_policies.py", "masking", "page.masking_policies", "masking.manage", "app.section.admin"),
 ]
 
+menu = st.sidebar.container()  # the role's page links, drawn once the user is known
 st.sidebar.selectbox(tr("app.language"), list(LANGS), format_func=LANGS.get, key="lang")
 
 try:
@@ -55,8 +56,15 @@ sections: dict[str, list] = {}
 for path, url, title, permission, section in PAGES:
     if auth.can(user.role, permission):
         sections.setdefault(tr(section), []).append(st.Page(path, title=tr(title), url_path=url, default=url == "home"))
+# Streamlit's own sidebar menu stays off (.streamlit/config.toml): on a fresh server it can list the
+# pages/ folder to anonymous sessions. We draw the role's menu ourselves.
+current = st.navigation(sections, position="hidden")
+for section, pages in sections.items():
+    menu.caption(section)
+    for page in pages:
+        menu.page_link(page)
 try:
-    st.navigation(sections, expanded=True).run()  # every page a role may open stays in view
+    current.run()
 except GovernanceError as exc:  # a page let one through: still one line
     show_error(exc)
 except Exception as exc:  # whatever was missed: an incident id on screen, the details in the log

@@ -21,7 +21,7 @@ from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile
 from governance.sources import catalogue, mapping
 from governance.store.config import resolve_db_path, secrets_path
-from governance.store.errors import GovernanceError, log_incident
+from governance.store.errors import GovernanceError, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
 from governance.store.tabular import FORMATS, check_output
@@ -51,14 +51,7 @@ def cmd_init(args, db) -> int:
 
 
 def cmd_ingest(args, db) -> int:
-    chosen = "auto"
-    if args.mapping != "auto":
-        try:
-            chosen = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise GovernanceError(f"Cannot read the mapping file {args.mapping}: {exc}") from None
-        if not isinstance(chosen, dict):
-            raise GovernanceError("The mapping file must hold a JSON object {COLUMN: FIELD or null}.")
+    chosen = "auto" if args.mapping == "auto" else _mapping_file(args.mapping)
     for name in args.files:
         path = Path(name)
         if not path.is_file():
@@ -82,12 +75,25 @@ def cmd_sources(args, db) -> int:
     return 0
 
 
+def _mapping_file(name: str) -> dict:
+    """A mapping file's JSON object {COLUMN: FIELD or null}, or one line saying why not."""
+    try:
+        chosen = json.loads(Path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GovernanceError(f"Cannot read the mapping file {name}: {exc}") from None
+    except RecursionError:
+        raise GovernanceError(f"Cannot read the mapping file {name}: it is nested too deeply.") from None
+    if not isinstance(chosen, dict):
+        raise GovernanceError("The mapping file must hold a JSON object {COLUMN: FIELD or null}.")
+    return chosen
+
+
 def cmd_mapping(args, db) -> int:
     if args.mapping_cmd == "show":
         with db.cursor() as cur:
             print(json.dumps(mapping.load(cur, args.source), ensure_ascii=False, indent=2))
         return 0
-    new = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    new = _mapping_file(args.file)
     version = mapping.update(db, args.actor, args.source, new, comment=args.comment)
     print(f"{args.source}: mapping version {version}")
     return 0
@@ -567,9 +573,20 @@ def cmd_golden(args, db) -> int:
     return 0
 
 
+CLI_WAIT_SECONDS = 300.0
+
+
+def _say_waiting(holder: StoreHolder | None) -> None:
+    who = holder.describe() if holder else "another process"
+    print(f"waiting for the store: {who} is using it", file=sys.stderr, flush=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m governance", description="Steward customer-data governance CLI")
     parser.add_argument("--db", help="DuckDB file (default: $STEWARD_DB or data/steward.duckdb)")
+    parser.add_argument("--wait", type=float, default=CLI_WAIT_SECONDS, metavar="SECONDS",
+                        help=f"how long to wait while the app or another command uses the store "
+                             f"(default {CLI_WAIT_SECONDS:.0f})")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_actor(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -727,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        db = open_database(args.db)
+        db = open_database(args.db, activity=args.command, wait_seconds=args.wait, on_wait=_say_waiting)
         return args.func(args, db)
     except GovernanceError as exc:
         print(f"error: {exc}", file=sys.stderr)

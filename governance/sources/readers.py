@@ -741,6 +741,9 @@ def _json_value(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
+TOO_DEEP = "the JSON is nested too deeply to be a table of records."
+
+
 def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) for JSON lines, or for one top-level JSON array."""
     with path.open("r", encoding=encoding) as fh:
@@ -753,6 +756,8 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
                 items = json.load(fh, parse_float=str, parse_int=str)  # keep numbers' exact text
             except json.JSONDecodeError as exc:
                 raise IngestError(f"{file_name}: invalid JSON at line {exc.lineno}: {exc.msg}.") from None
+            except RecursionError:
+                raise IngestError(f"{file_name}: {TOO_DEEP}") from None
             for i, item in enumerate(items, start=1):
                 if not isinstance(item, dict):
                     raise IngestError(f"{file_name}: item {i} of the JSON array is not an object.")
@@ -765,6 +770,8 @@ def _json_records(path: Path, file_name: str, encoding: str) -> Iterator[tuple[i
                 item = json.loads(line, parse_float=str, parse_int=str)
             except json.JSONDecodeError as exc:
                 raise IngestError(f"{file_name}: line {line_no} is not valid JSON ({exc.msg}).") from None
+            except RecursionError:
+                raise IngestError(f"{file_name}: line {line_no}: {TOO_DEEP}") from None
             if not isinstance(item, dict):
                 raise IngestError(f"{file_name}: line {line_no} is not a JSON object.")
             yield line_no, item

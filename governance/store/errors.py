@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import traceback
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,8 +18,26 @@ class ConfigError(GovernanceError):
     """A setting or secret is missing or unreadable."""
 
 
+@dataclass(frozen=True)
+class StoreHolder:
+    """The process holding the store: its pid, what it does (`app` or a CLI command), since when."""
+    pid: int
+    activity: str
+    started: datetime
+
+    def describe(self) -> str:
+        if self.activity == "app":
+            return f"the app (process {self.pid})"
+        return f"a command-line {self.activity} (process {self.pid}, started {self.started:%H:%M})"
+
+
 class StoreBusyError(GovernanceError):
-    """The database file is locked by another process."""
+    """Another process held the store for longer than this one would wait (`holder`, when known)."""
+
+    def __init__(self, path: Path, holder: StoreHolder | None):
+        self.path, self.holder = path, holder
+        who = holder.describe() if holder else "another process"
+        super().__init__(f"The store {path} is busy: {who} is using it. Try again when it has finished.")
 
 
 class IngestError(GovernanceError):

@@ -1,28 +1,36 @@
 """The one owner of the DuckDB store.
 
-`open_database(path)` returns the process-wide `Database` for a file: it opens the
-root connection once, applies migrations, and then hands out a fresh cursor per
-unit of work (`db.cursor()`), because a DuckDB connection refuses concurrent calls
-from two threads. Writes that must not interleave go through `db.transaction()`,
-which holds one lock for the whole transaction.
+`open_database(path)` returns the process-wide `Database` for a file. It hands out a cursor per
+unit of work (`db.cursor()`), because a DuckDB connection refuses concurrent calls from two
+threads; writes that must not interleave go through `db.transaction()`, which holds one lock for
+the whole transaction. A transaction opened while the same thread already holds one joins it, and
+so does a cursor: the pipeline opens one transaction around several stages, each stage opens its
+own as usual, and the whole step commits once or not at all.
 
-A transaction opened while the same thread already holds one joins it, and so does a
-cursor: the pipeline opens one transaction around several stages, each stage opens
-its own as usual, and the whole step commits once or not at all.
+The file is shared with other processes (the app and scheduled CLI commands). DuckDB lets only one
+process open a file at a time, so the file is opened when a unit of work starts and closed once no
+unit of work has used it for `RELEASE_AFTER_IDLE_SECONDS`. While another process holds it, opening
+waits (bounded) and retries; the holder's name and start time are in `<store>.holder` beside it,
+so a waiter can say what it waits for, and a `StoreBusyError` names it when the wait runs out.
 """
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 
 from governance.store import migrations
-from governance.store.config import resolve_db_path
-from governance.store.errors import StoreBusyError
+from governance.store.config import Settings, resolve_db_path
+from governance.store.errors import StoreBusyError, StoreHolder
 
 RAW_SCHEMA = "raw"
 
@@ -59,30 +67,140 @@ def keep_files_private() -> None:
     os.umask(0o077)
 
 
-class Database:
-    """A DuckDB file with migrations applied; use `cursor()` and `transaction()`."""
+HOLDER_SUFFIX = ".holder"  # beside the store: which process holds it, doing what, since when
+RELEASE_AFTER_IDLE_SECONDS = 0.25  # the file is closed this long after its last unit of work
+RETRY_SECONDS = 0.05
 
-    def __init__(self, path: Path):
+
+def _holder_path(path: Path) -> Path:
+    return Path(f"{path}{HOLDER_SUFFIX}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_holder(path: Path) -> StoreHolder | None:
+    """Who holds the store now, if a live process said so."""
+    try:
+        data = json.loads(_holder_path(path).read_text(encoding="utf-8"))
+        holder = StoreHolder(int(data["pid"]), str(data["activity"]), datetime.fromisoformat(data["started"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return holder if _alive(holder.pid) else None
+
+
+def _write_holder(path: Path, activity: str) -> None:
+    target = _holder_path(path)
+    part = target.with_name(f"{target.name}.{os.getpid()}")
+    with suppress(OSError):
+        part.write_text(json.dumps({"pid": os.getpid(), "activity": activity,
+                                    "started": datetime.now().isoformat(timespec="seconds")}), encoding="utf-8")
+        os.replace(part, target)
+
+
+def _clear_holder(path: Path) -> None:
+    holder = _holder_path(path)
+    with suppress(OSError, ValueError, KeyError, TypeError):
+        if json.loads(holder.read_text(encoding="utf-8"))["pid"] == os.getpid():
+            holder.unlink()
+
+
+class Database:
+    """A DuckDB file with migrations applied; use `cursor()` and `transaction()`.
+
+    `activity` names this process in the holder file (`app`, or the CLI command); `wait_seconds`
+    bounds the wait for another process to release the file (default: the store_wait_seconds
+    setting); `on_wait(holder)` is called once
+    when a wait starts (the CLI prints what it waits for)."""
+
+    def __init__(self, path: Path, activity: str = "app", wait_seconds: float | None = None,
+                 on_wait: Callable[[StoreHolder | None], None] | None = None):
         self.path = path
+        self.activity, self.on_wait = activity, on_wait
+        self.wait_seconds = Settings.from_env().store_wait_seconds if wait_seconds is None else wait_seconds
         keep_files_private()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         for own in (path, Path(f"{path}.wal")):  # a store made by an earlier release may be readable by others
             with suppress(OSError):
                 if own.exists():
                     os.chmod(own, 0o600)
-        try:
-            self._root = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusyError(
-                    f"The database {path} is in use by another process (is the app running?). "
-                    "Stop it, or use another file with --db."
-                ) from exc
-            raise
         self.lock = threading.RLock()
         self._local = threading.local()  # the open transaction's cursor, per thread
-        with self.transaction() as cur:
-            migrations.apply(cur)
+        self._state = threading.Condition()  # guards the connection, its user count and idle time
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._idle_since = 0.0
+        self._closed = False
+        threading.Thread(target=self._release_when_idle, name=f"steward-store-{path.name}", daemon=True).start()
+        try:
+            with self.transaction() as cur:
+                migrations.apply(cur)
+        except BaseException:
+            self._shut()
+            raise
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (bounded) while another process holds it."""
+        deadline = time.monotonic() + self.wait_seconds
+        told = False
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                holder = read_holder(self.path)
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(self.path, holder) from exc
+                if not told and self.on_wait is not None:
+                    self.on_wait(holder)
+                    told = True
+                time.sleep(RETRY_SECONDS)
+        _write_holder(self.path, self.activity)
+        return con
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open file for one unit of work; opened on demand, released when idle."""
+        with self._state:
+            if self._con is None:
+                self._con = self._connect()
+            self._users += 1
+            con = self._con
+        try:
+            yield con
+        finally:
+            with self._state:
+                self._users -= 1
+                if not self._users:
+                    self._idle_since = time.monotonic()
+                    self._state.notify()
+
+    def _release_when_idle(self) -> None:
+        with self._state:
+            while not self._closed:
+                if self._con is None or self._users:
+                    self._state.wait()
+                    continue
+                remaining = self._idle_since + RELEASE_AFTER_IDLE_SECONDS - time.monotonic()
+                if remaining > 0:
+                    self._state.wait(remaining)
+                else:
+                    self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            _clear_holder(self.path)
 
     def _open(self) -> duckdb.DuckDBPyConnection | None:
         return getattr(self._local, "cur", None)
@@ -98,11 +216,12 @@ class Database:
         if open_cur is not None:
             yield open_cur
             return
-        cur = self._root.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
+        with self._connection() as con:
+            cur = con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -138,17 +257,28 @@ class Database:
 
     def close(self) -> None:
         with _registry_lock:
-            _registry.pop(self.path, None)
-        self._root.close()
+            if _registry.get(self.path) is self:
+                del _registry[self.path]
+        self._shut()
+
+    def _shut(self) -> None:
+        """Release the file and stop the idle watcher."""
+        with self._state:
+            self._closed = True
+            self._disconnect()
+            self._state.notify()
 
 
-def open_database(path: str | Path | None = None) -> Database:
-    """The process-wide Database for `path` (see config.resolve_db_path)."""
+def open_database(path: str | Path | None = None, activity: str = "app", wait_seconds: float | None = None,
+                  on_wait: Callable[[StoreHolder | None], None] | None = None) -> Database:
+    """The process-wide Database for `path` (see config.resolve_db_path); the other arguments
+    apply when this call opens it (see `Database`)."""
     resolved = resolve_db_path(path)
     with _registry_lock:
         db = _registry.get(resolved)
         if db is None:
-            db = _registry[resolved] = Database(resolved)
+            db = _registry[resolved] = Database(resolved, activity, wait_seconds, on_wait)
+            atexit.register(db.close)
         return db
 
 

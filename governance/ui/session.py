@@ -6,10 +6,10 @@ import os
 import streamlit as st
 
 from governance import bootstrap
-from governance.i18n import DEFAULT_LANG, LANGS, t
+from governance.i18n import DEFAULT_LANG, LANGS, TEXTS, t
 from governance.store import config
 from governance.store.config import Settings, resolve_db_path
-from governance.store.errors import log_incident
+from governance.store.errors import StoreBusyError, log_incident
 from governance.store.storage import Database, open_database
 
 
@@ -51,8 +51,24 @@ def tr(key: str, **values: object) -> str:
     return t(key, lang(), **values)
 
 
+def busy_message(exc: StoreBusyError) -> str:
+    """Who holds the store and since when, in the page's language."""
+    holder = exc.holder
+    if holder is None:
+        return tr("common.busy_unknown")
+    if holder.activity == "app":
+        who = tr("busy.app")
+    else:
+        task = f"busy.task.{holder.activity}"
+        who = tr("busy.task", task=tr(task if task in TEXTS else "busy.task.other"))
+    return tr("common.busy", who=who, started=f"{holder.started:%H:%M}")
+
+
 def show_error(exc: Exception) -> None:
-    st.error(tr("common.error", message=str(exc)))
+    if isinstance(exc, StoreBusyError):
+        st.warning(busy_message(exc))
+    else:
+        st.error(tr("common.error", message=str(exc)))
 
 
 def show_incident(exc: Exception) -> None:

@@ -70,6 +70,14 @@ def test_anonymous_sees_only_the_sign_in_form(loaded):
     at.run()
     assert [t.value for t in at.title] == ["Steward customer-data workbench"]
     assert len(at.text_input) == 2 and not at.dataframe
+    assert not at.get("page_link")  # no page list for an anonymous session
+
+
+@pytest.mark.parametrize("role", sorted(REACHABLE))
+def test_the_sidebar_menu_lists_the_roles_pages_only(loaded, role):
+    at = app_test(loaded, role).run()
+    assert sorted(link.proto.label for link in at.sidebar.get("page_link")) == sorted(
+        TITLES[page] for page in REACHABLE[role])
 
 
 def test_an_unreadable_secrets_file_is_one_message_not_a_traceback(tmp_path, monkeypatch):

@@ -323,3 +323,29 @@ def test_the_store_its_folder_and_an_export_are_private(tmp_path, capsys):
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (db_path, out, Path(f"{out}.manifest.json"))}
     assert set(modes.values()) == {0o600}, modes
     assert stat.S_IMODE(db_path.parent.stat().st_mode) == stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("name, text, args, message", [
+    ("deep.json", DEEP, ("--channel", "crm"), "deep.json: the JSON is nested too deeply"),
+    ("deep.jsonl", '{"a": ' + DEEP + "}\n", ("--channel", "crm"), "deep.jsonl: line 1: the JSON is nested too deeply"),
+    ("people.csv", "手机号\n13800138000\n", ("--mapping", "{mapping}"), "Cannot read the mapping file"),
+])
+def test_deep_json_and_an_invalid_mapping_file_are_one_line(db_path, tmp_path, capsys, name, text, args, message):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "mapping.json").write_text("{not json", encoding="utf-8")
+    args = tuple(a.format(mapping=tmp_path / "mapping.json") for a in args)
+    code, out, err = call(db_path, capsys, "ingest", str(tmp_path / name), *args)
+    assert (code, out) == (2, "") and err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+@pytest.mark.parametrize("text, message", [("{not json", "Expecting property name"), (DEEP, "nested too deeply"),
+                                           ('["a"]', "must hold a JSON object")])
+def test_mapping_set_refuses_a_bad_file_in_one_line(db_path, tmp_path, capsys, text, message):
+    (tmp_path / "people.csv").write_text("手机号\n13800138000\n", encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(tmp_path / "people.csv"), "--channel", "crm")[0] == 0
+    (tmp_path / "mapping.json").write_text(text, encoding="utf-8")
+    code, out, err = call(db_path, capsys, "mapping", "set", "people", str(tmp_path / "mapping.json"))
+    assert (code, out) == (2, "") and err.count("\n") == 1 and message in err
