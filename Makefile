@@ -24,7 +24,7 @@ init: $(VENV)/.runtime
 	$(BIN)/python -m governance init
 
 run: init
-	$(BIN)/python -m streamlit run app.py --server.port 8501
+	$(BIN)/python -m streamlit run serve.py --server.port 8501
 
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \

@@ -19,7 +19,7 @@ PASSWORDS = {"admin": "admin-pass-123", "steward": "steward-pass-123", "analyst"
 def signed_in_session(database, username: str) -> dict:
     """Session-state values of a signed-in user, as app.py leaves them after a sign-in."""
     session_id = uuid.uuid4().hex
-    auth.open_session(database, username, session_id, utcnow() + timedelta(hours=1), via="password")
+    auth.open_session(database, username, session_id, utcnow() + timedelta(hours=1))
     with database.cursor() as cur:
         user = auth.get_user(cur, username)
     return {"steward_session": session_id, "authentication_status": True, "username": username,

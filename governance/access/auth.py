@@ -7,7 +7,6 @@ is refused afterwards (see `session_user`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -265,20 +264,20 @@ def authenticate(db: Database, username: str, password: str, settings: Settings 
     return result
 
 
-def session_id_for(username: str, cookie_exp: float) -> str:
-    """A stable id for the session carried by one signed cookie (username + its expiry)."""
-    return hashlib.sha256(f"{normalize_username(username)}|{cookie_exp!r}".encode()).hexdigest()
-
-
-def open_session(db: Database, username: str, session_id: str, expires_at: datetime, via: str) -> None:
+def open_session(db: Database, username: str, session_id: str, expires_at: datetime) -> None:
+    """Record a new session (the password sign-in itself was audited by authenticate())."""
     with db.transaction() as cur:
-        exists = cur.execute("SELECT 1 FROM user_sessions WHERE session_id = ?", [session_id]).fetchone()
-        if not exists:
-            cur.execute("INSERT INTO user_sessions VALUES (?, ?, ?, ?, NULL, NULL)",
-                        [session_id, normalize_username(username), utcnow(), expires_at])
-        if via != "password":  # the password sign-in itself was audited by authenticate()
-            audit.record(cur, normalize_username(username), Event.LOGIN_RESUME, "user", normalize_username(username),
-                         {"via": via})
+        cur.execute("INSERT INTO user_sessions VALUES (?, ?, ?, ?, NULL, NULL)",
+                    [session_id, normalize_username(username), utcnow(), expires_at])
+
+
+def resume_session(db: Database, session_id: str, via: str = "cookie") -> User | None:
+    """The user of a live session presented again (a reload with its cookie), audited as a resume."""
+    with db.transaction() as cur:
+        user = session_user(cur, session_id)
+        if user is not None:
+            audit.record(cur, user.username, Event.LOGIN_RESUME, "user", user.username, {"via": via})
+    return user
 
 
 def session_user(cur: duckdb.DuckDBPyConnection, session_id: str | None) -> User | None:

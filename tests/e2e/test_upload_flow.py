@@ -38,8 +38,9 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
     expect(page.get_by_role("heading", name="数据源目录")).to_be_visible()
     expect(page.get_by_role("combobox", name="选择数据源")).to_have_value("门店POS导出")
     screenshot(page, "sources")
-    cookies = context.cookies()
-    assert any(c["name"] == "steward_auth" for c in cookies)
+    cookies = [c for c in context.cookies() if c["name"] == "steward_session"]
+    assert len(cookies) == 1 and cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
+    assert "steward_session" not in page.evaluate("document.cookie")  # no script in the page can read it
 
     page.get_by_role("button", name="退出登录").click()
     wait_idle(page)
@@ -47,7 +48,7 @@ def test_sign_in_upload_gbk_map_list_and_sign_out(app_server, browser, tmp_path)
 
     # A copy of the cookie taken before signing out opens nothing afterwards.
     replay = browser.new_context(locale="zh-CN")
-    replay.add_cookies([c for c in cookies if c["name"] == "steward_auth"])
+    replay.add_cookies(cookies)
     other = replay.new_page()
     other.goto(url)
     wait_idle(other)
@@ -75,6 +76,10 @@ def test_cookie_keeps_the_session_across_reload(app_server, browser):
     page.reload()
     wait_idle(page)
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
+    other_tab = context.new_page()  # a new tab of the same browser is signed in too
+    other_tab.goto(app_server["url"])
+    wait_idle(other_tab)
+    expect(other_tab.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
     context.close()
 
 
