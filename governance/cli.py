@@ -18,7 +18,7 @@ from governance.golden import overrides, survivorship
 from governance.oneid import calibration, review
 from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
-from governance.quality import profile
+from governance.quality import profile, rules
 from governance.sources import catalogue, mapping
 from governance.store.config import resolve_db_path, secrets_path
 from governance.store.errors import GovernanceError, StoreHolder, log_incident
@@ -118,6 +118,39 @@ def cmd_profile(args, db) -> int:
           f"{result.run.seconds:.2f} s)")
     for s in report["sources"]:
         print(f"  {s['source']}\trows={s['rows']}\tscore={s['score']}")
+    return 0
+
+
+# What --expression sets, per rule type.
+_RULE_EXPRESSION = {"custom_sql": "sql", "regex": "pattern", "allowed_values": "values", "consistency": "check"}
+
+
+def cmd_rules(args, db) -> int:
+    """`rules list | add | enable | disable`: quality rules, with the checks and audit of the Rules page."""
+    if args.rules_cmd == "list":
+        with db.cursor() as cur:
+            listing = rules.as_json(cur)
+        if args.json:
+            print(json.dumps(listing, ensure_ascii=False, indent=2))
+            return 0
+        for r in listing:
+            what = ",".join(r["fields"]) or json.dumps(r["params"], ensure_ascii=False)
+            print(f"{r['rule_id']}\tv{r['version']}\t{r['rule_type']}\t{what}\t{r['severity']}\t"
+                  f"{'enabled' if r['enabled'] else 'disabled'}" + (f"\tskipped: {r['problem']}" if r["problem"] else ""))
+        return 0
+    if args.rules_cmd == "add":
+        params = {}
+        if args.expression is not None:
+            if args.type not in _RULE_EXPRESSION:
+                raise GovernanceError(f"--expression is for {', '.join(_RULE_EXPRESSION)} rules, not {args.type}.")
+            params[_RULE_EXPRESSION[args.type]] = ([v.strip() for v in args.expression.split(",")]
+                                                   if args.type == "allowed_values" else args.expression)
+        rule = rules.Rule(args.name, args.name, args.type, args.field, params, severity=args.severity,
+                          mostly=args.mostly, dimension=args.dimension)
+        print(f"rule {rule.rule_id}: version {rules.save_rule(db, args.actor, rule, args.comment)}")
+        return 0
+    version = rules.set_enabled(db, args.actor, args.name, args.rules_cmd == "enable", args.comment)
+    print(f"rule {args.name}: {args.rules_cmd}d (version {version})")
     return 0
 
 
@@ -358,20 +391,20 @@ def cmd_users(args, db) -> int:
 
 
 def cmd_audit(args, db) -> int:
-    """`audit verify`: recompute the hash chain (exit 1 when it is broken), and report rows whose
-    action is not a declared event (governance/access/events.py). Undeclared actions are a warning
-    on stderr, not a failure: such rows may predate their declaration and still chain correctly."""
+    """`audit verify`: check the keyed hash chain against its anchor and, when intact, anchor its
+    head (exit 1 when broken; with --reanchor, anchor the head whatever the anchor said, when
+    every row verifies); report rows whose action is not a declared event
+    (governance/access/events.py). Undeclared actions are a warning on stderr, not a failure: such
+    rows may predate their declaration and still chain correctly."""
+    check = audit.reanchor(db) if args.reanchor else audit.verify(db)
     with db.cursor() as cur:
-        check = audit.verify_chain(cur)
         undeclared = audit.undeclared_actions(cur)
     if undeclared:
         listed = ", ".join(f"{action} ({n})" for action, n in undeclared.items())
         print(f"Warning: {sum(undeclared.values())} rows with an undeclared action: {listed}.", file=sys.stderr)
-    if check.ok:
-        print(f"Audit chain intact: {check.rows} rows.")
-        return 0
-    print(f"Audit chain broken at row id {check.first_bad_id}.", file=sys.stderr)
-    return 1
+    done = "Re-anchored. " if args.reanchor and check.ok else ""
+    print(done + check.message, file=sys.stdout if check.ok else sys.stderr)
+    return 0 if check.ok else 1
 
 
 # ---- masking policies and record of processing ---------------------------------------------------
@@ -618,6 +651,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true")
     p.set_defaults(func=cmd_profile)
 
+    p = sub.add_parser("rules", help="quality rules: list, add (or a new version), enable, disable")
+    qsub = p.add_subparsers(dest="rules_cmd", required=True)
+    q = qsub.add_parser("list", help="current rules; a custom rule the checks refuse is marked skipped")
+    q.add_argument("--json", action="store_true")
+    q = with_actor(qsub.add_parser("add", help="add a rule, or a new version of the rule with that name"))
+    q.add_argument("--name", required=True, help="rule id: a-z, 0-9, '.', '_' or '-'")
+    q.add_argument("--type", choices=rules.RULE_TYPES, required=True)
+    q.add_argument("--field", action="append", default=[], help="standard field (repeatable)")
+    q.add_argument("--expression", help="custom_sql: one expression over the record's columns, e.g. "
+                                        "\"length(name) >= 2\"; regex: the pattern; allowed_values: a,b,c; "
+                                        "consistency: the check")
+    q.add_argument("--severity", choices=rules.SEVERITIES, default="warning")
+    q.add_argument("--dimension", choices=rules.DIMENSIONS, default="validity")
+    q.add_argument("--mostly", type=float, default=1.0, help="share of applicable records that must pass")
+    q.add_argument("--comment")
+    for name in ("enable", "disable"):
+        q = with_actor(qsub.add_parser(name))
+        q.add_argument("name", help="rule id")
+        q.add_argument("--comment")
+    p.set_defaults(func=cmd_rules)
+
     p = with_actor(sub.add_parser("resolve", help="match records (rules, Splink model, decisions) and assign stable OneIDs"))
     p.add_argument("--json", action="store_true")
     which = p.add_mutually_exclusive_group()  # one way to get the model
@@ -711,7 +765,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="audit log tools")
     asub = p.add_subparsers(dest="audit_cmd", required=True)
-    asub.add_parser("verify", help="check the hash chain (exit 1 when broken)")
+    a = asub.add_parser("verify", help="check the keyed hash chain and its anchor (exit 1 when broken)")
+    a.add_argument("--reanchor", action="store_true",
+                   help="accept the current head although the anchor does not fit (after restoring a backup); "
+                        "only when every row verifies")
     p.set_defaults(func=cmd_audit)
 
     _add_dsr_parsers(sub, with_actor)

@@ -26,7 +26,8 @@ from governance.privacy import consent, dsr, retention, suppression
 from governance.quality import profile
 from governance.sources import ingest
 from governance.standardize import engine
-from governance.store.errors import GovernanceError
+from governance.store.chaos import chaos_point
+from governance.store.errors import DuplicateFileError, GovernanceError
 from governance.store.storage import Database, one, scalar
 
 DEMO_CUSTOMERS = 3000
@@ -40,6 +41,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, pr
     aside (tombstones), and import the consent flags of new rows."""
     with db.transaction():
         result = engine.standardize(db, actor, batch_ids, keep_aside=suppression.apply, progress=progress)
+        chaos_point("standardize.written")
         if result.batches:
             consent.import_from_sources(db, actor)
     return result
@@ -57,12 +59,22 @@ class Loaded:
 
 def load_file(db: Database, actor: str, file: Path | ingest.IngestPlan, progress=None, **options) -> Loaded:
     """Ingest a file (a path, or a plan the upload page prepared) as a new batch and standardize it.
-    `options` go to ingest (source, channel, mapping, encoding, sheet, force, …)."""
+    `options` go to ingest (source, channel, mapping, encoding, sheet, force, …). The same file
+    again finishes its batch if that was stored but never standardized (an earlier release
+    committed the two steps apart, so a crash between them left such a batch); otherwise it is
+    refused as a duplicate unless forced."""
     with db.transaction():
-        if isinstance(file, Path):
-            result = ingest.ingest_file(db, file, actor=actor, progress=progress, **options)
-        else:
-            result = ingest.ingest(db, file, actor=actor, progress=progress, **options)
+        try:
+            if isinstance(file, Path):
+                result = ingest.ingest_file(db, file, actor=actor, progress=progress, **options)
+            else:
+                result = ingest.ingest(db, file, actor=actor, progress=progress, **options)
+        except DuplicateFileError as exc:
+            with db.cursor() as cur:
+                if not ingest.never_standardized(cur, exc.batch_id):
+                    raise
+                result = ingest.stored_batch(cur, exc.batch_id)
+        chaos_point("ingest.stored")
         return Loaded(result, standardize(db, actor, [result.batch_id]))
 
 
@@ -112,10 +124,12 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
             saved = review.latest_model(cur)
         model_json = saved["model_json"] if saved else None
     prediction = oneid_resolve.predict(db, review_low, model_json) if use_model else None
-    with db.transaction():
+    with db.transaction():  # the crosswalk and its golden records land together, or neither does
         result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,
                                        review_low=review_low, prediction=prediction)
-        return Resolved(result, survivorship.refresh_golden(db))
+        resolved = Resolved(result, survivorship.refresh_golden(db))
+    chaos_point("resolve.committed")
+    return resolved
 
 
 def rerun(db: Database, actor: str) -> Resolved:

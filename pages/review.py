@@ -42,10 +42,7 @@ band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band"
 with ctx.db.cursor() as cur:
     page = review.queue(cur, low=band[0], high=band[1], limit=50)
 table(page.drop(columns=["rec_l", "rec_r"]))
-if page.empty:
-    st.caption(tr("review.empty_queue"))
-else:
-    sections.pair_review(ctx, page, can_decide)
+sections.pair_review(ctx, page, can_decide)
 if can_decide:
     sections.bulk_and_undo(ctx)
 

@@ -19,6 +19,9 @@ with ctx.db.cursor() as cur:
     rule_list = rules.rules_frame(cur)
 st.subheader(tr("rules.list"))
 table(rules.localized_names(rule_list, ctx.lang), labels={"name": tr("rules.col_name")})
+for rule in current:
+    if (reason := rules.problem(rule)) is not None:  # stored by an earlier release; never run
+        st.warning(tr("rules.skipped", rule=rule.rule_id, reason=reason))
 
 st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}

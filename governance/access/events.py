@@ -30,6 +30,7 @@ class Event(StrEnum):
     # masking and reveals
     MASKING_POLICY_CHANGE = "masking.policy_change"
     PII_REVEAL = "pii.reveal"
+    PII_EXPORT_START = "pii.export_start"
     # sources and ingest
     SOURCE_CREATE = "source.create"
     SOURCE_STEWARD = "source.steward"
@@ -108,6 +109,9 @@ EVENTS: dict[Event, EventInfo] = {
                                            "The masking rule of one sensitivity class and role was changed."),
     Event.PII_REVEAL: EventInfo("查看未脱敏数据", "Unmasked data shown",
                                 "A user showed unmasked personal data, with a stated reason."),
+    Event.PII_EXPORT_START: EventInfo("开始导出未脱敏数据", "Unmasked export started",
+                                      "An unmasked export started writing (before its first row, so an interrupted "
+                                      "one is on record); export.unmasked follows when it completes."),
     Event.SOURCE_CREATE: EventInfo("新建数据源", "Source created", "A new data source was registered with its channel."),
     Event.SOURCE_STEWARD: EventInfo("指定数据源负责人", "Source steward set", "A source's responsible steward was set."),
     Event.SOURCE_GENDER_ZERO: EventInfo("设置性别代码 0 的含义", "Gender code 0 meaning set",

@@ -15,6 +15,8 @@
   (by OneID, or source and row); larger exports keep storage order, since a sort holds every row.
 - **Manifest.** Every export writes `<file>.manifest.json` (who, when, dataset, filter, fields, masking,
   purpose, row count, sha256) and a row in `export_manifests`, in the transaction of its audit record.
+- **Crash-safe.** The file is written privately beside its destination and lands only when complete and
+  on record; an unmasked export is audited when it starts, so an interrupted one is on record too.
 """
 from __future__ import annotations
 
@@ -34,11 +36,12 @@ from governance.access.events import Event
 from governance.access.masking import AGGREGATE_SEPARATOR
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.privacy import consent
+from governance.store.chaos import chaos_point
 from governance.store.config import secret
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import Database, scalar
-from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, open_writer
+from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, open_writer, private_part, sweep_parts
 from governance.store.util import utcnow
 
 DATASETS = ("golden", "crosswalk", "lineage")
@@ -326,52 +329,63 @@ def sha256_file(path: Path) -> str:
 def run_export(db: Database, request: ExportRequest, out: str | Path,
                progress: Callable[[int, int], None] | None = None, chunk_rows: int = CHUNK_ROWS) -> Manifest:
     """Write the export to `out` chunk by chunk, then its manifest (`<out>.manifest.json` and a row in
-    export_manifests) and the audit record. `progress(rows_written, total)` follows every chunk."""
+    export_manifests) and the audit record. `progress(rows_written, total)` follows every chunk.
+
+    The rows go to a private file beside `out` (`tabular.private_part`), removed on any failure and
+    renamed into place only once the manifest and audit record are committed; what a killed export
+    leaves is removed when the next export into that folder starts. An unmasked export is also
+    audited before its first row is written, so an interrupted one is on record too."""
     authorize(request)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".part")
+    sweep_parts(out.parent)
+    fields = request.chosen_fields()
     with db.cursor() as cur:
         total = count_rows(cur, request)
-        if request.format == "xlsx" and total > XLSX_MAX_ROWS:
-            raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")
-        policy = masking.load_policy(cur, secret("hmac_key")) if request.masked and request.role else None
-        if policy is not None and policy.key:
-            masking.set_sql_key(cur, policy.key)  # for `hash` rules
-        sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
-        reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
-        writer = open_writer(request.format, partial)
-        written = 0
-        try:
+    if request.format == "xlsx" and total > XLSX_MAX_ROWS:
+        raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")
+    with db.transaction() as cur:
+        manifest_id = scalar(cur, "SELECT nextval('export_seq')")
+        if not request.masked:
+            audit.record(cur, request.actor, Event.PII_EXPORT_START, "export", manifest_id,
+                         {"dataset": request.dataset, "file": out.name, "format": request.format, "rows": total,
+                          "purpose": request.purpose, "filter": request.filter.as_dict(), "fields": fields})
+    manifest_path = Path(f"{out}.manifest.json")
+    with private_part(out) as part, private_part(manifest_path) as manifest_part:
+        with db.cursor() as cur:
+            policy = masking.load_policy(cur, secret("hmac_key")) if request.masked and request.role else None
+            if policy is not None and policy.key:
+                masking.set_sql_key(cur, policy.key)  # for `hash` rules
+            sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
+            reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
+            writer = open_writer(request.format, part)
+            written = 0
             for batch in reader:
                 writer.write(batch.to_pandas())
                 written += batch.num_rows
+                chaos_point("export.writing")
                 if progress:
                     progress(written, total)
             if written == 0:  # still a file with the header (and, in Parquet, the schema)
                 writer.write(reader.schema.empty_table().to_pandas().astype(object))
             writer.close()
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-    os.replace(partial, out)
-    checksum, size = sha256_file(out), out.stat().st_size
-    created = utcnow()
-    fields = request.chosen_fields()
-    with db.transaction() as cur:
-        manifest_id = scalar(cur, "SELECT nextval('export_seq')")
+        checksum, size = sha256_file(part), part.stat().st_size
+        created = utcnow()
         manifest = Manifest(manifest_id, out.name, request.dataset, request.format, request.actor, request.role,
                             created.isoformat(timespec="seconds"), request.purpose, request.consent_purpose,
                             request.masked, fields, request.filter.as_dict(), _rules(request), written, size, checksum)
-        cur.execute("INSERT INTO export_manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [manifest_id, created, request.actor, request.role, request.dataset, request.format, out.name,
-                     written, size, request.masked, request.purpose, request.consent_purpose, fields,
-                     json.dumps(manifest.filter, ensure_ascii=False, sort_keys=True), checksum])
-        audit.record(cur, request.actor, Event.EXPORT_MASKED if request.masked else Event.EXPORT_UNMASKED, "export",
-                     manifest_id, {"dataset": request.dataset, "file": out.name, "format": request.format,
-                                   "rows": written, "purpose": request.purpose, "filter": manifest.filter,
-                                   "fields": fields, "sha256": checksum})
-        Path(str(out) + ".manifest.json").write_text(manifest.as_json(), encoding="utf-8")
+        manifest_part.write_text(manifest.as_json(), encoding="utf-8")
+        with db.transaction() as cur:
+            cur.execute("INSERT INTO export_manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [manifest_id, created, request.actor, request.role, request.dataset, request.format, out.name,
+                         written, size, request.masked, request.purpose, request.consent_purpose, fields,
+                         json.dumps(manifest.filter, ensure_ascii=False, sort_keys=True), checksum])
+            audit.record(cur, request.actor, Event.EXPORT_MASKED if request.masked else Event.EXPORT_UNMASKED, "export",
+                         manifest_id, {"dataset": request.dataset, "file": out.name, "format": request.format,
+                                       "rows": written, "purpose": request.purpose, "filter": manifest.filter,
+                                       "fields": fields, "sha256": checksum})
+        os.replace(manifest_part, manifest_path)  # the export lands last: a file at `out` is always on record
+        os.replace(part, out)
     return manifest
 
 

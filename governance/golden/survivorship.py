@@ -37,6 +37,7 @@ from governance.access.events import Event
 from governance.golden import overrides
 from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
+from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS, FIELD_NAMES
 from governance.store.storage import Database, scalar
@@ -402,6 +403,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             if changed:
                 _rebuild(cur, active)
             mode = "incremental"
+        chaos_point("golden.rebuilt")
         n = scalar(cur, "SELECT count(*) FROM golden_wide")
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO golden_builds VALUES (nextval('golden_build_seq'), ?, ?, ?, ?, ?, ?)",

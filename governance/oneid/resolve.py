@@ -27,6 +27,7 @@ from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
 from governance.oneid.review import DECIDED_SQL
+from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
@@ -223,6 +224,7 @@ def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None
     with db.cursor() as cur:
         approved_pairs = active_decisions(cur)[0]
     prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
+    chaos_point("resolve.scored")
     prediction.seconds = time.perf_counter() - started
     return prediction
 
@@ -270,6 +272,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute("DELETE FROM crosswalk")
         cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
                     f"{run_id} FROM _clusters c JOIN _oid o USING (cluster)")
+        chaos_point("resolve.crosswalk_written")
         now = utcnow()
         temp_table(cur, "_history", pa.table({
             "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),

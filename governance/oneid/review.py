@@ -38,10 +38,6 @@ def pair_labels(page: pd.DataFrame) -> list[str]:
     return [f"{r.record_l} ↔ {r.record_r} · {r.match_probability:.3f}" for r in page.itertuples()]
 
 
-class AlreadyDecided(GovernanceError):
-    """Another steward decided this pair first."""
-
-
 def _label(column: str) -> str:
     """A record id shown as BATCH:ROW (a raw id can look like a phone number)."""
     return f"(({column}) // 4294967296)::VARCHAR || ':' || (({column}) % 4294967296)::VARCHAR"
@@ -135,6 +131,14 @@ class Decision:
     actor: str
 
 
+class AlreadyDecided(GovernanceError):
+    """Someone decided this pair first; `decision` is the one in force."""
+
+    def __init__(self, decision: Decision):
+        super().__init__(f"{decision.actor} already decided this pair ({decision.decision}).")
+        self.decision = decision
+
+
 def current_decision(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> Decision | None:
     row = cur.execute(
         "SELECT decision_id, decision, actor FROM review_decisions WHERE undone_at IS NULL "
@@ -146,7 +150,8 @@ def current_decision(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> 
 def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comment: str | None = None,
            allow_override: bool = False) -> int:
     """Record a decision on a pair. The first decision wins: a second one on a decided pair raises
-    AlreadyDecided unless it deliberately overrides (split/merge from the cluster view). Audited."""
+    AlreadyDecided (naming who decided it and how) unless it deliberately overrides (split/merge
+    from the cluster view). Checked and written in one transaction. Audited."""
     if decision not in DECISIONS:
         raise ValueError(decision)
     if rec_l == rec_r:
@@ -159,7 +164,7 @@ def decide(db: Database, actor: str, rec_l: int, rec_r: int, decision: str, comm
                 raise GovernanceError(f"There is no record {rec // 4294967296}:{rec % 4294967296}.")
         existing = current_decision(cur, rec_l, rec_r)
         if existing and not allow_override:
-            raise AlreadyDecided(f"{existing.actor} already decided this pair ({existing.decision}).")
+            raise AlreadyDecided(existing)
         decision_id = scalar(cur, "SELECT nextval('decision_seq')")
         cur.execute("INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [decision_id, rec_l, rec_r, decision, actor, utcnow(), comment])
@@ -250,10 +255,21 @@ def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) ->
             "recall": tp / (tp + fn) if tp + fn else None}
 
 
-def recent_decisions(cur: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
-    return cur.execute(f"SELECT decision_id, {_label('rec_l')} AS record_l, {_label('rec_r')} AS record_r, decision, "
-                       "actor, ts, comment FROM review_decisions WHERE undone_at IS NULL ORDER BY decision_id DESC "
-                       "LIMIT ?", [limit]).df()
+def recent_decisions(cur: duckdb.DuckDBPyConnection, limit: int = 20, actor: str | None = None,
+                     with_names: bool = False) -> pd.DataFrame:
+    """The latest decisions in force, newest first (only `actor`'s, if given). `with_names` adds
+    both records' ids (`rec_l`, `rec_r`), names and sources, for a page to show masked."""
+    columns, joins = "", ""
+    if with_names:
+        columns = "d.rec_l, d.rec_r, sl.name AS name_l, sl.source AS source_l, sr.name AS name_r, sr.source AS source_r, "
+        joins = " ".join(f"LEFT JOIN std_records {s} ON {s}.batch_id = d.{rec} // 4294967296 "
+                         f"AND {s}.row_number = d.{rec} % 4294967296" for s, rec in (("sl", "rec_l"), ("sr", "rec_r")))
+    mine = "" if actor is None else "AND d.actor = ? "
+    return cur.execute(
+        f"SELECT d.decision_id, {_label('d.rec_l')} AS record_l, {_label('d.rec_r')} AS record_r, {columns}"
+        f"d.decision, d.actor, d.ts, d.comment FROM review_decisions d {joins} "
+        f"WHERE d.undone_at IS NULL {mine}ORDER BY d.decision_id DESC LIMIT ?",
+        [*([] if actor is None else [actor]), limit]).df()
 
 
 def cluster_members(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:

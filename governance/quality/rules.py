@@ -3,11 +3,17 @@
 Every rule has a type, a field (or fields), a severity, a tolerance `mostly` (the share of
 applicable records that must pass) and a quality dimension. Rules are versioned: an edit
 adds a version, and the current rule is the latest version of its id. Every change is audited.
+
+A custom rule is one boolean expression over the columns of one record. Its parse tree is checked
+against an allow-list (`check_custom_sql`), and it runs in a sandbox: a separate in-memory DuckDB
+with no file or network access that holds only the columns it names, under a time limit.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 
 import duckdb
@@ -15,10 +21,10 @@ import pandas as pd
 
 from governance.access import audit
 from governance.access.events import Event
-from governance.standardize.engine import CONSISTENCY
+from governance.standardize.engine import AGE_BIRTH, CONSISTENCY, DERIVED
 from governance.store.errors import GovernanceError
 from governance.store.schema import BY_NAME, FIELD_NAMES
-from governance.store.storage import Database
+from governance.store.storage import Database, quote_ident, scalar
 from governance.store.util import utcnow
 
 RULE_TYPES = ("not_null", "regex", "format", "allowed_values", "range", "unique", "unique_together",
@@ -26,14 +32,48 @@ RULE_TYPES = ("not_null", "regex", "format", "allowed_values", "range", "unique"
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness")
 SEVERITIES = ("error", "warning", "info")
 CHECKS = tuple(c for c, _ in CONSISTENCY)
-_FORBIDDEN_SQL = re.compile(
-    r";|--|/\*|\b(attach|detach|copy|pragma|install|load|create|drop|alter|insert|update|delete|export|import|"
-    r"call|set|reset|checkpoint|vacuum|getenv|glob|read_\w+|write_\w+|\w+_scan|query|query_table|sniff_csv)\b",
-    re.IGNORECASE)
+
+# What a custom rule may read: the columns of one standardized record (std_records less its keys).
+RECORD_COLUMNS = frozenset(["source", *(f + part for f in FIELD_NAMES for part in ("", "_status", "_reason")),
+                            *(c for c, *_ in DERIVED), *CHECKS, *(c for c, _ in AGE_BIRTH), "is_minor"])
+# What it may call: pure scalar functions and operators, as DuckDB names them (~~ is LIKE, ~~* ILIKE,
+# ~~~ GLOB). Nothing that reads files, settings or tables, no aggregates, nothing that builds big
+# values (repeat, lpad).
+RULE_FUNCTIONS = frozenset({
+    "+", "-", "*", "/", "//", "%", "^", "**", "||", "~~", "!~~", "~~*", "!~~*", "~~~",
+    "length", "strlen", "char_length", "lower", "lcase", "upper", "ucase", "trim", "ltrim", "rtrim", "substr",
+    "substring", "left", "right", "concat", "concat_ws", "contains", "starts_with", "ends_with", "prefix", "suffix",
+    "position", "strpos", "instr", "replace", "reverse", "split_part", "translate", "strip_accents", "nfc_normalize",
+    "ascii", "unicode", "levenshtein", "jaro_winkler_similarity",
+    "regexp_matches", "regexp_full_match", "regexp_extract", "regexp_replace",
+    "abs", "round", "floor", "ceil", "ceiling", "trunc", "sign", "greatest", "least", "nullif", "if",
+    "year", "month", "day", "quarter", "dayofweek", "date_part", "datepart", "date_diff", "datediff", "date_trunc",
+    "strptime", "try_strptime", "strftime", "make_date", "last_day", "today", "now", "current_date",
+})
+_RULE_OPERATORS = frozenset({"OPERATOR_NOT", "OPERATOR_IS_NULL", "OPERATOR_IS_NOT_NULL", "COMPARE_IN", "COMPARE_NOT_IN",
+                             "OPERATOR_COALESCE", "OPERATOR_TRY", "ARRAY_EXTRACT"})
+_RULE_CLASSES = frozenset({"CONJUNCTION", "COMPARISON", "BETWEEN", "CASE", "CAST", "COLLATE", "CONSTANT", "TYPE"})
+_DATE_KEYWORDS = frozenset({"current_date", "current_timestamp"})  # parsed as column names
+_REFUSED_CLASSES = {"SUBQUERY": "subqueries are not allowed", "WINDOW": "window functions are not allowed",
+                    "STAR": "* and COLUMNS(…) are not allowed", "PARAMETER": "parameters are not allowed",
+                    "LAMBDA": "lambdas are not allowed"}
+_ONE_EXPRESSION = "A custom rule is one expression over this record's columns: "
+_MAX_DEPTH = 100  # nesting of a rule's expression; the parser's default allows 1,000
+SANDBOX_SECONDS = 30.0  # a custom rule's time limit per evaluation (tests lower it)
+SANDBOX_MEMORY = "1GB"
+_log = logging.getLogger(__name__)
 
 
 class RuleError(GovernanceError):
     """A rule definition is invalid."""
+
+
+class _RefusedCall(RuleError):
+    """A call to a function that is not on the allow-list (`name`, as written)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"A custom rule may not call {name}.")
+        self.name = name
 
 
 @dataclass
@@ -49,7 +89,9 @@ class Rule:
     enabled: bool = True
     version: int = 0
 
-    def validate(self) -> "Rule":
+    def validate(self, check_sql: bool = True) -> "Rule":
+        """Raise RuleError unless the rule is well formed; `check_sql=False` skips a custom rule's
+        expression check (see `save_rule`)."""
         if not re.fullmatch(r"[a-z0-9_.-]{1,64}", self.rule_id or ""):
             raise RuleError("A rule id is 1–64 characters: a-z, 0-9, '.', '_' or '-'.")
         if self.rule_type not in RULE_TYPES:
@@ -72,22 +114,122 @@ class Rule:
             raise RuleError("allowed_values needs a list 'values'.")
         if self.rule_type == "consistency" and self.params.get("check") not in CHECKS:
             raise RuleError(f"consistency needs 'check', one of {', '.join(CHECKS)}.")
-        if self.rule_type == "custom_sql":
+        if self.rule_type == "custom_sql" and check_sql:
             check_custom_sql(self.params.get("sql", ""))
         return self
 
 
-def check_custom_sql(expression: str) -> None:
-    """A custom rule is one boolean expression over std_records columns (true = pass)."""
-    if not expression.strip() or _FORBIDDEN_SQL.search(expression):
-        raise RuleError("A custom rule is one boolean SQL expression over the standardized columns, "
-                        "with no statements, comments or file access.")
+@dataclass(frozen=True)
+class CustomExpression:
+    """A checked custom rule: its expression as DuckDB prints the checked tree, and the columns it reads."""
+    sql: str
+    columns: tuple[str, ...]
+
+
+def check_custom_sql(expression: str) -> CustomExpression:
+    """A custom rule is one boolean expression over the columns of one record (true = pass), e.g.
+    `length(name) >= 2 AND mobile LIKE '1%'`. The expression is parsed by DuckDB and its tree
+    walked: column references (bare or `s.`) to `RECORD_COLUMNS`, constants, operators, CASE, CAST,
+    BETWEEN, IN lists and calls to `RULE_FUNCTIONS`; anything else raises RuleError."""
+    text = f"SELECT {expression.strip()}"
+    if not expression.strip():
+        raise RuleError(_ONE_EXPRESSION + "the expression is empty.")
     try:
-        statements = duckdb.extract_statements(f"SELECT ({expression}) FROM std_records s")
+        tokens = duckdb.tokenize(text)
+        statements = duckdb.extract_statements(text)
     except duckdb.Error as exc:
         raise RuleError(f"The expression does not parse: {str(exc).splitlines()[0]}") from None
-    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-        raise RuleError("A custom rule must be a single expression.")
+    if any(kind == duckdb.token_type.comment for _, kind in tokens):
+        raise RuleError(_ONE_EXPRESSION + "comments are not allowed.")
+    if len(statements) != 1:
+        raise RuleError(_ONE_EXPRESSION + "more than one statement is not allowed.")
+    con = duckdb.connect(":memory:")  # parses only; holds nothing
+    try:
+        con.execute(f"SET max_expression_depth = {_MAX_DEPTH}")
+        tree = json.loads(scalar(con, "SELECT json_serialize_sql(?)", [text]))
+        if tree.get("error"):
+            raise RuleError(f"The expression does not parse: {tree.get('error_message', '').splitlines()[0]}")
+        columns: set[str] = set()
+        try:
+            _check_statement(tree["statements"], columns)
+        except _RefusedCall as exc:
+            raise RuleError(_refusal(con, exc.name)) from None
+        printed = scalar(con, "SELECT json_deserialize_sql(?)", [json.dumps(tree)])
+    finally:
+        con.close()
+    return CustomExpression(printed.removeprefix("SELECT "), tuple(sorted(columns)))
+
+
+def _refusal(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Why a call is refused, naming aggregates and table functions as such."""
+    kinds = {k for k, in con.execute("SELECT DISTINCT function_type FROM duckdb_functions() WHERE function_name = ?",
+                                     [name]).fetchall()}
+    if not kinds or kinds & {"scalar", "macro"}:
+        return f"A custom rule may not call {name}."
+    return _ONE_EXPRESSION + f"{'aggregates' if 'aggregate' in kinds else 'table functions'} ({name}) are not allowed."
+
+
+def _check_statement(statements: list, columns: set[str]) -> None:
+    if len(statements) != 1:
+        raise RuleError(_ONE_EXPRESSION + "more than one statement is not allowed.")
+    node = statements[0]["node"]
+    if node["type"] != "SELECT_NODE":
+        raise RuleError(_ONE_EXPRESSION + "UNION, EXCEPT and INTERSECT are not allowed.")
+    if node["from_table"]["type"] != "EMPTY":
+        raise RuleError(_ONE_EXPRESSION + "a FROM clause is not allowed.")
+    if node["modifiers"] or node["cte_map"]["map"] or node["where_clause"] or node["group_expressions"] \
+            or node["group_sets"] or node["having"] or node["qualify"] or node["sample"]:
+        raise RuleError(_ONE_EXPRESSION + "WITH, WHERE, GROUP BY, ORDER BY, LIMIT and DISTINCT are not allowed.")
+    if len(node["select_list"]) != 1 or node["select_list"][0]["alias"]:
+        raise RuleError(_ONE_EXPRESSION + "a list of expressions or an alias is not allowed.")
+    _check_expression(node["select_list"][0], columns)
+
+
+def _check_expression(node: object, columns: set[str]) -> None:
+    """Walk a parse tree (dicts and lists from json_serialize_sql); expressions carry a `class`."""
+    if isinstance(node, list):
+        for item in node:
+            _check_expression(item, columns)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("class")
+    if kind is None and ("node" in node or str(node.get("type", "")).endswith("_NODE")):
+        raise RuleError(_ONE_EXPRESSION + "subqueries are not allowed.")
+    if kind in _REFUSED_CLASSES:
+        raise RuleError(_ONE_EXPRESSION + _REFUSED_CLASSES[kind] + ".")
+    if kind == "FUNCTION":
+        _check_call(node)
+    elif kind == "COLUMN_REF":
+        _check_column(node["column_names"], columns)
+    elif kind == "OPERATOR" and node["type"] not in _RULE_OPERATORS:
+        raise RuleError(f"A custom rule may not use {node['type'].removeprefix('OPERATOR_').lower()}.")
+    elif kind is not None and kind not in _RULE_CLASSES | {"OPERATOR"}:
+        raise RuleError(f"A custom rule may not use {kind.lower().replace('_', ' ')}.")
+    if kind == "TYPE" and (node["catalog"] or node["schema"]):
+        raise RuleError("A custom rule may only name built-in types.")
+    for value in node.values():
+        _check_expression(value, columns)
+
+
+def _check_call(node: dict) -> None:
+    name = node["function_name"].lower()
+    qualified = ".".join(p for p in (node["catalog"], node["schema"], name) if p)
+    if node["filter"] or node["order_bys"]["orders"] or node["distinct"] or node["export_state"]:
+        raise RuleError(_ONE_EXPRESSION + "aggregates are not allowed.")
+    if qualified != name or name not in RULE_FUNCTIONS:
+        raise _RefusedCall(qualified)
+
+
+def _check_column(names: list[str], columns: set[str]) -> None:
+    path = [n.lower() for n in names]
+    if len(path) == 1 and path[0] in _DATE_KEYWORDS:
+        return
+    column = path[-1] if len(path) == 1 or (len(path) == 2 and path[0] == "s") else None
+    if column not in RECORD_COLUMNS:
+        raise RuleError(f"A custom rule may read only this record's standardized columns (name, mobile, "
+                        f"mobile_status, …), not {'.'.join(names)}.")
+    columns.add(column)
 
 
 def _typed(expr: str, kind: str) -> str:
@@ -105,7 +247,8 @@ def _bound(value, kind: str) -> str:
 def compile_rule(rule: Rule) -> tuple[str, str | None, list, bool]:
     """SQL for (applicable, failed) over alias `s`, its parameters, and whether it is a uniqueness
     rule. A uniqueness rule has no per-row `failed` expression: its failures are the applicable
-    rows whose key (source and fields) occurs more than once, counted by `_duplicates_sql`."""
+    rows whose key (source and fields) occurs more than once, counted by `_duplicates_sql`. A custom
+    rule has no SQL here: it runs in a sandbox (`custom_failures`)."""
     f = rule.fields[0] if rule.fields else None
     t = rule.rule_type
     if t == "not_null":
@@ -128,8 +271,6 @@ def compile_rule(rule: Rule) -> tuple[str, str | None, list, bool]:
     if t == "consistency":
         check = rule.params["check"]
         return f"s.{check} IS NOT NULL", f"s.{check} = 'conflict'", [], False
-    if t == "custom_sql":
-        return "TRUE", f"NOT coalesce(({rule.params['sql']}), TRUE)", [], False
     raise RuleError(t)
 
 
@@ -230,6 +371,22 @@ def rules_frame(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                          for r in current_rules(cur)])
 
 
+def problem(rule: Rule) -> str | None:
+    """Why an evaluation would skip the rule (a custom expression the checks refuse), or None."""
+    if rule.rule_type != "custom_sql":
+        return None
+    try:
+        check_custom_sql(rule.params.get("sql", ""))
+    except RuleError as exc:
+        return str(exc)
+    return None
+
+
+def as_json(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The current rules as plain dicts, each with its `problem` (None for a rule that runs)."""
+    return [{**asdict(r), "problem": problem(r)} for r in current_rules(cur)]
+
+
 def history(cur: duckdb.DuckDBPyConnection, rule_id: str) -> pd.DataFrame:
     return cur.execute("SELECT version, name, rule_type, fields, params, severity, mostly, dimension, enabled, "
                        "created_by, created_at, comment FROM quality_rules WHERE rule_id = ? ORDER BY version DESC",
@@ -237,10 +394,16 @@ def history(cur: duckdb.DuckDBPyConnection, rule_id: str) -> pd.DataFrame:
 
 
 def save_rule(db: Database, actor: str, rule: Rule, comment: str | None = None) -> int:
-    """Add a rule or a new version of it; returns the version. Audited."""
-    rule.validate()
+    """Add a rule or a new version of it; returns the version. Audited. A custom rule's expression
+    must pass `check_custom_sql` and bind to the record's columns, unless the rule is being disabled
+    with its stored expression unchanged: a rule an older release accepted can always be turned off."""
     with db.transaction() as cur:
         previous = {r.rule_id: r for r in current_rules(cur)}.get(rule.rule_id)
+        disabling = (not rule.enabled and previous is not None
+                     and (previous.rule_type, previous.params) == (rule.rule_type, rule.params))
+        rule.validate(check_sql=not disabling)
+        if rule.rule_type == "custom_sql" and not disabling:
+            custom_failures(cur, rule, rows=0)
         version = (previous.version if previous else 0) + 1
         _insert(cur, rule, version, actor, comment)
         audit.record(cur, actor, Event.RULE_CREATE if previous is None else Event.RULE_CHANGE, "rule", rule.rule_id,
@@ -263,14 +426,70 @@ class RuleResult:
     source: str
     applicable: int
     failed: int
+    error: str | None = None  # a custom rule that was refused or stopped: not evaluated, not passed
 
     @property
     def pass_rate(self) -> float:
+        if self.error:
+            return 0.0
         return 1.0 if not self.applicable else 1 - self.failed / self.applicable
 
     @property
     def passed(self) -> bool:
-        return self.pass_rate >= self.rule.mostly
+        return not self.error and self.pass_rate >= self.rule.mostly
+
+
+def run_with_time_limit(con: duckdb.DuckDBPyConnection, sql: str, seconds: float) -> list[tuple]:
+    """`sql`'s rows, run on `con` in a worker thread that closes `con` when the query ends. After
+    `seconds` the query is interrupted and RuleError raised, without waiting more than a second for
+    the worker to stop."""
+    rows: list[list[tuple]] = []
+    errors: list[duckdb.Error] = []
+
+    def work() -> None:
+        try:
+            rows.append(con.execute(sql).fetchall())
+        except duckdb.Error as exc:
+            errors.append(exc)
+        finally:
+            con.close()
+
+    worker = threading.Thread(target=work, name="custom-rule", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        con.interrupt()
+        worker.join(1.0)
+        raise RuleError(f"stopped after the time limit of {seconds:g} s")
+    if errors:
+        raise RuleError(f"failed to run: {str(errors[0]).splitlines()[0]}")
+    return rows[0]
+
+
+def _sandbox(cur: duckdb.DuckDBPyConnection, columns: list[str], rows: int | None) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB that reaches no file, extension or setting, holding only `columns`
+    of std_records (the first `rows`, or all) as the table `record`, moved through Arrow."""
+    limit = "" if rows is None else f" LIMIT {int(rows)}"
+    table = cur.sql(f"SELECT {', '.join(map(quote_ident, columns))} FROM std_records{limit}").to_arrow_table()
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_external_access = false")
+    con.execute(f"SET memory_limit = '{SANDBOX_MEMORY}'")
+    con.execute("SET lock_configuration = true")
+    con.register("record", table)
+    return con
+
+
+def custom_failures(cur: duckdb.DuckDBPyConnection, rule: Rule, rows: int | None = None) -> dict[str, int]:
+    """Failed records per source of a custom rule (NULL counts as a pass), counted in a sandbox
+    under `SANDBOX_SECONDS`; `rows=0` only binds the expression (as `save_rule` does). RuleError
+    when the expression is refused, does not run, or runs out of time."""
+    check = check_custom_sql(rule.params.get("sql", ""))
+    con = _sandbox(cur, ["source", *(c for c in check.columns if c != "source")], rows)
+    sql = f"SELECT source, count(*) FILTER (WHERE NOT coalesce(({check.sql}), TRUE)) FROM record s GROUP BY source"
+    try:
+        return dict(run_with_time_limit(con, sql, SANDBOX_SECONDS))
+    except RuleError as exc:
+        raise RuleError(f"Custom rule {rule.rule_id} {exc}.") from None
 
 
 def _duplicates_sql(i: int, rule: Rule, applicable: str) -> str:
@@ -284,12 +503,16 @@ def _duplicates_sql(i: int, rule: Rule, applicable: str) -> str:
 
 def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None) -> list[RuleResult]:
     """Evaluate rules per source in one scan of std_records, plus one aggregate of duplicate keys
-    per uniqueness rule."""
+    per uniqueness rule. Custom rules run in a sandbox each (`custom_failures`); one that is refused
+    or stopped gives results with its `error` and no counts."""
     rules = current_rules(cur, enabled_only=True) if rules is None else rules
     if not rules:
         return []
     duplicates, aggregates, params = [], [], []
     for i, rule in enumerate(rules):
+        if rule.rule_type == "custom_sql":
+            aggregates.append(f"count(*) AS a{i}, 0 AS f{i}")
+            continue
         applicable, failed, p, unique = compile_rule(rule)
         aggregates.append(f"count(*) FILTER (WHERE {applicable}) AS a{i}")
         if unique:
@@ -305,10 +528,22 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None) ->
             " UNION ALL ".join(duplicates)).fetchall()} if duplicates else {}
     except duckdb.Error as exc:
         raise RuleError(f"A rule failed to run: {str(exc).splitlines()[0]}") from None
+    custom: dict[int, dict[str, int] | str] = {}
+    for i, rule in enumerate(rules):
+        if rule.rule_type == "custom_sql" and rows:
+            try:
+                custom[i] = custom_failures(cur, rule)
+            except RuleError as exc:
+                _log.warning("quality rule %s not evaluated: %s", rule.rule_id, exc)
+                custom[i] = str(exc)
     results = []
     for row in rows:
         source = row[0]
         for i, rule in enumerate(rules):
-            failed = failed_unique.get((i, source), row[2 + 2 * i])  # a uniqueness rule's f{i} is 0
-            results.append(RuleResult(rule, source, row[1 + 2 * i], failed))
+            outcome = custom.get(i)
+            if isinstance(outcome, str):
+                results.append(RuleResult(rule, source, 0, 0, error=outcome))
+                continue
+            n = outcome.get(source, 0) if outcome is not None else failed_unique.get((i, source), row[2 + 2 * i])
+            results.append(RuleResult(rule, source, row[1 + 2 * i], n))  # a uniqueness rule's f{i} is 0
     return results

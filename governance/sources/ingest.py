@@ -25,7 +25,7 @@ from governance.sources.readers import FilePlan, HeaderChange, ProgressFn, colum
 from governance.store.config import Settings
 from governance.store.errors import DuplicateFileError, IngestError
 from governance.store.schema import CHANNELS
-from governance.store.storage import RAW_SCHEMA, Database, scalar
+from governance.store.storage import RAW_SCHEMA, Database, one, scalar
 from governance.store.util import utcnow
 
 _SOURCE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -94,13 +94,23 @@ class IngestResult:
     mapping_version: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    resumed: bool = False  # an unfinished batch of this file, stored before (see `stored_batch`)
 
     def summary(self) -> dict:
         mapped = {h: f for h, f in self.mapping.items() if f}
         return {"batch_id": self.batch_id, "source": self.source, "channel": self.channel, "file": self.file_name,
                 "rows": self.rows, "columns": self.columns, "mapped_fields": len(mapped),
-                "renamed_headers": [vars(c) for c in self.header_changes], "mapping_version": self.mapping_version,
-                "seconds": round(self.seconds, 3)}
+                "renamed_headers": [vars(c) | {"raw": _shown(c.raw)} for c in self.header_changes],
+                "mapping_version": self.mapping_version,
+                "seconds": round(self.seconds, 3)} | ({"resumed": True} if self.resumed else {})
+
+
+SHOWN_HEADER_CHARS = 80
+
+
+def _shown(text: str) -> str:
+    """A raw header as a summary shows it: at most SHOWN_HEADER_CHARS characters (the batch keeps it whole)."""
+    return text if len(text) <= SHOWN_HEADER_CHARS else text[:SHOWN_HEADER_CHARS] + f"… ({len(text):,} characters)"
 
 
 def _source_row(cur: duckdb.DuckDBPyConnection, source: str) -> tuple | None:
@@ -109,6 +119,22 @@ def _source_row(cur: duckdb.DuckDBPyConnection, source: str) -> tuple | None:
 
 def find_duplicate(cur: duckdb.DuckDBPyConnection, source: str, sha256: str) -> int | None:
     return scalar(cur, "SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ?", [source, sha256])
+
+
+def never_standardized(cur: duckdb.DuckDBPyConnection, batch_id: int) -> bool:
+    """Whether a stored batch was never standardized (a crash between the two steps of a load)."""
+    return not scalar(cur, "SELECT count(*) FROM std_batches WHERE batch_id = ?", [batch_id])
+
+
+def stored_batch(cur: duckdb.DuckDBPyConnection, batch_id: int) -> IngestResult:
+    """A batch already stored, as the result of loading its file again (`resumed`), with the
+    source's saved mapping."""
+    source, channel, file_name, rows, columns = one(
+        cur, "SELECT source, channel, file_name, row_count, column_count FROM batches WHERE batch_id = ?", [batch_id])
+    return IngestResult(batch_id, source, channel, file_name, rows, columns, [], mapping_mod.load(cur, source),
+                        mapping_mod.current_version(cur, source), 0.0,
+                        [f"batch {batch_id} of this file was stored but not standardized; it is finished now"],
+                        resumed=True)
 
 
 def prepare(db: Database, path: Path, *, file_name: str | None = None, source: str | None = None,

@@ -3,9 +3,13 @@ neutralized in CSV and XLSX (a text cell starting with = + - @ tab or CR gets a 
 
 `open_writer(fmt, target)` returns a writer that takes pandas chunks one at a time (`write(frame)`)
 and never holds more than one chunk: CSV appends to the file, XLSX uses openpyxl's write-only mode
-(rows go to a temporary file until `close()`), Parquet writes one row group per chunk.
+(rows go to a scratch file beside the target until `close()`), Parquet writes one row group per chunk.
 `to_csv_bytes` / `to_xlsx_bytes` are the small in-memory forms for page downloads. `check_output`
 keeps a file written for a steward off Steward's own files and off existing files.
+
+A file is written under a private temporary name beside its destination (`private_part`) and
+renamed into place when complete; a process killed while writing leaves only such files, which
+`sweep_parts` removes at the next write into that folder.
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import csv
 import io
 import os
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Protocol
 
 import pandas as pd
@@ -23,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
+from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
 
 from governance.store.errors import GovernanceError
 from governance.store.util import FORMULA_LEADS, neutralize_formula
@@ -50,6 +58,52 @@ def check_output(out: os.PathLike | str, own: Mapping[str, os.PathLike | str], f
         raise GovernanceError(f"{out} is a folder; give a file name.")
     if os.path.exists(target) and not force:
         raise GovernanceError(f"{out} already exists; add --force to replace it.")
+
+
+PART_TAG = ".steward-part-"
+_PART_NAME = re.compile(r"^\..+" + re.escape(PART_TAG) + r"(\d+)-")
+
+
+def _scratch(part: str | os.PathLike) -> Path:
+    """Where a writer keeps its scratch data for `part` (XLSX: the sheet until the workbook is saved)."""
+    return Path(f"{os.fspath(part)}.sheet")
+
+
+@contextmanager
+def private_part(out: Path) -> Iterator[Path]:
+    """A new empty file beside `out`, readable by its owner only, to write `out` into; rename it
+    into place when complete. Named `.<name>.steward-part-<pid>-…`, so that `sweep_parts` finds it
+    if this process is killed; removed on any failure, with the writer's scratch file."""
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}{PART_TAG}{os.getpid()}-", dir=out.parent)  # mode 0600
+    os.close(fd)
+    part = Path(name)
+    try:
+        yield part
+    finally:
+        for path in (part, _scratch(part)):  # after the rename only the scratch name may remain
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_parts(folder: Path) -> list[Path]:
+    """Remove the part and scratch files in `folder` whose writing process is gone (killed while
+    writing); returns them."""
+    gone = []
+    for path in folder.glob(f".*{PART_TAG}*"):
+        found = _PART_NAME.match(path.name)
+        if found and not _alive(int(found.group(1))):
+            path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
 
 
 _FORMULA_LEAD = re.compile("^[" + re.escape("".join(FORMULA_LEADS)) + "]")
@@ -162,12 +216,20 @@ def _append_rows(ws, frame: pd.DataFrame, header: bool) -> None:
 
 
 class XlsxWriter:
-    """Every text cell is written as a string cell, so nothing is evaluated as a formula."""
+    """Every text cell is written as a string cell, so nothing is evaluated as a formula. The sheet
+    streams into a private scratch file beside `target`, never into the system temp folder."""
 
-    def __init__(self, target, sheet: str = "data"):
+    def __init__(self, target: str | os.PathLike, sheet: str = "data"):
         self._target = target
         self._wb = Workbook(write_only=True)
         self._ws = self._wb.create_sheet(sheet)
+        scratch = _scratch(target)
+        os.close(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        # openpyxl 3.1 would stream the sheet into a NamedTemporaryFile; hand it our file instead
+        # (registered, so openpyxl removes it after saving, as it does its own)
+        ALL_TEMP_FILES.append(str(scratch))
+        self._ws._writer = WorksheetWriter(self._ws, out=str(scratch))
+        self._ws._writer.write_top()
         self._header = True
 
     def write(self, frame: pd.DataFrame) -> None:

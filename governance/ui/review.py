@@ -7,12 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from governance import pipeline
+from governance.access import auth
 from governance.i18n import column_label
 from governance.oneid import calibration, links, review
+from governance.store.errors import GovernanceError
 from governance.ui import charts
 from governance.ui.actions import run_step
-from governance.ui.guard import PageContext
-from governance.ui.session import tr
+from governance.ui.guard import PageContext, current_user
+from governance.ui.session import show_error, tr
 from governance.ui.widgets import table
 
 SHORTCUTS = {"approve": "Y", "reject": "N", "skip": "S"}
@@ -87,18 +89,72 @@ def thresholds_learned(ctx: PageContext, can_decide: bool) -> None:
                                       queue=r.oneid.queue))
 
 
-def _next_pair(index: int, count: int) -> None:
-    """Skip: show the next pair of the queue page (the skipped one stays in the queue)."""
-    st.session_state["queue_pick"] = (index + 1) % count
+Pair = tuple[int, int]
+PICK = "queue_pick"  # the pair on screen (rec_l, rec_r): the picker, the comparison and the buttons all follow it
+_DECIDED, _UNDONE = "_review_decided", "_review_undone"  # a click's outcome, shown by the run it starts
+
+
+def _may_decide(ctx: PageContext) -> bool:
+    """A click's callback runs before the page's guard: is the user who saw the page still signed in
+    and allowed to decide?"""
+    user = current_user(ctx.db)
+    return user is not None and user.username == ctx.user.username and auth.can(user.role, "review.decide")
+
+
+def _show(pair: Pair | None) -> None:
+    st.session_state[PICK] = pair
+
+
+def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None) -> None:
+    """A decision button's click: decide the pair the page showed, then show the one after it. A pair
+    someone decided meanwhile keeps their decision; the page says who and moves on."""
+    if not _may_decide(ctx):
+        return
+    comment = (st.session_state.get("decide_comment") or "").strip() or None
+    try:
+        review.decide(ctx.db, ctx.user.username, *pair, decision, comment)
+    except review.AlreadyDecided as exc:
+        st.session_state[_DECIDED] = ("warning", ctx.t("review.already_decided", actor=exc.decision.actor,
+                                                      decision=ctx.t(f"review.outcome.{exc.decision.decision}")))
+    except GovernanceError as exc:
+        st.session_state[_DECIDED] = exc  # the pair stays on screen
+        return
+    else:
+        st.session_state[_DECIDED] = ("success", ctx.t("review.decided", decision=ctx.t(f"review.{decision}")))
+    _show(following)
+
+
+def _show_outcome(key: str) -> None:
+    outcome = st.session_state.pop(key, None)
+    if isinstance(outcome, GovernanceError):
+        show_error(outcome)
+    elif outcome:
+        level, text = outcome
+        (st.warning if level == "warning" else st.success)(text)
+
+
+def _following(pairs: list[Pair], pair: Pair) -> Pair | None:
+    """The pair to show once `pair` is decided or skipped: the next one of the page as shown (wrapping)."""
+    at = pairs.index(pair)
+    others = pairs[at + 1:] + pairs[:at]
+    return others[0] if others else None
 
 
 def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     """Pick a pair of the queue page: the two records side by side, why the model scored them so,
-    and (for stewards) the decision, by click or keyboard."""
-    labels = review.pair_labels(page)
-    index = st.selectbox(tr("review.pick"), range(len(labels)), format_func=labels.__getitem__, key="queue_pick")
-    pair = page.iloc[index]
-    rec_l, rec_r = int(pair.rec_l), int(pair.rec_r)
+    and (for stewards) the decision, by click or keyboard. Everything follows one pair identity in
+    the session (`PICK`), never a position in the queue, which changes as anyone decides."""
+    _show_outcome(_DECIDED)
+    if page.empty:
+        st.caption(tr("review.empty_queue"))
+        return
+    pairs: list[Pair] = [(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()]
+    if st.session_state.get(PICK) not in pairs:  # first visit, decided meanwhile, or outside the band
+        _show(pairs[0])
+    labels = dict(zip(pairs, review.pair_labels(page)))
+    pair = st.selectbox(tr("review.pick"), pairs, format_func=labels.__getitem__, key=PICK)
+    rec_l, rec_r = pair
+    probability = float(page["match_probability"].iloc[pairs.index(pair)])
     with ctx.db.cursor() as cur:
         both = review.side_by_side(cur, rec_l, rec_r)
         total, parts = review.weights(cur, rec_l, rec_r)
@@ -108,29 +164,53 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     both = both.assign(field=[column_label(f, ctx.lang) for f in both["field"]])
     table(both.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
-    st.write(review.explain(parts, float(pair.match_probability), ctx.lang))
+    st.write(review.explain(parts, probability, ctx.lang))
     st.plotly_chart(charts.waterfall(parts, total, review.comparison_names(ctx.lang), tr("review.why")), width="stretch")
     if not can_decide:
         return
+    following = _following(pairs, pair)
     # Keyboard: one key per decision (not while typing in the comment); Enter in the comment
-    # does not submit, so a comment never approves by accident.
+    # does not submit, so a comment never approves by accident. Each button carries this pair.
     with st.form("decide_pair", clear_on_submit=True, enter_to_submit=False):
-        comment = st.text_input(tr("review.comment"))
+        st.text_input(tr("review.comment"), key="decide_comment")
         c1, c2, c3 = st.columns(3)
-        approve = c1.form_submit_button(tr("review.approve"), type="primary", shortcut=SHORTCUTS["approve"],
-                                        key="decide_approve")
-        reject = c2.form_submit_button(tr("review.reject"), shortcut=SHORTCUTS["reject"], key="decide_reject")
+        c1.form_submit_button(tr("review.approve"), type="primary", shortcut=SHORTCUTS["approve"], key="decide_approve",
+                              on_click=_decide, args=(ctx, pair, "approve", following))
+        c2.form_submit_button(tr("review.reject"), shortcut=SHORTCUTS["reject"], key="decide_reject",
+                              on_click=_decide, args=(ctx, pair, "reject", following))
         c3.form_submit_button(tr("review.skip"), shortcut=SHORTCUTS["skip"], key="decide_skip",
-                              on_click=_next_pair, args=(index, len(labels)))
+                              on_click=_show, args=(following or pair,))
     st.caption(tr("review.shortcuts", **SHORTCUTS))
-    if approve or reject:
-        run_step(review.decide, ctx.db, ctx.user.username, rec_l, rec_r, "approve" if approve else "reject",
-                 comment or None, rerun=True,
-                 success=tr("review.decided", decision=tr("review.approve") if approve else tr("review.reject")))
+
+
+def _named(ctx: PageContext, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Decisions (`recent_decisions(with_names=True)`) with the records' names masked for this role."""
+    names = ("name_l", "name_r")
+    return ctx.mask(decisions, dict.fromkeys(names, "name"), keep=[c for c in decisions.columns if c not in names])
+
+
+def _describe(ctx: PageContext, row) -> dict[str, object]:
+    """A decision (a row of `_named`) as the texts about it name it: number, masked names, outcome, who."""
+    return {"id": row.decision_id, "left": row.name_l or "—", "right": row.name_r or "—",
+            "decision": ctx.t(f"review.outcome.{row.decision}"), "actor": row.actor}
+
+
+def _undo_mine(ctx: PageContext, decision_id: int, pair: Pair, described: dict[str, object]) -> None:
+    """The undo button's click: undo the decision it named, then show that pair again."""
+    if not _may_decide(ctx):
+        return
+    try:
+        review.undo(ctx.db, ctx.user.username, decision_id)
+    except GovernanceError as exc:
+        st.session_state[_UNDONE] = exc
+        return
+    st.session_state[_UNDONE] = ("success", ctx.t("review.undone", **described))
+    _show(pair)
 
 
 def bulk_and_undo(ctx: PageContext) -> None:
-    """Decide every pair in a probability band at once; the recent decisions, each one undoable."""
+    """Decide every pair in a probability band at once; undo my last decision; the recent decisions
+    (names masked), each one undoable."""
     with st.expander(tr("review.bulk")):
         low, high = st.slider(tr("review.band"), 0.0, 1.0, (0.9, 1.0), 0.01, key="bulk_band")
         with ctx.db.cursor() as cur:
@@ -144,12 +224,27 @@ def bulk_and_undo(ctx: PageContext) -> None:
 
     st.subheader(tr("review.recent"))
     with ctx.db.cursor() as cur:
-        recent = review.recent_decisions(cur)
-    table(recent)
-    if not recent.empty:
-        undo_id = st.selectbox(tr("review.undo"), recent["decision_id"].tolist(), key="undo_pick")
-        if st.button(tr("review.undo"), key="undo_button"):
-            run_step(review.undo, ctx.db, ctx.user.username, int(undo_id), rerun=True)
+        recent = _named(ctx, review.recent_decisions(cur, with_names=True))
+        mine = _named(ctx, review.recent_decisions(cur, limit=1, actor=ctx.user.username, with_names=True))
+    _show_outcome(_UNDONE)
+    if mine.empty:
+        st.caption(tr("review.undo_mine_none"))
+    else:
+        last = next(mine.itertuples())
+        described = _describe(ctx, last)
+        ends = int(last.rec_l), int(last.rec_r)
+        st.button(tr("review.undo_mine"), key="undo_mine", on_click=_undo_mine,
+                  args=(ctx, int(last.decision_id), (min(ends), max(ends)), described))
+        st.caption(tr("review.undo_mine_which", **described))
+    if recent.empty:
+        return
+    table(recent.drop(columns=["record_l", "record_r", "rec_l", "rec_r"]))
+    choices = {int(row.decision_id): "#{id} · {left} ↔ {right} · {decision} · {actor}".format(**_describe(ctx, row))
+               for row in recent.itertuples()}
+    undo_id = st.selectbox(tr("review.undo"), list(choices), index=None, format_func=choices.__getitem__,
+                           placeholder=tr("review.undo_choose"), key="undo_pick")
+    if st.button(tr("review.undo"), key="undo_button", disabled=undo_id is None) and undo_id is not None:
+        run_step(review.undo, ctx.db, ctx.user.username, undo_id, rerun=True)
 
 
 def cluster(ctx: PageContext, can_decide: bool) -> None:

@@ -63,6 +63,8 @@ def page_text(at) -> str:
             continue
         for attribute in ("label", "options", "help", "placeholder"):
             parts += _strings(getattr(node, attribute, None))
+        if getattr(node, "options", None) is not None:
+            continue  # a choice widget shows its formatted options (scanned above), not its Python value
         try:
             value = node.value
         except Exception:  # blocks and elements without a value

@@ -83,6 +83,17 @@ def test_bad_rule_parameters_are_refused(profiled):
     assert [e.value for e in at.error] == ["The parameters are not a valid JSON object."]
 
 
+def test_rules_page_flags_a_stored_rule_that_fails_the_safety_check(profiled):
+    with profiled.transaction() as cur:  # saved by an earlier release, without today's checks
+        rules._insert(cur, rules.Rule("old.rule", "old", "custom_sql", [], {"sql": "(SELECT count(*) FROM users) > 0"}),
+                      1, "old-release", None)
+    at = app_test(profiled, "steward", lang="zh").run()
+    at.switch_page("pages/rules.py").run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("规则 old.rule 未通过安全检查，评估时跳过") and "subqueries" in warning
+
+
 def test_tables_speak_the_ui_language(profiled):
     """Headers follow the language (rule names are not person names); the frames keep their columns."""
     at = app_test(profiled, "steward", lang="zh").run()

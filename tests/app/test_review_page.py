@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from governance.access import auth, masking
 from governance.oneid import review
+from governance.store.config import secret
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
 
@@ -72,18 +74,20 @@ def test_steward_decides_by_keyboard_and_skips_to_the_next_pair(resolved):
     shortcuts = {key: at.button(key=key).proto.shortcut for key in ("decide_approve", "decide_reject", "decide_skip")}
     assert shortcuts == {"decide_approve": "y", "decide_reject": "n", "decide_skip": "s"}
     assert "Shortcuts: Y same person · N not a match · S skip" in visible_text(at)
-    first = at.selectbox(key="queue_pick").value
+    picker = at.selectbox(key="queue_pick")
+    assert picker.format_func(picker.value) == picker.options[0]
     at.button(key="decide_skip").click().run()
     assert not at.exception
-    assert at.selectbox(key="queue_pick").value == first + 1
+    picker = at.selectbox(key="queue_pick")
+    shown = picker.format_func(picker.value)
+    assert shown == picker.options[1]
     with resolved.cursor() as cur:
         assert review.queue_size(cur) == before and not cur.execute("SELECT count(*) FROM review_decisions").fetchone()[0]
-    shown = at.selectbox(key="queue_pick").format_func(first + 1)
     at.button(key="decide_reject").click().run()
     assert not at.exception
     with resolved.cursor() as cur:
         rec_l, rec_r, decision = cur.execute("SELECT rec_l, rec_r, decision FROM review_decisions").fetchone()
-    assert decision == "reject" and shown.startswith(f"{rec_l // 4294967296}:{rec_l % 4294967296} ↔")
+    assert decision == "reject" and _pair_in(shown) == (rec_l, rec_r)
 
 
 def test_zh_page_lists_the_shortcuts(resolved):
@@ -192,3 +196,115 @@ def test_zh_recommendation_is_in_chinese(resolved):
     text = visible_text(at)
     assert "推荐：自动合并阈值 0.95（当前 0.99）" in text and "应用后（基于上次评分）" in text
     assert [b for b in at.button if b.key == "calib_apply"][0].label == "应用推荐阈值并重新识别"
+
+
+# ---- the pair on screen is the pair decided (issue 15 §4, issue 16 §2) -----------------------------
+
+def _review_page(db, username: str, lang: str = "en"):
+    at = app_test(db, username, lang).run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    return at
+
+
+def _pair_in(label: str) -> tuple[int, int]:
+    """The pair a picker label ("1:82 ↔ 5:49 · 0.873") names."""
+    (bl, rl), (br, rr) = (side.split(":") for side in label.split(" · ")[0].split(" ↔ "))
+    return int(bl) * 4294967296 + int(rl), int(br) * 4294967296 + int(rr)
+
+
+def _picker_shows(at, before: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The pair a browser's picker shows after this run. Streamlit sends a selectbox's value only
+    when the server changed it (`set_value`); otherwise the browser keeps what it showed
+    (`before`), or shows the default option when the picker is new."""
+    proto = at.selectbox(key="queue_pick").proto
+    if proto.set_value:
+        return _pair_in(proto.raw_value)
+    return before or _pair_in(proto.options[proto.default])
+
+
+def _compared(at, db) -> tuple[int, int]:
+    """The pair of the queue whose side-by-side records (masked for a steward) the page's comparison shows."""
+    shown = [d.value for d in at.dataframe if list(d.value.columns) == ["field", "left", "right", "differs"]][0]
+    with db.cursor() as cur:
+        policy = masking.load_policy(cur, secret("hmac_key"))
+        pairs = [(int(a), int(b)) for a, b in review.queue(cur, limit=50)[["rec_l", "rec_r"]].values]
+        for pair in pairs:
+            frame = masking.mask_by_row(review.side_by_side(cur, *pair), "field", ("left", "right"), {"source"},
+                                        role="steward", policy=policy)
+            if frame[["left", "right"]].astype(str).values.tolist() == shown[["left", "right"]].astype(str).values.tolist():
+                return pair
+    raise AssertionError("the comparison shows no pair of the queue")
+
+
+def _decisions(db) -> list[tuple]:
+    with db.cursor() as cur:
+        return cur.execute("SELECT least(rec_l, rec_r), greatest(rec_l, rec_r), decision, actor FROM review_decisions "
+                           "WHERE undone_at IS NULL ORDER BY decision_id").fetchall()
+
+
+def test_after_each_decision_the_picker_the_comparison_and_the_buttons_show_one_pair(resolved):
+    at = _review_page(resolved, "steward")
+    shown = _picker_shows(at)
+    assert _compared(at, resolved) == shown
+    at.button(key="decide_skip").click().run()                  # away from the top of the queue
+    decided = []
+    for decision in ("approve", "reject", "approve"):
+        shown = _picker_shows(at, shown)
+        assert _compared(at, resolved) == shown
+        at.button(key=f"decide_{decision}").click().run()
+        assert not at.exception
+        decided.append((*shown, decision, "steward"))
+        assert _decisions(resolved) == decided                  # the click decided the pair on screen
+        assert _picker_shows(at, shown) != shown                # and the page moved on
+    assert [s.value for s in at.success] == ["Recorded: Same person ✓."]
+
+
+@pytest.mark.parametrize("lang, message", [
+    ("en", "steward2 already decided this pair (approved); here is the next one."),
+    ("zh", "steward2 已经审核过这对记录（同一人）；这是下一对。")])
+def test_a_pair_decided_in_another_session_is_not_decided_again(resolved, lang, message):
+    auth.create_user(resolved, "test", "steward2", "steward2-pass-123", "steward")
+    mine, theirs = _review_page(resolved, "steward", lang), _review_page(resolved, "steward2")
+    pair = _picker_shows(mine)
+    assert _picker_shows(theirs) == pair
+    theirs.button(key="decide_approve").click().run()
+    mine.button(key="decide_reject").click().run()               # on the pair it still shows
+    assert not mine.exception
+    assert _decisions(resolved) == [(*pair, "approve", "steward2")]
+    assert [w.value for w in mine.warning] == [message]
+    following = _picker_shows(mine, pair)
+    assert following != pair and _compared(mine, resolved) == following
+    mine.button(key="decide_reject").click().run()
+    assert _decisions(resolved) == [(*pair, "approve", "steward2"), (*following, "reject", "steward")]
+
+
+def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked_names(resolved):
+    with resolved.cursor() as cur:
+        first, second, third = [(int(a), int(b)) for a, b in review.queue(cur, limit=3)[["rec_l", "rec_r"]].values]
+        names = dict(cur.execute("SELECT batch_id * 4294967296 + row_number, name FROM std_records").fetchall())
+        policy = masking.load_policy(cur, secret("hmac_key"))
+    first_id = review.decide(resolved, "steward", *first, "reject")
+    second_id = review.decide(resolved, "steward", *second, "approve")
+    review.decide(resolved, "admin", *third, "approve")          # someone else's, later
+    masked = {rid: masking.mask_value("name", names[rid], role="steward", policy=policy) for rid in (*first, *second, *third)}
+    raw = {names[rid] for rid in masked if masked[rid] != names[rid]}
+    assert raw                                                   # names the steward sees masked
+
+    def pair_text(pair: tuple[int, int]) -> str:
+        return " ↔ ".join(masked[rid] or "—" for rid in pair)
+
+    at = _review_page(resolved, "steward")
+    assert f"Undoes #{second_id}: {pair_text(second)} (approved)." in visible_text(at)
+    history = [d.value for d in at.dataframe if "name_l" in d.value.columns][0]
+    assert history[["name_l", "name_r"]].values.tolist() == [[masked[r] for r in p] for p in (third, second, first)]
+    assert not raw & set(history.astype(str).values.ravel())
+    assert at.selectbox(key="undo_pick").value is None           # no default decision to undo
+
+    at.button(key="undo_mine").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        f"Undone #{second_id}: {pair_text(second)}; the pair is back in the queue."]
+    assert _decisions(resolved) == [(*first, "reject", "steward"), (*third, "approve", "admin")]
+    assert _picker_shows(at) == second and _compared(at, resolved) == second   # the undone pair, to decide again
+    assert f"Undoes #{first_id}: {pair_text(first)} (rejected)." in visible_text(at)

@@ -349,3 +349,14 @@ def test_mapping_set_refuses_a_bad_file_in_one_line(db_path, tmp_path, capsys, t
     (tmp_path / "mapping.json").write_text(text, encoding="utf-8")
     code, out, err = call(db_path, capsys, "mapping", "set", "people", str(tmp_path / "mapping.json"))
     assert (code, out) == (2, "") and err.count("\n") == 1 and message in err
+
+
+def test_a_one_megabyte_header_is_stored_whole_but_summarized_short(db_path, tmp_path, capsys):
+    header = "a" * 1_000_000
+    (tmp_path / "wide.csv").write_text(f"name,{header}\nzhang,x\n", encoding="utf-8")
+    code, out, err = call(db_path, capsys, "ingest", str(tmp_path / "wide.csv"), "--channel", "crm")
+    assert code == 0 and len(out) < 2_000, err
+    [change] = json.loads(out)["renamed_headers"]
+    assert change["raw"].endswith("… (1,000,000 characters)")
+    with open_database(db_path).cursor() as cur:
+        assert cur.execute("SELECT max(length(header_raw)) FROM batch_columns").fetchone() == (1_000_000,)
