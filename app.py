@@ -4,6 +4,7 @@ import streamlit as st
 from governance.access import auth
 from governance.i18n import LANGS
 from governance.store.errors import GovernanceError
+from governance.ui.jobs import panel as jobs_panel
 from governance.ui.login import sign_in, sign_out
 from governance.ui.session import database, show_error, show_incident, tr
 
@@ -64,6 +65,7 @@ for section, pages in sections.items():
     for page in pages:
         menu.page_link(page)
 try:
+    jobs_panel(db, user)  # running and recent jobs, on every page
     current.run()
 except GovernanceError as exc:  # a page let one through: still one line
     show_error(exc)

@@ -15,13 +15,14 @@ from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
+from governance.jobs import runner as jobs
 from governance.oneid import calibration, review
 from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile, rules
 from governance.sources import catalogue, mapping
 from governance.store.config import resolve_db_path, secrets_path
-from governance.store.errors import GovernanceError, StoreHolder, log_incident
+from governance.store.errors import INCIDENT_LOG, GovernanceError, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
 from governance.store.tabular import FORMATS, check_output
@@ -36,6 +37,24 @@ def _default_actor() -> str:
 
 def _print_progress(fraction: float, stage: str) -> None:
     print(f"  {stage} {fraction:.0%}", file=sys.stderr)
+
+
+# Commands recorded as jobs, so the app's job panel lists them with their stage (governance/jobs).
+JOB_COMMANDS = ("ingest", "standardize", "profile", "resolve")
+
+
+def _progress(args):
+    """The progress callback of a command: printed with --progress, and recorded on its job."""
+    printing, job = getattr(args, "progress", False), getattr(args, "job_progress", None)
+    if not printing and job is None:
+        return None
+
+    def progress(fraction: float, stage: str) -> None:
+        if printing:
+            _print_progress(fraction, stage)
+        if job is not None:
+            job(fraction, stage)
+    return progress
 
 
 def cmd_init(args, db) -> int:
@@ -58,7 +77,7 @@ def cmd_ingest(args, db) -> int:
             raise GovernanceError(f"No such file: {name}")
         loaded = pipeline.load_file(db, args.actor, path, source=args.source, channel=args.channel, mapping=chosen,
                                     encoding=args.encoding, sheet=args.sheet, force=args.force,
-                                    progress=_print_progress if args.progress else None)
+                                    progress=_progress(args))
         print(json.dumps(loaded.summary(), ensure_ascii=False))
     return 0
 
@@ -100,7 +119,7 @@ def cmd_mapping(args, db) -> int:
 
 
 def cmd_standardize(args, db) -> int:
-    result = pipeline.standardize(db, args.actor, progress=_print_progress if args.progress else None)
+    result = pipeline.standardize(db, args.actor, progress=_progress(args))
     print(json.dumps(result.summary()) if args.json else
           f"standardized {result.records} records in {len(result.batches)} batches "
           f"({result.new_values} new distinct values) in {result.seconds:.2f} s")
@@ -108,7 +127,7 @@ def cmd_standardize(args, db) -> int:
 
 
 def cmd_profile(args, db) -> int:
-    result = pipeline.refresh_quality(db, args.actor, progress=_print_progress if args.progress else None)
+    result = pipeline.refresh_quality(db, args.actor, progress=_progress(args))
     with db.cursor() as cur:
         report = profile.as_json(cur, result.run.run_id)
     if args.json:
@@ -160,7 +179,8 @@ def cmd_resolve(args, db) -> int:
     except (OSError, ValueError) as exc:
         raise GovernanceError(f"Cannot read the model file {args.model}: {exc}") from None
     resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
-                                retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low)
+                                retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low,
+                                progress=_progress(args))
     result, golden = resolved.oneid, resolved.golden
     if args.json:
         print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
@@ -273,9 +293,10 @@ def _export_filter(items: list[str]):
 
 
 def _own_files(db) -> dict[str, Path]:
-    """Files an output must never replace: the store, its write-ahead log, the secrets file and the
-    initial admin password."""
+    """Files an output must never replace: the store, its write-ahead log, the secrets file, the audit
+    log's anchor and the initial admin password."""
     return {"store": db.path, "store's write-ahead log": Path(f"{db.path}.wal"), "secrets file": secrets_path(),
+            "audit anchor": audit.anchor_path(db.path.resolve()),
             "initial admin password file": db.path.parent / ADMIN_PASSWORD_FILE}
 
 
@@ -802,14 +823,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         db = open_database(args.db, activity=args.command, wait_seconds=args.wait, on_wait=_say_waiting)
-        return args.func(args, db)
+        if args.command not in JOB_COMMANDS:
+            return args.func(args, db)
+        with jobs.record(db, args.command, args.actor, origin="cli") as job:  # the app's job panel lists it
+            args.job_progress = job
+            return args.func(args, db)
     except GovernanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # whatever was missed: one line for the user, the details in a private log
-        incident, log = log_incident(exc, resolve_db_path(args.db).parent)
+        folder = resolve_db_path(args.db).parent
+        incident, log = getattr(exc, jobs.INCIDENT_ATTR, None), folder / INCIDENT_LOG  # a recorded job logged it
+        if incident is None:
+            incident, log = log_incident(exc, folder)
         print(f"error: an unexpected failure ({type(exc).__name__}), incident {incident}; the details are in {log}",
               file=sys.stderr)
         return 1

@@ -10,9 +10,14 @@ Each step runs in one transaction that the pipeline holds: the stages open their
 and join it (see `store.storage`), so a multi-step operation commits once or not at all. One
 exception keeps the store writable for others: `resolve` standardizes stale batches and lets
 Splink score before it opens the transaction that writes OneIDs and golden records.
+
+`after_upload` and `apply_decisions` are what runs on by itself as a background job
+(governance/jobs): the rest of the pipeline once an upload is stored, and a re-resolve once review
+decisions wait. Steps that take `progress` call it as progress(fraction 0..1, stage).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,8 @@ from governance.standardize import engine
 from governance.store.chaos import chaos_point
 from governance.store.errors import DuplicateFileError, GovernanceError
 from governance.store.storage import Database, one, scalar
+
+Progress = Callable[[float, str], None]  # progress(fraction 0..1, stage), as the steps report it
 
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 20261129
@@ -111,36 +118,119 @@ class Resolved:
 
 
 def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None, retrain: bool = False,
-            auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW) -> Resolved:
+            auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW,
+            progress: Progress | None = None) -> Resolved:
     """Standardize what is stale, resolve OneIDs (rules, model, steward decisions) and publish the
     golden records. Without `model_json` the latest saved model scores again (a new batch then moves
     no existing OneID it does not join); a model is trained only for the first run or on `retrain`.
     The model scores before the writing transaction opens, so the store stays writable for others
     (sign-ins, reveals) while Splink trains; inside a transaction the caller holds (a split or
-    merge), it scores there."""
+    merge), it scores there. `progress(fraction, stage)` hears the stages standardize, score, link,
+    golden and done."""
+    report = progress or _silent
+    report(0.0, "standardize")
     standardize(db, actor)  # a step of its own: standardizing stale batches is safe to keep alone
     if use_model and model_json is None and not retrain:
         with db.cursor() as cur:
             saved = review.latest_model(cur)
         model_json = saved["model_json"] if saved else None
+    report(0.1, "score")
     prediction = oneid_resolve.predict(db, review_low, model_json) if use_model else None
+    report(0.7, "link")
     with db.transaction():  # the crosswalk and its golden records land together, or neither does
         result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,
                                        review_low=review_low, prediction=prediction)
+        report(0.9, "golden")
         resolved = Resolved(result, survivorship.refresh_golden(db))
     chaos_point("resolve.committed")
+    report(1.0, "done")
     return resolved
 
 
-def rerun(db: Database, actor: str) -> Resolved:
+def rerun(db: Database, actor: str, progress: Progress | None = None) -> Resolved:
     """Resolve again after a decision, split or merge: with the saved model and thresholds (no
     training), or rules and decisions alone before any model run."""
     with db.cursor() as cur:
         saved = review.latest_model(cur)
     if saved:
         return resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
-                       review_low=saved["review_low"])
-    return resolve(db, actor, use_model=False)
+                       review_low=saved["review_low"], progress=progress)
+    return resolve(db, actor, use_model=False, progress=progress)
+
+
+# ---- what runs on by itself (background jobs, governance/jobs) ------------------------------
+
+def _silent(fraction: float, stage: str) -> None:
+    """A progress callback that reports nowhere."""
+
+
+def _within(progress: Progress | None, low: float, high: float, stage: str | None = None) -> Progress | None:
+    """A step's progress mapped into [low, high] of a longer one; under `stage`, when given,
+    instead of the step's own stage names."""
+    if progress is None:
+        return None
+    outer = progress
+    return lambda fraction, own: outer(low + (high - low) * fraction, stage or own)
+
+
+@dataclass
+class AfterUpload:
+    quality: Refresh
+    resolved: Resolved
+
+    def summary(self) -> dict:
+        oneid = self.resolved.oneid
+        return {"records": self.quality.records, "score": self.quality.score, "oneids": oneid.clusters,
+                "auto_links": oneid.auto_links, "queue": oneid.queue, "golden_records": self.resolved.golden.oneids}
+
+
+def after_upload(db: Database, actor: str, progress: Progress | None = None) -> AfterUpload:
+    """What follows an upload, run on by itself: standardize what is stale, profile and score every
+    source, resolve OneIDs (with the saved model and thresholds; the first run trains one) and
+    publish the golden records. Each step commits on its own, so a failed resolve keeps the
+    quality profile. Stages: standardize, profile, score, link, golden, done."""
+    report = progress or _silent
+    report(0.0, "standardize")
+    standardize(db, actor, progress=_within(progress, 0.0, 0.2, "standardize"))
+    report(0.2, "profile")
+    quality = refresh_quality(db, actor)  # nothing is stale now: this profiles and scores
+    with db.cursor() as cur:
+        saved = review.latest_model(cur)
+    scaled = _within(progress, 0.3, 1.0)
+    # resolve's own standardize step finds nothing stale now: its time counts as scoring
+    within = (lambda fraction, stage: scaled(fraction, "score" if stage == "standardize" else stage)) if scaled else None
+    if saved:
+        resolved = resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
+                           review_low=saved["review_low"], progress=within)
+    else:
+        resolved = resolve(db, actor, progress=within)
+    return AfterUpload(quality, resolved)
+
+
+# What was decided or undone on the review queue after the last resolve.
+_SINCE_LAST_RUN = ("FROM review_decisions WHERE ts > (SELECT max(ts) FROM oneid_runs) "
+                   "OR undone_at > (SELECT max(ts) FROM oneid_runs)")
+
+
+def decisions_waiting(cur: duckdb.DuckDBPyConnection) -> int:
+    """Decisions made or undone since the last resolve: they reach the OneIDs at the next one."""
+    return scalar(cur, f"SELECT count(*) {_SINCE_LAST_RUN}")
+
+
+def last_decision_change(cur: duckdb.DuckDBPyConnection):
+    """When the latest waiting decision was made or undone (None when none waits)."""
+    return scalar(cur, f"SELECT max(greatest(ts, coalesce(undone_at, ts))) {_SINCE_LAST_RUN}")
+
+
+def apply_decisions(db: Database, actor: str, progress: Progress | None = None) -> dict:
+    """Apply the waiting review decisions: resolve again with the saved model and thresholds (a
+    full re-resolve; there is no incremental one). Nothing waiting, nothing runs."""
+    with db.cursor() as cur:
+        waiting = decisions_waiting(cur)
+    if not waiting:
+        return {"decisions": 0}
+    resolved = rerun(db, actor, progress=progress)
+    return {"decisions": waiting, "oneids": resolved.oneid.clusters, "queue": resolved.oneid.queue}
 
 
 def apply_thresholds(db: Database, actor: str, auto_accept: float, review_low: float,

@@ -47,4 +47,5 @@ if st.button(tr("audit.verify"), key="audit_verify"):
     if check.ok:
         st.success(tr("audit.chain_ok", n=check.rows))
     else:
-        st.error(tr("audit.chain_broken", id=check.first_bad_id))
+        st.error(tr("audit.chain_broken", id=check.first_bad_id) if check.first_bad_id is not None
+                 else tr("audit.anchor_broken"))

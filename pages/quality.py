@@ -17,7 +17,8 @@ st.title(tr("page.quality"))
 if ctx.can("quality.run") and st.button(tr("quality.run"), type="primary", key="quality_run"):
     _, progress = progress_bar(tr("quality.running"))
     run_step(pipeline.refresh_quality, ctx.db, ctx.user.username, progress=progress,
-             success=lambda result: tr("quality.done", records=f"{result.records:,}", score=result.score))
+             success=lambda result: tr("quality.done", records=f"{result.records:,}",
+                                       score="—" if result.score is None else f"{result.score:.1f}"))
 
 with ctx.db.cursor() as cur:
     report = profile.latest_report(cur)
@@ -27,22 +28,20 @@ if report is None:
 
 labels = {f: column_label(f, ctx.lang) for f in report.fields["field"].unique()}
 reason_names = drill.reason_names(ctx.lang)
-run = report.run
-c1, c2, c3 = st.columns(3)
-c1.metric(tr("quality.score"), "—" if run["score"] is None else f"{run['score']:.1f}")
-c2.metric(tr("quality.records"), f"{run['records']:,}")
-c3.metric(tr("quality.last_run"), run["ts"].strftime("%Y-%m-%d %H:%M"))
+scope = sections.scope_picker(ctx, report)  # every chart and table below, for the source in hand
+shown = report.for_source(scope)
+sections.headline(report, shown, scope)
 flagged = report.flagged_sources()
 if flagged:
     st.warning(tr("quality.flagged", sources=", ".join(flagged)))
-sections.overview(ctx, report, labels, reason_names)
+sections.overview(ctx, shown, labels, reason_names)
 
 st.subheader(tr("quality.drill"))
 c1, c2, c3 = st.columns(3)
 source = c1.selectbox(tr("quality.source"), ["", *report.sources["source"].tolist()], key="drill_source",
                       format_func=lambda s: s or ctx.t("quality.all"))
 field = c2.selectbox(tr("quality.field"), report.field_names(), key="drill_field", format_func=lambda f: labels.get(f, f))
-reason_options = ["", *report.reasons_of(field)]
+reason_options = ["", *report.reasons_of(field, source or None)]
 if st.session_state.get("drill_reason") not in reason_options:
     st.session_state["drill_reason"] = ""
 reason = c3.selectbox(tr("quality.reason"), reason_options, key="drill_reason",
@@ -55,7 +54,7 @@ with ctx.db.cursor() as cur:
     offset = pager(total, page_size, key="drill_page")
     rows = drill.records(cur, selected, limit=page_size, offset=offset)
 revealed = ctx.reveal("drill_reveal", "failing_records", field, {**selected.detail(), "offset": offset})
-table(rows if revealed else drill.mask(rows, selected, ctx.user.role, ctx.masking_policy))
+table(sections.blank_missing(rows if revealed else drill.mask(rows, selected, ctx.user.role, ctx.masking_policy)))
 
 
 def download(kind: str):

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from governance.oneid import resolve, review
-from governance.ui import charts
+from governance.ui import charts, jobs
 from governance.ui import review as sections
 from governance.ui.guard import require
 from governance.ui.session import tr
@@ -13,6 +13,7 @@ st.title(tr("page.review"))
 can_decide = ctx.can("review.decide")
 if not can_decide:
     st.info(tr("review.read_only"))
+jobs.decisions_waiting(ctx)  # "N decisions waiting to apply"; a decision queues the re-resolve that applies them
 
 with ctx.db.cursor() as cur:
     saved = review.latest_model(cur)
@@ -38,10 +39,7 @@ c[4].metric(tr("review.overridden"), overridden)
 sections.thresholds_learned(ctx, can_decide)
 
 st.subheader(tr("review.queue"))
-band = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")
-with ctx.db.cursor() as cur:
-    page = review.queue(cur, low=band[0], high=band[1], limit=50)
-table(page.drop(columns=["rec_l", "rec_r"]))
+page = sections.queue_navigation(ctx)
 sections.pair_review(ctx, page, can_decide)
 if can_decide:
     sections.bulk_and_undo(ctx)

@@ -1,6 +1,5 @@
-"""Rules (steward/admin): add, edit and disable quality rules; every change is a new, audited version."""
-import json
-
+"""Rules (steward/admin): add, edit and disable quality rules; every change is a new, audited version.
+Parameters are entered per rule type (a pattern, allowed values, a range, …), not as JSON."""
 import streamlit as st
 
 from governance.i18n import column_choice, value_label
@@ -8,6 +7,7 @@ from governance.quality import rules
 from governance.store.schema import FIELD_NAMES
 from governance.ui.actions import run_step
 from governance.ui.guard import require
+from governance.ui.quality import check_range, rule_params
 from governance.ui.session import tr
 from governance.ui.widgets import table
 
@@ -27,15 +27,16 @@ st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}
 picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick", format_func=lambda r: r or ctx.t("rules.new_rule"))
 base = by_id.get(picked) or rules.Rule("", "", "not_null", [])
+# The type sits outside the form: its parameter fields (a pattern, allowed values, a range, …) follow it.
+rule_type = st.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type),
+                         key=f"rule_type_{picked}", format_func=lambda v: value_label("rule_type", v, ctx.lang))
 with st.form(f"rule_form_{picked}"):
     c1, c2 = st.columns(2)
     rule_id = c1.text_input(tr("rules.id"), value=base.rule_id, disabled=bool(picked))
     name = c2.text_input(tr("rules.name"), value=base.name)
-    rule_type = c1.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type),
-                             format_func=lambda v: value_label("rule_type", v, ctx.lang))
-    fields = c2.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"),
+    fields = st.multiselect(tr("rules.fields"), FIELD_NAMES, default=base.fields, placeholder=tr("common.choose_many"),
                             format_func=lambda f: column_choice(f, ctx.lang))
-    params = st.text_area(tr("rules.params"), value=json.dumps(base.params, ensure_ascii=False))
+    params = rule_params(rule_type, base.params if rule_type == base.rule_type else {}, key=f"rule_params_{picked}_{rule_type}")
     c1, c2, c3 = st.columns(3)
     severity = c1.selectbox(tr("rules.severity"), rules.SEVERITIES, index=rules.SEVERITIES.index(base.severity),
                             format_func=lambda v: value_label("severity", v, ctx.lang))
@@ -45,14 +46,10 @@ with st.form(f"rule_form_{picked}"):
     enabled = st.checkbox(tr("rules.enabled"), value=base.enabled)
     comment = st.text_input(tr("rules.comment"))
     if st.form_submit_button(tr("rules.save")):
-        try:
-            parsed = json.loads(params or "{}")
-            if not isinstance(parsed, dict):
-                raise ValueError
-        except ValueError:
-            st.error(tr("rules.bad_json"))
+        if rule_type == "range" and (problem := check_range(params)) is not None:
+            st.error(tr(problem))
             st.stop()
-        rule = rules.Rule(picked or rule_id.strip(), name.strip() or rule_id, rule_type, fields, parsed, severity,
+        rule = rules.Rule(picked or rule_id.strip(), name.strip() or rule_id, rule_type, fields, params, severity,
                           mostly, dimension, enabled)
         run_step(rules.save_rule, ctx.db, ctx.user.username, rule, comment or None,
                  success=lambda version: tr("rules.saved", rule=rule.rule_id, version=version))

@@ -5,6 +5,7 @@ from governance import pipeline
 from governance.sources import catalogue, ingest
 from governance.sources.readers import ENCODINGS
 from governance.store.schema import CHANNELS, channel_label
+from governance.ui import jobs
 from governance.ui.actions import progress_bar, run_step
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
@@ -31,6 +32,8 @@ uploaded = st.file_uploader(tr("upload.file"), type=["csv", "tsv", "txt", "xlsx"
 encoding = st.selectbox(tr("upload.encoding"), ["auto", *ENCODINGS], key="upload_encoding",
                         format_func=lambda e: ctx.t("upload.encoding_auto") if e == "auto" else e)
 if uploaded is None:
+    st.stop()
+if jobs.upload_started(uploaded.file_id):  # just loaded: the pipeline goes on in the background
     st.stop()
 if not source:
     st.warning(tr("upload.source_required"))
@@ -64,10 +67,10 @@ st.caption(tr("upload.unmapped_note"))
 if st.button(tr("upload.confirm"), type="primary", key="upload_confirm", disabled=bool(plan.duplicate_of and not force)):
     bar, progress = progress_bar(tr("upload.loading"), lambda stage: f"{tr('upload.loading')} {stage}")
     loaded = run_step(pipeline.load_file, ctx.db, ctx.user.username, plan, force=force, mapping=mapping,
-                      progress=progress, on_error=bar.empty,
-                      success=lambda r: tr("upload.done", batch=r.ingested.batch_id, rows=f"{r.ingested.rows:,}",
-                                           columns=r.ingested.columns, mapped=sum(1 for f in r.ingested.mapping.values() if f)))
+                      progress=progress, on_error=bar.empty)
     if loaded is not None:
         discard_upload(uploaded)
-        if loaded.standardized.suppressed:
-            st.warning(tr("upload.suppressed", n=loaded.standardized.suppressed))
+        # profile, resolve and golden records follow as one background job; the page runs again to say so
+        jobs.start_after_upload(ctx, uploaded.file_id, loaded.ingested.batch_id, loaded.ingested.rows,
+                                loaded.ingested.columns, sum(1 for f in loaded.ingested.mapping.values() if f),
+                                loaded.standardized.suppressed)

@@ -10,6 +10,7 @@ os.environ.setdefault("STEWARD_SECRETS_FILE", str(Path(os.environ.get("TMPDIR", 
 
 from governance import bootstrap  # noqa: E402
 from governance.access import auth  # noqa: E402
+from governance.jobs import runner as jobs  # noqa: E402
 from governance.store.storage import open_database  # noqa: E402
 from helpers import PASSWORDS  # noqa: E402
 
@@ -28,6 +29,7 @@ def app_db(tmp_path, monkeypatch):
     """A store for AppTest runs, with one user per role; STEWARD_DB points at it."""
     path = tmp_path / "app.duckdb"
     monkeypatch.setenv("STEWARD_DB", str(path))
+    monkeypatch.setattr(jobs, "BACKGROUND", False)  # jobs the pages queue run when a test drains them
     database = open_database(path)
     for role, password in PASSWORDS.items():
         auth.create_user(database, "test", role, password, role)

@@ -85,6 +85,59 @@ def search(cur: duckdb.DuckDBPyConnection, query: str, kind: str = "auto", limit
     return page, total
 
 
+# ---------------------------------------------------------------------------------------------
+# Browse: where to start when nothing is searched yet
+
+BROWSE_LISTS = ("recent", "largest", "flagged")
+_SUMMARY = "g.oneid, g.name, g.mobile, g.record_count, g.channels"
+# The latest time anything about the OneID changed: a batch bringing one of its records (last_seen),
+# a merge or split naming it (not its first appearance: every OneID of a first run is 'new'), a
+# steward override set or removed. Ties go to the latest update the sources themselves report.
+_CHANGED_AT = """greatest(
+    g.last_seen,
+    (SELECT max(h.ts) FROM oneid_history h WHERE h.oneid = g.oneid AND h.event IN ('merge', 'split')),
+    (SELECT max(greatest(o.created_at, o.removed_at)) FROM golden_overrides o WHERE o.oneid = g.oneid))"""
+# Undecided review-band pairs with a record of the OneID on either side.
+_PENDING = ("SELECT c.oneid, count(*) AS n FROM match_pairs p JOIN crosswalk c ON c.rec_id IN (p.rec_l, p.rec_r) "
+            "WHERE p.band = 'review' AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS NULL "
+            "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r) GROUP BY c.oneid")
+_FLAGS = ("SELECT oneid, count(*) AS n FROM cluster_flags WHERE run_id = (SELECT max(run_id) FROM oneid_runs) "
+          "GROUP BY oneid")
+
+
+def recently_changed(cur: duckdb.DuckDBPyConnection, limit: int = 10) -> pd.DataFrame:
+    """The OneIDs changed most recently (source update, resolution event or override), newest first."""
+    return cur.execute(
+        f"SELECT {_SUMMARY}, {_CHANGED_AT} AS changed_at FROM golden_records g "
+        f"ORDER BY changed_at DESC NULLS LAST, TRY_CAST(g.updated_at AS TIMESTAMP) DESC NULLS LAST, g.oneid "
+        f"LIMIT ?", [limit]).df()
+
+
+def largest_oneids(cur: duckdb.DuckDBPyConnection, limit: int = 10) -> pd.DataFrame:
+    """The OneIDs holding the most source records (then the most channels)."""
+    return cur.execute(
+        f"SELECT {_SUMMARY}, g.channel_count FROM golden_records g "
+        f"ORDER BY g.record_count DESC, g.channel_count DESC, g.oneid LIMIT ?", [limit]).df()
+
+
+def flagged_for_review(cur: duckdb.DuckDBPyConnection, limit: int = 10) -> pd.DataFrame:
+    """OneIDs a steward should look at: undecided review pairs touching their records (`pending_pairs`)
+    and flags the last resolution raised on the cluster (`cluster_flags`), the most first."""
+    return cur.execute(
+        f"SELECT {_SUMMARY}, coalesce(p.n, 0) AS pending_pairs, coalesce(f.n, 0) AS cluster_flags "
+        f"FROM golden_records g LEFT JOIN ({_PENDING}) p USING (oneid) LEFT JOIN ({_FLAGS}) f USING (oneid) "
+        f"WHERE p.n > 0 OR f.n > 0 ORDER BY coalesce(p.n, 0) + coalesce(f.n, 0) DESC, g.oneid LIMIT ?",
+        [limit]).df()
+
+
+def browse(cur: duckdb.DuckDBPyConnection, which: str, limit: int = 10) -> pd.DataFrame:
+    """One of the BROWSE_LISTS (unmasked: the page masks it for the role)."""
+    lists = {"recent": recently_changed, "largest": largest_oneids, "flagged": flagged_for_review}
+    if which not in lists:
+        raise ValueError(f"unknown list {which!r}")
+    return lists[which](cur, limit)
+
+
 def golden_record(cur: duckdb.DuckDBPyConnection, oneid: str) -> dict | None:
     frame = cur.execute("SELECT * FROM golden_records WHERE oneid = ?", [oneid]).df()
     return None if frame.empty else frame.iloc[0].to_dict()

@@ -3,6 +3,7 @@ scored as it did, and decisions that persist (first decision wins; undo is a new
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -11,8 +12,10 @@ import pandas as pd
 from governance.access import audit
 from governance.access.events import Event
 from governance.oneid.links import REC_ID
+from governance.standardize import normalizers
+from governance.standardize.normalizers import VALID
 from governance.store.errors import GovernanceError
-from governance.store.schema import FIELD_NAMES
+from governance.store.schema import FIELD_NAMES, channel_label
 from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
@@ -33,9 +36,23 @@ def comparison_names(lang: str) -> dict[str, str]:
     return {k: v[0 if lang == "zh" else 1] for k, v in COMPARISONS.items()}
 
 
-def pair_labels(page: pd.DataFrame) -> list[str]:
-    """How the queue picker names each pair of a queue page (`queue`): records and probability."""
-    return [f"{r.record_l} ↔ {r.record_r} · {r.match_probability:.3f}" for r in page.itertuples()]
+def pair_labels(page: pd.DataFrame, lang: str = "en") -> list[str]:
+    """How the queue picker names each pair of a queue page (`queue`): with names (`with_names`,
+    masked by the caller) "张* (CRM会员系统) ↔ 张** (天猫旗舰店) · 0.87"; without them, the records
+    "1:82 ↔ 5:49 · 0.873". Labels are unique (a picker tells its options apart by label): names
+    shared by two pairs of the page get their records added."""
+    if "name_l" not in page.columns:
+        return [f"{r.record_l} ↔ {r.record_r} · {r.match_probability:.3f}" for r in page.itertuples()]
+
+    def side(name: object, channel: object) -> str:
+        who = "—" if name is None or (isinstance(name, float) and name != name) else str(name)
+        return f"{who} ({channel_label(str(channel), lang)})" if channel else who
+
+    labels = [f"{side(r.name_l, r.channel_l)} ↔ {side(r.name_r, r.channel_r)} · {r.match_probability:.2f}"
+              for r in page.itertuples()]
+    shared = {label for label in labels if labels.count(label) > 1}
+    return [f"{label} · {r.record_l} ↔ {r.record_r}" if label in shared else label
+            for label, r in zip(labels, page.itertuples())]
 
 
 def _label(column: str) -> str:
@@ -52,31 +69,103 @@ _UNDECIDED = ("NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS
               "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)")
 
 
-def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
-          limit: int = 50, offset: int = 0) -> pd.DataFrame:
-    """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
-    then those nearest the middle of the band (the most uncertain)."""
+SEARCH_KINDS = ("oneid", "mobile", "name")
+
+
+def search_kind(text: str) -> str:
+    """What a queue search text is: a OneID (OID…), a mobile (it standardizes as one) or a name."""
+    q = text.strip()
+    if re.fullmatch(r"OID\d+", q, re.IGNORECASE):
+        return "oneid"
+    if normalizers.normalize_mobile(q).status in VALID:
+        return "mobile"
+    return "name"
+
+
+def _search_sql(text: str) -> tuple[str, list[object]]:
+    """A condition on a queue row (records `sl`/`sr`, crosswalk `cl`/`cr`) true when either record
+    matches `text` on its standardized value, and its parameters. The text is never part of the SQL."""
+    q = text.strip()
+    kind = search_kind(q)
+    if kind == "oneid":
+        return "(cl.oneid = upper(?) OR cr.oneid = upper(?))", [q, q]
+    if kind == "mobile":
+        mobile = normalizers.normalize_mobile(q).value
+        return "(sl.mobile = ? OR sr.mobile = ?)", [mobile, mobile]
+    result = normalizers.normalize_name(q)  # hanzi (traditional too) or pinyin, in either order
+    extra = result.extra or {}
+    values = [v for v in dict.fromkeys((result.value or q, extra.get("simplified") or q)) if v]
+    pinyin = extra.get("pinyin")
+    parts: list[str] = []
+    params: list[object] = []
+    for s in ("sl", "sr"):
+        names = " OR ".join([f"{s}.name = ?", f"{s}.name_simplified = ?"] * len(values))
+        parts.append(names)
+        params += [v for v in values for _ in (0, 1)]
+        if pinyin:
+            parts.append(f"{s}.name_pinyin = ? OR {s}.name_pinyin_rev = ?")
+            params += [pinyin, pinyin]
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _queue_where(source: str | None, low: float, high: float, search: str | None) -> tuple[str, list[object]]:
     where = ["p.band = 'review'", _UNDECIDED, "p.match_probability BETWEEN ? AND ?"]
     params: list[object] = [low, high]
     if source:
         where.append("(cl.source = ? OR cr.source = ?)")
         params += [source, source]
+    if search and search.strip():
+        condition, values = _search_sql(search)
+        where.append(condition)
+        params += values
+    return " AND ".join(where), params
+
+
+# A queue row's records: their crosswalk rows (source, OneID) and standardized rows (names, mobiles).
+_QUEUE_FROM = """FROM match_pairs p
+        JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r
+        LEFT JOIN std_records sl ON sl.batch_id = cl.batch_id AND sl.row_number = cl.row_number
+        LEFT JOIN std_records sr ON sr.batch_id = cr.batch_id AND sr.row_number = cr.row_number"""
+
+
+def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
+          limit: int = 50, offset: int = 0, search: str | None = None, with_names: bool = False) -> pd.DataFrame:
+    """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
+    then those nearest the middle of the band (the most uncertain).
+
+    source: only pairs with a record of this source. search: only pairs with a record matching a
+    name, mobile or OneID (`search_kind`), on standardized values. with_names: add both records'
+    names (`name_l`, `name_r`, unmasked: a page masks them) and channels (`channel_l`, `channel_r`).
+    """
+    where, params = _queue_where(source, low, high, search)
+    names = ("sl.name AS name_l, sr.name AS name_r, bl.channel AS channel_l, br.channel AS channel_r, "
+             if with_names else "")
     return cur.execute(
         f"""
-        SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r,
+        SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r, {names}
                p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
                cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids
-        FROM match_pairs p
-        JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r
-        WHERE {' AND '.join(where)}
+        {_QUEUE_FROM}
+        LEFT JOIN batches bl ON bl.batch_id = cl.batch_id LEFT JOIN batches br ON br.batch_id = cr.batch_id
+        WHERE {where}
         ORDER BY fuses_oneids DESC, abs(p.match_probability - 0.5 * (
             (SELECT review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1) +
             (SELECT auto_accept FROM oneid_models ORDER BY run_id DESC LIMIT 1))), p.rec_l, p.rec_r
         LIMIT ? OFFSET ?""", params + [limit, offset]).df()
 
 
-def queue_size(cur: duckdb.DuckDBPyConnection) -> int:
-    return scalar(cur, f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED}")
+def queue_size(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
+               search: str | None = None) -> int:
+    """How many pairs `queue` holds with these filters (all undecided review pairs by default)."""
+    if source is None and search is None and (low, high) == (0.0, 1.0):
+        return scalar(cur, f"SELECT count(*) FROM match_pairs p WHERE band = 'review' AND {_UNDECIDED}")
+    where, params = _queue_where(source, low, high, search)
+    return scalar(cur, f"SELECT count(*) {_QUEUE_FROM} WHERE {where}", params)
+
+
+def queue_sources(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The sources (with their channel) a queue can be narrowed to."""
+    return cur.execute("SELECT source, channel FROM sources ORDER BY source").df()
 
 
 def side_by_side(cur: duckdb.DuckDBPyConnection, rec_l: int, rec_r: int) -> pd.DataFrame:

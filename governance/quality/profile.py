@@ -39,15 +39,7 @@ _CHECK_FIELDS = {"check_birth_id": ("birth_date", "id_card"), "check_gender_id":
                  "check_region_id": ("province",)}
 
 
-def _mapped_fields(cur: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
-    """Fields each source maps (current mapping): only those are profiled."""
-    rows = cur.execute("SELECT e.source, e.field FROM mapping_entries e JOIN (SELECT source, max(version) v FROM "
-                       "mapping_versions GROUP BY source) c ON c.source = e.source AND c.v = e.version "
-                       "WHERE e.field IS NOT NULL").fetchall()
-    out: dict[str, set[str]] = {}
-    for source, f in rows:
-        out.setdefault(source, set()).add(f)
-    return out
+_mapped_fields = rules_mod.mapped_fields  # fields each source maps (current mapping): only those are profiled
 
 
 def _union(parts: list[str]) -> str:
@@ -163,7 +155,7 @@ def run_profile(db: Database, actor: str) -> ProfileRun:
             f"SELECT source, sum(n - 1) FROM (SELECT source, {row_hash} h, count(*) n FROM std_records s "
             "GROUP BY ALL HAVING count(*) > 1) GROUP BY source").fetchall())
         _store_keys(cur, run_id)
-        rule_results = rules_mod.evaluate(cur)
+        rule_results = rules_mod.evaluate(cur, mapped=mapped)
         for r in rule_results:
             cur.execute("INSERT INTO rule_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, r.source, r.rule.rule_id, r.rule.version, r.rule.name, r.rule.severity,
@@ -289,13 +281,15 @@ def sources_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
 
 
 def reasons_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
-    return cur.execute("SELECT field, reason, status, sum(n) AS n FROM profile_status WHERE run_id = ? AND reason IS NOT NULL "
-                       "AND status NOT IN ('missing') GROUP BY ALL ORDER BY n DESC", [run_id]).df()
+    return cur.execute("SELECT source, field, reason, status, sum(n) AS n FROM profile_status WHERE run_id = ? "
+                       "AND reason IS NOT NULL AND status NOT IN ('missing') GROUP BY ALL ORDER BY n DESC, source, field, "
+                       "reason", [run_id]).df()
 
 
 def trend_frame(cur: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Batches in the order they were uploaded (batch ids of different sources interleave)."""
     return cur.execute("SELECT source, batch_id, uploaded_at, rows, score, dropped FROM profile_batches WHERE run_id = ? "
-                       "ORDER BY source, batch_id", [run_id]).df()
+                       "ORDER BY uploaded_at, batch_id", [run_id]).df()
 
 
 def runs_frame(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -331,9 +325,24 @@ class Report:
     def field_names(self) -> list[str]:
         return sorted(self.fields["field"].unique().tolist())
 
-    def reasons_of(self, field: str) -> list[str]:
-        """The reason codes that occur for `field`, sorted."""
-        return sorted(self.reasons.loc[self.reasons["field"] == field, "reason"].unique().tolist())
+    def reasons_of(self, field: str, source: str | None = None) -> list[str]:
+        """The reason codes that occur for `field` (in `source`, if given), sorted."""
+        rows = self.reasons["field"] == field
+        if source:
+            rows &= self.reasons["source"] == source
+        return sorted(self.reasons.loc[rows, "reason"].unique().tolist())
+
+    def for_source(self, source: str | None) -> "Report":
+        """The report narrowed to one source (None or '': all of them). The run and the identifiers
+        shared across sources stay as they are: they describe the workspace."""
+        if not source:
+            return self
+
+        def narrow(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["source"] == source].reset_index(drop=True) if "source" in frame.columns else frame
+
+        return Report(self.run, narrow(self.fields), narrow(self.sources), narrow(self.reasons), narrow(self.trend),
+                      self.keys, narrow(self.rules))
 
 
 def latest_report(cur: duckdb.DuckDBPyConnection) -> Report | None:

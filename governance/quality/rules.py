@@ -501,11 +501,38 @@ def _duplicates_sql(i: int, rule: Rule, applicable: str) -> str:
             f"WHERE {applicable} GROUP BY ALL HAVING count(*) > 1) GROUP BY source")
 
 
-def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None) -> list[RuleResult]:
+def mapped_fields(cur: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Source -> the standard fields its current mapping fills (see governance.sources.mapping)."""
+    rows = cur.execute("SELECT e.source, e.field FROM mapping_entries e JOIN (SELECT source, max(version) v FROM "
+                       "mapping_versions GROUP BY source) c ON c.source = e.source AND c.v = e.version "
+                       "WHERE e.field IS NOT NULL").fetchall()
+    out: dict[str, set[str]] = {}
+    for source, f in rows:
+        out.setdefault(source, set()).add(f)
+    return out
+
+
+def applies_to(rule: Rule, mapped: set[str]) -> bool:
+    """Whether a rule applies to a source that maps `mapped`: a rule on fields needs every one of
+    them mapped (a CRM without a Douyin column cannot fail "Douyin ID is present"). Rules without
+    fields (consistency checks, custom expressions) apply everywhere."""
+    return not rule.fields or set(rule.fields) <= mapped
+
+
+def only_mapped(results: list[RuleResult], mapped: dict[str, set[str]]) -> list[RuleResult]:
+    """`results` with the rules a source does not map counted as not applicable there (0 of 0)."""
+    return [r if applies_to(r.rule, mapped.get(r.source, set())) else RuleResult(r.rule, r.source, 0, 0)
+            for r in results]
+
+
+def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None,
+             mapped: dict[str, set[str]] | None = None) -> list[RuleResult]:
     """Evaluate rules per source in one scan of std_records, plus one aggregate of duplicate keys
     per uniqueness rule. Custom rules run in a sandbox each (`custom_failures`); one that is refused
-    or stopped gives results with its `error` and no counts."""
+    or stopped gives results with its `error` and no counts. A rule on fields a source does not map
+    (`mapped`, by default each source's current mapping) is not applicable there: 0 of 0."""
     rules = current_rules(cur, enabled_only=True) if rules is None else rules
+    mapped = mapped_fields(cur) if mapped is None else mapped
     if not rules:
         return []
     duplicates, aggregates, params = [], [], []
@@ -546,4 +573,4 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None) ->
                 continue
             n = outcome.get(source, 0) if outcome is not None else failed_unique.get((i, source), row[2 + 2 * i])
             results.append(RuleResult(rule, source, row[1 + 2 * i], n))  # a uniqueness rule's f{i} is 0
-    return results
+    return only_mapped(results, mapped)

@@ -26,17 +26,36 @@ def _schema_order(field: str) -> int:
 
 
 def quality_heatmap(fields: pd.DataFrame, metric: str, labels: dict[str, str], title: str) -> go.Figure:
-    """Sources × fields, coloured by completeness or validity (0–100)."""
+    """Sources × fields, coloured by completeness or validity (0–100).
+
+    Plotly cannot select a heatmap cell (a click there sends no selection event), so an invisible
+    square marker sits on every cell: clicking a cell selects its marker, whose customdata is
+    (source, field). The markers carry the hover; the heatmap only paints."""
     pivot = fields.pivot_table(index="source", columns="field", values=metric, aggfunc="first", dropna=False) * 100
     pivot = pivot[sorted(pivot.columns, key=_schema_order)]  # the schema's order: name, mobile, … first
     text = [["" if pd.isna(v) else f"{v:.0f}" for v in row] for row in pivot.values]
-    columns = list(pivot.columns)
+    columns, sources = list(pivot.columns), list(pivot.index)
     fig = go.Figure(go.Heatmap(
-        z=pivot.values.round(1), x=columns, y=list(pivot.index), zmin=0, zmax=100, colorscale="RdYlGn",
-        text=text, texttemplate="%{text}", customdata=[[labels.get(c, c) for c in columns] for _ in pivot.index],
-        hovertemplate="%{y} · %{customdata}: %{z}%<extra></extra>"))
-    fig.update_xaxes(tickvals=columns, ticktext=[labels.get(c, c) for c in columns])  # x keeps the field name
+        z=pivot.values.round(1), x=columns, y=sources, zmin=0, zmax=100, colorscale="RdYlGn",
+        text=text, texttemplate="%{text}", hoverinfo="skip"))
+    cells = [(s, c, v) for s, row in zip(sources, pivot.values) for c, v in zip(columns, row)]
+    fig.add_trace(go.Scatter(
+        x=[c for _, c, _ in cells], y=[s for s, _, _ in cells], mode="markers", showlegend=False,
+        marker=dict(symbol="square", size=34, color="rgba(0,0,0,0)"),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        customdata=[[s, c, labels.get(c, c), "" if pd.isna(v) else f"{v:.1f}%"] for s, c, v in cells],
+        hovertemplate="%{customdata[0]} · %{customdata[2]}: %{customdata[3]}<extra></extra>"))
+    fig.update_xaxes(tickvals=columns, ticktext=[labels.get(c, c) for c in columns],  # x keeps the field name
+                     categoryorder="array", categoryarray=columns, showgrid=False, zeroline=False)
+    fig.update_yaxes(categoryorder="array", categoryarray=sources, showgrid=False, zeroline=False)
+    fig.update_layout(hoverdistance=-1)  # a click anywhere in a cell reaches its marker
     return _layout(fig, title, 160 + 40 * max(1, len(pivot.index)))
+
+
+def heatmap_cell(point: dict | None) -> tuple[str, str] | None:
+    """The (source, field) of a clicked heatmap cell, from a point of a selection event."""
+    data = (point or {}).get("customdata")
+    return (str(data[0]), str(data[1])) if isinstance(data, (list, tuple)) and len(data) >= 2 else None
 
 
 def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: int = 20,
@@ -47,33 +66,44 @@ def reason_bars(reasons: pd.DataFrame, names: dict[str, str], title: str, top: i
     fig = go.Figure(go.Bar(x=data["n"], y=[f"{names.get(r, r)} · {labels.get(f, f)}"
                                            for r, f in zip(data["reason"], data["field"])],
                            orientation="h", customdata=list(zip(data["field"], data["reason"])),
-                           hovertemplate="%{y}: %{x}<extra></extra>"))
+                           hovertemplate="%{y}: %{x:,}<extra></extra>"))
+    fig.update_xaxes(tickformat=",d")
     return _layout(fig, title, 120 + 22 * len(data))
 
 
 def score_trend(trend: pd.DataFrame, title: str, batch_label: str = "batch") -> go.Figure:
+    """Score per batch and source, the batches in upload order (`uploaded_at`, then batch id)."""
+    if "uploaded_at" in trend.columns:
+        trend = trend.sort_values(["uploaded_at", "batch_id"], kind="stable")
+    order = list(dict.fromkeys(trend["batch_id"].astype(str)))
     fig = go.Figure()
-    for source, part in trend.groupby("source"):
-        fig.add_trace(go.Scatter(x=part["batch_id"].astype(str), y=part["score"], mode="lines+markers", name=source))
+    for source, part in trend.groupby("source", sort=True):
+        fig.add_trace(go.Scatter(x=part["batch_id"].astype(str), y=part["score"], mode="lines+markers", name=source,
+                                 hovertemplate="%{x}: %{y:.1f}<extra>" + str(source) + "</extra>"))
         dropped = part[part["dropped"]]
         if not dropped.empty:
             fig.add_trace(go.Scatter(x=dropped["batch_id"].astype(str), y=dropped["score"], mode="markers",
-                                     marker=dict(symbol="x", size=14, color="red"), name=f"{source} ↓", showlegend=False))
+                                     marker=dict(symbol="x", size=14, color="red"), name=f"{source} ↓", showlegend=False,
+                                     hovertemplate="%{x}: %{y:.1f}<extra>" + str(source) + "</extra>"))
     fig.update_yaxes(range=[0, 100])
-    fig.update_xaxes(title=batch_label, type="category")  # batch ids are labels, not a scale
+    # batch ids are labels, not a scale; in upload order, whichever source came first
+    fig.update_xaxes(title=batch_label, type="category", categoryorder="array", categoryarray=order)
     return _layout(fig, title)
 
 
 def source_scores(sources: pd.DataFrame, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=sources["source"], y=sources["score"], text=sources["score"], textposition="auto"))
+    fig = go.Figure(go.Bar(x=sources["source"], y=sources["score"], texttemplate="%{y:.1f}", textposition="auto",
+                           hovertemplate="%{x}: %{y:.1f}<extra></extra>"))
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, title, 320)
 
 
 def duplicate_rates(sources: pd.DataFrame, title: str) -> go.Figure:
-    rate = (sources["duplicate_rate"].fillna(0) * 100).round(2)
-    fig = go.Figure(go.Bar(x=sources["source"], y=rate, text=rate, textposition="auto"))
-    fig.update_yaxes(title="%")
+    """Duplicate rows as a share of each source's rows, on a percentage axis."""
+    rate = sources["duplicate_rate"].astype(float).fillna(0.0)
+    fig = go.Figure(go.Bar(x=sources["source"], y=rate, texttemplate="%{y:.1%}", textposition="auto",
+                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%" if rate.max() >= 0.05 else ".1%", rangemode="tozero")
     return _layout(fig, title, 320)
 
 

@@ -2,6 +2,8 @@
 OneID, and the survivorship rules editor."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -18,13 +20,84 @@ from governance.ui.widgets import pager, table
 PAGE_SIZE = 20
 
 
+OPEN_PARAM = "oneid"  # ?oneid=OID…: the customer a link from another page opens (see `open_link`)
+BROWSE_SIZE = 10
+
+
+def open_link(oneid: str, label: str) -> None:
+    """A link that opens `oneid` on the Customer 360 page (for every page that names a customer)."""
+    st.page_link("pages/customer360.py", label=label, icon=":material/person_search:",
+                 query_params={OPEN_PARAM: oneid})
+
+
+def _open(oneid: str) -> None:
+    """Open a customer as if its OneID had been searched (a callback, or before the search box exists)."""
+    st.session_state["c360_query"] = oneid
+    st.session_state["c360_kind"] = "auto"  # a OneID is detected as one; a kind left on "name" would miss it
+
+
+def _opened_by_link() -> None:
+    """A link's ?oneid= opens that customer once; the parameter is then dropped, so the search box
+    is the steward's again."""
+    oneid = st.query_params.get(OPEN_PARAM)
+    if oneid:
+        del st.query_params[OPEN_PARAM]
+        _open(oneid.strip().upper())
+
+
+def _summary(ctx: PageContext, frame: pd.DataFrame) -> pd.DataFrame:
+    """A list of OneIDs as this role may see it: names and mobiles masked, channels in the UI language."""
+    shown = ctx.mask(frame, {"name": "name", "mobile": "mobile"},
+                     keep=[c for c in frame.columns if c not in ("name", "mobile")])
+    shown["channels"] = [" · ".join(channel_label(c, ctx.lang) for c in list(v)) for v in frame["channels"]]
+    return shown
+
+
+def _open_row(key: str, oneids: list[str]) -> None:
+    """A click on a row of a browse list (the list as that run showed it) opens its customer."""
+    rows = ((st.session_state.get(key) or {}).get("selection") or {}).get("rows") or []
+    if rows and rows[0] < len(oneids):
+        _open(oneids[rows[0]])
+
+
+def _open_picked() -> None:
+    picked = st.session_state.get("c360_browse_pick")
+    if picked:
+        _open(picked)
+        st.session_state["c360_browse_pick"] = None
+
+
+def browse(ctx: PageContext) -> None:
+    """Where to start with an empty search box: a hint, and lists of customers to open (recently
+    changed, the largest OneIDs, those waiting for a review), masked for the role."""
+    st.caption(tr("c360.hint"))
+    which = st.radio(tr("c360.browse"), c360.BROWSE_LISTS, format_func=lambda w: ctx.t(f"c360.browse.{w}"),
+                     horizontal=True, key="c360_browse")
+    with ctx.db.cursor() as cur:
+        frame = c360.browse(cur, which, BROWSE_SIZE)
+    if frame.empty:
+        st.info(tr(f"c360.browse_empty.{which}"))
+        return
+    shown = _summary(ctx, frame)
+    oneids = frame["oneid"].tolist()
+    key = f"c360_browse_table_{which}"
+    table(shown, on_select=partial(_open_row, key, oneids), selection_mode="single-row", key=key)
+    labels = {r.oneid: ctx.t("c360.browse_label", oneid=r.oneid, name=r.name or "—", n=int(r.record_count))
+              for r in shown.itertuples()}
+    st.selectbox(tr("c360.browse_pick"), oneids, index=None, format_func=labels.__getitem__,
+                 placeholder=tr("c360.browse_choose"), key="c360_browse_pick", on_change=_open_picked)
+
+
 def search(ctx: PageContext) -> str | None:
-    """Find customers (masked results, paged) and pick one; returns the picked OneID, if any."""
+    """Find customers (masked results, paged) and pick one; returns the picked OneID, if any. With
+    an empty search box, the browse lists instead."""
+    _opened_by_link()
     st.subheader(tr("c360.search"))
     c1, c2 = st.columns([1, 3])
     kind = c1.selectbox(tr("c360.kind"), c360.KINDS, format_func=lambda k: ctx.t(f"c360.kind.{k}"), key="c360_kind")
     query = c2.text_input(tr("c360.query"), key="c360_query").strip()
     if not query:
+        browse(ctx)
         return None
     with ctx.db.cursor() as cur:
         total = c360.search(cur, query, kind, limit=0)[1]

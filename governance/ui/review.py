@@ -11,7 +11,8 @@ from governance.access import auth
 from governance.i18n import column_label
 from governance.oneid import calibration, links, review
 from governance.store.errors import GovernanceError
-from governance.ui import charts
+from governance.store.schema import channel_label
+from governance.ui import charts, customer360
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext, current_user
 from governance.ui.session import show_error, tr
@@ -91,7 +92,8 @@ def thresholds_learned(ctx: PageContext, can_decide: bool) -> None:
 
 Pair = tuple[int, int]
 PICK = "queue_pick"  # the pair on screen (rec_l, rec_r): the picker, the comparison and the buttons all follow it
-_DECIDED, _UNDONE = "_review_decided", "_review_undone"  # a click's outcome, shown by the run it starts
+# A click's outcome, shown until the next click (a background job ending reruns the page meanwhile).
+_DECIDED, _UNDONE = "_review_decided", "_review_undone"
 
 
 def _may_decide(ctx: PageContext) -> bool:
@@ -111,6 +113,7 @@ def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None)
     if not _may_decide(ctx):
         return
     comment = (st.session_state.get("decide_comment") or "").strip() or None
+    st.session_state.pop(_UNDONE, None)
     try:
         review.decide(ctx.db, ctx.user.username, *pair, decision, comment)
     except review.AlreadyDecided as exc:
@@ -125,7 +128,7 @@ def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None)
 
 
 def _show_outcome(key: str) -> None:
-    outcome = st.session_state.pop(key, None)
+    outcome = st.session_state.get(key)
     if isinstance(outcome, GovernanceError):
         show_error(outcome)
     elif outcome:
@@ -140,6 +143,51 @@ def _following(pairs: list[Pair], pair: Pair) -> Pair | None:
     return others[0] if others else None
 
 
+QUEUE_LIMIT = 50  # pairs a queue page lists (the picker's options)
+_NAMES = ("name_l", "name_r")
+
+
+def queue_navigation(ctx: PageContext) -> pd.DataFrame:
+    """The review queue's filters (source, probability band, a search by name, mobile or OneID) and
+    the queue page they select, listed with masked names and channels. Returns that page, names
+    masked for this role, for `pair_review`."""
+    with ctx.db.cursor() as cur:
+        sources = review.queue_sources(cur)
+    channels = dict(zip(sources["source"], sources["channel"]))
+    c1, c2, c3 = st.columns([1, 1, 2])
+    source = c1.selectbox(tr("review.filter_source"), [None, *channels], key="queue_source",
+                          format_func=lambda s: ctx.t("review.all_sources") if s is None
+                          else f"{s} ({channel_label(channels[s], ctx.lang)})")
+    with c2:
+        low, high = st.slider(tr("review.band"), 0.0, 1.0, (0.0, 1.0), 0.01, key="queue_band")
+    search = c3.text_input(tr("review.search"), key="queue_search", placeholder=tr("review.search_hint")).strip()
+    with ctx.db.cursor() as cur:
+        # Matched on the standardized values in SQL with parameters; what comes back is masked below.
+        page = review.queue(cur, source, low, high, limit=QUEUE_LIMIT, search=search or None, with_names=True)
+        total = review.queue_size(cur, source, low, high, search or None)
+    page = ctx.mask(page, dict.fromkeys(_NAMES, "name"), keep=[c for c in page.columns if c not in _NAMES])
+    filtered = bool(source or search or (low, high) != (0.0, 1.0))
+    if filtered or total > len(page):
+        st.caption(tr("review.matching", n=total, shown=len(page)))
+    if page.empty and filtered:
+        st.info(tr("review.no_match"))
+    shown = page[["name_l", "channel_l", "name_r", "channel_r", "match_probability", "fuses_oneids", "oneid_l", "oneid_r"]]
+    table(shown.assign(**{c: [channel_label(v, ctx.lang) for v in page[c]] for c in ("channel_l", "channel_r")}))
+    return page
+
+
+def _customer_links(ctx: PageContext, page: pd.DataFrame, pair: Pair) -> None:
+    """Links opening either record's customer in Customer 360 (every role that sees the queue may)."""
+    if not ctx.can("customer.view"):
+        return
+    row = page.iloc[[(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()].index(pair)]
+    c1, c2 = st.columns(2)
+    with c1:
+        customer360.open_link(row["oneid_l"], ctx.t("c360.open_l", oneid=row["oneid_l"]))
+    with c2:
+        customer360.open_link(row["oneid_r"], ctx.t("c360.open_r", oneid=row["oneid_r"]))
+
+
 def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     """Pick a pair of the queue page: the two records side by side, why the model scored them so,
     and (for stewards) the decision, by click or keyboard. Everything follows one pair identity in
@@ -151,10 +199,14 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     pairs: list[Pair] = [(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()]
     if st.session_state.get(PICK) not in pairs:  # first visit, decided meanwhile, or outside the band
         _show(pairs[0])
-    labels = dict(zip(pairs, review.pair_labels(page)))
+    labels = dict(zip(pairs, review.pair_labels(page, ctx.lang)))  # masked names and channels (queue_navigation)
     pair = st.selectbox(tr("review.pick"), pairs, format_func=labels.__getitem__, key=PICK)
     rec_l, rec_r = pair
-    probability = float(page["match_probability"].iloc[pairs.index(pair)])
+    shown = page.iloc[pairs.index(pair)]
+    st.caption(tr("review.records", left=shown["record_l"], right=shown["record_r"]))  # as the CLI names them
+    if "oneid_l" in page.columns:
+        _customer_links(ctx, page, pair)
+    probability = float(shown["match_probability"])
     with ctx.db.cursor() as cur:
         both = review.side_by_side(cur, rec_l, rec_r)
         total, parts = review.weights(cur, rec_l, rec_r)
@@ -199,6 +251,7 @@ def _undo_mine(ctx: PageContext, decision_id: int, pair: Pair, described: dict[s
     """The undo button's click: undo the decision it named, then show that pair again."""
     if not _may_decide(ctx):
         return
+    st.session_state.pop(_DECIDED, None)
     try:
         review.undo(ctx.db, ctx.user.username, decision_id)
     except GovernanceError as exc:

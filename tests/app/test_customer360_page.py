@@ -74,3 +74,71 @@ def test_steward_overrides_a_field_and_edits_a_rule(customers):
     with db.cursor() as cur:
         assert survivorship.active_rules(cur)["name"].kind == "most_complete"
         assert cur.execute("SELECT DISTINCT rule FROM golden_lineage WHERE field = 'name'").fetchall() == [("most_complete",)]
+
+
+# ---- where to start: the empty search box (issue 16 §7) --------------------------------------------
+
+def _browse_table(at, which: str):
+    return [d for d in at.dataframe if d.proto.id and f"c360_browse_table_{which}" in d.proto.id][0].value
+
+
+@pytest.mark.parametrize("lang, hint", [
+    ("en", "Type a OneID, mobile, email, name or channel id to find a customer"),
+    ("zh", "输入 OneID、手机号、邮箱、姓名或渠道 ID 查找客户")])
+def test_empty_search_shows_a_hint_and_the_browse_lists_masked(customers, lang, hint):
+    db, _, _ = customers
+    with db.cursor() as cur:
+        largest = cur.execute("SELECT oneid FROM golden_records ORDER BY record_count DESC, channel_count DESC, oneid "
+                              "LIMIT 3").fetchall()
+        names = {n for (n,) in cur.execute("SELECT name FROM golden_records WHERE name IS NOT NULL").fetchall()}
+    at = app_test(db, "analyst", lang).run()
+    at.switch_page("pages/customer360.py").run()
+    assert not at.exception
+    assert hint in visible_text(at)
+    assert at.radio(key="c360_browse").options == (["Recently changed", "Largest OneIDs", "Flagged for review"]
+                                                   if lang == "en" else ["最近变更", "记录最多的 OneID", "待审核"])
+    seen = {}
+    for which in ("recent", "largest", "flagged"):
+        at.radio(key="c360_browse").set_value(which).run()
+        assert not at.exception
+        seen[which] = _browse_table(at, which)
+        text = visible_text(at) + "\n".join(at.selectbox(key="c360_browse_pick").options)
+        assert not MOBILE.search(text) and not ID_NUMBER.search(text)
+        assert not names & set(seen[which]["name"].dropna())          # every name masked for the analyst
+        assert unlabelled_columns(at) == []
+    assert seen["largest"]["oneid"].head(3).tolist() == [o for (o,) in largest]
+    assert (seen["flagged"]["pending_pairs"] + seen["flagged"]["cluster_flags"] > 0).all()
+    assert len(seen["recent"]) == 10
+
+
+def test_recently_changed_puts_an_overridden_customer_first(customers):
+    from governance import pipeline
+    db, oneid, _ = customers
+    pipeline.set_override(db, "steward", oneid, "email", "fixed.wang@163.com", "customer correction request")
+    at = app_test(db, "steward").run()
+    at.switch_page("pages/customer360.py").run()
+    assert _browse_table(at, "recent")["oneid"].iloc[0] == oneid
+
+
+def test_picking_a_customer_from_a_browse_list_opens_it(customers):
+    db, _, _ = customers
+    at = app_test(db, "analyst").run()
+    at.switch_page("pages/customer360.py").run()
+    at.radio(key="c360_browse").set_value("largest").run()
+    first = _browse_table(at, "largest")["oneid"].iloc[0]
+    at.selectbox(key="c360_browse_pick").set_value(first).run()
+    assert not at.exception
+    assert first in [h.value for h in at.subheader]                 # the customer is open
+    assert "Golden record (where each value came from)" in [h.value for h in at.subheader]
+    assert at.text_input(key="c360_query").value == first
+    assert not MOBILE.search(visible_text(at))
+
+
+def test_a_link_with_a_oneid_opens_that_customer(customers):
+    db, oneid, _ = customers
+    at = app_test(db, "analyst").run()
+    at.query_params["oneid"] = oneid
+    at.switch_page("pages/customer360.py").run()
+    assert not at.exception
+    assert oneid in [h.value for h in at.subheader]
+    assert at.text_input(key="c360_query").value == oneid

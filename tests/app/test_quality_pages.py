@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 
 import pytest
 
@@ -58,29 +60,108 @@ def test_quality_page_without_results(app_db):
     assert [i.value for i in at.info] == ["No quality results yet."]
 
 
+def save_button(at):
+    return next(b for b in at.button if b.label == "Save rule")
+
+
 def test_steward_adds_a_rule(profiled):
     at = app_test(profiled, "steward").run()
     at.switch_page("pages/rules.py").run()
     assert not at.exception
+    at.selectbox(key="rule_type_").set_value("regex").run()
+    assert not at.text_area                                              # no JSON box any more
     at.text_input[0].input("card.format")
     at.text_input[1].input("Card starts with M")
-    at.selectbox[1].set_value("regex")
     at.multiselect[0].set_value(["member_card"])
-    at.text_area[0].input('{"pattern": "M[0-9]+"}')
-    at.button[0].click().run()
+    at.text_input(key="rule_params__regex_pattern").input("M[0-9]+")
+    save_button(at).click().run()
     assert not at.exception
     assert at.success and at.success[0].value == "Saved card.format version 1."
     with profiled.cursor() as cur:
-        assert "card.format" in {r.rule_id for r in rules.current_rules(cur)}
+        rule = {r.rule_id: r for r in rules.current_rules(cur)}["card.format"]
+    assert (rule.rule_type, rule.fields, rule.params) == ("regex", ["member_card"], {"pattern": "M[0-9]+"})
 
 
-def test_bad_rule_parameters_are_refused(profiled):
+NINE_TYPES = [  # type, fields, the parameter widgets as typed, the parameters stored
+    ("not_null", ["nickname"], {}, {}),
+    ("format", ["mobile"], {}, {}),
+    ("regex", ["member_card"], {"pattern": "M[0-9]+"}, {"pattern": "M[0-9]+"}),
+    ("allowed_values", ["gender"], {"values": "1\n2, 9"}, {"values": ["1", "2", "9"]}),
+    ("range", ["birth_date"], {"kind": "date", "min": "1900-01-01", "max": "today"},
+     {"type": "date", "min": "1900-01-01", "max": "today"}),
+    ("unique", ["member_card"], {}, {}),
+    ("unique_together", ["mobile", "name"], {}, {}),
+    ("consistency", [], {"check": "check_gender_id"}, {"check": "check_gender_id"}),
+    ("custom_sql", [], {"sql": "length(name) >= 2"}, {"sql": "length(name) >= 2"}),
+]
+
+
+def fill_params(at, rule_type: str, typed: dict) -> None:
+    for name, value in typed.items():
+        key = f"rule_params__{rule_type}_{name}"
+        if name in ("kind", "check"):
+            at.selectbox(key=key).set_value(value)
+        elif name in ("values", "sql"):
+            at.text_area(key=key).input(value)
+        else:
+            at.text_input(key=key).input(value)
+
+
+@pytest.mark.parametrize("rule_type,fields,typed,params", NINE_TYPES, ids=[t[0] for t in NINE_TYPES])
+def test_every_rule_type_is_entered_through_the_form(profiled, rule_type, fields, typed, params):
+    at = app_test(profiled, "steward", lang="zh").run()
+    at.switch_page("pages/rules.py").run()
+    at.selectbox(key="rule_type_").set_value(rule_type).run()
+    assert not at.exception and not [t for t in at.text_area if t.label.startswith("参数")]
+    at.text_input[0].input(f"my.{rule_type}")
+    at.multiselect[0].set_value(fields)
+    fill_params(at, rule_type, typed)
+    next(b for b in at.button if b.label == "保存规则").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == [f"已保存 my.{rule_type} 第 1 版。"]
+    with profiled.cursor() as cur:
+        rule = {r.rule_id: r for r in rules.current_rules(cur)}[f"my.{rule_type}"]
+    assert (rule.rule_type, rule.fields, rule.params) == (rule_type, fields, params)
+
+
+def test_an_existing_rule_opens_with_its_parameters_in_the_form(profiled):
     at = app_test(profiled, "steward").run()
     at.switch_page("pages/rules.py").run()
-    at.text_input[0].input("bad.rule")
-    at.text_area[0].input("[1, 2")
-    at.button[0].click().run()
-    assert [e.value for e in at.error] == ["The parameters are not a valid JSON object."]
+    at.selectbox(key="rules_pick").set_value("birth_date.range").run()
+    assert at.selectbox(key="rule_type_birth_date.range").value == "range"
+    key = "rule_params_birth_date.range_range"
+    assert at.selectbox(key=f"{key}_kind").value == "date"
+    assert (at.text_input(key=f"{key}_min").value, at.text_input(key=f"{key}_max").value) == ("1900-01-01", "today")
+    at.text_input(key=f"{key}_min").input("1920-01-01")
+    save_button(at).click().run()
+    assert at.success and at.success[0].value == "Saved birth_date.range version 2."
+    with profiled.cursor() as cur:
+        rule = {r.rule_id: r for r in rules.current_rules(cur)}["birth_date.range"]
+    assert rule.params == {"type": "date", "min": "1920-01-01", "max": "today"}
+    at.selectbox(key="rules_pick").set_value("gender.codes").run()
+    assert at.text_area(key="rule_params_gender.codes_allowed_values_values").value == "0\n1\n2\n9"
+
+
+def test_bad_rule_parameters_are_refused_and_kept(profiled):
+    at = app_test(profiled, "steward").run()
+    at.switch_page("pages/rules.py").run()
+    at.selectbox(key="rule_type_").set_value("range").run()
+    at.text_input[0].input("age.range")
+    at.multiselect[0].set_value(["birth_date"])
+    at.text_input(key="rule_params__range_min").input("eighteen")
+    save_button(at).click().run()
+    assert [e.value for e in at.error] == ["Minimum and maximum must be numbers."]
+    assert at.text_input(key="rule_params__range_min").value == "eighteen"   # what was typed stays
+    at.text_input(key="rule_params__range_min").input("30")
+    at.text_input(key="rule_params__range_max").input("18")
+    save_button(at).click().run()
+    assert [e.value for e in at.error] == ["The minimum cannot be above the maximum."]
+    at.selectbox(key="rule_type_").set_value("regex").run()
+    at.text_input(key="rule_params__regex_pattern").input("M[0-9")
+    save_button(at).click().run()
+    assert len(at.error) == 1 and "Invalid regular expression" in at.error[0].value   # Rule.validate, as before
+    with profiled.cursor() as cur:
+        assert "age.range" not in {r.rule_id for r in rules.current_rules(cur)}
 
 
 def test_rules_page_flags_a_stored_rule_that_fails_the_safety_check(profiled):
@@ -129,3 +210,70 @@ def test_rules_page_labels_rule_types_severities_and_dimensions(profiled):
     pickers = {s.label: s for s in at.selectbox}
     assert pickers["类型"].options[0] == "非空" and pickers["类型"].value == "not_null"
     assert "警告" in pickers["严重程度"].options and "有效性" in pickers["质量维度"].options
+
+
+@pytest.fixture
+def two_sources(profiled, tmp_path):
+    path = tmp_path / "douyin.csv"
+    path.write_text("抖音号,昵称,手机\ndy_001,小王,13912345678\n,小李,12345\n", encoding="utf-8")
+    ingest.ingest_file(profiled, path, actor="steward", source="douyin",
+                       mapping={"抖音号": "douyin_id", "昵称": "nickname", "手机": "mobile"})
+    pipeline.refresh_quality(profiled, "steward")
+    return profiled
+
+
+def figures(at) -> dict[str, dict]:
+    """The page's plotly figures by title."""
+    out = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def test_every_quality_chart_narrows_to_the_source_in_hand(two_sources):
+    at = app_test(two_sources, "steward").run()
+    at.switch_page("pages/quality.py").run()
+    both = figures(at)
+    assert set(both["Sources × fields"]["data"][0]["y"]) == {"crm", "douyin"}
+    at.selectbox(key="quality_scope").set_value("douyin").run()
+    assert not at.exception
+    shown = figures(at)
+    assert set(shown) == set(both)
+    assert shown["Sources × fields"]["data"][0]["y"] == ["douyin"]
+    assert shown["Score per source"]["data"][0]["x"] == ["douyin"]
+    assert shown["Duplicate rows within each source"]["data"][0]["x"] == ["douyin"]
+    assert {d["name"] for d in shown["Score per batch (× marks a drop beyond the bound)"]["data"]} == {"douyin"}
+    reasons = {tuple(c) for c in shown["Problems by reason code"]["data"][0]["customdata"]}
+    assert reasons and {f for f, _ in reasons} == {"mobile"}           # douyin's problems only: no ID numbers
+    assert "id_card" in {c[0] for c in both["Problems by reason code"]["data"][0]["customdata"]}
+    rule_results = at.dataframe[1].value
+    assert set(rule_results["source"]) == {"douyin"}
+    assert at.selectbox(key="drill_source").value == "douyin"          # the failing records follow
+    assert at.metric[0].label == "Quality score of douyin" and at.metric[1].value == "2"
+
+
+def test_the_douyin_id_rule_is_not_applicable_where_it_is_not_mapped(two_sources):
+    at = app_test(two_sources, "steward").run()
+    at.switch_page("pages/quality.py").run()
+    results = at.dataframe[1].value.set_index(["source", "rule_id"])
+    crm = results.loc[("crm", "douyin_id.present")]
+    assert (crm["passed"], crm["pass_rate"]) == ("not applicable (the source does not map the field)", "")
+    assert results.loc[("douyin", "douyin_id.present"), "passed"] == "passed"
+    assert list(at.dataframe[1].value["passed"])[0] == "failed"          # failures first, not unmapped fields
+
+
+def test_numbers_on_the_quality_page_read_for_people(profiled):
+    at = app_test(profiled, "steward").run()
+    at.switch_page("pages/quality.py").run()
+    at.button(key="quality_run").click().run()
+    assert re.fullmatch(r"Done: 3 records standardized, score \d+(\.\d)?\.", at.success[0].value)
+    assert re.fullmatch(r"\d+\.\d", at.metric[0].value)
+    results = at.dataframe[1].value
+    assert all(re.fullmatch(r"(\d{1,3}(\.\d)?%)?", v) for v in results["pass_rate"])
+    assert set(results["mostly"]) <= {"50%", "60%", "70%", "80%", "90%", "95%", "98%", "99%", "100%"}
+    assert "67%" in set(results.loc[results["rule_id"] == "mobile.present", "pass_rate"])  # 2 of 3, not 0.6666…
+    at.selectbox(key="drill_field").set_value("mobile").run()
+    drill = at.dataframe[-1].value
+    assert len(drill) and not drill.isna().any().any()                 # empty cells blank, not None
+    assert "" in set(drill["standardized_value"])

@@ -1,6 +1,8 @@
 """AppTest for the OneID review page, and the Home page's counts of waiting work on the same resolved store."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from governance.access import auth, masking
@@ -81,13 +83,14 @@ def test_steward_decides_by_keyboard_and_skips_to_the_next_pair(resolved):
     picker = at.selectbox(key="queue_pick")
     shown = picker.format_func(picker.value)
     assert shown == picker.options[1]
+    shown_pair = _pair_in(at, shown)
     with resolved.cursor() as cur:
         assert review.queue_size(cur) == before and not cur.execute("SELECT count(*) FROM review_decisions").fetchone()[0]
     at.button(key="decide_reject").click().run()
     assert not at.exception
     with resolved.cursor() as cur:
         rec_l, rec_r, decision = cur.execute("SELECT rec_l, rec_r, decision FROM review_decisions").fetchone()
-    assert decision == "reject" and _pair_in(shown) == (rec_l, rec_r)
+    assert decision == "reject" and shown_pair == (rec_l, rec_r)
 
 
 def test_zh_page_lists_the_shortcuts(resolved):
@@ -207,10 +210,13 @@ def _review_page(db, username: str, lang: str = "en"):
     return at
 
 
-def _pair_in(label: str) -> tuple[int, int]:
-    """The pair a picker label ("1:82 ↔ 5:49 · 0.873") names."""
-    (bl, rl), (br, rr) = (side.split(":") for side in label.split(" · ")[0].split(" ↔ "))
-    return int(bl) * 4294967296 + int(rl), int(br) * 4294967296 + int(rr)
+def _pair_in(at, label: str) -> tuple[int, int]:
+    """The pair a picker label ("张* (CRM) ↔ 张** (Tmall store) · 0.87") names in the page's last run.
+    Labels show masked names, so the run's own labels tell: the picker's format_func is the
+    `{pair: label}` dict's lookup."""
+    labels = at.selectbox(key="queue_pick").format_func.__self__
+    [pair] = [pair for pair, text in labels.items() if text == label]
+    return pair
 
 
 def _picker_shows(at, before: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -219,8 +225,8 @@ def _picker_shows(at, before: tuple[int, int] | None = None) -> tuple[int, int]:
     (`before`), or shows the default option when the picker is new."""
     proto = at.selectbox(key="queue_pick").proto
     if proto.set_value:
-        return _pair_in(proto.raw_value)
-    return before or _pair_in(proto.options[proto.default])
+        return _pair_in(at, proto.raw_value)
+    return before or _pair_in(at, proto.options[proto.default])
 
 
 def _compared(at, db) -> tuple[int, int]:
@@ -296,7 +302,7 @@ def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked
 
     at = _review_page(resolved, "steward")
     assert f"Undoes #{second_id}: {pair_text(second)} (approved)." in visible_text(at)
-    history = [d.value for d in at.dataframe if "name_l" in d.value.columns][0]
+    history = [d.value for d in at.dataframe if {"name_l", "decision"} <= set(d.value.columns)][0]
     assert history[["name_l", "name_r"]].values.tolist() == [[masked[r] for r in p] for p in (third, second, first)]
     assert not raw & set(history.astype(str).values.ravel())
     assert at.selectbox(key="undo_pick").value is None           # no default decision to undo
@@ -308,3 +314,103 @@ def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked
     assert _decisions(resolved) == [(*first, "reject", "steward"), (*third, "approve", "admin")]
     assert _picker_shows(at) == second and _compared(at, resolved) == second   # the undone pair, to decide again
     assert f"Undoes #{first_id}: {pair_text(first)} (rejected)." in visible_text(at)
+
+
+# ---- queue navigation: filters, search, masked labels, links to Customer 360 (issue 16 §2) ---------
+
+def _queue_table(at):
+    return [d.value for d in at.dataframe if {"name_l", "channel_l", "oneid_l"} <= set(d.value.columns)][0]
+
+
+def _names(db) -> dict[int, str]:
+    with db.cursor() as cur:
+        return dict(cur.execute("SELECT batch_id * 4294967296 + row_number, name FROM std_records "
+                                "WHERE name IS NOT NULL").fetchall())
+
+
+@pytest.mark.parametrize("role", ["analyst", "steward"])
+def test_the_picker_names_pairs_by_masked_name_and_channel(resolved, role):
+    at = _review_page(resolved, role, "zh")
+    options = at.selectbox(key="queue_pick").options
+    assert options and not [o for o in options if re.match(r"^\d+:\d+ ↔", o)]      # not "2:382 ↔ 5:487"
+    assert len(set(options)) == len(options)
+    channels = {"微信小程序", "抖音小店", "天猫旗舰店", "门店POS", "CRM会员系统"}
+    label = re.compile(r"^(.+) \((.+)\) ↔ (.+) \((.+)\) · (0\.\d\d|1\.00)( · \d+:\d+ ↔ \d+:\d+)?$")
+    for option in options:
+        match = label.match(option)
+        assert match and {match.group(2), match.group(4)} <= channels, option
+    raw = set(_names(resolved).values())
+    with resolved.cursor() as cur:
+        policy = masking.load_policy(cur, secret("hmac_key"))
+    shown = {n for o in options for n in (label.match(o).group(1), label.match(o).group(3))} - {"—"}
+    assert shown and not shown & {n for n in raw if masking.mask_value("name", n, role=role, policy=policy) != n}
+    table = _queue_table(at)
+    assert not MOBILE.search(table.to_string()) and not set(table["name_l"].dropna()) & raw - shown
+
+
+def test_the_queue_filters_by_source_and_band(resolved):
+    at = _review_page(resolved, "steward")
+    with resolved.cursor() as cur:
+        source = review.queue(cur, limit=50)["source_r"].iloc[0]
+        expected = review.queue_size(cur, source=source)
+    at.selectbox(key="queue_source").set_value(source).run()
+    assert not at.exception
+    table, options = _queue_table(at), at.selectbox(key="queue_pick").options
+    assert len(table) == len(options) == expected
+    with resolved.cursor() as cur:
+        page = review.queue(cur, source=source, limit=50)
+    assert ((page["source_l"] == source) | (page["source_r"] == source)).all()
+    assert {_pair_in(at, o) for o in options} == {(int(a), int(b)) for a, b in page[["rec_l", "rec_r"]].values}
+    at.slider(key="queue_band").set_value((0.9, 1.0)).run()
+    assert not at.exception
+    assert (_queue_table(at)["match_probability"] >= 0.9).all()
+    with resolved.cursor() as cur:
+        assert f"{review.queue_size(cur, source, 0.9, 1.0)} pairs match" in visible_text(at)
+
+
+def _searched(at, text: str) -> set[tuple[int, int]]:
+    at.text_input(key="queue_search").input(text).run()
+    assert not at.exception
+    picker = [s for s in at.selectbox if s.key == "queue_pick"]
+    return {_pair_in(at, o) for o in picker[0].options} if picker else set()
+
+
+def test_search_finds_pairs_by_name_mobile_or_oneid_and_shows_them_masked(resolved):
+    with resolved.cursor() as cur:
+        page = review.queue(cur, limit=50, with_names=True)
+        people = dict(cur.execute("SELECT batch_id * 4294967296 + row_number, (name, mobile) FROM std_records "
+                                  "WHERE name IS NOT NULL AND mobile IS NOT NULL").fetchall())
+    row = next(r for r in page.itertuples() if int(r.rec_r) in people)
+    name, mobile = people[int(row.rec_r)]
+    pair = (int(row.rec_l), int(row.rec_r))
+    at = _review_page(resolved, "analyst")
+    assert pair in _searched(at, row.oneid_r.lower())             # OneID, any case
+    assert pair in _searched(at, name)
+    assert not MOBILE.search(visible_text(at)) and name not in _queue_table(at)["name_r"].tolist()
+    spaced = f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}"      # as typed: matched on the standardized mobile
+    found = _searched(at, spaced)
+    assert pair in found and mobile not in visible_text(at)
+    with resolved.cursor() as cur:
+        assert len(found) == review.queue_size(cur, search=mobile)
+    assert _searched(at, "无此人") == set()
+    assert "No pair waiting for review matches." in visible_text(at)
+    assert _searched(at, "' OR 1=1 --") == set()                  # a parameter, never SQL
+
+
+def test_links_open_either_customer_in_customer_360(resolved):
+    at = _review_page(resolved, "analyst")
+    pair = _picker_shows(at)
+    with resolved.cursor() as cur:
+        row = review.queue(cur, limit=50).set_index(["rec_l", "rec_r"]).loc[pair]
+    links = {link.proto.label: link.proto for link in at.get("page_link") if link.proto.label.startswith("Open ")}
+    assert set(links) == {f"Open A in Customer 360: {row.oneid_l}", f"Open B in Customer 360: {row.oneid_r}"}
+    for proto, oneid in zip(links.values(), (row.oneid_l, row.oneid_r)):
+        assert proto.page.endswith("customer360") and proto.query_string == f"oneid={oneid}"
+    from governance.golden import survivorship
+    survivorship.refresh_golden(resolved)
+    opened = app_test(resolved, "analyst").run()                  # following the link
+    opened.query_params["oneid"] = row.oneid_r
+    opened.switch_page("pages/customer360.py").run()
+    assert not opened.exception
+    assert row.oneid_r in [h.value for h in opened.subheader]
+    assert not MOBILE.search(visible_text(opened))

@@ -41,7 +41,7 @@ def seed_users(db_path: Path):
 def serve(db_path: Path, tmp_path: Path):
     """`streamlit run app.py` on a free port over `db_path` (which no other process may hold open)."""
     port = _free_port()
-    env = {**os.environ, "STEWARD_DB": str(db_path), "STEWARD_SECRETS_FILE": str(tmp_path / "secrets.toml")}
+    env = {**os.environ, "STEWARD_DB": str(db_path)}  # the test process's secrets: one audit key for the chain
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",

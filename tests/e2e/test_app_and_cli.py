@@ -34,8 +34,8 @@ def shared_server(tmp_path):
         yield server | {"pair": pair, "before": before}
 
 
-def cli(server, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEWARD_SECRETS_FILE": str(tmp_path / "secrets.toml")}
+def cli(server, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "governance", "--db", str(server["db_path"]), *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
 
@@ -50,16 +50,16 @@ def test_cli_works_on_the_store_while_a_browser_session_is_open(shared_server, b
     new_file = tmp_path / "night_batch.csv"
     new_file.write_text("手机号,姓名,城市\n" + "".join(f"{m},{n},{c}\n" for m, n, c in NEW_ROWS), encoding="utf-8")
     left, right = (":".join(map(str, split_rec_id(int(r)))) for r in shared_server["pair"])
-    ingest = cli(shared_server, tmp_path, "ingest", str(new_file), "--channel", "crm", "--actor", "scheduler")
-    decide = cli(shared_server, tmp_path, "review", "approve", left, right, "--actor", "scheduler")
-    listed = cli(shared_server, tmp_path, "sources", "--json")
+    ingest = cli(shared_server, "ingest", str(new_file), "--channel", "crm", "--actor", "scheduler")
+    decide = cli(shared_server, "review", "approve", left, right, "--actor", "scheduler")
+    listed = cli(shared_server, "sources", "--json")
     for done in (ingest, decide, listed):
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
     assert "night_batch" in [s["source"] for s in json.loads(listed.stdout)]
 
     open_page(page, "数据源")  # the open session reads what the CLI wrote, without a restart
-    expect(page.get_by_text("night_batch").first).to_be_visible(timeout=20_000)
+    expect(page.locator("td[data-testid^=glide-cell]", has_text="night_batch").first).to_be_attached(timeout=20_000)
     open_page(page, "OneID 审核")
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -76,3 +76,5 @@ def test_cli_works_on_the_store_while_a_browser_session_is_open(shared_server, b
         db.close()
     assert counts == {**shared_server["before"], "night_batch": len(NEW_ROWS)}  # nothing lost, nothing doubled
     assert decisions == [("approve", "scheduler")]
+    verified = cli(shared_server, "audit", "verify")  # the app's and the CLI's audit rows form one intact chain
+    assert verified.returncode == 0 and verified.stdout.startswith("Audit chain intact"), verified.stdout + verified.stderr

@@ -31,6 +31,7 @@ LAYERS = [
     # sources: auto-mapping checks a sample the way standardization will read it.
     {"access"}, {"standardize"}, {"sources"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"exports"},
     {"pipeline"},
+    {"jobs"},  # background jobs: run pipeline steps, used by the shells
     {"bootstrap"},
     {"cli", "ui"},
     {"__main__"},

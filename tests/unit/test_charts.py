@@ -38,7 +38,52 @@ def test_before_after_and_duplicates():
     fig = charts.before_after(fields, {}, "before", "after", "t")
     assert [list(d.y) for d in fig.data] == [[4], [7]]
     sources = pd.DataFrame({"source": ["crm"], "duplicate_rate": [0.125], "score": [90.0]})
-    assert list(charts.duplicate_rates(sources, "t").data[0].y) == [12.5]
+    assert list(charts.duplicate_rates(sources, "t").data[0].y) == [0.125]    # a share on a percentage axis
+
+
+def test_heatmap_cells_carry_source_and_field_for_click_filtering():
+    """Plotly sends no selection for a heatmap click: an invisible marker on every cell does."""
+    fields = pd.DataFrame({"source": ["crm", "crm", "pos"], "field": ["mobile", "name", "mobile"],
+                           "completeness": [0.5, 1.0, 0.2563]})
+    fig = charts.quality_heatmap(fields, "completeness", {"mobile": "手机号", "name": "姓名"}, "t")
+    heat, cells = fig.data
+    assert heat.hoverinfo == "skip" and cells.type == "scatter" and cells.mode == "markers"
+    assert sorted((c[0], c[1]) for c in cells.customdata) == [("crm", "mobile"), ("crm", "name"), ("pos", "mobile"),
+                                                               ("pos", "name")]
+    assert list(zip(cells.x, cells.y)) == [(c[1], c[0]) for c in cells.customdata]  # each marker sits on its cell
+    hover = {(c[0], c[1]): (c[2], c[3]) for c in cells.customdata}
+    assert hover[("pos", "mobile")] == ("手机号", "25.6%") and hover[("pos", "name")] == ("姓名", "")
+    [data] = [list(c) for c in cells.customdata if tuple(c[:2]) == ("pos", "mobile")]
+    point = {"x": "mobile", "y": "pos", "customdata": data, "curve_number": 1}   # as st.plotly_chart reports it
+    assert charts.heatmap_cell(point) == ("pos", "mobile")
+    assert charts.heatmap_cell({"x": 3, "y": 1}) is None and charts.heatmap_cell(None) is None
+
+
+def test_trend_runs_in_upload_order_across_sources():
+    """Batch ids interleave across sources: crm's batch 5 came first, then pos's 2, … (issue 16)."""
+    trend = pd.DataFrame({"source": ["crm", "crm", "pos", "pos", "shop"], "batch_id": [5, 1, 2, 3, 4],
+                          "uploaded_at": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02", "2026-01-04",
+                                                         "2026-01-03"]),
+                          "score": [90.0, 91.0, 80.0, 81.0, 70.0], "dropped": [False] * 5})
+    fig = charts.score_trend(trend, "t")
+    assert list(fig.layout.xaxis.categoryarray) == ["5", "2", "4", "3", "1"]
+    assert fig.layout.xaxis.categoryorder == "array"
+    assert {d.name: list(d.x) for d in fig.data} == {"crm": ["5", "1"], "pos": ["2", "3"], "shop": ["4"]}
+
+
+def test_duplicate_rates_read_as_percentages():
+    sources = pd.DataFrame({"source": ["crm", "pos"], "duplicate_rate": [0.36, None], "score": [90.0, 80.0]})
+    fig = charts.duplicate_rates(sources, "t")
+    assert list(fig.data[0].y) == [0.36, 0.0] and fig.layout.yaxis.tickformat == ".0%"
+    assert fig.data[0].texttemplate == "%{y:.1%}" and fig.layout.yaxis.title.text is None   # no bare "%" title
+    small = pd.DataFrame({"source": ["crm"], "duplicate_rate": [0.0036], "score": [90.0]})
+    assert charts.duplicate_rates(small, "t").layout.yaxis.tickformat == ".1%"
+
+
+def test_source_scores_show_one_decimal():
+    sources = pd.DataFrame({"source": ["crm"], "score": [92.26631427940853]})
+    bar = charts.source_scores(sources, "t").data[0]
+    assert bar.texttemplate == "%{y:.1f}" and bar.text is None
 
 
 def test_waterfall_runs_from_prior_to_total():

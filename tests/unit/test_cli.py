@@ -258,12 +258,13 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
 
 def test_an_output_never_replaces_the_store_its_wal_or_the_secrets_and_needs_force_over_a_file(db_path, tmp_path, capsys,
                                                                                              monkeypatch):
+    from governance.access.audit import anchor_path
     from governance.store.config import secrets_path
 
     assert call(db_path, capsys, "init", "--no-demo")[0] == 0
     store_bytes = db_path.read_bytes()
     secrets = secrets_path()
-    for target in (db_path, Path(f"{db_path}.wal"), secrets):
+    for target in (db_path, Path(f"{db_path}.wal"), secrets, anchor_path(db_path.resolve())):
         for command in (["export", "crosswalk"], ["ropa"]):
             code, _, err = call(db_path, capsys, *command, "--out", str(target), "--force")
             assert code != 0 and "Steward's" in err and len(err.strip().splitlines()) == 1, (command, target, err)

@@ -194,3 +194,46 @@ def test_a_new_batch_is_matched_incrementally_without_requeueing_decided_pairs(d
     changed = {rid for rid, o in before.items() if after[rid] != o}
     assert all(before[rid] in merged_away for rid in changed)   # an existing OneID changes only by a merge
     assert len(changed) < 0.05 * len(before)
+
+
+def test_queue_search_matches_either_record_on_standardized_values(queued):
+    with queued.cursor() as cur:
+        page = review.queue(cur, limit=500, with_names=True)
+        row = next(r for r in page.itertuples() if r.name_r)
+        pinyin, mobile = cur.execute("SELECT name_pinyin, mobile FROM std_records WHERE batch_id * 4294967296 + "
+                                     "row_number = ?", [int(row.rec_r)]).fetchone()
+        pair = (int(row.rec_l), int(row.rec_r))
+
+        def found(text: str) -> set[tuple[int, int]]:
+            hits = review.queue(cur, limit=500, search=text)
+            assert review.queue_size(cur, search=text) == len(hits)
+            return {(int(a), int(b)) for a, b in hits[["rec_l", "rec_r"]].values}
+
+        assert pair in found(row.name_r) and pair in found(row.oneid_r.lower()) and pair in found(row.oneid_l)
+        if pinyin:
+            assert pair in found(pinyin.title())
+        if mobile:
+            assert pair in found(f"+86-{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}")
+        assert found("' OR '1'='1") == set() and found("无此人") == set()
+    assert [review.search_kind(t) for t in ("oid0000000001", "136 0909 9830", "张伟", "Zhang Wei")] == [
+        "oneid", "mobile", "name", "name"]
+
+
+def test_queue_with_names_adds_names_and_channels_only_when_asked(queued):
+    with queued.cursor() as cur:
+        plain, named = review.queue(cur, limit=5), review.queue(cur, limit=5, with_names=True)
+    assert not {"name_l", "name_r", "channel_l", "channel_r"} & set(plain.columns)
+    assert named[plain.columns].equals(plain)
+
+
+def test_pair_labels_name_people_and_channels_and_stay_unique():
+    import pandas as pd
+
+    page = pd.DataFrame({"record_l": ["1:2", "1:3", "1:4"], "record_r": ["5:6", "5:7", "5:8"],
+                         "name_l": ["张*", "张*", None], "name_r": ["张**", "张**", "李*"],
+                         "channel_l": ["crm", "crm", "wechat_mp"], "channel_r": ["tmall", "tmall", "pos"],
+                         "match_probability": [0.8712, 0.8749, 0.5]})
+    assert review.pair_labels(page, "zh") == ["张* (CRM会员系统) ↔ 张** (天猫旗舰店) · 0.87 · 1:2 ↔ 5:6",
+                                              "张* (CRM会员系统) ↔ 张** (天猫旗舰店) · 0.87 · 1:3 ↔ 5:7",
+                                              "— (微信小程序) ↔ 李* (门店POS) · 0.50"]
+    assert review.pair_labels(page.drop(columns=["name_l", "name_r"]))[0] == "1:2 ↔ 5:6 · 0.871"

@@ -255,3 +255,62 @@ def test_the_default_rules_are_the_rules_a_new_store_starts_with(db):
     expected = sorted((r.rule_id, r.name, r.rule_type, json.dumps(r.fields), json.dumps(r.params, ensure_ascii=False),
                        r.severity, float(r.mostly), r.dimension, r.enabled) for r in rules.default_rules())
     assert stored == expected
+
+
+def test_present_rules_apply_only_to_sources_that_map_the_field(db, crm, tmp_path):
+    """The CRM has no Douyin id column: it cannot fail 抖音ID已填写 (issue 16); the Douyin source can."""
+    path = tmp_path / "douyin.csv"
+    path.write_text("抖音号,昵称\ndy_001,小王\n,小李\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="douyin", mapping={"抖音号": "douyin_id", "昵称": "nickname"})
+    run = pipeline.refresh_quality(db, "t").run
+    with db.cursor() as cur:
+        stored = profile.rules_frame(cur, run.run_id)
+        evaluated = {(r.source, r.rule.rule_id): r for r in rules.evaluate(cur)}
+    results = stored.set_index(["source", "rule_id"])
+    crm_douyin = results.loc[("crm", "douyin_id.present")]
+    assert (crm_douyin["applicable"], crm_douyin["failed"], bool(crm_douyin["passed"])) == (0, 0, True)
+    assert tuple(results.loc[("douyin", "douyin_id.present"), ["applicable", "failed"]]) == (2, 1)
+    assert tuple(results.loc[("crm", "mobile.present"), ["applicable", "failed"]]) == (5, 2)   # a mapped field counts
+    assert results.loc[("douyin", "mobile.present"), "applicable"] == 0
+    r = evaluated[("crm", "nickname.present")]
+    assert (r.applicable, r.failed, r.passed) == (0, 0, True)
+    failing = stored.loc[~stored["passed"], ["source", "rule_id"]].apply(tuple, axis=1).tolist()
+    assert ("crm", "douyin_id.present") not in failing and ("crm", "nickname.present") not in failing
+    with db.cursor() as cur:  # a rule on two fields needs both mapped
+        pair = rules.Rule("mobile_name.present", "n", "not_null", ["mobile", "name"]).validate()
+        assert rules.applies_to(pair, {"mobile", "name"}) and not rules.applies_to(pair, {"mobile"})
+        custom = rules.Rule("c", "n", "custom_sql", [], {"sql": "douyin_id IS NOT NULL"}).validate()
+        assert {r.source: r.applicable for r in rules.evaluate(cur, [custom])} == {"crm": 5, "douyin": 2}
+
+
+def test_report_narrows_to_one_source_and_its_trend_runs_in_upload_order(db, crm, tmp_path):
+    pos = tmp_path / "pos.csv"
+    pos.write_text("手机,姓名\n13912345678,张伟\n12345,无\n", encoding="utf-8")
+    ingest.ingest_file(db, pos, actor="t", source="pos")
+    again = tmp_path / "crm2.csv"
+    again.write_text(CRM.replace("M1,", "M9,", 1), encoding="utf-8")
+    ingest.ingest_file(db, again, actor="t", source="crm")
+    pipeline.refresh_quality(db, "t")
+    with db.cursor() as cur:
+        report = profile.latest_report(cur)
+    assert list(report.trend["batch_id"]) == [1, 2, 3]                 # upload order, not crm 1, 3 then pos 2
+    assert list(report.trend["source"]) == ["crm", "pos", "crm"]
+    assert {"source", "field", "reason", "n"} <= set(report.reasons.columns)
+    pos_only = report.for_source("pos")
+    for frame in (pos_only.fields, pos_only.sources, pos_only.reasons, pos_only.trend, pos_only.rules):
+        assert not frame.empty and set(frame["source"]) == {"pos"}
+    assert pos_only.keys is report.keys and pos_only.run is report.run and report.for_source(None) is report
+    assert report.reasons_of("mobile", "pos") == sorted(pos_only.reasons.loc[pos_only.reasons["field"] == "mobile",
+                                                                             "reason"].unique())
+
+
+def test_quality_numbers_and_blanks_for_people():
+    import pandas as pd
+
+    from governance.ui.quality import blank_missing, percent
+    assert [percent(x) for x in (0.36, 2 / 3, 1.0, 0.0, 0.9996, 0.0004, None)] == [
+        "36%", "67%", "100%", "0%", "99.9%", "0.1%", ""]
+    frame = pd.DataFrame({"raw_value": ["x", None], "standardized_value": [None, None], "row_number": [1, 2]})
+    shown = blank_missing(frame)
+    assert shown["raw_value"].tolist() == ["x", ""] and shown["standardized_value"].tolist() == ["", ""]
+    assert shown["row_number"].tolist() == [1, 2]
