@@ -20,7 +20,7 @@ from governance.jobs import kinds
 from governance.jobs import runner as jobs
 from governance.store.storage import Database, read_holder
 from governance.ui.guard import PageContext
-from governance.ui.session import tr
+from governance.ui.session import task_label, tr
 
 POLL_SECONDS = 2.0
 RECENT = 5
@@ -42,8 +42,7 @@ def _look(db: Database) -> tuple[list[jobs.Job], str | None]:
     does (the panel does not wait for the store)."""
     holder = read_holder(db.path)
     if holder is not None and holder.pid != os.getpid():
-        task = tr(f"busy.task.{holder.activity}" if f"busy.task.{holder.activity}" in TEXTS else "busy.task.other")
-        return [], tr("jobs.holder", task=task, started=f"{holder.started:%H:%M}")
+        return [], tr("jobs.holder", task=task_label(holder.activity), started=f"{holder.started:%H:%M}")
     with db.cursor() as cur:
         return jobs.recent(cur, RECENT), None
 

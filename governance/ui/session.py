@@ -56,12 +56,14 @@ def busy_message(exc: StoreBusyError) -> str:
     holder = exc.holder
     if holder is None:
         return tr("common.busy_unknown")
-    if holder.activity == "app":
-        who = tr("busy.app")
-    else:
-        task = f"busy.task.{holder.activity}"
-        who = tr("busy.task", task=tr(task if task in TEXTS else "busy.task.other"))
+    who = tr("busy.app") if holder.activity == "app" else tr("busy.task", task=task_label(holder.activity))
     return tr("common.busy", who=who, started=f"{holder.started:%H:%M}")
+
+
+def task_label(activity: str) -> str:
+    """A command-line command (the store holder's activity) in the page's language."""
+    key = f"busy.task.{activity}"
+    return tr(key if key in TEXTS else "busy.task.other")
 
 
 def show_error(exc: Exception) -> None:
