@@ -28,7 +28,7 @@ import duckdb
 
 from governance.store.errors import GovernanceError, log_incident
 from governance.store.storage import Database
-from governance.store.util import utcnow
+from governance.store.util import process_alive, utcnow
 
 STATUSES = ("queued", "running", "done", "failed")
 ACTIVE = ("queued", "running")
@@ -146,21 +146,11 @@ def failure(exc: BaseException, folder: Path) -> tuple[str, dict]:
     return f"unexpected failure ({type(exc).__name__}), incident {incident}", {"incident": incident}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
 def mark_interrupted(db: Database) -> int:
     """Jobs left queued or running by a process that is gone: failed, "interrupted". Returns how many."""
     with db.cursor() as cur:
         rows = cur.execute("SELECT job_id, pid FROM jobs WHERE status IN ('queued', 'running')").fetchall()
-    gone = [job_id for job_id, pid in rows if pid != os.getpid() and not _alive(pid)]
+    gone = [job_id for job_id, pid in rows if pid != os.getpid() and not process_alive(pid)]
     for job_id in gone:
         fail(db, job_id, INTERRUPTED, {"interrupted": True})
     return len(gone)

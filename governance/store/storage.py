@@ -31,6 +31,7 @@ import duckdb
 from governance.store import migrations
 from governance.store.config import Settings, resolve_db_path
 from governance.store.errors import StoreBusyError, StoreHolder
+from governance.store.util import process_alive
 
 RAW_SCHEMA = "raw"
 
@@ -76,16 +77,6 @@ def _holder_path(path: Path) -> Path:
     return Path(f"{path}{HOLDER_SUFFIX}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_holder(path: Path) -> StoreHolder | None:
     """Who holds the store now, if a live process said so."""
     try:
@@ -93,7 +84,7 @@ def read_holder(path: Path) -> StoreHolder | None:
         holder = StoreHolder(int(data["pid"]), str(data["activity"]), datetime.fromisoformat(data["started"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return holder if _alive(holder.pid) else None
+    return holder if process_alive(holder.pid) else None
 
 
 def _write_holder(path: Path, activity: str) -> None:

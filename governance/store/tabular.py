@@ -33,7 +33,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet._writer import ALL_TEMP_FILES, WorksheetWriter
 
 from governance.store.errors import GovernanceError
-from governance.store.util import FORMULA_LEADS, neutralize_formula
+from governance.store.util import FORMULA_LEADS, neutralize_formula, process_alive
 
 FORMATS = ("csv", "xlsx", "parquet")
 MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -84,23 +84,13 @@ def private_part(out: Path) -> Iterator[Path]:
             path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def sweep_parts(folder: Path) -> list[Path]:
     """Remove the part and scratch files in `folder` whose writing process is gone (killed while
     writing); returns them."""
     gone = []
     for path in folder.glob(f".*{PART_TAG}*"):
         found = _PART_NAME.match(path.name)
-        if found and not _alive(int(found.group(1))):
+        if found and not process_alive(int(found.group(1))):
             path.unlink(missing_ok=True)
             gone.append(path)
     return gone
