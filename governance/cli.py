@@ -21,6 +21,7 @@ from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile, rules
 from governance.sources import catalogue, mapping
+from governance.sources.readers import SUPPORTED
 from governance.store.config import resolve_db_path, secrets_path
 from governance.store.errors import INCIDENT_LOG, GovernanceError, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
@@ -652,11 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     p = with_actor(sub.add_parser("ingest", help="load files as new batches"))
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=f"one of: {', '.join(SUPPORTED)}")
     p.add_argument("--source", help="source name (default: the file name without extension)")
     p.add_argument("--channel", choices=sorted(CHANNELS), help="channel of a new source")
     p.add_argument("--mapping", default="auto", help="auto, or a JSON file {COLUMN: FIELD or null}")
-    p.add_argument("--sheet", help="Excel sheet (default: the first)")
+    p.add_argument("--sheet", help="sheet of an .xlsx, .xlsm, .xls or .ods workbook (default: the first)")
     p.add_argument("--encoding", help="text encoding (default: detected)")
     p.add_argument("--force", action="store_true", help="load a file again even if it was loaded before")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")

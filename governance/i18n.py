@@ -321,6 +321,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.rules": ("匹配规则与禁止合并规则", "Match and never-link rules"),
     "review.rules_note": ("修改在下次运行 OneID 识别时生效，并记入审计日志。", "Changes apply at the next resolution run and are audited."),
     "review.model": ("模型匹配权重", "Model match weights"),
+    "review.model_axis": ("匹配权重（log2 m/u）", "Match weight (log2 m/u)"),
+    "review.why_prior": ("基准（两条随机记录）", "Base rate (two random records)"),
+    "review.why_total": ("匹配权重合计", "Match weight in all"),
+    "review.why_axis": ("匹配权重（log2 贝叶斯因子）", "Match weight (log2 Bayes factor)"),
     "review.read_only": ("分析师只读，个人信息已脱敏。", "Analysts see this page read-only, with personal data masked."),
     "review.empty_queue": ("队列为空。", "The queue is empty."),
     "review.calibration": ("从审核决定学习阈值", "Thresholds learned from steward decisions"),
@@ -492,6 +496,55 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dsr.act": ("处理请求", "Act on the request"),
     "dsr.package": ("生成查阅复制数据包", "Prepare the access package"),
     "dsr.download": ("下载数据包（ZIP：CSV 与 JSON）", "Download the package (ZIP: CSV and JSON)"),
+    # the access package's summary for the person (privacy.dsr.summary_text): plain words, no internal ids
+    "dsr.summary.title": ("您的个人信息说明（查阅复制请求 #{id}）", "Your personal information (access request #{id})"),
+    "dsr.summary.generated": ("生成日期：{date}", "Prepared on {date}"),
+    "dsr.summary.intro": ("本说明用简明的语言告诉您：我们保存了您的哪些个人信息、来自哪些渠道、用于哪些目的以及您的同意情况、"
+                          "保存多久，以及如何要求更正或删除。压缩包中的其他文件（CSV 表格和 package.json）是同一份数据的完整"
+                          "副本，便于用电脑处理，也可以交给其他服务商使用。",
+                          "This note tells you in plain words what personal information we hold about you, which channels "
+                          "it came from, for which purposes and with what consent, how long it is kept, and how to ask for "
+                          "a correction or deletion. The other files in the package (CSV tables and package.json) are a "
+                          "complete copy of the same data for computers, which you may also give to another provider."),
+    "dsr.summary.held": ("一、我们保存的您的个人信息", "1. The personal information we hold about you"),
+    "dsr.summary.sensitive": ("（敏感个人信息）", " (sensitive personal information)"),
+    "dsr.summary.held_note": ("以上信息来自您的 {records} 条记录；每个项目先列出我们采用的值，再列出其他记录中的不同值。"
+                              "各条记录的原样内容见 source_rows 文件夹。",
+                              "This comes from {records} records about you; for each item the value we use comes first, "
+                              "then other values found in your records. Each record as we received it is in the "
+                              "source_rows folder."),
+    "dsr.summary.held_none": ("我们没有保存可以归入上述项目的个人信息。", "We hold no personal information under these items."),
+    "dsr.summary.channels": ("二、信息来自哪些渠道", "2. Where the information came from"),
+    "dsr.summary.channel_line": ("{channel}：{records} 条记录，收到日期 {when}", "{channel}: {records} records, received {when}"),
+    "dsr.summary.consents": ("三、处理目的与您的同意", "3. Purposes and your consent"),
+    "dsr.summary.consent_line": ("{purpose}：目前为“{state}”（自 {date} 起）", "{purpose}: currently {state} (since {date})"),
+    "dsr.summary.consent_expires": ("，同意有效期至 {date}", ", valid until {date}"),
+    "dsr.summary.consent_history": ("记录", "Record"),
+    "dsr.summary.consents_none": ("我们没有您对任何处理目的表示同意或撤回同意的记录。",
+                                  "We have no record of you granting or withdrawing consent for any purpose."),
+    "dsr.summary.state.granted": ("同意", "granted"),
+    "dsr.summary.state.withdrawn": ("已撤回", "withdrawn"),
+    "dsr.summary.state.expired": ("已过期", "expired"),
+    "dsr.summary.retention": ("四、保存期限", "4. How long it is kept"),
+    "dsr.summary.retention_source": ("来自{channel}（数据源“{source}”）的记录：最后一次更新后保存 {days} 天，到期删除",
+                                     "Records from {channel} (source \"{source}\"): kept {days} days after their last "
+                                     "update, then deleted"),
+    "dsr.summary.retention_purpose": ("“{purpose}”的同意记录：撤回或过期后保存 {days} 天，到期删除",
+                                      "Consent records for {purpose}: kept {days} days after a withdrawal or expiry, then deleted"),
+    "dsr.summary.retention_basis": ("（依据：{basis}）", " (basis: {basis})"),
+    "dsr.summary.retention_none": ("尚未为您的信息所在的渠道设定具体的保存天数。",
+                                   "No retention period in days is set yet for the channels holding your information."),
+    "dsr.summary.tags": ("我们目前不保存关于您的客户标签或画像。", "We keep no customer tags or profiles about you."),
+    "dsr.summary.rights": ("五、如何更正、删除或撤回同意", "5. How to ask for a correction or deletion"),
+    "dsr.summary.rights_text": ("如果上述信息不准确或不完整，您可以要求我们更正或补充（《个人信息保护法》第 46 条）；"
+                                "您也可以要求删除您的个人信息（第 47 条），或随时撤回同意（第 15 条）。请通过您提出本次请求的"
+                                "同一途径联系我们，并注明请求编号 #{id}。核验您的身份后，我们会在 {days} 个工作日内答复。",
+                                "If anything above is wrong or incomplete, you may ask us to correct or complete it (PIPL "
+                                "Art. 46); you may also ask us to delete your personal information (Art. 47) or withdraw "
+                                "your consent at any time (Art. 15). Contact us the way you sent this request and quote "
+                                "request #{id}. Once we have checked your identity we answer within {days} working days."),
+    "dsr.summary.files": ("本说明之外的文件：package.json（全部数据）、CSV 表格（每类数据一个文件）。",
+                          "Besides this note: package.json (all the data) and CSV tables (one file per kind of data)."),
     "dsr.delete_warning": ("将删除 {oneids} 的全部数据（原始行、标准化记录、黄金记录、匹配与审核记录等），只保留标识的密钥哈希（墓碑）和审计记录。此操作不可撤销。",
                            "This erases every record of {oneids} (raw rows, standardized records, golden record, match pairs, "
                            "decisions…), keeping only keyed hashes of the identifiers (a tombstone) and the audit record. It cannot be undone."),

@@ -53,4 +53,6 @@ sections.cluster(ctx, can_decide)
 
 if saved:
     st.subheader(tr("review.model"))
-    st.plotly_chart(charts.model_weights(saved["model"], tr("review.model")), width="stretch")
+    st.plotly_chart(charts.model_weights(saved["model"], tr("review.model"),
+                                         lambda comparison, label, at: review.level_name(comparison, label, ctx.lang, at),
+                                         tr("review.model_axis")), width="stretch")

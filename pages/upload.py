@@ -3,7 +3,7 @@ import streamlit as st
 
 from governance import pipeline
 from governance.sources import catalogue, ingest
-from governance.sources.readers import ENCODINGS
+from governance.sources.readers import ENCODINGS, SUPPORTED
 from governance.store.schema import CHANNELS, channel_label
 from governance.ui import jobs
 from governance.ui.actions import progress_bar, run_step
@@ -27,7 +27,7 @@ else:
     channel = st.selectbox(tr("upload.channel"), list(CHANNELS), key="upload_channel",
                            format_func=lambda c: channel_label(c, ctx.lang))
 
-uploaded = st.file_uploader(tr("upload.file"), type=["csv", "tsv", "txt", "xlsx", "xlsm", "jsonl", "ndjson", "json", "parquet"],
+uploaded = st.file_uploader(tr("upload.file"), type=[ext.lstrip(".") for ext in SUPPORTED],
                             max_upload_size=settings().max_upload_mb, key="upload_file")
 encoding = st.selectbox(tr("upload.encoding"), ["auto", *ENCODINGS], key="upload_encoding",
                         format_func=lambda e: ctx.t("upload.encoding_auto") if e == "auto" else e)

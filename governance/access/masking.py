@@ -5,7 +5,7 @@ A policy gives each sensitivity class × role a method: `full` (shown as is), `p
 110105********002X, other ID numbers E*****678, names 张* / 欧阳** (compound-surname aware),
 email z***@qq.com, address kept to the district, birth date to the year (an age band, coarser
 still, as is), channel ids first 4 … last 4), `hash` (a keyed HMAC-SHA256 pseudonym) or `hidden`.
-Without a policy the partial conventions apply, as before.
+Without a policy the defaults apply: the partial conventions, and low-risk classes (gender) in full.
 """
 from __future__ import annotations
 
@@ -132,11 +132,17 @@ class Rule:
     keep_end: int | None = None
 
 
-# Defaults: the partial conventions for every role. Admins get no wider default than stewards (they
-# administer users and policies, which needs no customer data); admins and stewards hold
-# `pii.unmasked` and may reveal a view with a stated reason, audited.
+# Low-risk classes, shown in full to every role by default: they identify no one on their own and are
+# what segmentation needs (gender; province, city and district are not personal-data fields of the
+# schema at all, and an age band is kept as is by the partial form of its class). A new store is
+# seeded with these defaults (migrations 9 and 15); a store with data keeps its stored policy.
+LOW_RISK_CLASSES = frozenset({"gender"})
+# Defaults: the partial conventions for every other class and role. Admins get no wider default than
+# stewards (they administer users and policies, which needs no customer data); admins and stewards
+# hold `pii.unmasked` and may reveal a view with a stated reason, audited.
 DEFAULT_RULES: dict[str, Rule] = {
-    cls: Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4), "other_id": (1, 3)}.get(cls, (4, 4)))
+    cls: Rule("full") if cls in LOW_RISK_CLASSES else
+    Rule("partial", *{"mobile": (3, 4), "landline": (4, 4), "id_card": (6, 4), "other_id": (1, 3)}.get(cls, (4, 4)))
     if cls in KEEP_STYLE else Rule("partial") for cls in CLASSES
 }
 
@@ -200,7 +206,7 @@ AGGREGATE_SEPARATOR = " | "  # how golden records join the values of a multi-val
 
 def mask_value(field: str | None, value: object, role: str | None = None, policy: Policy | None = None) -> object:
     """Masked display form of one value of a standard field; unknown columns are class `other`.
-    Without a role, the partial conventions apply; with one, the role's rule in `policy` (or the defaults).
+    Without a role, the default rules apply; with one, the role's rule in `policy` (or the defaults).
     A multi-valued golden value ("a | b") is masked part by part."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or not isinstance(value, str):
         return value

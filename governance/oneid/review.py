@@ -36,6 +36,53 @@ def comparison_names(lang: str) -> dict[str, str]:
     return {k: v[0 if lang == "zh" else 1] for k, v in COMPARISONS.items()}
 
 
+# The comparison levels of the model (Splink's label_for_charts as governance.oneid.model sets them,
+# less the comparison's own name), in Chinese and English.
+LEVELS = {"exact": ("完全一致", "exact"), "hanzi exact": ("汉字一致", "hanzi exact"),
+          "pinyin exact": ("拼音一致", "pinyin exact"), "pinyin reversed": ("拼音姓名顺序颠倒", "pinyin reversed"),
+          "pinyin similar": ("拼音相近", "pinyin similar"), "one character differs": ("一个字不同", "one character differs"),
+          "initials": ("首字母相同", "initials"), "surname only, compatible": ("只有姓且相容", "surname only, compatible"),
+          "last 8 digits": ("后8位相同", "last 8 digits"), "one typo": ("一处录入差异", "one typo"),
+          "masked-compatible": ("脱敏号码相容", "masked-compatible"), "same month": ("同年同月", "same month"),
+          "birth year within the age band": ("出生年份在年龄段内", "birth year within the age band"),
+          "union_id, open_id or card": ("UnionID、OpenID 或会员卡号相同", "union_id, open_id or card"),
+          "douyin or buyer id": ("抖音ID或买家ID相同", "Douyin or buyer id"),
+          "same building, unit and room": ("楼栋、单元和房号相同", "same building, unit and room"),
+          "all other comparisons": ("其他情况", "anything else")}
+# How model.py names a comparison inside its level labels, where that is not the English name above.
+_LEVEL_PREFIXES = {"id_card": "id", "other_id": "other id", "locality": "suburb or city"}
+_SIMILAR = re.compile(r"similar \((0?\.\d+)\)")
+_SWAPPED = re.compile(r"swapped with (\w+)")
+_EDITS = re.compile(r"(?:damerau-)?levenshtein distance of \S+ <= (\d+)")
+
+
+def level_name(comparison: str, label: str, lang: str, position: int | None = None) -> str:
+    """A comparison level of the model as a chart names it in `lang`: "手机号 · 后8位相同". A level
+    this table does not know keeps its label in English and reads "级别 N" in Chinese."""
+    side = 0 if lang == "zh" else 1
+    names = comparison_names(lang)
+    text = label.strip().lower()
+    prefix = _LEVEL_PREFIXES.get(comparison, COMPARISONS.get(comparison, ("", comparison))[1].lower())
+    if text == f"exact match on {comparison}":
+        text = "exact"
+    for lead in (f"{prefix}, ", f"{prefix} "):
+        if prefix and text.startswith(lead) and text != prefix:
+            text = text[len(lead):]
+            break
+    if text in LEVELS:
+        level = LEVELS[text][side]
+    elif match := _SIMILAR.fullmatch(text):
+        level = (f"相近（≥{match.group(1)}）", f"similar (≥ {match.group(1)})")[side]
+    elif (match := _SWAPPED.fullmatch(text)) and match.group(1) in COMPARISONS:
+        level = (f"与{names[match.group(1)]}互换", f"swapped with {names[match.group(1)]}")[side]
+    elif match := _EDITS.fullmatch(text):
+        n = int(match.group(1))
+        level = LEVELS["one typo"][side] if n == 1 else (f"相差 {n} 个字符", f"{n} characters differ")[side]
+    else:
+        level = label if side else f"级别 {position}" if position is not None else "其他级别"
+    return f"{names.get(comparison, comparison)} · {level}"
+
+
 def pair_labels(page: pd.DataFrame, lang: str = "en") -> list[str]:
     """How the queue picker names each pair of a queue page (`queue`): with names (`with_names`,
     masked by the caller) "张* (CRM会员系统) ↔ 张** (天猫旗舰店) · 0.87"; without them, the records

@@ -11,7 +11,9 @@ audited with ids and counts only. Actions on the person's data need a verified i
 
 - Access: `access_package` gives every source row (raw and standardized), golden record and
   lineage, consent records, review decisions, OneID history and crosswalk rows linked to the
-  OneIDs, as CSV files plus one `package.json`.
+  OneIDs, as CSV files plus one `package.json`, and in front of them a plain-language summary for
+  the person (`说明.txt`, and `summary_en.txt`): what is held, from which channels, for which purposes
+  with what consent, how long it is kept, and how to ask for correction or deletion.
 - Deletion: `execute_deletion` erases every trace in one transaction (privacy.erasure),
   keeps a tombstone of keyed identifier hashes (privacy.suppression), redacts the
   requester details of the person's requests, and marks the request done.
@@ -43,6 +45,7 @@ from governance.standardize import normalizers
 from governance.store import tabular
 from governance.store.config import Settings
 from governance.store.errors import GovernanceError
+from governance.store.schema import BY_NAME, FIELD_NAMES, channel_label
 from governance.store.storage import Database, one, quote_ident, scalar
 from governance.store.util import utcnow
 
@@ -355,14 +358,119 @@ def _json_rows(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
+# The summary for the person, in Chinese and English, first in the package (and first in its ZIP).
+SUMMARY_FILES = {"zh": "说明.txt", "en": "summary_en.txt"}
+
+
+@dataclass
+class PersonSummary:
+    """What the person is told in the summary: facts only, no internal ids (record, batch, OneID)."""
+
+    request_id: int
+    values: list[tuple[str, list[str]]]                   # field -> its values, the golden one first
+    records: int
+    channels: list[tuple[str, str, int, date, date]]      # channel, source, records, first and last upload
+    consents: list[tuple[str, str, date, date | None, list[tuple[date, str]]]]  # purpose, state, since, expires, history
+    retention: list[tuple[str, str, str | None, int, str | None]]  # scope, target, channel, days, basis
+
+
+def person_summary(cur: duckdb.DuckDBPyConnection, request_id: int, oneids: list[str]) -> PersonSummary:
+    """The facts of the summary: every value held per standard field (the person's own data, so in
+    full: the law asks for no masking in a copy given to the person), channels, consents, retention."""
+    values: dict[str, list[str]] = {}
+
+    def add(field_name: str, value: object) -> None:
+        for part in str(value).split(" | "):  # a golden value may hold several (" | ")
+            if part and part not in values.setdefault(field_name, []):
+                values[field_name].append(part)
+
+    for oneid in oneids:
+        golden = cur.execute(f"SELECT {', '.join(FIELD_NAMES)} FROM golden_records WHERE oneid = ?", [oneid]).fetchone()
+        for name, value in zip(FIELD_NAMES, golden or ()):
+            if value is not None:
+                add(name, value)
+        for row in survivorship.candidates(cur, oneid).itertuples():
+            if row.field in BY_NAME and row.value is not None:
+                add(str(row.field), row.value)
+    ordered = [(name, values[name]) for name in FIELD_NAMES if values.get(name)]
+    channels = [tuple(r) for r in cur.execute(
+        "SELECT b.channel, b.source, count(*), min(b.uploaded_at)::DATE, max(b.uploaded_at)::DATE FROM crosswalk c "
+        "JOIN batches b USING (batch_id) WHERE list_contains(?::VARCHAR[], c.oneid) GROUP BY ALL ORDER BY 1, 2",
+        [oneids]).fetchall()]
+    consents = []
+    for purpose, state, since, expires in cur.execute(
+            f"SELECT purpose, state, recorded_at::DATE, expires_at::DATE FROM {consent.CURRENT_VIEW} "
+            "WHERE list_contains(?::VARCHAR[], oneid) ORDER BY purpose, recorded_at", [oneids]).fetchall():
+        history = [(r[0], r[1]) for r in cur.execute(
+            "SELECT r.recorded_at::DATE, r.state FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id "
+            "AND c.row_number = r.row_number WHERE list_contains(?::VARCHAR[], coalesce(c.oneid, r.oneid)) "
+            "AND r.purpose = ? ORDER BY r.recorded_at, r.id", [oneids, purpose]).fetchall()]
+        consents.append((purpose, state, since, expires, history))
+    sources = {source: channel for channel, source, *_ in channels}
+    purposes = {c[0] for c in consents}
+    retention = [(scope, target, sources.get(target), days, basis) for scope, target, days, basis in cur.execute(
+        "SELECT scope, target, days, basis FROM retention_policies ORDER BY scope, target").fetchall()
+        if (scope == "source" and target in sources) or (scope == "purpose" and target in purposes)]
+    return PersonSummary(request_id, ordered, sum(c[2] for c in channels), channels, consents, retention)
+
+
+def summary_text(summary: PersonSummary, lang: str = "zh", due_days: int | None = None) -> str:
+    """The summary as plain text in `lang`: headings and sentences from governance.i18n (dsr.summary.*)."""
+    def tr(key: str, **values: object) -> str:
+        return t(f"dsr.summary.{key}", lang, **values)
+
+    sep = "：" if lang == "zh" else ": "
+    lines = [tr("title", id=summary.request_id), tr("generated", date=utcnow().date().isoformat()), "", tr("intro"), ""]
+    lines += [tr("held"), ""]
+    for name, held in summary.values:
+        field_def = BY_NAME[name]
+        text = ("；" if lang == "zh" else "; ").join(held)
+        note = tr("sensitive") if field_def.sensitive else ""
+        lines.append(f"  · {field_def.label(lang)}{sep}{text}{note}")
+    lines += ["", tr("held_note", records=summary.records) if summary.values else tr("held_none"), ""]
+    lines += [tr("channels"), ""]
+    for channel, _source, records, first, last in summary.channels:
+        when = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+        lines.append("  · " + tr("channel_line", channel=channel_label(channel, lang), records=records, when=when))
+    lines += ["", tr("consents"), ""]
+    for purpose, state, since, expires, history in summary.consents:
+        line = tr("consent_line", purpose=t(f"consent.purpose_{purpose}", lang), state=tr(f"state.{state}"),
+                  date=since.isoformat())
+        if expires is not None:
+            line += tr("consent_expires", date=expires.isoformat())
+        steps = ("；" if lang == "zh" else "; ").join(f"{d.isoformat()} {tr(f'state.{s}')}" for d, s in history)
+        lines.append(f"  · {line}")
+        lines.append(f"    {tr('consent_history')}{sep}{steps}")
+    if not summary.consents:
+        lines.append("  · " + tr("consents_none"))
+    lines += ["", tr("retention"), ""]
+    for scope, target, kept_channel, days, basis in summary.retention:
+        if scope == "source":
+            line = tr("retention_source", channel=channel_label(kept_channel or "other", lang), source=target,
+                      days=days)
+        else:
+            line = tr("retention_purpose", purpose=t(f"consent.purpose_{target}", lang), days=days)
+        lines.append("  · " + line + (tr("retention_basis", basis=basis) if basis else ""))
+    if not summary.retention:
+        lines.append("  · " + tr("retention_none"))
+    lines += ["", tr("tags"), "", tr("rights"), "", tr("rights_text", id=summary.request_id,
+                                                          days=due_days or Settings.from_env().dsr_due_working_days)]
+    lines += ["", tr("files")]
+    return "\n".join(lines) + "\n"
+
+
 def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes]:
-    """The access/portability package of a verified access request: {file name: bytes}, CSV files
-    (UTF-8 with BOM, formulas neutralized) and `package.json` holding everything. Audited; the
-    request moves to in_progress until the steward closes it."""
+    """The access/portability package of a verified access request: {file name: bytes}, a plain-language
+    summary for the person (SUMMARY_FILES: Chinese and English), CSV files (UTF-8 with BOM, formulas
+    neutralized) and `package.json` holding everything. Audited; the request moves to in_progress
+    until the steward closes it."""
     with db.cursor() as cur:
         req = _actionable(cur, request_id, "access")
         data = person_data(cur, req.oneids)
-    files = {f"{name}.csv": tabular.to_csv_bytes(frame) for name, frame in data.items()}
+        summary = person_summary(cur, request_id, req.oneids)
+    # UTF-8 with a BOM, so that every text editor (Windows Notepad too) shows the Chinese
+    files = {name: ("\ufeff" + summary_text(summary, lang)).encode("utf-8") for lang, name in SUMMARY_FILES.items()}
+    files.update({f"{name}.csv": tabular.to_csv_bytes(frame) for name, frame in data.items()})
     manifest = {
         "request_id": request_id, "generated_at": utcnow().isoformat(timespec="seconds"), "generated_by": actor,
         "oneids": req.oneids,
@@ -371,6 +479,7 @@ def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes
             "tags": TAGS_NOTE,
             "consent": ("Consent records are in consent_records.csv; without that file, none are held."),
             "source_rows": "Each source_rows file holds the rows exactly as uploaded, under the file's own headers.",
+            "summary": f"A plain-language summary for the person: {', '.join(SUMMARY_FILES.values())}.",
         },
         "data": {name: _json_rows(frame) for name, frame in data.items()},
     }
@@ -384,9 +493,11 @@ def access_package(db: Database, actor: str, request_id: int) -> dict[str, bytes
 
 
 def package_zip(files: dict[str, bytes]) -> bytes:
+    """The package as one ZIP, the person's summary first."""
     buffer = io.BytesIO()
+    first = [name for name in SUMMARY_FILES.values() if name in files]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in sorted(files.items()):
+        for name, content in [(n, files[n]) for n in first] + sorted(i for i in files.items() if i[0] not in first):
             zf.writestr(name, content)
     return buffer.getvalue()
 

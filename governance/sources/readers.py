@@ -29,15 +29,17 @@ from typing import Callable, Iterable, Iterator, Sequence, TextIO
 import duckdb
 import pyarrow as pa
 from openpyxl import load_workbook
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from governance.store.errors import IngestError
 from governance.store.storage import quote_ident, scalar
 
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt"}
 EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
+CALAMINE_EXTENSIONS = {".xls", ".ods"}  # Excel 97–2003 and OpenDocument, read with python-calamine
 JSON_EXTENSIONS = {".jsonl", ".ndjson", ".json"}
 PARQUET_EXTENSIONS = {".parquet"}
-SUPPORTED = sorted(TEXT_EXTENSIONS | EXCEL_EXTENSIONS | JSON_EXTENSIONS | PARQUET_EXTENSIONS)
+SUPPORTED = sorted(TEXT_EXTENSIONS | EXCEL_EXTENSIONS | CALAMINE_EXTENSIONS | JSON_EXTENSIONS | PARQUET_EXTENSIONS)
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be", "big5", "latin-1")
 
 MAX_COLUMNS = 1000
@@ -109,7 +111,7 @@ class FilePlan:
     """What `inspect_file` found, and how to load it."""
 
     path: Path
-    file_format: str                 # csv | xlsx | jsonl | parquet
+    file_format: str                 # csv | xlsx | xls | ods | jsonl | parquet
     sha256: str
     raw_headers: list[str]
     headers: list[str]
@@ -161,17 +163,18 @@ def inspect_file(path: Path, file_name: str | None = None, encoding: str | None 
     with path.open("rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     kind = _sniff_kind(head)
-    if ext == ".xls":
-        raise IngestError(f"{file_name}: the old Excel 97–2003 format (.xls) is not supported; save it as .xlsx.")
     if ext not in SUPPORTED:
         raise IngestError(f"{file_name}: unsupported file type {ext or '(none)'}; use one of {', '.join(SUPPORTED)}.")
-    expected = ("zip" if ext in EXCEL_EXTENSIONS else "parquet" if ext in PARQUET_EXTENSIONS else "text")
+    expected = ("zip" if ext in EXCEL_EXTENSIONS or ext == ".ods" else "ole" if ext == ".xls"
+                else "parquet" if ext in PARQUET_EXTENSIONS else "text")
     if kind != expected:
         found = {"zip": "an Excel/zip file", "parquet": "a Parquet file", "ole": "an old Excel (.xls) file",
                  "binary": "a binary file", "text": "a text file"}[kind]
         raise IngestError(f"{file_name}: the extension says {ext} but the content is {found}.")
     if ext in EXCEL_EXTENSIONS:
         return _inspect_xlsx(path, file_name, sheet, sha256_file(path))
+    if ext in CALAMINE_EXTENSIONS:
+        return _inspect_calamine(path, file_name, sheet, sha256_file(path))
     if ext in PARQUET_EXTENSIONS:
         return _inspect_parquet(path, file_name, sha256_file(path))
     newlines = NewlineCount()
@@ -662,8 +665,14 @@ def _inspect_xlsx(path: Path, file_name: str, sheet: str | None, digest: str) ->
                 break
     finally:
         wb.close()
+    return _sheet_plan(path, file_name, "xlsx", digest, rows, ws.title, names, _load_xlsx)
+
+
+def _sheet_plan(path: Path, file_name: str, file_format: str, digest: str, rows: list[list[str | None]],
+                title: str, names: list[str], loader: Callable) -> FilePlan:
+    """Header row, width and preview of a sheet's first rows (any spreadsheet format)."""
     if not any(any(c not in (None, "") for c in r) for r in rows):
-        raise IngestError(f"{file_name}: the sheet {ws.title!r} is empty.")
+        raise IngestError(f"{file_name}: the sheet {title!r} is empty.")
     header_idx = _pick_header(rows[:HEADER_SCAN_ROWS])
     if header_idx is None:
         width = max(_trimmed_len(r) for r in rows[:HEADER_SCAN_ROWS])
@@ -680,28 +689,98 @@ def _inspect_xlsx(path: Path, file_name: str, sheet: str | None, digest: str) ->
     headers, changes = clean_headers(raw_headers)
     preview = [(r + [None] * width)[:width] for r in rows[start:] if any(c not in (None, "") for c in r)][:PREVIEW_ROWS]
     if not preview:
-        raise IngestError(f"{file_name}: the sheet {ws.title!r} has a header but no data rows.")
-    return FilePlan(path, "xlsx", digest, [h or "" for h in raw_headers], headers, changes, preview, sheet=ws.title,
+        raise IngestError(f"{file_name}: the sheet {title!r} has a header but no data rows.")
+    return FilePlan(path, file_format, digest, [h or "" for h in raw_headers], headers, changes, preview, sheet=title,
                     sheets=names, header_line=header_line, data_skip_lines=start,
-                    notes=[] if header_line else ["no_header"], _loader=_load_xlsx)
+                    notes=[] if header_line else ["no_header"], _loader=loader)
 
 
 def _load_xlsx(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
     wb, ws, _ = _open_sheet(plan.path, plan.path.name, plan.sheet)
-    width = plan.column_count
-    total = ws.max_row or 0
     try:
-        def rows() -> Iterator[list[str | None]]:
-            for sheet_row, row in enumerate(_sheet_rows(ws), start=1):
-                if sheet_row <= plan.data_skip_lines or not any(c not in (None, "") for c in row):
-                    continue
-                if any(c not in (None, "") for c in row[width:]):
-                    raise IngestError(f"{plan.path.name}: sheet row {sheet_row} has values right of the last "
-                                      f"header column ({width} columns). Fix the row and upload again.")
-                if progress and sheet_row % CHUNK_ROWS == 0 and total:
-                    progress(min(0.95, sheet_row / total), "load")
-                yield (row + [None] * width)[:width]
-        _insert_rows(cur, table, width, rows())
+        _insert_sheet_rows(plan, cur, table, _sheet_rows(ws), ws.max_row or 0, progress)
+    finally:
+        wb.close()
+
+
+def _insert_sheet_rows(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str,
+                       sheet_rows: Iterable[list[str | None]], total: int, progress: ProgressFn | None) -> None:
+    """Load a sheet's rows below the header; a value right of the last header column refuses the file."""
+    width = plan.column_count
+
+    def rows() -> Iterator[list[str | None]]:
+        for sheet_row, row in enumerate(sheet_rows, start=1):
+            if sheet_row <= plan.data_skip_lines or not any(c not in (None, "") for c in row):
+                continue
+            if any(c not in (None, "") for c in row[width:]):
+                raise IngestError(f"{plan.path.name}: sheet row {sheet_row} has values right of the last "
+                                  f"header column ({width} columns). Fix the row and upload again.")
+            if progress and sheet_row % CHUNK_ROWS == 0 and total:
+                progress(min(0.95, sheet_row / total), "load")
+            yield (row + [None] * width)[:width]
+    _insert_rows(cur, table, width, rows())
+
+
+# .xls and .ods: python-calamine reads the values a spreadsheet program saved. It gives no formula text,
+# so a formula cell holds the result last saved with the file (calamine evaluates nothing), and a
+# number cell gives a float: an integral one is written without ".0" (13800138000.0 -> 13800138000).
+# A float holds every integer up to 2**53 exactly; past 16 digits cell_text keeps the float's own
+# text (1.1010519491231002e+17), because the digits were already lost when the spreadsheet program
+# stored an 18-digit ID typed as a number (the ID check then flags it). IDs typed as text are exact.
+
+def _calamine_text(value: object) -> str | None:
+    return None if value == "" else cell_text(value)
+
+
+def _open_calamine(path: Path, file_name: str, sheet: str | None):
+    kind = Path(file_name).suffix.lower()
+    try:  # calamine tells the format from the content, whatever the path is called
+        wb = CalamineWorkbook.from_path(str(path))
+    except PasswordError:
+        raise IngestError(f"{file_name}: the workbook is password-protected; save it without a password.") from None
+    except (CalamineError, OSError, ValueError) as exc:
+        raise IngestError(f"{file_name}: not a readable {kind} workbook ({type(exc).__name__}).") from None
+    names = list(wb.sheet_names)
+    if sheet is not None and sheet not in names:
+        wb.close()
+        raise IngestError(f"{file_name}: no sheet named {sheet!r}; the sheets are {', '.join(names)}.")
+    if not names:
+        wb.close()
+        raise IngestError(f"{file_name}: the workbook has no sheets.")
+    try:
+        ws = wb.get_sheet_by_name(sheet or names[0])
+    except (CalamineError, ValueError) as exc:
+        wb.close()
+        raise IngestError(f"{file_name}: the sheet cannot be read ({type(exc).__name__}).") from None
+    return wb, ws, names
+
+
+def _calamine_rows(ws) -> Iterator[list[str | None]]:
+    """Every row from the sheet's first, padded on the left to column A, as openpyxl gives them."""
+    start = ws.start
+    pad: list[str | None] = [None] * (start[1] if start else 0)
+    for row in ws.iter_rows():
+        yield pad + [_calamine_text(v) for v in row]
+
+
+def _inspect_calamine(path: Path, file_name: str, sheet: str | None, digest: str) -> FilePlan:
+    wb, ws, names = _open_calamine(path, file_name, sheet)
+    try:
+        rows = []
+        for row in _calamine_rows(ws):
+            rows.append(row)
+            if len(rows) >= HEADER_SCAN_ROWS + PREVIEW_ROWS:
+                break
+    finally:
+        wb.close()
+    file_format = Path(file_name).suffix.lower().lstrip(".")
+    return _sheet_plan(path, file_name, file_format, digest, rows, ws.name, names, _load_calamine)
+
+
+def _load_calamine(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
+    wb, ws, _ = _open_calamine(plan.path, plan.path.name, plan.sheet)
+    try:
+        _insert_sheet_rows(plan, cur, table, _calamine_rows(ws), ws.total_height or 0, progress)
     finally:
         wb.close()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -115,31 +116,43 @@ def before_after(fields: pd.DataFrame, labels: dict[str, str], before: str, afte
     return _layout(fig, title)
 
 
-def waterfall(parts: dict[str, float], total: float, labels: dict[str, str], title: str) -> go.Figure:
-    """How each comparison moved the match weight (log2 Bayes factor), from the prior to the total."""
+def waterfall(parts: dict[str, float], total: float, labels: dict[str, str], title: str,
+              texts: dict[str, str] | None = None) -> go.Figure:
+    """How each comparison moved the match weight (log2 Bayes factor), from the prior to the total.
+    `labels` names the comparisons; `texts` holds the words the chart shows, in the page's language:
+    the first and last bars (`prior`, `total`), the y axis title (`axis`) and the trace name (`name`)."""
+    texts = {"prior": "prior", "total": "total", "axis": "match weight", "name": "match weight", **(texts or {})}
     names = list(parts)
     prior = total - sum(parts.values())
     fig = go.Figure(go.Waterfall(
-        orientation="v", measure=["absolute", *["relative"] * len(names), "total"],
-        x=["prior", *[labels.get(n, n) for n in names], "total"], y=[prior, *parts.values(), 0],
-        text=[f"{v:+.1f}" for v in (prior, *parts.values(), total)], textposition="outside"))
+        orientation="v", measure=["absolute", *["relative"] * len(names), "total"], name=texts["name"],
+        x=[texts["prior"], *[labels.get(n, n) for n in names], texts["total"]], y=[prior, *parts.values(), 0],
+        text=[f"{v:+.1f}" for v in (prior, *parts.values(), total)], textposition="outside",
+        hovertemplate="%{x}: %{text}<extra></extra>"))  # plotly's own hover names its parts in English
+    fig.update_yaxes(title=texts["axis"])
     return _layout(fig, title, 360)
 
 
-def model_weights(model: dict, title: str) -> go.Figure:
-    """Match weight of every comparison level of a saved Splink model (m and u probabilities)."""
-
+def model_weights(model: dict, title: str, level_label: Callable[[str, str, int], str] | None = None,
+                  axis: str = "match weight (log2 m/u)") -> go.Figure:
+    """Match weight of every comparison level of a saved Splink model (m and u probabilities).
+    `level_label(comparison, label_for_charts, position)` names a level's bar (in the page's
+    language); by default "comparison · label"."""
     rows = []
     for comparison in model.get("comparisons", []):
-        for level in comparison.get("comparison_levels", []):
+        name = str(comparison.get("output_column_name"))
+        for position, level in enumerate(comparison.get("comparison_levels", [])):
             m, u = level.get("m_probability"), level.get("u_probability")
             if level.get("is_null_level") or not m or not u:
                 continue
-            rows.append((f"{comparison.get('output_column_name')} · {level.get('label_for_charts', '')}", math.log2(m / u)))
+            label = str(level.get("label_for_charts", ""))
+            text = level_label(name, label, position) if level_label else f"{name} · {label}"
+            rows.append((text, math.log2(m / u)))
     rows.reverse()
-    fig = go.Figure(go.Bar(x=[w for _, w in rows], y=[n for n, _ in rows], orientation="h",
-                           marker_color=["#2e7d32" if w > 0 else "#c62828" for _, w in rows]))
-    fig.update_xaxes(title="match weight (log2 m/u)")
+    fig = go.Figure(go.Bar(x=[w for _, w in rows], y=[n for n, _ in rows], orientation="h", name=axis,
+                           marker_color=["#2e7d32" if w > 0 else "#c62828" for _, w in rows],
+                           hovertemplate="%{y}: %{x:+.2f}<extra></extra>"))
+    fig.update_xaxes(title=axis)
     return _layout(fig, title, 140 + 20 * len(rows))
 
 

@@ -171,9 +171,33 @@ def queue_navigation(ctx: PageContext) -> pd.DataFrame:
         st.caption(tr("review.matching", n=total, shown=len(page)))
     if page.empty and filtered:
         st.info(tr("review.no_match"))
+    _open_selected_row()
     shown = page[["name_l", "channel_l", "name_r", "channel_r", "match_probability", "fuses_oneids", "oneid_l", "oneid_r"]]
-    table(shown.assign(**{c: [channel_label(v, ctx.lang) for v in page[c]] for c in ("channel_l", "channel_r")}))
+    table(shown.assign(**{c: [channel_label(v, ctx.lang) for v in page[c]] for c in ("channel_l", "channel_r")}),
+          on_select="rerun", selection_mode="single-row", key=QUEUE_TABLE)
+    st.session_state[_TABLE_PAIRS] = [(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()]
     return page
+
+
+QUEUE_TABLE = "queue_table"  # the queue page as a table; a row click opens its pair (`PICK`)
+_TABLE_PAIRS, _TABLE_SEEN = "_queue_table_pairs", "_queue_table_seen"
+
+
+def _open_selected_row() -> None:
+    """A row click on the queue table shows that row's pair. The selection refers to the table as the
+    last run drew it (`_TABLE_PAIRS`), not to this run's page, which may have changed meanwhile. Only a
+    changed selection moves the pair: a row that stays selected does not pull the picker back."""
+    event = st.session_state.get(QUEUE_TABLE)
+    try:
+        rows = tuple(event["selection"]["rows"])  # type: ignore[index]
+    except (KeyError, TypeError):
+        rows = ()
+    if rows == st.session_state.get(_TABLE_SEEN, ()):
+        return
+    st.session_state[_TABLE_SEEN] = rows
+    drawn = st.session_state.get(_TABLE_PAIRS) or []
+    if rows and 0 <= rows[0] < len(drawn):
+        _show(tuple(drawn[rows[0]]))
 
 
 def _customer_links(ctx: PageContext, page: pd.DataFrame, pair: Pair) -> None:
@@ -217,7 +241,10 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     table(both.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, probability, ctx.lang))
-    st.plotly_chart(charts.waterfall(parts, total, review.comparison_names(ctx.lang), tr("review.why")), width="stretch")
+    why = {"prior": tr("review.why_prior"), "total": tr("review.why_total"), "axis": tr("review.why_axis"),
+           "name": tr("review.why_axis")}
+    st.plotly_chart(charts.waterfall(parts, total, review.comparison_names(ctx.lang), tr("review.why"), why),
+                    width="stretch")
     if not can_decide:
         return
     following = _following(pairs, pair)

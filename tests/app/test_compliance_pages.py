@@ -33,7 +33,8 @@ def test_admin_changes_a_rule_it_is_audited_and_the_analyst_sees_it(loaded):
     at = open_page(loaded, "admin", "pages/masking_policies.py")
     assert [t.value for t in at.title] == ["Masking policies"]
     policy = at.dataframe[-1].value
-    assert len(policy) == 14 * 3 and set(policy["method"]) == {"Partial"}
+    assert len(policy) == 14 * 3 and set(policy["method"]) == {"Partial", "Full"}
+    assert len(policy[policy["method"] == "Full"]) == 3  # gender, for each role: a new store's default
     at.selectbox(key="masking_class").set_value("mobile")
     at.selectbox(key="masking_role").set_value("analyst").run()
     assert "Example: 139****5678" in visible_text(at)

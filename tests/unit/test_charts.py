@@ -110,3 +110,15 @@ def test_precision_bands_split_measured_from_few_and_draw_the_target():
     assert list(measured.x) == ["0.95–1.00"] and list(few.x) == ["0.90–0.95"]   # bands without labels are left out
     assert [list(c) for c in few.customdata] == [[10, 9, 1]] and measured.name == "充足"
     assert fig.layout.shapes[0].y0 == 0.99 and fig.layout.yaxis.title.text == "精确率"
+
+
+def test_waterfall_and_model_weights_take_their_words_from_the_page():
+    texts = {"prior": "基准", "total": "合计", "axis": "匹配权重", "name": "匹配权重"}
+    fig = charts.waterfall({"name": 6.0}, 1.0, {"name": "姓名"}, "为什么", texts)
+    trace = fig.data[0]
+    assert list(trace.x) == ["基准", "姓名", "合计"] and trace.name == "匹配权重"
+    assert fig.layout.yaxis.title.text == "匹配权重" and trace.hovertemplate == "%{x}: %{text}<extra></extra>"
+    model = {"comparisons": [{"output_column_name": "mobile", "comparison_levels": [
+        {"label_for_charts": "exact", "m_probability": 0.8, "u_probability": 0.0001}]}]}
+    bars = charts.model_weights(model, "t", lambda c, label, at: f"{c}:{label}:{at}", "权重").data[0]
+    assert list(bars.y) == ["mobile:exact:0"] and bars.name == "权重"

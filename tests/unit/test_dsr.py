@@ -185,7 +185,7 @@ def test_access_package_is_complete(db, workspace, tmp_path):
     assert sum(source_rows.values()) == len(records)  # every source row, as uploaded
     assert mobile.split(" | ")[0] in files["package.json"].decode() and id_card in files["package.json"].decode()
     assert "no tags" in manifest["notes"]["tags"] and "consent_records" in manifest["notes"]["consent"]
-    assert set(files) == {"package.json", *manifest["files"]}
+    assert set(files) == {"package.json", *dsr.SUMMARY_FILES.values(), *manifest["files"]}
     with zipfile.ZipFile(io.BytesIO(dsr.package_zip(files))) as zf:
         assert sorted(zf.namelist()) == sorted(files)
     written = dsr.write_package(files, tmp_path / "pkg")

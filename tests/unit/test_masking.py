@@ -113,7 +113,9 @@ def test_the_store_is_seeded_with_the_defaults(db):
         frame = masking.policy_frame(cur)
         policy = masking.load_policy(cur, KEY)
     assert len(frame) == len(masking.CLASSES) * len(auth.ROLES)
-    assert set(frame["method"]) == {"partial"} and set(frame["updated_by"]) == {"system"}
+    assert set(frame["updated_by"]) == {"system"}
+    assert set(frame.loc[frame["sensitivity_class"] == "gender", "method"]) == {"full"}     # low risk: in full
+    assert set(frame.loc[frame["sensitivity_class"] != "gender", "method"]) == {"partial"}
     assert policy.rules == {(c, r): masking.DEFAULT_RULES[c] for c in masking.CLASSES for r in auth.ROLES}
     assert frame.loc[frame["sensitivity_class"] == "wechat_id", "fields"].iloc[0] == "wechat_open_id, wechat_union_id"
 

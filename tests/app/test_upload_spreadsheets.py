@@ -1,0 +1,40 @@
+"""The Upload page takes .xls and .ods workbooks: the uploader accepts them, the sheet can be chosen,
+the title row is skipped, and the batch loads."""
+from __future__ import annotations
+
+import pytest
+from spreadsheets import ODS_SHEETS, write_ods, write_xls
+
+from helpers import app_test
+from helpers import visible_text as texts
+
+UPLOAD = "pages/upload.py"
+
+
+def test_uploader_accepts_old_excel_and_opendocument(app_db):
+    at = app_test(app_db, "steward").run()
+    at.switch_page(UPLOAD).run()
+    allowed = at.file_uploader(key="upload_file").allowed_type
+    assert {".xls", ".ods", ".xlsx", ".csv"} <= {t if t.startswith(".") else f".{t}" for t in allowed}
+
+
+@pytest.mark.parametrize("name", ["门店会员.xls", "会员.ods"])
+def test_upload_a_workbook_choose_its_sheet_and_confirm(app_db, tmp_path, name):
+    path = write_xls(tmp_path / name) if name.endswith(".xls") else write_ods(tmp_path / name, ODS_SHEETS)
+    at = app_test(app_db, "steward").run()
+    at.switch_page(UPLOAD).run()
+    at.text_input(key="upload_new_source").input("门店")
+    at.selectbox(key="upload_channel").set_value("pos")
+    at.file_uploader(key="upload_file").set_value((name, path.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="upload_sheet").options == ["会员", "其他"]
+    assert "header on line 3" in texts(at) and "13800138000" not in texts(at)  # the preview is masked
+    at.selectbox(key="upload_sheet").set_value("其他").run()
+    assert "header on line 1" in texts(at)
+    at.selectbox(key="upload_sheet").set_value("会员").run()
+    at.button(key="upload_confirm").click().run()
+    assert not at.exception, at.exception
+    with app_db.cursor() as cur:
+        assert cur.execute("SELECT file_format, sheet, row_count FROM batches").fetchall() == [
+            (name.rsplit(".", 1)[1], "会员", 2)]
