@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Hashable
@@ -134,3 +137,10 @@ def pair_closure(cluster_of: dict[Hashable, object], truth_of: dict[Hashable, st
     true = sum(n * (n - 1) // 2 for n in Counter(truth_of.values()).values())
     p, r = (correct / predicted if predicted else 1.0), (correct / true if true else 1.0)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), predicted, true
+
+
+def run_cli(db_path: Path, *args: str) -> tuple[int, str, str]:
+    """`python -m governance --db DB ARGS…` in a process of its own: (exit status, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "governance", "--db", str(db_path), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc.returncode, proc.stdout, proc.stderr

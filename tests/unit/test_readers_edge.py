@@ -3,9 +3,6 @@ Every row is stored, or the file is refused with one clear line; never a lost ro
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from governance.sources import ingest, readers
 from governance.store.errors import IngestError
 from governance.store.storage import open_database
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -164,16 +162,10 @@ def test_a_row_just_under_the_limit_loads(db, tmp_path):
     assert [len(r[2]) for r in raw_rows(db, result.batch_id)] == [len(field), 1]
 
 
-def cli(db_path: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "governance", "--db", str(db_path), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 @pytest.fixture
 def store(tmp_path) -> Path:
     path = tmp_path / "x.duckdb"
-    code, _, err = cli(path, "init", "--no-demo")
+    code, _, err = run_cli(path, "init", "--no-demo")
     assert code == 0, err
     return path
 
@@ -190,7 +182,7 @@ def test_cli_refuses_with_one_line(store, tmp_path, name):
     text, message = REFUSED[name]
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    code, out, err = cli(store, "ingest", str(path))
+    code, out, err = run_cli(store, "ingest", str(path))
     assert code != 0 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert message in err
@@ -203,7 +195,7 @@ def test_cli_loads_a_1mb_header_cell_and_a_200k_character_field(store, tmp_path)
     long_field.write_text(f"姓名,手机号,备注\n张三,13800138000,{'x' * 200_000}\n李四,13912345678,乙\n", encoding="utf-8")
     results = []
     for path in (big_header, long_field):
-        code, out, err = cli(store, "ingest", str(path))
+        code, out, err = run_cli(store, "ingest", str(path))
         assert code == 0 and "Traceback" not in err, err
         results.append(json.loads(out))
     assert [r["rows"] for r in results] == [2, 2]

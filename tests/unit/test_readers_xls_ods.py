@@ -4,9 +4,6 @@ The workbooks are built by tests/spreadsheets.py."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from spreadsheets import EXPECTED, HEADER, ODS_SHEETS, write_ods, write_xls
 from governance.sources import ingest
 from governance.store.errors import IngestError
 from governance.store.storage import open_database
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,16 +24,10 @@ def raw_rows(db, batch_id: int) -> list[tuple]:
         return cur.execute(f"SELECT * FROM {table} ORDER BY _row").fetchall()
 
 
-def cli(db_path: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "governance", "--db", str(db_path), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 @pytest.fixture
 def store(tmp_path) -> Path:
     path = tmp_path / "x.duckdb"
-    code, _, err = cli(path, "init", "--no-demo")
+    code, _, err = run_cli(path, "init", "--no-demo")
     assert code == 0, err
     return path
 
@@ -108,9 +100,9 @@ def test_unreadable_workbooks_get_one_clear_message(db, tmp_path, name, content,
 def test_cli_ingests_xls_and_ods(store, tmp_path):
     xls = write_xls(tmp_path / "pos.xls")
     ods = write_ods(tmp_path / "crm.ods", ODS_SHEETS)
-    code, out, err = cli(store, "ingest", str(xls), "--channel", "pos")
+    code, out, err = run_cli(store, "ingest", str(xls), "--channel", "pos")
     assert code == 0 and "Traceback" not in err, err
-    code2, out2, err2 = cli(store, "ingest", str(ods), "--channel", "crm", "--sheet", "其他")
+    code2, out2, err2 = run_cli(store, "ingest", str(ods), "--channel", "crm", "--sheet", "其他")
     assert code2 == 0 and "Traceback" not in err2, err2
     first, second = json.loads(out), json.loads(out2)
     assert (first["rows"], second["rows"]) == (2, 1)
