@@ -231,7 +231,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "gender_zero.female": ("女（0 = 女）", "female (0 = female)"),
     "gender_zero.male": ("男（0 = 男）", "male (0 = male)"),
     "quality.gender_zero": ("性别“0”在该数据源的含义", "What gender '0' means in this source"),
-    # quality: the source in hand, outcomes, and rule parameters entered through a form (issue 16)
+    # quality: the source in hand, outcomes, and rule parameters entered through a form
     "quality.scope": ("查看数据源", "Show source"),
     "quality.all_sources": ("全部数据源", "All sources"),
     "quality.source_score": ("{source} 质量得分", "Quality score of {source}"),
@@ -714,7 +714,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c360.rule_save": ("保存规则并刷新黄金记录", "Save the rule and refresh golden records"),
     "c360.rule_saved": ("已保存 {field} 第 {version} 版，已刷新 {n} 条黄金记录。", "Saved {field} version {version}; {n} golden records refreshed."),
     "c360.rule_history": ("规则版本历史", "Rule history"),
-    # Customer 360: where to start (issue 16 §7), opened from another page
+    # Customer 360: where to start, opened from another page
     "c360.hint": ("输入 OneID、手机号、邮箱、姓名或渠道 ID 查找客户；也可以从下面的列表中点选一位客户打开。",
                   "Type a OneID, mobile, email, name or channel id to find a customer, or click one in a list below to open it."),
     "c360.browse": ("浏览客户", "Browse customers"),

@@ -76,7 +76,7 @@ def test_steward_overrides_a_field_and_edits_a_rule(customers):
         assert cur.execute("SELECT DISTINCT rule FROM golden_lineage WHERE field = 'name'").fetchall() == [("most_complete",)]
 
 
-# ---- where to start: the empty search box (issue 16 §7) --------------------------------------------
+# ---- where to start: the empty search box ----------------------------------------------------------
 
 def _browse_table(at, which: str):
     return [d for d in at.dataframe if d.proto.id and f"c360_browse_table_{which}" in d.proto.id][0].value

@@ -1,4 +1,4 @@
-"""AppTest for the Review page (issue 16 §2): the why-waterfall and the model-weight chart read in the
+"""AppTest for the Review page: the why-waterfall and the model-weight chart read in the
 page's language, and a row click on the queue table opens that row's pair."""
 from __future__ import annotations
 

@@ -201,7 +201,7 @@ def test_zh_recommendation_is_in_chinese(resolved):
     assert [b for b in at.button if b.key == "calib_apply"][0].label == "应用推荐阈值并重新识别"
 
 
-# ---- the pair on screen is the pair decided (issue 15 §4, issue 16 §2) -----------------------------
+# ---- the pair on screen is the pair decided ---------------------------------------------------------
 
 def _review_page(db, username: str, lang: str = "en"):
     at = app_test(db, username, lang).run()
@@ -316,7 +316,7 @@ def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked
     assert f"Undoes #{first_id}: {pair_text(first)} (rejected)." in visible_text(at)
 
 
-# ---- queue navigation: filters, search, masked labels, links to Customer 360 (issue 16 §2) ---------
+# ---- queue navigation: filters, search, masked labels, links to Customer 360 ----------------------
 
 def _queue_table(at):
     return [d.value for d in at.dataframe if {"name_l", "channel_l", "oneid_l"} <= set(d.value.columns)][0]

@@ -1,4 +1,4 @@
-"""AppTest for the Users page (issue 16 §5): every per-user control follows the selected user, so
+"""AppTest for the Users page: every per-user control follows the selected user, so
 修改角色 can never apply a role shown for someone else; forms keep what was typed on an error."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """In Chromium against `streamlit run`: clicking a cell of the Quality heatmap filters the failing
-records below to that source and field (issue 16: before, only hover worked)."""
+records below to that source and field (before, only hover worked)."""
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,5 @@
-"""The audit log is tamper-evident: a keyed chain, its head anchored outside the store, gaps checked
-(issue 15 §6). Each test tampers the way someone holding only the store file would."""
+"""The audit log is tamper-evident: a keyed chain, its head anchored outside the store, gaps checked.
+Each test tampers the way someone holding only the store file would."""
 from __future__ import annotations
 
 import json

@@ -60,7 +60,7 @@ def test_heatmap_cells_carry_source_and_field_for_click_filtering():
 
 
 def test_trend_runs_in_upload_order_across_sources():
-    """Batch ids interleave across sources: crm's batch 5 came first, then pos's 2, … (issue 16)."""
+    """Batch ids interleave across sources: crm's batch 5 came first, then pos's 2, …."""
     trend = pd.DataFrame({"source": ["crm", "crm", "pos", "pos", "shop"], "batch_id": [5, 1, 2, 3, 4],
                           "uploaded_at": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02", "2026-01-04",
                                                          "2026-01-03"]),

@@ -1,4 +1,4 @@
-"""Low-risk classes in the default masking policy (issue 16 §6): gender, province and city reach every
+"""Low-risk classes in the default masking policy: gender, province and city reach every
 role, so exports can be segmented; an address stays masked. A store that already holds data keeps
 the policy it has (migration 15 touches only new stores)."""
 from __future__ import annotations

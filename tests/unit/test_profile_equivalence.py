@@ -122,7 +122,7 @@ def reference_profile(db, actor: str) -> int:
             f"SELECT {run_id}, '{f}', count(*), coalesce(sum(n), 0) FROM (SELECT {f}, count(*) n FROM std_records "
             f"WHERE {f}_status IN ('valid', 'valid_with_warning') GROUP BY {f} HAVING count(DISTINCT source) > 1)"
             for f in profile.KEY_FIELDS]))
-        # Since issue 16: a rule on fields a source does not map is not applicable there (0 of 0).
+        # A rule on fields a source does not map is not applicable there (0 of 0).
         rule_results = rules.only_mapped(reference_evaluate(cur), mapped)
         for r in rule_results:
             cur.execute("INSERT INTO rule_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -258,7 +258,7 @@ def test_the_default_rules_are_the_rules_a_new_store_starts_with(db):
 
 
 def test_present_rules_apply_only_to_sources_that_map_the_field(db, crm, tmp_path):
-    """The CRM has no Douyin id column: it cannot fail 抖音ID已填写 (issue 16); the Douyin source can."""
+    """The CRM has no Douyin id column: it cannot fail 抖音ID已填写; the Douyin source can."""
     path = tmp_path / "douyin.csv"
     path.write_text("抖音号,昵称\ndy_001,小王\n,小李\n", encoding="utf-8")
     ingest.ingest_file(db, path, actor="t", source="douyin", mapping={"抖音号": "douyin_id", "昵称": "nickname"})

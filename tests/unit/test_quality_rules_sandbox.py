@@ -1,4 +1,4 @@
-"""Custom quality rules are one expression over one record's columns (issue 15 §5): the attacks are
+"""Custom quality rules are one expression over one record's columns: the attacks are
 refused when saved and skipped when an older release stored them; legitimate rules count the same
 as SQL in the store would; a slow rule is stopped; `rules list | add | enable | disable` headless."""
 from __future__ import annotations
@@ -35,7 +35,7 @@ def crm(db, tmp_path):
 
 
 def attacks(folder) -> dict[str, str]:
-    """The rules issue 15 §5 reproduced, by what they attempt."""
+    """Rules a hostile steward tried, by what they attempt."""
     exported = folder / "customers.csv"
     exported.write_text("name\n张伟\n", encoding="utf-8")
     return {
