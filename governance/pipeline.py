@@ -147,15 +147,16 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
     return resolved
 
 
-def rerun(db: Database, actor: str, progress: Progress | None = None) -> Resolved:
-    """Resolve again after a decision, split or merge: with the saved model and thresholds (no
-    training), or rules and decisions alone before any model run."""
+def rerun(db: Database, actor: str, progress: Progress | None = None, train_first: bool = False) -> Resolved:
+    """Resolve again after a decision, split, merge or upload: with the saved model and thresholds
+    (no training). Before any model run: rules and decisions alone, or with `train_first` a first
+    model is trained."""
     with db.cursor() as cur:
         saved = review.latest_model(cur)
     if saved:
         return resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
                        review_low=saved["review_low"], progress=progress)
-    return resolve(db, actor, use_model=False, progress=progress)
+    return resolve(db, actor, use_model=train_first, progress=progress)
 
 
 # ---- what runs on by itself (background jobs, governance/jobs) ------------------------------
@@ -194,17 +195,10 @@ def after_upload(db: Database, actor: str, progress: Progress | None = None) -> 
     standardize(db, actor, progress=_within(progress, 0.0, 0.2, "standardize"))
     report(0.2, "profile")
     quality = refresh_quality(db, actor)  # nothing is stale now: this profiles and scores
-    with db.cursor() as cur:
-        saved = review.latest_model(cur)
     scaled = _within(progress, 0.3, 1.0)
     # resolve's own standardize step finds nothing stale now: its time counts as scoring
     within = (lambda fraction, stage: scaled(fraction, "score" if stage == "standardize" else stage)) if scaled else None
-    if saved:
-        resolved = resolve(db, actor, model_json=saved["model_json"], auto_accept=saved["auto_accept"],
-                           review_low=saved["review_low"], progress=within)
-    else:
-        resolved = resolve(db, actor, progress=within)
-    return AfterUpload(quality, resolved)
+    return AfterUpload(quality, rerun(db, actor, progress=within, train_first=True))
 
 
 # What was decided or undone on the review queue after the last resolve.
