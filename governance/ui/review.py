@@ -165,7 +165,7 @@ def queue_navigation(ctx: PageContext) -> pd.DataFrame:
         # Matched on the standardized values in SQL with parameters; what comes back is masked below.
         page = review.queue(cur, source, low, high, limit=QUEUE_LIMIT, search=search or None, with_names=True)
         total = review.queue_size(cur, source, low, high, search or None)
-    page = ctx.mask(page, dict.fromkeys(_NAMES, "name"), keep=[c for c in page.columns if c not in _NAMES])
+    page = _named(ctx, page)
     filtered = bool(source or search or (low, high) != (0.0, 1.0))
     if filtered or total > len(page):
         st.caption(tr("review.matching", n=total, shown=len(page)))
@@ -200,11 +200,10 @@ def _open_selected_row() -> None:
         _show(tuple(drawn[rows[0]]))
 
 
-def _customer_links(ctx: PageContext, page: pd.DataFrame, pair: Pair) -> None:
-    """Links opening either record's customer in Customer 360 (every role that sees the queue may)."""
+def _customer_links(ctx: PageContext, row: pd.Series) -> None:
+    """Links opening either record's customer (a queue row's) in Customer 360, for roles that may."""
     if not ctx.can("customer.view"):
         return
-    row = page.iloc[[(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()].index(pair)]
     c1, c2 = st.columns(2)
     with c1:
         customer360.open_link(row["oneid_l"], ctx.t("c360.open_l", oneid=row["oneid_l"]))
@@ -229,7 +228,7 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     shown = page.iloc[pairs.index(pair)]
     st.caption(tr("review.records", left=shown["record_l"], right=shown["record_r"]))  # as the CLI names them
     if "oneid_l" in page.columns:
-        _customer_links(ctx, page, pair)
+        _customer_links(ctx, shown)
     probability = float(shown["match_probability"])
     with ctx.db.cursor() as cur:
         both = review.side_by_side(cur, rec_l, rec_r)
@@ -262,10 +261,10 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     st.caption(tr("review.shortcuts", **SHORTCUTS))
 
 
-def _named(ctx: PageContext, decisions: pd.DataFrame) -> pd.DataFrame:
-    """Decisions (`recent_decisions(with_names=True)`) with the records' names masked for this role."""
-    names = ("name_l", "name_r")
-    return ctx.mask(decisions, dict.fromkeys(names, "name"), keep=[c for c in decisions.columns if c not in names])
+def _named(ctx: PageContext, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs listed with names (`queue` or `recent_decisions`, `with_names=True`), the names masked
+    for this role."""
+    return ctx.mask(pairs, dict.fromkeys(_NAMES, "name"), keep=[c for c in pairs.columns if c not in _NAMES])
 
 
 def _describe(ctx: PageContext, row) -> dict[str, object]:
