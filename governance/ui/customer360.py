@@ -15,7 +15,7 @@ from governance.store.schema import CHANNELS, FIELD_NAMES, channel_label
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
-from governance.ui.widgets import pager, table
+from governance.ui.widgets import pager, selected_rows, table
 
 PAGE_SIZE = 20
 
@@ -55,7 +55,7 @@ def _summary(ctx: PageContext, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _open_row(key: str, oneids: list[str]) -> None:
     """A click on a row of a browse list (the list as that run showed it) opens its customer."""
-    rows = ((st.session_state.get(key) or {}).get("selection") or {}).get("rows") or []
+    rows = selected_rows(st.session_state.get(key))
     if rows and rows[0] < len(oneids):
         _open(oneids[rows[0]])
 

@@ -16,7 +16,7 @@ from governance.ui import charts, customer360
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext, current_user
 from governance.ui.session import show_error, tr
-from governance.ui.widgets import table
+from governance.ui.widgets import selected_rows, table
 
 SHORTCUTS = {"approve": "Y", "reject": "N", "skip": "S"}
 
@@ -187,11 +187,7 @@ def _open_selected_row() -> None:
     """A row click on the queue table shows that row's pair. The selection refers to the table as the
     last run drew it (`_TABLE_PAIRS`), not to this run's page, which may have changed meanwhile. Only a
     changed selection moves the pair: a row that stays selected does not pull the picker back."""
-    event = st.session_state.get(QUEUE_TABLE)
-    try:
-        rows = tuple(event["selection"]["rows"])  # type: ignore[index]
-    except (KeyError, TypeError):
-        rows = ()
+    rows = selected_rows(st.session_state.get(QUEUE_TABLE))
     if rows == st.session_state.get(_TABLE_SEEN, ()):
         return
     st.session_state[_TABLE_SEEN] = rows

@@ -79,6 +79,14 @@ def chart_selection(event) -> dict | None:
     return points[0] if points else None
 
 
+def selected_rows(event) -> tuple[int, ...]:
+    """The rows a user selected in a table rendered with on_select (its state in st.session_state)."""
+    try:
+        return tuple(event["selection"]["rows"])
+    except (KeyError, TypeError):
+        return ()
+
+
 def table(data, labels: dict[str, str] | None = None, **kwargs):
     """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins) and coded
     values such as statuses and channels (i18n.value_label). Column names stay."""
