@@ -379,11 +379,15 @@ def load(cur: duckdb.DuckDBPyConnection, source: str, version: int | None = None
 def save(cur: duckdb.DuckDBPyConnection, actor: str, source: str, mapping: dict[str, str | None],
          suggestions: list[Suggestion] | None = None, comment: str | None = None) -> int:
     """Store a new mapping version when it differs from the current one (inside the caller's
-    transaction). Headers already known to the source but absent here are kept. Returns the version."""
+    transaction). Headers already known to the source but absent here are kept: an export whose
+    column was renamed maps the new header to the same field, and each batch reads its own
+    columns. Within any one batch's columns a field is still mapped at most once. Returns the version."""
     mapping = validate(mapping)
     previous = load(cur, source)
     merged = {**previous, **mapping}
-    validate(merged)
+    for (headers,) in cur.execute("SELECT list(header) FROM batch_columns JOIN batches USING (batch_id) "
+                                  "WHERE source = ? GROUP BY batch_id", [source]).fetchall():
+        validate({h: merged.get(h) for h in headers})
     version = current_version(cur, source)
     if version and merged == previous:
         return version

@@ -66,6 +66,24 @@ def csv_file(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def test_an_export_with_a_renamed_column_loads_into_its_source(db, tmp_path):
+    """The source's export renamed 电话/客户 to 联系电话/客户姓名: the new headers map to the same fields
+    (before, the kept old headers made "mapped twice" refuse the upload), and each batch reads its own."""
+    old = csv_file(tmp_path, "a.csv", "电话,客户\n13800138000,张三\n")
+    ingest.ingest_file(db, old, actor="alice", source="crm", mapping={"电话": "mobile", "客户": "name"})
+    new = csv_file(tmp_path, "b.csv", "客户姓名,联系电话\n李四,13912345678\n")
+    loaded = ingest.ingest_file(db, new, actor="alice", source="crm",
+                                mapping={"客户姓名": "name", "联系电话": "mobile"})
+    assert loaded.mapping_version == 2
+    with db.cursor() as cur:
+        assert cur.execute("SELECT name, mobile FROM mapped_records ORDER BY batch_id").fetchall() == [
+            ("张三", "13800138000"), ("李四", "13912345678")]
+    # one batch's own columns still map a field once
+    both = csv_file(tmp_path, "c.csv", "电话,联系电话\n13800138000,13912345678\n")
+    with pytest.raises(MappingError, match="mapped twice"):
+        ingest.ingest_file(db, both, actor="alice", source="crm", mapping={"电话": "mobile", "联系电话": "mobile"})
+
+
 def test_mapping_saved_per_source_reused_versioned_and_audited(db, tmp_path):
     first = csv_file(tmp_path, "a.csv", "电话,客户,备注\n13800138000,张三,x\n13912345678,李四,y\n")
     r1 = ingest.ingest_file(db, first, actor="alice", source="crm", mapping={"电话": "mobile", "客户": "name"})
