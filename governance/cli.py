@@ -311,11 +311,13 @@ def cmd_export(args, db) -> int:
     request = datasets.ExportRequest(
         args.what, args.actor, format=fmt, fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
         filter=_export_filter(args.filter), masked=not args.unmasked, purpose=args.purpose,
-        role=_actor_role(db, args.actor))
+        role=_actor_role(db, args.actor), labels=bool(args.labels), lang=args.labels or "en")
+    if request.labels and not request.labelled:
+        raise GovernanceError("Parquet keeps the field names and codes; --labels applies to CSV and XLSX.")
     manifest = datasets.run_export(db, request, out, progress=(lambda n, total: _print_progress(n / max(total, 1), "rows"))
                                   if args.progress else None)
     print(f"wrote {manifest.row_count} rows to {out} ({'masked' if manifest.masked else 'unmasked'}, "
-          f"sha256 {manifest.sha256}); manifest {out}.manifest.json")
+          f"{'labels: ' + manifest.language if manifest.labels else 'codes'}, sha256 {manifest.sha256}); manifest {out}.manifest.json")
     return 0
 
 
@@ -355,6 +357,9 @@ def _add_export_and_consent_parsers(sub, with_actor) -> None:
     p.add_argument("--unmasked", action="store_true",
                    help="full values: --actor must be a user allowed to see personal data; needs --purpose; audited")
     p.add_argument("--purpose", help="why; 'marketing' (or 'marketing: …') keeps only consenting adults")
+    p.add_argument("--labels", choices=("zh", "en"),
+                   help="headers and coded values as labels in this language, for people (CSV and XLSX); "
+                        "default: field names and codes, for systems. Parquet always keeps codes")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")
     p.set_defaults(func=cmd_export)
 

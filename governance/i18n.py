@@ -74,7 +74,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "upload.new": ("新数据源", "New source"),
     "upload.source_name": ("数据源名称", "Source name"),
     "upload.channel": ("渠道", "Channel"),
-    "upload.file": ("上传文件（CSV/TSV/TXT、XLSX、JSON Lines、Parquet）", "File (CSV/TSV/TXT, XLSX, JSON lines, Parquet)"),
+    "upload.file": ("上传文件（CSV/TSV/TXT、XLSX/XLS/ODS、JSON Lines、Parquet）", "File (CSV/TSV/TXT, XLSX/XLS/ODS, JSON lines, Parquet)"),
     "upload.encoding": ("编码", "Encoding"),
     "upload.encoding_auto": ("自动检测", "Detect automatically"),
     "upload.sheet": ("工作表", "Sheet"),
@@ -161,6 +161,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                                "After upload (standardize → profile → resolve → golden records)"),
     "jobs.kind.apply_decisions": ("应用审核决定", "Apply review decisions"),
     "jobs.kind.resolve": ("OneID 识别", "Resolve OneIDs"),
+    "jobs.kind.apply_thresholds": ("应用推荐阈值并重新识别", "Apply the recommended thresholds and resolve"),
     "jobs.kind.refresh_quality": ("标准化并评估质量", "Standardize and profile"),
     "jobs.kind.ingest": ("数据导入", "Ingest"),
     "jobs.kind.standardize": ("标准化", "Standardize"),
@@ -192,6 +193,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "jobs.waiting_one": ("1 个审核决定等待应用到 OneID。", "1 decision waiting to apply to the OneIDs."),
     "jobs.waiting_queued": ("已在后台排队应用，见侧边栏的“后台任务”。", "Applying them is queued in the background (see Jobs in the sidebar)."),
     "jobs.apply_now": ("立即应用", "Apply now"),
+    "jobs.queued": ("已在后台开始，进度见侧边栏的“后台任务”；可以离开此页面。",
+                    "Started in the background: see Jobs in the sidebar for its progress. You can leave this page."),
+    "jobs.busy": ("同类任务正在运行，完成后可再次开始。", "A job of this kind is running; start another once it has finished."),
     "page.quality": ("数据质量", "Quality"),
     "page.rules": ("质量规则", "Rules"),
     "rules.skipped": ("规则 {rule} 未通过安全检查，评估时跳过（可停用或修改）：{reason}",
@@ -367,7 +371,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rules.fields": ("字段", "Fields"),
     "rules.params": ("参数（JSON）", "Parameters (JSON)"),
     "rules.severity": ("严重程度", "Severity"),
-    "rules.mostly": ("容忍度 mostly（需通过的比例）", "Tolerance 'mostly' (share that must pass)"),
+    "rules.mostly": ("容忍度（需通过的比例）", "Tolerance 'mostly' (share that must pass)"),
     "rules.dimension": ("质量维度", "Dimension"),
     "rules.enabled": ("启用", "Enabled"),
     "rules.comment": ("变更说明", "Change note"),
@@ -495,7 +499,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dsr.verify": ("确认身份已核验", "Mark identity verified"),
     "dsr.act": ("处理请求", "Act on the request"),
     "dsr.package": ("生成查阅复制数据包", "Prepare the access package"),
-    "dsr.download": ("下载数据包（ZIP：CSV 与 JSON）", "Download the package (ZIP: CSV and JSON)"),
     # the access package's summary for the person (privacy.dsr.summary_text): plain words, no internal ids
     "dsr.summary.title": ("您的个人信息说明（查阅复制请求 #{id}）", "Your personal information (access request #{id})"),
     "dsr.summary.generated": ("生成日期：{date}", "Prepared on {date}"),
@@ -732,6 +735,146 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rules.col_name": ("规则名称", "Rule name"),
     "rules.new_rule": ("（新建规则）", "(new rule)"),
     "common.choose_many": ("请选择（可多选）", "Choose options"),
+    # files for people: labelled downloads
+    "files.sheet": ("字段说明", "Columns"),
+    "files.data": ("数据", "Data"),
+    "files.failing_file": ("未通过记录-{field}.{ext}", "failing-{field}.{ext}"),
+    "files.c360_file": ("{oneid}-源记录-已脱敏.csv", "{oneid}-records-masked.csv"),
+    "files.col.label": ("列名", "Column"),
+    "files.col.code": ("字段代码", "Field code"),
+    "files.col.about": ("内容", "What it holds"),
+    "files.col.codes": ("代码与名称", "Codes and labels"),
+    "files.yes": ("是", "yes"),
+    "files.no": ("否", "no"),
+    "files.gender.0": ("未知", "unknown"),
+    "files.gender.1": ("男", "male"),
+    "files.gender.2": ("女", "female"),
+    "files.gender.9": ("未说明", "not stated"),
+    "files.rule.source_priority": ("按渠道信任顺序", "channel trust order"),
+    "files.rule.most_recent": ("最近更新的值", "most recent value"),
+    "files.rule.most_frequent": ("出现最多的值", "most frequent value"),
+    "files.rule.most_complete": ("最完整的值", "most complete value"),
+    "files.rule.aggregate": ("汇总全部值", "all values kept"),
+    "files.rule.override": ("管家修正", "steward override"),
+    "files.placed.singleton": ("未与其他记录合并", "not linked to other records"),
+    "files.placed.review": ("人工审核确认同一人", "confirmed by a steward's review"),
+    "files.placed.model": ("模型匹配（概率 {p}）", "matched by the model (probability {p})"),
+    "files.header.channel_count": ("渠道数", "Channel count"),
+    "files.header.consent_marketing": ("营销同意状态（同意台账）", "Marketing consent (ledger)"),
+    "files.header.rule": ("取值规则", "Survivorship rule"),
+    "files.header.record": ("记录（批次:行号）", "Record (batch:row)"),
+    "files.about_field": ("标准字段“{label}”，{type}", "Standard field {label}, {type}."),
+    "files.about_pii": ("；属于个人信息，默认脱敏导出", " Personal information, masked unless an unmasked export is allowed."),
+    "files.type.text": ("文本", "text"),
+    "files.type.phone": ("电话号码", "phone number"),
+    "files.type.email": ("电子邮箱地址", "email address"),
+    "files.type.id_card": ("证件号码", "identity document number"),
+    "files.type.code": ("代码或编号", "code or identifier"),
+    "files.type.date": ("日期", "date"),
+    "files.type.timestamp": ("日期和时间", "date and time"),
+    "files.type.boolean": ("是/否", "yes/no"),
+    "files.about.oneid": ("客户的统一标识（OneID）", "The customer's OneID: one person across channels"),
+    "files.about.record_count": ("归入该 OneID 的源记录数", "How many source records belong to the OneID"),
+    "files.about.channel_count": ("该客户出现过的渠道数", "In how many channels the customer appears"),
+    "files.about.channels": ("该客户出现过的渠道", "The channels the customer appears in"),
+    "files.about.first_seen": ("最早一条记录的上传时间", "When the first of the records was uploaded"),
+    "files.about.last_seen": ("最近一条记录的上传时间", "When the latest of the records was uploaded"),
+    "files.about.is_minor": ("是否未满 14 周岁（按出生日期或身份证号）", "Whether the customer is under 14 (from the birth date or resident ID)"),
+    "files.about.completeness": ("黄金记录的完整度评分（0–1）", "Completeness score of the golden record (0–1)"),
+    "files.about.consent_marketing": ("同意台账中当前的营销同意状态", "The current marketing consent in the consent ledger"),
+    "files.about.source": ("记录来自的数据源", "The source the record came from"),
+    "files.about.row_number": ("记录在上传文件中的行号", "The record's row in its uploaded file"),
+    "files.about.batch_id": ("记录所在的上传批次", "The upload batch of the record"),
+    "files.about.placed_by": ("该记录归入此 OneID 的依据", "Why the record belongs to this OneID"),
+    "files.about.channel": ("记录所属的渠道", "The channel of the record"),
+    "files.about.field": ("黄金记录中的字段", "The golden-record field"),
+    "files.about.value": ("该字段在黄金记录中的值", "The field's value in the golden record"),
+    "files.about.rule": ("选出该值所用的规则", "The rule that chose the value"),
+    "files.about.competing": ("落选的其他候选值", "Other candidate values that lost"),
+    "files.about.raw_value": ("上传文件中的原始值", "The value as uploaded"),
+    "files.about.standardized_value": ("标准化后的值（无法标准化时为空）", "The standardized value (empty when it could not be standardized)"),
+    "files.about.status": ("标准化结果", "The outcome of standardization"),
+    "files.about.reason": ("未通过或有警告的原因", "Why the value failed or was flagged"),
+    "files.about.record": ("源记录编号（批次:行号）", "The source record (batch:row)"),
+    "files.codes": ("使用代码（供系统导入：字段代码和原始代码）", "Codes for systems (field codes and raw codes)"),
+    "files.codes_help": ("默认导出中文表头和名称，便于阅读；供程序或系统导入时请选用代码。",
+                         "Files read like the screen (labels in your language) unless you choose codes for another system."),
+    "files.parquet_codes": ("Parquet 文件始终使用字段代码和原始代码。", "Parquet files always keep field codes and raw codes."),
+    "dsr.download_package": ("下载查阅复制数据包（ZIP，含中文说明）", "Download the access package (ZIP, with a plain-language summary)"),
+    "dsr.package_file": ("查阅复制数据包-{id}.zip", "access-package-{id}.zip"),
+    "upload.unsupported": ("不支持 {ext} 文件，文件未保存。支持的类型：{types}。", "{ext} files are not supported; nothing was stored. Supported types: {types}."),
+    # background jobs: export, retention, access packages
+    "jobs.kind.export": ("数据导出", "Export"),
+    "jobs.kind.retention": ("保留期清理", "Retention run"),
+    "jobs.kind.dsr_package": ("生成查阅复制数据包", "Access package"),
+    "jobs.stage.export": ("写出导出文件", "writing the export file"),
+    "jobs.stage.erase": ("删除到期数据", "erasing expired data"),
+    "jobs.stage.package": ("汇集个人数据", "gathering the person's data"),
+    "jobs.stage.package_zip": ("打包 ZIP", "packing the ZIP"),
+    # one language: codes and sentences shown on screen
+    "code.consent.unknown": ("未知", "unknown"),
+    "code.event.new": ("新建", "new"),
+    "code.event.merge": ("合并", "merge"),
+    "code.event.split": ("拆分", "split"),
+    "code.event.retire": ("停用", "retired"),
+    "code.mapping.saved": ("已保存的映射", "saved mapping"),
+    "code.mapping.synonym": ("表头同义词", "header synonym"),
+    "code.mapping.partial": ("表头部分匹配", "partial header match"),
+    "code.mapping.content": ("按内容识别", "recognized from the values"),
+    "code.mapping.none": ("未识别", "not recognized"),
+    "code.mapping.steward": ("管家指定", "set by a steward"),
+    "code.mapping.kept": ("保留为扩展属性", "kept as an extra attribute"),
+    "code.flag.large": ("聚类过大", "large cluster"),
+    "code.flag.weak_bridge": ("仅靠一条模型链接相连", "held together by one model link"),
+    "code.flag.cannot_link": ("审核决定不是同一人", "a review said not the same person"),
+    "code.flag.id_card": ("身份证号冲突", "conflicting resident IDs"),
+    "code.flag.id_sex": ("性别与身份证号冲突", "sex conflicts with the resident ID"),
+    "code.flag.exclusive": ("渠道账号冲突", "conflicting channel accounts"),
+    "code.placed.model": ("模型匹配（概率 {p}）", "model match (probability {p})"),
+    "rules.picked": ("{name}（{rule}）", "{name} ({rule})"),
+    "rules.param.today": ("今天", "today"),
+    "retention.picked": ("{scope}：{target}", "{scope}: {target}"),
+    "code.object.batch": ("批次", "batch"), "code.object.consent": ("同意记录", "consent record"),
+    "code.object.dsr_request": ("个人信息请求", "data-subject request"), "code.object.export": ("导出", "export"),
+    "code.object.masking_policy": ("脱敏规则", "masking policy"), "code.object.match_rule": ("匹配规则", "match rule"),
+    "code.object.oneid": ("OneID", "OneID"), "code.object.oneid_run": ("OneID 识别运行", "OneID run"),
+    "code.object.oneid_thresholds": ("OneID 阈值", "OneID thresholds"), "code.object.pair": ("记录对", "pair"),
+    "code.object.profile_run": ("质量评估运行", "quality profile run"),
+    "code.object.retention_policy": ("保存期限规则", "retention policy"), "code.object.retention_run": ("保存期限清理", "retention run"),
+    "code.object.rule": ("质量规则", "quality rule"), "code.object.source": ("数据源", "source"),
+    "code.object.std_run": ("标准化运行", "standardize run"), "code.object.survivorship_rule": ("黄金记录规则", "survivorship rule"),
+    "code.object.tombstone": ("删除标记", "tombstone"), "code.object.user": ("用户", "user"),
+    "code.check.check_birth_id": ("出生日期与身份证号核对", "birth date against the resident ID"),
+    "code.check.check_gender_id": ("性别与身份证号核对", "gender against the resident ID"),
+    "code.check.check_region_id": ("地区与身份证号核对", "region against the resident ID"),
+    "code.bool.true": ("是", "yes"),
+    "code.bool.false": ("否", "no"),
+    "audit.key.auto_links": ("自动链接", "auto links"), "audit.key.batches": ("批次", "batches"),
+    "audit.key.changes": ("映射变更", "mapping changes"), "audit.key.channel": ("渠道", "channel"),
+    "audit.key.clusters": ("聚类数", "clusters"), "audit.key.columns": ("列数", "columns"),
+    "audit.key.comment": ("备注", "comment"), "audit.key.cuts": ("拆开的链接", "links cut"),
+    "audit.key.decision_id": ("决定编号", "decision"), "audit.key.due_on": ("截止日期", "due on"),
+    "audit.key.expires_at": ("到期时间", "expires at"), "audit.key.file": ("文件", "file"),
+    "audit.key.flagged": ("标记的聚类", "flagged clusters"), "audit.key.granted": ("同意", "granted"),
+    "audit.key.kind": ("规则", "rule"), "audit.key.links": ("链接", "links"),
+    "audit.key.merged": ("合并", "merged"), "audit.key.method": ("方式", "method"),
+    "audit.key.model_pairs": ("模型比较的记录对", "pairs scored by the model"),
+    "audit.key.new": ("新 OneID", "new OneIDs"), "audit.key.new_values": ("新值", "new values"),
+    "audit.key.notice_version": ("告知版本", "notice version"), "audit.key.oneid": ("OneID", "OneID"),
+    "audit.key.oneids": ("OneID", "OneIDs"), "audit.key.priority": ("渠道信任顺序", "channel order"),
+    "audit.key.purpose": ("目的", "purpose"), "audit.key.queue": ("待审核", "to review"),
+    "audit.key.reason": ("原因", "reason"), "audit.key.received_on": ("收到日期", "received on"),
+    "audit.key.record_id": ("记录编号", "record"), "audit.key.records": ("记录数", "records"),
+    "audit.key.retired": ("停用的 OneID", "retired OneIDs"), "audit.key.role": ("角色", "role"),
+    "audit.key.rows": ("行数", "rows"), "audit.key.run_id": ("运行编号", "run"),
+    "audit.key.score": ("质量得分", "quality score"), "audit.key.source": ("数据源", "source"),
+    "audit.key.split": ("拆分", "split"), "audit.key.suppressed": ("已拦截", "suppressed"),
+    "audit.key.type": ("类型", "type"), "audit.key.version": ("版本", "version"),
+    "audit.key.withdrawn": ("撤回", "withdrawn"), "audit.key.field": ("字段", "field"),
+    "audit.key.fields": ("字段", "fields"), "audit.key.user": ("用户", "user"),
+    "audit.key.username": ("用户名", "username"), "audit.key.request_id": ("请求编号", "request"),
+    "audit.key.dataset": ("数据集", "dataset"), "audit.key.format": ("格式", "format"),
+    "audit.key.batch_id": ("批次", "batch"), "audit.key.value": ("值", "value"),
 }
 
 
@@ -801,6 +944,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "locked_until": ("锁定至", "Locked until"),
     "pending_pairs": ("待审核记录对", "Pairs to review"), "cluster_flags": ("聚类标记", "Cluster flags"),
     "channel_l": ("渠道 A", "Channel A"), "channel_r": ("渠道 B", "Channel B"),
+    # one language: headers of tables that showed their column names
+    "event": ("事件", "Event"), "related": ("相关 OneID", "Related OneIDs"), "undone_at": ("撤销时间", "Undone at"),
+    "consent_marketing": ("营销同意状态", "Marketing consent"), "note": ("说明", "Note"),
 }
 
 
@@ -813,9 +959,10 @@ def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
 
 
 def column_choice(column: str, lang: str = DEFAULT_LANG) -> str:
-    """A column in a picker: its label and, when that differs, its name (姓名 · name)."""
+    """A column in a picker: its label; in English also its name when that differs (Mobile · mobile).
+    The Chinese UI shows no codes."""
     label = column_label(column, lang)
-    return column if label == column else f"{label} · {column}"
+    return label if label == column or lang == "zh" else f"{label} · {column}"
 
 
 def _from_texts(prefix: str, lang: str = "zh") -> dict[str, str]:
@@ -867,22 +1014,43 @@ VALUES_ZH["category"].update(VALUES_ZH["sensitivity_class"])
 VALUES_EN["category"] = VALUES_EN["sensitivity_class"]
 _VALUES = {"zh": VALUES_ZH, "en": VALUES_EN}
 # Columns holding a list of codes ("mobile, email"), each shown by the labels of its kind.
-LIST_COLUMNS = {"fields": "field", "purposes": "purpose", "pi_categories": "category", "sensitive_categories": "category"}
-LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS)
+# Codes shown on screen in either language (one language: no raw codes, no English in Chinese tables).
+for _side, _values in ((0, VALUES_ZH), (1, VALUES_EN)):
+    _roles = {key[len("role."):]: pair[_side] for key, pair in TEXTS.items() if key.startswith("role.")}
+    _states = {**VALUES_ZH["state"], "unknown": TEXTS["code.consent.unknown"][0]} if _side == 0 else \
+        {"unknown": TEXTS["code.consent.unknown"][1]}
+    _values.update({"role": _roles, "consent_status": _states, "consent_marketing": _states,
+                    "event": _from_texts("code.event.", ("zh", "en")[_side]),
+                    "rule": _from_texts("files.rule.", ("zh", "en")[_side]),
+                    "kind": {**_values["field"], **_from_texts("files.rule.", ("zh", "en")[_side])}})
+    _values["method"] = {**_from_texts("code.mapping.", ("zh", "en")[_side]), **_values.get("method", {})}
+    _values["fields"] = _from_texts("code.check.", ("zh", "en")[_side])  # a consistency rule's check
+    _values["object_type"] = _from_texts("code.object.", ("zh", "en")[_side])
+    _values["reason"] = _from_texts("code.flag.", ("zh", "en")[_side])  # cluster flags; value reasons: ui.widgets
+LIST_COLUMNS = {"fields": "field", "purposes": "purpose", "pi_categories": "category", "sensitive_categories": "category",
+                "pii_fields": "field", "mapped_fields": "field", "channels": "channel", "priority": "channel"}
+LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS) | {"file_format"}
 _DAYS = re.compile(r"(\d+) days")
+_LIST_SPLIT = re.compile(r",\s*")
 
 
 def value_label(column: str, value: object, lang: str = DEFAULT_LANG) -> object:
     """A coded cell value as a table shows it in `lang` (lists of codes item by item, retention
     periods in days), else as it is."""
+    if type(value).__name__ == "ndarray":  # a list column (channels) as DuckDB returns it
+        value = value.tolist()  # type: ignore[attr-defined]
+    if isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
     if not isinstance(value, str):
         return value
+    if column == "file_format":
+        return value.upper()
     values = _VALUES.get(lang, VALUES_EN)
     known = values.get(column, {})
     if value in known:
         return known[value]
     if column in LIST_COLUMNS:
         labels = values.get(LIST_COLUMNS[column], {})
-        return ("、" if lang == "zh" else ", ").join(labels.get(part, part) for part in value.split(", "))
+        return ("、" if lang == "zh" else ", ").join(labels.get(part, part) for part in _LIST_SPLIT.split(value) if part)
     days = _DAYS.fullmatch(value) if column == "retention" and lang == "zh" else None
     return f"{days.group(1)} 天" if days else value

@@ -326,13 +326,18 @@ def lift_tombstone(db: Database, actor: str, tombstone_id: int, reason: str) -> 
         return released
 
 
-def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_records: int) -> int:
+def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_records: int,
+                    progress: Progress | None = None) -> int:
     """Erase what a retention policy's scan found; people who keep other records get their golden
-    record back. Returns the run id."""
+    record back. Returns the run id. Stages: erase, golden, done."""
+    report = progress or _silent
     with db.transaction():
+        report(0.0, "erase")
         run_id = retention.apply(db, actor, scope, target, confirm_records)
         if scope == "source" and confirm_records:
+            report(0.6, "golden")
             survivorship.refresh_golden(db)
+        report(1.0, "done")
         return run_id
 
 

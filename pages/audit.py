@@ -6,7 +6,7 @@ import streamlit as st
 from governance.access import audit, events
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
-from governance.ui.widgets import pager, table
+from governance.ui.widgets import detail_text, pager, table
 
 ctx = require("audit.view")
 st.title(tr("page.audit"))
@@ -31,7 +31,7 @@ with ctx.db.cursor() as cur:
     offset = pager(audit.count(cur, flt), page_size, key="audit_page")
     rows, total = audit.query(cur, flt, limit=page_size, offset=offset)
 st.caption(tr("audit.total", n=f"{total:,}"))
-table(rows)
+table(rows.assign(detail=rows["detail"].map(lambda d: detail_text(d, ctx.lang))) if "detail" in rows.columns else rows)
 
 
 def download() -> bytes:

@@ -7,7 +7,7 @@ import streamlit as st
 from governance.i18n import value_label
 from governance.privacy import consent
 from governance.store.schema import CHANNELS, channel_label
-from governance.ui.actions import run_step
+from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
 from governance.ui.widgets import pager, table
@@ -41,7 +41,8 @@ c1, c2, c3 = st.columns(3)
 oneid = c1.text_input(tr("consent.oneid"), key="consent_oneid").strip()
 purpose = c2.selectbox(tr("consent.purpose"), ["", *consent.ALL_PURPOSES], format_func=purpose_label,
                        key="consent_purpose")
-state = c3.selectbox(tr("consent.state"), ["", *consent.STATES], format_func=lambda s: s or ctx.t("export.any"),
+state = c3.selectbox(tr("consent.state"), ["", *consent.STATES],
+                     format_func=lambda s: str(value_label("state", s, ctx.lang)) if s else ctx.t("export.any"),
                      key="consent_state")
 flt = consent.LedgerFilter(oneid or None, purpose or None, state or None)
 page_size = settings().page_size
@@ -52,6 +53,8 @@ with ctx.db.cursor() as cur:
         st.caption(tr("consent.history", oneid=oneid))
         table(shown(consent.history(cur, oneid)))
 
+FORM_TEXTS = ("consent_form_oneid", "consent_form_notice", "consent_form_evidence")
+
 if can_edit:
     st.subheader(tr("consent.import"))
     st.caption(tr("consent.import_note"))
@@ -60,7 +63,7 @@ if can_edit:
                  success=lambda r: tr("consent.imported", n=r.records, granted=r.granted, withdrawn=r.withdrawn))
 
     st.subheader(tr("consent.record"))
-    with st.form("consent_form", clear_on_submit=True):
+    with kept_form("consent_form", FORM_TEXTS):
         f1, f2, f3 = st.columns(3)
         who = f1.text_input(tr("consent.oneid"), key="consent_form_oneid")
         what = f2.selectbox(tr("consent.purpose"), consent.ALL_PURPOSES, format_func=purpose_label, key="consent_form_purpose")
@@ -74,7 +77,8 @@ if can_edit:
         evidence = f1.text_input(tr("consent.evidence"), key="consent_form_evidence")
         expires = f2.date_input(tr("consent.expires"), value=None, key="consent_form_expires")
         if st.form_submit_button(tr("consent.save"), type="primary"):
-            run_step(consent.record, ctx.db, ctx.user.username, who, what, action, method=method,
-                     channel=channel or None, notice_version=notice or None, evidence_ref=evidence or None,
-                     expires_at=datetime.combine(expires, time()) if expires else None,
-                     success=lambda record_id: tr("consent.saved", id=record_id))
+            saved = run_step(consent.record, ctx.db, ctx.user.username, who, what, action, method=method,
+                             channel=channel or None, notice_version=notice or None, evidence_ref=evidence or None,
+                             expires_at=datetime.combine(expires, time()) if expires else None)
+            if saved is not None:
+                form_done("consent_form", tr("consent.saved", id=saved))

@@ -3,7 +3,7 @@ overrides, split and merge; the survivorship rules editor."""
 import streamlit as st
 
 from governance.golden import customer360 as c360
-from governance.i18n import column_choice
+from governance.i18n import column_choice, value_label
 from governance.store.schema import FIELD_NAMES, channel_label
 from governance.ui import customer360 as sections
 from governance.ui.guard import require
@@ -31,13 +31,14 @@ if oneid:
     m[0].metric(tr("c360.records"), int(golden["record_count"]))
     m[1].metric(tr("c360.channels"), int(golden["channel_count"]))
     m[2].metric(tr("c360.completeness"), f"{golden['completeness']:.0%}")
-    m[3].metric(tr("c360.consent"), golden["consent_status"])
+    m[3].metric(tr("c360.consent"), str(value_label("consent_status", golden["consent_status"], ctx.lang)))
     m[4].metric(tr("c360.minor"), "✓" if golden["is_minor"] else "—")
     st.caption(" · ".join(channel_label(c, ctx.lang) for c in golden["channels"]))
 
     st.subheader(tr("c360.golden"))
     shown = fields if reveal else c360.masked_fields(fields, ctx.user.role, ctx.masking_policy)
-    table(shown.assign(field=fields["field"].map(lambda f: column_choice(f, ctx.lang))))
+    table(shown.assign(field=fields["field"].map(lambda f: column_choice(f, ctx.lang)),
+                       lineage=shown["lineage"].map(lambda v: sections.lineage_label(v, ctx.lang))))
     with st.expander(tr("c360.competing")):
         field = st.selectbox(tr("c360.field"), fields["field"].tolist(), format_func=lambda f: column_choice(f, ctx.lang),
                              key="c360_competing_field")
@@ -58,8 +59,9 @@ if oneid:
     with c2:
         st.subheader(tr("c360.decisions"))
         table(decided)
-    st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid, ctx.user.role, ctx.masking_policy),
-                       file_name=f"{oneid}-records-masked.csv", mime="text/csv", on_click="ignore", key="c360_download")
+    st.download_button(tr("c360.download"), data=lambda: c360.records_csv(ctx.db, ctx.user.username, oneid, ctx.user.role,
+                                                                            ctx.masking_policy, lang=ctx.lang),
+                       file_name=tr("files.c360_file", oneid=oneid), mime="text/csv", on_click="ignore", key="c360_download")
     if can_edit:
         sections.steward_actions(ctx, oneid, records, reveal)
 

@@ -1,13 +1,15 @@
 """Export (steward/admin): golden records, the crosswalk or lineage as CSV, XLSX or Parquet, masked by
 default, purpose-bound, with a row count first, progress, and a manifest for every file."""
-from pathlib import Path
+import json
 
 import streamlit as st
 
 from governance.exports import datasets
 from governance.i18n import column_choice
+from governance.jobs import kinds
 from governance.store.tabular import FORMATS, MIME
 from governance.ui import export as sections
+from governance.ui import jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import require
 from governance.ui.session import tr
@@ -32,8 +34,9 @@ flt = sections.filters(ctx, province_options)
 purpose = sections.purpose(ctx)
 unmasked = ctx.can("pii.unmasked") and st.toggle(tr("export.unmasked"), key="export_unmasked")
 st.caption(tr("export.rules_note"))
+labelled = sections.labels(ctx, fmt)
 request = datasets.ExportRequest(dataset, ctx.user.username, format=fmt, fields=tuple(fields), filter=flt,
-                                 masked=not unmasked, purpose=purpose, role=ctx.user.role)
+                                 masked=not unmasked, purpose=purpose, role=ctx.user.role, labels=labelled, lang=ctx.lang)
 
 blocked = tr("export.no_fields") if not fields else tr("export.needs_purpose") if unmasked and not purpose else None
 if blocked:
@@ -42,24 +45,29 @@ else:
     with ctx.db.cursor() as cur:
         st.metric(tr("export.rows"), f"{datasets.count_rows(cur, request):,}")
 
-if st.button(tr("export.prepare"), type="primary", disabled=bool(blocked), key="export_prepare"):
-    bar = st.progress(0.0, text=tr("export.progress", done=0, total="…"))
-    prepared = run_step(datasets.export_to_dir, ctx.db, request, progress=lambda done, total: bar.progress(
-        done / max(total, 1), text=ctx.t("export.progress", done=f"{done:,}", total=f"{total:,}")))
-    if prepared is not None:
-        path, manifest = prepared
-        st.session_state["export_ready"] = {"path": str(path), "format": fmt, "manifest": manifest.as_json()}
-        bar.progress(1.0, text=tr("export.done", rows=f"{manifest.row_count:,}"))
+# The export runs as a background job; the page follows this user's latest one (it survives navigation).
+preparing = kinds.latest_of(ctx.db, "export", ctx.user.username, active=True) is not None
+if st.button(tr("export.prepare"), type="primary", disabled=bool(blocked) or preparing, key="export_prepare"):
+    if run_step(kinds.export, ctx.db, request) is not None:
+        st.rerun()  # the job panel and the progress below show it from the next run on
 
-ready = st.session_state.get("export_ready")
-if ready and Path(ready["path"]).is_file():
-    path = Path(ready["path"])
+
+def rows_written(job) -> str:
+    total = int(job.result.get("rows_total") or 0)
+    if job.status == "queued":
+        return tr("jobs.stage.queued")
+    return tr("export.progress", done=f"{round(job.progress * total):,}", total=f"{total:,}")
+
+
+finished = jobs.follow(lambda: kinds.latest_of(ctx.db, "export", ctx.user.username), rows_written)
+path = kinds.result_file(ctx.db, finished, ctx.user.username, ctx.user.role)  # from the job row, never the client
+if finished is not None and path is not None:
     st.success(tr("export.ready", file=path.name))
     # A callable: the file is read only when the user clicks, never kept in the session.
-    st.download_button(tr("export.download"), data=path.read_bytes, file_name=path.name, mime=MIME[ready["format"]],
-                       on_click="ignore", key="export_download")
+    st.download_button(tr("export.download"), data=path.read_bytes, file_name=path.name,
+                       mime=MIME[finished.result["format"]], on_click="ignore", key="export_download")
     with st.expander(tr("export.manifest")):
-        st.code(ready["manifest"], language="json")
+        st.code(json.dumps(finished.result["manifest"], ensure_ascii=False, indent=2), language="json")
 
 st.subheader(tr("export.recent"))
 with ctx.db.cursor() as cur:

@@ -1,12 +1,13 @@
 """Quality: scores, heatmap, reasons, trends, duplicates, before/after, rule results and failing records."""
 import streamlit as st
 
-from governance import pipeline
 from governance.i18n import column_label
+from governance.jobs import kinds
 from governance.quality import drill, profile
 from governance.store import tabular
+from governance.ui import jobs
 from governance.ui import quality as sections
-from governance.ui.actions import progress_bar, run_step
+from governance.ui.actions import show_flash
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
 from governance.ui.widgets import pager, table
@@ -14,11 +15,12 @@ from governance.ui.widgets import pager, table
 ctx = require("quality.view")
 st.title(tr("page.quality"))
 
-if ctx.can("quality.run") and st.button(tr("quality.run"), type="primary", key="quality_run"):
-    _, progress = progress_bar(tr("quality.running"))
-    run_step(pipeline.refresh_quality, ctx.db, ctx.user.username, progress=progress,
-             success=lambda result: tr("quality.done", records=f"{result.records:,}",
-                                       score="—" if result.score is None else f"{result.score:.1f}"))
+show_flash()
+if ctx.can("quality.run"):
+    busy = jobs.running(ctx, "refresh_quality", "after_upload")
+    if st.button(tr("quality.run"), type="primary", key="quality_run", disabled=busy,
+                 help=tr("jobs.busy") if busy else None):
+        jobs.start(ctx, kinds.refresh_quality)
 
 with ctx.db.cursor() as cur:
     report = profile.latest_report(cur)
@@ -59,11 +61,15 @@ table(sections.blank_missing(rows if revealed else drill.mask(rows, selected, ct
 
 def download(kind: str):
     return lambda: drill.download(ctx.db, ctx.user.username, selected, kind, role=ctx.user.role,
-                                  policy=ctx.masking_policy, revealed=revealed)
+                                  policy=ctx.masking_policy, revealed=revealed, lang=ctx.lang)
+
+
+def file_name(kind: str) -> str:
+    return tr("files.failing_file", field=labels.get(field, field), ext=kind)
 
 
 c1, c2 = st.columns(2)
-c1.download_button(tr("quality.download_csv"), data=download("csv"), file_name=f"failing-{field}.csv", mime="text/csv",
+c1.download_button(tr("quality.download_csv"), data=download("csv"), file_name=file_name("csv"), mime="text/csv",
                    on_click="ignore", key="drill_csv")
-c2.download_button(tr("quality.download_xlsx"), data=download("xlsx"), file_name=f"failing-{field}.xlsx",
+c2.download_button(tr("quality.download_xlsx"), data=download("xlsx"), file_name=file_name("xlsx"),
                    mime=tabular.MIME["xlsx"], on_click="ignore", key="drill_xlsx")

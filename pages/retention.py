@@ -1,9 +1,11 @@
 """Retention: periods per source or purpose, the expiry scan, and erasure after confirmation."""
 import streamlit as st
 
-from governance import pipeline
+from governance.i18n import value_label
+from governance.jobs import kinds
 from governance.privacy import retention
 from governance.sources import catalogue
+from governance.ui import jobs
 from governance.ui.actions import confirmed_step, run_step
 from governance.ui.guard import require
 from governance.ui.session import tr
@@ -37,26 +39,45 @@ with st.expander(tr("retention.set"), expanded=policies.empty):
     if saved:
         run_step(retention.set_policy, ctx.db, ctx.user.username, scope, target or "", int(days), basis, rerun=True)
 
+
+def retention_job():
+    """This user's retention job while it waits or runs; once ended, only the one this session started
+    (an earlier run is in the runs table below)."""
+    job = kinds.latest_of(ctx.db, "retention", ctx.user.username)
+    if job is not None and not job.active and job.job_id != st.session_state.get("ret_job"):
+        return None
+    return job
+
+
 if not policies.empty:
     st.subheader(tr("retention.scan"))
+    ran = jobs.follow(retention_job)  # its progress; a failed one's line
+    if ran is not None:
+        st.success(tr("retention.applied", run=ran.result.get("run_id"), records=ran.result.get("records")))
+    running = kinds.latest_of(ctx.db, "retention", ctx.user.username, active=True) is not None
     with ctx.db.cursor() as cur:
         scans = retention.scan_all(cur)
-    table([s.summary() for s in scans])
+    table([{**s.summary(), "cutoff": f"{s.cutoff:%Y-%m-%d %H:%M}"} for s in scans])
     due = {f"{s.scope}:{s.target}": s for s in scans if s.records}
     if not due:
         st.success(tr("retention.nothing"))
     else:
-        key = st.selectbox(tr("retention.pick"), list(due), key="ret_pick")
+        key = st.selectbox(tr("retention.pick"), list(due), key="ret_pick",
+                           format_func=lambda k: ctx.t("retention.picked", scope=ctx.t(f"retention.scope.{due[k].scope}"),
+                                                       target=str(value_label("purpose", due[k].target, ctx.lang))))
         picked = due[key]
         if picked.scope == "source":
             with ctx.db.cursor() as cur:
                 table(retention.expired_records(cur, picked.target))
-        confirmed_step(tr("retention.apply"), pipeline.apply_retention, ctx.db, ctx.user.username, picked.scope,
-                       picked.target, picked.records, key="ret_apply", confirm_key="ret_confirm",
-                       confirm=tr("retention.confirm", records=picked.records),
-                       warning=tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
-                                  cutoff=picked.cutoff.isoformat(timespec="seconds")),
-                       success=lambda run_id: tr("retention.applied", run=run_id, records=picked.records))
+        job_id = None if running else confirmed_step(
+            tr("retention.apply"), kinds.retention, ctx.db, ctx.user.username, picked.scope, picked.target,
+            picked.records, key="ret_apply", confirm_key="ret_confirm",
+            confirm=tr("retention.confirm", records=picked.records),
+            warning=tr("retention.warning", records=picked.records, oneids=picked.oneids, target=picked.target,
+                       cutoff=f"{picked.cutoff:%Y-%m-%d %H:%M}"))
+        if job_id is not None:  # a background job: its progress and outcome show above from the next run on
+            st.session_state["ret_job"] = job_id
+            st.rerun()
 
 st.subheader(tr("retention.runs"))
 with ctx.db.cursor() as cur:

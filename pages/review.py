@@ -4,6 +4,7 @@ import streamlit as st
 from governance.oneid import resolve, review
 from governance.ui import charts, jobs
 from governance.ui import review as sections
+from governance.ui.actions import show_flash
 from governance.ui.guard import require
 from governance.ui.session import tr
 from governance.ui.widgets import table
@@ -13,6 +14,7 @@ st.title(tr("page.review"))
 can_decide = ctx.can("review.decide")
 if not can_decide:
     st.info(tr("review.read_only"))
+show_flash()  # a job just started from a button below
 jobs.decisions_waiting(ctx)  # "N decisions waiting to apply"; a decision queues the re-resolve that applies them
 
 with ctx.db.cursor() as cur:

@@ -7,7 +7,7 @@ from governance.quality import rules
 from governance.store.schema import FIELD_NAMES
 from governance.ui.actions import run_step
 from governance.ui.guard import require
-from governance.ui.quality import check_range, rule_params
+from governance.ui.quality import check_range, params_text, rule_params
 from governance.ui.session import tr
 from governance.ui.widgets import table
 
@@ -18,14 +18,19 @@ with ctx.db.cursor() as cur:
     current = rules.current_rules(cur)
     rule_list = rules.rules_frame(cur)
 st.subheader(tr("rules.list"))
-table(rules.localized_names(rule_list, ctx.lang), labels={"name": tr("rules.col_name")})
+shown_rules = rules.localized_names(rule_list, ctx.lang)
+if "params" in shown_rules.columns:
+    shown_rules = shown_rules.assign(params=shown_rules["params"].map(lambda p: params_text(p, ctx.lang)))
+table(shown_rules, labels={"name": tr("rules.col_name")})
 for rule in current:
     if (reason := rules.problem(rule)) is not None:  # stored by an earlier release; never run
         st.warning(tr("rules.skipped", rule=rule.rule_id, reason=reason))
 
 st.subheader(tr("rules.edit"))
 by_id = {r.rule_id: r for r in current}
-picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick", format_func=lambda r: r or ctx.t("rules.new_rule"))
+names = dict(zip(rule_list["rule_id"], rules.localized_names(rule_list, ctx.lang)["name"])) if not rule_list.empty else {}
+picked = st.selectbox(tr("rules.pick"), ["", *by_id], key="rules_pick",
+                      format_func=lambda r: ctx.t("rules.picked", name=names.get(r, r), rule=r) if r else ctx.t("rules.new_rule"))
 base = by_id.get(picked) or rules.Rule("", "", "not_null", [])
 # The type sits outside the form: its parameter fields (a pattern, allowed values, a range, …) follow it.
 rule_type = st.selectbox(tr("rules.type"), rules.RULE_TYPES, index=rules.RULE_TYPES.index(base.rule_type),
@@ -57,4 +62,7 @@ with st.form(f"rule_form_{picked}"):
 if picked:
     with ctx.db.cursor() as cur:
         st.caption(tr("rules.history"))
-        table(rules.history(cur, picked), labels={"name": tr("rules.col_name")})
+        versions = rules.history(cur, picked)
+        if "params" in versions.columns:
+            versions = versions.assign(params=versions["params"].map(lambda p: params_text(p, ctx.lang)))
+        table(versions, labels={"name": tr("rules.col_name")})

@@ -1,4 +1,6 @@
 """Upload & map: load a channel export as a new batch and confirm its field mapping."""
+from pathlib import Path
+
 import streamlit as st
 
 from governance import pipeline
@@ -27,11 +29,17 @@ else:
     channel = st.selectbox(tr("upload.channel"), list(CHANNELS), key="upload_channel",
                            format_func=lambda c: channel_label(c, ctx.lang))
 
-uploaded = st.file_uploader(tr("upload.file"), type=[ext.lstrip(".") for ext in SUPPORTED],
-                            max_upload_size=settings().max_upload_mb, key="upload_file")
+# Any type is accepted here, so that another type is refused in the UI language (Streamlit's own
+# refusal is an English tooltip); such a file is never staged or stored.
+uploaded = st.file_uploader(tr("upload.file"), max_upload_size=settings().max_upload_mb, key="upload_file")
 encoding = st.selectbox(tr("upload.encoding"), ["auto", *ENCODINGS], key="upload_encoding",
                         format_func=lambda e: ctx.t("upload.encoding_auto") if e == "auto" else e)
 if uploaded is None:
+    st.stop()
+suffix = Path(uploaded.name).suffix.lower()
+if suffix not in SUPPORTED:
+    st.error(tr("upload.unsupported", ext=suffix or uploaded.name,
+                types=("、" if ctx.lang == "zh" else ", ").join(ext.lstrip(".") for ext in SUPPORTED)))
     st.stop()
 if jobs.upload_started(uploaded.file_id):  # just loaded: the pipeline goes on in the background
     st.stop()
@@ -46,7 +54,7 @@ if plan is None:
 fp = plan.file
 if fp.sheets:
     st.selectbox(tr("upload.sheet"), fp.sheets, key="upload_sheet")
-st.info(tr("upload.detected", format=fp.file_format, encoding=fp.encoding or "—", columns=fp.column_count,
+st.info(tr("upload.detected", format=(fp.file_format or "—").upper(), encoding=fp.encoding or "—", columns=fp.column_count,
            line=fp.header_line or "—"))
 if fp.header_changes:
     st.warning(tr("upload.header_changes"))

@@ -1,6 +1,7 @@
 """Helpers shared by the test layers (importable, unlike conftest)."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -17,6 +18,14 @@ from governance.store.util import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORDS = {"admin": "admin-pass-123", "steward": "steward-pass-123", "analyst": "analyst-pass-123"}
+
+
+def app_pages() -> list[tuple[str, str, str, str, str]]:
+    """app.PAGES, read without running the Streamlit script."""
+    for node in ast.parse((ROOT / "app.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("app.py has no PAGES list")
 
 
 def signed_in_session(database, username: str) -> dict:

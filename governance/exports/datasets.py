@@ -13,8 +13,13 @@
 - **Streaming.** Rows come from DuckDB as Arrow record batches and are masked and written one chunk at
   a time (`governance.store.tabular` writers), with a progress callback. Up to 200,000 rows come sorted
   (by OneID, or source and row); larger exports keep storage order, since a sort holds every row.
+- **Labels for people, codes for systems.** With `labels`, CSV and XLSX headers and coded values
+  (statuses, channels, consent states, rule kinds, genders) read as labels in `lang`, applied to each
+  masked chunk; without it (and always in Parquet) the field names and codes stay. An XLSX file gets a
+  second sheet explaining every column (label, field code, what it holds, its codes and labels).
 - **Manifest.** Every export writes `<file>.manifest.json` (who, when, dataset, filter, fields, masking,
-  purpose, row count, sha256) and a row in `export_manifests`, in the transaction of its audit record.
+  purpose, row count, sha256, labels or codes and the language) and a row in `export_manifests`, in the
+  transaction of its audit record.
 - **Crash-safe.** The file is written privately beside its destination and lands only when complete and
   on record; an unmasked export is audited when it starts, so an interrupted one is on record too.
 """
@@ -34,14 +39,17 @@ import pandas as pd
 from governance.access import audit, auth, masking
 from governance.access.events import Event
 from governance.access.masking import AGGREGATE_SEPARATOR
+from governance.i18n import DEFAULT_LANG, LANGS
+from governance.oneid import links
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.privacy import consent
+from governance.standardize.labels import Labeller
 from governance.store.chaos import chaos_point
 from governance.store.config import secret
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import Database, scalar
-from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, open_writer, private_part, sweep_parts
+from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, XlsxWriter, open_writer, private_part, sweep_parts
 from governance.store.util import utcnow
 
 DATASETS = ("golden", "crosswalk", "lineage")
@@ -137,6 +145,16 @@ class ExportRequest:
     masked: bool = True
     purpose: str | None = None
     role: str | None = None               # the actor's role; unmasked needs pii.unmasked
+    labels: bool = False                  # headers and coded values as labels in `lang` (never in Parquet)
+    lang: str = DEFAULT_LANG              # of the labels and of an XLSX file's columns sheet
+
+    @property
+    def labelled(self) -> bool:
+        """Labels for people, or (Parquet always) the field names and codes for systems."""
+        return self.labels and self.format != "parquet"
+
+    def labeller(self) -> Labeller:
+        return Labeller(self.lang, {"placed_by": links.rule_names(self.lang)})
 
     @property
     def consent_purpose(self) -> str | None:
@@ -165,6 +183,8 @@ def authorize(request: ExportRequest) -> None:
     if request.format not in FORMATS:
         raise GovernanceError(f"Unknown format {request.format!r}; choose one of {', '.join(FORMATS)}.")
     query(request)  # checks the fields and the filter
+    if request.lang not in LANGS:
+        raise GovernanceError(f"Unknown language {request.lang!r}; choose one of {', '.join(LANGS)}.")
     if not request.masked:
         if not auth.can(request.role, "pii.unmasked"):
             raise PermissionDenied("An unmasked export needs a role with the permission 'pii.unmasked'.")
@@ -304,6 +324,8 @@ class Manifest:
     row_count: int
     bytes: int
     sha256: str
+    labels: bool = False        # headers and coded values as labels (else field names and codes)
+    language: str = DEFAULT_LANG  # of the labels and of an XLSX file's columns sheet
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -359,21 +381,26 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
             sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
             reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
             writer = open_writer(request.format, part)
+            labeller = request.labeller()
+            relabel = labeller.frame if request.labelled else (lambda frame: frame)  # after the masks, chunk by chunk
             written = 0
             for batch in reader:
-                writer.write(batch.to_pandas())
+                writer.write(relabel(batch.to_pandas()))
                 written += batch.num_rows
                 chaos_point("export.writing")
                 if progress:
                     progress(written, total)
             if written == 0:  # still a file with the header (and, in Parquet, the schema)
-                writer.write(reader.schema.empty_table().to_pandas().astype(object))
+                writer.write(relabel(reader.schema.empty_table().to_pandas().astype(object)))
+            if isinstance(writer, XlsxWriter):  # a second sheet explains every column
+                writer.add_sheet(labeller.sheet_name, labeller.columns_sheet(fields))
             writer.close()
         checksum, size = sha256_file(part), part.stat().st_size
         created = utcnow()
         manifest = Manifest(manifest_id, out.name, request.dataset, request.format, request.actor, request.role,
                             created.isoformat(timespec="seconds"), request.purpose, request.consent_purpose,
-                            request.masked, fields, request.filter.as_dict(), _rules(request), written, size, checksum)
+                            request.masked, fields, request.filter.as_dict(), _rules(request), written, size, checksum,
+                            labels=request.labelled, language=request.lang)
         manifest_part.write_text(manifest.as_json(), encoding="utf-8")
         with db.transaction() as cur:
             cur.execute("INSERT INTO export_manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

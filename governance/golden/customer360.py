@@ -12,9 +12,11 @@ import pandas as pd
 from governance.access import audit, masking
 from governance.access.events import Event
 from governance.golden import survivorship
+from governance.oneid import links
 from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.standardize import normalizers
 from governance.standardize.engine import VALID_SQL
+from governance.standardize.labels import Labeller
 from governance.standardize.normalizers import VALID
 from governance.store import tabular
 from governance.store.errors import GovernanceError
@@ -221,9 +223,10 @@ def decisions(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
 # Download
 
 def records_csv(db: Database, actor: str, oneid: str, role: str | None = None,
-                policy: masking.Policy | None = None) -> bytes:
+                policy: masking.Policy | None = None, lang: str | None = None) -> bytes:
     """The OneID's source records as a CSV masked by the role's policy (UTF-8 with BOM, formulas
-    neutralized); audited."""
+    neutralized); audited. With `lang`, headers and coded values (what placed each record, gender)
+    read as labels in that language, after the masks; without it, field names and codes."""
     with db.cursor() as cur:
         frame = source_records(cur, oneid).drop(columns=["rec_id"])
     if frame.empty:
@@ -232,4 +235,6 @@ def records_csv(db: Database, actor: str, oneid: str, role: str | None = None,
     masked = masking.mask_frame(frame, {f: f for f in FIELD_NAMES}, keep={"oneid", "record", "source", "placed_by"},
                                 role=role, policy=policy)
     audit.log(db, actor, Event.CUSTOMER_DOWNLOAD, "oneid", oneid, {"rows": len(frame), "masked": True})
+    if lang:
+        masked = Labeller(lang, {"placed_by": links.rule_names(lang)}).frame(masked)
     return tabular.to_csv_bytes(masked)

@@ -3,21 +3,32 @@
     after_upload      standardize → profile → resolve → golden records, once an upload is stored
     apply_decisions   resolve again with the saved model and thresholds, once review decisions wait
     resolve           a resolve with the thresholds a steward chose (the Review page's button)
+    apply_thresholds  thresholds learned from the decisions, audited and resolved with (the Review page)
     refresh_quality   standardize what is stale, profile and score (the Quality page's button)
+    export            an export file and its manifest (the Export page); progress is rows written / total
+    retention         the erasure a retention scan found, once confirmed (the Retention page)
+    dsr_package       a data-subject access package, as a ZIP beside the store (the Requests page)
 
 Command-line runs record themselves under their command's name (ingest, standardize, profile,
 resolve). RESULT_PAGE names the page where a finished job's result is seen.
 """
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
 from governance import pipeline
+from governance.exports import datasets
 from governance.jobs import runner as jobs
+from governance.privacy import dsr
+from governance.privacy import retention as retention_policy
 from governance.store.storage import Database
 
-RESULT_PAGE = {"after_upload": "quality", "apply_decisions": "review", "resolve": "review",
-               "refresh_quality": "quality", "ingest": "sources", "standardize": "quality", "profile": "quality"}
+RESULT_PAGE = {"after_upload": "quality", "apply_decisions": "review", "resolve": "review", "apply_thresholds": "review",
+               "refresh_quality": "quality", "ingest": "sources", "standardize": "quality", "profile": "quality",
+               "export": "export", "retention": "retention", "dsr_package": "requests"}
 # Jobs that apply the review decisions waiting when they run (each resolves).
-APPLIES_DECISIONS = ("after_upload", "apply_decisions", "resolve")
+APPLIES_DECISIONS = ("after_upload", "apply_decisions", "resolve", "apply_thresholds")
 
 
 def after_upload(db: Database, actor: str) -> int:
@@ -50,10 +61,20 @@ def decisions_unqueued(db: Database) -> bool:
 def resolve(db: Database, actor: str, auto_accept: float, review_low: float, retrain: bool = False) -> int:
     """Queue a resolve with these thresholds (the saved model, or a new one on `retrain`)."""
     def work(progress: jobs.Progress) -> dict:
-        resolved = pipeline.resolve(db, actor, auto_accept=auto_accept, review_low=review_low, retrain=retrain,
-                                    progress=progress)
-        return {"oneids": resolved.oneid.clusters, "auto_links": resolved.oneid.auto_links, "queue": resolved.oneid.queue}
+        return _resolved(pipeline.resolve(db, actor, auto_accept=auto_accept, review_low=review_low, retrain=retrain,
+                                          progress=progress))
     return jobs.runner(db).submit("resolve", actor, work)
+
+
+def apply_thresholds(db: Database, actor: str, auto_accept: float, review_low: float, target: float) -> int:
+    """Queue applying learned thresholds (audited with the precision target) and the resolve with them."""
+    return jobs.runner(db).submit("apply_thresholds", actor, lambda progress: _resolved(
+        pipeline.apply_thresholds(db, actor, auto_accept, review_low, target=target)))
+
+
+def _resolved(resolved: pipeline.Resolved) -> dict:
+    oneid = resolved.oneid
+    return {"records": oneid.records, "oneids": oneid.clusters, "auto_links": oneid.auto_links, "queue": oneid.queue}
 
 
 def refresh_quality(db: Database, actor: str) -> int:
@@ -62,3 +83,71 @@ def refresh_quality(db: Database, actor: str) -> int:
         refreshed = pipeline.refresh_quality(db, actor, progress=progress)
         return {"records": refreshed.records, "score": refreshed.score}
     return jobs.runner(db).submit("refresh_quality", actor, work)
+
+
+# ---- exports, retention runs and access packages -------------------------------------------
+
+def export(db: Database, request: datasets.ExportRequest) -> int:
+    """Queue an export into the export folder; a request it would refuse is refused here, before
+    it is queued. Its progress is rows written / total; its result names the file (and its path)
+    and holds the manifest."""
+    datasets.authorize(request)
+    with db.cursor() as cur:
+        total = datasets.count_rows(cur, request)
+
+    def work(progress: jobs.Progress) -> dict:
+        path, manifest = datasets.export_to_dir(
+            db, request, progress=lambda done, of: progress(done / max(of, 1), "export"))
+        return {"file": path.name, "path": str(path), "rows": manifest.row_count, "manifest": asdict(manifest)}
+    return jobs.runner(db).submit("export", request.actor, work, {"format": request.format, "rows_total": total})
+
+
+def retention(db: Database, actor: str, scope: str, target: str, confirm_records: int) -> int:
+    """Queue the erasure a retention policy's scan found (`confirm_records`, as confirmed); its
+    result is the run's summary (run id, counts, what was deleted)."""
+    def work(progress: jobs.Progress) -> dict:
+        run_id = pipeline.apply_retention(db, actor, scope, target, confirm_records, progress=progress)
+        with db.cursor() as cur:
+            return retention_policy.run_summary(cur, run_id)
+    return jobs.runner(db).submit("retention", actor, work, {"scope": scope, "target": target})
+
+
+def dsr_package(db: Database, actor: str, request_id: int) -> int:
+    """Queue the access package of a verified access request; the ZIP is kept beside the store
+    (`dsr.save_package`) until the request is closed."""
+    def work(progress: jobs.Progress) -> dict:
+        progress(0.0, "package")
+        files = dsr.access_package(db, actor, request_id)
+        progress(0.9, "package_zip")
+        path = dsr.save_package(db, request_id, files)
+        return {"file": path.name, "path": str(path), "files": len(files)}
+    return jobs.runner(db).submit("dsr_package", actor, work, {"request_id": int(request_id)})
+
+
+def package_job(db: Database, request_id: int, user: str) -> jobs.Job | None:
+    """The newest access-package job `user` started for this request."""
+    with db.cursor() as cur:
+        mine = jobs.started(cur, ("dsr_package",), user)
+    return next((j for j in mine if j.result.get("request_id") == int(request_id)), None)
+
+
+def result_file(db: Database, job: jobs.Job | None, user: str, role: str | None) -> Path | None:
+    """The file a finished export or access-package job wrote, for the user who started it or an
+    admin; None for anyone else, or when the file is gone. Only the plain file name is taken from
+    the job's result, and only inside that kind's folder, so nothing a client sends picks the path."""
+    folders = {"export": datasets.export_dir, "dsr_package": dsr.package_dir}
+    if job is None or job.status != "done" or job.kind not in folders:
+        return None
+    if job.started_by != user and role != "admin":
+        return None
+    name = str(job.result.get("file") or "")
+    if not name or name.startswith(".") or Path(name).name != name:
+        return None
+    path = folders[job.kind](db) / name
+    return path if path.is_file() else None
+
+
+def latest_of(db: Database, kind: str, user: str, active: bool = False) -> jobs.Job | None:
+    """The newest job of `kind` that `user` started (only a queued or running one, when `active`)."""
+    with db.cursor() as cur:
+        return jobs.latest(cur, (kind,), jobs.ACTIVE if active else jobs.STATUSES, started_by=user)

@@ -103,12 +103,15 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split()) or "—"
 
 
-def create(db: Database, kind: str, actor: str, origin: str = "app", status: str = "queued") -> int:
+def create(db: Database, kind: str, actor: str, origin: str = "app", status: str = "queued",
+           result: dict | None = None) -> int:
+    """A new job row; `result` holds what is known when it is queued (e.g. the request a package is for)."""
     now = utcnow()  # nextval in the INSERT itself: a sequence used by a statement that writes nothing
     # is not logged, so after a crash it would hand out the same id again
     row = _write(db, f"INSERT INTO jobs ({_COLUMNS}) VALUES (nextval('job_seq'), ?, ?, ?, ?, 0, NULL, ?, ?, ?, "
-                     "NULL, NULL, ?) RETURNING job_id",
-                 [kind, origin, status, status, actor, now, now if status == "running" else None, os.getpid()])
+                     "NULL, ?, ?) RETURNING job_id",
+                 [kind, origin, status, status, actor, now, now if status == "running" else None,
+                  json.dumps(result, ensure_ascii=False, default=str) if result else None, os.getpid()])
     assert row is not None
     return int(row[0])
 
@@ -168,11 +171,24 @@ def get(cur: duckdb.DuckDBPyConnection, job_id: int) -> Job | None:
     return _job(row) if row else None
 
 
-def latest(cur: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], statuses: tuple[str, ...] = STATUSES) -> Job | None:
-    """The newest job of one of `kinds` in one of `statuses`."""
+def latest(cur: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], statuses: tuple[str, ...] = STATUSES,
+           started_by: str | None = None) -> Job | None:
+    """The newest job of one of `kinds` in one of `statuses` (started by `started_by`, when given)."""
+    if started_by is not None:
+        mine = started(cur, kinds, started_by, 1, statuses)
+        return mine[0] if mine else None
     row = cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE list_contains(?, kind) AND list_contains(?, status) "
                       "ORDER BY job_id DESC LIMIT 1", [list(kinds), list(statuses)]).fetchone()
     return _job(row) if row else None
+
+
+def started(cur: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], started_by: str, limit: int = 20,
+            statuses: tuple[str, ...] = STATUSES) -> list[Job]:
+    """The newest jobs of one of `kinds` that `started_by` started, newest first."""
+    rows = cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE list_contains(?, kind) AND list_contains(?, status) "
+                       "AND started_by = ? ORDER BY job_id DESC LIMIT ?",
+                       [list(kinds), list(statuses), started_by, limit]).fetchall()
+    return [_job(r) for r in rows]
 
 
 class Tracker:
@@ -223,12 +239,16 @@ class Runner:
         self._cond = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._known: dict[int, dict] = {}  # a queued job's result known up front, kept in its final one
         mark_interrupted(db)
 
-    def submit(self, kind: str, actor: str, work: Work) -> int:
-        """Queue `work(progress)` as a job; it returns a small JSON-able result (or None)."""
-        job_id = create(self.db, kind, actor, "app")
+    def submit(self, kind: str, actor: str, work: Work, known: dict | None = None) -> int:
+        """Queue `work(progress)` as a job; it returns a small JSON-able result (or None). `known`
+        (JSON-able) is the job's result while it waits and runs, and stays in its final result."""
+        job_id = create(self.db, kind, actor, "app", result=known)
         with self._cond:
+            if known:
+                self._known[job_id] = dict(known)
             self._queue.append((job_id, work))
             if self.background and self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="steward-jobs", daemon=True)
@@ -252,16 +272,18 @@ class Runner:
 
     def run(self, job_id: int, work: Work) -> None:
         """Run one job here: running, then done with its result or failed with one line."""
+        with self._cond:
+            known = self._known.pop(job_id, {})
         try:
             start(self.db, job_id)
             result = work(Tracker(self.db, job_id))
         except Exception as exc:
             message, info = failure(exc, self.db.path.parent)
             with suppress(Exception):
-                fail(self.db, job_id, message, info)
+                fail(self.db, job_id, message, known | info)
             return
         with suppress(Exception):
-            finish(self.db, job_id, result)
+            finish(self.db, job_id, known | (result or {}))
 
     def drain(self, timeout: float = 300.0) -> None:
         """Wait until no job is queued or running. Without a worker, run the queued jobs here, in order."""

@@ -237,6 +237,7 @@ def close(db: Database, actor: str, request_id: int, response: str) -> None:
         raise GovernanceError("Write the response sent to the requester.")
     _transition(db, actor, request_id, ("verified", "in_progress"), Event.DSR_CLOSE, response=text, status="done",
                 closed_at=utcnow())
+    discard_packages(db, request_id)
 
 
 def reject(db: Database, actor: str, request_id: int, reason: str) -> None:
@@ -245,6 +246,7 @@ def reject(db: Database, actor: str, request_id: int, reason: str) -> None:
     if not text:
         raise GovernanceError("A rejection needs the reason given to the requester.")
     _transition(db, actor, request_id, OPEN, Event.DSR_REJECT, response=text, status="rejected", closed_at=utcnow())
+    discard_packages(db, request_id)
 
 
 def requests_frame(cur: duckdb.DuckDBPyConnection, status: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -514,6 +516,42 @@ def write_package(files: dict[str, bytes], out: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     return out
+
+
+PACKAGE_PREFIX = "access-request-"
+PACKAGE_FOLDER = "access-packages"  # beside the store
+
+
+def package_dir(db: Database) -> Path:
+    """Where the app keeps built access packages: beside the store, readable only by the server's user."""
+    path = db.path.parent / PACKAGE_FOLDER
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _packages(db: Database, request_id: int) -> list[Path]:
+    return sorted((db.path.parent / PACKAGE_FOLDER).glob(f"{PACKAGE_PREFIX}{int(request_id)}-*.zip"))
+
+
+def save_package(db: Database, request_id: int, files: dict[str, bytes]) -> Path:
+    """Keep the package as one ZIP in `package_dir` (written privately, then renamed into place);
+    it replaces the request's earlier ones."""
+    earlier = _packages(db, request_id)
+    out = package_dir(db) / f"{PACKAGE_PREFIX}{int(request_id)}-{utcnow():%Y%m%d-%H%M%S-%f}.zip"
+    with tabular.private_part(out) as part:
+        part.write_bytes(package_zip(files))
+        os.replace(part, out)
+    for old in earlier:
+        old.unlink(missing_ok=True)
+    return out
+
+
+def discard_packages(db: Database, request_id: int) -> int:
+    """Remove the request's kept packages (once it is closed, the person's data is not kept here)."""
+    found = _packages(db, request_id)
+    for path in found:
+        path.unlink(missing_ok=True)
+    return len(found)
 
 
 # ---------------------------------------------------------------- deletion

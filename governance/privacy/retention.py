@@ -149,3 +149,15 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
 def runs(cur: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
     return cur.execute("SELECT run_id, scope, target, days, cutoff, actor, ts, records, oneids, deleted "
                        "FROM retention_runs ORDER BY run_id DESC LIMIT ?", [limit]).df()
+
+
+def run_summary(cur: duckdb.DuckDBPyConnection, run_id: int) -> dict:
+    """One retention run as a small JSON-able summary (counts only), e.g. for the job that ran it."""
+    row = cur.execute("SELECT scope, target, days, cutoff, records, oneids, deleted FROM retention_runs "
+                      "WHERE run_id = ?", [run_id]).fetchone()
+    if row is None:
+        raise GovernanceError(f"No retention run {run_id}.")
+    scope, target, days, cutoff, records, oneids, deleted = row
+    return {"run_id": int(run_id), "scope": scope, "target": target, "days": days,
+            "cutoff": cutoff.isoformat(timespec="seconds"), "records": records, "oneids": oneids,
+            "deleted": json.loads(deleted) if deleted else {}}

@@ -10,7 +10,9 @@ import pandas as pd
 
 from governance.access import audit, masking
 from governance.access.events import Event
+from governance.i18n import DEFAULT_LANG
 from governance.standardize import engine
+from governance.standardize.labels import Labeller
 from governance.standardize.normalizers import REASONS
 from governance.store import tabular
 from governance.store.storage import Database
@@ -51,9 +53,11 @@ def mask(frame: pd.DataFrame, drill: Drill, role: str | None = None, policy: mas
 
 
 def download(db: Database, actor: str, drill: Drill, kind: str, *, role: str | None = None,
-             policy: masking.Policy | None = None, revealed: str | None = None) -> bytes:
+             policy: masking.Policy | None = None, revealed: str | None = None, lang: str | None = None) -> bytes:
     """Every failing record of `drill` as a CSV or XLSX file (`kind`): masked for `role`, or, when
-    `revealed` holds the reason of a reveal, unmasked and audited as a reveal with that reason."""
+    `revealed` holds the reason of a reveal, unmasked and audited as a reveal with that reason. With
+    `lang`, headers, statuses and reasons read as labels in that language (after the masks), and an
+    XLSX file gets a second sheet explaining the columns; without it they stay codes."""
     with db.cursor() as cur:
         frame = records(cur, drill, limit=None)
     if revealed:
@@ -61,4 +65,9 @@ def download(db: Database, actor: str, drill: Drill, kind: str, *, role: str | N
                   {**drill.detail(), "download": kind, "rows": len(frame), "reason": revealed})
     else:
         frame = mask(frame, drill, role, policy)
-    return tabular.to_csv_bytes(frame) if kind == "csv" else tabular.to_xlsx_bytes(frame)
+    labeller = Labeller(lang or DEFAULT_LANG)
+    shown = labeller.frame(frame) if lang else frame
+    if kind == "csv":
+        return tabular.to_csv_bytes(shown)
+    return tabular.to_xlsx_workbook({labeller.t("files.data") if lang else "data": shown,
+                                     labeller.sheet_name: labeller.columns_sheet(frame.columns)})

@@ -315,7 +315,7 @@ _NAMES_ZH = {
     "name.present": "姓名已填写", "mobile.present": "手机号已填写", "gender.codes": "性别使用 GB/T 2261.1 代码",
     "birth_date.range": "出生日期在 1900 年至今之间", "registered_at.not_future": "注册时间不晚于今天",
     "id_card.unique": "身份证号在数据源内唯一", "mobile.unique": "手机号在数据源内唯一",
-    "mobile_open_id.unique": "手机号与 open_id 组合唯一", "birth_date.matches_id": "出生日期与身份证号一致",
+    "mobile_open_id.unique": "手机号与微信 OpenID 组合唯一", "birth_date.matches_id": "出生日期与身份证号一致",
     "gender.matches_id": "性别与身份证号一致", "province.matches_id": "省份与身份证地区一致（人会迁居：仅提示）",
 }
 

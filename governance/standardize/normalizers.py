@@ -2124,7 +2124,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "TEXT_TOO_LONG": ("文本过长", "Text is unusually long"),
     "NORMALIZER_ERROR": ("规范化程序内部错误", "Internal error in the normalizer"),
     # mobile
-    "MOBILE_DUMMY": ("测试/虚假手机号（如 13800138000）", "Dummy mobile number (e.g. 13800138000)"),
+    "MOBILE_DUMMY": ("测试/虚假手机号（如 138-0013-8000）", "Dummy mobile number (e.g. 138-0013-8000)"),
     "MOBILE_LENGTH": ("手机号位数不对", "Mobile number has the wrong length"),
     "MOBILE_FORMAT": ("手机号格式无效", "Invalid mobile number format"),
     "MOBILE_PREFIX_UNKNOWN": ("未分配或未知的号段", "Unassigned or unknown number block"),

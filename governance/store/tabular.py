@@ -226,6 +226,10 @@ class XlsxWriter:
         _append_rows(self._ws, frame, self._header)
         self._header = False
 
+    def add_sheet(self, sheet: str, frame: pd.DataFrame) -> None:
+        """A further, small sheet after the data (the columns explained); written like a chunk."""
+        _append_rows(self._wb.create_sheet(sheet), frame, header=True)
+
     def close(self) -> None:
         self._wb.save(self._target)
 

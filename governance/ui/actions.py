@@ -48,6 +48,28 @@ def run_step(fn: Callable[..., T], *args: object, success: str | Callable[[T], s
     return result
 
 
+_FORM_DONE = "_steward_form_done_"
+
+
+def kept_form(key: str, fields: tuple[str, ...]):
+    """`st.form(key)` that keeps what was typed when its step refuses it (the error shows with the
+    input still there), and after `form_done(key, message)` shows that message and empties its text
+    boxes (`fields`, their keys; choices stay for the next entry)."""
+    message = st.session_state.pop(_FORM_DONE + key, None)
+    if message is not None:
+        for field in fields:
+            st.session_state[field] = ""  # set, not removed: only a set value reaches the browser
+        if message:
+            st.success(message)
+    return st.form(key, clear_on_submit=False)
+
+
+def form_done(key: str, message: str = "") -> None:
+    """A kept form's step succeeded: run the page again with the form emptied, under `message`."""
+    st.session_state[_FORM_DONE + key] = message
+    st.rerun()
+
+
 def show_flash() -> None:
     """Show the success message a `run_step(..., rerun=True, flash=True)` left for this run."""
     message = st.session_state.pop(_FLASH, None)

@@ -10,9 +10,9 @@ import streamlit as st
 from governance import pipeline
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
-from governance.i18n import column_choice
+from governance.i18n import column_choice, value_label
 from governance.store.schema import CHANNELS, FIELD_NAMES, channel_label
-from governance.ui.actions import run_step
+from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
 from governance.ui.widgets import pager, selected_rows, table
@@ -123,39 +123,55 @@ def steward_actions(ctx: PageContext, oneid: str, records: pd.DataFrame, reveal:
         if not active.empty:
             st.caption(tr("c360.overrides"))
             table(active if reveal else ctx.mask_rows(active))
-        with st.form("c360_override", clear_on_submit=True):
+        with kept_form("c360_override", ("c360_override_value", "c360_override_reason")):
             st.markdown(f"**{tr('c360.override')}**")
             o_field = st.selectbox(tr("c360.field"), FIELD_NAMES, format_func=lambda f: column_choice(f, ctx.lang),
                                    key="c360_override_field")
             o_value = st.text_input(tr("c360.value"), key="c360_override_value")
             o_reason = st.text_input(tr("c360.reason"), key="c360_override_reason")
             if st.form_submit_button(tr("c360.override_save")):
-                run_step(pipeline.set_override, ctx.db, actor, oneid, o_field, o_value, o_reason,
-                         success=lambda new_id: tr("c360.override_saved", id=new_id))
+                new_id = run_step(pipeline.set_override, ctx.db, actor, oneid, o_field, o_value, o_reason)
+                if new_id is not None:
+                    form_done("c360_override", tr("c360.override_saved", id=new_id))
         if not active.empty:
-            with st.form("c360_override_remove", clear_on_submit=True):
+            with kept_form("c360_override_remove", ("c360_remove_reason",)):
                 pick = st.selectbox(tr("c360.override_remove"), active["override_id"].tolist(),
                                     format_func=lambda i: f"#{i} · {active.set_index('override_id').loc[i, 'field']}")
                 r_reason = st.text_input(tr("c360.reason"), key="c360_remove_reason")
                 if st.form_submit_button(tr("c360.override_remove")):
-                    run_step(pipeline.remove_override, ctx.db, actor, int(pick), r_reason,
-                             success=tr("c360.override_removed"))
+                    if run_step(pipeline.remove_override, ctx.db, actor, int(pick), r_reason) is not None:
+                        form_done("c360_override_remove", tr("c360.override_removed"))
         if len(records) > 1:
-            with st.form("c360_split", clear_on_submit=True):
+            with kept_form("c360_split", ("c360_split_comment",)):
                 st.markdown(f"**{tr('c360.split')}**")
                 ids = dict(zip(records["record"], records["rec_id"]))
                 record = st.selectbox(tr("c360.split_pick"), list(ids))
                 comment = st.text_input(tr("c360.comment"), key="c360_split_comment")
                 if st.form_submit_button(tr("c360.split")):
-                    run_step(pipeline.split_record, ctx.db, actor, oneid, int(ids[record]), comment or None,
-                             spinner=tr("review.running"), success=lambda moved_to: tr("c360.split_done", oneid=moved_to))
-        with st.form("c360_merge", clear_on_submit=True):
+                    moved_to = run_step(pipeline.split_record, ctx.db, actor, oneid, int(ids[record]), comment or None,
+                                        spinner=tr("review.running"))
+                    if moved_to is not None:
+                        form_done("c360_split", tr("c360.split_done", oneid=moved_to))
+        with kept_form("c360_merge", ("c360_merge_other", "c360_merge_comment")):
             st.markdown(f"**{tr('c360.merge')}**")
-            other = st.text_input(tr("c360.merge_other"))
+            other = st.text_input(tr("c360.merge_other"), key="c360_merge_other")
             comment = st.text_input(tr("c360.comment"), key="c360_merge_comment")
             if st.form_submit_button(tr("c360.merge")):
-                run_step(pipeline.merge_oneids, ctx.db, actor, oneid, other.strip().upper(), comment or None,
-                         spinner=tr("review.running"), success=lambda merged: tr("c360.merge_done", oneid=merged))
+                merged = run_step(pipeline.merge_oneids, ctx.db, actor, oneid, other.strip().upper(), comment or None,
+                                  spinner=tr("review.running"))
+                if merged is not None:
+                    form_done("c360_merge", tr("c360.merge_done", oneid=merged))
+
+
+def lineage_label(marker: object, lang: str) -> object:
+    """A golden value's lineage marker (`c360.golden_fields`: "source BATCH:ROW · rule", "aggregate",
+    "override #N · who: why") with its rule in the UI language."""
+    if not isinstance(marker, str):
+        return marker
+    if marker.startswith("override"):
+        return f"{value_label('rule', 'override', lang)}{marker[len('override'):]}"
+    head, sep, rule = marker.rpartition(" · ")
+    return f"{head}{sep}{value_label('rule', rule, lang)}"
 
 
 def survivorship_rules(ctx: PageContext) -> None:
@@ -170,7 +186,7 @@ def survivorship_rules(ctx: PageContext) -> None:
         current = rules.set_index("field").loc[r_field]
         with st.form(f"c360_rule_{r_field}"):
             r_kind = st.selectbox(tr("c360.rule_kind"), survivorship.KINDS, index=survivorship.KINDS.index(current["kind"]),
-                                  key=f"c360_rule_kind_{r_field}")
+                                  key=f"c360_rule_kind_{r_field}", format_func=lambda k: str(value_label("rule", k, ctx.lang)))
             r_priority = st.multiselect(tr("c360.rule_priority"), list(CHANNELS), default=list(current["priority"]),
                                         placeholder=tr("common.choose_many"),
                                         format_func=lambda c: channel_label(c, ctx.lang))

@@ -34,3 +34,11 @@ def purpose(ctx: PageContext) -> str | None:
                         key="export_purpose_kind")
     note = p2.text_input(tr("export.purpose_note"), key="export_purpose_note")
     return datasets.compose_purpose(kind, note)
+
+
+def labels(ctx: PageContext, fmt: str) -> bool:
+    """Labels for people (the default) or codes for systems; Parquet always keeps the codes."""
+    if fmt == "parquet":
+        st.caption(tr("files.parquet_codes"))
+        return False
+    return not st.toggle(tr("files.codes"), key="export_codes", help=tr("files.codes_help"))

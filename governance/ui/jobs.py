@@ -9,6 +9,7 @@ page does not rerun; when the last one ends, the page runs once more to show the
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -19,8 +20,10 @@ from governance.i18n import TEXTS
 from governance.jobs import kinds
 from governance.jobs import runner as jobs
 from governance.store.storage import Database, read_holder
+from governance.ui.actions import run_step
+from governance.ui.error_texts import translate
 from governance.ui.guard import PageContext
-from governance.ui.session import task_label, tr
+from governance.ui.session import lang, task_label, tr
 
 POLL_SECONDS = 2.0
 RECENT = 5
@@ -29,7 +32,8 @@ _WATCHING = "_jobs_watching"  # a job was active at the panel's last look
 _LOADED = "_upload_loaded"  # the upload just loaded (its file and counts), for the page's next run
 # Where a finished job's result is seen: url path -> (page file, permission)
 PAGES = {"quality": ("pages/quality.py", "quality.view"), "review": ("pages/review.py", "review.view"),
-         "sources": ("pages/sources.py", "sources.view")}
+         "sources": ("pages/sources.py", "sources.view"), "export": ("pages/export.py", "export.run"),
+         "retention": ("pages/retention.py", "retention.manage"), "requests": ("pages/requests.py", "dsr.manage")}
 
 
 def _text(prefix: str, code: str | None) -> str:
@@ -80,16 +84,46 @@ def _job(job: jobs.Job, role: str) -> None:
         st.progress(float(job.progress), text=_text("jobs.stage.", job.stage))
     st.caption(tr("jobs.by", who=job.started_by, at=f"{job.queued_at:%H:%M}"))
     if job.status == "failed":
-        if job.result.get("incident"):
-            st.error(tr("common.incident", incident=job.result["incident"]))
-        elif job.message == jobs.INTERRUPTED:
-            st.error(tr("jobs.interrupted"))
-        else:
-            st.error(tr("common.error", message=job.message))
+        st.error(failure_line(job))
     elif job.status == "done":
+        summary = _summary(job)
+        if summary:
+            st.caption(summary)
         page = PAGES.get(kinds.RESULT_PAGE.get(job.kind, ""))
         if page and auth.can(role, page[1]):
             st.page_link(page[0], label=tr("jobs.result"), icon=":material/arrow_forward:")
+
+
+def _count(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else "—"
+
+
+def _summary(job: jobs.Job) -> str | None:
+    """A finished job's outcome in a line, for the kinds whose result has one."""
+    r = job.result
+    if job.kind == "refresh_quality" and "records" in r:
+        score = r.get("score")
+        return tr("quality.done", records=_count(r["records"]), score="—" if score is None else f"{score:.1f}")
+    if job.kind in ("resolve", "apply_thresholds") and "oneids" in r:
+        return tr("review.done" if job.kind == "resolve" else "review.calib_done", records=_count(r.get("records")),
+                  oneids=_count(r["oneids"]), auto=_count(r.get("auto_links")), queue=_count(r.get("queue")))
+    if job.kind == "export" and "rows" in r:
+        return tr("export.done", rows=_count(r["rows"]))
+    if job.kind == "retention" and "run_id" in r:
+        return tr("retention.applied", run=r["run_id"], records=_count(r.get("records")))
+    return None
+
+
+def start(ctx: PageContext, submit, *args: object) -> None:
+    """A page button's job: queue `submit(ctx.db, user, *args)` and run the page again; the panel
+    shows its progress and, once done, its outcome. A refusal shows its one line instead."""
+    run_step(submit, ctx.db, ctx.user.username, *args, success=tr("jobs.queued"), rerun=True, flash=True)
+
+
+def running(ctx: PageContext, *kind: str) -> bool:
+    """Is a job of these kinds queued or running (its button then waits)?"""
+    with ctx.db.cursor() as cur:
+        return jobs.latest(cur, kind, jobs.ACTIVE) is not None
 
 
 # ---- the pages' parts ----------------------------------------------------------------------
@@ -137,3 +171,37 @@ def decisions_waiting(ctx: PageContext) -> None:
     if can and c2.button(tr("jobs.apply_now"), key="apply_decisions", disabled=pending is not None):
         kinds.apply_decisions(ctx.db, ctx.user.username)
         st.rerun()
+
+
+# ---- a page's own job: an export, a retention run, an access package -----------------------
+
+def failure_line(job: jobs.Job) -> str:
+    """A failed job's one line in the UI language: its incident, "interrupted", or its error."""
+    if job.result.get("incident"):
+        return tr("common.incident", incident=job.result["incident"])
+    if job.message == jobs.INTERRUPTED:
+        return tr("jobs.interrupted")
+    return tr("common.error", message=translate(job.message or "", lang()))
+
+
+def follow(find: Callable[[], jobs.Job | None], text: Callable[[jobs.Job], str] | None = None) -> jobs.Job | None:
+    """The page's own job (`find()`: e.g. the user's latest export): while it is queued or running,
+    its progress bar (`text(job)`, default its stage), redrawn every POLL_SECONDS by a fragment that
+    runs the page again when the job ends; a failed one's one line. Returns the job once it is done."""
+    job = find()
+    if job is None:
+        return None
+    if job.active:
+        st.fragment(_follow, run_every=POLL_SECONDS)(find, text)
+    elif job.status == "failed":
+        st.error(failure_line(job))
+    return job if job.status == "done" else None
+
+
+def _follow(find: Callable[[], jobs.Job | None], text: Callable[[jobs.Job], str] | None) -> None:
+    job = find()
+    if job is None or not job.active:
+        st.rerun(scope="app")  # it ended: the page shows its result
+        return
+    label = text(job) if text else _text("jobs.stage.", job.stage)
+    st.progress(float(job.progress), text=label)

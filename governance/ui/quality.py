@@ -8,13 +8,13 @@ import math
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import column_label
+from governance.i18n import TEXTS, column_label, t
 from governance.quality import rules
 from governance.quality.profile import Report
 from governance.ui import charts
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
-from governance.ui.widgets import chart_selection, table
+from governance.ui.widgets import chart_selection, json_object, table
 
 SCOPE = "quality_scope"
 DRILL_KEYS = ("drill_source", "drill_field", "drill_reason")
@@ -144,6 +144,27 @@ def _number(text: str) -> int | float | str:
     except ValueError:
         return text  # check_range says why
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def params_text(params: object, lang: str) -> object:
+    """A rule's parameters (JSON, `rules.rules_frame`) as the form names them: 一致性检查：出生日期与身份证号一致."""
+    data = json_object(params)
+    if data is None:
+        return params
+    names = {"check": "rules.param.check", "type": "rules.param.kind", "min": "rules.param.min", "max": "rules.param.max",
+             "values": "rules.param.values", "pattern": "rules.param.pattern", "sql": "rules.param.sql"}
+    coded = {"check": "rules.param.", "type": "rules.param.kind_"}
+    parts = []
+    for name, value in data.items():
+        if isinstance(value, list):
+            value = ("、" if lang == "zh" else ", ").join(str(v) for v in value)
+        elif name in coded and f"{coded[name]}{value}" in TEXTS:
+            value = t(f"{coded[name]}{value}", lang)
+        elif value == "today":
+            value = t("rules.param.today", lang)
+        label = t(names[name], lang).split("（")[0].split(" (")[0] if name in names else name
+        parts.append(f"{label}{'：' if lang == 'zh' else ': '}{value}")
+    return ("；" if lang == "zh" else "; ").join(parts)
 
 
 def rule_params(rule_type: str, params: dict, key: str) -> dict:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from governance import pipeline
+from governance.jobs import kinds
 from governance.privacy import dsr, suppression
 from governance.store.schema import FIELD_NAMES
-from governance.ui.actions import confirmed_step, run_step
+from governance.ui import jobs
+from governance.ui.actions import confirmed_step, form_done, kept_form, run_step
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
 from governance.ui.widgets import table
@@ -19,10 +21,13 @@ def _created(ctx: PageContext, request_id: int) -> str:
     return tr("dsr.created", id=request_id, due=created.due_on, n=len(created.oneids))
 
 
+NEW_REQUEST_TEXTS = ("dsr_new_requester", "dsr_new_oneid", "dsr_new_mobile", "dsr_new_id_card", "dsr_new_email")
+
+
 def new_request_form(ctx: PageContext) -> None:
     """The 'log a new request' expander."""
     with st.expander(tr("dsr.new"), expanded=False):
-        with st.form("dsr_new", clear_on_submit=True):
+        with kept_form("dsr_new", NEW_REQUEST_TEXTS):
             c1, c2 = st.columns(2)
             request_type = c1.selectbox(tr("dsr.type"), dsr.TYPES, format_func=lambda v: ctx.t(f"dsr.type.{v}"),
                                         key="dsr_new_type")
@@ -32,14 +37,15 @@ def new_request_form(ctx: PageContext) -> None:
             st.caption(tr("dsr.identifiers_help"))
             c3, c4, c5 = st.columns(3)
             mobile = c3.text_input(tr("dsr.mobile"), type="password", key="dsr_new_mobile")
-            id_card = c4.text_input(tr("dsr.id_card"), type="password")
-            email = c5.text_input(tr("dsr.email"), type="password")
+            id_card = c4.text_input(tr("dsr.id_card"), type="password", key="dsr_new_id_card")
+            email = c5.text_input(tr("dsr.email"), type="password", key="dsr_new_email")
             submitted = st.form_submit_button(tr("dsr.create"), type="primary")
         if submitted:
-            run_step(dsr.create, ctx.db, ctx.user.username, request_type, requester, received_on=received,
-                     oneids=[oneid_text] if oneid_text.strip() else None,
-                     identifiers={"mobile": mobile, "id_card": id_card, "email": email},
-                     success=lambda new_id: _created(ctx, new_id))
+            new_id = run_step(dsr.create, ctx.db, ctx.user.username, request_type, requester, received_on=received,
+                              oneids=[oneid_text] if oneid_text.strip() else None,
+                              identifiers={"mobile": mobile, "id_card": id_card, "email": email})
+            if new_id is not None:
+                form_done("dsr_new", _created(ctx, new_id))
 
 
 def link_oneids(ctx: PageContext, req: dsr.Request) -> None:
@@ -65,13 +71,15 @@ def act(ctx: PageContext, req: dsr.Request) -> None:
     st.markdown(f"**{tr('dsr.act')}**")
     actor, request_id = ctx.user.username, req.request_id
     if req.request_type == "access":
-        if st.button(tr("dsr.package"), key="dsr_access"):
-            files = run_step(dsr.access_package, ctx.db, actor, request_id)
-            if files is not None:
-                st.session_state["dsr_package"] = (request_id, dsr.package_zip(files))
-        ready = st.session_state.get("dsr_package")
-        if ready and ready[0] == request_id:
-            st.download_button(tr("dsr.download"), ready[1], file_name=f"access-request-{request_id}.zip",
+        # Built by a background job; offered from the job's row to the user who started it.
+        building = kinds.package_job(ctx.db, request_id, actor)
+        if st.button(tr("dsr.package"), key="dsr_access", disabled=building is not None and building.active):
+            if run_step(kinds.dsr_package, ctx.db, actor, request_id) is not None:
+                st.rerun()  # the job panel and the progress below show it from the next run on
+        built = jobs.follow(lambda: kinds.package_job(ctx.db, request_id, actor))
+        path = kinds.result_file(ctx.db, built, actor, ctx.user.role)
+        if path is not None:  # read only on the click
+            st.download_button(tr("dsr.download_package"), path.read_bytes, file_name=tr("dsr.package_file", id=request_id),
                                mime="application/zip", key="dsr_download", on_click="ignore")
     elif req.request_type == "deletion":
         confirmed_step(tr("dsr.delete"), pipeline.delete_person, ctx.db, actor, request_id, key="dsr_delete",

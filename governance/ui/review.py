@@ -9,10 +9,11 @@ import streamlit as st
 from governance import pipeline
 from governance.access import auth
 from governance.i18n import column_label
+from governance.jobs import kinds
 from governance.oneid import calibration, links, review
 from governance.store.errors import GovernanceError
 from governance.store.schema import channel_label
-from governance.ui import charts, customer360
+from governance.ui import charts, customer360, jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext, current_user
 from governance.ui.session import show_error, tr
@@ -32,11 +33,10 @@ def resolve_controls(ctx: PageContext, saved: dict | None, defaults: tuple[float
             preview = review.threshold_preview(cur, auto_accept, review_low)
         st.caption(tr("review.preview", auto=preview["auto_pairs"], review=preview["review_pairs"]))
         retrain = st.checkbox(tr("review.retrain"), value=saved is None, key="th_retrain")
-        if st.button(tr("review.resolve"), type="primary", key="resolve_run"):
-            run_step(pipeline.resolve, ctx.db, ctx.user.username, auto_accept=auto_accept, review_low=review_low,
-                     retrain=retrain, spinner=tr("review.running"),
-                     success=lambda r: tr("review.done", records=r.oneid.records, oneids=r.oneid.clusters,
-                                          auto=r.oneid.auto_links, queue=r.oneid.queue))
+        busy = jobs.running(ctx, *kinds.APPLIES_DECISIONS)
+        if st.button(tr("review.resolve"), type="primary", key="resolve_run", disabled=busy,
+                     help=tr("jobs.busy") if busy else None):
+            jobs.start(ctx, kinds.resolve, auto_accept, review_low, retrain)
 
 
 def match_rules(ctx: PageContext) -> None:
@@ -83,11 +83,10 @@ def thresholds_learned(ctx: PageContext, can_decide: bool) -> None:
     with ctx.db.cursor() as cur:
         preview = review.threshold_preview(cur, rec.auto_accept, rec.review_low)
     st.caption(tr("review.calib_preview", **preview))
-    if can_decide and st.button(tr("review.calib_apply"), type="primary", key="calib_apply"):
-        run_step(pipeline.apply_thresholds, ctx.db, ctx.user.username, rec.auto_accept, rec.review_low, target=target,
-                 spinner=tr("review.running"),
-                 success=lambda r: tr("review.calib_done", oneids=r.oneid.clusters, auto=r.oneid.auto_links,
-                                      queue=r.oneid.queue))
+    busy = jobs.running(ctx, *kinds.APPLIES_DECISIONS)
+    if can_decide and st.button(tr("review.calib_apply"), type="primary", key="calib_apply", disabled=busy,
+                                help=tr("jobs.busy") if busy else None):
+        jobs.start(ctx, kinds.apply_thresholds, rec.auto_accept, rec.review_low, target)
 
 
 Pair = tuple[int, int]
@@ -103,8 +102,18 @@ def _may_decide(ctx: PageContext) -> bool:
     return user is not None and user.username == ctx.user.username and auth.can(user.role, "review.decide")
 
 
-def _show(pair: Pair | None) -> None:
+def _show(pair: Pair | None, by_row: bool = False) -> None:
     st.session_state[PICK] = pair
+    if not by_row:
+        _forget_row()
+
+
+def _forget_row() -> None:
+    """The pair on screen moved other than by a row click: a row still highlighted in the queue
+    table would name another pair, so the table starts over without one (a new widget key)."""
+    if selected_rows(st.session_state.get(queue_table_key())):
+        st.session_state[_TABLE_GEN] = st.session_state.get(_TABLE_GEN, 0) + 1
+        st.session_state[_TABLE_SEEN] = ()
 
 
 def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None) -> None:
@@ -174,26 +183,33 @@ def queue_navigation(ctx: PageContext) -> pd.DataFrame:
     _open_selected_row()
     shown = page[["name_l", "channel_l", "name_r", "channel_r", "match_probability", "fuses_oneids", "oneid_l", "oneid_r"]]
     table(shown.assign(**{c: [channel_label(v, ctx.lang) for v in page[c]] for c in ("channel_l", "channel_r")}),
-          on_select="rerun", selection_mode="single-row", key=QUEUE_TABLE)
+          on_select="rerun", selection_mode="single-row", key=queue_table_key())
     st.session_state[_TABLE_PAIRS] = [(int(r.rec_l), int(r.rec_r)) for r in page.itertuples()]
     return page
 
 
 QUEUE_TABLE = "queue_table"  # the queue page as a table; a row click opens its pair (`PICK`)
-_TABLE_PAIRS, _TABLE_SEEN = "_queue_table_pairs", "_queue_table_seen"
+_TABLE_PAIRS, _TABLE_SEEN, _TABLE_GEN = "_queue_table_pairs", "_queue_table_seen", "_queue_table_gen"
+
+
+def queue_table_key(state=None) -> str:
+    """The queue table's widget key in this session (`state`: its session state): a new one each
+    time `_forget_row` drops the highlighted row."""
+    generation = (st.session_state if state is None else state).get(_TABLE_GEN, 0)
+    return f"{QUEUE_TABLE}_{generation}" if generation else QUEUE_TABLE
 
 
 def _open_selected_row() -> None:
     """A row click on the queue table shows that row's pair. The selection refers to the table as the
     last run drew it (`_TABLE_PAIRS`), not to this run's page, which may have changed meanwhile. Only a
     changed selection moves the pair: a row that stays selected does not pull the picker back."""
-    rows = selected_rows(st.session_state.get(QUEUE_TABLE))
+    rows = selected_rows(st.session_state.get(queue_table_key()))
     if rows == st.session_state.get(_TABLE_SEEN, ()):
         return
     st.session_state[_TABLE_SEEN] = rows
     drawn = st.session_state.get(_TABLE_PAIRS) or []
     if rows and 0 <= rows[0] < len(drawn):
-        _show(tuple(drawn[rows[0]]))
+        _show(tuple(drawn[rows[0]]), by_row=True)
 
 
 def _customer_links(ctx: PageContext, row: pd.Series) -> None:
@@ -219,7 +235,7 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     if st.session_state.get(PICK) not in pairs:  # first visit, decided meanwhile, or outside the band
         _show(pairs[0])
     labels = dict(zip(pairs, review.pair_labels(page, ctx.lang)))  # masked names and channels (queue_navigation)
-    pair = st.selectbox(tr("review.pick"), pairs, format_func=labels.__getitem__, key=PICK)
+    pair = st.selectbox(tr("review.pick"), pairs, format_func=labels.__getitem__, key=PICK, on_change=_forget_row)
     rec_l, rec_r = pair
     shown = page.iloc[pairs.index(pair)]
     st.caption(tr("review.records", left=shown["record_l"], right=shown["record_r"]))  # as the CLI names them
@@ -265,7 +281,8 @@ def _named(ctx: PageContext, pairs: pd.DataFrame) -> pd.DataFrame:
 
 def _describe(ctx: PageContext, row) -> dict[str, object]:
     """A decision (a row of `_named`) as the texts about it name it: number, masked names, outcome, who."""
-    return {"id": row.decision_id, "left": row.name_l or "—", "right": row.name_r or "—",
+    return {"id": row.decision_id, "left": row.name_l if isinstance(row.name_l, str) and row.name_l else "—",
+            "right": row.name_r if isinstance(row.name_r, str) and row.name_r else "—",
             "decision": ctx.t(f"review.outcome.{row.decision}"), "actor": row.actor}
 
 

@@ -11,6 +11,7 @@ from governance.store import config
 from governance.store.config import Settings, resolve_db_path
 from governance.store.errors import StoreBusyError, log_incident
 from governance.store.storage import Database, open_database
+from governance.ui.error_texts import translate
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,7 +71,7 @@ def show_error(exc: Exception) -> None:
     if isinstance(exc, StoreBusyError):
         st.warning(busy_message(exc))
     else:
-        st.error(tr("common.error", message=str(exc)))
+        st.error(tr("common.error", message=translate(str(exc), lang())))
 
 
 def show_incident(exc: Exception) -> None:

@@ -1,6 +1,8 @@
 """Small reusable widgets."""
 from __future__ import annotations
 
+import functools
+import json
 import math
 import shutil
 import tempfile
@@ -9,7 +11,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import LABELLED_COLUMNS, column_choice, column_label, value_label
+from governance.access.events import EVENTS
+from governance.i18n import LABELLED_COLUMNS, TEXTS, VALUES_EN, VALUES_ZH, column_choice, column_label, t, value_label
+from governance.oneid import links
+from governance.standardize.normalizers import REASONS
 from governance.store.schema import FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
@@ -43,6 +48,8 @@ def mapping_editor(frame: pd.DataFrame, *, key: str, lang: str, editable: bool =
                                                       format="percent"),
         "method": st.column_config.TextColumn(tr("upload.col.method")),
     }
+    if "method" in frame.columns:  # how each column was recognized, in the UI language
+        frame = frame.assign(method=frame["method"].map(lambda m: value_label("method", m, lang)))
     edited = st.data_editor(frame, hide_index=True, width="stretch", key=key,
                             disabled=[c for c in frame.columns if c != "field"] if editable else True,
                             column_config={c: v for c, v in config.items() if c in frame.columns})
@@ -87,16 +94,92 @@ def selected_rows(event) -> tuple[int, ...]:
         return ()
 
 
+def placed_by_label(value: object, lang: str) -> object:
+    """Why a record is in its OneID: the link rule's name, a review, alone, or the model's probability."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith("model:"):
+        try:
+            return t("code.placed.model", lang, p=f"{float(value.split(':', 1)[1]):.1%}")
+        except ValueError:
+            return value
+    rules = {r.rule_id: (r.label_zh if lang == "zh" else r.label_en) for r in links.RULES}
+    return rules.get(value) or (t(f"files.placed.{value}", lang) if f"files.placed.{value}" in TEXTS else value)
+
+
+@functools.cache
+def _stage_labels(lang: str) -> dict[str, dict[str, str]]:
+    """Codes whose labels live with their stage: a value's reason (normalizers.REASONS, or a cluster
+    flag's from i18n) and the audit actions (events.EVENTS)."""
+    side = 0 if lang == "zh" else 1
+    values = VALUES_ZH if lang == "zh" else VALUES_EN
+    return {"reason": {**{code: pair[side] for code, pair in REASONS.items()}, **values.get("reason", {})},
+            "action": {str(event): (info.zh, info.en)[side] for event, info in EVENTS.items()}}
+
+
+def display_frame(data: pd.DataFrame, lang: str, formatted: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """A frame as a table shows it: coded values as labels (i18n.value_label, reasons, audit actions,
+    link rules), floats rounded to 3 decimals unless the column has a display format of its own. The
+    frame passed in keeps its codes."""
+    changes = {c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in data.columns if c in LABELLED_COLUMNS}
+    for column, labels in _stage_labels(lang).items():
+        if column in data.columns:
+            changes[column] = data[column].map(lambda v, labels=labels: labels.get(v, v) if isinstance(v, str) else v)
+    if "placed_by" in data.columns:
+        changes["placed_by"] = data["placed_by"].map(lambda v: placed_by_label(v, lang))
+    for column in data.columns:
+        if column not in changes and column not in formatted and pd.api.types.is_float_dtype(data[column]):
+            changes[column] = data[column].round(3)
+    return data.assign(**changes) if changes else data
+
+
+# Audit detail keys whose values are codes of a labelled column.
+_DETAIL_COLUMNS = {"type": "request_type", "kind": "rule", "priority": "channel", "fields": "field"}
+
+
+def _detail_value(key: str, value: object, lang: str) -> str:
+    if isinstance(value, bool):
+        return t(f"code.bool.{str(value).lower()}", lang)
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list):
+        return ("、" if lang == "zh" else ", ").join(_detail_value(key, v, lang) for v in value)
+    if isinstance(value, dict):  # a mapping's changes: {header: {"from": field, "to": field}}
+        return ("、" if lang == "zh" else ", ").join(
+            f"{header} → {column_label(str(change['to']), lang) if change.get('to') else t('upload.none_field', lang)}"
+            for header, change in value.items() if isinstance(change, dict))
+    return str(value_label(_DETAIL_COLUMNS.get(key, key), str(value), lang))
+
+
+def json_object(value: object) -> dict | None:
+    """A JSON object stored as text (audit details, rule parameters), or a dict as it is; else None."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def detail_text(detail: object, lang: str) -> object:
+    """An audit row's JSON details as one line in the UI language: each key it can name, with its value
+    (codes as labels, lists joined, a mapping's changes as header → field). Keys without a label
+    (timings, hashes) are left out: the CSV download keeps the full record."""
+    data = json_object(detail)
+    if data is None:
+        return detail
+    parts = [f"{t(f'audit.key.{key}', lang)}{'：' if lang == 'zh' else ': '}{_detail_value(key, value, lang)}"
+             for key, value in data.items() if f"audit.key.{key}" in TEXTS and value not in (None, "", [], {})]
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
 def table(data, labels: dict[str, str] | None = None, **kwargs):
-    """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins) and coded
-    values such as statuses and channels (i18n.value_label). Column names stay."""
+    """st.dataframe in the UI language: column headers (i18n.column_label; `labels` wins), coded
+    values such as statuses, channels and link rules as labels, floats rounded. Column names stay."""
     lang = current_lang()
     if isinstance(data, list):
         data = pd.DataFrame(data)
     if isinstance(data, pd.DataFrame):
-        coded = [c for c in data.columns if c in LABELLED_COLUMNS]
-        if coded:
-            data = data.assign(**{c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in coded})
+        data = display_frame(data, lang, frozenset(str(c) for c in (kwargs.get("column_config") or {})))
         frame = data
     else:
         frame = data.data  # a pandas Styler

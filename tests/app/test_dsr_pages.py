@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from governance.golden import survivorship
+from governance.jobs import runner as jobs
 from governance.privacy import dsr, retention
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
@@ -67,6 +68,8 @@ def test_access_package_download(resolved):
     at.switch_page(PAGES["requests"]).run()
     at.button(key="dsr_access").click().run()
     assert not at.exception
+    jobs.runner(resolved).drain()  # the package is built by a background job
+    at.run()
     assert at.get("download_button")
     with resolved.cursor() as cur:
         assert dsr.get(cur, request_id).status == "in_progress"
@@ -94,6 +97,8 @@ def test_retention_page_sets_scans_and_applies(resolved):
     at.checkbox(key="ret_confirm").check().run()
     at.button(key="ret_apply").click().run()
     assert not at.exception
+    jobs.runner(resolved).drain()  # the erasure runs as a background job
+    at.run()
     assert f"{rows} records erased" in visible_text(at)
     with resolved.cursor() as cur:
         assert cur.execute("SELECT records FROM retention_runs").fetchall() == [(rows,)]

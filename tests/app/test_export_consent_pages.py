@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from governance.golden import survivorship
+from governance.jobs import runner as jobs
 from governance.privacy import consent
 from governance.store.schema import CHANNELS
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
@@ -42,6 +43,8 @@ def test_steward_prepares_a_masked_export_with_a_count_and_a_manifest(golden):
     assert [m.value for m in at.metric] == [f"{oneids:,}"]
     at.button(key="export_prepare").click().run()
     assert not at.exception
+    jobs.runner(golden).drain()  # the export runs as a background job
+    at.run()
     assert at.success and at.success[0].value.startswith("Ready: steward-golden-")
     assert at.download_button(key="export_download")
     with golden.cursor() as cur:
@@ -73,6 +76,7 @@ def test_marketing_purpose_narrows_the_count_and_unmasked_needs_a_purpose(golden
     at.text_input(key="export_purpose_note").input("customer service follow-up").run()
     at.button(key="export_prepare").click().run()
     assert not at.exception
+    jobs.runner(golden).drain()
     with golden.cursor() as cur:
         name = cur.execute("SELECT file_name FROM export_manifests WHERE NOT masked").fetchone()[0]
         assert cur.execute("SELECT actor, detail FROM audit_log WHERE action = 'export.unmasked'").fetchone()[0] == "steward"

@@ -52,7 +52,7 @@ def test_a_failed_job_shows_its_one_line_in_the_panel_in_the_ui_language(app_db)
     at = app_test(app_db, "analyst", lang="zh").run()
     side = sidebar_text(at)
     assert "后台任务" in side and "OneID 识别 · 失败" in side
-    assert "出错了：The saved OneID model cannot be used: bad JSON" in side
+    assert "出错了：已保存的 OneID 模型无法使用：bad JSON" in side  # the library's message in Chinese
 
 
 def test_decisions_wait_to_apply_until_the_queued_job_has_run(app_db, tmp_path):

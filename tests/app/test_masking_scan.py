@@ -3,7 +3,6 @@
 widget options and values, chart strings). New pages are covered as soon as app.py lists them."""
 from __future__ import annotations
 
-import ast
 import json
 
 import pandas as pd
@@ -13,16 +12,7 @@ from governance import pipeline
 from governance.access import auth
 from governance.standardize.normalizers import _MOBILE_DUMMIES
 from governance.store.storage import open_database
-from helpers import ID_NUMBER, MOBILE, PASSWORDS, ROOT, app_test, load_generated, unlabelled_columns
-
-
-def app_pages() -> list[tuple[str, str, str, str, str]]:
-    """app.PAGES, read without running the Streamlit script."""
-    for node in ast.parse((ROOT / "app.py").read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES":
-            return ast.literal_eval(node.value)
-    raise AssertionError("app.py has no PAGES list")
-
+from helpers import ID_NUMBER, MOBILE, PASSWORDS, app_pages, app_test, load_generated, unlabelled_columns
 
 CASES = [(url, path, role) for path, url, _, permission, _ in app_pages() for role in auth.ROLES
          if auth.can(role, permission)]

@@ -106,12 +106,33 @@ def test_a_row_click_on_the_queue_opens_that_pair(resolved, role):
     third = (int(page.rec_l[3]), int(page.rec_r[3]))
     assert at.session_state["queue_pick"] == third and at.selectbox(key="queue_pick").value == third
     assert _compared_caption(at) == f"Records {page.record_l[3]} ↔ {page.record_r[3]} (batch:row)"
-    # the row stays selected while the steward moves on with the picker: the click does not pull it back
+    # the steward moves on with the picker: the click does not pull it back, and row 3 is no longer
+    # highlighted for a pair the page does not show (the table starts over under a new key)
     at.selectbox(key="queue_pick").set_value((int(page.rec_l[5]), int(page.rec_r[5]))).run()
     assert at.session_state["queue_pick"] == (int(page.rec_l[5]), int(page.rec_r[5]))
-    at.session_state["queue_table"] = _selected([1])
+    assert _table_key(at) != "queue_table" and not at.session_state[_table_key(at)]["selection"]["rows"]
+    at.session_state[_table_key(at)] = _selected([1])
     at.run()
     assert at.session_state["queue_pick"] == (int(page.rec_l[1]), int(page.rec_r[1]))
+
+
+def _table_key(at) -> str:
+    generation = at.session_state["_queue_table_gen"] if "_queue_table_gen" in at.session_state else 0
+    return f"queue_table_{generation}" if generation else "queue_table"
+
+
+def test_after_skip_no_row_stays_highlighted_for_another_pair(resolved):
+    at = _review_page(resolved, "steward")
+    with resolved.cursor() as cur:
+        page = review.queue(cur, limit=50)
+    at.session_state["queue_table"] = _selected([2])
+    at.run()
+    assert at.session_state["queue_pick"] == (int(page.rec_l[2]), int(page.rec_r[2]))
+    at.button(key="decide_skip").click().run()
+    assert at.session_state["queue_pick"] == (int(page.rec_l[3]), int(page.rec_r[3]))
+    [queue] = [d for d in at.dataframe if "name_l" in d.value.columns and "oneid_l" in d.value.columns]
+    assert _table_key(at) in queue.proto.id                  # a fresh table: row 2 is not highlighted any more
+    assert not at.session_state[_table_key(at)]["selection"]["rows"]
 
 
 def test_the_queue_table_is_a_single_row_selection(resolved):

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from governance.access import auth, masking
+from governance.jobs import runner as jobs
 from governance.oneid import review
 from governance.store.config import secret
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
@@ -49,7 +50,16 @@ def test_steward_reruns_resolution_with_the_saved_model(resolved):
     at.checkbox(key="th_retrain").uncheck()
     at.button(key="resolve_run").click().run()
     assert not at.exception
-    assert at.success and at.success[0].value.startswith("Done:")
+    assert [s.value for s in at.success] == [  # queued in the background, not run inside the page
+        "Started in the background: see Jobs in the sidebar for its progress. You can leave this page."]
+    assert at.button(key="resolve_run").disabled                     # no second resolve while one waits
+    with resolved.cursor() as cur:
+        (job,) = jobs.recent(cur)
+    assert (job.kind, job.status, job.started_by) == ("resolve", "queued", "steward")
+    jobs.runner(resolved).drain()
+    at.run()
+    assert not at.button(key="resolve_run").disabled
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("Done:")]  # the panel gives the outcome
 
 
 def test_steward_reveal_on_a_pair_is_audited(resolved):
@@ -181,9 +191,14 @@ def test_steward_sees_precision_by_band_and_applies_the_recommendation_after_a_p
     assert "Applying it (on the last scores):" in text and "OneIDs merge into others" in text
     with resolved.cursor() as cur:  # previewed, not applied
         assert not cur.execute("SELECT count(*) FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchone()[0]
+    assert at.button(key="calib_apply").disabled      # the decisions' own re-resolve is queued: it goes first
+    jobs.runner(resolved).drain()
+    at.run()
     at.button(key="calib_apply").click().run()
     assert not at.exception
-    assert [s.value for s in at.success if s.value.startswith("Applied:")]
+    jobs.runner(resolved).drain()
+    at.run()
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("Applied:")]
     with resolved.cursor() as cur:
         saved = review.latest_model(cur)
         assert (saved["auto_accept"], saved["review_low"]) == (0.95, 0.6)

@@ -76,6 +76,22 @@ def serve(db_path: Path, tmp_path: Path):
         log.close()
 
 
+@contextmanager
+def generated_server(tmp_path: Path, customers: int, seed: int, look=None):
+    """A store with one user per role and a generated, resolved workspace, served. `look(cur)` reads
+    what a test needs before the server takes the store; its dict joins the server's."""
+    from helpers import load_generated
+
+    db_path = tmp_path / "e2e.duckdb"
+    db = seed_users(db_path)
+    load_generated(db, tmp_path / "d", customers, seed=seed)
+    with db.cursor() as cur:
+        found = look(cur) if look else {}
+    db.close()
+    with serve(db_path, tmp_path) as server:
+        yield server | found
+
+
 @pytest.fixture
 def app_server(tmp_path):
     """A fresh store with one user per role, served by a real Streamlit process."""

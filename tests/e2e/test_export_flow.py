@@ -1,5 +1,5 @@
 """In Chromium against `streamlit run`: a steward prepares a masked golden-record export and downloads
-the CSV, which is masked, readable by Excel (BOM) and matches its manifest."""
+the CSV, which is masked, headed in the UI language, readable by Excel (BOM) and matches its manifest."""
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +49,9 @@ def test_download_a_masked_golden_csv(export_server, browser, tmp_path):
     assert target.name.startswith("steward-golden-") and target.name.endswith("-masked.csv")
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("oneid,name,")
+    assert text.splitlines()[0].startswith("OneID,姓名,")  # a file for people: labels in the UI language
     assert len(text.splitlines()) == export_server["oneids"] + 1
     assert not MOBILE.search(text) and not ID_NUMBER.search(text) and "****" in text
     manifest = json.loads((export_server["db_path"].parent / "exports" / f"{target.name}.manifest.json").read_text())
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest() and manifest["actor"] == "steward"
+    assert manifest["labels"] is True and manifest["language"] == "zh"

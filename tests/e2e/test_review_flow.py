@@ -3,10 +3,9 @@ see the OneIDs change once the background job has applied the decisions, with no
 from __future__ import annotations
 
 import pytest
-from conftest import seed_users, serve
+from conftest import generated_server
 from playwright.sync_api import expect
 
-from helpers import load_generated
 from streamlit_browser import open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -16,14 +15,11 @@ pytestmark = pytest.mark.browser
 def review_server(tmp_path):
     from governance.oneid import review
 
-    db_path = tmp_path / "review.duckdb"
-    db = seed_users(db_path)
-    load_generated(db, tmp_path / "d", 400, seed=21)
-    with db.cursor() as cur:
-        first_two = review.queue(cur, limit=2)[["rec_l", "rec_r", "oneid_l", "oneid_r"]].values.tolist()
-    db.close()
-    with serve(db_path, tmp_path) as server:
-        yield server | {"pairs": first_two}
+    def first_two(cur) -> dict:
+        return {"pairs": review.queue(cur, limit=2)[["rec_l", "rec_r", "oneid_l", "oneid_r"]].values.tolist()}
+
+    with generated_server(tmp_path, 400, 21, first_two) as server:
+        yield server
 
 
 def oneid_of(cur, rid: int) -> str:

@@ -137,9 +137,13 @@ def test_only_the_pipeline_chains_stages():
 
 
 def test_pages_and_the_cli_use_the_pipeline():
+    """The shells chain stages through the pipeline: directly, or through a background job (jobs.kinds,
+    whose every job is a pipeline step)."""
+    chained = r"^from governance import .*\bpipeline\b|^from governance\.jobs import .*\bkinds\b"
     users = [p.name for p in [*(ROOT / "pages").glob("*.py"), ROOT / "governance" / "cli.py"]
-             if re.search(r"^from governance import .*\bpipeline\b", p.read_text(encoding="utf-8"), re.M)]
+             if re.search(chained, p.read_text(encoding="utf-8"), re.M)]
     assert "cli.py" in users and len(users) >= 5
+    assert re.search(r"^from governance import .*\bpipeline\b", (ROOT / "governance/jobs/kinds.py").read_text(), re.M)
 
 
 _WRITES = re.compile(r"\b(?:INSERT\s+(?:OR\s+REPLACE\s+)?INTO|UPDATE|DELETE\s+FROM|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE"

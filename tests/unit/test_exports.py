@@ -232,7 +232,7 @@ def test_manifest_file_row_and_checksum(people, tmp_path):
         "fields": ["oneid", "mobile"], "filter": {"channels": ["crm"], "min_completeness": 0.1},
         "rules": ["masked", "consent:analytics=granted", "minors_under_14:guardian_consent",
                   "sensitive:id_card:sensitive_id_card", "sensitive:other_id:sensitive_id_card"],
-        "row_count": 0, "bytes": len(data), "sha256": manifest.sha256}
+        "row_count": 0, "bytes": len(data), "sha256": manifest.sha256, "labels": False, "language": "zh"}
     assert pq.read_table(tmp_path / "m.parquet").column_names == ["oneid", "mobile"]  # empty, with its schema
     with people.cursor() as cur:
         row = cur.execute("SELECT purpose, actor, dataset, row_count, masked, fields, filter, checksum, file_name "

@@ -1,0 +1,356 @@
+"""Library error messages in the UI language.
+
+The library raises GovernanceError with English messages (the CLI prints them as they are). The UI
+shows them through `translate(message, lang)`: for "zh" the first catalogue template that matches the
+whole message gives its Chinese text, with the values the message carries. A template is the English
+message as its f-string builds it, each expression a named placeholder (`{name}`, or `{name!r}` where
+the message quotes it with repr); literal braces are doubled. A value whose placeholder is named after
+a coded column (`field`, `channel`, `status`, … or their plurals for comma-separated lists) shows its
+Chinese label; a value that is a part of the message in English (`where`, `problem`, …) is
+translated in turn.
+A message no template matches is shown as it is.
+
+tests/unit/test_error_texts.py checks that every raise site of the library has a template here.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from string import Formatter
+
+from governance.i18n import column_label, value_label
+from governance.store.schema import channel_label
+
+_RULE = "A custom rule is one expression over this record's columns: "
+_RULE_ZH = "自定义规则只能是针对本条记录各列的一个表达式："
+_RELOAD = "Check the file's quotes and line breaks, or save it again as CSV."
+_RELOAD_ZH = "请检查文件中的引号和换行，或重新另存为 CSV。"
+
+# English template -> Chinese template
+CATALOGUE: dict[str, str] = {
+    # access
+    "The secret audit_key is not in {path}: run `python -m governance init` (or start the app) once; it adds the "
+    "key and keeps the other secrets.":
+        "密钥 audit_key 不在 {path} 中：请运行一次 `python -m governance init`（或启动应用），它会添加该密钥并保留其他密钥。",
+    "The password must have at least {min_length} characters.": "密码至少需要 {min_length} 个字符。",
+    "The password must be at most {max_bytes} bytes long.": "密码不能超过 {max_bytes} 个字节（一个汉字占 3 个字节）。",
+    "No user named {username!r}.": "没有名为“{username}”的用户。",
+    "Unknown role {role!r}; choose one of {roles}.": "未知角色“{role}”；请从以下角色中选择：{roles}。",
+    "A username is 2–32 characters: lower-case letters, digits, '.', '_' or '-'.":
+        "用户名为 2–32 个字符，只能包含小写字母、数字、“.”、“_”或“-”。",
+    "This is the last active administrator; appoint another admin first.": "这是最后一位在用的管理员，请先任命另一位管理员。",
+    "This needs the permission {permission!r}.": "此操作需要“{permission}”权限。",
+    "The user {username!r} already exists.": "用户“{username}”已存在。",
+    "You cannot disable your own account.": "不能停用自己的账号。",
+    "A keyed hash needs the HMAC key (hmac_key in the secrets).": "带密钥的哈希需要 HMAC 密钥（密钥文件中的 hmac_key）。",
+    "Unknown sensitivity class {sensitivity_class!r}.": "未知的敏感类别“{sensitivity_class}”。",
+    "Unknown role {role!r}.": "未知角色“{role}”。",
+    "Unknown masking method {method!r}; use one of {methods}.": "未知的脱敏方式“{method}”；请使用以下方式之一：{methods}。",
+    "Characters kept must be between 0 and 32.": "保留的字符数必须在 0 到 32 之间。",
+    # exports
+    "Unknown dataset {name!r}; choose one of {datasets}.": "未知数据集“{name}”；请从以下数据集中选择：{datasets}。",
+    "Unknown format {format!r}; choose one of {formats}.": "未知格式“{format}”；请从以下格式中选择：{formats}。",
+    "Unknown language {lang!r}; choose one of {langs}.": "未知语言“{lang}”；请从以下语言中选择：{langs}。",
+    "Unknown consent purpose {purpose!r}.": "未知的同意目的“{purpose}”。",
+    "There are no golden records yet: resolve OneIDs first (python -m governance resolve).":
+        "还没有黄金记录：请先运行 OneID 识别（`python -m governance resolve`）。",
+    "{total} rows do not fit in one XLSX sheet ({max_rows}); use CSV or Parquet.":
+        "{total} 行超出了一个 XLSX 工作表的容量（{max_rows} 行），请改用 CSV 或 Parquet。",
+    "Unknown fields for {dataset}: {fields}.": "数据集 {dataset} 没有这些字段：{fields}。",
+    "An unmasked export needs a role with the permission 'pii.unmasked'.": "不脱敏导出需要拥有“pii.unmasked”权限的角色。",
+    "An unmasked export needs a stated purpose.": "不脱敏导出需要写明用途。",
+    # golden records
+    "No OneID {oneid}.": "没有 OneID {oneid}。",
+    "Unknown field {field!r}.": "未知字段“{field}”。",
+    "The override value is empty.": "修正值为空。",
+    "{value!r} is not a valid {field} ({status}, {reason}).": "“{value}”不是有效的{field}（{status}，{reason}）。",
+    "An override needs a reason.": "修正需要填写原因。",
+    "Removing an override needs a reason.": "撤销修正需要填写原因。",
+    "No active override {override_id}.": "没有生效中的修正 #{override_id}。",
+    # survivorship rules (ValueError turned into GovernanceError by survivorship.set_rule)
+    "unknown field {field!r}": "未知字段“{field}”",
+    "unknown survivorship rule kind {kind!r}": "未知的取值规则类型“{kind}”",
+    "bad channel priority {priority}": "渠道优先级无效：{priority}",
+    # OneID
+    "The band width must divide 1 (0.01, 0.02, 0.05, 0.1 …), not {width}.":
+        "概率区间宽度必须能整除 1（0.01、0.02、0.05、0.1 …），而不是 {width}。",
+    "The precision target ({target}) and floor ({floor}) must satisfy 0 < floor <= target <= 1.":
+        "精确率目标（{target}）和下限（{floor}）必须满足 0 < 下限 ≤ 目标 ≤ 1。",
+    "The review band start must be a probability between 0 and 1 (above 0), not {threshold}.":
+        "进入审核队列阈值必须是大于 0、不超过 1 的概率，而不是 {threshold}。",
+    "The saved OneID model must be a JSON object (a Splink settings dictionary).":
+        "已保存的 OneID 模型必须是一个 JSON 对象（Splink 设置字典）。",
+    "The OneID model could not be trained or scored on these records: {error}: {detail}":
+        "无法用这些记录训练 OneID 模型或为其打分：{error}: {detail}",
+    "The saved OneID model is not valid JSON: {detail}": "已保存的 OneID 模型不是有效的 JSON：{detail}",
+    "The saved OneID model cannot be used: {detail}": "已保存的 OneID 模型无法使用：{detail}",
+    "The thresholds must satisfy 0 < review band start ({review_low}) <= auto-accept ({auto_accept}) <= 1.":
+        "阈值必须满足 0 < 进入审核队列阈值（{review_low}）≤ 自动合并阈值（{auto_accept}）≤ 1。",
+    "{actor} already decided this pair ({decision}).": "{actor} 已对这一对记录作出决定（{decision}）。",
+    "The pair's records are no longer in the store.": "这一对记录已不在数据库中。",
+    "A record cannot be paired with itself.": "一条记录不能与自身配对。",
+    "No active decision {decision_id}.": "没有生效中的决定 #{decision_id}。",
+    "There is no record {batch}:{row}.": "没有记录 {batch}:{row}。",
+    "Pick two different OneIDs.": "请选择两个不同的 OneID。",
+    "The record is not part of {oneid}.": "该记录不属于 {oneid}。",
+    "{oneid} has no other record to split from.": "{oneid} 没有其他记录可以拆分出去。",
+    "A constraint keeps these customers apart (a rejected pair or two different resident IDs); the merge was "
+    "not applied.": "有约束条件不允许合并这些客户（曾被拒绝的配对，或两个不同的身份证号），合并未执行。",
+    # consent, requests, retention, suppression
+    "Unknown consent purpose {purpose!r}; choose one of {purposes}.": "未知的同意目的“{purpose}”；请从以下目的中选择：{purposes}。",
+    "Unknown consent state {state!r}.": "未知的同意状态“{state}”。",
+    "Unknown consent method {method!r}; choose one of {methods}.": "未知的同意方式“{method}”；请从以下方式中选择：{methods}。",
+    "A consent record needs a OneID.": "同意记录需要指定 OneID。",
+    "No person with OneID {oneid}.": "没有 OneID 为 {oneid} 的客户。",
+    "No request {request_id}.": "没有编号为 #{request_id} 的请求。",
+    "Unknown request type {request_type!r}; choose one of {request_types}.":
+        "未知的请求类型“{request_type}”；请从以下类型中选择：{request_types}。",
+    "A request needs the requester's name.": "请求需要填写申请人姓名。",
+    "Say how the requester's identity was checked.": "请说明如何核验了申请人的身份。",
+    "Write the response sent to the requester.": "请填写发给申请人的答复。",
+    "A rejection needs the reason given to the requester.": "拒绝请求需要填写告知申请人的理由。",
+    "Request {request_id} is of type {request_type}; this needs a {request_type2} request.":
+        "请求 #{request_id} 的类型是“{request_type}”，此操作需要“{request_type2}”类请求。",
+    "Request {request_id} is {status}: verify the requester's identity first.":
+        "请求 #{request_id} 的状态是“{status}”：请先核验申请人的身份。",
+    "Request {request_id} has no OneID yet: look the person up first.": "请求 #{request_id} 还没有关联 OneID：请先查找此人。",
+    "Name the purpose whose consent is withdrawn.": "请指明撤回的是哪个目的的同意。",
+    "{variable} must be comma-separated dates like 2026-10-01.": "{variable} 必须是以逗号分隔的日期，例如 2026-10-01。",
+    "Unknown OneID: {oneids}.": "未知的 OneID：{oneids}。",
+    "Request {request_id} is {status}; this needs one of: {statuses}.":
+        "请求 #{request_id} 的状态是“{status}”；此操作要求状态为以下之一：{statuses}。",
+    "Request {request_id} is closed.": "请求 #{request_id} 已关闭。",
+    "{oneid} is not a OneID of request {request_id}.": "{oneid} 不是请求 #{request_id} 涉及的 OneID。",
+    "A retention scope is one of {scopes}.": "保存期限的范围只能是以下之一：{scopes}。",
+    "Name the source or purpose the period applies to.": "请指明该期限适用的数据源或目的。",
+    "A retention period is a positive number of days.": "保存期限必须是正整数天数。",
+    "No retention policy for {scope} {target!r}.": "没有适用于{scope}“{target}”的保存期限规则。",
+    "No retention run {run_id}.": "没有编号为 #{run_id} 的保存期限清理。",
+    "No source named {source!r}.": "没有名为“{source}”的数据源。",
+    "The scan now finds {records} records, not the {confirmed} confirmed; scan again and confirm.":
+        "现在扫描到 {records} 条记录，而不是已确认的 {confirmed} 条；请重新扫描并确认。",
+    "Lifting a suppression needs a reason.": "解除抑制需要填写原因。",
+    "The HMAC key (hmac_key in secrets.toml, or STEWARD_HMAC_KEY) is not the one this store's tombstones of erased "
+    "people were made with, so they would no longer match. Restore the original key; nothing was changed.":
+        "当前的 HMAC 密钥（secrets.toml 中的 hmac_key，或 STEWARD_HMAC_KEY）不是生成本库已删除个人的墓碑时所用的密钥，"
+        "墓碑将无法再匹配。请恢复原来的密钥；未做任何更改。",
+    "No tombstone {tombstone_id}.": "没有编号为 #{tombstone_id} 的墓碑。",
+    "Tombstone {tombstone_id} is already lifted.": "墓碑 #{tombstone_id} 已解除抑制。",
+    # quality rules
+    "A custom rule may not call {name}.": "自定义规则不能调用 {name}。",
+    _RULE + "the expression is empty.": _RULE_ZH + "表达式为空。",
+    _RULE + "comments are not allowed.": _RULE_ZH + "不允许注释。",
+    _RULE + "more than one statement is not allowed.": _RULE_ZH + "不允许多条语句。",
+    _RULE + "UNION, EXCEPT and INTERSECT are not allowed.": _RULE_ZH + "不允许 UNION、EXCEPT 和 INTERSECT。",
+    _RULE + "a FROM clause is not allowed.": _RULE_ZH + "不允许 FROM 子句。",
+    _RULE + "WITH, WHERE, GROUP BY, ORDER BY, LIMIT and DISTINCT are not allowed.":
+        _RULE_ZH + "不允许 WITH、WHERE、GROUP BY、ORDER BY、LIMIT 和 DISTINCT。",
+    _RULE + "a list of expressions or an alias is not allowed.": _RULE_ZH + "不允许多个表达式或别名。",
+    _RULE + "subqueries are not allowed.": _RULE_ZH + "不允许子查询。",
+    _RULE + "window functions are not allowed.": _RULE_ZH + "不允许窗口函数。",
+    _RULE + "* and COLUMNS(…) are not allowed.": _RULE_ZH + "不允许 * 和 COLUMNS(…)。",
+    _RULE + "parameters are not allowed.": _RULE_ZH + "不允许参数。",
+    _RULE + "lambdas are not allowed.": _RULE_ZH + "不允许 lambda 表达式。",
+    _RULE + "aggregates are not allowed.": _RULE_ZH + "不允许聚合函数。",
+    _RULE + "aggregates ({name}) are not allowed.": _RULE_ZH + "不允许聚合函数（{name}）。",  # rules._refusal
+    _RULE + "table functions ({name}) are not allowed.": _RULE_ZH + "不允许表函数（{name}）。",  # rules._refusal
+    "A custom rule may only name built-in types.": "自定义规则只能使用内置类型。",
+    "A custom rule may read only this record's standardized columns (name, mobile, mobile_status, …), not {column}.":
+        "自定义规则只能读取本条记录的标准化列（name、mobile、mobile_status …），不能读取 {column}。",
+    "No rule {rule_id!r}.": "没有规则“{rule_id}”。",
+    "stopped after the time limit of {seconds} s": "超过 {seconds} 秒的时间限制，已停止",
+    "failed to run: {detail}": "运行失败：{detail}",
+    "A rule id is 1–64 characters: a-z, 0-9, '.', '_' or '-'.": "规则编号为 1–64 个字符，只能包含 a-z、0-9、“.”、“_”或“-”。",
+    "Unknown rule type {rule_type!r}.": "未知的规则类型“{rule_type}”。",
+    "Unknown severity or dimension.": "未知的严重程度或质量维度。",
+    "'mostly' is a share between 0 and 1.": "容忍度（需通过的比例）必须在 0 到 1 之间。",
+    "Rule {rule_id}: name standard fields ({fields}, …).": "规则 {rule_id}：请指定标准字段（{fields} …）。",
+    "unique_together needs two or more fields.": "组合唯一规则需要两个或更多字段。",
+    "allowed_values needs a list 'values'.": "允许值规则需要一个取值列表（values）。",
+    "consistency needs 'check', one of {checks}.": "一致性规则需要指定检查项（check），可选：{checks}。",
+    "The expression does not parse: {detail}": "表达式无法解析：{detail}",
+    "Custom rule {rule_id} {problem}.": "自定义规则 {rule_id}：{problem}。",
+    "A rule failed to run: {detail}": "有规则运行失败：{detail}",
+    "A custom rule may not use {what}.": "自定义规则不能使用 {what}。",
+    "Invalid regular expression: {detail}": "正则表达式无效：{detail}",
+    # sources: ingest and mapping
+    "A source name is 1–64 characters with no control characters.": "数据源名称为 1–64 个字符，不能包含控制字符。",
+    "The source {source!r} belongs to channel {channel!r}, not {channel2!r}.":
+        "数据源“{source}”属于渠道“{channel}”，而不是“{channel2}”。",
+    "Unknown channel {channel!r}; choose one of {channels}.": "未知渠道“{channel}”；请从以下渠道中选择：{channels}。",
+    "The mapping names columns the file does not have: {columns}.": "映射中有文件里不存在的列：{columns}。",
+    "{file_name} was already loaded into {source!r} as batch {batch}; load it again only if you mean to (force it).":
+        "{file_name} 已作为批次 {batch} 载入数据源“{source}”；只有确实需要时才再次载入（强制载入）。",
+    "Unknown mapping option {mapping!r}.": "未知的映射选项“{mapping}”。",
+    "Unknown standard field {field!r} for column {header!r}.": "列“{header}”对应的标准字段“{field}”不存在。",
+    "The field {field!r} is mapped twice: from {header!r} and {header2!r}.":
+        "字段“{field}”被映射了两次：来自“{header}”和“{header2}”。",
+    # sources: reading files
+    "{file_name}: the file is empty.": "{file_name}：文件为空。",
+    "{file_name}: the file is {size} MB, over the limit of {max_mb} MB.": "{file_name}：文件大小为 {size} MB，超过了 {max_mb} MB 的上限。",
+    "{file_name}: unsupported file type {ext}; use one of {supported}.":
+        "{file_name}：不支持的文件类型 {ext}；请使用以下类型之一：{supported}。",
+    "{file_name}: the extension says {ext} but the content is {found}.": "{file_name}：扩展名是 {ext}，但内容是{found}。",
+    "{file_name}: the file has no content besides blank space.": "{file_name}：文件中除空白外没有内容。",
+    "{file_name}: {width} columns is more than the limit of {max_columns}.": "{file_name}：{width} 列超过了 {max_columns} 列的上限。",
+    "{file_name}: the file has a header but no data rows.": "{file_name}：文件只有表头，没有数据行。",
+    "{file_name}: no sheet named {sheet!r}; the sheets are {sheets}.": "{file_name}：没有名为“{sheet}”的工作表；现有工作表：{sheets}。",
+    "{file_name}: the sheet {sheet!r} is empty.": "{file_name}：工作表“{sheet}”为空。",
+    "{file_name}: the sheet {sheet!r} has a header but no data rows.": "{file_name}：工作表“{sheet}”只有表头，没有数据行。",
+    "{file_name}: the workbook has no sheets.": "{file_name}：工作簿中没有工作表。",
+    "{file_name}: no JSON records found.": "{file_name}：没有找到 JSON 记录。",
+    "{file_name}: the Parquet file has no rows.": "{file_name}：该 Parquet 文件没有数据行。",
+    "{file_name}: the first {rows} rows hold no values; the header must be within them.":
+        "{file_name}：前 {rows} 行都没有值；表头必须位于这些行之内。",
+    "{file_name}: cannot parse line {line}: {detail}.": "{file_name}：无法解析第 {line} 行：{detail}。",
+    "{file_name}: the rows read do not start with the row {after}; nothing was loaded. " + _RELOAD:
+        "{file_name}：读取到的行不是从第 {after} 行开始的，未载入任何数据。" + _RELOAD_ZH,
+    "{file_name}: {n} rows were read but the file has {expected}; nothing was loaded. " + _RELOAD:
+        "{file_name}：读取了 {n} 行，但文件有 {expected} 行，未载入任何数据。" + _RELOAD_ZH,
+    "{file_name}: not a readable .xlsx workbook ({error}).": "{file_name}：不是可读取的 .xlsx 工作簿（{error}）。",
+    "{file_name}: the workbook is password-protected; save it without a password.": "{file_name}：工作簿受密码保护，请去掉密码后另存。",
+    "{file_name}: not a readable {kind} workbook ({error}).": "{file_name}：不是可读取的 {kind} 工作簿（{error}）。",
+    "{file_name}: the sheet cannot be read ({error}).": "{file_name}：无法读取该工作表（{error}）。",
+    "{file_name}: more than {max_columns} distinct keys.": "{file_name}：不同的键超过 {max_columns} 个。",
+    "Unknown encoding {encoding!r}; choose one of {encodings}.": "未知编码“{encoding}”；请从以下编码中选择：{encodings}。",
+    "{file_name}: the file ends in the middle of a {encoding} character.": "{file_name}：文件结尾处有一个不完整的 {encoding} 字符。",
+    "{file_name}: the file has no values, only delimiters and blank lines.": "{file_name}：文件没有值，只有分隔符和空行。",
+    "{file_name}: sheet row {row} has values right of the last header column ({width} columns). Fix the row and "
+    "upload again.": "{file_name}：工作表第 {row} 行在最后一个表头列的右侧还有值（表头共 {width} 列）。请修正该行后重新上传。",
+    "{file_name}: line {line} is not a JSON object.": "{file_name}：第 {line} 行不是 JSON 对象。",
+    "{file_name}: not a readable Parquet file ({detail}).": "{file_name}：不是可读取的 Parquet 文件（{detail}）。",
+    "{file_name}: the bytes at line {line} (byte {byte}) are not valid {encoding}. Choose the right encoding (e.g. "
+    "GB18030 for GBK exports) or fix the file.":
+        "{file_name}：第 {line} 行（第 {byte} 字节）的内容不是有效的 {encoding} 编码。请选择正确的编码"
+        "（GBK 导出的文件请选 GB18030）或修正文件。",
+    "{file_name}: invalid JSON at line {line}: {detail}.": "{file_name}：第 {line} 行的 JSON 无效：{detail}。",
+    "{file_name}: the JSON is nested too deeply to be a table of records.": "{file_name}：JSON 嵌套太深，无法作为记录表。",
+    "{file_name}: item {i} of the JSON array is not an object.": "{file_name}：JSON 数组的第 {i} 项不是对象。",
+    "{file_name}: line {line} is not valid JSON ({detail}).": "{file_name}：第 {line} 行不是有效的 JSON（{detail}）。",
+    "{file_name}: line {line}: the JSON is nested too deeply to be a table of records.":
+        "{file_name}：第 {line} 行：JSON 嵌套太深，无法作为记录表。",
+    # readers._too_long_message and readers._csv_error_message
+    "{file_name}: {where} is {size} MB long; a row may be at most {max_mb} MB. Shorten or remove its longest field "
+    "and upload again.": "{file_name}：{where}长 {size} MB，而每行最多 {max_mb} MB。请缩短或删除其中最长的字段后重新上传。",
+    "{file_name}: {where} runs over {size} MB; a row may be at most {max_mb} MB. An opening quote that is never "
+    "closed is the usual cause.": "{file_name}：{where}超过了 {size} MB，而每行最多 {max_mb} MB。通常是某个引号没有闭合。",
+    "{file_name}: {where} has {found} fields but the header has {expected}. Fix the row (ragged rows are not loaded) "
+    "and upload again.": "{file_name}：{where}有 {found} 个字段，但表头有 {expected} 个。请修正该行后重新上传（字段数不齐的行不会载入）。",
+    "The file cannot be read at {where}: {detail}": "文件在{where}处无法读取：{detail}",
+    # store
+    "The secret {name} is not set: run `python -m governance init` (it writes {path}) or set {variable}.":
+        "密钥 {name} 未设置：请运行 `python -m governance init`（它会写入 {path}），或设置环境变量 {variable}。",
+    "Cannot read the secrets file {path}: {detail}": "无法读取密钥文件 {path}：{detail}",
+    "{out} is Steward's {what}; write the output to another file.": "{out} 是 Steward 自己的文件（{what}），请写到其他文件。",
+    "{out} is a folder; give a file name.": "{out} 是文件夹，请给出文件名。",
+    "{out} already exists; add --force to replace it.": "{out} 已存在；如需替换，请加上 --force。",
+}
+
+# Parts of messages that a placeholder carries: where in a file, what a file holds.
+FRAGMENTS: dict[str, str] = {
+    "line {line}": "第 {line} 行",
+    "line {line} (not counting line breaks inside quotes)": "第 {line} 行（不计引号内的换行）",
+    "a line": "某一行",
+    "(none)": "（无）",
+    "an Excel/zip file": " Excel/zip 文件",
+    "a Parquet file": " Parquet 文件",
+    "an old Excel (.xls) file": "旧版 Excel（.xls）文件",
+    "a binary file": "二进制文件",
+    "a text file": "文本文件",
+}
+
+# Placeholder name (without a trailing number) -> the coded column its value is labelled by; a plural
+# name holds a comma-separated list of such values.
+_LABELLED = {"field": "field", "channel": "channel", "role": "role", "status": "status", "state": "state",
+             "purpose": "purpose", "request_type": "request_type", "scope": "scope", "rule_type": "rule_type",
+             "decision": "decision", "reason": "reason", "sensitivity_class": "sensitivity_class"}
+_LISTED = {"fields": "field", "channels": "channel", "roles": "role", "statuses": "status", "purposes": "purpose",
+           "request_types": "request_type", "scopes": "scope"}
+# Placeholders that carry a part of the message in English (a fragment or another message).
+_NESTED = {"where", "problem", "ext", "found"}
+_MAX_DEPTH = 2  # a value translated inside a value translated inside the message
+
+
+def _compile(template: str) -> tuple[re.Pattern[str], frozenset[str]]:
+    """The template as a full-match regex (placeholders lazy groups, the rest literal), and the names
+    of its repr-quoted placeholders."""
+    pattern, quoted = [], set()
+    for literal, name, _spec, conversion in Formatter().parse(template):
+        pattern.append(re.escape(literal))
+        if name is None:
+            continue
+        if conversion == "r":
+            quoted.add(name)
+            pattern.append(f"(?P<q_{name}>['\"])(?P<{name}>.*?)(?P=q_{name})")
+        else:
+            pattern.append(f"(?P<{name}>.*?)")
+    return re.compile("".join(pattern), re.DOTALL), frozenset(quoted)
+
+
+def _literal_length(template: str) -> int:
+    return sum(len(literal) for literal, *_ in Formatter().parse(template))
+
+
+def _table(catalogue: dict[str, str]) -> list[tuple[re.Pattern[str], frozenset[str], str]]:
+    """Most literal text first, so that e.g. "{file_name}: line {line}: the JSON is nested too deeply …"
+    wins over "{file_name}: the JSON is nested too deeply …"."""
+    ordered = sorted(catalogue, key=_literal_length, reverse=True)
+    return [(*_compile(en), catalogue[en]) for en in ordered]
+
+
+_MESSAGES = _table(CATALOGUE)
+_PARTS = _table(CATALOGUE | FRAGMENTS)
+
+
+def _unquote(value: str, quote: str) -> str:
+    try:
+        text = ast.literal_eval(quote + value + quote)
+    except (ValueError, SyntaxError):
+        return value
+    return text if isinstance(text, str) else value
+
+
+def _label(column: str, value: str) -> str:
+    if column == "field":
+        return column_label(value, "zh")
+    if column == "channel":
+        return channel_label(value, "zh")
+    shown = value_label(column, value, "zh")
+    return shown if isinstance(shown, str) else value
+
+
+def _value(name: str, value: str, depth: int) -> str:
+    base = name.rstrip("0123456789")
+    if base in _LISTED:
+        return "、".join(_label(_LISTED[base], part.strip()) for part in value.split(","))
+    if base in _LABELLED:
+        return _label(_LABELLED[base], value)
+    if base in _NESTED and depth < _MAX_DEPTH:
+        inner = _match(value, _PARTS, depth + 1)
+        if inner is not None:
+            return inner
+    return value
+
+
+def _match(message: str, table: list[tuple[re.Pattern[str], frozenset[str], str]], depth: int) -> str | None:
+    for regex, quoted, zh in table:
+        found = regex.fullmatch(message)
+        if found is None:
+            continue
+        values = {}
+        for name, value in found.groupdict().items():
+            if name.startswith("q_") and name[2:] in quoted:
+                continue
+            if name in quoted:
+                values[name] = _value(name, _unquote(value, found.group(f"q_{name}")), _MAX_DEPTH)
+            else:
+                values[name] = _value(name, value, depth)
+        return zh.format(**values)
+    return None
+
+
+def translate(message: str, lang: str) -> str:
+    """`message` (a library error's text) in `lang`: as it is for English, or when no template matches."""
+    if lang != "zh" or not message:
+        return message
+    return _match(message, _MESSAGES, 0) or message
