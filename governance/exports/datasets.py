@@ -437,8 +437,13 @@ def file_name(request: ExportRequest, when: datetime | None = None) -> str:
 
 def export_to_dir(db: Database, request: ExportRequest, progress: Callable[[int, int], None] | None = None,
                   when: datetime | None = None) -> tuple[Path, Manifest]:
-    """Run an export into `export_dir` under its `file_name`; returns the file and its manifest."""
-    path = export_dir(db) / file_name(request, when)
+    """Run an export into `export_dir` under its `file_name` (with -2, -3… when another export of the
+    same second has it); returns the file and its manifest."""
+    folder, name = export_dir(db), file_name(request, when)
+    path, n = folder / name, 1
+    while path.exists():
+        n += 1
+        path = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
     return path, run_export(db, request, path, progress=progress)
 
 

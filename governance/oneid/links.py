@@ -3,9 +3,10 @@ and the never-link attributes that no cluster may mix.
 
 Rules run in SQL over `std_records` on standardized values only: placeholder, dummy, masked and
 invalid values have no standardized value, so they never link anything; a masked mobile's key
-(138****5530) links only in its own rule, with the same full name and city. A group of records that
-share a key is linked as a star around its smallest record id, which keeps the link count linear
-in the group size.
+(138****5530) links only in its own rule, with the same full name and no other city. An order
+shipped to someone else links by its buyer account only, never by its receiver's contact. A group of
+records that share a key is linked as a star around its smallest record id, which keeps the link
+count linear in the group size.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import SALUTATION_SEX
+from governance.store.storage import quote_ident
 from governance.store.util import utcnow
 
 # A record's id: batch and 1-based row in one BIGINT.
@@ -38,7 +40,9 @@ class MatchRule:
     label_zh: str
     key_sql: str        # one SQL expression over std_records: records with the same non-null key link
     where_sql: str      # which records take part
-    group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex and dob)
+    group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex, dob,
+    #                      full_name, shipping and city_key)
+    spokes_sql: str = ""  # only the records meeting this link, to the smallest record that does not (if any)
 
 
 # Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
@@ -63,19 +67,89 @@ UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
 
+# Order rows shipped to someone else. An e-commerce row belongs to its buyer account, while its
+# receiver's name, phone and address may be another person's (a gift, an order for family). The
+# evidence comes from columns the source left unmapped (read from the raw batch by their header)
+# and from the account's other rows: a note or message that speaks of a gift; a payment account
+# (Alipay shows the payer's mobile masked, 138****5530) that the receiver's mobile does not fit,
+# unless a record whose mobile fits it carries the receiver's name; a receiver name other than the
+# one most of the account's orders go to. A receiver whose mobile fits the payment account is the payer.
+_NOTE_HEADER = "(留言|备注|附言|寄语|贺卡|remark|note|memo|message)"
+_GIFT_WORDS = "(礼物|礼品|送朋友|送给|送人|送礼|赠送|\\bgifts?\\b)"
+_PAYER_HEADER = "(支付宝|alipay|付款账号|支付账号|付款人|payer)"
+_PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
+
+
+# A shop's account of the buyer: an e-commerce buyer id, else a Douyin account (Douyin shop orders).
+_ORDER_ACCOUNT = (f"coalesce(CASE WHEN ecommerce_buyer_id_status IN {VALID_SQL} THEN 'buyer:' || ecommerce_buyer_id END, "
+                  f"CASE WHEN douyin_id_status IN {VALID_SQL} THEN 'douyin:' || douyin_id END)")
+
+
+def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
+    """One SELECT of (batch_id, row_number, notes, payers): per raw row, the values of its columns
+    whose header names a note or message, and of those whose header names a payment account. Read
+    straight from the raw batches (a column's header is the same on every row of its batch). None
+    when no batch has such a column; and whether any batch has a payment account."""
+    columns: dict[tuple[int, str], tuple[list[str], list[str]]] = {}
+    for batch_id, table, column, payer in cur.execute(
+            "SELECT b.batch_id, b.table_name, c.column_name, regexp_matches(lower(c.header), ?) FROM batches b "
+            "JOIN batch_columns c USING (batch_id) WHERE regexp_matches(lower(c.header), ?) "
+            "OR regexp_matches(lower(c.header), ?) ORDER BY b.batch_id, c.position",
+            [_PAYER_HEADER, _PAYER_HEADER, _NOTE_HEADER]).fetchall():
+        columns.setdefault((batch_id, table), ([], []))[1 if payer else 0].append(quote_ident(column))
+    selects = [f"SELECT {int(b)}::BIGINT AS batch_id, _row AS row_number, [{', '.join(notes)}]::VARCHAR[] AS notes, "
+               f"[{', '.join(payers)}]::VARCHAR[] AS payers FROM {table}" for (b, table), (notes, payers) in columns.items()]
+    return " UNION ALL ".join(selects) or None, any(payers for _notes, payers in columns.values())
+
+
+def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection) -> str:
+    """One SELECT of (rid, account): the order rows whose receiver is not the buyer account's holder,
+    with their account (source and account id)."""
+    bare = "regexp_replace(coalesce(v, ''), '[ \\-]', '', 'g')"
+    payer = (f"list_filter(list_transform(n.payers, lambda v: CASE WHEN regexp_full_match({bare}, '{_PAYER_MOBILE}') "
+             f"THEN regexp_replace({bare}, '{_PAYER_MOBILE}', '\\1****\\2') END), lambda x: x IS NOT NULL)[1]")
+    gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
+    orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
+              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL")
+    notes, with_payers = _order_notes_sql(cur)
+    if notes is None:  # no note or payment account anywhere: only the account's own orders tell
+        payer, gift, joined = "NULL::VARCHAR", "false", f"({orders}) o"
+    else:
+        joined = f"({orders}) o LEFT JOIN ({notes}) n USING (batch_id, row_number)"
+    # records whose mobile fits a payment account, with their names
+    payer_names = (f"SELECT DISTINCT mk, name_key FROM (SELECT {MASKED_KEY_SQL} AS mk, {_FULL_NAME_KEY} AS name_key "
+                   f"FROM std_records) WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
+                   else "SELECT NULL::VARCHAR AS mk, NULL::VARCHAR AS name_key WHERE false")
+    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, {payer} AS payer, "
+            f"{gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
+            # the name most of an account's named orders (two or more) go to
+            "_names AS (SELECT source, buyer, name_key, count(*) AS n FROM _o WHERE name_key IS NOT NULL GROUP BY ALL), "
+            "_usual AS (SELECT source, buyer, arg_max(name_key, n) AS usual FROM _names GROUP BY ALL "
+            "HAVING max(n) >= 2 AND 2 * max(n) > sum(n)) "
+            "SELECT rid, source || '|' || buyer AS account FROM _o LEFT JOIN _usual USING (source, buyer) "
+            "WHERE NOT coalesce(payer = mk, false) AND (gift_note "
+            "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _payer_names p "
+            "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
+            "OR coalesce(name_key <> usual, false))")
+
+
 def single_person_mobiles_sql() -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
     birth date, resident ID or account on one platform (a platform binds a phone to one account); a
     surname alone (王先生) only when its sex and that of every full name are known and agree; at most
     UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
-    the named records on it this way."""
+    the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
+    shipping_contacts_sql) take no part."""
     accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"name_status IN {VALID_SQL} AS named, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
-            f"WHERE mobile_status IN {VALID_SQL}) GROUP BY mobile HAVING count(*) > 1 "
+            # only mobiles on two or more records: the distinct counts below are the costly part
+            f"WHERE mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM std_records WHERE mobile_status IN "
+            f"{VALID_SQL} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)) "
+            "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
             "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
             + "".join(f"AND count(DISTINCT account_{i}) <= 1 " for i in range(len(accounts)))
@@ -84,8 +158,10 @@ def single_person_mobiles_sql() -> str:
             f"EXCEPT {household_mobiles_sql()}")
 
 
-# Defaults, strongest first. E-commerce buyer ids and Douyin accounts are no rules: buyers order for
-# other people (gifts, family), so an order's recipient is not always the account holder. Names compatible: same simplified hanzi, or the same pinyin in either order.
+# Defaults, strongest first. Buyers order for other people (gifts, family), so an order's receiver is
+# not always the account holder: an order shipped to someone else (`_shipping`) links by its account
+# only, never by its receiver's mobile or name. A buyer account links no other orders by itself (one
+# nick may be two people's). Names compatible: same simplified hanzi, or the same pinyin in either order.
 RULES: tuple[MatchRule, ...] = (
     MatchRule("same_id_card", "Same valid resident ID", "身份证号相同且有效", "id_card",
               f"id_card_status IN {VALID_SQL}"),
@@ -97,30 +173,44 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
-              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL"),
+              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL AND NOT shipping"),
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
-              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles)"),
-    MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, same city",
-              "脱敏手机号相符、全名相同且同城", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY} || '|' || {_CITY}",
-              f"{MASKED_KEY_SQL} IS NOT NULL",
-              # at most one full number and at least one masked record; no two sexes or birth dates
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT sex) <= 1 "
-                        "AND count(DISTINCT dob) <= 1"),
+              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping"),
+    MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, no two cities",
+              "脱敏手机号相符、全名相同且城市不冲突", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY}",
+              # only keys a masked record holds (a group needs one)
+              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND NOT shipping",
+              # at most one full number and at least one masked record; no two cities, sexes or birth dates
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
+                        "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1"),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL"),
+    MatchRule("same_buyer_account", "An order shipped to someone else joins its buyer account's own orders "
+              "(e-commerce or Douyin, one source), when they agree on one person",
+              "寄给他人的订单归入同一买家账号（电商或抖音，同一数据源）本人收货的订单，且这些订单指向同一人",
+              f"source || '|' || {_ORDER_ACCOUNT}",
+              f"{_ORDER_ACCOUNT} IS NOT NULL AND source || '|' || {_ORDER_ACCOUNT} IN (SELECT account FROM _shipping)",
+              # the orders not shipped to someone else: at most one full name, sex and birth date
+              group_sql="count(DISTINCT CASE WHEN NOT shipping THEN full_name END) <= 1 "
+                        "AND count(DISTINCT CASE WHEN NOT shipping THEN sex END) <= 1 "
+                        "AND count(DISTINCT CASE WHEN NOT shipping THEN dob END) <= 1",
+              spokes_sql="shipping"),
 )
 
 _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
 
 
 def _records_sql() -> tuple[str, str]:
-    """The records with a rid, a name key, a sex and a birth date; and (rid, mobile, mobile_status,
+    """The records with a rid, a name key, a full name key, a sex, a birth date and whether the
+    record is an order shipped to someone else (`_shipping`); and (rid, mobile, mobile_status,
     channel_key) with one row per channel key of a record."""
-    records = f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {SEX_SQL} AS sex, {DOB_SQL} AS dob FROM std_records"
+    records = (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, "
+               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records")
     channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
-                                 f"NULL AS sex, NULL AS dob FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
+                                 f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, false AS shipping "
+                                 f"FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
     return records, channel
 
 
@@ -149,9 +239,11 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
         audit.record(cur, actor, Event.MATCH_RULE_ENABLE if enabled else Event.MATCH_RULE_DISABLE, "match_rule", rule_id)
 
 
-def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> str:
+def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None,
+                   shipping_ready: bool = False) -> str:
     """One SELECT of (rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest
-    record id) of the enabled rules, or of `rules`."""
+    record id) of the enabled rules, or of `rules`. `shipping_ready`: the cursor already holds a temp
+    table `_shipping` of shipping_contacts_sql."""
     if rules is None:
         enabled = rule_settings(cur)
         rules = tuple(r for r in RULES if enabled[r.rule_id])
@@ -161,16 +253,25 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         source = channel if "channel_key" in rule.key_sql else records
         keyed = f"_keyed_{len(parts)}"
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
+        # the name key, the shipping flag and the city only where a group condition reads them
+        extra = ", ".join(c if c in rule.group_sql + rule.spokes_sql else f"NULL AS {c}"
+                          for c in ("full_name", "shipping", "city_key"))
+        root = f"coalesce(min(rid) FILTER (WHERE NOT ({rule.spokes_sql})), min(rid))" if rule.spokes_sql else "min(rid)"
+        spokes = f" AND ({rule.spokes_sql})" if rule.spokes_sql else ""
         parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "
-                             f"{VALID_SQL} THEN mobile END AS mobile, sex, dob FROM ({source}) WHERE {rule.where_sql})",
+                             f"{VALID_SQL} THEN mobile END AS mobile, sex, dob, {extra} FROM ({source}) "
+                             f"WHERE {rule.where_sql}), "
+                             # the groups materialized: inlined, DuckDB may join them by a nested loop
+                             f"{keyed}_groups AS MATERIALIZED (SELECT k, {root} AS root FROM {keyed} WHERE k IS NOT NULL "
+                             f"GROUP BY k HAVING count(*) > 1{group})",
                       f"SELECT g.root AS rec_l, s.rid AS rec_r, '{rule.rule_id}' AS rule_id FROM {keyed} s JOIN "
-                      f"(SELECT k, min(rid) AS root FROM {keyed} WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1{group}) g "
-                      f"USING (k) WHERE s.rid <> g.root"))
+                      f"{keyed}_groups g USING (k) WHERE s.rid <> g.root{spokes}"))
     if not parts:
         return "SELECT NULL::BIGINT AS rec_l, NULL::BIGINT AS rec_r, NULL::VARCHAR AS rule_id WHERE false"
     single = (f"_single_person_mobiles AS MATERIALIZED ({single_person_mobiles_sql()}), "
               if any(r.rule_id == "mobile_one_person" for r in rules) else "")
-    return f"WITH {single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
+    shipping = "" if shipping_ready else f"_shipping AS MATERIALIZED ({shipping_contacts_sql(cur)}), "
+    return f"WITH {shipping}{single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
 
 
 def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:

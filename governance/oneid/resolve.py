@@ -25,7 +25,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
-from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql
+from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql, shipping_contacts_sql
 from governance.oneid.review import DECIDED_SQL
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
@@ -34,7 +34,7 @@ from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
-                 "masked_mobile_name_city": 64.0, "mobile_and_channel_id": 60.0}
+                 "masked_mobile_name_city": 64.0, "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
 
@@ -152,8 +152,10 @@ def _auto_links_sql(columns: list[str]) -> str:
     """Which scored pairs (`_pairs`) the model links by itself: at or above the auto-accept threshold
     (parameter), but a steward decides when the names differ, or when a record without a name
     matches on a mobile alone and that mobile is a household phone (records with different names
-    share it): a shared phone outweighs everything else in the weights. Decided pairs never
-    auto-link: approvals link as reviews, rejections keep the records apart."""
+    share it): a shared phone outweighs everything else in the weights. An order shipped to someone
+    else auto-links only to a record of its own buyer account: its receiver's contact is another
+    person's (temp table `_shipping`). Decided pairs never auto-link: approvals link as reviews,
+    rejections keep the records apart."""
     others = [c for c in columns if c.startswith("gamma_") and c not in ("gamma_name", "gamma_mobile")]
     conditions = ["p.match_probability >= ?",
                   "NOT EXISTS (SELECT 1 FROM _decided d WHERE d.rec_l = p.rec_l AND d.rec_r = p.rec_r)"]
@@ -165,6 +167,8 @@ def _auto_links_sql(columns: list[str]) -> str:
         household = household_mobiles_sql(among=f"SELECT p.mobile FROM _pairs p WHERE {mobile_only}")
     else:
         household = "SELECT NULL::VARCHAR AS mobile WHERE false"
+    same_account = "coalesce(p.gamma_account, 0) > 0" if "gamma_account" in columns else "false"
+    conditions.append(f"({same_account} OR NOT EXISTS (SELECT 1 FROM _shipping x WHERE x.rid IN (p.rec_l, p.rec_r)))")
     return (f"WITH _household AS MATERIALIZED ({household}) "
             f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
 
@@ -248,8 +252,9 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
                     "FROM std_records")
         strength = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({strength})::DOUBLE AS strength, "
-                    f"rule_id AS placed_by FROM ({rule_links_sql(cur)})")
+                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, shipping_ready=True)})")
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
@@ -303,7 +308,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
             n_queue = review_queue_size(cur)
         for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept"):
+                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         timings["assign"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started

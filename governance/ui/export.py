@@ -1,11 +1,19 @@
-"""Sections of the Export page: the row filters and the stated purpose."""
+"""Sections of the Export page: the row filters, the stated purpose, labels or codes, and the export
+job with its download."""
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 from governance.exports import datasets
+from governance.jobs import kinds
+from governance.jobs import runner as jobs_runner
 from governance.privacy import consent
 from governance.store.schema import CHANNELS, channel_label
+from governance.store.tabular import MIME
+from governance.ui import jobs
+from governance.ui.actions import run_step
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
 
@@ -42,3 +50,30 @@ def labels(ctx: PageContext, fmt: str) -> bool:
         st.caption(tr("files.parquet_codes"))
         return False
     return not st.toggle(tr("files.codes"), key="export_codes", help=tr("files.codes_help"))
+
+
+def _rows_written(job: jobs_runner.Job) -> str:
+    if job.status == "queued":
+        return tr("jobs.stage.queued")
+    total = int(job.result.get("rows_total") or 0)
+    return tr("export.progress", done=f"{round(job.progress * total):,}", total=f"{total:,}")
+
+
+def prepare_and_download(ctx: PageContext, request: datasets.ExportRequest, disabled: bool) -> None:
+    """The prepare button queues the export as a background job; the page follows this user's latest
+    one (it survives navigation) and offers its file, found from the job row, never from the client."""
+    user = ctx.user.username
+    preparing = kinds.latest_of(ctx.db, "export", user, active=True) is not None
+    if st.button(tr("export.prepare"), type="primary", disabled=disabled or preparing, key="export_prepare"):
+        if run_step(kinds.export, ctx.db, request) is not None:
+            st.rerun()  # the job panel and the progress below show it from the next run on
+    finished = jobs.follow(lambda: kinds.latest_of(ctx.db, "export", user), _rows_written)
+    path = kinds.result_file(ctx.db, finished, user, ctx.user.role)
+    if finished is None or path is None:
+        return
+    st.success(tr("export.ready", file=path.name))
+    # A callable: the file is read only when the user clicks, never kept in the session.
+    st.download_button(tr("export.download"), data=path.read_bytes, file_name=path.name,
+                       mime=MIME[finished.result["format"]], on_click="ignore", key="export_download")
+    with st.expander(tr("export.manifest")):
+        st.code(json.dumps(finished.result["manifest"], ensure_ascii=False, indent=2), language="json")

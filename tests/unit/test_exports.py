@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import re
+from datetime import datetime
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -304,3 +305,15 @@ def test_a_list_cell_that_joins_into_a_formula_is_neutralized_and_numbers_are_no
     frame = pd.DataFrame({"competing": [["=1+1", "+cmd|' /C calc'!A0"], ["x"]], "n": [-5, 3]})
     lines = tabular.to_csv_bytes(frame).decode("utf-8-sig").splitlines()
     assert lines[1].startswith("\"'=1+1 | ") and lines[1].endswith(",\"-5\"") and lines[2].startswith("\"x\"")
+
+
+def test_two_exports_in_one_second_get_two_files(people):
+    """The file name has the time to the second: a second export then (another steward's, say) gets
+    its own file instead of failing on the first one's."""
+    when = datetime(2026, 12, 5, 9, 30, 0)
+    request = ExportRequest("golden", "alice", format="csv")
+    first, _ = datasets.export_to_dir(people, request, when=when)
+    second, manifest = datasets.export_to_dir(people, ExportRequest("golden", "bob", format="csv"), when=when)
+    assert first.name == "steward-golden-20261205-093000-masked.csv"
+    assert second.name == "steward-golden-20261205-093000-masked-2.csv" and manifest.file == second.name
+    assert first.read_bytes() != b"" and second.is_file()

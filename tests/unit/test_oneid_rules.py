@@ -169,6 +169,12 @@ def test_a_masked_mobile_links_the_same_full_name_in_the_same_city(db, tmp_path,
     assert linked_by(placed, "masked_mobile_name_city", "dy", "crm")
 
 
+def test_a_masked_mobile_links_the_same_full_name_when_one_city_is_unknown(db, tmp_path):
+    keys = load(db, tmp_path, {"dy": DOUYIN_LI_NA, "crm": {"source": "crm", "姓名": "李娜", "手机号": "13812345530"}})
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_name_city", "dy", "crm")
+
+
 def test_a_masked_mobile_does_not_link_another_city_or_another_name(db, tmp_path):
     keys = load(db, tmp_path, {
         "dy": DOUYIN_LI_NA,

@@ -1,0 +1,171 @@
+"""Orders shipped to someone else (governance/oneid/links.py `shipping_contacts_sql`, the
+`same_buyer_account` rule and the model guard in resolve.py): an order row belongs to its buyer
+account, while its receiver's name and phone may be another person's. Such a row links by its
+account, never by its receiver's contact.
+
+Evidence: a note that speaks of a gift; a payment account (masked mobile) the receiver's mobile does
+not fit, unless a record whose mobile fits it carries the receiver's name; a receiver other than the
+one most of the account's orders go to. Every test that keeps a row apart also shows a control
+linking in the same store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from test_oneid_rules import apart, crosswalk, together
+
+from governance import pipeline
+from governance.oneid import links
+from governance.oneid import resolve as oneid
+from governance.sources import ingest
+
+ORDER_COLUMNS = {"买家会员名": "ecommerce_buyer_id", "收货人姓名": "name", "收货人手机": "mobile",
+                 "买家支付宝账号": None, "买家留言": None}
+CRM_COLUMNS = {"姓名": "name", "手机号": "mobile"}
+
+
+def load(db, tmp_path: Path, orders: dict[str, dict[str, str]], crm: dict[str, dict[str, str]]) -> dict[str, tuple[str, int]]:
+    """Ingest the order rows (label -> {header: value}) as a Tmall export and the CRM rows, the order
+    note and payment account left unmapped; standardize. Returns label -> (source, row_number)."""
+    keys: dict[str, tuple[str, int]] = {}
+    for source, channel, columns, rows in (("tmall", "tmall", ORDER_COLUMNS, orders), ("crm", "crm", CRM_COLUMNS, crm)):
+        path = tmp_path / f"{source}.csv"
+        lines = [",".join(columns)] + [",".join(r.get(c, "") for c in columns) for r in rows.values()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ingest.ingest_file(db, path, actor="t", source=source, channel=channel, mapping=columns)
+        keys.update({label: (source, i) for i, label in enumerate(rows, start=1)})
+    pipeline.standardize(db, "t")
+    return keys
+
+
+def shipping(db, keys) -> set[str]:
+    """Labels of the rows shipping_contacts_sql finds shipped to someone else."""
+    with db.cursor() as cur:
+        rids = {r[0] for r in cur.execute(links.shipping_contacts_sql(cur)).fetchall()}
+        by_rid = {links.rec_id(b, r): (s, r) for b, s, r in cur.execute("SELECT batch_id, source, row_number FROM std_records").fetchall()}
+    return {label for label, key in keys.items() if any(by_rid[rid] == key for rid in rids)}
+
+
+def order(buyer: str, name: str, mobile: str, payer: str = "", note: str = "") -> dict[str, str]:
+    return {"买家会员名": buyer, "收货人姓名": name, "收货人手机": mobile, "买家支付宝账号": payer, "买家留言": note}
+
+
+def test_a_gift_note_keeps_the_order_from_its_receiver_and_with_its_buyer(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "own": order("wangqiang88", "王强", "13800000001"),
+        "gift": order("wangqiang88", "李娜", "13800000002", note="送朋友的生日礼物，不要放发票"),
+        "plain": order("chenjing_1", "陈静", "13800000003", note="请尽快发货"),  # the control
+    }, {
+        "li_na": {"姓名": "李娜", "手机号": "13800000002"},
+        "chen_jing": {"姓名": "陈静", "手机号": "13800000003"},
+    })
+    assert shipping(db, keys) == {"gift"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "plain", "chen_jing")                       # a receiver's own order links by its contact
+    assert apart(placed, "gift", "li_na")                                # the gift does not
+    assert together(placed, "gift", "own") and placed["gift"][1] == "same_buyer_account"
+
+
+def test_a_payment_account_the_receiver_does_not_fit_marks_the_order(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "other": order("zw2020", "张伟", "13800000004", payer="139****0001"),
+        "payer": order("liuyang", "刘洋", "13800000005", payer="138****0005", note="礼物，请帮忙包装"),
+    }, {
+        "zhang_wei": {"姓名": "张伟", "手机号": "13800000004"},
+        "liu_yang": {"姓名": "刘洋", "手机号": "13800000005"},
+    })
+    # the payer's own mobile on the order: the receiver is the payer, whatever the note says
+    assert shipping(db, keys) == {"other"}
+    placed = crosswalk(db, keys)
+    assert apart(placed, "other", "zhang_wei")
+    assert together(placed, "payer", "liu_yang")
+
+
+def test_a_payer_known_under_the_receivers_name_is_the_receiver(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "old_phone": order("zhaomin", "赵敏", "13800001234", payer="139****1111"),
+        "gift": order("sunli", "周杰", "13800005678", payer="137****2222"),
+    }, {
+        "zhao_new": {"姓名": "赵敏", "手机号": "13900001111"},     # her number now: it fits the payment account
+        "zhao_old": {"姓名": "赵敏", "手机号": "13800001234"},
+        "zhou_jie": {"姓名": "周杰", "手机号": "13800005678"},
+        "sun_li": {"姓名": "孙丽", "手机号": "13700002222"},       # the payer of the gift
+    })
+    assert shipping(db, keys) == {"gift"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "old_phone", "zhao_old")
+    assert apart(placed, "gift", "zhou_jie")
+
+
+def test_a_receiver_other_than_the_accounts_usual_one_is_shipped_to(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "own1": order("sunli77", "孙丽", "13800000011"),
+        "own2": order("sunli77", "孙丽", "13800000011"),
+        "family": order("sunli77", "周杰", "13800000012"),
+    }, {
+        "zhou_jie": {"姓名": "周杰", "手机号": "13800000012"},
+        "sun_li": {"姓名": "孙丽", "手机号": "13800000011"},
+    })
+    assert shipping(db, keys) == {"family"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "own1", "own2", "family", "sun_li")
+    assert apart(placed, "family", "zhou_jie")
+
+
+def test_a_gift_joins_its_account_only_when_the_accounts_own_orders_name_one_person(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "a": order("shared_nick", "吴磊", "13800000021"),
+        "b": order("shared_nick", "郑爽", "13800000022"),
+        "a_gift": order("shared_nick", "李娜", "13800000025", note="送给朋友"),
+        "c1": order("one_person", "何静", "13800000023"),   # the control: one person, two phones
+        "c2": order("one_person", "何静", "13800000024"),
+        "c_gift": order("one_person", "冯巩", "13800000026", note="生日礼物"),
+    }, {"wu_lei": {"姓名": "吴磊", "手机号": "13800000021"}})
+    assert shipping(db, keys) == {"a_gift", "c_gift"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "c1", "c_gift") and placed["c_gift"][1] == "same_buyer_account"
+    assert apart(placed, "a", "b", "a_gift")
+    assert together(placed, "a", "wu_lei")
+    assert apart(placed, "c1", "c2")  # the account links its gifts, not its own orders: those need their own evidence
+
+
+def test_the_model_does_not_auto_link_a_shipped_order_to_another_account(db):
+    """The guard in the model's auto-links: a pair with an order shipped to someone else links only
+    when both records share the account (gamma_account > 0); a steward decides the rest."""
+    with db.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE _pairs AS SELECT * FROM (VALUES (1::BIGINT, 2::BIGINT, 0.999, '13800000001', 4, 3, 0), "
+                    "(1, 3, 0.999, '13800000001', 4, 3, 2), (4, 5, 0.999, '13800000009', 4, 3, 0)) "
+                    "t(rec_l, rec_r, match_probability, mobile, gamma_name, gamma_mobile, gamma_account)")
+        cur.execute("CREATE TEMP TABLE _decided (rec_l BIGINT, rec_r BIGINT)")
+        cur.execute("CREATE TEMP TABLE _shipping AS SELECT 1::BIGINT AS rid")
+        sql = oneid._auto_links_sql(["rec_l", "rec_r", "match_probability", "mobile", "gamma_name", "gamma_mobile",
+                                     "gamma_account"])
+        linked = {(a, b) for a, b, _ in cur.execute(sql, [0.99]).fetchall()}
+    assert linked == {(1, 3), (4, 5)}
+
+
+def test_order_notes_and_payers_are_read_from_their_columns_only(db, tmp_path):
+    """A gift word in an item title is no note, and a source without such columns still resolves."""
+    path = tmp_path / "orders.csv"
+    path.write_text("买家会员名,收货人姓名,收货人手机,宝贝标题\nqq1,韩梅,13800000031,香氛礼物礼盒\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="orders", channel="tmall",
+                       mapping={"买家会员名": "ecommerce_buyer_id", "收货人姓名": "name", "收货人手机": "mobile", "宝贝标题": None})
+    pipeline.standardize(db, "t")
+    with db.cursor() as cur:
+        assert cur.execute(links.shipping_contacts_sql(cur)).fetchall() == []
+    empty = duckdb.connect()
+    empty.execute("CREATE TABLE batches (batch_id BIGINT, table_name VARCHAR)")
+    empty.execute("CREATE TABLE batch_columns (batch_id BIGINT, position INTEGER, column_name VARCHAR, header VARCHAR)")
+    assert links._order_notes_sql(empty) == (None, False)
+
+
+def test_a_douyin_account_takes_its_gifts_like_a_buyer_account(db, tmp_path):
+    path = tmp_path / "douyin.csv"
+    path.write_text("抖音用户ID,联系人,电话,留言\ndy_000123,陈晨,13800000041,\ndy_000123,许诺,13900000042,送朋友的礼物\n"
+                    "dy_000456,钱多多,13800000043,\ndy_000456,孔明,13800000044,\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="douyin", channel="douyin",
+                       mapping={"抖音用户ID": "douyin_id", "联系人": "name", "电话": "mobile", "留言": None})
+    pipeline.standardize(db, "t")
+    placed = crosswalk(db, {f"row{i}": ("douyin", i) for i in range(1, 5)})
+    assert together(placed, "row1", "row2") and placed["row2"][1] == "same_buyer_account"
+    assert apart(placed, "row3", "row4")  # no gift: the account alone links nothing
