@@ -54,6 +54,6 @@ def test_search_open_360_and_download_masked_csv(customer_server, browser, tmp_p
     assert data.startswith("\ufeff".encode("utf-8"))
     text = data.decode("utf-8-sig")
     assert not MOBILE.search(text) and not ID_NUMBER.search(text)
-    frame = pd.read_csv(io.StringIO(text), dtype=str)
-    assert set(frame["oneid"]) == {oneid} and len(frame) == customer_server["records"]
-    assert (mobile[:3] + "****" + mobile[-4:]) in set(frame["mobile"].dropna())
+    frame = pd.read_csv(io.StringIO(text), dtype=str)  # a file for people: headed in the UI language
+    assert set(frame["OneID"]) == {oneid} and len(frame) == customer_server["records"]
+    assert (mobile[:3] + "****" + mobile[-4:]) in set(frame["手机号"].dropna())
