@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from governance.store.schema import BY_NAME, CHANNELS, FIELDS
+from governance.store.schema import BY_NAME, CHANNELS, EVENT_BY_NAME, EVENT_FIELDS, FIELDS
 
 LANGS = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"
@@ -875,6 +875,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "audit.key.username": ("用户名", "username"), "audit.key.request_id": ("请求编号", "request"),
     "audit.key.dataset": ("数据集", "dataset"), "audit.key.format": ("格式", "format"),
     "audit.key.batch_id": ("批次", "batch"), "audit.key.value": ("值", "value"),
+    # events: purchases and orders
+    "events.field_prefix": ("消费 · ", "Purchase · "),
+    "events.status.completed": ("已完成", "completed"), "events.status.refunded": ("已退款", "refunded"),
+    "events.status.cancelled": ("已取消", "cancelled"), "events.status.pending": ("进行中", "pending"),
+    "events.status.other": ("其他", "other"),
+    "events.type.order": ("订单", "order"), "events.type.purchase": ("消费", "purchase"),
+    "events.col.spend": ("计入消费", "Spend"), "events.col.event_type": ("类型", "Type"),
+    "events.c360.title": ("消费记录", "Purchases"),
+    "events.c360.caption": ("最近 50 笔，按时间倒序。已退款和已取消的订单不计入消费（计入消费为 0）。",
+                            "The latest 50, newest first. Refunded and cancelled orders count as no spend (spend 0)."),
+    "events.c360.none": ("这个 OneID 没有消费或订单记录。", "This OneID has no purchases or orders."),
 }
 
 
@@ -951,11 +962,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 
 def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
-    """The header of a table column: listed above, else the standard field's label, else as is."""
+    """The header of a table column: listed above, else the standard (person or event) field's
+    label, else as is."""
     pair = COLUMNS.get(column)
     if pair is not None:
         return pair[0] if lang == "zh" else pair[1]
-    return BY_NAME[column].label(lang) if column in BY_NAME else column
+    known = BY_NAME.get(column) or EVENT_BY_NAME.get(column)
+    return known.label(lang) if known is not None else column
 
 
 def column_choice(column: str, lang: str = DEFAULT_LANG) -> str:
@@ -990,7 +1003,7 @@ VALUES_ZH: dict[str, dict[str, str]] = {
                   "range": "范围", "unique": "唯一", "unique_together": "组合唯一", "consistency": "一致性",
                   "custom_sql": "自定义 SQL"},
     "channel": {key: zh for key, (zh, _en) in CHANNELS.items()},
-    "field": {f.name: f.label_zh for f in FIELDS},
+    "field": {f.name: f.label_zh for f in (*FIELDS, *EVENT_FIELDS)},
 }
 # English tables show most codes as they are (English words); these read better spelled out.
 VALUES_EN: dict[str, dict[str, str]] = {
@@ -1003,7 +1016,7 @@ VALUES_EN: dict[str, dict[str, str]] = {
     "rule_type": {"not_null": "not null", "allowed_values": "allowed values", "unique_together": "unique together",
                   "custom_sql": "custom SQL"},
     "channel": {key: en for key, (_zh, en) in CHANNELS.items()},
-    "field": {f.name: f.label_en for f in FIELDS},
+    "field": {f.name: f.label_en for f in (*FIELDS, *EVENT_FIELDS)},
 }
 
 
@@ -1027,6 +1040,11 @@ for _side, _values in ((0, VALUES_ZH), (1, VALUES_EN)):
     _values["fields"] = _from_texts("code.check.", ("zh", "en")[_side])  # a consistency rule's check
     _values["object_type"] = _from_texts("code.object.", ("zh", "en")[_side])
     _values["reason"] = _from_texts("code.flag.", ("zh", "en")[_side])  # cluster flags; value reasons: ui.widgets
+# events: purchases and orders (Customer 360's purchases table)
+for _side, _values in ((0, VALUES_ZH), (1, VALUES_EN)):
+    _values["order_status"] = _from_texts("events.status.", ("zh", "en")[_side])
+    _values["event_type"] = _from_texts("events.type.", ("zh", "en")[_side])
+COLUMNS.update({"spend": TEXTS["events.col.spend"], "event_type": TEXTS["events.col.event_type"]})
 LIST_COLUMNS = {"fields": "field", "purposes": "purpose", "pi_categories": "category", "sensitive_categories": "category",
                 "pii_fields": "field", "mapped_fields": "field", "channels": "channel", "priority": "channel"}
 LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS) | {"file_format"}

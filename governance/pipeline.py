@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from governance import synth
+from governance.events import events
 from governance.golden import overrides, survivorship
 from governance.oneid import calibration, review
 from governance.oneid import resolve as oneid_resolve
@@ -45,11 +46,12 @@ DEMO_SEED = 20261129
 
 def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, progress=None) -> engine.StandardizeResult:
     """Standardize the given batches (default: every stale one), keep the rows of erased people
-    aside (tombstones), and import the consent flags of new rows."""
-    with db.transaction():
+    aside (tombstones), write their purchase and order events, and import the consent flags of new rows."""
+    with db.transaction() as cur:
         result = engine.standardize(db, actor, batch_ids, keep_aside=suppression.apply, progress=progress)
         chaos_point("standardize.written")
         if result.batches:
+            events.build(cur, result.batches)
             consent.import_from_sources(db, actor)
     return result
 

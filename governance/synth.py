@@ -16,6 +16,12 @@ crm         CRM会员主数据_20261101.csv        utf-8         English headers
 
 Ground truth is ``Workspace.truth``: one ``(source, row_number, customer_id)`` per data row.
 
+Every Douyin, Tmall and POS row is also a purchase: order number, product and category, quantity,
+an amount in mixed formats (478.00, ¥478.00, ￥1,197.60, 478.00元), time, and a status mix with
+refunds and cancellations (POS: store, date, amount, points, member level). A person's orders are
+their rows across those channels. These values come from random streams of their own (seeded by
+the order), so they never move the person fields or the ground truth.
+
 Hard cases and their approximate rates (per customer, or per row of the channel that has them):
 
 * Cross-channel: each customer is in 1-4 channels (74 % in one, 17.5 % two, 6 % three,
@@ -245,6 +251,27 @@ _PRODUCTS = (
     ("低糖燕麦脆片400g*2袋", 49.9), ("冻干咖啡粉30颗", 99.0), ("纯棉四件套1.8m床", 399.0),
     ("轻薄羽绒服女款", 499.0),
 )
+# The category of each product (order files carry it beside the title).
+_CATEGORIES = {
+    "【官方正品】玻尿酸补水面膜10片装": "美妆护肤", "氨基酸温和洁面乳120g": "美妆护肤",
+    "小金瓶防晒霜SPF50+ PA++++ 50ml": "美妆护肤", "焕颜修护精华液30ml": "美妆护肤", "【直播专享】保湿水乳套装": "美妆护肤",
+    "草本控油洗发水500ml": "个护清洁", "烟酰胺亮肤身体乳250ml": "个护清洁", "每日坚果礼盒750g": "食品饮料",
+    "低糖燕麦脆片400g*2袋": "食品饮料", "冻干咖啡粉30颗": "食品饮料", "纯棉四件套1.8m床": "家居家纺", "轻薄羽绒服女款": "服饰",
+}
+_POS_LEVELS = (("普卡", 55), ("银卡", 25), ("金卡", 15), ("钻石卡", 5))
+
+
+def _amount_cell(side: Random, amount: float) -> str:
+    """An amount as exports write it: 478.00, ¥478.00, ￥1,197.60 or 478.00元. `side` is a random
+    stream of its own, so the formats never move the draws of the person fields."""
+    r = side.random()
+    if r < 0.6:
+        return f"{amount:.2f}"
+    if r < 0.8:
+        return f"¥{amount:,.2f}"
+    if r < 0.9:
+        return f"￥{amount:,.2f}"
+    return f"{amount:.2f}元"
 
 _PLACEHOLDERS = ("无", "暂无", "未知", "N/A", "-", "null", "测试", "")
 _DUMMY_MOBILES = ("13800138000", "11111111111", "13888888888", "12345678901", "18888888888", "13000000000")
@@ -380,9 +407,9 @@ _SOURCES = {
 }
 
 WECHAT_HEADER = ["openid", "unionid", "appid", "昵称", "姓名", "手机号", "性别", "生日", "国家", "省份", "城市", "注册时间", "最近访问时间"]
-DOUYIN_HEADER = ["订单号", "抖音号", "用户昵称", "收货人", "收货手机", "收货地址", "商品名称", "商品数量", "订单金额", "下单时间", "订单状态"]
-TMALL_HEADER = ["订单编号", "买家会员名", "买家支付宝账号", "收货人姓名", "收货地址", "联系电话", "联系手机", "宝贝标题", "宝贝总数量", "买家实际支付金额", "订单状态", "订单创建时间", "订单付款时间"]
-POS_HEADER = ["会员卡号", "姓名", "手机", "性别", "生日", "门店", "消费日期", "消费金额", "积分", "收银员"]
+DOUYIN_HEADER = ["订单号", "抖音号", "用户昵称", "收货人", "收货手机", "收货地址", "商品名称", "商品类目", "商品数量", "订单金额", "下单时间", "订单状态"]
+TMALL_HEADER = ["订单编号", "买家会员名", "买家支付宝账号", "收货人姓名", "收货地址", "联系电话", "联系手机", "宝贝标题", "商品类目", "宝贝总数量", "买家实际支付金额", "订单状态", "订单创建时间", "订单付款时间"]
+POS_HEADER = ["会员卡号", "姓名", "手机", "性别", "生日", "门店", "消费日期", "消费金额", "积分", "会员等级", "收银员"]
 CRM_HEADER = ["Customer ID", "Name", "Mobile", "Email", "ID Number", "Gender", "Birthday", "Province", "City", "District", "Address", "Postcode", "Register Time", "Update Time", "Marketing Opt-in"]
 POS_TITLE = "门店会员消费明细"
 
@@ -855,7 +882,7 @@ def _wechat_rows(rng: Random, people: list[_Person]) -> Rows:
 
 def _douyin_rows(rng: Random, people: list[_Person]) -> Rows:
     addr_styles = _Weighted(["full", "abbrev", "full_dup", "no_prov"], [70, 12, 8, 10])
-    statuses = _Weighted(["已完成", "已发货", "待发货", "已关闭", "售后中"], [70, 12, 8, 6, 4])
+    statuses = _Weighted(["已完成", "已发货", "待发货", "已关闭", "售后中", "已退款", "已取消"], [64, 12, 8, 4, 2, 6, 4])
 
     def render(p: _Person, dup: bool) -> list[Any]:
         if "dy" not in p.ids or (dup and rng.random() < 0.35):
@@ -893,13 +920,16 @@ def _douyin_rows(rng: Random, people: list[_Person]) -> Rows:
                 address = f"{d.province}{'' if d.is_muni else d.city}{d.district}{street}"
             else:
                 address = _address(rng, p, addr_styles.pick(rng))
-        return [order_id, dy, nick, receiver, mobile, address, product, qty, amount, f"{order_time:%Y/%m/%d %H:%M:%S}", statuses.pick(rng)]
+        amount = _amount_cell(Random(order_id), float(amount))
+        return [order_id, dy, nick, receiver, mobile, address, product, _CATEGORIES[product], qty, amount,
+                f"{order_time:%Y/%m/%d %H:%M:%S}", statuses.pick(rng)]
 
     return _with_dups(rng, people, render)
 
 
 def _tmall_rows(rng: Random, people: list[_Person]) -> Rows:
-    statuses = _Weighted(["交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "交易关闭"], [75, 10, 7, 8])
+    # 退款成功 takes part of 交易成功's share, next to it: 交易关闭 is drawn exactly as before
+    statuses = _Weighted(["交易成功", "退款成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "交易关闭"], [69, 6, 10, 7, 8])
     def buyer_nick(p: _Person) -> str:
         r = rng.random()
         if r < 0.4:
@@ -948,7 +978,10 @@ def _tmall_rows(rng: Random, people: list[_Person]) -> Rows:
         paid: Any = "" if status == "交易关闭" and rng.random() < 0.7 else created + timedelta(seconds=rng.randint(5, 1800))
         created_cell: Any = created if rng.random() < 0.9 else f"{created:%Y-%m-%d %H:%M:%S}"
         order_id = str(rng.randrange(10**18, 4 * 10**18))
-        return [order_id, nick, alipay, receiver, address, landline, mobile, product, qty, round(price * qty, 2), status, created_cell, paid]
+        side = Random(order_id)
+        paid_amount: Any = round(price * qty, 2) if side.random() < 0.8 else _amount_cell(side, price * qty)
+        return [order_id, nick, alipay, receiver, address, landline, mobile, product, _CATEGORIES[product], qty, paid_amount,
+                status, created_cell, paid]
 
     return _with_dups(rng, people, render)
 
@@ -958,6 +991,7 @@ def _pos_rows(rng: Random, people: list[_Person]) -> Rows:
         ["slash", "compact", "cn", "iso", "md", "default", "serial", "empty"], [21, 17, 10, 10, 6, 3, 3, 30]
     )
     day_fmt = _Weighted(["slash", "iso", "compact"], [60, 25, 15])
+    levels = _Weighted([lv for lv, _ in _POS_LEVELS], [w for _, w in _POS_LEVELS])
     malls = {c: (_MALLS[i % len(_MALLS)], _MALLS[(i * 4 + 3) % len(_MALLS)]) for i, c in enumerate(sorted({d.city for d in _DISTRICTS}))}
     cities = sorted(malls)
 
@@ -979,7 +1013,10 @@ def _pos_rows(rng: Random, people: list[_Person]) -> Rows:
         kind = day_fmt.pick(rng)
         day_s = f"{day.year}/{day.month}/{day.day}" if kind == "slash" else f"{day:%Y-%m-%d}" if kind == "iso" else f"{day:%Y%m%d}"
         amount = rng.choice((99, 129, 199, 299, 399, 599, 899)) * rng.choice((1, 1, 2)) * rng.choice((1, 0.95, 0.88))
-        return [card, name, mobile, gender, birthday, store, day_s, f"{amount:.2f}", int(amount), f"S{rng.randint(1, 40):03d}"]
+        side = Random(f"{p.cid}:{card}:{day_s}")
+        level = levels.pick(Random(f"{p.cid}:{card}"))  # one card, one tier
+        return [card, name, mobile, gender, birthday, store, day_s, _amount_cell(side, amount), int(amount), level,
+                f"S{rng.randint(1, 40):03d}"]
 
     return _with_dups(rng, people, render)
 

@@ -52,6 +52,7 @@ if oneid:
     table(records_view if reveal else ctx.mask(records_view, {f: f for f in FIELD_NAMES}, keep={"record", "source", "placed_by"}))
     st.subheader(tr("c360.sub_accounts"))
     table(accounts if reveal else ctx.mask_rows(accounts, "account"))
+    sections.purchases(ctx, oneid)
     c1, c2 = st.columns(2)
     with c1:
         st.subheader(tr("c360.history"))

@@ -22,7 +22,7 @@ from governance.access import audit
 from governance.access.auth import ROLES
 from governance.access.events import Event
 from governance.store.errors import GovernanceError
-from governance.store.schema import BY_NAME
+from governance.store.schema import BY_NAME, EVENT_BY_NAME
 from governance.store.storage import Database, quote_literal
 from governance.store.util import utcnow
 
@@ -171,7 +171,10 @@ DEFAULT_POLICY = Policy({})
 
 
 def class_of(field: str | None) -> str | None:
-    """The sensitivity class of a column's field; None for standard fields that are not PII."""
+    """The sensitivity class of a column's field; None for standard fields that are not PII (event
+    fields such as an amount or an order status are none)."""
+    if field in EVENT_BY_NAME:
+        return None
     if field is None or field not in BY_NAME:
         return OTHER
     return CLASS_OF.get(field) if BY_NAME[field].pii else None

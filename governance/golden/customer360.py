@@ -200,6 +200,15 @@ def sub_accounts(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
                        f"FROM ({union}) GROUP BY ALL ORDER BY account, value", {"oneid": oneid}).df()
 
 
+def purchases(cur: duckdb.DuckDBPyConnection, oneid: str, limit: int = 50) -> pd.DataFrame:
+    """The OneID's purchases and orders (customer_events), newest first; `spend` is 0 for refunded
+    and cancelled orders."""
+    return cur.execute(
+        "SELECT event_time, channel, source, type AS event_type, order_id, product_name, product_category, quantity, "
+        "amount, spend, order_status, points, member_level FROM customer_events WHERE oneid = ? "
+        "ORDER BY event_time DESC NULLS LAST, batch_id DESC, row_number DESC LIMIT ?", [oneid, int(limit)]).df()
+
+
 def history(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
     """OneID history events of this OneID or naming it (merges into it, splits from it)."""
     return cur.execute(

@@ -25,7 +25,7 @@ def catalogue(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     for source in frame["source"]:
         fields = [f for f in mapping.load(cur, source).values() if f]
         mapped.append(sorted(fields))
-        pii.append(sorted(f for f in fields if BY_NAME[f].pii))
+        pii.append(sorted(f for f in fields if f in BY_NAME and BY_NAME[f].pii))  # event fields are no PII
     frame["mapped_fields"] = mapped
     frame["pii_fields"] = pii
     return frame

@@ -29,9 +29,10 @@ import duckdb
 
 from governance.access import audit
 from governance.access.events import Event
+from governance.events.events import STATUS_WORDS
 from governance.standardize import names_data, normalizers
 from governance.store.errors import MappingError
-from governance.store.schema import BY_NAME, FIELD_NAMES
+from governance.store.schema import BY_NAME, EVENT_BY_NAME, EVENT_FIELD_NAMES, FIELD_NAMES
 from governance.store.storage import quote_literal, scalar
 from governance.store.util import utcnow
 
@@ -77,9 +78,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "socialsecuritynumber", "otherid", "otheridno"),
     "age_band": ("年龄段", "年龄区间", "年龄层", "年龄范围", "年龄组", "年龄分组", "ageband", "agerange", "agegroup",
                  "agebracket", "年龄", "客户年龄", "用户年龄", "age"),  # an age (35) is a band of one year
+    # Event fields (schema.EVENT_FIELDS): what a row records happening, not who the person is.
+    "order_id": ("订单号", "订单编号", "订单id", "子订单号", "子订单编号", "主订单号", "主订单编号", "交易号", "交易单号",
+                 "交易流水号", "流水号", "小票号", "小票编号", "orderid", "orderno", "ordernumber", "transactionid",
+                 "tradeid", "receiptno"),
+    "event_time": ("下单时间", "下单日期", "支付时间", "付款时间", "消费日期", "消费时间", "交易时间", "交易日期", "购买时间",
+                   "购买日期", "订单时间", "成交时间", "ordertime", "orderdate", "paytime", "paidat", "paymenttime",
+                   "purchasedate", "purchasetime", "transactiontime", "transactiondate"),
+    "amount": ("实付金额", "订单金额", "消费金额", "支付金额", "付款金额", "实付款", "实收金额", "交易金额", "成交金额", "金额",
+               "实际支付金额", "买家实际支付金额", "amount", "totalamount", "payamount", "paidamount", "orderamount"),
+    "quantity": ("数量", "件数", "商品数量", "购买数量", "总数量", "qty", "quantity"),
+    "product_name": ("商品名称", "商品", "商品标题", "宝贝标题", "宝贝名称", "产品名称", "产品", "品名", "product",
+                     "productname", "itemname", "goodsname"),
+    "product_category": ("类目", "品类", "商品类目", "商品分类", "商品类别", "产品类别", "category", "productcategory"),
+    "order_status": ("订单状态", "交易状态", "支付状态", "orderstatus", "tradestatus", "status"),
+    "points": ("积分", "本次积分", "获得积分", "消费积分", "积分变动", "points", "point", "bonuspoints", "loyaltypoints"),
+    "member_level": ("会员等级", "会员级别", "会员层级", "等级", "vip等级", "memberlevel", "membertier", "viplevel", "tier"),
 }
-# Synonyms too short to be looked for inside a longer header (ssn is in business_no, age in message).
-_WHOLE_HEADER_ONLY = frozenset({"ssn", "age"})
+# Synonyms too short or too common to be looked for inside a longer header (ssn is in business_no,
+# age in message, status in marital_status, tier in frontier).
+_WHOLE_HEADER_ONLY = frozenset({"ssn", "age", "status", "tier", "point"})
 
 # Headers that name a field only loosely: (confidence, synonyms). The confidence is below a full
 # synonym's, so a column that names the field outright wins it. A salutation (王先生, 李女士, 张总) is a
@@ -117,14 +135,16 @@ _SYNONYM_INDEX: dict[str, tuple[str, float, bool]] = {
     **{normalize_header(s): (f, conf, True) for f, (conf, syns) in LOOSE_SYNONYMS.items() for s in syns}}
 
 # Order, ticket and transaction numbers identify an event, never a person: a header naming one takes
-# no field, whatever its values look like (an 18-digit order number has a resident ID's shape).
+# no person field, whatever its values look like (an 18-digit order number has a resident ID's
+# shape); only `order_id`, when its header names it.
 _EVENT_NUMBER = re.compile(
     r"(订单|工单|交易|流水|运单|快递|物流|发票|退款|售后|支付|小票|票据|单据|order|ticket|transaction|txn|invoice|tracking|"
     r"waybill|shipment|payment|receipt|refund)单?(号码|编号|号|id|no|number|num|nr|ref|code)|单号")
 # A partial match to a person's text field is refused when the rest of the header is a number word:
 # street_number is no street address, 收货人编号 no name, 城市编码 no city.
 _NUMBER_WORD = re.compile(r"^(号码|编号|编码|代码|号|id|no|nr|num|number|code)+$")
-_TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "address", "city", "province", "district"})
+_TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "address", "city", "province", "district",
+                          "product_name", "product_category", "member_level"})
 # ... and a partial match to an identity document is refused when the rest names another attribute of
 # the document: passport_expiry is no passport number, 身份证有效期 no resident ID.
 _DOCUMENT_ATTRIBUTE = re.compile(r"日期|时间|有效期|期限|签发|到期|类型|状态|国籍|国家|地点|date|time|expir|valid|issu|type|status|"
@@ -148,6 +168,27 @@ _ADDRESS = re.compile(r"(省|市).*(区|县|镇|路|街|号)")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # What tells an age band from any range of numbers (opening hours 9-18, sizes 36-38) by content alone.
 _AGE_MARK = re.compile(r"岁|后|後|年代|以上|以下|未满|不满|大于|小于|超过|[+<>≤≥]|year|yrs|old|under|over", re.I)
+# An amount: a currency mark, thousands separators or two decimals (478.00, ¥1,197.60, 59.9元);
+# a bare whole number (a quantity, points) is none.
+_AMOUNT = re.compile(r"^(¥|rmb|cny)?\s*[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\s*(元)?$", re.I)
+_STATUS_KEYS = frozenset(re.sub(r"\s", "", unicodedata.normalize("NFKC", w).lower()) for w in STATUS_WORDS)
+
+
+# A money column that is not what the customer paid for one order: a discount, freight, a refund, a
+# unit price, or a member's lifetime spend (累计消费).
+_NOT_PAID = re.compile(r"优惠|折扣|运费|邮费|退款|单价|应付|总价|原价|累计|历史|discount|freight|shipping|refund|unitprice|"
+                       r"listprice|lifetime|cumulative")
+
+
+# A points column that holds a balance, not the points of one purchase.
+_BALANCE = re.compile(r"余额|当前|可用|剩余|累计|总积分|balance|total|available")
+
+
+def _is_amount(value: str) -> bool:
+    m = _AMOUNT.match(value)
+    if m is None:
+        return False
+    return bool(m.group(1) or m.group(3) or m.group(5) or (m.group(4) and len(m.group(4)) == 3))
 
 
 def _clean_sample(value: str) -> str:
@@ -227,6 +268,11 @@ def _fits(value: str) -> set[str]:
         found.add("wechat_app_id")
     if _AGE_MARK.search(v) and normalizers.normalize_age_band(v).status == "valid":
         found.add("age_band")
+    nfkc = unicodedata.normalize("NFKC", v)
+    if _is_amount(nfkc):
+        found.add("amount")
+    if re.sub(r"\s", "", nfkc.lower()) in _STATUS_KEYS:
+        found.add("order_status")
     if normalizers.normalize_other_id(v).status == "valid":
         found.add("other_id")  # only a gated 证件号 header asks (_GATE_FALLBACK): no field by this shape alone
     levels = _location_levels(v)
@@ -239,7 +285,7 @@ def _fits(value: str) -> set[str]:
 
 # Fields found by content alone, in order of preference on a tie.
 _CONTENT_FIELDS = ("mobile", "id_card", "email", "birth_date", "landline", "gender", "wechat_open_id", "wechat_app_id",
-                   "province", "city", "district", "address", "age_band")
+                   "province", "city", "district", "address", "age_band", "amount", "order_status")
 _CONTENT_SHARE = 0.8  # share of sample values a detector must accept
 _SALUTATION_SHARE = 0.3  # a name column by content: mostly names, and enough salutations to tell it from a shop list
 _MIXED_SHARE = 0.3  # a column of divisions is `address` when this many are regions (a city column may mix in districts)
@@ -284,7 +330,10 @@ def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
     for name in _CONTENT_FIELDS:
         share = _share(fits, name)
         if share >= _CONTENT_SHARE:
-            found.append((name, round(0.5 + 0.4 * share, 2), "content"))
+            # an amount or a status is found in many columns (discounts, freight, delivery states):
+            # by content alone it takes only what no header names
+            top = 0.1 if name in EVENT_BY_NAME else 0.4
+            found.append((name, round(0.5 + top * share, 2), "content"))
     located = _share(fits, "location")
     if (located >= _CONTENT_SHARE and _share(fits, "address") >= _MIXED_SHARE
             and not any(f in _LOCATION for f, _, _ in found)):
@@ -309,7 +358,8 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
     whose values are another level, or a region (广东省 深圳市), yields to the level the values hold (a
     region: `address`). A header whose values mostly fit another field and not its own yields to
     that field (a 联系电话 column of landlines is no mobile). Empty cells and placeholders are no sample.
-    A header naming an order, ticket or transaction number gets nothing."""
+    A header naming an order, ticket or transaction number gets `order_id` when its header names
+    one, and never a person field."""
     saved = saved or {}
     candidates: list[tuple[float, int, str, str]] = []
     for i, header in enumerate(headers):
@@ -319,14 +369,22 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
                 candidates.append((1.0, i, saved_field, "saved"))
             continue
         if _EVENT_NUMBER.search(normalize_header(header)):
+            # only a header that is an order number's name outright: 关联订单号 (a ticket's related order) is none
+            candidates += [(conf, i, f, method) for f, conf, method, _, _ in _header_candidates(header)
+                           if f == "order_id" and method == "synonym"]
             continue
         values = _sample(samples[i] if i < len(samples) else [])
         distinct = {v: _fits(v) for v in set(values)}
         fits = [distinct[v] for v in values]
         by_content = _content_candidates(fits)
+        if _NOT_PAID.search(normalize_header(header)):
+            by_content = [c for c in by_content if c[0] != "amount"]
         content_fields = {f for f, _, _ in by_content}
         located = any(f in _LOCATION for f in content_fields)
         for f, conf, method, loose, synonym in _header_candidates(header):
+            if (f == "amount" and _NOT_PAID.search(normalize_header(header))) or (
+                    f == "points" and _BALANCE.search(normalize_header(header))):
+                continue
             if loose and f in _GATES and len(fits) >= _SAMPLE_MIN and _share(fits, _GATES[f]) < _GATE_SHARE:
                 f = _GATE_FALLBACK.get(synonym, "")
                 if not f or _share(fits, f) < _GATE_SHARE:
@@ -351,12 +409,12 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
 
 
 def validate(mapping: dict[str, str | None]) -> dict[str, str | None]:
-    """Check a header -> field mapping: known fields, each at most once."""
+    """Check a header -> field mapping: known fields (person or event fields), each at most once."""
     used: dict[str, str] = {}
     for header, f in mapping.items():
         if f is None or f == "":
             continue
-        if f not in BY_NAME:
+        if f not in BY_NAME and f not in EVENT_BY_NAME:
             raise MappingError(f"Unknown standard field {f!r} for column {header!r}.")
         if f in used:
             raise MappingError(f"The field {f!r} is mapped twice: from {used[f]!r} and {header!r}.")
@@ -434,11 +492,13 @@ def history(cur: duckdb.DuckDBPyConnection, source: str):
 # (frozen SQL cannot rebuild a view from the batches); the next rebuild drops it.
 PRE_0012_VIEW = "mapped_records_v11"
 MAPPED_VIEWS = ("mapped_records", PRE_0012_VIEW)
+_VIEW_FIELDS = (*FIELD_NAMES, *EVENT_FIELD_NAMES)
 
 
 def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
     """(Re)create `mapped_records`: every raw row of every batch under the standard field
-    names of its source's current mapping, plus unmapped columns in `extras`."""
+    names of its source's current mapping (person fields, then event fields), plus unmapped
+    columns in `extras`."""
     mappings: dict[str, dict[str, str | None]] = {}
     selects = []
     batches = cur.execute("SELECT batch_id, source, table_name FROM batches ORDER BY batch_id").fetchall()
@@ -448,7 +508,7 @@ def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
                               [batch_id]).fetchall()
         by_field = {mapping[h]: c for c, h in columns if mapping.get(h)}
         extras = [(h, c) for c, h in columns if not mapping.get(h)]
-        fields_sql = ", ".join(f"{by_field[f]} AS {f}" if f in by_field else f"NULL::VARCHAR AS {f}" for f in FIELD_NAMES)
+        fields_sql = ", ".join(f"{by_field[f]} AS {f}" if f in by_field else f"NULL::VARCHAR AS {f}" for f in _VIEW_FIELDS)
         if extras:
             extras_sql = (f"map([{', '.join(quote_literal(h) for h, _ in extras)}], "
                           f"[{', '.join(c for _, c in extras)}])")
@@ -457,7 +517,7 @@ def rebuild_mapped_view(cur: duckdb.DuckDBPyConnection) -> None:
         selects.append(f"SELECT {batch_id}::BIGINT AS batch_id, {quote_literal(source)} AS source, _row AS row_number, "
                        f"{fields_sql}, {extras_sql} AS extras FROM {table}")
     if not selects:
-        empty = ", ".join(f"NULL::VARCHAR AS {f}" for f in FIELD_NAMES)
+        empty = ", ".join(f"NULL::VARCHAR AS {f}" for f in _VIEW_FIELDS)
         selects = [f"SELECT NULL::BIGINT AS batch_id, NULL::VARCHAR AS source, NULL::BIGINT AS row_number, {empty}, "
                    "NULL::MAP(VARCHAR, VARCHAR) AS extras WHERE false"]
     cur.execute("CREATE OR REPLACE VIEW mapped_records AS " + " UNION ALL ".join(selects))

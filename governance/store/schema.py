@@ -9,7 +9,7 @@ class StandardField:
     name: str
     label_zh: str
     label_en: str
-    type: str          # text | phone | email | id_card | code | date | timestamp | boolean
+    type: str          # text | phone | email | id_card | code | date | timestamp | boolean | decimal | integer
     pii: bool          # personal information under PIPL: masked for analysts
     sensitive: bool    # sensitive personal information (PIPL Art. 28)
     definition: str
@@ -59,6 +59,29 @@ BY_NAME: dict[str, StandardField] = {f.name: f for f in FIELDS}
 
 def field(name: str) -> StandardField:
     return BY_NAME[name]
+
+
+# Event fields: what a row records happening (an order, a receipt), not who the person is. They are
+# no person attributes: never in FIELDS, golden records, masking or std_records. governance/events
+# parses them into `std_events`.
+EVENT_FIELDS: tuple[StandardField, ...] = (
+    _F("order_id", "订单号", "Order number", "code", False, False,
+       "Order, receipt or transaction number as the source gives it; identifies an event, never a person."),
+    _F("event_time", "下单/消费时间", "Order or purchase time", "timestamp", False, False,
+       "When the order was placed or paid, or the purchase made; a time without a zone is China time."),
+    _F("amount", "金额", "Amount", "decimal", False, False,
+       "Amount paid in yuan, DECIMAL(18,2) (¥1,197.60 is 1197.60); never a float."),
+    _F("quantity", "数量", "Quantity", "integer", False, False, "Number of items in the order or receipt."),
+    _F("product_name", "商品名称", "Product", "text", False, False, "Product or item title."),
+    _F("product_category", "商品类目", "Product category", "text", False, False, "Product category (类目/品类)."),
+    _F("order_status", "订单状态", "Order status", "code", False, False,
+       "Order status, standardized to completed, refunded, cancelled, pending or other."),
+    _F("points", "积分", "Points", "integer", False, False, "Loyalty points earned (or redeemed, negative)."),
+    _F("member_level", "会员等级", "Member level", "text", False, False,
+       "The source's own membership tier, such as 金卡 or 88VIP, as given."),
+)
+EVENT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in EVENT_FIELDS)
+EVENT_BY_NAME: dict[str, StandardField] = {f.name: f for f in EVENT_FIELDS}
 
 
 def pii_fields() -> list[str]:

@@ -10,7 +10,7 @@ import streamlit as st
 from governance import pipeline
 from governance.golden import customer360 as c360
 from governance.golden import overrides, survivorship
-from governance.i18n import column_choice, value_label
+from governance.i18n import column_choice, column_label, value_label
 from governance.store.schema import CHANNELS, FIELD_NAMES, channel_label
 from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.guard import PageContext
@@ -161,6 +161,19 @@ def steward_actions(ctx: PageContext, oneid: str, records: pd.DataFrame, reveal:
                                   spinner=tr("review.running"))
                 if merged is not None:
                     form_done("c360_merge", tr("c360.merge_done", oneid=merged))
+
+
+def purchases(ctx: PageContext, oneid: str) -> None:
+    """The OneID's purchases and orders, newest first, with what counts as spend."""
+    with ctx.db.cursor() as cur:
+        events = c360.purchases(cur, oneid)
+    st.subheader(tr("events.c360.title"))
+    if events.empty:
+        st.caption(tr("events.c360.none"))
+        return
+    st.caption(tr("events.c360.caption"))
+    money = {c: st.column_config.NumberColumn(column_label(c, ctx.lang), format="%.2f") for c in ("amount", "spend")}
+    table(events.dropna(axis=1, how="all"), column_config={c: v for c, v in money.items() if events[c].notna().any()})
 
 
 def lineage_label(marker: object, lang: str) -> object:

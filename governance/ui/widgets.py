@@ -15,7 +15,7 @@ from governance.access.events import EVENTS
 from governance.i18n import LABELLED_COLUMNS, TEXTS, VALUES_EN, VALUES_ZH, column_choice, column_label, t, value_label
 from governance.oneid import links
 from governance.standardize.normalizers import REASONS
-from governance.store.schema import FIELDS
+from governance.store.schema import EVENT_FIELDS, FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
 
@@ -28,9 +28,11 @@ def pager(total: int, page_size: int, key: str) -> int:
 
 
 def field_options(lang: str) -> tuple[list[str], dict[str, str]]:
-    """Options for a standard-field picker: '' (not mapped) and every field, with labels."""
+    """Options for a standard-field picker: '' (not mapped), every person field, then every event
+    field (order, amount …), with labels; an event field's label says it is one."""
     labels = {"": tr("upload.none_field")}
     labels.update({f.name: column_choice(f.name, lang) for f in FIELDS})
+    labels.update({f.name: f"{t('events.field_prefix', lang)}{column_choice(f.name, lang)}" for f in EVENT_FIELDS})
     return list(labels), labels
 
 

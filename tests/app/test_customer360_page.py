@@ -142,3 +142,21 @@ def test_a_link_with_a_oneid_opens_that_customer(customers):
     assert not at.exception
     assert oneid in [h.value for h in at.subheader]
     assert at.text_input(key="c360_query").value == oneid
+
+
+def test_a_customers_purchases_are_listed_newest_first_with_refunds_spending_nothing(customers):
+    db, _, _ = customers
+    with db.cursor() as cur:
+        oneid, n = cur.execute("SELECT oneid, count(*) FROM customer_events GROUP BY oneid "
+                               "HAVING bool_or(order_status = 'refunded') ORDER BY count(*) DESC, oneid LIMIT 1").fetchone()
+    at = open_customer(app_test(db, "analyst", "zh").run(), oneid)
+    assert not at.exception
+    assert "消费记录" in [h.value for h in at.subheader]
+    [purchases] = [d for d in at.dataframe if "order_status" in d.value.columns]
+    frame = purchases.value
+    times = frame["event_time"].dropna().tolist()
+    assert len(frame) == n and times == sorted(times, reverse=True)
+    assert frame["event_time"].head(len(times)).notna().all()  # orders without a time come last
+    assert "已退款" in set(frame["order_status"]) and not {"refunded", "completed"} & set(frame["order_status"])
+    assert (frame.loc[frame["order_status"] == "已退款", "spend"] == 0).all()
+    assert unlabelled_columns(at) == []

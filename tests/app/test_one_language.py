@@ -34,7 +34,7 @@ from governance.jobs import runner as jobs
 from governance.oneid import review
 from governance.privacy import consent, dsr, retention
 from governance.sources.readers import ENCODINGS
-from governance.store.schema import FIELD_NAMES
+from governance.store.schema import EVENT_FIELD_NAMES, FIELD_NAMES
 from governance.store.storage import open_database
 from helpers import app_pages, app_test, load_generated
 
@@ -55,7 +55,7 @@ PRODUCT_NAMES = frozenset({
     "PIPIA", "log2", "GB",  # GB: a national standard's number (GB/T 2261.1)
 })
 # Table columns whose cells are data (typed, uploaded or derived from what was uploaded), not UI text.
-DATA_COLUMNS = frozenset(FIELD_NAMES) | frozenset({
+DATA_COLUMNS = frozenset(FIELD_NAMES) | frozenset(EVENT_FIELD_NAMES) | frozenset({
     "value", "raw_value", "standardized_value", "golden", "competing", "left", "right", "column", "sample",
     "source", "sources", "file_name", "sha256", "checksum", "oneid", "oneid_l", "oneid_r", "oneids", "record",
     "record_l", "record_r", "name_l", "name_r", "account", "username", "display_name", "email", "actor",

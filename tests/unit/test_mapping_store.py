@@ -8,6 +8,7 @@ import pytest
 
 from governance import pipeline
 from governance.sources import ingest, mapping
+from governance.sources.mapping import normalize_header
 from governance.standardize import normalizers
 from governance.standardize.normalizers import id_check_char
 from governance.store.errors import MappingError
@@ -105,17 +106,17 @@ def test_mapping_saved_per_source_reused_versioned_and_audited(db, tmp_path):
 
 
 def test_mapped_records_view_is_the_contract(db, tmp_path):
-    a = csv_file(tmp_path, "a.csv", "手机,姓名,会员等级\n13800138000,张三,金卡\n")
+    a = csv_file(tmp_path, "a.csv", "手机,姓名,备注\n13800138000,张三,老客户\n")
     b = csv_file(tmp_path, "b.csv", "Mobile,Name\n13912345678,Li Si\n")
     ingest.ingest_file(db, a, actor="t", source="pos")
     ingest.ingest_file(db, b, actor="t", source="crm")
     with db.cursor() as cur:
         rows = cur.execute("SELECT source, row_number, mobile, name, email, extras FROM mapped_records ORDER BY source").fetchall()
     assert rows == [("crm", 1, "13912345678", "Li Si", None, None),
-                    ("pos", 1, "13800138000", "张三", None, {"会员等级": "金卡"})]
-    mapping.update(db, "t", "pos", {"会员等级": "store"})
+                    ("pos", 1, "13800138000", "张三", None, {"备注": "老客户"})]
+    mapping.update(db, "t", "pos", {"备注": "store"})
     with db.cursor() as cur:
-        assert cur.execute("SELECT store, extras FROM mapped_records WHERE source = 'pos'").fetchone() == ("金卡", None)
+        assert cur.execute("SELECT store, extras FROM mapped_records WHERE source = 'pos'").fetchone() == ("老客户", None)
 
 
 def test_cursor_per_thread_under_concurrency(db, tmp_path):
@@ -147,7 +148,7 @@ def test_content_breaks_ties_between_similar_headers():
     headers = ["联系电话", "联系手机", "下单时间"]
     samples = [["0311-46055700", "010-12345678", "0755 12345678"], ["15339833943", "13695385398", "189****2941"],
                ["2024-01-02 10:00:00"] * 3]
-    assert [s.field for s in mapping.suggest(headers, samples)] == ["landline", "mobile", None]
+    assert [s.field for s in mapping.suggest(headers, samples)] == ["landline", "mobile", "event_time"]
 
 
 # ---- content, not only shape -----------------------------------------------------------------
@@ -189,8 +190,12 @@ def test_valid_resident_ids_map_to_id_card_under_a_neutral_or_loose_header(heade
 @pytest.mark.parametrize("values", [[], VALID_IDS, ["13912345678", "13512345678", "13612345678"]],
                          ids=["no-sample", "resident-ids", "mobiles"])
 def test_order_ticket_and_transaction_numbers_are_never_a_person_field(header, values):
+    """An order or transaction number is an event's (order_id) when its header names one; a ticket,
+    tracking or invoice number takes nothing. Never a person field, whatever its values look like."""
     [s] = mapping.suggest([header], [values])
-    assert s.field is None
+    names_an_order = normalize_header(header) in {"订单号", "订单编号", "子订单编号", "交易号", "交易单号", "流水号",
+                                                  "orderid", "orderno", "ordernumber", "transactionid"}
+    assert s.field == ("order_id" if names_an_order else None)
 
 
 def test_a_loose_id_header_needs_resident_ids():
@@ -364,7 +369,7 @@ def test_salutations_regions_and_latin_data_standardize_without_losing_values(db
                   "李女士,13512345678,广东省深圳市南山区,202301011234567890\n张总,13612345678,浙江省 杭州市,202311111111111111\n")
     en = csv_file(tmp_path, "en.csv", ",".join(FEBRL_HEADERS) + "\n" + "\n".join(",".join(r) for r in FEBRL) + "\n")
     assert pipeline.load_file(db, "t", cn, source="cn").ingested.mapping == {
-        "客户称呼": "name", "手机号": "mobile", "所在地区": "address", "订单号": None}
+        "客户称呼": "name", "手机号": "mobile", "所在地区": "address", "订单号": "order_id"}
     pipeline.load_file(db, "t", en, source="en")
     with db.cursor() as cur:
         cn_rows = cur.execute("SELECT name, name_status, name_salutation, address_status, addr_province, addr_city, "
@@ -419,7 +424,7 @@ def test_a_tmall_contact_phone_of_landlines_yields_mobile_to_the_receivers_mobil
                 "'13712345678", "15912345678"],
                ["王伟", "李娜", "张伟", "刘洋", "陈静", "王芳", "赵敏", "孙丽"]]
     got = mapping.suggest(headers, samples)
-    assert [s.field for s in got] == [None, "landline", "mobile", "name"]
+    assert [s.field for s in got] == ["order_id", "landline", "mobile", "name"]
     assert got[2].confidence > 0.95  # the header and the quoted values agree
 
 
