@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from governance import pipeline
+from governance import cli_tags, pipeline
 from governance.access import audit, auth, masking
 from governance.access.events import Event
 from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start
@@ -822,6 +822,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = gsub.add_parser("overrides", help="list active overrides (without their values)")
     g.add_argument("--oneid")
     p.set_defaults(func=cmd_golden)
+    cli_tags.register(sub, with_actor)
     return parser
 
 

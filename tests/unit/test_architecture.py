@@ -30,10 +30,11 @@ LAYERS = [
     # standardize (pure normalizers, and the engine that reads mapped_records through SQL) sits below
     # sources: auto-mapping checks a sample the way standardization will read it.
     # events (parsing purchase and order fields in SQL) sits below sources: auto-mapping knows its status words.
-    {"access"}, {"standardize"}, {"events"}, {"sources"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"exports"},
+    {"access"}, {"standardize"}, {"events"}, {"sources"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"tags"}, {"exports"},
     {"pipeline"},
     {"jobs"},  # background jobs: run pipeline steps, used by the shells
     {"bootstrap"},
+    {"cli_tags"},  # the tags commands, registered by cli
     {"cli", "ui"},
     {"__main__"},
 ]
