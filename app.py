@@ -20,6 +20,7 @@ PAGES = [
     ("pages/review.py", "review", "page.review", "review.view", "app.section.workspace"),
     ("pages/customer360.py", "customer360", "page.customer360", "customer.view", "app.section.workspace"),
     ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
+    ("pages/tags.py", "tags", "page.tags", "tags.view", "app.section.workspace"),
     ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.privacy"),
     ("pages/requests.py", "requests", "page.requests", "dsr.manage", "app.section.privacy"),
     ("pages/retention.py", "retention", "page.retention", "retention.manage", "app.section.privacy"),

@@ -282,15 +282,16 @@ def _export_filter(items: list[str]):
     values: dict[str, list[str]] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or key not in ("channel", "province", "consent", "min_completeness"):
-            raise GovernanceError(f"Bad --filter {item!r}: use channel=, province=, consent= or min_completeness=.")
+        if not sep or key not in ("channel", "province", "consent", "min_completeness", "tag"):
+            raise GovernanceError(f"Bad --filter {item!r}: use channel=, province=, consent=, min_completeness= or tag=.")
         values.setdefault(key, []).extend(v.strip() for v in value.split(",") if v.strip())
     try:
         completeness = float(values["min_completeness"][-1]) if values.get("min_completeness") else None
     except ValueError:
         raise GovernanceError("min_completeness must be a number between 0 and 1.") from None
     return ExportFilter(channels=tuple(values.get("channel", ())), provinces=tuple(values.get("province", ())),
-                        consent=values["consent"][-1] if values.get("consent") else None, min_completeness=completeness)
+                        consent=values["consent"][-1] if values.get("consent") else None, min_completeness=completeness,
+                        tags=tuple(values.get("tag", ())))
 
 
 def _own_files(db) -> dict[str, Path]:
@@ -346,14 +347,16 @@ def cmd_consent(args, db) -> int:
 
 
 def _add_export_and_consent_parsers(sub, with_actor) -> None:
-    p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk or lineage (masked by default)"))
+    p = with_actor(sub.add_parser("export", help="export golden records, the crosswalk, lineage or tag values "
+                                                 "(masked by default)"))
     p.add_argument("what", choices=datasets.DATASETS)
     p.add_argument("--out", required=True, help="output file; the manifest goes to FILE.manifest.json")
     p.add_argument("--force", action="store_true", help="replace the output file (and its manifest) if it exists")
     p.add_argument("--format", choices=FORMATS, help="default: from the file extension, else csv")
     p.add_argument("--fields", help="comma-separated columns (default: all)")
     p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                   help="channel=crm,pos | province=广东省 | consent=marketing | min_completeness=0.6 (repeatable)")
+                   help="channel=crm,pos | province=广东省 | consent=marketing | min_completeness=0.6 | "
+                        "tag=lifecycle_stage (tag_values) (repeatable)")
     p.add_argument("--unmasked", action="store_true",
                    help="full values: --actor must be a user allowed to see personal data; needs --purpose; audited")
     p.add_argument("--purpose", help="why; 'marketing' (or 'marketing: …') keeps only consenting adults")
@@ -608,7 +611,7 @@ def _add_dsr_parsers(sub, with_actor) -> None:
 
 def cmd_golden(args, db) -> int:
     if args.golden_cmd == "refresh":
-        result = survivorship.refresh_golden(db, full=args.full)
+        result = pipeline.refresh_golden(db, args.actor, "golden", full=args.full)
         print(json.dumps(vars(result)) if args.json else
               f"golden records: {result.oneids} ({result.mode}, {result.rebuilt} rebuilt, {result.seconds:.2f} s)")
     elif args.golden_cmd == "rules":
@@ -802,7 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     # golden records
     p = sub.add_parser("golden", help="golden records: refresh, survivorship rules, steward overrides")
     gsub = p.add_subparsers(dest="golden_cmd", required=True)
-    g = gsub.add_parser("refresh", help="bring golden records up to date (incremental unless --full)")
+    g = with_actor(gsub.add_parser("refresh", help="bring golden records and tags up to date (incremental unless --full)"))
     g.add_argument("--full", action="store_true")
     g.add_argument("--json", action="store_true")
     gsub.add_parser("rules", help="the active survivorship rule of every field")

@@ -2,9 +2,9 @@
 
     load a file ──► standardize (+ keep erased people aside, import consent flags)
                                  ├──► refresh quality: profile and score
-                                 └──► resolve (OneIDs) ──► publish golden records
+                                 └──► resolve (OneIDs) ──► publish golden records ──► tags, scorecard
                                         ▲
-    decision, split, merge ─────────────┘ (re-run)      overrides, rules ──► golden records
+    decision, split, merge ─────────────┘ (re-run)      overrides, rules ──► golden records ──► tags
 
 Each step runs in one transaction that the pipeline holds: the stages open their own as usual
 and join it (see `store.storage`), so a multi-step operation commits once or not at all. One
@@ -35,6 +35,9 @@ from governance.standardize import engine
 from governance.store.chaos import chaos_point
 from governance.store.errors import DuplicateFileError, GovernanceError
 from governance.store.storage import Database, one, scalar
+from governance.tags import compute as tag_compute
+from governance.tags import library as tag_library
+from governance.tags import scorecard
 
 Progress = Callable[[float, str], None]  # progress(fraction 0..1, stage), as the steps report it
 
@@ -117,6 +120,7 @@ def refresh_quality(db: Database, actor: str, progress=None) -> Refresh:
 class Resolved:
     oneid: oneid_resolve.ResolveResult
     golden: survivorship.RefreshResult
+    tags: tag_compute.ComputeResult | None = None
 
 
 def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None, retrain: bool = False,
@@ -127,8 +131,8 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
     no existing OneID it does not join); a model is trained only for the first run or on `retrain`.
     The model scores before the writing transaction opens, so the store stays writable for others
     (sign-ins, reveals) while Splink trains; inside a transaction the caller holds (a split or
-    merge), it scores there. `progress(fraction, stage)` hears the stages standardize, score, link,
-    golden and done."""
+    merge), it scores there. Tags are computed for what changed once that has committed.
+    `progress(fraction, stage)` hears the stages standardize, score, link, golden, tags and done."""
     report = progress or _silent
     report(0.0, "standardize")
     standardize(db, actor)  # a step of its own: standardizing stale batches is safe to keep alone
@@ -142,9 +146,11 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
     with db.transaction():  # the crosswalk and its golden records land together, or neither does
         result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,
                                        review_low=review_low, prediction=prediction)
-        report(0.9, "golden")
+        report(0.85, "golden")
         resolved = Resolved(result, survivorship.refresh_golden(db))
     chaos_point("resolve.committed")
+    report(0.95, "tags")
+    resolved.tags = refresh_tags(db, actor, trigger="resolve")
     report(1.0, "done")
     return resolved
 
@@ -277,26 +283,57 @@ def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str 
         return after
 
 
+# ---- tags and the scorecard ---------------------------------------------------------------
+
+def refresh_tags(db: Database, actor: str, as_of=None, full: bool = False, progress: Progress | None = None,
+                 trigger: str = "tags") -> tag_compute.ComputeResult:
+    """Compute the published tags as of `as_of` (default: today in China time, or the latest date
+    they were computed for if that is later) for the OneIDs whose golden record changed, or in full;
+    then record the governance scorecard under `trigger`. The built-in tags are installed first."""
+    with db.transaction() as cur:
+        tag_library.ensure_builtins(cur)
+        result = tag_compute.compute(db, actor, as_of=as_of, full=full, progress=progress)
+        scorecard.record(cur, trigger)
+    return result
+
+
+def retire_tag(db: Database, actor: str, code: str, comment: str | None = None) -> int:
+    """Retire a tag and remove its values (its history stays), in one transaction; returns the version."""
+    with db.transaction() as cur:
+        version = tag_library.retire(db, actor, code, comment)
+        tag_compute.drop_values(cur, code)
+        return version
+
+
+def refresh_golden(db: Database, actor: str, trigger: str, oneids: list[str] | None = None,
+                   full: bool = False) -> survivorship.RefreshResult:
+    """Bring the golden records up to date, then the tags computed from them."""
+    with db.transaction():
+        golden = survivorship.refresh_golden(db, oneids=oneids, full=full)
+        refresh_tags(db, actor, trigger=trigger)
+        return golden
+
+
 def set_survivorship_rule(db: Database, actor: str, field_name: str, kind: str,
                           priority: list[str] | None = None, comment: str | None = None) -> tuple[int, survivorship.RefreshResult]:
     """Store a new version of a field's survivorship rule and rebuild the golden records."""
     with db.transaction():
         version = survivorship.set_rule(db, actor, field_name, kind, priority, comment)
-        return version, survivorship.refresh_golden(db)
+        return version, refresh_golden(db, actor, "survivorship")
 
 
 def set_override(db: Database, actor: str, oneid: str, field_name: str, value: str, reason: str) -> int:
     """Set a golden field by hand (with a reason) and refresh that golden record."""
     with db.transaction():
         override_id = overrides.set_override(db, actor, oneid, field_name, value, reason)
-        survivorship.refresh_golden(db, oneids=[oneid])
+        refresh_golden(db, actor, "override", oneids=[oneid])
         return override_id
 
 
 def remove_override(db: Database, actor: str, override_id: int, reason: str) -> None:
     with db.transaction():
         oneid = overrides.remove_override(db, actor, override_id, reason)
-        survivorship.refresh_golden(db, oneids=[oneid])
+        refresh_golden(db, actor, "override", oneids=[oneid])
 
 
 # ---- data-subject requests and retention ---------------------------------------------------
@@ -314,7 +351,7 @@ def correct(db: Database, actor: str, request_id: int, field_name: str, value: s
     """Apply a correction request as an override and refresh that golden record; returns the override id."""
     with db.transaction():
         target, override_id = dsr.correct(db, actor, request_id, field_name, value, reason, oneid=oneid)
-        survivorship.refresh_golden(db, oneids=[target])
+        refresh_golden(db, actor, "correction", oneids=[target])
         return override_id
 
 
@@ -338,7 +375,7 @@ def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_r
         run_id = retention.apply(db, actor, scope, target, confirm_records)
         if scope == "source" and confirm_records:
             report(0.6, "golden")
-            survivorship.refresh_golden(db)
+            refresh_golden(db, actor, "retention")
         report(1.0, "done")
         return run_id
 

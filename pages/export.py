@@ -26,7 +26,7 @@ with ctx.db.cursor() as cur:
 if province_options is None:
     st.stop()
 
-flt = sections.filters(ctx, province_options)
+flt = sections.filters(ctx, province_options, dataset)
 purpose = sections.purpose(ctx)
 unmasked = ctx.can("pii.unmasked") and st.toggle(tr("export.unmasked"), key="export_unmasked")
 st.caption(tr("export.rules_note"))

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from governance import pipeline
-from governance.ui import charts
+from governance.ui import charts, scorecard
 from governance.ui.guard import require
 from governance.ui.session import tr
 from governance.ui.widgets import table
@@ -30,6 +30,7 @@ cols[3].metric(tr("home.open_requests"), f"{info['open_requests']:,}",
                delta_color="inverse")
 
 st.plotly_chart(charts.rows_by_channel(info["by_channel"], ctx.lang, tr("home.rows_by_channel")), width="stretch")
+scorecard.panel(ctx)
 st.subheader(tr("home.recent_batches"))
 table(info["recent"])
 st.caption(tr("home.pii_note"))

@@ -48,6 +48,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export.run": frozenset({"admin", "steward"}),
     "consent.view": frozenset(ROLES),
     "consent.edit": frozenset({"admin", "steward"}),
+    "tags.view": frozenset(ROLES),
+    "tags.edit": frozenset({"admin", "steward"}),
+    "tags.approve": frozenset({"admin", "steward"}),
+    "tags.categories": frozenset({"admin"}),
+    "tags.source_map": frozenset({"admin", "steward"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

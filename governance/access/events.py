@@ -84,6 +84,18 @@ class Event(StrEnum):
     EXPORT_MASKED = "export.masked"
     EXPORT_UNMASKED = "export.unmasked"
     STORE_COMPACT = "store.compact"
+    # tags: library
+    TAG_SAVE = "tag.save"
+    TAG_SUBMIT = "tag.submit"
+    TAG_APPROVE = "tag.approve"
+    TAG_REJECT = "tag.reject"
+    TAG_DEPRECATE = "tag.deprecate"
+    TAG_RETIRE = "tag.retire"
+    TAG_CATEGORY = "tag.category"
+    # tags: source
+    TAG_SOURCE_MAPPING = "tag.source_mapping"
+    # tags: compute
+    TAGS_COMPUTE = "tags.compute"
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,24 @@ EVENTS: dict[Event, EventInfo] = {
     Event.EXPORT_UNMASKED: EventInfo("导出未脱敏数据", "Unmasked export",
                                      "A dataset was exported unmasked, with a stated purpose."),
     Event.STORE_COMPACT: EventInfo("压缩数据库", "Store compacted", "The DuckDB store file was compacted."),
+    # tags: library
+    Event.TAG_SAVE: EventInfo("保存标签定义", "Tag definition saved",
+                              "A new version of a tag definition was saved as a draft, with its reason."),
+    Event.TAG_SUBMIT: EventInfo("提交标签审核", "Tag submitted", "A draft tag version was submitted for review."),
+    Event.TAG_APPROVE: EventInfo("批准发布标签", "Tag approved",
+                                 "A reviewer other than its author approved a tag version, with a comment; it is published."),
+    Event.TAG_REJECT: EventInfo("驳回标签", "Tag rejected",
+                                "A reviewer other than its author rejected a tag version, with a comment; it is a draft again."),
+    Event.TAG_DEPRECATE: EventInfo("弃用标签", "Tag deprecated", "A published tag was deprecated: still computed, not for new use."),
+    Event.TAG_RETIRE: EventInfo("下线标签", "Tag retired", "A tag no other tag or audience uses was retired; its values were removed."),
+    Event.TAG_CATEGORY: EventInfo("修改标签分类", "Tag category changed",
+                                  "An administrator added or changed a tag category and the roles that may view and edit it."),
+    # tags: source
+    Event.TAG_SOURCE_MAPPING: EventInfo("修改来源标签映射", "Source tag mapping changed",
+                                        "A new version of a source column's value mapping onto standard tags was saved."),
+    # tags: compute
+    Event.TAGS_COMPUTE: EventInfo("计算标签", "Tags computed",
+                                  "Customer tag values were computed as of a date, in full or for the changed OneIDs."),
 }
 
 

@@ -10,6 +10,9 @@
   purpose, a sensitive field (resident ID) is exported only for people with its separate consent.
   Consent is read from the ledger at export time, so a withdrawal takes effect at once.
 - **Filters** (channel, province, consent, completeness score) and the row count run in SQL.
+- **Tag values** (`tag_values`): one row per OneID and published tag the role may view (or the tags
+  asked for). A personal tag's values are masked by the role's rule for unmapped columns; sensitive
+  tags are never exported (no separate consent covers them yet).
 - **Streaming.** Rows come from DuckDB as Arrow record batches and are masked and written one chunk at
   a time (`governance.store.tabular` writers), with a progress callback. Up to 200,000 rows come sorted
   (by OneID, or source and row); larger exports keep storage order, since a sort holds every row.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -51,8 +54,9 @@ from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import Database, scalar
 from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, XlsxWriter, open_writer, private_part, sweep_parts
 from governance.store.util import utcnow
+from governance.tags import library as tag_library
 
-DATASETS = ("golden", "crosswalk", "lineage")
+DATASETS = ("golden", "crosswalk", "lineage", "tag_values")
 CHUNK_ROWS = 20_000
 SORT_UP_TO = 200_000  # larger exports stream in storage order: a sort would hold every row in memory
 SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
@@ -84,6 +88,14 @@ def _lineage_columns() -> list[tuple[str, str, str | None]]:
             ("competing", f"array_to_string(l.competing, '{AGGREGATE_SEPARATOR}')", "*")]
 
 
+def _tag_values_columns() -> list[tuple[str, str, str | None]]:
+    return [("oneid", "t.oneid", None), ("tag_code", "t.tag_code", None), ("value", "t.value", TAG_VALUE),
+            ("as_of", "t.as_of", None), ("computed_at", "t.computed_at", None)]
+
+
+TAG_VALUE = "tag value"  # masked by the tag's sensitivity, not by a standard field
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -107,6 +119,10 @@ _DATASETS = {
                          "list_contains(?::VARCHAR[], b.channel)", "c.source, c.row_number"),
     "lineage": Dataset("lineage", _lineage_columns(), "golden_lineage l LEFT JOIN golden_records g ON g.oneid = l.oneid",
                        "l.oneid", "list_has_any(g.channels, ?::VARCHAR[])", "l.oneid, l.field"),
+    "tag_values": Dataset("tag_values", _tag_values_columns(),
+                          "tag_values t JOIN tag_definitions d ON d.code = t.tag_code AND d.version = t.tag_version "
+                          "LEFT JOIN golden_records g ON g.oneid = t.oneid", "t.oneid",
+                          "list_has_any(g.channels, ?::VARCHAR[])", "t.oneid, t.tag_code"),
 }
 
 
@@ -130,6 +146,7 @@ class ExportFilter:
     provinces: tuple[str, ...] = ()
     consent: str | None = None            # only people whose consent for this purpose is granted
     min_completeness: float | None = None  # golden completeness score, 0–1
+    tags: tuple[str, ...] = ()            # tag_values: these tags (default: every one the role may view)
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in ((), None)}
@@ -192,12 +209,22 @@ def authorize(request: ExportRequest) -> None:
             raise GovernanceError("An unmasked export needs a stated purpose.")
 
 
+def _tag_value_label(value: str, lang: str) -> str:
+    """A tag value's label from its definition's allowed values (yes/no for booleans), else the value."""
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+    allowed = "from_json(d.allowed_values, '[{\"code\": \"VARCHAR\", \"zh\": \"VARCHAR\", \"en\": \"VARCHAR\"}]')"
+    return (f"CASE WHEN d.value_type = 'boolean' THEN CASE {value} WHEN 'true' THEN '{yes}' WHEN 'false' THEN '{no}' END "
+            f"ELSE coalesce(list_filter({allowed}, lambda a: a.code = {value})[1].{lang}, {value}) END")
+
+
 def _granted(purpose: str) -> str:
     return f"coalesce(k.{purpose}, false)"
 
 
 def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | None) -> str:
     """A column masked in SQL (lineage values by the field of their row)."""
+    if fld == TAG_VALUE:
+        return f"CASE WHEN d.sensitivity = 'normal' THEN {expr} ELSE {masking.sql_mask_value(None, expr, role, policy)} END"
     if fld != "*":
         return masking.sql_mask_value(fld, expr, role, policy)
     whens = " ".join(f"WHEN l.field = '{f}' THEN {masking.sql_mask_value(f, expr, role, policy)}"
@@ -218,6 +245,8 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
     for name, expr, fld in ds.columns:
         if name not in chosen:
             continue
+        if request.labelled and ds.name == "tag_values" and name in ("tag_code", "value"):
+            expr = f"d.name_{request.lang}" if name == "tag_code" else _tag_value_label(expr, request.lang)
         if withhold_sensitive and fld in SENSITIVE_FIELDS:
             expr = f"CASE WHEN {_granted(consent.SENSITIVE_CONSENT[fld])} THEN {expr} END"
         elif withhold_sensitive and fld == "*":
@@ -244,6 +273,9 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
     if flt.min_completeness is not None:
         where.append("g.completeness >= ?")
         params.append(float(flt.min_completeness))
+    if request.dataset == "tag_values":
+        where.append("list_contains(?::VARCHAR[], t.tag_code) AND d.sensitivity <> 'sensitive'")
+        params.append(list(flt.tags))
     key = request.consent_purpose
     if key:
         where.append(_granted(key))
@@ -258,10 +290,23 @@ def _needs_golden(cur: duckdb.DuckDBPyConnection) -> None:
         raise GovernanceError("There are no golden records yet: resolve OneIDs first (python -m governance resolve).")
 
 
+def with_visible_tags(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> ExportRequest:
+    """A tag_values request naming its tags: those asked for (each must be one the role may view and
+    not sensitive), or every such tag."""
+    if request.dataset != "tag_values":
+        return request
+    visible = tag_library.tag_list(cur, request.role)
+    allowed = [c for c, s in zip(visible["code"], visible["sensitivity"]) if s != "sensitive"] if len(visible) else []
+    refused = [t for t in request.filter.tags if t not in allowed]
+    if refused:
+        raise PermissionDenied(f"Tags that cannot be exported by this role: {', '.join(refused)}.")
+    return replace(request, filter=replace(request.filter, tags=request.filter.tags or tuple(allowed)))
+
+
 def count_rows(cur: duckdb.DuckDBPyConnection, request: ExportRequest) -> int:
     """How many rows the export would hold (one SQL count)."""
     _needs_golden(cur)
-    sql, params = query(request, ordered=False)
+    sql, params = query(with_visible_tags(cur, request), ordered=False)
     return cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
 
 
@@ -363,6 +408,7 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
     sweep_parts(out.parent)
     fields = request.chosen_fields()
     with db.cursor() as cur:
+        request = with_visible_tags(cur, request)
         total = count_rows(cur, request)
     if request.format == "xlsx" and total > XLSX_MAX_ROWS:
         raise GovernanceError(f"{total:,} rows do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,}); use CSV or Parquet.")

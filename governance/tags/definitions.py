@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from governance.store.errors import GovernanceError
+from governance.store.schema import CHANNELS
 
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 CODE_MAX = 48
@@ -138,7 +139,8 @@ AGE_BANDS = _values(("under_18", "18岁以下", "under 18"), ("18_24", "18-24岁
                     ("25_29", "25-29岁", "25-29"), ("30_34", "30-34岁", "30-34"), ("35_39", "35-39岁", "35-39"),
                     ("40_49", "40-49岁", "40-49"), ("50_59", "50-59岁", "50-59"), ("60_plus", "60岁及以上", "60+"))
 CITY_TIERS = _values(("tier1", "一线", "tier 1"), ("new_tier1", "新一线", "new tier 1"), ("tier2", "二线", "tier 2"),
-                     ("tier3", "三线", "tier 3"), ("tier4", "四线", "tier 4"), ("tier5", "五线", "tier 5"))
+                     ("lower", "三线及以下", "tier 3 and below"))
+CHANNEL_VALUES = _values(*((code, zh, en) for code, (zh, en) in CHANNELS.items()))
 MEMBER_TIERS = _values(("regular", "普通会员", "regular"), ("silver", "银卡", "silver"), ("gold", "金卡", "gold"),
                        ("platinum", "白金卡", "platinum"), ("diamond", "钻石卡", "diamond"))
 
@@ -155,12 +157,15 @@ BUILTINS: tuple[TagDefinition, ...] = (
              "截至计算日，距最近一笔已完成订单的天数；从未下单则无值。"),
     _builtin("rfm_frequency_365", "近365天订单数", "Orders in the last 365 days", "value", "number",
              {"template": "rfm_frequency_365"},
-             "计算日及之前365天内已完成订单的笔数（退款、取消、未完成的订单不计）。"),
+             "计算日及之前365天内已完成订单的笔数（退款、取消、未完成的订单不计）；有过已完成订单但近365天没有则为0，"
+             "从未下单则无值。"),
     _builtin("rfm_monetary_365", "近365天消费金额", "Spend in the last 365 days", "value", "number",
              {"template": "rfm_monetary_365"},
-             "计算日及之前365天内已完成订单的金额合计（退款、取消、未完成的订单不计）。"),
+             "计算日及之前365天内已完成订单的金额合计（退款、取消、未完成的订单不计）；有过已完成订单但近365天没有则为0，"
+             "从未下单则无值。"),
     _builtin("rfm_segment", "RFM客户分群", "RFM segment", "value", "enum", {"template": "rfm_segment"},
-             "按最近消费、频次、金额的五分位得分（高于平均为高）分为八类；从未下单则无值。", RFM_SEGMENTS),
+             "按最近消费、频次、金额的五分位得分（高于平均为高）分为八类；五分位阈值由该计算日的首次计算确定，"
+             "同一计算日的后续计算沿用；从未下单则无值。", RFM_SEGMENTS),
     _builtin("lifecycle_stage", "生命周期阶段", "Lifecycle stage", "lifecycle", "enum",
              {"template": "lifecycle_stage", "new_days": 30, "active_days": 90, "dormant_days": 180},
              "潜在：无已完成订单；新客：首单在30天内（优先于活跃）；活跃：最近一单在90天内；"
@@ -168,9 +173,10 @@ BUILTINS: tuple[TagDefinition, ...] = (
     _builtin("age_band", "年龄段", "Age band", "basic", "enum", {"template": "age_band"},
              "按黄金记录的出生日期，截至计算日的年龄分段。", AGE_BANDS),
     _builtin("city_tier", "城市等级", "City tier", "basic", "enum", {"template": "city_tier"},
-             "按黄金记录的城市，对照城市等级表（一线、新一线、二线……）。", CITY_TIERS),
+             "按黄金记录的城市，对照《2024城市商业魅力排行榜》：一线、新一线、二线，其余已知城市为三线及以下；"
+             "无法识别的城市无值。", CITY_TIERS),
     _builtin("preferred_channel", "偏好渠道", "Preferred channel", "channel", "enum", {"template": "preferred_channel"},
-             "近365天已完成订单金额最高的渠道。"),
+             "近365天已完成订单金额最高的渠道。", CHANNEL_VALUES),
     _builtin("preferred_category", "偏好品类", "Preferred category", "preference", "enum",
              {"template": "preferred_category"}, "近365天已完成订单金额最高的商品品类。"),
     _builtin("member_tier", "会员等级", "Member tier", "member", "enum",

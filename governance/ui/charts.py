@@ -173,3 +173,61 @@ def precision_bands(bands: pd.DataFrame, target: float, texts: dict[str, str], t
     fig.update_xaxes(title=texts["band"], type="category", categoryorder="category ascending")
     fig.update_yaxes(title=texts["precision"], range=[0, 1.05], tickformat=".0%")
     return _layout(fig, title)
+
+
+# ---- tags: health (tag health charts and the governance scorecard)
+
+def tag_coverage_runs(runs: pd.DataFrame, title: str, run_label: str = "as of") -> go.Figure:
+    """Coverage (0–1) per computation of one tag, oldest first; `runs` as tags.health.runs gives it
+    (run_id, as_of, coverage). Each run is a category on x (two runs may share a date)."""
+    runs = runs.sort_values("run_id", kind="stable")
+    x = [f"{a} #{r}" for a, r in zip(runs["as_of"].astype(str), runs["run_id"])]
+    fig = go.Figure(go.Scatter(x=x, y=runs["coverage"].astype(float), mode="lines+markers",
+                               hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    fig.update_xaxes(title=run_label, type="category")
+    return _layout(fig, title, 320)
+
+
+def tag_distribution(frame: pd.DataFrame, title: str, top: int = 20) -> go.Figure:
+    """A tag's values as bars: `frame` as tags.health.distribution gives it (label, oneids, share),
+    most frequent first; the `top` most frequent are shown."""
+    data = frame.head(top)
+    fig = go.Figure(go.Bar(x=data["label"].astype(str), y=data["oneids"], customdata=data["share"],
+                           texttemplate="%{customdata:.0%}", textposition="auto",
+                           hovertemplate="%{x}: %{y:,} (%{customdata:.1%})<extra></extra>"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=",d", rangemode="tozero")
+    return _layout(fig, title, 320)
+
+
+def tag_psi(runs: pd.DataFrame, title: str, bound: float = 0.25, bound_label: str = "0.25",
+            run_label: str = "as of") -> go.Figure:
+    """PSI per computation against the one before (runs without a PSI are left out), with the alert
+    bound as a dashed line; bars above it are red."""
+    data = runs.dropna(subset=["psi"]).sort_values("run_id", kind="stable")
+    x = [f"{a} #{r}" for a, r in zip(data["as_of"].astype(str), data["run_id"])]
+    values = data["psi"].astype(float)
+    fig = go.Figure(go.Bar(x=x, y=values, marker_color=["#c62828" if v > bound else "#1f77b4" for v in values],
+                           hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=bound, line_dash="dash", line_color="#c62828", annotation_text=bound_label)
+    fig.update_xaxes(title=run_label, type="category")
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, title, 320)
+
+
+def scorecard_trend(history: pd.DataFrame, labels: dict[str, str], title: str, refresh_label: str = "refresh") -> go.Figure:
+    """The scorecard's rates over refreshes: one line per measure in `labels` (measure -> name),
+    rates 0–1 on a percent axis; the quality score (0–100) is drawn as a percent too."""
+    data = history.reset_index(drop=True)
+    x = [f"{i} · {str(ts)[:16]}" for i, ts in enumerate(data["recorded_at"], start=1)]  # refreshes may share a minute
+    fig = go.Figure()
+    for measure, name in labels.items():
+        if measure not in data.columns:
+            continue
+        values = pd.to_numeric(data[measure], errors="coerce") / (100 if measure == "quality_score" else 1)
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name, customdata=data["trigger"],
+                                 hovertemplate="%{x} · %{customdata}: %{y:.1%}<extra>" + name + "</extra>"))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    fig.update_xaxes(title=refresh_label, type="category")
+    return _layout(fig, title, 320)

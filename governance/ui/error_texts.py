@@ -244,6 +244,116 @@ CATALOGUE: dict[str, str] = {
     "{out} is Steward's {what}; write the output to another file.": "{out} 是 Steward 自己的文件（{what}），请写到其他文件。",
     "{out} is a folder; give a file name.": "{out} 是文件夹，请给出文件名。",
     "{out} already exists; add --force to replace it.": "{out} 已存在；如需替换，请加上 --force。",
+    # tags: definitions
+    "Tag code {code!r} must be lower snake case (letters, digits and single underscores, starting with a letter), "
+    "at most {code_max} characters.":
+        "标签编码“{code}”须为小写下划线格式（字母、数字和单个下划线，以字母开头），最多 {code_max} 个字符。",
+    "A condition is nested more than 20 levels deep.": "条件嵌套超过 20 层。",
+    "A condition must be a JSON object such as {{\"field\": \"province\", \"in\": [\"广东省\"]}}.":
+        "条件必须是一个 JSON 对象，例如 {{\"field\": \"province\", \"in\": [\"广东省\"]}}。",
+    "A test names exactly one of field, event or tag.": "每个判断只能指定一个对象：字段、消费事件或标签。",
+    "A test takes exactly one operator: {operators}.": "每个判断只能有一个比较方式：{operators}。",
+    "Unknown key in a condition: {unknown}.": "条件中有无法识别的项：{unknown}。",
+    "\"{ops}\" takes a non-empty list of values.": "“{ops}”需要一个非空的取值列表。",
+    "\"is_null\" takes true or false.": "“is_null”只能取 true 或 false。",
+    "The technical definition must be a JSON object.": "技术定义必须是一个 JSON 对象。",
+    "A tag needs a Chinese and an English name.": "标签需要中文名和英文名。",
+    "Unknown value type {value_type!r}; choose one of {value_types}.": "未知的取值类型“{value_type}”；请从以下类型中选择：{value_types}。",
+    "Unknown sensitivity {sensitivity!r}; choose one of {sensitivities}.": "未知的敏感级别“{sensitivity}”；请从以下级别中选择：{sensitivities}。",
+    "Unknown refresh cadence {refresh_cadence!r}; choose one of {cadences}.":
+        "未知的刷新频率“{refresh_cadence}”；请从以下频率中选择：{cadences}。",
+    "An enumeration tag lists its allowed values.": "枚举型标签需要列出允许的取值。",
+    "Allowed values must be distinct and not empty.": "允许的取值不能重复，也不能为空。",
+    "A tag definition file holds one JSON object.": "标签定义文件应包含一个 JSON 对象。",
+    "The tag definition lacks: {missing}.": "标签定义缺少：{missing}。",
+    "allowed_values is a list.": "allowed_values 应为列表。",
+    "\"{key}\" takes a non-empty list of conditions and nothing beside it.": "“{key}”需要一个非空的条件列表，且不能有其他项。",
+    "\"not\" takes one condition and nothing beside it.": "“not”只能包含一个条件，且不能有其他项。",
+    "Unknown event aggregate {cond!r}; choose one of {event_aggregates}.": "未知的消费指标“{cond}”；请从以下指标中选择：{event_aggregates}。",
+    "\"days\" must be a whole number of days from 1 to 3660.": "“days”必须是 1 到 3660 之间的整数天数。",
+    "Unknown template {technical!r}.": "未知的内置模板“{technical}”。",
+    "A source mapping names its conflict rule: {conflict_rules}.": "来源映射需要指定冲突规则：{conflict_rules}。",
+    "A rule with \"when\" defines a boolean tag.": "带“when”的规则只能定义布尔型标签。",
+    "\"cases\" define an enumeration tag.": "“cases”只能定义枚举型标签。",
+    "\"cases\" is a list of {{\"value\": …, \"when\": condition}}.": "“cases”应为 {{\"value\": …, \"when\": 条件}} 的列表。",
+    "A metric defines a number tag from an event aggregate: {metric_events}.": "指标只能基于消费指标定义数值型标签：{metric_events}。",
+    "Case values not among the allowed values: {unknown}.": "以下分支取值不在允许的取值中：{unknown}。",
+    "Each allowed value is a code or {{\"code\", \"zh\", \"en\"}}.": "每个允许的取值应为一个编码或 {{\"code\", \"zh\", \"en\"}}。",
+    "The technical definition needs one of: template, source_mapping, when, cases, metric.":
+        "技术定义需要以下之一：template、source_mapping、when、cases、metric。",
+    # tags: source
+    "No source named {source!r}; there are no sources yet.": "没有名为“{source}”的数据源；目前还没有任何数据源。",
+    "No source named {source!r}; the sources are: {sources}.": "没有名为“{source}”的数据源；现有数据源：{sources}。",
+    "The source {source!r} has no column {column!r}; its columns are: {columns}.":
+        "数据源“{source}”没有“{column}”这一列；它的列有：{columns}。",
+    "The values are a non-empty JSON object {{SOURCE_VALUE: TAG_VALUE}} or "
+    "{{SOURCE_VALUE: {{\"tag\": CODE, \"value\": VALUE}}}}.":
+        "映射值必须是非空的 JSON 对象 `{{来源值: 标签值}}` 或 `{{来源值: {{\"tag\": 标签编码, \"value\": 标签值}}}}`。",
+    "A source value to map must not be empty.": "要映射的来源值不能为空。",
+    "Unknown key in the mapping of {value!r}: {keys}.": "“{value}”的映射中有未知的键：{keys}。",
+    "The value {value!r} names the tag {code!r}, but the mapping is for {tag_code!r}.":
+        "值“{value}”指定的标签是“{code}”，但本次映射针对的是标签“{tag_code}”。",
+    "The source value {value!r} is given twice (values match ignoring case and spaces).":
+        "来源值“{value}”出现了两次（比较时忽略大小写和首尾空格）。",
+    "Each mapped value names its tag: {{\"tag\": CODE, \"value\": VALUE}}, or give the tag.":
+        "每个映射值都要指明标签：`{{\"tag\": 标签编码, \"value\": 标签值}}`，或者统一指定标签。",
+    "The tag {code!r} is not computed from source mappings; its technical definition has no source_mapping.":
+        "标签“{code}”不是由来源映射计算的：它的技术定义中没有 source_mapping。",
+    "The tag {code!r} is retired.": "标签“{code}”已停用。",
+    "The value for the tag {code!r} must be one value, not {kind}.": "标签“{code}”的映射值必须是单个值，而不是 {kind}。",
+    "The tag {code!r} takes true or false, not {value!r}.": "标签“{code}”只接受 true 或 false，不接受“{value}”。",
+    "{value!r} is not an allowed value of the tag {code!r}; allowed: {values}.":
+        "“{value}”不是标签“{code}”的允许值；允许值为：{values}。",
+    "The tag {code!r} takes a number, not {value!r}.": "标签“{code}”只接受数字，不接受“{value}”。",
+    "The tag {code!r} takes a date such as 2026-03-01, not {value!r}.":
+        "标签“{code}”只接受日期（如 2026-03-01），不接受“{value}”。",
+    "Cannot read the values file {name}: {detail}": "无法读取映射值文件 {name}：{detail}",
+    "Cannot read the values file {name}: it is nested too deeply.": "无法读取映射值文件 {name}：嵌套层级太深。",
+    "The values file holds one JSON object: {{\"tag\": CODE, \"values\": {{SOURCE_VALUE: TAG_VALUE}}}}.":
+        "映射值文件必须是一个 JSON 对象：`{{\"tag\": 标签编码, \"values\": {{来源值: 标签值}}}}`。",
+    "The file maps to the tag {named!r} but --tag says {tag!r}.": "文件映射到标签“{named}”，但 --tag 指定的是“{tag}”。",
+    # tags: library
+    "No tag {code!r}.": "没有标签“{code}”。",
+    "The tag {code!r} has no version {version}.": "标签“{code}”没有第 {version} 版。",
+    "A category path is lower snake case segments joined by '/' (such as preference/category), not {path!r}.":
+        "分类路径由小写字母、数字和下划线组成的段以“/”连接（如 preference/category），“{path}”不符合。",
+    "A category needs a Chinese and an English name.": "分类需要中文名和英文名。",
+    "Unknown roles: {roles}; choose from {choices}.": "未知角色：{roles}；请从以下角色中选择：{choices}。",
+    "Only admins and stewards edit tags: edit_roles names admin or steward only.":
+        "只有管理员和数据管家可以编辑标签：可编辑角色只能是管理员或数据管家。",
+    "{actor!r} is not an active Steward user: pass --actor USER with your user name.":
+        "“{actor}”不是在用的 Steward 用户：请用 `--actor 用户名` 指明您的用户名。",
+    "Unknown tag category {category!r}; choose one of {categories}.": "未知的标签分类“{category}”；请从以下分类中选择：{categories}。",
+    "Only stewards and admins change tags; {username} is {role}.": "只有数据管家和管理员可以修改标签；{username} 的角色是{role}。",
+    "The role {role} may not edit tags in the category {category!r}.": "角色“{role}”不能编辑分类“{category}”中的标签。",
+    "An approval needs a comment.": "批准需要填写审核意见。",
+    "A rejection needs a comment.": "驳回需要填写审核意见。",
+    "Only admins change tag categories; {username} is {role}.": "只有管理员可以修改标签分类；{username} 的角色是{role}。",
+    "The parent category {parent!r} does not exist yet.": "上级分类“{parent}”还不存在。",
+    "The owner {owner!r} is not a Steward user.": "负责人“{owner}”不是 Steward 用户。",
+    "Version {version} of {code!r} is {status}; only a draft is submitted for review.":
+        "标签“{code}”第 {version} 版的状态是“{status}”；只有草稿可以提交审核。",
+    "Version {version} of {code!r} is {status}, not in review.": "标签“{code}”第 {version} 版的状态是“{status}”，不在审核中。",
+    "Four eyes: {username} wrote version {version} of {code!r}; another steward or admin reviews it.":
+        "双人复核：标签“{code}”第 {version} 版由 {username} 编写，须由另一位数据管家或管理员审核。",
+    "The tag {code!r} has no published version to deprecate.": "标签“{code}”没有可弃用的已发布版本。",
+    "The tag {code!r} is not published or deprecated; only those are retired.":
+        "标签“{code}”既未发布也未弃用；只有已发布或已弃用的标签可以下线。",
+    "The tag {code!r} cannot be retired: the tags {tags} and the audiences {audiences} use it.":
+        "标签“{code}”不能下线：标签 {tags} 和人群 {audiences} 正在使用它。",
+    "The tag {code!r} cannot be retired: the tags {tags} use it.": "标签“{code}”不能下线：标签 {tags} 正在使用它。",
+    "The tag {code!r} cannot be retired: the audiences {audiences} use it.": "标签“{code}”不能下线：人群 {audiences} 正在使用它。",
+    "The category {category!r} already has a published tag named {name!r}: {code}. Choose another name.":
+        "分类“{category}”中已有名为“{name}”的已发布标签：{code}。请换一个名称。",
+    "The tag {code!r} is retired; give a new definition a new code.": "标签“{code}”已下线；新的定义请使用新的编码。",
+    "Nothing changed since version {version} of {code!r}.": "与标签“{code}”第 {version} 版相比没有任何改动。",
+    "A new version of {code!r} needs a reason: say why it changes.": "标签“{code}”的新版本需要填写修改原因。",
+    "Cannot read the tag definition file {name}: {detail}": "无法读取标签定义文件 {name}：{detail}",
+    "Cannot read the tag definition file {name}: it is nested too deeply.": "无法读取标签定义文件 {name}：嵌套层级太深。",
+    # tags: library, near-duplicate warnings on save (not raised; the UI translates them the same way)
+    "The name {name!r} is like {other!r} of the tag {code}; is it the same tag?":
+        "名称“{name}”与标签 {code} 的“{other}”相近，是否为同一个标签？",
+    "The technical definition is the same as the tag {code}'s.": "技术定义与标签 {code} 的相同。",
 }
 
 # Parts of messages that a placeholder carries: where in a file, what a file holds.

@@ -12,14 +12,24 @@ from governance.jobs import runner as jobs_runner
 from governance.privacy import consent
 from governance.store.schema import CHANNELS, channel_label
 from governance.store.tabular import MIME
+from governance.tags import library as tag_library
 from governance.ui import jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext
 from governance.ui.session import tr
 
 
-def filters(ctx: PageContext, province_options: list[str]) -> datasets.ExportFilter:
-    """The 'filters' expander: channels, provinces, a granted consent, a minimum completeness."""
+def filters(ctx: PageContext, province_options: list[str], dataset: str = "golden") -> datasets.ExportFilter:
+    """The 'filters' expander: channels, provinces, a granted consent, a minimum completeness; for tag
+    values, which tags (default: every tag the role may export)."""
+    tags: list[str] = []
+    if dataset == "tag_values":
+        with ctx.db.cursor() as cur:
+            listed = tag_library.tag_list(cur, ctx.user.role)
+        listed = listed[(listed["sensitivity"] != "sensitive") & listed["computed_version"].notna()]
+        names = dict(zip(listed["code"], listed["name_zh" if ctx.lang == "zh" else "name_en"]))
+        tags = st.multiselect(tr("export.tags"), list(names), format_func=names.get, key="export_tags",
+                              placeholder=tr("common.choose_many"))
     with st.expander(tr("export.filters"), expanded=False):
         f1, f2 = st.columns(2)
         channels = f1.multiselect(tr("export.channels"), list(CHANNELS), format_func=lambda c: channel_label(c, ctx.lang),
@@ -30,7 +40,8 @@ def filters(ctx: PageContext, province_options: list[str]) -> datasets.ExportFil
                                       format_func=lambda p: ctx.t(f"consent.purpose_{p}") if p else ctx.t("export.any"),
                                       key="export_consent")
         min_completeness = f2.slider(tr("export.min_completeness"), 0.0, 1.0, 0.0, 0.05, key="export_completeness")
-    return datasets.ExportFilter(tuple(channels), tuple(provinces), consent_filter or None, min_completeness or None)
+    return datasets.ExportFilter(tuple(channels), tuple(provinces), consent_filter or None, min_completeness or None,
+                                 tuple(tags))
 
 
 def purpose(ctx: PageContext) -> str | None:

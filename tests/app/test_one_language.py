@@ -53,6 +53,7 @@ PRODUCT_NAMES = frozenset({
     "Steward", "OneID", "SHA", "SHA256", "HMAC", "CSV", "TSV", "TXT", "XLSX", "XLS", "ODS", "JSON", "Lines",
     "Parquet", "PARQUET", "Excel", "SQL", "ID", "AppID", "OpenID", "UnionID", "CRM", "POS", "Unix", "UTC",
     "PIPIA", "log2", "GB",  # GB: a national standard's number (GB/T 2261.1)
+    "PSI", "RFM",  # the population stability index and the RFM model, known by these names
 })
 # Table columns whose cells are data (typed, uploaded or derived from what was uploaded), not UI text.
 DATA_COLUMNS = frozenset(FIELD_NAMES) | frozenset(EVENT_FIELD_NAMES) | frozenset({
@@ -64,6 +65,7 @@ DATA_COLUMNS = frozenset(FIELD_NAMES) | frozenset(EVENT_FIELD_NAMES) | frozenset
     "lift_reason", "steward", "decided_by", "keys", "shared_values", "pair", "sheet", "encoding",
     "columns",  # the source-file headers a processing activity covers (record of processing)
     "rule_id",  # a quality rule's id, typed by the steward who created it
+    "change_reason",  # why a tag version was saved, typed by its author
 })
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -120,10 +122,29 @@ def workspace(tmp_path_factory):
     jobs.finish(db, done, {"rows": 10})
     failed = jobs.create(db, "resolve", steward, origin="cli", status="running")
     jobs.fail(db, failed, *jobs.failure(RuntimeError("model file unreadable"), tmp))
+    _tags(db, steward)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STEWARD_DB", str(path))
         yield db, tmp / "files", oneids
     db.close()
+
+
+def _tags(db, steward: str) -> None:
+    """The tag library with its built-ins computed, and a steward's tag with two versions and reviews."""
+    from governance.tags import compute, library
+    from governance.tags.definitions import TagDefinition
+
+    with db.transaction() as cur:
+        library.ensure_builtins(cur)
+    tag = TagDefinition("big_spender", "高消费客户", "Big spender", "value", "boolean",
+                        {"when": {"all": [{"event": "spend", "days": 365, "gte": 1000},
+                                          {"not": {"field": "province", "in": ["广东省"]}}]}}, "近一年消费满一千元。")
+    library.save(db, steward, tag, "首版")
+    library.submit(db, steward, "big_spender", "请审核")
+    library.approve(db, USERS["admin"][0], "big_spender", "门槛合理")
+    library.save(db, steward, TagDefinition(**{**tag.__dict__, "technical": {
+        "when": {"event": "spend", "days": 365, "gte": 2000}}, "extra": {}}), "门槛提高")
+    compute.compute(db, steward)
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,10 @@ def workspace_data(db) -> Data:
             UNION SELECT province FROM golden_records UNION SELECT city FROM golden_records
             UNION SELECT requester FROM dsr_requests UNION SELECT identity_check FROM dsr_requests
             UNION SELECT comment FROM review_decisions UNION SELECT notice_version FROM consent_records UNION SELECT rule_id FROM quality_rules
-            UNION SELECT json_extract_string(result, '$.incident') FROM jobs""").fetchall()
+            UNION SELECT json_extract_string(result, '$.incident') FROM jobs
+            UNION SELECT name_zh FROM tag_definitions UNION SELECT name_en FROM tag_definitions
+            UNION SELECT business_definition FROM tag_definitions UNION SELECT product_category FROM std_events
+            UNION SELECT comment FROM tag_reviews""").fetchall()
         headers = {h for (h,) in cur.execute("SELECT DISTINCT header FROM mapping_entries").fetchall()}
     values = {str(v) for (v,) in rows if v} | set(ENCODINGS)  # codec names are identifiers, never translated
     return Data(sorted(values, key=len, reverse=True), frozenset(headers - set(COLUMNS)))
@@ -319,6 +343,9 @@ def interactions(url: str, files, oneids: list[str], lang: str) -> list:
     if url == "upload":
         return [lambda at, f=f: at.file_uploader(key="upload_file").set_value((f.name, f.read_bytes(), "text/csv")).run()
                 for f in sorted(files.glob("*.csv"))[:2] if f.name != "truth.csv"]
+    if url == "tags":
+        return [lambda at, c=c: at.selectbox(key="tags_pick").set_value(c).run()
+                for c in ("lifecycle_stage", "big_spender", "rfm_monetary_365", "member_tier")]
     if url == "users":
         return [lambda at: at.selectbox(key="users_pick").set_value(USERS["analyst"][0]).run(),
                 lambda at: _rejected_password(at, lang)]

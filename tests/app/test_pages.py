@@ -14,17 +14,18 @@ PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "page
          "quality": "pages/quality.py", "rules": "pages/rules.py", "review": "pages/review.py",
          "users": "pages/users.py", "audit": "pages/audit.py", "ropa": "pages/ropa.py",
          "masking": "pages/masking_policies.py", "customer360": "pages/customer360.py", "export": "pages/export.py",
-         "consent": "pages/consent.py", "requests": "pages/requests.py", "retention": "pages/retention.py"}
+         "consent": "pages/consent.py", "requests": "pages/requests.py", "retention": "pages/retention.py",
+         "tags": "pages/tags.py"}
 REACHABLE = {
     "admin": set(PAGES),
     "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa", "customer360", "export", "consent",
-                "requests", "retention"},
-    "analyst": {"home", "sources", "quality", "review", "customer360", "consent"},
+                "requests", "retention", "tags"},
+    "analyst": {"home", "sources", "quality", "review", "customer360", "consent", "tags"},
 }
 TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quality": "Quality", "rules": "Rules",
           "review": "OneID review", "users": "Users", "audit": "Audit log", "ropa": "Record of processing",
           "masking": "Masking policies", "customer360": "Customer 360", "export": "Export", "consent": "Consent ledger",
-          "requests": "Requests", "retention": "Retention"}
+          "requests": "Requests", "retention": "Retention", "tags": "Tags"}
 
 
 @pytest.fixture
@@ -177,7 +178,8 @@ def test_chinese_is_the_default_language(loaded):
 
 def test_home_shows_the_workspace(loaded):
     at = app_test(loaded, "analyst").run()
-    assert [m.value for m in at.metric] == ["1", "1", "2", "3", "—", "0", "0", "0"]  # nothing profiled or resolved yet
+    # nothing profiled or resolved yet; then the scorecard's four rates, none yet
+    assert [m.value for m in at.metric] == ["1", "1", "2", "3", "—", "0", "0", "0", "—", "—", "—", "—"]
     assert at.get("plotly_chart")
 
 
