@@ -17,6 +17,7 @@ Shortcuts (the store is generated in SQL, not through the pipeline, to reach mil
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         events = build(db, args.oneids, args.events_per)
         print(f"store: {args.oneids:,} OneIDs, {events:,} events, built in {time.perf_counter() - started:.1f}s")
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+              + f" on {os.cpu_count()} cores")
         db.checkpoint()
 
         with db.cursor() as cur:
@@ -151,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     "SELECT tag_code, mode, seconds, changed FROM tag_runs ORDER BY run_id DESC LIMIT ?",
                     [full.tags]).fetchall()[::-1]:
                 print(f"  {code:20s} {mode:11s} {seconds:6.2f}s  {n:>7,} changed")
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         db.close()
     return 0
 

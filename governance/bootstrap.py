@@ -11,6 +11,7 @@ from governance.access import audit, auth
 from governance.sources.ingest import IngestResult
 from governance.store import config
 from governance.store.storage import Database
+from governance.tags import library as tag_library
 
 ADMIN_PASSWORD_FILE = auth.INITIAL_ADMIN_PASSWORD_FILE
 
@@ -65,8 +66,25 @@ class FirstStart:
 
 
 def first_start(db: Database, demo: bool = True) -> FirstStart:
-    """Everything a fresh store needs: secrets, the first administrator and, unless told not to,
+    """Everything a fresh store needs: secrets, the first administrator, the built-in tags and, unless told not to,
     the demo workspace (loaded, standardized, profiled and resolved by the pipeline)."""
+    password = prepare(db)
+    return FirstStart(password, pipeline.load_demo(db) if demo else [])
+
+
+def prepare(db: Database) -> str | None:
+    """What every start needs (the app's too): the secrets, the first administrator (its new password,
+    or None) and the built-in tags with their categories."""
     ensure_secrets()
     password = ensure_admin(db)
-    return FirstStart(password, pipeline.load_demo(db) if demo else [])
+    with db.transaction() as cur:
+        tag_library.ensure_builtins(cur)
+    return password
+
+
+def protected_files(db: Database) -> dict[str, Path]:
+    """Files an output must never replace: the store, its write-ahead log, the secrets file, the audit
+    log's anchor and the initial admin password."""
+    return {"store": db.path, "store's write-ahead log": Path(f"{db.path}.wal"), "secrets file": config.secrets_path(),
+            "audit anchor": audit.anchor_path(db.path.resolve()),
+            "initial admin password file": db.path.parent / ADMIN_PASSWORD_FILE}

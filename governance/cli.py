@@ -11,7 +11,7 @@ from pathlib import Path
 from governance import cli_tags, pipeline
 from governance.access import audit, auth, masking
 from governance.access.events import Event
-from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start
+from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start, protected_files
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
@@ -22,7 +22,7 @@ from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile, rules
 from governance.sources import catalogue, mapping
 from governance.sources.readers import SUPPORTED
-from governance.store.config import resolve_db_path, secrets_path
+from governance.store.config import resolve_db_path
 from governance.store.errors import INCIDENT_LOG, GovernanceError, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
@@ -294,20 +294,12 @@ def _export_filter(items: list[str]):
                         tags=tuple(values.get("tag", ())))
 
 
-def _own_files(db) -> dict[str, Path]:
-    """Files an output must never replace: the store, its write-ahead log, the secrets file, the audit
-    log's anchor and the initial admin password."""
-    return {"store": db.path, "store's write-ahead log": Path(f"{db.path}.wal"), "secrets file": secrets_path(),
-            "audit anchor": audit.anchor_path(db.path.resolve()),
-            "initial admin password file": db.path.parent / ADMIN_PASSWORD_FILE}
-
-
 def cmd_export(args, db) -> int:
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
     out = Path(args.out)
     for path in (out, Path(f"{out}.manifest.json")):
-        check_output(path, _own_files(db), args.force)
+        check_output(path, protected_files(db), args.force)
     fmt = args.format or (out.suffix.lstrip(".").lower() if out.suffix.lower() in (".xlsx", ".parquet") else "csv")
     request = datasets.ExportRequest(
         args.what, args.actor, format=fmt, fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
@@ -454,7 +446,7 @@ def cmd_masking(args, db) -> int:
 
 def cmd_ropa(args, db) -> int:
     out = Path(args.out)
-    check_output(out, _own_files(db), args.force)
+    check_output(out, protected_files(db), args.force)
     fmt = args.format or {".csv": "csv", ".md": "md"}.get(out.suffix.lower(), "xlsx")
     with db.cursor() as cur:
         record = ropa.build(cur)
@@ -507,7 +499,7 @@ def cmd_dsr(args, db) -> int:
             if not args.out:
                 raise GovernanceError("dsr access needs --out DIR (or FILE.zip).")
             if Path(args.out).suffix.lower() == ".zip":
-                check_output(args.out, _own_files(db), args.force)
+                check_output(args.out, protected_files(db), args.force)
             path = dsr.write_package(dsr.access_package(db, args.actor, request_id), Path(args.out))
             print(f"request {request_id}: access package written to {path}")
         else:

@@ -4,9 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from governance import pipeline
+from governance.access import auth
+from governance.bootstrap import protected_files
+from governance.exports import datasets
+from governance.store.errors import GovernanceError
+from governance.store.tabular import check_output
 from governance.tags import definitions, library, scorecard, source_tags
 
 WithActor = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -181,13 +187,11 @@ def _register_compute(tsub, with_actor: WithActor) -> None:
                                                   "masked for the actor's role (an actor who is no user: as an analyst)"))
     p.add_argument("code")
     p.add_argument("--out", required=True, metavar="F.csv")
+    p.add_argument("--force", action="store_true", help="replace the output file (and its manifest) if it exists")
     p.set_defaults(func=cmd_tags_values)
 
 
-def _as_of(text: str | None):
-    from datetime import date
-
-    from governance.store.errors import GovernanceError
+def _as_of(text: str | None) -> date | None:
     if text is None:
         return None
     try:
@@ -197,26 +201,24 @@ def _as_of(text: str | None):
 
 
 def cmd_tags_compute(args, db) -> int:
-    from governance.tags import compute, library
-    with db.transaction() as cur:
-        library.ensure_builtins(cur)
-    result = compute.compute(db, args.actor, as_of=_as_of(args.as_of), codes=args.codes, full=args.full)
+    result = pipeline.refresh_tags(db, args.actor, as_of=_as_of(args.as_of), full=args.full, codes=args.codes)
     print(f"computed {result.tags} tags as of {result.as_of} ({result.mode}) for {result.oneids} OneIDs: "
           f"{result.changed} values changed in {result.seconds:.1f}s")
     return 0
 
 
 def cmd_tags_values(args, db) -> int:
-    from pathlib import Path
-
-    from governance.access import auth
-    from governance.tags import compute
+    """A tag's values through the export rules (datasets' `tag_values`): masked for the actor's role."""
+    out = Path(args.out)
+    for path in (out, Path(f"{out}.manifest.json")):
+        check_output(path, protected_files(db), args.force)
     with db.cursor() as cur:
         user = auth.get_user(cur, args.actor)
     role = user.role if user and not user.disabled else "analyst"
-    out = Path(args.out)
-    rows = compute.write_values(db, args.actor, role, args.code, out)
-    print(f"wrote {rows} values of {args.code} to {out} (as {role})")
+    request = datasets.ExportRequest("tag_values", args.actor, fields=("oneid", "value", "computed_at"),
+                                     filter=datasets.ExportFilter(tags=(args.code,)), role=role)
+    manifest = datasets.run_export(db, request, out)
+    print(f"wrote {manifest.row_count} values of {args.code} to {out} (masked for {role}); manifest {out}.manifest.json")
     return 0
 
 

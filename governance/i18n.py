@@ -1370,8 +1370,9 @@ COLUMNS.update({key[len("tags.ui.col."):]: pair for key, pair in TEXTS.items()
 for _side, _values in ((0, VALUES_ZH), (1, VALUES_EN)):
     for _column, _prefix in (("tag_status", "tags.status."), ("value_type", "tags.value_type."),
                              ("sensitivity", "tags.sensitivity."), ("refresh_cadence", "tags.cadence."),
-                             ("review_action", "tags.review.")):
+                             ("review_action", "tags.review."), ("changed_fields", "tags.def.")):
         _values[_column] = {**_values.get(_column, {}), **_from_texts(_prefix, ("zh", "en")[_side])}
+    _values["object_type"].setdefault("tags", TEXTS["code.object.tag"][_side])  # a computation of the tags
 LABELLED_COLUMNS = frozenset(VALUES_ZH) | frozenset(LIST_COLUMNS) | {"file_format"}
 _DAYS = re.compile(r"(\d+) days")
 _LIST_SPLIT = re.compile(r",\s*")

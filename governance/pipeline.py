@@ -286,13 +286,14 @@ def merge_oneids(db: Database, actor: str, oneid: str, other: str, comment: str 
 # ---- tags and the scorecard ---------------------------------------------------------------
 
 def refresh_tags(db: Database, actor: str, as_of=None, full: bool = False, progress: Progress | None = None,
-                 trigger: str = "tags") -> tag_compute.ComputeResult:
+                 trigger: str = "tags", codes: list[str] | None = None) -> tag_compute.ComputeResult:
     """Compute the published tags as of `as_of` (default: today in China time, or the latest date
     they were computed for if that is later) for the OneIDs whose golden record changed, or in full;
-    then record the governance scorecard under `trigger`. The built-in tags are installed first."""
+    then record the governance scorecard under `trigger`. The built-in tags are installed first.
+    `codes` computes only those tags (in full)."""
     with db.transaction() as cur:
         tag_library.ensure_builtins(cur)
-        result = tag_compute.compute(db, actor, as_of=as_of, full=full, progress=progress)
+        result = tag_compute.compute(db, actor, as_of=as_of, full=full, progress=progress, codes=codes)
         scorecard.record(cur, trigger)
     return result
 

@@ -9,7 +9,8 @@ from governance.ui.session import tr
 
 ctx = require("tags.view")
 st.title(tr("page.tags"))
-show_flash()  # what the last action did (it ran the page again)
+with st.container():  # always drawn, so the tabs below keep their place (and the open tab) across reruns
+    show_flash()  # what the last action did (it ran the page again)
 if sections.missing(ctx, sections.library):
     st.stop()
 

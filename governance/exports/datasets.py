@@ -11,7 +11,7 @@
   Consent is read from the ledger at export time, so a withdrawal takes effect at once.
 - **Filters** (channel, province, consent, completeness score) and the row count run in SQL.
 - **Tag values** (`tag_values`): one row per OneID and published tag the role may view (or the tags
-  asked for). A personal tag's values are masked by the role's rule for unmapped columns; sensitive
+  asked for). A personal tag's values are hidden unless the role sees unmapped columns in full; sensitive
   tags are never exported (no separate consent covers them yet).
 - **Streaming.** Rows come from DuckDB as Arrow record batches and are masked and written one chunk at
   a time (`governance.store.tabular` writers), with a progress callback. Up to 200,000 rows come sorted
@@ -223,8 +223,10 @@ def _granted(purpose: str) -> str:
 
 def _masked_sql(expr: str, fld: str, role: str | None, policy: masking.Policy | None) -> str:
     """A column masked in SQL (lineage values by the field of their row)."""
-    if fld == TAG_VALUE:
-        return f"CASE WHEN d.sensitivity = 'normal' THEN {expr} ELSE {masking.sql_mask_value(None, expr, role, policy)} END"
+    if fld == TAG_VALUE:  # a personal tag's value shows in full or not at all: a partial `t***` would tell
+        rule = (policy or masking.DEFAULT_POLICY).rule(masking.OTHER, role) if role else masking.DEFAULT_RULES[masking.OTHER]
+        shown = expr if rule.method == "full" else f"'{masking.HIDDEN}'"
+        return f"CASE WHEN d.sensitivity = 'normal' THEN {expr} ELSE {shown} END"
     if fld != "*":
         return masking.sql_mask_value(fld, expr, role, policy)
     whens = " ".join(f"WHEN l.field = '{f}' THEN {masking.sql_mask_value(f, expr, role, policy)}"

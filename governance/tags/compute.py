@@ -15,7 +15,9 @@ A run (`compute`) takes every computed tag (library.computed) and, in one transa
    every aggregate all tags need (conditions.aggregates_sql); the preference tags group it by OneID
    and channel or category;
 4. computes each tag with set-based SQL (templates.py; source mappings through source_tags.values_sql)
-   into one temporary table of new values (a tag that reads other tags waits until they are written);
+   into one temporary table of new values: the tags computed row by row from a golden row and its
+   aggregates all in one pass (templates.wide_sql); a tag that reads other tags waits until they are
+   written;
 5. writes all tags at once: compares the new values with the stored ones of the same OneIDs; a tag
    computed for a new date or version has all its rows replaced (as_of and version change), otherwise
    only the rows that changed are deleted and inserted;
@@ -39,26 +41,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
-from governance.access import audit, masking
+from governance.access import audit
 from governance.access.events import Event
-from governance.store.config import secret
-from governance.store.errors import PermissionDenied
-from governance.store.storage import Database, quote_literal, scalar
+from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
-from governance.tags import conditions, templates
+from governance.tags import conditions, library, source_tags, templates
 from governance.tags.definitions import TagDefinition, TagError
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -93,11 +91,12 @@ MOVED = "tag_moved"  # temp: rows whose stored value differs from the computed o
 BATCH = "tag_batch"  # temp: the tags being written, with their run ids
 OPEN = "tag_open"    # temp: open history rows of the OneIDs whose value changed
 POP = "tag_pop"      # temp: the golden rows of the scope
-TEMPS = ("tag_now", SCOPE, POP, templates.EVENTS, templates.AGG, NEW, OLD, MOVED, BATCH, OPEN)
+WIDE = "tag_wide_"   # temp, per mode: the row tags' values in one pass (templates.wide_sql)
+TEMPS = ("tag_now", SCOPE, POP, templates.EVENTS, templates.AGG, NEW, OLD, MOVED, BATCH, OPEN, WIDE + "full",
+         WIDE + "incremental")
 
 
 def _computed(cur: duckdb.DuckDBPyConnection) -> list[TagDefinition]:
-    from governance.tags import library
     return list(library.computed(cur))
 
 
@@ -185,13 +184,14 @@ def compute(db: Database, actor: str, as_of: date | None = None, codes: list[str
         changed = 0
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {NEW} (tag_code VARCHAR, oneid VARCHAR, value VARCHAR, "
                     f"number DECIMAL(18,2), source VARCHAR)")
+        wide = _wide(cur, tags, modes, as_of)
         pending: list[_Computed] = []
         for i, tag in enumerate(tags):
             report(0.2 + 0.7 * i / max(len(tags), 1), tag.code)
             if set(templates.tag_references(tag, as_of)) & {p.tag.code for p in pending}:
                 changed += _write(cur, pending, as_of, now, actor, oneids, last)  # it reads their stored values
                 pending = []
-            pending.append(_compute_tag(cur, tag, modes[tag.code], as_of, last.get(tag.code)))
+            pending.append(_compute_tag(cur, tag, modes[tag.code], as_of, last.get(tag.code), wide.get(tag.code)))
         report(0.9, "write")
         changed += _write(cur, pending, as_of, now, actor, oneids, last)
         if codes is None:  # what every tag is now computed from
@@ -276,7 +276,6 @@ def _values_sql(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, mode: str, a
                 prev: tuple | None) -> tuple[str, dict[str, Any]]:
     """(SQL of oneid, value, number, source of the mode's OneIDs; extra JSON for the run)."""
     if _is_source(tag):
-        from governance.tags import source_tags
         number = "TRY_CAST(s.value AS DECIMAL(18,2))" if tag.value_type == "number" else "NULL::DECIMAL(18,2)"
         return (f"SELECT s.oneid, CAST(s.value AS VARCHAR) AS value, {number} AS number, s.source "
                 f"FROM ({source_tags.values_sql(cur, tag)}) s SEMI JOIN golden_wide g ON g.oneid = s.oneid "
@@ -296,10 +295,33 @@ def _values_sql(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, mode: str, a
             f"({templates.values_sql(tag, as_of, _population(mode))})", {})
 
 
+def _wide(cur: duckdb.DuckDBPyConnection, tags: list[TagDefinition], modes: dict[str, str],
+          as_of: date) -> dict[str, tuple[str, int, float]]:
+    """The row tags (templates.is_row_tag) of each mode in one pass over the population: code -> (table,
+    column index, its share of the seconds)."""
+    out: dict[str, tuple[str, int, float]] = {}
+    for mode in ("full", "incremental"):
+        row_tags = [t for t in tags if modes[t.code] == mode and templates.is_row_tag(t, as_of)]
+        if not row_tags:
+            continue
+        started = time.perf_counter()
+        table = WIDE + mode
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    f"{templates.wide_sql([templates.row_parts(t, as_of) for t in row_tags], _population(mode))}")
+        share = (time.perf_counter() - started) / len(row_tags)
+        out.update({t.code: (table, i, share) for i, t in enumerate(row_tags)})
+    return out
+
+
 def _compute_tag(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, mode: str, as_of: date,
-                 prev: tuple | None) -> _Computed:
-    """A tag's values of the mode's OneIDs into NEW."""
+                 prev: tuple | None, wide: tuple[str, int, float] | None = None) -> _Computed:
+    """A tag's values of the mode's OneIDs into NEW (from its columns of `wide` when it has them)."""
     started = time.perf_counter()
+    if wide:
+        table, i, share = wide
+        cur.execute(f"INSERT INTO {NEW} SELECT ?, oneid, v{i}, n{i}, NULL FROM {table} WHERE v{i} IS NOT NULL",
+                    [tag.code])
+        return _Computed(tag, mode, {}, time.perf_counter() - started + share)
     sql, extra = _values_sql(cur, tag, mode, as_of, prev)
     cur.execute(f"INSERT INTO {NEW} SELECT ?, oneid, value, number, source FROM ({sql})", [tag.code])
     return _Computed(tag, mode, extra, time.perf_counter() - started)
@@ -569,55 +591,3 @@ def last_runs(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "CASE WHEN oneids > 0 THEN with_value / oneids END AS coverage, changed, psi, distribution, actor, run_id "
         "FROM tag_runs QUALIFY row_number() OVER (PARTITION BY tag_code ORDER BY run_id DESC) = 1 "
         "ORDER BY tag_code").df()
-
-
-# ---- the values file --------------------------------------------------------------------------------
-
-def _definition(cur: duckdb.DuckDBPyConnection, code: str) -> TagDefinition:
-    from governance.tags import library
-    return library.get(cur, code)
-
-
-def write_values(db: Database, actor: str, role: str, code: str, out: Path) -> int:
-    """Write a tag's values to a CSV file (oneid, value, computed_at), recorded in export_manifests with
-    dataset 'tag_values' and audited. Sensitive tags are never written (no separate consent covers
-    them); a personal tag's values are masked by the role's rule for unmapped columns (class other).
-    Returns the rows written."""
-    out = Path(out)
-    with db.cursor() as cur:
-        tag = _definition(cur, code)
-        if tag.sensitivity == "sensitive":
-            raise PermissionDenied(f"Tag {code} is sensitive: its values are never exported.")
-        from governance.tags import library
-        if not library.can_view(cur, role, code):
-            raise PermissionDenied(f"The role {role} may not view tag {code}.")
-        value = "v.value"
-        if tag.sensitivity == "personal":
-            policy = masking.load_policy(cur, secret("hmac_key"))
-            if policy.key:
-                masking.set_sql_key(cur, policy.key)
-            value = masking.sql_mask_value(None, "v.value", role, policy)
-        if tag.value_type != "number":  # a spreadsheet must not run a value as a formula
-            value = f"CASE WHEN regexp_matches({value}, '^[=+\\-@\\t\\r]') THEN '''' || {value} ELSE {value} END"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        part = out.with_name(f".{out.name}.part")
-        cur.execute(f"COPY (SELECT v.oneid, {value} AS value, v.computed_at FROM tag_values v WHERE v.tag_code = "
-                    f"{quote_literal(code)} ORDER BY v.oneid) TO {quote_literal(str(part))} (HEADER, DELIMITER ',')")
-        rows = int(scalar(cur, "SELECT count(*) FROM tag_values WHERE tag_code = ?", [code]))
-    try:
-        from governance.exports.datasets import sha256_file
-        checksum, size = sha256_file(part), part.stat().st_size
-        with db.transaction() as cur:
-            manifest_id = scalar(cur, "SELECT nextval('export_seq')")
-            masked = tag.sensitivity == "personal"
-            cur.execute("INSERT INTO export_manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [manifest_id, utcnow(), actor, role, "tag_values", "csv", out.name, rows, size, True, None,
-                         None, ["oneid", "value", "computed_at"],
-                         json.dumps({"tag": code}, ensure_ascii=False), checksum])
-            audit.record(cur, actor, Event.EXPORT_MASKED, "export", manifest_id,
-                         {"dataset": "tag_values", "tag": code, "file": out.name, "format": "csv", "rows": rows,
-                          "value_masked": masked, "sha256": checksum})
-        os.replace(part, out)
-    finally:
-        part.unlink(missing_ok=True)
-    return rows

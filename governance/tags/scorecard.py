@@ -51,19 +51,14 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 
 def tag_coverage(cur: duckdb.DuckDBPyConnection) -> float | None:
-    """Mean share of current OneIDs with a value, over the computed tags computed at least once."""
+    """Mean coverage (share of OneIDs with a value) of the computed tags at their latest computation."""
     codes = [t.code for t in library.computed(cur)]
     if not codes:
         return None
-    marks = ", ".join("?" for _ in codes)
-    row = one(cur, f"""
-        WITH ids AS (SELECT DISTINCT oneid FROM crosswalk),
-             tags AS (SELECT DISTINCT tag_code FROM tag_runs WHERE tag_code IN ({marks})),
-             have AS (SELECT v.tag_code, count(DISTINCT v.oneid) AS n FROM tag_values v SEMI JOIN ids USING (oneid)
-                      GROUP BY v.tag_code)
-        SELECT count(*), avg(coalesce(h.n, 0) / nullif((SELECT count(*) FROM ids), 0))
-        FROM tags t LEFT JOIN have h ON h.tag_code = t.tag_code""", codes)
-    return None if not row[0] or row[1] is None else float(row[1])
+    value = one(cur, "SELECT avg(with_value / nullif(oneids, 0)) FROM (SELECT * FROM tag_runs WHERE "
+                     "list_contains(?::VARCHAR[], tag_code) QUALIFY row_number() OVER (PARTITION BY tag_code "
+                     "ORDER BY run_id DESC) = 1)", [codes])
+    return None if value is None or value[0] is None else float(value[0])
 
 
 def consent_coverage(cur: duckdb.DuckDBPyConnection) -> float | None:
@@ -98,6 +93,13 @@ def record(cur: duckdb.DuckDBPyConnection, trigger: str) -> dict[str, Any]:
     cur.execute(f"INSERT INTO scorecard_history ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
                 [row[c] for c in COLUMNS])
     return row
+
+
+def latest(cur: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The scorecard recorded after the latest refresh (None before the first)."""
+    row = cur.execute(f"SELECT {', '.join(COLUMNS)} FROM scorecard_history ORDER BY recorded_at DESC, rowid DESC "
+                      "LIMIT 1").fetchone()
+    return dict(zip(COLUMNS, row)) if row else None
 
 
 def history(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -36,8 +36,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from governance.store.storage import quote_literal
 from governance.tags import city_tiers
-from governance.tags.conditions import Aggregate, aggregate_of, compile_condition, date_literal
+from governance.tags.conditions import Aggregate, age_sql, aggregate_of, compile_condition, date_literal
 from governance.tags.definitions import TagDefinition, TagError
 
 AGG = "tag_agg"    # oneid + one column per aggregate
@@ -119,6 +120,10 @@ def _number(x: str, whole: bool) -> tuple[str, str]:
     return text, f"CAST({x} AS DECIMAL(18,2))"
 
 
+def _parts(value: str, number: str = "NULL", join: str = "") -> tuple[str, str, str]:
+    return value, number, join
+
+
 def _select(pop: str, value: str, number: str = "NULL", join: str = "") -> str:
     aggregates = f"LEFT JOIN {AGG} m ON m.oneid = g.oneid" if "m." in value + number else ""
     return (f"SELECT oneid, value, number FROM (SELECT g.oneid, {value} AS value, {number}::DECIMAL(18,2) AS number "
@@ -127,57 +132,81 @@ def _select(pop: str, value: str, number: str = "NULL", join: str = "") -> str:
 
 def values_sql(tag: TagDefinition, as_of: date, pop: str) -> str:
     """The (oneid, value, number) query of a template or rule tag (not rfm_segment, not source mappings)."""
+    t = template(tag)
+    if t in PREFERENCE_TEMPLATES:
+        col = "channel" if t == "preferred_channel" else "product_category"
+        # the golden OneIDs are kept after the grouping, which leaves fewer rows to match
+        return (f"SELECT p.* FROM (SELECT oneid, first({col} ORDER BY spend DESC, {col}) AS value, "
+                f"NULL::DECIMAL(18,2) AS number FROM (SELECT e.oneid, e.{col}, sum(e.amount) AS spend FROM {EVENTS} e "
+                f"WHERE e.{col} IS NOT NULL AND e.event_date > {date_literal(as_of)} - {WINDOW_DAYS} GROUP BY ALL "
+                f"HAVING sum(e.amount) > 0) GROUP BY oneid) p SEMI JOIN {pop} g ON g.oneid = p.oneid")
+    return _select(pop, *row_parts(tag, as_of))
+
+
+def is_row_tag(tag: TagDefinition, as_of: date) -> bool:
+    """Whether `row_parts` computes the tag (not a preference, rfm_segment, source mapping or a rule that
+    reads other tags)."""
+    t = template(tag)
+    if t:
+        return t not in PREFERENCE_TEMPLATES and t != "rfm_segment"
+    return "source_mapping" not in tag.technical and not tag_references(tag, as_of)
+
+
+def wide_sql(parts: list[tuple[str, str, str]], pop: str) -> str:
+    """One pass over the population and AGG for many row tags: oneid, v0, n0, v1, n1, … (value and number
+    of each `row_parts`, NULL value = none)."""
+    cols = ", ".join(f"{v} AS v{i}, ({n})::DECIMAL(18,2) AS n{i}" for i, (v, n, _j) in enumerate(parts))
+    joins = " ".join(dict.fromkeys(j for _v, _n, j in parts if j))
+    aggregates = f"LEFT JOIN {AGG} m ON m.oneid = g.oneid" if any("m." in v + n for v, n, _j in parts) else ""
+    return f"SELECT g.oneid, {cols} FROM {pop} g {aggregates} {joins}"
+
+
+def row_parts(tag: TagDefinition, as_of: date) -> tuple[str, str, str]:
+    """(value SQL, number SQL, extra join) of a tag computed row by row from a golden row `g` and its
+    aggregates `m` (every template and rule tag but the preferences and rfm_segment): the tags of a run
+    share one pass over golden_wide (see tags/compute)."""
     d = date_literal(as_of)
     t = template(tag)
     tech = tag.technical
     if t == "rfm_recency_days":
-        return _select(pop, *_number(LAST.value_sql(), whole=True))
+        return _parts(*_number(LAST.value_sql(), whole=True))
     if t == "rfm_frequency_365":  # like the recency: a value with any completed event, 0 outside the window
         x = f"CASE WHEN {LAST.value_sql()} IS NOT NULL THEN {ORDERS_365.value_sql()} END"
-        return _select(pop, *_number(x, whole=True))
+        return _parts(*_number(x, whole=True))
     if t == "rfm_monetary_365":
         x = f"CASE WHEN {LAST.value_sql()} IS NOT NULL THEN {SPEND_365.value_sql()} END"
-        return _select(pop, *_number(x, whole=False))
+        return _parts(*_number(x, whole=False))
     if t == "lifecycle_stage":
         new, active, dormant = (_days(tech, k) for k in ("new_days", "active_days", "dormant_days"))
         if not new <= active < dormant:
             raise TagError("Lifecycle thresholds need new_days ≤ active_days < dormant_days.")
         last, first = LAST.value_sql(), FIRST.value_sql()
-        return _select(pop, f"CASE WHEN {last} IS NULL THEN 'prospect' WHEN {first} < {new} THEN 'new' "
-                            f"WHEN {last} < {active} THEN 'active' WHEN {last} < {dormant} THEN 'dormant' "
-                            f"ELSE 'churned' END")
+        return _parts(f"CASE WHEN {last} IS NULL THEN 'prospect' WHEN {first} < {new} THEN 'new' "
+                      f"WHEN {last} < {active} THEN 'active' WHEN {last} < {dormant} THEN 'dormant' "
+                      f"ELSE 'churned' END")
     if t == "age_band":
-        from governance.tags.conditions import age_sql
         age = age_sql("TRY_CAST(g.birth_date AS DATE)", d)
         bands = " ".join(f"WHEN _age < {limit} THEN '{code}'" for limit, code in AGE_BANDS_SQL)
         value = f"list_transform([{age}], lambda _age: CASE WHEN _age IS NULL OR _age < 0 THEN NULL {bands} ELSE '60_plus' END)[1]"
-        return _select(pop, value)
+        return _parts(value)
     if t == "city_tier":
-        return _select(pop, "ct.tier",
-                       join=f"LEFT JOIN {city_tiers.table_sql('ct')} ON ct.city = "
-                            f"{city_tiers.match_sql('g.city', 'g.province')}")
-    if t in PREFERENCE_TEMPLATES:
-        col = "channel" if t == "preferred_channel" else "product_category"
-        return (f"SELECT oneid, first({col} ORDER BY spend DESC, {col}) AS value, NULL::DECIMAL(18,2) AS number FROM ("
-                f"SELECT e.oneid, e.{col}, sum(e.amount) AS spend FROM {EVENTS} e SEMI JOIN {pop} g ON g.oneid = e.oneid "
-                f"WHERE e.{col} IS NOT NULL AND e.event_date > {d} - {WINDOW_DAYS} GROUP BY ALL HAVING sum(e.amount) > 0) "
-                f"GROUP BY oneid")
+        return _parts("ct.tier", join=f"LEFT JOIN {city_tiers.table_sql('ct')} ON ct.city = "
+                                      f"{city_tiers.match_sql('g.city', 'g.province')}")
     if t:
         raise TagError(f"The template {t!r} is computed elsewhere.")
     if "metric" in tech:
         agg = aggregate_of(tech["metric"])
         whole = agg.event == "orders"
         x = f"nullif({agg.value_sql()}, 0)" if whole else f"m.{agg.name}"
-        return _select(pop, *_number(x, whole))
+        return _parts(*_number(x, whole))
     if "when" in tech:
         cond = compile_condition(tech["when"], as_of).sql
-        return _select(pop, f"CASE WHEN {cond} THEN 'true' ELSE 'false' END")
+        return _parts(f"CASE WHEN {cond} THEN 'true' ELSE 'false' END")
     if "cases" in tech:
-        from governance.store.storage import quote_literal
         whens = " ".join(f"WHEN {compile_condition(c['when'], as_of).sql} THEN {quote_literal(str(c['value']))}"
                          for c in tech["cases"])
         other = tech.get("else")
-        return _select(pop, f"CASE {whens} ELSE {'NULL' if other is None else quote_literal(str(other))} END")
+        return _parts(f"CASE {whens} ELSE {'NULL' if other is None else quote_literal(str(other))} END")
     raise TagError(f"Tag {tag.code} has no computable technical definition.")
 
 

@@ -281,6 +281,31 @@ CATALOGUE: dict[str, str] = {
     "Each allowed value is a code or {{\"code\", \"zh\", \"en\"}}.": "每个允许的取值应为一个编码或 {{\"code\", \"zh\", \"en\"}}。",
     "The technical definition needs one of: template, source_mapping, when, cases, metric.":
         "技术定义需要以下之一：template、source_mapping、when、cases、metric。",
+    # tags: compute and rules
+    "--as-of takes a date such as 2026-03-31, not {text!r}.": "--as-of 需要日期，例如 2026-03-31，而不是“{text}”。",
+    "Tags that cannot be exported by this role: {refused}.": "当前角色不能导出以下标签：{refused}。",
+    "Tags read each other in a cycle: {path}.": "标签之间互相引用，形成了循环：{path}。",
+    "Tags were last computed as of {newest}; computing an earlier date would rewrite their history.":
+        "标签最近一次按 {newest} 计算；按更早的日期计算会改写标签历史。",
+    "Not a computed (published or deprecated) tag: {unknown}.": "以下标签不在计算范围内（须为已发布或已弃用）：{unknown}。",
+    "Unknown kind {kind!r}.": "未知的判断类型“{kind}”。",
+    "Unknown event aggregate {event!r}.": "未知的消费指标“{event}”。",
+    "\"{what}\" takes a list of names.": "“{what}”需要一个名称列表。",
+    "\"{op}\" compares numbers or dates only.": "“{op}”只能比较数字或日期。",
+    "Expected text, got {value!r}.": "这里需要文本，而不是“{value}”。",
+    "Expected a number, got {value!r}.": "这里需要数字，而不是“{value}”。",
+    "Expected a finite number, got {value!r}.": "这里需要一个有限的数字，而不是“{value}”。",
+    "Expected true or false, got {value!r}.": "这里需要 true 或 false，而不是“{value}”。",
+    "A list field takes eq, ne, in, not_in or is_null, not {op}.": "列表字段只能用 eq、ne、in、not_in 或 is_null，不能用 {op}。",
+    "A tag's rule cannot test an audience.": "标签规则不能引用人群。",
+    "\"tag\" names a tag code.": "“tag”需要填写标签编码。",
+    "Expected a date such as 2026-03-01, got {value!r}.": "这里需要日期，例如 2026-03-01，而不是“{value}”。",
+    "Unknown field {field!r}; choose one of {fields}.": "未知字段“{field}”；请从以下字段中选择：{fields}。",
+    "Tag {code} has no computable technical definition.": "标签 {code} 的技术定义无法计算。",
+    "\"{key}\" must be a whole number of days from 1 to 3660.": "“{key}”必须是 1 到 3660 之间的整数天数。",
+    "The template {t!r} is computed elsewhere.": "内置模板“{t}”由其他步骤计算。",
+    "Lifecycle thresholds need new_days ≤ active_days < dormant_days.":
+        "生命周期阈值须满足：新客天数 ≤ 活跃天数 < 沉睡天数。",
     # tags: source
     "No source named {source!r}; there are no sources yet.": "没有名为“{source}”的数据源；目前还没有任何数据源。",
     "No source named {source!r}; the sources are: {sources}.": "没有名为“{source}”的数据源；现有数据源：{sources}。",

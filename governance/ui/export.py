@@ -28,7 +28,7 @@ def filters(ctx: PageContext, province_options: list[str], dataset: str = "golde
             listed = tag_library.tag_list(cur, ctx.user.role)
         listed = listed[(listed["sensitivity"] != "sensitive") & listed["computed_version"].notna()]
         names = dict(zip(listed["code"], listed["name_zh" if ctx.lang == "zh" else "name_en"]))
-        tags = st.multiselect(tr("export.tags"), list(names), format_func=names.get, key="export_tags",
+        tags = st.multiselect(tr("export.tags"), list(names), format_func=lambda code: str(names[code]), key="export_tags",
                               placeholder=tr("common.choose_many"))
     with st.expander(tr("export.filters"), expanded=False):
         f1, f2 = st.columns(2)

@@ -22,7 +22,7 @@ def panel(ctx: PageContext) -> None:
     """The scorecard panel: five measures, a Plotly trend over the recorded refreshes, CSV and XLSX
     downloads labelled in the UI language, and the flagged tags the role may view."""
     with ctx.db.cursor() as cur:
-        now = scorecard.measures(cur)
+        now = scorecard.latest(cur) or scorecard.measures(cur)  # recorded after each refresh: cheap at any size
         past = scorecard.history(cur)
         flagged = health.flags(cur, ctx.user.role)
     st.subheader(ctx.t("scorecard.title"))

@@ -17,8 +17,7 @@ from governance.ui.error_texts import translate
 @st.cache_resource(show_spinner=False)
 def _database(path: str) -> Database:
     db = open_database(path)
-    bootstrap.ensure_secrets()
-    password = bootstrap.ensure_admin(db)
+    password = bootstrap.prepare(db)
     if password:  # printed once, to the server's terminal
         print(f"Steward: created user 'admin' with password {password} "
               f"(also in {db.path.parent / bootstrap.ADMIN_PASSWORD_FILE})", flush=True)

@@ -168,7 +168,7 @@ def workspace_data(db) -> Data:
             UNION SELECT json_extract_string(result, '$.incident') FROM jobs
             UNION SELECT name_zh FROM tag_definitions UNION SELECT name_en FROM tag_definitions
             UNION SELECT business_definition FROM tag_definitions UNION SELECT product_category FROM std_events
-            UNION SELECT comment FROM tag_reviews""").fetchall()
+            UNION SELECT comment FROM tag_reviews UNION SELECT reason FROM tag_definitions""").fetchall()
         headers = {h for (h,) in cur.execute("SELECT DISTINCT header FROM mapping_entries").fetchall()}
     values = {str(v) for (v,) in rows if v} | set(ENCODINGS)  # codec names are identifiers, never translated
     return Data(sorted(values, key=len, reverse=True), frozenset(headers - set(COLUMNS)))
