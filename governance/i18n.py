@@ -1018,7 +1018,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tags.tab.library": ("标签库", "Library"), "tags.tab.edit": ("新建与修改", "New tag or version"),
     "tags.tab.values": ("标签取值", "Values"), "tags.tab.health": ("标签健康度", "Health"),
     "tags.tab.sources": ("来源标签映射", "Source mappings"), "tags.tab.categories": ("标签分类", "Categories"),
-    "tags.not_ready": ("这一部分还在准备中。", "This part is not ready yet."),
     "tags.none": ("还没有你可以查看的标签。", "There is no tag you may view yet."),
     "tags.filter_category": ("按分类筛选", "Filter by category"),
     "tags.filter_status": ("按状态筛选", "Filter by status"),
@@ -1178,7 +1177,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tags.cat_save": ("保存分类", "Save the category"),
     "tags.cat_saved": ("已保存分类：{name}。", "Saved the category {name}."),
     "tags.cat_incomplete": ("分类需要路径、中文名和英文名。", "A category needs a path, a Chinese and an English name."),
-    "jobs.kind.refresh_tags": ("计算标签", "Compute tags"), "jobs.stage.compute_tags": ("计算标签", "Computing tags"),
+    "jobs.kind.refresh_tags": ("计算标签", "Compute tags"),
     "tags.ui.col.held_since": ("原取值开始日期", "Held since"), "tags.ui.col.moved_on": ("变化日期", "Moved on"),
     "tags.ui.col.tag_name": ("标签", "Tag"), "tags.ui.col.tag_category": ("分类", "Category"),
     "tags.ui.col.tag_status": ("状态", "Status"), "tags.ui.col.value_type": ("取值类型", "Value type"),
@@ -1190,7 +1189,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tags.ui.col.before": ("修改前", "Before"), "tags.ui.col.after": ("修改后", "After"),
     "tags.ui.col.view_roles": ("可查看的角色", "Roles that view"), "tags.ui.col.edit_roles": ("可编辑的角色", "Roles that edit"),
     "tags.ui.col.source_column": ("来源列", "Source column"), "tags.ui.col.computed_at": ("计算时间", "Computed at"),
-    "tags.ui.col.name": ("标签", "Tag"), "tags.ui.col.label": ("取值", "Value"),
+    "tags.ui.col.label": ("取值", "Value"),
 }
 
 

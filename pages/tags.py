@@ -11,8 +11,6 @@ ctx = require("tags.view")
 st.title(tr("page.tags"))
 with st.container():  # always drawn, so the tabs below keep their place (and the open tab) across reruns
     show_flash()  # what the last action did (it ran the page again)
-if sections.missing(ctx, sections.library):
-    st.stop()
 
 names = ["library", "values", "health"]
 if ctx.can("tags.edit"):
@@ -36,21 +34,18 @@ if "edit" in tabs:
         sections.editor(ctx, base)
 
 with tabs["values"]:
-    if not sections.missing(ctx, sections.health):
-        sections.compute_now(ctx)
-        if tag is not None:
-            sections.values(ctx, tag)
-        else:
-            st.info(tr("tags.values_pick"))
+    sections.compute_now(ctx)
+    if tag is not None:
+        sections.values(ctx, tag)
+    else:
+        st.info(tr("tags.values_pick"))
 
 with tabs["health"]:
-    if not sections.missing(ctx, sections.health):
-        sections.health_tab(ctx)
+    sections.health_tab(ctx)
 
 if "sources" in tabs:
     with tabs["sources"]:
-        if not sections.missing(ctx, sections.source_tags):
-            sections.source_tab(ctx)
+        sections.source_tab(ctx)
 
 if "categories" in tabs:
     with tabs["categories"]:

@@ -5,6 +5,7 @@
     resolve           a resolve with the thresholds a steward chose (the Review page's button)
     apply_thresholds  thresholds learned from the decisions, audited and resolved with (the Review page)
     refresh_quality   standardize what is stale, profile and score (the Quality page's button)
+    refresh_tags      compute the published tags for what changed, and record the scorecard (the Tags page)
     export            an export file and its manifest (the Export page); progress is rows written / total
     retention         the erasure a retention scan found, once confirmed (the Retention page)
     dsr_package       a data-subject access package, as a ZIP beside the store (the Requests page)
@@ -25,7 +26,7 @@ from governance.privacy import retention as retention_policy
 from governance.store.storage import Database
 
 RESULT_PAGE = {"after_upload": "quality", "apply_decisions": "review", "resolve": "review", "apply_thresholds": "review",
-               "refresh_quality": "quality", "ingest": "sources", "standardize": "quality", "profile": "quality",
+               "refresh_quality": "quality", "refresh_tags": "tags", "ingest": "sources", "standardize": "quality", "profile": "quality",
                "export": "export", "retention": "retention", "dsr_package": "requests"}
 # Jobs that apply the review decisions waiting when they run (each resolves).
 APPLIES_DECISIONS = ("after_upload", "apply_decisions", "resolve", "apply_thresholds")
@@ -83,6 +84,15 @@ def refresh_quality(db: Database, actor: str) -> int:
         refreshed = pipeline.refresh_quality(db, actor, progress=progress)
         return {"records": refreshed.records, "score": refreshed.score}
     return jobs.runner(db).submit("refresh_quality", actor, work)
+
+
+def refresh_tags(db: Database, actor: str) -> int:
+    """Queue a tag computation: the published tags for the OneIDs that changed, then the scorecard."""
+    def work(progress: jobs.Progress) -> dict:
+        result = pipeline.refresh_tags(db, actor, progress=lambda fraction, _tag: progress(fraction, "tags"))
+        return {"as_of": result.as_of.isoformat(), "mode": result.mode, "tags": result.tags, "oneids": result.oneids,
+                "changed": result.changed}
+    return jobs.runner(db).submit("refresh_tags", actor, work)
 
 
 # ---- exports, retention runs and access packages -------------------------------------------

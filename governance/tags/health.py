@@ -200,7 +200,7 @@ def distribution_text(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, lang: 
     return " · ".join(parts)
 
 
-SUMMARY_COLUMNS = ["code", "name", "category", "value_type", "version", "coverage", "coverage_before",
+SUMMARY_COLUMNS = ["code", "tag_name", "category", "value_type", "version", "coverage", "coverage_before",
                    "coverage_change", "psi", "as_of", "computed_at", "refresh_cadence", "overdue", "distribution",
                    "conflicts", "audiences", "exports", "flagged", "flag_reasons"]
 
@@ -227,7 +227,7 @@ def summary(cur: duckdb.DuckDBPyConnection, role: str, lang: str = DEFAULT_LANG)
         use = library.usage(cur, tag.code)
         why = reasons(coverage_before, coverage, drift)
         rows.append({
-            "code": tag.code, "name": tag.label(lang), "category": tag.category, "value_type": tag.value_type,
+            "code": tag.code, "tag_name": tag.label(lang), "category": tag.category, "value_type": tag.value_type,
             "version": tag.version, "coverage": coverage, "coverage_before": coverage_before,
             "coverage_change": None if drop is None else 0.0 - drop + 0.0, "psi": drift,  # no "-0.0"
             "as_of": as_of, "computed_at": computed_at, "refresh_cadence": tag.refresh_cadence,

@@ -9,39 +9,27 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from governance import pipeline
 from governance.access import auth
 from governance.i18n import TEXTS, column_label, value_label
+from governance.jobs import kinds
 from governance.store.schema import CHANNELS
+from governance.tags import compute, health, library, source_tags
 from governance.tags import definitions as defs
 from governance.tags.definitions import AllowedValue, Category, TagDefinition
+from governance.ui import charts
+from governance.ui import jobs as ui_jobs
 from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.error_texts import translate
 from governance.ui.guard import PageContext
 from governance.ui.widgets import display_frame, table
-
-try:  # written beside this page; each section says so while its module is missing
-    from governance.tags import library
-except ImportError:  # pragma: no cover - only while the library is being written
-    library = None  # type: ignore[assignment]
-try:
-    from governance.tags import compute
-except ImportError:  # pragma: no cover
-    compute = None  # type: ignore[assignment]
-try:
-    from governance.tags import source_tags
-except ImportError:  # pragma: no cover
-    source_tags = None  # type: ignore[assignment]
-try:
-    from governance.tags import health
-except ImportError:  # pragma: no cover
-    health = None  # type: ignore[assignment]
 
 PICK = "tags_pick"
 # Golden-record attributes a condition may test, and whether they are numbers.
@@ -103,14 +91,6 @@ def _list_frame(ctx: PageContext, frame: pd.DataFrame, names: dict[str, str]) ->
 
 
 # ---- the library ------------------------------------------------------------------------------
-
-def missing(ctx: PageContext, module: object) -> bool:
-    """True (and a note) while a module this section calls is not there yet."""
-    if module is None:
-        st.info(ctx.t("tags.not_ready"))
-        return True
-    return False
-
 
 def library_list(ctx: PageContext) -> str | None:
     """The tags the role may see, filtered by category and status; returns the picked tag's code."""
@@ -372,7 +352,7 @@ def actions(ctx: PageContext, tag: TagDefinition, use: dict, tags: dict[str, Tag
         if used and (use.get("tags") or use.get("audiences")):
             c2.warning(ctx.t("tags.retire_refused", uses=used))
         elif c2.button(ctx.t("tags.retire"), key=f"tags_retire_{key}"):
-            run_step(library.retire, ctx.db, ctx.user.username, tag.code, comment.strip() or None,
+            run_step(pipeline.retire_tag, ctx.db, ctx.user.username, tag.code, comment.strip() or None,
                      success=ctx.t("tags.retired", name=tag.label(ctx.lang)), rerun=True, flash=True)
     elif tag.status in (defs.RETIRED,):
         st.caption(ctx.t("tags.is_retired"))
@@ -786,7 +766,6 @@ def _draft(value_type: str, technical: dict, allowed: tuple[AllowedValue, ...]) 
 
 def values(ctx: PageContext, tag: TagDefinition) -> None:
     """A computed tag's coverage, distribution, a masked sample, and who moved between values."""
-    from governance.ui import charts
 
     with ctx.db.cursor() as cur:
         runs = health.runs(cur, tag.code)
@@ -855,33 +834,17 @@ def moved(ctx: PageContext, tag: TagDefinition) -> None:
 
 def compute_now(ctx: PageContext) -> None:
     """Compute every published tag now, as a background job (its progress shows in the job panel)."""
-    from governance import pipeline
-    from governance.jobs import runner as jobs
-    from governance.ui import jobs as ui_jobs
-
     if not ctx.can("tags.edit"):
         return
     busy = ui_jobs.running(ctx, "refresh_tags")
     if st.button(ctx.t("tags.compute_now"), key="tags_compute_now", disabled=busy):
-        ui_jobs.start(ctx, lambda db, actor: jobs.runner(db).submit(
-            "refresh_tags", actor, lambda progress: _compute(pipeline, db, actor, progress)))
-
-
-def _compute(pipeline: Any, db: Any, actor: str, progress: Any) -> dict:
-    """The pipeline's tag refresh (built-ins, values of the OneIDs that changed, the scorecard)."""
-    def stage(fraction: float, _stage: str) -> None:
-        progress(fraction, "compute_tags")  # one stage the job panel names (a tag's code is no label)
-
-    result = pipeline.refresh_tags(db, actor, progress=stage)
-    return {k: v if isinstance(v, int | float | str | type(None)) else str(v) for k, v in asdict(result).items()}
+        ui_jobs.start(ctx, kinds.refresh_tags)
 
 
 # ---- health -----------------------------------------------------------------------------------
 
 def health_tab(ctx: PageContext) -> None:
     """Every computed tag's coverage, drift, freshness, conflicts and use; flagged tags highlighted."""
-    from governance.ui import charts
-
     with ctx.db.cursor() as cur:
         summary = health.summary(cur, ctx.user.role, ctx.lang)
         flags = health.flags(cur, ctx.user.role)
@@ -905,7 +868,7 @@ def health_tab(ctx: PageContext) -> None:
         "coverage_before": st.column_config.NumberColumn(ctx.t("tags.health.col.coverage_before"), format="percent"),
         "coverage_change": st.column_config.NumberColumn(ctx.t("tags.health.col.coverage_change"), format="%.1f"),
         "psi": st.column_config.NumberColumn(ctx.t("tags.health.col.psi"), format="%.3f")})
-    label = dict(zip(codes, summary["name"]))
+    label = dict(zip(codes, summary["tag_name"]))
     code = st.selectbox(ctx.t("tags.pick"), codes, key="tags_health_pick", format_func=lambda c: str(label.get(c, c)))
     if code is None:
         return

@@ -28,11 +28,14 @@ def test_passwords_are_bcrypt_hashes(db, alice):
     ("admin", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "users.manage", "audit.view",
                "quality.view", "quality.run", "rules.edit", "review.view", "review.decide", "masking.manage",
                "ropa.view", "dsr.manage", "retention.manage", "export.run", "consent.view", "consent.edit",
-               "customer.view", "golden.edit"}),
+               "customer.view", "golden.edit", "tags.view", "tags.edit", "tags.approve", "tags.categories",
+               "tags.source_map"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
                  "quality.run", "rules.edit", "review.view", "review.decide", "ropa.view", "dsr.manage",
-                 "retention.manage", "export.run", "consent.view", "consent.edit", "customer.view", "golden.edit"}),
-    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view", "customer.view"}),
+                 "retention.manage", "export.run", "consent.view", "consent.edit", "customer.view", "golden.edit",
+                 "tags.view", "tags.edit", "tags.approve", "tags.source_map"}),
+    ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view", "customer.view",
+                 "tags.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):

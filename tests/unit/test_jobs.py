@@ -184,7 +184,7 @@ def test_after_upload_profiles_resolves_and_publishes_golden_records_as_one_job(
     job = job_of(db, job_id)
     assert job.status == "done", job.message
     assert job.result["records"] == 3 and job.result["golden_records"] == job.result["oneids"] >= 1
-    assert [s for _, _, s in stages] == ["standardize", "profile", "score", "link", "golden", "done"]
+    assert [s for _, _, s in stages] == ["standardize", "profile", "score", "link", "golden", "tags", "done"]
     assert [f for _, f, _ in stages] == sorted(f for _, f, _ in stages)
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM profile_runs").fetchone()[0] == 1

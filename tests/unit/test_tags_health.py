@@ -131,12 +131,12 @@ def test_summary_per_tag(cur):
         cur.execute("INSERT INTO tag_values VALUES (?, 'rfm_monetary_365', ?, ?, 1, ?, ?, NULL)",
                     [f"O{i:04d}", amount, amount, AS_OF, utcnow()])
     cur.execute("INSERT INTO export_manifests VALUES (1, ?, 'steward', 'steward', 'tag_values', 'csv', 'f.csv', 8, 99, "
-                "true, NULL, NULL, ['oneid'], ?, 'x')", [utcnow(), json.dumps({"tag": "lifecycle_stage"})])
+                "true, NULL, NULL, ['oneid'], ?, 'x')", [utcnow(), json.dumps({"tags": ["lifecycle_stage"]})])
     frame = health.summary(cur, "steward", "zh").set_index("code")
     assert list(frame.columns) == health.SUMMARY_COLUMNS[1:]
     assert set(frame.index) == {t.code for t in library.computed(cur)}
     row = frame.loc["lifecycle_stage"]
-    assert row["name"] == "生命周期阶段"
+    assert row["tag_name"] == "生命周期阶段"
     assert (row["coverage"], row["coverage_before"], row["coverage_change"], row["psi"]) == pytest.approx(
         (0.8, 1.0, -20.0, 0.12))
     assert row["flagged"] and row["flag_reasons"] == "coverage_drop"
