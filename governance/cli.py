@@ -8,10 +8,11 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from governance import cli_tags, pipeline
+from governance import pipeline
 from governance.access import audit, auth, masking
 from governance.access.events import Event
 from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start, protected_files
+from governance.cli_tags import register as register_tag_commands
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
@@ -817,7 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = gsub.add_parser("overrides", help="list active overrides (without their values)")
     g.add_argument("--oneid")
     p.set_defaults(func=cmd_golden)
-    cli_tags.register(sub, with_actor)
+    register_tag_commands(sub, with_actor)
     return parser
 
 

@@ -10,8 +10,6 @@ percentage points since the previous run, or its latest PSI is above PSI_BOUND.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,25 +25,9 @@ from governance.tags.definitions import TagDefinition
 
 COVERAGE_DROP_POINTS = 10.0  # flagged when coverage falls by more than this many points between runs
 PSI_BOUND = 0.25             # flagged when drift against the previous computation passes this
-PSI_FLOOR = 1e-4             # shares below this count as this (an empty bin would divide by zero)
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}  # "every_refresh": due after each golden refresh
 TOP_VALUES = 3
 REASONS = ("coverage_drop", "psi")
-
-
-def psi(expected: Mapping[Any, float], actual: Mapping[Any, float], floor: float = PSI_FLOOR) -> float:
-    """Population stability index of `actual` against `expected`: sum over values (bins) of
-    (a − e)·ln(a / e), where a and e are each side's shares (counts are turned into shares), floored at
-    `floor`. A value missing on one side has share 0 there. 0 means the same distribution."""
-    keys = set(expected) | set(actual)
-    total_e = sum(float(v) for v in expected.values()) or 1.0
-    total_a = sum(float(v) for v in actual.values()) or 1.0
-    out = 0.0
-    for key in keys:
-        e = max(float(expected.get(key, 0.0)) / total_e, floor)
-        a = max(float(actual.get(key, 0.0)) / total_a, floor)
-        out += (a - e) * math.log(a / e)
-    return out
 
 
 def coverage_drop_points(before: float | None, now: float | None) -> float | None:

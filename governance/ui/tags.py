@@ -92,6 +92,17 @@ def _list_frame(ctx: PageContext, frame: pd.DataFrame, names: dict[str, str]) ->
 
 # ---- the library ------------------------------------------------------------------------------
 
+def _add_or_remove(ctx: PageContext, count_key: str, count: int, add: str, remove: str) -> None:
+    """Buttons that add a row to a builder list or remove its last one (the count lives in `count_key`)."""
+    c1, c2, _ = st.columns([1, 1, 3])
+    if c1.button(ctx.t(add), key=f"{count_key}_add"):
+        st.session_state[count_key] = count + 1
+        st.rerun()
+    if count > 1 and c2.button(ctx.t(remove), key=f"{count_key}_remove"):
+        st.session_state[count_key] = count - 1
+        st.rerun()
+
+
 def library_list(ctx: PageContext) -> str | None:
     """The tags the role may see, filtered by category and status; returns the picked tag's code."""
     with ctx.db.cursor() as cur:
@@ -481,13 +492,7 @@ def condition_builder(ctx: PageContext, key: str, tags: dict[str, TagDefinition]
         test = condition_row(ctx, f"{key}_{i}", tags)
         if test is not None:
             tests.append(test)
-    c1, c2, _ = st.columns([1, 1, 3])
-    if c1.button(ctx.t("tags.builder.add"), key=f"{key}_add"):
-        st.session_state[f"{key}_rows"] = count + 1
-        st.rerun()
-    if count > 1 and c2.button(ctx.t("tags.builder.remove"), key=f"{key}_remove"):
-        st.session_state[f"{key}_rows"] = count - 1
-        st.rerun()
+    _add_or_remove(ctx, f"{key}_rows", count, "tags.builder.add", "tags.builder.remove")
     if len(tests) < count:
         return None
     return tests[0] if len(tests) == 1 else {joiner: tests}
@@ -655,13 +660,7 @@ def rule_builder(ctx: PageContext, prefix: str, value_type: str,
                 continue
             cases.append({"value": code, "when": cond})
             values.append(AllowedValue(code, zh or code, en or code))
-        c1, c2, _ = st.columns([1, 1, 3])
-        if c1.button(ctx.t("tags.builder.add_case"), key=f"{prefix}_add_case"):
-            st.session_state[f"{prefix}_cases"] = count + 1
-            st.rerun()
-        if count > 1 and c2.button(ctx.t("tags.builder.remove_case"), key=f"{prefix}_remove_case"):
-            st.session_state[f"{prefix}_cases"] = count - 1
-            st.rerun()
+        _add_or_remove(ctx, f"{prefix}_cases", count, "tags.builder.add_case", "tags.builder.remove_case")
         c1, c2, c3 = st.columns(3)
         other = c1.text_input(ctx.t("tags.builder.else_code"), key=f"{prefix}_else_code",
                               placeholder=ctx.t("tags.builder.else_none")).strip()

@@ -12,7 +12,7 @@ import pytest
 
 from governance.store.schema import channel_label
 from governance.store.util import utcnow
-from governance.tags import health, library
+from governance.tags import compute, health, library
 from governance.tags.definitions import TagDefinition
 from governance.ui import charts
 
@@ -54,14 +54,13 @@ def add_sensitive_tag(cur, code: str = "health_interest") -> None:
 
 def test_psi_on_a_hand_example():
     # (0.7 − 0.5)·ln(0.7/0.5) + (0.3 − 0.5)·ln(0.3/0.5) = 0.2·0.33647 + 0.2·0.51083
-    assert health.psi({"a": 0.5, "b": 0.5}, {"a": 0.7, "b": 0.3}) == pytest.approx(0.169460, abs=1e-6)
-    assert health.psi({"a": 50, "b": 50}, {"a": 70, "b": 30}) == pytest.approx(0.169460, abs=1e-6)  # counts too
-    assert health.psi({"a": 1, "b": 3}, {"a": 1, "b": 3}) == 0.0
+    assert compute.psi([0.5, 0.5], [0.7, 0.3]) == pytest.approx(0.169460, abs=1e-6)
+    assert compute.psi([0.25, 0.75], [0.25, 0.75]) == 0.0
 
 
 def test_psi_floors_an_empty_bin():
     expected = (0.5 - 1e-4) * math.log(0.5 / 1e-4) + (0.5 - 1.0) * math.log(0.5 / 1.0)
-    assert health.psi({"a": 1.0}, {"a": 0.5, "b": 0.5}) == pytest.approx(expected)
+    assert compute.psi([1.0, 0.0], [0.5, 0.5]) == pytest.approx(expected)
 
 
 def test_run_distribution_reads_objects_and_lists():
