@@ -1153,6 +1153,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tags.moved_to": ("新取值", "To"), "tags.moved_since": ("自此日期起", "Since"),
     "tags.moved_count": ("共 {n} 个 OneID。", "{n} OneIDs."),
     "tags.compute_now": ("立即计算标签", "Compute tags now"),
+    "tags.compute_done": ("已按 {as_of} 计算 {tags} 个标签（{oneids} 个 OneID），{changed} 个取值有变化。",
+                          "Computed {tags} tags as of {as_of} for {oneids} OneIDs; {changed} values changed."),
     "tags.coverage_runs": ("各次计算的覆盖率", "Coverage per computation"),
     "tags.health_none": ("还没有计算过的标签。", "No tag has been computed yet."),
     "tags.flagged": ("需要关注：{line}", "Look at: {line}"),

@@ -33,7 +33,8 @@ _LOADED = "_upload_loaded"  # the upload just loaded (its file and counts), for 
 # Where a finished job's result is seen: url path -> (page file, permission)
 PAGES = {"quality": ("pages/quality.py", "quality.view"), "review": ("pages/review.py", "review.view"),
          "sources": ("pages/sources.py", "sources.view"), "export": ("pages/export.py", "export.run"),
-         "retention": ("pages/retention.py", "retention.manage"), "requests": ("pages/requests.py", "dsr.manage")}
+         "retention": ("pages/retention.py", "retention.manage"), "requests": ("pages/requests.py", "dsr.manage"),
+         "tags": ("pages/tags.py", "tags.view")}
 
 
 def _text(prefix: str, code: str | None) -> str:
@@ -109,6 +110,9 @@ def _summary(job: jobs.Job) -> str | None:
                   oneids=_count(r["oneids"]), auto=_count(r.get("auto_links")), queue=_count(r.get("queue")))
     if job.kind == "export" and "rows" in r:
         return tr("export.done", rows=_count(r["rows"]))
+    if job.kind == "refresh_tags" and "tags" in r:
+        return tr("tags.compute_done", tags=_count(r["tags"]), oneids=_count(r.get("oneids")), as_of=r.get("as_of"),
+                  changed=_count(r.get("changed")))
     if job.kind == "retention" and "run_id" in r:
         return tr("retention.applied", run=r["run_id"], records=_count(r.get("records")))
     return None

@@ -234,6 +234,7 @@ def test_compute_now_runs_in_the_background_and_the_values_appear(tags_db, tmp_p
     sample = next(d.value for d in at.dataframe if list(d.value.columns) == ["oneid", "value", "computed_at"])
     assert len(sample) == 10 and set(sample["value"]) <= {"prospect", "new", "active", "dormant", "churned"}
     assert at.get("plotly_chart")  # the value distribution
+    assert any(c.value.startswith("Computed 11 tags as of ") for c in at.sidebar.caption)  # the job panel says what ran
 
 
 def test_steward_maps_a_source_tag_value_in_the_editor(tags_db, tmp_path):
