@@ -167,6 +167,8 @@ def compute(db: Database, actor: str, as_of: date | None = None, codes: list[str
         last = _last_runs(cur)
         newest = max((r[0] for r in last.values()), default=None)
         as_of = as_of or max(today(), newest or today())
+        if as_of > today():
+            raise TagError(f"Tags are computed as of today ({today()}) or an earlier day, not {as_of}.")
         tags = _ordered(tags, as_of)
         if newest is not None and as_of < newest:
             raise TagError(f"Tags were last computed as of {newest}; computing an earlier date would rewrite "

@@ -43,6 +43,7 @@ EVENT_AGGREGATES = ("spend", "orders", "last_order_days", "first_order_days")
 METRIC_EVENTS = ("spend", "orders")
 TEMPLATES = ("rfm_recency_days", "rfm_frequency_365", "rfm_monetary_365", "rfm_segment", "lifecycle_stage",
              "age_band", "city_tier", "preferred_channel", "preferred_category")
+NUMBER_TEMPLATES = ("rfm_recency_days", "rfm_frequency_365", "rfm_monetary_365")  # the others are enumerations
 CONFLICT_RULES = ("priority", "recent")
 
 
@@ -164,7 +165,7 @@ BUILTINS: tuple[TagDefinition, ...] = (
              "计算日及之前365天内已完成订单的金额合计（退款、取消、未完成的订单不计）；有过已完成订单但近365天没有则为0，"
              "从未下单则无值。"),
     _builtin("rfm_segment", "RFM客户分群", "RFM segment", "value", "enum", {"template": "rfm_segment"},
-             "按最近消费、频次、金额的五分位得分（高于平均为高）分为八类；五分位阈值由该计算日的首次计算确定，"
+             "按最近消费、频次、金额的五分位得分（3 分及以上为高）分为八类；五分位阈值由该计算日的首次计算确定，"
              "同一计算日的后续计算沿用；从未下单则无值。", RFM_SEGMENTS),
     _builtin("lifecycle_stage", "生命周期阶段", "Lifecycle stage", "lifecycle", "enum",
              {"template": "lifecycle_stage", "new_days": 30, "active_days": 90, "dormant_days": 180},
@@ -243,6 +244,8 @@ def check_technical(value_type: str, technical: Any) -> None:
     if "template" in technical:
         if technical["template"] not in TEMPLATES:
             raise TagError(f"Unknown template {technical['template']!r}.")
+        if value_type != ("number" if technical["template"] in NUMBER_TEMPLATES else "enum"):
+            raise TagError(f"The template {technical['template']} gives values of another type than {value_type}.")
         return
     if "source_mapping" in technical:
         spec = technical["source_mapping"]

@@ -26,6 +26,7 @@ from governance.access import audit, auth
 from governance.access.events import Event
 from governance.store.storage import Database
 from governance.store.util import utcnow
+from governance.tags import templates
 from governance.tags.definitions import (
     BUILTINS,
     COMPUTED_STATUSES,
@@ -35,6 +36,7 @@ from governance.tags.definitions import (
     IN_REVIEW,
     PUBLISHED,
     RETIRED,
+    SENSITIVITIES,
     SUPERSEDED,
     AllowedValue,
     Category,
@@ -320,11 +322,13 @@ def save(db: Database, actor: str, tag: TagDefinition, reason: str | None = None
     """Save `tag` as a new version in draft; returns the version and near-duplicate warnings. Audited.
     A change to an existing tag needs a reason; a retired tag takes no new versions."""
     check_definition(tag)
+    templates.check(tag, utcnow().date())  # what a computation would refuse is refused now
     reason = (reason or "").strip() or None
     with db.transaction() as cur:
         ensure_builtins(cur)
         user = _require_actor(cur, actor)
         _require_editor(cur, user, tag.category)
+        _check_references(cur, tag)
         owner = (tag.owner or "").strip() or user.username
         if owner != "system" and auth.get_user(cur, owner) is None:
             raise TagError(f"The owner {owner!r} is not a Steward user.")
@@ -352,6 +356,19 @@ def save(db: Database, actor: str, tag: TagDefinition, reason: str | None = None
                      {"version": version, "reason": reason, "warnings": warnings,
                       "changed_fields": [d["field"] for d in _diff(previous, tag)] if previous else None})
     return SaveResult(version, warnings)
+
+
+def _check_references(cur: duckdb.DuckDBPyConnection, tag: TagDefinition) -> None:
+    """The tags a rule reads exist, are not retired, and are no more sensitive than the tag itself (else
+    its values would show what a sensitive tag holds to whoever may see this one)."""
+    rank = {s: i for i, s in enumerate(SENSITIVITIES)}
+    for code in sorted(references(tag.technical)):
+        versions = _rows(cur, "WHERE code = ?", [code])
+        if not versions or versions[-1].status == RETIRED:
+            raise TagError(f"The rule reads the tag {code!r}, which does not exist or is retired.")
+        read = max((v.sensitivity for v in versions), key=rank.__getitem__)
+        if rank[read] > rank[tag.sensitivity]:
+            raise TagError(f"The rule reads the {read} tag {code!r}: this tag must be {read} too.")
 
 
 def _review(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, action: str, actor: str, comment: str | None) -> None:

@@ -83,9 +83,6 @@ def measures(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "consent_coverage": consent_coverage(cur)}
 
 
-current = measures  # the name the shared spec uses
-
-
 def record(cur: duckdb.DuckDBPyConnection, trigger: str) -> dict[str, Any]:
     """Append the measures now to scorecard_history, with what triggered it (a refresh, a batch …);
     returns the row written. Runs inside the caller's transaction."""

@@ -80,6 +80,16 @@ def needs(tag: TagDefinition, as_of: date) -> list[Aggregate]:
     return []
 
 
+def check(tag: TagDefinition, as_of: date) -> None:
+    """Compile a tag's SQL without running it, so a definition a computation would refuse (an unknown
+    field, a bad window or threshold) is refused when it is saved."""
+    t = template(tag)
+    if "source_mapping" in tag.technical or t in PREFERENCE_TEMPLATES or t == "rfm_segment":
+        return
+    needs(tag, as_of)
+    row_parts(tag, as_of)
+
+
 def needs_preferences(tag: TagDefinition) -> bool:
     return template(tag) in PREFERENCE_TEMPLATES
 

@@ -306,6 +306,13 @@ CATALOGUE: dict[str, str] = {
     "The template {t!r} is computed elsewhere.": "内置模板“{t}”由其他步骤计算。",
     "Lifecycle thresholds need new_days ≤ active_days < dormant_days.":
         "生命周期阈值须满足：新客天数 ≤ 活跃天数 < 沉睡天数。",
+    "The template {template} gives values of another type than {value_type}.":
+        "内置模板“{template}”给出的取值类型不是{value_type}。",
+    "The rule reads the tag {code!r}, which does not exist or is retired.": "规则引用的标签“{code}”不存在或已停用。",
+    "The rule reads the {sensitivity} tag {code!r}: this tag must be {level} too.":
+        "规则引用了{sensitivity}级标签“{code}”：这个标签也必须设为{level}级。",
+    "Tags are computed as of today ({today}) or an earlier day, not {as_of}.":
+        "标签只能按今天（{today}）或更早的日期计算，不能按 {as_of} 计算。",
     # tags: source
     "No source named {source!r}; there are no sources yet.": "没有名为“{source}”的数据源；目前还没有任何数据源。",
     "No source named {source!r}; the sources are: {sources}.": "没有名为“{source}”的数据源；现有数据源：{sources}。",
@@ -398,7 +405,8 @@ FRAGMENTS: dict[str, str] = {
 # name holds a comma-separated list of such values.
 _LABELLED = {"field": "field", "channel": "channel", "role": "role", "status": "status", "state": "state",
              "purpose": "purpose", "request_type": "request_type", "scope": "scope", "rule_type": "rule_type",
-             "decision": "decision", "reason": "reason", "sensitivity_class": "sensitivity_class"}
+             "decision": "decision", "reason": "reason", "sensitivity_class": "sensitivity_class",
+             "sensitivity": "sensitivity", "level": "sensitivity", "value_type": "value_type"}
 _LISTED = {"fields": "field", "channels": "channel", "roles": "role", "statuses": "status", "purposes": "purpose",
            "request_types": "request_type", "scopes": "scope"}
 # Placeholders that carry a part of the message in English (a fragment or another message).

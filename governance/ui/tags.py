@@ -44,10 +44,6 @@ SAMPLE_ROWS = 10
 
 # ---- labels -----------------------------------------------------------------------------------
 
-def _t(ctx: PageContext, key: str, **values: object) -> str:
-    return ctx.t(key, **values)
-
-
 def category_names(categories: list[Category], lang: str) -> dict[str, str]:
     return {c.path: (c.name_zh if lang == "zh" else c.name_en) for c in categories}
 
@@ -310,9 +306,9 @@ def usage_line(ctx: PageContext, use: dict, tags: dict[str, TagDefinition]) -> s
     """What uses a tag, in one line; None when nothing does."""
     parts = []
     sep = "、" if ctx.lang == "zh" else ", "
-    if use.get("tags"):
-        parts.append(ctx.t("tags.used_by_tags", names=sep.join(
-            tags[c].label(ctx.lang) if c in tags else c for c in use["tags"])))
+    visible = [tags[c].label(ctx.lang) for c in use.get("tags", ()) if c in tags]  # never a tag the role may not see
+    if visible:
+        parts.append(ctx.t("tags.used_by_tags", names=sep.join(visible)))
     if use.get("audiences"):
         parts.append(ctx.t("tags.used_by_audiences", names=sep.join(map(str, use["audiences"]))))
     if use.get("exports"):
@@ -751,10 +747,9 @@ def editor(ctx: PageContext, base: TagDefinition | None) -> None:
     result = run_step(library.save, ctx.db, ctx.user.username, tag, reason.strip())
     if result is None:
         return
-    warnings = list(getattr(result, "warnings", []) or [])
-    if warnings:
-        st.session_state[f"{prefix}_warnings"] = warnings
-    form_done(form_key, ctx.t("tags.saved", name=tag.label(ctx.lang), version=getattr(result, "version", "")))
+    if result.warnings:
+        st.session_state[f"{prefix}_warnings"] = result.warnings
+    form_done(form_key, ctx.t("tags.saved", name=tag.label(ctx.lang), version=result.version))
 
 
 def _draft(value_type: str, technical: dict, allowed: tuple[AllowedValue, ...]) -> TagDefinition:
@@ -765,11 +760,10 @@ def _draft(value_type: str, technical: dict, allowed: tuple[AllowedValue, ...]) 
 
 def values(ctx: PageContext, tag: TagDefinition) -> None:
     """A computed tag's coverage, distribution, a masked sample, and who moved between values."""
-
     with ctx.db.cursor() as cur:
         runs = health.runs(cur, tag.code)
         dist = health.distribution(cur, tag, ctx.lang)
-        sample = compute.values_frame(cur, tag.code, limit=SAMPLE_ROWS) if compute is not None else None
+        sample = compute.values_frame(cur, tag.code, limit=SAMPLE_ROWS)
     st.subheader(tag.label(ctx.lang))
     if runs.empty and dist.empty:
         st.info(ctx.t("tags.values_none"))
@@ -792,12 +786,12 @@ def values(ctx: PageContext, tag: TagDefinition) -> None:
     if len(runs) > 1:
         st.plotly_chart(charts.tag_coverage_runs(runs, ctx.t("tags.coverage_runs"), ctx.t("tags.as_of")),
                         width="stretch", key=f"tags_cov_{tag.code}")
-    if sample is not None:
-        st.markdown(f"**{ctx.t('tags.sample', n=SAMPLE_ROWS)}**")
-        shown = sample.assign(value=sample["value"].map(lambda v: shown_value(tag, v, ctx.lang)))
-        if tag.sensitivity != "normal":
-            shown = ctx.mask(shown, {"value": None}, keep=("oneid", "computed_at"))
-        table(shown)
+    st.markdown(f"**{ctx.t('tags.sample', n=SAMPLE_ROWS)}**")
+    shown = sample.assign(value=sample["value"].map(lambda v: shown_value(tag, v, ctx.lang)))
+    if tag.sensitivity != "normal":
+        shown = ctx.mask(shown, {"value": None}, keep=("oneid", "computed_at"))
+    table(shown)
+    if tag.sensitivity == "normal" or ctx.can("pii.unmasked"):  # who holds a personal value: unmasked roles
         moved(ctx, tag)
 
 
@@ -826,9 +820,7 @@ def moved(ctx: PageContext, tag: TagDefinition) -> None:
         frame = compute.moved(cur, tag.code, before, after, since)
     st.caption(ctx.t("tags.moved_count", n=len(frame)))
     if not frame.empty:
-        labelled = {c: frame[c].map(lambda v: shown_value(tag, v, ctx.lang))
-                    for c in frame.columns if c in ("value", "from_value", "to_value")}
-        table(frame.assign(**labelled).head(200))
+        table(frame.head(200))  # oneid, held_since, moved_on: the values are the pickers above
 
 
 def compute_now(ctx: PageContext) -> None:
@@ -941,8 +933,7 @@ def _mapping_rows(current: pd.DataFrame, unmapped: pd.DataFrame, source: str, co
     """The column's mapped values (newest version) followed by its unmapped ones."""
     rows: list[dict] = []
     if not current.empty:
-        col = "column_name" if "column_name" in current.columns else "column"
-        mine = current[(current["source"] == source) & (current[col] == column)]
+        mine = current[(current["source"] == source) & (current["column"] == column)]
         rows += [{"source_value": r.source_value, "tag_value": r.tag_value} for r in mine.itertuples()]
     seen = {r["source_value"] for r in rows}
     if not unmapped.empty:

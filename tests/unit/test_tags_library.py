@@ -283,3 +283,29 @@ def test_get_unknown_tag_or_version(lib):
             library.get(cur, "nope")
         with pytest.raises(TagError, match="has no version 7"):
             library.get(cur, "age_band", 7)
+
+
+def test_a_rule_the_computation_would_refuse_is_refused_when_saved(lib):
+    for technical, value_type, message in (
+            ({"when": {"field": "religion", "eq": "x"}}, "boolean", "Unknown field 'religion'"),
+            ({"metric": {"event": "spend", "days": "abc"}}, "number", "whole number of days"),
+            ({"when": {"tag": "no_such_tag", "eq": "true"}}, "boolean", "does not exist or is retired")):
+        with pytest.raises(TagError, match=message):
+            library.save(lib, "s1", replace(big_spender(), value_type=value_type, technical=technical), "new")
+    lifecycle = TagDefinition("stage2", "阶段二", "Stage two", "lifecycle", "enum",
+                              {"template": "lifecycle_stage", "new_days": 200}, "x")
+    with pytest.raises(TagError, match="new_days ≤ active_days"):
+        library.save(lib, "s1", lifecycle, "new")
+    with pytest.raises(TagError, match="another type"):
+        library.save(lib, "s1", replace(lifecycle, value_type="number", technical={"template": "age_band"}), "new")
+
+
+def test_a_tag_that_reads_a_sensitive_tag_is_sensitive_too(lib):
+    publish(lib, big_spender(code="health_watch", zh="健康关注", en="Health watch", sensitivity="sensitive"))
+    reader = TagDefinition("watch_reader", "关注读取", "Watch reader", "value", "boolean",
+                           {"when": {"tag": "health_watch", "eq": "true"}}, "x")
+    with pytest.raises(TagError, match="reads the sensitive tag 'health_watch'"):
+        library.save(lib, "s1", reader, "new")
+    assert library.save(lib, "s1", replace(reader, sensitivity="sensitive"), "new").version == 1
+    with lib.cursor() as cur:
+        assert not library.can_view(cur, "analyst", "watch_reader")

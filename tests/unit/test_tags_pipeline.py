@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -13,8 +14,8 @@ from governance.access import auth
 from governance.exports import datasets
 from governance.privacy import dsr
 from governance.store.errors import PermissionDenied
-from governance.tags import library
-from governance.tags.definitions import TagDefinition
+from governance.tags import compute, library
+from governance.tags.definitions import TagDefinition, TagError
 
 SHOP = ("订单号,姓名,手机号,城市,出生日期,实付金额,下单时间,订单状态\n"
         "DD1,王建国,13957112233,深圳市,1990-05-01,100.00,2026-11-20 10:00:00,已完成\n"
@@ -132,3 +133,9 @@ def test_tag_values_export_follows_the_export_rules(store, tmp_path):
         _export(store, tmp_path, "admin", ("health_note",))
     everything = _export(store, tmp_path, "admin", ())
     assert "health_note" not in {r["tag_code"] for r in everything} and "vip_guess" in {r["tag_code"] for r in everything}
+
+
+def test_a_future_date_is_refused_so_it_cannot_freeze_later_refreshes(store):
+    with pytest.raises(TagError, match="as of today"):
+        pipeline.refresh_tags(store, "t", as_of=compute.today() + timedelta(days=1))
+    assert pipeline.refresh_tags(store, "t").as_of == compute.today()
