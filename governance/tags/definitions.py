@@ -20,7 +20,7 @@ tags/conditions turns a condition into SQL; `check_technical` here checks the sh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,7 +99,6 @@ class TagDefinition:
     created_by: str = ""
     created_at: datetime | None = None
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def label(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
