@@ -369,6 +369,17 @@ def _check_references(cur: duckdb.DuckDBPyConnection, tag: TagDefinition) -> Non
         read = max((v.sensitivity for v in versions), key=rank.__getitem__)
         if rank[read] > rank[tag.sensitivity]:
             raise TagError(f"The rule reads the {read} tag {code!r}: this tag must be {read} too.")
+        if tag.code in _reads(cur, code, set()):
+            raise TagError(f"The rule reads the tag {code!r}, which reads this tag in turn.")
+
+
+def _reads(cur: duckdb.DuckDBPyConnection, code: str, seen: set[str]) -> set[str]:
+    """Every tag `code` reads, directly or through others (any of its versions)."""
+    for version in _rows(cur, "WHERE code = ?", [code]):
+        for other in references(version.technical) - seen:
+            seen.add(other)
+            _reads(cur, other, seen)
+    return seen
 
 
 def _review(cur: duckdb.DuckDBPyConnection, tag: TagDefinition, action: str, actor: str, comment: str | None) -> None:

@@ -309,6 +309,7 @@ CATALOGUE: dict[str, str] = {
     "The template {template} gives values of another type than {value_type}.":
         "内置模板“{template}”给出的取值类型不是{value_type}。",
     "The rule reads the tag {code!r}, which does not exist or is retired.": "规则引用的标签“{code}”不存在或已停用。",
+    "The rule reads the tag {code!r}, which reads this tag in turn.": "规则引用的标签“{code}”反过来又引用了这个标签。",
     "The rule reads the {sensitivity} tag {code!r}: this tag must be {level} too.":
         "规则引用了{sensitivity}级标签“{code}”：这个标签也必须设为{level}级。",
     "Tags are computed as of today ({today}) or an earlier day, not {as_of}.":

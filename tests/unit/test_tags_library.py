@@ -309,3 +309,13 @@ def test_a_tag_that_reads_a_sensitive_tag_is_sensitive_too(lib):
     assert library.save(lib, "s1", replace(reader, sensitivity="sensitive"), "new").version == 1
     with lib.cursor() as cur:
         assert not library.can_view(cur, "analyst", "watch_reader")
+
+
+def test_two_tags_cannot_read_each_other(lib):
+    publish(lib, big_spender())
+    reader = TagDefinition("vip_reader", "贵宾读取", "VIP reader", "value", "boolean",
+                           {"when": {"tag": "big_spender", "eq": "true"}}, "x")
+    publish(lib, reader)
+    loop = replace(big_spender(), technical={"when": {"tag": "vip_reader", "eq": "true"}})
+    with pytest.raises(TagError, match="reads this tag in turn"):
+        library.save(lib, "s1", loop, "loop")
