@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -97,6 +98,23 @@ def _add_or_remove(ctx: PageContext, count_key: str, count: int, add: str, remov
     if count > 1 and c2.button(ctx.t(remove), key=f"{count_key}_remove"):
         st.session_state[count_key] = count - 1
         st.rerun()
+
+
+def _event_window(ctx: PageContext, cols: Sequence[Any], key: str) -> dict[str, Any]:
+    """An event aggregate's window in three columns: days (365 by default), categories and channels."""
+    _default(f"{key}_days", 365)
+    window: dict[str, Any] = {"days": int(cols[0].number_input(ctx.t("tags.builder.days"), min_value=1, max_value=3660,
+                                                                step=1, key=f"{key}_days"))}
+    categories = _parse_list(cols[1].text_input(ctx.t("tags.builder.category"), key=f"{key}_category",
+                                                placeholder=ctx.t("tags.builder.any")))
+    channels = cols[2].multiselect(ctx.t("tags.builder.channel"), list(CHANNELS), key=f"{key}_channel",
+                                   format_func=lambda c: str(value_label("channel", c, ctx.lang)),
+                                   placeholder=ctx.t("tags.builder.any"))
+    if categories:
+        window["category"] = categories
+    if channels:
+        window["channel"] = channels
+    return window
 
 
 def library_list(ctx: PageContext) -> str | None:
@@ -513,19 +531,7 @@ def condition_row(ctx: PageContext, prefix: str, tags: dict[str, TagDefinition])
                                     format_func=lambda e: _label(ctx, "tags.event.", e))
         test = {"event": subject}
         if subject in defs.METRIC_EVENTS:
-            _default(f"{prefix}_days", 365)
-            e1, e2, e3 = st.columns(3)
-            test["days"] = int(e1.number_input(ctx.t("tags.builder.days"), min_value=1, max_value=3660, step=1,
-                                               key=f"{prefix}_days"))
-            categories = _parse_list(e2.text_input(ctx.t("tags.builder.category"), key=f"{prefix}_category",
-                                                   placeholder=ctx.t("tags.builder.any")))
-            channels = e3.multiselect(ctx.t("tags.builder.channel"), list(CHANNELS), key=f"{prefix}_channel",
-                                      format_func=lambda c: str(value_label("channel", c, ctx.lang)),
-                                      placeholder=ctx.t("tags.builder.any"))
-            if categories:
-                test["category"] = categories
-            if channels:
-                test["channel"] = channels
+            test |= _event_window(ctx, st.columns(3), prefix)
     else:
         choices = [c for c, t in tags.items() if t.status in defs.COMPUTED_STATUSES]
         if not choices:
@@ -622,23 +628,10 @@ def rule_builder(ctx: PageContext, prefix: str, value_type: str,
         cond = condition_builder(ctx, f"{prefix}_when", tags)
         return ({"when": cond} if cond is not None else None), ()
     if value_type == "number":
-        _default(f"{prefix}_metric_days", 365)
-        c1, c2, c3, c4 = st.columns(4)
+        c1, *window = st.columns(4)
         event = c1.selectbox(ctx.t("tags.builder.metric"), defs.METRIC_EVENTS, key=f"{prefix}_metric_event",
                              format_func=lambda e: _label(ctx, "tags.event.", e))
-        days = int(c2.number_input(ctx.t("tags.builder.days"), min_value=1, max_value=3660, step=1,
-                                   key=f"{prefix}_metric_days"))
-        categories = _parse_list(c3.text_input(ctx.t("tags.builder.category"), key=f"{prefix}_metric_category",
-                                               placeholder=ctx.t("tags.builder.any")))
-        channels = c4.multiselect(ctx.t("tags.builder.channel"), list(CHANNELS), key=f"{prefix}_metric_channel",
-                                  format_func=lambda c: str(value_label("channel", c, ctx.lang)),
-                                  placeholder=ctx.t("tags.builder.any"))
-        metric: dict[str, Any] = {"event": event, "days": days}
-        if categories:
-            metric["category"] = categories
-        if channels:
-            metric["channel"] = channels
-        return {"metric": metric}, ()
+        return {"metric": {"event": event, **_event_window(ctx, window, f"{prefix}_metric")}}, ()
     if value_type == "enum":
         st.caption(ctx.t("tags.builder.enum_help"))
         _default(f"{prefix}_cases", 1)

@@ -6,6 +6,7 @@ they ask for the `cold_server` fixture, which keeps the fresh-server behaviour."
 from __future__ import annotations
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.pages_manager import PagesManager
 
 
@@ -26,3 +27,17 @@ def warm_server(request, monkeypatch):
         PagesManager.uses_pages_directory = False  # what st.navigation leaves behind in a real server
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, tuple[str | None, object]]:
+    """The deferred downloads the pages offer: widget key -> (file name, callable giving the data)."""
+    offered: dict[str, tuple[str | None, object]] = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data, mimetype, coordinates, file_name=None, element_id="", **kw):
+        offered[element_id.rsplit("-", 1)[-1]] = (file_name, data)
+        return original(self, data, mimetype, coordinates, file_name=file_name, element_id=element_id, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return offered

@@ -7,7 +7,6 @@ import json
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from governance import pipeline
 from governance.sources import ingest
@@ -21,20 +20,6 @@ HEADER = {"zh": "重复率（%）", "en": "Duplicate rate (%)"}
 FILE = {"zh": "治理记分卡.csv", "en": "governance-scorecard.csv"}
 FLAG = {"zh": "城市等级：覆盖率下降 40.0 个百分点（90% → 50%）", "en": "City tier: coverage fell 40.0 points (90% → 50%)"}
 SECRET_FLAG = {"zh": "健康关注", "en": "Health interest"}
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, tuple[str | None, object]]:
-    """The deferred downloads the page offers: widget key -> (file name, callable giving the data)."""
-    offered: dict[str, tuple[str | None, object]] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data, mimetype, coordinates, file_name=None, element_id="", **kw):
-        offered[element_id.rsplit("-", 1)[-1]] = (file_name, data)
-        return original(self, data, mimetype, coordinates, file_name=file_name, element_id=element_id, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return offered
 
 
 def _run(cur, code: str, with_value: int) -> None:

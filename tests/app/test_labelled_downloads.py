@@ -9,7 +9,6 @@ import zipfile
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from governance import pipeline
 from governance.golden import survivorship
@@ -19,20 +18,6 @@ from governance.sources import ingest
 from governance.sources.readers import SUPPORTED
 from governance.standardize.normalizers import REASONS
 from helpers import MOBILE, app_test, load_generated, visible_text
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, tuple[str | None, object]]:
-    """The deferred downloads the pages offer: widget key -> (file name, callable giving the data)."""
-    offered: dict[str, tuple[str | None, object]] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data, mimetype, coordinates, file_name=None, element_id="", **kw):
-        offered[element_id.rsplit("-", 1)[-1]] = (file_name, data)
-        return original(self, data, mimetype, coordinates, file_name=file_name, element_id=element_id, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return offered
 
 
 def fetched(downloads, key: str) -> tuple[str | None, bytes]:
