@@ -173,7 +173,7 @@ def test_retire_is_refused_while_another_published_tag_uses_it(lib):
 
 def test_retire_is_refused_while_a_saved_audience_uses_it(lib):
     publish(lib, big_spender())
-    with lib.transaction() as cur:  # issue 18 creates the audiences table; usage reads it when it exists
+    with lib.transaction() as cur:  # a stand-in for the saved audiences table; usage reads it when it exists
         cur.execute("CREATE TABLE IF NOT EXISTS audiences (name VARCHAR, rule JSON)")
         cur.execute("INSERT INTO audiences VALUES ('春季大促', ?)", [json.dumps({"tag": "big_spender", "eq": "true"})])
     with pytest.raises(TagError, match="the audiences 春季大促 use it"):
