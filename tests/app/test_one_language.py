@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -142,8 +142,7 @@ def _tags(db, steward: str) -> None:
     library.save(db, steward, tag, "首版")
     library.submit(db, steward, "big_spender", "请审核")
     library.approve(db, USERS["admin"][0], "big_spender", "门槛合理")
-    library.save(db, steward, TagDefinition(**{**tag.__dict__, "technical": {
-        "when": {"event": "spend", "days": 365, "gte": 2000}}, "extra": {}}), "门槛提高")
+    library.save(db, steward, replace(tag, technical={"when": {"event": "spend", "days": 365, "gte": 2000}}), "门槛提高")
     compute.compute(db, steward)
 
 
