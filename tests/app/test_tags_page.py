@@ -2,6 +2,8 @@
 the rule builder saves a draft, the author cannot approve it, another steward publishes it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from governance.access import auth
@@ -149,8 +151,8 @@ def test_a_new_version_shows_its_diff_and_retire_names_what_uses_a_tag(tags_db):
     uses = TagDefinition("loyal_big_spender", "忠诚高消费", "Loyal big spender", "value", "boolean",
                          {"when": {"all": [{"tag": "big_spender", "eq": "true"}, {"field": "channel_count", "gte": 2}]}})
     _publish(tags_db, uses)
-    library.save(tags_db, "steward", TagDefinition(**{**BIG_SPENDER.__dict__, "technical": {
-        "when": {"event": "spend", "days": 365, "gte": 8000}}, "extra": {}}), "门槛提高")
+    library.save(tags_db, "steward", replace(BIG_SPENDER, technical={
+        "when": {"event": "spend", "days": 365, "gte": 8000}}), "门槛提高")
     at = _pick(_open(tags_db, "admin", "en"), "big_spender")
     diff = next(d.value for d in at.dataframe if "changed_field" in d.value.columns)
     assert list(diff["changed_field"]) == ["technical definition"]
@@ -268,7 +270,7 @@ def test_analyst_has_no_source_mapping_or_category_tab(tags_db):
 
 def test_analyst_sees_the_published_version_not_a_newer_draft_nor_a_draft_tag(tags_db):
     _publish(tags_db, BIG_SPENDER)
-    library.save(tags_db, "steward", TagDefinition(**{**BIG_SPENDER.__dict__, "name_en": "Top spender", "extra": {}}),
+    library.save(tags_db, "steward", replace(BIG_SPENDER, name_en="Top spender"),
                  "改名")
     library.save(tags_db, "steward", TagDefinition("draft_only", "仅草稿", "Draft only", "value", "boolean",
                                                    {"when": {"field": "age", "lt": 30}}))
