@@ -4,8 +4,8 @@ This module alone writes tag_values, tag_history, tag_runs and tag_inputs.
 
 A run (`compute`) takes every computed tag (library.computed) and, in one transaction:
 1. finds the OneIDs whose golden_wide row changed since the last run: tag_inputs holds a hash of each
-   OneID's whole golden row (it changes with the OneID's records and their standardization, and so
-   with its events); new, changed and gone OneIDs form the scope;
+   OneID's golden columns that tags read, its members and their standardization time (so it changes
+   with the OneID's records and their events); new, changed and gone OneIDs form the scope;
 2. decides per tag: *full* (every OneID) when asked, when the run names `codes`, when the tag's last run
    was for another date or version, for source-mapping tags (a mapping changes values without changing
    any golden row) and for rule tags that read other tags; otherwise *incremental* (the scope only);
@@ -130,8 +130,11 @@ def _last_runs(cur: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 
 
 def _find_scope(cur: duckdb.DuckDBPyConnection) -> int:
-    """tag_now: each golden row's hash; SCOPE: new, changed and gone OneIDs. Returns the scope's size."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE tag_now AS SELECT g.oneid, hash(g) AS golden_hash FROM golden_wide g")
+    """tag_now: each golden row's input hash; SCOPE: new, changed and gone OneIDs. Returns the scope's size.
+    The hash covers what tags read: the golden columns of `_golden_columns`, and the members and their
+    standardization time, which change whenever the OneID's records or their events do."""
+    columns = ", ".join(f"g.{c}" for c in ["members_hash", "standardized_at", *_golden_columns()])
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tag_now AS SELECT g.oneid, hash({columns}) AS golden_hash FROM golden_wide g")
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE {SCOPE} AS
         SELECT coalesce(n.oneid, i.oneid) AS oneid FROM tag_now n FULL JOIN tag_inputs i ON i.oneid = n.oneid

@@ -303,6 +303,14 @@ def _require_actor(cur: duckdb.DuckDBPyConnection, actor: str) -> auth.User:
     return user
 
 
+def require_permission(cur: duckdb.DuckDBPyConnection, actor: str, permission: str) -> auth.User:
+    """The active user `actor`, whose role must hold `permission`."""
+    user = _require_actor(cur, actor)
+    if not auth.can(user.role, permission):
+        raise TagError(f"{user.username} ({user.role}) may not do this: it needs the permission {permission!r}.")
+    return user
+
+
 def _require_editor(cur: duckdb.DuckDBPyConnection, user: auth.User, category: str) -> None:
     cats = _category_map(cur)
     if category not in cats:
