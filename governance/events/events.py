@@ -30,6 +30,7 @@ import duckdb
 
 from governance.store.schema import EVENT_FIELD_NAMES
 from governance.store.storage import scalar
+from governance.store.util import utcnow
 
 STATUS_CODES = ("completed", "refunded", "cancelled", "pending", "other")
 # Whole status values (lower case, no spaces) as the channels write them.
@@ -194,7 +195,30 @@ def build(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
         f"SELECT m.batch_id, m.row_number, m.source, {values}, {raw}, m.order_status AS m_status FROM mapped_records m "
         "SEMI JOIN std_records s ON s.batch_id = m.batch_id AND s.row_number = m.row_number "
         f"WHERE list_contains(?::BIGINT[], m.batch_id) AND ({present}))", [todo])
+    mark_superseded(cur, ids)
     return int(scalar(cur, "SELECT count(*) FROM std_events")) - int(before)
+
+
+def mark_superseded(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
+    """Set `superseded_at` on every event whose order a later batch of the same source exported
+    again, and clear it where that later export is gone, for the sources of `batch_ids` (the batches
+    just written or removed). Returns the rows whose mark changed."""
+    sources = [r[0] for r in cur.execute(
+        "SELECT DISTINCT source FROM batches WHERE list_contains(?::BIGINT[], batch_id)", [batch_ids]).fetchall()]
+    if not sources:
+        return 0
+    before = scalar(cur, "SELECT count(*) FROM std_events WHERE superseded_at IS NOT NULL "
+                         "AND list_contains(?::VARCHAR[], source)", [sources])
+    latest = ("SELECT source, order_id, max(batch_id) AS latest FROM std_events "
+              "WHERE order_id IS NOT NULL AND list_contains(?::VARCHAR[], source) GROUP BY ALL")
+    cur.execute(f"UPDATE std_events e SET superseded_at = NULL FROM ({latest}) m WHERE e.source = m.source "
+                "AND e.order_id = m.order_id AND e.batch_id = m.latest AND e.superseded_at IS NOT NULL", [sources])
+    cur.execute(f"UPDATE std_events e SET superseded_at = ? FROM ({latest}) m "
+                "WHERE e.source = m.source AND e.order_id = m.order_id AND e.batch_id < m.latest "
+                "AND e.superseded_at IS NULL", [utcnow(), sources])
+    after = scalar(cur, "SELECT count(*) FROM std_events WHERE superseded_at IS NOT NULL "
+                        "AND list_contains(?::VARCHAR[], source)", [sources])
+    return abs(int(after) - int(before))
 
 
 # ---- one value at a time, with the same SQL as `build` (tests, previews) ----------------------

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
+from governance.events import events
 from governance.sources.mapping import MAPPED_VIEWS
 from governance.store.schema import FIELD_NAMES, pii_fields
 from governance.store.storage import RAW_SCHEMA, quote_ident, scalar
@@ -138,6 +139,7 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
             cur, f"DELETE FROM std_cache c USING (SELECT * FROM erased_raw EXCEPT ({still_used})) v "
             f"WHERE c.field = v.field AND c.raw = v.value"))
     add("profile_fields", redact_profiles(cur))
+    events.mark_superseded(cur, [b for b, _table in batches])  # an order's erased latest export: the one before counts
     return counts
 
 

@@ -139,6 +139,12 @@ def _find_scope(cur: duckdb.DuckDBPyConnection) -> int:
         CREATE OR REPLACE TEMP TABLE {SCOPE} AS
         SELECT coalesce(n.oneid, i.oneid) AS oneid FROM tag_now n FULL JOIN tag_inputs i ON i.oneid = n.oneid
         WHERE n.golden_hash IS DISTINCT FROM i.golden_hash""")
+    # an order exported again under another OneID leaves the first OneID's golden row as it was
+    since = scalar(cur, "SELECT max(started_at) FROM tag_runs")
+    if since is not None and scalar(cur, "SELECT count(*) FROM std_events WHERE superseded_at >= ?", [since]):
+        cur.execute(f"INSERT INTO {SCOPE} SELECT DISTINCT c.oneid FROM std_events e JOIN crosswalk c "
+                    f"USING (batch_id, row_number) WHERE e.superseded_at >= ? "
+                    f"AND c.oneid NOT IN (SELECT oneid FROM {SCOPE})", [since])
     return int(scalar(cur, f"SELECT count(*) FROM {SCOPE}"))
 
 

@@ -113,7 +113,7 @@ def events_sql(as_of: date, scope: str | None = None) -> str:
             f"SELECT c.oneid, c.channel, e.product_category, e.order_id, e.amount, "
             f"CAST(e.event_time AS DATE) AS event_date FROM std_events e "
             f"JOIN c ON c.batch_id = e.batch_id AND c.row_number = e.row_number "
-            f"WHERE coalesce(e.order_status, 'completed') IN ('completed', 'other') "
+            f"WHERE e.superseded_at IS NULL AND coalesce(e.order_status, 'completed') IN ('completed', 'other') "
             f"AND CAST(e.event_time AS DATE) <= {date_literal(as_of)}")
 
 

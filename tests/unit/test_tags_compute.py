@@ -362,3 +362,26 @@ def test_cli_compute_and_values(store, tmp_path, capsys, monkeypatch):
     assert cli.main(["--db", path, "tags", "compute", "--as-of", "31/03/2026", "--actor", "t"]) == 2
     assert cli.main(["--db", path, "tags", "values", "no_such_tag", "--out", str(out), "--actor", "t"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_later_export_of_an_order_supersedes_the_earlier_one(store, tmp_path):
+    """Paid in the first export, refunded in the next: the order is no spend, and counted once."""
+    compute.compute(store, "t", as_of=D, definitions=COMPUTED)
+    d = _oneids(store)["D"]
+    assert _values(store, "rfm_monetary_365")[d][0] == "300.00"
+    refunded = [r[:9] + ("已退款",) for r in SHOP if r[0] == "DD020"]
+    path = tmp_path / "shop_again.csv"
+    path.write_text(_csv(refunded), encoding="utf-8")
+    pipeline.load_file(store, "t", path, source="shop", channel="tmall")
+    pipeline.resolve(store, "t", use_model=False)
+    with store.cursor() as cur:
+        assert cur.execute("SELECT order_status, completed FROM customer_events WHERE order_id = 'DD020'"
+                           ).fetchall() == [("refunded", False)]
+        assert cur.execute("SELECT count(*) FROM std_events WHERE order_id = 'DD020' "
+                           "AND superseded_at IS NOT NULL").fetchone()[0] == 1
+    compute.compute(store, "t", as_of=D, definitions=COMPUTED)
+    incremental = _all_values(store)
+    assert d not in _values(store, "rfm_monetary_365")  # no completed order left
+    assert _values(store, "lifecycle_stage")[d][0] == "prospect"
+    compute.compute(store, "t", as_of=D, full=True, definitions=COMPUTED)
+    assert _all_values(store) == incremental
