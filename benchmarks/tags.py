@@ -59,7 +59,8 @@ def build(db, oneids: int, per: int) -> int:
                    (?::VARCHAR[])[1 + ((h // 11) % {len(CATEGORIES)})::INT] AS product_category,
                    CASE WHEN h % 100 < 85 THEN 'completed' WHEN h % 100 < 92 THEN 'refunded'
                         WHEN h % 100 < 96 THEN 'cancelled' ELSE 'pending' END AS order_status,
-                   NULL::INTEGER AS points, NULL AS member_level, []::VARCHAR[] AS unparsed
+                   NULL::INTEGER AS points, NULL AS member_level, []::VARCHAR[] AS unparsed,
+                   NULL::TIMESTAMP AS superseded_at
             FROM (SELECT i, hash(i * 31 + 7) AS h FROM range({events}) t(i))""", [list(CHANNELS), list(CATEGORIES)])
         cur.execute(f"""
             INSERT INTO crosswalk
@@ -94,7 +95,7 @@ def change_one_percent(db, oneids: int) -> int:
         cur.execute("""CREATE TEMP TABLE picked AS SELECT oneid, row_number() OVER (ORDER BY oneid) AS r
                         FROM golden_wide WHERE hash(oneid) % 100 = 0""")
         cur.execute(f"""INSERT INTO std_events SELECT ?, r, 'pos_sales', NULL, TIMESTAMP '{AS_OF} 11:00:00',
-                        88.00, 1, 'p', '母婴', NULL, NULL, NULL, []::VARCHAR[] FROM picked""", [b])
+                        88.00, 1, 'p', '母婴', NULL, NULL, NULL, []::VARCHAR[], NULL FROM picked""", [b])
         cur.execute(f"INSERT INTO crosswalk SELECT ? * {REC} + r, ?, r, 'pos_sales', oneid, 'bench', 2 FROM picked",
                     [b, b])
         cur.execute(f"""UPDATE golden_wide g SET record_count = g.record_count + 1,
