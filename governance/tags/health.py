@@ -5,7 +5,8 @@ value distribution and its PSI against the previous run, written by tags/compute
 the definitions, permissions and usage; source_tags the conflicts between sources.
 
 A tag is flagged (`flags`, shown on Home) when its coverage fell more than COVERAGE_DROP_POINTS
-percentage points since the previous run, or its latest PSI is above PSI_BOUND.
+percentage points since the last run of the previous as-of date (or the previous run, while all are
+of one date), or its latest PSI is above PSI_BOUND.
 """
 from __future__ import annotations
 
@@ -49,26 +50,33 @@ def reasons(coverage_before: float | None, coverage: float | None, drift: float 
 
 
 def _runs(cur: duckdb.DuckDBPyConnection, codes: list[str], last: int | None = 2) -> pd.DataFrame:
-    """tag_runs of `codes`, newest first per tag (`k` = 1 for the newest), the `last` newest each."""
+    """tag_runs of `codes`, newest first per tag (`k` = 1 for the newest). `base` marks the run the
+    newest is compared with: the last run of an earlier as-of date, or the run before it while every
+    run is of one date (so refreshes within a day cannot hide a drop from the day before between them).
+    With `last` = 2, only the newest and its base."""
     columns = ["tag_code", "run_id", "tag_version", "as_of", "mode", "started_at", "oneids", "with_value", "psi",
-               "distribution", "coverage", "k"]
+               "distribution", "coverage", "k", "base"]
     if not codes:
         return pd.DataFrame(columns=columns)
     marks = ", ".join("?" for _ in codes)
-    limit = "" if last is None else f"QUALIFY k <= {int(last)}"
+    limit = "" if last is None else "WHERE k = 1 OR base"
     frame = cur.execute(
-        f"SELECT tag_code, run_id, tag_version, as_of, mode, started_at, oneids, with_value, psi, distribution, "
+        f"SELECT {', '.join(columns)} FROM (SELECT *, (as_of < newest AND j = 1) OR (k = 2 AND oldest = newest) AS base "
+        f"FROM (SELECT *, row_number() OVER (PARTITION BY tag_code, as_of < newest ORDER BY run_id DESC) AS j "
+        f"FROM (SELECT tag_code, run_id, tag_version, as_of, mode, started_at, oneids, with_value, psi, distribution, "
         f"with_value / nullif(oneids, 0) AS coverage, "
-        f"row_number() OVER (PARTITION BY tag_code ORDER BY run_id DESC) AS k "
-        f"FROM tag_runs WHERE tag_code IN ({marks}) {limit} ORDER BY tag_code, run_id DESC", codes).df()
+        f"row_number() OVER (PARTITION BY tag_code ORDER BY run_id DESC) AS k, "
+        f"max(as_of) OVER (PARTITION BY tag_code) AS newest, min(as_of) OVER (PARTITION BY tag_code) AS oldest "
+        f"FROM tag_runs WHERE tag_code IN ({marks})))) {limit} ORDER BY tag_code, run_id DESC", codes).df()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date  # a China date, not a timestamp
     return frame
 
 
 def _latest_pair(runs: pd.DataFrame, code: str) -> tuple[dict | None, dict | None]:
+    """The tag's newest run and the run it is compared with (see `_runs`)."""
     mine = runs[runs["tag_code"] == code]
     now = mine[mine["k"] == 1]
-    before = mine[mine["k"] == 2]
+    before = mine[mine["base"].astype(bool)]
     return (now.iloc[0].to_dict() if len(now) else None, before.iloc[0].to_dict() if len(before) else None)
 
 
@@ -230,7 +238,7 @@ def runs(cur: duckdb.DuckDBPyConnection, code: str) -> pd.DataFrame:
     """Every computation of a tag, oldest first: run_id, tag_version, as_of, mode, started_at, oneids,
     with_value, coverage (0–1), psi — for the coverage-over-runs and PSI charts."""
     frame = _runs(cur, [code], last=None)
-    return (frame.drop(columns=["k", "distribution", "tag_code"]).sort_values("run_id", kind="stable")
+    return (frame.drop(columns=["k", "base", "distribution", "tag_code"]).sort_values("run_id", kind="stable")
             .reset_index(drop=True))
 
 

@@ -107,6 +107,18 @@ def test_only_the_latest_pair_of_runs_counts(cur):
     assert [(f["code"], f["reasons"]) for f in health.flags(cur)] == [("city_tier", ["psi"])]
 
 
+def test_refreshes_within_a_day_compare_with_the_day_before(cur):
+    """Two 6-point drops on one as-of date add up against the previous date's last run."""
+    day_before = AS_OF - timedelta(days=1)
+    add_run(cur, "age_band", 1, 100, 90, as_of=day_before)
+    add_run(cur, "age_band", 2, 100, 80, as_of=day_before)
+    add_run(cur, "age_band", 3, 100, 74)
+    add_run(cur, "age_band", 4, 100, 68)
+    flagged = health.flags(cur)
+    assert [(f["code"], f["coverage_before"], f["coverage"]) for f in flagged] == [("age_band", 0.8, 0.68)]
+    assert health.summary(cur, "steward").set_index("code").loc["age_band", "coverage_before"] == 0.8
+
+
 def test_flags_leave_out_tags_the_role_may_not_view_and_retired_ones(cur):
     add_sensitive_tag(cur)
     add_run(cur, "health_interest", 1, 100, 90)
