@@ -21,6 +21,7 @@ PAGES = [
     ("pages/customer360.py", "customer360", "page.customer360", "customer.view", "app.section.workspace"),
     ("pages/export.py", "export", "page.export", "export.run", "app.section.workspace"),
     ("pages/tags.py", "tags", "page.tags", "tags.view", "app.section.workspace"),
+    ("pages/audiences.py", "audiences", "page.audiences", "audiences.view", "app.section.workspace"),
     ("pages/consent.py", "consent", "page.consent", "consent.view", "app.section.privacy"),
     ("pages/requests.py", "requests", "page.requests", "dsr.manage", "app.section.privacy"),
     ("pages/retention.py", "retention", "page.retention", "retention.manage", "app.section.privacy"),
@@ -28,6 +29,7 @@ PAGES = [
     ("pages/users.py", "users", "page.users", "users.manage", "app.section.admin"),
     ("pages/audit.py", "audit", "page.audit", "audit.view", "app.section.admin"),
     ("pages/masking_policies.py", "masking", "page.masking_policies", "masking.manage", "app.section.admin"),
+    ("pages/api_keys.py", "api_keys", "page.api_keys", "apikeys.manage", "app.section.admin"),
 ]
 
 menu = st.sidebar.container()  # the role's page links, drawn once the user is known

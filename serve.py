@@ -1,4 +1,5 @@
-"""Serve Steward: the pages of app.py, plus the route that issues the HttpOnly sign-in cookie.
+"""Serve Steward: the pages of app.py, the route that issues the HttpOnly sign-in cookie, and the read
+API under /api/v1 (governance/api), all from one process that owns the store.
 
     streamlit run serve.py      (what `make run` does)
 
@@ -6,6 +7,7 @@
 """
 import streamlit as st
 
+from governance.api import routes as api
 from governance.ui import cookies
 
-app = st.App("app.py", routes=cookies.routes())
+app = st.App("app.py", routes=[*cookies.routes(), *api.routes()])

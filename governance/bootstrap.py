@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from governance import pipeline
 from governance.access import audit, auth
 from governance.sources.ingest import IngestResult
 from governance.store import config
-from governance.store.storage import Database
+from governance.store.storage import Database, open_database
 from governance.tags import library as tag_library
 
 ADMIN_PASSWORD_FILE = auth.INITIAL_ADMIN_PASSWORD_FILE
@@ -80,6 +81,25 @@ def prepare(db: Database) -> str | None:
     with db.transaction() as cur:
         tag_library.ensure_builtins(cur)
     return password
+
+
+_prepared: dict[Path, Database] = {}
+_prepared_lock = threading.Lock()
+
+
+def shared_database(path: str | Path | None = None) -> Database:
+    """The process's one Database for the store at `path` (config.resolve_db_path), prepared once:
+    the pages and the read API of one server share it. A generated admin password is printed once,
+    to the server's terminal."""
+    db = open_database(path)
+    with _prepared_lock:
+        if _prepared.get(db.path) is not db:  # a store closed and opened again is prepared again
+            password = prepare(db)
+            if password:
+                print(f"Steward: created user 'admin' with password {password} "
+                      f"(also in {db.path.parent / ADMIN_PASSWORD_FILE})", flush=True)
+            _prepared[db.path] = db
+    return db
 
 
 def protected_files(db: Database) -> dict[str, Path]:

@@ -12,6 +12,8 @@ from governance import pipeline
 from governance.access import audit, auth, masking
 from governance.access.events import Event
 from governance.bootstrap import ADMIN_PASSWORD_FILE, first_start, protected_files
+from governance.cli_api import register_api_commands
+from governance.cli_audiences import register as register_audience_commands
 from governance.cli_tags import register as register_tag_commands
 from governance.exports import datasets
 from governance.exports.datasets import ExportFilter
@@ -819,6 +821,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--oneid")
     p.set_defaults(func=cmd_golden)
     register_tag_commands(sub, with_actor)
+    register_audience_commands(sub, with_actor)
+    register_api_commands(sub, with_actor)
     return parser
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from governance import synth
+from governance.audiences import library as audience_library
 from governance.events import events
 from governance.golden import overrides, survivorship
 from governance.oneid import calibration, review
@@ -295,7 +296,15 @@ def refresh_tags(db: Database, actor: str, as_of=None, full: bool = False, progr
         tag_library.ensure_builtins(cur)
         result = tag_compute.compute(db, actor, as_of=as_of, full=full, progress=progress, codes=codes)
         scorecard.record(cur, trigger)
+        refresh_audiences(db, actor)
     return result
+
+
+def refresh_audiences(db: Database, actor: str, names: list[str] | None = None) -> dict[str, int]:
+    """Recompute the members of the dynamic audiences (or `names`), recording who joined and left;
+    runs after every tag refresh. Returns members per audience."""
+    with db.transaction() as cur:
+        return audience_library.refresh(cur, actor, names)
 
 
 def retire_tag(db: Database, actor: str, code: str, comment: str | None = None) -> int:

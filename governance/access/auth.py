@@ -53,6 +53,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tags.approve": frozenset({"admin", "steward"}),
     "tags.categories": frozenset({"admin"}),
     "tags.source_map": frozenset({"admin", "steward"}),
+    "audiences.view": frozenset(ROLES),
+    "audiences.edit": frozenset({"admin", "steward"}),
+    "audiences.export": frozenset({"admin", "steward"}),
+    "audiences.push": frozenset({"admin", "steward"}),
+    "destinations.manage": frozenset({"admin"}),
+    "apikeys.manage": frozenset({"admin"}),
 }
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

@@ -96,6 +96,17 @@ class Event(StrEnum):
     TAG_SOURCE_MAPPING = "tag.source_mapping"
     # tags: compute
     TAGS_COMPUTE = "tags.compute"
+    # audiences: saved audiences and their snapshots
+    AUDIENCE_SAVE = "audience.save"
+    AUDIENCE_SNAPSHOT = "audience.snapshot"
+    # audiences: activation files, pushes and their destinations
+    AUDIENCE_EXPORT = "audience.export"
+    AUDIENCE_PUSH = "audience.push"
+    DESTINATION_SAVE = "destination.save"
+    # API keys and calls to the read API
+    API_KEY_ADD = "api_key.add"
+    API_KEY_REVOKE = "api_key.revoke"
+    API_CALL = "api.call"
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,26 @@ EVENTS: dict[Event, EventInfo] = {
     # tags: compute
     Event.TAGS_COMPUTE: EventInfo("计算标签", "Tags computed",
                                   "Customer tag values were computed as of a date, in full or for the changed OneIDs."),
+    # audiences: saved audiences and their snapshots
+    Event.AUDIENCE_SAVE: EventInfo("保存人群", "Audience saved",
+                                   "A new version of a saved audience (rule, purpose, channel, kind) was saved."),
+    Event.AUDIENCE_SNAPSHOT: EventInfo("冻结人群快照", "Audience snapshot taken",
+                                       "An audience's eligible members were frozen as a snapshot for campaign audit."),
+    # audiences: activation files, pushes and their destinations
+    Event.AUDIENCE_EXPORT: EventInfo("导出人群激活文件", "Audience activation file exported",
+                                     "An audience's eligible members were written to an activation file for a channel and purpose."),
+    Event.AUDIENCE_PUSH: EventInfo("推送人群", "Audience pushed",
+                                   "An audience's activation file was sent to a destination (webhook or outbox), with its outcome."),
+    Event.DESTINATION_SAVE: EventInfo("保存推送目的地", "Push destination saved",
+                                      "An administrator added or changed a push destination (webhook or outbox folder)."),
+    # API keys and calls to the read API
+    Event.API_KEY_ADD: EventInfo("新建 API 密钥", "API key created",
+                                 "An administrator created an API key with its role, scopes, expiry and rate limit "
+                                 "(only its hash is kept)."),
+    Event.API_KEY_REVOKE: EventInfo("吊销 API 密钥", "API key revoked", "An API key was revoked; it is refused at once."),
+    Event.API_CALL: EventInfo("API 调用", "API call",
+                              "A call to the read API: the key, the endpoint, the status and how many people it "
+                              "returned (never the looked-up values)."),
 }
 
 

@@ -9,7 +9,7 @@
   current consent for it is granted, and minors under 14 only with a granted guardian consent. With any
   purpose, a sensitive field (resident ID) is exported only for people with its separate consent.
   Consent is read from the ledger at export time, so a withdrawal takes effect at once.
-- **Filters** (channel, province, consent, completeness score) and the row count run in SQL.
+- **Filters** (channel, province, consent, completeness score, an audience's eligible members) and the row count run in SQL.
 - **Tag values** (`tag_values`): one row per OneID and published tag the role may view (or the tags
   asked for). A personal tag's values are hidden unless the role sees unmapped columns in full; sensitive
   tags are never exported (no separate consent covers them yet).
@@ -147,9 +147,13 @@ class ExportFilter:
     consent: str | None = None            # only people whose consent for this purpose is granted
     min_completeness: float | None = None  # golden completeness score, 0–1
     tags: tuple[str, ...] = ()            # tag_values: these tags (default: every one the role may view)
+    audience: str | None = None           # the audience (and version) `members` selects, for the manifest
+    members: str | None = None            # a SELECT of the OneIDs to keep (an audience's eligible members)
 
     def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in ((), None)}
+        """The filter for the manifest and audit record (without the members' SQL)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+                if v not in ((), None) and k != "members"}
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,8 @@ def query(request: ExportRequest, ordered: bool = True, policy: masking.Policy |
     if flt.min_completeness is not None:
         where.append("g.completeness >= ?")
         params.append(float(flt.min_completeness))
+    if flt.members:
+        where.append(f"{ds.oneid} IN ({flt.members})")
     if request.dataset == "tag_values":
         where.append("list_contains(?::VARCHAR[], t.tag_code) AND d.sensitivity <> 'sensitive'")
         params.append(list(flt.tags))

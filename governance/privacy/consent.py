@@ -31,7 +31,10 @@ from governance.store.util import utcnow
 PURPOSES = ("marketing", "analytics", "third_party_sharing")
 SENSITIVE_CONSENT = {"id_card": "sensitive_id_card", "other_id": "sensitive_id_card"}
 GUARDIAN = "guardian"
-ALL_PURPOSES = PURPOSES + tuple(dict.fromkeys(SENSITIVE_CONSENT.values())) + (GUARDIAN,)
+# The separate consent (Art. 29) a person gives before the values of their `sensitive` tags are served
+# (by the read API; exports never include sensitive tags).
+SENSITIVE_TAGS = "sensitive_tags"
+ALL_PURPOSES = PURPOSES + tuple(dict.fromkeys(SENSITIVE_CONSENT.values())) + (SENSITIVE_TAGS, GUARDIAN)
 STATES = ("granted", "withdrawn", "expired")
 _STATE_EVENTS = {"granted": Event.CONSENT_GRANT, "withdrawn": Event.CONSENT_WITHDRAWN, "expired": Event.CONSENT_EXPIRED}
 METHODS = ("source_import", "written", "electronic", "verbal", "other")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -180,10 +181,12 @@ class Compiled:
 
 
 class _Compiler:
-    def __init__(self, as_of: date, golden: str = "g", aggregates: str = "m"):
+    def __init__(self, as_of: date, golden: str = "g", aggregates: str = "m",
+                 audience: Callable[[str], str] | None = None):
         self.as_of = as_of
         self.g = golden
         self.m = aggregates
+        self.audience = audience
         self.aggregates: dict[str, Aggregate] = {}
         self.tags: list[str] = []
 
@@ -195,7 +198,9 @@ class _Compiler:
         if "not" in cond:
             return f"(NOT {self.run(cond['not'])})"
         if "audience" in cond:
-            raise TagError("A tag's rule cannot test an audience.")
+            if self.audience is None:
+                raise TagError("A tag's rule cannot test an audience.")
+            return self.audience(cond["audience"])
         op = next(k for k in cond if k in ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null"))
         if "field" in cond:
             field = cond["field"]
@@ -227,11 +232,13 @@ class _Compiler:
         return _test(subject, "number" if numeric else "text", op, value)
 
 
-def compile_condition(cond: Any, as_of: date, golden: str = "g", aggregates: str = "m") -> Compiled:
+def compile_condition(cond: Any, as_of: date, golden: str = "g", aggregates: str = "m",
+                      audience: Callable[[str], str] | None = None) -> Compiled:
     """The SQL of a condition over the golden row `golden` and the aggregates row `aggregates`, with the
-    aggregates and other tags it reads."""
+    aggregates and other tags it reads. `audience(name)` gives the SQL of an audience test (audiences
+    only; without it such a test is refused, as in every tag rule)."""
     check_condition(cond)
-    c = _Compiler(as_of, golden, aggregates)
+    c = _Compiler(as_of, golden, aggregates, audience)
     sql = c.run(cond)
     return Compiled(sql, list(c.aggregates.values()), c.tags)
 

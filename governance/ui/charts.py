@@ -231,3 +231,31 @@ def scorecard_trend(history: pd.DataFrame, labels: dict[str, str], title: str, r
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
     fig.update_xaxes(title=refresh_label, type="category")
     return _layout(fig, title, 320)
+
+
+# ---- audiences (the Audiences page)
+
+def audience_bars(frame: pd.DataFrame, title: str, hover: str = "%{x}: %{y:,}") -> go.Figure:
+    """Members per value as bars: `frame` as audiences.library.breakdown gives it (value, members) with
+    a `label` column (the value as shown), most members first."""
+    fig = go.Figure(go.Bar(x=frame["label"].astype(str), y=frame["members"], text=frame["members"], textposition="auto",
+                           hovertemplate=hover + "<extra></extra>"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=",d", rangemode="tozero")
+    return _layout(fig, title, 320)
+
+
+def audience_overlap(frame: pd.DataFrame, title: str, scale_title: str, hover: str) -> go.Figure:
+    """Pairwise overlap of saved audiences as a heatmap coloured by Jaccard (0–1), each cell showing the
+    people in both and the Jaccard index. `frame` as audiences.library.overlap gives it (a, b, a_count,
+    b_count, both, jaccard; every ordered pair); `hover` may use %{customdata} (people in both) and %{z}."""
+    names = list(dict.fromkeys(frame["a"]))
+    both = frame.pivot(index="a", columns="b", values="both").reindex(index=names, columns=names).fillna(0)
+    jaccard = frame.pivot(index="a", columns="b", values="jaccard").reindex(index=names, columns=names).fillna(0.0)
+    text = [[f"{int(n):,}<br>{float(j):.0%}" for n, j in zip(rn, rj)] for rn, rj in zip(both.values, jaccard.values)]
+    fig = go.Figure(go.Heatmap(z=jaccard.values.round(3), x=names, y=names, zmin=0, zmax=1, colorscale="Blues",
+                               text=text, texttemplate="%{text}", customdata=both.values.astype(int),
+                               hovertemplate=hover + "<extra></extra>", colorbar=dict(title=scale_title)))
+    fig.update_xaxes(type="category", side="top")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return _layout(fig, title, 200 + 50 * len(names))

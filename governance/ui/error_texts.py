@@ -387,6 +387,19 @@ CATALOGUE: dict[str, str] = {
     "The name {name!r} is like {other!r} of the tag {code}; is it the same tag?":
         "名称“{name}”与标签 {code} 的“{other}”相近，是否为同一个标签？",
     "The technical definition is the same as the tag {code}'s.": "技术定义与标签 {code} 的相同。",
+    # api keys (helper C)
+    "A key name is 2–64 characters: lower-case letters, digits, '.', '_' or '-'.":
+        "密钥名称为 2–64 个字符，只能包含小写字母、数字、“.”、“_”或“-”。",
+    "Unknown scope {scope!r}; choose from {scopes}.": "未知权限范围“{scope}”；请从以下范围中选择：{scopes}。",
+    "A key needs at least one scope: {scopes}.": "密钥至少需要一个权限范围：{scopes}。",
+    "Cannot read the expiry {value!r}: write a date such as 2027-01-31.": "无法识别到期日“{value}”：请填写日期，例如 2027-01-31。",
+    "The expiry must lie in the future.": "到期日必须晚于现在。",
+    "The rate limit is a whole number of requests per minute.": "调用频率上限须为每分钟请求次数（整数）。",
+    "The rate limit must be between 1 and {max_rate} requests per minute.": "调用频率上限须在每分钟 1 到 {max_rate} 次之间。",
+    "An API key named {name!r} already exists (a revoked key keeps its name).":
+        "已有名为“{name}”的 API 密钥（已吊销的密钥仍占用其名称）。",
+    "No API key named {name!r}.": "没有名为“{name}”的 API 密钥。",
+    "The API key {name!r} is already revoked.": "API 密钥“{name}”已被吊销。",
 }
 
 # Parts of messages that a placeholder carries: where in a file, what a file holds.

@@ -10,23 +10,14 @@ from governance.i18n import DEFAULT_LANG, LANGS, TEXTS, t
 from governance.store import config
 from governance.store.config import Settings, resolve_db_path
 from governance.store.errors import StoreBusyError, log_incident
-from governance.store.storage import Database, open_database
+from governance.store.storage import Database
 from governance.ui.error_texts import translate
 
 
-@st.cache_resource(show_spinner=False)
-def _database(path: str) -> Database:
-    db = open_database(path)
-    password = bootstrap.prepare(db)
-    if password:  # printed once, to the server's terminal
-        print(f"Steward: created user 'admin' with password {password} "
-              f"(also in {db.path.parent / bootstrap.ADMIN_PASSWORD_FILE})", flush=True)
-    return db
-
-
 def database() -> Database:
-    """The store for this process (path from STEWARD_DB or the default), migrated, with an admin."""
-    return _database(str(resolve_db_path(os.environ.get("STEWARD_DB"))))
+    """The store for this process (path from STEWARD_DB or the default), migrated, with an admin; the
+    same Database the read API of this server uses (bootstrap.shared_database)."""
+    return bootstrap.shared_database(resolve_db_path(os.environ.get("STEWARD_DB")))
 
 
 @st.cache_resource(show_spinner=False)

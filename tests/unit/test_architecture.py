@@ -31,10 +31,12 @@ LAYERS = [
     # sources: auto-mapping checks a sample the way standardization will read it.
     # events (parsing purchase and order fields in SQL) sits below sources: auto-mapping knows its status words.
     {"access"}, {"standardize"}, {"events"}, {"sources"}, {"quality"}, {"oneid"}, {"golden"}, {"privacy"}, {"tags"}, {"exports"},
+    {"audiences"},  # saved audiences, their members and exclusions
     {"pipeline"},
     {"jobs"},  # background jobs: run pipeline steps, used by the shells
     {"bootstrap"},
-    {"cli_tags"},  # the tags commands, registered by cli
+    {"api"},  # the read API (a front end, no Streamlit): its keys are managed from the CLI and a page
+    {"cli_tags", "cli_audiences", "cli_api"},  # the tags, audiences and API commands, registered by cli
     {"cli", "ui"},
     {"__main__"},
 ]

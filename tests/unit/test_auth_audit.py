@@ -29,13 +29,15 @@ def test_passwords_are_bcrypt_hashes(db, alice):
                "quality.view", "quality.run", "rules.edit", "review.view", "review.decide", "masking.manage",
                "ropa.view", "dsr.manage", "retention.manage", "export.run", "consent.view", "consent.edit",
                "customer.view", "golden.edit", "tags.view", "tags.edit", "tags.approve", "tags.categories",
-               "tags.source_map"}),
+               "tags.source_map", "audiences.view", "audiences.edit", "audiences.export", "audiences.push", "destinations.manage",
+               "apikeys.manage"}),
     ("steward", {"home.view", "sources.view", "ingest.upload", "mapping.edit", "pii.unmasked", "quality.view",
                  "quality.run", "rules.edit", "review.view", "review.decide", "ropa.view", "dsr.manage",
                  "retention.manage", "export.run", "consent.view", "consent.edit", "customer.view", "golden.edit",
-                 "tags.view", "tags.edit", "tags.approve", "tags.source_map"}),
+                 "tags.view", "tags.edit", "tags.approve", "tags.source_map", "audiences.view", "audiences.edit",
+                 "audiences.export", "audiences.push"}),
     ("analyst", {"home.view", "sources.view", "quality.view", "review.view", "consent.view", "customer.view",
-                 "tags.view"}),
+                 "tags.view", "audiences.view"}),
     (None, set()),
 ])
 def test_permission_matrix(role, allowed):

@@ -173,9 +173,10 @@ def test_retire_is_refused_while_another_published_tag_uses_it(lib):
 
 def test_retire_is_refused_while_a_saved_audience_uses_it(lib):
     publish(lib, big_spender())
-    with lib.transaction() as cur:  # a stand-in for the saved audiences table; usage reads it when it exists
-        cur.execute("CREATE TABLE IF NOT EXISTS audiences (name VARCHAR, rule JSON)")
-        cur.execute("INSERT INTO audiences VALUES ('春季大促', ?)", [json.dumps({"tag": "big_spender", "eq": "true"})])
+    with lib.transaction() as cur:  # a saved audience's row, as audiences.library writes it
+        cur.execute("INSERT INTO audiences (name, kind, purpose, channel, owner, version, rule, created_by, created_at, "
+                    "updated_by, updated_at) VALUES ('春季大促', 'dynamic', 'marketing', 'sms', 's1', 1, ?, 's1', now(), "
+                    "'s1', now())", [json.dumps({"tag": "big_spender", "eq": "true"})])
     with pytest.raises(TagError, match="the audiences 春季大促 use it"):
         library.retire(lib, "s1", "big_spender")
 

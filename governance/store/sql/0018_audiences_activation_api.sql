@@ -1,8 +1,8 @@
 -- 18: saved audiences with versions and membership history, activations and pushes, API keys
 -- Frozen: never edit a shipped migration; add a new one.
 -- Owners: governance/audiences/library (audiences, audience_versions, audience_members,
--- audience_member_history, audience_snapshots, audience_snapshot_members), audiences/push
--- (push_destinations, activations, push_deliveries), api/keys (api_keys).
+-- audience_member_history, audience_snapshots, audience_snapshot_members), audiences/activation
+-- (activations), audiences/push (push_destinations, push_deliveries), api/keys (api_keys).
 
 -- A saved audience: its current version's rule (the CONDITION JSON of tags, plus audience tests),
 -- purpose (a consent purpose), default channel and kind (dynamic or snapshot).

@@ -1,0 +1,200 @@
+"""API keys of the read API: created by admins, shown once, stored only as a hash, revoked at once.
+
+A key is `stw_` and 43 random URL-safe characters (32 bytes from `secrets`). The store keeps its
+SHA-256 and its first characters (`prefix`, to tell keys apart in lists); nothing else of it. A key
+carries a role (whose masking policy and tag permissions apply to what it reads), scopes, an optional
+expiry and a rate limit in requests per minute. Every change is audited; so is every call
+(`record_call`, with the endpoint template, the status and how many people it returned).
+This module alone writes `api_keys`.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import duckdb
+import pandas as pd
+
+from governance.access import audit
+from governance.access.auth import ROLES
+from governance.access.events import Event
+from governance.store.errors import GovernanceError
+from governance.store.storage import Database
+from governance.store.util import utcnow
+
+SCOPES = ("tags:read", "customers:read", "audiences:read", "sensitive:read")
+KEY_PREFIX = "stw_"
+SHOWN_PREFIX = 12  # characters of the key kept to name it in lists: "stw_" and 8 random ones
+DEFAULT_RATE = 120  # requests per minute
+MAX_RATE = 100_000
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+STATUSES = ("active", "expired", "revoked")
+_COLUMNS = ("name, prefix, role, scopes, expires_at, rate_per_minute, created_by, created_at, revoked_by, revoked_at, "
+            "last_used_at")
+
+
+class ApiKeyError(GovernanceError):
+    """An API key request that is refused (a bad name, role, scope, expiry or rate)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    prefix: str
+    role: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    rate_per_minute: int
+    created_by: str
+    created_at: datetime
+    revoked_by: str | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def status(self, now: datetime | None = None) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
+
+    def usable(self, now: datetime | None = None) -> bool:
+        return self.status(now) == "active"
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def hash_key(key: str) -> str:
+    # A key is 256 random bits, so a plain fast SHA-256 cannot be reversed by guessing (unlike a
+    # password, which needs a slow salted hash such as bcrypt); it also lets a lookup go by the hash.
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip().lower()
+    if not NAME_RE.match(name):
+        raise ApiKeyError("A key name is 2–64 characters: lower-case letters, digits, '.', '_' or '-'.")
+    return name
+
+
+def parse_scopes(scopes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Scopes from a list or a comma-separated text, checked, in SCOPES order."""
+    given = [s.strip() for s in (scopes.split(",") if isinstance(scopes, str) else scopes) if s and s.strip()]
+    unknown = [s for s in given if s not in SCOPES]
+    if unknown:
+        raise ApiKeyError(f"Unknown scope {unknown[0]!r}; choose from {', '.join(SCOPES)}.")
+    if not given:
+        raise ApiKeyError(f"A key needs at least one scope: {', '.join(SCOPES)}.")
+    return tuple(s for s in SCOPES if s in given)
+
+
+def parse_expiry(value: str | date | datetime | None) -> datetime | None:
+    """An expiry as stored (naive UTC): a date means the start of that day (UTC); ISO text is read as
+    a date or a date and time. None or empty: no expiry."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ApiKeyError(f"Cannot read the expiry {value!r}: write a date such as 2027-01-31.") from None
+    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else \
+        (parsed - parsed.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
+
+
+def _key(row: tuple) -> ApiKey:
+    (name, prefix, role, scopes, expires_at, rate, created_by, created_at, revoked_by, revoked_at, last_used) = row
+    return ApiKey(name, prefix, role, tuple(scopes or ()), expires_at, int(rate), created_by, created_at, revoked_by,
+                  revoked_at, last_used)
+
+
+def get(cur: duckdb.DuckDBPyConnection, name: str) -> ApiKey | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE name = ?", [(name or "").strip().lower()]).fetchone()
+    return _key(row) if row else None
+
+
+def add(db: Database, actor: str, name: str, role: str, scopes: str | list[str] | tuple[str, ...],
+        expires: str | date | datetime | None = None, rate_per_minute: int = DEFAULT_RATE) -> str:
+    """Create a key; returns it. This is the only time it exists in clear: only its hash is stored. Audited."""
+    name = _check_name(name)
+    if role not in ROLES:
+        raise ApiKeyError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    chosen = parse_scopes(scopes)
+    expires_at = parse_expiry(expires)
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise ApiKeyError("The expiry must lie in the future.")
+    try:
+        rate = int(rate_per_minute)
+    except (TypeError, ValueError):
+        raise ApiKeyError("The rate limit is a whole number of requests per minute.") from None
+    if not 1 <= rate <= MAX_RATE:
+        raise ApiKeyError(f"The rate limit must be between 1 and {MAX_RATE:,} requests per minute.")
+    key = new_key()
+    with db.transaction() as cur:
+        if get(cur, name) is not None:
+            raise ApiKeyError(f"An API key named {name!r} already exists (a revoked key keeps its name).")
+        cur.execute(f"INSERT INTO api_keys (key_hash, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                    [hash_key(key), name, key[:SHOWN_PREFIX], role, list(chosen), expires_at, rate, actor, now])
+        audit.record(cur, actor, Event.API_KEY_ADD, "api_key", name,
+                     {"prefix": key[:SHOWN_PREFIX], "role": role, "scopes": list(chosen), "expires_at": expires_at,
+                      "rate_per_minute": rate})
+    return key
+
+
+def revoke(db: Database, actor: str, name: str) -> None:
+    """Revoke a key: every later call with it is refused (401). Audited."""
+    with db.transaction() as cur:
+        key = get(cur, name)
+        if key is None:
+            raise ApiKeyError(f"No API key named {name!r}.")
+        if key.revoked_at is not None:
+            raise ApiKeyError(f"The API key {key.name!r} is already revoked.")
+        cur.execute("UPDATE api_keys SET revoked_by = ?, revoked_at = ? WHERE name = ?", [actor, utcnow(), key.name])
+        audit.record(cur, actor, Event.API_KEY_REVOKE, "api_key", key.name, {"prefix": key.prefix})
+
+
+def find(cur: duckdb.DuckDBPyConnection, key: str | None) -> ApiKey | None:
+    """The key presented, whatever its state (revoked and expired included); None when unknown."""
+    if not key or not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    row = cur.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ?", [hash_key(key)]).fetchone()
+    return _key(row) if row else None
+
+
+def verify(cur: duckdb.DuckDBPyConnection, key: str | None) -> ApiKey | None:
+    """The key presented if it may be used now (known, not revoked, not expired); else None."""
+    found = find(cur, key)
+    return found if found is not None and found.usable() else None
+
+
+def list_keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every key (never the key itself): prefix, role, scopes, rate, expiry, last use and status."""
+    return cur.execute(
+        "SELECT name, prefix, role, array_to_string(scopes, ',') AS scopes, rate_per_minute, expires_at, last_used_at, "
+        "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= ? THEN 'expired' ELSE 'active' END "
+        "AS status, created_by, created_at, revoked_by, revoked_at FROM api_keys ORDER BY created_at, name",
+        [utcnow()]).df()
+
+
+def record_call(db: Database, key: ApiKey | None, endpoint: str, status: int, people: int = 0) -> None:
+    """Audit one call: the key's name (None: no key, or one not on record), the endpoint template (never
+    the concrete path nor the body, which may hold identifiers), the status and the people returned.
+    A call made with a usable key also sets its last use."""
+    now = utcnow()
+    with db.transaction() as cur:
+        if key is not None and status != 401:
+            cur.execute("UPDATE api_keys SET last_used_at = ? WHERE name = ?", [now, key.name])
+        audit.record(cur, f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint,
+                     {"key": key.name if key else None, "status": status, "people": people})

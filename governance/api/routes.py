@@ -1,0 +1,510 @@
+"""The read API under /api/v1: Starlette routes the app's own server mounts beside the pages (serve.py).
+
+Every call but the OpenAPI document needs `Authorization: Bearer <key>` (governance/api/keys). The
+answers, in order of the checks:
+- 401 (with `WWW-Authenticate: Bearer`) without a usable key: missing, unknown, revoked or expired;
+- 429 (with `Retry-After`) past the key's requests per minute (a sliding window per key, in this process);
+- 403 when the key lacks the endpoint's scope;
+- 400 for a body or a parameter that cannot be read; 404 for an unknown OneID or audience, and for a
+  person who is erased or may not be shown (a minor under 14 without a guardian's consent), with the
+  very body of a OneID that never existed.
+What a key reads follows its role exactly as the pages do: the masking policy of the role (the keyed
+`hash` included), and only the tags the role may view. A `personal` tag's value shows in full only where
+the role sees unmapped columns in full (else `***`, as exports do). A `sensitive` tag, and a sensitive
+golden field (ID numbers), needs the key's `sensitive:read` scope and the person's separate consent.
+Audience members are checked again at the call (audiences.library.member_page), so a withdrawal or an
+erasure takes effect at once.
+
+Every call is audited (keys.record_call) with the key's name, the endpoint template (never the concrete
+path), the status and how many people it returned. Identifiers looked up travel in the POST body of
+/lookup, never in a URL, and are never logged.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from governance import bootstrap
+from governance.access import masking
+from governance.api import keys
+from governance.api.keys import ApiKey
+from governance.audiences import library as audience_library
+from governance.golden import customer360
+from governance.privacy import consent
+from governance.standardize import normalizers
+from governance.standardize.engine import VALID_SQL
+from governance.store import config
+from governance.store.config import resolve_db_path
+from governance.store.errors import StoreBusyError, log_incident
+from governance.store.schema import BY_NAME, FIELD_NAMES
+from governance.store.storage import Database
+from governance.tags import library as tag_library
+from governance.tags.definitions import TagDefinition
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+WINDOW_SECONDS = 60.0
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
+MAX_BODY = 16 * 1024  # bytes of a lookup body
+SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
+ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "completeness",
+              "consent_status")
+NOT_FOUND = {"error": "not_found", "message": "No such customer."}  # the same for erased and never-existed
+LOOKUPS: dict[str, tuple[str, ...]] = {"mobile": ("mobile",), "open_id": ("open_id", "app_id"),
+                                       "union_id": ("union_id",), "member_card": ("member_card", "source")}
+
+DbProvider = Callable[[], Database]
+
+
+def default_database() -> Database:
+    """The server's one Database (STEWARD_DB, else the default store), shared with the pages."""
+    return bootstrap.shared_database(resolve_db_path(os.environ.get("STEWARD_DB")))
+
+
+class RateLimiter:
+    """Requests per minute per key: a sliding window of the last minute's calls, in this process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, name: str, per_minute: int) -> float:
+        """0 when the call may go ahead (and counts); else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            calls = self._calls.setdefault(name, deque())
+            while calls and calls[0] <= now - WINDOW_SECONDS:
+                calls.popleft()
+            if len(calls) >= per_minute:
+                return max(calls[0] + WINDOW_SECONDS - now, 0.001)
+            calls.append(now)
+            return 0.0
+
+
+class BadRequest(Exception):
+    """A body or parameter the API cannot read: 400 with this message (never echoing the values)."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    people: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an endpoint gets: the store, the key, the path and query parameters, the body."""
+    db: Database
+    key: ApiKey
+    params: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    hmac_key: str | None
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON can hold (dates as ISO text, numbers as numbers, lists as lists, missing as null)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _plain(value.tolist())
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__name__ in ("NaTType", "NAType"):
+        return None
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    return value
+
+
+class Json(JSONResponse):
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_plain).encode("utf-8")
+
+
+# ---- what a role may see ---------------------------------------------------------------------------
+
+def visible_tags(cur: duckdb.DuckDBPyConnection, key: ApiKey) -> dict[str, TagDefinition]:
+    """The computed (published or deprecated) tags the key's role may view; sensitive ones only with
+    the `sensitive:read` scope."""
+    listed = tag_library.tag_list(cur, key.role)
+    allowed = set(listed["code"]) if len(listed) else set()
+    return {t.code: t for t in tag_library.computed(cur) if t.code in allowed
+            and (t.sensitivity != "sensitive" or key.has("sensitive:read"))}
+
+
+def _granted(cur: duckdb.DuckDBPyConnection, oneid: str) -> set[str]:
+    return {p for p, state in consent.current(cur, oneid).items() if state == "granted"}
+
+
+def shown_person(cur: duckdb.DuckDBPyConnection, oneid: str) -> tuple[dict, set[str]] | None:
+    """The golden record and the granted consents of a person the API may show; None for a OneID that
+    does not exist, is erased, or is a minor under 14 without a guardian's consent."""
+    record = customer360.golden_record(cur, oneid)
+    if record is None:
+        return None
+    granted = _granted(cur, oneid)
+    if bool(_plain(record.get("is_minor"))) and consent.GUARDIAN not in granted:
+        return None
+    return record, granted
+
+
+def person_tags(cur: duckdb.DuckDBPyConnection, key: ApiKey, oneid: str, granted: set[str],
+                policy: masking.Policy) -> dict[str, Any]:
+    """{code: value} of the person's tags the key may read: a personal tag's value as exports show it
+    to the role, a sensitive one only with the person's separate consent."""
+    tags = visible_tags(cur, key)
+    shown_personal = policy.rule(masking.OTHER, key.role).method == "full"
+    out: dict[str, Any] = {}
+    for code, value, sensitivity in cur.execute(
+            "SELECT t.tag_code, t.value, d.sensitivity FROM tag_values t JOIN tag_definitions d "
+            "ON d.code = t.tag_code AND d.version = t.tag_version WHERE t.oneid = ? ORDER BY t.tag_code",
+            [oneid]).fetchall():
+        tag = tags.get(code)
+        if tag is None:
+            continue
+        levels = {sensitivity, tag.sensitivity}
+        if "sensitive" in levels and consent.SENSITIVE_TAGS not in granted:
+            continue
+        out[code] = value if levels == {"normal"} or shown_personal else masking.HIDDEN
+    return out
+
+
+def masked_fields(record: dict, key: ApiKey, granted: set[str], policy: masking.Policy) -> dict[str, Any]:
+    """The filled golden fields masked by the key's role policy, as the Customer 360 page shows them; a
+    sensitive field only with the `sensitive:read` scope and the person's separate consent for it."""
+    out: dict[str, Any] = {}
+    for f in FIELD_NAMES:
+        value = _plain(record.get(f))
+        if value is None:
+            continue
+        if f in SENSITIVE_FIELDS and not (key.has("sensitive:read") and consent.SENSITIVE_CONSENT[f] in granted):
+            continue
+        out[f] = masking.mask_value(f, value if isinstance(value, str) else str(value), key.role, policy)
+    return out
+
+
+# ---- endpoints ---------------------------------------------------------------------------------------
+
+def _policy(cur: duckdb.DuckDBPyConnection, call: Call) -> masking.Policy:
+    return masking.load_policy(cur, call.hmac_key)
+
+
+def get_tags(call: Call) -> Answer:
+    with call.db.cursor() as cur:
+        tags = visible_tags(cur, call.key)
+    return Answer(200, {"tags": [{
+        "code": t.code, "name_zh": t.name_zh, "name_en": t.name_en, "category": t.category, "value_type": t.value_type,
+        "allowed_values": [{"code": a.code, "zh": a.zh, "en": a.en} for a in t.allowed_values],
+        "sensitivity": t.sensitivity, "status": t.status, "version": t.version,
+        "business_definition": t.business_definition} for t in sorted(tags.values(), key=lambda t: t.code)]})
+
+
+def _oneid(call: Call) -> str:
+    return call.params.get("oneid", "").strip().upper()
+
+
+def get_customer(call: Call) -> Answer:
+    oneid = _oneid(call)
+    with call.db.cursor() as cur:
+        found = shown_person(cur, oneid)
+        if found is None:
+            return Answer(404, NOT_FOUND)
+        record, granted = found
+        policy = _policy(cur, call)
+        body = {"oneid": oneid, "fields": masked_fields(record, call.key, granted, policy),
+                **{a: _plain(record.get(a)) for a in ATTRIBUTES},
+                "tags": person_tags(cur, call.key, oneid, granted, policy)}
+    return Answer(200, body, people=1)
+
+
+def get_customer_tags(call: Call) -> Answer:
+    oneid = _oneid(call)
+    with call.db.cursor() as cur:
+        found = shown_person(cur, oneid)
+        if found is None:
+            return Answer(404, NOT_FOUND)
+        tags = person_tags(cur, call.key, oneid, found[1], _policy(cur, call))
+    return Answer(200, {"oneid": oneid, "tags": tags}, people=1)
+
+
+def _lookup_request(body: bytes) -> tuple[str, dict[str, str]]:
+    """The kind of lookup and its values, from a JSON body of exactly one accepted form."""
+    if len(body) > MAX_BODY:
+        raise BadRequest("The body is too large.")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    forms = ' or '.join('{' + ', '.join(f'"{k}"' for k in keys_) + '}' for keys_ in LOOKUPS.values())
+    for kind, names in LOOKUPS.items():
+        if set(data) == set(names):
+            if not all(isinstance(data[n], str) and data[n].strip() for n in names):
+                raise BadRequest("Every value must be a non-empty string.")
+            return kind, {n: data[n].strip() for n in names}
+    raise BadRequest(f"Send exactly one of {forms}.")
+
+
+def _lookup_sql(kind: str, values: dict[str, str]) -> tuple[str, list[str]]:
+    base = ("SELECT DISTINCT c.oneid FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
+            "JOIN golden_records g ON g.oneid = c.oneid WHERE ")
+    if kind == "mobile":
+        normalized = normalizers.normalize_mobile(values["mobile"])
+        if normalized.status not in normalizers.VALID or not normalized.value:
+            raise BadRequest("The mobile is not a valid mainland mobile number.")
+        return base + f"s.mobile = ? AND s.mobile_status IN {VALID_SQL}", [normalized.value]
+    if kind == "open_id":
+        return (base + f"s.wechat_open_id = ? AND s.wechat_app_id = ? AND s.wechat_open_id_status IN {VALID_SQL}",
+                [values["open_id"], values["app_id"]])
+    if kind == "union_id":
+        return base + f"s.wechat_union_id = ? AND s.wechat_union_id_status IN {VALID_SQL}", [values["union_id"]]
+    return (base + f"s.member_card = ? AND c.source = ? AND s.member_card_status IN {VALID_SQL}",
+            [values["member_card"], values["source"]])
+
+
+def post_lookup(call: Call) -> Answer:
+    kind, values = _lookup_request(call.body)
+    sql, params = _lookup_sql(kind, values)
+    with call.db.cursor() as cur:
+        shown = []
+        for (oneid,) in cur.execute(sql + " ORDER BY 1", params).fetchall():
+            found = shown_person(cur, oneid)
+            if found is not None:
+                shown.append((oneid, found[1]))
+        if not shown:
+            return Answer(404, NOT_FOUND)
+        if len(shown) > 1:
+            return Answer(409, {"error": "ambiguous", "message": "The identifier belongs to more than one customer.",
+                                "matches": len(shown)})
+        oneid, granted = shown[0]
+        tags = person_tags(cur, call.key, oneid, granted, _policy(cur, call))
+    return Answer(200, {"oneid": oneid, "tags": tags}, people=1)
+
+
+def get_audiences(call: Call) -> Answer:
+    with call.db.cursor() as cur:
+        listed = audience_library.list_audiences(cur)
+    return Answer(200, {"audiences": [{
+        "name": a.name, "kind": a.kind, "purpose": a.purpose, "channel": a.channel, "version": a.version,
+        "description": a.description, "members": _plain(a.members), "updated_at": _plain(a.updated_at),
+        "refreshed_at": _plain(a.refreshed_at)} for a in listed]})
+
+
+def _limit(call: Call) -> int:
+    text = call.query.get("limit", "")
+    if not text:
+        return DEFAULT_PAGE
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise BadRequest(f"limit is a whole number from 1 to {MAX_PAGE}.")
+    return int(text)
+
+
+def get_members(call: Call) -> Answer:
+    name, limit = call.params.get("name", ""), _limit(call)
+    cursor = call.query.get("cursor") or None
+    with call.db.cursor() as cur:
+        audience = next((a for a in audience_library.list_audiences(cur) if a.name == name), None)
+        if audience is None:
+            return Answer(404, {"error": "not_found", "message": "No such audience."})
+        # member_page checks the exclusions again now: a withdrawal or an erasure takes effect at once
+        members, next_cursor = audience_library.member_page(cur, name, cursor=cursor, limit=limit)
+    return Answer(200, {"audience": name, "version": audience.version, "members": members,
+                        "next_cursor": next_cursor}, people=len(members))
+
+
+# (method, path, scope, handler)
+ENDPOINTS: tuple[tuple[str, str, str, Callable[[Call], Answer]], ...] = (
+    ("GET", f"{PREFIX}/tags", "tags:read", get_tags),
+    ("GET", f"{PREFIX}/customers/{{oneid}}", "customers:read", get_customer),
+    ("GET", f"{PREFIX}/customers/{{oneid}}/tags", "customers:read", get_customer_tags),
+    ("POST", f"{PREFIX}/lookup", "customers:read", post_lookup),
+    ("GET", f"{PREFIX}/audiences", "audiences:read", get_audiences),
+    ("GET", f"{PREFIX}/audiences/{{name}}/members", "audiences:read", get_members),
+)
+
+
+# ---- serving -----------------------------------------------------------------------------------------
+
+def _bearer(header: str | None) -> str | None:
+    scheme, _, token = (header or "").strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _unauthorized(presented: bool) -> Answer:
+    challenge = 'Bearer realm="steward"' + (', error="invalid_token"' if presented else "")
+    return Answer(401, {"error": "unauthorized", "message": "A valid API key is needed: Authorization: Bearer <key>."},
+                  headers={"WWW-Authenticate": challenge})
+
+
+class Api:
+    """The routes' shared state: where the store comes from, the rate limiter and the HMAC key."""
+
+    def __init__(self, db_provider: DbProvider | None = None, limiter: RateLimiter | None = None,
+                 hmac_key: Callable[[], str | None] | None = None):
+        self.db_provider = db_provider or default_database
+        self.limiter = limiter or RateLimiter()
+        self.hmac_key = hmac_key or functools.cache(lambda: config.secret("hmac_key"))
+
+    def serve(self, template: str, scope: str, handler: Callable[[Call], Answer], request: Request,
+              body: bytes) -> Response:
+        db: Database | None = None
+        try:
+            db = self.db_provider()
+            answer = self._answer(db, template, scope, handler, request, body)
+        except StoreBusyError:
+            return Json({"error": "busy", "message": "The store is busy; try again shortly."}, 503,
+                        headers={"Retry-After": "5"})
+        except Exception as exc:  # one line for the caller; the traceback (it may hold data) to the private log
+            incident, _ = log_incident(exc, (db.path if db else resolve_db_path(None)).parent)
+            return Json({"error": "internal", "message": f"Unexpected failure, incident {incident}."}, 500)
+        return Json(answer.body, answer.status, headers=answer.headers)
+
+    def _answer(self, db: Database, template: str, scope: str, handler: Callable[[Call], Answer], request: Request,
+                body: bytes) -> Answer:
+        token = _bearer(request.headers.get("authorization"))
+        with db.cursor() as cur:
+            key = keys.find(cur, token)
+        if key is None or not key.usable():
+            answer = _unauthorized(token is not None)
+        elif wait := self.limiter.take(key.name, key.rate_per_minute):
+            answer = Answer(429, {"error": "rate_limited", "message": f"More than {key.rate_per_minute} requests "
+                                                                      "a minute with this key."},
+                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        elif not key.has(scope):
+            answer = Answer(403, {"error": "forbidden", "message": f"This key lacks the scope {scope}."})
+        else:
+            call = Call(db, key, dict(request.path_params), dict(request.query_params), body, self.hmac_key())
+            try:
+                answer = handler(call)
+            except BadRequest as exc:
+                answer = Answer(400, {"error": "bad_request", "message": str(exc)})
+        keys.record_call(db, key, template, answer.status, answer.people)
+        return answer
+
+    def route(self, method: str, path: str, scope: str, handler: Callable[[Call], Answer]) -> Route:
+        template = f"{method} {path}"
+
+        async def endpoint(request: Request) -> Response:
+            body = await request.body() if method == "POST" else b""
+            return await run_in_threadpool(self.serve, template, scope, handler, request, body)
+
+        return Route(path, endpoint, methods=[method], name=template)
+
+
+async def openapi(request: Request) -> Response:
+    return Json(openapi_document())
+
+
+def routes(db_provider: DbProvider | None = None, limiter: RateLimiter | None = None,
+           hmac_key: Callable[[], str | None] | None = None) -> list[Route]:
+    """The API's routes. The store comes from `db_provider` (default: the server's shared Database)."""
+    api = Api(db_provider, limiter, hmac_key)
+    return [*(api.route(*e) for e in ENDPOINTS), Route(OPENAPI_PATH, openapi, methods=["GET"])]
+
+
+# ---- the OpenAPI document ----------------------------------------------------------------------------
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+_ERRORS = {"401": _error("No usable key: missing, unknown, revoked or expired (WWW-Authenticate: Bearer)."),
+           "403": _error("The key lacks the scope."),
+           "429": _error("Past the key's requests per minute (Retry-After: seconds)."),
+           "503": _error("The store is busy (Retry-After).")}
+_TAGS_MAP = {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+             "description": "Tag code -> value; a personal tag's value is *** unless the role sees it in full."}
+
+
+def _operation(summary: str, scope: str, ok: dict, *, extra: dict | None = None, **more: Any) -> dict:
+    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}, **_ERRORS,
+                 **(extra or {})}
+    return {"summary": summary, "description": f"Scope: `{scope}`.", "security": [{"bearer": []}],
+            "responses": responses, **more}
+
+
+def openapi_document() -> dict:
+    """The API described in OpenAPI 3.1."""
+    oneid = {"name": "oneid", "in": "path", "required": True, "schema": {"type": "string"}}
+    not_found = {"404": _error("Unknown, erased, or not to be shown (same body for all).")}
+    lookup_forms = [{"type": "object", "required": list(names), "additionalProperties": False,
+                     "properties": {n: {"type": "string"} for n in names}} for names in LOOKUPS.values()]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Steward read API", "version": "1",
+                 "description": "Tags as a service: the published tag library, customers' masked golden records and "
+                                "tags, lookups by identifier and audience members. Every call is audited."},
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"},
+                                                                   "message": {"type": "string"}}}},
+        },
+        "paths": {
+            f"{PREFIX}/tags": {"get": _operation(
+                "The published tags the key's role may view", "tags:read",
+                {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name_zh": {"type": "string"}, "name_en": {"type": "string"},
+                    "category": {"type": "string"}, "value_type": {"type": "string"},
+                    "allowed_values": {"type": "array", "items": {"type": "object"}},
+                    "sensitivity": {"type": "string"}}}}}})},
+            f"{PREFIX}/customers/{{oneid}}": {"get": _operation(
+                "A customer's golden record, masked by the key's role, and tags", "customers:read",
+                {"type": "object", "properties": {"oneid": {"type": "string"}, "fields": {"type": "object"},
+                                                  "tags": _TAGS_MAP}},
+                extra=not_found, parameters=[oneid])},
+            f"{PREFIX}/customers/{{oneid}}/tags": {"get": _operation(
+                "A customer's tags", "customers:read",
+                {"type": "object", "properties": {"oneid": {"type": "string"}, "tags": _TAGS_MAP}},
+                extra=not_found, parameters=[oneid])},
+            f"{PREFIX}/lookup": {"post": _operation(
+                "Find a customer by identifier (sent in the body, never in the URL)", "customers:read",
+                {"type": "object", "properties": {"oneid": {"type": "string"}, "tags": _TAGS_MAP}},
+                extra={**not_found, "400": _error("Not JSON, or not one of the accepted forms."),
+                       "409": _error("The identifier belongs to more than one customer.")},
+                requestBody={"required": True, "content": {"application/json": {"schema": {"oneOf": lookup_forms}}}})},
+            f"{PREFIX}/audiences": {"get": _operation(
+                "Saved audiences", "audiences:read",
+                {"type": "object", "properties": {"audiences": {"type": "array", "items": {"type": "object"}}}})},
+            f"{PREFIX}/audiences/{{name}}/members": {"get": _operation(
+                "An audience's current members as OneIDs, paged", "audiences:read",
+                {"type": "object", "properties": {"members": {"type": "array", "items": {"type": "string"}},
+                                                  "next_cursor": {"type": ["string", "null"]}}},
+                extra={"404": _error("No such audience."), "400": _error("A bad limit.")},
+                parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": MAX_PAGE}}])},
+            OPENAPI_PATH: {"get": {"summary": "This document", "security": [],
+                                   "responses": {"200": {"description": "OK"}}}},
+        },
+    }

@@ -1,0 +1,1 @@
+"""Audiences: rules, members with their mandatory exclusions, saved audiences, activation files and pushes."""

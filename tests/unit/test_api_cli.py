@@ -1,0 +1,81 @@
+"""`python -m governance apikeys add | list | revoke`: the key printed once, stored only as its hash, audited."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from governance import cli
+from governance.api import keys
+from governance.cli_api import cmd_serve
+from governance.store.storage import open_database
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def stored_bytes(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}.wal")) if p.exists())
+
+
+def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_path, capsys):
+    db_path = str(tmp_path / "keys.duckdb")
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "crm-sync", "--role", "analyst", "--scopes",
+                       "customers:read,tags:read", "--expires", "2099-01-31", "--rate", "30", "--json", "--actor", "root")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["name"] == "crm-sync" and shown["key"].startswith("stw_") and len(shown["key"]) >= 40
+
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and len(listed) == 1
+    row = listed[0]
+    assert (row["name"], row["role"], row["scopes"], row["status"], row["rate_per_minute"]) == \
+        ("crm-sync", "analyst", "tags:read,customers:read", "active", 30)
+    assert row["prefix"] == shown["key"][:12] and row["expires_at"].startswith("2099-01-31")
+    assert shown["key"] not in out
+
+    db = open_database(db_path)
+    with db.cursor() as cur:
+        assert keys.verify(cur, shown["key"]).name == "crm-sync"
+        stored = cur.execute("SELECT key_hash FROM api_keys").fetchone()[0]
+        actions = [r[0] for r in cur.execute("SELECT actor || ' ' || action FROM audit_log ORDER BY id").fetchall()]
+    assert stored == hashlib.sha256(shown["key"].encode()).hexdigest()
+    assert "root api_key.add" in actions
+
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "revoke", "crm-sync", "--actor", "root")
+    assert code == 0 and "revoked" in out
+    with db.cursor() as cur:
+        assert keys.verify(cur, shown["key"]) is None
+        assert keys.find(cur, shown["key"]).status() == "revoked"
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "list")
+    assert "crm-sync" in out and "revoked" in out and shown["key"] not in out
+
+    db.close()  # everything on disk: the store and its write-ahead log
+    secret = shown["key"].encode()
+    raw = stored_bytes(Path(db_path))
+    assert raw and secret not in raw and secret[4:] not in raw and secret[12:40] not in raw
+
+
+def test_plain_add_prints_the_key_once_and_bad_input_is_one_line(tmp_path, capsys):
+    db_path = str(tmp_path / "keys.duckdb")
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "mini", "--role", "steward", "--scopes", "tags:read")
+    assert code == 0 and "stw_" in out and "shown once" in out
+    for args, message in ((("add", "x2", "--role", "analyst", "--scopes", "tags:write"), "Unknown scope"),
+                          (("add", "mini", "--role", "analyst", "--scopes", "tags:read"), "already exists"),
+                          (("add", "x3", "--role", "analyst", "--scopes", "tags:read", "--expires", "2001-01-01"),
+                           "future"),
+                          (("add", "x4", "--role", "analyst", "--scopes", "tags:read", "--expires", "soon"),
+                           "Cannot read the expiry"),
+                          (("add", "x5", "--role", "analyst", "--scopes", "tags:read", "--rate", "0"), "rate limit"),
+                          (("revoke", "nobody"), "No API key")):
+        code, out, err = run(capsys, "--db", db_path, "apikeys", *args)
+        assert code == 2 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_serve_is_a_command_with_a_port():
+    args = cli.build_parser().parse_args(["serve", "--port", "9123"])
+    assert args.func is cmd_serve and args.port == 9123
