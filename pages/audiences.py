@@ -24,8 +24,8 @@ with tabs["build"]:
     draft = sections.build(ctx)
     if draft is not None and sections.live_count(ctx, draft) is not None:
         sections.explore(ctx, draft)
-        if ctx.can("audiences.edit"):
-            sections.save_form(ctx, draft)
+    if ctx.can("audiences.edit"):  # always drawn, so a name typed in it outlives an incomplete rule
+        sections.save_form(ctx, draft)
 
 with tabs["saved"]:
     audience = sections.saved_list(ctx)

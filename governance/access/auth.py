@@ -323,6 +323,15 @@ def require(role: str | None, permission: str) -> None:
         raise PermissionDenied(f"This needs the permission {permission!r}.")
 
 
+def require_user(cur: duckdb.DuckDBPyConnection, username: str, permission: str) -> User:
+    """The active user `username` (the CLI's --actor), whose role must hold `permission`."""
+    user = get_user(cur, normalize_username(username)) if username else None
+    if user is None or user.disabled:
+        raise PermissionDenied(f"{username!r} is not an active Steward user: pass --actor USER with your user name.")
+    require(user.role, permission)
+    return user
+
+
 def authenticator_credentials(cur: duckdb.DuckDBPyConnection) -> dict:
     """The credentials dict streamlit-authenticator expects, for enabled users only."""
     users = {}

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 import duckdb
 import pandas as pd
 
-from governance.access import audit
+from governance.access import audit, auth
 from governance.access.auth import ROLES
 from governance.access.events import Event
 from governance.store.errors import GovernanceError
@@ -143,6 +143,7 @@ def add(db: Database, actor: str, name: str, role: str, scopes: str | list[str] 
         raise ApiKeyError(f"The rate limit must be between 1 and {MAX_RATE:,} requests per minute.")
     key = new_key()
     with db.transaction() as cur:
+        auth.require_user(cur, actor, "apikeys.manage")
         if get(cur, name) is not None:
             raise ApiKeyError(f"An API key named {name!r} already exists (a revoked key keeps its name).")
         cur.execute(f"INSERT INTO api_keys (key_hash, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
@@ -156,6 +157,7 @@ def add(db: Database, actor: str, name: str, role: str, scopes: str | list[str] 
 def revoke(db: Database, actor: str, name: str) -> None:
     """Revoke a key: every later call with it is refused (401). Audited."""
     with db.transaction() as cur:
+        auth.require_user(cur, actor, "apikeys.manage")
         key = get(cur, name)
         if key is None:
             raise ApiKeyError(f"No API key named {name!r}.")

@@ -289,8 +289,9 @@ def explore(ctx: PageContext, draft: Draft) -> None:
                              width="stretch", key=f"aud_breakdown_{by}")
 
 
-def save_form(ctx: PageContext, draft: Draft) -> None:
-    """Save the draft as a new audience, or as a new version of one with the same name (with a reason)."""
+def save_form(ctx: PageContext, draft: Draft | None) -> None:
+    """Save the draft as a new audience, or as a new version of one with the same name (with a reason).
+    Drawn also while the rule is incomplete (`draft` None), so what was typed here is kept."""
     st.subheader(ctx.t("audiences.save_title"))
     st.caption(ctx.t("audiences.save_help"))
     with kept_form(SAVE_FORM, SAVE_FIELDS):
@@ -302,6 +303,9 @@ def save_form(ctx: PageContext, draft: Draft) -> None:
         reason = st.text_input(ctx.t("audiences.reason"), key="aud_save_reason")
         submitted = st.form_submit_button(ctx.t("audiences.save"), type="primary")
     if not submitted:
+        return
+    if draft is None:
+        st.error(ctx.t("tags.builder.incomplete"))
         return
     if not name.strip():
         st.error(ctx.t("audiences.name_needed"))

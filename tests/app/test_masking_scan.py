@@ -86,6 +86,10 @@ def interactions(url: str, files) -> list:
     if url == "upload":
         return [lambda at, f=f: at.file_uploader(key="upload_file").set_value((f.name, f.read_bytes(), "text/csv")).run()
                 for f in sorted(files.glob("*.csv")) if f.name != "truth.csv"]
+    if url == "audiences":  # everyone in the csv channel (no contact needed), then the masked sample
+        return [lambda at: at.selectbox(key="aud_channel").set_value("csv").run(),
+                lambda at: at.text_input(key="aud_rule0_0_text").input("广东省").run(),
+                lambda at: at.button(key="aud_sample_button").click().run()]
     return []
 
 

@@ -346,6 +346,10 @@ def interactions(url: str, files, oneids: list[str], lang: str) -> list:
     if url == "tags":
         return [lambda at, c=c: at.selectbox(key="tags_pick").set_value(c).run()
                 for c in ("lifecycle_stage", "big_spender", "rfm_monetary_365", "member_tier")]
+    if url == "audiences":  # a rule (its count and exclusions), then the masked sample and the breakdowns
+        return [lambda at: at.text_input(key="aud_rule0_0_text").input("广东省").run(),
+                lambda at: at.button(key="aud_sample_button").click().run(),
+                lambda at: at.button(key="aud_breakdown_button").click().run()]
     if url == "users":
         return [lambda at: at.selectbox(key="users_pick").set_value(USERS["analyst"][0]).run(),
                 lambda at: _rejected_password(at, lang)]

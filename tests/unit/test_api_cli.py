@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from governance import cli
+from governance.access import auth
 from governance.api import keys
 from governance.cli_api import cmd_serve
 from governance.store.storage import open_database
@@ -17,14 +18,23 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def store_with_admin(tmp_path: Path) -> str:
+    """A store whose user `admin` may manage keys (the CLI's --actor must be one)."""
+    path = tmp_path / "keys.duckdb"
+    db = open_database(path)
+    auth.create_user(db, "test", "admin", "admin-pass-123", "admin")
+    db.close()
+    return str(path)
+
+
 def stored_bytes(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in (path, Path(f"{path}.wal")) if p.exists())
 
 
 def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_path, capsys):
-    db_path = str(tmp_path / "keys.duckdb")
+    db_path = store_with_admin(tmp_path)
     code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "crm-sync", "--role", "analyst", "--scopes",
-                       "customers:read,tags:read", "--expires", "2099-01-31", "--rate", "30", "--json", "--actor", "root")
+                       "customers:read,tags:read", "--expires", "2099-01-31", "--rate", "30", "--json", "--actor", "admin")
     assert code == 0
     shown = json.loads(out)
     assert shown["name"] == "crm-sync" and shown["key"].startswith("stw_") and len(shown["key"]) >= 40
@@ -44,9 +54,9 @@ def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_pat
         stored = cur.execute("SELECT key_hash FROM api_keys").fetchone()[0]
         actions = [r[0] for r in cur.execute("SELECT actor || ' ' || action FROM audit_log ORDER BY id").fetchall()]
     assert stored == hashlib.sha256(shown["key"].encode()).hexdigest()
-    assert "root api_key.add" in actions
+    assert "admin api_key.add" in actions
 
-    code, out, _ = run(capsys, "--db", db_path, "apikeys", "revoke", "crm-sync", "--actor", "root")
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "revoke", "crm-sync", "--actor", "admin")
     assert code == 0 and "revoked" in out
     with db.cursor() as cur:
         assert keys.verify(cur, shown["key"]) is None
@@ -61,8 +71,9 @@ def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_pat
 
 
 def test_plain_add_prints_the_key_once_and_bad_input_is_one_line(tmp_path, capsys):
-    db_path = str(tmp_path / "keys.duckdb")
-    code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "mini", "--role", "steward", "--scopes", "tags:read")
+    db_path = store_with_admin(tmp_path)
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "mini", "--role", "steward", "--scopes", "tags:read",
+                       "--actor", "admin")
     assert code == 0 and "stw_" in out and "shown once" in out
     for args, message in ((("add", "x2", "--role", "analyst", "--scopes", "tags:write"), "Unknown scope"),
                           (("add", "mini", "--role", "analyst", "--scopes", "tags:read"), "already exists"),
@@ -71,8 +82,9 @@ def test_plain_add_prints_the_key_once_and_bad_input_is_one_line(tmp_path, capsy
                           (("add", "x4", "--role", "analyst", "--scopes", "tags:read", "--expires", "soon"),
                            "Cannot read the expiry"),
                           (("add", "x5", "--role", "analyst", "--scopes", "tags:read", "--rate", "0"), "rate limit"),
-                          (("revoke", "nobody"), "No API key")):
-        code, out, err = run(capsys, "--db", db_path, "apikeys", *args)
+                          (("revoke", "nobody"), "No API key"),
+                          (("revoke", "mini", "--actor", "nobody"), "not an active Steward user")):
+        code, out, err = run(capsys, "--db", db_path, "apikeys", *args, *(() if "--actor" in args else ("--actor", "admin")))
         assert code == 2 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1, err
 
 
