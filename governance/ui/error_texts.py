@@ -400,6 +400,66 @@ CATALOGUE: dict[str, str] = {
         "已有名为“{name}”的 API 密钥（已吊销的密钥仍占用其名称）。",
     "No API key named {name!r}.": "没有名为“{name}”的 API 密钥。",
     "The API key {name!r} is already revoked.": "API 密钥“{name}”已被吊销。",
+    "{username} ({role}) may not do this: it needs the permission {permission!r}.":
+        "{username}（{role}）不能执行此操作：需要“{permission}”权限。",
+    # audiences: rules and saved audiences
+    "The rule is not valid JSON: {detail}": "规则不是有效的 JSON：{detail}",
+    "An audience test is {{\"audience\": NAME}} and nothing beside it.":
+        "人群判断应为 `{{\"audience\": 人群名称}}`，且不能有其他项。",
+    "\"audience\" names a saved audience.": "“audience”需要填写已保存人群的名称。",
+    "A rule is nested more than {max_depth} levels deep.": "规则嵌套超过 {max_depth} 层。",
+    "The audience {name!r} includes itself: {path}.": "人群“{name}”引用了自身：{path}。",
+    "Audiences are nested more than {max_audiences} deep.": "人群之间的嵌套引用超过 {max_audiences} 层。",
+    "Cannot read the rule file {path}: {detail}": "无法读取规则文件 {path}：{detail}",
+    "Give a saved audience NAME or --rule RULE.json (one of them).":
+        "请给出已保存人群的名称或 `--rule RULE.json`（二者选其一）。",
+    "No saved audience {name!r}.": "没有已保存的人群“{name}”。",
+    "Unknown purpose {purpose!r}; choose one of {purposes}.": "未知目的“{purpose}”；请从以下目的中选择：{purposes}。",
+    "Only stewards and admins change audiences; {username} is {role}.":
+        "只有数据管家和管理员可以修改人群；{username} 的角色是{role}。",
+    "An audience name is 1 to 64 letters, digits, _, . or -, starting with a letter or digit, not {name!r}.":
+        "人群名称为 1 到 64 个字母、数字、“_”、“.”或“-”，须以字母或数字开头，“{name}”不符合。",
+    "The rule reads tags that are not published: {unknown}.": "规则引用了未发布的标签：{unknown}。",
+    "Unknown audience kind {kind!r}; choose one of {kinds}.": "未知的人群类型“{kind}”；请从以下类型中选择：{kinds}。",
+    "A page holds 1 to {max_page} members.": "每页可含 1 到 {max_page} 个成员。",
+    "Choose at least one audience.": "请至少选择一个人群。",
+    "Unknown breakdown {by!r}; choose one of {breakdowns}.": "未知的分布维度“{by}”；请从以下维度中选择：{breakdowns}。",
+    # audiences: activation files
+    "Exporting an audience needs the permission 'audiences.export' (stewards and admins).":
+        "导出人群需要“audiences.export”权限（数据管家和管理员拥有）。",
+    "Unknown hash {hash!r}; choose md5 or sha256.": "未知的哈希算法“{hash}”；请选择 md5 或 sha256。",
+    "An activation needs a consent purpose ({purposes}), not {purpose!r}.":
+        "激活文件需要一个同意目的（{purposes}），而不是“{purpose}”。",
+    "An SMS file needs the purpose 'marketing' (granted marketing consent), not {purpose!r}.":
+        "短信文件需要“营销”目的（须已授予营销同意），而不是“{purpose}”。",
+    "A {channel} file carries identifiers; it needs the permission 'pii.unmasked'.":
+        "{channel} 文件包含身份标识，需要“pii.unmasked”权限。",
+    "The snapshot audience {name!r} has no snapshot yet; take one first.": "快照人群“{name}”还没有快照，请先生成快照。",
+    "The channel {channel!r} is written through the export machinery.": "渠道“{channel}”的文件通过数据导出功能写出。",
+    "--app-id applies to the wechat channel only.": "--app-id 只适用于微信渠道。",
+    "There is no activation {activation_id}.": "没有编号为 #{activation_id} 的激活记录。",
+    # audiences: push destinations and pushes
+    "{url!r} is not a URL: a webhook needs https://host/path.": "“{url}”不是有效网址：Webhook 需要形如 https://host/path 的地址。",
+    "Put no credentials in a webhook URL; the HMAC secret signs every push.":
+        "Webhook 地址中不能包含凭据；每次推送都由 HMAC 密钥签名。",
+    "A webhook must use https:// (plain http:// only to 127.0.0.1 or localhost), not {url!r}.":
+        "Webhook 必须使用 https://（明文 http:// 只能用于 127.0.0.1 或 localhost），而不是“{url}”。",
+    "The secret {secret_name!r} is not in {path}: add a line {name} = \"…\" there "
+    "(the key the receiver verifies signatures with).":
+        "密钥“{secret_name}”不在 {path} 中：请在其中添加一行 `{name} = \"…\"`（接收方用它验证签名）。",
+    "Only admins configure push destinations; {username} is {role}.": "只有管理员可以配置推送目的地；{username} 的角色是{role}。",
+    "Bad destination name {name!r}: use letters, digits, '.', '-' or '_' (at most 64).":
+        "推送目的地名称“{name}”无效：只能使用字母、数字、“.”、“-”或“_”（最多 64 个字符）。",
+    "Unknown destination kind {kind!r}; choose webhook or outbox.": "未知的推送目的地类型“{kind}”；请选择 webhook 或 outbox。",
+    "A webhook needs --secret-name: the secrets-file entry that signs its pushes.":
+        "Webhook 需要 --secret-name：密钥文件中用于为推送签名的条目名称。",
+    "An outbox needs an absolute folder path, not {target!r}.": "发件箱需要一个绝对文件夹路径，而不是“{target}”。",
+    "{target} exists and is not a folder.": "{target} 已存在，但不是文件夹。",
+    "Pushing an audience needs the permission 'audiences.push' (stewards and admins).":
+        "推送人群需要“audiences.push”权限（数据管家和管理员拥有）。",
+    "There is no destination {destination!r}; an admin adds it (destinations add).":
+        "没有推送目的地“{destination}”；请由管理员添加（`destinations add`）。",
+    "The destination {destination!r} is disabled.": "推送目的地“{destination}”已停用。",
 }
 
 # Parts of messages that a placeholder carries: where in a file, what a file holds.

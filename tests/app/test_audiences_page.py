@@ -176,6 +176,9 @@ def test_a_steward_saves_an_audience_and_a_new_version(store):
     assert list(versions["reason"]) == ["add Zhejiang", "campaign"] and audits == 2
     versions_table = next(d.value for d in at.dataframe if "rule_words" in d.value.columns)
     assert list(versions_table["version"]) == [2, 1]
+    assert "Rule: (Province equals 广东省) or (Province equals 浙江省)" in visible_text(at)  # the rule in words
+    joins = next(d.value for d in at.dataframe if "joined" in d.value.columns)
+    assert (joins["joined"].sum(), joins["left"].sum()) == (4, 0)  # 3 with version 1, 周强 with version 2
 
     # a snapshot is taken and audited
     _run(at.button(key="aud_snapshot_guangdong").click())

@@ -33,6 +33,7 @@ SKIP = {
     ("governance/quality/rules.py", "t"): "a guard for a rule type validate() has already refused",
     ("governance/quality/rules.py", "_refusal(con, exc.name)"): "its two shapes are catalogued by hand",
     ("governance/golden/survivorship.py", "str(exc)"): "SurvivorshipRule.check's ValueErrors, catalogued by hand",
+    ("governance/audiences/rules.py", "str(exc)"): "the tag condition checker's TagErrors, catalogued with the tags",
     ("governance/sources/readers.py", "_too_long_message(file_name, where, exc.size if exc.one_line else None)"):
         "its two shapes are catalogued by hand",
     ("governance/sources/readers.py", "_csv_error_message(plan, str(exc))"): "its shapes are catalogued by hand",

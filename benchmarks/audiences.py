@@ -1,0 +1,247 @@
+"""Audience benchmark at N OneIDs with ~10 events each, built-in tags and a consent ledger:
+1. the live count (audiences.members.count) of a five-condition rule, next to one hand-written SQL
+   count(*) of the same condition and exclusions in the same run: targets <= 2x it, under 1 s;
+2. an SMS activation file of ~half the OneIDs (audiences.activation.export) in a child process, with
+   the process's peak resident memory (ru_maxrss: Python and DuckDB together): target < 1 GiB;
+3. the read API against the local server (`python -m governance serve` in a subprocess): 20 client
+   threads for `--seconds` (default 60), half POST /api/v1/lookup by mobile, half GET
+   /api/v1/customers/{oneid}: p50 / p95 latency, target p95 < 50 ms.
+
+The store is benchmarks/tags.py's (`build`: batches, std_events, crosswalk and golden_wide in SQL), plus:
+- a CRM batch with one standardized record per OneID (its mobile, province, birth date, WeChat ids)
+  placed in the crosswalk, so lookups by mobile and batch-tied consent work as in the product;
+- golden_wide filled from those records: mobile (95 %), province, union_id (30 %), open_id (20 %),
+  minors under 14 (3 %);
+- consent_records: marketing for 80 % of the OneIDs (half tied to the CRM record's batch row, half to
+  the OneID), 5 % of them withdrawn later, 3 % granted with an expiry already past; a guardian's consent
+  for half the minors; analytics for 5 %;
+- every built-in tag computed as of AS_OF (so the count's as-of date is AS_OF).
+
+    python benchmarks/audiences.py [--oneids 1000000] [--events-per 10] [--seconds 60] [--store PATH]
+
+`--store PATH` keeps the generated store there (and reuses it when it exists).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import tags as tag_bench  # noqa: E402  (benchmarks/tags.py: the store of OneIDs and events)
+
+AS_OF = tag_bench.AS_OF
+REC = tag_bench.REC
+PROVINCES = ("广东省", "浙江省", "江苏省", "北京市", "上海市", "四川省", "山东省", "湖北省")
+APP = "wx53e62912ab229f36"
+PASSWORD = "bench password long enough"
+
+# the five conditions: a tag, two golden fields, the age, and spend in 365 days
+RULE = {"all": [{"tag": "lifecycle_stage", "in": ["active", "new", "dormant"]},
+                {"field": "province", "in": ["广东省", "浙江省", "江苏省"]},
+                {"field": "channels", "in": ["tmall", "jd"]},
+                {"field": "age", "gte": 25},
+                {"event": "spend", "days": 365, "gte": 500}]}
+
+
+def load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def build(db, oneids: int, per: int) -> int:
+    """benchmarks/tags.py's store, the CRM records, golden contact fields and the consent ledger."""
+    events = tag_bench.build(db, oneids, per)
+    with db.transaction() as cur:
+        crm = cur.execute("SELECT max(batch_id) + 1 FROM batches").fetchone()[0]
+        cur.execute("""INSERT INTO batches (batch_id, source, channel, file_name, file_format, sha256, size_bytes,
+                       row_count, column_count, table_name, uploaded_by, uploaded_at)
+                       VALUES (?, 'crm', 'crm', 'crm.csv', 'csv', 'crm', 0, ?, 8, 'raw_crm', 'bench',
+                               TIMESTAMP '2026-01-01')""", [crm, oneids])
+        # one CRM record per OneID, row r for the r-th OneID in order
+        cur.execute(f"""CREATE TEMP TABLE people AS
+            SELECT oneid, row_number() OVER (ORDER BY oneid) AS r, hash(oneid || 'x') AS h
+            FROM golden_wide""")
+        given = ("mobile", "province", "wechat_union_id", "wechat_open_id", "wechat_app_id")
+        missing = ", ".join(f"'missing' AS {c}" for (c,) in cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'std_records' "
+            "AND column_name LIKE '%\\_status' ESCAPE '\\' AND is_nullable = 'NO'").fetchall()
+            if c.removesuffix("_status") not in given)
+        cur.execute(f"""INSERT INTO std_records BY NAME
+            SELECT {missing}, {crm} AS batch_id, 'crm' AS source, r AS row_number,
+                   CASE WHEN h % 100 < 95 THEN '1' || (3 + h % 7)::VARCHAR || lpad((r * 7919 % 1000000000)::VARCHAR, 9, '0')
+                   END AS mobile,
+                   CASE WHEN h % 100 < 95 THEN 'valid' ELSE 'missing' END AS mobile_status,
+                   (?::VARCHAR[])[1 + (h // 100 % {len(PROVINCES)})::INT] AS province, 'valid' AS province_status,
+                   CASE WHEN h // 1000 % 10 < 3 THEN 'oU' || md5(oneid)[1:26] END AS wechat_union_id,
+                   CASE WHEN h // 1000 % 10 < 3 THEN 'valid' ELSE 'missing' END AS wechat_union_id_status,
+                   CASE WHEN h // 1000 % 10 < 2 THEN 'oA' || md5(oneid || 'o')[1:26] END AS wechat_open_id,
+                   CASE WHEN h // 1000 % 10 < 2 THEN 'valid' ELSE 'missing' END AS wechat_open_id_status,
+                   CASE WHEN h // 1000 % 10 < 2 THEN '{APP}' END AS wechat_app_id,
+                   CASE WHEN h // 1000 % 10 < 2 THEN 'valid' ELSE 'missing' END AS wechat_app_id_status
+            FROM people""", [list(PROVINCES)])
+        cur.execute(f"INSERT INTO crosswalk SELECT {crm} * {REC} + r, {crm}, r, 'crm', oneid, 'bench', 1 FROM people")
+        cur.execute(f"""UPDATE golden_wide g SET mobile = s.mobile, province = s.province,
+                        wechat_union_id = s.wechat_union_id, wechat_open_id = s.wechat_open_id,
+                        wechat_app_id = s.wechat_app_id,
+                        is_minor = p.h // 10000 % 100 < 3,
+                        birth_date = CASE WHEN p.h // 10000 % 100 < 3
+                                          THEN strftime(DATE '2014-01-01' + (p.h % 1500)::INT, '%Y-%m-%d')
+                                          ELSE g.birth_date END
+                        FROM people p JOIN std_records s ON s.batch_id = {crm} AND s.row_number = p.r
+                        WHERE p.oneid = g.oneid""")
+        # the consent ledger: marketing for 80 %, half tied to the CRM row, half to the OneID
+        cur.execute(f"""INSERT INTO consent_records
+            SELECT nextval('consent_seq'), CASE WHEN h // 7 % 2 = 0 THEN oneid END,
+                   CASE WHEN h // 7 % 2 = 1 THEN {crm} END, CASE WHEN h // 7 % 2 = 1 THEN r END,
+                   'marketing', 'granted', 'crm', TIMESTAMP '2025-06-01' + to_seconds((h % 86400)::BIGINT),
+                   'source_import', NULL, NULL, 'bench',
+                   CASE WHEN h // 13 % 100 < 3 THEN TIMESTAMP '2026-01-01' END, TIMESTAMP '2026-01-02'
+            FROM people WHERE h // 100000 % 100 < 80""")
+        cur.execute("""INSERT INTO consent_records
+            SELECT nextval('consent_seq'), oneid, NULL, NULL, 'marketing', 'withdrawn', 'crm',
+                   TIMESTAMP '2026-02-01', 'verbal', NULL, NULL, 'bench', NULL, TIMESTAMP '2026-02-01'
+            FROM people WHERE h // 100000 % 100 < 80 AND h // 17 % 100 < 5""")
+        cur.execute("""INSERT INTO consent_records
+            SELECT nextval('consent_seq'), g.oneid, NULL, NULL, 'guardian', 'granted', 'crm',
+                   TIMESTAMP '2026-01-05', 'written', NULL, NULL, 'bench', NULL, TIMESTAMP '2026-01-05'
+            FROM golden_wide g JOIN people p USING (oneid) WHERE g.is_minor AND p.h // 19 % 2 = 0""")
+        cur.execute(f"""INSERT INTO consent_records
+            SELECT nextval('consent_seq'), NULL, {crm}, r, 'analytics', 'granted', 'crm', TIMESTAMP '2025-06-01',
+                   'source_import', NULL, NULL, 'bench', NULL, TIMESTAMP '2025-06-01'
+            FROM people WHERE h // 23 % 100 < 5""")
+        cur.execute("DROP TABLE people")
+        from governance.access import auth
+        from governance.tags import library
+        library.ensure_builtins(cur)
+    auth.create_user(db, "bench", "admin", PASSWORD, "admin")
+    auth.create_user(db, "bench", "steward", PASSWORD, "steward")
+    return events
+
+
+def handwritten_sql(purpose: str = "marketing") -> str:
+    """RULE and the sms exclusions written by hand: the count of members."""
+    d = f"DATE '{AS_OF}'"
+    return f"""
+        WITH k AS (SELECT coalesce(c.oneid, r.oneid) AS oneid, r.purpose,
+                          CASE WHEN r.state = 'granted' AND r.expires_at <= now()::TIMESTAMP THEN 'expired'
+                               ELSE r.state END AS state
+                   FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id AND c.row_number = r.row_number
+                   WHERE r.purpose IN ('{purpose}', 'guardian')
+                   QUALIFY row_number() OVER (PARTITION BY coalesce(c.oneid, r.oneid), r.purpose
+                                              ORDER BY r.recorded_at DESC, r.id DESC) = 1)
+        SELECT count(*) FROM golden_wide g
+        JOIN tag_values t ON t.oneid = g.oneid AND t.tag_code = 'lifecycle_stage'
+        JOIN tag_values s ON s.oneid = g.oneid AND s.tag_code = 'rfm_monetary_365'
+        JOIN k ON k.oneid = g.oneid AND k.purpose = '{purpose}' AND k.state = 'granted'
+        WHERE t.value IN ('active', 'new', 'dormant') AND g.province IN ('广东省', '浙江省', '江苏省')
+          AND list_has_any(g.channels, ['tmall', 'jd'])
+          AND year({d}) - year(TRY_CAST(g.birth_date AS DATE)) - CASE WHEN (month({d}), day({d}))
+              < (month(TRY_CAST(g.birth_date AS DATE)), day(TRY_CAST(g.birth_date AS DATE))) THEN 1 ELSE 0 END >= 25
+          AND s.number >= 500
+          AND (NOT coalesce(g.is_minor, false) OR g.oneid IN (SELECT oneid FROM k WHERE purpose = 'guardian'
+                                                               AND state = 'granted'))
+          AND regexp_matches(g.mobile, '(^| )1[3-9][0-9]{{9}}( |$)')"""
+
+
+def timed(fn, repeat: int = 3) -> tuple[float, object]:
+    """The best of `repeat` runs (the machine is shared) and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def bench_count(db) -> None:
+    from governance.audiences import members
+
+    with db.cursor() as cur:
+        ours, found = timed(lambda: members.count(cur, RULE, "marketing", "sms"))
+        hand, row = timed(lambda: cur.execute(handwritten_sql()).fetchone())
+        plain, _ = timed(lambda: cur.execute(f"SELECT count(*) FROM ({members.matched_sql(cur, RULE)})").fetchone())
+    assert isinstance(found, members.Count) and row is not None
+    print(f"count of the five-condition rule (members.count, every exclusion): {ours:.3f}s "
+          f"-> {found.members:,} members, excluded {found.excluded}")
+    print(f"hand-written SQL count(*) of the same members: {hand:.3f}s -> {row[0]:,} "
+          f"(same: {'yes' if row[0] == found.members else 'NO'})")
+    print(f"  ratio {ours / hand:.2f}x (target <= 2x), under 1 s: {'yes' if ours < 1 else 'NO'}; "
+          f"matched only (members.matched_sql): {plain:.3f}s")
+
+
+# ---- the activation export, in a child process ------------------------------------------------------
+
+def export_child(path: str, out: str) -> None:
+    from governance.audiences import activation, library
+    from governance.storage_open import open_for_bench  # type: ignore[import-not-found]  # noqa: F401
+
+
+def run_export(path: Path, out: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--export-child", str(path), str(out)], capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise SystemExit(f"the export child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--oneids", type=int, default=1_000_000)
+    parser.add_argument("--events-per", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the API clients run (default 60)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--store", help="keep the store in this file (reused when it exists)")
+    parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    from helpers import scratch_secrets
+    scratch_secrets()
+    from governance.store.storage import open_database
+    from governance.tags import compute
+
+    if args.export_child:
+        export_child(*args.export_child)
+        return 0
+    tmp = tempfile.mkdtemp(prefix="steward-bench-audiences-")
+    try:
+        path = Path(args.store) if args.store else Path(tmp) / "bench.duckdb"
+        fresh = not path.exists()
+        db = open_database(path)
+        if fresh:
+            started = time.perf_counter()
+            events = build(db, args.oneids, args.events_per)
+            print(f"store: {args.oneids:,} OneIDs, {events:,} events, built in {time.perf_counter() - started:.1f}s")
+            tagged = compute.compute(db, "bench", as_of=AS_OF, full=True)
+            print(f"built-in tags as of {AS_OF}: {tagged.seconds:.1f}s")
+            db.checkpoint()
+        with db.cursor() as cur:
+            sizes = cur.execute("SELECT (SELECT count(*) FROM golden_wide), (SELECT count(*) FROM std_events), "
+                                "(SELECT count(*) FROM consent_records), (SELECT count(*) FROM tag_values)").fetchone()
+        print(f"store {path}: {sizes[0]:,} OneIDs, {sizes[1]:,} events, {sizes[2]:,} consent records, "
+              f"{sizes[3]:,} tag values")
+        print(f"load average (1, 5, 15 min): {load()}")
+        bench_count(db)
+        db.close()
+        print(f"load average (1, 5, 15 min): {load()}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
