@@ -15,7 +15,7 @@ PAGES = {"home": "pages/home.py", "sources": "pages/sources.py", "upload": "page
          "users": "pages/users.py", "audit": "pages/audit.py", "ropa": "pages/ropa.py",
          "masking": "pages/masking_policies.py", "customer360": "pages/customer360.py", "export": "pages/export.py",
          "consent": "pages/consent.py", "requests": "pages/requests.py", "retention": "pages/retention.py",
-         "tags": "pages/tags.py", "audiences": "pages/audiences.py"}
+         "tags": "pages/tags.py", "audiences": "pages/audiences.py", "api_keys": "pages/api_keys.py"}
 REACHABLE = {
     "admin": set(PAGES),
     "steward": {"home", "sources", "upload", "quality", "rules", "review", "ropa", "customer360", "export", "consent",
@@ -26,7 +26,7 @@ TITLES = {"home": "Home", "sources": "Sources", "upload": "Upload & map", "quali
           "review": "OneID review", "users": "Users", "audit": "Audit log", "ropa": "Record of processing",
           "masking": "Masking policies", "customer360": "Customer 360", "export": "Export", "consent": "Consent ledger",
           "requests": "Requests", "retention": "Retention", "tags": "Tags",
-          "audiences": "Audiences"}
+          "audiences": "Audiences", "api_keys": "API keys"}
 
 
 @pytest.fixture
