@@ -93,6 +93,13 @@ class Target:
     members_sql: str
 
 
+def wechat_apps(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The WeChat app ids that issued a usable open_id (a wechat file is per app id)."""
+    return [r[0] for r in cur.execute(
+        f"SELECT DISTINCT wechat_app_id FROM std_records WHERE wechat_app_id_status IN {VALID_SQL} "
+        f"AND wechat_open_id_status IN {VALID_SQL} AND wechat_app_id IS NOT NULL ORDER BY 1").fetchall()]
+
+
 def check_request(role: str | None, channel: str, purpose: str | None, hash: str = "sha256",
                   masked: bool = True) -> str:
     """The consent purpose of an allowed request; PermissionDenied or ActivationError otherwise."""

@@ -21,7 +21,6 @@ from governance.audiences.rules import AudienceError
 from governance.exports import datasets
 from governance.i18n import column_choice, value_label
 from governance.privacy import consent
-from governance.standardize.engine import VALID_SQL
 from governance.tags import library as tag_library
 from governance.tags.definitions import AGE_BANDS, TagDefinition
 from governance.ui import charts
@@ -88,13 +87,6 @@ def usable_tags(ctx: PageContext, cur) -> dict[str, TagDefinition]:
     listed = tag_library.tag_list(cur, ctx.user.role)
     codes = set(listed["code"]) if "code" in listed.columns else set()
     return {t.code: t for t in tag_library.computed(cur) if t.code in codes}
-
-
-def wechat_apps(cur) -> list[str]:
-    """The WeChat app ids that issued a usable open_id."""
-    return [r[0] for r in cur.execute(
-        f"SELECT DISTINCT wechat_app_id FROM std_records WHERE wechat_app_id_status IN {VALID_SQL} "
-        f"AND wechat_open_id_status IN {VALID_SQL} AND wechat_app_id IS NOT NULL ORDER BY 1").fetchall()]
 
 
 # ---- the builder and its JSON -------------------------------------------------------------------
@@ -179,7 +171,7 @@ def build(ctx: PageContext) -> Draft | None:
     with ctx.db.cursor() as cur:
         tags = usable_tags(ctx, cur)
         saved = [a.name for a in library.list_audiences(cur)]
-        apps = wechat_apps(cur)
+        apps = activation.wechat_apps(cur)
     purpose, channel, app_id = targeting(ctx, apps)
     note = st.session_state.pop("aud_json_note", None)
     json_mode = st.toggle(ctx.t("audiences.json_mode"), key="aud_json_mode", on_change=_json_toggled,
@@ -495,7 +487,7 @@ def activate(ctx: PageContext) -> None:
     """Write an audience's file for a channel and purpose, offer it for download, or push it."""
     with ctx.db.cursor() as cur:
         audiences = library.list_audiences(cur)
-        apps = wechat_apps(cur)
+        apps = activation.wechat_apps(cur)
         destinations = push.list_destinations(cur) if ctx.can("audiences.push") else None
     st.caption(ctx.t("audiences.activate_help"))
     if not audiences:
