@@ -208,6 +208,16 @@ def history(cur: duckdb.DuckDBPyConnection, name: str, oneid: str | None = None)
                        "ORDER BY coalesce(left_at, joined_at) DESC, oneid", params).df()
 
 
+def movements(cur: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
+    """How many people joined and left a dynamic audience per day (UTC), newest first: day, joined, left."""
+    get(cur, name)
+    return cur.execute(
+        "SELECT day, sum(joined)::BIGINT AS joined, sum(left_)::BIGINT AS left FROM ("
+        "SELECT CAST(joined_at AS DATE) AS day, 1 AS joined, 0 AS left_ FROM audience_member_history WHERE name = ? "
+        "UNION ALL SELECT CAST(left_at AS DATE), 0, 1 FROM audience_member_history WHERE name = ? AND left_at IS NOT NULL"
+        ") GROUP BY day ORDER BY day DESC", [name, name]).df()
+
+
 # ---- snapshots ---------------------------------------------------------------------------------
 
 def _snapshot(cur: duckdb.DuckDBPyConnection, actor: str, name: str) -> int:

@@ -343,20 +343,12 @@ def saved_list(ctx: PageContext) -> library.Audience | None:
     return by_name.get(name) if name else None
 
 
-def history_frame(history: pd.DataFrame) -> pd.DataFrame:
-    """Joins and leaves per day, newest first."""
-    joined = pd.to_datetime(history["joined_at"]).dt.date.value_counts()
-    left = pd.to_datetime(history["left_at"].dropna()).dt.date.value_counts()
-    frame = pd.DataFrame({"joined": joined, "left": left}).fillna(0).astype(int)
-    return frame.sort_index(ascending=False).rename_axis("day").reset_index()
-
-
 def saved_detail(ctx: PageContext, audience: library.Audience) -> None:
     """One saved audience: its rule in words, actions, versions, membership history and snapshots."""
     with ctx.db.cursor() as cur:
         tags = usable_tags(ctx, cur)
         versions = library.versions(cur, audience.name)
-        history = library.history(cur, audience.name) if audience.kind == "dynamic" else None
+        history = library.movements(cur, audience.name) if audience.kind == "dynamic" else None
         snapshots = library.snapshots(cur, audience.name)
     st.subheader(audience.name)
     c = st.columns(4)
@@ -392,10 +384,10 @@ def saved_detail(ctx: PageContext, audience: library.Audience) -> None:
         if history.empty:
             st.caption(ctx.t("audiences.history_none"))
         else:
-            current = int(history["left_at"].isna().sum())
-            st.caption(ctx.t("audiences.history_totals", joined=f"{len(history):,}",
-                             left=f"{int(history['left_at'].notna().sum()):,}", current=f"{current:,}"))
-            table(history_frame(history), labels=labels(ctx), key="aud_history")
+            joined, left = int(history["joined"].sum()), int(history["left"].sum())
+            st.caption(ctx.t("audiences.history_totals", joined=f"{joined:,}", left=f"{left:,}",
+                             current=f"{joined - left:,}"))
+            table(history, labels=labels(ctx), key="aud_history")
     st.markdown(f"**{ctx.t('audiences.snapshots')}**")
     if snapshots.empty:
         st.caption(ctx.t("audiences.snapshots_none"))

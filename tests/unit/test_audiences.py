@@ -225,6 +225,11 @@ def test_dynamic_members_follow_data_changes_with_join_and_leave_history(store):
         stays = cur.execute("SELECT left_at IS NULL FROM audience_member_history WHERE name = 'gd' AND oneid = ? "
                             "ORDER BY joined_at", [zhang]).fetchall()
     assert stays == [(False,), (True,)]  # left, then joined again
+    with store.cursor() as cur:
+        moves = library.movements(cur, "gd")
+        total = cur.execute("SELECT count(*), count(left_at) FROM audience_member_history WHERE name = 'gd'").fetchone()
+    assert (int(moves["joined"].sum()), int(moves["left"].sum())) == total and total[1] == 1
+    assert int(moves["joined"].sum()) - int(moves["left"].sum()) == 4  # the current members
 
 
 def test_a_snapshot_is_frozen_and_a_snapshot_audience_reads_its_latest_snapshot(store):
