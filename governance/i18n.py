@@ -1204,7 +1204,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "apikeys.name_help": ("小写字母、数字、“.”、“_”或“-”。", "Lower-case letters, digits, '.', '_' or '-', e.g. crm-sync."),
     "apikeys.role": ("角色（决定脱敏和可见标签）", "Role (its masking and the tags it may view)"),
     "apikeys.scopes": ("权限范围", "Scopes"),
-    "apikeys.expires": ("到期日（当天 0 点起失效，UTC）", "Expires on (stops at the start of the day, UTC)"),
+    "apikeys.expires": ("到期日（当天结束时失效，北京时间 24 点）", "Expires on (stops at the end of that day, China time)"),
     "apikeys.no_expiry": ("不设到期日", "No expiry"),
     "apikeys.rate": ("每分钟调用上限", "Requests per minute"),
     "apikeys.submit": ("创建密钥", "Create the key"),
@@ -1379,6 +1379,28 @@ TEXTS: dict[str, tuple[str, str]] = {
     "audiences.col.destination": ("推送目的地", "Destination"), "audiences.col.activation_status": ("状态", "Status"),
     "audiences.col.attempt": ("第几次", "Attempt"), "audiences.col.attempted_at": ("尝试时间", "Attempted at"),
     "audiences.col.status_code": ("响应状态码", "HTTP status"), "audiences.col.delivered": ("成功", "Delivered"),
+    # ---- audience jobs (helper H) ----
+    "jobs.kind.audience_export": ("生成人群激活文件", "Audience activation file"),
+    "jobs.kind.audience_push": ("推送人群", "Audience push"),
+    "jobs.stage.audience_export": ("生成激活文件", "writing the activation file"),
+    "jobs.stage.audience_push": ("生成文件并推送", "writing and sending the file"),
+    "jobs.summary.audience_export": ("{audience}：{channel}，{rows} 行。", "{audience}: {channel}, {rows} rows."),
+    "jobs.summary.audience_pushed": ("{audience} → {destination}：已送达，{rows} 行，尝试 {attempts} 次。",
+                                     "{audience} → {destination}: delivered, {rows} rows, {attempts} attempt(s)."),
+    "jobs.summary.audience_not_pushed": ("{audience} → {destination}：未送达，尝试 {attempts} 次。",
+                                         "{audience} → {destination}: not delivered after {attempts} attempt(s)."),
+    "audiences.export_in_background": ("文件在后台生成，离开本页也不会中断；完成后在这里下载。",
+                                       "The file is written in the background, also if you leave this page; "
+                                       "download it here once it is done."),
+    "audiences.push_in_background": ("推送在后台进行（失败时会自动重试），离开本页也不会中断；完成后在这里查看结果。",
+                                     "The push runs in the background (retrying when it fails), also if you leave "
+                                     "this page; its outcome shows here once it is done."),
+    # ---- api keys purpose (helper I) ----
+    "apikeys.purpose": ("用途（同意目的）", "Purpose (consent)"),
+    "apikeys.purpose_help": ("密钥只能读取已对该目的给出有效同意的客户；其他客户一律按不存在（404）处理。",
+                             "The key reads only people with a granted, unexpired consent for this purpose; anyone "
+                             "else answers as unknown (404)."),
+    "apikeys.col.purpose": ("用途", "Purpose"),
 }
 
 

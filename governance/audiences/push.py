@@ -91,6 +91,9 @@ class PushResult:
 # destinations
 # ---------------------------------------------------------------------------------------------
 
+WEBHOOK_SECRET_PREFIX = "webhook_"
+
+
 def check_webhook_url(url: str) -> str:
     """An https:// URL, or http:// to this machine only; anything else is refused."""
     url = (url or "").strip()
@@ -105,20 +108,16 @@ def check_webhook_url(url: str) -> str:
 
 
 def webhook_secret(secret_name: str, path: Path | None = None) -> str:
-    """The HMAC secret a webhook names, from the secrets file."""
+    """The HMAC secret a webhook names, from the secrets file. Its name starts with WEBHOOK_SECRET_PREFIX,
+    so a destination can never name one of Steward's own keys (the HMAC pepper, the audit key)."""
+    if not secret_name.startswith(WEBHOOK_SECRET_PREFIX):
+        raise PushError(f"A webhook's secret is a secrets-file entry named {WEBHOOK_SECRET_PREFIX}…, "
+                        f"not {secret_name!r}.")
     value = stored_secrets(path).get(secret_name)
     if not value:
         raise ConfigError(f"The secret {secret_name!r} is not in {path or secrets_path()}: add a line "
                           f'{secret_name} = "…" there (the key the receiver verifies signatures with).')
     return value
-
-
-def _require_admin(cur: duckdb.DuckDBPyConnection, actor: str) -> None:
-    user = auth.get_user(cur, actor) if actor else None
-    if user is None or user.disabled:
-        raise PermissionDenied(f"{actor!r} is not an active Steward user: pass --actor USER with your user name.")
-    if not auth.can(user.role, "destinations.manage"):
-        raise PermissionDenied(f"Only admins configure push destinations; {user.username} is {user.role}.")
 
 
 def add_destination(db: Database, actor: str, name: str, kind: str, target: str,
@@ -141,7 +140,7 @@ def add_destination(db: Database, actor: str, name: str, kind: str, target: str,
             raise PushError(f"{target} exists and is not a folder.")
         secret_name = None
     with db.transaction() as cur:
-        _require_admin(cur, actor)
+        auth.require_user(cur, actor, "destinations.manage")
         existed = scalar(cur, "SELECT count(*) FROM push_destinations WHERE name = ?", [name]) > 0
         cur.execute("DELETE FROM push_destinations WHERE name = ?", [name])
         now = utcnow()

@@ -9,6 +9,8 @@
     export            an export file and its manifest (the Export page); progress is rows written / total
     retention         the erasure a retention scan found, once confirmed (the Retention page)
     dsr_package       a data-subject access package, as a ZIP beside the store (the Requests page)
+    audience_export   an audience's activation file, in the activations folder beside the store (the Audiences page)
+    audience_push     an audience's activation file sent to a push destination, with its retries (the Audiences page)
 
 Command-line runs record themselves under their command's name (ingest, standardize, profile,
 resolve). RESULT_PAGE names the page where a finished job's result is seen.
@@ -19,15 +21,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from governance import pipeline
+from governance.access import auth
+from governance.audiences import activation, push
+from governance.audiences import library as audiences
 from governance.exports import datasets
 from governance.jobs import runner as jobs
 from governance.privacy import dsr
 from governance.privacy import retention as retention_policy
+from governance.store.errors import PermissionDenied
 from governance.store.storage import Database
 
 RESULT_PAGE = {"after_upload": "quality", "apply_decisions": "review", "resolve": "review", "apply_thresholds": "review",
                "refresh_quality": "quality", "refresh_tags": "tags", "ingest": "sources", "standardize": "quality", "profile": "quality",
-               "export": "export", "retention": "retention", "dsr_package": "requests"}
+               "export": "export", "retention": "retention", "dsr_package": "requests",
+               "audience_export": "audiences", "audience_push": "audiences"}
 # Jobs that apply the review decisions waiting when they run (each resolves).
 APPLIES_DECISIONS = ("after_upload", "apply_decisions", "resolve", "apply_thresholds")
 
@@ -141,14 +148,19 @@ def package_job(db: Database, request_id: int, user: str) -> jobs.Job | None:
     return next((j for j in mine if j.result.get("request_id") == int(request_id)), None)
 
 
+# An activation file holds plain identifiers (mobiles, open_ids): only the user who wrote it gets it.
+OWNER_ONLY = ("audience_export",)
+
+
 def result_file(db: Database, job: jobs.Job | None, user: str, role: str | None) -> Path | None:
-    """The file a finished export or access-package job wrote, for the user who started it or an
-    admin; None for anyone else, or when the file is gone. Only the plain file name is taken from
-    the job's result, and only inside that kind's folder, so nothing a client sends picks the path."""
-    folders = {"export": datasets.export_dir, "dsr_package": dsr.package_dir}
+    """The file a finished export, access-package or activation job wrote, for the user who started
+    it or an admin (an activation file: that user only); None for anyone else, or when the file is
+    gone. Only the plain file name is taken from the job's result, and only inside that kind's
+    folder, so nothing a client sends picks the path."""
+    folders = {"export": datasets.export_dir, "dsr_package": dsr.package_dir, "audience_export": push.spool_dir}
     if job is None or job.status != "done" or job.kind not in folders:
         return None
-    if job.started_by != user and role != "admin":
+    if job.started_by != user and (role != "admin" or job.kind in OWNER_ONLY):
         return None
     name = str(job.result.get("file") or "")
     if not name or name.startswith(".") or Path(name).name != name:
@@ -161,3 +173,60 @@ def latest_of(db: Database, kind: str, user: str, active: bool = False) -> jobs.
     """The newest job of `kind` that `user` started (only a queued or running one, when `active`)."""
     with db.cursor() as cur:
         return jobs.latest(cur, (kind,), jobs.ACTIVE if active else jobs.STATUSES, started_by=user)
+
+
+# ---- audience activation files and pushes ----------------------------------------------------
+
+def activation_path(db: Database, name: str, channel: str) -> Path:
+    """A new file in the activations folder beside the store (private to the server's user)."""
+    folder = push.spool_dir(db)
+    first = activation.file_name(name, channel)
+    out, n = folder / first, 1
+    while out.exists():
+        n += 1
+        out = folder / f"{Path(first).stem}-{n}.{activation.EXTENSIONS[channel]}"
+    return out
+
+
+def audience_export(db: Database, actor: str, role: str | None, name: str, channel: str, purpose: str | None,
+                    app_id: str | None = None, hash: str = "sha256", masked: bool = True,
+                    fields: tuple[str, ...] | list[str] = ()) -> int:
+    """Queue an audience's activation file for `channel` and `purpose` into the activations folder; a
+    request it would refuse (the permission, the channel, the purpose, an unknown audience) is refused
+    here, before it is queued. Its result names the file and holds the activation id, rows and checksum."""
+    activation.check_request(role, channel, purpose, hash, masked)
+    with db.cursor() as cur:
+        audiences.get(cur, name)  # AudienceError when there is none
+
+    def work(progress: jobs.Progress) -> dict:
+        progress(0.0, "audience_export")
+        out = activation_path(db, name, channel)
+        written = activation.export(db, actor, role, name, channel, purpose, out, app_id=app_id, hash=hash,
+                                    masked=masked, fields=tuple(fields))
+        return {"file": written.path.name, "rows": written.rows, "checksum": written.checksum,
+                "activation_id": written.activation_id}
+    return jobs.runner(db).submit("audience_export", actor, work,
+                                  {"audience": name, "channel": channel, "purpose": purpose})
+
+
+def audience_push(db: Database, actor: str, role: str | None, name: str, destination: str,
+                  channel: str | None = None, purpose: str | None = None, app_id: str | None = None,
+                  hash: str = "sha256") -> int:
+    """Queue a push of the audience's activation file to `destination` (its retries wait in the job,
+    not in a page); refused before it is queued without the permission or for an unknown audience.
+    Its result is the outcome: delivered or not, attempts, the last HTTP status, rows, checksum."""
+    if not auth.can(role, "audiences.push"):
+        raise PermissionDenied("Pushing an audience needs the permission 'audiences.push' (stewards and admins).")
+    with db.cursor() as cur:
+        audience = audiences.get(cur, name)  # AudienceError when there is none
+    activation.check_request(role, channel or audience.channel, purpose or audience.purpose, hash)
+
+    def work(progress: jobs.Progress) -> dict:
+        progress(0.0, "audience_push")
+        outcome = push.push(db, actor, role, name, destination, channel=channel, purpose=purpose, app_id=app_id,
+                            hash=hash)
+        return {"activation_id": outcome.activation_id, "destination": outcome.destination, "kind": outcome.kind,
+                "ok": outcome.ok, "attempts": outcome.attempts, "status_code": outcome.status_code,
+                "rows": outcome.rows, "checksum": outcome.checksum, "pushed_file": outcome.path.name}
+    return jobs.runner(db).submit("audience_push", actor, work,
+                                  {"audience": name, "destination": destination, "channel": channel or audience.channel})

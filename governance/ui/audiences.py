@@ -4,13 +4,14 @@ saved audiences (versions, membership history, snapshots, overlap) and activatio
 
 The count runs again on every change of the rule, purpose or channel; the sample, the breakdowns and
 the overlap run on request and are kept for the same rule, purpose and channel within the session.
-Every change goes through governance.audiences, which checks the role again and audits it.
+Every change goes through governance.audiences, which checks the role again and audits it. Activation
+files and pushes run as background jobs (governance.jobs.kinds): the page follows the user's latest one,
+and offers a finished file for download to that user only.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,10 +21,13 @@ from governance.audiences import activation, library, members, push, rules
 from governance.audiences.rules import AudienceError
 from governance.exports import datasets
 from governance.i18n import column_choice, value_label
+from governance.jobs import kinds as job_kinds
+from governance.jobs.runner import Job
 from governance.privacy import consent
 from governance.tags import library as tag_library
 from governance.tags.definitions import AGE_BANDS, TagDefinition
 from governance.ui import charts
+from governance.ui import jobs as ui_jobs
 from governance.ui import rule_builder as rb
 from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.error_texts import translate
@@ -444,14 +448,9 @@ def overlap(ctx: PageContext) -> None:
 
 # ---- activation ---------------------------------------------------------------------------------
 
-def _out_path(ctx: PageContext, name: str, channel: str) -> Path:
-    """A new file in the activation folder beside the store (private to the server's user)."""
-    folder = push.spool_dir(ctx.db)
-    out, n = folder / activation.file_name(name, channel), 1
-    while out.exists():
-        n += 1
-        out = folder / f"{Path(activation.file_name(name, channel)).stem}-{n}.{activation.EXTENSIONS[channel]}"
-    return out
+def _latest(ctx: PageContext, kind: str, active: bool = False) -> Job | None:
+    """This user's newest job of `kind` (an activation file or a push)."""
+    return job_kinds.latest_of(ctx.db, kind, ctx.user.username, active=active)
 
 
 def _activation_options(ctx: PageContext, channel: str, apps: list[str]) -> dict[str, Any]:
@@ -476,7 +475,8 @@ def _activation_options(ctx: PageContext, channel: str, apps: list[str]) -> dict
 
 
 def activate(ctx: PageContext) -> None:
-    """Write an audience's file for a channel and purpose, offer it for download, or push it."""
+    """Write an audience's file for a channel and purpose, offer it for download, or push it. Both run
+    as background jobs: the page follows this user's latest one and shows its outcome once done."""
     with ctx.db.cursor() as cur:
         audiences = library.list_audiences(cur)
         apps = activation.wechat_apps(cur)
@@ -496,16 +496,19 @@ def activate(ctx: PageContext) -> None:
                            format_func=lambda p: purpose_name(ctx, p))
     options = _activation_options(ctx, channel, apps)
     st.caption(ctx.t("audiences.activation_rules"))
-    if st.button(ctx.t("audiences.export_button"), key="aud_export_button", type="primary"):
-        result = run_step(activation.export, ctx.db, ctx.user.username, ctx.user.role, name, channel, purpose,
-                          _out_path(ctx, name, channel), app_id=options["app_id"], hash=options["hash"],
-                          masked=options["masked"], fields=options["fields"], spinner=ctx.t("audiences.exporting"))
-        if result is not None:
-            st.session_state["aud_file"] = {"path": str(result.path), "rows": result.rows, "id": result.activation_id}
-    offered = st.session_state.get("aud_file")
-    if offered and Path(offered["path"]).is_file():
-        path = Path(offered["path"])
-        st.success(ctx.t("audiences.file_ready", file=path.name, rows=f"{offered['rows']:,}"))
+    writing = _latest(ctx, "audience_export", active=True) is not None
+    if st.button(ctx.t("audiences.export_button"), key="aud_export_button", type="primary", disabled=writing):
+        if run_step(job_kinds.audience_export, ctx.db, ctx.user.username, ctx.user.role, name, channel, purpose,
+                    app_id=options["app_id"], hash=options["hash"], masked=options["masked"],
+                    fields=options["fields"]) is not None:
+            st.rerun()  # the progress below and the job panel show it from the next run on
+    if writing:
+        st.caption(ctx.t("audiences.export_in_background"))
+    finished = ui_jobs.follow(lambda: _latest(ctx, "audience_export"))
+    # the file is found from the job's row, for the user who started it only, never from the client
+    path = job_kinds.result_file(ctx.db, finished, ctx.user.username, ctx.user.role)
+    if finished is not None and path is not None:
+        st.success(ctx.t("audiences.file_ready", file=path.name, rows=f"{int(finished.result.get('rows') or 0):,}"))
         # a callable: the file is read only when the user clicks, never kept in the session
         st.download_button(ctx.t("audiences.download"), data=path.read_bytes, file_name=path.name,
                            mime=push.MIME.get(path.suffix.lstrip("."), "application/octet-stream"), on_click="ignore",
@@ -536,21 +539,24 @@ def push_section(ctx: PageContext, name: str, channel: str, purpose: str, option
     kinds = dict(zip(enabled["name"], enabled["kind"]))
     destination = st.selectbox(ctx.t("audiences.destination"), list(kinds), key="aud_push_destination",
                                format_func=lambda d: f"{d} · {rb.code_label(ctx, 'audiences.destination.', kinds[d])}")
-    if st.button(ctx.t("audiences.push_button"), key="aud_push_button"):
-        outcome = run_step(push.push, ctx.db, ctx.user.username, ctx.user.role, name, destination, channel=channel,
-                           purpose=purpose, app_id=options["app_id"], hash=options["hash"],
-                           spinner=ctx.t("audiences.pushing"))
-        if outcome is not None:
-            st.session_state["aud_pushed"] = outcome
-    outcome = st.session_state.get("aud_pushed")
-    if outcome is None:
+    pushing = _latest(ctx, "audience_push", active=True) is not None
+    if st.button(ctx.t("audiences.push_button"), key="aud_push_button", disabled=pushing):
+        if run_step(job_kinds.audience_push, ctx.db, ctx.user.username, ctx.user.role, name, destination,
+                    channel=channel, purpose=purpose, app_id=options["app_id"], hash=options["hash"]) is not None:
+            st.rerun()
+    if pushing:
+        st.caption(ctx.t("audiences.push_in_background"))
+    done = ui_jobs.follow(lambda: _latest(ctx, "audience_push"))
+    outcome = done.result if done is not None else {}
+    if "activation_id" not in outcome:
         return
-    if outcome.ok:
-        st.success(ctx.t("audiences.pushed", destination=outcome.destination, rows=f"{outcome.rows:,}",
-                         attempts=outcome.attempts))
+    status = outcome.get("status_code")
+    if outcome.get("ok"):
+        st.success(ctx.t("audiences.pushed", destination=outcome.get("destination"),
+                         rows=f"{int(outcome.get('rows') or 0):,}", attempts=outcome.get("attempts")))
     else:
-        st.error(ctx.t("audiences.push_failed", destination=outcome.destination, attempts=outcome.attempts,
-                       status=outcome.status_code if outcome.status_code is not None else "—"))
+        st.error(ctx.t("audiences.push_failed", destination=outcome.get("destination"), attempts=outcome.get("attempts"),
+                       status=status if status is not None else "—"))
     with ctx.db.cursor() as cur:
-        attempts = push.deliveries(cur, outcome.activation_id)
+        attempts = push.deliveries(cur, int(outcome["activation_id"]))
     table(attempts.rename(columns={"ok": "delivered"}), labels=labels(ctx), key="aud_deliveries")

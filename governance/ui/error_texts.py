@@ -400,6 +400,7 @@ CATALOGUE: dict[str, str] = {
         "已有名为“{name}”的 API 密钥（已吊销的密钥仍占用其名称）。",
     "No API key named {name!r}.": "没有名为“{name}”的 API 密钥。",
     "The API key {name!r} is already revoked.": "API 密钥“{name}”已被吊销。",
+    "A key reads as an analyst or a steward, not as {role!r}.": "密钥只能以分析师或数据管家的角色读取，不能是“{role}”。",
     "{username} ({role}) may not do this: it needs the permission {permission!r}.":
         "{username}（{role}）不能执行此操作：需要“{permission}”权限。",
     # audiences: rules and saved audiences
@@ -451,6 +452,8 @@ CATALOGUE: dict[str, str] = {
     "Bad destination name {name!r}: use letters, digits, '.', '-' or '_' (at most 64).":
         "推送目的地名称“{name}”无效：只能使用字母、数字、“.”、“-”或“_”（最多 64 个字符）。",
     "Unknown destination kind {kind!r}; choose webhook or outbox.": "未知的推送目的地类型“{kind}”；请选择 webhook 或 outbox。",
+    "A webhook's secret is a secrets-file entry named webhook_…, not {secret_name!r}.":
+        "Webhook 的签名密钥须是密钥文件中以 webhook_ 开头的条目，不能是“{secret_name}”。",
     "A webhook needs --secret-name: the secrets-file entry that signs its pushes.":
         "Webhook 需要 --secret-name：密钥文件中用于为推送签名的条目名称。",
     "An outbox needs an absolute folder path, not {target!r}.": "发件箱需要一个绝对文件夹路径，而不是“{target}”。",

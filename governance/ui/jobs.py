@@ -34,7 +34,7 @@ _LOADED = "_upload_loaded"  # the upload just loaded (its file and counts), for 
 PAGES = {"quality": ("pages/quality.py", "quality.view"), "review": ("pages/review.py", "review.view"),
          "sources": ("pages/sources.py", "sources.view"), "export": ("pages/export.py", "export.run"),
          "retention": ("pages/retention.py", "retention.manage"), "requests": ("pages/requests.py", "dsr.manage"),
-         "tags": ("pages/tags.py", "tags.view")}
+         "tags": ("pages/tags.py", "tags.view"), "audiences": ("pages/audiences.py", "audiences.export")}
 
 
 def _text(prefix: str, code: str | None) -> str:
@@ -115,6 +115,13 @@ def _summary(job: jobs.Job) -> str | None:
                   changed=_count(r.get("changed")))
     if job.kind == "retention" and "run_id" in r:
         return tr("retention.applied", run=r["run_id"], records=_count(r.get("records")))
+    if job.kind == "audience_export" and "rows" in r:
+        return tr("jobs.summary.audience_export", audience=r.get("audience") or "—",
+                  channel=_text("audiences.channel.", r.get("channel")), rows=_count(r["rows"]))
+    if job.kind == "audience_push" and "ok" in r:
+        return tr("jobs.summary.audience_pushed" if r["ok"] else "jobs.summary.audience_not_pushed",
+                  audience=r.get("audience") or "—", destination=r.get("destination") or "—",
+                  rows=_count(r.get("rows")), attempts=_count(r.get("attempts")))
     return None
 
 

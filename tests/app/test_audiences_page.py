@@ -222,18 +222,51 @@ def test_json_edits_show_in_the_builder_with_groups_and_audiences(store):
     assert _shown_count(at)[0] == f"{_counted(store, {'any': [rule['any'][0], {'not': {'audience': 'zhejiang'}}]}).members:,}"
 
 
+def _page_progress(at) -> list[str]:
+    return [str(p.proto.text) for p in at.main.get("progress")]
+
+
+def _jobs(db) -> list[jobs.Job]:
+    with db.cursor() as cur:
+        return jobs.recent(cur)
+
+
 def test_a_steward_exports_an_sms_file_and_pushes_to_an_outbox(store, tmp_path, downloads):
     library.save(store, "steward", "guangdong", GD, "marketing", reason="first")
     push.add_destination(store, "admin", "agency_box", "outbox", str(tmp_path / "outbox"))
     at = _open(store, "steward")
     _run(at.button(key="aud_export_button").click())
     assert not at.error, [e.value for e in at.error]
+    # the file is written by a background job, not in the page's run
+    (job,) = _jobs(store)
+    assert (job.kind, job.status, job.started_by) == ("audience_export", "queued", "steward")
+    assert _page_progress(at) == ["waiting to start"] and "aud_download" not in downloads
+    assert at.button(key="aud_export_button").disabled  # one file at a time
+    assert not list(push.spool_dir(store).iterdir())
+    jobs.runner(store).drain()
+    _run(at)
+    assert not _page_progress(at)
+    (job,) = _jobs(store)
+    assert job.status == "done" and job.result["rows"] == 3
     name, data = downloads["aud_download"]
-    assert name.endswith(".txt")
+    assert name.endswith(".txt") and name == job.result["file"]
     assert sorted(data().decode().split()) == ["13622223333", "13744445555", "13867541230"]  # the 3 members
+    assert f"The file is ready: {name} (3 rows)." in [s.value for s in at.success]
     assert not MOBILE.search(visible_text(at))  # the page itself shows no mobile
+    assert "guangdong: SMS, 3 rows." in visible_text(at)  # the job panel's summary
+    # another user (an admin too) is not offered the steward's file
+    downloads.clear()
+    admin = _open(store, "admin")
+    assert "aud_download" not in downloads and not [s for s in admin.success if "file is ready" in s.value]
+
     _run(at.button(key="aud_push_button").click())
-    assert any("agency_box" in s.value for s in at.success), [e.value for e in at.error]
+    assert [j.kind for j in _jobs(store)][0] == "audience_push" and not (tmp_path / "outbox").exists()
+    assert at.button(key="aud_push_button").disabled
+    jobs.runner(store).drain()
+    _run(at)
+    assert any("Pushed to agency_box: 3 rows" in s.value for s in at.success), [e.value for e in at.error]
+    deliveries = next(d.value for d in at.dataframe if "attempt" in d.value.columns)
+    assert list(deliveries["attempt"]) == [1] and list(deliveries["delivered"]) == [True]
     assert len(list((tmp_path / "outbox").glob("*.txt"))) == 1
     with store.cursor() as cur:
         actions = [r[0] for r in cur.execute("SELECT action FROM audit_log WHERE action LIKE 'audience.%' "

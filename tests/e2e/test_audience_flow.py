@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 NAME = "churn_big_cities"
 OTHER = "guangdong"
-SECRET_NAME = "e2e_hook_secret"
+SECRET_NAME = "webhook_e2e"
 RULE = {"all": [{"tag": "lifecycle_stage", "in": ["churned", "dormant", "active"]},
                 {"field": "province", "in": ["广东省", "上海市", "北京市"]}]}
 MOBILE = re.compile(r"1[3-9][0-9]{9}")

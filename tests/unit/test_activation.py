@@ -49,7 +49,7 @@ SECRET = "test-webhook-secret-不要外传"
 def store(tmp_path, monkeypatch):
     # a secrets file of this test's own, with the webhook's secret beside the usual ones
     secrets = tmp_path / "secrets.toml"
-    secrets.write_text(secrets_path().read_text(encoding="utf-8") + f'hook_key = "{SECRET}"\n', encoding="utf-8")
+    secrets.write_text(secrets_path().read_text(encoding="utf-8") + f'webhook_hook = "{SECRET}"\n', encoding="utf-8")
     monkeypatch.setenv("STEWARD_SECRETS_FILE", str(secrets))
     from governance.store.storage import open_database
     db = open_database(tmp_path / "store" / "test.duckdb")
@@ -239,28 +239,30 @@ def _deliveries(db, activation_id):
 
 def test_destinations_are_admin_only_checked_and_audited(store, tmp_path):
     with pytest.raises(PushError, match="https://"):
-        push.add_destination(store, "adm", "crm", "webhook", "http://example.com/hook", "hook_key")
-    with pytest.raises(PermissionDenied, match="Only admins"):
-        push.add_destination(store, "s1", "crm", "webhook", "https://example.com/hook", "hook_key")
+        push.add_destination(store, "adm", "crm", "webhook", "http://example.com/hook", "webhook_hook")
+    with pytest.raises(PermissionDenied, match="destinations.manage"):
+        push.add_destination(store, "s1", "crm", "webhook", "https://example.com/hook", "webhook_hook")
     with pytest.raises(ConfigError, match="not in"):
-        push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook", "no_such_key")
+        push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook", "webhook_missing")
+    with pytest.raises(PushError, match="named webhook_"):  # never one of Steward's own keys
+        push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook", "hmac_key")
     with pytest.raises(PushError, match="secret-name"):
         push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook")
     with pytest.raises(PushError, match="absolute"):
         push.add_destination(store, "adm", "sftp", "outbox", "relative/dir")
-    push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook", "hook_key")
+    push.add_destination(store, "adm", "crm", "webhook", "https://example.com/hook", "webhook_hook")
     push.add_destination(store, "adm", "sftp", "outbox", str(tmp_path / "outbox"))
     with store.cursor() as cur:
         listed = push.list_destinations(cur)
         audits = cur.execute("SELECT object_id FROM audit_log WHERE action = ? ORDER BY id",
                              [Event.DESTINATION_SAVE.value]).fetchall()
-    assert list(listed["name"]) == ["crm", "sftp"] and list(listed["secret_name"].fillna("")) == ["hook_key", ""]
+    assert list(listed["name"]) == ["crm", "sftp"] and list(listed["secret_name"].fillna("")) == ["webhook_hook", ""]
     assert SECRET not in listed.to_string() and [a[0] for a in audits] == ["crm", "sftp"]
 
 
 def test_webhook_push_is_signed_and_logged(store):
     with Receiver() as receiver:
-        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "hook_key")
+        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "webhook_hook")
         result = push.push(store, "s1", "steward", "everyone", "hook", sleep=lambda s: None)
     assert result.ok and result.attempts == 1 and result.status_code == 200 and result.rows == 2
     [(path, headers, body)] = receiver.requests
@@ -282,7 +284,7 @@ def test_webhook_push_is_signed_and_logged(store):
 def test_webhook_push_retries_with_backoff_then_succeeds(store):
     slept: list[float] = []
     with Receiver([500]) as receiver:
-        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "hook_key")
+        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "webhook_hook")
         result = push.push(store, "s1", "steward", "everyone", "hook", sleep=slept.append)
     assert result.ok and result.attempts == 2 and slept == [push.BACKOFF_SECONDS]
     assert _deliveries(store, result.activation_id) == [(1, 500, False), (2, 200, True)]
@@ -292,7 +294,7 @@ def test_webhook_push_retries_with_backoff_then_succeeds(store):
 def test_webhook_push_fails_after_three_attempts_on_record(store):
     slept: list[float] = []
     with Receiver([503, 503, 503, 503]) as receiver:
-        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "hook_key")
+        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "webhook_hook")
         result = push.push(store, "s1", "steward", "everyone", "hook", sleep=slept.append)
     assert not result.ok and result.attempts == 3 and result.status_code == 503 and len(receiver.requests) == 3
     assert slept == [push.BACKOFF_SECONDS, 2 * push.BACKOFF_SECONDS]
@@ -306,10 +308,10 @@ def test_webhook_push_fails_after_three_attempts_on_record(store):
 def test_a_refused_push_is_not_retried_and_a_dead_receiver_is(store):
     slept: list[float] = []
     with Receiver([403]) as receiver:
-        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "hook_key")
+        push.add_destination(store, "adm", "hook", "webhook", receiver.url, "webhook_hook")
         result = push.push(store, "s1", "steward", "everyone", "hook", sleep=slept.append)
     assert not result.ok and result.attempts == 1 and slept == []
-    push.add_destination(store, "adm", "hook", "webhook", receiver.url, "hook_key")  # the server is closed now
+    push.add_destination(store, "adm", "hook", "webhook", receiver.url, "webhook_hook")  # the server is closed now
     result = push.push(store, "s1", "steward", "everyone", "hook", sleep=slept.append, timeout=2)
     assert not result.ok and result.attempts == 3
     assert [r[1] for r in _deliveries(store, result.activation_id)] == [None, None, None]
