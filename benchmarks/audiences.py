@@ -73,7 +73,7 @@ def build(db, oneids: int, per: int) -> int:
                        VALUES (?, 'crm', 'crm', 'crm.csv', 'csv', 'crm', 0, ?, 8, 'raw_crm', 'bench',
                                TIMESTAMP '2026-01-01')""", [crm, oneids])
         # one CRM record per OneID, row r for the r-th OneID in order
-        cur.execute(f"""CREATE TEMP TABLE people AS
+        cur.execute("""CREATE TEMP TABLE people AS
             SELECT oneid, row_number() OVER (ORDER BY oneid) AS r, hash(oneid || 'x') AS h
             FROM golden_wide""")
         given = ("mobile", "province", "wechat_union_id", "wechat_open_id", "wechat_app_id")
@@ -134,27 +134,21 @@ def build(db, oneids: int, per: int) -> int:
 
 
 def handwritten_sql(purpose: str = "marketing") -> str:
-    """RULE and the sms exclusions written by hand: the count of members."""
+    """RULE and the sms exclusions written by hand over the documented views and tables: the members."""
     d = f"DATE '{AS_OF}'"
+    birth = "TRY_CAST(g.birth_date AS DATE)"
     return f"""
-        WITH k AS (SELECT coalesce(c.oneid, r.oneid) AS oneid, r.purpose,
-                          CASE WHEN r.state = 'granted' AND r.expires_at <= now()::TIMESTAMP THEN 'expired'
-                               ELSE r.state END AS state
-                   FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id AND c.row_number = r.row_number
-                   WHERE r.purpose IN ('{purpose}', 'guardian')
-                   QUALIFY row_number() OVER (PARTITION BY coalesce(c.oneid, r.oneid), r.purpose
-                                              ORDER BY r.recorded_at DESC, r.id DESC) = 1)
         SELECT count(*) FROM golden_wide g
         JOIN tag_values t ON t.oneid = g.oneid AND t.tag_code = 'lifecycle_stage'
         JOIN tag_values s ON s.oneid = g.oneid AND s.tag_code = 'rfm_monetary_365'
-        JOIN k ON k.oneid = g.oneid AND k.purpose = '{purpose}' AND k.state = 'granted'
+        JOIN consent_current k ON k.oneid = g.oneid AND k.purpose = '{purpose}' AND k.state = 'granted'
         WHERE t.value IN ('active', 'new', 'dormant') AND g.province IN ('广东省', '浙江省', '江苏省')
           AND list_has_any(g.channels, ['tmall', 'jd'])
-          AND year({d}) - year(TRY_CAST(g.birth_date AS DATE)) - CASE WHEN (month({d}), day({d}))
-              < (month(TRY_CAST(g.birth_date AS DATE)), day(TRY_CAST(g.birth_date AS DATE))) THEN 1 ELSE 0 END >= 25
+          AND year({d}) - year({birth}) - CASE WHEN (month({d}), day({d})) < (month({birth}), day({birth}))
+                                               THEN 1 ELSE 0 END >= 25
           AND s.number >= 500
-          AND (NOT coalesce(g.is_minor, false) OR g.oneid IN (SELECT oneid FROM k WHERE purpose = 'guardian'
-                                                               AND state = 'granted'))
+          AND (NOT coalesce(g.is_minor, false) OR g.oneid IN (SELECT oneid FROM consent_current
+                                                               WHERE purpose = 'guardian' AND state = 'granted'))
           AND regexp_matches(g.mobile, '(^| )1[3-9][0-9]{{9}}( |$)')"""
 
 
@@ -175,7 +169,7 @@ def bench_count(db) -> None:
         ours, found = timed(lambda: members.count(cur, RULE, "marketing", "sms"))
         hand, row = timed(lambda: cur.execute(handwritten_sql()).fetchone())
         plain, _ = timed(lambda: cur.execute(f"SELECT count(*) FROM ({members.matched_sql(cur, RULE)})").fetchone())
-    assert isinstance(found, members.Count) and row is not None
+    assert isinstance(found, members.Count) and isinstance(row, tuple)
     print(f"count of the five-condition rule (members.count, every exclusion): {ours:.3f}s "
           f"-> {found.members:,} members, excluded {found.excluded}")
     print(f"hand-written SQL count(*) of the same members: {hand:.3f}s -> {row[0]:,} "
@@ -186,17 +180,140 @@ def bench_count(db) -> None:
 
 # ---- the activation export, in a child process ------------------------------------------------------
 
+EXPORT_RULE = {"field": "province", "in": list(PROVINCES[:6])}  # ~75 % of the OneIDs before exclusions
+
+
 def export_child(path: str, out: str) -> None:
-    from governance.audiences import activation, library
-    from governance.storage_open import open_for_bench  # type: ignore[import-not-found]  # noqa: F401
+    """One SMS export in this process; prints seconds, rows and the peak resident memory as JSON."""
+    from governance.audiences import activation
+    from governance.store.storage import open_database
+
+    db = open_database(path)
+    started = time.perf_counter()
+    result = activation.export(db, "admin", "admin", "bench_sms", "sms", "marketing", out)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    db.close()
+    print(json.dumps({"seconds": seconds, "rows": result.rows, "peak_bytes": peak, "bytes": Path(out).stat().st_size}))
 
 
-def run_export(path: Path, out: Path) -> dict:
+def bench_export(db, path: Path, out: Path) -> None:
+    from governance.audiences import library
+
+    started = time.perf_counter()
+    with db.cursor() as cur:
+        exists = cur.execute("SELECT 1 FROM audiences WHERE name = 'bench_sms'").fetchone()
+    if not exists:
+        library.save(db, "steward", "bench_sms", EXPORT_RULE, "marketing")
+        print(f"saved the export audience (members computed): {time.perf_counter() - started:.1f}s")
+    db.checkpoint()
+    db.close()
     done = subprocess.run([sys.executable, __file__, "--export-child", str(path), str(out)], capture_output=True,
                           text=True)
     if done.returncode:
         raise SystemExit(f"the export child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    mib = 1024 * 1024
+    print(f"SMS activation export of {found['rows']:,} members: {found['seconds']:.1f}s, "
+          f"peak resident memory {found['peak_bytes'] / mib:.0f} MiB (target < 1024 MiB: "
+          f"{'yes' if found['peak_bytes'] < 1024 * mib else 'NO'}), file {found['bytes'] / mib:.1f} MiB")
+
+
+# ---- the read API against the local server -----------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(url: str, key: str, body: dict | None = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return int(exc.code)
+    except OSError:  # refused, reset or timed out: status 0
+        return 0
+
+
+def bench_api(path: Path, seconds: float, clients: int) -> None:
+    from governance.store.storage import open_database
+
+    env = {**os.environ}
+    cli = [sys.executable, "-m", "governance", "--db", str(path)]
+    added = subprocess.run([*cli, "apikeys", "add", f"bench{int(time.time())}", "--role", "analyst", "--scopes",
+                            "tags:read,customers:read", "--rate", "100000", "--json", "--actor", "admin"],
+                           capture_output=True, text=True, env=env, cwd=ROOT)
+    if added.returncode:
+        raise SystemExit(f"apikeys add failed:\n{added.stderr[-2000:]}")
+    key = json.loads(added.stdout.strip().splitlines()[-1])["key"]
+    db = open_database(path)
+    with db.cursor() as cur:  # people the API may show: adults with a mobile
+        people = cur.execute("SELECT oneid, mobile FROM golden_wide WHERE mobile IS NOT NULL AND NOT is_minor "
+                             "USING SAMPLE 2000 ROWS").fetchall()
+    db.close()
+    port = _free_port()
+    server = subprocess.Popen([*cli, "serve", "--port", str(port), "--address", "127.0.0.1"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _call(f"{base}/tags", key) == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not come up")
+            time.sleep(0.5)
+        latencies: list[tuple[str, float, int]] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def client(n: int) -> None:
+            i = n
+            while time.monotonic() < stop:
+                oneid, mobile = people[i % len(people)]
+                kind = "lookup" if i % 2 == 0 else "customer"
+                started = time.perf_counter()
+                status = (_call(f"{base}/lookup", key, {"mobile": mobile}) if kind == "lookup"
+                          else _call(f"{base}/customers/{oneid}", key))
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append((kind, elapsed, status))
+                i += clients
+
+        print(f"load average (1, 5, 15 min): {load()}")
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    statuses: dict[int, int] = {}
+    for _, _, status in latencies:
+        statuses[status] = statuses.get(status, 0) + 1
+    print(f"API: {clients} clients for {seconds:.0f}s: {len(latencies):,} calls ({len(latencies) / seconds:.0f}/s), "
+          f"statuses {statuses}")
+    for kind in ("lookup", "customer", None):
+        times = sorted(e for k, e, _ in latencies if kind is None or k == kind)
+        if times:
+            p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+            label = {"lookup": "POST /lookup (mobile)", "customer": "GET /customers/{oneid}", None: "all"}[kind]
+            print(f"  {label:24s} p50 {p50 * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+                  + (f"  (target p95 < 50 ms: {'yes' if p95 < 0.05 else 'NO'})" if kind is None else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the API clients run (default 60)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--store", help="keep the store in this file (reused when it exists)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: count,export,api")
     parser.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -217,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_child:
         export_child(*args.export_child)
         return 0
+    skip = set(filter(None, args.skip.split(",")))
     tmp = tempfile.mkdtemp(prefix="steward-bench-audiences-")
     try:
         path = Path(args.store) if args.store else Path(tmp) / "bench.duckdb"
@@ -232,12 +351,20 @@ def main(argv: list[str] | None = None) -> int:
         with db.cursor() as cur:
             sizes = cur.execute("SELECT (SELECT count(*) FROM golden_wide), (SELECT count(*) FROM std_events), "
                                 "(SELECT count(*) FROM consent_records), (SELECT count(*) FROM tag_values)").fetchone()
-        print(f"store {path}: {sizes[0]:,} OneIDs, {sizes[1]:,} events, {sizes[2]:,} consent records, "
-              f"{sizes[3]:,} tag values")
+            assert sizes is not None
+        print(f"store: {sizes[0]:,} OneIDs, {sizes[1]:,} events, {sizes[2]:,} consent records, {sizes[3]:,} tag values")
         print(f"load average (1, 5, 15 min): {load()}")
-        bench_count(db)
-        db.close()
-        print(f"load average (1, 5, 15 min): {load()}")
+        if "count" not in skip:
+            bench_count(db)
+            print(f"load average (1, 5, 15 min): {load()}")
+        if "export" not in skip:
+            bench_export(db, path, Path(tmp) / "bench_sms.txt")  # closes the store
+            print(f"load average (1, 5, 15 min): {load()}")
+        else:
+            db.close()
+        if "api" not in skip:
+            bench_api(path, args.seconds, args.clients)
+            print(f"load average (1, 5, 15 min): {load()}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from governance.access.auth import ROLES
 from governance.api import keys
+from governance.privacy.consent import PURPOSES
 from governance.store import config
 
 WithActor = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -27,14 +27,18 @@ def register_api_commands(sub, with_actor: WithActor) -> None:
     asub = p.add_subparsers(dest="apikeys_cmd", required=True)
     a = with_actor(asub.add_parser("add", help="create a key; it is printed once and stored only as a hash"))
     a.add_argument("name", help="the key's name: a-z, 0-9, '.', '_' or '-'")
-    a.add_argument("--role", choices=ROLES, required=True, help="whose masking and tag permissions apply")
+    a.add_argument("--role", choices=keys.ROLES, required=True, help="whose masking and tag permissions apply")
     a.add_argument("--scopes", required=True, help=f"comma-separated: {','.join(keys.SCOPES)}")
-    a.add_argument("--expires", metavar="DATE", help="the key stops working at the start of this day (UTC)")
+    a.add_argument("--purpose", choices=PURPOSES, default=keys.DEFAULT_PURPOSE,
+                   help="the consent purpose the key reads for: people without a granted consent for it are not "
+                        f"found (default {keys.DEFAULT_PURPOSE})")
+    a.add_argument("--expires", metavar="DATE",
+                   help="the last day the key works: it stops at the end of this day, China time (Asia/Shanghai)")
     a.add_argument("--rate", type=int, default=keys.DEFAULT_RATE,
                    help=f"requests per minute (default {keys.DEFAULT_RATE})")
     a.add_argument("--json", action="store_true", help='print {"name": …, "key": …}')
     a.set_defaults(func=cmd_apikeys_add)
-    a = asub.add_parser("list", help="every key: prefix, role, scopes, status, expiry, last use (never the key)")
+    a = asub.add_parser("list", help="every key: prefix, role, scopes, purpose, status, expiry, last use (never the key)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_apikeys_list)
     a = with_actor(asub.add_parser("revoke", help="revoke a key at once"))
@@ -57,7 +61,7 @@ def cmd_serve(args, db) -> int:
 
 
 def cmd_apikeys_add(args, db) -> int:
-    key = keys.add(db, args.actor, args.name, args.role, args.scopes, args.expires, args.rate)
+    key = keys.add(db, args.actor, args.name, args.role, args.scopes, args.expires, args.rate, args.purpose)
     name = args.name.strip().lower()
     if args.json:
         print(json.dumps({"name": name, "key": key}, ensure_ascii=False))
@@ -74,8 +78,8 @@ def _text(value) -> str:
 def cmd_apikeys_list(args, db) -> int:
     with db.cursor() as cur:
         frame = keys.list_keys(cur)
-    columns = ["name", "prefix", "role", "scopes", "status", "rate_per_minute", "expires_at", "last_used_at",
-               "created_by", "created_at", "revoked_at"]
+    columns = ["name", "prefix", "role", "scopes", "purpose", "status", "rate_per_minute", "expires_at",
+               "last_used_at", "created_by", "created_at", "revoked_at"]
     rows = [{c: (None if _text(r[c]) == "-" else r[c]) for c in columns} for r in frame.to_dict("records")]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
@@ -83,9 +87,9 @@ def cmd_apikeys_list(args, db) -> int:
     if not rows:
         print("no API keys")
         return 0
-    print("\t".join(columns[:8]))
+    print("\t".join(columns[:9]))
     for r in rows:
-        print("\t".join(_text(r[c]) for c in columns[:8]))
+        print("\t".join(_text(r[c]) for c in columns[:9]))
     return 0
 
 

@@ -328,7 +328,8 @@ def require_user(cur: duckdb.DuckDBPyConnection, username: str, permission: str)
     user = get_user(cur, normalize_username(username)) if username else None
     if user is None or user.disabled:
         raise PermissionDenied(f"{username!r} is not an active Steward user: pass --actor USER with your user name.")
-    require(user.role, permission)
+    if not can(user.role, permission):
+        raise PermissionDenied(f"{user.username} ({user.role}) may not do this: it needs the permission {permission!r}.")
     return user
 
 

@@ -2,8 +2,10 @@
 
 A key is `stw_` and 43 random URL-safe characters (32 bytes from `secrets`). The store keeps its
 SHA-256 and its first characters (`prefix`, to tell keys apart in lists); nothing else of it. A key
-carries a role (whose masking policy and tag permissions apply to what it reads), scopes, an optional
-expiry and a rate limit in requests per minute. Every change is audited; so is every call
+carries a role, analyst or steward (whose masking policy and tag permissions apply to what it reads;
+never admin), one consent purpose (people without a granted, unexpired consent for it are not found),
+scopes, an optional expiry and a rate limit in requests per minute. An expiry given as a date ends with
+that day in China time (Asia/Shanghai): the key stops at 00:00 China time of the next day. Every change is audited; so is every call
 (`record_call`, with the endpoint template, the status and how many people it returned).
 This module alone writes `api_keys`.
 """
@@ -13,26 +15,29 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 
 import duckdb
 import pandas as pd
 
 from governance.access import audit, auth
-from governance.access.auth import ROLES
 from governance.access.events import Event
+from governance.privacy.consent import PURPOSES
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
 from governance.store.util import utcnow
 
 SCOPES = ("tags:read", "customers:read", "audiences:read", "sensitive:read")
+ROLES = ("analyst", "steward")  # a key never reads as an admin
+DEFAULT_PURPOSE = "marketing"
+CHINA = timezone(timedelta(hours=8))  # Asia/Shanghai: no daylight saving since 1991
 KEY_PREFIX = "stw_"
 SHOWN_PREFIX = 12  # characters of the key kept to name it in lists: "stw_" and 8 random ones
 DEFAULT_RATE = 120  # requests per minute
 MAX_RATE = 100_000
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 STATUSES = ("active", "expired", "revoked")
-_COLUMNS = ("name, prefix, role, scopes, expires_at, rate_per_minute, created_by, created_at, revoked_by, revoked_at, "
+_COLUMNS = ("name, prefix, role, scopes, purpose, expires_at, rate_per_minute, created_by, created_at, revoked_by, revoked_at, "
             "last_used_at")
 
 
@@ -46,6 +51,7 @@ class ApiKey:
     prefix: str
     role: str
     scopes: tuple[str, ...]
+    purpose: str
     expires_at: datetime | None
     rate_per_minute: int
     created_by: str
@@ -96,26 +102,47 @@ def parse_scopes(scopes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s for s in SCOPES if s in given)
 
 
+def _utc(moment: datetime) -> datetime:
+    """A moment as stored: naive UTC (a naive moment is China time)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=CHINA)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def parse_expiry(value: str | date | datetime | None) -> datetime | None:
-    """An expiry as stored (naive UTC): a date means the start of that day (UTC); ISO text is read as
-    a date or a date and time. None or empty: no expiry."""
+    """An expiry as stored (naive UTC). A date means the end of that day in China time (the key stops at
+    00:00 Asia/Shanghai of the next day, 16:00 UTC of the date); ISO text is read as a date, or as a date
+    and time (China time unless it has an offset). A datetime object is taken as stored (naive UTC).
+    None or empty: no expiry."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value
+        return value if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
     if isinstance(value, date):
-        return datetime.combine(value, time())
+        return _utc(datetime.combine(value + timedelta(days=1), time()))
+    text = str(value).strip()
     try:
-        parsed = datetime.fromisoformat(str(value).strip())
+        if len(text) == 10:  # a date alone
+            return parse_expiry(date.fromisoformat(text))
+        return _utc(datetime.fromisoformat(text))
     except ValueError:
         raise ApiKeyError(f"Cannot read the expiry {value!r}: write a date such as 2027-01-31.") from None
-    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else \
-        (parsed - parsed.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ApiKeyError(f"A key reads as an analyst or a steward, not as {role!r}.")
+    return role
+
+
+def check_purpose(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise ApiKeyError(f"Unknown purpose {purpose!r}; choose one of {', '.join(PURPOSES)}.")
+    return purpose
 
 
 def _key(row: tuple) -> ApiKey:
-    (name, prefix, role, scopes, expires_at, rate, created_by, created_at, revoked_by, revoked_at, last_used) = row
-    return ApiKey(name, prefix, role, tuple(scopes or ()), expires_at, int(rate), created_by, created_at, revoked_by,
+    (name, prefix, role, scopes, purpose, expires_at, rate, created_by, created_at, revoked_by, revoked_at,
+     last_used) = row
+    return ApiKey(name, prefix, role, tuple(scopes or ()), purpose, expires_at, int(rate), created_by, created_at, revoked_by,
                   revoked_at, last_used)
 
 
@@ -125,11 +152,13 @@ def get(cur: duckdb.DuckDBPyConnection, name: str) -> ApiKey | None:
 
 
 def add(db: Database, actor: str, name: str, role: str, scopes: str | list[str] | tuple[str, ...],
-        expires: str | date | datetime | None = None, rate_per_minute: int = DEFAULT_RATE) -> str:
-    """Create a key; returns it. This is the only time it exists in clear: only its hash is stored. Audited."""
+        expires: str | date | datetime | None = None, rate_per_minute: int = DEFAULT_RATE,
+        purpose: str = DEFAULT_PURPOSE) -> str:
+    """Create a key; returns it. This is the only time it exists in clear: only its hash is stored. Audited.
+    `role`: analyst or steward; `purpose`: the consent purpose its reads are for (consent.PURPOSES)."""
     name = _check_name(name)
-    if role not in ROLES:
-        raise ApiKeyError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    check_role(role)
+    check_purpose(purpose)
     chosen = parse_scopes(scopes)
     expires_at = parse_expiry(expires)
     now = utcnow()
@@ -146,10 +175,12 @@ def add(db: Database, actor: str, name: str, role: str, scopes: str | list[str] 
         auth.require_user(cur, actor, "apikeys.manage")
         if get(cur, name) is not None:
             raise ApiKeyError(f"An API key named {name!r} already exists (a revoked key keeps its name).")
-        cur.execute(f"INSERT INTO api_keys (key_hash, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                    [hash_key(key), name, key[:SHOWN_PREFIX], role, list(chosen), expires_at, rate, actor, now])
+        cur.execute(f"INSERT INTO api_keys (key_hash, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                    [hash_key(key), name, key[:SHOWN_PREFIX], role, list(chosen), purpose, expires_at, rate, actor,
+                     now])
         audit.record(cur, actor, Event.API_KEY_ADD, "api_key", name,
-                     {"prefix": key[:SHOWN_PREFIX], "role": role, "scopes": list(chosen), "expires_at": expires_at,
+                     {"prefix": key[:SHOWN_PREFIX], "role": role, "scopes": list(chosen), "purpose": purpose,
+                      "expires_at": expires_at,
                       "rate_per_minute": rate})
     return key
 
@@ -182,21 +213,25 @@ def verify(cur: duckdb.DuckDBPyConnection, key: str | None) -> ApiKey | None:
 
 
 def list_keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every key (never the key itself): prefix, role, scopes, rate, expiry, last use and status."""
+    """Every key (never the key itself): prefix, role, scopes, purpose, rate, expiry, last use and status."""
     return cur.execute(
-        "SELECT name, prefix, role, array_to_string(scopes, ',') AS scopes, rate_per_minute, expires_at, last_used_at, "
+        "SELECT name, prefix, role, array_to_string(scopes, ',') AS scopes, purpose, rate_per_minute, expires_at, last_used_at, "
         "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= ? THEN 'expired' ELSE 'active' END "
         "AS status, created_by, created_at, revoked_by, revoked_at FROM api_keys ORDER BY created_at, name",
         [utcnow()]).df()
 
 
-def record_call(db: Database, key: ApiKey | None, endpoint: str, status: int, people: int = 0) -> None:
+def record_call(db: Database, key: ApiKey | None, endpoint: str, status: int, people: int = 0, *,
+                calls: int | None = None, client: str | None = None) -> None:
     """Audit one call: the key's name (None: no key, or one not on record), the endpoint template (never
     the concrete path nor the body, which may hold identifiers), the status and the people returned.
-    A call made with a usable key also sets its last use."""
+    A call made with a usable key also sets its last use. `calls` and `client`: a row that stands for
+    several refused calls from one client (routes.RefusalLog) says how many and from where."""
     now = utcnow()
+    detail: dict = {"key": key.name if key else None, "status": status, "people": people}
+    if calls is not None:
+        detail |= {"calls": calls, "client": client}
     with db.transaction() as cur:
         if key is not None and status != 401:
             cur.execute("UPDATE api_keys SET last_used_at = ? WHERE name = ?", [now, key.name])
-        audit.record(cur, f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint,
-                     {"key": key.name if key else None, "status": status, "people": people})
+        audit.record(cur, f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint, detail)

@@ -2,22 +2,36 @@
 
 Every call but the OpenAPI document needs `Authorization: Bearer <key>` (governance/api/keys). The
 answers, in order of the checks:
+- 413 for a POST whose declared Content-Length is above MAX_BODY, before anything else (the body is
+  never read);
 - 401 (with `WWW-Authenticate: Bearer`) without a usable key: missing, unknown, revoked or expired;
 - 429 (with `Retry-After`) past the key's requests per minute (a sliding window per key, in this process);
 - 403 when the key lacks the endpoint's scope;
+- 413 when a body sent without a length (chunked) grows past MAX_BODY: it is read only after the key
+  is checked, and never more than MAX_BODY of it;
 - 400 for a body or a parameter that cannot be read; 404 for an unknown OneID or audience, and for a
-  person who is erased or may not be shown (a minor under 14 without a guardian's consent), with the
-  very body of a OneID that never existed.
+  person who is erased or may not be shown (a minor under 14 without a guardian's consent, or anyone
+  without a granted, unexpired consent for the key's purpose), with the very body of a OneID that never
+  existed.
 What a key reads follows its role exactly as the pages do: the masking policy of the role (the keyed
-`hash` included), and only the tags the role may view. A `personal` tag's value shows in full only where
-the role sees unmapped columns in full (else `***`, as exports do). A `sensitive` tag, and a sensitive
-golden field (ID numbers), needs the key's `sensitive:read` scope and the person's separate consent.
-Audience members are checked again at the call (audiences.library.member_page), so a withdrawal or an
-erasure takes effect at once.
+`hash` included), and only the tags the role may view (tags.library.viewable_computed). A `personal`
+tag's value shows in full only where the role sees unmapped columns in full (else `***`, as exports
+do). A `sensitive` tag, and a sensitive golden field (ID numbers), needs the key's `sensitive:read`
+scope and the person's separate consent. An audience whose rule reads, directly or through the saved
+audiences it includes, a tag the key may not read (by its role, or a sensitive one without
+`sensitive:read`) is left out of the list, and its members answer 404 as an unknown audience does.
+Audience members keep their audience's own purpose and are checked again at the call
+(audiences.library.member_page), so a withdrawal or an erasure takes effect at once.
 
 Every call is audited (keys.record_call) with the key's name, the endpoint template (never the concrete
 path), the status and how many people it returned. Identifiers looked up travel in the POST body of
-/lookup, never in a URL, and are never logged.
+/lookup, never in a URL, and are never logged. Refusals before a usable key is known (401, and the
+early 413) are not written one row each, so that a flood of them cannot flood the audit log
+(RefusalLog): per client address, key presented and status, the first refusal writes a row at once,
+later ones within a minute of it are only counted in memory, and the count goes into the next row
+allowed for them (`calls`: how many refusals the row stands for, `client`: the address): the next
+refusal after the minute, or, for counts still held, the next audit row the API writes once their
+minute is over. Counts still held when the process stops are lost.
 """
 from __future__ import annotations
 
@@ -32,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +59,9 @@ from governance.access import masking
 from governance.api import keys
 from governance.api.keys import ApiKey
 from governance.audiences import library as audience_library
+from governance.audiences import members as audience_members
+from governance.audiences.library import Audience
+from governance.audiences.rules import AudienceError, references
 from governance.golden import customer360
 from governance.privacy import consent
 from governance.standardize import normalizers
@@ -62,14 +79,18 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 WINDOW_SECONDS = 60.0
 DEFAULT_PAGE, MAX_PAGE = 100, 1000
 MAX_BODY = 16 * 1024  # bytes of a lookup body
+MAX_HELD = 10_000  # clients whose refusals RefusalLog counts at once
 SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
 ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "completeness",
               "consent_status")
 NOT_FOUND = {"error": "not_found", "message": "No such customer."}  # the same for erased and never-existed
+NO_AUDIENCE = {"error": "not_found", "message": "No such audience."}  # the same for hidden and never-saved
+TOO_LARGE = {"error": "too_large", "message": f"The body is larger than {MAX_BODY} bytes."}
 LOOKUPS: dict[str, tuple[str, ...]] = {"mobile": ("mobile",), "open_id": ("open_id", "app_id"),
                                        "union_id": ("union_id",), "member_card": ("member_card", "source")}
 
 DbProvider = Callable[[], Database]
+T = TypeVar("T")
 
 
 def default_database() -> Database:
@@ -96,6 +117,70 @@ class RateLimiter:
                 return max(calls[0] + WINDOW_SECONDS - now, 0.001)
             calls.append(now)
             return 0.0
+
+
+@dataclass
+class _Held:
+    key: ApiKey | None
+    endpoint: str
+    written_at: float
+    pending: int = 0
+
+
+# A refusal's audit row to write: the key presented (if on record), endpoint, status, calls, client.
+Refusal = tuple[ApiKey | None, str, int, int, str]
+
+
+class RefusalLog:
+    """Refused calls before a usable key is known, counted per (client, key presented, status): at most
+    one audit row per minute each (see the module docstring). In this process, bounded to MAX_HELD."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_held: int = MAX_HELD):
+        self.clock = clock
+        self.max_held = max_held
+        self._held: dict[tuple[str, str | None, int], _Held] = {}
+        self._dropped = 0  # held counts of entries let go to stay bounded: added to the next row
+        self._lock = threading.Lock()
+
+    def refused(self, client: str, key: ApiKey | None, endpoint: str, status: int) -> list[Refusal]:
+        """Count one refusal; returns the rows to write now (none while this client's minute lasts)."""
+        now = self.clock()
+        ident = (client, key.name if key else None, status)
+        rows: list[Refusal] = []
+        with self._lock:
+            held = self._held.get(ident)
+            if held is None or now - held.written_at >= WINDOW_SECONDS:
+                calls = 1 + (held.pending if held else 0) + self._dropped
+                self._dropped = 0
+                self._held[ident] = _Held(key, endpoint, now)
+                rows.append((key, endpoint, status, calls, client))
+            else:
+                held.pending += 1
+                held.endpoint = endpoint
+            rows += self._due(now)
+            self._bound(now)
+        return rows
+
+    def due(self) -> list[Refusal]:
+        """The held counts whose minute is over, as rows to write now."""
+        with self._lock:
+            return self._due(self.clock())
+
+    def _due(self, now: float) -> list[Refusal]:
+        rows: list[Refusal] = []
+        for (client, _, status), held in self._held.items():
+            if held.pending and now - held.written_at >= WINDOW_SECONDS:
+                rows.append((held.key, held.endpoint, status, held.pending, client))
+                held.written_at, held.pending = now, 0
+        return rows
+
+    def _bound(self, now: float) -> None:
+        if len(self._held) <= self.max_held:
+            return
+        for ident in [i for i, h in self._held.items() if not h.pending and now - h.written_at >= WINDOW_SECONDS]:
+            del self._held[ident]
+        while len(self._held) > self.max_held:  # the oldest go; their held counts are not lost
+            self._dropped += self._held.pop(next(iter(self._held))).pending
 
 
 class BadRequest(Exception):
@@ -154,23 +239,49 @@ class Json(JSONResponse):
 def visible_tags(cur: duckdb.DuckDBPyConnection, key: ApiKey) -> dict[str, TagDefinition]:
     """The computed (published or deprecated) tags the key's role may view; sensitive ones only with
     the `sensitive:read` scope."""
-    listed = tag_library.tag_list(cur, key.role)
-    allowed = set(listed["code"]) if len(listed) else set()
-    return {t.code: t for t in tag_library.computed(cur) if t.code in allowed
-            and (t.sensitivity != "sensitive" or key.has("sensitive:read"))}
+    return {code: t for code, t in tag_library.viewable_computed(cur, key.role).items()
+            if t.sensitivity != "sensitive" or key.has("sensitive:read")}
+
+
+def tags_read(cur: duckdb.DuckDBPyConnection, rule: Any) -> set[str]:
+    """Every tag a rule reads, directly or through the saved audiences it includes (their current
+    rules); AudienceError when one of those audiences is gone."""
+    tags: set[str] = set()
+    seen: set[str] = set()
+    pending = [rule]
+    while pending:
+        read = references(pending.pop())
+        tags.update(read["tags"])
+        for name in read["audiences"]:
+            if name not in seen:
+                seen.add(name)
+                pending.append(audience_members.saved_rule(cur, name))
+    return tags
+
+
+def readable_audience(cur: duckdb.DuckDBPyConnection, audience: Audience, tags: dict[str, TagDefinition]) -> bool:
+    """Whether the key whose readable tags are `tags` (visible_tags) may see the audience: its rule reads
+    no other tag (one it cannot tell to be readable counts as unreadable)."""
+    try:
+        return tags_read(cur, audience.rule) <= set(tags)
+    except AudienceError:
+        return False
 
 
 def _granted(cur: duckdb.DuckDBPyConnection, oneid: str) -> set[str]:
     return {p for p, state in consent.current(cur, oneid).items() if state == "granted"}
 
 
-def shown_person(cur: duckdb.DuckDBPyConnection, oneid: str) -> tuple[dict, set[str]] | None:
-    """The golden record and the granted consents of a person the API may show; None for a OneID that
-    does not exist, is erased, or is a minor under 14 without a guardian's consent."""
+def shown_person(cur: duckdb.DuckDBPyConnection, oneid: str, purpose: str) -> tuple[dict, set[str]] | None:
+    """The golden record and the granted consents of a person the API may show for `purpose` (the key's);
+    None for a OneID that does not exist, is erased, has no granted, unexpired consent for the purpose
+    (the ledger's current state, consent_current), or is a minor under 14 without a guardian's consent."""
     record = customer360.golden_record(cur, oneid)
     if record is None:
         return None
     granted = _granted(cur, oneid)
+    if purpose not in granted:
+        return None
     if bool(_plain(record.get("is_minor"))) and consent.GUARDIAN not in granted:
         return None
     return record, granted
@@ -234,7 +345,7 @@ def _oneid(call: Call) -> str:
 def get_customer(call: Call) -> Answer:
     oneid = _oneid(call)
     with call.db.cursor() as cur:
-        found = shown_person(cur, oneid)
+        found = shown_person(cur, oneid, call.key.purpose)
         if found is None:
             return Answer(404, NOT_FOUND)
         record, granted = found
@@ -248,7 +359,7 @@ def get_customer(call: Call) -> Answer:
 def get_customer_tags(call: Call) -> Answer:
     oneid = _oneid(call)
     with call.db.cursor() as cur:
-        found = shown_person(cur, oneid)
+        found = shown_person(cur, oneid, call.key.purpose)
         if found is None:
             return Answer(404, NOT_FOUND)
         tags = person_tags(cur, call.key, oneid, found[1], _policy(cur, call))
@@ -297,7 +408,7 @@ def post_lookup(call: Call) -> Answer:
     with call.db.cursor() as cur:
         shown = []
         for (oneid,) in cur.execute(sql + " ORDER BY 1", params).fetchall():
-            found = shown_person(cur, oneid)
+            found = shown_person(cur, oneid, call.key.purpose)
             if found is not None:
                 shown.append((oneid, found[1]))
         if not shown:
@@ -312,7 +423,8 @@ def post_lookup(call: Call) -> Answer:
 
 def get_audiences(call: Call) -> Answer:
     with call.db.cursor() as cur:
-        listed = audience_library.list_audiences(cur)
+        tags = visible_tags(cur, call.key)
+        listed = [a for a in audience_library.list_audiences(cur) if readable_audience(cur, a, tags)]
     return Answer(200, {"audiences": [{
         "name": a.name, "kind": a.kind, "purpose": a.purpose, "channel": a.channel, "version": a.version,
         "description": a.description, "members": _plain(a.members), "updated_at": _plain(a.updated_at),
@@ -333,8 +445,8 @@ def get_members(call: Call) -> Answer:
     cursor = call.query.get("cursor") or None
     with call.db.cursor() as cur:
         audience = next((a for a in audience_library.list_audiences(cur) if a.name == name), None)
-        if audience is None:
-            return Answer(404, {"error": "not_found", "message": "No such audience."})
+        if audience is None or not readable_audience(cur, audience, visible_tags(cur, call.key)):
+            return Answer(404, NO_AUDIENCE)
         # member_page checks the exclusions again now: a withdrawal or an erasure takes effect at once
         members, next_cursor = audience_library.member_page(cur, name, cursor=cursor, limit=limit)
     return Answer(200, {"audience": name, "version": audience.version, "members": members,
@@ -366,30 +478,47 @@ def _unauthorized(presented: bool) -> Answer:
 
 
 class Api:
-    """The routes' shared state: where the store comes from, the rate limiter and the HMAC key."""
+    """The routes' shared state: where the store comes from, the rate limiter, the refusal log and the
+    HMAC key. A call goes in steps: an early 413 on the declared length, then the key (401, 429, 403),
+    only then the body (read up to MAX_BODY), then the endpoint; each step's answer is audited."""
 
     def __init__(self, db_provider: DbProvider | None = None, limiter: RateLimiter | None = None,
-                 hmac_key: Callable[[], str | None] | None = None):
+                 hmac_key: Callable[[], str | None] | None = None, refusals: RefusalLog | None = None):
         self.db_provider = db_provider or default_database
         self.limiter = limiter or RateLimiter()
+        self.refusals = refusals or RefusalLog(self.limiter.clock)
         self.hmac_key = hmac_key or functools.cache(lambda: config.secret("hmac_key"))
 
-    def serve(self, template: str, scope: str, handler: Callable[[Call], Answer], request: Request,
-              body: bytes) -> Response:
+    def safely(self, step: Callable[[Database], T]) -> T | Response:
+        """Run one step on the store: 503 while it is busy, 500 (the traceback to the private log) on a failure."""
         db: Database | None = None
         try:
             db = self.db_provider()
-            answer = self._answer(db, template, scope, handler, request, body)
+            return step(db)
         except StoreBusyError:
             return Json({"error": "busy", "message": "The store is busy; try again shortly."}, 503,
                         headers={"Retry-After": "5"})
         except Exception as exc:  # one line for the caller; the traceback (it may hold data) to the private log
             incident, _ = log_incident(exc, (db.path if db else resolve_db_path(None)).parent)
             return Json({"error": "internal", "message": f"Unexpected failure, incident {incident}."}, 500)
+
+    def record(self, db: Database, key: ApiKey | None, template: str, answer: Answer, client: str) -> None:
+        """Audit an answer: a refusal before a usable key is known through the refusal log, any other at once
+        (with the refusal counts whose minute is over)."""
+        if key is None or answer.status == 401:
+            rows = self.refusals.refused(client, key, template, answer.status)
+        else:
+            keys.record_call(db, key, template, answer.status, answer.people)
+            rows = self.refusals.due()
+        for held_key, endpoint, status, calls, who in rows:
+            keys.record_call(db, held_key, endpoint, status, calls=calls, client=who)
+
+    def reply(self, db: Database, key: ApiKey | None, template: str, answer: Answer, client: str) -> Response:
+        self.record(db, key, template, answer, client)
         return Json(answer.body, answer.status, headers=answer.headers)
 
-    def _answer(self, db: Database, template: str, scope: str, handler: Callable[[Call], Answer], request: Request,
-                body: bytes) -> Answer:
+    def authorize(self, db: Database, template: str, scope: str, request: Request, client: str) -> Response | ApiKey:
+        """The usable key allowed this call now, or the refusal (401, 429, 403), audited."""
         token = _bearer(request.headers.get("authorization"))
         with db.cursor() as cur:
             key = keys.find(cur, token)
@@ -402,22 +531,52 @@ class Api:
         elif not key.has(scope):
             answer = Answer(403, {"error": "forbidden", "message": f"This key lacks the scope {scope}."})
         else:
+            return key
+        return self.reply(db, key, template, answer, client)
+
+    def handle(self, db: Database, key: ApiKey, template: str, handler: Callable[[Call], Answer], request: Request,
+               body: bytes | None, client: str) -> Response:
+        """The endpoint's answer (400 for what it cannot read, 413 for a body past MAX_BODY), audited."""
+        if body is None:
+            answer = Answer(413, TOO_LARGE)
+        else:
             call = Call(db, key, dict(request.path_params), dict(request.query_params), body, self.hmac_key())
             try:
                 answer = handler(call)
             except BadRequest as exc:
                 answer = Answer(400, {"error": "bad_request", "message": str(exc)})
-        keys.record_call(db, key, template, answer.status, answer.people)
-        return answer
+        return self.reply(db, key, template, answer, client)
 
     def route(self, method: str, path: str, scope: str, handler: Callable[[Call], Answer]) -> Route:
         template = f"{method} {path}"
 
         async def endpoint(request: Request) -> Response:
-            body = await request.body() if method == "POST" else b""
-            return await run_in_threadpool(self.serve, template, scope, handler, request, body)
+            client = request.client.host if request.client else "unknown"
+            length = request.headers.get("content-length", "")
+            if method == "POST" and length.isdigit() and int(length) > MAX_BODY:  # refused unread, before the key
+                return await run_in_threadpool(self.safely, lambda db: self.reply(
+                    db, None, template, Answer(413, TOO_LARGE, headers={"Connection": "close"}), client))
+            allowed = await run_in_threadpool(self.safely, lambda db: self.authorize(db, template, scope, request,
+                                                                                     client))
+            if isinstance(allowed, Response):
+                return allowed
+            body = await _capped_body(request) if method == "POST" else b""
+            return await run_in_threadpool(self.safely, lambda db: self.handle(
+                db, allowed, template, handler, request, body, client))
 
         return Route(path, endpoint, methods=[method], name=template)
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The body, read up to MAX_BODY; None when it is longer (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def openapi(request: Request) -> Response:
@@ -455,14 +614,17 @@ def _operation(summary: str, scope: str, ok: dict, *, extra: dict | None = None,
 def openapi_document() -> dict:
     """The API described in OpenAPI 3.1."""
     oneid = {"name": "oneid", "in": "path", "required": True, "schema": {"type": "string"}}
-    not_found = {"404": _error("Unknown, erased, or not to be shown (same body for all).")}
+    not_found = {"404": _error("Unknown, erased, without a granted consent for the key's purpose, or not to be "
+                               "shown (same body for all).")}
     lookup_forms = [{"type": "object", "required": list(names), "additionalProperties": False,
                      "properties": {n: {"type": "string"} for n in names}} for names in LOOKUPS.values()]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Steward read API", "version": "1",
                  "description": "Tags as a service: the published tag library, customers' masked golden records and "
-                                "tags, lookups by identifier and audience members. Every call is audited."},
+                                "tags, lookups by identifier and audience members. A key reads for one consent "
+                                "purpose: a person without a granted consent for it is not found. Every call is "
+                                "audited."},
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -490,16 +652,18 @@ def openapi_document() -> dict:
                 "Find a customer by identifier (sent in the body, never in the URL)", "customers:read",
                 {"type": "object", "properties": {"oneid": {"type": "string"}, "tags": _TAGS_MAP}},
                 extra={**not_found, "400": _error("Not JSON, or not one of the accepted forms."),
+                       "413": _error(f"A body larger than {MAX_BODY} bytes."),
                        "409": _error("The identifier belongs to more than one customer.")},
                 requestBody={"required": True, "content": {"application/json": {"schema": {"oneOf": lookup_forms}}}})},
             f"{PREFIX}/audiences": {"get": _operation(
-                "Saved audiences", "audiences:read",
+                "Saved audiences whose rules read only tags the key may read", "audiences:read",
                 {"type": "object", "properties": {"audiences": {"type": "array", "items": {"type": "object"}}}})},
             f"{PREFIX}/audiences/{{name}}/members": {"get": _operation(
                 "An audience's current members as OneIDs, paged", "audiences:read",
                 {"type": "object", "properties": {"members": {"type": "array", "items": {"type": "string"}},
                                                   "next_cursor": {"type": ["string", "null"]}}},
-                extra={"404": _error("No such audience."), "400": _error("A bad limit.")},
+                extra={"404": _error("No such audience, or one whose rule reads a tag the key may not read."),
+                       "400": _error("A bad limit.")},
                 parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,

@@ -34,7 +34,7 @@ from governance.audiences import members as members_mod
 from governance.audiences.members import EXCLUSIONS, check_channel, check_purpose
 from governance.audiences.rules import AudienceError, check_rule, compile_rule, references
 from governance.store.config import secret
-from governance.store.errors import GovernanceError, PermissionDenied
+from governance.store.errors import GovernanceError
 from governance.store.storage import Database, quote_literal, scalar
 from governance.store.util import utcnow
 from governance.tags import compute as tag_compute
@@ -92,15 +92,6 @@ def versions(cur: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
 
 # ---- saving ------------------------------------------------------------------------------------
 
-def _editor(cur: duckdb.DuckDBPyConnection, actor: str) -> auth.User:
-    user = auth.get_user(cur, actor) if actor else None
-    if user is None or user.disabled:
-        raise AudienceError(f"{actor!r} is not an active Steward user: pass --actor USER with your user name.")
-    if not auth.can(user.role, "audiences.edit"):
-        raise PermissionDenied(f"Only stewards and admins change audiences; {user.username} is {user.role}.")
-    return user
-
-
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name.strip()):
         raise AudienceError(f"An audience name is 1 to 64 letters, digits, _, . or -, starting with a letter or "
@@ -130,7 +121,7 @@ def save(db: Database, actor: str, name: str, rule: Any, purpose: str, kind: str
     description = (description or "").strip() or None
     reason = (reason or "").strip() or None
     with db.transaction() as cur:
-        user = _editor(cur, actor)
+        user = auth.require_user(cur, actor, "audiences.edit")
         check_references(cur, name, rule)
         old = cur.execute("SELECT version, kind FROM audiences WHERE name = ?", [name]).fetchone()
         version = old[0] + 1 if old else 1
@@ -244,7 +235,7 @@ def _snapshot(cur: duckdb.DuckDBPyConnection, actor: str, name: str) -> int:
 def snapshot(db: Database, actor: str, name: str) -> int:
     """Freeze an audience's eligible members now; returns the snapshot id. Audited."""
     with db.transaction() as cur:
-        user = _editor(cur, actor)
+        user = auth.require_user(cur, actor, "audiences.edit")
         return _snapshot(cur, user.username, name)
 
 

@@ -1,8 +1,17 @@
 """Who an audience reaches: the people its rule matches, less the mandatory exclusions.
 
-Matching (`matched_sql`) reads one row per OneID: its golden_wide row `g`, the event aggregates the
-rule needs (one GROUP BY over customer_events, `m`; see tags/conditions) and, for tag tests, the
-current tag_values. A nested saved audience is compiled in place from its current rule.
+Matching (`matched_sql`) reads one row per OneID: its golden_wide row `g`, each tag the rule tests
+(one LEFT JOIN on tag_values filtered by the tag's code) and the event aggregates the rule needs
+(one GROUP BY over the completed events, `m`; see tags/conditions). A nested saved audience is
+compiled in place from its current rule.
+
+The as-of date (`as_of_date`) is one date for the whole rule: the newest as-of date of the computed
+tags (tag tests read values as of it), or today in China time before any tag is computed. Event
+windows ("days") and ages count from it. An event test whose aggregate a built-in metric tag holds
+exactly as of that date (spend or orders in 365 days without a category or channel: rfm_monetary_365,
+rfm_frequency_365; last_order_days over all time: rfm_recency_days) reads the tag's value instead of
+grouping the events (`metric_tags`); the tags are refreshed with every golden refresh, so both readings
+agree, and a count never mixes values of two dates. Other event tests group the events as of that date.
 
 Exclusions are not optional; every member list, count, sample, export and API answer goes through
 them. A matched person is left out under the first reason that applies, in EXCLUSIONS order:
@@ -41,12 +50,18 @@ from governance.privacy import consent
 from governance.standardize.engine import VALID_SQL
 from governance.store.storage import quote_literal
 from governance.tags import compute as tag_compute
-from governance.tags.conditions import aggregates_sql, compile_condition
+from governance.tags import library as tag_library
+from governance.tags import templates
+from governance.tags.conditions import Aggregate, aggregates_sql, compile_condition, date_literal
 
 CHANNELS = ("sms", "wechat", "douyin_dmp", "databank", "tencent_ads", "csv", "xlsx")
 MOBILE_CHANNELS = ("sms", "douyin_dmp", "databank", "tencent_ads")
 EXCLUSIONS = ("no_consent", "withdrawn", "minor", "erased", "no_contact")
 MOBILE_PATTERN = "(^| )1[3-9][0-9]{9}( |$)"  # one mainland mobile among the golden " | "-joined values
+# the built-in metric templates and the event aggregate each holds (tags/templates.py)
+METRIC_TEMPLATES = {"rfm_monetary_365": templates.SPEND_365, "rfm_frequency_365": templates.ORDERS_365,
+                    "rfm_recency_days": templates.LAST}
+EVENTS, MATCHED = "aud_events", "aud_matched"  # CTE names
 
 
 @dataclass(frozen=True)
@@ -78,23 +93,92 @@ def saved_rule(cur: duckdb.DuckDBPyConnection, name: str) -> Any:
     return json.loads(row[0]) if isinstance(row[0], str) else row[0]
 
 
-def _from(cur: duckdb.DuckDBPyConnection, rule: Any, as_of: date | None,
-          within: tuple[str, ...] = ()) -> tuple[str, str]:
-    """(FROM clause over golden_wide `g` and the aggregates `m`, the rule's SQL over them)."""
-    as_of = as_of or tag_compute.today()
-    compiled = compile_rule(rule, as_of, lambda name: saved_rule(cur, name), within=within)
-    source = "golden_wide g"
-    if compiled.aggregates:
-        source += f" LEFT JOIN ({aggregates_sql(compiled.aggregates, as_of)}) m ON m.oneid = g.oneid"
-    return source, compiled.sql
+# ---- matching ---------------------------------------------------------------------------------------
+
+def as_of_date(cur: duckdb.DuckDBPyConnection) -> date:
+    """The date a count is as of when none is given: the newest as-of date of the tags (tag tests read
+    values computed as of it), or today in China time when no tag has been computed yet."""
+    row = cur.execute("SELECT max(as_of) FROM tag_runs").fetchone()
+    return row[0] if row and row[0] is not None else tag_compute.today()
+
+
+def metric_tags(cur: duckdb.DuckDBPyConnection, as_of: date) -> dict[Aggregate, str]:
+    """{aggregate: tag code} of the built-in metric tags that hold exactly that aggregate as of `as_of`:
+    the tag is computed (published or deprecated), its definition is the bare template, and its newest
+    run is of that version and date (a run for a new date or version rewrites every value)."""
+    runs = {code: (run_as_of, version) for code, run_as_of, version in cur.execute(
+        "SELECT tag_code, as_of, tag_version FROM tag_runs "
+        "QUALIFY row_number() OVER (PARTITION BY tag_code ORDER BY run_id DESC) = 1").fetchall()}
+    found: dict[Aggregate, str] = {}
+    for tag in tag_library.computed(cur):
+        tech = tag.technical
+        bare = isinstance(tech, dict) and set(tech) == {"template"}
+        aggregate = METRIC_TEMPLATES.get(str(tech["template"])) if bare else None
+        if aggregate is not None and runs.get(tag.code) == (as_of, tag.version):
+            found.setdefault(aggregate, tag.code)
+    return found
+
+
+def _events_sql(aggregates: list[Aggregate], as_of: date) -> str:
+    """The aggregates' GROUP BY over customer_events' completed events up to D, with the view's own
+    definition spelled out: std_events narrowed first to the widest window the aggregates read, then
+    matched to the crosswalk (materialized, so the few events meet the crosswalk rather than every
+    crosswalk row the events), then grouped by OneID."""
+    d = date_literal(as_of)
+    where = [f"CAST(e.event_time AS DATE) <= {d}", "e.superseded_at IS NULL",
+             "coalesce(e.order_status, 'completed') IN ('completed', 'other')"]
+    if all(a.days for a in aggregates):
+        where.append(f"CAST(e.event_time AS DATE) > {d} - {max(int(a.days or 0) for a in aggregates)}")
+    channels = any(a.channels for a in aggregates)
+    events = (f"SELECT c.oneid, {'b.channel' if channels else 'NULL::VARCHAR AS channel'}, e.product_category, "
+              f"e.order_id, e.amount, CAST(e.event_time AS DATE) AS event_date FROM std_events e "
+              f"JOIN crosswalk c ON c.batch_id = e.batch_id AND c.row_number = e.row_number "
+              f"{'LEFT JOIN batches b ON b.batch_id = e.batch_id ' if channels else ''}WHERE {' AND '.join(where)}")
+    return f"WITH {EVENTS} AS MATERIALIZED ({events}) {aggregates_sql(aggregates, as_of, events=EVENTS)}"
+
+
+class _Plan:
+    """A rule compiled for matching over golden_wide `g`: each tag it reads (or that holds an event
+    aggregate it reads, see `metric_tags`) is one LEFT JOIN on tag_values filtered by the tag's code;
+    the other event aggregates are one GROUP BY over the completed events (`_events_sql`), `m`."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, rule: Any, as_of: date | None, within: tuple[str, ...]):
+        self.as_of = as_of or as_of_date(cur)
+        self.metrics = metric_tags(cur, self.as_of)
+        self.aliases: dict[str, str] = {}
+        self.computed: dict[str, Aggregate] = {}
+        self.where = compile_rule(rule, self.as_of, lambda name: saved_rule(cur, name), within=within,
+                                  tag_sql=self._tag, aggregate_sql=self._aggregate).sql
+
+    def _alias(self, code: str) -> str:
+        return self.aliases.setdefault(code, f"t{len(self.aliases)}")
+
+    def _tag(self, code: str, column: str) -> str:
+        return f"{self._alias(code)}.{column}"
+
+    def _aggregate(self, aggregate: Aggregate) -> str:
+        code = self.metrics.get(aggregate)
+        if code is None:
+            self.computed[aggregate.name] = aggregate
+            return aggregate.value_sql("m")
+        number = f"{self._alias(code)}.number"
+        return f"coalesce({number}, 0)" if aggregate.event in ("spend", "orders") else number
+
+    def source(self) -> str:
+        source = "golden_wide g" + "".join(
+            f" LEFT JOIN (SELECT oneid, value, number FROM tag_values WHERE tag_code = {quote_literal(code)}) "
+            f"{alias} ON {alias}.oneid = g.oneid" for code, alias in self.aliases.items())
+        if self.computed:
+            source += f" LEFT JOIN ({_events_sql(list(self.computed.values()), self.as_of)}) m ON m.oneid = g.oneid"
+        return source
 
 
 def matched_sql(cur: duckdb.DuckDBPyConnection, rule: Any, as_of: date | None = None,
                 within: tuple[str, ...] = ()) -> str:
     """A SELECT of `oneid` of every golden OneID the rule matches, before the exclusions.
     `within`: saved audiences being resolved around this rule (a reference back to one is a cycle)."""
-    source, where = _from(cur, rule, as_of, within)
-    return f"SELECT g.oneid FROM {source} WHERE {where}"
+    plan = _Plan(cur, rule, as_of, within)
+    return f"SELECT g.oneid FROM {plan.source()} WHERE {plan.where}"
 
 
 def contact_sql(channel: str, app_id: str | None = None) -> str:
@@ -113,21 +197,40 @@ def contact_sql(channel: str, app_id: str | None = None) -> str:
     return "true"
 
 
+def consent_sql(purpose: str, people: str | None = None) -> str:
+    """One row per OneID with a consent record for `purpose` or the guardian's: `state`, the purpose's
+    current state (consent_current: the newest record per OneID and purpose, by recorded_at then id; a
+    grant past its expiry reads `expired`; NULL without a record) and `guardian`, whether the newest
+    guardian record is a grant not expired (NULL without one). Exactly the view's reading, without
+    resolving every purpose: a record tied to an uploaded row belongs to that row's OneID in the
+    crosswalk (else to its own oneid). `people`: only the OneIDs of this CTE or table."""
+    p, guardian = quote_literal(purpose), quote_literal(consent.GUARDIAN)
+    expired = "(r.state = 'granted' AND r.expires_at IS NOT NULL AND r.expires_at <= now()::TIMESTAMP)"
+    records = (f"SELECT coalesce(c.oneid, r.oneid) AS oneid, r.purpose, r.id, r.recorded_at, "
+               f"CASE WHEN {expired} THEN 'expired' ELSE r.state END AS state "
+               f"FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id AND c.row_number = r.row_number "
+               f"WHERE r.purpose IN ({p}, {guardian})")
+    narrowed = f" AND oneid IN (SELECT oneid FROM {people})" if people else ""
+    return (f"SELECT oneid, arg_max(state, (recorded_at, id)) FILTER (WHERE purpose = {p}) AS state, "
+            f"arg_max(state = 'granted', (recorded_at, id)) FILTER (WHERE purpose = {guardian}) AS guardian "
+            f"FROM ({records}) WHERE oneid IS NOT NULL{narrowed} GROUP BY oneid")
+
+
 def reasons_sql(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str,
                 app_id: str | None = None, as_of: date | None = None) -> str:
     """A SELECT of (oneid, reason) for every person the rule matches: reason NULL for a member, else the
-    first exclusion that applies (no_consent, withdrawn, minor, no_contact)."""
+    first exclusion that applies (no_consent, withdrawn, minor, no_contact). The matched people are
+    read once (CTE `g`); the consent ledger is resolved only for them."""
     check_purpose(purpose)
-    source, where = _from(cur, rule, as_of)
-    p, guardian = quote_literal(purpose), quote_literal(consent.GUARDIAN)
-    pivot = (f"SELECT oneid, max(state) FILTER (WHERE purpose = {p}) AS state, "
-             f"bool_or(purpose = {guardian} AND state = 'granted') AS guardian "
-             f"FROM {consent.CURRENT_VIEW} WHERE purpose IN ({p}, {guardian}) GROUP BY oneid")
+    contact = contact_sql(channel, app_id)
+    plan = _Plan(cur, rule, as_of, ())
+    matched = (f"{MATCHED} AS MATERIALIZED (SELECT g.oneid, g.is_minor, g.mobile, g.wechat_open_id, g.wechat_union_id "
+               f"FROM {plan.source()} WHERE {plan.where})")
     reason = ("CASE WHEN k.state IS NULL THEN 'no_consent' WHEN k.state <> 'granted' THEN 'withdrawn' "
               "WHEN coalesce(g.is_minor, false) AND NOT coalesce(k.guardian, false) THEN 'minor' "
-              f"WHEN NOT ({contact_sql(channel, app_id)}) THEN 'no_contact' END")
-    return (f"SELECT g.oneid, {reason} AS reason FROM {source} LEFT JOIN ({pivot}) k ON k.oneid = g.oneid "
-            f"WHERE {where}")
+              f"WHEN NOT ({contact}) THEN 'no_contact' END")
+    return (f"WITH {matched} SELECT g.oneid, {reason} AS reason FROM {MATCHED} g "
+            f"LEFT JOIN ({consent_sql(purpose, MATCHED)}) k ON k.oneid = g.oneid")
 
 
 def eligible_sql(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str,
@@ -164,7 +267,7 @@ def erased_sql(cur: duckdb.DuckDBPyConnection, rule: Any, as_of: date | None = N
                                          "ORDER BY 1").fetchall()]
     if not batches:
         return "0"
-    where = _possible(rule, as_of or tag_compute.today())
+    where = _possible(rule, as_of or as_of_date(cur))
     if where == "true":
         return "(SELECT count(*) FROM suppressed_records WHERE lifted_at IS NULL)"
     ids = ", ".join(str(int(b)) for b in batches)

@@ -96,10 +96,13 @@ def references(rule: Any) -> dict[str, list[str]]:
 
 
 def compile_rule(rule: Any, as_of: date, lookup: Callable[[str], Any], golden: str = "g",
-                 aggregates: str = "m", within: tuple[str, ...] = ()) -> Compiled:
+                 aggregates: str = "m", within: tuple[str, ...] = (),
+                 tag_sql: Callable[[str, str], str] | None = None,
+                 aggregate_sql: Callable[[Aggregate], str] | None = None) -> Compiled:
     """The SQL of a rule over the golden row `golden` and aggregates row `aggregates`. `lookup(name)`
     gives a saved audience's current rule (AudienceError when there is none); its rule is compiled in
-    place, sharing the aggregates. `within`: the audiences already being resolved (a cycle is refused)."""
+    place, sharing the aggregates. `within`: the audiences already being resolved (a cycle is refused).
+    `tag_sql`, `aggregate_sql`: what tag and event tests read (see tags.conditions.compile_condition)."""
     found: dict[str, Aggregate] = {}
     tags: list[str] = []
 
@@ -108,13 +111,14 @@ def compile_rule(rule: Any, as_of: date, lookup: Callable[[str], Any], golden: s
             raise AudienceError(f"The audience {name!r} includes itself: {' -> '.join((*within, name))}.")
         if len(within) >= MAX_AUDIENCES:
             raise AudienceError(f"Audiences are nested more than {MAX_AUDIENCES} deep.")
-        inner = compile_rule(lookup(name), as_of, lookup, golden, aggregates, (*within, name))
+        inner = compile_rule(lookup(name), as_of, lookup, golden, aggregates, (*within, name), tag_sql, aggregate_sql)
         found.update({a.name: a for a in inner.aggregates})
         tags.extend(t for t in inner.tags if t not in tags)
         return inner.sql
 
     try:
-        compiled = compile_condition(_normalized(rule), as_of, golden, aggregates, audience=audience)
+        compiled = compile_condition(_normalized(rule), as_of, golden, aggregates, audience=audience,
+                                     tag_sql=tag_sql, aggregate_sql=aggregate_sql)
     except TagError as exc:
         raise AudienceError(str(exc)) from None
     except RecursionError:

@@ -182,11 +182,14 @@ class Compiled:
 
 class _Compiler:
     def __init__(self, as_of: date, golden: str = "g", aggregates: str = "m",
-                 audience: Callable[[str], str] | None = None):
+                 audience: Callable[[str], str] | None = None, tag_sql: Callable[[str, str], str] | None = None,
+                 aggregate_sql: Callable[[Aggregate], str] | None = None):
         self.as_of = as_of
         self.g = golden
         self.m = aggregates
         self.audience = audience
+        self.tag_sql = tag_sql
+        self.aggregate_sql = aggregate_sql
         self.aggregates: dict[str, Aggregate] = {}
         self.tags: list[str] = []
 
@@ -213,7 +216,8 @@ class _Compiler:
         if "event" in cond:
             agg = aggregate_of(cond)
             self.aggregates[agg.name] = agg
-            return _test(agg.value_sql(self.m), "number", op, cond[op])
+            subject = self.aggregate_sql(agg) if self.aggregate_sql else agg.value_sql(self.m)
+            return _test(subject, "number", op, cond[op])
         code = cond["tag"]
         if not isinstance(code, str):
             raise TagError("\"tag\" names a tag code.")
@@ -223,7 +227,8 @@ class _Compiler:
         numeric = op in ("gt", "gte", "lt", "lte") or (isinstance(value, (int, float, Decimal))
                                                        and not isinstance(value, bool))
         column = "number" if numeric else "value"
-        subject = (f"(SELECT v.{column} FROM tag_values v WHERE v.oneid = {self.g}.oneid "
+        subject = (self.tag_sql(code, column) if self.tag_sql else
+                   f"(SELECT v.{column} FROM tag_values v WHERE v.oneid = {self.g}.oneid "
                    f"AND v.tag_code = {quote_literal(code)})")
         if isinstance(value, bool):
             value = "true" if value else "false"
@@ -233,12 +238,15 @@ class _Compiler:
 
 
 def compile_condition(cond: Any, as_of: date, golden: str = "g", aggregates: str = "m",
-                      audience: Callable[[str], str] | None = None) -> Compiled:
+                      audience: Callable[[str], str] | None = None, tag_sql: Callable[[str, str], str] | None = None,
+                      aggregate_sql: Callable[[Aggregate], str] | None = None) -> Compiled:
     """The SQL of a condition over the golden row `golden` and the aggregates row `aggregates`, with the
     aggregates and other tags it reads. `audience(name)` gives the SQL of an audience test (audiences
-    only; without it such a test is refused, as in every tag rule)."""
+    only; without it such a test is refused, as in every tag rule). `tag_sql(code, column)` and
+    `aggregate_sql(aggregate)` give the SQL a tag test and an event test read instead of the defaults
+    (a correlated lookup in tag_values; the aggregate's column of `aggregates`)."""
     check_condition(cond)
-    c = _Compiler(as_of, golden, aggregates, audience)
+    c = _Compiler(as_of, golden, aggregates, audience, tag_sql, aggregate_sql)
     sql = c.run(cond)
     return Compiled(sql, list(c.aggregates.values()), c.tags)
 

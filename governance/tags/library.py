@@ -178,6 +178,13 @@ def tag_list(cur: duckdb.DuckDBPyConnection, role: str | None) -> pd.DataFrame:
     return frame
 
 
+def viewable_computed(cur: duckdb.DuckDBPyConnection, role: str | None) -> dict[str, TagDefinition]:
+    """The computed (published or deprecated) tags `role` may view (tag_list's rule), by code, each as
+    it is computed: what a role may use in a rule or read over the API."""
+    codes = set(tag_list(cur, role)["code"])
+    return {t.code: t for t in computed(cur) if t.code in codes}
+
+
 def set_category(db: Database, actor: str, category: Category) -> None:
     """Add or change a category (admins only); a sub-category's parent must exist. Audited."""
     path = category.path
@@ -300,14 +307,6 @@ def _require_actor(cur: duckdb.DuckDBPyConnection, actor: str) -> auth.User:
     user = auth.get_user(cur, actor) if actor else None
     if user is None or user.disabled:
         raise TagError(f"{actor!r} is not an active Steward user: pass --actor USER with your user name.")
-    return user
-
-
-def require_permission(cur: duckdb.DuckDBPyConnection, actor: str, permission: str) -> auth.User:
-    """The active user `actor`, whose role must hold `permission`."""
-    user = _require_actor(cur, actor)
-    if not auth.can(user.role, permission):
-        raise TagError(f"{user.username} ({user.role}) may not do this: it needs the permission {permission!r}.")
     return user
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from governance.access import audit
+from governance.access import audit, auth
 from governance.access.events import Event
 from governance.golden.survivorship import DEFAULT_PRIORITY
 from governance.sources import mapping as field_mapping
@@ -387,7 +387,7 @@ def set_mapping(db, actor: str, source: str, column: str, values: dict, tag_code
     entries are merged over the column's active mapping (a value given again replaces its entry) and
     stored as a new version, audited. Returns the active version (unchanged when nothing changed)."""
     with db.transaction() as cur:
-        library.require_permission(cur, actor, "tags.source_map")
+        auth.require_user(cur, actor, "tags.source_map")
         if not cur.execute("SELECT 1 FROM sources WHERE source = ?", [source]).fetchone():
             known = _sources(cur)
             if not known:

@@ -5,13 +5,13 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from governance.access.auth import ROLES
 from governance.api import keys
+from governance.privacy.consent import PURPOSES
 from governance.ui.actions import confirmed_step, run_step
 from governance.ui.guard import PageContext
 from governance.ui.widgets import table
 
-COLUMNS = ("name", "prefix", "role", "scopes", "key_status", "rate_per_minute", "expires_at", "last_used_at",
+COLUMNS = ("name", "prefix", "role", "scopes", "purpose", "key_status", "rate_per_minute", "expires_at", "last_used_at",
            "created_by", "created_at", "revoked_by", "revoked_at")
 
 
@@ -21,8 +21,11 @@ def create_form(ctx: PageContext) -> None:
     with st.form("apikeys_add", clear_on_submit=False):
         c1, c2 = st.columns(2)
         name = c1.text_input(ctx.t("apikeys.name"), help=ctx.t("apikeys.name_help"), key="apikeys_name")
-        role = c2.selectbox(ctx.t("apikeys.role"), ROLES, index=ROLES.index("analyst"), key="apikeys_role",
+        role = c2.selectbox(ctx.t("apikeys.role"), keys.ROLES, index=keys.ROLES.index("analyst"), key="apikeys_role",
                             format_func=lambda r: ctx.t(f"role.{r}"))
+        purpose = st.selectbox(ctx.t("apikeys.purpose"), PURPOSES, index=PURPOSES.index(keys.DEFAULT_PURPOSE),
+                               key="apikeys_purpose", help=ctx.t("apikeys.purpose_help"),
+                               format_func=lambda p: ctx.t(f"consent.purpose_{p}"))
         scopes = st.multiselect(ctx.t("apikeys.scopes"), keys.SCOPES, default=["tags:read"], key="apikeys_scopes",
                                 format_func=lambda s: ctx.t(f"apikeys.scope.{s}"))
         c1, c2, c3 = st.columns(3)
@@ -41,7 +44,7 @@ def create_form(ctx: PageContext) -> None:
         st.error(ctx.t("apikeys.scope_needed"))
         return
     created = run_step(keys.add, ctx.db, ctx.user.username, name, role, list(scopes),
-                       None if no_expiry else expires, int(rate))
+                       None if no_expiry else expires, int(rate), purpose)
     if created is not None:  # shown here, this once: the store keeps only its hash
         st.success(ctx.t("apikeys.created", name=name.strip().lower()))
         st.code(created, language=None)
@@ -58,6 +61,7 @@ def key_list(ctx: PageContext) -> list[str]:
     active = frame.loc[frame["status"] == "active", "name"].tolist()
     frame = frame.rename(columns={"status": "key_status"})
     frame["key_status"] = frame["key_status"].map(lambda s: ctx.t(f"apikeys.status.{s}"))
+    frame["purpose"] = frame["purpose"].map(lambda p: ctx.t(f"consent.purpose_{p}"))
     frame["scopes"] = frame["scopes"].map(lambda s: "、".join(ctx.t(f"apikeys.scope.{x}") for x in s.split(",") if x)
                                           if ctx.lang == "zh" else s)
     table(frame[list(COLUMNS)], labels={c: ctx.t(f"apikeys.col.{c}") for c in COLUMNS})

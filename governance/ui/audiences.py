@@ -88,9 +88,7 @@ def excluded_words(ctx: PageContext, excluded: object) -> str:
 
 def usable_tags(ctx: PageContext, cur) -> dict[str, TagDefinition]:
     """The computed (published or deprecated) tags the role may view, by code, as they are computed."""
-    listed = tag_library.tag_list(cur, ctx.user.role)
-    codes = set(listed["code"]) if "code" in listed.columns else set()
-    return {t.code: t for t in tag_library.computed(cur) if t.code in codes}
+    return tag_library.viewable_computed(cur, ctx.user.role)
 
 
 # ---- the builder and its JSON -------------------------------------------------------------------

@@ -20,7 +20,10 @@ def test_admin_creates_a_key_shown_once_lists_and_revokes_it(app_db):
     assert [t.value for t in at.title] == ["API keys"]
     assert "There are no API keys yet." in visible_text(at)
     at.text_input(key="apikeys_name").set_value("CRM-Sync")
+    assert at.selectbox(key="apikeys_role").options == ["analyst", "steward"]  # never an admin key
+    assert at.selectbox(key="apikeys_purpose").value == "marketing"
     at.selectbox(key="apikeys_role").set_value("steward")
+    at.selectbox(key="apikeys_purpose").set_value("analytics")
     at.multiselect(key="apikeys_scopes").set_value(["tags:read", "customers:read"])
     at.checkbox(key="apikeys_no_expiry").uncheck()
     at.number_input(key="apikeys_rate").set_value(30)
@@ -31,11 +34,12 @@ def test_admin_creates_a_key_shown_once_lists_and_revokes_it(app_db):
     with app_db.cursor() as cur:
         key = keys.verify(cur, shown[0])
         stored = cur.execute("SELECT key_hash FROM api_keys").fetchone()[0]
-    assert key is not None and (key.name, key.role, key.scopes, key.rate_per_minute) == \
-        ("crm-sync", "steward", ("tags:read", "customers:read"), 30)
+    assert key is not None and (key.name, key.role, key.scopes, key.purpose, key.rate_per_minute) == \
+        ("crm-sync", "steward", ("tags:read", "customers:read"), "analytics", 30)
     assert key.expires_at is not None and stored != shown[0]
     listed = at.dataframe[0].value
     assert listed["name"].tolist() == ["crm-sync"] and listed["key_status"].tolist() == ["active"]
+    assert listed["purpose"].tolist() == ["Analytics"]
     assert listed["prefix"].tolist() == [shown[0][:12]] and shown[0] not in listed.to_string()
 
     at.run()  # any later run: the key is gone from the page
@@ -58,6 +62,9 @@ def test_a_refused_key_shows_one_line_in_chinese(app_db):
     keys.add(app_db, "admin", "taken", "analyst", "tags:read")
     at = _open(app_db, "admin", lang="zh")
     assert [t.value for t in at.title] == ["API 密钥"]
+    purpose = at.selectbox(key="apikeys_purpose")
+    assert purpose.label == "用途（同意目的）" and purpose.options == ["营销", "分析", "向第三方提供"]
+    assert "北京时间" in at.date_input(key="apikeys_expires").label
     at.text_input(key="apikeys_name").set_value("taken")
     at.button[0].click().run()
     errors = [e.value for e in at.error]

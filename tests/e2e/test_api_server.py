@@ -16,6 +16,7 @@ from conftest import _free_port, seed_users
 
 from governance import pipeline
 from governance.access import masking
+from governance.privacy import consent
 from helpers import ROOT, load_generated
 from streamlit_browser import open_page, sign_in, wait_idle
 
@@ -53,6 +54,7 @@ def served(tmp_path):
             "WHERE s.mobile_status = 'valid' AND NOT coalesce(g.is_minor, false) AND g.mobile IS NOT NULL "
             "GROUP BY s.mobile HAVING count(DISTINCT c.oneid) = 1 ORDER BY 1 LIMIT 1").fetchone()
         masked = masking.mask_value("mobile", golden, "analyst", masking.load_policy(cur))
+    consent.grant(db, "admin", oneid, "marketing", method="written")  # the key below reads for marketing
     db.close()
     made = cli(db_path, "apikeys", "add", "mini-program", "--role", "analyst", "--scopes", "tags:read,customers:read",
                "--json", "--actor", "admin")

@@ -2,8 +2,9 @@
 revoked and expired keys, erased people and minors, lookups by each identifier, sensitive tags, the audit."""
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from governance.audiences import library as audience_library
 from governance.privacy import consent, dsr
 from governance.store.util import utcnow
 from governance.tags import library as tag_library
-from governance.tags.definitions import TagDefinition
+from governance.tags.definitions import Category, TagDefinition
 
 APP_ID = "wx1234567890abcdef"
 
@@ -63,6 +64,8 @@ def store(db, tmp_path):
     pipeline.load_file(db, "t", path, source="crm", channel="crm", mapping=MAPPING)
     pipeline.resolve(db, "t", use_model=False)
     pipeline.refresh_tags(db, "t", full=True)
+    for card, *_ in PEOPLE:  # every key below reads for marketing (the default purpose)
+        consent.grant(db, "steward", oneid(db, card), "marketing", method="written")
     masking.set_rule(db, "admin", "mobile", "steward", "full")  # stewards see mobiles in full, analysts partially
     masking.set_rule(db, "admin", "other", "steward", "full")   # ... and personal tags' values
     return db
@@ -94,8 +97,9 @@ def client(store, clock):
 
 
 def key(db, role: str, scopes: str = "tags:read,customers:read,audiences:read", rate: int = 1000,
-        name: str | None = None) -> dict[str, str]:
-    secret = keys.add(db, "admin", name or f"{role}-{scopes.count(',')}-{rate}", role, scopes, rate_per_minute=rate)
+        name: str | None = None, purpose: str = "marketing") -> dict[str, str]:
+    secret = keys.add(db, "admin", name or f"{role}-{scopes.count(',')}-{rate}-{purpose}", role, scopes,
+                      rate_per_minute=rate, purpose=purpose)
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -318,3 +322,204 @@ def test_pages_and_api_share_one_database(store, monkeypatch):
     monkeypatch.setenv("STEWARD_DB", str(store.path))
     assert routes.default_database() is store
     assert session.database() is store
+
+
+# ---- a key reads for one consent purpose ---------------------------------------------------------------
+
+def test_a_key_finds_only_people_with_a_granted_consent_for_its_purpose(client, store):
+    analytics = key(store, "steward", purpose="analytics")
+    zw, nana = oneid(store, "M001"), oneid(store, "M002")
+    never = client.get("/api/v1/customers/OID9999999999", headers=analytics)
+    assert never.status_code == 404
+    consent.grant(store, "steward", zw, "analytics", method="written")
+    # nobody has ever recorded an analytics consent for M002: not found, with the body of a OneID never seen
+    for path in (f"/api/v1/customers/{nana}", f"/api/v1/customers/{nana}/tags"):
+        r = client.get(path, headers=analytics)
+        assert r.status_code == 404 and r.content == never.content, path
+    r = client.post("/api/v1/lookup", headers=analytics, json={"mobile": "13612345671"})
+    assert r.status_code == 404 and r.content == never.content
+    assert client.get(f"/api/v1/customers/{zw}", headers=analytics).status_code == 200
+    assert client.post("/api/v1/lookup", headers=analytics, json={"union_id": "oUnion0000000001"}).json()["oneid"] == zw
+    # a withdrawal takes effect at once, for every customer endpoint
+    consent.withdraw(store, "steward", zw, "analytics", method="written")
+    for r in (client.get(f"/api/v1/customers/{zw}", headers=analytics),
+              client.get(f"/api/v1/customers/{zw}/tags", headers=analytics),
+              client.post("/api/v1/lookup", headers=analytics, json={"union_id": "oUnion0000000001"})):
+        assert r.status_code == 404 and r.content == never.content
+    # the marketing key still finds the person: its own purpose is granted
+    assert client.get(f"/api/v1/customers/{zw}", headers=key(store, "steward")).status_code == 200
+
+
+def test_an_expired_consent_counts_as_none(client, store):
+    third = key(store, "analyst", purpose="third_party_sharing")
+    zw = oneid(store, "M001")
+    consent.grant(store, "steward", zw, "third_party_sharing", method="written",
+                  expires_at=utcnow() + timedelta(days=1))
+    assert client.get(f"/api/v1/customers/{zw}/tags", headers=third).status_code == 200
+    consent.grant(store, "steward", zw, "third_party_sharing", method="written",
+                  expires_at=utcnow() - timedelta(seconds=1))
+    assert client.get(f"/api/v1/customers/{zw}/tags", headers=third).status_code == 404
+
+
+def test_a_key_has_a_known_purpose_and_lists_show_it(store):
+    with pytest.raises(keys.ApiKeyError, match="Unknown purpose 'sensitive_tags'"):
+        keys.add(store, "admin", "bad-purpose", "analyst", "tags:read", purpose="sensitive_tags")
+    keys.add(store, "admin", "agency", "analyst", "tags:read", purpose="third_party_sharing")
+    with store.cursor() as cur:
+        assert keys.get(cur, "agency").purpose == "third_party_sharing"
+        assert keys.list_keys(cur).set_index("name").loc["agency", "purpose"] == "third_party_sharing"
+
+
+# ---- only analyst or steward keys ----------------------------------------------------------------------
+
+def test_an_admin_key_is_refused(store):
+    with pytest.raises(keys.ApiKeyError, match="analyst or a steward, not as 'admin'"):
+        keys.add(store, "admin", "root-key", "admin", "tags:read")
+    with store.cursor() as cur:
+        assert keys.get(cur, "root-key") is None
+
+
+# ---- audiences and tag visibility ----------------------------------------------------------------------
+
+INTERNAL = TagDefinition("vip_internal", "内部贵宾", "Internal VIP", "internal", "boolean",
+                         {"when": {"field": "record_count", "gte": 1}}, "仅内部可见的贵宾标记。")
+
+
+def test_an_audience_reading_a_tag_the_key_may_not_read_is_hidden(client, store):
+    tag_library.set_category(store, "admin", Category("internal", "内部", "Internal", ("admin", "steward")))
+    _publish(store, INTERNAL)
+    pipeline.refresh_tags(store, "t", full=True)
+    audience_library.save(store, "steward", "open", {"tag": "lifecycle_stage", "ne": "x"}, "marketing", channel="csv")
+    audience_library.save(store, "steward", "internal_vip", {"tag": "vip_internal", "eq": "true"}, "marketing",
+                          channel="csv")
+    audience_library.save(store, "steward", "health", {"tag": "health_interest", "eq": "true"}, "marketing",
+                          channel="csv")
+    audience_library.save(store, "steward", "wraps_health", {"any": [{"audience": "open"}, {"not": {
+        "audience": "health"}}]}, "marketing", channel="csv")  # reads the sensitive tag through `health`
+
+    def listed(headers):
+        return [a["name"] for a in client.get("/api/v1/audiences", headers=headers).json()["audiences"]]
+
+    def members(headers, name):
+        return client.get(f"/api/v1/audiences/{name}/members", headers=headers)
+
+    analyst = key(store, "analyst", scopes="audiences:read,sensitive:read")  # analysts never read sensitive tags
+    steward = key(store, "steward", scopes="audiences:read")
+    trusted = key(store, "steward", scopes="audiences:read,sensitive:read")
+    unknown = members(trusted, "never_saved")
+    assert listed(analyst) == ["open"]
+    assert listed(steward) == ["internal_vip", "open"]
+    assert listed(trusted) == ["health", "internal_vip", "open", "wraps_health"]
+    for headers, hidden in ((analyst, ("internal_vip", "health", "wraps_health")), (steward, ("health", "wraps_health"))):
+        for name in hidden:
+            r = members(headers, name)
+            assert r.status_code == 404 and r.content == unknown.content, name
+    assert members(analyst, "open").status_code == 200
+    assert members(trusted, "wraps_health").status_code == 200
+
+
+def test_the_api_and_the_tag_library_agree_on_the_tags_a_role_may_view(store):
+    tag_library.set_category(store, "admin", Category("internal", "内部", "Internal", ("admin", "steward")))
+    _publish(store, INTERNAL)
+    keys.add(store, "admin", "reader", "analyst", "tags:read,sensitive:read")
+    with store.cursor() as cur:
+        analyst = routes.visible_tags(cur, keys.get(cur, "reader"))
+        assert set(analyst) == set(tag_library.viewable_computed(cur, "analyst")) and "card_holder" in analyst
+        assert "vip_internal" not in analyst and "vip_internal" in tag_library.viewable_computed(cur, "steward")
+        assert "health_interest" in tag_library.viewable_computed(cur, "steward")
+        assert "health_interest" not in analyst
+
+
+# ---- the body after the key, and refusals that do not flood the audit ---------------------------------
+
+def test_a_declared_body_past_the_limit_is_413_before_the_key(client, store):
+    big = b'{"mobile": "' + b"1" * routes.MAX_BODY + b'"}'
+    r = client.post("/api/v1/lookup", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+    r = client.post("/api/v1/lookup", content=big, headers=key(store, "analyst"))
+    assert r.status_code == 413
+    assert [(a, json.loads(d)["status"]) for a, _, d in api_calls(store)] == [("api", 413)]  # the second is held
+
+
+def test_a_chunked_body_is_read_only_after_the_key_and_never_past_the_limit(store):
+    app = Starlette(routes=routes.routes(lambda: store, routes.RateLimiter(Clock())))
+    headers = key(store, "analyst")
+
+    def call(auth: dict[str, str], chunks: list[bytes]) -> tuple[int, int]:
+        """Status and how many chunks the app took, for a POST /lookup sent without a length."""
+        taken = 0
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            nonlocal taken
+            taken += 1
+            return {"type": "http.request", "body": chunks[taken - 1], "more_body": taken < len(chunks)}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/api/v1/lookup", "raw_path": b"/api/v1/lookup",
+                 "root_path": "", "scheme": "http", "query_string": b"", "server": ("test", 80),
+                 "client": ("10.0.0.9", 5000), "http_version": "1.1",
+                 "headers": [(k.lower().encode(), v.encode()) for k, v in auth.items()]}
+        asyncio.run(app(scope, receive, send))
+        return next(m["status"] for m in sent if m["type"] == "http.response.start"), taken
+
+    body = json.dumps({"mobile": "13912345678"}).encode()
+    assert call({}, [body[:5], body[5:]]) == (401, 0)  # refused without reading a byte of the body
+    assert call(headers, [body[:5], body[5:]]) == (200, 2)
+    huge = [b"x" * 4096] * 100  # 400 KB announced by no header
+    status, taken = call(headers, huge)
+    assert status == 413 and taken == routes.MAX_BODY // 4096 + 1
+
+
+def test_unauthenticated_calls_write_one_audit_row_a_minute_per_client(client, store, clock):
+    for i in range(20):
+        r = client.get("/api/v1/tags", headers={"Authorization": f"Bearer stw_guess{i}"} if i % 2 else {})
+        assert r.status_code == 401
+    rows = api_calls(store)
+    assert len(rows) == 1 and rows[0][0] == "api"
+    assert json.loads(rows[0][2]) | {"client": None} == {"key": None, "status": 401, "people": 0, "calls": 1,
+                                                         "client": None}
+    clock.now += 61  # the minute is over: the next refusal writes one row for the 19 held and itself
+    client.get("/api/v1/customers/OID1/tags")
+    rows = api_calls(store)
+    assert len(rows) == 2 and json.loads(rows[1][2])["calls"] == 20
+    assert json.loads(rows[1][2])["client"] == "testclient"
+    for _ in range(5):  # held again ...
+        client.get("/api/v1/tags")
+    assert len(api_calls(store)) == 2
+    clock.now += 61  # ... and written with the next row the API writes, an allowed call's
+    assert client.get("/api/v1/tags", headers=key(store, "analyst", scopes="tags:read")).status_code == 200
+    details = [json.loads(d) for _, _, d in api_calls(store)[2:]]
+    assert sorted((d["status"], d.get("calls")) for d in details) == [(200, None), (401, 5)]
+
+
+def test_the_refusal_log_stays_bounded_without_losing_counts():
+    clock = Clock()
+    log = routes.RefusalLog(clock, max_held=3)
+    rows = [r for i in range(5) for r in log.refused(f"10.0.0.{i}", None, "GET /api/v1/tags", 401)]
+    assert len(rows) == 5 and len(log._held) == 3  # one row per new client; only three are remembered
+    for i in (2, 3, 4):  # held: their minute lasts
+        assert log.refused(f"10.0.0.{i}", None, "GET /api/v1/tags", 401) == []
+    rows += log.refused("10.0.0.0", None, "GET /api/v1/tags", 401)  # forgotten: a row again, another is let go
+    clock.now += 61
+    rows += log.due() + log.refused("10.0.0.9", None, "GET /api/v1/tags", 401)
+    assert sum(r[3] for r in rows) == 5 + 3 + 1 + 1  # every refusal is in some row: held counts let go too
+    assert len(log._held) <= 3
+
+
+# ---- an expiry date ends with that day in China time ---------------------------------------------------
+
+def test_an_expiry_date_is_the_end_of_that_day_in_china_time(store):
+    assert keys.parse_expiry("2027-01-31") == datetime(2027, 1, 31, 16, 0)  # 2027-02-01 00:00 Asia/Shanghai
+    assert keys.parse_expiry(date(2027, 1, 31)) == datetime(2027, 1, 31, 16, 0)
+    assert keys.parse_expiry("2027-01-31T09:30") == datetime(2027, 1, 31, 1, 30)  # China time
+    assert keys.parse_expiry("2027-01-31T09:30+00:00") == datetime(2027, 1, 31, 9, 30)
+    china_today = (utcnow() + timedelta(hours=8)).date()
+    keys.add(store, "admin", "today-only", "analyst", "tags:read", expires=china_today.isoformat())  # not refused
+    with store.cursor() as cur:
+        found = keys.get(cur, "today-only")
+    end = datetime.combine(china_today, time(16, 0))
+    assert found.expires_at == end
+    assert found.status(end - timedelta(seconds=1)) == "active" and found.status(end) == "expired"

@@ -34,7 +34,8 @@ def stored_bytes(path: Path) -> bytes:
 def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_path, capsys):
     db_path = store_with_admin(tmp_path)
     code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "crm-sync", "--role", "analyst", "--scopes",
-                       "customers:read,tags:read", "--expires", "2099-01-31", "--rate", "30", "--json", "--actor", "admin")
+                       "customers:read,tags:read", "--expires", "2099-01-31", "--rate", "30", "--purpose", "analytics",
+                       "--json", "--actor", "admin")
     assert code == 0
     shown = json.loads(out)
     assert shown["name"] == "crm-sync" and shown["key"].startswith("stw_") and len(shown["key"]) >= 40
@@ -43,9 +44,10 @@ def test_add_list_revoke_round_trip_and_the_key_is_never_stored_in_clear(tmp_pat
     listed = json.loads(out)
     assert code == 0 and len(listed) == 1
     row = listed[0]
-    assert (row["name"], row["role"], row["scopes"], row["status"], row["rate_per_minute"]) == \
-        ("crm-sync", "analyst", "tags:read,customers:read", "active", 30)
-    assert row["prefix"] == shown["key"][:12] and row["expires_at"].startswith("2099-01-31")
+    assert (row["name"], row["role"], row["scopes"], row["purpose"], row["status"], row["rate_per_minute"]) == \
+        ("crm-sync", "analyst", "tags:read,customers:read", "analytics", "active", 30)
+    assert row["prefix"] == shown["key"][:12]
+    assert row["expires_at"].startswith("2099-01-31 16:00")  # the end of that day in China time, stored as UTC
     assert shown["key"] not in out
 
     db = open_database(db_path)
@@ -75,6 +77,8 @@ def test_plain_add_prints_the_key_once_and_bad_input_is_one_line(tmp_path, capsy
     code, out, _ = run(capsys, "--db", db_path, "apikeys", "add", "mini", "--role", "steward", "--scopes", "tags:read",
                        "--actor", "admin")
     assert code == 0 and "stw_" in out and "shown once" in out
+    code, out, _ = run(capsys, "--db", db_path, "apikeys", "list")
+    assert "\tmarketing\t" in out  # the default purpose, shown in the list
     for args, message in ((("add", "x2", "--role", "analyst", "--scopes", "tags:write"), "Unknown scope"),
                           (("add", "mini", "--role", "analyst", "--scopes", "tags:read"), "already exists"),
                           (("add", "x3", "--role", "analyst", "--scopes", "tags:read", "--expires", "2001-01-01"),
@@ -91,3 +95,19 @@ def test_plain_add_prints_the_key_once_and_bad_input_is_one_line(tmp_path, capsy
 def test_serve_is_a_command_with_a_port():
     args = cli.build_parser().parse_args(["serve", "--port", "9123"])
     assert args.func is cmd_serve and args.port == 9123
+
+
+def test_add_refuses_an_admin_role_and_an_unknown_purpose(tmp_path, capsys):
+    db_path = store_with_admin(tmp_path)
+    for extra, message in ((("--role", "admin"), "invalid choice: 'admin'"),
+                           (("--role", "analyst", "--purpose", "guardian"), "invalid choice: 'guardian'")):
+        try:
+            code, _, err = run(capsys, "--db", db_path, "apikeys", "add", "x1", *extra, "--scopes", "tags:read",
+                               "--actor", "admin")
+        except SystemExit as exc:  # argparse refuses a choice before the command runs
+            code, err = exc.code, capsys.readouterr().err
+        assert code == 2 and message in err, err
+    db = open_database(db_path)
+    with db.cursor() as cur:
+        assert keys.list_keys(cur).empty
+    db.close()

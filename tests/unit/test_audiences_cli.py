@@ -79,7 +79,7 @@ def test_round_trip(db_path, tmp_path, capsys):
     (("count", "--rule", "SHAPE"), "Unknown field 'nope'"),
     (("count",), "Give a saved audience NAME or --rule"),
     (("count", "nobody"), "No saved audience 'nobody'"),
-    (("create", "x", "--rule", "GOOD", "--purpose", "marketing", "--actor", "ana"), "ana is analyst"),
+    (("create", "x", "--rule", "GOOD", "--purpose", "marketing", "--actor", "ana"), "ana (analyst) may not do this"),
     (("create", "x", "--rule", "MISSING", "--purpose", "marketing", "--actor", "s1"), "Cannot read the rule file"),
     (("create", "x", "--rule", "CYCLE", "--purpose", "marketing", "--actor", "s1"), "includes itself"),
     (("snapshot", "nobody", "--actor", "s1"), "No saved audience 'nobody'"),

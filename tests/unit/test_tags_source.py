@@ -11,6 +11,7 @@ import pytest
 
 from governance import pipeline
 from governance.access import auth
+from governance.store.errors import PermissionDenied
 from governance.tags import library, source_tags
 from governance.tags.definitions import AllowedValue, TagDefinition, TagError
 from helpers import run_cli
@@ -177,7 +178,7 @@ def test_refusals_say_what_is_wrong_in_one_line(store):
         assert message in str(exc.value) and "\n" not in str(exc.value)
     auth.create_user(store, "test", "analyst1", "analyst-pass-123", "analyst")
     for actor, message in (("analyst1", "needs the permission 'tags.source_map'"), ("nobody", "not an active")):
-        with pytest.raises(TagError, match=message):
+        with pytest.raises(PermissionDenied, match=message):
             source_tags.set_mapping(store, actor, "crm_members", "会员等级", {"金卡": "gold"}, "member_tier")
     with store.cursor() as cur:
         assert source_tags.mappings(cur).empty

@@ -32,4 +32,5 @@ CREATE TABLE activations (activation_id BIGINT PRIMARY KEY, audience VARCHAR NOT
 CREATE TABLE push_deliveries (activation_id BIGINT NOT NULL, attempt INTEGER NOT NULL, attempted_at TIMESTAMP NOT NULL, status_code INTEGER, ok BOOLEAN NOT NULL, response VARCHAR);
 
 -- API keys: only the SHA-256 of the key is kept; `prefix` (its first characters) names it in lists.
-CREATE TABLE api_keys (name VARCHAR PRIMARY KEY, key_hash VARCHAR NOT NULL UNIQUE, prefix VARCHAR NOT NULL, role VARCHAR NOT NULL, scopes VARCHAR[] NOT NULL, expires_at TIMESTAMP, rate_per_minute INTEGER NOT NULL, created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_by VARCHAR, revoked_at TIMESTAMP, last_used_at TIMESTAMP);
+-- A key reads for one consent purpose: people without a granted consent for it are not found.
+CREATE TABLE api_keys (name VARCHAR PRIMARY KEY, key_hash VARCHAR NOT NULL UNIQUE, prefix VARCHAR NOT NULL, role VARCHAR NOT NULL, scopes VARCHAR[] NOT NULL, purpose VARCHAR NOT NULL, expires_at TIMESTAMP, rate_per_minute INTEGER NOT NULL, created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_by VARCHAR, revoked_at TIMESTAMP, last_used_at TIMESTAMP);
