@@ -56,6 +56,8 @@ from governance.tags.conditions import Aggregate, aggregates_sql, compile_condit
 
 CHANNELS = ("sms", "wechat", "douyin_dmp", "databank", "tencent_ads", "csv", "xlsx")
 MOBILE_CHANNELS = ("sms", "douyin_dmp", "databank", "tencent_ads")
+# hashed mobiles handed to an ad platform, another personal-information handler: separate consent (PIPL Art. 23)
+THIRD_PARTY_CHANNELS = ("douyin_dmp", "databank", "tencent_ads")
 EXCLUSIONS = ("no_consent", "withdrawn", "minor", "erased", "no_contact")
 MOBILE_PATTERN = "(^| )1[3-9][0-9]{9}( |$)"  # one mainland mobile among the golden " | "-joined values
 # the built-in metric templates and the event aggregate each holds (tags/templates.py)
@@ -191,13 +193,20 @@ def contact_sql(channel: str, app_id: str | None = None) -> str:
             open_id = (f"g.oneid IN (SELECT c.oneid FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
                        f"WHERE s.wechat_open_id_status IN {VALID_SQL} AND s.wechat_app_id_status IN {VALID_SQL} "
                        f"AND s.wechat_app_id = {quote_literal(app_id)})")
-        else:
-            open_id = "g.wechat_open_id IS NOT NULL"
-        return f"({open_id} OR g.wechat_union_id IS NOT NULL)"
+            return f"({open_id} OR g.wechat_union_id IS NOT NULL)"
+        return "g.wechat_union_id IS NOT NULL"  # without an app id the file carries union_ids
     return "true"
 
 
-def consent_sql(purpose: str, people: str | None = None) -> str:
+def required_purposes(purpose: str, channel: str, sensitive: bool = False) -> tuple[str, ...]:
+    """The consents a person needs to be reached: the purpose's; for an ad-platform upload also
+    third-party sharing; for a rule reading a sensitive tag also the separate consent for sensitive tags."""
+    extra = ((consent.THIRD_PARTY,) if channel in THIRD_PARTY_CHANNELS else ()) + \
+        ((consent.SENSITIVE_TAGS,) if sensitive else ())
+    return (purpose, *(p for p in extra if p != purpose))
+
+
+def consent_sql(purpose: str, people: str | None = None, extra: tuple[str, ...] = ()) -> str:
     """One row per OneID with a consent record for `purpose` or the guardian's: `state`, the purpose's
     current state (consent_current: the newest record per OneID and purpose, by recorded_at then id; a
     grant past its expiry reads `expired`; NULL without a record) and `guardian`, whether the newest
@@ -205,14 +214,17 @@ def consent_sql(purpose: str, people: str | None = None) -> str:
     resolving every purpose: a record tied to an uploaded row belongs to that row's OneID in the
     crosswalk (else to its own oneid). `people`: only the OneIDs of this CTE or table."""
     p, guardian = quote_literal(purpose), quote_literal(consent.GUARDIAN)
+    others = [quote_literal(x) for x in extra]
     expired = "(r.state = 'granted' AND r.expires_at IS NOT NULL AND r.expires_at <= now()::TIMESTAMP)"
     records = (f"SELECT coalesce(c.oneid, r.oneid) AS oneid, r.purpose, r.id, r.recorded_at, "
                f"CASE WHEN {expired} THEN 'expired' ELSE r.state END AS state "
                f"FROM consent_records r LEFT JOIN crosswalk c ON c.batch_id = r.batch_id AND c.row_number = r.row_number "
-               f"WHERE r.purpose IN ({p}, {guardian})")
+               f"WHERE r.purpose IN ({', '.join([p, guardian, *others])})")
     narrowed = f" AND oneid IN (SELECT oneid FROM {people})" if people else ""
+    also = "".join(f", arg_max(state, (recorded_at, id)) FILTER (WHERE purpose = {x}) AS also{i}"
+                   for i, x in enumerate(others))
     return (f"SELECT oneid, arg_max(state, (recorded_at, id)) FILTER (WHERE purpose = {p}) AS state, "
-            f"arg_max(state = 'granted', (recorded_at, id)) FILTER (WHERE purpose = {guardian}) AS guardian "
+            f"arg_max(state = 'granted', (recorded_at, id)) FILTER (WHERE purpose = {guardian}) AS guardian{also} "
             f"FROM ({records}) WHERE oneid IS NOT NULL{narrowed} GROUP BY oneid")
 
 
@@ -224,13 +236,17 @@ def reasons_sql(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel
     check_purpose(purpose)
     contact = contact_sql(channel, app_id)
     plan = _Plan(cur, rule, as_of, ())
+    sensitive = any(t.sensitivity == "sensitive" for t in tag_library.computed(cur) if t.code in plan.aliases)
+    extra = required_purposes(purpose, channel, sensitive)[1:]
+    states = ["k.state", *(f"k.also{i}" for i in range(len(extra)))]
     matched = (f"{MATCHED} AS MATERIALIZED (SELECT g.oneid, g.is_minor, g.mobile, g.wechat_open_id, g.wechat_union_id "
                f"FROM {plan.source()} WHERE {plan.where})")
-    reason = ("CASE WHEN k.state IS NULL THEN 'no_consent' WHEN k.state <> 'granted' THEN 'withdrawn' "
+    reason = (f"CASE WHEN {' OR '.join(f'{x} IS NULL' for x in states)} THEN 'no_consent' "
+              f"WHEN {' OR '.join(f'{x} <> {chr(39)}granted{chr(39)}' for x in states)} THEN 'withdrawn' "
               "WHEN coalesce(g.is_minor, false) AND NOT coalesce(k.guardian, false) THEN 'minor' "
               f"WHEN NOT ({contact}) THEN 'no_contact' END")
     return (f"WITH {matched} SELECT g.oneid, {reason} AS reason FROM {MATCHED} g "
-            f"LEFT JOIN ({consent_sql(purpose, MATCHED)}) k ON k.oneid = g.oneid")
+            f"LEFT JOIN ({consent_sql(purpose, MATCHED, extra)}) k ON k.oneid = g.oneid")
 
 
 def eligible_sql(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str,

@@ -28,7 +28,8 @@ from governance.store.util import utcnow
 # Consent-bound purposes of processing, then the separate consents: sensitive personal information
 # (PIPL Art. 29; the purpose of each sensitive standard field: one for ID numbers, resident or other)
 # and a guardian's consent for a minor under 14 (Art. 31).
-PURPOSES = ("marketing", "analytics", "third_party_sharing")
+THIRD_PARTY = "third_party_sharing"  # providing data to another handler (PIPL Art. 23)
+PURPOSES = ("marketing", "analytics", THIRD_PARTY)
 SENSITIVE_CONSENT = {"id_card": "sensitive_id_card", "other_id": "sensitive_id_card"}
 GUARDIAN = "guardian"
 # The separate consent (Art. 29) a person gives before the values of their `sensitive` tags are served

@@ -452,6 +452,8 @@ CATALOGUE: dict[str, str] = {
     "Bad destination name {name!r}: use letters, digits, '.', '-' or '_' (at most 64).":
         "推送目的地名称“{name}”无效：只能使用字母、数字、“.”、“-”或“_”（最多 64 个字符）。",
     "Unknown destination kind {kind!r}; choose webhook or outbox.": "未知的推送目的地类型“{kind}”；请选择 webhook 或 outbox。",
+    "A {channel} file reaches people to market to them: it needs the purpose 'marketing', not {key!r}.":
+        "{channel} 文件用于营销触达，用途须为“营销”，不能是“{key}”。",
     "A webhook's secret is a secrets-file entry named webhook_…, not {secret_name!r}.":
         "Webhook 的签名密钥须是密钥文件中以 webhook_ 开头的条目，不能是“{secret_name}”。",
     "A webhook needs --secret-name: the secrets-file entry that signs its pushes.":

@@ -59,6 +59,7 @@ class Receiver(BaseHTTPRequestHandler):
 def audience_server(tmp_path, monkeypatch):
     from governance import pipeline
     from governance.audiences import library
+    from governance.privacy import consent
     from governance.tags import library as tags
 
     # the server, the CLI and this process read one secrets file: the test's, plus the webhook's key
@@ -80,6 +81,12 @@ def audience_server(tmp_path, monkeypatch):
         tags.ensure_builtins(cur)
     pipeline.load_demo(db, tmp_path / "demo")
     library.save(db, "admin", OTHER, {"field": "province", "eq": "广东省"}, "marketing")
+    # an ad-platform upload needs third-party sharing as well: every other marketing consenter gave it
+    with db.cursor() as cur:
+        marketing = [r[0] for r in cur.execute("SELECT oneid FROM consent_current WHERE purpose = 'marketing' "
+                                               "AND state = 'granted' ORDER BY oneid").fetchall()]
+    for oneid in marketing[::2]:
+        consent.grant(db, "admin", oneid, consent.THIRD_PARTY, method="written")
     db.close()
     made = cli(db_path, "destinations", "add", "e2e-hook", "--kind", "webhook", "--target", hook,
                "--secret-name", SECRET_NAME, "--actor", "admin")
@@ -206,6 +213,8 @@ def test_build_save_export_and_push_an_audience(audience_server, browser, tmp_pa
         saved = library.get(cur, NAME)
         eligible = cur.execute(f"SELECT g.oneid, g.mobile FROM golden_wide g WHERE g.oneid IN "
                                f"({audience_members.eligible_sql(cur, RULE, 'marketing', 'sms')})").fetchall()
+        uploadable = cur.execute(f"SELECT g.oneid, g.mobile FROM golden_wide g WHERE g.oneid IN "
+                                 f"({audience_members.eligible_sql(cur, RULE, 'marketing', 'douyin_dmp')})").fetchall()
         left_out = cur.execute(f"SELECT r.reason, g.mobile FROM ({audience_members.reasons_sql(cur, RULE, 'marketing', 'sms')}) r "
                                f"JOIN golden_wide g USING (oneid) WHERE r.reason IS NOT NULL").fetchall()
         overlap_both = library.overlap(cur, [NAME, OTHER]).query("a != b")["both"].iloc[0]
@@ -241,9 +250,12 @@ def test_build_save_export_and_push_an_audience(audience_server, browser, tmp_pa
     held_back = {m for _, mobile in left_out for m in MOBILE.findall(mobile or "")} - set(expected)
     assert held_back and not held_back & set(sms_lines)  # the rule matched them; the file leaves them out
 
-    # the DMP file: lower-case hex SHA-256 of those mobiles, one per line, no header
+    # the DMP file: lower-case hex SHA-256 of the mobiles of those who also allowed third-party sharing
+    shared = sorted({next(m.group() for v in mobile.split(" | ") if (m := MOBILE.fullmatch(v.strip())))
+                     for _, mobile in uploadable})
+    assert 0 < len(shared) < len(expected) and set(shared) < set(expected)
     dmp_lines = dmp.read_text(encoding="utf-8").splitlines()
-    assert sorted(dmp_lines) == sorted(hashlib.sha256(m.encode()).hexdigest() for m in expected)
+    assert sorted(dmp_lines) == sorted(hashlib.sha256(m.encode()).hexdigest() for m in shared)
     assert all(re.fullmatch(r"[0-9a-f]{64}", line) for line in dmp_lines)
 
     # the webhook got the DMP file once, signed with the secret from the secrets file
@@ -253,10 +265,10 @@ def test_build_save_export_and_push_an_audience(audience_server, browser, tmp_pa
     mac = hmac.new(audience_server["secret"].encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["x-steward-signature"], f"sha256={mac}")
     assert headers["x-steward-checksum"] == f"sha256={hashlib.sha256(body).hexdigest()}"
-    assert headers["x-steward-channel"] == "douyin_dmp" and headers["x-steward-rows"] == str(len(expected))
+    assert headers["x-steward-channel"] == "douyin_dmp" and headers["x-steward-rows"] == str(len(shared))
 
     assert [(c, n, d, s) for c, n, _, d, s in exports] == [
-        ("sms", len(expected), None, "written"), ("douyin_dmp", len(expected), None, "written"),
-        ("douyin_dmp", len(expected), "e2e-hook", "delivered")]
+        ("sms", len(expected), None, "written"), ("douyin_dmp", len(shared), None, "written"),
+        ("douyin_dmp", len(shared), "e2e-hook", "delivered")]
     assert exports[1][2] == exports[2][2] == hashlib.sha256(body).hexdigest()
     assert {"audience.save", "audience.export", "audience.push"} <= set(audited)

@@ -61,7 +61,8 @@ def store(tmp_path, monkeypatch):
         auth.create_user(db, "t", user, "a long enough password", role)
     pipeline.resolve(db, "t", use_model=False)
     for mobile in (*IN, "13811112222", "13522223333"):
-        consent.grant(db, "s1", oneid(db, mobile), "marketing", method="written")
+        for purpose in ("marketing", "third_party_sharing"):  # ad-platform uploads need both
+            consent.grant(db, "s1", oneid(db, mobile), purpose, method="written")
     request_id = dsr.create(db, "s1", "deletion", "赵敏", oneids=[oneid(db, "13522223333")])
     dsr.verify(db, "s1", request_id, "ID card checked at the counter")
     pipeline.delete_person(db, "s1", request_id)
@@ -126,6 +127,10 @@ def test_sms_needs_the_marketing_purpose_and_a_role_that_may_export(store, tmp_p
         export(store, tmp_path, "sms", purpose="analytics")
     with pytest.raises(ActivationError, match="consent purpose"):
         export(store, tmp_path, "sms", purpose="because")
+    for channel in ("wechat", "douyin_dmp", "databank", "tencent_ads"):  # the most-granted purpose is no way round
+        with pytest.raises(ActivationError, match="purpose 'marketing'"):
+            export(store, tmp_path, channel, purpose="analytics")
+    assert activation.check_request("steward", "csv", "analytics") == "analytics"  # an agency file: any purpose
     with pytest.raises(PermissionDenied):
         activation.export(store, "ana", "analyst", "everyone", "sms", "marketing", tmp_path / "a.txt")
     with pytest.raises(ActivationError, match="Unknown channel"):

@@ -112,11 +112,16 @@ def test_withdrawal_and_expiry_count_as_withdrawn_and_other_purposes_need_their_
 
 
 def test_contact_per_channel(store):
-    assert eligible(store, GD, "wechat") == {"孙丽", "郑敏"}  # an open_id, or a union_id
-    assert eligible(store, GD, "wechat", app_id=APP) == {"孙丽", "郑敏"}
+    assert eligible(store, GD, "wechat") == {"郑敏"}  # without an app id the file carries union_ids
+    assert eligible(store, GD, "wechat", app_id=APP) == {"孙丽", "郑敏"}  # an open_id of the app, or a union_id
     assert eligible(store, GD, "wechat", app_id="wx0000000000000000") == {"郑敏"}  # the open_id is of another app
+    for channel in ("douyin_dmp", "databank", "tencent_ads"):  # an upload is a provision: its own consent too
+        assert eligible(store, GD, channel) == set()
+        assert count(store, GD, channel).excluded["no_consent"] >= count(store, GD, "sms").excluded["no_consent"] + 3
+    consent.grant(store, "s1", oneid(store, "张伟"), "third_party_sharing", method="written")
     for channel in ("douyin_dmp", "databank", "tencent_ads"):
-        assert eligible(store, GD, channel) == {"张伟", "吴刚", "钱小红"}
+        assert eligible(store, GD, channel) == {"张伟"}
+    assert eligible(store, GD, "sms") == {"张伟", "吴刚", "钱小红"}
     assert eligible(store, GD, "csv") == {"张伟", "吴刚", "钱小红", "孙丽", "郑敏"}
     with pytest.raises(AudienceError, match="Unknown channel"):
         count(store, GD, "fax")
@@ -295,3 +300,26 @@ def test_sample_is_masked_by_role_and_breakdowns_count_members(store):
         assert library.breakdown(cur, GD, "marketing", "csv", "age_band")["members"].sum() == 5
         with pytest.raises(AudienceError, match="Unknown breakdown"):
             library.breakdown(cur, GD, "marketing", "csv", "shoe_size")
+
+
+def test_a_rule_reading_a_sensitive_tag_needs_the_separate_consent(store):
+    """A sensitive tag (PIPL Art. 28–29) selects only people who gave the separate consent for it,
+    also when it is read through a nested audience."""
+    from governance.tags import library as tag_library
+    from governance.tags.definitions import TagDefinition
+    auth.create_user(store, "t", "adm", "a long enough password", "admin")
+    tag = TagDefinition("health_interest", "健康关注", "Health interest", "preference", "boolean",
+                        {"when": {"field": "record_count", "gte": 1}}, "关注健康类商品的客户。", sensitivity="sensitive")
+    tag_library.save(store, "s1", tag, "首版")
+    tag_library.submit(store, "s1", tag.code)
+    tag_library.approve(store, "adm", tag.code, "核对无误")
+    pipeline.refresh_tags(store, "t")
+    rule = {"all": [GD, {"tag": "health_interest", "eq": True}]}
+    assert eligible(store, GD) == {"张伟", "吴刚", "钱小红"}
+    assert eligible(store, rule) == set()
+    consent.grant(store, "s1", oneid(store, "张伟"), consent.SENSITIVE_TAGS, method="written")
+    assert eligible(store, rule) == {"张伟"}
+    library.save(store, "s1", "health", rule, "marketing")
+    assert eligible(store, {"audience": "health"}) == {"张伟"}
+    assert members.required_purposes("marketing", "douyin_dmp", sensitive=True) == (
+        "marketing", consent.THIRD_PARTY, consent.SENSITIVE_TAGS)

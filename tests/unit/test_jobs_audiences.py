@@ -88,7 +88,7 @@ def test_the_library_refuses_it_too_when_the_job_runs(db, monkeypatch):
 def test_a_push_job_sends_the_file_and_keeps_the_outcome(db, monkeypatch):
     monkeypatch.setattr(push, "BACKOFF_SECONDS", 0.0)
     with Receiver([503]) as receiver:
-        push.add_destination(db, "adm", "hook", "webhook", receiver.url, "hook_key")
+        push.add_destination(db, "adm", "hook", "webhook", receiver.url, "webhook_hook")
         job_id = kinds.audience_push(db, "s1", "steward", "everyone", "hook")
         assert job_of(db, job_id).result == {"audience": "everyone", "destination": "hook", "channel": "sms"}
         assert receiver.requests == []  # nothing sent when queued
