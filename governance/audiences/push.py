@@ -252,6 +252,20 @@ def _outbox_manifest(result: activation.ActivationResult, tgt: activation.Target
             "created_at": utcnow().isoformat(timespec="seconds")}
 
 
+KEEP_HOURS = 24  # activation files beside the store hold identifiers: downloaded at once, then removed
+
+
+def sweep_spool(folder: Path, keep_hours: float = KEEP_HOURS) -> int:
+    """Remove activation files older than `keep_hours` from the folder beside the store (a download not
+    fetched in time, a webhook file a killed process left behind); returns how many."""
+    cutoff, removed = time.time() - keep_hours * 3600, 0
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def spool_dir(db: Database) -> Path:
     """Where a webhook's file waits while it is sent: next to the store, readable only by the server's user."""
     path = db.path.parent / "activations"
@@ -279,6 +293,7 @@ def push(db: Database, actor: str, role: str | None, name: str, destination: str
         check_webhook_url(dest.target)
         webhook_secret(dest.secret_name or "")  # before any file is written
         folder = spool_dir(db)
+        sweep_spool(folder)
     else:
         folder = Path(dest.target)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)

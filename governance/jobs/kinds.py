@@ -180,6 +180,7 @@ def latest_of(db: Database, kind: str, user: str, active: bool = False) -> jobs.
 def activation_path(db: Database, name: str, channel: str) -> Path:
     """A new file in the activations folder beside the store (private to the server's user)."""
     folder = push.spool_dir(db)
+    push.sweep_spool(folder)
     first = activation.file_name(name, channel)
     out, n = folder / first, 1
     while out.exists():

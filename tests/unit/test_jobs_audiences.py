@@ -4,6 +4,8 @@ started it gets the file; a request without the permission is refused before any
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from dataclasses import replace
 
 import pytest
@@ -56,6 +58,17 @@ def test_an_export_job_writes_the_file_beside_the_store_and_records_the_activati
     kinds.audience_export(db, "s1", "steward", "everyone", "douyin_dmp", "marketing", hash="md5")
     jobs.runner(db).drain()
     assert len({r[4] for r in _activations(db)}) == 3 == len(list(push.spool_dir(db).glob("*.txt")))
+
+
+def test_activation_files_older_than_a_day_are_removed_when_the_next_one_is_written(db):
+    folder = push.spool_dir(db)
+    stale, fresh = folder / "old-sms.txt", folder / "recent-sms.txt"
+    for path, hours in ((stale, push.KEEP_HOURS + 1), (fresh, 1)):
+        path.write_text("13800000000\n", encoding="utf-8")
+        os.utime(path, (time.time() - hours * 3600,) * 2)
+    kinds.audience_export(db, "s1", "steward", "everyone", "sms", "marketing")
+    jobs.runner(db).drain()
+    assert not stale.exists() and fresh.exists()
 
 
 def test_a_role_without_the_permission_is_refused_before_anything_is_queued(db, tmp_path):
