@@ -127,8 +127,7 @@ def _events_sql(aggregates: list[Aggregate], as_of: date) -> str:
     matched to the crosswalk (materialized, so the few events meet the crosswalk rather than every
     crosswalk row the events), then grouped by OneID."""
     d = date_literal(as_of)
-    where = [f"CAST(e.event_time AS DATE) <= {d}", "e.superseded_at IS NULL",
-             "coalesce(e.order_status, 'completed') IN ('completed', 'other')"]
+    where = [f"CAST(e.event_time AS DATE) <= {d}", templates.COMPLETED]
     if all(a.days for a in aggregates):
         where.append(f"CAST(e.event_time AS DATE) > {d} - {max(int(a.days or 0) for a in aggregates)}")
     channels = any(a.channels for a in aggregates)
