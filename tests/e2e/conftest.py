@@ -26,6 +26,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    """Wait for the server at `url` to answer its health check; fail the test with its log if it does not."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail("the server did not start:\n" + log.read_text())
+
+
 def seed_users(db_path: Path):
     """A fresh store with one user per role; returns it open (close it before serving)."""
     from governance.access import auth
@@ -48,16 +61,7 @@ def serve(db_path: Path, tmp_path: Path):
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start:\n" + (tmp_path / "server.log").read_text())
+    wait_until_healthy(url, proc, tmp_path / "server.log")
 
     def stop() -> None:
         """Stop the server (it holds the DuckDB file) so the test can open the store."""

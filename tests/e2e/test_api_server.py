@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, seed_users
+from conftest import _free_port, seed_users, wait_until_healthy
 
 from governance import pipeline
 from governance.access import masking
@@ -65,16 +64,7 @@ def served(tmp_path):
                              "--address", "127.0.0.1"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start:\n" + (tmp_path / "server.log").read_text())
+    wait_until_healthy(url, proc, tmp_path / "server.log")
     try:
         yield {"url": url, "db_path": db_path, "key": json.loads(made.stdout)["key"], "mobile": mobile,
                "oneid": oneid, "masked": masked, "proc": proc}
