@@ -8,6 +8,7 @@ import hmac
 import io
 import json
 import os
+import shutil
 import stat
 import threading
 import zipfile
@@ -25,6 +26,7 @@ from governance.audiences.push import PushError
 from governance.privacy import consent, dsr
 from governance.store.config import secrets_path
 from governance.store.errors import ConfigError, PermissionDenied
+from governance.store.storage import open_database
 
 APP = "wx0123456789abcdef"
 SHOP = ("订单号,姓名,手机号,城市,出生日期,实付金额,下单时间,订单状态\n"
@@ -45,28 +47,41 @@ EVERYONE = {"field": "channel_count", "gte": 1}
 SECRET = "test-webhook-secret-不要外传"
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    # a secrets file of this test's own, with the webhook's secret beside the usual ones
-    secrets = tmp_path / "secrets.toml"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The store every test starts from, built once per module; each test gets its own copy. A secrets
+    file of the module's own holds the webhook's secret beside the usual ones."""
+    folder = tmp_path_factory.mktemp("activation_template")
+    secrets = folder / "secrets.toml"
     secrets.write_text(secrets_path().read_text(encoding="utf-8") + f'webhook_hook = "{SECRET}"\n', encoding="utf-8")
-    monkeypatch.setenv("STEWARD_SECRETS_FILE", str(secrets))
-    from governance.store.storage import open_database
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEWARD_SECRETS_FILE", str(secrets))
+        db = open_database(folder / "store" / "test.duckdb")
+        for name, text, channel in (("shop", SHOP, "tmall"), ("mp", WECHAT, "wechat_mp")):
+            path = folder / f"{name}.csv"
+            path.write_text(text, encoding="utf-8")
+            pipeline.load_file(db, "t", path, source=name, channel=channel)
+        for user, role in (("s1", "steward"), ("ana", "analyst"), ("adm", "admin")):
+            auth.create_user(db, "t", user, "a long enough password", role)
+        pipeline.resolve(db, "t", use_model=False)
+        for mobile in (*IN, "13811112222", "13522223333"):
+            for purpose in ("marketing", "third_party_sharing"):  # ad-platform uploads need both
+                consent.grant(db, "s1", oneid(db, mobile), purpose, method="written")
+        request_id = dsr.create(db, "s1", "deletion", "赵敏", oneids=[oneid(db, "13522223333")])
+        dsr.verify(db, "s1", request_id, "ID card checked at the counter")
+        pipeline.delete_person(db, "s1", request_id)
+        library.save(db, "s1", "everyone", EVERYONE, "marketing")
+        db.checkpoint()
+        db.close()
+    return folder
+
+
+@pytest.fixture
+def store(template, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEWARD_SECRETS_FILE", str(template / "secrets.toml"))
+    (tmp_path / "store").mkdir()
+    shutil.copy(template / "store" / "test.duckdb", tmp_path / "store" / "test.duckdb")
     db = open_database(tmp_path / "store" / "test.duckdb")
-    for name, text, channel in (("shop", SHOP, "tmall"), ("mp", WECHAT, "wechat_mp")):
-        path = tmp_path / f"{name}.csv"
-        path.write_text(text, encoding="utf-8")
-        pipeline.load_file(db, "t", path, source=name, channel=channel)
-    for user, role in (("s1", "steward"), ("ana", "analyst"), ("adm", "admin")):
-        auth.create_user(db, "t", user, "a long enough password", role)
-    pipeline.resolve(db, "t", use_model=False)
-    for mobile in (*IN, "13811112222", "13522223333"):
-        for purpose in ("marketing", "third_party_sharing"):  # ad-platform uploads need both
-            consent.grant(db, "s1", oneid(db, mobile), purpose, method="written")
-    request_id = dsr.create(db, "s1", "deletion", "赵敏", oneids=[oneid(db, "13522223333")])
-    dsr.verify(db, "s1", request_id, "ID card checked at the counter")
-    pipeline.delete_person(db, "s1", request_id)
-    library.save(db, "s1", "everyone", EVERYONE, "marketing")
     yield db
     db.close()
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -15,6 +17,7 @@ from governance.access import auth, masking
 from governance.api import keys, routes
 from governance.audiences import library as audience_library
 from governance.privacy import consent, dsr
+from governance.store.storage import open_database
 from governance.store.util import utcnow
 from governance.tags import library as tag_library
 from governance.tags.definitions import Category, TagDefinition
@@ -50,8 +53,26 @@ def _publish(db, tag: TagDefinition) -> None:
     tag_library.approve(db, "admin", tag.code, "核对无误")
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The store every test starts from, built once per module (each test gets its own copy)."""
+    folder = tmp_path_factory.mktemp("api_template")
+    db = open_database(folder / "test.duckdb")
+    build(db, folder)
+    db.checkpoint()
+    db.close()
+    return folder / "test.duckdb"
+
+
 @pytest.fixture
-def store(db, tmp_path):
+def store(template, tmp_path):
+    shutil.copy(template, tmp_path / "test.duckdb")
+    db = open_database(tmp_path / "test.duckdb")
+    yield db
+    db.close()
+
+
+def build(db, tmp_path: Path):
     for role in ("admin", "steward"):
         auth.create_user(db, "test", role, f"{role}-pass-123", role)
     rows = "".join(f"{c},{n},{m},{i},{o},{APP_ID if o else ''},{u}\n" for c, n, m, i, o, u in PEOPLE)

@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from test_activation import IN, SECRET, Receiver, store  # noqa: F401 (store: the fixture)
+from test_activation import IN, SECRET, Receiver, store, template  # noqa: F401 (the fixtures)
 from test_jobs import job_of
 
 from governance.audiences import push
