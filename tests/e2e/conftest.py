@@ -39,6 +39,17 @@ def wait_until_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: flo
     pytest.fail("the server did not start:\n" + log.read_text())
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a server the test started, killing it if it does not stop within 15 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def seed_users(db_path: Path):
     """A fresh store with one user per role; returns it open (close it before serving)."""
     from governance.access import auth
@@ -65,13 +76,7 @@ def serve(db_path: Path, tmp_path: Path):
 
     def stop() -> None:
         """Stop the server (it holds the DuckDB file) so the test can open the store."""
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
     try:
         yield {"url": url, "db_path": db_path, "stop": stop}

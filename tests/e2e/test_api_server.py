@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, seed_users, wait_until_healthy
+from conftest import _free_port, seed_users, stop_process, wait_until_healthy
 
 from governance import pipeline
 from governance.access import masking
@@ -69,13 +69,7 @@ def served(tmp_path):
         yield {"url": url, "db_path": db_path, "key": json.loads(made.stdout)["key"], "mobile": mobile,
                "oneid": oneid, "masked": masked, "proc": proc}
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         log.close()
 
 
