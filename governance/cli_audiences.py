@@ -154,7 +154,8 @@ def cmd_count(args, db) -> int:
         print(json.dumps(found.as_json(), ensure_ascii=False))
         return 0
     print(f"members: {found.members:,} ({purpose}, {args.channel})")
-    print("excluded: " + ", ".join(f"{k} {v:,}" for k, v in found.as_json()["excluded"].items()))
+    # the reasons in words (no_contact -> no contact): the --json keys are the codes
+    print("excluded: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in found.as_json()["excluded"].items()))
     return 0
 
 

@@ -1401,6 +1401,13 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "The key reads only people with a granted, unexpired consent for this purpose; anyone "
                              "else answers as unknown (404)."),
     "apikeys.col.purpose": ("用途", "Purpose"),
+    # --- audiences polish ---
+    "audiences.needs_marketing": ("“{channel}”文件用于营销触达，用途须为“营销”，不能是“{purpose}”。",
+                                  "Files for {channel} reach people to market to them: choose the purpose Marketing, "
+                                  "not {purpose}."),
+    "audiences.needs_unmasked": ("“{channel}”文件包含身份标识，需要查看明文个人信息的权限。",
+                                 "Files for {channel} carry identifiers: they need the permission to see unmasked "
+                                 "personal information."),
 }
 
 

@@ -17,6 +17,7 @@ decisions wait. Steps that take `progress` call it as progress(fraction 0..1, st
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from governance.quality import profile
 from governance.sources import ingest
 from governance.standardize import engine
 from governance.store.chaos import chaos_point
-from governance.store.errors import DuplicateFileError, GovernanceError
+from governance.store.errors import DuplicateFileError, GovernanceError, log_incident
 from governance.store.storage import Database, one, scalar
 from governance.tags import compute as tag_compute
 from governance.tags import library as tag_library
@@ -44,6 +45,8 @@ Progress = Callable[[float, str], None]  # progress(fraction 0..1, stage), as th
 
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 20261129
+
+_log = logging.getLogger(__name__)
 
 
 # ---- loading and standardizing -------------------------------------------------------------
@@ -291,13 +294,34 @@ def refresh_tags(db: Database, actor: str, as_of=None, full: bool = False, progr
     """Compute the published tags as of `as_of` (default: today in China time, or the latest date
     they were computed for if that is later) for the OneIDs whose golden record changed, or in full;
     then record the governance scorecard under `trigger`. The built-in tags are installed first.
-    `codes` computes only those tags (in full)."""
+    `codes` computes only those tags (in full). Once the tags have committed, the dynamic audiences
+    are refreshed in a transaction of their own (`_audiences_after_tags`); inside a caller's
+    transaction (the tags commit with it) they are refreshed in that transaction, as part of its step."""
+    nested = db.in_transaction
     with db.transaction() as cur:
         tag_library.ensure_builtins(cur)
         result = tag_compute.compute(db, actor, as_of=as_of, full=full, progress=progress, codes=codes)
         scorecard.record(cur, trigger)
-        refresh_audiences(db, actor)
+        if nested:  # no commit of the tags comes before the caller's, so the step stays one unit
+            refresh_audiences(db, actor)
+    if not nested:
+        _audiences_after_tags(db, actor)
     return result
+
+
+def _audiences_after_tags(db: Database, actor: str) -> str | None:
+    """Refresh the dynamic audiences after the tags committed. A failure (say a DuckDB error) rolls
+    back only this refresh: the tags stay, the audiences keep their previous members, the traceback
+    goes to the incident log and one line to the log; returns that line (None when it worked)."""
+    try:
+        refresh_audiences(db, actor)
+    except Exception as exc:  # anything: the committed tags must not depend on it
+        incident, path = log_incident(exc, db.path.parent)
+        line = (f"The tags are saved but the audiences were not refreshed ({type(exc).__name__}); they keep "
+                f"their members until the next refresh. Incident {incident}, details in {path}.")
+        _log.warning(line)
+        return line
+    return None
 
 
 def refresh_audiences(db: Database, actor: str, names: list[str] | None = None) -> dict[str, int]:

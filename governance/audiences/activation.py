@@ -96,6 +96,16 @@ class Target:
 MESSAGE_CHANNELS = ("wechat", "douyin_dmp", "databank", "tencent_ads")  # like sms: marketing only
 
 
+def needs_marketing(channel: str) -> bool:
+    """Whether a file for the channel reaches people to market to them (its purpose must be marketing)."""
+    return channel == "sms" or channel in MESSAGE_CHANNELS
+
+
+def carries_identifiers(channel: str, masked: bool = True) -> bool:
+    """Whether a file for the channel holds identifiers (exporting it needs `pii.unmasked`)."""
+    return channel not in ("csv", "xlsx") or not masked
+
+
 def wechat_apps(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """The WeChat app ids that issued a usable open_id (a wechat file is per app id)."""
     return [r[0] for r in cur.execute(
@@ -118,11 +128,10 @@ def check_request(role: str | None, channel: str, purpose: str | None, hash: str
                               f"not {purpose!r}.")
     if channel == "sms" and key != "marketing":
         raise ActivationError(f"An SMS file needs the purpose 'marketing' (granted marketing consent), not {key!r}.")
-    if channel in MESSAGE_CHANNELS and key != "marketing":  # reaching a person to sell is marketing, whatever is typed
+    if needs_marketing(channel) and key != "marketing":  # reaching a person to sell is marketing, whatever is typed
         raise ActivationError(f"A {channel} file reaches people to market to them: it needs the purpose "
                               f"'marketing', not {key!r}.")
-    needs_identifier = channel not in ("csv", "xlsx") or not masked
-    if needs_identifier and not auth.can(role, "pii.unmasked"):
+    if carries_identifiers(channel, masked) and not auth.can(role, "pii.unmasked"):
         raise PermissionDenied(f"A {channel} file carries identifiers; it needs the permission 'pii.unmasked'.")
     return key
 

@@ -304,8 +304,9 @@ def overlap(cur: duckdb.DuckDBPyConnection, names: list[str]) -> pd.DataFrame:
 # ---- a live rule: sample and breakdown -------------------------------------------------------------
 
 def sample(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str, role: str,
-           n: int = 10) -> pd.DataFrame:
-    """Up to `n` eligible members (a stable pick by a hash of the OneID), masked as `role` sees them."""
+           n: int = 10, app_id: str | None = None) -> pd.DataFrame:
+    """Up to `n` eligible members (a stable pick by a hash of the OneID), masked as `role` sees them.
+    `app_id`: the WeChat app whose open_ids count as a contact, as for the count (members.eligible_sql)."""
     if role not in auth.ROLES:
         raise AudienceError(f"Unknown role {role!r}.")
     policy = masking.load_policy(cur, secret("hmac_key"))
@@ -313,22 +314,24 @@ def sample(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str
         masking.set_sql_key(cur, policy.key)  # for `hash` rules
     columns = ", ".join(f"{masking.sql_mask_value(f, f'g.{c}', role, policy) if f else f'g.{c}'} AS {c}"
                         for c, f in SAMPLE_COLUMNS)
-    eligible = members_mod.eligible_sql(cur, rule, purpose, channel)
+    eligible = members_mod.eligible_sql(cur, rule, purpose, channel, app_id)
     return cur.execute(f"SELECT {columns}, g.age_band, array_to_string(g.channels, ',') AS channels "
                        f"FROM golden_wide g SEMI JOIN ({eligible}) e ON e.oneid = g.oneid "
                        f"ORDER BY hash(g.oneid), g.oneid LIMIT ?", [max(0, int(n))]).df()
 
 
-def breakdown(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str, by: str) -> pd.DataFrame:
+def breakdown(cur: duckdb.DuckDBPyConnection, rule: Any, purpose: str, channel: str, by: str,
+              app_id: str | None = None) -> pd.DataFrame:
     """Eligible members per province, age band (the `age_band` tag, else the golden age band) or
-    channel (a person counts under each of their channels): columns value, members."""
+    channel (a person counts under each of their channels): columns value, members. `app_id`: as
+    for `sample`."""
     if by not in BREAKDOWNS:
         raise AudienceError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.")
     value = {"province": "g.province",
              "age_band": "coalesce((SELECT v.value FROM tag_values v WHERE v.oneid = g.oneid "
                          "AND v.tag_code = 'age_band'), g.age_band)",
              "channel": "unnest(g.channels)"}[by]
-    eligible = members_mod.eligible_sql(cur, rule, purpose, channel)
+    eligible = members_mod.eligible_sql(cur, rule, purpose, channel, app_id)
     return cur.execute(f"SELECT value, count(*) AS members FROM (SELECT {value} AS value FROM golden_wide g "
                        f"SEMI JOIN ({eligible}) e ON e.oneid = g.oneid) GROUP BY value "
                        f"ORDER BY members DESC, value NULLS LAST").df()

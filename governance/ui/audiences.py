@@ -260,11 +260,11 @@ def explore(ctx: PageContext, draft: Draft) -> None:
     if c1.button(ctx.t("audiences.sample_button", n=SAMPLE_ROWS), key="aud_sample_button"):
         with ctx.db.cursor() as cur:
             cache["sample"] = run_step(library.sample, cur, draft.rule, draft.purpose, draft.channel, ctx.user.role,
-                                       SAMPLE_ROWS)
+                                       SAMPLE_ROWS, app_id=draft.app_id)
     if c2.button(ctx.t("audiences.breakdown_button"), key="aud_breakdown_button"):
         with ctx.db.cursor() as cur:
-            found = {by: run_step(library.breakdown, cur, draft.rule, draft.purpose, draft.channel, by)
-                     for by in library.BREAKDOWNS}
+            found = {by: run_step(library.breakdown, cur, draft.rule, draft.purpose, draft.channel, by,
+                                  app_id=draft.app_id) for by in library.BREAKDOWNS}
         cache["breakdown"] = {by: f for by, f in found.items() if f is not None}
     sample = cache.get("sample")
     if sample is not None:
@@ -472,6 +472,16 @@ def _activation_options(ctx: PageContext, channel: str, apps: list[str]) -> dict
     return options
 
 
+def refusal(ctx: PageContext, channel: str, purpose: str, masked: bool = True) -> str | None:
+    """Why the library would refuse this file (activation.check_request), in the UI language with the
+    channel and purpose as labels; None when it is allowed."""
+    if activation.needs_marketing(channel) and purpose != "marketing":
+        return ctx.t("audiences.needs_marketing", channel=channel_name(ctx, channel), purpose=purpose_name(ctx, purpose))
+    if activation.carries_identifiers(channel, masked) and not ctx.can("pii.unmasked"):
+        return ctx.t("audiences.needs_unmasked", channel=channel_name(ctx, channel))
+    return None
+
+
 def activate(ctx: PageContext) -> None:
     """Write an audience's file for a channel and purpose, offer it for download, or push it. Both run
     as background jobs: the page follows this user's latest one and shows its outcome once done."""
@@ -494,14 +504,19 @@ def activate(ctx: PageContext) -> None:
                            format_func=lambda p: purpose_name(ctx, p))
     options = _activation_options(ctx, channel, apps)
     st.caption(ctx.t("audiences.activation_rules"))
+    refused = refusal(ctx, channel, purpose, options["masked"])
+    if refused:  # said before a click, with labels, rather than as the library's English refusal
+        st.warning(refused)
     writing = _latest(ctx, "audience_export", active=True) is not None
-    if st.button(ctx.t("audiences.export_button"), key="aud_export_button", type="primary", disabled=writing):
+    if st.button(ctx.t("audiences.export_button"), key="aud_export_button", type="primary",
+                 disabled=writing or refused is not None):
         if run_step(job_kinds.audience_export, ctx.db, ctx.user.username, ctx.user.role, name, channel, purpose,
                     app_id=options["app_id"], hash=options["hash"], masked=options["masked"],
                     fields=options["fields"]) is not None:
             st.rerun()  # the progress below and the job panel show it from the next run on
     if writing:
-        st.caption(ctx.t("audiences.export_in_background"))
+        with st.status(ctx.t("audiences.exporting"), state="running"):
+            st.caption(ctx.t("audiences.export_in_background"))
     finished = ui_jobs.follow(lambda: _latest(ctx, "audience_export"))
     # the file is found from the job's row, for the user who started it only, never from the client
     path = job_kinds.result_file(ctx.db, finished, ctx.user.username, ctx.user.role)
@@ -512,7 +527,7 @@ def activate(ctx: PageContext) -> None:
                            mime=push.MIME.get(path.suffix.lstrip("."), "application/octet-stream"), on_click="ignore",
                            key="aud_download")
     if destinations is not None:
-        push_section(ctx, name, channel, purpose, options, destinations)
+        push_section(ctx, name, channel, purpose, options, destinations, refused=refused is not None)
     with ctx.db.cursor() as cur:
         recent = activation.activations(cur, name, limit=20)
     if not recent.empty:
@@ -527,8 +542,9 @@ def activate(ctx: PageContext) -> None:
 
 
 def push_section(ctx: PageContext, name: str, channel: str, purpose: str, options: dict[str, Any],
-                 destinations: pd.DataFrame) -> None:
-    """Send the same file to an admin-configured destination; the outcome and every attempt."""
+                 destinations: pd.DataFrame, refused: bool = False) -> None:
+    """Send the same file to an admin-configured destination; the outcome and every attempt. `refused`:
+    the file cannot be written as chosen (the reason is shown above)."""
     st.subheader(ctx.t("audiences.push_title"))
     enabled = destinations[destinations["enabled"].astype(bool)] if not destinations.empty else destinations
     if enabled.empty:
@@ -538,12 +554,13 @@ def push_section(ctx: PageContext, name: str, channel: str, purpose: str, option
     destination = st.selectbox(ctx.t("audiences.destination"), list(kinds), key="aud_push_destination",
                                format_func=lambda d: f"{d} · {rb.code_label(ctx, 'audiences.destination.', kinds[d])}")
     pushing = _latest(ctx, "audience_push", active=True) is not None
-    if st.button(ctx.t("audiences.push_button"), key="aud_push_button", disabled=pushing):
+    if st.button(ctx.t("audiences.push_button"), key="aud_push_button", disabled=pushing or refused):
         if run_step(job_kinds.audience_push, ctx.db, ctx.user.username, ctx.user.role, name, destination,
                     channel=channel, purpose=purpose, app_id=options["app_id"], hash=options["hash"]) is not None:
             st.rerun()
     if pushing:
-        st.caption(ctx.t("audiences.push_in_background"))
+        with st.status(ctx.t("audiences.pushing"), state="running"):
+            st.caption(ctx.t("audiences.push_in_background"))
     done = ui_jobs.follow(lambda: _latest(ctx, "audience_push"))
     outcome = done.result if done is not None else {}
     if "activation_id" not in outcome:

@@ -18,7 +18,7 @@ import ast
 import re
 from string import Formatter
 
-from governance.i18n import column_label, value_label
+from governance.i18n import TEXTS, column_label, value_label
 from governance.store.schema import channel_label
 
 _RULE = "A custom rule is one expression over this record's columns: "
@@ -428,13 +428,13 @@ CATALOGUE: dict[str, str] = {
     # audiences: activation files
     "Exporting an audience needs the permission 'audiences.export' (stewards and admins).":
         "导出人群需要“audiences.export”权限（数据管家和管理员拥有）。",
-    "Unknown hash {hash!r}; choose md5 or sha256.": "未知的哈希算法“{hash}”；请选择 md5 或 sha256。",
+    "Unknown hash {hash!r}; choose md5 or sha256.": "未知的哈希算法“{hash}”；请选择 MD5 或 SHA-256。",
     "An activation needs a consent purpose ({purposes}), not {purpose!r}.":
         "激活文件需要一个同意目的（{purposes}），而不是“{purpose}”。",
     "An SMS file needs the purpose 'marketing' (granted marketing consent), not {purpose!r}.":
         "短信文件需要“营销”目的（须已授予营销同意），而不是“{purpose}”。",
     "A {channel} file carries identifiers; it needs the permission 'pii.unmasked'.":
-        "{channel} 文件包含身份标识，需要“pii.unmasked”权限。",
+        "“{channel}”文件包含身份标识，需要“pii.unmasked”权限。",
     "The snapshot audience {name!r} has no snapshot yet; take one first.": "快照人群“{name}”还没有快照，请先生成快照。",
     "The channel {channel!r} is written through the export machinery.": "渠道“{channel}”的文件通过数据导出功能写出。",
     "--app-id applies to the wechat channel only.": "--app-id 只适用于微信渠道。",
@@ -452,8 +452,8 @@ CATALOGUE: dict[str, str] = {
     "Bad destination name {name!r}: use letters, digits, '.', '-' or '_' (at most 64).":
         "推送目的地名称“{name}”无效：只能使用字母、数字、“.”、“-”或“_”（最多 64 个字符）。",
     "Unknown destination kind {kind!r}; choose webhook or outbox.": "未知的推送目的地类型“{kind}”；请选择 webhook 或 outbox。",
-    "A {channel} file reaches people to market to them: it needs the purpose 'marketing', not {key!r}.":
-        "{channel} 文件用于营销触达，用途须为“营销”，不能是“{key}”。",
+    "A {channel} file reaches people to market to them: it needs the purpose 'marketing', not {purpose!r}.":
+        "“{channel}”文件用于营销触达，用途须为“营销”，不能是“{purpose}”。",
     "A webhook's secret is a secrets-file entry named webhook_…, not {secret_name!r}.":
         "Webhook 的签名密钥须是密钥文件中以 webhook_ 开头的条目，不能是“{secret_name}”。",
     "A webhook needs --secret-name: the secrets-file entry that signs its pushes.":
@@ -535,8 +535,9 @@ def _unquote(value: str, quote: str) -> str:
 def _label(column: str, value: str) -> str:
     if column == "field":
         return column_label(value, "zh")
-    if column == "channel":
-        return channel_label(value, "zh")
+    if column == "channel":  # a source's channel, else an audience's (sms, douyin_dmp, …)
+        source = channel_label(value, "zh")
+        return source if source != value else TEXTS.get(f"audiences.channel.{value}", (value,))[0]
     shown = value_label(column, value, "zh")
     return shown if isinstance(shown, str) else value
 

@@ -55,6 +55,7 @@ PRODUCT_NAMES = frozenset({
     "PIPIA", "log2", "GB",  # GB: a national standard's number (GB/T 2261.1)
     "PSI", "RFM",  # the population stability index and the RFM model, known by these names
     "API",  # API keys (API 密钥), as Chinese software names them
+    "MD5",  # the activation files' hash (SHA-256 reads as SHA above)
 })
 # Table columns whose cells are data (typed, uploaded or derived from what was uploaded), not UI text.
 DATA_COLUMNS = frozenset(FIELD_NAMES) | frozenset(EVENT_FIELD_NAMES) | frozenset({

@@ -58,7 +58,7 @@ def test_round_trip(db_path, tmp_path, capsys):
     assert code == 0 and json.loads(out)["members"] == 2 and list(json.loads(out)["excluded"]) == [
         "no_consent", "withdrawn", "minor", "erased", "no_contact"]
     code, out, _ = call(db_path, capsys, "audiences", "count", "gd")
-    assert code == 0 and out.startswith("members: 1 (marketing, sms)") and "no_contact 1" in out
+    assert code == 0 and out.startswith("members: 1 (marketing, sms)") and "no contact 1" in out
     call(db_path, capsys, "audiences", "create", "all", "--rule", write(tmp_path / "all.json", {"field": "age", "gte": 18}),
          "--purpose", "marketing", "--channel", "csv", "--actor", "s1", "--reason", "everyone")
     code, out, _ = call(db_path, capsys, "audiences", "list", "--json")
