@@ -10,4 +10,4 @@ import streamlit as st
 from governance.api import routes as api
 from governance.ui import cookies
 
-app = st.App("app.py", routes=[*cookies.routes(), *api.routes()])
+app = st.App("app.py", routes=[*cookies.routes(), *api.routes(keep_indexes=True)])

@@ -211,26 +211,37 @@ def _anchor_committed(db, key: bytes) -> None:
             _advance_anchor(cur, key)
 
 
+# One event to append: actor, action, object type, object id, detail.
+Entry = tuple[str, Event, str | None, Any, dict | None]
+
+
 def record(cur: duckdb.DuckDBPyConnection, actor: str, action: Event, object_type: str | None = None,
            object_id: Any = None, detail: dict | None = None) -> int:
     """Append one audit event. Call it inside the transaction of the action it records.
     `action` must be a declared Event (governance/access/events.py); anything else raises ValueError.
     Needs the audit key (ConfigError without it)."""
-    name = declared(action).value
+    return record_many(cur, [(actor, action, object_type, object_id, detail)])[0]
+
+
+def record_many(cur: duckdb.DuckDBPyConnection, entries: list[Entry]) -> list[int]:
+    """Append several audit events in order, chained as `record` chains one (one anchoring and one
+    read of the head for all of them); returns their ids."""
+    names = [declared(action).value for _, action, *_ in entries]
     key = _key()
     with cur.cursor() as committed:  # another connection: it sees only what is committed
         _advance_anchor(committed, key)
-    row_id = scalar(cur, "SELECT nextval('audit_seq')")
     prev_hash = scalar(cur, "SELECT coalesce(arg_max(hash, id), ?) FROM audit_log", [GENESIS])
-    ts = utcnow()
-    detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
-    object_id = None if object_id is None else str(object_id)
-    digest = _row_mac(key, prev_hash, row_id, ts, actor, name, object_type, object_id, detail_json)
-    cur.execute(
-        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [row_id, ts, actor, name, object_type, object_id, detail_json, prev_hash, digest],
-    )
-    return row_id
+    rows = []
+    for (actor, _, object_type, object_id, detail), name in zip(entries, names, strict=True):
+        row_id = scalar(cur, "SELECT nextval('audit_seq')")
+        ts = utcnow()
+        detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
+        object_id = None if object_id is None else str(object_id)
+        digest = _row_mac(key, prev_hash, row_id, ts, actor, name, object_type, object_id, detail_json)
+        rows.append([row_id, ts, actor, name, object_type, object_id, detail_json, prev_hash, digest])
+        prev_hash = digest
+    cur.executemany("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return [r[0] for r in rows]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import duckdb
@@ -221,17 +222,63 @@ def list_keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         [utcnow()]).df()
 
 
-def record_call(db: Database, key: ApiKey | None, endpoint: str, status: int, people: int = 0, *,
-                calls: int | None = None, client: str | None = None) -> None:
-    """Audit one call: the key's name (None: no key, or one not on record), the endpoint template (never
-    the concrete path nor the body, which may hold identifiers), the status and the people returned.
-    A call made with a usable key also sets its last use. `calls` and `client`: a row that stands for
-    several refused calls from one client (routes.RefusalLog) says how many and from where."""
-    now = utcnow()
-    detail: dict = {"key": key.name if key else None, "status": status, "people": people}
-    if calls is not None:
-        detail |= {"calls": calls, "client": client}
-    with db.transaction() as cur:
-        if key is not None and status != 401:
-            cur.execute("UPDATE api_keys SET last_used_at = ? WHERE name = ?", [now, key.name])
-        audit.record(cur, f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint, detail)
+@dataclass
+class _Call:
+    db: Database
+    key: ApiKey | None
+    entry: audit.Entry
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class CallLog:
+    """The audit rows of API calls, written in groups (a group commit): a call's row is committed
+    before its answer goes out, and the calls waiting meanwhile share one transaction, whose
+    writer is the first of them to get the turn."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Call] = []
+        self._queued = threading.Lock()
+        self._turn = threading.Lock()
+
+    def record(self, db: Database, key: ApiKey | None, endpoint: str, status: int, people: int = 0, *,
+               calls: int | None = None, client: str | None = None) -> None:
+        """Audit one call: the key's name (None: no key, or one not on record), the endpoint template
+        (never the concrete path nor the body, which may hold identifiers), the status and the people
+        returned. A call made with a usable key also sets its last use. `calls` and `client`: a row
+        that stands for several refused calls from one client (routes.RefusalLog) says how many and
+        from where. Returns once the row is committed; raises what the writing raised."""
+        detail: dict = {"key": key.name if key else None, "status": status, "people": people}
+        if calls is not None:
+            detail |= {"calls": calls, "client": client}
+        call = _Call(db, key, (f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint, detail))
+        with self._queued:
+            self._queue.append(call)
+        with self._turn:
+            if not call.done.is_set():
+                with self._queued:
+                    group, self._queue = self._queue, []
+                _write(group)
+        if call.error is not None:
+            raise call.error
+
+
+def _write(group: list[_Call]) -> None:
+    for db in {id(c.db): c.db for c in group}.values():
+        calls = [c for c in group if c.db is db]
+        try:
+            used = sorted({c.key.name for c in calls if c.key is not None and c.entry[4]["status"] != 401})
+            with db.transaction(log_only=True) as cur:
+                if used:
+                    cur.execute("UPDATE api_keys SET last_used_at = ? WHERE list_contains(?, name)", [utcnow(), used])
+                audit.record_many(cur, [c.entry for c in calls])
+        except BaseException as exc:  # each waiting call raises it
+            for c in calls:
+                c.error = exc
+        finally:
+            for c in calls:
+                c.done.set()
+
+
+_calls = CallLog()
+record_call = _calls.record

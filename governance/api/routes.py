@@ -66,7 +66,7 @@ from governance.golden import customer360
 from governance.privacy import consent
 from governance.standardize import normalizers
 from governance.standardize.engine import VALID_SQL
-from governance.store import config
+from governance.store import config, serving
 from governance.store.config import resolve_db_path
 from governance.store.errors import StoreBusyError, log_incident
 from governance.store.schema import BY_NAME, FIELD_NAMES
@@ -268,30 +268,27 @@ def readable_audience(cur: duckdb.DuckDBPyConnection, audience: Audience, tags: 
         return False
 
 
-def _granted(cur: duckdb.DuckDBPyConnection, oneid: str) -> set[str]:
-    return {p for p, state in consent.current(cur, oneid).items() if state == "granted"}
-
-
 def shown_person(cur: duckdb.DuckDBPyConnection, oneid: str, purpose: str) -> tuple[dict, set[str]] | None:
     """The golden record and the granted consents of a person the API may show for `purpose` (the key's);
     None for a OneID that does not exist, is erased, has no granted, unexpired consent for the purpose
     (the ledger's current state, consent_current), or is a minor under 14 without a guardian's consent."""
-    record = customer360.golden_record(cur, oneid)
+    record = customer360.golden_row(cur, oneid)
     if record is None:
         return None
-    granted = _granted(cur, oneid)
+    states = consent.current(cur, oneid)
+    granted = {p for p, state in states.items() if state == "granted"}
     if purpose not in granted:
         return None
+    record["consent_status"] = states.get("marketing", "unknown")  # as golden_records gives it
     if bool(_plain(record.get("is_minor"))) and consent.GUARDIAN not in granted:
         return None
     return record, granted
 
 
 def person_tags(cur: duckdb.DuckDBPyConnection, key: ApiKey, oneid: str, granted: set[str],
-                policy: masking.Policy) -> dict[str, Any]:
-    """{code: value} of the person's tags the key may read: a personal tag's value as exports show it
-    to the role, a sensitive one only with the person's separate consent."""
-    tags = visible_tags(cur, key)
+                policy: masking.Policy, tags: dict[str, TagDefinition]) -> dict[str, Any]:
+    """{code: value} of the person's tags the key may read (`tags`: visible_tags): a personal tag's value
+    as exports show it to the role, a sensitive one only with the person's separate consent."""
     shown_personal = policy.rule(masking.OTHER, key.role).method == "full"
     out: dict[str, Any] = {}
     for code, value, sensitivity in cur.execute(
@@ -325,12 +322,19 @@ def masked_fields(record: dict, key: ApiKey, granted: set[str], policy: masking.
 # ---- endpoints ---------------------------------------------------------------------------------------
 
 def _policy(cur: duckdb.DuckDBPyConnection, call: Call) -> masking.Policy:
-    return masking.load_policy(cur, call.hmac_key)
+    """The masking policy, read once per change of the store."""
+    return call.db.cached(("api.policy", call.hmac_key), lambda: masking.load_policy(cur, call.hmac_key))
+
+
+def _tags(cur: duckdb.DuckDBPyConnection, call: Call) -> dict[str, TagDefinition]:
+    """visible_tags for the call's key, read once per change of the store and kind of key."""
+    key = call.key
+    return call.db.cached(("api.tags", key.role, key.has("sensitive:read")), lambda: visible_tags(cur, key))
 
 
 def get_tags(call: Call) -> Answer:
     with call.db.cursor() as cur:
-        tags = visible_tags(cur, call.key)
+        tags = _tags(cur, call)
     return Answer(200, {"tags": [{
         "code": t.code, "name_zh": t.name_zh, "name_en": t.name_en, "category": t.category, "value_type": t.value_type,
         "allowed_values": [{"code": a.code, "zh": a.zh, "en": a.en} for a in t.allowed_values],
@@ -352,7 +356,7 @@ def get_customer(call: Call) -> Answer:
         policy = _policy(cur, call)
         body = {"oneid": oneid, "fields": masked_fields(record, call.key, granted, policy),
                 **{a: _plain(record.get(a)) for a in ATTRIBUTES},
-                "tags": person_tags(cur, call.key, oneid, granted, policy)}
+                "tags": person_tags(cur, call.key, oneid, granted, policy, _tags(cur, call))}
     return Answer(200, body, people=1)
 
 
@@ -362,7 +366,7 @@ def get_customer_tags(call: Call) -> Answer:
         found = shown_person(cur, oneid, call.key.purpose)
         if found is None:
             return Answer(404, NOT_FOUND)
-        tags = person_tags(cur, call.key, oneid, found[1], _policy(cur, call))
+        tags = person_tags(cur, call.key, oneid, found[1], _policy(cur, call), _tags(cur, call))
     return Answer(200, {"oneid": oneid, "tags": tags}, people=1)
 
 
@@ -386,19 +390,22 @@ def _lookup_request(body: bytes) -> tuple[str, dict[str, str]]:
 
 
 def _lookup_sql(kind: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    base = ("SELECT DISTINCT c.oneid FROM crosswalk c JOIN std_records s USING (batch_id, row_number) "
-            "JOIN golden_records g ON g.oneid = c.oneid WHERE ")
+    """The OneIDs of the standardized records holding the identifier (shown_person then checks each):
+    a point read of std_records by the identifier, then of the crosswalk by those rows."""
+    def rows(test: str) -> str:
+        return ("SELECT DISTINCT oneid FROM crosswalk WHERE (batch_id, row_number) IN "
+                f"(SELECT batch_id, row_number FROM std_records WHERE {test})")
     if kind == "mobile":
         normalized = normalizers.normalize_mobile(values["mobile"])
         if normalized.status not in normalizers.VALID or not normalized.value:
             raise BadRequest("The mobile is not a valid mainland mobile number.")
-        return base + f"s.mobile = ? AND s.mobile_status IN {VALID_SQL}", [normalized.value]
+        return rows(f"mobile = ? AND mobile_status IN {VALID_SQL}"), [normalized.value]
     if kind == "open_id":
-        return (base + f"s.wechat_open_id = ? AND s.wechat_app_id = ? AND s.wechat_open_id_status IN {VALID_SQL}",
+        return (rows(f"wechat_open_id = ? AND wechat_app_id = ? AND wechat_open_id_status IN {VALID_SQL}"),
                 [values["open_id"], values["app_id"]])
     if kind == "union_id":
-        return base + f"s.wechat_union_id = ? AND s.wechat_union_id_status IN {VALID_SQL}", [values["union_id"]]
-    return (base + f"s.member_card = ? AND c.source = ? AND s.member_card_status IN {VALID_SQL}",
+        return rows(f"wechat_union_id = ? AND wechat_union_id_status IN {VALID_SQL}"), [values["union_id"]]
+    return (rows(f"member_card = ? AND member_card_status IN {VALID_SQL}") + " AND source = ?",
             [values["member_card"], values["source"]])
 
 
@@ -417,13 +424,13 @@ def post_lookup(call: Call) -> Answer:
             return Answer(409, {"error": "ambiguous", "message": "The identifier belongs to more than one customer.",
                                 "matches": len(shown)})
         oneid, granted = shown[0]
-        tags = person_tags(cur, call.key, oneid, granted, _policy(cur, call))
+        tags = person_tags(cur, call.key, oneid, granted, _policy(cur, call), _tags(cur, call))
     return Answer(200, {"oneid": oneid, "tags": tags}, people=1)
 
 
 def get_audiences(call: Call) -> Answer:
     with call.db.cursor() as cur:
-        tags = visible_tags(cur, call.key)
+        tags = _tags(cur, call)
         listed = [a for a in audience_library.list_audiences(cur) if readable_audience(cur, a, tags)]
     return Answer(200, {"audiences": [{
         "name": a.name, "kind": a.kind, "purpose": a.purpose, "channel": a.channel, "version": a.version,
@@ -445,7 +452,7 @@ def get_members(call: Call) -> Answer:
     cursor = call.query.get("cursor") or None
     with call.db.cursor() as cur:
         audience = next((a for a in audience_library.list_audiences(cur) if a.name == name), None)
-        if audience is None or not readable_audience(cur, audience, visible_tags(cur, call.key)):
+        if audience is None or not readable_audience(cur, audience, _tags(cur, call)):
             return Answer(404, NO_AUDIENCE)
         # member_page checks the exclusions again now: a withdrawal or an erasure takes effect at once
         members, next_cursor = audience_library.member_page(cur, name, cursor=cursor, limit=limit)
@@ -584,9 +591,12 @@ async def openapi(request: Request) -> Response:
 
 
 def routes(db_provider: DbProvider | None = None, limiter: RateLimiter | None = None,
-           hmac_key: Callable[[], str | None] | None = None) -> list[Route]:
-    """The API's routes. The store comes from `db_provider` (default: the server's shared Database)."""
+           hmac_key: Callable[[], str | None] | None = None, keep_indexes: bool = False) -> list[Route]:
+    """The API's routes. The store comes from `db_provider` (default: the server's shared Database).
+    `keep_indexes`: this process rebuilds the serving indexes bulk writes drop (store.serving.Keeper)."""
     api = Api(db_provider, limiter, hmac_key)
+    if keep_indexes:
+        serving.Keeper(api.db_provider).start()
     return [*(api.route(*e) for e in ENDPOINTS), Route(OPENAPI_PATH, openapi, methods=["GET"])]
 
 

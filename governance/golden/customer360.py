@@ -145,6 +145,15 @@ def golden_record(cur: duckdb.DuckDBPyConnection, oneid: str) -> dict | None:
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
+def golden_row(cur: duckdb.DuckDBPyConnection, oneid: str) -> dict | None:
+    """One person's golden record as golden_records has it, without the consent status (the view
+    resolves everyone's consent to give it): a point read of golden_wide."""
+    cur.execute(f"SELECT oneid, {', '.join(FIELD_NAMES)}, {', '.join(survivorship.ATTRIBUTES)}, "
+                f"{survivorship.COMPLETENESS_SQL} AS completeness FROM golden_wide WHERE oneid = ?", [oneid])
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
 def golden_fields(cur: duckdb.DuckDBPyConnection, oneid: str) -> pd.DataFrame:
     """One row per filled golden field: value, a lineage marker (source BATCH:ROW · rule, or the
     override with who and why) and how many values competed."""

@@ -37,6 +37,7 @@ from governance.access.events import Event
 from governance.golden import overrides
 from governance.standardize import engine
 from governance.standardize.engine import VALID_SQL
+from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS, FIELD_NAMES
@@ -86,6 +87,7 @@ ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_s
 REC = 4294967296  # rec_id = batch_id * REC + row_number
 
 
+COMPLETENESS_SQL = f"round(({' + '.join(f'({f} IS NOT NULL)::INT' for f in FIELD_NAMES)}) / {len(FIELD_NAMES)}, 3)"
 CONSENT_STATUS_SQL = ("coalesce((SELECT k.state FROM consent_current k WHERE k.oneid = golden_wide.oneid "
                       "AND k.purpose = 'marketing'), 'unknown')")  # the marketing consent in the ledger, now
 
@@ -98,9 +100,8 @@ def create_views(cur: duckdb.DuckDBPyConnection) -> None:
     completeness score and the consent status. golden_candidates: every usable value of every
     record of a OneID (what competes). golden_lineage: one row per OneID and filled field with the
     rule, the winning record (source, batch, row), the competing values that lost and the override."""
-    filled = " + ".join(f"({f} IS NOT NULL)::INT" for f in FIELD_NAMES)
     cur.execute(f"CREATE OR REPLACE VIEW golden_records AS SELECT oneid, {', '.join(FIELD_NAMES)}, {', '.join(ATTRIBUTES)}, "
-                f"round(({filled}) / {len(FIELD_NAMES)}, 3) AS completeness, "
+                f"{COMPLETENESS_SQL} AS completeness, "
                 f"{CONSENT_STATUS_SQL} AS consent_status FROM golden_wide")
     cur.execute(f"CREATE OR REPLACE VIEW golden_candidates AS {_candidates_sql('')}")
     cur.execute(f"CREATE OR REPLACE VIEW golden_lineage AS {_lineage_sql(False)}")
@@ -362,6 +363,7 @@ def _aged_out_oneids(cur: duckdb.DuckDBPyConnection) -> list[str]:
 def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule]) -> None:
     """Recompute the OneIDs in golden_changed (they may be new, changed or gone)."""
     sql, params = _golden_select(rules, only_changed=True)
+    serving.drop(cur, "golden_wide")
     cur.execute("DELETE FROM golden_wide WHERE oneid IN (SELECT oneid FROM golden_changed)")
     cur.execute(f"INSERT INTO golden_wide BY NAME {sql}", params)
     _apply_overrides(cur, only_changed=True)

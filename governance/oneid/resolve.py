@@ -27,6 +27,7 @@ from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql, shipping_contacts_sql
 from governance.oneid.review import DECIDED_SQL
+from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database, one, scalar
@@ -274,6 +275,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
         events, counts = _assign(cur)
+        serving.drop(cur, "crosswalk")
         cur.execute("DELETE FROM crosswalk")
         cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
                     f"{run_id} FROM _clusters c JOIN _oid o USING (cluster)")

@@ -41,6 +41,9 @@ _STATE_EVENTS = {"granted": Event.CONSENT_GRANT, "withdrawn": Event.CONSENT_WITH
 METHODS = ("source_import", "written", "electronic", "verbal", "other")
 
 CURRENT_VIEW = "consent_current"
+# a record's state now, as consent_current gives it
+_STATE_NOW = ("CASE WHEN state = 'granted' AND expires_at IS NOT NULL AND expires_at <= now()::TIMESTAMP THEN 'expired' "
+              "ELSE state END AS state")
 
 
 def consent_status_sql() -> str:
@@ -156,8 +159,24 @@ def withdraw(db: Database, actor: str, oneid: str, purpose: str, **details) -> i
 
 
 def current(cur: duckdb.DuckDBPyConnection, oneid: str) -> dict[str, str]:
-    """{purpose: state} for one person (purposes never recorded are absent)."""
-    return dict(cur.execute(f"SELECT purpose, state FROM {CURRENT_VIEW} WHERE oneid = ?", [oneid]).fetchall())
+    """{purpose: state} for one person (purposes never recorded are absent): what consent_current says,
+    read from this person's records only (the view resolves everyone's). A record belongs to the OneID
+    its row is placed under, and to its own OneID only when its row is in no OneID."""
+    rows = {tuple(r) for r in cur.execute("SELECT batch_id, row_number FROM crosswalk WHERE oneid = ?",
+                                          [oneid]).fetchall()}
+    select = f"SELECT purpose, {_STATE_NOW}, recorded_at, id, batch_id, row_number FROM consent_records "
+    records = cur.execute(select + "WHERE (batch_id, row_number) IN (SELECT batch_id, row_number FROM crosswalk "
+                          "WHERE oneid = ?)", [oneid]).fetchall()
+    for record in cur.execute(select + "WHERE oneid = ?", [oneid]).fetchall():
+        placed = record[4:] in rows or (record[4] is not None and cur.execute(
+            "SELECT 1 FROM crosswalk WHERE batch_id = ? AND row_number = ?", list(record[4:])).fetchone())
+        if not placed:
+            records.append(record)
+    latest: dict[str, tuple] = {}
+    for record in records:
+        if record[0] not in latest or record[2:4] > latest[record[0]][2:4]:
+            latest[record[0]] = record
+    return {purpose: record[1] for purpose, record in latest.items()}
 
 
 def summary(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

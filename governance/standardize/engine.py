@@ -28,6 +28,7 @@ import pyarrow as pa
 from governance.access import audit
 from governance.access.events import Event
 from governance.standardize import fastpaths, normalizers
+from governance.store import serving
 from governance.store.schema import FIELD_NAMES
 from governance.store.storage import Database, one, quote_ident, scalar
 from governance.store.util import utcnow
@@ -315,6 +316,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, *,
         new_values, sql_values, fast_fields = _fill_cache(cur, todo)
         if progress:
             progress(0.6, "records")
+        serving.drop(cur, "std_records")
         cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
         consistency = ", ".join(f"{sql} AS {c}" for c, sql in (*CONSISTENCY, *AGE_BIRTH))
         cur.execute(  # by name: columns added by later migrations sit at the end of the table

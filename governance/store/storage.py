@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Hashable, Iterator, TypeVar
 
 import duckdb
 
@@ -32,6 +32,8 @@ from governance.store import migrations
 from governance.store.config import Settings, resolve_db_path
 from governance.store.errors import StoreBusyError, StoreHolder
 from governance.store.util import process_alive
+
+T = TypeVar("T")
 
 RAW_SCHEMA = "raw"
 
@@ -129,6 +131,9 @@ class Database:
         self._users = 0
         self._idle_since = 0.0
         self._closed = False
+        self.generation = 0  # moves on whenever what the store holds may have changed (see `cached`)
+        self._cache: dict[Hashable, tuple[int, Any]] = {}
+        self._cache_lock = threading.Lock()
         threading.Thread(target=self._release_when_idle, name=f"steward-store-{path.name}", daemon=True).start()
         try:
             with self.transaction() as cur:
@@ -156,6 +161,7 @@ class Database:
                     told = True
                 time.sleep(RETRY_SECONDS)
         _write_holder(self.path, self.activity)
+        self.generation += 1  # another process may have written while the file was not ours
         return con
 
     @contextmanager
@@ -215,9 +221,10 @@ class Database:
                 cur.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, log_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """One atomic, serialized unit of writing: all of it lands, or none. Opened inside another
-        transaction of this thread, it joins that one and commits (or rolls back) with it."""
+        transaction of this thread, it joins that one and commits (or rolls back) with it.
+        `log_only`: it only appends to logs (audit rows, a key's last use), so what `cached` keeps stays."""
         open_cur = self._open()
         if open_cur is not None:
             yield open_cur
@@ -234,8 +241,23 @@ class Database:
                 raise
             self._local.cur = None
             cur.execute("COMMIT")
+            if not log_only:
+                self.generation += 1
         if self._local.checkpoint:
             self.checkpoint()
+
+    def cached(self, name: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, kept under `name` until the store may have changed: a transaction of this process
+        commits (unless log-only), or the file is opened again after another process could write it."""
+        generation = self.generation  # read first: a value computed across a change is kept as older, never served
+        with self._cache_lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = compute()
+        with self._cache_lock:
+            self._cache[name] = (generation, value)
+        return value
 
     def checkpoint(self) -> None:
         """Write the WAL into the database file now (after the open transaction, if any, commits).

@@ -54,6 +54,7 @@ import pandas as pd
 
 from governance.access import audit
 from governance.access.events import Event
+from governance.store import serving
 from governance.store.storage import Database, scalar
 from governance.store.util import utcnow
 from governance.tags import conditions, library, source_tags, templates
@@ -384,6 +385,7 @@ def _write(cur: duckdb.DuckDBPyConnection, pending: list[_Computed], as_of: date
                     [as_of])
         cur.execute(f"INSERT INTO tag_history SELECT m.oneid, m.tag_code, m.new, m.version, ?, NULL, m.run_id "
                     f"FROM {moved} m WHERE m.new IS NOT NULL", [as_of])
+    serving.drop(cur, "tag_values")  # rebuilt by the serving process after the run
     if any(per_tag.get(code) is not None and not rewrite for code, *_, rewrite, _h in batch):
         # the same date and version: only the rows that changed
         cur.execute(f"DELETE FROM tag_values WHERE rowid IN (SELECT m.rid FROM {MOVED} m JOIN {BATCH} b "
