@@ -11,7 +11,6 @@ erasure) keep the indexes and maintain them.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import duckdb
@@ -59,14 +58,15 @@ def build_missing(db: Database) -> list[str]:
 
 
 class Keeper:
-    """A daemon thread of the serving process that rebuilds dropped serving indexes every CHECK_SECONDS.
-    A failure (a busy store, a store being replaced) is retried at the next check."""
+    """A daemon thread of the serving process that rebuilds dropped serving indexes: every CHECK_SECONDS
+    while the store may have changed (Database.generation). A failure (a busy store) is retried."""
 
     def __init__(self, db_provider: Callable[[], Database], interval: float = CHECK_SECONDS):
         self.db_provider = db_provider
         self.interval = interval
         self._started = False
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def start(self) -> None:
         with self._lock:
@@ -74,10 +74,18 @@ class Keeper:
                 self._started = True
                 threading.Thread(target=self._run, name="steward-serving-indexes", daemon=True).start()
 
+    def stop(self) -> None:
+        self._stopped.set()
+
     def _run(self) -> None:
-        while True:
+        checked: tuple[int, int] | None = None  # (store, generation) last found complete
+        while not self._stopped.is_set():
             try:
-                build_missing(self.db_provider())
+                db = self.db_provider()
+                seen = (id(db), db.generation)
+                if seen != checked:  # the store may have changed since (an idle store is not opened)
+                    build_missing(db)  # its own builds move the generation on: the next round checks again
+                    checked = seen
             except Exception:  # noqa: BLE001 - retried at the next check; the API answers by scanning meanwhile
-                pass
-            time.sleep(self.interval)
+                checked = None
+            self._stopped.wait(self.interval)

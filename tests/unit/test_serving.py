@@ -217,3 +217,24 @@ def test_a_masking_change_applies_to_the_next_api_call(store):
     assert fields()["name"] != masking.HIDDEN
     masking.set_rule(store, "admin", "name", "analyst", "hidden")
     assert fields()["name"] == masking.HIDDEN
+
+
+def test_the_keeper_rebuilds_what_a_bulk_write_dropped(store):
+    keeper = serving.Keeper(lambda: store, interval=0.05)
+    keeper.start()
+
+    def complete() -> bool:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with store.cursor() as cur:
+                if not serving.missing(cur):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        assert complete()
+        pipeline.refresh_tags(store, "t", full=True)  # drops the tag values' index
+        assert complete()
+    finally:
+        keeper.stop()
