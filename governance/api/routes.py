@@ -63,9 +63,9 @@ from governance.audiences import members as audience_members
 from governance.audiences.library import Audience
 from governance.audiences.rules import AudienceError, references
 from governance.golden import customer360
+from governance.oneid.links import REC_ID
 from governance.privacy import consent
 from governance.standardize import normalizers
-from governance.standardize.engine import VALID_SQL
 from governance.store import config, serving
 from governance.store.config import resolve_db_path
 from governance.store.errors import StoreBusyError, log_incident
@@ -80,6 +80,9 @@ WINDOW_SECONDS = 60.0
 DEFAULT_PAGE, MAX_PAGE = 100, 1000
 MAX_BODY = 16 * 1024  # bytes of a lookup body
 MAX_HELD = 10_000  # clients whose refusals RefusalLog counts at once
+# A process serving the API keeps the store open this long after a call (0.25 s otherwise): opening it
+# again and warming DuckDB's caches costs a call about 50 ms. A command-line job waits at most this long.
+HOLD_SECONDS = 5.0
 SENSITIVE_FIELDS = tuple(f for f in FIELD_NAMES if BY_NAME[f].sensitive)
 ATTRIBUTES = ("record_count", "channel_count", "channels", "first_seen", "last_seen", "completeness",
               "consent_status")
@@ -389,32 +392,41 @@ def _lookup_request(body: bytes) -> tuple[str, dict[str, str]]:
     raise BadRequest(f"Send exactly one of {forms}.")
 
 
-def _lookup_sql(kind: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """The OneIDs of the standardized records holding the identifier (shown_person then checks each):
-    a point read of std_records by the identifier, then of the crosswalk by those rows."""
-    def rows(test: str) -> str:
-        return ("SELECT DISTINCT oneid FROM crosswalk WHERE (batch_id, row_number) IN "
-                f"(SELECT batch_id, row_number FROM std_records WHERE {test})")
+# per lookup: the std_records column it reads, its status column, and (column, body name) pairs to match
+_LOOKUP_COLUMNS = {"mobile": ("mobile", "mobile_status", ()),
+                   "open_id": ("wechat_open_id", "wechat_open_id_status", (("wechat_app_id", "app_id"),)),
+                   "union_id": ("wechat_union_id", "wechat_union_id_status", ()),
+                   "member_card": ("member_card", "member_card_status", ())}
+
+
+def _lookup_oneids(cur: duckdb.DuckDBPyConnection, kind: str, values: dict[str, str]) -> list[str]:
+    """The OneIDs of the standardized records holding the identifier (shown_person then checks each): a
+    read of std_records by the identifier alone (any other test there would keep DuckDB from its serving
+    index), the status and app id checked here, then the crosswalk by those records."""
+    value = values[kind]
     if kind == "mobile":
-        normalized = normalizers.normalize_mobile(values["mobile"])
+        normalized = normalizers.normalize_mobile(value)
         if normalized.status not in normalizers.VALID or not normalized.value:
             raise BadRequest("The mobile is not a valid mainland mobile number.")
-        return rows(f"mobile = ? AND mobile_status IN {VALID_SQL}"), [normalized.value]
-    if kind == "open_id":
-        return (rows(f"wechat_open_id = ? AND wechat_app_id = ? AND wechat_open_id_status IN {VALID_SQL}"),
-                [values["open_id"], values["app_id"]])
-    if kind == "union_id":
-        return rows(f"wechat_union_id = ? AND wechat_union_id_status IN {VALID_SQL}"), [values["union_id"]]
-    return (rows(f"member_card = ? AND member_card_status IN {VALID_SQL}") + " AND source = ?",
-            [values["member_card"], values["source"]])
+        value = normalized.value
+    column, status, also = _LOOKUP_COLUMNS[kind]
+    wanted = tuple(values[name] for _, name in also)
+    records = [rec for rec, state, *others in cur.execute(
+        f"SELECT {REC_ID}, {status}{''.join(', ' + c for c, _ in also)} FROM std_records WHERE {column} = ?",
+        [value]).fetchall() if state in normalizers.VALID and tuple(others) == wanted]
+    if not records:
+        return []
+    sql, params = "SELECT DISTINCT oneid FROM crosswalk WHERE list_contains(?::BIGINT[], rec_id)", [records]
+    if kind == "member_card":
+        sql, params = sql + " AND source = ?", [records, values["source"]]
+    return [r[0] for r in cur.execute(sql + " ORDER BY 1", params).fetchall()]
 
 
 def post_lookup(call: Call) -> Answer:
     kind, values = _lookup_request(call.body)
-    sql, params = _lookup_sql(kind, values)
     with call.db.cursor() as cur:
         shown = []
-        for (oneid,) in cur.execute(sql + " ORDER BY 1", params).fetchall():
+        for oneid in _lookup_oneids(cur, kind, values):
             found = shown_person(cur, oneid, call.key.purpose)
             if found is not None:
                 shown.append((oneid, found[1]))
@@ -501,6 +513,7 @@ class Api:
         db: Database | None = None
         try:
             db = self.db_provider()
+            db.hold_seconds = max(db.hold_seconds, HOLD_SECONDS)
             return step(db)
         except StoreBusyError:
             return Json({"error": "busy", "message": "The store is busy; try again shortly."}, 503,

@@ -278,7 +278,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         serving.drop(cur, "crosswalk")
         cur.execute("DELETE FROM crosswalk")
         cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
-                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster)")
+                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster) ORDER BY c.rec_id")  # reads by record skip row groups
         chaos_point("resolve.crosswalk_written")
         now = utcnow()
         temp_table(cur, "_history", pa.table({

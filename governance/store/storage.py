@@ -9,7 +9,8 @@ own as usual, and the whole step commits once or not at all.
 
 The file is shared with other processes (the app and scheduled CLI commands). DuckDB lets only one
 process open a file at a time, so the file is opened when a unit of work starts and closed once no
-unit of work has used it for `RELEASE_AFTER_IDLE_SECONDS`. While another process holds it, opening
+unit of work has used it for `hold_seconds` (RELEASE_AFTER_IDLE_SECONDS; longer in a process serving
+the read API). While another process holds it, opening
 waits (bounded) and retries; the holder's name and start time are in `<store>.holder` beside it,
 so a waiter can say what it waits for, and a `StoreBusyError` names it when the wait runs out.
 """
@@ -131,6 +132,7 @@ class Database:
         self._users = 0
         self._idle_since = 0.0
         self._closed = False
+        self.hold_seconds = RELEASE_AFTER_IDLE_SECONDS  # how long the file stays open after the last unit of work
         self.generation = 0  # moves on whenever what the store holds may have changed (see `cached`)
         self._cache: dict[Hashable, tuple[int, Any]] = {}
         self._cache_lock = threading.Lock()
@@ -187,7 +189,7 @@ class Database:
                 if self._con is None or self._users:
                     self._state.wait()
                     continue
-                remaining = self._idle_since + RELEASE_AFTER_IDLE_SECONDS - time.monotonic()
+                remaining = self._idle_since + self.hold_seconds - time.monotonic()
                 if remaining > 0:
                     self._state.wait(remaining)
                 else:
