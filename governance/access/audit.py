@@ -231,16 +231,17 @@ def record_many(cur: duckdb.DuckDBPyConnection, entries: list[Entry]) -> list[in
     with cur.cursor() as committed:  # another connection: it sees only what is committed
         _advance_anchor(committed, key)
     prev_hash = scalar(cur, "SELECT coalesce(arg_max(hash, id), ?) FROM audit_log", [GENESIS])
+    ids = [r[0] for r in cur.execute("SELECT nextval('audit_seq') FROM range(?)", [len(entries)]).fetchall()]
     rows = []
-    for (actor, _, object_type, object_id, detail), name in zip(entries, names, strict=True):
-        row_id = scalar(cur, "SELECT nextval('audit_seq')")
+    for (actor, _, object_type, object_id, detail), name, row_id in zip(entries, names, sorted(ids), strict=True):
         ts = utcnow()
         detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
         object_id = None if object_id is None else str(object_id)
         digest = _row_mac(key, prev_hash, row_id, ts, actor, name, object_type, object_id, detail_json)
         rows.append([row_id, ts, actor, name, object_type, object_id, detail_json, prev_hash, digest])
         prev_hash = digest
-    cur.executemany("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    cur.execute("INSERT INTO audit_log VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                [value for row in rows for value in row])
     return [r[0] for r in rows]
 
 

@@ -58,8 +58,9 @@ def build_missing(db: Database) -> list[str]:
 
 
 class Keeper:
-    """A daemon thread of the serving process that rebuilds dropped serving indexes: every CHECK_SECONDS
-    while the store may have changed (Database.generation). A failure (a busy store) is retried."""
+    """A daemon thread of the serving process that rebuilds dropped serving indexes: every CHECK_SECONDS,
+    when the store is open for other work and may have changed since the last check (Database.generation;
+    opening it counts, since another process may have written meanwhile). A failure is retried."""
 
     def __init__(self, db_provider: Callable[[], Database], interval: float = CHECK_SECONDS):
         self.db_provider = db_provider
@@ -83,7 +84,7 @@ class Keeper:
             try:
                 db = self.db_provider()
                 seen = (id(db), db.generation)
-                if seen != checked:  # the store may have changed since (an idle store is not opened)
+                if db.is_open and seen != checked:  # it may have changed since; an idle store is left closed
                     build_missing(db)  # its own builds move the generation on: the next round checks again
                     checked = seen
             except Exception:  # noqa: BLE001 - retried at the next check; the API answers by scanning meanwhile

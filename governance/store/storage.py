@@ -205,6 +205,11 @@ class Database:
         return getattr(self._local, "cur", None)
 
     @property
+    def is_open(self) -> bool:
+        """Whether this process holds the file now (a unit of work runs or ended less than hold_seconds ago)."""
+        return self._con is not None
+
+    @property
     def in_transaction(self) -> bool:
         return self._open() is not None
 

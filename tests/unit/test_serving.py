@@ -238,3 +238,20 @@ def test_the_keeper_rebuilds_what_a_bulk_write_dropped(store):
         assert complete()
     finally:
         keeper.stop()
+
+
+def test_the_keeper_leaves_an_idle_store_closed(store):
+    keeper = serving.Keeper(lambda: store, interval=0.02)
+    keeper.start()
+    try:
+        with store.cursor() as cur:  # in use: the keeper builds the indexes
+            cur.execute("SELECT 1")
+        deadline = time.monotonic() + 20
+        while store.is_open and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # many keeper rounds on an idle store
+        assert not store.is_open  # another process may take the file
+        with store.cursor() as cur:
+            assert serving.missing(cur) == []
+    finally:
+        keeper.stop()
