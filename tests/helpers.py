@@ -5,15 +5,18 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from governance.access import auth
+from governance.store.storage import Database, open_database
 from governance.store.util import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +79,32 @@ def visible_text(at) -> str:
     parts += [frame.value.to_string() for frame in at.dataframe]
     parts += [str(m.value) for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+def build_template(path: Path, build: Callable[[Database], object]) -> Path:
+    """A store seeded once by `build(db)`, checkpointed and closed at `path`: the template a module-scoped
+    fixture builds and each test copies with `store_copy`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = open_database(path)
+    try:
+        build(db)
+        db.checkpoint()
+    finally:
+        db.close()
+    return path
+
+
+@contextmanager
+def store_copy(template: Path, path: Path) -> Iterator[Database]:
+    """A test's own copy of a closed template store, written to `path` and open while the block runs, so tests
+    that change the store stay independent of each other and of their order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path)
+    db = open_database(path)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 SAVED_MODEL = (ROOT / "tests" / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""In Chromium against `streamlit run`, on the demo workspace: a steward builds an audience with the rule
+"""In Chromium against `streamlit run`, on a smaller demo workspace: a steward builds an audience with the rule
 builder (a published tag and a golden attribute), sees the count with who is left out and why, saves it,
 compares it with another saved audience, downloads its SMS file and its SHA-256 Ocean Engine (Douyin) DMP
 file, and pushes it to a webhook an admin configured: a receiver started here checks the signature.
@@ -33,6 +33,9 @@ SECRET_NAME = "webhook_e2e"
 RULE = {"all": [{"tag": "lifecycle_stage", "in": ["churned", "dormant", "active"]},
                 {"field": "province", "in": ["广东省", "上海市", "北京市"]}]}
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# a fifth of the demo's customers: the same generator and loading, every exclusion the flow checks still
+# occurs (no consent, withdrawn) and some of the SMS audience may be uploaded, some may not
+CUSTOMERS = 600
 
 
 def cli(db_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -79,7 +82,7 @@ def audience_server(tmp_path, monkeypatch):
     db = seed_users(db_path)
     with db.transaction() as cur:
         tags.ensure_builtins(cur)
-    pipeline.load_demo(db, tmp_path / "demo")
+    pipeline.load_demo(db, tmp_path / "demo", n_customers=CUSTOMERS)
     library.save(db, "admin", OTHER, {"field": "province", "eq": "广东省"}, "marketing")
     # an ad-platform upload needs third-party sharing as well: every other marketing consenter gave it
     with db.cursor() as cur:

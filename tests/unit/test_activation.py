@@ -8,7 +8,6 @@ import hmac
 import io
 import json
 import os
-import shutil
 import stat
 import threading
 import zipfile
@@ -26,7 +25,7 @@ from governance.audiences.push import PushError
 from governance.privacy import consent, dsr
 from governance.store.config import secrets_path
 from governance.store.errors import ConfigError, PermissionDenied
-from governance.store.storage import open_database
+from helpers import build_template, store_copy
 
 APP = "wx0123456789abcdef"
 SHOP = ("订单号,姓名,手机号,城市,出生日期,实付金额,下单时间,订单状态\n"
@@ -56,34 +55,32 @@ def template(tmp_path_factory) -> Path:
     secrets.write_text(secrets_path().read_text(encoding="utf-8") + f'webhook_hook = "{SECRET}"\n', encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STEWARD_SECRETS_FILE", str(secrets))
-        db = open_database(folder / "store" / "test.duckdb")
-        for name, text, channel in (("shop", SHOP, "tmall"), ("mp", WECHAT, "wechat_mp")):
-            path = folder / f"{name}.csv"
-            path.write_text(text, encoding="utf-8")
-            pipeline.load_file(db, "t", path, source=name, channel=channel)
-        for user, role in (("s1", "steward"), ("ana", "analyst"), ("adm", "admin")):
-            auth.create_user(db, "t", user, "a long enough password", role)
-        pipeline.resolve(db, "t", use_model=False)
-        for mobile in (*IN, "13811112222", "13522223333"):
-            for purpose in ("marketing", "third_party_sharing"):  # ad-platform uploads need both
-                consent.grant(db, "s1", oneid(db, mobile), purpose, method="written")
-        request_id = dsr.create(db, "s1", "deletion", "赵敏", oneids=[oneid(db, "13522223333")])
-        dsr.verify(db, "s1", request_id, "ID card checked at the counter")
-        pipeline.delete_person(db, "s1", request_id)
-        library.save(db, "s1", "everyone", EVERYONE, "marketing")
-        db.checkpoint()
-        db.close()
+        build_template(folder / "store" / "test.duckdb", lambda db: build(db, folder))
     return folder
+
+
+def build(db, folder: Path) -> None:
+    for name, text, channel in (("shop", SHOP, "tmall"), ("mp", WECHAT, "wechat_mp")):
+        path = folder / f"{name}.csv"
+        path.write_text(text, encoding="utf-8")
+        pipeline.load_file(db, "t", path, source=name, channel=channel)
+    for user, role in (("s1", "steward"), ("ana", "analyst"), ("adm", "admin")):
+        auth.create_user(db, "t", user, "a long enough password", role)
+    pipeline.resolve(db, "t", use_model=False)
+    for mobile in (*IN, "13811112222", "13522223333"):
+        for purpose in ("marketing", "third_party_sharing"):  # ad-platform uploads need both
+            consent.grant(db, "s1", oneid(db, mobile), purpose, method="written")
+    request_id = dsr.create(db, "s1", "deletion", "赵敏", oneids=[oneid(db, "13522223333")])
+    dsr.verify(db, "s1", request_id, "ID card checked at the counter")
+    pipeline.delete_person(db, "s1", request_id)
+    library.save(db, "s1", "everyone", EVERYONE, "marketing")
 
 
 @pytest.fixture
 def store(template, tmp_path, monkeypatch):
     monkeypatch.setenv("STEWARD_SECRETS_FILE", str(template / "secrets.toml"))
-    (tmp_path / "store").mkdir()
-    shutil.copy(template / "store" / "test.duckdb", tmp_path / "store" / "test.duckdb")
-    db = open_database(tmp_path / "store" / "test.duckdb")
-    yield db
-    db.close()
+    with store_copy(template / "store" / "test.duckdb", tmp_path / "store" / "test.duckdb") as db:
+        yield db
 
 
 def oneid(db, mobile: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -17,10 +16,10 @@ from governance.access import auth, masking
 from governance.api import keys, routes
 from governance.audiences import library as audience_library
 from governance.privacy import consent, dsr
-from governance.store.storage import open_database
 from governance.store.util import utcnow
 from governance.tags import library as tag_library
 from governance.tags.definitions import Category, TagDefinition
+from helpers import build_template, store_copy
 
 APP_ID = "wx1234567890abcdef"
 
@@ -57,19 +56,13 @@ def _publish(db, tag: TagDefinition) -> None:
 def template(tmp_path_factory) -> Path:
     """The store every test starts from, built once per module (each test gets its own copy)."""
     folder = tmp_path_factory.mktemp("api_template")
-    db = open_database(folder / "test.duckdb")
-    build(db, folder)
-    db.checkpoint()
-    db.close()
-    return folder / "test.duckdb"
+    return build_template(folder / "test.duckdb", lambda db: build(db, folder))
 
 
 @pytest.fixture
 def store(template, tmp_path):
-    shutil.copy(template, tmp_path / "test.duckdb")
-    db = open_database(tmp_path / "test.duckdb")
-    yield db
-    db.close()
+    with store_copy(template, tmp_path / "test.duckdb") as db:
+        yield db
 
 
 def build(db, tmp_path: Path):

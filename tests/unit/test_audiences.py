@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from governance.store.errors import PermissionDenied
 from governance.store.util import utcnow
 from governance.tags import conditions
 from governance.tags.definitions import TagError
+from helpers import build_template, store_copy
 
 HEADER = "会员卡号,姓名,手机号,营销同意,出生日期,省份,openid,appid,UnionID\n"
 APP = "wx1234567890abcdef"
@@ -38,15 +40,26 @@ def _csv(names) -> str:
     return HEADER + "".join(",".join((PEOPLE[n][0], n, *PEOPLE[n][1:])) + "\n" for n in names)
 
 
-@pytest.fixture
-def store(db, tmp_path):
-    (tmp_path / "crm.csv").write_text(_csv(PEOPLE), encoding="utf-8")
-    pipeline.load_file(db, "t", tmp_path / "crm.csv", source="crm", channel="crm")
+def build(db, folder: Path) -> None:
+    (folder / "crm.csv").write_text(_csv(PEOPLE), encoding="utf-8")
+    pipeline.load_file(db, "t", folder / "crm.csv", source="crm", channel="crm")
     for user, role in (("s1", "steward"), ("ana", "analyst")):
         auth.create_user(db, "t", user, "a long enough password", role)
     pipeline.resolve(db, "t", use_model=False)
     consent.grant(db, "s1", oneid(db, "钱小红"), consent.GUARDIAN, method="written")
-    return db
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The seeded store, built once per module; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("audiences_template")
+    return build_template(folder / "test.duckdb", lambda db: build(db, folder))
+
+
+@pytest.fixture
+def store(template, tmp_path):
+    with store_copy(template, tmp_path / "test.duckdb") as db:
+        yield db
 
 
 def oneid(db, name: str) -> str:

@@ -6,6 +6,7 @@ row and records tied to a OneID)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from governance.privacy import consent
 from governance.store.util import utcnow
 from governance.tags import compute, conditions
 from governance.tags import library as tag_library
+from helpers import build_template, store_copy
 
 D = date(2026, 3, 31)
 CRM = ("会员卡号,姓名,手机号,营销同意,出生日期,省份,UnionID\n"
@@ -66,13 +68,26 @@ RULES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The seeded store, built once per module; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("audiences_count_template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "refresh_tags", lambda *args, **kwargs: None)  # tags as of D below
+        return build_template(folder / "test.duckdb", lambda db: build(db, folder))
+
+
 @pytest.fixture
-def store(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "refresh_tags", lambda *args, **kwargs: None)  # tags as of D below
+def store(template, tmp_path):
+    with store_copy(template, tmp_path / "test.duckdb") as db:
+        yield db
+
+
+def build(db, folder: Path) -> None:
     shop = SHOP_HEADER + "".join(",".join(r) + "\n" for r in SHOP)
     for name, text, channel in (("crm", CRM, "crm"), ("shop", shop, "tmall"), ("pos", POS, "pos")):
-        (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
-        pipeline.load_file(db, "t", tmp_path / f"{name}.csv", source=name, channel=channel)
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+        pipeline.load_file(db, "t", folder / f"{name}.csv", source=name, channel=channel)
     auth.create_user(db, "t", "s1", "a long enough password", "steward")
     pipeline.resolve(db, "t", use_model=False)
     with db.transaction() as cur:
@@ -92,7 +107,6 @@ def store(db, tmp_path, monkeypatch):
         cur.execute("INSERT INTO consent_records VALUES (nextval('consent_seq'), 'OID-OLD', ?, ?, 'analytics', "
                     "'granted', NULL, ?, 'other', NULL, NULL, 't', NULL, ?)", [*row, datetime(2026, 1, 2), utcnow()])
     library.save(db, "s1", "food", {"event": "orders", "category": ["食品"], "gte": 2}, "marketing")
-    return db
 
 
 def oneids(db) -> dict[str, str]:

@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from governance import cli, pipeline
 from governance.tags import compute, conditions, templates
 from governance.tags.definitions import BUILTINS, CITY_TIERS, TagDefinition, TagError
+from helpers import build_template, store_copy
 
 D = date(2026, 3, 31)
 D1 = date(2026, 3, 1)
@@ -74,10 +76,20 @@ COMPUTED = [t for t in BUILTINS if "source_mapping" not in t.technical]
 
 
 @pytest.fixture
-def store(db, tmp_path, monkeypatch):
+def store(template, tmp_path, monkeypatch):
     # these tests run every computation themselves, at dates of their own
     monkeypatch.setattr(pipeline, "refresh_tags", lambda *args, **kwargs: None)
-    return _store(db, tmp_path)
+    with store_copy(template, tmp_path / "test.duckdb") as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The loaded and resolved store (no tags computed), built once per module; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("tags_compute_template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "refresh_tags", lambda *args, **kwargs: None)
+        return build_template(folder / "test.duckdb", lambda db: _store(db, folder))
 
 
 def test_templates_against_hand_computed_cases(store):

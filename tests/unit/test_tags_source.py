@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,7 +15,7 @@ from governance.access import auth
 from governance.store.errors import PermissionDenied
 from governance.tags import library, source_tags
 from governance.tags.definitions import AllowedValue, TagDefinition, TagError
-from helpers import run_cli
+from helpers import build_template, run_cli, store_copy
 
 
 def _resident_id(prefix17: str) -> str:
@@ -48,19 +49,30 @@ def _load(db, tmp_path, name: str, text: str, channel: str) -> int:
     return pipeline.load_file(db, "t", path, source=name, channel=channel).ingested.batch_id
 
 
-@pytest.fixture
-def store(db, tmp_path):
+def build(db, folder: Path) -> None:
     """CRM, POS, Tmall and WeChat records of six people (linked by resident ID), the built-in tags
     and a boolean tag fed from the sources."""
     auth.create_user(db, "test", "steward1", "steward-pass-123", "steward")
     for name, text, channel in (("crm_members", CRM, "crm"), ("pos_sales", POS, "pos"), ("tmall_orders", TMALL, "tmall"),
                                 ("wechat_fans", WECHAT, "wechat_oa")):
-        _load(db, tmp_path, name, text, channel)
+        _load(db, folder, name, text, channel)
     pipeline.resolve(db, "t", use_model=False)
     library.save(db, "steward1", TagDefinition(
         "returning_customer", "老客户", "Returning customer", "member", "boolean",
         {"source_mapping": {"conflict": "recent"}}, "来源标签中的老客户。"))
-    return db
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The seeded store, built once per module; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("tags_source_template")
+    return build_template(folder / "test.duckdb", lambda db: build(db, folder))
+
+
+@pytest.fixture
+def store(template, tmp_path):
+    with store_copy(template, tmp_path / "test.duckdb") as db:
+        yield db
 
 
 def _tier(db, conflict: str = "priority", priority: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
