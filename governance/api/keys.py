@@ -226,6 +226,7 @@ def list_keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 class _Call:
     db: Database
     key: ApiKey | None
+    status: int
     entry: audit.Entry
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -251,7 +252,7 @@ class CallLog:
         detail: dict = {"key": key.name if key else None, "status": status, "people": people}
         if calls is not None:
             detail |= {"calls": calls, "client": client}
-        call = _Call(db, key, (f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint, detail))
+        call = _Call(db, key, status, (f"api:{key.name}" if key else "api", Event.API_CALL, "api", endpoint, detail))
         with self._queued:
             self._queue.append(call)
         with self._turn:
@@ -267,7 +268,7 @@ def _write(group: list[_Call]) -> None:
     for db in {id(c.db): c.db for c in group}.values():
         calls = [c for c in group if c.db is db]
         try:
-            used = sorted({c.key.name for c in calls if c.key is not None and c.entry[4]["status"] != 401})
+            used = sorted({c.key.name for c in calls if c.key is not None and c.status != 401})
             with db.transaction(log_only=True) as cur:
                 if used:
                     cur.execute("UPDATE api_keys SET last_used_at = ? WHERE list_contains(?, name)", [utcnow(), used])

@@ -416,7 +416,8 @@ def _lookup_oneids(cur: duckdb.DuckDBPyConnection, kind: str, values: dict[str, 
         [value]).fetchall() if state in normalizers.VALID and tuple(others) == wanted]
     if not records:
         return []
-    sql, params = "SELECT DISTINCT oneid FROM crosswalk WHERE list_contains(?::BIGINT[], rec_id)", [records]
+    sql = "SELECT DISTINCT oneid FROM crosswalk WHERE list_contains(?::BIGINT[], rec_id)"
+    params: list[Any] = [records]
     if kind == "member_card":
         sql, params = sql + " AND source = ?", [records, values["source"]]
     return [r[0] for r in cur.execute(sql + " ORDER BY 1", params).fetchall()]
