@@ -31,8 +31,10 @@ them. A matched person is left out under the first reason that applies, in EXCLU
   tombstone (privacy/suppression: they never reach std_records nor a OneID) that the rule could
   have matched. Those rows have only their uploaded values, so this is an approximation: the
   rule's golden-field tests are read on the row's uploaded (unstandardized) values, with the
-  row's channel as its only channel; tag, event and audience tests cannot be known for them and
-  count as possibly true. It is an upper bound, reported so nobody wonders where they went.
+  row's channel as its only channel, and a test on a value the row lacks counts as possibly true,
+  as do tag, event and audience tests, which cannot be known for them. It is an upper bound for
+  values uploaded in their standard form (a province written 广东 instead of 广东省 fails a test
+  for 广东省), reported so nobody wonders where they went.
 
 The count is one SQL statement, with aggregates computed only for what the rule reads.
 """
@@ -52,7 +54,7 @@ from governance.store.storage import quote_literal
 from governance.tags import compute as tag_compute
 from governance.tags import library as tag_library
 from governance.tags import templates
-from governance.tags.conditions import Aggregate, aggregates_sql, compile_condition, date_literal
+from governance.tags.conditions import FIELDS, Aggregate, aggregates_sql, compile_condition, date_literal
 
 CHANNELS = ("sms", "wechat", "douyin_dmp", "databank", "tencent_ads", "csv", "xlsx")
 MOBILE_CHANNELS = ("sms", "douyin_dmp", "databank", "tencent_ads")
@@ -272,7 +274,11 @@ def _possible(node: Any, as_of: date, negated: bool = False) -> str:
         return _possible(node["not"], as_of, not negated)
     if "field" in node:
         sql = compile_condition(node, as_of).sql
-        return f"(NOT {sql})" if negated else sql
+        test = f"(NOT {sql})" if negated else sql
+        if "is_null" in node:
+            return test
+        subject = FIELDS[node["field"]][0].replace("{age}", "TRY_CAST(g.birth_date AS DATE)")
+        return f"({test} OR {subject} IS NULL)"  # a value the row lacks (no birth date, no minor flag): possible
     return "true"
 
 

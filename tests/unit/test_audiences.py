@@ -167,6 +167,8 @@ def test_erased_people_are_never_matched_and_their_re_uploaded_rows_count_as_era
     assert count(store, {"field": "province", "eq": "浙江省"}).excluded["erased"] == 0  # his row could not match
     assert count(store, {"not": {"field": "province", "eq": "浙江省"}}).excluded["erased"] == 1
     assert count(store, {"tag": "lifecycle_stage", "eq": "active"}).excluded["erased"] == 1  # unknown: possible
+    assert count(store, {"field": "is_minor", "eq": False}).excluded["erased"] == 1  # the row has no minor flag
+    assert count(store, {"not": {"field": "is_minor", "eq": False}}).excluded["erased"] == 1
     assert "吴刚" not in eligible(store, GD, "csv")
 
 
