@@ -20,6 +20,7 @@ from governance.exports.datasets import ExportFilter
 from governance.golden import overrides, survivorship
 from governance.jobs import runner as jobs
 from governance.oneid import calibration, review
+from governance.oneid import resolve as oneid_resolve
 from governance.oneid.links import rec_id
 from governance.privacy import consent, dsr, retention, ropa, suppression
 from governance.quality import profile, rules
@@ -186,6 +187,15 @@ def cmd_resolve(args, db) -> int:
                                 retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low,
                                 progress=_progress(args))
     result, golden = resolved.oneid, resolved.golden
+    if args.save_model:
+        with db.cursor() as cur:
+            used = oneid_resolve.run_model(cur, result.run_id)
+        if used is None:
+            raise GovernanceError("This run scored no model (--no-model): there is no model to save.")
+        try:
+            Path(args.save_model).write_text(used, encoding="utf-8")
+        except OSError as exc:
+            raise GovernanceError(f"Cannot write the model file {args.save_model}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(result.summary() | {"golden_records": golden.oneids, "golden_rebuilt": golden.rebuilt,
                                              "golden_mode": golden.mode}))
@@ -706,6 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train a new model even when one is saved (a retrained model may move OneIDs)")
     p.add_argument("--auto-accept", type=float, default=0.99, help="link pairs at or above this probability")
     p.add_argument("--review-low", type=float, default=0.60, help="queue pairs from this probability up")
+    p.add_argument("--save-model", metavar="FILE.json", help="write the model this run scored with (for --model)")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")

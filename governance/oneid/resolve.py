@@ -324,6 +324,12 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
     return res
 
 
+def run_model(cur: duckdb.DuckDBPyConnection, run_id: int) -> str | None:
+    """The model JSON a run scored with (None for a run on rules and decisions only)."""
+    row = cur.execute("SELECT model_json FROM oneid_models WHERE run_id = ?", [run_id]).fetchone()
+    return row[0] if row else None
+
+
 def review_queue_size(cur: duckdb.DuckDBPyConnection) -> int:
     """Pairs in the review band that no steward has decided yet."""
     return scalar(cur,

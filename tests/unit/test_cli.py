@@ -224,6 +224,30 @@ def test_resolve_takes_one_way_to_get_its_model(db_path, capsys):
     assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
+def test_resolve_saves_the_model_it_scored_with_for_a_later_run(db_path, tmp_path, capsys):
+    from helpers import SAVED_MODEL, load_generated
+
+    db = open_database(db_path)
+    load_generated(db, tmp_path / "w", 150, seed=3, resolve=False)
+    db.close()
+    given, saved = tmp_path / "given.json", tmp_path / "saved.json"
+    given.write_text(SAVED_MODEL, encoding="utf-8")
+    assert call(db_path, capsys, "resolve", "--model", str(given), "--save-model", str(saved))[0] == 0
+    first = json.loads(saved.read_text(encoding="utf-8"))
+    names = [c["output_column_name"] for c in first["comparisons"]]
+    assert names == [c["output_column_name"] for c in json.loads(SAVED_MODEL)["comparisons"]]
+
+    def crosswalk() -> list:
+        with open_database(db_path).cursor() as cur:
+            return cur.execute("SELECT rec_id, oneid FROM crosswalk ORDER BY rec_id").fetchall()
+
+    before = crosswalk()
+    assert call(db_path, capsys, "resolve", "--model", str(saved))[0] == 0
+    assert crosswalk() == before
+    code, _, err = call(db_path, capsys, "resolve", "--no-model", "--save-model", str(tmp_path / "none.json"))
+    assert code == 2 and "no model to save" in err and len(err.strip().splitlines()) == 1
+
+
 def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_path, capsys):
     from helpers import load_generated
 
