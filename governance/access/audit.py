@@ -226,6 +226,8 @@ def record(cur: duckdb.DuckDBPyConnection, actor: str, action: Event, object_typ
 def record_many(cur: duckdb.DuckDBPyConnection, entries: list[Entry]) -> list[int]:
     """Append several audit events in order, chained as `record` chains one (one anchoring and one
     read of the head for all of them); returns their ids."""
+    if not entries:
+        return []
     names = [declared(action).value for _, action, *_ in entries]
     key = _key()
     with cur.cursor() as committed:  # another connection: it sees only what is committed

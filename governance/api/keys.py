@@ -11,6 +11,7 @@ This module alone writes `api_keys`.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
@@ -230,6 +231,7 @@ class _Call:
     entry: audit.Entry
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    writer: int | None = None  # the thread that wrote its group
 
 
 class CallLog:
@@ -259,9 +261,13 @@ class CallLog:
             if not call.done.is_set():
                 with self._queued:
                     group, self._queue = self._queue, []
+                for queued in group:
+                    queued.writer = threading.get_ident()
                 _write(group)
         if call.error is not None:
-            raise call.error
+            if call.writer == threading.get_ident():
+                raise call.error
+            raise copy.copy(call.error) from call.error  # a follower raises a copy: one exception, one thread
 
 
 def _write(group: list[_Call]) -> None:

@@ -351,7 +351,7 @@ def _oneid(call: Call) -> str:
 
 def get_customer(call: Call) -> Answer:
     oneid = _oneid(call)
-    with call.db.cursor() as cur:
+    with call.db.snapshot() as cur:  # one committed state for the whole answer
         found = shown_person(cur, oneid, call.key.purpose)
         if found is None:
             return Answer(404, NOT_FOUND)
@@ -365,7 +365,7 @@ def get_customer(call: Call) -> Answer:
 
 def get_customer_tags(call: Call) -> Answer:
     oneid = _oneid(call)
-    with call.db.cursor() as cur:
+    with call.db.snapshot() as cur:  # one committed state for the whole answer
         found = shown_person(cur, oneid, call.key.purpose)
         if found is None:
             return Answer(404, NOT_FOUND)
@@ -425,7 +425,7 @@ def _lookup_oneids(cur: duckdb.DuckDBPyConnection, kind: str, values: dict[str, 
 
 def post_lookup(call: Call) -> Answer:
     kind, values = _lookup_request(call.body)
-    with call.db.cursor() as cur:
+    with call.db.snapshot() as cur:  # one committed state for the whole answer
         shown = []
         for oneid in _lookup_oneids(cur, kind, values):
             found = shown_person(cur, oneid, call.key.purpose)

@@ -363,7 +363,7 @@ def _aged_out_oneids(cur: duckdb.DuckDBPyConnection) -> list[str]:
 def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule]) -> None:
     """Recompute the OneIDs in golden_changed (they may be new, changed or gone)."""
     sql, params = _golden_select(rules, only_changed=True)
-    serving.drop(cur, "golden_wide")
+    serving.drop(cur, "golden_wide", scalar(cur, "SELECT count(*) FROM golden_changed"))
     cur.execute("DELETE FROM golden_wide WHERE oneid IN (SELECT oneid FROM golden_changed)")
     cur.execute(f"INSERT INTO golden_wide BY NAME {sql}", params)
     _apply_overrides(cur, only_changed=True)

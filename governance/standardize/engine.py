@@ -316,7 +316,7 @@ def standardize(db: Database, actor: str, batch_ids: list[int] | None = None, *,
         new_values, sql_values, fast_fields = _fill_cache(cur, todo)
         if progress:
             progress(0.6, "records")
-        serving.drop(cur, "std_records")
+        serving.drop(cur, "std_records", scalar(cur, f"SELECT sum(row_count) FROM batches WHERE batch_id IN ({ids})"))
         cur.execute(f"DELETE FROM std_records WHERE batch_id IN ({ids})")
         consistency = ", ".join(f"{sql} AS {c}" for c, sql in (*CONSISTENCY, *AGE_BIRTH))
         cur.execute(  # by name: columns added by later migrations sit at the end of the table

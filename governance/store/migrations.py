@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 SQL_DIR = Path(__file__).with_name("sql")
+SERVING_PREFIX = "serve_"  # the names of the read API's serving indexes (store/serving.py)
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,28 @@ def migrations() -> list[Migration]:
     return found
 
 
+def _done(cur: duckdb.DuckDBPyConnection) -> set[int]:
+    cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)")
+    return {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def clear_serving_indexes(cur: duckdb.DuckDBPyConnection) -> None:
+    """When a migration is pending, drop the read API's serving indexes (the serving process builds them
+    again): DuckDB refuses to alter a column of an indexed table, even later in the transaction that
+    dropped the index, so this commits on its own before `apply`."""
+    done = _done(cur)
+    if any(m.version not in done for m in migrations()):
+        for (name,) in cur.execute("SELECT index_name FROM duckdb_indexes() WHERE starts_with(index_name, ?)",
+                                   [SERVING_PREFIX]).fetchall():
+            cur.execute(f"DROP INDEX {name}")
+
+
 def apply(cur: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied."""
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-        "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)"
-    )
-    done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = _done(cur)
     applied = []
-    for migration in migrations():
-        if migration.version in done:
-            continue
+    for migration in [m for m in migrations() if m.version not in done]:
         cur.execute(migration.sql)
         cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [migration.version, migration.name])
         applied.append(migration.version)

@@ -17,6 +17,7 @@ so a waiter can say what it waits for, and a `StoreBusyError` names it when the 
 from __future__ import annotations
 
 import atexit
+import glob
 import json
 import os
 import threading
@@ -73,11 +74,16 @@ def keep_files_private() -> None:
 
 HOLDER_SUFFIX = ".holder"  # beside the store: which process holds it, doing what, since when
 RELEASE_AFTER_IDLE_SECONDS = 0.25  # the file is closed this long after its last unit of work
+WAITING = ".waiting."  # <store>.waiting.<pid>: a process waits for the file
 RETRY_SECONDS = 0.05
 
 
 def _holder_path(path: Path) -> Path:
     return Path(f"{path}{HOLDER_SUFFIX}")
+
+
+def _waiting_marker(path: Path, pid: int) -> Path:
+    return Path(f"{path}{WAITING}{pid}")
 
 
 def read_holder(path: Path) -> StoreHolder | None:
@@ -139,29 +145,38 @@ class Database:
         threading.Thread(target=self._release_when_idle, name=f"steward-store-{path.name}", daemon=True).start()
         try:
             with self.transaction() as cur:
+                migrations.clear_serving_indexes(cur)
+            with self.transaction() as cur:
                 migrations.apply(cur)
         except BaseException:
             self._shut()
             raise
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """Open the file, waiting (bounded) while another process holds it."""
+        """Open the file, waiting (bounded) while another process holds it; while it waits, a marker
+        beside the store asks the holder to let the file go as soon as it is idle (`others_waiting`)."""
         deadline = time.monotonic() + self.wait_seconds
         told = False
-        while True:
-            try:
-                con = duckdb.connect(str(self.path))
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                holder = read_holder(self.path)
-                if time.monotonic() >= deadline:
-                    raise StoreBusyError(self.path, holder) from exc
-                if not told and self.on_wait is not None:
-                    self.on_wait(holder)
-                    told = True
-                time.sleep(RETRY_SECONDS)
+        marker = _waiting_marker(self.path, os.getpid())
+        try:
+            while True:
+                try:
+                    con = duckdb.connect(str(self.path))
+                    break
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower():
+                        raise
+                    holder = read_holder(self.path)
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(self.path, holder) from exc
+                    with suppress(OSError):
+                        marker.touch()
+                    if not told and self.on_wait is not None:
+                        self.on_wait(holder)
+                        told = True
+                    time.sleep(RETRY_SECONDS)
+        finally:
+            marker.unlink(missing_ok=True)
         _write_holder(self.path, self.activity)
         self.generation += 1  # another process may have written while the file was not ours
         return con
@@ -177,11 +192,23 @@ class Database:
         try:
             yield con
         finally:
-            with self._state:
-                self._users -= 1
-                if not self._users:
-                    self._idle_since = time.monotonic()
-                    self._state.notify()
+            self._done()
+
+    def _done(self) -> None:
+        """One unit of work ended: the idle wait starts when it was the last."""
+        with self._state:
+            self._users -= 1
+            if not self._users:
+                self._idle_since = time.monotonic()
+                self._state.notify()
+
+    def others_waiting(self) -> bool:
+        """Whether another process waits for the file (its marker is there and it still runs)."""
+        for marker in self.path.parent.glob(f"{glob.escape(self.path.name)}{WAITING}*"):
+            pid = marker.name.rpartition(".")[2]
+            if pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)):
+                return True
+        return False
 
     def _release_when_idle(self) -> None:
         with self._state:
@@ -189,9 +216,12 @@ class Database:
                 if self._con is None or self._users:
                     self._state.wait()
                     continue
-                remaining = self._idle_since + self.hold_seconds - time.monotonic()
+                hold = self.hold_seconds
+                if hold > RELEASE_AFTER_IDLE_SECONDS and self.others_waiting():
+                    hold = RELEASE_AFTER_IDLE_SECONDS  # a longer hold gives way to a process waiting
+                remaining = self._idle_since + hold - time.monotonic()
                 if remaining > 0:
-                    self._state.wait(remaining)
+                    self._state.wait(min(remaining, RELEASE_AFTER_IDLE_SECONDS))
                 else:
                     self._disconnect()
 
@@ -228,6 +258,42 @@ class Database:
                 cur.close()
 
     @contextmanager
+    def cursor_if_open(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A cursor when this process holds the file now (kept open while it is used), else None: for
+        work that must not open the store by itself."""
+        with self._state:
+            if self._con is None:
+                con = None
+            else:
+                self._users += 1
+                con = self._con
+        if con is None:
+            yield None
+            return
+        cur = con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+            self._done()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor whose reads all see one committed state (a transaction it ends without writing);
+        inside this thread's transaction, that transaction's cursor."""
+        open_cur = self._open()
+        if open_cur is not None:
+            yield open_cur
+            return
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            finally:
+                with suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+
+    @contextmanager
     def transaction(self, log_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """One atomic, serialized unit of writing: all of it lands, or none. Opened inside another
         transaction of this thread, it joins that one and commits (or rolls back) with it.
@@ -255,7 +321,10 @@ class Database:
 
     def cached(self, name: Hashable, compute: Callable[[], T]) -> T:
         """`compute()`, kept under `name` until the store may have changed: a transaction of this process
-        commits (unless log-only), or the file is opened again after another process could write it."""
+        commits (unless log-only), or the file is opened again after another process could write it.
+        Inside a transaction it is computed afresh and not kept."""
+        if self.in_transaction:  # it may read writes not yet committed
+            return compute()
         generation = self.generation  # read first: a value computed across a change is kept as older, never served
         with self._cache_lock:
             hit = self._cache.get(name)

@@ -385,7 +385,8 @@ def _write(cur: duckdb.DuckDBPyConnection, pending: list[_Computed], as_of: date
                     [as_of])
         cur.execute(f"INSERT INTO tag_history SELECT m.oneid, m.tag_code, m.new, m.version, ?, NULL, m.run_id "
                     f"FROM {moved} m WHERE m.new IS NOT NULL", [as_of])
-    serving.drop(cur, "tag_values")  # rebuilt by the serving process after the run
+    rewrites = any(rewrite for *_, rewrite, _h in batch)
+    serving.drop(cur, "tag_values", None if rewrites else scalar(cur, f"SELECT count(*) FROM {MOVED}"))
     if any(per_tag.get(code) is not None and not rewrite for code, *_, rewrite, _h in batch):
         # the same date and version: only the rows that changed
         cur.execute(f"DELETE FROM tag_values WHERE rowid IN (SELECT m.rid FROM {MOVED} m JOIN {BATCH} b "
@@ -393,7 +394,7 @@ def _write(cur: duckdb.DuckDBPyConnection, pending: list[_Computed], as_of: date
         cur.execute(f"INSERT INTO tag_values SELECT m.oneid, m.tag_code, m.new, m.new_number, b.version, ?, ?, m.source "
                     f"FROM {MOVED} m JOIN {BATCH} b USING (tag_code) WHERE NOT b.rewrite AND m.new IS NOT NULL",
                     [as_of, now])
-    if any(rewrite for *_, rewrite, _h in batch):
+    if rewrites:
         cur.execute(f"DELETE FROM tag_values WHERE tag_code IN (SELECT tag_code FROM {BATCH} WHERE rewrite)")
         cur.execute(f"INSERT INTO tag_values SELECT n.oneid, n.tag_code, n.value, n.number, b.version, ?, ?, n.source "
                     f"FROM {NEW} n JOIN {BATCH} b USING (tag_code) WHERE b.rewrite", [as_of, now])
@@ -559,6 +560,7 @@ def _psi(previous: dict | None, current: dict[str, Any]) -> float | None:
 
 def drop_values(cur: duckdb.DuckDBPyConnection, code: str) -> None:
     """Remove a tag's values (a retired tag); its history stays, open rows closed today."""
+    serving.drop(cur, "tag_values", scalar(cur, "SELECT count(*) FROM tag_values WHERE tag_code = ?", [code]))
     cur.execute("DELETE FROM tag_values WHERE tag_code = ?", [code])
     cur.execute("UPDATE tag_history SET valid_to = greatest(valid_from, ?) WHERE tag_code = ? AND valid_to IS NULL",
                 [today(), code])

@@ -19,6 +19,7 @@ from governance.oneid import resolve as oneid_resolve
 from governance.privacy import consent
 from governance.store import serving, storage
 from governance.store.util import utcnow
+from governance.tags import compute as tag_compute
 from helpers import SAVED_MODEL, build_template, load_generated, store_copy
 
 
@@ -71,9 +72,18 @@ def test_bulk_writers_drop_the_indexes_of_the_table_they_rewrite(store):
         with store.cursor() as cur:
             return {serving.INDEXES[name][0] for name in serving.missing(cur)}
 
+    def retire(code: str) -> None:
+        with store.transaction() as cur:
+            tag_compute.drop_values(cur, code)
+
+    one = _oneids(store, 1)
+    with store.cursor() as cur:
+        code = cur.execute("SELECT tag_code FROM tag_values GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
     assert dropped(lambda: oneid_resolve.resolve(store, "t", model_json=SAVED_MODEL)) == {"crosswalk"}
     assert dropped(lambda: survivorship.refresh_golden(store, full=True)) == {"golden_wide"}
-    assert dropped(lambda: pipeline.refresh_tags(store, "t", full=True)) == {"tag_values"}
+    assert dropped(lambda: survivorship.refresh_golden(store, oneids=one)) == set()  # one OneID: kept, maintained
+    assert dropped(lambda: pipeline.refresh_tags(store, "t", full=True)) == set()  # nothing changed
+    assert dropped(lambda: retire(code)) == {"tag_values"}
     with store.transaction() as cur:  # any batch counts as stale once its standardization is cleared
         cur.execute("DELETE FROM std_batches")
     assert "std_records" in dropped(lambda: pipeline.standardize(store, "t"))
@@ -150,7 +160,16 @@ def test_api_answers_the_same_with_and_without_the_serving_indexes(store):
     assert any(s == 200 for s, _ in scanned[len(oneids):])
 
 
-def test_concurrent_calls_are_audited_in_groups_and_the_chain_holds(store):
+def test_concurrent_calls_are_audited_in_groups_and_the_chain_holds(store, monkeypatch):
+    groups: list[int] = []
+    write = audit.record_many
+
+    def slow_write(cur, entries):  # a slow commit: the calls arriving meanwhile queue for the next group
+        groups.append(len(entries))
+        time.sleep(0.05)
+        return write(cur, entries)
+
+    monkeypatch.setattr(audit, "record_many", slow_write)
     before = _api_rows(store)
     threads = [threading.Thread(target=keys.record_call, args=(store, None, "GET /api/v1/tags", 401))
                for _ in range(25)]
@@ -158,7 +177,8 @@ def test_concurrent_calls_are_audited_in_groups_and_the_chain_holds(store):
         t.start()
     for t in threads:
         t.join()
-    assert _api_rows(store) == before + 25
+    assert _api_rows(store) == before + 25 and sum(groups) == 25
+    assert len(groups) < 25  # written in groups, not one transaction per call
     with store.cursor() as cur:
         assert audit.verify_chain(cur).ok
 
@@ -255,3 +275,23 @@ def test_the_keeper_leaves_an_idle_store_closed(store):
             assert serving.missing(cur) == []
     finally:
         keeper.stop()
+
+
+def test_pending_migrations_drop_the_serving_indexes_first(store, monkeypatch):
+    from governance.store import migrations
+
+    serving.build_missing(store)
+    path = store.path
+    store.close()
+    sql = path.parent / "9999_alter_indexed.sql"
+    sql.write_text("ALTER TABLE std_records ADD COLUMN test_flag VARCHAR NOT NULL DEFAULT 'm';\n"
+                   "ALTER TABLE golden_wide ALTER COLUMN oneid SET DATA TYPE VARCHAR;\n", encoding="utf-8")
+    extra = migrations.Migration(9999, "alter_indexed", sql)
+    monkeypatch.setattr(migrations, "migrations", lambda original=migrations.migrations: [*original(), extra])
+    reopened = storage.open_database(path)  # DuckDB would refuse these on indexed tables
+    try:
+        with reopened.cursor() as cur:
+            assert serving.missing(cur) == list(serving.INDEXES)
+            assert cur.execute("SELECT count(*) FROM std_records WHERE test_flag = 'm'").fetchone()[0] > 0
+    finally:
+        reopened.close()

@@ -123,3 +123,20 @@ def test_two_processes_writing_in_turn_lose_nothing(store, tmp_path):
     with duckdb.connect(str(store)) as con:
         assert con.execute("SELECT source FROM sources").fetchall() == [("held",)]
         assert con.execute("SELECT count(*) FROM users WHERE username = 'night_shift'").fetchone() == (1,)
+
+
+def test_a_longer_hold_gives_way_to_a_process_waiting_for_the_file(store):
+    db = open_database(store)
+    db.hold_seconds = 30.0  # as a process serving the API holds it
+    try:
+        with db.cursor() as cur:
+            cur.execute("SELECT 1")
+        assert db.is_open
+        started = time.monotonic()
+        done = cli(store, "sources")
+        waited = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert waited < 15, waited  # it gets the file within a few idle checks, not after 30 s
+        assert not list(store.parent.glob(f"{store.name}{storage.WAITING}*"))  # the waiter cleaned up
+    finally:
+        db.close()
