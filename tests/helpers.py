@@ -107,6 +107,37 @@ def store_copy(template: Path, path: Path) -> Iterator[Database]:
         db.close()
 
 
+def crm_template(path: Path, header: str, people: dict[str, tuple], then: Callable[[Database], object] | None = None) -> Path:
+    """A page-test template (build_template): one user per role (PASSWORDS) and a resolved CRM upload of
+    `people` ({name: (card, other columns…)} under `header`, whose second column is the name); `then(db)`
+    adds what a module needs."""
+    def build(db: Database) -> None:
+        from governance import pipeline
+
+        for role, password in PASSWORDS.items():
+            auth.create_user(db, "test", role, password, role)
+        crm = path.parent / "crm.csv"
+        crm.write_text(header + "".join(",".join((c[0], n, *c[1:])) + "\n" for n, c in people.items()),
+                       encoding="utf-8")
+        pipeline.load_file(db, "steward", crm, source="crm", channel="crm")
+        pipeline.resolve(db, "steward", use_model=False)
+        if then is not None:
+            then(db)
+
+    return build_template(path, build)
+
+
+@contextmanager
+def page_store(template: Path, path: Path, monkeypatch) -> Iterator[Database]:
+    """store_copy for page tests: the app reads the copy (STEWARD_DB) and jobs run inline."""
+    from governance.jobs import runner as jobs
+
+    monkeypatch.setenv("STEWARD_DB", str(path))
+    monkeypatch.setattr(jobs, "BACKGROUND", False)
+    with store_copy(template, path) as db:
+        yield db
+
+
 SAVED_MODEL = (ROOT / "tests" / "fixtures" / "oneid_model.json").read_text(encoding="utf-8")
 
 

@@ -5,18 +5,14 @@ languages read without missing texts."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from governance import pipeline
-from governance.access import auth
 from governance.audiences import library, members, push
 from governance.i18n import TEXTS, t
 from governance.jobs import runner as jobs
 from governance.privacy import consent
-from governance.store.storage import open_database
-from helpers import MOBILE, PASSWORDS, app_test, visible_text
+from helpers import MOBILE, app_test, crm_template, page_store, visible_text
 
 HEADER = "会员卡号,姓名,手机号,营销同意,出生日期,省份,openid,appid,UnionID\n"
 PEOPLE = {  # name: (card, mobile, marketing consent, birth date, province, open_id, app_id, union_id)
@@ -37,30 +33,18 @@ ROLES = ("admin", "steward", "analyst")
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A resolved store with one user per role, built once; each test works on its own copy."""
-    path = tmp_path_factory.mktemp("audiences") / "template.duckdb"
-    db = open_database(path)
-    for role, password in PASSWORDS.items():
-        auth.create_user(db, "test", role, password, role)
-    crm = path.parent / "crm.csv"
-    crm.write_text(HEADER + "".join(",".join((c[0], n, *c[1:])) + "\n" for n, c in PEOPLE.items()), encoding="utf-8")
-    pipeline.load_file(db, "steward", crm, source="crm", channel="crm")
-    pipeline.resolve(db, "steward", use_model=False)
-    with db.cursor() as cur:
-        minor = cur.execute("SELECT oneid FROM golden_wide WHERE name = '钱小红'").fetchone()[0]
-    consent.grant(db, "steward", minor, consent.GUARDIAN, method="written")
-    db.close()
-    return path
+    def guardian(db) -> None:
+        with db.cursor() as cur:
+            minor = cur.execute("SELECT oneid FROM golden_wide WHERE name = '钱小红'").fetchone()[0]
+        consent.grant(db, "steward", minor, consent.GUARDIAN, method="written")
+
+    return crm_template(tmp_path_factory.mktemp("audiences") / "template.duckdb", HEADER, PEOPLE, guardian)
 
 
 @pytest.fixture
 def store(template, tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    shutil.copyfile(template, path)
-    monkeypatch.setenv("STEWARD_DB", str(path))
-    monkeypatch.setattr(jobs, "BACKGROUND", False)
-    db = open_database(path)
-    yield db
-    db.close()
+    with page_store(template, tmp_path / "app.duckdb", monkeypatch) as db:
+        yield db
 
 
 def _open(db, username: str, lang: str = "en"):

@@ -3,18 +3,13 @@ refuse is explained before a click, with the channel and purpose as labels; a ru
 a status; the hash names MD5 and SHA-256 read as they are in Chinese."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from test_one_language import offences, shown
 
-from governance import pipeline
-from governance.access import auth
 from governance.audiences import library, members, push
 from governance.i18n import t
 from governance.jobs import runner as jobs
-from governance.store.storage import open_database
-from helpers import PASSWORDS, app_test, visible_text
+from helpers import app_test, crm_template, page_store, visible_text
 
 HEADER = "会员卡号,姓名,手机号,营销同意,出生日期,省份,openid,appid,UnionID\n"
 APP_A, APP_B = "wx1234567890abcdef", "wxabcdef1234567890"
@@ -29,27 +24,13 @@ GD = {"field": "province", "eq": "广东省"}
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("audiences_polish") / "template.duckdb"
-    db = open_database(path)
-    for role, password in PASSWORDS.items():
-        auth.create_user(db, "test", role, password, role)
-    crm = path.parent / "crm.csv"
-    crm.write_text(HEADER + "".join(",".join((c[0], n, *c[1:])) + "\n" for n, c in PEOPLE.items()), encoding="utf-8")
-    pipeline.load_file(db, "steward", crm, source="crm", channel="crm")
-    pipeline.resolve(db, "steward", use_model=False)
-    db.close()
-    return path
+    return crm_template(tmp_path_factory.mktemp("audiences_polish") / "template.duckdb", HEADER, PEOPLE)
 
 
 @pytest.fixture
 def store(template, tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    shutil.copyfile(template, path)
-    monkeypatch.setenv("STEWARD_DB", str(path))
-    monkeypatch.setattr(jobs, "BACKGROUND", False)
-    db = open_database(path)
-    yield db
-    db.close()
+    with page_store(template, tmp_path / "app.duckdb", monkeypatch) as db:
+        yield db
 
 
 def _run(target):
