@@ -12,7 +12,7 @@ calls `python -m governance ingest` makes; the split between the two is timed at
 standardize call) and `pipeline.refresh_quality` (what `python -m governance profile` calls: the
 profile, every statistic, the default rules and the scores).
 
-GX: GX_VERSION in its own virtualenv, made once by this script (`python -m venv`, then pip) under
+GX: GX_VERSION (with pyarrow, so pandas reads Arrow strings) in its own virtualenv, made once by this script (`python -m venv`, then pip) under
 ~/.cache/steward-bench/gx-venv (or --venv); the product's requirements and venv are not touched. A
 child script run with that venv's python builds an ephemeral context and the suite (untimed), then
 times `pd.read_csv(file, dtype=str)` (every value as text, pandas' default missing markers: "",
@@ -61,6 +61,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 GX_VERSION = "1.24.1"  # the version the package index here holds; pinned exactly
+# pandas reads text into Arrow strings when pyarrow is there, as a GX user's install usually has it
+GX_PACKAGES = [f"great_expectations=={GX_VERSION}", "pyarrow==26.0.1"]
 DEFAULT_VENV = Path.home() / ".cache" / "steward-bench" / "gx-venv"
 TARGET = 1.5
 ACTOR = "benchmark"
@@ -238,23 +240,22 @@ def gx_python(venv: Path) -> Path:
     """The venv's python with great_expectations==GX_VERSION, made once; SystemExit with one line if
     it cannot be made (no network, no index)."""
     python, stamp = venv / "bin" / "python", venv / ".steward-gx"
-    if stamp.exists() and stamp.read_text().strip() == GX_VERSION and python.exists():
+    if stamp.exists() and stamp.read_text().strip() == " ".join(GX_PACKAGES) and python.exists():
         return python
     venv.parent.mkdir(parents=True, exist_ok=True)
     log = venv.parent / f"{venv.name}-install.log"
     print(f"making the GX virtualenv {venv} (great_expectations=={GX_VERSION}); log: {log}", flush=True)
     with open(log, "w", encoding="utf-8") as out:
         for label, step in (("python -m venv", [sys.executable, "-m", "venv", "--clear", str(venv)]),
-                            (f"pip install great_expectations=={GX_VERSION}",
-                             [str(python), "-m", "pip", "install", "--disable-pip-version-check",
-                              f"great_expectations=={GX_VERSION}"])):
+                            (f"pip install {' '.join(GX_PACKAGES)}",
+                             [str(python), "-m", "pip", "install", "--disable-pip-version-check", *GX_PACKAGES])):
             try:
                 done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=1800).returncode
             except (OSError, subprocess.TimeoutExpired) as exc:
                 done, label = 1, f"{label} ({exc})"
             if done != 0:
                 sys.exit(f"cannot make the GX virtualenv: {label} failed (no network or no package index?); see {log}")
-    stamp.write_text(GX_VERSION)
+    stamp.write_text(" ".join(GX_PACKAGES))
     return python
 
 
