@@ -1417,6 +1417,13 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def code_text(prefix: str, code: object, lang: str = DEFAULT_LANG) -> str:
+    """The label of a coded value whose texts are keyed `prefix` + code (audiences.channel.sms, …); the
+    code itself when there is none ("" for None)."""
+    key = f"{prefix}{code}"
+    return t(key, lang) if key in TEXTS else ("" if code is None else str(code))
+
+
 # Table column headers (zh, en). A standard field's column takes the field's label (schema.py);
 # any other column not listed here (a source file's own header, say) is shown as it is.
 COLUMNS: dict[str, tuple[str, str]] = {

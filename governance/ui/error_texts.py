@@ -18,7 +18,7 @@ import ast
 import re
 from string import Formatter
 
-from governance.i18n import TEXTS, column_label, value_label
+from governance.i18n import code_text, column_label, value_label
 from governance.store.schema import channel_label
 
 _RULE = "A custom rule is one expression over this record's columns: "
@@ -537,7 +537,7 @@ def _label(column: str, value: str) -> str:
         return column_label(value, "zh")
     if column == "channel":  # a source's channel, else an audience's (sms, douyin_dmp, …)
         source = channel_label(value, "zh")
-        return source if source != value else TEXTS.get(f"audiences.channel.{value}", (value,))[0]
+        return source if source != value else code_text("audiences.channel.", value, "zh")
     shown = value_label(column, value, "zh")
     return shown if isinstance(shown, str) else value
 

@@ -16,7 +16,7 @@ import streamlit as st
 from governance import pipeline
 from governance.access import auth
 from governance.access.auth import User
-from governance.i18n import TEXTS
+from governance.i18n import code_text
 from governance.jobs import kinds
 from governance.jobs import runner as jobs
 from governance.store.storage import Database, read_holder
@@ -38,8 +38,7 @@ PAGES = {"quality": ("pages/quality.py", "quality.view"), "review": ("pages/revi
 
 
 def _text(prefix: str, code: str | None) -> str:
-    key = f"{prefix}{code}"
-    return tr(key) if key in TEXTS else str(code or "")
+    return code_text(prefix, code or "", lang())
 
 
 def _look(db: Database) -> tuple[list[jobs.Job], str | None]:

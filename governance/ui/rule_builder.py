@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from governance.i18n import TEXTS, column_label, value_label
+from governance.i18n import TEXTS, code_text, column_label, value_label
 from governance.store.schema import CHANNELS
 from governance.tags import definitions as defs
 from governance.tags.definitions import TagDefinition
@@ -36,8 +36,7 @@ AUDIENCE_FIELDS = {"province": False, "city": False, "district": False, "gender"
 # ---- labels and words --------------------------------------------------------------------------
 
 def code_label(ctx: PageContext, prefix: str, code: object) -> str:
-    key = f"{prefix}{code}"
-    return ctx.t(key) if key in TEXTS else str(code)
+    return code_text(prefix, code, ctx.lang)
 
 
 def shown_value(tag: TagDefinition, value: object, lang: str) -> object:
