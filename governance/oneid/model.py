@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -246,11 +247,54 @@ def _input(db: Database) -> pa.Table:
 MIN_LABELS = 20  # approved pairs needed before m is estimated from the stewards' labels
 
 
+# A scoring engine: (the model's input records, the model as a settings dict, the lowest match
+# probability kept, term-frequency tables computed elsewhere or None) -> the scored pairs (PAIR_COLUMNS,
+# then the gamma_* and mw_* columns). score_duckdb here; governance.oneid.spark.score on Spark.
+Engine = Callable[[pa.Table, dict, float, "dict[str, pa.Table] | None"], pa.Table]
+
+
+def pairs_sql(table: str, columns: list[str]) -> str:
+    """The scored pairs in the engine-neutral shape, from Splink's predictions `table` with `columns`:
+    each pair once (smaller record id left), its probability and weight, a mobile of the pair, and
+    the comparison levels and weights."""
+    extra = [c for c in columns if c.startswith("mw_") or c.startswith("gamma_")]
+    return (f"SELECT least(unique_id_l, unique_id_r) AS rec_l, greatest(unique_id_l, unique_id_r) AS rec_r, "
+            f"match_probability, match_weight, coalesce(mobile_l, mobile_r) AS mobile"
+            f"{''.join(', ' + c for c in extra)} FROM {table}")
+
+
+def linker_for(frame, model: dict) -> Linker:
+    """A linker over a registered frame with a saved model; its prior is clamped (P_EDGE)."""
+    try:
+        linker = Linker(frame, model, log_level=logging.ERROR)
+    except Exception as exc:
+        raise GovernanceError(f"The saved OneID model cannot be used: {_first_line(exc)}") from exc
+    _set_prior(linker, _prior(linker))  # a loaded model's prior of 0 or 1 is clamped too
+    return linker
+
+
+def score_duckdb(records: pa.Table, model: dict, threshold: float,
+                 tf_tables: dict[str, pa.Table] | None = None) -> pa.Table:
+    """Score the blocked pairs of `records` at or above `threshold` with `model` on an in-memory
+    DuckDB (Splink's scratch tables stay apart from the store)."""
+    con = duckdb.connect()
+    try:
+        db_api = DuckDBAPI(connection=con)
+        linker = linker_for(db_api.register(records), model)
+        for column, table in (tf_tables or {}).items():
+            linker.table_management.register_term_frequency_lookup(table, column)
+        predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
+        return con.sql(pairs_sql(predictions.physical_name, predictions.as_duckdbpyrelation().columns)).to_arrow_table()
+    finally:
+        con.close()
+
+
 def predict(db: Database, threshold: float, model_json: str | None = None, u_max_pairs: float = U_MAX_PAIRS,
-            seed: int = 42, labels: list[tuple[int, int]] | None = None) -> Prediction:
-    """Train (or load) the model and score the blocked pairs at or above `threshold`. When training
-    and at least MIN_LABELS approved pairs exist, m is estimated from them after EM. Fails with one
-    GovernanceError, never with Splink's own exceptions."""
+            seed: int = 42, labels: list[tuple[int, int]] | None = None, engine: Engine | None = None) -> Prediction:
+    """Train (or load) the model and score the blocked pairs at or above `threshold`, on `engine`
+    (default DuckDB; training always runs on DuckDB). When training and at least MIN_LABELS approved
+    pairs exist, m is estimated from them after EM. Fails with one GovernanceError, never with
+    Splink's own exceptions."""
     if not 0 < threshold <= 1:  # Splink takes the threshold's match weight
         raise GovernanceError(f"The review band start must be a probability between 0 and 1 (above 0), not {threshold}.")
     saved_model = _saved_model(model_json) if model_json else None
@@ -259,38 +303,34 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
         return Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
                                     "match_probability": pa.array([], pa.float64()),
                                     "match_weight": pa.array([], pa.float64())}), model_json or "{}")
-    con = duckdb.connect()  # Splink's scratch tables live in memory, apart from the store
     try:
-        db_api = DuckDBAPI(connection=con)
-        frame = db_api.register(data)
-        if saved_model is not None:
-            try:
-                linker = Linker(frame, saved_model, log_level=logging.ERROR)
-            except Exception as exc:
-                raise GovernanceError(f"The saved OneID model cannot be used: {_first_line(exc)}") from exc
-        else:
-            linker = Linker(frame, settings(), log_level=logging.ERROR)
-            _train(linker, u_max_pairs, seed)
-            if labels and len(labels) >= MIN_LABELS:
-                name = frame.templated_name
-                linker.training.estimate_m_from_pairwise_labels(db_api.register(pa.table({
-                    "source_dataset_l": [name] * len(labels), "unique_id_l": [a for a, _ in labels],
-                    "source_dataset_r": [name] * len(labels), "unique_id_r": [b for _, b in labels]})))
-        _set_prior(linker, _prior(linker))  # a loaded model's prior of 0 or 1 is clamped too
-        predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
-        weights = [c for c in predictions.as_duckdbpyrelation().columns if c.startswith("mw_") or c.startswith("gamma_")]
-        pairs = con.sql(
-            f"SELECT least(unique_id_l, unique_id_r) AS rec_l, greatest(unique_id_l, unique_id_r) AS rec_r, "
-            f"match_probability, match_weight, coalesce(mobile_l, mobile_r) AS mobile"
-            f"{''.join(', ' + c for c in weights)} FROM {predictions.physical_name}"
-        ).to_arrow_table()
-        saved = linker.misc.save_model_to_json()
-        return Prediction(pairs, json.dumps(saved, ensure_ascii=False))
+        if saved_model is None:
+            saved_model = train(data, u_max_pairs, seed, labels)
+        pairs = (engine or score_duckdb)(data, saved_model, threshold, None)
+        return Prediction(pairs, json.dumps(saved_model, ensure_ascii=False))
     except GovernanceError:
         raise
-    except Exception as exc:  # whatever Splink or DuckDB raise on records they cannot model
+    except Exception as exc:  # whatever Splink, DuckDB or Spark raise on records they cannot model
         raise GovernanceError(f"The OneID model could not be trained or scored on these records: "
                               f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+def train(records: pa.Table, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
+          labels: list[tuple[int, int]] | None = None) -> dict:
+    """Train a model on `records` (DuckDB, in memory); returns it as a settings dict."""
+    con = duckdb.connect()
+    try:
+        db_api = DuckDBAPI(connection=con)
+        frame = db_api.register(records)
+        linker = Linker(frame, settings(), log_level=logging.ERROR)
+        _train(linker, u_max_pairs, seed)
+        if labels and len(labels) >= MIN_LABELS:
+            name = frame.templated_name
+            linker.training.estimate_m_from_pairwise_labels(db_api.register(pa.table({
+                "source_dataset_l": [name] * len(labels), "unique_id_l": [a for a, _ in labels],
+                "source_dataset_r": [name] * len(labels), "unique_id_r": [b for _, b in labels]})))
+        _set_prior(linker, _prior(linker))
+        return linker.misc.save_model_to_json()
     finally:
         con.close()
 
