@@ -3,8 +3,14 @@ stable OneIDs) on generated multi-channel data with ground truth, next to a bare
 same comparisons (train + predict + cluster) on the same records, in the same run.
 Targets: full resolve within 1.5x bare Splink's time; peak memory under 6 GiB at 1M; F1 at least bare Splink's.
 
+`--incremental` instead resolves the store in full once, adds a batch of about 10,000 records (half of
+them copies of existing customers' rows, half new people) and times, on two copies of that store,
+the incremental resolve plus golden refresh against a full resolve (the same saved model, every pair
+scored again) plus golden refresh. Target: incremental <= 10% of full.
+
     python benchmarks/resolve.py [--customers 70000]      # about 100,000 records
     python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m   # about 1,000,000; reuse the data next time
+    python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m --incremental
 """
 from __future__ import annotations
 
@@ -63,10 +69,84 @@ def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
                       f"standardize {time.perf_counter() - started:.1f} s)")
 
 
+def add_batch(db, directory: Path, copies: int, new_people: int) -> int:
+    """Ingest and standardize a daily batch: `copies` rows copied from the store's largest raw batch
+    (existing customers seen again) and the records of `new_people` generated customers."""
+    import csv
+
+    from governance import pipeline, synth
+    from governance.sources import ingest
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with db.cursor() as cur:
+        batch_id, table, source, channel = cur.execute(
+            "SELECT batch_id, table_name, source, channel FROM batches ORDER BY row_count DESC LIMIT 1").fetchone()
+        headers = [h for (h,) in cur.execute("SELECT header FROM batch_columns WHERE batch_id = ? ORDER BY position",
+                                             [batch_id]).fetchall()]
+        columns = [c for (c,) in cur.execute("SELECT column_name FROM batch_columns WHERE batch_id = ? ORDER BY position",
+                                             [batch_id]).fetchall()]
+        rows = cur.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM raw.{table.split('.')[-1]} "
+                           f"USING SAMPLE {copies} ROWS (reservoir, 7)").fetchall()
+    with (directory / "again.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    ingest.ingest_file(db, directory / "again.csv", actor="bench", source=source, channel=channel)
+    workspace = synth.generate_workspace(new_people, seed=123)
+    for spec, path in zip(workspace.files, synth.write_workspace(workspace, directory / "new")):
+        ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel)
+    return pipeline.standardize(db, "bench").records
+
+
+def incremental(tmp: Path) -> None:
+    """Full resolve once, add a batch, then incremental against full on two copies of that store."""
+    from governance import pipeline
+    from governance.golden import survivorship
+    from governance.oneid import resolve as oneid_resolve
+    from governance.oneid import review
+    from governance.store.storage import open_database
+
+    db = open_database(tmp / "base.duckdb")
+    started = time.perf_counter()
+    first = pipeline.resolve(db, "bench")
+    print(f"first resolve (training) {time.perf_counter() - started:.1f} s, {first.oneid.clusters:,} OneIDs")
+    added = add_batch(db, tmp / "batch", 5_000, 3_500)
+    db.close()
+    print(f"batch added: {added:,} records")
+    times: dict[str, float] = {}
+    crosswalks = {}
+    for mode in ("incremental", "full"):
+        shutil.copy(tmp / "base.duckdb", tmp / f"{mode}.duckdb")
+        db = open_database(tmp / f"{mode}.duckdb")
+        with db.cursor() as cur:
+            saved = review.latest_model(cur)
+        started = time.perf_counter()
+        with db.transaction():
+            if mode == "incremental":
+                result = oneid_resolve.resolve_changed(db, "bench", saved["model_json"])
+            else:
+                prediction = oneid_resolve.predict(db, oneid_resolve.REVIEW_LOW, saved["model_json"])
+                result = oneid_resolve.resolve(db, "bench", prediction=prediction)
+            resolved = time.perf_counter() - started
+            golden = survivorship.refresh_golden(db)
+        times[mode] = time.perf_counter() - started
+        assert result.mode == mode, result.full_because
+        print(f"{mode:12} resolve {resolved:6.2f} s + golden {times[mode] - resolved:5.2f} s ({golden.mode}, "
+              f"{golden.rebuilt:,} rebuilt) = {times[mode]:6.2f} s; area {result.area or result.records:,} records; "
+              "stages " + "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
+        with db.cursor() as cur:
+            crosswalks[mode] = cur.execute("SELECT rec_id, oneid FROM crosswalk ORDER BY rec_id").fetchall()
+        db.close()
+    same = crosswalks["incremental"] == crosswalks["full"]
+    print(f"incremental / full = {times['incremental'] / times['full']:.1%} (target <= 10%); same OneIDs: {same}; "
+          f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
+    parser.add_argument("--incremental", action="store_true", help="time an incremental resolve against a full one")
     args = parser.parse_args()
     from helpers import pair_closure, scratch_secrets
 
@@ -83,6 +163,10 @@ def main() -> None:
             prepared = f"records {len(truth_of):,} reused from {data}"
         else:
             truth_of, prepared = prepare(args.customers, data)
+        if args.incremental:
+            print(prepared)
+            shutil.copy(data / "bench.duckdb", Path(tmp) / "base.duckdb")
+            return incremental(Path(tmp))
         shutil.copy(data / "bench.duckdb", Path(tmp) / "run.duckdb")   # every run starts from the same store
         db = open_database(Path(tmp) / "run.duckdb")
         bare_seconds, bare_clusters = bare_splink(db)

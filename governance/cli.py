@@ -183,9 +183,10 @@ def cmd_resolve(args, db) -> int:
         model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     except (OSError, ValueError) as exc:
         raise GovernanceError(f"Cannot read the model file {args.model}: {exc}") from None
+    engine = pipeline.scoring_engine(args.engine, args.spark_master, args.spark_conf)
     resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
                                 retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low,
-                                progress=_progress(args))
+                                full=args.full, engine=engine, progress=_progress(args))
     result, golden = resolved.oneid, resolved.golden
     if args.save_model:
         with db.cursor() as cur:
@@ -201,6 +202,9 @@ def cmd_resolve(args, db) -> int:
                                              "golden_mode": golden.mode}))
     else:
         t = result.timings
+        how = (f"incremental: {result.area} records clustered again" if result.mode == "incremental"
+               else f"full: {_FULL_BECAUSE.get(result.full_because or '', result.full_because)}")
+        print(f"resolve ({how})")
         print(f"records {result.records}  links {result.links}  model pairs {result.model_pairs}  "
               f"auto-links {result.auto_links}  queue {result.queue}  OneIDs {result.clusters}  new {result.new}  "
               f"merged {result.merged}  split {result.split}  retired {result.retired}  cut links {result.cuts}  "
@@ -208,6 +212,12 @@ def cmd_resolve(args, db) -> int:
         print("timings: " + "  ".join(f"{k} {v:.2f} s" for k, v in t.items()))
         print(f"golden records: {golden.oneids} ({golden.mode} refresh, {golden.rebuilt} rebuilt, {golden.seconds:.2f} s)")
     return 0
+
+
+_FULL_BECAUSE = {"asked": "asked for (--full)", "first": "the first run that keeps its links",
+                 "model": "a new or different model", "thresholds": "the thresholds changed",
+                 "rules": "a match rule was turned on or off", "removed": "records were removed",
+                 "many": "most records are new or changed"}
 
 
 def cmd_review(args, db) -> int:
@@ -714,9 +724,16 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--model", help="a model JSON file to score with (default: the latest saved model)")
     which.add_argument("--retrain", action="store_true",
                        help="train a new model even when one is saved (a retrained model may move OneIDs)")
-    p.add_argument("--auto-accept", type=float, default=0.99, help="link pairs at or above this probability")
-    p.add_argument("--review-low", type=float, default=0.60, help="queue pairs from this probability up")
+    p.add_argument("--auto-accept", type=float,
+                   help="link pairs at or above this probability (default: the last run's, else 0.99)")
+    p.add_argument("--review-low", type=float, help="queue pairs from this probability up (default: the last run's, else 0.60)")
     p.add_argument("--save-model", metavar="FILE.json", help="write the model this run scored with (for --model)")
+    p.add_argument("--full", action="store_true",
+                   help="score every pair again (default: with the last run's model and thresholds, only what changed)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where pairs are scored (spark needs requirements-spark.txt and Java 17)")
+    p.add_argument("--spark-master", metavar="URL", help="local[*] (default), spark://host:7077 or sc://host:15002")
+    p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", help="a Spark setting; repeat for more")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")

@@ -17,6 +17,7 @@ decisions wait. Steps that take `progress` call it as progress(fraction 0..1, st
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from governance.events import events
 from governance.golden import overrides, survivorship
 from governance.oneid import calibration, review
 from governance.oneid import resolve as oneid_resolve
+from governance.oneid.model import Engine
 from governance.privacy import consent, dsr, retention, suppression
 from governance.quality import profile
 from governance.sources import ingest
@@ -128,28 +130,41 @@ class Resolved:
 
 
 def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str | None = None, retrain: bool = False,
-            auto_accept: float = oneid_resolve.AUTO_ACCEPT, review_low: float = oneid_resolve.REVIEW_LOW,
-            progress: Progress | None = None) -> Resolved:
+            auto_accept: float | None = None, review_low: float | None = None, full: bool = False,
+            engine: Engine | None = None, progress: Progress | None = None) -> Resolved:
     """Standardize what is stale, resolve OneIDs (rules, model, steward decisions) and publish the
     golden records. Without `model_json` the latest saved model scores again (a new batch then moves
     no existing OneID it does not join); a model is trained only for the first run or on `retrain`.
-    The model scores before the writing transaction opens, so the store stays writable for others
-    (sign-ins, reveals) while Splink trains; inside a transaction the caller holds (a split or
-    merge), it scores there. Tags are computed for what changed once that has committed.
-    `progress(fraction, stage)` hears the stages standardize, score, link, golden, tags and done."""
+    Without thresholds, the last run's (else the defaults).
+
+    With the last run's model and thresholds, only what changed since is resolved (incremental, in
+    the writing transaction); otherwise, or when `full`, every pair is scored again, before the
+    writing transaction opens, so the store stays writable for others (sign-ins, reveals) while
+    Splink trains; inside a transaction the caller holds (a split or merge), it scores there.
+    `engine` scores on another engine (Spark). Tags are computed for what changed once that has
+    committed. `progress(fraction, stage)` hears the stages standardize, score, link, golden, tags and done."""
     report = progress or _silent
     report(0.0, "standardize")
     standardize(db, actor)  # a step of its own: standardizing stale batches is safe to keep alone
+    with db.cursor() as cur:
+        saved = review.latest_model(cur)
     if use_model and model_json is None and not retrain:
-        with db.cursor() as cur:
-            saved = review.latest_model(cur)
         model_json = saved["model_json"] if saved else None
+    auto_accept = auto_accept if auto_accept is not None else saved["auto_accept"] if saved else oneid_resolve.AUTO_ACCEPT
+    review_low = review_low if review_low is not None else saved["review_low"] if saved else oneid_resolve.REVIEW_LOW
+    reason: str | None = "asked" if full else None if use_model and model_json is not None else "model"
+    if reason is None:
+        with db.cursor() as cur:
+            reason = oneid_resolve.full_run_reason(cur, model_json, auto_accept, review_low)
     report(0.1, "score")
-    prediction = oneid_resolve.predict(db, review_low, model_json) if use_model else None
+    prediction = oneid_resolve.predict(db, review_low, model_json, engine) if use_model and reason else None
     report(0.7, "link")
     with db.transaction():  # the crosswalk and its golden records land together, or neither does
-        result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept,
-                                       review_low=review_low, prediction=prediction)
+        if reason is None and model_json is not None:
+            result = oneid_resolve.resolve_changed(db, actor, model_json, auto_accept, review_low, engine)
+        else:
+            result = oneid_resolve.resolve(db, actor, use_model=use_model, auto_accept=auto_accept, review_low=review_low,
+                                           prediction=prediction, full_because=reason)
         report(0.85, "golden")
         resolved = Resolved(result, survivorship.refresh_golden(db))
     chaos_point("resolve.committed")
@@ -157,6 +172,20 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
     resolved.tags = refresh_tags(db, actor, trigger="resolve")
     report(1.0, "done")
     return resolved
+
+
+def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[str] | None = None) -> Engine | None:
+    """The engine that scores pairs: None for DuckDB (in process), or Spark at `master` (default
+    local[*]; spark://… or sc://… for a cluster) with `conf` items key=value."""
+    if name == "duckdb":
+        if master or conf:
+            raise GovernanceError("--spark-master and --spark-conf apply only with --engine spark.")
+        return None
+    if name != "spark":
+        raise GovernanceError(f"Unknown engine {name!r}: choose duckdb or spark.")
+    from governance.oneid import spark  # optional: pyspark and Java come from requirements-spark.txt
+
+    return functools.partial(spark.score, options=spark.SparkOptions(master or "local[*]", spark.parse_conf(conf or [])))
 
 
 def rerun(db: Database, actor: str, progress: Progress | None = None, train_first: bool = False) -> Resolved:

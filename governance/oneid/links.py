@@ -43,6 +43,12 @@ class MatchRule:
     group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex, dob,
     #                      full_name, shipping and city_key)
     spokes_sql: str = ""  # only the records meeting this link, to the smallest record that does not (if any)
+    scope_sql: str = ""   # a std_records expression that every record of a group shares (default key_sql):
+    #                       an incremental run recomputes the groups of the values its changed records hold
+
+    @property
+    def scope(self) -> str:
+        return self.scope_sql or self.key_sql
 
 
 # Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
@@ -133,14 +139,14 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection) -> str:
             "OR coalesce(name_key <> usual, false))")
 
 
-def single_person_mobiles_sql() -> str:
+def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
     birth date, resident ID or account on one platform (a platform binds a phone to one account); a
     surname alone (王先生) only when its sex and that of every full name are known and agree; at most
     UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
     the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
-    shipping_contacts_sql) take no part."""
+    shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
     accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"name_status IN {VALID_SQL} AS named, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
@@ -148,7 +154,8 @@ def single_person_mobiles_sql() -> str:
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the distinct counts below are the costly part
             f"WHERE mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM std_records WHERE mobile_status IN "
-            f"{VALID_SQL} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)) "
+            f"{VALID_SQL} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
+            + (f" AND mobile IN ({within})" if within else "") + ") "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
             "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
@@ -173,20 +180,23 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
-              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL AND NOT shipping"),
+              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL AND NOT shipping",
+              scope_sql="mobile"),
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
-              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping"),
+              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping",
+              scope_sql="mobile"),
     MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, no two cities",
               "脱敏手机号相符、全名相同且城市不冲突", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY}",
               # only keys a masked record holds (a group needs one)
               f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND NOT shipping",
               # at most one full number and at least one masked record; no two cities, sexes or birth dates
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
-                        "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1"),
+                        "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
+              scope_sql=MASKED_KEY_SQL),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
-              f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL"),
+              f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL", scope_sql="mobile"),
     MatchRule("same_buyer_account", "An order shipped to someone else joins its buyer account's own orders "
               "(e-commerce or Douyin, one source), when they agree on one person",
               "寄给他人的订单归入同一买家账号（电商或抖音，同一数据源）本人收货的订单，且这些订单指向同一人",
@@ -196,21 +206,23 @@ RULES: tuple[MatchRule, ...] = (
               group_sql="count(DISTINCT CASE WHEN NOT shipping THEN full_name END) <= 1 "
                         "AND count(DISTINCT CASE WHEN NOT shipping THEN sex END) <= 1 "
                         "AND count(DISTINCT CASE WHEN NOT shipping THEN dob END) <= 1",
-              spokes_sql="shipping"),
+              spokes_sql="shipping", scope_sql=f"source || '|' || {_ORDER_ACCOUNT}"),
 )
 
 _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
 
 
-def _records_sql() -> tuple[str, str]:
-    """The records with a rid, a name key, a full name key, a sex, a birth date and whether the
-    record is an order shipped to someone else (`_shipping`); and (rid, mobile, mobile_status,
-    channel_key) with one row per channel key of a record."""
+def _records_sql(only: str = "true") -> tuple[str, str]:
+    """The records (those meeting the condition `only` on rid) with a rid, a name key, a full name
+    key, a sex, a birth date and whether the record is an order shipped to someone else
+    (`_shipping`); and (rid, mobile, mobile_status, channel_key) with one row per channel key of a record."""
     records = (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, "
-               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records")
+               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records "
+               f"WHERE {only.format(rid=REC_ID)}")
     channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
                                  f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, false AS shipping "
-                                 f"FROM std_records WHERE {f} IS NOT NULL" for f in _CHANNEL_KEYS)
+                                 f"FROM std_records WHERE {f} IS NOT NULL AND {only.format(rid=REC_ID)}"
+                                 for f in _CHANNEL_KEYS)
     return records, channel
 
 
@@ -239,17 +251,32 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
         audit.record(cur, actor, Event.MATCH_RULE_ENABLE if enabled else Event.MATCH_RULE_DISABLE, "match_rule", rule_id)
 
 
+def enabled_rules(cur: duckdb.DuckDBPyConnection) -> tuple[MatchRule, ...]:
+    enabled = rule_settings(cur)
+    return tuple(r for r in RULES if enabled[r.rule_id])
+
+
+def rule_scope_sql(rules: tuple[MatchRule, ...], seeds: str) -> str:
+    """One SELECT of (rid, rule_id): per rule, every record that shares the rule's scope value with a
+    record of the temp table `seeds(rid)`. Those records hold every group of the rule that the
+    seeds belong to, whole."""
+    parts = [f"SELECT {REC_ID} AS rid, '{r.rule_id}' AS rule_id FROM std_records WHERE ({r.scope}) IN "
+             f"(SELECT ({r.scope}) FROM std_records WHERE {REC_ID} IN (SELECT rid FROM {seeds}))" for r in rules]
+    return " UNION ALL ".join(parts) or "SELECT NULL::BIGINT AS rid, NULL::VARCHAR AS rule_id WHERE false"
+
+
 def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None,
-                   shipping_ready: bool = False) -> str:
+                   shipping_ready: bool = False, scope: str | None = None) -> str:
     """One SELECT of (rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest
     record id) of the enabled rules, or of `rules`. `shipping_ready`: the cursor already holds a temp
-    table `_shipping` of shipping_contacts_sql."""
+    table `_shipping` of shipping_contacts_sql. `scope`: a temp table of rule_scope_sql; each rule
+    then links only the records it lists for that rule."""
     if rules is None:
-        enabled = rule_settings(cur)
-        rules = tuple(r for r in RULES if enabled[r.rule_id])
-    records, channel = _records_sql()
+        rules = enabled_rules(cur)
     parts: list[tuple[str, str, str]] = []  # (name, its CTE, its SELECT)
     for rule in rules:  # each group of records with one key: a star around its smallest record id
+        only = f"{{rid}} IN (SELECT rid FROM {scope} WHERE rule_id = '{rule.rule_id}')" if scope else "true"
+        records, channel = _records_sql(only)
         source = channel if "channel_key" in rule.key_sql else records
         keyed = f"_keyed_{len(parts)}"
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
@@ -268,7 +295,9 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
                       f"{keyed}_groups g USING (k) WHERE s.rid <> g.root{spokes}"))
     if not parts:
         return "SELECT NULL::BIGINT AS rec_l, NULL::BIGINT AS rec_r, NULL::VARCHAR AS rule_id WHERE false"
-    single = (f"_single_person_mobiles AS MATERIALIZED ({single_person_mobiles_sql()}), "
+    within = (f"SELECT mobile FROM std_records WHERE {REC_ID} IN "
+              f"(SELECT rid FROM {scope} WHERE rule_id = 'mobile_one_person')" if scope else None)
+    single = (f"_single_person_mobiles AS MATERIALIZED ({single_person_mobiles_sql(within)}), "
               if any(r.rule_id == "mobile_one_person" for r in rules) else "")
     shipping = "" if shipping_ready else f"_shipping AS MATERIALIZED ({shipping_contacts_sql(cur)}), "
     return f"WITH {shipping}{single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"

@@ -24,11 +24,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
@@ -91,15 +94,21 @@ FROM (SELECT s.*, rare_nickname, rare_id,
       FROM (SELECT *, coalesce(name_status NOT IN {VALID_SQL}, true)
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
-            FROM std_records) s
+            FROM std_records WHERE __ONLY__) s
       LEFT JOIN mapped_records m ON s.split_name AND s.postcode_status = 'invalid'
                                  AND m.batch_id = s.batch_id AND m.row_number = s.row_number
       LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL GROUP BY ALL
                  HAVING count(*) <= {RARE_NICKNAME}) ON rare_nickname = s.nickname
       LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL GROUP BY ALL
                  HAVING count(*) <= {RARE_ID}) ON rare_id = s.other_id)
-ORDER BY unique_id  -- the same rows in the same order every run: u is sampled with a seed
 """
+
+
+def input_sql(only: str = "true") -> str:
+    """The model's input, in the same order every run (u is sampled with a seed): the records of
+    std_records meeting the condition `only` ({rid} stands for a record's id)."""
+    return INPUT_SQL.replace("__ONLY__", only.format(rid=REC_ID)) + " ORDER BY unique_id"
+
 
 
 def _identifier(column: str, label: str, extra_levels: list | None = None) -> cl.CustomComparison:
@@ -241,7 +250,63 @@ class Prediction:
 
 def _input(db: Database) -> pa.Table:
     with db.cursor() as cur:
-        return cur.sql(INPUT_SQL).to_arrow_table()
+        return cur.sql(input_sql()).to_arrow_table()
+
+
+RESCORE = "_rescore"  # temp table (rid): the records whose pairs an incremental run scores again
+
+
+def tf_columns(model: dict) -> list[str]:
+    """The columns a model adjusts for term frequency."""
+    return sorted({level["tf_adjustment_column"] for comparison in model.get("comparisons", [])
+                   for level in comparison.get("comparison_levels", []) if level.get("tf_adjustment_column")})
+
+
+def _blocking_rules(model: dict) -> list[str]:
+    return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
+
+
+def predict_changed(cur: duckdb.DuckDBPyConnection, threshold: float, model_json: str,
+                    engine: Engine | None = None) -> Prediction:
+    """Score with a saved model only the blocked pairs that touch a record of the temp table
+    `_rescore(rid)`, at or above `threshold`: the same pairs with the same weights as a full
+    prediction would give them. The candidates are the records that share a blocking key with one
+    of those records (found on the blocking keys of every record, computed in SQL); term
+    frequencies come from every record, as in a full run."""
+    saved = _saved_model(model_json)
+    rules = _blocking_rules(saved)
+    tf = tf_columns(saved)
+    used = sorted({c for rule in rules for c in re.findall(r'[lr]\."?(\w+)"?', rule)} | set(tf))
+    started = time.perf_counter()
+    # the blocking keys of every record (DuckDB computes only these columns of the input)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id, unique_id IN (SELECT rid FROM {RESCORE}) "
+                f"AS rescore, {', '.join(used)} FROM ({INPUT_SQL.replace('__ONLY__', 'true')})")
+    candidates = " UNION ".join(f"SELECT r.unique_id FROM _keys l JOIN _keys r ON ({rule}) WHERE l.rescore" for rule in rules)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE}"
+                + (f" UNION {candidates}" if candidates else ""))
+    records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
+    records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
+        f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
+    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM _keys) AS tf_{c} FROM _keys "
+                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM _keys WHERE unique_id IN "
+                            f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
+    for table in ("_keys", "_scope"):
+        cur.execute(f"DROP TABLE {table}")
+    empty = Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
+                                 "match_probability": pa.array([], pa.float64()),
+                                 "match_weight": pa.array([], pa.float64())}), model_json)
+    if records.num_rows < 2 or not rules:
+        return empty
+    scoring = saved | {"blocking_rules_to_generate_predictions": [
+        {"blocking_rule": f"({rule}) AND (l.rescore OR r.rescore)", "sql_dialect": "duckdb"} for rule in rules]}
+    try:
+        pairs = (engine or score_duckdb)(records, scoring, threshold, tf_tables)
+    except GovernanceError:
+        raise
+    except Exception as exc:
+        raise GovernanceError(f"The OneID model could not score the new records: {type(exc).__name__}: "
+                              f"{_first_line(exc)}") from exc
+    return Prediction(pairs, model_json, time.perf_counter() - started)
 
 
 MIN_LABELS = 20  # approved pairs needed before m is estimated from the stewards' labels
@@ -282,7 +347,7 @@ def score_duckdb(records: pa.Table, model: dict, threshold: float,
         db_api = DuckDBAPI(connection=con)
         linker = linker_for(db_api.register(records), model)
         for column, table in (tf_tables or {}).items():
-            linker.table_management.register_term_frequency_lookup(table, column)
+            linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
         predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
         return con.sql(pairs_sql(predictions.physical_name, predictions.as_duckdbpyrelation().columns)).to_arrow_table()
     finally:

@@ -25,8 +25,17 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
-from governance.oneid.links import REC_ID, household_mobiles_sql, never_link_sql, rule_links_sql, shipping_contacts_sql
+from governance.oneid.links import (
+    REC_ID,
+    enabled_rules,
+    household_mobiles_sql,
+    never_link_sql,
+    rule_links_sql,
+    rule_scope_sql,
+    shipping_contacts_sql,
+)
 from governance.oneid.review import DECIDED_SQL
+from governance.standardize.engine import VALID_SQL
 from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
@@ -82,21 +91,24 @@ class ResolveResult:
     cuts: int
     flagged: int
     timings: dict[str, float]
+    mode: str = "full"                # or "incremental"
+    full_because: str | None = None   # why a full run (full_run_reason, or "asked")
+    area: int | None = None           # records an incremental run clustered again
 
     def summary(self) -> dict:
         return {k: v for k, v in vars(self).items() if k != "timings"} | {
             "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 
-def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
+def _assign(cur: duckdb.DuckDBPyConnection, previous: str = "crosswalk") -> tuple[list[tuple], Counter]:
     """Give each cluster of `_clusters` (sizes in `_size`) a OneID in temp table `_oid(cluster, oneid)`, keeping previous
-    ones (the crosswalk) by largest overlap, older id on ties. A cluster and a previous OneID that
+    ones (the crosswalk, or the part of it in the table `previous`) by largest overlap, older id on ties. A cluster and a previous OneID that
     only overlap each other keep it in SQL; the few contested ones (merges, splits) are matched
     greedily in Python. Returns the history events that name other OneIDs (oneid, event, related,
     records) and the count of every event; 'new' events and plain retirements go to `_events`."""
     cur.execute("CREATE OR REPLACE TEMP TABLE _ov AS SELECT c.cluster, p.oneid, count(*) AS n, "
                 "count(*) OVER (PARTITION BY c.cluster) AS per_cluster, count(*) OVER (PARTITION BY p.oneid) AS per_oneid "
-                "FROM _clusters c JOIN crosswalk p USING (rec_id) GROUP BY c.cluster, p.oneid")
+                f"FROM _clusters c JOIN {previous} p USING (rec_id) GROUP BY c.cluster, p.oneid")
     contested = cur.execute("SELECT cluster, oneid, n FROM _ov WHERE per_cluster > 1 OR per_oneid > 1").fetchall()
     kept: dict[str, int] = {}
     assigned: dict[int, str] = {}
@@ -141,7 +153,7 @@ def _assign(cur: duckdb.DuckDBPyConnection) -> tuple[list[tuple], Counter]:
         if went_to:
             events.append((oneid, "split", ",".join(went_to), size[kept[oneid]]))
     temp_table(cur, "_gone", pa.table({"oneid": pa.array(sorted(absorbed_all), pa.string())}))
-    cur.execute("INSERT INTO _events SELECT DISTINCT oneid, 'retire', NULL, 0 FROM crosswalk WHERE oneid NOT IN "
+    cur.execute(f"INSERT INTO _events SELECT DISTINCT oneid, 'retire', NULL, 0 FROM {previous} WHERE oneid NOT IN "
                 "(SELECT oneid FROM _oid) AND oneid NOT IN (SELECT oneid FROM _gone)")
     counts = Counter(e[1] for e in events)
     counts["new"] = fresh
@@ -200,15 +212,14 @@ def _keep_unchanged_scores(cur: duckdb.DuckDBPyConnection, prediction: model.Pre
     decisions, the name and household-phone guards and the thresholds apply to every pair as before."""
     cur.execute("CREATE OR REPLACE TEMP TABLE _kept (rec_l BIGINT, rec_r BIGINT, match_probability DOUBLE, "
                 "match_weight DOUBLE, weights VARCHAR)")
-    last = cur.execute("SELECT run_id, model_json FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone()
+    last = cur.execute("SELECT model_json FROM oneid_models ORDER BY run_id DESC LIMIT 1").fetchone()
     compared = [c for c in prediction.pairs.column_names if c.startswith("mw_") and not c.startswith("mw_tf_adj_")]
-    if last is None or not compared or not _same_model(last[1], prediction.model_json):
+    if last is None or not compared or not _same_model(last[0], prediction.model_json):
         return 0
     same = " AND ".join(f"coalesce(abs(p.{c} - (m.weights ->> '{c[3:]}')::DOUBLE) < 1e-9, "
                         f"p.{c} IS NULL AND (m.weights ->> '{c[3:]}') IS NULL)" for c in compared)
     cur.execute(f"INSERT INTO _kept SELECT p.rec_l, p.rec_r, m.match_probability, m.match_weight, m.weights "
-                f"FROM _pairs p JOIN match_pairs m ON m.rec_l = p.rec_l AND m.rec_r = p.rec_r WHERE m.run_id = ? AND {same}",
-                [last[0]])
+                f"FROM _pairs p JOIN match_pairs m ON m.rec_l = p.rec_l AND m.rec_r = p.rec_r WHERE {same}")
     cur.execute("UPDATE _pairs SET match_probability = k.match_probability, match_weight = k.match_weight FROM _kept k "
                 "WHERE _pairs.rec_l = k.rec_l AND _pairs.rec_r = k.rec_r")
     cur.execute("DELETE FROM _pairs WHERE match_probability < ?", [review_low])  # kept below a raised review band
@@ -221,55 +232,86 @@ def _check_thresholds(auto_accept: float, review_low: float) -> None:
                               f"auto-accept ({auto_accept}) <= 1.")
 
 
-def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None = None) -> model.Prediction:
+def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None = None,
+            engine: model.Engine | None = None) -> model.Prediction:
     """Score the blocked pairs from `review_low` up with the Splink model (trained, or `model_json`
     reused). Splink works on its own in-memory connection, so this holds no write lock: the
     pipeline runs it before the transaction that writes the OneIDs."""
     started = time.perf_counter()
     with db.cursor() as cur:
         approved_pairs = active_decisions(cur)[0]
-    prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs)
+    prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs, engine=engine)
     chaos_point("resolve.scored")
     prediction.seconds = time.perf_counter() - started
     return prediction
 
 
+def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto_accept: float,
+                    review_low: float) -> str | None:
+    """Why the next run must score every pair again, or None when an incremental run gives what a full
+    one would: 'first' (no run kept its links yet), 'model' (another model, or none),
+    'thresholds', 'rules' (a match or never-link rule was turned on or off), 'removed' (records left
+    the store) or 'many' (more than INCREMENTAL_SHARE of the records are new or changed)."""
+    last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low FROM oneid_runs r "
+                       "LEFT JOIN oneid_models m USING (run_id) ORDER BY r.run_id DESC LIMIT 1").fetchone()
+    if last is None or last[1] is None:
+        return "first"
+    if model_json is None or last[2] is None or not _same_model(last[2], model_json):
+        return "model"
+    if (last[3], last[4]) != (auto_accept, review_low):
+        return "thresholds"
+    if scalar(cur, "SELECT count(*) FROM match_rule_settings WHERE updated_at > ?", [last[0]]):
+        return "rules"
+    if scalar(cur, f"SELECT count(*) FROM crosswalk WHERE rec_id NOT IN (SELECT {REC_ID} FROM std_records)"):
+        return "removed"
+    changed, total = one(cur, f"SELECT count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk) OR batch_id IN "
+                              "(SELECT batch_id FROM std_batches WHERE standardized_at > ?)), count(*) FROM std_records",
+                         [last[0]])
+    if changed > INCREMENTAL_SHARE * total:
+        return "many"
+    return None
+
+
+INCREMENTAL_SHARE = 0.2  # more of the records new or changed than this: scoring everything is as quick
+
+
 def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
             auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW,
-            prediction: model.Prediction | None = None) -> ResolveResult:
+            prediction: model.Prediction | None = None, engine: model.Engine | None = None,
+            full_because: str | None = "asked") -> ResolveResult:
     """Run the rules and the model, honour steward decisions, cluster under constraints and assign
     stable OneIDs. `model_json` reuses a saved model instead of training one; `prediction` is a
     scoring already done by `predict`. Everything after the model runs in SQL inside one
-    transaction, on temp tables."""
+    transaction, on temp tables. `full_because`: why this is a full run (full_run_reason), recorded
+    with it."""
     _check_thresholds(auto_accept, review_low)
     if use_model and prediction is None:
-        prediction = predict(db, review_low, model_json)
+        prediction = predict(db, review_low, model_json, engine)
     if not use_model:
         prediction = None
     timings: dict[str, float] = {"model": prediction.seconds} if prediction else {}
     started = time.perf_counter() - timings.get("model", 0.0)  # the total includes the scoring
     with db.transaction() as cur:
         t = time.perf_counter()
+        # with the last run's model and thresholds, the pairs of records that did not change keep its outcome
+        carry = prediction is not None and full_run_reason(cur, prediction.model_json, auto_accept, review_low) in (
+            None, "rules", "many")
+        if carry:
+            _changes(cur)
+        else:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
                     "FROM std_records")
-        strength = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({strength})::DOUBLE AS strength, "
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
                     f"rule_id AS placed_by FROM ({rule_links_sql(cur, shipping_ready=True)})")
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
         if prediction is not None:
-            temp_table(cur, "_pairs", prediction.pairs)
-            _keep_unchanged_scores(cur, prediction, review_low)
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
-            cur.execute("INSERT INTO _links SELECT rec_l, rec_r, match_probability, 'model:' || printf('%.4f', match_probability) "
-                        "FROM _auto")
-        cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
-                    "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
-        cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
-        n_links = scalar(cur, "SELECT count(*) FROM _links")
-        n_records = scalar(cur, "SELECT count(*) FROM _rec")
+            _model_links(cur, prediction, auto_accept, review_low, carry)
+        cur.execute("DELETE FROM oneid_links")
+        cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
+        _add_decisions(cur)
         graph = cluster_records(cur, never_link_sql(cur))
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -277,50 +319,204 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         events, counts = _assign(cur)
         serving.drop(cur, "crosswalk")
         cur.execute("DELETE FROM crosswalk")
-        cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
-                    f"{run_id} FROM _clusters c JOIN _oid o USING (cluster) ORDER BY c.rec_id")  # reads by record skip row groups
-        chaos_point("resolve.crosswalk_written")
-        now = utcnow()
-        temp_table(cur, "_history", pa.table({
-            "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
-            "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())}))
-        cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM "
-                    "(FROM _events UNION ALL FROM _history)", [run_id, now])
-        flags: list[tuple[int, str, int | None, int | None, str | None]] = [
-            (c, reason, link.left, link.right, link.placed_by) for link, reason, c in graph.cuts]
-        flags += [(c, reason, link.left if link else None, link.right if link else None, link.placed_by if link else None)
-                  for c, reason, link in graph.spots]
-        if flags:
-            temp_table(cur, "_flags", pa.table({
-                "cluster": pa.array([f[0] for f in flags], pa.int64()), "reason": pa.array([f[1] for f in flags], pa.string()),
-                "rec_l": pa.array([f[2] for f in flags], pa.int64()), "rec_r": pa.array([f[3] for f in flags], pa.int64()),
-                "placed_by": pa.array([f[4] for f in flags], pa.string())}))
-            cur.execute("INSERT INTO cluster_flags SELECT ?, o.oneid, f.reason, f.rec_l, f.rec_r, f.placed_by "
-                        "FROM _flags f JOIN _oid o USING (cluster)", [run_id])
-        n_pairs = n_auto = n_queue = 0
-        if prediction is not None:
-            weight_cols = [c for c in prediction.pairs.column_names if c.startswith("mw_")]
-            weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
+        _write_crosswalk(cur, run_id)
+        if carry:
+            _forget_rescored_pairs(cur)
+        elif prediction is not None:
             cur.execute("DELETE FROM match_pairs")
-            cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, p.match_probability, p.match_weight, "
-                        f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
-                        f"THEN 'auto' ELSE 'review' END, coalesce(kept.weights, {weights}) FROM _pairs p "
-                        f"LEFT JOIN _kept kept ON kept.rec_l = p.rec_l AND kept.rec_r = p.rec_r", [run_id])
-            cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
-            n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
-            n_queue = review_queue_size(cur)
-        for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                      "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping"):
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
         timings["assign"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        res = ResolveResult(run_id, n_records, n_links, n_pairs, n_auto, n_queue, graph.clusters, counts["new"],
-                            counts["merge"], counts["split"], counts["retire"], len(graph.cuts),
-                            len(graph.flagged | {c for c, _, _ in graph.spots}), timings)
-        cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
-                     res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged])
-        audit.record(cur, actor, Event.ONEID_RESOLVE, "oneid_run", run_id, res.summary())
+        return _finish(cur, actor, run_id, prediction, graph, events, counts, timings, started, auto_accept, review_low,
+                       full_because)
+
+
+def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: float = AUTO_ACCEPT,
+                    review_low: float = REVIEW_LOW, engine: model.Engine | None = None) -> ResolveResult:
+    """Resolve only what changed since the last run, with its model and thresholds: the records that
+    are new or standardized again, those whose order is now taken for one shipped to someone else
+    (or no longer), and those of decisions made or undone since. Their pairs are scored (against
+    every record they could match), the rule groups they belong to are linked again, and only the
+    clusters those links reach are clustered again; every other OneID, link and score stays. The
+    result is what a full run gives (full_run_reason says when it would not be, and then this runs
+    a full one). Runs in one transaction, scoring included."""
+    _check_thresholds(auto_accept, review_low)
+    started = time.perf_counter()
+    with db.transaction() as cur:
+        reason = full_run_reason(cur, model_json, auto_accept, review_low)
+        if reason is not None:
+            return resolve(db, actor, model_json=model_json, auto_accept=auto_accept, review_low=review_low, engine=engine,
+                           full_because=reason)
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        last_run = _changes(cur)
+        timings["changes"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prediction = model.predict_changed(cur, review_low, model_json, engine)
+        timings["model"] = time.perf_counter() - t
+        t = time.perf_counter()
+        rules = enabled_rules(cur)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_seed')}")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
+                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, rules, shipping_ready=True, scope='_rscope')})")
+        timings["rules"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
+        _model_links(cur, prediction, auto_accept, review_low)
+        # the links that go: those of the rule groups linked again, the model links of the records scored again
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _gone_links AS SELECT rowid AS row_id, rec_l, rec_r FROM oneid_links l "
+                    f"WHERE EXISTS (SELECT 1 FROM _rscope s WHERE s.rule_id = l.placed_by AND s.rid = l.rec_r) "
+                    f"OR (starts_with(placed_by, 'model:') AND (rec_l IN (SELECT rid FROM {model.RESCORE}) "
+                    f"OR rec_r IN (SELECT rid FROM {model.RESCORE})))")
+        cur.execute("DELETE FROM oneid_links WHERE rowid IN (SELECT row_id FROM _gone_links)")
+        cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
+        # the area clustered again: every record a changed link or decision touches, closed under the
+        # link graph and the OneIDs its records had
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _area AS SELECT rid FROM {model.RESCORE} UNION SELECT unnest([rec_l, rec_r]) "
+                    "FROM _gone_links UNION SELECT unnest([rec_l, rec_r]) FROM _links")
+        cur.execute("CREATE OR REPLACE TEMP TABLE _all_links AS SELECT rec_l, rec_r FROM oneid_links UNION ALL "
+                    "SELECT rec_l, rec_r FROM _decided WHERE decision = 'approve'")
+        size = scalar(cur, "SELECT count(*) FROM _area")
+        while True:
+            cur.execute("INSERT INTO _area (SELECT rec_id FROM crosswalk WHERE oneid IN (SELECT oneid FROM crosswalk "
+                        "WHERE rec_id IN (SELECT rid FROM _area)) UNION SELECT rec_r FROM _all_links WHERE rec_l IN "
+                        "(SELECT rid FROM _area) UNION SELECT rec_l FROM _all_links WHERE rec_r IN (SELECT rid FROM _area)) "
+                        "EXCEPT SELECT rid FROM _area")
+            size, before = scalar(cur, "SELECT count(*) FROM _area"), size
+            if size == before:
+                break
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
+                    f"FROM std_records WHERE {REC_ID} IN (SELECT rid FROM _area)")
+        cur.execute("CREATE OR REPLACE TEMP TABLE _links AS SELECT * FROM oneid_links WHERE rec_l IN (SELECT rec_id FROM _rec)")
+        _add_decisions(cur)
+        graph = cluster_records(cur, never_link_sql(cur))
+        timings["cluster"] = time.perf_counter() - t
+        t = time.perf_counter()
+        run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
+        cur.execute("CREATE OR REPLACE TEMP TABLE _xw AS SELECT * FROM crosswalk WHERE rec_id IN (SELECT rec_id FROM _rec)")
+        events, counts = _assign(cur, previous="_xw")
+        serving.drop(cur, "crosswalk", size)
+        cur.execute("DELETE FROM crosswalk WHERE rec_id IN (SELECT rec_id FROM _rec)")
+        _write_crosswalk(cur, run_id)
+        # the flags of the clusters left alone stay
+        cur.execute("INSERT INTO cluster_flags SELECT ?, oneid, reason, rec_l, rec_r, placed_by FROM cluster_flags "
+                    "WHERE run_id = ? AND oneid NOT IN (SELECT oneid FROM _xw)", [run_id, last_run])
+        _forget_rescored_pairs(cur)
+        timings["assign"] = time.perf_counter() - t
+        return _finish(cur, actor, run_id, prediction, graph, events, counts, timings, started, auto_accept, review_low,
+                       None, area=size)
+
+
+def _changes(cur: duckdb.DuckDBPyConnection) -> int:
+    """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (records that
+    are new or standardized again, and orders taken, or no longer, for ones shipped to someone else)
+    and `_rescore`: the seeds, every record on their mobiles (whether a phone is a household's
+    decides model links) and the records of decisions made or undone since."""
+    last_run, last_ts = one(cur, "SELECT run_id, ts FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _seed AS SELECT {REC_ID} AS rid FROM std_records WHERE {REC_ID} NOT IN "
+                "(SELECT rec_id FROM crosswalk) OR batch_id IN (SELECT batch_id FROM std_batches WHERE standardized_at > ?) "
+                "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "
+                "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)", [last_ts])
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT {REC_ID} "
+                f"FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM std_records "
+                f"WHERE mobile_status IN {VALID_SQL} AND {REC_ID} IN (SELECT rid FROM _seed)) "
+                "UNION SELECT unnest([rec_l, rec_r]) FROM review_decisions WHERE ts > ? OR undone_at > ?", [last_ts, last_ts])
+    return last_run
+
+
+_STRENGTH = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
+
+
+def _model_links(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction, auto_accept: float,
+                 review_low: float, carry: bool = False) -> None:
+    """The scored pairs (`_pairs`, old scores kept where the evidence did not change) and the ones
+    the model links by itself (`_auto`), added to `_links`. `carry`: the pairs of two records outside
+    `_rescore` keep the last run's outcome (score and band, or below the band), as an incremental
+    run leaves them."""
+    temp_table(cur, "_pairs", prediction.pairs)
+    _keep_unchanged_scores(cur, prediction, review_low)
+    if carry:
+        cur.execute(f"DELETE FROM _pairs WHERE rec_l NOT IN (SELECT rid FROM {model.RESCORE}) "
+                    f"AND rec_r NOT IN (SELECT rid FROM {model.RESCORE})")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
+    if carry:
+        cur.execute(f"INSERT INTO _auto SELECT rec_l, rec_r, match_probability FROM match_pairs WHERE band = 'auto' "
+                    f"AND rec_l NOT IN (SELECT rid FROM {model.RESCORE}) AND rec_r NOT IN (SELECT rid FROM {model.RESCORE})")
+    cur.execute("INSERT INTO _links SELECT rec_l, rec_r, match_probability, 'model:' || printf('%.4f', match_probability) "
+                "FROM _auto")
+
+
+def _forget_rescored_pairs(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(f"DELETE FROM match_pairs WHERE rec_l IN (SELECT rid FROM {model.RESCORE}) "
+                f"OR rec_r IN (SELECT rid FROM {model.RESCORE})")
+
+
+def _add_decisions(cur: duckdb.DuckDBPyConnection) -> None:
+    """Approvals between records of `_rec` join `_links`; rejections go to `_cannot`."""
+    cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
+                "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
+    cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
+
+
+def _write_crosswalk(cur: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    cur.execute(f"INSERT INTO crosswalk SELECT c.rec_id, c.batch_id, c.row_number, c.source, o.oneid, c.placed_by, "
+                f"{run_id} FROM _clusters c JOIN _oid o USING (cluster) ORDER BY c.rec_id")  # reads by record skip row groups
+    chaos_point("resolve.crosswalk_written")
+
+
+def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction: model.Prediction | None,
+            graph, events: list[tuple], counts: Counter, timings: dict[str, float], started: float, auto_accept: float,
+            review_low: float, full_because: str | None, area: int | None = None) -> ResolveResult:
+    """What every run writes once the crosswalk is: history, flags, the scored pairs, the model, the
+    shipped orders, the run and its audit row; then the temp tables go."""
+    t = time.perf_counter()
+    now = utcnow()
+    temp_table(cur, "_history", pa.table({
+        "oneid": pa.array([e[0] for e in events], pa.string()), "event": pa.array([e[1] for e in events], pa.string()),
+        "related": pa.array([e[2] for e in events], pa.string()), "records": pa.array([e[3] for e in events], pa.int64())}))
+    cur.execute("INSERT INTO oneid_history SELECT ?, oneid, event, related, records, ? FROM "
+                "(FROM _events UNION ALL FROM _history)", [run_id, now])
+    flags: list[tuple[int, str, int | None, int | None, str | None]] = [
+        (c, reason, link.left, link.right, link.placed_by) for link, reason, c in graph.cuts]
+    flags += [(c, reason, link.left if link else None, link.right if link else None, link.placed_by if link else None)
+              for c, reason, link in graph.spots]
+    if flags:
+        temp_table(cur, "_flags", pa.table({
+            "cluster": pa.array([f[0] for f in flags], pa.int64()), "reason": pa.array([f[1] for f in flags], pa.string()),
+            "rec_l": pa.array([f[2] for f in flags], pa.int64()), "rec_r": pa.array([f[3] for f in flags], pa.int64()),
+            "placed_by": pa.array([f[4] for f in flags], pa.string())}))
+        cur.execute("INSERT INTO cluster_flags SELECT ?, o.oneid, f.reason, f.rec_l, f.rec_r, f.placed_by "
+                    "FROM _flags f JOIN _oid o USING (cluster)", [run_id])
+    n_pairs = n_auto = n_queue = 0
+    if prediction is not None:
+        weight_cols = [c for c in prediction.pairs.column_names if c.startswith("mw_")]
+        weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
+        cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, p.match_probability, p.match_weight, "
+                    f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
+                    f"THEN 'auto' ELSE 'review' END, coalesce(kept.weights, {weights}) FROM _pairs p "
+                    f"LEFT JOIN _kept kept ON kept.rec_l = p.rec_l AND kept.rec_r = p.rec_r", [run_id])
+        cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
+        n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
+        n_queue = review_queue_size(cur)
+    cur.execute("DELETE FROM oneid_shipping")
+    cur.execute("INSERT INTO oneid_shipping SELECT rid, account FROM _shipping")
+    n_records = scalar(cur, "SELECT count(*) FROM std_records")
+    n_links = scalar(cur, "SELECT count(*) FROM oneid_links") + scalar(
+        cur, "SELECT count(*) FROM _decided WHERE decision = 'approve' AND rec_l <> rec_r")
+    clusters = graph.clusters if area is None else scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
+    for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed",
+                  model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
+    timings["total"] = time.perf_counter() - started
+    mode = "full" if area is None else "incremental"
+    res = ResolveResult(run_id, n_records, n_links, n_pairs, n_auto, n_queue, clusters, counts["new"],
+                        counts["merge"], counts["split"], counts["retire"], len(graph.cuts),
+                        len(graph.flagged | {c for c, _, _ in graph.spots}), timings, mode, full_because, area)
+    cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
+                 res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode])
+    audit.record(cur, actor, Event.ONEID_RESOLVE, "oneid_run", run_id, res.summary())
     return res
 
 

@@ -96,7 +96,9 @@ def test_resolve_scores_with_the_saved_model_unless_asked_to_retrain(db, tmp_pat
     load_generated(db, tmp_path / "d", 40, seed=9)  # resolved once, with the saved model
     seen = []
     real = oneid_resolve.predict
-    monkeypatch.setattr(oneid_resolve, "predict", lambda db, low, model_json: seen.append(model_json) or real(db, low, model_json))
-    pipeline.resolve(db, "t")
+    monkeypatch.setattr(oneid_resolve, "predict", lambda db, low, model_json, engine=None:
+                        seen.append(model_json) or real(db, low, model_json, engine))
+    assert pipeline.resolve(db, "t").oneid.mode == "incremental"  # nothing changed since: nothing scored afresh
+    assert pipeline.resolve(db, "t", full=True).oneid.full_because == "asked"
     pipeline.resolve(db, "t", retrain=True)
-    assert seen[0] is not None and seen[1] is None  # the second call trains a new model
+    assert len(seen) == 2 and seen[0] is not None and seen[1] is None  # the last call trains a new model

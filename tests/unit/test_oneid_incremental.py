@@ -1,0 +1,112 @@
+"""Incremental resolution: a resolve after a new batch works only on what the batch touches, and gives
+what a full resolve gives. Checked on the independent seven-channel generator (tests/channelgen.py)
+fed in three batches, with steward decisions between them: after every batch the incremental store
+and a store resolved in full hold the same OneIDs, links, scored pairs, history and flags."""
+from __future__ import annotations
+
+import channelgen
+import pytest
+
+from governance import pipeline
+from governance.oneid import resolve as oneid_resolve
+from governance.oneid import review
+from governance.oneid.links import REC_ID, set_rule_enabled
+from governance.sources import ingest
+from governance.store.storage import open_database, scalar
+from helpers import SAVED_MODEL, load_generated
+
+PEOPLE, SEED = 1200, 5
+
+
+def _load(db, paths) -> None:
+    for path in paths:
+        ingest.ingest_file(db, path, actor="t", channel=channelgen.CHANNELS[channelgen.CHANNEL_OF_FILE[path.name]][2])
+
+
+def _state(db) -> dict:
+    """Everything a run leaves behind that an incremental run must leave the same."""
+    with db.cursor() as cur:
+        last = "(SELECT max(run_id) FROM oneid_runs)"
+        return {
+            "crosswalk": sorted(cur.execute("SELECT rec_id, oneid, placed_by FROM crosswalk").fetchall()),
+            "links": sorted(cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM oneid_links").fetchall()),
+            "pairs": sorted(cur.execute("SELECT rec_l, rec_r, round(match_probability, 12), band, weights "
+                                        "FROM match_pairs").fetchall()),
+            "history": sorted(cur.execute(f"SELECT oneid, event, related, records FROM oneid_history "
+                                          f"WHERE run_id = {last}").fetchall()),
+            "flags": sorted(cur.execute(f"SELECT oneid, reason, rec_l, rec_r FROM cluster_flags WHERE run_id = {last}"
+                                        ).fetchall(), key=str),
+            "shipping": sorted(cur.execute("SELECT rec_id FROM oneid_shipping").fetchall()),
+        }
+
+
+def _decide_some(db, n: int) -> None:
+    """Approve two of every three of the n most probable undecided queued pairs, reject the third."""
+    with db.cursor() as cur:
+        pairs = cur.execute("SELECT rec_l, rec_r FROM match_pairs p WHERE band = 'review' AND NOT EXISTS "
+                            "(SELECT 1 FROM review_decisions d WHERE least(d.rec_l, d.rec_r) = p.rec_l "
+                            "AND greatest(d.rec_l, d.rec_r) = p.rec_r) ORDER BY match_probability DESC, rec_l, rec_r "
+                            "LIMIT ?", [n]).fetchall()
+    for i, (a, b) in enumerate(pairs):
+        review.decide(db, "t", a, b, "approve" if i % 3 else "reject")
+
+
+def test_batch_by_batch_equals_full_resolves(tmp_path, monkeypatch):
+    monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 1.0)  # the small batches here are a large share
+    paths = {channelgen.CHANNEL_OF_FILE[p.name]: p for p in channelgen.generate(PEOPLE, SEED, tmp_path / "files")}
+    batches = [[p for c, p in paths.items() if c not in ("tmall", "ticket")], [paths["tmall"]], [paths["ticket"]]]
+    step, full = open_database(tmp_path / "step.duckdb"), open_database(tmp_path / "full.duckdb")
+    for db in (step, full):
+        _load(db, batches[0])
+        first = pipeline.resolve(db, "t", model_json=SAVED_MODEL).oneid
+        assert first.mode == "full" and first.full_because == "first"
+    for batch in batches[1:]:
+        for db in (step, full):
+            _decide_some(db, 24)
+            _load(db, batch)
+        incremental = pipeline.resolve(step, "t").oneid
+        assert incremental.mode == "incremental" and 0 < incremental.area < incremental.records
+        assert pipeline.resolve(full, "t", full=True).oneid.mode == "full"
+        got, want = _state(step), _state(full)
+        for part in want:
+            assert got[part] == want[part], part
+    assert len(want["links"]) > 500 and want["shipping"] and want["history"]  # the data exercised what it should
+
+
+@pytest.fixture
+def resolved(db, tmp_path):
+    load_generated(db, tmp_path / "d", 60, seed=3)
+    pipeline.resolve(db, "t", model_json=SAVED_MODEL, full=True)  # the first run that keeps its links
+    return db
+
+
+def test_nothing_changed_changes_nothing(resolved):
+    before = _state(resolved)
+    result = pipeline.resolve(resolved, "t").oneid
+    assert (result.mode, result.area, result.new, result.merged, result.split, result.retired) == ("incremental", 0, 0, 0, 0, 0)
+    after = _state(resolved)
+    assert {k: v for k, v in after.items() if k != "history"} == {k: v for k, v in before.items() if k != "history"}
+    assert after["history"] == []
+
+
+def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, monkeypatch):
+    def reason(**kwargs) -> str | None:
+        return pipeline.resolve(resolved, "t", **kwargs).oneid.full_because
+
+    assert reason() is None
+    assert reason(full=True) == "asked"
+    assert reason(auto_accept=0.95) == "thresholds"
+    assert reason(auto_accept=0.95) is None  # the new thresholds are now the last run's
+    set_rule_enabled(resolved, "t", "mobile_one_person", False)
+    assert reason() == "rules"
+    monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 0.0)
+    load_generated(resolved, tmp_path / "more", 30, seed=4, resolve=False)
+    assert reason() == "many"
+    monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 0.2)
+    with resolved.transaction() as cur:  # records leave the store (an erasure): their links must go too
+        cur.execute("DELETE FROM std_records WHERE row_number = 1")
+    assert reason() == "removed"
+    with resolved.cursor() as cur:
+        assert scalar(cur, f"SELECT count(*) FROM crosswalk WHERE rec_id NOT IN (SELECT {REC_ID} FROM std_records)") == 0
+        assert scalar(cur, f"SELECT count(*) FROM oneid_links WHERE rec_r NOT IN (SELECT {REC_ID} FROM std_records)") == 0
+    assert reason(retrain=True) == "model"
