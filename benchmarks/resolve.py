@@ -71,7 +71,8 @@ def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
 
 def add_batch(db, directory: Path, copies: int, new_people: int) -> int:
     """Ingest and standardize a daily batch: `copies` rows copied from the store's largest raw batch
-    (existing customers seen again) and the records of `new_people` generated customers."""
+    (existing customers seen again) and the records of `new_people` generated customers (a new
+    store's exports, under sources of their own)."""
     import csv
 
     from governance import pipeline, synth
@@ -94,7 +95,9 @@ def add_batch(db, directory: Path, copies: int, new_people: int) -> int:
     ingest.ingest_file(db, directory / "again.csv", actor="bench", source=source, channel=channel)
     workspace = synth.generate_workspace(new_people, seed=123)
     for spec, path in zip(workspace.files, synth.write_workspace(workspace, directory / "new")):
-        ingest.ingest_file(db, path, actor="bench", source=spec.source, channel=spec.channel)
+        # sources of their own: a file whose headers differ from a source's saved mapping starts a new
+        # mapping version, and the source's earlier batches are standardized again
+        ingest.ingest_file(db, path, actor="bench", source=f"{spec.source}_new", channel=spec.channel)
     return pipeline.standardize(db, "bench").records
 
 

@@ -266,11 +266,12 @@ def rule_scope_sql(rules: tuple[MatchRule, ...], seeds: str) -> str:
 
 
 def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None,
-                   shipping_ready: bool = False, scope: str | None = None) -> str:
+                   shipping_ready: bool = False, scope: str | None = None, table: str = "std_records") -> str:
     """One SELECT of (rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest
     record id) of the enabled rules, or of `rules`. `shipping_ready`: the cursor already holds a temp
     table `_shipping` of shipping_contacts_sql. `scope`: a temp table of rule_scope_sql; each rule
-    then links only the records it lists for that rule."""
+    then links only the records it lists for that rule, read from `table` (a copy of those rows
+    of std_records)."""
     if rules is None:
         rules = enabled_rules(cur)
     parts: list[tuple[str, str, str]] = []  # (name, its CTE, its SELECT)
@@ -300,7 +301,8 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
     single = (f"_single_person_mobiles AS MATERIALIZED ({single_person_mobiles_sql(within)}), "
               if any(r.rule_id == "mobile_one_person" for r in rules) else "")
     shipping = "" if shipping_ready else f"_shipping AS MATERIALIZED ({shipping_contacts_sql(cur)}), "
-    return f"WITH {shipping}{single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
+    sql = f"WITH {shipping}{single}{', '.join(p[1] for p in parts)} {' UNION ALL '.join(p[2] for p in parts)}"
+    return sql if table == "std_records" else sql.replace("FROM std_records", f"FROM {table}")
 
 
 def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:

@@ -97,9 +97,9 @@ FROM (SELECT s.*, rare_nickname, rare_id,
             FROM std_records WHERE __ONLY__) s
       LEFT JOIN mapped_records m ON s.split_name AND s.postcode_status = 'invalid'
                                  AND m.batch_id = s.batch_id AND m.row_number = s.row_number
-      LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL GROUP BY ALL
+      LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL __NICKNAMES__ GROUP BY ALL
                  HAVING count(*) <= {RARE_NICKNAME}) ON rare_nickname = s.nickname
-      LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL GROUP BY ALL
+      LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL __OTHER_IDS__ GROUP BY ALL
                  HAVING count(*) <= {RARE_ID}) ON rare_id = s.other_id)
 """
 
@@ -107,7 +107,15 @@ FROM (SELECT s.*, rare_nickname, rare_id,
 def input_sql(only: str = "true") -> str:
     """The model's input, in the same order every run (u is sampled with a seed): the records of
     std_records meeting the condition `only` ({rid} stands for a record's id)."""
-    return INPUT_SQL.replace("__ONLY__", only.format(rid=REC_ID)) + " ORDER BY unique_id"
+    return _input_body(only) + " ORDER BY unique_id"
+
+
+def _input_body(only: str = "true") -> str:
+    where = only.format(rid=REC_ID)
+    sql = INPUT_SQL.replace("__ONLY__", where)
+    for marker, column in (("__NICKNAMES__", "nickname"), ("__OTHER_IDS__", "other_id")):  # count only the values in play
+        sql = sql.replace(marker, "" if only == "true" else f"AND {column} IN (SELECT {column} FROM std_records WHERE {where})")
+    return sql
 
 
 
@@ -246,6 +254,7 @@ class Prediction:
     pairs: pa.Table          # rec_l, rec_r, match_probability, match_weight, and the mw_* weights
     model_json: str
     seconds: float = 0.0     # how long training and scoring took
+    keys: pa.Table | None = None  # a full prediction's keys_sql of every record
 
 
 def _input(db: Database) -> pa.Table:
@@ -266,32 +275,44 @@ def _blocking_rules(model: dict) -> list[str]:
     return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
 
 
+def key_columns(model: dict) -> list[str]:
+    """The input columns a model blocks on or adjusts for term frequency."""
+    rules = _blocking_rules(model)
+    return sorted({c for rule in rules for c in re.findall(r'[lr]\."?(\w+)"?', rule)} | set(tf_columns(model)))
+
+
+def keys_sql(model: dict, only: str = "true") -> str:
+    """One SELECT of (unique_id, key_columns) for the records meeting `only` (see input_sql)."""
+    return f"SELECT unique_id, {', '.join(key_columns(model))} FROM ({input_sql(only)})"
+
+
 def predict_changed(cur: duckdb.DuckDBPyConnection, threshold: float, model_json: str,
-                    engine: Engine | None = None) -> Prediction:
+                    engine: Engine | None = None, keys: str | None = None) -> Prediction:
     """Score with a saved model only the blocked pairs that touch a record of the temp table
     `_rescore(rid)`, at or above `threshold`: the same pairs with the same weights as a full
     prediction would give them. The candidates are the records that share a blocking key with one
-    of those records (found on the blocking keys of every record, computed in SQL); term
-    frequencies come from every record, as in a full run."""
+    of those records, found on the table `keys` (keys_sql of every record, kept by the caller) or
+    else on keys computed now; term frequencies come from every record, as in a full run."""
     saved = _saved_model(model_json)
     rules = _blocking_rules(saved)
     tf = tf_columns(saved)
-    used = sorted({c for rule in rules for c in re.findall(r'[lr]\."?(\w+)"?', rule)} | set(tf))
     started = time.perf_counter()
-    # the blocking keys of every record (DuckDB computes only these columns of the input)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id, unique_id IN (SELECT rid FROM {RESCORE}) "
-                f"AS rescore, {', '.join(used)} FROM ({INPUT_SQL.replace('__ONLY__', 'true')})")
-    candidates = " UNION ".join(f"SELECT r.unique_id FROM _keys l JOIN _keys r ON ({rule}) WHERE l.rescore" for rule in rules)
+    if keys is None:
+        keys = "_keys"
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id, {', '.join(key_columns(saved))} "
+                    f"FROM ({_input_body()})")
+    candidates = " UNION ".join(f"SELECT r.unique_id FROM {keys} l JOIN {keys} r ON ({rule}) "
+                                f"WHERE l.unique_id IN (SELECT rid FROM {RESCORE})" for rule in rules)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE}"
                 + (f" UNION {candidates}" if candidates else ""))
     records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
     records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
         f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
-    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM _keys) AS tf_{c} FROM _keys "
-                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM _keys WHERE unique_id IN "
+    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM {keys}) AS tf_{c} FROM {keys} "
+                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM {keys} WHERE unique_id IN "
                             f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
     for table in ("_keys", "_scope"):
-        cur.execute(f"DROP TABLE {table}")
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
     empty = Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
                                  "match_probability": pa.array([], pa.float64()),
                                  "match_weight": pa.array([], pa.float64())}), model_json)
@@ -372,7 +393,8 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
         if saved_model is None:
             saved_model = train(data, u_max_pairs, seed, labels)
         pairs = (engine or score_duckdb)(data, saved_model, threshold, None)
-        return Prediction(pairs, json.dumps(saved_model, ensure_ascii=False))
+        keys = data.select(["unique_id", *key_columns(saved_model)])
+        return Prediction(pairs, json.dumps(saved_model, ensure_ascii=False), keys=keys)
     except GovernanceError:
         raise
     except Exception as exc:  # whatever Splink, DuckDB or Spark raise on records they cannot model

@@ -311,6 +311,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             _model_links(cur, prediction, auto_accept, review_low, carry)
         cur.execute("DELETE FROM oneid_links")
         cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
+        _write_keys(cur, prediction)
         _add_decisions(cur)
         graph = cluster_records(cur, never_link_sql(cur))
         timings["cluster"] = time.perf_counter() - t
@@ -350,13 +351,15 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         last_run = _changes(cur)
         timings["changes"] = time.perf_counter() - t
         t = time.perf_counter()
-        prediction = model.predict_changed(cur, review_low, model_json, engine)
+        prediction = model.predict_changed(cur, review_low, model_json, engine, _update_keys(cur, model_json))
         timings["model"] = time.perf_counter() - t
         t = time.perf_counter()
         rules = enabled_rules(cur)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_seed')}")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT * FROM std_records WHERE {REC_ID} IN "
+                    "(SELECT rid FROM _rscope)")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
-                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, rules, shipping_ready=True, scope='_rscope')})")
+                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')})")
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
@@ -445,6 +448,33 @@ def _model_links(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction, a
                 "FROM _auto")
 
 
+KEYS = "oneid_keys"  # the blocking keys of every record (model.keys_sql), for incremental runs; built at run time
+
+
+def _write_keys(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction | None) -> None:
+    if prediction is None or prediction.keys is None:
+        cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
+        return
+    cur.register("_keys_in", prediction.keys)
+    try:
+        cur.execute(f"CREATE OR REPLACE TABLE {KEYS} AS FROM _keys_in")
+    finally:
+        cur.unregister("_keys_in")
+
+
+def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:
+    """Bring the kept keys up to date for the records of `_seed`; returns the table, or None when it
+    is missing or lacks a key column of the model."""
+    saved = json.loads(model_json)
+    have = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+                                      "AND table_name = ?", [KEYS]).fetchall()}
+    if not have or not set(model.key_columns(saved)) <= have:
+        return None
+    cur.execute(f"DELETE FROM {KEYS} WHERE unique_id IN (SELECT rid FROM _seed)")
+    cur.execute(f"INSERT INTO {KEYS} BY NAME {model.keys_sql(saved, '{rid} IN (SELECT rid FROM _seed)')}")
+    return KEYS
+
+
 def _forget_rescored_pairs(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"DELETE FROM match_pairs WHERE rec_l IN (SELECT rid FROM {model.RESCORE}) "
                 f"OR rec_r IN (SELECT rid FROM {model.RESCORE})")
@@ -504,7 +534,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cur, "SELECT count(*) FROM _decided WHERE decision = 'approve' AND rec_l <> rec_r")
     clusters = graph.clusters if area is None else scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
     for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped",
                   model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
