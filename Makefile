@@ -1,12 +1,13 @@
 # Two commands set everything up on a fresh machine with Python 3.11, pip and apt:
 #   make run    venv + pinned deps, database, first admin, demo data, then the app on :8501
-#   make test   venv + test deps (+ Debian chromium and CJK fonts for browser tests), then ruff, mypy and pytest
+#   make test   venv + test deps (+ Debian chromium and CJK fonts for browser tests, PySpark and a headless Java 17
+#               for the Spark engine's tests), then ruff, mypy and pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint init browser bench clean
+.PHONY: run test lint init browser java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(VENV)/.test: requirements-test.txt requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $(VENV)/.runtime $@
 
+$(VENV)/.spark: requirements-spark.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-spark.txt
+	touch $@
+
 init: $(VENV)/.runtime
 	$(BIN)/python -m governance init
 
@@ -30,11 +35,16 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi
 
+java:
+	@if ! command -v java >/dev/null; then \
+		$(SUDO) apt-get update -qq && { $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+		|| $(SUDO) apt-get install -y -qq openjdk-21-jre-headless >/dev/null; }; fi  # Debian 13 has only 21
+
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint browser
+test: lint browser java $(VENV)/.spark
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.runtime

@@ -11,10 +11,18 @@ scored again) plus golden refresh. Target: incremental <= 10% of full.
     python benchmarks/resolve.py [--customers 70000]      # about 100,000 records
     python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m   # about 1,000,000; reuse the data next time
     python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m --incremental
+
+`--engine spark` (needs requirements-spark.txt and Java 17) trains the model once in process, then runs a
+full resolve with it on two copies of the store, scoring on DuckDB and on Spark (`--spark-master`,
+default local[2]), and prints both times, both peak memories (this process; the Spark JVM) and
+whether the pairs, match weights (within 1e-9) and OneIDs are the same.
+
+    python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m --engine spark
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import pickle
 import resource
@@ -145,11 +153,54 @@ def incremental(tmp: Path) -> None:
           f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
+def engines(tmp: Path, master: str) -> None:
+    """The same full resolve, scored on DuckDB and on Spark, on two copies of one store."""
+    from governance import pipeline
+    from governance.oneid import model as oneid_model
+    from governance.oneid import resolve as oneid_resolve
+    from governance.oneid import spark
+    from governance.store.storage import open_database
+
+    db = open_database(tmp / "base.duckdb")
+    started = time.perf_counter()
+    model_json = json.dumps(oneid_model.train(oneid_model._input(db)), ensure_ascii=False)
+    db.close()
+    print(f"model trained in process: {time.perf_counter() - started:.1f} s")
+    results = {}
+    for name in ("duckdb", "spark"):
+        shutil.copy(tmp / "base.duckdb", tmp / f"{name}.duckdb")
+        db = open_database(tmp / f"{name}.duckdb")
+        engine = pipeline.scoring_engine(name, master if name == "spark" else None)
+        if engine is not None:  # the JVM's start is reported apart
+            started = time.perf_counter()
+            spark.session(engine.keywords["options"])
+            print(f"Spark session ({master}) started in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        result = oneid_resolve.resolve(db, "bench", model_json=model_json, engine=engine)
+        seconds = time.perf_counter() - started
+        with db.cursor() as cur:
+            results[name] = (cur.execute("SELECT rec_l, rec_r, match_weight FROM match_pairs ORDER BY 1, 2").fetchall(),
+                             cur.execute("SELECT rec_id, oneid FROM crosswalk ORDER BY rec_id").fetchall())
+        db.close()
+        if engine is not None:
+            spark.stop()
+        memory = resource.getrusage(resource.RUSAGE_SELF if engine is None else resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"{name:7} resolve {seconds:7.2f} s (scoring {result.timings['model']:.2f} s), {result.model_pairs:,} pairs, "
+              f"{result.clusters:,} OneIDs; peak memory {memory:.0f} MiB ({'this process' if engine is None else 'JVM'})")
+    (ours, oneids), (theirs, spark_oneids) = results["duckdb"], results["spark"]
+    same_pairs = [p[:2] for p in ours] == [p[:2] for p in theirs]
+    worst = max((abs(a[2] - b[2]) for a, b in zip(ours, theirs)), default=0.0) if same_pairs else float("nan")
+    print(f"same pairs: {same_pairs}; largest match-weight difference {worst:.2e}; same OneIDs: {oneids == spark_oneids}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     parser.add_argument("--incremental", action="store_true", help="time an incremental resolve against a full one")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="spark: the same resolve scored on DuckDB and on Spark, side by side")
+    parser.add_argument("--spark-master", default="local[2]")
     args = parser.parse_args()
     from helpers import pair_closure, scratch_secrets
 
@@ -166,10 +217,10 @@ def main() -> None:
             prepared = f"records {len(truth_of):,} reused from {data}"
         else:
             truth_of, prepared = prepare(args.customers, data)
-        if args.incremental:
+        if args.incremental or args.engine == "spark":
             print(prepared)
             shutil.copy(data / "bench.duckdb", Path(tmp) / "base.duckdb")
-            return incremental(Path(tmp))
+            return incremental(Path(tmp)) if args.incremental else engines(Path(tmp), args.spark_master)
         shutil.copy(data / "bench.duckdb", Path(tmp) / "run.duckdb")   # every run starts from the same store
         db = open_database(Path(tmp) / "run.duckdb")
         bare_seconds, bare_clusters = bare_splink(db)

@@ -29,7 +29,11 @@ from governance import synth
 from governance.audiences import library as audience_library
 from governance.events import events
 from governance.golden import overrides, survivorship
-from governance.oneid import calibration, review
+from governance.oneid import (
+    calibration,
+    review,
+    spark,  # works without PySpark: scoring on Spark then fails with one line
+)
 from governance.oneid import resolve as oneid_resolve
 from governance.oneid.model import Engine
 from governance.privacy import consent, dsr, retention, suppression
@@ -183,8 +187,6 @@ def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[s
         return None
     if name != "spark":
         raise GovernanceError(f"Unknown engine {name!r}: choose duckdb or spark.")
-    from governance.oneid import spark  # optional: pyspark and Java come from requirements-spark.txt
-
     return functools.partial(spark.score, options=spark.SparkOptions(master or "local[*]", spark.parse_conf(conf or [])))
 
 

@@ -167,8 +167,9 @@ def settings() -> SettingsCreator:
         cll.ExactMatchLevel("name_py").configure(label_for_charts="pinyin exact"),
         cll.CustomLevel("name_py_l = name_py_rev_r OR name_py_rev_l = name_py_r", label_for_charts="pinyin reversed"),
         cll.JaroWinklerLevel("name_py", 0.92).configure(label_for_charts="pinyin similar"),
-        cll.CustomLevel("name_fam_l = name_fam_r AND length(name_hz_l) >= 3 AND length(name_hz_l) = length(name_hz_r) "
-                        "AND hamming(name_hz_l, name_hz_r) = 1", label_for_charts="one character differs"),
+        cll.CustomLevel("name_fam_l = name_fam_r AND length(name_hz_l) >= 3 AND (CASE WHEN length(name_hz_l) = "
+                        "length(name_hz_r) THEN hamming(name_hz_l, name_hz_r) END) = 1",  # hamming needs equal lengths
+                        label_for_charts="one character differs"),
         cll.ExactMatchLevel("name_ini").configure(label_for_charts="initials"),
         cll.CustomLevel("(surname_only_l AND name_fam_l = name_fam_r) OR (surname_only_r AND name_fam_r = name_fam_l)",
                         label_for_charts="surname only, compatible"),
