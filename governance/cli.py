@@ -183,7 +183,8 @@ def cmd_resolve(args, db) -> int:
         model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     except (OSError, ValueError) as exc:
         raise GovernanceError(f"Cannot read the model file {args.model}: {exc}") from None
-    engine = pipeline.scoring_engine(args.engine, args.spark_master, args.spark_conf)
+    engine = pipeline.scoring_engine(args.engine, args.spark_master, args.spark_conf,
+                                     Path(args.spark_scratch) if args.spark_scratch else None)
     resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
                                 retrain=args.retrain, auto_accept=args.auto_accept, review_low=args.review_low,
                                 full=args.full, engine=engine, progress=_progress(args))
@@ -734,6 +735,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where pairs are scored (spark needs requirements-spark.txt and Java 17)")
     p.add_argument("--spark-master", metavar="URL", help="local[*] (default), spark://host:7077 or sc://host:15002")
     p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", help="a Spark setting; repeat for more")
+    p.add_argument("--spark-scratch", metavar="DIR",
+                   help="where records and scored pairs are exchanged as Parquet; on a cluster, a folder every executor "
+                        "sees at the same path (default: a private temporary folder)")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("review", help="steward decisions on record pairs (records as BATCH:ROW)")

@@ -178,16 +178,19 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
     return resolved
 
 
-def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[str] | None = None) -> Engine | None:
+def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[str] | None = None,
+                   scratch: Path | None = None) -> Engine | None:
     """The engine that scores pairs: None for DuckDB (in process), or Spark at `master` (default
-    local[*]; spark://… or sc://… for a cluster) with `conf` items key=value."""
+    local[*]; spark://… or sc://… for a cluster) with `conf` items key=value, exchanging Parquet in
+    `scratch` (a folder every executor sees at the same path; default a private temporary one)."""
     if name == "duckdb":
-        if master or conf:
-            raise GovernanceError("--spark-master and --spark-conf apply only with --engine spark.")
+        if master or conf or scratch:
+            raise GovernanceError("--spark-master, --spark-conf and --spark-scratch apply only with --engine spark.")
         return None
     if name != "spark":
         raise GovernanceError(f"Unknown engine {name!r}: choose duckdb or spark.")
-    return functools.partial(spark.score, options=spark.SparkOptions(master or "local[*]", spark.parse_conf(conf or [])))
+    return functools.partial(spark.score, options=spark.SparkOptions(master or "local[*]", spark.parse_conf(conf or []),
+                                                                     scratch))
 
 
 def rerun(db: Database, actor: str, progress: Progress | None = None, train_first: bool = False) -> Resolved:

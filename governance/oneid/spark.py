@@ -292,7 +292,7 @@ def score(records: pa.Table, model: dict, threshold: float, tf_tables: dict[str,
         spark = session(options)
         base = Path(options.scratch).resolve() if options.scratch else Path(tempfile.mkdtemp(prefix="steward-spark-"))
         work = base / f"oneid-{uuid.uuid4().hex[:12]}"
-        work.mkdir(parents=True)
+        work.mkdir(parents=True, mode=0o700)  # personal data: private, as every file Steward writes
         try:
             return _score(spark, work, records, model, threshold, tf_tables or {})
         finally:

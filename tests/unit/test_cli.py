@@ -248,6 +248,23 @@ def test_resolve_saves_the_model_it_scored_with_for_a_later_run(db_path, tmp_pat
     assert code == 2 and "no model to save" in err and len(err.strip().splitlines()) == 1
 
 
+def test_resolve_says_how_it_ran_and_checks_the_engine_options(db_path, tmp_path, capsys):
+    from helpers import SAVED_MODEL, load_generated
+
+    db = open_database(db_path)
+    load_generated(db, tmp_path / "w", 60, seed=3, resolve=False)
+    db.close()
+    given = tmp_path / "given.json"
+    given.write_text(SAVED_MODEL, encoding="utf-8")
+    assert "resolve (full: the first run that keeps its links)" in call(db_path, capsys, "resolve", "--model", str(given))[1]
+    assert "resolve (incremental: 0 records clustered again)" in call(db_path, capsys, "resolve")[1]
+    assert "resolve (full: asked for (--full))" in call(db_path, capsys, "resolve", "--full")[1]
+    for args, message in ((["--spark-master", "local[2]"], "apply only with --engine spark"),
+                          (["--engine", "spark", "--spark-conf", "executor-memory"], "A Spark setting is key=value")):
+        code, _, err = call(db_path, capsys, "resolve", *args)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_path, capsys):
     from helpers import load_generated
 
