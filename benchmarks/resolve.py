@@ -184,9 +184,12 @@ def engines(tmp: Path, master: str) -> None:
             results[name] = (cur.execute("SELECT rec_l, rec_r, match_weight FROM match_pairs ORDER BY 1, 2").fetchall(),
                              cur.execute("SELECT rec_id, oneid FROM crosswalk ORDER BY rec_id").fetchall())
         db.close()
-        if engine is not None:
+        memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if engine is not None:  # the JVM's own peak (VmHWM), read before it stops
+            pid = spark.session(engine.keywords["options"])._jvm.java.lang.ProcessHandle.current().pid()
+            status = Path(f"/proc/{pid}/status").read_text()
+            memory = int(status.split("VmHWM:")[1].split()[0]) / 1024
             spark.stop()
-        memory = resource.getrusage(resource.RUSAGE_SELF if engine is None else resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"{name:7} resolve {seconds:7.2f} s (scoring {result.timings['model']:.2f} s), {result.model_pairs:,} pairs, "
               f"{result.clusters:,} OneIDs; peak memory {memory:.0f} MiB ({'this process' if engine is None else 'JVM'})")
     (ours, oneids), (theirs, spark_oneids) = results["duckdb"], results["spark"]

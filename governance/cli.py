@@ -216,6 +216,7 @@ def cmd_resolve(args, db) -> int:
 
 
 _FULL_BECAUSE = {"asked": "asked for (--full)", "first": "the first run that keeps its links",
+                 "no_model": "rules and decisions only (--no-model)", "restandardized": "records were standardized again",
                  "model": "a new or different model", "thresholds": "the thresholds changed",
                  "rules": "a match rule was turned on or off", "removed": "records were removed",
                  "many": "most records are new or changed"}
@@ -730,10 +731,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--review-low", type=float, help="queue pairs from this probability up (default: the last run's, else 0.60)")
     p.add_argument("--save-model", metavar="FILE.json", help="write the model this run scored with (for --model)")
     p.add_argument("--full", action="store_true",
-                   help="score every pair again (default: with the last run's model and thresholds, only what changed)")
+                   help="score every pair and link every record again (default: with the last run's model and thresholds, "
+                        "only what changed); the pairs of unchanged records keep their last outcome, as in every run "
+                        "with the same model (--retrain starts afresh)")
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help="where pairs are scored (spark needs requirements-spark.txt and Java 17)")
-    p.add_argument("--spark-master", metavar="URL", help="local[*] (default), spark://host:7077 or sc://host:15002")
+    p.add_argument("--spark-master", metavar="URL", help="local[*] (default) or spark://host:7077")
     p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", help="a Spark setting; repeat for more")
     p.add_argument("--spark-scratch", metavar="DIR",
                    help="where records and scored pairs are exchanged as Parquet; on a cluster, a folder every executor "

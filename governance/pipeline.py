@@ -156,7 +156,8 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
         model_json = saved["model_json"] if saved else None
     auto_accept = auto_accept if auto_accept is not None else saved["auto_accept"] if saved else oneid_resolve.AUTO_ACCEPT
     review_low = review_low if review_low is not None else saved["review_low"] if saved else oneid_resolve.REVIEW_LOW
-    reason: str | None = "asked" if full else None if use_model and model_json is not None else "model"
+    reason: str | None = ("no_model" if not use_model else "asked" if full else None if model_json is not None
+                          else "model")
     if reason is None:
         with db.cursor() as cur:
             reason = oneid_resolve.full_run_reason(cur, model_json, auto_accept, review_low)
@@ -181,7 +182,7 @@ def resolve(db: Database, actor: str, *, use_model: bool = True, model_json: str
 def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[str] | None = None,
                    scratch: Path | None = None) -> Engine | None:
     """The engine that scores pairs: None for DuckDB (in process), or Spark at `master` (default
-    local[*]; spark://… or sc://… for a cluster) with `conf` items key=value, exchanging Parquet in
+    local[*]; spark://… for a cluster) with `conf` items key=value, exchanging Parquet in
     `scratch` (a folder every executor sees at the same path; default a private temporary one)."""
     if name == "duckdb":
         if master or conf or scratch:
@@ -189,6 +190,8 @@ def scoring_engine(name: str = "duckdb", master: str | None = None, conf: list[s
         return None
     if name != "spark":
         raise GovernanceError(f"Unknown engine {name!r}: choose duckdb or spark.")
+    if (master or "").startswith("sc://"):  # the engine needs a SparkContext: checkpoints, the similarity jar's functions
+        raise GovernanceError("Spark Connect (sc://) is not supported: give a spark:// master or local[N].")
     return functools.partial(spark.score, options=spark.SparkOptions(master or "local[*]", spark.parse_conf(conf or []),
                                                                      scratch))
 

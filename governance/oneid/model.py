@@ -34,8 +34,10 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+import sqlglot
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
+from sqlglot import exp
 
 from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL
 from governance.standardize.engine import VALID_SQL
@@ -268,12 +270,41 @@ RESCORE = "_rescore"  # temp table (rid): the records whose pairs an incremental
 
 def tf_columns(model: dict) -> list[str]:
     """The columns a model adjusts for term frequency."""
-    return sorted({level["tf_adjustment_column"] for comparison in model.get("comparisons", [])
-                   for level in comparison.get("comparison_levels", []) if level.get("tf_adjustment_column")})
+    try:
+        columns = sorted({level["tf_adjustment_column"] for comparison in model.get("comparisons", [])
+                          for level in comparison.get("comparison_levels", []) if level.get("tf_adjustment_column")})
+    except (AttributeError, TypeError):
+        raise GovernanceError("The saved OneID model cannot be used: its comparisons are not Splink comparisons.") from None
+    if not all(isinstance(c, str) and re.fullmatch(r"\w+", c) for c in columns):
+        raise GovernanceError("The saved OneID model names a term-frequency column that is not a plain column name.")
+    return columns
 
 
 def _blocking_rules(model: dict) -> list[str]:
-    return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
+    """The model's blocking rules, each checked to be one condition on l. and r. columns: they run on
+    the store's own connection (predict_changed), and a saved model may come from a file."""
+    rules = [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
+    for rule in rules:
+        try:
+            statements = sqlglot.parse(rule, read="duckdb")
+        except sqlglot.errors.ParseError:
+            statements = []
+        tree = statements[0] if len(statements) == 1 else None
+        if tree is None or tree.find(exp.Select, exp.Subquery, exp.Command) is not None or any(
+                c.table not in ("l", "r") or not re.fullmatch(r"\w+", c.name) for c in tree.find_all(exp.Column)):
+            raise GovernanceError(f"The saved OneID model's blocking rule is not a condition on two records: {rule[:80]}")
+    return rules
+
+
+def no_longer_rare_sql(new: str) -> str:
+    """One SELECT of (rid): the records whose nickname or other ID the records of temp table `new(rid)`
+    made common (held by more than RARE_NICKNAME or RARE_ID records, and not before them): the
+    model's input of those records changed."""
+    parts = [f"SELECT {REC_ID} AS rid FROM std_records WHERE {column} IN (SELECT {column} FROM std_records WHERE "
+             f"{column} IN (SELECT {column} FROM std_records WHERE {REC_ID} IN (SELECT rid FROM {new})) GROUP BY ALL "
+             f"HAVING count(*) > {limit} AND count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rid FROM {new})) <= {limit})"
+             for column, limit in (("nickname", RARE_NICKNAME), ("other_id", RARE_ID))]
+    return " UNION ".join(parts)
 
 
 def key_columns(model: dict) -> list[str]:
@@ -298,26 +329,16 @@ def predict_changed(cur: duckdb.DuckDBPyConnection, threshold: float, model_json
     rules = _blocking_rules(saved)
     tf = tf_columns(saved)
     started = time.perf_counter()
-    if keys is None:
-        keys = "_keys"
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id, {', '.join(key_columns(saved))} "
-                    f"FROM ({_input_body()})")
-    candidates = " UNION ".join(f"SELECT r.unique_id FROM {keys} l JOIN {keys} r ON ({rule}) "
-                                f"WHERE l.unique_id IN (SELECT rid FROM {RESCORE})" for rule in rules)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE}"
-                + (f" UNION {candidates}" if candidates else ""))
-    records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
-    records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
-        f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
-    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM {keys}) AS tf_{c} FROM {keys} "
-                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM {keys} WHERE unique_id IN "
-                            f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
-    for table in ("_keys", "_scope"):
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
     empty = Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
                                  "match_probability": pa.array([], pa.float64()),
                                  "match_weight": pa.array([], pa.float64())}), model_json)
-    if records.num_rows < 2 or not rules:
+    if not rules:
+        return empty
+    try:
+        records, tf_tables = _changed_input(cur, saved, rules, tf, keys)
+    except duckdb.Error as exc:
+        raise GovernanceError(f"The new records could not be prepared for the OneID model: {_first_line(exc)}") from exc
+    if records.num_rows < 2:
         return empty
     scoring = saved | {"blocking_rules_to_generate_predictions": [
         {"blocking_rule": f"({rule}) AND (l.rescore OR r.rescore)", "sql_dialect": "duckdb"} for rule in rules]}
@@ -403,6 +424,28 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
                               f"{type(exc).__name__}: {_first_line(exc)}") from exc
 
 
+def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str], tf: list[str],
+                   keys: str | None) -> tuple[pa.Table, dict[str, pa.Table]]:
+    """The model's input for the records of `_rescore` and their candidates (with a `rescore` flag),
+    and the term-frequency tables of every record for the values among them."""
+    if keys is None:
+        keys = "_keys"
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id AS rec_id, {', '.join(key_columns(model))} "
+                    f"FROM ({_input_body()})")
+    candidates = " UNION ".join(f"SELECT r.rec_id FROM {keys} l JOIN {keys} r ON ({rule}) "
+                                f"WHERE l.rec_id IN (SELECT rid FROM {RESCORE})" for rule in rules)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE} UNION {candidates}")
+    records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
+    records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
+        f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
+    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM {keys}) AS tf_{c} FROM {keys} "
+                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM {keys} WHERE rec_id IN "
+                            f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
+    for table in ("_keys", "_scope"):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    return records, tf_tables
+
+
 def train(records: pa.Table, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
           labels: list[tuple[int, int]] | None = None) -> dict:
     """Train a model on `records` (DuckDB, in memory); returns it as a settings dict."""
@@ -430,6 +473,7 @@ def _saved_model(model_json: str) -> dict:
         raise GovernanceError(f"The saved OneID model is not valid JSON: {exc}") from None
     if not isinstance(saved, dict):
         raise GovernanceError("The saved OneID model must be a JSON object (a Splink settings dictionary).")
+    key_columns(saved)  # its blocking rules and term-frequency columns are checked
     return saved
 
 

@@ -250,8 +250,11 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
                     review_low: float) -> str | None:
     """Why the next run must score every pair again, or None when an incremental run gives what a full
     one would: 'first' (no run kept its links yet), 'model' (another model, or none),
-    'thresholds', 'rules' (a match or never-link rule was turned on or off), 'removed' (records left
-    the store) or 'many' (more than INCREMENTAL_SHARE of the records are new or changed)."""
+    'thresholds', 'removed' (records left the store), 'restandardized' (records already resolved were
+    standardized again: their old values may hold links), 'rules' (a match or never-link rule was
+    turned on or off) or 'many' (more than INCREMENTAL_SHARE of the records are new). A full run with
+    the last model and thresholds keeps the outcome of unchanged pairs (`carry`) only after 'rules'
+    or 'many': the others change what a pair's outcome depends on."""
     last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low FROM oneid_runs r "
                        "LEFT JOIN oneid_models m USING (run_id) ORDER BY r.run_id DESC LIMIT 1").fetchone()
     if last is None or last[1] is None:
@@ -260,13 +263,15 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
         return "model"
     if (last[3], last[4]) != (auto_accept, review_low):
         return "thresholds"
-    if scalar(cur, "SELECT count(*) FROM match_rule_settings WHERE updated_at > ?", [last[0]]):
-        return "rules"
     if scalar(cur, f"SELECT count(*) FROM crosswalk WHERE rec_id NOT IN (SELECT {REC_ID} FROM std_records)"):
         return "removed"
-    changed, total = one(cur, f"SELECT count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk) OR batch_id IN "
-                              "(SELECT batch_id FROM std_batches WHERE standardized_at > ?)), count(*) FROM std_records",
-                         [last[0]])
+    if scalar(cur, "SELECT count(*) FROM std_batches WHERE standardized_at > ? AND batch_id IN "
+                   "(SELECT DISTINCT batch_id FROM crosswalk)", [last[0]]):
+        return "restandardized"
+    if scalar(cur, "SELECT count(*) FROM match_rule_settings WHERE updated_at > ?", [last[0]]):
+        return "rules"
+    changed, total = one(cur, f"SELECT count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk)), count(*) "
+                              "FROM std_records")
     if changed > INCREMENTAL_SHARE * total:
         return "many"
     return None
@@ -292,6 +297,9 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
     timings: dict[str, float] = {"model": prediction.seconds} if prediction else {}
     started = time.perf_counter() - timings.get("model", 0.0)  # the total includes the scoring
     with db.transaction() as cur:
+        if prediction is not None and prediction.keys is not None and prediction.keys.num_rows != scalar(
+                cur, "SELECT count(*) FROM std_records"):  # records came or went since the scoring: score them too
+            prediction = predict(db, review_low, prediction.model_json, engine)
         t = time.perf_counter()
         # with the last run's model and thresholds, the pairs of records that did not change keep its outcome
         carry = prediction is not None and full_run_reason(cur, prediction.model_json, auto_accept, review_low) in (
@@ -409,19 +417,22 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
 
 
 def _changes(cur: duckdb.DuckDBPyConnection) -> int:
-    """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (records that
-    are new or standardized again, and orders taken, or no longer, for ones shipped to someone else)
-    and `_rescore`: the seeds, every record on their mobiles (whether a phone is a household's
-    decides model links) and the records of decisions made or undone since."""
+    """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (new
+    records, and orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new
+    records and those whose nickname or other ID stopped being rare because of them: their model
+    input changed) and `_rescore`: those, every record on the seeds' mobiles (whether a phone is a
+    household's decides model links) and the records of decisions made or undone since."""
     last_run, last_ts = one(cur, "SELECT run_id, ts FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _seed AS SELECT {REC_ID} AS rid FROM std_records WHERE {REC_ID} NOT IN "
-                "(SELECT rec_id FROM crosswalk) OR batch_id IN (SELECT batch_id FROM std_batches WHERE standardized_at > ?) "
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT {REC_ID} AS rid FROM std_records "
+                f"WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk)")
+    cur.execute("CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "
-                "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)", [last_ts])
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT {REC_ID} "
-                f"FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM std_records "
-                f"WHERE mobile_status IN {VALID_SQL} AND {REC_ID} IN (SELECT rid FROM _seed)) "
+                "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rekey AS SELECT rid FROM _new UNION {model.no_longer_rare_sql('_new')}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT rid FROM _rekey "
+                f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
+                f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {REC_ID} IN (SELECT rid FROM _seed)) "
                 "UNION SELECT unnest([rec_l, rec_r]) FROM review_decisions WHERE ts > ? OR undone_at > ?", [last_ts, last_ts])
     return last_run
 
@@ -456,22 +467,23 @@ def _write_keys(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction | N
         cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
         return
     cur.register("_keys_in", prediction.keys)
-    try:
-        cur.execute(f"CREATE OR REPLACE TABLE {KEYS} AS FROM _keys_in")
+    try:  # rec_id: erasure finds the table by it
+        cur.execute(f"CREATE OR REPLACE TABLE {KEYS} AS SELECT unique_id AS rec_id, * EXCLUDE (unique_id) FROM _keys_in")
     finally:
         cur.unregister("_keys_in")
 
 
 def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:
-    """Bring the kept keys up to date for the records of `_seed`; returns the table, or None when it
+    """Bring the kept keys up to date for the records of `_rekey`; returns the table, or None when it
     is missing or lacks a key column of the model."""
     saved = json.loads(model_json)
     have = {c for (c,) in cur.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
                                       "AND table_name = ?", [KEYS]).fetchall()}
     if not have or not set(model.key_columns(saved)) <= have:
         return None
-    cur.execute(f"DELETE FROM {KEYS} WHERE unique_id IN (SELECT rid FROM _seed)")
-    cur.execute(f"INSERT INTO {KEYS} BY NAME {model.keys_sql(saved, '{rid} IN (SELECT rid FROM _seed)')}")
+    cur.execute(f"DELETE FROM {KEYS} WHERE rec_id IN (SELECT rid FROM _rekey)")
+    cur.execute(f"INSERT INTO {KEYS} BY NAME SELECT unique_id AS rec_id, * EXCLUDE (unique_id) "
+                f"FROM ({model.keys_sql(saved, '{rid} IN (SELECT rid FROM _rekey)')})")
     return KEYS
 
 
@@ -532,17 +544,20 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
     n_records = scalar(cur, "SELECT count(*) FROM std_records")
     n_links = scalar(cur, "SELECT count(*) FROM oneid_links") + scalar(
         cur, "SELECT count(*) FROM _decided WHERE decision = 'approve' AND rec_l <> rec_r")
-    clusters = graph.clusters if area is None else scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
+    clusters, cuts, flagged = graph.clusters, len(graph.cuts), len(graph.flagged | {c for c, _, _ in graph.spots})
+    if area is not None:  # the clusters left alone keep their flags: count this run's, carried ones included
+        clusters = scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
+        cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
+                                 "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped", "_new", "_rekey",
                   model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
     timings["total"] = time.perf_counter() - started
     mode = "full" if area is None else "incremental"
     res = ResolveResult(run_id, n_records, n_links, n_pairs, n_auto, n_queue, clusters, counts["new"],
-                        counts["merge"], counts["split"], counts["retire"], len(graph.cuts),
-                        len(graph.flagged | {c for c, _, _ in graph.spots}), timings, mode, full_because, area)
+                        counts["merge"], counts["split"], counts["retire"], cuts, flagged, timings, mode, full_because, area)
     cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
                  res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode])

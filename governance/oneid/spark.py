@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from copy import deepcopy
@@ -248,7 +249,9 @@ def session(options: SparkOptions):
     _java()
     stop()
     _warehouse = tempfile.mkdtemp(prefix="steward-spark-warehouse-")
-    conf = {"spark.ui.showConsoleProgress": "false", "spark.sql.warehouse.dir": _warehouse}
+    # files Spark writes (Parquet of personal data on a shared scratch folder) are the owner's alone
+    conf = {"spark.ui.showConsoleProgress": "false", "spark.sql.warehouse.dir": _warehouse,
+            "spark.hadoop.fs.permissions.umask-mode": "077"}
     cores = _cores(options.master)
     if cores:
         conf["spark.default.parallelism"] = conf["spark.sql.shuffle.partitions"] = str(PARALLELISM_PER_CORE * cores)
@@ -290,6 +293,7 @@ def score(records: pa.Table, model: dict, threshold: float, tf_tables: dict[str,
     pairs, columns and types as `model.score_duckdb`."""
     with _lock:
         spark = session(options)
+        _sweep_stale_scratch()
         base = Path(options.scratch).resolve() if options.scratch else Path(tempfile.mkdtemp(prefix="steward-spark-"))
         work = base / f"oneid-{uuid.uuid4().hex[:12]}"
         work.mkdir(parents=True, mode=0o700)  # personal data: private, as every file Steward writes
@@ -297,6 +301,21 @@ def score(records: pa.Table, model: dict, threshold: float, tf_tables: dict[str,
             return _score(spark, work, records, model, threshold, tf_tables or {})
         finally:
             shutil.rmtree(work if options.scratch else base, ignore_errors=True)
+
+
+STALE_SCRATCH_SECONDS = 86400  # a scratch folder this old was left by a run that was killed
+
+
+def _sweep_stale_scratch() -> None:
+    """Remove the temporary scratch folders of runs killed before they could clean up: they hold
+    personal data."""
+    limit = time.time() - STALE_SCRATCH_SECONDS
+    for folder in Path(tempfile.gettempdir()).glob("steward-spark-*"):
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _score(spark, work: Path, records: pa.Table, model: dict, threshold: float, tf_tables: dict[str, pa.Table]) -> pa.Table:

@@ -106,7 +106,30 @@ def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, mon
     with resolved.transaction() as cur:  # records leave the store (an erasure): their links must go too
         cur.execute("DELETE FROM std_records WHERE row_number = 1")
     assert reason() == "removed"
+    pipeline.standardize(resolved, "t", batch_ids=[1])  # its old values may hold links a new run must undo
+    assert reason() == "restandardized"
     with resolved.cursor() as cur:
         assert scalar(cur, f"SELECT count(*) FROM crosswalk WHERE rec_id NOT IN (SELECT {REC_ID} FROM std_records)") == 0
         assert scalar(cur, f"SELECT count(*) FROM oneid_links WHERE rec_r NOT IN (SELECT {REC_ID} FROM std_records)") == 0
     assert reason(retrain=True) == "model"
+
+
+def test_the_kept_keys_are_erased_with_their_records(resolved):
+    from governance.privacy import erasure
+
+    with resolved.cursor() as cur:
+        assert scalar(cur, "SELECT count(*) FROM oneid_keys") == scalar(cur, "SELECT count(*) FROM std_records")
+        assert "oneid_keys" in [table for _schema, table, _links in erasure.linked_tables(cur)]
+
+
+@pytest.mark.parametrize("rule", ["l.mobile = r.mobile OR (SELECT count(*) FROM users) > 0",
+                                  "l.mobile = r.mobile; DROP TABLE crosswalk", "users.password_hash = r.mobile"])
+def test_a_saved_model_whose_blocking_rule_is_not_a_condition_is_refused_in_one_line(resolved, rule):
+    import json
+
+    from governance.store.errors import GovernanceError
+
+    bad = json.loads(SAVED_MODEL)
+    bad["blocking_rules_to_generate_predictions"][0] = {"blocking_rule": rule, "sql_dialect": "duckdb"}
+    with pytest.raises(GovernanceError, match="not a condition on two records"):
+        pipeline.resolve(resolved, "t", model_json=json.dumps(bad))
