@@ -218,8 +218,8 @@ def cmd_resolve(args, db) -> int:
 _FULL_BECAUSE = {"asked": "asked for (--full)", "first": "the first run that keeps its links",
                  "no_model": "rules and decisions only (--no-model)", "restandardized": "records were standardized again",
                  "model": "a new or different model", "thresholds": "the thresholds changed",
-                 "rules": "a match rule was turned on or off", "removed": "records were removed",
-                 "many": "most records are new or changed"}
+                 "rules": "the match rules changed (turned on or off, or added)", "removed": "records were removed",
+                 "many": "more than a fifth of the records are new"}
 
 
 def cmd_review(args, db) -> int:

@@ -41,7 +41,7 @@ class MatchRule:
     key_sql: str        # one SQL expression over std_records: records with the same non-null key link
     where_sql: str      # which records take part
     group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex, dob,
-    #                      full_name, shipping and city_key)
+    #                      full_name, written_name, shipping and city_key)
     spokes_sql: str = ""  # only the records meeting this link, to the smallest record that does not (if any)
     scope_sql: str = ""   # a std_records expression that every record of a group shares (default key_sql):
     #                       an incremental run recomputes the groups of the values its changed records hold
@@ -57,6 +57,12 @@ _NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL 
 # Sex from a resident ID, a gender column (1 male, 2 female) or a salutation (王先生, Ms Smith).
 SEX_SQL = ("coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, CASE lower(name_salutation) "
            + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SALUTATION_SEX.items()) + " END)")
+# The sex a Chinese given name's last character all but always means (王伟 a man, 李娜 a woman); a
+# phone's salutation (王先生) is compatible only with the full names of that sex.
+_GIVEN_FEMALE = "娜婷芳丽娟敏静燕艳霞玲萍红梅琳莉雪慧颖倩妍婉媛姗娇婧嫣璐瑶琪菲薇蕾茜萱怡欣雯露凤兰翠秀珍琴丹洁"
+_GIVEN_MALE = "伟强军刚勇杰涛斌磊超亮辉鹏峰龙波飞宇浩健彬俊豪博毅鑫东海帅雄虎彪兵武"
+NAME_SEX_SQL = (f"CASE WHEN contains('{_GIVEN_FEMALE}', right(name_given, 1)) THEN '2' "
+                f"WHEN contains('{_GIVEN_MALE}', right(name_given, 1)) THEN '1' END")
 DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL} THEN birth_date END AS DATE))")
 # A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
 MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
@@ -143,13 +149,14 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
     birth date, resident ID or account on one platform (a platform binds a phone to one account); a
-    surname alone (王先生) only when its sex and that of every full name are known and agree; at most
+    surname alone (王先生) only when its sex and that of every full name (from an ID, a gender column or
+    the given name, NAME_SEX_SQL) are known and agree; at most
     UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
     the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
     shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
     accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
-            f"name_status IN {VALID_SQL} AS named, {SEX_SQL} AS sex, {DOB_SQL} AS dob, "
+            f"name_status IN {VALID_SQL} AS named, coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the distinct counts below are the costly part
@@ -194,6 +201,17 @@ RULES: tuple[MatchRule, ...] = (
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
                         "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
               scope_sql=MASKED_KEY_SQL),
+    MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, no two cities "
+              "or full names", "脱敏手机号相符、姓氏相同、性别已知且相同，城市与全名不冲突",
+              f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
+              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND name_status IN {VALID_SQL} AND NOT shipping",
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
+                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
+              scope_sql=MASKED_KEY_SQL),
+    MatchRule("same_douyin_account", "Same Douyin account, and its records fit one person",
+              "抖音账号相同且其记录指向同一人", "douyin_id", f"douyin_id_status IN {VALID_SQL} AND NOT shipping",
+              # a Douyin uid is one account; orders it placed for others are left out above
+              group_sql="count(DISTINCT full_name) <= 1 AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1"),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL", scope_sql="mobile"),
@@ -217,10 +235,11 @@ def _records_sql(only: str = "true") -> tuple[str, str]:
     key, a sex, a birth date and whether the record is an order shipped to someone else
     (`_shipping`); and (rid, mobile, mobile_status, channel_key) with one row per channel key of a record."""
     records = (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, "
-               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records "
+               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {_SAME_NAME_KEY} AS written_name, "
+               f"{REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records "
                f"WHERE {only.format(rid=REC_ID)}")
     channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
-                                 f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, false AS shipping "
+                                 f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, NULL AS written_name, false AS shipping "
                                  f"FROM std_records WHERE {f} IS NOT NULL AND {only.format(rid=REC_ID)}"
                                  for f in _CHANNEL_KEYS)
     return records, channel
@@ -249,6 +268,11 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
     with db.transaction() as cur:
         cur.execute("INSERT OR REPLACE INTO match_rule_settings VALUES (?, ?, ?, ?)", [rule_id, enabled, actor, utcnow()])
         audit.record(cur, actor, Event.MATCH_RULE_ENABLE if enabled else Event.MATCH_RULE_DISABLE, "match_rule", rule_id)
+
+
+def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
+    """The match and never-link rules that are on, as a run records them (sorted ids, comma-separated)."""
+    return ",".join(sorted(rule_id for rule_id, on in rule_settings(cur).items() if on))
 
 
 def enabled_rules(cur: duckdb.DuckDBPyConnection) -> tuple[MatchRule, ...]:
@@ -283,7 +307,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
         # the name key, the shipping flag and the city only where a group condition reads them
         extra = ", ".join(c if c in rule.group_sql + rule.spokes_sql else f"NULL AS {c}"
-                          for c in ("full_name", "shipping", "city_key"))
+                          for c in ("full_name", "shipping", "city_key", "written_name"))
         root = f"coalesce(min(rid) FILTER (WHERE NOT ({rule.spokes_sql})), min(rid))" if rule.spokes_sql else "min(rid)"
         spokes = f" AND ({rule.spokes_sql})" if rule.spokes_sql else ""
         parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "

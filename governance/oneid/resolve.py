@@ -32,6 +32,7 @@ from governance.oneid.links import (
     never_link_sql,
     rule_links_sql,
     rule_scope_sql,
+    rule_set,
     shipping_contacts_sql,
 )
 from governance.oneid.review import DECIDED_SQL
@@ -44,7 +45,8 @@ from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
-                 "masked_mobile_name_city": 64.0, "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
+                 "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0, "same_douyin_account": 62.0,
+                 "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
 
@@ -251,11 +253,11 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     """Why the next run must score every pair again, or None when an incremental run gives what a full
     one would: 'first' (no run kept its links yet), 'model' (another model, or none),
     'thresholds', 'removed' (records left the store), 'restandardized' (records already resolved were
-    standardized again: their old values may hold links), 'rules' (a match or never-link rule was
-    turned on or off) or 'many' (more than INCREMENTAL_SHARE of the records are new). A full run with
+    standardized again: their old values may hold links), 'rules' (another set of match and never-link
+    rules is on: one was turned on or off, added or removed) or 'many' (more than INCREMENTAL_SHARE of the records are new). A full run with
     the last model and thresholds keeps the outcome of unchanged pairs (`carry`) only after 'rules'
     or 'many': the others change what a pair's outcome depends on."""
-    last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low FROM oneid_runs r "
+    last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low, r.rules FROM oneid_runs r "
                        "LEFT JOIN oneid_models m USING (run_id) ORDER BY r.run_id DESC LIMIT 1").fetchone()
     if last is None or last[1] is None:
         return "first"
@@ -268,7 +270,7 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     if scalar(cur, "SELECT count(*) FROM std_batches WHERE standardized_at > ? AND batch_id IN "
                    "(SELECT DISTINCT batch_id FROM crosswalk)", [last[0]]):
         return "restandardized"
-    if scalar(cur, "SELECT count(*) FROM match_rule_settings WHERE updated_at > ?", [last[0]]):
+    if last[5] != rule_set(cur):
         return "rules"
     changed, total = one(cur, f"SELECT count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk)), count(*) "
                               "FROM std_records")
@@ -558,9 +560,9 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
     mode = "full" if area is None else "incremental"
     res = ResolveResult(run_id, n_records, n_links, n_pairs, n_auto, n_queue, clusters, counts["new"],
                         counts["merge"], counts["split"], counts["retire"], cuts, flagged, timings, mode, full_because, area)
-    cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
-                 res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode])
+                 res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode, rule_set(cur)])
     audit.record(cur, actor, Event.ONEID_RESOLVE, "oneid_run", run_id, res.summary())
     return res
 

@@ -99,6 +99,13 @@ def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, mon
     assert reason(auto_accept=0.95) is None  # the new thresholds are now the last run's
     set_rule_enabled(resolved, "t", "mobile_one_person", False)
     assert reason() == "rules"
+    set_rule_enabled(resolved, "t", "mobile_one_person", True)
+    assert reason() == "rules"  # on again: not the rules the last run applied
+    assert reason() is None
+    with resolved.transaction() as cur:  # the last run came before an upgrade added a rule
+        cur.execute("UPDATE oneid_runs SET rules = replace(rules, 'same_douyin_account,', '') "
+                    "WHERE run_id = (SELECT max(run_id) FROM oneid_runs)")
+    assert reason() == "rules"
     monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 0.0)
     load_generated(resolved, tmp_path / "more", 30, seed=4, resolve=False)
     assert reason() == "many"

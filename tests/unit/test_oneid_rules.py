@@ -16,7 +16,7 @@ from governance.oneid import resolve as oneid
 from governance.sources import ingest
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
-           "昵称": "nickname", "地址": "address", "城市": "city"}
+           "昵称": "nickname", "地址": "address", "城市": "city", "抖音ID": "douyin_id"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
 CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos"}
 
@@ -106,8 +106,8 @@ SHOP = {f"shop{i}": {"source": "pos", "手机号": "13912345678"} for i in range
     {"wx": {**WX, "unionid": UNION_A}, "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "unionid": UNION_B}},
     {"boss": {"source": "douyin", "姓名": "王总", "手机号": "13912345678"},  # a title says no sex
      "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
-    {"ms": {"source": "douyin", "姓名": "张女士", "手机号": "13912345678"},  # 张伟's sex is not known
-     "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"}},
+    {"ms": {"source": "douyin", "姓名": "张女士", "手机号": "13912345678"},  # 张晨's sex is not known
+     "chen": {"source": "crm", "姓名": "张晨", "手机号": "13912345678"}},
     {"rare": {"source": "douyin", "姓名": "仉芳", "手机号": "13912345678"},  # a rare surname may be a real name
      "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
     {**SHOP, "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "性别": "男"}},
@@ -141,6 +141,20 @@ def test_a_salutation_of_the_same_sex_links_and_one_of_the_other_sex_does_not(db
     placed = crosswalk(db, keys)
     assert linked_by(placed, "mobile_one_person", "mr", "wei1")
     assert apart(placed, "ms", "wei2")
+
+
+def test_a_salutation_links_a_full_name_whose_given_name_says_the_same_sex(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "mr": {"source": "douyin", "姓名": "王先生", "手机号": "13912345678"},
+        "wei": {"source": "crm", "姓名": "王伟", "手机号": "13912345678"},   # 伟: a man's name
+        "ms": {"source": "douyin", "姓名": "李女士", "手机号": "13912345671"},
+        "na": {"source": "crm", "姓名": "李娜", "手机号": "13912345671"},     # 娜: a woman's name
+        "mr2": {"source": "douyin", "姓名": "刘先生", "手机号": "13912345672"},
+        "fang": {"source": "crm", "姓名": "刘芳", "手机号": "13912345672"},   # 芳: not a 先生
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_one_person", "mr", "wei") and linked_by(placed, "mobile_one_person", "ms", "na")
+    assert apart(placed, "mr2", "fang")
 
 
 def test_stewards_can_turn_mobile_one_person_off(db, tmp_path):
@@ -214,3 +228,55 @@ def test_a_masked_mobile_that_fits_two_full_numbers_links_nothing(db, tmp_path):
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_name_city", "dy2", "control")
     assert apart(placed, "dy", "first", "second")
+
+
+# ---- masked_mobile_surname_sex -----------------------------------------------------------------
+
+def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280", "城市": "深圳"},
+        "crm": {"source": "crm", "姓名": "于女士", "手机号": "18024584280"},
+        "dy_mr": {"source": "douyin", "姓名": "马先生", "手机号": "175****1015"},
+        "pos": {"source": "pos", "姓名": "马磊强", "手机号": "17557641015", "性别": "男"},
+        "dy_sex": {"source": "douyin", "姓名": "王先生", "手机号": "139****6789"},
+        "other_sex": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "性别": "女"},
+        "dy_city": {"source": "douyin", "姓名": "赵女士", "手机号": "137****4321", "城市": "深圳"},
+        "other_city": {"source": "crm", "姓名": "赵女士", "手机号": "13712344321", "城市": "杭州"},
+        "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234"},
+        "no_sex": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234"},   # her sex is not on record
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_surname_sex", "dy", "crm")
+    assert linked_by(placed, "masked_mobile_surname_sex", "dy_mr", "pos")
+    assert apart(placed, "dy_sex", "other_sex") and apart(placed, "dy_city", "other_city")
+    assert apart(placed, "dy_unknown", "no_sex")
+
+
+def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280"},
+        "control": {"source": "crm", "姓名": "于女士", "手机号": "18024584280"},
+        "dy2": {"source": "douyin", "姓名": "李女士", "手机号": "138****5530"},
+        "first": {"source": "crm", "姓名": "李女士", "手机号": "13812345530"},
+        "second": {"source": "pos", "姓名": "李女士", "手机号": "13898765530"},
+        "dy3": {"source": "douyin", "姓名": "陈女士", "手机号": "135****1111"},
+        "ling": {"source": "crm", "姓名": "陈玲", "手机号": "13500001111", "性别": "女"},
+        "li": {"source": "pos", "姓名": "陈丽", "手机号": "135****1111", "性别": "女"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_surname_sex", "dy", "control")
+    assert apart(placed, "dy2", "first", "second") and apart(placed, "ling", "li")
+
+
+# ---- same_douyin_account -----------------------------------------------------------------------
+
+def test_one_douyin_account_links_records_that_fit_one_person(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "lead": {"source": "douyin", "姓名": "赵国", "手机号": "15655828347", "抖音ID": "4749741004585192"},
+        "again": {"source": "douyin", "昵称": "随缘", "手机号": "156****0000", "抖音ID": "4749741004585192"},
+        "wang": {"source": "douyin", "姓名": "王芳", "手机号": "13911116789", "抖音ID": "5312204340115445"},
+        "li": {"source": "douyin", "姓名": "李娜", "手机号": "13812345530", "抖音ID": "5312204340115445"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "same_douyin_account", "lead", "again")
+    assert apart(placed, "wang", "li")  # two full names on one account: a shared account links nothing
