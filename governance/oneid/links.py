@@ -204,7 +204,7 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, no two cities "
               "or full names", "脱敏手机号相符、姓氏相同、性别已知且相同，城市与全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
-              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND name_status IN {VALID_SQL} AND NOT shipping",
+              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND {PERSON_NAME_SQL} AND NOT shipping",
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
                         "AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
               scope_sql=MASKED_KEY_SQL),
@@ -305,7 +305,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         source = channel if "channel_key" in rule.key_sql else records
         keyed = f"_keyed_{len(parts)}"
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
-        # the name key, the shipping flag and the city only where a group condition reads them
+        # the name keys, the shipping flag and the city only where a group condition reads them
         extra = ", ".join(c if c in rule.group_sql + rule.spokes_sql else f"NULL AS {c}"
                           for c in ("full_name", "shipping", "city_key", "written_name"))
         root = f"coalesce(min(rid) FILTER (WHERE NOT ({rule.spokes_sql})), min(rid))" if rule.spokes_sql else "min(rid)"

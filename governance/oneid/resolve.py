@@ -254,9 +254,9 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     one would: 'first' (no run kept its links yet), 'model' (another model, or none),
     'thresholds', 'removed' (records left the store), 'restandardized' (records already resolved were
     standardized again: their old values may hold links), 'rules' (another set of match and never-link
-    rules is on: one was turned on or off, added or removed) or 'many' (more than INCREMENTAL_SHARE of the records are new). A full run with
-    the last model and thresholds keeps the outcome of unchanged pairs (`carry`) only after 'rules'
-    or 'many': the others change what a pair's outcome depends on."""
+    rules is on: one was turned on or off, added or removed) or 'many' (more than INCREMENTAL_SHARE of
+    the records are new). A full run with the last model and thresholds keeps the outcome of unchanged
+    pairs (`carry`) only after 'rules' or 'many': the others change what a pair's outcome depends on."""
     last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low, r.rules FROM oneid_runs r "
                        "LEFT JOIN oneid_models m USING (run_id) ORDER BY r.run_id DESC LIMIT 1").fetchone()
     if last is None or last[1] is None:
