@@ -201,17 +201,14 @@ RULES: tuple[MatchRule, ...] = (
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
                         "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
               scope_sql=MASKED_KEY_SQL),
-    MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, no two cities "
-              "or full names", "脱敏手机号相符、姓氏相同、性别已知且相同，城市与全名不冲突",
+    MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname, known sex and city, "
+              "no two full names", "脱敏手机号相符、姓氏、性别与城市均相同且全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
               f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND {PERSON_NAME_SQL} AND NOT shipping",
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
-                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
+              # weaker than a full name: every record must name the one city
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(city_key) = count(*) "
+                        "AND count(DISTINCT city_key) = 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
               scope_sql=MASKED_KEY_SQL),
-    MatchRule("same_douyin_account", "Same Douyin account, and its records fit one person",
-              "抖音账号相同且其记录指向同一人", "douyin_id", f"douyin_id_status IN {VALID_SQL} AND NOT shipping",
-              # a Douyin uid is one account; orders it placed for others are left out above
-              group_sql="count(DISTINCT full_name) <= 1 AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1"),
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL", scope_sql="mobile"),

@@ -45,7 +45,7 @@ from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
-                 "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0, "same_douyin_account": 62.0,
+                 "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0,
                  "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
@@ -248,6 +248,12 @@ def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None
     return prediction
 
 
+def _rule_links(cur: duckdb.DuckDBPyConnection, links_sql: str) -> None:
+    """Temp table `_links` (rec_l, rec_r, strength, placed_by) from a SELECT of rule_links_sql."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
+                f"rule_id AS placed_by FROM ({links_sql})")
+
+
 def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto_accept: float,
                     review_low: float) -> str | None:
     """Why the next run must score every pair again, or None when an incremental run gives what a full
@@ -312,8 +318,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
                     "FROM std_records")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
-                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, shipping_ready=True)})")
+        _rule_links(cur, rule_links_sql(cur, shipping_ready=True))
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
@@ -368,8 +373,7 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_seed')}")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT * FROM std_records WHERE {REC_ID} IN "
                     "(SELECT rid FROM _rscope)")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _links AS SELECT rec_l, rec_r, ({_STRENGTH})::DOUBLE AS strength, "
-                    f"rule_id AS placed_by FROM ({rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')})")
+        _rule_links(cur, rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped'))
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")

@@ -103,7 +103,7 @@ def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, mon
     assert reason() == "rules"  # on again: not the rules the last run applied
     assert reason() is None
     with resolved.transaction() as cur:  # the last run came before an upgrade added a rule
-        cur.execute("UPDATE oneid_runs SET rules = replace(rules, 'same_douyin_account,', '') "
+        cur.execute("UPDATE oneid_runs SET rules = replace(rules, 'masked_mobile_surname_sex,', '') "
                     "WHERE run_id = (SELECT max(run_id) FROM oneid_runs)")
     assert reason() == "rules"
     monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 0.0)

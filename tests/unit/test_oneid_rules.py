@@ -16,7 +16,7 @@ from governance.oneid import resolve as oneid
 from governance.sources import ingest
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
-           "昵称": "nickname", "地址": "address", "城市": "city", "抖音ID": "douyin_id"}
+           "昵称": "nickname", "地址": "address", "城市": "city"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
 CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos"}
 
@@ -232,51 +232,39 @@ def test_a_masked_mobile_that_fits_two_full_numbers_links_nothing(db, tmp_path):
 
 # ---- masked_mobile_surname_sex -----------------------------------------------------------------
 
-def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex(db, tmp_path):
+def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex_in_one_city(db, tmp_path):
     keys = load(db, tmp_path, {
         "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280", "城市": "深圳"},
-        "crm": {"source": "crm", "姓名": "于女士", "手机号": "18024584280"},
-        "dy_mr": {"source": "douyin", "姓名": "马先生", "手机号": "175****1015"},
-        "pos": {"source": "pos", "姓名": "马磊强", "手机号": "17557641015", "性别": "男"},
-        "dy_sex": {"source": "douyin", "姓名": "王先生", "手机号": "139****6789"},
-        "other_sex": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "性别": "女"},
+        "crm": {"source": "crm", "姓名": "于女士", "手机号": "18024584280", "城市": "深圳"},
+        "dy_mr": {"source": "douyin", "姓名": "马先生", "手机号": "175****1015", "城市": "杭州"},
+        "pos": {"source": "pos", "姓名": "马磊强", "手机号": "17557641015", "性别": "男", "城市": "杭州"},
+        "dy_sex": {"source": "douyin", "姓名": "王先生", "手机号": "139****6789", "城市": "深圳"},
+        "other_sex": {"source": "crm", "姓名": "王芳", "手机号": "13911116789", "性别": "女", "城市": "深圳"},
         "dy_city": {"source": "douyin", "姓名": "赵女士", "手机号": "137****4321", "城市": "深圳"},
         "other_city": {"source": "crm", "姓名": "赵女士", "手机号": "13712344321", "城市": "杭州"},
-        "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234"},
-        "no_sex": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234"},   # her sex is not on record
+        "dy_no_city": {"source": "douyin", "姓名": "周女士", "手机号": "133****4321", "城市": "深圳"},
+        "no_city": {"source": "crm", "姓名": "周女士", "手机号": "13312344321"},
+        "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234", "城市": "深圳"},
+        "no_sex": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234", "城市": "深圳"},  # her sex is not on record
     })
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_surname_sex", "dy", "crm")
     assert linked_by(placed, "masked_mobile_surname_sex", "dy_mr", "pos")
     assert apart(placed, "dy_sex", "other_sex") and apart(placed, "dy_city", "other_city")
-    assert apart(placed, "dy_unknown", "no_sex")
+    assert apart(placed, "dy_no_city", "no_city") and apart(placed, "dy_unknown", "no_sex")
 
 
 def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(db, tmp_path):
     keys = load(db, tmp_path, {
-        "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280"},
-        "control": {"source": "crm", "姓名": "于女士", "手机号": "18024584280"},
-        "dy2": {"source": "douyin", "姓名": "李女士", "手机号": "138****5530"},
-        "first": {"source": "crm", "姓名": "李女士", "手机号": "13812345530"},
-        "second": {"source": "pos", "姓名": "李女士", "手机号": "13898765530"},
-        "dy3": {"source": "douyin", "姓名": "陈女士", "手机号": "135****1111"},
-        "ling": {"source": "crm", "姓名": "陈玲", "手机号": "13500001111", "性别": "女"},
-        "li": {"source": "pos", "姓名": "陈丽", "手机号": "135****1111", "性别": "女"},
+        "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280", "城市": "深圳"},
+        "control": {"source": "crm", "姓名": "于女士", "手机号": "18024584280", "城市": "深圳"},
+        "dy2": {"source": "douyin", "姓名": "李女士", "手机号": "138****5530", "城市": "深圳"},
+        "first": {"source": "crm", "姓名": "李女士", "手机号": "13812345530", "城市": "深圳"},
+        "second": {"source": "pos", "姓名": "李女士", "手机号": "13898765530", "城市": "深圳"},
+        "dy3": {"source": "douyin", "姓名": "陈女士", "手机号": "135****1111", "城市": "深圳"},
+        "ling": {"source": "crm", "姓名": "陈玲", "手机号": "13500001111", "性别": "女", "城市": "深圳"},
+        "li": {"source": "pos", "姓名": "陈丽", "手机号": "135****1111", "性别": "女", "城市": "深圳"},
     })
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_surname_sex", "dy", "control")
     assert apart(placed, "dy2", "first", "second") and apart(placed, "ling", "li")
-
-
-# ---- same_douyin_account -----------------------------------------------------------------------
-
-def test_one_douyin_account_links_records_that_fit_one_person(db, tmp_path):
-    keys = load(db, tmp_path, {
-        "lead": {"source": "douyin", "姓名": "赵国", "手机号": "15655828347", "抖音ID": "4749741004585192"},
-        "again": {"source": "douyin", "昵称": "随缘", "手机号": "156****0000", "抖音ID": "4749741004585192"},
-        "wang": {"source": "douyin", "姓名": "王芳", "手机号": "13911116789", "抖音ID": "5312204340115445"},
-        "li": {"source": "douyin", "姓名": "李娜", "手机号": "13812345530", "抖音ID": "5312204340115445"},
-    })
-    placed = crosswalk(db, keys)
-    assert linked_by(placed, "same_douyin_account", "lead", "again")
-    assert apart(placed, "wang", "li")  # two full names on one account: a shared account links nothing
