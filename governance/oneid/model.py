@@ -26,7 +26,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -391,8 +392,7 @@ def score_duckdb(records: pa.Table, model: dict, threshold: float,
         linker = linker_for(db_api.register(records), model)
         for column, table in (tf_tables or {}).items():
             linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
-        predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
-        return con.sql(pairs_sql(predictions.physical_name, predictions.as_duckdbpyrelation().columns)).to_arrow_table()
+        return _scored(con, linker, threshold)
     finally:
         con.close()
 
@@ -412,9 +412,11 @@ def predict(db: Database, threshold: float, model_json: str | None = None, u_max
                                     "match_probability": pa.array([], pa.float64()),
                                     "match_weight": pa.array([], pa.float64())}), model_json or "{}")
     try:
-        if saved_model is None:
-            saved_model = train(data, u_max_pairs, seed, labels)
-        pairs = (engine or score_duckdb)(data, saved_model, threshold, None)
+        if saved_model is None and engine is None:
+            saved_model, pairs = train_and_score(data, threshold, u_max_pairs, seed, labels)
+        else:
+            saved_model = saved_model or train(data, u_max_pairs, seed, labels)
+            pairs = (engine or score_duckdb)(data, saved_model, threshold, None)
         keys = data.select(["unique_id", *key_columns(saved_model)])
         return Prediction(pairs, json.dumps(saved_model, ensure_ascii=False), keys=keys)
     except GovernanceError:
@@ -446,9 +448,10 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     return records, tf_tables
 
 
-def train(records: pa.Table, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
-          labels: list[tuple[int, int]] | None = None) -> dict:
-    """Train a model on `records` (DuckDB, in memory); returns it as a settings dict."""
+@contextmanager
+def _trained(records: pa.Table, u_max_pairs: float, seed: int,
+             labels: list[tuple[int, int]] | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Linker]]:
+    """A linker trained on `records` on an in-memory DuckDB, with its connection."""
     con = duckdb.connect()
     try:
         db_api = DuckDBAPI(connection=con)
@@ -461,9 +464,30 @@ def train(records: pa.Table, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
                 "source_dataset_l": [name] * len(labels), "unique_id_l": [a for a, _ in labels],
                 "source_dataset_r": [name] * len(labels), "unique_id_r": [b for _, b in labels]})))
         _set_prior(linker, _prior(linker))
-        return linker.misc.save_model_to_json()
+        yield con, linker
     finally:
         con.close()
+
+
+def train(records: pa.Table, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
+          labels: list[tuple[int, int]] | None = None) -> dict:
+    """Train a model on `records` (DuckDB, in memory); returns it as a settings dict."""
+    with _trained(records, u_max_pairs, seed, labels) as (_con, linker):
+        return linker.misc.save_model_to_json()
+
+
+def train_and_score(records: pa.Table, threshold: float, u_max_pairs: float = U_MAX_PAIRS, seed: int = 42,
+                    labels: list[tuple[int, int]] | None = None) -> tuple[dict, pa.Table]:
+    """train, then the pairs at or above `threshold` as score_duckdb gives them with that model,
+    scored on the trained linker: the records and term frequencies are prepared once."""
+    with _trained(records, u_max_pairs, seed, labels) as (con, linker):
+        return linker.misc.save_model_to_json(), _scored(con, linker, threshold)
+
+
+def _scored(con: duckdb.DuckDBPyConnection, linker: Linker, threshold: float) -> pa.Table:
+    """The pairs `linker` scores at or above `threshold`, in the shape of pairs_sql."""
+    predictions = linker.inference.predict(threshold_match_probability=min(threshold, 1 - P_EDGE))
+    return con.sql(pairs_sql(predictions.physical_name, predictions.as_duckdbpyrelation().columns)).to_arrow_table()
 
 
 def _saved_model(model_json: str) -> dict:

@@ -84,6 +84,28 @@ CATALOGUE: dict[str, str] = {
         "无法用这些记录训练 OneID 模型或为其打分：{error}: {detail}",
     "The saved OneID model is not valid JSON: {detail}": "已保存的 OneID 模型不是有效的 JSON：{detail}",
     "The saved OneID model cannot be used: {detail}": "已保存的 OneID 模型无法使用：{detail}",
+    "The saved OneID model cannot be used: its comparisons are not Splink comparisons.":
+        "已保存的 OneID 模型无法使用：其中的比较项不是 Splink 比较项。",
+    "The saved OneID model names a term-frequency column that is not a plain column name.":
+        "已保存的 OneID 模型指定的词频列不是普通的列名。",
+    "The saved OneID model's blocking rule is not a condition on two records: {rule}":
+        "已保存的 OneID 模型的分块规则不是针对两条记录的条件：{rule}",
+    "The new records could not be prepared for the OneID model: {detail}": "无法为 OneID 模型准备新记录：{detail}",
+    "The OneID model could not score the new records: {error}: {detail}": "OneID 模型无法为新记录打分：{error}: {detail}",
+    # the Spark scoring engine
+    "Unknown engine {name!r}: choose duckdb or spark.": "未知的计算引擎“{name}”：请选择 duckdb 或 spark。",
+    "--spark-master, --spark-conf and --spark-scratch apply only with --engine spark.":
+        "--spark-master、--spark-conf 和 --spark-scratch 只能与 --engine spark 一起使用。",
+    "A Spark setting is key=value (for example spark.driver.memory=4g), not {item!r}.":
+        "Spark 设置须写成 key=value（例如 spark.driver.memory=4g），而不是“{item}”。",
+    "Spark Connect (sc://) is not supported: give a spark:// master or local[N].":
+        "不支持 Spark Connect（sc://）：请指定 spark:// 主节点或 local[N]。",
+    "Spark could not start at {master}: {detail}": "Spark 无法在 {master} 启动：{detail}",
+    "Spark is not installed: pip install -r requirements-spark.txt": "未安装 Spark：请运行 pip install -r requirements-spark.txt",
+    "Spark needs Java 17 or later and none was found: install openjdk-17-jre-headless or set JAVA_HOME.":
+        "Spark 需要 Java 17 或更高版本，但未找到 Java：请安装 openjdk-17-jre-headless 或设置 JAVA_HOME。",
+    "Spark needs Java 17 or later, not Java {version} ({java}): install openjdk-17-jre-headless or set JAVA_HOME.":
+        "Spark 需要 Java 17 或更高版本，而不是 Java {version}（{java}）：请安装 openjdk-17-jre-headless 或设置 JAVA_HOME。",
     "The thresholds must satisfy 0 < review band start ({review_low}) <= auto-accept ({auto_accept}) <= 1.":
         "阈值必须满足 0 < 进入审核队列阈值（{review_low}）≤ 自动合并阈值（{auto_accept}）≤ 1。",
     "{actor} already decided this pair ({decision}).": "{actor} 已对这一对记录作出决定（{decision}）。",

@@ -4,12 +4,14 @@ fed in three batches, with steward decisions between them: after every batch the
 and a store resolved in full hold the same OneIDs, links, scored pairs, history and flags."""
 from __future__ import annotations
 
+import json
+
 import channelgen
 import pytest
 
 from governance import pipeline
+from governance.oneid import model, review
 from governance.oneid import resolve as oneid_resolve
-from governance.oneid import review
 from governance.oneid.links import REC_ID, set_rule_enabled
 from governance.sources import ingest
 from governance.store.storage import open_database, scalar
@@ -140,3 +142,18 @@ def test_a_saved_model_whose_blocking_rule_is_not_a_condition_is_refused_in_one_
     bad["blocking_rules_to_generate_predictions"][0] = {"blocking_rule": rule, "sql_dialect": "duckdb"}
     with pytest.raises(GovernanceError, match="not a condition on two records"):
         pipeline.resolve(resolved, "t", model_json=json.dumps(bad))
+
+
+def test_a_model_scores_on_its_trained_linker_as_its_saved_form_does(resolved):
+    """A full run that trains scores on the trained linker; incremental runs score with the saved
+    model. Both must give the same pairs and weights."""
+    records = model._input(resolved)
+    trained, pairs = model.train_and_score(records, 0.6, u_max_pairs=1e5)
+    again = model.score_duckdb(records, json.loads(json.dumps(trained)), 0.6)
+
+    def scored(table):
+        return sorted(zip(table["rec_l"].to_pylist(), table["rec_r"].to_pylist(), table["match_weight"].to_pylist()))
+
+    first, second = scored(pairs), scored(again)
+    assert len(first) > 10 and [p[:2] for p in first] == [p[:2] for p in second]
+    assert max(abs(a[2] - b[2]) for a, b in zip(first, second)) < 1e-9
