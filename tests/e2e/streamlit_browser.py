@@ -22,6 +22,16 @@ def wait_idle(page, timeout: float = 30_000, settle_ms: int = 800) -> None:
             return
 
 
+def wait_for_session_cookie(page, timeout_ms: int = 20_000) -> None:
+    """Wait until the browser holds the sign-in cookie: it arrives with a 1×1 image the signed-in page
+    loads (governance/ui/cookies.py), which a loaded machine may fetch after the page has drawn."""
+    for _ in range(timeout_ms // 200):
+        if any(c["name"] == "steward_session" for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError("the sign-in cookie never arrived")
+
+
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

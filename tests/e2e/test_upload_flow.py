@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from streamlit_browser import open_page, screenshot, sign_in, wait_idle
+from streamlit_browser import open_page, screenshot, sign_in, wait_for_session_cookie, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +73,7 @@ def test_cookie_keeps_the_session_across_reload(app_server, browser):
     page = context.new_page()
     sign_in(page, app_server["url"], "analyst")
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
+    wait_for_session_cookie(page)
     page.reload()
     wait_idle(page)
     expect(page.get_by_role("heading", name="首页")).to_be_visible(timeout=20_000)
