@@ -347,9 +347,9 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
 
 def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: float = AUTO_ACCEPT,
                     review_low: float = REVIEW_LOW, engine: model.Engine | None = None) -> ResolveResult:
-    """Resolve only what changed since the last run, with its model and thresholds: the records that
-    are new or standardized again, those whose order is now taken for one shipped to someone else
-    (or no longer), and those of decisions made or undone since. Their pairs are scored (against
+    """Resolve only what changed since the last run, with its model and thresholds: the new records,
+    those whose order is now taken for one shipped to someone else (or no longer), those whose
+    nickname or other ID the new records made common, and those of decisions made or undone since. Their pairs are scored (against
     every record they could match), the rule groups they belong to are linked again, and only the
     clusters those links reach are clustered again; every other OneID, link and score stays. The
     result is what a full run gives (full_run_reason says when it would not be, and then this runs
