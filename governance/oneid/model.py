@@ -40,7 +40,7 @@ from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_o
 from splink.blocking_rule_library import CustomRule
 from sqlglot import exp
 
-from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL
+from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL, rec_id_in
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database
@@ -302,7 +302,7 @@ def no_longer_rare_sql(new: str) -> str:
     made common (held by more than RARE_NICKNAME or RARE_ID records, and not before them): the
     model's input of those records changed."""
     parts = [f"SELECT {REC_ID} AS rid FROM std_records WHERE {column} IN (SELECT {column} FROM std_records WHERE "
-             f"{column} IN (SELECT {column} FROM std_records WHERE {REC_ID} IN (SELECT rid FROM {new})) GROUP BY ALL "
+             f"{column} IN (SELECT {column} FROM std_records WHERE {rec_id_in(new)}) GROUP BY ALL "
              f"HAVING count(*) > {limit} AND count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rid FROM {new})) <= {limit})"
              for column, limit in (("nickname", RARE_NICKNAME), ("other_id", RARE_ID))]
     return " UNION ".join(parts)
@@ -434,8 +434,9 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
         keys = "_keys"
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT unique_id AS rec_id, {', '.join(key_columns(model))} "
                     f"FROM ({_input_body()})")
-    candidates = " UNION ".join(f"SELECT r.rec_id FROM {keys} l JOIN {keys} r ON ({rule}) "
-                                f"WHERE l.rec_id IN (SELECT rid FROM {RESCORE})" for rule in rules)
+    # the records scored again, keyed, apart first: each rule's join then builds on them (a third faster at 1M)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rescore_keys AS SELECT * FROM {keys} WHERE rec_id IN (SELECT rid FROM {RESCORE})")
+    candidates = " UNION ".join(f"SELECT r.rec_id FROM _rescore_keys l JOIN {keys} r ON ({rule})" for rule in rules)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE} UNION {candidates}")
     records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
     records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
@@ -443,7 +444,7 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM {keys}) AS tf_{c} FROM {keys} "
                             f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM {keys} WHERE rec_id IN "
                             f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
-    for table in ("_keys", "_scope"):
+    for table in ("_keys", "_rescore_keys", "_scope"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     return records, tf_tables
 

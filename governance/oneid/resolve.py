@@ -14,6 +14,7 @@ pairs across the thresholds when unrelated records arrive (`_keep_unchanged_scor
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from governance.oneid.links import (
     enabled_rules,
     household_mobiles_sql,
     never_link_sql,
+    rec_id_in,
     rule_links_sql,
     rule_scope_sql,
     rule_set,
@@ -371,9 +373,10 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         t = time.perf_counter()
         rules = enabled_rules(cur)
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_seed')}")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT * FROM std_records WHERE {REC_ID} IN "
-                    "(SELECT rid FROM _rscope)")
-        _rule_links(cur, rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped'))
+        links_sql = rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT {_columns_named(cur, links_sql)} FROM std_records "
+                    f"WHERE {REC_ID} IN (SELECT rid FROM _rscope)")
+        _rule_links(cur, links_sql)
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
@@ -422,6 +425,15 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
                        None, area=size)
 
 
+def _columns_named(cur: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """The columns of std_records that `sql` names, quoted: a copy of a few rows needs no more
+    (a third of the table's width for the rules)."""
+    words = set(re.findall(r"\w+", sql))
+    return ", ".join(f'"{c}"' for (c,) in cur.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'std_records' "
+        "ORDER BY column_index").fetchall() if c in words)
+
+
 def _changes(cur: duckdb.DuckDBPyConnection) -> int:
     """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (new
     records, and orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new
@@ -438,7 +450,7 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> int:
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _rekey AS SELECT rid FROM _new UNION {model.no_longer_rare_sql('_new')}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT rid FROM _rekey "
                 f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
-                f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {REC_ID} IN (SELECT rid FROM _seed)) "
+                f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_seed')}) "
                 "UNION SELECT unnest([rec_l, rec_r]) FROM review_decisions WHERE ts > ? OR undone_at > ?", [last_ts, last_ts])
     return last_run
 
@@ -489,7 +501,7 @@ def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:
         return None
     cur.execute(f"DELETE FROM {KEYS} WHERE rec_id IN (SELECT rid FROM _rekey)")
     cur.execute(f"INSERT INTO {KEYS} BY NAME SELECT unique_id AS rec_id, * EXCLUDE (unique_id) "
-                f"FROM ({model.keys_sql(saved, '{rid} IN (SELECT rid FROM _rekey)')})")
+                f"FROM ({model.keys_sql(saved, rec_id_in('_rekey'))})")
     return KEYS
 
 
