@@ -21,8 +21,9 @@ members are the tie order, the last ones carry the winning record and value). Th
 wide row per OneID in `golden_wide` (value, winning record and override id per field). Views read
 it: `golden_records` (values and derived attributes), `golden_lineage` (one row per OneID and field,
 with the competing values computed on demand from `golden_candidates`). A refresh rebuilds only
-the OneIDs whose records or standardized values changed since the last build (a fingerprint per
-OneID), or everything when the rules changed.
+the OneIDs whose records or standardized values changed since the last build (those the OneID runs
+since then placed or retired, or a fingerprint per OneID when something else changed), or
+everything when the rules changed.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
 from governance.store.schema import CHANNELS, FIELD_NAMES
-from governance.store.storage import Database, scalar
+from governance.store.storage import Database, one, scalar
 from governance.store.util import utcnow
 
 KINDS = ("source_priority", "most_recent", "most_frequent", "most_complete", "aggregate")
@@ -340,7 +341,10 @@ class RefreshResult:
 
 def _changed_oneids(cur: duckdb.DuckDBPyConnection) -> None:
     """Fill the temp table golden_changed with every OneID whose members or standardized values
-    differ from what its golden record was built from, and every OneID that is gone."""
+    differ from what its golden record was built from, and every OneID that is gone: from the runs
+    since the last build when nothing else can have changed, else by a fingerprint of every OneID."""
+    if _changed_by_runs(cur):
+        return
     cur.execute("""
         CREATE OR REPLACE TEMP TABLE golden_changed AS
         WITH now AS (
@@ -349,6 +353,30 @@ def _changed_oneids(cur: duckdb.DuckDBPyConnection) -> None:
         SELECT coalesce(now.oneid, g.oneid) AS oneid FROM now FULL JOIN golden_wide g USING (oneid)
         WHERE g.oneid IS NULL OR now.oneid IS NULL OR now.n <> g.record_count OR now.h <> g.members_hash
            OR now.st IS DISTINCT FROM g.standardized_at""")
+
+
+def _changed_by_runs(cur: duckdb.DuckDBPyConnection) -> bool:
+    """golden_changed from the OneID runs since the last build: the OneIDs of the crosswalk rows they
+    placed (a run places every record of each OneID it touches) and those they retired. False, with
+    nothing filled, when the last build left no marks, a batch it saw was standardized again, the runs
+    placed much of the crosswalk (a full run), or a OneID left alone holds other records than its
+    golden record counts (rows erased since)."""
+    mark = cur.execute("SELECT last_run, std_stamp FROM golden_builds ORDER BY build_id DESC LIMIT 1").fetchone()
+    if mark is None or None in mark:
+        return False
+    last_run, std_stamp = mark
+    if scalar(cur, "SELECT count(*) FROM std_batches WHERE standardized_at > ? AND batch_id IN "
+                   "(SELECT batch_id FROM crosswalk WHERE run_id <= ?)", [std_stamp, last_run]):
+        return False
+    cur.execute("CREATE OR REPLACE TEMP TABLE golden_changed AS SELECT oneid FROM crosswalk WHERE run_id > ? "
+                "UNION SELECT oneid FROM oneid_history WHERE run_id > ?", [last_run, last_run])
+    placed, golden = one(cur, "SELECT (SELECT count(*) FROM golden_changed), (SELECT count(*) FROM golden_wide)")
+    if placed > FULL_REBUILD_SHARE * golden:  # a full run placed every record: the fingerprints tell which changed
+        return False
+    now, built = one(cur, "SELECT (SELECT count(*) FROM crosswalk WHERE oneid NOT IN (SELECT oneid FROM golden_changed)), "
+                          "(SELECT coalesce(sum(record_count), 0) FROM golden_wide "
+                          "WHERE oneid NOT IN (SELECT oneid FROM golden_changed))")
+    return now == built
 
 
 def _aged_out_oneids(cur: duckdb.DuckDBPyConnection) -> list[str]:
@@ -408,7 +436,9 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
         chaos_point("golden.rebuilt")
         n = scalar(cur, "SELECT count(*) FROM golden_wide")
         seconds = time.perf_counter() - started
-        cur.execute("INSERT INTO golden_builds VALUES (nextval('golden_build_seq'), ?, ?, ?, ?, ?, ?)",
+        cur.execute("INSERT INTO golden_builds (build_id, ts, mode, rules_stamp, oneids, rebuilt, seconds, last_run, "
+                    "std_stamp) SELECT nextval('golden_build_seq'), ?, ?, ?, ?, ?, ?, (SELECT max(run_id) FROM oneid_runs), "
+                    "(SELECT max(standardized_at) FROM std_batches)",
                     [utcnow(), mode, -1 if rules else stamp, n, changed, seconds])  # -1: next refresh is full
     return RefreshResult(mode, n, changed, seconds)
 

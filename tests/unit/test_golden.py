@@ -368,3 +368,57 @@ def test_a_store_built_by_the_earlier_release_picks_up_parsed_units_at_its_next_
         assert sv.refresh_golden(db).mode == "incremental"
     finally:
         db.close()
+
+
+@pytest.fixture
+def refreshed(db, tmp_path, monkeypatch):
+    """A resolved, refreshed store; `refreshed` lists what each refresh's look at the runs answered."""
+    load_generated(db, tmp_path / "d", 200, seed=9)
+    sv.refresh_golden(db)
+    answers: list[bool] = []
+    by_runs = sv._changed_by_runs
+    monkeypatch.setattr(sv, "_changed_by_runs", lambda cur: answers.append(by_runs(cur)) or answers[-1])
+    return answers
+
+
+def _golden(db):
+    with db.cursor() as cur:
+        return cur.execute("SELECT * EXCLUDE (standardized_at) FROM golden_wide ORDER BY oneid").df()
+
+
+def test_after_an_incremental_run_the_refresh_rebuilds_what_the_run_placed(db, refreshed):
+    with db.cursor() as cur:
+        oneid, rec = cur.execute("SELECT oneid, max(rec_id) FROM crosswalk GROUP BY oneid HAVING count(*) > 2 "
+                                 "ORDER BY oneid LIMIT 1").fetchone()
+    review.split_out(db, "steward", oneid, rec, "not the same person")
+    with db.transaction():
+        assert resolve.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+        result = sv.refresh_golden(db)
+    assert refreshed == [True] and result.mode == "incremental" and 2 <= result.rebuilt < 20
+    incremental = _golden(db)
+    sv.refresh_golden(db, full=True)
+    pd.testing.assert_frame_equal(incremental, _golden(db))
+
+
+def test_rows_erased_outside_a_run_are_found_by_fingerprint(db, refreshed):
+    with db.cursor() as cur:
+        oneid, rec, n = cur.execute("SELECT oneid, max(rec_id), count(*) FROM crosswalk GROUP BY oneid "
+                                    "HAVING count(*) > 2 ORDER BY oneid LIMIT 1").fetchone()
+    with db.transaction() as cur:  # as an erasure does: the crosswalk row goes, no run places anything
+        cur.execute("DELETE FROM crosswalk WHERE rec_id = ?", [rec])
+    result = sv.refresh_golden(db)
+    assert refreshed == [False] and result.rebuilt == 1
+    with db.cursor() as cur:
+        assert cur.execute("SELECT record_count FROM golden_wide WHERE oneid = ?", [oneid]).fetchone()[0] == n - 1
+
+
+def test_a_batch_standardized_again_is_found_by_fingerprint(db, refreshed):
+    with db.transaction() as cur:  # as standardizing again does: new values, a new time on the batch
+        batch = cur.execute("SELECT batch_id FROM crosswalk GROUP BY 1 ORDER BY count(DISTINCT oneid) LIMIT 1").fetchone()[0]
+        cur.execute("UPDATE std_records SET email = 'again@example.com', email_status = 'valid' WHERE batch_id = ?",
+                    [batch])
+        cur.execute("UPDATE std_batches SET standardized_at = standardized_at + INTERVAL 1 HOUR WHERE batch_id = ?",
+                    [batch])
+        touched = cur.execute("SELECT count(DISTINCT oneid) FROM crosswalk WHERE batch_id = ?", [batch]).fetchone()[0]
+    result = sv.refresh_golden(db)
+    assert refreshed == [False] and result.mode == "incremental" and result.rebuilt == touched > 0
