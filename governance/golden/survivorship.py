@@ -411,7 +411,6 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
         moved = overrides.carry_to_merged(cur)
         aged = _aged_out_oneids(cur)
         last = cur.execute("SELECT rules_stamp FROM golden_builds ORDER BY build_id DESC LIMIT 1").fetchone()
-        total = scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
         rebuild_all = full or rules is not None or last is None or last[0] != stamp
         if not rebuild_all:
             _changed_oneids(cur)
@@ -420,7 +419,7 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
                 cur.execute("INSERT INTO golden_changed SELECT unnest(?::VARCHAR[]) EXCEPT SELECT oneid FROM golden_changed",
                             [extra])
             changed = scalar(cur, "SELECT count(*) FROM golden_changed")
-            rebuild_all = changed > FULL_REBUILD_SHARE * max(total, 1)
+            rebuild_all = changed > FULL_REBUILD_SHARE * max(scalar(cur, "SELECT count(*) FROM golden_wide"), 1)
         if rebuild_all:
             sql, params = _golden_select(active, only_changed=False)
             cur.execute(f"CREATE OR REPLACE TABLE golden_wide AS {sql} ORDER BY oneid", params)  # point lookups skip row groups
@@ -428,13 +427,15 @@ def refresh_golden(db: Database, oneids: list[str] | None = None, full: bool = F
             cur.execute("DELETE FROM golden_rules_used")
             cur.executemany("INSERT INTO golden_rules_used VALUES (?, ?)", [[f, r.kind] for f, r in active.items()])
             _apply_overrides(cur, only_changed=False)
-            changed, mode = total, "full"
+            mode = "full"
         else:
             if changed:
                 _rebuild(cur, active)
             mode = "incremental"
         chaos_point("golden.rebuilt")
         n = scalar(cur, "SELECT count(*) FROM golden_wide")
+        if mode == "full":
+            changed = n
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO golden_builds (build_id, ts, mode, rules_stamp, oneids, rebuilt, seconds, last_run, "
                     "std_stamp) SELECT nextval('golden_build_seq'), ?, ?, ?, ?, ?, ?, (SELECT max(run_id) FROM oneid_runs), "
