@@ -179,6 +179,10 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             f"EXCEPT {household_mobiles_sql()}")
 
 
+# The masked keys that masked records hold, each once: the small side of a rule's join (a third
+# faster at 1M than joining every record's key).
+_MASKED_HELD = "(SELECT DISTINCT mobile_masked_key FROM std_records WHERE mobile_masked_key IS NOT NULL)"
+
 # Defaults, strongest first. Buyers order for other people (gifts, family), so an order's receiver is
 # not always the account holder: an order shipped to someone else (`_shipping`) links by its account
 # only, never by its receiver's mobile or name. A buyer account links no other orders by itself (one
@@ -203,7 +207,7 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, no two cities",
               "脱敏手机号相符、全名相同且城市不冲突", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY}",
               # only keys a masked record holds (a group needs one)
-              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND NOT shipping",
+              f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND NOT shipping",
               # at most one full number and at least one masked record; no two cities, sexes or birth dates
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
                         "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
@@ -211,7 +215,7 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname, known sex and city, "
               "no two full names", "脱敏手机号相符、姓氏、性别与城市均相同且全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
-              f"{MASKED_KEY_SQL} IN (SELECT mobile_masked_key FROM std_records) AND {PERSON_NAME_SQL} AND NOT shipping",
+              f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND {PERSON_NAME_SQL} AND NOT shipping",
               # weaker than a full name: every record must name the one city
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(city_key) = count(*) "
                         "AND count(DISTINCT city_key) = 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
