@@ -8,9 +8,10 @@ pairs taken in the product's own `review list` order and answered from the truth
 It prints pair-closure precision, recall and F1 overall, recall and false pairs per channel pair, two
 baselines computed here from the raw files (exact normalized mobile; the union of exact identifiers: mobile,
 resident ID, unionid, openid within its appid), plain Splink 5 with the product's comparisons and training
-on its standardized records (no rules, guards or review) at the threshold with the best F1, two oracle upper bounds (the truth-restricted closure of
-exact identifiers, and of any shared evidence at all), the timings, and a diagnosis of the missed true pairs
-and of the false pairs by the evidence the two records share.
+on its standardized records (no rules, guards or review) at the threshold with the best F1, two oracle
+upper bounds (the truth-restricted closure of exact identifiers, and of any shared evidence at all), the
+timings, and a diagnosis of the missed true pairs and of the false pairs by the evidence the two records
+share.
 
     python benchmarks/channels.py                          # 20,000 people, seed 7
     python benchmarks/channels.py --people 3000 --decisions 300 --json /tmp/ch.json

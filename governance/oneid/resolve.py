@@ -351,11 +351,11 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
                     review_low: float = REVIEW_LOW, engine: model.Engine | None = None) -> ResolveResult:
     """Resolve only what changed since the last run, with its model and thresholds: the new records,
     those whose order is now taken for one shipped to someone else (or no longer), those whose
-    nickname or other ID the new records made common, and those of decisions made or undone since. Their pairs are scored (against
-    every record they could match), the rule groups they belong to are linked again, and only the
-    clusters those links reach are clustered again; every other OneID, link and score stays. The
-    result is what a full run gives (full_run_reason says when it would not be, and then this runs
-    a full one). Runs in one transaction, scoring included."""
+    nickname or other ID the new records made common, and those of decisions made or undone since.
+    Their pairs are scored (against every record they could match), the rule groups they belong to
+    are linked again, and only the clusters those links reach are clustered again; every other
+    OneID, link and score stays. The result is what a full run gives (full_run_reason says when it
+    would not be, and then this runs a full one). Runs in one transaction, scoring included."""
     _check_thresholds(auto_accept, review_low)
     started = time.perf_counter()
     with db.transaction() as cur:
