@@ -45,7 +45,8 @@ lint: $(VENV)/.test
 	$(BIN)/mypy
 
 test: lint browser java $(VENV)/.spark
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/chaos
+	$(BIN)/python -m pytest tests/chaos  # alone: these tests signal and kill real processes
 
 bench: $(VENV)/.runtime
 	$(BIN)/python benchmarks/ingest.py

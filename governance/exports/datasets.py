@@ -438,12 +438,13 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
             labeller = request.labeller()
             relabel = labeller.frame if request.labelled else (lambda frame: frame)  # after the masks, chunk by chunk
             written = 0
-            for batch in reader:
-                writer.write(relabel(batch.to_pandas()))
-                written += batch.num_rows
-                chaos_point("export.writing")
-                if progress:
-                    progress(written, total)
+            with reader:  # the stream ends before its cursor closes, also when the export is interrupted
+                for batch in reader:
+                    writer.write(relabel(batch.to_pandas()))
+                    written += batch.num_rows
+                    chaos_point("export.writing")
+                    if progress:
+                        progress(written, total)
             if written == 0:  # still a file with the header (and, in Parquet, the schema)
                 writer.write(relabel(reader.schema.empty_table().to_pandas().astype(object)))
             if isinstance(writer, XlsxWriter):  # a second sheet explains every column

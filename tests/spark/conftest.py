@@ -99,3 +99,10 @@ def spark_session(tmp_path_factory):
 def spark_options(spark_session, tmp_path: Path) -> engine.SparkOptions:
     """Options that reuse the running session, with this test's own scratch folder."""
     return engine.SparkOptions(master="local[2]", conf=SPLINK_TEST_CONF, scratch=tmp_path / "spark")
+
+
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n N --dist loadgroup` every Spark test runs on one worker: one JVM, one session."""
+    for item in items:
+        if "tests/spark/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("spark"))
