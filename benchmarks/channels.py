@@ -709,23 +709,17 @@ def plain_splink(db: Path, file_of_batch: dict[int, str], truth_of: dict) -> tup
     """The issue's "plain Splink" baseline: Splink 5 with the product's comparisons and training on the
     product's standardized records, no rules, guards or review, clustered at each threshold; returns the
     score at every threshold and the clusters at the one with the best F1 (tuned against the truth)."""
-    import logging
     import shutil
-
-    import duckdb
-    from splink import DuckDBAPI, Linker
 
     from governance.oneid import model
     from governance.oneid.links import split_rec_id
     from governance.store.storage import open_database
+    from helpers import plain_splink as trained
 
     copy = db.with_name("plain-splink.duckdb")
     shutil.copy(db, copy)
     records = model._input(open_database(copy))
-    con = duckdb.connect()
-    linker = Linker(DuckDBAPI(connection=con).register(records), model.settings(), log_level=logging.ERROR)
-    model._train(linker, model.U_MAX_PAIRS, 42)
-    predictions = linker.inference.predict(threshold_match_probability=0.05)
+    con, linker, predictions = trained(records, 0.05)
     key = {}
     for rid in records.column("unique_id").to_pylist():
         batch_id, row = split_rec_id(rid)

@@ -208,6 +208,23 @@ def pair_closure(cluster_of: dict[Hashable, object], truth_of: dict[Hashable, st
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), predicted, true
 
 
+def plain_splink(records, threshold: float):
+    """Plain Splink 5 (the benchmarks' baseline): the product's comparisons and training on the product's
+    model input `records`, no rules, guards or review; (its DuckDB connection, the linker, the pairs
+    scored at least `threshold`)."""
+    import logging
+
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from governance.oneid import model
+
+    con = duckdb.connect()
+    linker = Linker(DuckDBAPI(connection=con).register(records), model.settings(), log_level=logging.ERROR)
+    model._train(linker, model.U_MAX_PAIRS, 42)
+    return con, linker, linker.inference.predict(threshold_match_probability=threshold)
+
+
 def run_cli(db_path: Path, *args: str) -> tuple[int, str, str]:
     """`python -m governance --db DB ARGS…` in a process of its own: (exit status, stdout, stderr)."""
     proc = subprocess.run([sys.executable, "-m", "governance", "--db", str(db_path), *args], cwd=ROOT,

@@ -283,24 +283,26 @@ def _golden_select(rules: dict[str, SurvivorshipRule], only_changed: bool) -> tu
             params.append(list(rules[f].priority))
     ranks = ", ".join(f"coalesce(list_position(?::VARCHAR[], b.channel), 1000) AS {c}" for c in priority_cols.values())
     parts = [_field_sql(f, rules, priority_cols[rules[f].priority]) for f in FIELD_NAMES]
-    scope = "WHERE c.oneid IN (SELECT oneid FROM golden_changed)" if only_changed else ""
-    joins = ("JOIN std_records s USING (batch_id, row_number) JOIN batches b ON b.batch_id = c.batch_id "
-             "LEFT JOIN std_batches sb ON sb.batch_id = c.batch_id")
+    if only_changed:  # the records found by their row ids (see _rebuild): the scan skips to them
+        members, records = "golden_members c", "JOIN std_records s ON s.rowid = c.srow"
+    else:
+        members, records = "crosswalk c", "JOIN std_records s USING (batch_id, row_number)"
+    joins = f"{records} JOIN batches b ON b.batch_id = c.batch_id LEFT JOIN std_batches sb ON sb.batch_id = c.batch_id"
     freq = [f for p in parts for f in p.get("freq", [])]
     counts = "".join(f" LEFT JOIN (SELECT oneid, v_{f}, count(*) AS n_{f} FROM cand0 GROUP BY ALL) USING (oneid, v_{f})"
                      for f in freq)
     sql = f"""
-        WITH sizes AS (SELECT oneid, count(*) AS n FROM crosswalk c {scope} GROUP BY oneid),
+        WITH sizes AS (SELECT oneid, count(*) AS n FROM {members} GROUP BY oneid),
         single AS (
             SELECT c.oneid, 1 AS record_count, 1 AS channel_count, [b.channel] AS channels, b.uploaded_at AS first_seen,
                    b.uploaded_at AS last_seen, coalesce(s.is_minor, false) AS is_minor, hash(c.rec_id) AS members_hash,
                    sb.standardized_at, {', '.join(x for p in parts for x in p["single"])}
-            FROM crosswalk c SEMI JOIN (SELECT oneid FROM sizes WHERE n = 1) USING (oneid) {joins}),
+            FROM {members} SEMI JOIN (SELECT oneid FROM sizes WHERE n = 1) USING (oneid) {joins}),
         cand0 AS (
                 SELECT c.oneid, c.rec_id, b.channel, b.uploaded_at, coalesce(s.is_minor, false) AS minor, sb.standardized_at,
                        epoch_us(coalesce(TRY_CAST(s.updated_at AS TIMESTAMP), b.uploaded_at)) AS seen_us,
                        c.row_number - c.batch_id * {REC} AS tie, {ranks}, {', '.join(x for p in parts for x in p["cand"])}
-                FROM crosswalk c SEMI JOIN (SELECT oneid FROM sizes WHERE n > 1) USING (oneid) {joins}),
+                FROM {members} SEMI JOIN (SELECT oneid FROM sizes WHERE n > 1) USING (oneid) {joins}),
         cand AS (SELECT * FROM cand0{counts}),
         multi AS (
             SELECT oneid, record_count, len(channels) AS channel_count, channels, first_seen, last_seen, is_minor,
@@ -390,6 +392,11 @@ def _aged_out_oneids(cur: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _rebuild(cur: duckdb.DuckDBPyConnection, rules: dict[str, SurvivorshipRule]) -> None:
     """Recompute the OneIDs in golden_changed (they may be new, changed or gone)."""
+    # Their records' row ids first, from two columns of std_records: a join on the one row id column
+    # lets the wide scan below skip to those rows instead of reading every record's values.
+    cur.execute("CREATE OR REPLACE TEMP TABLE golden_members AS SELECT c.*, s.rowid AS srow FROM crosswalk c "
+                "JOIN (SELECT rowid, batch_id, row_number FROM std_records) s USING (batch_id, row_number) "
+                "WHERE c.oneid IN (SELECT oneid FROM golden_changed)")
     sql, params = _golden_select(rules, only_changed=True)
     serving.drop(cur, "golden_wide", scalar(cur, "SELECT count(*) FROM golden_changed"))
     cur.execute("DELETE FROM golden_wide WHERE oneid IN (SELECT oneid FROM golden_changed)")
