@@ -121,15 +121,22 @@ def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
     return " UNION ALL ".join(selects) or None, any(payers for _notes, payers in columns.values())
 
 
-def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection) -> str:
+def order_accounts_sql(where: str) -> str:
+    """One SELECT of the accounts (source and account id, as shipping_contacts_sql gives them) of the
+    order rows of std_records that meet `where`."""
+    return f"SELECT source || '|' || {_ORDER_ACCOUNT} FROM std_records WHERE {where}"
+
+
+def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None = None) -> str:
     """One SELECT of (rid, account): the order rows whose receiver is not the buyer account's holder,
-    with their account (source and account id)."""
+    with their account (source and account id); only those of `accounts` (a SELECT of accounts) when given."""
     bare = "regexp_replace(coalesce(v, ''), '[ \\-]', '', 'g')"
     payer = (f"list_filter(list_transform(n.payers, lambda v: CASE WHEN regexp_full_match({bare}, '{_PAYER_MOBILE}') "
              f"THEN regexp_replace({bare}, '{_PAYER_MOBILE}', '\\1****\\2') END), lambda x: x IS NOT NULL)[1]")
     gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
     orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
-              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL")
+              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL"
+              + (f" AND source || '|' || {_ORDER_ACCOUNT} IN ({accounts})" if accounts else ""))
     notes, with_payers = _order_notes_sql(cur)
     if notes is None:  # no note or payment account anywhere: only the account's own orders tell
         payer, gift, joined = "NULL::VARCHAR", "false", f"({orders}) o"

@@ -31,6 +31,7 @@ from governance.oneid.links import (
     enabled_rules,
     household_mobiles_sql,
     never_link_sql,
+    order_accounts_sql,
     rec_id_in,
     rule_links_sql,
     rule_scope_sql,
@@ -280,9 +281,8 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
         return "restandardized"
     if last[5] != rule_set(cur):
         return "rules"
-    changed, total = one(cur, f"SELECT count(*) FILTER (WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk)), count(*) "
-                              "FROM std_records")
-    if changed > INCREMENTAL_SHARE * total:
+    total, placed = one(cur, "SELECT (SELECT count(*) FROM std_records), (SELECT count(*) FROM crosswalk)")
+    if total - placed > INCREMENTAL_SHARE * total:  # every placed record is still there (not 'removed')
         return "many"
     return None
 
@@ -434,6 +434,11 @@ def _columns_named(cur: duckdb.DuckDBPyConnection, sql: str) -> str:
         "ORDER BY column_index").fetchall() if c in words)
 
 
+_UNPLACED_BATCHES = ("SELECT batch_id FROM (SELECT batch_id, count(*) AS n FROM std_records GROUP BY ALL) s "
+                     "LEFT JOIN (SELECT batch_id, count(*) AS n FROM crosswalk GROUP BY ALL) c USING (batch_id) "
+                     "WHERE c.n IS DISTINCT FROM s.n")
+
+
 def _changes(cur: duckdb.DuckDBPyConnection) -> int:
     """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (new
     records, and orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new
@@ -441,9 +446,15 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> int:
     input changed) and `_rescore`: those, every record on the seeds' mobiles (whether a phone is a
     household's decides model links) and the records of decisions made or undone since."""
     last_run, last_ts = one(cur, "SELECT run_id, ts FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
+    # only the batches with records not placed (their counts differ: no placed record was removed) are read
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _unplaced AS {_UNPLACED_BATCHES}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT {REC_ID} AS rid FROM std_records "
-                f"WHERE {REC_ID} NOT IN (SELECT rec_id FROM crosswalk)")
+                f"WHERE batch_id IN (SELECT batch_id FROM _unplaced) AND {REC_ID} NOT IN "
+                "(SELECT rec_id FROM crosswalk WHERE batch_id IN (SELECT batch_id FROM _unplaced))")
+    # New records can only take an order for one shipped to someone else in an account they add orders
+    # to, and can only give one back (a record now carries the payer's name) in an account that had one.
+    accounts = f"SELECT account FROM oneid_shipping UNION {order_accounts_sql(rec_id_in('_new'))}"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur, accounts)}")
     cur.execute("CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "
                 "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)")
@@ -568,8 +579,8 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped", "_new", "_rekey",
-                  model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped", "_new",
+                  "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
     timings["total"] = time.perf_counter() - started

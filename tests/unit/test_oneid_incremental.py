@@ -12,7 +12,7 @@ import pytest
 from governance import pipeline
 from governance.oneid import model, review
 from governance.oneid import resolve as oneid_resolve
-from governance.oneid.links import REC_ID, set_rule_enabled
+from governance.oneid.links import REC_ID, set_rule_enabled, shipping_contacts_sql
 from governance.sources import ingest
 from governance.store.storage import open_database, scalar
 from helpers import SAVED_MODEL, load_generated
@@ -72,6 +72,8 @@ def test_batch_by_batch_equals_full_resolves(tmp_path, monkeypatch):
         got, want = _state(step), _state(full)
         for part in want:
             assert got[part] == want[part], part
+        with step.cursor() as cur:  # the orders taken, found from the accounts that changed, are all of them
+            assert got["shipping"] == sorted(cur.execute(f"SELECT rid FROM ({shipping_contacts_sql(cur)})").fetchall())
     assert len(want["links"]) > 500 and want["shipping"] and want["history"]  # the data exercised what it should
 
 
