@@ -80,6 +80,9 @@ def carry_to_merged(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Move active overrides of OneIDs that were merged away to the OneID that absorbed them (the
     chain of 'retire' events in oneid_history, latest first). Returns the OneIDs that received
     one. Called inside the golden refresh's transaction."""
+    if not scalar(cur, "SELECT count(*) FROM golden_overrides o WHERE o.removed_at IS NULL "
+                       "AND NOT EXISTS (SELECT 1 FROM crosswalk c WHERE c.oneid = o.oneid)"):
+        return []  # every override's OneID is still there (the history is not read)
     moves = cur.execute("""
         WITH RECURSIVE absorbed AS (
             SELECT oneid, related AS into_oneid FROM oneid_history WHERE event = 'retire' AND related IS NOT NULL

@@ -98,8 +98,9 @@ FROM (SELECT s.*, rare_nickname, rare_id,
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
             FROM std_records WHERE __ONLY__) s
-      LEFT JOIN mapped_records m ON s.split_name AND s.postcode_status = 'invalid'
-                                 AND m.batch_id = s.batch_id AND m.row_number = s.row_number
+      LEFT JOIN (SELECT batch_id, row_number, postcode FROM mapped_records SEMI JOIN  -- the few it can be, first
+                 (SELECT batch_id, row_number FROM std_records WHERE postcode_status = 'invalid') USING (batch_id, row_number)) m
+                ON s.split_name AND s.postcode_status = 'invalid' AND m.batch_id = s.batch_id AND m.row_number = s.row_number
       LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL __NICKNAMES__ GROUP BY ALL
                  HAVING count(*) <= {RARE_NICKNAME}) ON rare_nickname = s.nickname
       LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL __OTHER_IDS__ GROUP BY ALL
@@ -438,13 +439,22 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _rescore_keys AS SELECT * FROM {keys} WHERE rec_id IN (SELECT rid FROM {RESCORE})")
     candidates = " UNION ".join(f"SELECT r.rec_id FROM _rescore_keys l JOIN {keys} r ON ({rule})" for rule in rules)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE} UNION {candidates}")
-    records = cur.sql(input_sql("{rid} IN (SELECT rid FROM _scope)")).to_arrow_table()
+    # the records in play are spread over every batch: found by their row ids (two columns read), the
+    # wide read of their input skips to them (a join on one column filters the scan)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_rows AS SELECT rowid AS row_id FROM std_records "
+                f"WHERE {REC_ID} IN (SELECT rid FROM _scope)")
+    records = cur.sql(input_sql("rowid IN (SELECT row_id FROM _scope_rows)")).to_arrow_table()
     records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
         f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
-    tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / (SELECT count({c}) FROM {keys}) AS tf_{c} FROM {keys} "
-                            f"WHERE {c} IS NOT NULL AND {c} IN (SELECT {c} FROM {keys} WHERE rec_id IN "
-                            f"(SELECT rid FROM _scope)) GROUP BY {c}").to_arrow_table() for c in tf}
-    for table in ("_keys", "_rescore_keys", "_scope"):
+    tf_tables = {}
+    if tf:  # the values in play, taken apart once; every column's total in one read
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_keys AS SELECT {', '.join(tf)} FROM {keys} "
+                    "WHERE rec_id IN (SELECT rid FROM _scope)")
+        totals = cur.execute(f"SELECT {', '.join(f'count({c})' for c in tf)} FROM {keys}").fetchall()[0]
+        tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / {int(total)} AS tf_{c} FROM {keys} WHERE {c} IN "
+                                f"(SELECT {c} FROM _scope_keys) GROUP BY {c}").to_arrow_table()
+                     for c, total in zip(tf, totals, strict=True)}
+    for table in ("_keys", "_rescore_keys", "_scope", "_scope_rows", "_scope_keys"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     return records, tf_tables
 
