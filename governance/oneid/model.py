@@ -43,7 +43,7 @@ from sqlglot import exp
 from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL, rec_id_in
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database
+from governance.store.storage import Database, one
 
 SPLINK_SCHEMA = "splink_work"
 U_MAX_PAIRS = 1e6
@@ -373,10 +373,15 @@ def pairs_sql(table: str, columns: list[str]) -> str:
             f"{''.join(', ' + c for c in extra)} FROM {table}")
 
 
+# Splink's settings validation only logs warnings (columns missing from the input), which ERROR hides;
+# it costs 0.1 s per linker. A saved model's own checks are _saved_model's.
+VALIDATE_SETTINGS = False
+
+
 def linker_for(frame, model: dict) -> Linker:
     """A linker over a registered frame with a saved model; its prior is clamped (P_EDGE)."""
     try:
-        linker = Linker(frame, model, log_level=logging.ERROR)
+        linker = Linker(frame, model, log_level=logging.ERROR, validate_settings=VALIDATE_SETTINGS)
     except Exception as exc:
         raise GovernanceError(f"The saved OneID model cannot be used: {_first_line(exc)}") from exc
     _set_prior(linker, _prior(linker))  # a loaded model's prior of 0 or 1 is clamped too
@@ -450,7 +455,7 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     if tf:  # the values in play, taken apart once; every column's total in one read
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_keys AS SELECT {', '.join(tf)} FROM {keys} "
                     "WHERE rec_id IN (SELECT rid FROM _scope)")
-        totals = cur.execute(f"SELECT {', '.join(f'count({c})' for c in tf)} FROM {keys}").fetchall()[0]
+        totals = one(cur, f"SELECT {', '.join(f'count({c})' for c in tf)} FROM {keys}")
         tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / {int(total)} AS tf_{c} FROM {keys} WHERE {c} IN "
                                 f"(SELECT {c} FROM _scope_keys) GROUP BY {c}").to_arrow_table()
                      for c, total in zip(tf, totals, strict=True)}
@@ -467,7 +472,7 @@ def _trained(records: pa.Table, u_max_pairs: float, seed: int,
     try:
         db_api = DuckDBAPI(connection=con)
         frame = db_api.register(records)
-        linker = Linker(frame, settings(), log_level=logging.ERROR)
+        linker = Linker(frame, settings(), log_level=logging.ERROR, validate_settings=VALIDATE_SETTINGS)
         _train(linker, u_max_pairs, seed)
         if labels and len(labels) >= MIN_LABELS:
             name = frame.templated_name

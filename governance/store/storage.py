@@ -54,11 +54,12 @@ def quote_literal(text: str) -> str:
 
 
 def one(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
-    """The first row of a query that always returns one (count(*), nextval, an aggregate)."""
-    row = cur.execute(sql, params).fetchone()
-    if row is None:
+    """The row of a query that always returns one (count(*), nextval, an aggregate). Fetched to the end:
+    DuckDB refuses the cursor's next relation while a result is unfinished."""
+    rows = cur.execute(sql, params).fetchall()
+    if not rows:
         raise LookupError(f"Query returned no row: {sql}")
-    return row
+    return rows[0]
 
 
 def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
