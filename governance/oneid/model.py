@@ -98,7 +98,7 @@ FROM (SELECT s.*, rare_nickname, rare_id,
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
             FROM std_records WHERE __ONLY__) s
-      LEFT JOIN (SELECT batch_id, row_number, postcode FROM mapped_records SEMI JOIN  -- the few it can be, first
+      LEFT JOIN (SELECT batch_id, row_number, postcode FROM mapped_records SEMI JOIN  -- only rows that can need it
                  (SELECT batch_id, row_number FROM std_records WHERE postcode_status = 'invalid') USING (batch_id, row_number)) m
                 ON s.split_name AND s.postcode_status = 'invalid' AND m.batch_id = s.batch_id AND m.row_number = s.row_number
       LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL __NICKNAMES__ GROUP BY ALL
