@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -57,6 +57,15 @@ def _years_ago(today: date, years: int, days: int = 0) -> date:
 
 
 TODAY = N._today_cst()
+
+
+@pytest.fixture(autouse=True)
+def same_day(monkeypatch):
+    """The edge values below are built from TODAY at import, while the normalizers and fast paths read
+    the clock when they run: both see TODAY, or a run across midnight in China would see two days."""
+    limit = datetime.combine(TODAY, datetime.min.time()) + timedelta(days=1, hours=12)
+    monkeypatch.setattr(N, "_clock", lambda: [0, TODAY, limit.strftime("%Y-%m-%d %H:%M:%S"), limit])
+
 EDGES: dict[str, list[str]] = {
     "mobile": ["13912345678", "17001234567", "16512345678", "14512345678", "14712345678", "17491234567",
                "17400123456", "19212345678", "13800138000", "13888888888", "13312345678", "12345678901",
