@@ -66,6 +66,7 @@ def same_day(monkeypatch):
     limit = datetime.combine(TODAY, datetime.min.time()) + timedelta(days=1, hours=12)
     monkeypatch.setattr(N, "_clock", lambda: [0, TODAY, limit.strftime("%Y-%m-%d %H:%M:%S"), limit])
 
+
 EDGES: dict[str, list[str]] = {
     "mobile": ["13912345678", "17001234567", "16512345678", "14512345678", "14712345678", "17491234567",
                "17400123456", "19212345678", "13800138000", "13888888888", "13312345678", "12345678901",
