@@ -445,7 +445,7 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> int:
     records and those whose nickname or other ID stopped being rare because of them: their model
     input changed) and `_rescore`: those, every record on the seeds' mobiles (whether a phone is a
     household's decides model links) and the records of decisions made or undone since."""
-    last_run, last_ts = one(cur, "SELECT run_id, ts FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
+    last_run, last_ts, last_records = one(cur, "SELECT run_id, ts, records FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
     # only the batches with records not placed (their counts differ: no placed record was removed) are read
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _unplaced AS {_UNPLACED_BATCHES}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT {REC_ID} AS rid FROM std_records "
@@ -453,7 +453,10 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> int:
                 "(SELECT rec_id FROM crosswalk WHERE batch_id IN (SELECT batch_id FROM _unplaced))")
     # New records can only take an order for one shipped to someone else in an account they add orders
     # to, and can only give one back (a record now carries the payer's name) in an account that had one.
-    accounts = f"SELECT account FROM oneid_shipping UNION {order_accounts_sql(rec_id_in('_new'))}"
+    # A record erased since (retention, a deletion request; every record is placed at the end of a run)
+    # can change any account's: then every account is worked out again.
+    erased = last_records is None or scalar(cur, "SELECT count(*) FROM crosswalk") < last_records
+    accounts = None if erased else f"SELECT account FROM oneid_shipping UNION {order_accounts_sql(rec_id_in('_new'))}"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur, accounts)}")
     cur.execute("CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "

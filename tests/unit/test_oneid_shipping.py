@@ -17,7 +17,9 @@ from test_oneid_rules import apart, crosswalk, together
 from governance import pipeline
 from governance.oneid import links
 from governance.oneid import resolve as oneid
+from governance.privacy import erasure
 from governance.sources import ingest
+from helpers import SAVED_MODEL
 
 ORDER_COLUMNS = {"买家会员名": "ecommerce_buyer_id", "收货人姓名": "name", "收货人手机": "mobile",
                  "买家支付宝账号": None, "买家留言": None}
@@ -169,3 +171,21 @@ def test_a_douyin_account_takes_its_gifts_like_a_buyer_account(db, tmp_path):
     placed = crosswalk(db, {f"row{i}": ("douyin", i) for i in range(1, 5)})
     assert together(placed, "row1", "row2") and placed["row2"][1] == "same_buyer_account"
     assert apart(placed, "row3", "row4")  # no gift: the account alone links nothing
+
+
+def test_an_erased_order_can_leave_another_of_its_account_shipped_elsewhere_and_an_incremental_run_finds_it(db, tmp_path):
+    """Two orders to 李娜 and two to 张伟: no usual receiver, nothing shipped elsewhere. Once one 李娜 order
+    is erased (retention, a deletion request), 张伟 is the usual receiver: the next run, incremental, takes
+    the other 李娜 order for one shipped to someone else, as a computation over every account does."""
+    keys = load(db, tmp_path, {
+        "li_1": order("nick1", "李娜", "13800000011"), "li_2": order("nick1", "李娜", "13800000011"),
+        "zw_1": order("nick1", "张伟", "13800000012"), "zw_2": order("nick1", "张伟", "13800000012"),
+    }, {"chen_jing": {"姓名": "陈静", "手机号": "13800000003"}})
+    assert oneid.resolve(db, "t", model_json=SAVED_MODEL).mode == "full" and shipping(db, keys) == set()
+    with db.transaction() as cur:
+        (batch,) = cur.execute("SELECT DISTINCT batch_id FROM std_records WHERE source = 'tmall'").fetchone()
+        erasure.erase(cur, [(batch, keys.pop("li_1")[1])])
+    assert oneid.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+    with db.cursor() as cur:
+        taken = {r for (r,) in cur.execute("SELECT rec_id FROM oneid_shipping").fetchall()}
+    assert shipping(db, keys) == {"li_2"} and taken == {links.rec_id(batch, keys["li_2"][1])}
