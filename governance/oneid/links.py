@@ -102,6 +102,7 @@ _PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
 # A shop's account of the buyer: an e-commerce buyer id, else a Douyin account (Douyin shop orders).
 _ORDER_ACCOUNT = (f"coalesce(CASE WHEN ecommerce_buyer_id_status IN {VALID_SQL} THEN 'buyer:' || ecommerce_buyer_id END, "
                   f"CASE WHEN douyin_id_status IN {VALID_SQL} THEN 'douyin:' || douyin_id END)")
+_ACCOUNT = f"source || '|' || {_ORDER_ACCOUNT}"  # the account within its source, as `_shipping` names it
 
 
 def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
@@ -124,7 +125,7 @@ def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
 def order_accounts_sql(where: str) -> str:
     """One SELECT of the accounts (source and account id, as shipping_contacts_sql gives them) of the
     order rows of std_records that meet `where`."""
-    return f"SELECT source || '|' || {_ORDER_ACCOUNT} FROM std_records WHERE {where}"
+    return f"SELECT {_ACCOUNT} FROM std_records WHERE {where}"
 
 
 def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None = None) -> str:
@@ -136,7 +137,7 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
     orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
               f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL"
-              + (f" AND source || '|' || {_ORDER_ACCOUNT} IN ({accounts})" if accounts else ""))
+              + (f" AND {_ACCOUNT} IN ({accounts})" if accounts else ""))
     notes, with_payers = _order_notes_sql(cur)
     if notes is None:  # no note or payment account anywhere: only the account's own orders tell
         payer, gift, joined = "NULL::VARCHAR", "false", f"({orders}) o"
@@ -233,13 +234,13 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_buyer_account", "An order shipped to someone else joins its buyer account's own orders "
               "(e-commerce or Douyin, one source), when they agree on one person",
               "寄给他人的订单归入同一买家账号（电商或抖音，同一数据源）本人收货的订单，且这些订单指向同一人",
-              f"source || '|' || {_ORDER_ACCOUNT}",
-              f"{_ORDER_ACCOUNT} IS NOT NULL AND source || '|' || {_ORDER_ACCOUNT} IN (SELECT account FROM _shipping)",
+              _ACCOUNT,
+              f"{_ORDER_ACCOUNT} IS NOT NULL AND {_ACCOUNT} IN (SELECT account FROM _shipping)",
               # the orders not shipped to someone else: at most one full name, sex and birth date
               group_sql="count(DISTINCT CASE WHEN NOT shipping THEN full_name END) <= 1 "
                         "AND count(DISTINCT CASE WHEN NOT shipping THEN sex END) <= 1 "
                         "AND count(DISTINCT CASE WHEN NOT shipping THEN dob END) <= 1",
-              spokes_sql="shipping", scope_sql=f"source || '|' || {_ORDER_ACCOUNT}"),
+              spokes_sql="shipping", scope_sql=_ACCOUNT),
 )
 
 _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union_id")
