@@ -55,7 +55,7 @@ from governance.exports import datasets
 from governance.privacy import consent
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError, PermissionDenied
-from governance.store.storage import Database, scalar
+from governance.store.storage import Database, relation, scalar
 from governance.store.tabular import file_name_part, private_part, sweep_parts
 from governance.store.util import utcnow
 
@@ -192,7 +192,7 @@ def _write_rows(reader, fh: IO[bytes], header: list[str] | None) -> int:
 def _write_identifiers(cur: duckdb.DuckDBPyConnection, part: Path, out: Path, channel: str, members_sql: str,
                        app_id: str | None, hash: str) -> int:
     sql, params = identifier_sql(channel, members_sql, app_id, hash)
-    reader = cur.sql(sql, params=params).to_arrow_reader(CHUNK_ROWS)
+    reader = relation(cur, sql, params).to_arrow_reader(CHUNK_ROWS)
     header = (["app_id", "open_id"] if app_id else ["union_id"]) if channel == "wechat" else None
     if channel in ZIPPED:
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:

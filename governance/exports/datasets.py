@@ -51,7 +51,7 @@ from governance.store.chaos import chaos_point
 from governance.store.config import secret
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
-from governance.store.storage import Database, scalar
+from governance.store.storage import Database, relation, scalar
 from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, XlsxWriter, open_writer, private_part, sweep_parts
 from governance.store.util import utcnow
 from governance.tags import library as tag_library
@@ -433,7 +433,7 @@ def run_export(db: Database, request: ExportRequest, out: str | Path,
             if policy is not None and policy.key:
                 masking.set_sql_key(cur, policy.key)  # for `hash` rules
             sql, params = query(request, ordered=total <= SORT_UP_TO, policy=policy)
-            reader = cur.sql(sql, params=params).to_arrow_reader(chunk_rows)
+            reader = relation(cur, sql, params).to_arrow_reader(chunk_rows)
             writer = open_writer(request.format, part)
             labeller = request.labeller()
             relabel = labeller.frame if request.labelled else (lambda frame: frame)  # after the masks, chunk by chunk

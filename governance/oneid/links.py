@@ -18,7 +18,7 @@ from governance.access import audit
 from governance.access.events import Event
 from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import SALUTATION_SEX
-from governance.store.storage import quote_ident
+from governance.store.storage import quote_ident, relation
 from governance.store.util import utcnow
 
 # A record's id: batch and 1-based row in one BIGINT.
@@ -347,7 +347,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
 
 def rule_links(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] | None = None) -> list[tuple[int, int, str]]:
     """(rec_l, rec_r, rule_id) for every deterministic link (stars around the smallest record id)."""
-    return [tuple(r) for r in cur.sql(rule_links_sql(cur, rules)).fetchall()]
+    return [tuple(r) for r in relation(cur, rule_links_sql(cur, rules)).fetchall()]
 
 
 def never_link_sql(cur: duckdb.DuckDBPyConnection) -> str:

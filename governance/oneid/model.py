@@ -43,7 +43,7 @@ from sqlglot import exp
 from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL, rec_id_in
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database, one
+from governance.store.storage import Database, one, relation
 
 SPLINK_SCHEMA = "splink_work"
 U_MAX_PAIRS = 1e6
@@ -264,7 +264,7 @@ class Prediction:
 
 def _input(db: Database) -> pa.Table:
     with db.cursor() as cur:
-        return cur.sql(input_sql()).to_arrow_table()
+        return relation(cur, input_sql()).to_arrow_table()
 
 
 RESCORE = "_rescore"  # temp table (rid): the records whose pairs an incremental run scores again
@@ -448,16 +448,16 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     # wide read of their input skips to them (a join on one column filters the scan)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_rows AS SELECT rowid AS row_id FROM std_records "
                 f"WHERE {REC_ID} IN (SELECT rid FROM _scope)")
-    records = cur.sql(input_sql("rowid IN (SELECT row_id FROM _scope_rows)")).to_arrow_table()
-    records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], cur.sql(
-        f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]))
+    records = relation(cur, input_sql("rowid IN (SELECT row_id FROM _scope_rows)")).to_arrow_table()
+    rescored = relation(cur, f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]
+    records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], rescored))
     tf_tables = {}
     if tf:  # the values in play, taken apart once; every column's total in one read
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_keys AS SELECT {', '.join(tf)} FROM {keys} "
                     "WHERE rec_id IN (SELECT rid FROM _scope)")
         totals = one(cur, f"SELECT {', '.join(f'count({c})' for c in tf)} FROM {keys}")
-        tf_tables = {c: cur.sql(f"SELECT {c}, count(*)::DOUBLE / {int(total)} AS tf_{c} FROM {keys} WHERE {c} IN "
-                                f"(SELECT {c} FROM _scope_keys) GROUP BY {c}").to_arrow_table()
+        tf_tables = {c: relation(cur, f"SELECT {c}, count(*)::DOUBLE / {int(total)} AS tf_{c} FROM {keys} WHERE {c} IN "
+                                      f"(SELECT {c} FROM _scope_keys) GROUP BY {c}").to_arrow_table()
                      for c, total in zip(tf, totals, strict=True)}
     for table in ("_keys", "_rescore_keys", "_scope", "_scope_rows", "_scope_keys"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")

@@ -24,7 +24,7 @@ from governance.access.events import Event
 from governance.standardize.engine import AGE_BIRTH, CONSISTENCY, DERIVED
 from governance.store.errors import GovernanceError
 from governance.store.schema import BY_NAME, FIELD_NAMES
-from governance.store.storage import Database, quote_ident, scalar
+from governance.store.storage import Database, quote_ident, relation, scalar
 from governance.store.util import utcnow
 
 RULE_TYPES = ("not_null", "regex", "format", "allowed_values", "range", "unique", "unique_together",
@@ -470,7 +470,7 @@ def _sandbox(cur: duckdb.DuckDBPyConnection, columns: list[str], rows: int | Non
     """A new in-memory DuckDB that reaches no file, extension or setting, holding only `columns`
     of std_records (the first `rows`, or all) as the table `record`, moved through Arrow."""
     limit = "" if rows is None else f" LIMIT {int(rows)}"
-    table = cur.sql(f"SELECT {', '.join(map(quote_ident, columns))} FROM std_records{limit}").to_arrow_table()
+    table = relation(cur, f"SELECT {', '.join(map(quote_ident, columns))} FROM std_records{limit}").to_arrow_table()
     con = duckdb.connect(":memory:")
     con.execute("SET enable_external_access = false")
     con.execute(f"SET memory_limit = '{SANDBOX_MEMORY}'")

@@ -67,6 +67,13 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> A
     return one(cur, sql, params)[0]
 
 
+def relation(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> duckdb.DuckDBPyRelation:
+    """`cur.sql(sql)`, after running any unfinished result of an earlier execute() on the cursor to
+    its end: DuckDB refuses a relation while one is pending (a `fetchone()` leaves it so)."""
+    cur.complete()
+    return cur.sql(sql, params=params)
+
+
 def keep_files_private() -> None:
     """Files and folders this process creates from now on (the store, its WAL, exports, packages,
     logs) are readable by their owner only (umask 077): they hold personal data."""

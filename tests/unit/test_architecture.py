@@ -184,6 +184,18 @@ def test_governance_does_not_import_streamlit_outside_ui():
     assert offenders == []
 
 
+def test_store_relations_go_through_storage_relation():
+    """DuckDB refuses `cur.sql(...)` while an earlier execute() on the cursor is unfinished (after a
+    `fetchone()`): store cursors open relations through storage.relation, which finishes it first.
+    Splink's own scratch connection (`con`) is the one exception."""
+    offenders = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in [*(ROOT / "governance").rglob("*.py"),
+                                                            *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+                 if p.name != "storage.py" for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "sql"
+                 and isinstance(n.func.value, ast.Name) and n.func.value.id in ("cur", "cursor", "conn", "connection")]
+    assert offenders == []
+
+
 def test_every_page_starts_with_a_guard():
     for page in sorted((ROOT / "pages").glob("*.py")):
         tree = ast.parse(page.read_text(encoding="utf-8"))

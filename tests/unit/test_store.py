@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from governance.store import migrations
-from governance.store.storage import Database, open_database
+from governance.store.storage import Database, open_database, relation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SNAPSHOT = FIXTURES / "schema_snapshot.txt"
@@ -146,6 +146,16 @@ def test_a_transaction_inside_another_joins_it(db):
         db.checkpoint()  # deferred until the commit
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM t_joined").fetchone() == (0,)
+
+
+def test_a_relation_opens_after_a_result_left_unfinished(db):
+    with db.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE t_many AS SELECT range AS i FROM range(5000)")
+        assert cur.execute("SELECT i FROM t_many ORDER BY i").fetchone() == (0,)  # the rest is left unread
+        with pytest.raises(duckdb.Error, match="unfinished result"):
+            cur.sql("SELECT 1").fetchall()
+        assert relation(cur, "SELECT count(*) FROM t_many WHERE i >= ?", [4990]).fetchall() == [(10,)]
+        assert relation(cur, "SELECT 2").fetchall() == [(2,)]  # nothing pending: the same
 
 
 def test_migration_names_and_numbers_are_checked(tmp_path, monkeypatch):
