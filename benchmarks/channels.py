@@ -519,7 +519,8 @@ def run(args) -> dict:
     from helpers import scratch_secrets
 
     timings: dict[str, float] = {}
-    result: dict = {"people": args.people, "seed": args.seed, "decisions": args.decisions, "errors": []}
+    result: dict = {"people": args.people, "seed": args.seed, "profile": args.profile, "decisions": args.decisions,
+                    "errors": []}
     product_root = Path(args.product) if args.product else ROOT
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     result["product"] = {"root": str(product_root), "head": head.stdout.strip()}
@@ -527,7 +528,7 @@ def run(args) -> dict:
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="steward-channels-data-"))
     started = time.perf_counter()
     if not (data / "truth.csv").exists():
-        cg.generate(args.people, args.seed, data)
+        cg.generate(args.people, args.seed, data, args.profile)
         timings["generate"] = time.perf_counter() - started
     with (data / "truth.csv").open(encoding="utf-8", newline="") as f:
         truth_of = {(r["file"], int(r["row_number"])): r["person_id"] for r in csv.DictReader(f)}
@@ -626,7 +627,7 @@ def run(args) -> dict:
             phone_recs[m].append(r)
     phone_group = {m: phone_group_relation(rs) for m, rs in phone_recs.items() if len(rs) > 1}
     try:
-        notes = cg.hidden_notes(args.people, args.seed)
+        notes = cg.hidden_notes(args.people, args.seed, args.profile)
         if set(notes) != set(truth_of):
             notes = {}
     except Exception:
@@ -815,6 +816,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", choices=("harsh", "mild"), default="harsh",
+                        help="how often the hard cases occur (common names, shared and placeholder phones, gifts)")
     parser.add_argument("--data", help="folder of generated files: reused when it holds truth.csv, else generated into")
     parser.add_argument("--decisions", type=int, default=0, help="answer this many queued pairs from the truth")
     parser.add_argument("--json", help="write the results to this JSON file")
