@@ -274,7 +274,7 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
         return "model"
     if (last[3], last[4]) != (auto_accept, review_low):
         return "thresholds"
-    if scalar(cur, f"SELECT count(*) FROM crosswalk WHERE rec_id NOT IN (SELECT {REC_ID} FROM std_records)"):
+    if scalar(cur, f"SELECT count(*) FROM ({_BATCH_COUNTS}) WHERE placed > coalesce(records, 0)"):
         return "removed"
     if scalar(cur, "SELECT count(*) FROM std_batches WHERE standardized_at > ? AND batch_id IN "
                    "(SELECT DISTINCT batch_id FROM crosswalk)", [last[0]]):
@@ -365,7 +365,7 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
                            full_because=reason)
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        last_run = _changes(cur)
+        last_run, erased = _changes(cur)
         timings["changes"] = time.perf_counter() - t
         t = time.perf_counter()
         prediction = model.predict_changed(cur, review_low, model_json, engine, _update_keys(cur, model_json))
@@ -420,9 +420,13 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         cur.execute("INSERT INTO cluster_flags SELECT ?, oneid, reason, rec_l, rec_r, placed_by FROM cluster_flags "
                     "WHERE run_id = ? AND oneid NOT IN (SELECT oneid FROM _xw)", [run_id, last_run])
         _forget_rescored_pairs(cur)
+        # the OneIDs now: the last run's, less those of the area (it holds whole OneIDs), plus its clusters;
+        # counted again after an erasure (a OneID may have gone with its records)
+        oneids = None if erased else (scalar(cur, "SELECT clusters FROM oneid_runs WHERE run_id = ?", [last_run])
+                                      - scalar(cur, "SELECT count(DISTINCT oneid) FROM _xw") + graph.clusters)
         timings["assign"] = time.perf_counter() - t
         return _finish(cur, actor, run_id, prediction, graph, events, counts, timings, started, auto_accept, review_low,
-                       None, area=size)
+                       None, area=size, oneids=oneids)
 
 
 def _columns_named(cur: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -434,13 +438,16 @@ def _columns_named(cur: duckdb.DuckDBPyConnection, sql: str) -> str:
         "ORDER BY column_index").fetchall() if c in words)
 
 
-_UNPLACED_BATCHES = ("SELECT batch_id FROM (SELECT batch_id, count(*) AS n FROM std_records GROUP BY ALL) s "
-                     "LEFT JOIN (SELECT batch_id, count(*) AS n FROM crosswalk GROUP BY ALL) c USING (batch_id) "
-                     "WHERE c.n IS DISTINCT FROM s.n")
+# Per batch, its records and those placed in the crosswalk. A run places every record, and records
+# enter a batch only when it is standardized again ('restandardized'): a batch that holds fewer
+# records than it has placed lost some ('removed'), one that holds more has new ones.
+_BATCH_COUNTS = ("SELECT batch_id, s.n AS records, c.n AS placed FROM (SELECT batch_id, count(*) AS n FROM std_records "
+                 "GROUP BY ALL) s FULL JOIN (SELECT batch_id, count(*) AS n FROM crosswalk GROUP BY ALL) c USING (batch_id)")
+_UNPLACED_BATCHES = f"SELECT batch_id FROM ({_BATCH_COUNTS}) WHERE records IS DISTINCT FROM placed"
 
 
-def _changes(cur: duckdb.DuckDBPyConnection) -> int:
-    """What changed since the last run (returned): temp tables `_shipping` (now), `_seed` (new
+def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+    """What changed since the last run (returned, with whether records were erased since): temp tables `_shipping` (now), `_seed` (new
     records, and orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new
     records and those whose nickname or other ID stopped being rare because of them: their model
     input changed) and `_rescore`: those, every record on the seeds' mobiles (whether a phone is a
@@ -466,7 +473,7 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> int:
                 f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
                 f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_seed')}) "
                 "UNION SELECT unnest([rec_l, rec_r]) FROM review_decisions WHERE ts > ? OR undone_at > ?", [last_ts, last_ts])
-    return last_run
+    return last_run, erased
 
 
 _STRENGTH = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
@@ -539,9 +546,11 @@ def _write_crosswalk(cur: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction: model.Prediction | None,
             graph, events: list[tuple], counts: Counter, timings: dict[str, float], started: float, auto_accept: float,
-            review_low: float, full_because: str | None, area: int | None = None) -> ResolveResult:
+            review_low: float, full_because: str | None, area: int | None = None,
+            oneids: int | None = None) -> ResolveResult:
     """What every run writes once the crosswalk is: history, flags, the scored pairs, the model, the
-    shipped orders, the run and its audit row; then the temp tables go."""
+    shipped orders, the run and its audit row; then the temp tables go. An incremental run passes the
+    size of its `area` and the OneIDs it leaves when it knows them."""
     t = time.perf_counter()
     now = utcnow()
     temp_table(cur, "_history", pa.table({
@@ -578,7 +587,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cur, "SELECT count(*) FROM _decided WHERE decision = 'approve' AND rec_l <> rec_r")
     clusters, cuts, flagged = graph.clusters, len(graph.cuts), len(graph.flagged | {c for c, _, _ in graph.spots})
     if area is not None:  # the clusters left alone keep their flags: count this run's, carried ones included
-        clusters = scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
+        clusters = oneids if oneids is not None else scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",

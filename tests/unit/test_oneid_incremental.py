@@ -13,6 +13,7 @@ from governance import pipeline
 from governance.oneid import model, review
 from governance.oneid import resolve as oneid_resolve
 from governance.oneid.links import REC_ID, set_rule_enabled, shipping_contacts_sql
+from governance.privacy import erasure
 from governance.sources import ingest
 from governance.store.storage import open_database, scalar
 from helpers import SAVED_MODEL, load_generated
@@ -68,7 +69,8 @@ def test_batch_by_batch_equals_full_resolves(tmp_path, monkeypatch):
             _load(db, batch)
         incremental = pipeline.resolve(step, "t").oneid
         assert incremental.mode == "incremental" and 0 < incremental.area < incremental.records
-        assert pipeline.resolve(full, "t", full=True).oneid.mode == "full"
+        complete = pipeline.resolve(full, "t", full=True).oneid
+        assert complete.mode == "full" and incremental.clusters == complete.clusters  # counted from the area alone
         got, want = _state(step), _state(full)
         for part in want:
             assert got[part] == want[part], part
@@ -91,6 +93,18 @@ def test_nothing_changed_changes_nothing(resolved):
     after = _state(resolved)
     assert {k: v for k, v in after.items() if k != "history"} == {k: v for k, v in before.items() if k != "history"}
     assert after["history"] == []
+
+
+def test_an_incremental_run_counts_the_oneids_a_record_erased_since_took_with_it(resolved):
+    with resolved.transaction() as cur:
+        before = scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
+        alone = cur.execute("SELECT batch_id, row_number FROM crosswalk WHERE oneid IN (SELECT oneid FROM crosswalk "
+                            "GROUP BY oneid HAVING count(*) = 1) ORDER BY rec_id LIMIT 1").fetchall()
+        erasure.erase(cur, alone)
+    result = pipeline.resolve(resolved, "t").oneid
+    with resolved.cursor() as cur:
+        assert result.mode == "incremental" and result.clusters == before - 1 == scalar(
+            cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
 
 
 def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, monkeypatch):
