@@ -177,7 +177,8 @@ _QUEUE_FROM = """FROM match_pairs p
 
 def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
           limit: int = 50, offset: int = 0, search: str | None = None, with_names: bool = False) -> pd.DataFrame:
-    """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs,
+    """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs, the
+    first of each two OneIDs before the others between them (a decision on it settles the fusion),
     then those nearest the middle of the band (the most uncertain).
 
     source: only pairs with a record of this source. search: only pairs with a record matching a
@@ -187,17 +188,20 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
     where, params = _queue_where(source, low, high, search)
     names = ("sl.name AS name_l, sr.name AS name_r, bl.channel AS channel_l, br.channel AS channel_r, "
              if with_names else "")
+    uncertainty = ("abs(p.match_probability - 0.5 * ((SELECT review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1) "
+                   "+ (SELECT auto_accept FROM oneid_models ORDER BY run_id DESC LIMIT 1)))")
     return cur.execute(
         f"""
-        SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r, {names}
-               p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
-               cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids
-        {_QUEUE_FROM}
-        LEFT JOIN batches bl ON bl.batch_id = cl.batch_id LEFT JOIN batches br ON br.batch_id = cr.batch_id
-        WHERE {where}
-        ORDER BY fuses_oneids DESC, abs(p.match_probability - 0.5 * (
-            (SELECT review_low FROM oneid_models ORDER BY run_id DESC LIMIT 1) +
-            (SELECT auto_accept FROM oneid_models ORDER BY run_id DESC LIMIT 1))), p.rec_l, p.rec_r
+        SELECT * EXCLUDE (uncertainty, nth) FROM (
+            SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r, {names}
+                   p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
+                   cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids,
+                   {uncertainty} AS uncertainty, row_number() OVER (PARTITION BY least(cl.oneid, cr.oneid),
+                   greatest(cl.oneid, cr.oneid) ORDER BY {uncertainty}, p.rec_l, p.rec_r) AS nth
+            {_QUEUE_FROM}
+            LEFT JOIN batches bl ON bl.batch_id = cl.batch_id LEFT JOIN batches br ON br.batch_id = cr.batch_id
+            WHERE {where})
+        ORDER BY fuses_oneids DESC, nth = 1 DESC, uncertainty, rec_l, rec_r
         LIMIT ? OFFSET ?""", params + [limit, offset]).df()
 
 

@@ -27,6 +27,9 @@ def test_queue_ranks_oneid_fusions_first_and_filters(queued):
         band = review.queue(cur, low=0.9, high=1.0, limit=500)
     fuses = page["fuses_oneids"].tolist()
     assert fuses == sorted(fuses, reverse=True)
+    fusions = [tuple(sorted(p)) for p in page[page["fuses_oneids"]][["oneid_l", "oneid_r"]].values]
+    distinct = len(set(fusions))  # one pair of each two OneIDs first: a decision on it settles their fusion
+    assert distinct < len(fusions) and len(set(fusions[:distinct])) == distinct
     assert ((filtered["source_l"] == some_source) | (filtered["source_r"] == some_source)).all()
     assert (band["match_probability"] >= 0.9).all()
 
