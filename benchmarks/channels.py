@@ -529,7 +529,11 @@ def run(args) -> dict:
     started = time.perf_counter()
     if not (data / "truth.csv").exists():
         cg.generate(args.people, args.seed, data, args.profile)
+        (data / "profile.txt").write_text(args.profile, encoding="utf-8")
         timings["generate"] = time.perf_counter() - started
+    made = (data / "profile.txt").read_text(encoding="utf-8").strip() if (data / "profile.txt").exists() else "harsh"
+    if made != args.profile:
+        raise SystemExit(f"{data} holds a {made} draw, not {args.profile}: give --profile {made} or another --data")
     with (data / "truth.csv").open(encoding="utf-8", newline="") as f:
         truth_of = {(r["file"], int(r["row_number"])): r["person_id"] for r in csv.DictReader(f)}
     channel_of = {k: cg.CHANNEL_OF_FILE[k[0]] for k in truth_of}

@@ -422,8 +422,9 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         _forget_rescored_pairs(cur)
         # the OneIDs now: the last run's, less those of the area (it holds whole OneIDs), plus its clusters;
         # counted again after an erasure (a OneID may have gone with its records)
-        oneids = None if erased else (scalar(cur, "SELECT clusters FROM oneid_runs WHERE run_id = ?", [last_run])
-                                      - scalar(cur, "SELECT count(DISTINCT oneid) FROM _xw") + graph.clusters)
+        last_oneids = scalar(cur, "SELECT clusters FROM oneid_runs WHERE run_id = ?", [last_run])
+        oneids = None if erased or last_oneids is None else (
+            last_oneids - scalar(cur, "SELECT count(DISTINCT oneid) FROM _xw") + graph.clusters)
         timings["assign"] = time.perf_counter() - t
         return _finish(cur, actor, run_id, prediction, graph, events, counts, timings, started, auto_accept, review_low,
                        None, area=size, oneids=oneids)

@@ -178,8 +178,9 @@ _QUEUE_FROM = """FROM match_pairs p
 def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float = 0.0, high: float = 1.0,
           limit: int = 50, offset: int = 0, search: str | None = None, with_names: bool = False) -> pd.DataFrame:
     """Undecided pairs in the review band, most impactful first: pairs that would fuse two OneIDs, the
-    first of each two OneIDs before the others between them (a decision on it settles the fusion),
-    then those nearest the middle of the band (the most uncertain).
+    first of each two OneIDs before the others between them (a decision on it settles the fusion, so
+    once one is decided the others wait too), then those nearest the middle of the band (the most
+    uncertain).
 
     source: only pairs with a record of this source. search: only pairs with a record matching a
     name, mobile or OneID (`search_kind`), on standardized values. with_names: add both records'
@@ -192,16 +193,21 @@ def queue(cur: duckdb.DuckDBPyConnection, source: str | None = None, low: float 
                    "+ (SELECT auto_accept FROM oneid_models ORDER BY run_id DESC LIMIT 1)))")
     return cur.execute(
         f"""
-        SELECT * EXCLUDE (uncertainty, nth) FROM (
+        WITH settled AS (  -- two OneIDs a decision in force is between already
+            SELECT DISTINCT least(cl.oneid, cr.oneid) AS a, greatest(cl.oneid, cr.oneid) AS b FROM ({DECIDED_SQL}) d
+            JOIN crosswalk cl ON cl.rec_id = d.rec_l JOIN crosswalk cr ON cr.rec_id = d.rec_r WHERE cl.oneid <> cr.oneid)
+        SELECT * EXCLUDE (uncertainty, nth, settled) FROM (
             SELECT p.rec_l, p.rec_r, {_label('p.rec_l')} AS record_l, {_label('p.rec_r')} AS record_r, {names}
                    p.match_probability, p.match_weight, cl.source AS source_l, cr.source AS source_r,
                    cl.oneid AS oneid_l, cr.oneid AS oneid_r, cl.oneid <> cr.oneid AS fuses_oneids,
                    {uncertainty} AS uncertainty, row_number() OVER (PARTITION BY least(cl.oneid, cr.oneid),
-                   greatest(cl.oneid, cr.oneid) ORDER BY {uncertainty}, p.rec_l, p.rec_r) AS nth
+                   greatest(cl.oneid, cr.oneid) ORDER BY {uncertainty}, p.rec_l, p.rec_r) AS nth,
+                   EXISTS (SELECT 1 FROM settled t WHERE t.a = least(cl.oneid, cr.oneid)
+                           AND t.b = greatest(cl.oneid, cr.oneid)) AS settled
             {_QUEUE_FROM}
             LEFT JOIN batches bl ON bl.batch_id = cl.batch_id LEFT JOIN batches br ON br.batch_id = cr.batch_id
             WHERE {where})
-        ORDER BY fuses_oneids DESC, nth = 1 DESC, uncertainty, rec_l, rec_r
+        ORDER BY fuses_oneids DESC, (fuses_oneids AND nth = 1 AND NOT settled) DESC, uncertainty, rec_l, rec_r
         LIMIT ? OFFSET ?""", params + [limit, offset]).df()
 
 

@@ -69,7 +69,8 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> A
 
 def relation(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> duckdb.DuckDBPyRelation:
     """`cur.sql(sql)`, after running any unfinished result of an earlier execute() on the cursor to
-    its end: DuckDB refuses a relation while one is pending (a `fetchone()` leaves it so)."""
+    its end: DuckDB refuses a relation while one is pending (a `fetchone()` leaves it so). That run
+    costs what the rest of the query costs: leave only one-row results unfinished."""
     cur.complete()
     return cur.sql(sql, params=params)
 

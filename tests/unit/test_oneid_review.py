@@ -34,6 +34,21 @@ def test_queue_ranks_oneid_fusions_first_and_filters(queued):
     assert (band["match_probability"] >= 0.9).all()
 
 
+def test_a_decided_fusion_sends_the_other_pairs_of_its_two_oneids_back(queued):
+    def fusions(page) -> list[tuple[str, str]]:
+        return [tuple(sorted(p)) for p in page[page["fuses_oneids"]][["oneid_l", "oneid_r"]].values]
+
+    with queued.cursor() as cur:
+        page = review.queue(cur, limit=500)
+    repeated = next(k for k in fusions(page) if fusions(page).count(k) > 1)
+    first = page[[tuple(sorted(p)) == repeated for p in page[["oneid_l", "oneid_r"]].values]].iloc[0]
+    review.decide(queued, "t", int(first["rec_l"]), int(first["rec_r"]), "approve")
+    with queued.cursor() as cur:
+        after = fusions(review.queue(cur, limit=500))
+    # every other two OneIDs' first pair comes before the undecided pairs of the two just settled
+    assert repeated in after and after.index(repeated) == len(set(after)) - 1
+
+
 def test_side_by_side_and_why(queued):
     with queued.cursor() as cur:
         pair = review.queue(cur, limit=1).iloc[0]
