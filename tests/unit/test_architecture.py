@@ -190,7 +190,7 @@ RELATIONS = {"sql", "query", "table", "view", "values", "from_arrow", "from_df",
 def test_store_relations_go_through_storage_relation():
     """DuckDB refuses `cur.sql(...)` while an earlier execute() on the cursor is unfinished (after a
     `fetchone()`): store cursors open relations through storage.relation, which finishes it first.
-    Splink's own scratch connection (`con`) is the one exception."""
+    Throwaway in-memory connections (`con`: Splink's scratch one, Spark's results) are the exception."""
     offenders = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in [*(ROOT / "governance").rglob("*.py"),
                                                             *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
                  if p.name != "storage.py" for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
