@@ -19,16 +19,13 @@ import numpy as np
 import pyarrow as pa
 
 from governance.oneid.cluster import LARGE_CLUSTER, Link, _bridges, cluster
-from governance.store.storage import scalar
+from governance.store.storage import arrow_view, scalar
 
 
 def temp_table(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     """Copy an Arrow table into the temp table `name` of this cursor."""
-    cur.register("_arrow_in", table)
-    try:
+    with arrow_view(cur, "_arrow_in", table):
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS FROM _arrow_in")
-    finally:
-        cur.unregister("_arrow_in")
 
 
 def components(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -43,7 +43,7 @@ from governance.standardize.engine import VALID_SQL
 from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database, one, scalar
+from governance.store.storage import Database, arrow_view, one, scalar
 from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
@@ -507,11 +507,8 @@ def _write_keys(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction | N
     if prediction is None or prediction.keys is None:
         cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
         return
-    cur.register("_keys_in", prediction.keys)
-    try:  # rec_id: erasure finds the table by it
+    with arrow_view(cur, "_keys_in", prediction.keys):  # rec_id: erasure finds the table by it
         cur.execute(f"CREATE OR REPLACE TABLE {KEYS} AS SELECT unique_id AS rec_id, * EXCLUDE (unique_id) FROM _keys_in")
-    finally:
-        cur.unregister("_keys_in")
 
 
 def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:

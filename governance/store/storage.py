@@ -67,6 +67,18 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> A
     return one(cur, sql, params)[0]
 
 
+@contextmanager
+def arrow_view(cur: duckdb.DuckDBPyConnection, name: str, table: Any) -> Iterator[None]:
+    """The Arrow `table` readable as `name` on this cursor inside the block. Any unfinished result of
+    an earlier execute() is run to its end first: DuckDB refuses to register while one is pending."""
+    cur.complete()
+    cur.register(name, table)
+    try:
+        yield
+    finally:
+        cur.unregister(name)
+
+
 def relation(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> duckdb.DuckDBPyRelation:
     """`cur.sql(sql)`, after running any unfinished result of an earlier execute() on the cursor to
     its end: DuckDB refuses a relation while one is pending (a `fetchone()` leaves it so). That run

@@ -184,12 +184,14 @@ def test_governance_does_not_import_streamlit_outside_ui():
     assert offenders == []
 
 
-RELATIONS = {"sql", "query", "table", "view", "values", "from_arrow", "from_df", "read_parquet", "read_csv", "read_json"}
+RELATIONS = {"sql", "query", "table", "view", "values", "from_arrow", "from_df", "read_parquet", "read_csv", "read_json",
+             "register"}
 
 
 def test_store_relations_go_through_storage_relation():
-    """DuckDB refuses `cur.sql(...)` while an earlier execute() on the cursor is unfinished (after a
-    `fetchone()`): store cursors open relations through storage.relation, which finishes it first.
+    """DuckDB refuses `cur.sql(...)` and `cur.register(...)` while an earlier execute() on the cursor is
+    unfinished (after a `fetchone()`): store cursors open relations and views of Arrow tables through
+    storage.relation and storage.arrow_view, which finish it first.
     Throwaway in-memory connections (`con`: Splink's scratch one, Spark's results) are the exception."""
     offenders = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in [*(ROOT / "governance").rglob("*.py"),
                                                             *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]

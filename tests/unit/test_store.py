@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from governance.store import migrations
-from governance.store.storage import Database, open_database, relation
+from governance.store.storage import Database, arrow_view, open_database, relation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SNAPSHOT = FIXTURES / "schema_snapshot.txt"
@@ -156,6 +157,13 @@ def test_a_relation_opens_after_a_result_left_unfinished(db):
             cur.sql("SELECT 1").fetchall()
         assert relation(cur, "SELECT count(*) FROM t_many WHERE i >= ?", [4990]).fetchall() == [(10,)]
         assert relation(cur, "SELECT 2").fetchall() == [(2,)]  # nothing pending: the same
+        assert cur.execute("SELECT i FROM t_many ORDER BY i").fetchone() == (0,)
+        with pytest.raises(duckdb.Error, match="unfinished result"):
+            cur.register("t_arrow", pa.table({"i": [1, 2]}))
+        with arrow_view(cur, "t_arrow", pa.table({"i": [1, 2]})):
+            assert cur.execute("SELECT sum(i) FROM t_arrow").fetchall() == [(3,)]
+        with pytest.raises(duckdb.Error):  # gone after the block
+            cur.execute("SELECT * FROM t_arrow")
 
 
 def test_migration_names_and_numbers_are_checked(tmp_path, monkeypatch):
