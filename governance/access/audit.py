@@ -279,20 +279,23 @@ def _verify_rows(cur: duckdb.DuckDBPyConnection, key: bytes | None) -> ChainChec
     result = cur.execute(
         "SELECT id, ts, actor, action, object_type, object_id, detail, prev_hash, hash FROM audit_log ORDER BY id"
     )
-    while batch := result.fetchmany(10_000):
-        for row_id, ts, actor, action, otype, oid, detail, prev_hash, digest in batch:
-            rows += 1
-            if prev_hash != prev:
-                why = f"gap at id {prev_id + 1} (rows deleted)" if row_id > prev_id + 1 else "rewritten"
-                return ChainCheck(False, rows, row_id, why)
-            if digest.startswith(KEYED):
-                keyed = True
-                fits = digest == _row_mac(key or _key(), prev, row_id, ts, actor, action, otype, oid, detail)
-            else:  # an unkeyed row fits only before the first keyed one
-                fits = not keyed and digest == _row_hash(prev, row_id, ts, actor, action, otype, oid, detail)
-            if not fits:
-                return ChainCheck(False, rows, row_id, "rewritten")
-            prev_id, prev = row_id, digest
+    try:
+        while batch := result.fetchmany(10_000):
+            for row_id, ts, actor, action, otype, oid, detail, prev_hash, digest in batch:
+                rows += 1
+                if prev_hash != prev:
+                    why = f"gap at id {prev_id + 1} (rows deleted)" if row_id > prev_id + 1 else "rewritten"
+                    return ChainCheck(False, rows, row_id, why)
+                if digest.startswith(KEYED):
+                    keyed = True
+                    fits = digest == _row_mac(key or _key(), prev, row_id, ts, actor, action, otype, oid, detail)
+                else:  # an unkeyed row fits only before the first keyed one
+                    fits = not keyed and digest == _row_hash(prev, row_id, ts, actor, action, otype, oid, detail)
+                if not fits:
+                    return ChainCheck(False, rows, row_id, "rewritten")
+                prev_id, prev = row_id, digest
+    finally:  # a break found early leaves the rest of the log unread: the cursor is free for the anchor check
+        cur.abort()
     return ChainCheck(True, rows, head_id=prev_id or None, head_hash=prev if prev_id else None)
 
 
