@@ -18,12 +18,10 @@ from helpers import pair_closure
 PEOPLE, SEED = 2000, 11
 
 
-@pytest.fixture(scope="module")
-def resolved(tmp_path_factory):
+def _resolved(directory, profile: str = "harsh"):
     from governance.store.storage import open_database
 
-    directory = tmp_path_factory.mktemp("channels")
-    paths = channelgen.generate(PEOPLE, SEED, directory / "files")
+    paths = channelgen.generate(PEOPLE, SEED, directory / "files", profile)
     db = open_database(directory / "store.duckdb")
     batch_of = {}
     for path in paths:
@@ -44,6 +42,11 @@ def resolved(tmp_path_factory):
     return cluster_of, truth, channel_of, mapped
 
 
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    return _resolved(tmp_path_factory.mktemp("channels"))
+
+
 def test_every_row_gets_a_oneid_and_the_receivers_mobile_is_mapped(resolved):
     cluster_of, truth, _, mapped = resolved
     assert None not in cluster_of.values()  # every row of every file is in the crosswalk
@@ -55,6 +58,14 @@ def test_precision_and_recall_without_review(resolved):
     precision, recall, _f1, _, _ = pair_closure(cluster_of, truth)
     assert precision >= 0.91 and recall >= 0.56, (precision, recall)
     # gift orders are the buyer's in the truth; counted as their receiver's, precision is higher still
+
+
+def test_a_milder_draw_holds_precision_098(tmp_path):
+    """Fewer common names, households, placeholder phones and gifts (channelgen's 'mild' profile): where
+    the data allow it, precision holds the OneID issue's 0.98 (0.9925 here, 0.990 at 20,000 people)."""
+    cluster_of, truth, _, _ = _resolved(tmp_path, "mild")
+    precision, recall, _f1, _, _ = pair_closure(cluster_of, truth)
+    assert precision >= 0.98 and recall >= 0.57, (precision, recall)
 
 
 @pytest.mark.parametrize("pair, floor", [
