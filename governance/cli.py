@@ -270,15 +270,17 @@ def _review_thresholds(args, db) -> int:
         applied = {"oneids": result.clusters, "auto_links": result.auto_links, "queue": result.queue}
     skipped = ("" if not args.apply or applied else
                "nothing applied: " + ("too few decisions" if not rec.ready else "the recommendation is today's thresholds"))
-    labelled = bands[bands["labels"] > 0]
+    labelled = bands[(bands["labels"] > 0) | (bands["held"] > 0)]
     if args.json:
-        print(json.dumps({"bands": labelled.to_dict("records"), "labels": rec.labels, "target": rec.target,
+        print(json.dumps({"bands": labelled.to_dict("records"), "labels": rec.labels, "held": rec.held, "target": rec.target,
                           "current": {"auto_accept": rec.current_auto_accept, "review_low": rec.current_review_low},
                           "recommended": {"auto_accept": rec.auto_accept, "review_low": rec.review_low},
                           "preview": preview, "applied": applied, "skipped": skipped or None},
                          ensure_ascii=False, default=str))
         return 0
     print(labelled.to_string(index=False) if not labelled.empty else "no decision on a scored pair yet")
+    if rec.held:
+        print(f"held: {rec.held} decided pairs the auto-link guards send to a steward at any threshold are not counted")
     print(f"current: auto-accept {rec.current_auto_accept}  review-low {rec.current_review_low}")
     if not rec.ready:
         print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far)")

@@ -346,13 +346,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review.calib_few": ("标签不足", "Too few labels"),
     "review.calib_target_line": ("目标", "Target"),
     "review.calib_hover": ("%{x}：精确率 %{y:.1%}<br>标签 %{customdata[0]} · 同一人 %{customdata[1]} · "
-                           "不是同一人 %{customdata[2]}",
+                           "不是同一人 %{customdata[2]}<br>另有 %{customdata[3]} 对始终交人工审核，不计入（同一人 %{customdata[4]}）",
                            "%{x}: precision %{y:.1%}<br>labels %{customdata[0]} · same person %{customdata[1]} · "
-                           "not a match %{customdata[2]}"),
+                           "not a match %{customdata[2]}<br>not counted: %{customdata[3]} pairs always left to a steward "
+                           "(same person %{customdata[4]})"),
     "review.calib_recommend": ("推荐：自动合并阈值 {auto}（当前 {cur_auto}），进入审核队列阈值 {low}（当前 {cur_low}），"
                                "依据 {labels} 个审核标签、{bands} 个标签充足的区间。",
                                "Recommended: auto-accept at {auto} (today {cur_auto}), review from {low} (today "
                                "{cur_low}), from {labels} labels in {bands} bands with enough labels."),
+    "review.calib_held": ("另有 {held} 个已审核的对未计入精确率：无论阈值多低，系统都不会自动合并它们（姓名不同、家庭共用手机、"
+                          "寄给他人的订单），始终交由人工审核。",
+                          "{held} more decided pairs are not counted: no threshold links them by the model (the names "
+                          "differ, a household phone, an order shipped to someone else), so they always go to a steward."),
     "review.calib_keep": ("当前阈值已满足目标，无需调整。", "Today's thresholds already hold the target; nothing to change."),
     "review.calib_preview": ("应用后（基于上次评分）：{to_auto} 对从待审核转为自动合并，{to_review} 对从自动合并转为待审核，"
                              "{dropped} 对低于审核阈值、不再保留；最多 {merging_oneids} 个 OneID 将并入其他 OneID。",

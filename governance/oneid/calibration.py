@@ -34,21 +34,28 @@ def precision_by_band(cur: duckdb.DuckDBPyConnection, width: float = WIDTH, min_
     """Every band [low, high) of `width` over [0, 1] (the last one includes 1), with its labelled
     pairs: `labels`, `approved`, `rejected`, `precision` (approved / labels, NaN without labels)
     and `measured` (at least `min_labels` labels). A label is a pair of the last run's scored pairs
-    (`match_pairs`) with an active decision (the latest one when a pair was decided again)."""
+    (`match_pairs`) with an active decision (the latest one when a pair was decided again).
+
+    Only the pairs a threshold decides count: those the auto-link guards hold back (different
+    names, a household phone, an order shipped to someone else) go to a steward at any threshold,
+    so their labels say nothing about where it should be. They are counted apart, in `held` and
+    `held_approved`."""
     n = _bands(width)
     counts = cur.execute(
         f"WITH d AS ({review.DECIDED_SQL}) "
-        "SELECT band, count(*) FILTER (WHERE decision = 'approve'), count(*) FILTER (WHERE decision = 'reject') "
-        "FROM (SELECT least(floor(p.match_probability * ? + 1e-9), ? - 1)::INTEGER AS band, d.decision "
-        "FROM d JOIN match_pairs p USING (rec_l, rec_r)) GROUP BY band", [n, n]).fetchall()
-    by_band = {int(b): (int(a), int(r)) for b, a, r in counts}
+        "SELECT band, count(*) FILTER (WHERE decision = 'approve' AND NOT held), "
+        "count(*) FILTER (WHERE decision = 'reject' AND NOT held), count(*) FILTER (WHERE held), "
+        "count(*) FILTER (WHERE decision = 'approve' AND held) "
+        "FROM (SELECT least(floor(p.match_probability * ? + 1e-9), ? - 1)::INTEGER AS band, d.decision, "
+        "coalesce(p.held, false) AS held FROM d JOIN match_pairs p USING (rec_l, rec_r)) GROUP BY band", [n, n]).fetchall()
+    by_band = {int(b): tuple(int(x) for x in rest) for b, *rest in counts}
     rows = []
     for k in range(n):
-        approved, rejected = by_band.get(k, (0, 0))
+        approved, rejected, held, held_approved = by_band.get(k, (0, 0, 0, 0))
         labels = approved + rejected
         rows.append({"low": round(k / n, 6), "high": round((k + 1) / n, 6), "labels": labels, "approved": approved,
                      "rejected": rejected, "precision": approved / labels if labels else None,
-                     "measured": labels >= min_labels})
+                     "measured": labels >= min_labels, "held": held, "held_approved": held_approved})
     return pd.DataFrame(rows)
 
 
@@ -62,7 +69,8 @@ class Recommendation:
     target: float
     floor: float
     min_labels: int
-    labels: int           # labelled pairs in all bands
+    labels: int           # labelled pairs in all bands (those a threshold decides)
+    held: int             # labelled pairs the auto-link guards hold back, not counted
     measured_bands: int   # bands with at least min_labels labels
 
     @property
@@ -88,8 +96,9 @@ def recommend(cur: duckdb.DuckDBPyConnection, target: float = TARGET, min_labels
           through bands with evidence. Bands above today's threshold are auto-linked and rarely
           labelled; unmeasured, they keep today's trust. A measured band above it that misses the
           target raises the threshold past that band (1.0 at most: then nothing links by model).
-    review-low: today's review-low, raised past each measured band at the bottom of the queue whose
-      precision is below `floor` (there most pairs are not matches and a steward mostly confirms
+    review-low: today's review-low, raised past each band at the bottom of the queue whose precision
+      is below `floor` over at least `min_labels` labels, held-back pairs included (raising it drops
+      them from the queue too; there most pairs are not matches and a steward mostly confirms
       non-matches), band by band, and never above the recommended auto-accept. It is never lowered:
       pairs below today's review-low are not kept, so they carry no labels.
     """
@@ -103,7 +112,7 @@ def recommend(cur: duckdb.DuckDBPyConnection, target: float = TARGET, min_labels
 
     def made(auto: float | None, low: float | None) -> Recommendation:
         return Recommendation(auto, low, current_auto, current_low, target, floor, min_labels,
-                              int(bands["labels"].sum()), len(measured))
+                              int(bands["labels"].sum()), int(bands["held"].sum()), len(measured))
 
     if measured.empty:
         return made(None, None)
@@ -120,7 +129,8 @@ def recommend(cur: duckdb.DuckDBPyConnection, target: float = TARGET, min_labels
     n = len(bands)
     while low < auto - eps:
         band = bands.iloc[min(int(math.floor(low * n + eps)), n - 1)]
-        if not (band["measured"] and band["precision"] < floor) or band["high"] > auto + eps:
+        queued = band["labels"] + band["held"]
+        if queued < min_labels or (band["approved"] + band["held_approved"]) / queued >= floor or band["high"] > auto + eps:
             break
         low = float(band["high"])
     return made(round(auto, 6), round(min(low, auto), 6))

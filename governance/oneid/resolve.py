@@ -166,29 +166,34 @@ def _assign(cur: duckdb.DuckDBPyConnection, previous: str = "crosswalk") -> tupl
     return events, counts
 
 
-def _auto_links_sql(columns: list[str]) -> str:
-    """Which scored pairs (`_pairs`) the model links by itself: at or above the auto-accept threshold
-    (parameter), but a steward decides when the names differ, or when a record without a name
-    matches on a mobile alone and that mobile is a household phone (records with different names
-    share it): a shared phone outweighs everything else in the weights. An order shipped to someone
-    else auto-links only to a record of its own buyer account: its receiver's contact is another
-    person's (temp table `_shipping`). Decided pairs never auto-link: approvals link as reviews,
-    rejections keep the records apart."""
+def _held_sql(columns: list[str]) -> str:
+    """The scored pairs (`_pairs`) the model never links by itself, whatever the threshold: a steward
+    decides when the names differ, or when a record without a name matches on a mobile alone and
+    that mobile is a household phone (records with different names share it): a shared phone
+    outweighs everything else in the weights. An order shipped to someone else auto-links only to a
+    record of its own buyer account: its receiver's contact is another person's (temp table
+    `_shipping`)."""
     others = [c for c in columns if c.startswith("gamma_") and c not in ("gamma_name", "gamma_mobile")]
-    conditions = ["p.match_probability >= ?",
-                  "NOT EXISTS (SELECT 1 FROM _decided d WHERE d.rec_l = p.rec_l AND d.rec_r = p.rec_r)"]
+    guards = []
     if "gamma_name" in columns:
-        conditions.append("p.gamma_name IS DISTINCT FROM 0")
+        guards.append("p.gamma_name IS DISTINCT FROM 0")
         others_agree = " OR ".join(f"coalesce(p.{c}, 0) > 0" for c in others) or "false"
         mobile_only = f"p.gamma_name = -1 AND NOT ({others_agree})"
-        conditions.append(f"NOT ({mobile_only} AND coalesce(p.mobile IN (SELECT mobile FROM _household), false))")
+        guards.append(f"NOT ({mobile_only} AND coalesce(p.mobile IN (SELECT mobile FROM _household), false))")
         household = household_mobiles_sql(among=f"SELECT p.mobile FROM _pairs p WHERE {mobile_only}")
     else:
         household = "SELECT NULL::VARCHAR AS mobile WHERE false"
     same_account = "coalesce(p.gamma_account, 0) > 0" if "gamma_account" in columns else "false"
-    conditions.append(f"({same_account} OR NOT EXISTS (SELECT 1 FROM _shipping x WHERE x.rid IN (p.rec_l, p.rec_r)))")
+    guards.append(f"({same_account} OR NOT EXISTS (SELECT 1 FROM _shipping x WHERE x.rid IN (p.rec_l, p.rec_r)))")
     return (f"WITH _household AS MATERIALIZED ({household}) "
-            f"SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE {' AND '.join(conditions)}")
+            f"SELECT p.rec_l, p.rec_r FROM _pairs p WHERE NOT coalesce({' AND '.join(guards)}, false)")
+
+
+# The pairs the model links by itself: at or above the auto-accept threshold (parameter) and not held
+# back (`_held`). Decided pairs never auto-link: approvals link as reviews, rejections keep the records apart.
+_AUTO_LINKS = ("SELECT p.rec_l, p.rec_r, p.match_probability FROM _pairs p WHERE p.match_probability >= ? "
+               "AND NOT EXISTS (SELECT 1 FROM _decided d WHERE d.rec_l = p.rec_l AND d.rec_r = p.rec_r) "
+               "AND NOT EXISTS (SELECT 1 FROM _held h WHERE h.rec_l = p.rec_l AND h.rec_r = p.rec_r)")
 
 
 def _same_model(a: str | None, b: str) -> bool:
@@ -492,7 +497,8 @@ def _model_links(cur: duckdb.DuckDBPyConnection, prediction: model.Prediction, a
     if carry:
         cur.execute(f"DELETE FROM _pairs WHERE rec_l NOT IN (SELECT rid FROM {model.RESCORE}) "
                     f"AND rec_r NOT IN (SELECT rid FROM {model.RESCORE})")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_auto_links_sql(prediction.pairs.column_names)}", [auto_accept])
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _held AS {_held_sql(prediction.pairs.column_names)}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _auto AS {_AUTO_LINKS}", [auto_accept])
     if carry:
         cur.execute(f"INSERT INTO _auto SELECT rec_l, rec_r, match_probability FROM match_pairs WHERE band = 'auto' "
                     f"AND rec_l NOT IN (SELECT rid FROM {model.RESCORE}) AND rec_r NOT IN (SELECT rid FROM {model.RESCORE})")
@@ -574,7 +580,8 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         weights = ("to_json({" + ", ".join(f"'{c[3:]}': {c}" for c in weight_cols) + "})") if weight_cols else "NULL"
         cur.execute(f"INSERT INTO match_pairs SELECT ?, p.rec_l, p.rec_r, p.match_probability, p.match_weight, "
                     f"CASE WHEN EXISTS (SELECT 1 FROM _auto k WHERE k.rec_l = p.rec_l AND k.rec_r = p.rec_r) "
-                    f"THEN 'auto' ELSE 'review' END, coalesce(kept.weights, {weights}) FROM _pairs p "
+                    f"THEN 'auto' ELSE 'review' END, coalesce(kept.weights, {weights}), "
+                    f"EXISTS (SELECT 1 FROM _held h WHERE h.rec_l = p.rec_l AND h.rec_r = p.rec_r) FROM _pairs p "
                     f"LEFT JOIN _kept kept ON kept.rec_l = p.rec_l AND kept.rec_r = p.rec_r", [run_id])
         cur.execute("INSERT INTO oneid_models VALUES (?, ?, ?, ?)", [run_id, prediction.model_json, auto_accept, review_low])
         n_pairs, n_auto = one(cur, "SELECT count(*), count(*) FILTER (WHERE band = 'auto') FROM match_pairs")
@@ -589,7 +596,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         clusters = oneids if oneids is not None else scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk")
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
-    for table in ("_rec", "_links", "_decided", "_pairs", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
+    for table in ("_rec", "_links", "_decided", "_pairs", "_held", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
                   "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped", "_new",
                   "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")

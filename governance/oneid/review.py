@@ -356,23 +356,24 @@ def bulk_decide(db: Database, actor: str, low: float, high: float, decision: str
 
 
 def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review_low: float) -> dict:
-    """What a threshold setting would produce from the last run's scored pairs: `auto_pairs` and
-    `review_pairs`; against the last run's bands, the pairs that move `to_auto` (review -> auto),
-    `to_review` (auto -> review) and `dropped` (below the new review-low: no link, not queued); and
-    `merging_oneids`, how many OneIDs the undecided pairs moving to auto would fold into others (at
-    most: a name or household-phone guard may still send a pair to a steward)."""
+    """What a threshold setting would produce from the last run's scored pairs: `auto_pairs` (the
+    model would link them: at or above `auto_accept`, undecided and not held back by the auto-link
+    guards) and `review_pairs` (the queue: the other undecided pairs from `review_low` up); against
+    the last run's bands, the pairs that move `to_auto` (review -> auto), `to_review` (auto ->
+    review) and `dropped` (below the new review-low: no link, not queued); and `merging_oneids`, how
+    many OneIDs the pairs moving to auto fold into others."""
+    would = f"(p.match_probability >= ? AND NOT coalesce(p.held, false) AND {_UNDECIDED})"
     auto, review, to_auto, to_review, dropped = one(cur,
-        "SELECT count(*) FILTER (WHERE match_probability >= ?), "
-        "count(*) FILTER (WHERE match_probability >= ? AND match_probability < ?), "
-        "count(*) FILTER (WHERE band <> 'auto' AND match_probability >= ?), "
+        f"SELECT count(*) FILTER (WHERE {would}), "
+        f"count(*) FILTER (WHERE match_probability >= ? AND {_UNDECIDED} AND NOT {would}), "
+        f"count(*) FILTER (WHERE band <> 'auto' AND {would}), "
         "count(*) FILTER (WHERE band = 'auto' AND match_probability < ? AND match_probability >= ?), "
-        "count(*) FILTER (WHERE match_probability < ?) FROM match_pairs",
+        "count(*) FILTER (WHERE match_probability < ?) FROM match_pairs p",
         [auto_accept, review_low, auto_accept, auto_accept, auto_accept, review_low, review_low])
     joined = cur.execute(
         f"SELECT DISTINCT least(cl.oneid, cr.oneid), greatest(cl.oneid, cr.oneid) FROM match_pairs p "
         f"JOIN crosswalk cl ON cl.rec_id = p.rec_l JOIN crosswalk cr ON cr.rec_id = p.rec_r "
-        f"WHERE p.band <> 'auto' AND p.match_probability >= ? AND cl.oneid <> cr.oneid AND {_UNDECIDED}",
-        [auto_accept]).fetchall()
+        f"WHERE p.band <> 'auto' AND {would} AND cl.oneid <> cr.oneid", [auto_accept]).fetchall()
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:

@@ -160,14 +160,14 @@ def precision_bands(bands: pd.DataFrame, target: float, texts: dict[str, str], t
     """Measured precision (the approved share of labelled pairs) per probability band: bars for
     bands with enough labels, pale bars for the others, the target as a dashed line. `texts` holds
     the axis titles (`band`, `precision`), the legend names (`measured`, `few`, `target`) and the
-    hover template (`hover`, with %{customdata[0..2]}: labels, approved, rejected)."""
+    hover template (`hover`, with %{customdata[0..4]}: labels, approved, rejected, held, held_approved)."""
     shown = bands[bands["labels"] > 0]
     fig = go.Figure()
     for measured, name, colour in ((True, "measured", "#1f77b4"), (False, "few", "#c7c7c7")):
         part = shown[shown["measured"] == measured]
         fig.add_trace(go.Bar(
             x=[f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(part["low"], part["high"])], y=part["precision"],
-            name=texts[name], marker_color=colour, customdata=part[["labels", "approved", "rejected"]].to_numpy(),
+            name=texts[name], marker_color=colour, customdata=part[["labels", "approved", "rejected", "held", "held_approved"]].to_numpy(),
             hovertemplate=texts["hover"] + "<extra></extra>"))
     fig.add_hline(y=target, line_dash="dash", line_color="#c62828", annotation_text=f"{texts['target']} {target:.0%}")
     fig.update_xaxes(title=texts["band"], type="category", categoryorder="category ascending")

@@ -68,6 +68,8 @@ def thresholds_learned(ctx: PageContext, can_decide: bool) -> None:
     with ctx.db.cursor() as cur:
         bands = calibration.precision_by_band(cur, width)
         rec = calibration.recommend(cur, target, floor=floor, width=width)
+    if rec.held:
+        st.caption(tr("review.calib_held", held=rec.held))
     if not rec.ready or rec.auto_accept is None or rec.review_low is None:
         st.info(tr("review.calib_too_few", labels=rec.labels, min=rec.min_labels))
         return

@@ -103,12 +103,12 @@ def test_model_weights_skip_null_levels():
 def test_precision_bands_split_measured_from_few_and_draw_the_target():
     bands = pd.DataFrame({"low": [0.6, 0.9, 0.95], "high": [0.65, 0.95, 1.0], "labels": [0, 10, 60],
                           "approved": [0, 9, 60], "rejected": [0, 1, 0], "precision": [None, 0.9, 1.0],
-                          "measured": [False, False, True]})
+                          "measured": [False, False, True], "held": [3, 2, 0], "held_approved": [1, 0, 0]})
     texts = {"band": "区间", "precision": "精确率", "measured": "充足", "few": "不足", "target": "目标", "hover": "%{x}"}
     fig = charts.precision_bands(bands, 0.99, texts, "t")
     measured, few = fig.data
     assert list(measured.x) == ["0.95–1.00"] and list(few.x) == ["0.90–0.95"]   # bands without labels are left out
-    assert [list(c) for c in few.customdata] == [[10, 9, 1]] and measured.name == "充足"
+    assert [list(c) for c in few.customdata] == [[10, 9, 1, 2, 0]] and measured.name == "充足"  # held apart
     assert fig.layout.shapes[0].y0 == 0.99 and fig.layout.yaxis.title.text == "精确率"
 
 

@@ -278,7 +278,7 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
     with db.transaction() as cur:  # 60 approved labels in each of the bands 0.95 and 0.90
         for i in range(120):
             rec_l, rec_r = 10**15 + 2 * i, 10**15 + 2 * i + 1
-            cur.execute("INSERT INTO match_pairs VALUES ((SELECT max(run_id) FROM oneid_runs), ?, ?, ?, 0.0, 'review', NULL)",
+            cur.execute("INSERT INTO match_pairs VALUES ((SELECT max(run_id) FROM oneid_runs), ?, ?, ?, 0.0, 'review', NULL, false)",
                         [rec_l, rec_r, 0.96 if i < 60 else 0.91])
             cur.execute("INSERT INTO review_decisions VALUES (nextval('decision_seq'), ?, ?, 'approve', 'alice', now(), "
                         "NULL, NULL, NULL)", [rec_l, rec_r])
@@ -286,7 +286,7 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
     code, out, _ = call(db_path, capsys, "review", "thresholds", "--json")
     report = json.loads(out)
     assert code == 0 and report["recommended"] == {"auto_accept": 0.9, "review_low": 0.6}
-    assert {b["low"]: b["labels"] for b in report["bands"]} == {0.9: 60, 0.95: 60} and report["preview"]["to_auto"] >= 120
+    assert {b["low"]: b["labels"] for b in report["bands"]} == {0.9: 60, 0.95: 60} and report["held"] == 0
     code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--json", "--actor", "alice")
     report = json.loads(out)
     assert code == 0 and report["applied"]["oneids"] > 0 and report["skipped"] is None

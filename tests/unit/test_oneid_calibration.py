@@ -16,14 +16,16 @@ from helpers import load_generated
 _ids = itertools.count(1)
 
 
-def _plant(cur, probability: float, approved: int, rejected: int = 0, decided: bool = True) -> list[tuple[int, int]]:
+def _plant(cur, probability: float, approved: int, rejected: int = 0, decided: bool = True,
+           held: bool | None = False) -> list[tuple[int, int]]:
     """`approved + rejected` scored pairs at `probability`, each record its own OneID, and (when
-    `decided`) a steward decision on each: the first `approved` approved, the rest rejected."""
+    `decided`) a steward decision on each: the first `approved` approved, the rest rejected.
+    `held`: the auto-link guards hold the pairs back (None: scored before that was recorded)."""
     pairs = []
     for i in range(approved + rejected):
         rec_l, rec_r = next(_ids), next(_ids)
-        band = "auto" if probability >= 0.99 else "review"
-        cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, ?, 0.0, ?, NULL)", [rec_l, rec_r, probability, band])
+        band = "auto" if probability >= 0.99 and not held else "review"
+        cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, ?, 0.0, ?, NULL, ?)", [rec_l, rec_r, probability, band, held])
         for rec in (rec_l, rec_r):
             cur.execute("INSERT INTO crosswalk VALUES (?, 1, ?, 'crm', ?, 'single', 1)", [rec, rec, f"O{rec}"])
         if decided:
@@ -81,6 +83,37 @@ def test_recommend_lowers_auto_accept_through_measured_bands_and_raises_review_l
     assert (looser.auto_accept, looser.review_low) == (0.85, 0.6)
 
 
+def test_labels_of_pairs_held_back_count_apart_from_the_bands_precision(planted):
+    """A pair the auto-link guards hold back goes to a steward at any threshold: its label says
+    nothing about where the threshold should be (a band full of them would read far below the
+    pairs a lower threshold links). It still counts where review-low drops pairs from the queue."""
+    with planted.transaction() as cur:
+        _plant(cur, 0.86, 0, 40, held=True)  # would bring [0.85, 0.90) to 57 of 100
+        _plant(cur, 0.86, 5, held=None)  # scored before held was recorded: counted as before
+        _plant(cur, 0.71, 10, 50, held=True)  # only held labels: their band is queued, mostly not a match
+    with planted.cursor() as cur:
+        bands = calibration.precision_by_band(cur).set_index("low")
+        rec = calibration.recommend(cur, target=0.95, floor=0.3)
+    band = bands.loc[0.85]
+    assert (band["labels"], band["approved"], band["held"], band["held_approved"]) == (65, 62, 40, 0)
+    assert band["precision"] == pytest.approx(62 / 65) and bands.loc[0.7, "labels"] == 0
+    assert (bands.loc[0.7, "held"], bands.loc[0.7, "held_approved"]) == (60, 10)
+    assert rec.labels == 305 and rec.held == 100
+    assert rec.auto_accept == 0.85  # 62 / 65 holds 0.95; counting the held ones (62 / 105) would not
+    assert rec.review_low == 0.65  # 0.60 is below the floor; 0.65 holds it (0.67), so 0.70 stays queued
+
+
+def test_review_low_rises_past_a_band_of_held_back_pairs_that_are_rarely_a_match(db):
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO oneid_models VALUES (1, '{}', 0.99, 0.6)")
+        _plant(cur, 0.96, 60)
+        _plant(cur, 0.61, 5)
+        _plant(cur, 0.62, 3, 52, held=True)  # raising review-low drops these from the queue too
+    with db.cursor() as cur:
+        rec = calibration.recommend(cur)
+    assert (rec.auto_accept, rec.review_low) == (0.95, 0.65)
+
+
 def test_recommend_never_lowers_through_a_band_without_enough_labels(db):
     with db.transaction() as cur:
         cur.execute("INSERT INTO oneid_models VALUES (1, '{}', 0.99, 0.6)")
@@ -120,14 +153,16 @@ def test_threshold_preview_counts_moves_and_merging_oneids(planted):
         for rec in (a, b, c, d, e):
             cur.execute("INSERT INTO crosswalk VALUES (?, 1, ?, 'crm', ?, 'single', 1)", [rec, rec, f"O{rec}"])
         for left, right in ((a, b), (b, c), (d, e)):  # undecided: they would link at 0.90
-            cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, 0.92, 0.0, 'review', NULL)", [left, right])
-        _plant(cur, 0.995, 2)  # already auto
+            cur.execute("INSERT INTO match_pairs VALUES (1, ?, ?, 0.92, 0.0, 'review', NULL, false)", [left, right])
+        _plant(cur, 0.93, 4, decided=False, held=True)  # the guards hold them back: no threshold links them
+        _plant(cur, 0.995, 2, decided=False)  # already auto
     with planted.cursor() as cur:
         preview = review.threshold_preview(cur, 0.9, 0.65)
         same = review.threshold_preview(cur, 0.99, 0.6)
-    assert preview["to_auto"] == 60 + 60 + 3 and preview["to_review"] == 0 and preview["dropped"] == 60
+    # the decided pairs of the planted bands link (or not) as decided, at any threshold
+    assert preview["to_auto"] == 3 and preview["to_review"] == 0 and preview["dropped"] == 60
     assert preview["merging_oneids"] == 3  # {a, b, c} become one and {d, e} one: three OneIDs fold in
-    assert preview["auto_pairs"] == 123 + 2 and preview["review_pairs"] == 120
+    assert preview["auto_pairs"] == 3 + 2 and preview["review_pairs"] == 4  # the queue: the held pairs
     assert (same["to_auto"], same["to_review"], same["dropped"], same["merging_oneids"]) == (0, 0, 0, 0)
     with planted.cursor() as cur:
         assert review.threshold_preview(cur, 0.999, 0.6)["to_review"] == 2
@@ -152,3 +187,18 @@ def test_apply_thresholds_resolves_with_the_saved_model_and_is_audited(db, tmp_p
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM audit_log WHERE action = 'oneid.thresholds_apply'").fetchone()[0] == 1
         assert review.latest_model(cur)["run_id"] == after["run_id"]
+
+
+def test_a_run_records_which_scored_pairs_the_guards_hold_back(db, tmp_path):
+    """Every scored pair of a run says whether the auto-link guards hold it back; a held pair stays
+    with the stewards however low the threshold goes, and every other undecided pair above it links."""
+    load_generated(db, tmp_path / "d", 300, seed=7)
+    pipeline.apply_thresholds(db, "alice", 0.6, 0.6)
+    with db.cursor() as cur:
+        unknown, held, held_above, auto_held, left_out = cur.execute(
+            "SELECT count(*) FILTER (WHERE held IS NULL), count(*) FILTER (WHERE held), "
+            "count(*) FILTER (WHERE held AND band = 'review'), count(*) FILTER (WHERE held AND band = 'auto'), "
+            "count(*) FILTER (WHERE NOT held AND band = 'review') FROM match_pairs").fetchone()
+        preview = review.threshold_preview(cur, 0.6, 0.6)
+    assert unknown == 0 and held > 0 and held_above == held and auto_held == 0 and left_out == 0
+    assert preview["to_auto"] == 0 and preview["review_pairs"] == held  # the queue is the held pairs

@@ -33,7 +33,7 @@ def _state(db) -> dict:
         return {
             "crosswalk": sorted(cur.execute("SELECT rec_id, oneid, placed_by FROM crosswalk").fetchall()),
             "links": sorted(cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM oneid_links").fetchall()),
-            "pairs": sorted(cur.execute("SELECT rec_l, rec_r, round(match_probability, 12), band, weights "
+            "pairs": sorted(cur.execute("SELECT rec_l, rec_r, round(match_probability, 12), band, weights, held "
                                         "FROM match_pairs").fetchall()),
             "history": sorted(cur.execute(f"SELECT oneid, event, related, records FROM oneid_history "
                                           f"WHERE run_id = {last}").fetchall()),

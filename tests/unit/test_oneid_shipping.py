@@ -140,10 +140,11 @@ def test_the_model_does_not_auto_link_a_shipped_order_to_another_account(db):
                     "t(rec_l, rec_r, match_probability, mobile, gamma_name, gamma_mobile, gamma_account)")
         cur.execute("CREATE TEMP TABLE _decided (rec_l BIGINT, rec_r BIGINT)")
         cur.execute("CREATE TEMP TABLE _shipping AS SELECT 1::BIGINT AS rid")
-        sql = oneid._auto_links_sql(["rec_l", "rec_r", "match_probability", "mobile", "gamma_name", "gamma_mobile",
-                                     "gamma_account"])
-        linked = {(a, b) for a, b, _ in cur.execute(sql, [0.99]).fetchall()}
-    assert linked == {(1, 3), (4, 5)}
+        cur.execute("CREATE TEMP TABLE _held AS " + oneid._held_sql(
+            ["rec_l", "rec_r", "match_probability", "mobile", "gamma_name", "gamma_mobile", "gamma_account"]))
+        held = set(cur.execute("SELECT rec_l, rec_r FROM _held").fetchall())
+        linked = {(a, b) for a, b, _ in cur.execute(oneid._AUTO_LINKS, [0.99]).fetchall()}
+    assert linked == {(1, 3), (4, 5)} and held == {(1, 2)}
 
 
 def test_order_notes_and_payers_are_read_from_their_columns_only(db, tmp_path):
