@@ -589,7 +589,7 @@ def run(args) -> dict:
         result["resolve_again_output"] = out.strip()
         result["review_queue_listed"] = len(queue)
         if args.apply_thresholds:  # the steward applies what the decisions recommend
-            _rc, out, _ = product("thresholds", "review", "thresholds", "--apply")
+            _rc, out, _ = product("thresholds", "review", "thresholds", "--apply", "--target", str(args.target))
             result["thresholds_output"] = out.strip()
     result["decided"] = dict(decided)
 
@@ -828,6 +828,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30, help="missed pairs to show")
     parser.add_argument("--apply-thresholds", action="store_true",
                         help="after the decisions, apply the thresholds they recommend (review thresholds --apply)")
+    parser.add_argument("--target", type=float, default=0.99, help="the precision target of --apply-thresholds")
     parser.add_argument("--no-channel", action="store_true", help="ingest without --channel (the product's default)")
     parser.add_argument("--product", help="root of the product checkout to drive (default: this repository)")
     parser.add_argument("--remap", action="append", default=[], metavar="CHANNEL:HEADER=FIELD[,HEADER=FIELD]",
