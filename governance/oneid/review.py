@@ -390,14 +390,15 @@ def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review
 
 
 def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) -> dict:
-    """Precision and recall at the current threshold estimated from steward decisions (labels)."""
-    row = one(cur,
-        "SELECT count(*), count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability >= ?), "
-        "count(*) FILTER (WHERE d.decision = 'reject' AND p.match_probability >= ?), "
-        "count(*) FILTER (WHERE d.decision = 'approve' AND p.match_probability < ?) "
-        "FROM review_decisions d JOIN match_pairs p ON p.rec_l = least(d.rec_l, d.rec_r) "
-        "AND p.rec_r = greatest(d.rec_l, d.rec_r) WHERE d.undone_at IS NULL", [auto_accept] * 3)
-    labels, tp, fp, fn = row
+    """Precision and recall of the model's own links at the `auto_accept` threshold, estimated from
+    steward decisions (labels): a labelled pair counts as linked when it is at or above the
+    threshold and not held back by the auto-link guards (those go to a steward at any threshold)."""
+    linked = "(p.match_probability >= ? AND NOT coalesce(p.held, false))"
+    labels, tp, fp, fn = one(cur,
+        f"SELECT count(*), count(*) FILTER (WHERE d.decision = 'approve' AND {linked}), "
+        f"count(*) FILTER (WHERE d.decision = 'reject' AND {linked}), "
+        f"count(*) FILTER (WHERE d.decision = 'approve' AND NOT {linked}) "
+        f"FROM ({DECIDED_SQL}) d JOIN match_pairs p USING (rec_l, rec_r)", [auto_accept] * 3)
     return {"labels": labels, "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / (tp + fn) if tp + fn else None}
 

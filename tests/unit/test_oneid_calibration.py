@@ -202,3 +202,12 @@ def test_a_run_records_which_scored_pairs_the_guards_hold_back(db, tmp_path):
         preview = review.threshold_preview(cur, 0.6, 0.6)
     assert unknown == 0 and held > 0 and held_above == held and auto_held == 0 and left_out == 0
     assert preview["to_auto"] == 0 and preview["review_pairs"] == held  # the queue is the held pairs
+
+
+def test_the_pages_precision_estimate_counts_only_pairs_the_model_would_link(planted):
+    with planted.transaction() as cur:
+        _plant(cur, 0.95, 0, 10, held=True)  # rejected, but no threshold links them
+    with planted.cursor() as cur:
+        acc = review.accuracy_from_reviews(cur, 0.9)
+    assert acc["labels"] == 310 and acc["precision"] == 1.0  # 120 approved at 0.90 and up, none rejected
+    assert acc["recall"] == pytest.approx(120 / (120 + 57 + 40 + 12))
