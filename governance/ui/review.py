@@ -17,7 +17,7 @@ from governance.ui import charts, customer360, jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext, current_user
 from governance.ui.session import show_error, tr
-from governance.ui.widgets import selected_rows, table
+from governance.ui.widgets import MISSING, selected_rows, table
 
 SHORTCUTS = {"approve": "Y", "reject": "N", "skip": "S"}
 
@@ -250,7 +250,8 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     st.subheader(tr("review.compare"))
     if not ctx.reveal("review_reveal", "pair", f"{rec_l}-{rec_r}"):
         both = ctx.mask_rows(both, "field", ("left", "right"), skip={"source"})  # a source name is not personal data
-    both = both.assign(field=[column_label(f, ctx.lang) for f in both["field"]])
+    both = both.assign(field=[column_label(f, ctx.lang) for f in both["field"]],  # values of many types: as text
+                       **{side: [MISSING if v is None else str(v) for v in both[side]] for side in ("left", "right")})
     table(both.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, probability, ctx.lang))

@@ -119,10 +119,13 @@ def _stage_labels(lang: str) -> dict[str, dict[str, str]]:
             "action": {str(event): (info.zh, info.en)[side] for event, info in EVENTS.items()}}
 
 
+MISSING = "—"  # a missing text value, which the grid would show as "None"
+
+
 def display_frame(data: pd.DataFrame, lang: str, formatted: frozenset[str] = frozenset()) -> pd.DataFrame:
     """A frame as a table shows it: coded values as labels (i18n.value_label, reasons, audit actions,
-    link rules), floats rounded to 3 decimals unless the column has a display format of its own. The
-    frame passed in keeps its codes."""
+    link rules), floats rounded to 3 decimals unless the column has a display format of its own, a
+    missing text value as a dash. The frame passed in keeps its codes."""
     changes = {c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in data.columns if c in LABELLED_COLUMNS}
     for column, labels in _stage_labels(lang).items():
         if column in data.columns:
@@ -132,7 +135,10 @@ def display_frame(data: pd.DataFrame, lang: str, formatted: frozenset[str] = fro
     for column in data.columns:
         if column not in changes and column not in formatted and pd.api.types.is_float_dtype(data[column]):
             changes[column] = data[column].round(3)
-    return data.assign(**changes) if changes else data
+    data = data.assign(**changes) if changes else data
+    blanks = {c: data[c].where(data[c].notna(), MISSING) for c in data.columns if c not in formatted
+              and data[c].dtype == object and data[c].isna().any() and all(isinstance(v, str) for v in data[c].dropna())}
+    return data.assign(**blanks) if blanks else data
 
 
 # Audit detail keys whose values are codes of a labelled column.

@@ -77,7 +77,7 @@ FILE_PATH = re.compile(r"[\w.-]+(/[\w.-]+)*\.(txt|csv|xlsx|toml|zip|json|parquet
 EXAMPLE = re.compile(r"\((e\.g\.|for example) [^)]*\)|Example: \S+")  # an English text citing data examples
 EMAIL = re.compile(r"[\w.+*-]+@[\w-]+(\.[\w-]+)+")
 LONG_FLOAT = re.compile(r"(?<![\d.])\d+\.\d{4,}(?![\d.])")
-# Cells that are never data: an empty cell shows blank; in Chinese a finished state reads in Chinese.
+# Cells that are never data: a missing text shows a dash; in Chinese a finished state reads in Chinese.
 BAD_CELLS = frozenset({"None", "nan", "NaN", "NaT", "<NA>", "null"})
 BAD_CELLS_ZH = frozenset({"done", "empty"})
 
@@ -231,8 +231,11 @@ def _cells(frame: pd.DataFrame, config: dict, kind: str, raw_headers: frozenset[
                 continue
             if isinstance(cell, bool | np.bool_):
                 continue  # the grid shows a check box
-            if cell is None or (not isinstance(cell, list | tuple | dict) and pd.isna(cell)):
-                continue  # an empty cell: the grid shows it blank
+            if cell is None:  # the grid writes "None" in a cell without a value
+                out.append(Shown(f"{kind} {name}", "None", data=True))
+                continue
+            if not isinstance(cell, list | tuple | dict) and pd.isna(cell):
+                continue  # a missing number or time: the grid shows it blank
             if isinstance(cell, datetime | date):
                 continue  # the grid formats dates and times itself
             if isinstance(cell, list | tuple):

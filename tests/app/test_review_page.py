@@ -258,7 +258,8 @@ def _compared(at, db) -> tuple[int, int]:
         for pair in pairs:
             frame = masking.mask_by_row(review.side_by_side(cur, *pair), "field", ("left", "right"), {"source"},
                                         role="steward", policy=policy)
-            if frame[["left", "right"]].astype(str).values.tolist() == shown[["left", "right"]].astype(str).values.tolist():
+            as_text = frame[["left", "right"]].map(lambda v: "—" if v is None else str(v))  # as the page writes them
+            if as_text.values.tolist() == shown[["left", "right"]].values.tolist():
                 return pair
     raise AssertionError("the comparison shows no pair of the queue")
 
@@ -323,7 +324,7 @@ def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked
     at = _review_page(resolved, "steward")
     assert f"Undoes #{second_id}: {pair_text(second)} (approved)." in visible_text(at)
     history = [d.value for d in at.dataframe if {"name_l", "decision"} <= set(d.value.columns)][0]
-    assert history[["name_l", "name_r"]].values.tolist() == [[masked[r] for r in p] for p in (third, second, first)]
+    assert history[["name_l", "name_r"]].values.tolist() == [[masked[r] or "—" for r in p] for p in (third, second, first)]
     assert not raw & set(history.astype(str).values.ravel())
     assert at.selectbox(key="undo_pick").value is None           # no default decision to undo
 
