@@ -219,7 +219,8 @@ _FULL_BECAUSE = {"asked": "asked for (--full)", "first": "the first run that kee
                  "no_model": "rules and decisions only (--no-model)", "restandardized": "records were standardized again",
                  "model": "a new or different model", "thresholds": "the thresholds changed",
                  "rules": "the match rules changed (turned on or off, or added)", "removed": "records were removed",
-                 "many": "more than a fifth of the records are new"}
+                 "many": "more than a fifth of the records are new",
+                 "unmarked": "scored pairs from before the auto-link guards were recorded"}
 
 
 def cmd_review(args, db) -> int:
@@ -271,19 +272,21 @@ def _review_thresholds(args, db) -> int:
     skipped = ("" if not args.apply or applied else
                "nothing applied: " + ("too few decisions" if not rec.ready else "the recommendation is today's thresholds"))
     labelled = bands[(bands["labels"] > 0) | (bands["held"] > 0)]
-    if args.json:
-        print(json.dumps({"bands": labelled.to_dict("records"), "labels": rec.labels, "held": rec.held, "target": rec.target,
+    if args.json:  # a band of held labels alone has no precision: null, not NaN
+        rows = labelled.astype(object).where(labelled.notna(), None).to_dict("records")
+        print(json.dumps({"bands": rows, "labels": rec.labels, "held": rec.held, "target": rec.target,
                           "current": {"auto_accept": rec.current_auto_accept, "review_low": rec.current_review_low},
                           "recommended": {"auto_accept": rec.auto_accept, "review_low": rec.review_low},
                           "preview": preview, "applied": applied, "skipped": skipped or None},
-                         ensure_ascii=False, default=str))
+                         ensure_ascii=False, default=str, allow_nan=False))
         return 0
     print(labelled.to_string(index=False) if not labelled.empty else "no decision on a scored pair yet")
     if rec.held:
         print(f"held: {rec.held} decided pairs the auto-link guards send to a steward at any threshold are not counted")
     print(f"current: auto-accept {rec.current_auto_accept}  review-low {rec.current_review_low}")
     if not rec.ready:
-        print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far)")
+        print(f"too few decisions: a band needs {rec.min_labels} to count ({rec.labels} so far"
+              + (f", besides the {rec.held} held back)" if rec.held else ")"))
     else:
         print(f"recommended for precision {rec.target}: auto-accept {rec.auto_accept}  review-low {rec.review_low}"
               + (f"  ({preview['to_auto']} pairs move to auto-accept, {preview['to_review']} back to review, "

@@ -104,6 +104,8 @@ def recommend(cur: duckdb.DuckDBPyConnection, target: float = TARGET, min_labels
     """
     if not 0 < floor <= target <= 1:
         raise GovernanceError(f"The precision target ({target}) and floor ({floor}) must satisfy 0 < floor <= target <= 1.")
+    if min_labels < 1:
+        raise GovernanceError(f"A band needs at least one label to count, not {min_labels}.")
     saved = review.latest_model(cur)
     current_auto = float(saved["auto_accept"]) if saved else AUTO_ACCEPT
     current_low = float(saved["review_low"]) if saved else REVIEW_LOW

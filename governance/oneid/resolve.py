@@ -267,7 +267,8 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     """Why the next run must score every pair again, or None when an incremental run gives what a full
     one would: 'first' (no run kept its links yet), 'model' (another model, or none),
     'thresholds', 'removed' (records left the store), 'restandardized' (records already resolved were
-    standardized again: their old values may hold links), 'rules' (another set of match and never-link
+    standardized again: their old values may hold links), 'unmarked' (scored pairs kept from before
+    their auto-link guards were recorded, `match_pairs.held`), 'rules' (another set of match and never-link
     rules is on: one was turned on or off, added or removed) or 'many' (more than INCREMENTAL_SHARE of
     the records are new). A full run with the last model and thresholds keeps the outcome of unchanged
     pairs (`carry`) only after 'rules' or 'many': the others change what a pair's outcome depends on."""
@@ -284,6 +285,8 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     if scalar(cur, "SELECT count(*) FROM std_batches WHERE standardized_at > ? AND batch_id IN "
                    "(SELECT DISTINCT batch_id FROM crosswalk)", [last[0]]):
         return "restandardized"
+    if scalar(cur, "SELECT count(*) FROM (SELECT 1 FROM match_pairs WHERE held IS NULL LIMIT 1)"):
+        return "unmarked"
     if last[5] != rule_set(cur):
         return "rules"
     total, placed = one(cur, "SELECT (SELECT count(*) FROM std_records), (SELECT count(*) FROM crosswalk)")

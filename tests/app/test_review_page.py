@@ -208,16 +208,18 @@ def test_steward_sees_precision_by_band_and_applies_the_recommendation_after_a_p
 
 def test_zh_recommendation_is_in_chinese(resolved):
     _label_auto_pairs(resolved, 60)
-    with resolved.transaction() as cur:  # rejections of pairs the guards hold back: no threshold links them
+    with resolved.transaction() as cur:  # rejections in the same band of pairs the guards hold back
+        cur.execute("UPDATE match_pairs SET held = true WHERE (rec_l, rec_r) IN (SELECT (rec_l, rec_r) FROM match_pairs "
+                    "WHERE match_probability >= 0.95 ORDER BY rec_l DESC, rec_r DESC LIMIT 5)")
         held = cur.execute("INSERT INTO review_decisions SELECT nextval('decision_seq'), rec_l, rec_r, 'reject', "
                            "'steward', now(), NULL, NULL, NULL FROM (SELECT rec_l, rec_r FROM match_pairs WHERE held "
-                           "ORDER BY rec_l, rec_r LIMIT 5)").fetchone()[0]
+                           "AND match_probability >= 0.95)").fetchone()[0]
     at = app_test(resolved, "steward", lang="zh").run()
     at.switch_page("pages/review.py").run()
     assert not at.exception
     text = visible_text(at)
     assert "推荐：自动合并阈值 0.95（当前 0.99）" in text and "应用后（基于上次评分）" in text
-    assert held > 0 and f"另有 {held} 个已审核的对未计入精确率" in text  # and they do not pull the band below 0.99
+    assert held == 5 and f"另有 {held} 个已审核的对未计入精确率" in text  # they leave the band's 60 of 60 as it was
     assert [b for b in at.button if b.key == "calib_apply"][0].label == "应用推荐阈值并重新识别"
 
 

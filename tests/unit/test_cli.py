@@ -287,6 +287,16 @@ def test_review_thresholds_recommends_from_decisions_and_applies(db_path, tmp_pa
     report = json.loads(out)
     assert code == 0 and report["recommended"] == {"auto_accept": 0.9, "review_low": 0.6}
     assert {b["low"]: b["labels"] for b in report["bands"]} == {0.9: 60, 0.95: 60} and report["held"] == 0
+    db = open_database(db_path)
+    with db.transaction() as cur:  # a band of labels the guards hold back alone: no precision, and valid JSON
+        cur.execute("INSERT INTO match_pairs VALUES ((SELECT max(run_id) FROM oneid_runs), 7, 8, 0.71, 0.0, 'review', "
+                    "NULL, true)")
+        cur.execute("INSERT INTO review_decisions VALUES (nextval('decision_seq'), 7, 8, 'reject', 'alice', now(), "
+                    "NULL, NULL, NULL)")
+    db.close()
+    code, out, _ = call(db_path, capsys, "review", "thresholds", "--json")
+    report = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert [(b["labels"], b["held"], b["precision"]) for b in report["bands"] if b["low"] == 0.7] == [(0, 1, None)]
     code, out, _ = call(db_path, capsys, "review", "thresholds", "--apply", "--json", "--actor", "alice")
     report = json.loads(out)
     assert code == 0 and report["applied"]["oneids"] > 0 and report["skipped"] is None

@@ -145,6 +145,8 @@ def test_too_few_labels_recommend_nothing(db):
     assert (rec.current_auto_accept, rec.current_review_low) == (0.99, 0.6)  # no run yet: the defaults
     with db.cursor() as cur, pytest.raises(GovernanceError):
         calibration.recommend(cur, target=0.4, floor=0.5)
+    with db.cursor() as cur, pytest.raises(GovernanceError, match="at least one label"):
+        calibration.recommend(cur, min_labels=0)
 
 
 def test_threshold_preview_counts_moves_and_merging_oneids(planted):
@@ -211,3 +213,26 @@ def test_the_pages_precision_estimate_counts_only_pairs_the_model_would_link(pla
         acc = review.accuracy_from_reviews(cur, 0.9)
     assert acc["labels"] == 310 and acc["precision"] == 1.0  # 120 approved at 0.90 and up, none rejected
     assert acc["recall"] == pytest.approx(120 / (120 + 57 + 40 + 12))
+
+
+def test_an_unnamed_record_on_a_household_phone_is_held_back_from_every_named_one(db, tmp_path):
+    from governance.oneid import resolve as oneid
+    from helpers import SAVED_MODEL
+
+    rows = ["source,姓名,手机号,昵称", "wechat,,13912345678,小太阳",  # WeChat authorized the phone, no name
+            "crm,张伟,13912345678,", "crm,王芳,13912345678,",          # two full names: a family phone
+            "wechat,,13700000009,阳光", "crm,陈静,13700000009,"]       # one name on the phone: no guard
+    for source in ("wechat", "crm"):
+        path = tmp_path / f"{source}.csv"
+        path.write_text("\n".join(["姓名,手机号,昵称"] + [r.split(",", 1)[1] for r in rows[1:] if r.startswith(source)])
+                        + "\n", encoding="utf-8")
+        pipeline.load_file(db, "t", path, source=source, channel="crm" if source == "crm" else "wechat_mp")
+    oneid.resolve(db, "t", model_json=SAVED_MODEL)
+    with db.cursor() as cur:
+        scored = {(n_l or "", n_r or ""): held for n_l, n_r, held in cur.execute(
+            "SELECT l.name, r.name, p.held FROM match_pairs p JOIN std_records l ON l.batch_id = p.rec_l // 4294967296 "
+            "AND l.row_number = p.rec_l % 4294967296 JOIN std_records r ON r.batch_id = p.rec_r // 4294967296 "
+            "AND r.row_number = p.rec_r % 4294967296").fetchall()}
+    unnamed_household = {k: v for k, v in scored.items() if "" in k and {"张伟", "王芳"} & set(k)}
+    assert unnamed_household and all(unnamed_household.values())
+    assert scored.get(("", "陈静"), scored.get(("陈静", ""))) is False

@@ -124,6 +124,12 @@ def test_a_full_run_when_an_incremental_one_could_differ(resolved, tmp_path, mon
         cur.execute("UPDATE oneid_runs SET rules = replace(rules, 'masked_mobile_surname_sex,', '') "
                     "WHERE run_id = (SELECT max(run_id) FROM oneid_runs)")
     assert reason() == "rules"
+    with resolved.transaction() as cur:  # pairs scored before their auto-link guards were recorded (migration 23)
+        cur.execute("UPDATE match_pairs SET held = NULL WHERE rec_l % 2 = 0")
+    assert reason() == "unmarked"
+    with resolved.cursor() as cur:
+        assert scalar(cur, "SELECT count(*) FROM match_pairs WHERE held IS NULL") == 0
+    assert reason() is None
     monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 0.0)
     load_generated(resolved, tmp_path / "more", 30, seed=4, resolve=False)
     assert reason() == "many"

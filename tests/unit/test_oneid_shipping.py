@@ -136,7 +136,8 @@ def test_the_model_does_not_auto_link_a_shipped_order_to_another_account(db):
     when both records share the account (gamma_account > 0); a steward decides the rest."""
     with db.cursor() as cur:
         cur.execute("CREATE TEMP TABLE _pairs AS SELECT * FROM (VALUES (1::BIGINT, 2::BIGINT, 0.999, '13800000001', 4, 3, 0), "
-                    "(1, 3, 0.999, '13800000001', 4, 3, 2), (4, 5, 0.999, '13800000009', 4, 3, 0)) "
+                    "(1, 3, 0.999, '13800000001', 4, 3, 2), (4, 5, 0.999, '13800000009', 4, 3, 0), "
+                    "(6, 7, 0.999, '13800000077', 0, 3, 0), (8, 9, 0.999, '13800000077', NULL, 3, 0)) "
                     "t(rec_l, rec_r, match_probability, mobile, gamma_name, gamma_mobile, gamma_account)")
         cur.execute("CREATE TEMP TABLE _decided (rec_l BIGINT, rec_r BIGINT)")
         cur.execute("CREATE TEMP TABLE _shipping AS SELECT 1::BIGINT AS rid")
@@ -144,7 +145,8 @@ def test_the_model_does_not_auto_link_a_shipped_order_to_another_account(db):
             ["rec_l", "rec_r", "match_probability", "mobile", "gamma_name", "gamma_mobile", "gamma_account"]))
         held = set(cur.execute("SELECT rec_l, rec_r FROM _held").fetchall())
         linked = {(a, b) for a, b, _ in cur.execute(oneid._AUTO_LINKS, [0.99]).fetchall()}
-    assert linked == {(1, 3), (4, 5)} and held == {(1, 2)}
+    # 6 and 7 name two people; 8 and 9 were not compared on names (no household phone: no guard)
+    assert linked == {(1, 3), (4, 5), (8, 9)} and held == {(1, 2), (6, 7)}
 
 
 def test_order_notes_and_payers_are_read_from_their_columns_only(db, tmp_path):
