@@ -76,6 +76,8 @@ CATALOGUE: dict[str, str] = {
         "概率区间宽度必须能整除 1（0.01、0.02、0.05、0.1 …），而不是 {width}。",
     "The precision target ({target}) and floor ({floor}) must satisfy 0 < floor <= target <= 1.":
         "精确率目标（{target}）和下限（{floor}）必须满足 0 < 下限 ≤ 目标 ≤ 1。",
+    "A band needs at least one label to count, not {min_labels}.":
+        "一个概率区间至少需要 1 个标签才能计入，而不是 {min_labels}。",
     "The review band start must be a probability between 0 and 1 (above 0), not {threshold}.":
         "进入审核队列阈值必须是大于 0、不超过 1 的概率，而不是 {threshold}。",
     "The saved OneID model must be a JSON object (a Splink settings dictionary).":

@@ -251,7 +251,7 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     if not ctx.reveal("review_reveal", "pair", f"{rec_l}-{rec_r}"):
         both = ctx.mask_rows(both, "field", ("left", "right"), skip={"source"})  # a source name is not personal data
     both = both.assign(field=[column_label(f, ctx.lang) for f in both["field"]],  # values of many types: as text
-                       **{side: [MISSING if v is None else str(v) for v in both[side]] for side in ("left", "right")})
+                       **{side: [MISSING if pd.isna(v) else str(v) for v in both[side]] for side in ("left", "right")})
     table(both.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, probability, ctx.lang))
