@@ -742,6 +742,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c360.open_r": ("在客户 360 中打开 B：{oneid}", "Open B in Customer 360: {oneid}"),
     "rules.col_name": ("规则名称", "Rule name"),
     "rules.new_rule": ("（新建规则）", "(new rule)"),
+    "common.no_rows": ("暂无记录。", "No rows yet."),
     "common.choose_many": ("请选择（可多选）", "Choose options"),
     # files for people: labelled downloads
     "files.sheet": ("字段说明", "Columns"),

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -119,13 +120,35 @@ def _stage_labels(lang: str) -> dict[str, dict[str, str]]:
             "action": {str(event): (info.zh, info.en)[side] for event, info in EVENTS.items()}}
 
 
-MISSING = "—"  # a missing text value, which the grid would show as "None"
+MISSING = "—"  # a missing value, which the grid would show as "None"
+_TIME = "%Y-%m-%d %H:%M:%S"  # as the grid writes a timestamp
+
+
+def _as_text(value: object) -> object:
+    """A cell of a column shown as text: a date or time as the grid writes one, a missing value as a dash."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if isinstance(value, datetime):
+        return value.strftime(_TIME)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _missing_as_dash(column: pd.Series) -> pd.Series | None:
+    """A column with missing text, dates or times, as text with a dash for each missing value (None
+    when it has none, or holds values of other kinds: numbers, lists)."""
+    if not column.isna().any():
+        return None
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column.dt.strftime(_TIME).where(column.notna(), MISSING)
+    if column.dtype == object and all(isinstance(v, str | date) for v in column.dropna()):
+        return column.map(_as_text)
+    return None
 
 
 def display_frame(data: pd.DataFrame, lang: str, formatted: frozenset[str] = frozenset()) -> pd.DataFrame:
     """A frame as a table shows it: coded values as labels (i18n.value_label, reasons, audit actions,
     link rules), floats rounded to 3 decimals unless the column has a display format of its own, a
-    missing text value as a dash. The frame passed in keeps its codes."""
+    missing text, date or time as a dash. The frame passed in keeps its codes."""
     changes = {c: data[c].map(lambda v, c=c: value_label(c, v, lang)) for c in data.columns if c in LABELLED_COLUMNS}
     for column, labels in _stage_labels(lang).items():
         if column in data.columns:
@@ -136,8 +159,7 @@ def display_frame(data: pd.DataFrame, lang: str, formatted: frozenset[str] = fro
         if column not in changes and column not in formatted and pd.api.types.is_float_dtype(data[column]):
             changes[column] = data[column].round(3)
     data = data.assign(**changes) if changes else data
-    blanks = {c: data[c].where(data[c].notna(), MISSING) for c in data.columns if c not in formatted
-              and data[c].dtype == object and data[c].isna().any() and all(isinstance(v, str) for v in data[c].dropna())}
+    blanks = {c: shown for c in data.columns if c not in formatted and (shown := _missing_as_dash(data[c])) is not None}
     return data.assign(**blanks) if blanks else data
 
 
@@ -191,6 +213,9 @@ def table(data, labels: dict[str, str] | None = None, **kwargs):
         frame = data
     else:
         frame = data.data  # a pandas Styler
+    if len(frame) == 0:  # the grid would write "empty"
+        st.caption(t("common.no_rows", lang))
+        return None
     config = {str(c): (labels or {}).get(str(c)) or column_label(str(c), lang) for c in frame.columns}
     config.update(kwargs.pop("column_config", None) or {})
     kwargs.setdefault("hide_index", True)

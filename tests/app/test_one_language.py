@@ -209,8 +209,9 @@ def _plotly_strings(spec: dict) -> list[str]:
     return [s for s in out if s.strip()]
 
 
-def _cells(frame: pd.DataFrame, config: dict, kind: str, raw_headers: frozenset[str]) -> list[Shown]:
-    out = []
+def _cells(frame: pd.DataFrame, config: dict, kind: str, raw_headers: frozenset[str], editor: bool = False) -> list[Shown]:
+    # the grid's word for a table without rows (an editor without rows offers to add one)
+    out = [Shown(kind, "empty", data=True)] if len(frame) == 0 and not editor else []
     for column in frame.columns:
         name = str(column)
         column_config = config.get(name) or {}
@@ -231,11 +232,11 @@ def _cells(frame: pd.DataFrame, config: dict, kind: str, raw_headers: frozenset[
                 continue
             if isinstance(cell, bool | np.bool_):
                 continue  # the grid shows a check box
-            if cell is None:  # the grid writes "None" in a cell without a value
+            if cell is None or cell is pd.NaT:  # the grid writes "None" in a cell without a text or a time
                 out.append(Shown(f"{kind} {name}", "None", data=True))
                 continue
             if not isinstance(cell, list | tuple | dict) and pd.isna(cell):
-                continue  # a missing number or time: the grid shows it blank
+                continue  # a missing number
             if isinstance(cell, datetime | date):
                 continue  # the grid formats dates and times itself
             if isinstance(cell, list | tuple):
@@ -255,7 +256,8 @@ def shown(at, raw_headers: frozenset[str] = frozenset()) -> list[Shown]:
             out += [Shown("chart", s) for s in _plotly_strings(json.loads(node.proto.spec))]
             continue
         if kind in ("arrow_data_frame", "dataframe") or type(node).__name__ == "Dataframe":
-            out += _cells(node.value, json.loads(node.proto.columns or "{}"), "table", raw_headers)
+            out += _cells(node.value, json.loads(node.proto.columns or "{}"), "table", raw_headers,
+                          editor=bool(getattr(node.proto, "editing_mode", 0)))
             continue
         label = getattr(node, "label", None)
         for attribute in ("label", "help", "placeholder"):
