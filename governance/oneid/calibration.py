@@ -47,7 +47,7 @@ def precision_by_band(cur: duckdb.DuckDBPyConnection, width: float = WIDTH, min_
         "count(*) FILTER (WHERE decision = 'reject' AND NOT held), count(*) FILTER (WHERE held), "
         "count(*) FILTER (WHERE decision = 'approve' AND held) "
         "FROM (SELECT least(floor(p.match_probability * ? + 1e-9), ? - 1)::INTEGER AS band, d.decision, "
-        "coalesce(p.held, false) AS held FROM d JOIN match_pairs p USING (rec_l, rec_r)) GROUP BY band", [n, n]).fetchall()
+        f"{review.HELD} AS held FROM d JOIN match_pairs p USING (rec_l, rec_r)) GROUP BY band", [n, n]).fetchall()
     by_band = {int(b): tuple(int(x) for x in rest) for b, *rest in counts}
     rows = []
     for k in range(n):

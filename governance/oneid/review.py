@@ -112,6 +112,8 @@ DECIDED_SQL = ("SELECT least(rec_l, rec_r) AS rec_l, greatest(rec_l, rec_r) AS r
                "WHERE undone_at IS NULL QUALIFY row_number() OVER "
                "(PARTITION BY least(rec_l, rec_r), greatest(rec_l, rec_r) ORDER BY decision_id DESC) = 1")
 
+# A scored pair the auto-link guards hold back (a pair scored before that was recorded counts as not held).
+HELD = "coalesce(p.held, false)"
 _UNDECIDED = ("NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.undone_at IS NULL "
               "AND least(d.rec_l, d.rec_r) = p.rec_l AND greatest(d.rec_l, d.rec_r) = p.rec_r)")
 
@@ -362,7 +364,7 @@ def threshold_preview(cur: duckdb.DuckDBPyConnection, auto_accept: float, review
     the last run's bands, the pairs that move `to_auto` (review -> auto), `to_review` (auto ->
     review) and `dropped` (below the new review-low: no link, not queued); and `merging_oneids`, how
     many OneIDs the pairs moving to auto fold into others."""
-    would = f"(p.match_probability >= ? AND NOT coalesce(p.held, false) AND {_UNDECIDED})"
+    would = f"(p.match_probability >= ? AND NOT {HELD} AND {_UNDECIDED})"
     auto, review, to_auto, to_review, dropped = one(cur,
         f"SELECT count(*) FILTER (WHERE {would}), "
         f"count(*) FILTER (WHERE match_probability >= ? AND {_UNDECIDED} AND NOT {would}), "
@@ -393,7 +395,7 @@ def accuracy_from_reviews(cur: duckdb.DuckDBPyConnection, auto_accept: float) ->
     """Precision and recall of the model's own links at the `auto_accept` threshold, estimated from
     steward decisions (labels): a labelled pair counts as linked when it is at or above the
     threshold and not held back by the auto-link guards (those go to a steward at any threshold)."""
-    linked = "(p.match_probability >= ? AND NOT coalesce(p.held, false))"
+    linked = f"(p.match_probability >= ? AND NOT {HELD})"
     labels, tp, fp, fn = one(cur,
         f"SELECT count(*), count(*) FILTER (WHERE d.decision = 'approve' AND {linked}), "
         f"count(*) FILTER (WHERE d.decision = 'reject' AND {linked}), "
