@@ -17,7 +17,7 @@ from governance.ui import charts, customer360, jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext, current_user
 from governance.ui.session import show_error, tr
-from governance.ui.widgets import MISSING, selected_rows, table
+from governance.ui.widgets import as_text, selected_rows, table
 
 SHORTCUTS = {"approve": "Y", "reject": "N", "skip": "S"}
 
@@ -251,7 +251,7 @@ def pair_review(ctx: PageContext, page: pd.DataFrame, can_decide: bool) -> None:
     if not ctx.reveal("review_reveal", "pair", f"{rec_l}-{rec_r}"):
         both = ctx.mask_rows(both, "field", ("left", "right"), skip={"source"})  # a source name is not personal data
     both = both.assign(field=[column_label(f, ctx.lang) for f in both["field"]],  # values of many types: as text
-                       **{side: [MISSING if pd.isna(v) else str(v) for v in both[side]] for side in ("left", "right")})
+                       left=both["left"].map(as_text), right=both["right"].map(as_text))
     table(both.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row), axis=1))
     st.subheader(tr("review.why"))
     st.write(review.explain(parts, probability, ctx.lang))

@@ -124,13 +124,13 @@ MISSING = "—"  # a missing value, which the grid would show as "None"
 _TIME = "%Y-%m-%d %H:%M:%S"  # as the grid writes a timestamp
 
 
-def _as_text(value: object) -> object:
+def as_text(value: object) -> str:
     """A cell of a column shown as text: a date or time as the grid writes one, a missing value as a dash."""
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if isinstance(value, datetime):
         return value.strftime(_TIME)
-    return value.isoformat() if isinstance(value, date) else value
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _missing_as_dash(column: pd.Series) -> pd.Series | None:
@@ -141,7 +141,7 @@ def _missing_as_dash(column: pd.Series) -> pd.Series | None:
     if pd.api.types.is_datetime64_any_dtype(column):
         return column.dt.strftime(_TIME).where(column.notna(), MISSING)
     if column.dtype == object and all(isinstance(v, str | date) for v in column.dropna()):
-        return column.map(_as_text)
+        return column.map(as_text)
     return None
 
 

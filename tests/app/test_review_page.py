@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import pytest
 
 from governance.access import auth, masking
 from governance.jobs import runner as jobs
 from governance.oneid import review
 from governance.store.config import secret
+from governance.ui.widgets import as_text
 from helpers import ID_NUMBER, MOBILE, app_test, load_generated, visible_text
 
 
@@ -261,8 +261,7 @@ def _compared(at, db) -> tuple[int, int]:
         for pair in pairs:
             frame = masking.mask_by_row(review.side_by_side(cur, *pair), "field", ("left", "right"), {"source"},
                                         role="steward", policy=policy)
-            as_text = frame[["left", "right"]].map(lambda v: "—" if pd.isna(v) else str(v))  # as the page writes them
-            if as_text.values.tolist() == shown[["left", "right"]].values.tolist():
+            if frame[["left", "right"]].map(as_text).values.tolist() == shown[["left", "right"]].values.tolist():
                 return pair
     raise AssertionError("the comparison shows no pair of the queue")
 
