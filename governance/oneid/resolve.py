@@ -439,9 +439,9 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
 
 
 def _columns_named(cur: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """The columns of std_records that `sql` names, quoted: a copy of a few rows needs no more
-    (a third of the table's width for the rules)."""
-    words = set(re.findall(r"\w+", sql))
+    """The columns of std_records that `sql` names, quoted, and the record's key: a copy of a few rows
+    needs no more (a third of the table's width for the rules; the key alone with every rule off)."""
+    words = set(re.findall(r"\w+", sql)) | {"batch_id", "row_number"}
     return ", ".join(f'"{c}"' for (c,) in cur.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'std_records' "
         "ORDER BY column_index").fetchall() if c in words)
@@ -475,15 +475,39 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
     erased = last_records is None or scalar(cur, "SELECT count(*) FROM crosswalk") < last_records
     accounts = None if erased else f"SELECT account FROM oneid_shipping UNION {order_accounts_sql(rec_id_in('_new'))}"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur, accounts)}")
-    cur.execute("CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new "
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new UNION {_TOUCHED} "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "
                 "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rekey AS SELECT rid FROM _new UNION {model.no_longer_rare_sql('_new')}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rekey AS SELECT rid FROM _new UNION {_TOUCHED} "
+                f"UNION {model.no_longer_rare_sql('_new')}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT rid FROM _rekey "
                 f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
                 f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_seed')}) "
                 "UNION SELECT unnest([rec_l, rec_r]) FROM review_decisions WHERE ts > ? OR undone_at > ?", [last_ts, last_ts])
     return last_run, erased
+
+
+TOUCHED = "oneid_touched"  # records an erasure touched (note_erasure), resolved again by the next run
+_TOUCHED = f"SELECT rec_id FROM {TOUCHED} WHERE rec_id IN (SELECT {REC_ID} FROM std_records)"
+
+
+def note_erasure(cur: duckdb.DuckDBPyConnection, erased: str) -> None:
+    """Before the records of temp table `erased(rec_id)` are erased, note the records whose resolution
+    they bear on, for the next run (`_changes`): those of their OneIDs, of their links, of their rule
+    groups, on their phones (a household's phone may be one no more), and those whose nickname or
+    other ID is common only with them."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _erased AS SELECT DISTINCT rec_id AS rid FROM {erased}")
+    cur.execute(
+        f"INSERT INTO {TOUCHED} SELECT rec_id FROM crosswalk WHERE oneid IN "
+        f"(SELECT oneid FROM crosswalk WHERE rec_id IN (SELECT rid FROM _erased)) "
+        f"UNION SELECT unnest([rec_l, rec_r]) FROM oneid_links WHERE rec_l IN (SELECT rid FROM _erased) "
+        f"OR rec_r IN (SELECT rid FROM _erased) "
+        f"UNION SELECT rid FROM ({rule_scope_sql(enabled_rules(cur), '_erased')}) "
+        f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
+        f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_erased')}) "
+        f"UNION {model.no_longer_rare_sql('_erased')} "
+        f"EXCEPT SELECT rid FROM _erased")
+    cur.execute("DROP TABLE _erased")
 
 
 _STRENGTH = "CASE rule_id " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in RULE_STRENGTH.items()) + " ELSE 40.0 END"
@@ -591,6 +615,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         n_queue = review_queue_size(cur)
     cur.execute("DELETE FROM oneid_shipping")
     cur.execute("INSERT INTO oneid_shipping SELECT rid, account FROM _shipping")
+    cur.execute(f"DELETE FROM {TOUCHED}")
     n_records = scalar(cur, "SELECT count(*) FROM std_records")
     n_links = scalar(cur, "SELECT count(*) FROM oneid_links") + scalar(
         cur, "SELECT count(*) FROM _decided WHERE decision = 'approve' AND rec_l <> rec_r")

@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from governance.events import events
+from governance.oneid import resolve
 from governance.sources.mapping import MAPPED_VIEWS
 from governance.store.schema import FIELD_NAMES, pii_fields
 from governance.store.storage import RAW_SCHEMA, quote_ident, scalar
@@ -96,6 +97,7 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
     """Erase `records` everywhere (inside the caller's transaction); return rows removed per table
     (plus `std_cache` entries and `profile_fields` rows redacted). No values are returned."""
     stage(cur, records)
+    resolve.note_erasure(cur, "record_set")
     fields = ", ".join(FIELD_NAMES)
     semi = "SEMI JOIN record_set e USING (batch_id, row_number)"
     cur.execute("CREATE OR REPLACE TEMP TABLE erased_raw AS "

@@ -12,7 +12,13 @@ import pytest
 from governance import pipeline
 from governance.oneid import model, review
 from governance.oneid import resolve as oneid_resolve
-from governance.oneid.links import REC_ID, set_rule_enabled, shipping_contacts_sql
+from governance.oneid.links import (
+    REC_ID,
+    enabled_rules,
+    household_mobiles_sql,
+    set_rule_enabled,
+    shipping_contacts_sql,
+)
 from governance.privacy import erasure
 from governance.sources import ingest
 from governance.store.storage import open_database, scalar
@@ -179,3 +185,71 @@ def test_a_model_scores_on_its_trained_linker_as_its_saved_form_does(resolved):
     first, second = scored(pairs), scored(again)
     assert len(first) > 10 and [p[:2] for p in first] == [p[:2] for p in second]
     assert max(abs(a[2] - b[2]) for a, b in zip(first, second)) < 1e-9
+
+
+@pytest.mark.parametrize("rules", ["on", "off"])
+def test_an_erasure_that_frees_a_household_phone_rescores_its_pairs_as_a_full_run_does(tmp_path, rules):
+    """A pair matching on a phone alone is held back while the phone carries other names. Erasing the
+    records that carried them frees the phone: an incremental run then links the pair as a full one
+    does, with the match rules on (a phone's rule group changes too) or off (the model alone)."""
+    paths = channelgen.generate(PEOPLE, SEED, tmp_path / "files")
+    step, full = open_database(tmp_path / "step.duckdb"), open_database(tmp_path / "full.duckdb")
+    for db in (step, full):
+        _load(db, paths)
+        if rules == "off":
+            with db.cursor() as cur:
+                for rule in enabled_rules(cur):
+                    set_rule_enabled(db, "t", rule.rule_id, False)
+        pipeline.resolve(db, "t", model_json=SAVED_MODEL, full=True)
+    with step.cursor() as cur:
+        rec = REC_ID.replace("batch_id", "{t}.batch_id").replace("row_number", "{t}.row_number")
+        pair = cur.execute(
+            f"SELECT p.rec_l, p.rec_r FROM match_pairs p JOIN std_records l ON {rec.format(t='l')} = p.rec_l "
+            f"JOIN std_records r ON {rec.format(t='r')} = p.rec_r WHERE p.held AND l.mobile = r.mobile "
+            f"AND (l.name IS NULL OR r.name IS NULL) AND p.match_probability >= ? AND l.mobile IN "
+            f"({household_mobiles_sql()}) ORDER BY p.rec_l, p.rec_r LIMIT 1", [oneid_resolve.AUTO_ACCEPT]).fetchone()
+        others = cur.execute(f"SELECT batch_id, row_number FROM std_records WHERE mobile = (SELECT mobile FROM "
+                             f"std_records WHERE {REC_ID} = ?) AND {REC_ID} NOT IN (?, ?)", [pair[0], *pair]).fetchall()
+    for db in (step, full):
+        with db.transaction() as cur:
+            erasure.erase(cur, others)
+    assert pipeline.resolve(step, "t").oneid.mode == "incremental"
+    pipeline.resolve(full, "t", full=True)
+    got, want = _state(step), _state(full)
+    for part in want:
+        assert got[part] == want[part], part
+    for db in (step, full):
+        with db.cursor() as cur:  # the freed pair links now
+            assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
+                "auto", False)
+
+
+def test_an_erasure_frees_a_household_phone_for_records_that_shared_only_the_phone(resolved, tmp_path):
+    """The erased record shared nothing but the phone with the others on it (no OneID, no link), and
+    no match rule groups by phone: the phone alone tells the next run which pairs to score again."""
+    with resolved.cursor() as cur:
+        rules = enabled_rules(cur)
+    for rule in rules:
+        set_rule_enabled(resolved, "t", rule.rule_id, False)
+    path = tmp_path / "phone.csv"
+    path.write_text("姓名,手机号,昵称\n张伟,13911112222,\n李娜,13911112222,\n,13911112222,小伟\n", encoding="utf-8")
+    batch = pipeline.load_file(resolved, "t", path, source="mini", channel="crm").ingested.batch_id
+    pipeline.resolve(resolved, "t")
+    zhang, li, unnamed = (batch * 4294967296 + n for n in (1, 2, 3))
+    pair = (min(zhang, unnamed), max(zhang, unnamed))
+    with resolved.cursor() as cur:
+        assert cur.execute("SELECT held FROM match_pairs WHERE rec_l = ? AND rec_r = ? AND match_probability >= ?",
+                           [*pair, oneid_resolve.AUTO_ACCEPT]).fetchone() == (True,)  # 李娜 makes it a family phone
+        assert scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk WHERE rec_id IN (?, ?, ?)", [zhang, li, unnamed]) == 3
+    with resolved.transaction() as cur:
+        erasure.erase(cur, [(batch, 2)])
+    assert pipeline.resolve(resolved, "t").oneid.mode == "incremental"
+    with resolved.cursor() as cur:
+        assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
+            "auto", False)
+        assert scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk WHERE rec_id IN (?, ?)", pair) == 1
+    incremental = _state(resolved)
+    pipeline.resolve(resolved, "t", full=True)
+    complete = _state(resolved)
+    for part in ("crosswalk", "links", "pairs"):
+        assert incremental[part] == complete[part], part
