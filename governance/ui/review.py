@@ -128,8 +128,11 @@ def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None)
     try:
         review.decide(ctx.db, ctx.user.username, *pair, decision, comment)
     except review.AlreadyDecided as exc:
-        st.session_state[_DECIDED] = ("warning", ctx.t("review.already_decided", actor=exc.decision.actor,
-                                                      decision=ctx.t(f"review.outcome.{exc.decision.decision}")))
+        if (exc.decision.actor, exc.decision.decision) == (ctx.user.username, decision):  # my click, sent twice
+            st.session_state[_DECIDED] = ("success", ctx.t("review.decided", decision=ctx.t(f"review.{decision}")))
+        else:
+            st.session_state[_DECIDED] = ("warning", ctx.t("review.already_decided", actor=exc.decision.actor,
+                                                          decision=ctx.t(f"review.outcome.{exc.decision.decision}")))
     except GovernanceError as exc:
         st.session_state[_DECIDED] = exc  # the pair stays on screen
         return

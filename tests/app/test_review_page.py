@@ -308,6 +308,18 @@ def test_a_pair_decided_in_another_session_is_not_decided_again(resolved, lang, 
     assert _decisions(resolved) == [(*pair, "approve", "steward2"), (*following, "reject", "steward")]
 
 
+def test_my_decision_sent_twice_is_recorded_once_and_reads_as_recorded(resolved):
+    """A double click, or a click the browser sends again, finds the pair decided by me the same way."""
+    at = _review_page(resolved, "steward")
+    pair = _picker_shows(at)
+    review.decide(resolved, "steward", *pair, "approve")         # the first of the two submissions
+    at.button(key="decide_approve").click().run()
+    assert not at.exception and not at.warning
+    assert [s.value for s in at.success] == ["Recorded: Same person ✓."]
+    assert _decisions(resolved) == [(*pair, "approve", "steward")]
+    assert _picker_shows(at, pair) != pair                      # and the page moved on
+
+
 def test_undo_my_last_decision_undoes_my_own_latest_and_the_history_shows_masked_names(resolved):
     with resolved.cursor() as cur:
         first, second, third = [(int(a), int(b)) for a, b in review.queue(cur, limit=3)[["rec_l", "rec_r"]].values]

@@ -122,3 +122,30 @@ def browser():
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         yield b
         b.close()
+
+
+def _pages_seen(browser) -> str:
+    """Each open page's address and the messages it shows (success, warning, error), for a failure report."""
+    lines = []
+    for context in browser.contexts:
+        for page in context.pages:
+            try:
+                alerts = page.locator("[data-testid='stAlert']").all_inner_texts()
+            except Exception as exc:  # a page that no longer answers says so
+                alerts = [f"(unreadable: {type(exc).__name__})"]
+            lines.append(f"{page.url}: " + (" | ".join(a.strip() for a in alerts) or "no messages"))
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test reports what its pages showed and the end of the server's log, which
+    a browser snapshot cut short by CI does not."""
+    report = yield
+    if report.when == "call" and report.failed:
+        if "browser" in item.funcargs:
+            report.sections.append(("pages at the failure", _pages_seen(item.funcargs["browser"])))
+        log = item.funcargs.get("tmp_path") and item.funcargs["tmp_path"] / "server.log"
+        if log and log.exists():
+            report.sections.append(("server log (end)", "\n".join(log.read_text(errors="replace").splitlines()[-40:])))
+    return report
