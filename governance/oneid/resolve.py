@@ -301,12 +301,13 @@ INCREMENTAL_SHARE = 0.2  # more of the records new or changed than this: scoring
 def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | None = None,
             auto_accept: float = AUTO_ACCEPT, review_low: float = REVIEW_LOW,
             prediction: model.Prediction | None = None, engine: model.Engine | None = None,
-            full_because: str | None = "asked") -> ResolveResult:
+            full_because: str | None = "asked", afresh: bool = False) -> ResolveResult:
     """Run the rules and the model, honour steward decisions, cluster under constraints and assign
     stable OneIDs. `model_json` reuses a saved model instead of training one; `prediction` is a
     scoring already done by `predict`. Everything after the model runs in SQL inside one
     transaction, on temp tables. `full_because`: why this is a full run (full_run_reason), recorded
-    with it."""
+    with it. `afresh`: every pair's outcome is worked out again, none carried from the last run
+    (the check of incremental runs uses it)."""
     _check_thresholds(auto_accept, review_low)
     if use_model and prediction is None:
         prediction = predict(db, review_low, model_json, engine)
@@ -320,8 +321,8 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
             prediction = predict(db, review_low, prediction.model_json, engine)
         t = time.perf_counter()
         # with the last run's model and thresholds, the pairs of records that did not change keep its outcome
-        carry = prediction is not None and full_run_reason(cur, prediction.model_json, auto_accept, review_low) in (
-            None, "rules", "many")
+        carry = not afresh and prediction is not None and full_run_reason(
+            cur, prediction.model_json, auto_accept, review_low) in (None, "rules", "many")
         if carry:
             _changes(cur)
         else:
