@@ -488,8 +488,10 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
     return last_run, erased
 
 
-TOUCHED = "oneid_touched"  # records an erasure touched (note_erasure), resolved again by the next run
-_TOUCHED = f"SELECT rec_id FROM {TOUCHED} WHERE rec_id IN (SELECT {REC_ID} FROM std_records)"
+# records an erasure touched (note_erasure), resolved again by the next run; a later erasure of one
+# removes its row here too (it has a rec_id)
+TOUCHED = "oneid_touched"
+_TOUCHED = f"SELECT rec_id FROM {TOUCHED}"
 
 
 def note_erasure(cur: duckdb.DuckDBPyConnection, erased: str) -> None:
@@ -500,14 +502,14 @@ def note_erasure(cur: duckdb.DuckDBPyConnection, erased: str) -> None:
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _erased AS SELECT DISTINCT rec_id AS rid FROM {erased}")
     cur.execute(
         f"INSERT INTO {TOUCHED} SELECT rec_id FROM crosswalk WHERE oneid IN "
-        f"(SELECT oneid FROM crosswalk WHERE rec_id IN (SELECT rid FROM _erased)) "
-        f"UNION SELECT unnest([rec_l, rec_r]) FROM oneid_links WHERE rec_l IN (SELECT rid FROM _erased) "
-        f"OR rec_r IN (SELECT rid FROM _erased) "
+        "(SELECT oneid FROM crosswalk WHERE rec_id IN (SELECT rid FROM _erased)) "
+        "UNION SELECT unnest([rec_l, rec_r]) FROM oneid_links WHERE rec_l IN (SELECT rid FROM _erased) "
+        "OR rec_r IN (SELECT rid FROM _erased) "
         f"UNION SELECT rid FROM ({rule_scope_sql(enabled_rules(cur), '_erased')}) "
         f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
         f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_erased')}) "
         f"UNION {model.no_longer_rare_sql('_erased')} "
-        f"EXCEPT SELECT rid FROM _erased")
+        "EXCEPT SELECT rid FROM _erased")
     cur.execute("DROP TABLE _erased")
 
 

@@ -125,19 +125,19 @@ def _decide(ctx: PageContext, pair: Pair, decision: str, following: Pair | None)
         return
     comment = (st.session_state.get("decide_comment") or "").strip() or None
     st.session_state.pop(_UNDONE, None)
+    recorded = ("success", ctx.t("review.decided", decision=ctx.t(f"review.{decision}")))
     try:
         review.decide(ctx.db, ctx.user.username, *pair, decision, comment)
     except review.AlreadyDecided as exc:
-        if (exc.decision.actor, exc.decision.decision) == (ctx.user.username, decision):  # my click, sent twice
-            st.session_state[_DECIDED] = ("success", ctx.t("review.decided", decision=ctx.t(f"review.{decision}")))
-        else:
-            st.session_state[_DECIDED] = ("warning", ctx.t("review.already_decided", actor=exc.decision.actor,
-                                                          decision=ctx.t(f"review.outcome.{exc.decision.decision}")))
+        mine = (exc.decision.actor, exc.decision.decision) == (ctx.user.username, decision)  # my click, sent twice
+        st.session_state[_DECIDED] = recorded if mine else (
+            "warning", ctx.t("review.already_decided", actor=exc.decision.actor,
+                             decision=ctx.t(f"review.outcome.{exc.decision.decision}")))
     except GovernanceError as exc:
         st.session_state[_DECIDED] = exc  # the pair stays on screen
         return
     else:
-        st.session_state[_DECIDED] = ("success", ctx.t("review.decided", decision=ctx.t(f"review.{decision}")))
+        st.session_state[_DECIDED] = recorded
     _show(following)
 
 
