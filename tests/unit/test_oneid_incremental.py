@@ -80,6 +80,19 @@ def _agrees_with_afresh(got: dict, fresh: dict) -> None:
     assert {p[3] for p in fresh["pairs"] if p[:2] not in kept} <= {"review"}
 
 
+def _rules_off(db) -> None:
+    with db.cursor() as cur:
+        rules = enabled_rules(cur)
+    for rule in rules:
+        set_rule_enabled(db, "t", rule.rule_id, False)
+
+
+def _outcome(db, pair: tuple[int, int]) -> tuple | None:
+    """A scored pair's band and whether the auto-link guards hold it back."""
+    with db.cursor() as cur:
+        return cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", list(pair)).fetchone()
+
+
 def test_batch_by_batch_equals_full_resolves(tmp_path, monkeypatch):
     monkeypatch.setattr(oneid_resolve, "INCREMENTAL_SHARE", 1.0)  # the small batches here are a large share
     paths = {channelgen.CHANNEL_OF_FILE[p.name]: p for p in channelgen.generate(PEOPLE, SEED, tmp_path / "files")}
@@ -216,13 +229,11 @@ def test_an_erasure_that_frees_a_household_phone_rescores_its_pairs_as_a_full_ru
     records that carried them frees the phone: an incremental run then links the pair as a full one
     does, with the match rules on (a phone's rule group changes too) or off (the model alone)."""
     paths = channelgen.generate(PEOPLE, SEED, tmp_path / "files")
-    step, full = open_database(tmp_path / "step.duckdb"), open_database(tmp_path / "full.duckdb")
-    for db in (step, full):
+    step, fresh = open_database(tmp_path / "step.duckdb"), open_database(tmp_path / "fresh.duckdb")
+    for db in (step, fresh):
         _load(db, paths)
         if rules == "off":
-            with db.cursor() as cur:
-                for rule in enabled_rules(cur):
-                    set_rule_enabled(db, "t", rule.rule_id, False)
+            _rules_off(db)
         pipeline.resolve(db, "t", model_json=SAVED_MODEL, full=True)
     with step.cursor() as cur:
         rec = REC_ID.replace("batch_id", "{t}.batch_id").replace("row_number", "{t}.row_number")
@@ -233,25 +244,19 @@ def test_an_erasure_that_frees_a_household_phone_rescores_its_pairs_as_a_full_ru
             f"({household_mobiles_sql()}) ORDER BY p.rec_l, p.rec_r LIMIT 1", [oneid_resolve.AUTO_ACCEPT]).fetchone()
         others = cur.execute(f"SELECT batch_id, row_number FROM std_records WHERE mobile = (SELECT mobile FROM "
                              f"std_records WHERE {REC_ID} = ?) AND {REC_ID} NOT IN (?, ?)", [pair[0], *pair]).fetchall()
-    for db in (step, full):
+    for db in (step, fresh):
         with db.transaction() as cur:
             erasure.erase(cur, others)
     assert pipeline.resolve(step, "t").oneid.mode == "incremental"
-    _afresh(full)
-    _agrees_with_afresh(_state(step), _state(full))
-    for db in (step, full):
-        with db.cursor() as cur:  # the freed pair links now
-            assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
-                "auto", False)
+    _afresh(fresh)
+    _agrees_with_afresh(_state(step), _state(fresh))
+    assert _outcome(step, pair) == _outcome(fresh, pair) == ("auto", False)  # the freed pair links now
 
 
 def test_an_erasure_frees_a_household_phone_for_records_that_shared_only_the_phone(resolved, tmp_path):
     """The erased record shared nothing but the phone with the others on it (no OneID, no link), and
     no match rule groups by phone: the phone alone tells the next run which pairs to score again."""
-    with resolved.cursor() as cur:
-        rules = enabled_rules(cur)
-    for rule in rules:
-        set_rule_enabled(resolved, "t", rule.rule_id, False)
+    _rules_off(resolved)
     path = tmp_path / "phone.csv"
     path.write_text("姓名,手机号,昵称\n张伟,13911112222,\n李娜,13911112222,\n,13911112222,小伟\n", encoding="utf-8")
     batch = pipeline.load_file(resolved, "t", path, source="mini", channel="crm").ingested.batch_id
@@ -259,15 +264,15 @@ def test_an_erasure_frees_a_household_phone_for_records_that_shared_only_the_pho
     zhang, li, unnamed = (batch * 4294967296 + n for n in (1, 2, 3))
     pair = (min(zhang, unnamed), max(zhang, unnamed))
     with resolved.cursor() as cur:
-        assert cur.execute("SELECT held FROM match_pairs WHERE rec_l = ? AND rec_r = ? AND match_probability >= ?",
-                           [*pair, oneid_resolve.AUTO_ACCEPT]).fetchone() == (True,)  # 李娜 makes it a family phone
+        assert scalar(cur, "SELECT count(*) FROM match_pairs WHERE rec_l = ? AND rec_r = ? AND match_probability >= ?",
+                      [*pair, oneid_resolve.AUTO_ACCEPT]) == 1
         assert scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk WHERE rec_id IN (?, ?, ?)", [zhang, li, unnamed]) == 3
+    assert _outcome(resolved, pair) == ("review", True)  # 李娜 makes it a family phone
     with resolved.transaction() as cur:
         erasure.erase(cur, [(batch, 2)])
     assert pipeline.resolve(resolved, "t").oneid.mode == "incremental"
+    assert _outcome(resolved, pair) == ("auto", False)
     with resolved.cursor() as cur:
-        assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
-            "auto", False)
         assert scalar(cur, "SELECT count(DISTINCT oneid) FROM crosswalk WHERE rec_id IN (?, ?)", pair) == 1
     incremental = _state(resolved)
     _afresh(resolved)
@@ -283,14 +288,10 @@ def test_a_new_name_on_a_phone_holds_back_the_pairs_the_phone_alone_linked(resol
     batch = pipeline.load_file(resolved, "t", first, source="mini", channel="crm").ingested.batch_id
     pipeline.resolve(resolved, "t")
     pair = (batch * 4294967296 + 1, batch * 4294967296 + 2)
-    with resolved.cursor() as cur:
-        assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
-            "auto", False)
+    assert _outcome(resolved, pair) == ("auto", False)
     pipeline.load_file(resolved, "t", second, source="pos", channel="crm")
     assert pipeline.resolve(resolved, "t").oneid.mode == "incremental"
     incremental = _state(resolved)
     _afresh(resolved)
     _agrees_with_afresh(incremental, _state(resolved))
-    with resolved.cursor() as cur:
-        assert cur.execute("SELECT band, held FROM match_pairs WHERE rec_l = ? AND rec_r = ?", pair).fetchone() == (
-            "review", True)
+    assert _outcome(resolved, pair) == ("review", True)
