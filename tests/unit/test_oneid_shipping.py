@@ -149,6 +149,21 @@ def test_the_model_does_not_auto_link_a_shipped_order_to_another_account(db):
     assert linked == {(1, 3), (4, 5), (8, 9)} and held == {(1, 2), (6, 7)}
 
 
+def test_the_household_guard_holds_back_only_pairs_that_share_a_household_phone(db, tmp_path):
+    """Two names on one phone make it a household's: a pair matching on that phone alone waits for a
+    steward; a pair without a phone is no phone match, whatever else the guard's lookup finds."""
+    path = tmp_path / "family.csv"
+    path.write_text("姓名,手机号\n张伟,13800000088\n李娜,13800000088\n", encoding="utf-8")
+    pipeline.load_file(db, "t", path, source="crm", channel="crm")
+    with db.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE _pairs AS SELECT * FROM (VALUES (1::BIGINT, 2::BIGINT, 0.999, '13800000088', -1, 3), "
+                    "(3, 4, 0.999, NULL, -1, 3)) t(rec_l, rec_r, match_probability, mobile, gamma_name, gamma_mobile)")
+        cur.execute("CREATE TEMP TABLE _shipping (rid BIGINT)")
+        held = cur.execute(oneid._held_sql(["rec_l", "rec_r", "match_probability", "mobile", "gamma_name",
+                                            "gamma_mobile"])).fetchall()
+    assert held == [(1, 2)]
+
+
 def test_order_notes_and_payers_are_read_from_their_columns_only(db, tmp_path):
     """A gift word in an item title is no note, and a source without such columns still resolves."""
     path = tmp_path / "orders.csv"
