@@ -458,9 +458,10 @@ _UNPLACED_BATCHES = f"SELECT batch_id FROM ({_BATCH_COUNTS}) WHERE records IS DI
 
 def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
     """What changed since the last run (returned, with whether records were erased since): temp
-    tables `_shipping` (now), `_seed` (new records, and orders taken, or no longer, for ones shipped
-    to someone else), `_rekey` (the new records and those whose nickname or other ID stopped being
-    rare because of them: their model input changed) and `_rescore`: those, every record on the
+    tables `_shipping` (now), `_seed` (new records, records an erasure touched (`note_erasure`), and
+    orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new and touched
+    records, and those whose nickname or other ID stopped being rare because of the new ones: their
+    model input changed) and `_rescore`: those, every record on the
     seeds' mobiles (whether a phone is a household's decides model links) and the records of
     decisions made or undone since."""
     last_run, last_ts, last_records = one(cur, "SELECT run_id, ts, records FROM oneid_runs ORDER BY run_id DESC LIMIT 1")
