@@ -4,6 +4,7 @@ import streamlit as st
 from governance.access import auth
 from governance.i18n import LANGS
 from governance.store.errors import GovernanceError
+from governance.ui import uploads
 from governance.ui.jobs import panel as jobs_panel
 from governance.ui.login import sign_in, sign_out
 from governance.ui.session import database, show_error, show_incident, tr
@@ -51,6 +52,9 @@ if user is None:
                   position="hidden").run()
     st.stop()
 
+if not st.session_state.get("_uploads_swept"):  # files staged by abandoned sessions
+    uploads.remove_stale()
+    st.session_state["_uploads_swept"] = True
 st.sidebar.caption(tr("app.signed_in_as", name=user.display_name, role=tr(f"role.{user.role}")))
 if st.sidebar.button(tr("app.logout"), key="logout_button"):
     sign_out(db, user, authenticator)

@@ -7,11 +7,11 @@ from governance import pipeline
 from governance.sources import catalogue, ingest
 from governance.sources.readers import ENCODINGS, SUPPORTED
 from governance.store.schema import CHANNELS, channel_label
-from governance.ui import jobs
+from governance.ui import jobs, uploads
 from governance.ui.actions import progress_bar, run_step
 from governance.ui.guard import require
 from governance.ui.session import settings, tr
-from governance.ui.widgets import discard_upload, mapping_editor, stage_upload, table
+from governance.ui.widgets import mapping_editor, table
 
 ctx = require("ingest.upload")
 st.title(tr("page.upload"))
@@ -35,9 +35,11 @@ uploaded = st.file_uploader(tr("upload.file"), max_upload_size=settings().max_up
 encoding = st.selectbox(tr("upload.encoding"), ["auto", *ENCODINGS], key="upload_encoding",
                         format_func=lambda e: ctx.t("upload.encoding_auto") if e == "auto" else e)
 if uploaded is None:
+    uploads.discard()  # the uploader cleared: its staged file goes too
     st.stop()
 suffix = Path(uploaded.name).suffix.lower()
 if suffix not in SUPPORTED:
+    uploads.discard()
     st.error(tr("upload.unsupported", ext=suffix or uploaded.name,
                 types=("、" if ctx.lang == "zh" else ", ").join(ext.lstrip(".") for ext in SUPPORTED)))
     st.stop()
@@ -47,7 +49,7 @@ if not source:
     st.warning(tr("upload.source_required"))
     st.stop()
 
-plan = run_step(ingest.prepare, ctx.db, stage_upload(uploaded), file_name=uploaded.name, source=source, channel=channel,
+plan = run_step(ingest.prepare, ctx.db, uploads.stage(uploaded), file_name=uploaded.name, source=source, channel=channel,
                 encoding=None if encoding == "auto" else encoding, sheet=st.session_state.get("upload_sheet"))
 if plan is None:
     st.stop()
@@ -77,7 +79,7 @@ if st.button(tr("upload.confirm"), type="primary", key="upload_confirm", disable
     loaded = run_step(pipeline.load_file, ctx.db, ctx.user.username, plan, force=force, mapping=mapping,
                       progress=progress, on_error=bar.empty)
     if loaded is not None:
-        discard_upload(uploaded)
+        uploads.discard()
         # profile, resolve and golden records follow as one background job; the page runs again to say so
         jobs.start_after_upload(ctx, uploaded.file_id, loaded.ingested.batch_id, loaded.ingested.rows,
                                 loaded.ingested.columns, sum(1 for f in loaded.ingested.mapping.values() if f),

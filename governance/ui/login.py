@@ -16,7 +16,7 @@ import streamlit_authenticator as stauth
 from governance.access import auth
 from governance.store.storage import Database
 from governance.store.util import utcnow
-from governance.ui import cookies
+from governance.ui import cookies, uploads
 from governance.ui.guard import SESSION_KEY
 from governance.ui.session import secrets, settings, tr
 
@@ -122,5 +122,6 @@ def sign_out(db: Database, user: auth.User, authenticator: stauth.Authenticate) 
     session_id = st.session_state.get(SESSION_KEY)
     if session_id:
         auth.close_session(db, session_id, user.username)
+    uploads.discard()
     _forget(authenticator)
     st.session_state[_CLEAR_COOKIE] = True

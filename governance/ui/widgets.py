@@ -4,10 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import shutil
-import tempfile
 from datetime import date, datetime
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -57,27 +54,6 @@ def mapping_editor(frame: pd.DataFrame, *, key: str, lang: str, editable: bool =
                             disabled=[c for c in frame.columns if c != "field"] if editable else True,
                             column_config={c: v for c, v in config.items() if c in frame.columns})
     return {row.column: (row.field or None) for row in edited.itertuples()}
-
-
-def stage_upload(uploaded) -> Path:
-    """Write an UploadedFile to a private temp file once per upload; return its path."""
-    staged = st.session_state.setdefault("_staged_uploads", {})
-    path = staged.get(uploaded.file_id)
-    if path is None or not Path(path).exists():
-        directory = Path(tempfile.mkdtemp(prefix="steward-upload-"))
-        path = directory / ("upload" + Path(uploaded.name).suffix.lower())
-        with open(path, "wb") as fh:
-            for chunk in iter(lambda: uploaded.read(4 * 1024 * 1024), b""):
-                fh.write(chunk)
-        uploaded.seek(0)
-        staged[uploaded.file_id] = str(path)
-    return Path(path)
-
-
-def discard_upload(uploaded) -> None:
-    path = st.session_state.get("_staged_uploads", {}).pop(uploaded.file_id, None)
-    if path:
-        shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
 def chart_selection(event) -> dict | None:
