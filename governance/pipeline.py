@@ -411,10 +411,12 @@ def remove_override(db: Database, actor: str, override_id: int, reason: str) -> 
 
 def delete_person(db: Database, actor: str, request_id: int) -> dsr.DeletionResult:
     """Erase the people of a verified deletion request, after standardizing stale batches so every
-    row of theirs is found; one transaction."""
+    row of theirs is found; one transaction. Then the access packages kept for them go too."""
     with db.transaction():
         standardize(db, actor)
-        return dsr.execute_deletion(db, actor, request_id)
+        result = dsr.execute_deletion(db, actor, request_id)
+    dsr.discard_packages_of(db, result.oneids)
+    return result
 
 
 def correct(db: Database, actor: str, request_id: int, field_name: str, value: str, reason: str,
@@ -439,16 +441,18 @@ def lift_tombstone(db: Database, actor: str, tombstone_id: int, reason: str) -> 
 def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_records: int,
                     progress: Progress | None = None) -> int:
     """Erase what a retention policy's scan found; people who keep other records get their golden
-    record back. Returns the run id. Stages: erase, golden, done."""
+    record back, and the access packages kept for people erased as a whole go. Returns the run id.
+    Stages: erase, golden, done."""
     report = progress or _silent
     with db.transaction():
         report(0.0, "erase")
-        run_id = retention.apply(db, actor, scope, target, confirm_records)
+        run_id, people = retention.apply(db, actor, scope, target, confirm_records)
         if scope == "source" and confirm_records:
             report(0.6, "golden")
             refresh_golden(db, actor, "retention")
-        report(1.0, "done")
-        return run_id
+    dsr.discard_packages_of(db, people)
+    report(1.0, "done")
+    return run_id
 
 
 # ---- the demo workspace and the overview ---------------------------------------------------

@@ -554,6 +554,16 @@ def discard_packages(db: Database, request_id: int) -> int:
     return len(found)
 
 
+def discard_packages_of(db: Database, oneids: list[str]) -> int:
+    """Remove the kept packages of every request about these OneIDs (their people were erased)."""
+    if not oneids:
+        return 0
+    with db.cursor() as cur:
+        requests = cur.execute("SELECT request_id FROM dsr_requests WHERE list_has_any(oneids, ?::VARCHAR[])",
+                               [oneids]).fetchall()
+    return sum(discard_packages(db, request_id) for (request_id,) in requests)
+
+
 # ---------------------------------------------------------------- deletion
 
 @dataclass
@@ -562,6 +572,7 @@ class DeletionResult:
     tombstone_id: int
     records: int
     deleted: dict[str, int]
+    oneids: list[str]
 
 
 def execute_deletion(db: Database, actor: str, request_id: int) -> DeletionResult:
@@ -594,7 +605,7 @@ def execute_deletion(db: Database, actor: str, request_id: int) -> DeletionResul
                      {"oneids": req.oneids, "tombstone_id": tombstone_id, "records": len(everything),
                       "unresolved_records": len(unresolved), "deleted": deleted, "requests_redacted": redacted})
     db.checkpoint()  # write the deletions into the database file now
-    return DeletionResult(request_id, tombstone_id, len(everything), deleted)
+    return DeletionResult(request_id, tombstone_id, len(everything), deleted, list(req.oneids))
 
 
 # ---------------------------------------------------------------- correction and withdrawal

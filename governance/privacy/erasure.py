@@ -12,7 +12,8 @@ What goes:
 - for a whole person (`erased_oneids`): every row of every table with a `oneid` column (golden
   records and lineage, OneID history, consent records, …);
 - for records of people who stay (`stale_oneids`, retention): their golden record and lineage,
-  rebuilt by the caller after the commit;
+  rebuilt by the caller after the commit; a person of `stale_oneids` none of whose records stay
+  goes as a whole person does (`people_erased`);
 - cache entries (`std_cache`) of raw values no remaining record uses;
 - the erased values among stored profile top values and minimum/maximum values.
 
@@ -119,13 +120,18 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
     for temp, oneids in (("erased_oneids", erased_oneids), ("stale_oneids", stale_oneids)):
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT DISTINCT unnest(?::VARCHAR[]) AS oneid",
                     [list(oneids)])
+    # A person none of whose records stay (retention) goes as a whole: hand-set values, tags, consent…
+    cur.execute("INSERT INTO erased_oneids SELECT oneid FROM stale_oneids s WHERE oneid NOT IN "
+                "(SELECT oneid FROM erased_oneids) AND NOT EXISTS (SELECT 1 FROM crosswalk c WHERE c.oneid = s.oneid "
+                "AND NOT EXISTS (SELECT 1 FROM record_set e WHERE e.rec_id = c.rec_id))")
+    whole = bool(scalar(cur, "SELECT count(*) FROM erased_oneids"))
     for schema, table, links in linked_tables(cur):
         name = f"{quote_ident(schema)}.{quote_ident(table)}"
         conditions = []
         by_record = record_condition(links)
         if by_record:
             conditions.append(by_record)
-        if "oneid" in links and erased_oneids:
+        if "oneid" in links and whole:
             conditions.append("t.oneid IN (SELECT oneid FROM erased_oneids)")
         if "oneid" in links and stale_oneids and table in GOLDEN_DERIVED:
             conditions.append("t.oneid IN (SELECT oneid FROM stale_oneids)")
@@ -143,6 +149,11 @@ def erase(cur: duckdb.DuckDBPyConnection, records: list[tuple[int, int]], erased
     add("profile_fields", redact_profiles(cur))
     events.mark_superseded(cur, [b for b, _table in batches])  # an order's erased latest export: the one before counts
     return counts
+
+
+def people_erased(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The OneIDs the last `erase` on this cursor removed as a whole."""
+    return [r[0] for r in cur.execute("SELECT oneid FROM erased_oneids ORDER BY 1").fetchall()]
 
 
 def redact_profiles(cur: duckdb.DuckDBPyConnection) -> int:

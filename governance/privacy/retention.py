@@ -119,10 +119,12 @@ def expired_records(cur: duckdb.DuckDBPyConnection, target: str, now: datetime |
 
 
 def apply(db: Database, actor: str, scope: str, target: str, confirm_records: int,
-          now: datetime | None = None) -> int:
+          now: datetime | None = None) -> tuple[int, list[str]]:
     """Erase what `scan` found, after the steward confirmed its count (`confirm_records`; a
     different count means the data changed since the scan, and nothing is erased). One
-    transaction; evidence in retention_runs; audited. Returns the run id."""
+    transaction; evidence in retention_runs; audited. Returns the run id and the OneIDs of the
+    people none of whose records stayed (erased as a whole)."""
+    people: list[str] = []
     with db.transaction() as cur:
         found = scan(cur, scope, target, now)
         if found.records != confirm_records:
@@ -133,6 +135,7 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
                                [target, found.cutoff]).fetchall()
             stale = sorted({o for _, _, o in rows if o})
             deleted = erasure.erase(cur, [(b, r) for b, r, _ in rows], stale_oneids=stale)
+            people = erasure.people_erased(cur)
         else:
             deleted = {}
             if found.records:
@@ -142,8 +145,9 @@ def apply(db: Database, actor: str, scope: str, target: str, confirm_records: in
         cur.execute("INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, scope, target, found.days, found.cutoff, actor, utcnow(), found.records, found.oneids,
                      json.dumps(deleted)])
-        audit.record(cur, actor, Event.RETENTION_APPLY, "retention_run", run_id, found.summary() | {"deleted": deleted})
-    return run_id
+        audit.record(cur, actor, Event.RETENTION_APPLY, "retention_run", run_id,
+                     found.summary() | {"deleted": deleted, "people_erased": len(people)})
+    return run_id, people
 
 
 def runs(cur: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:

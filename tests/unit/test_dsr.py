@@ -227,6 +227,20 @@ def test_deletion_removes_every_trace_but_the_tombstone_and_the_audit(db, worksp
         assert cur.execute("SELECT count(*) FROM profile_fields WHERE top_values LIKE ?", [f"%{name}%"]).fetchone()[0] == 0
 
 
+def test_a_deletion_removes_the_access_packages_kept_for_the_person(db, workspace):
+    """An access package holds the person's data unmasked; once they are erased, no package about
+    them stays beside the store, while another person's does."""
+    with db.cursor() as cur:
+        oneid = _person(cur)
+        other = cur.execute("SELECT oneid FROM golden_records WHERE oneid <> ? ORDER BY oneid LIMIT 1",
+                            [oneid]).fetchone()[0]
+    access, kept = _verified(db, "access", oneid), _verified(db, "access", other)
+    package = dsr.save_package(db, access, dsr.access_package(db, "steward", access))
+    other_package = dsr.save_package(db, kept, dsr.access_package(db, "steward", kept))
+    pipeline.delete_person(db, "steward", _verified(db, "deletion", oneid))
+    assert not package.exists() and other_package.exists()
+
+
 def test_compaction_removes_erased_values_from_the_file_itself(db, workspace):
     with db.cursor() as cur:
         oneid = _person(cur)

@@ -8,7 +8,7 @@ import pytest
 
 from governance import pipeline
 from governance.golden import survivorship
-from governance.privacy import retention
+from governance.privacy import dsr, retention
 from governance.sources import ingest
 from governance.standardize.normalizers import id_check_char
 from governance.store.errors import GovernanceError
@@ -64,6 +64,36 @@ def test_source_retention_scan_and_apply(workspace):
         detail = json.loads(cur.execute("SELECT detail FROM audit_log WHERE action = 'retention.apply'").fetchone()[0])
         assert detail["records"] == rows and detail["deleted"]["std_records"] == rows
         assert retention.scan(cur, "source", source).records == 0
+
+
+def test_a_person_none_of_whose_records_stay_goes_as_a_whole(workspace):
+    """Retention that expires every record of a person erases what is kept by OneID too (a hand-set
+    value, an access package), as a deletion would; a person who keeps records keeps theirs."""
+    db = workspace
+    with db.cursor() as cur:
+        source = cur.execute("SELECT source FROM batches WHERE channel = 'douyin'").fetchone()[0]
+        batch = cur.execute("SELECT batch_id FROM batches WHERE source = ?", [source]).fetchone()[0]
+        cur.execute("UPDATE batches SET uploaded_at = uploaded_at - INTERVAL 1100 DAY WHERE batch_id = ?", [batch])
+        gone, stays = (cur.execute(
+            "SELECT c.oneid FROM crosswalk c GROUP BY c.oneid HAVING bool_and(c.batch_id = ?) = ? "
+            "AND bool_or(c.batch_id = ?) ORDER BY c.oneid LIMIT 1", [batch, whole, batch]).fetchone()[0]
+            for whole in (True, False))
+        rows = cur.execute("SELECT count(*) FROM std_records WHERE batch_id = ?", [batch]).fetchone()[0]
+    overrides = {oneid: pipeline.set_override(db, "steward", oneid, "email", f"wang{n}@qq.com", "told us by phone")
+                 for n, oneid in enumerate((gone, stays))}
+    request_id = dsr.create(db, "steward", "access", "申请人", oneids=[gone])
+    dsr.verify(db, "steward", request_id, "ID card seen")
+    package = dsr.save_package(db, request_id, dsr.access_package(db, "steward", request_id))
+    retention.set_policy(db, "steward", "source", source, 365)
+    pipeline.apply_retention(db, "steward", "source", source, rows)
+    with db.cursor() as cur:
+        kept = {r[0] for r in cur.execute("SELECT override_id FROM golden_overrides").fetchall()}
+        assert kept == {overrides[stays]}
+        assert cur.execute("SELECT count(*) FROM oneid_history WHERE oneid = ?", [gone]).fetchone()[0] == 0
+        assert cur.execute("SELECT email FROM golden_records WHERE oneid = ?", [stays]).fetchone() == ("wang1@qq.com",)
+        detail = json.loads(cur.execute("SELECT detail FROM audit_log WHERE action = 'retention.apply'").fetchone()[0])
+        assert detail["people_erased"] >= 1
+    assert not package.exists()
 
 
 def _id_card(born: date) -> str:
