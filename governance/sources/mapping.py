@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -342,6 +343,28 @@ def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
     if names >= _CONTENT_SHARE and _share(fits, "salutation") >= _SALUTATION_SHARE:
         found.append(("name", round(0.5 + 0.4 * names, 2), "content"))
     return sorted(found, key=lambda c: -c[1])
+
+
+def reads_as_record(row: Sequence[str | None], below: Sequence[Sequence[str | None]]) -> bool:
+    """Is `row`, the first filled row of a file, a customer's record rather than a header (an
+    export without one)? Its cells name no field, and at least two of them are values of the kind
+    their column holds below (a city over cities, a name over names, an openid over openids), more
+    than fit none: a header's cells are the columns' labels, not their values."""
+    same = other = 0
+    for i, raw in enumerate(row):
+        cell = (raw or "").strip()
+        if not cell:
+            continue
+        if normalize_header(cell) in _SYNONYM_INDEX:
+            return False
+        values = [str(r[i]).strip() for r in below if i < len(r) and r[i] is not None and str(r[i]).strip()][:50]
+        if len(values) < _SAMPLE_MIN:
+            continue
+        fits = [_fits(v) for v in values]
+        kinds = {k for k in (*_CONTENT_FIELDS, "han_name") if _share(fits, k) >= _CONTENT_SHARE}
+        if kinds:
+            same, other = (same + 1, other) if kinds & _fits(cell) else (same, other + 1)
+    return same >= 2 and same > other
 
 
 def _sample(values: list[str]) -> list[str]:

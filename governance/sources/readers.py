@@ -31,6 +31,9 @@ import pyarrow as pa
 from openpyxl import load_workbook
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
+from governance.sources import mapping
+from governance.store import tabular
+from governance.store.chaos import chaos_point
 from governance.store.errors import IngestError
 from governance.store.storage import quote_ident, scalar
 
@@ -362,12 +365,13 @@ def _modal_width(rows: Sequence[Sequence[str | None]]) -> int:
 
 def _pick_header(rows: Sequence[Sequence[str | None]]) -> int | None:
     """Index of the header row: the first row filled to at least half the usual width,
-    skipping title and blank lines above it. None when that row already looks like data."""
+    skipping title and blank lines above it. None when that row already looks like data: digits
+    or an e-mail, or values like those of the rows below it (a customer, not labels)."""
     modal = _modal_width(rows)
     for i, row in enumerate(rows):
         filled = sum(1 for c in row if c is not None and str(c).strip())
         if filled and filled >= max(1, (modal + 1) // 2):
-            return None if _looks_like_data(row) else i
+            return None if _looks_like_data(row) or mapping.reads_as_record(row, rows[i + 1:]) else i
     return None
 
 
@@ -532,16 +536,24 @@ def _transcode(source: Path, encoding: str, target: Path, normalise: bool) -> No
 
 
 def _load_delimited(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, progress: ProgressFn | None) -> None:
-    source, tmp = plan.path, None
-    normalise = plan.newlines == "mixed"
     assert plan.encoding is not None and plan.delimiter is not None  # _inspect_delimited sets them
-    if plan.encoding not in ("utf-8", "utf-8-sig") or normalise:
+    if plan.encoding in ("utf-8", "utf-8-sig") and plan.newlines != "mixed":
+        _read_delimited(plan, plan.path, cur, table, progress)
+        return
+    # A UTF-8 copy holds every value of the file: private, removed however the load ends, and
+    # swept by the next load if this process is killed.
+    scratch = Path(tempfile.gettempdir())
+    tabular.sweep_parts(scratch)
+    with tabular.private_part(scratch / "steward-transcoded.csv") as copy:
         if progress:
             progress(0.1, "transcode")
-        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
-            tmp = Path(handle.name)
-        _transcode(plan.path, plan.encoding, tmp, normalise)
-        source = tmp
+        _transcode(plan.path, plan.encoding, copy, plan.newlines == "mixed")
+        chaos_point("ingest.transcoded")
+        _read_delimited(plan, copy, cur, table, progress)
+
+
+def _read_delimited(plan: FilePlan, source: Path, cur: duckdb.DuckDBPyConnection, table: str,
+                    progress: ProgressFn | None) -> None:
     columns = "{" + ", ".join(f"'{column_name(i)}': 'VARCHAR'" for i in range(1, plan.column_count + 1)) + "}"
     # DuckDB's reader needs one line-break style: LF is named (it reads LF files with CRLF inside quotes
     # right only then); a CRLF file is left to its detection (new_line = '\r\n' misreads it).
@@ -558,9 +570,6 @@ def _load_delimited(plan: FilePlan, cur: duckdb.DuckDBPyConnection, table: str, 
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise IngestError(_csv_error_message(plan, str(exc))) from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
     _check_loaded(plan, cur, table)
 
 

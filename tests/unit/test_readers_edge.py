@@ -104,6 +104,27 @@ def test_cr_in_the_first_cell_of_a_headerless_file(db, tmp_path):
     assert [r[1] for r in raw_rows(db, result.batch_id)] == ["张\n三", "李四"]
 
 
+FANS = [("o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "王小明", "1", "深圳", "广东", "中国"),
+        ("oQx0Fj3nW8_kLp2RrT5uV7yZa1Bc", "李娜", "2", "广州", "广东", "中国"),
+        ("oAb9Cd8Ef7_Gh6Ij5Kl4Mn3Op2Qr", "张伟", "1", "杭州", "浙江", "中国"),
+        ("oZy1Xw2Vu3_Ts4Rq5Po6Nm7Lk8Ji", "刘芳", "2", "成都", "四川", "中国")]
+
+
+@pytest.mark.parametrize("header", [None, ("openid", "昵称", "性别", "城市", "省份", "国家"),
+                                    ("粉丝标识", "顾客", "类别", "所在城", "省", "国")])
+def test_an_export_without_a_header_loads_its_first_customer_as_a_record(db, tmp_path, header):
+    """A fan list exported without a header starts with a customer whose cells are words (a name,
+    a city): they are values like those below them, so the row is a record, not the columns'
+    names (which would show the customer on screen as headers and keep them out of erasure).
+    A header, known words or not, stays a header."""
+    path = tmp_path / "fans.csv"
+    path.write_text("\n".join(",".join(r) for r in ([header] if header else []) + FANS) + "\n", encoding="utf-8")
+    result = ingest.ingest_file(db, path, actor="t")
+    assert [r[1:] for r in raw_rows(db, result.batch_id)] == FANS
+    headers = [h for h, _ in columns(db, result.batch_id)]
+    assert headers == (list(header) if header else headers) and not set(headers) & set(FANS[0])
+
+
 def test_consistent_line_breaks_inside_values_are_kept_verbatim(db, tmp_path):
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes('姓名,备注\r\n张三,"甲\r\n乙"\r\n李四,丙\r\n'.encode())
