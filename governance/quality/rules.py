@@ -462,8 +462,17 @@ def run_with_time_limit(con: duckdb.DuckDBPyConnection, sql: str, seconds: float
         worker.join(1.0)
         raise RuleError(f"stopped after the time limit of {seconds:g} s")
     if errors:
-        raise RuleError(f"failed to run: {str(errors[0]).splitlines()[0]}")
+        raise RuleError(f"failed to run: {without_values(errors[0])}")
     return rows[0]
+
+
+_VALUE_IN_ERROR = re.compile(r"'(?:[^']|'')*'|\d{5,}")
+
+
+def without_values(exc: Exception) -> str:
+    """The first line of a database error met on the records, with the values it quotes (a mobile
+    that did not convert) left out: it is logged and shown to roles that see masked data only."""
+    return _VALUE_IN_ERROR.sub("'…'", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def _sandbox(cur: duckdb.DuckDBPyConnection, columns: list[str], rows: int | None) -> duckdb.DuckDBPyConnection:
@@ -554,7 +563,7 @@ def evaluate(cur: duckdb.DuckDBPyConnection, rules: list[Rule] | None = None,
         failed_unique = {(i, source): n for i, source, n in cur.execute(
             " UNION ALL ".join(duplicates)).fetchall()} if duplicates else {}
     except duckdb.Error as exc:
-        raise RuleError(f"A rule failed to run: {str(exc).splitlines()[0]}") from None
+        raise RuleError(f"A rule failed to run: {without_values(exc)}") from None
     custom: dict[int, dict[str, int] | str] = {}
     for i, rule in enumerate(rules):
         if rule.rule_type == "custom_sql" and rows:

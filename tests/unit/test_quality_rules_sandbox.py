@@ -240,3 +240,15 @@ def test_cli_lists_a_stored_bad_rule_as_skipped(store_path, capsys):
     code, out, _ = call(store_path, capsys, "rules", "list")
     line = next(x for x in out.splitlines() if x.startswith("old.rule"))
     assert code == 0 and line.endswith("skipped: A custom rule may not call getenv.")
+
+
+def test_a_rule_that_fails_on_a_value_names_the_error_but_not_the_value(crm, caplog):
+    """Saving checks a rule on no rows, so one that fails on the records' values is saved; when it
+    fails at evaluation, the result and the server log say why without the value (a mobile)."""
+    assert rules.save_rule(crm, "steward", custom("to_int", "CAST(mobile AS INTEGER) > 0")) == 1
+    with crm.cursor() as cur:
+        mobiles = {r[0] for r in cur.execute("SELECT mobile FROM std_records WHERE mobile IS NOT NULL").fetchall()}
+        [result] = rules.evaluate(cur, [r for r in rules.current_rules(cur) if r.rule_id == "to_int"])
+    assert mobiles and result.error is not None and "convert" in result.error
+    shown = result.error + caplog.text
+    assert not any(m in shown or m[-8:] in shown for m in mobiles), shown
