@@ -293,8 +293,9 @@ def score(records: pa.Table, model: dict, threshold: float, tf_tables: dict[str,
     pairs, columns and types as `model.score_duckdb`."""
     with _lock:
         spark = session(options)
-        _sweep_stale_scratch()
-        base = Path(options.scratch).resolve() if options.scratch else Path(tempfile.mkdtemp(prefix="steward-spark-"))
+        given = Path(options.scratch).resolve() if options.scratch else None
+        sweep_stale_scratch(given)
+        base = given or Path(tempfile.mkdtemp(prefix="steward-spark-"))
         work = base / f"oneid-{uuid.uuid4().hex[:12]}"
         work.mkdir(parents=True, mode=0o700)  # personal data: private, as every file Steward writes
         try:
@@ -306,11 +307,12 @@ def score(records: pa.Table, model: dict, threshold: float, tf_tables: dict[str,
 STALE_SCRATCH_SECONDS = 86400  # a scratch folder this old was left by a run that was killed
 
 
-def _sweep_stale_scratch() -> None:
-    """Remove the temporary scratch folders of runs killed before they could clean up: they hold
-    personal data."""
+def sweep_stale_scratch(scratch: Path | None = None) -> None:
+    """Remove the scratch folders of runs killed before they could clean up, in the temp folder
+    and in the `--spark-scratch` folder given: they hold personal data."""
     limit = time.time() - STALE_SCRATCH_SECONDS
-    for folder in Path(tempfile.gettempdir()).glob("steward-spark-*"):
+    left = [*Path(tempfile.gettempdir()).glob("steward-spark-*"), *(scratch.glob("oneid-*") if scratch else ())]
+    for folder in left:
         try:
             if folder.is_dir() and folder.stat().st_mtime < limit:
                 shutil.rmtree(folder, ignore_errors=True)

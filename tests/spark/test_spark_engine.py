@@ -161,3 +161,24 @@ def test_without_java_17_score_is_one_line(java, trained, spark_session, spark_o
                                                 ("yarn", None)])
 def test_cores_come_from_a_local_master(master, cores):
     assert engine._cores(master) == cores
+
+
+def test_scratch_left_by_killed_runs_is_swept_from_the_temp_and_the_given_folder(tmp_path, monkeypatch):
+    """A run killed mid-way leaves its Parquet hand-offs (personal data) behind; the next run removes
+    those older than a day, in the temp folder and in a `--spark-scratch` folder alike."""
+    import tempfile
+    import time
+
+    temp, given = tmp_path / "tmp", tmp_path / "shared"
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    old = time.time() - engine.STALE_SCRATCH_SECONDS - 60
+    folders = {name: parent / name for parent, names in ((temp, ("steward-spark-a", "steward-spark-b", "other")),
+                                                          (given, ("oneid-a", "oneid-b", "mine")))
+               for name in names}
+    for name, folder in folders.items():
+        (folder / "records.parquet").parent.mkdir(parents=True)
+        (folder / "records.parquet").write_bytes(b"PAR1")
+        if not name.endswith("b"):
+            os.utime(folder, (old, old))
+    engine.sweep_stale_scratch(given)
+    assert sorted(p.name for p in (*temp.iterdir(), *given.iterdir())) == ["mine", "oneid-b", "other", "steward-spark-b"]
