@@ -75,11 +75,12 @@ def first_start(db: Database, demo: bool = True) -> FirstStart:
 
 def prepare(db: Database) -> str | None:
     """What every start needs (the app's too): the secrets, the first administrator (its new password,
-    or None) and the built-in tags with their categories."""
+    or None), the built-in tags with their categories, and no expired file beside the store."""
     ensure_secrets()
     password = ensure_admin(db)
     with db.transaction() as cur:
         tag_library.ensure_builtins(cur)
+    pipeline.sweep_server_files(db)
     return password
 
 

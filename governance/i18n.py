@@ -642,6 +642,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "export.done": ("完成：{rows} 行。", "Done: {rows} rows."),
     "export.ready": ("文件已生成：{file}（清单已保存在同一目录）", "Ready: {file} (its manifest is saved next to it)"),
     "export.download": ("下载", "Download"),
+    "export.file_gone": ("上次导出的文件已从服务器移除：导出文件保留 {days} 天，执行删除请求或保留期清理后也会移除。如需文件，请重新导出。",
+                         "The file of your last export is no longer on the server: exports are kept {days} days, and "
+                         "removed after a deletion request or a retention run. Export again to get one."),
     "export.manifest": ("导出清单", "Manifest"),
     "export.recent": ("最近的导出", "Recent exports"),
     "consent.read_only": ("分析师只读，证据引用已脱敏。", "Analysts see the ledger read-only, with evidence references masked."),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,9 @@ import duckdb
 
 from governance import synth
 from governance.audiences import library as audience_library
+from governance.audiences import push
 from governance.events import events
+from governance.exports import datasets
 from governance.golden import overrides, survivorship
 from governance.oneid import (
     calibration,
@@ -40,6 +43,7 @@ from governance.privacy import consent, dsr, retention, suppression
 from governance.quality import profile
 from governance.sources import ingest
 from governance.standardize import engine
+from governance.store import tabular
 from governance.store.chaos import chaos_point
 from governance.store.errors import DuplicateFileError, GovernanceError, log_incident
 from governance.store.storage import Database, one, scalar
@@ -411,11 +415,13 @@ def remove_override(db: Database, actor: str, override_id: int, reason: str) -> 
 
 def delete_person(db: Database, actor: str, request_id: int) -> dsr.DeletionResult:
     """Erase the people of a verified deletion request, after standardizing stale batches so every
-    row of theirs is found; one transaction. Then the access packages kept for them go too."""
+    row of theirs is found; one transaction. Then the files beside the store that may hold them go
+    too (`_after_erasure`)."""
+    started = time.time()
     with db.transaction():
         standardize(db, actor)
         result = dsr.execute_deletion(db, actor, request_id)
-    dsr.discard_packages_of(db, result.oneids)
+    _after_erasure(db, started, result.oneids)
     return result
 
 
@@ -444,15 +450,32 @@ def apply_retention(db: Database, actor: str, scope: str, target: str, confirm_r
     record back, and the access packages kept for people erased as a whole go. Returns the run id.
     Stages: erase, golden, done."""
     report = progress or _silent
+    started = time.time()
     with db.transaction():
         report(0.0, "erase")
         run_id, people = retention.apply(db, actor, scope, target, confirm_records)
         if scope == "source" and confirm_records:
             report(0.6, "golden")
             refresh_golden(db, actor, "retention")
-    dsr.discard_packages_of(db, people)
+    if scope == "source" and confirm_records:
+        _after_erasure(db, started, people)
     report(1.0, "done")
     return run_id
+
+
+def _after_erasure(db: Database, started: float, people: list[str]) -> None:
+    """Files beside the store that may hold what an erasure removed: the access packages kept for
+    the people erased as a whole, and every export and activation file written before it (which
+    rows they hold is not looked up; a file can be written again)."""
+    dsr.discard_packages_of(db, people)
+    for folder in (datasets.export_dir(db), push.spool_dir(db)):
+        tabular.remove_older(folder, started)
+
+
+def sweep_server_files(db: Database) -> int:
+    """At every start: remove the export files older than `export_keep_days` and the activation
+    files older than their day; returns how many."""
+    return datasets.sweep_exports(db) + push.sweep_spool(push.spool_dir(db))
 
 
 # ---- the demo workspace and the overview ---------------------------------------------------

@@ -44,7 +44,7 @@ from governance.audiences import activation, library
 from governance.store.config import secrets_path, stored_secrets
 from governance.store.errors import ConfigError, GovernanceError, PermissionDenied
 from governance.store.storage import Database, scalar
-from governance.store.tabular import private_part, sweep_parts
+from governance.store.tabular import private_part, remove_older, sweep_parts
 from governance.store.util import utcnow
 
 KINDS = ("webhook", "outbox")
@@ -258,12 +258,7 @@ KEEP_HOURS = 24  # activation files beside the store hold identifiers: downloade
 def sweep_spool(folder: Path, keep_hours: float = KEEP_HOURS) -> int:
     """Remove activation files older than `keep_hours` from the folder beside the store (a download not
     fetched in time, a webhook file a killed process left behind); returns how many."""
-    cutoff, removed = time.time() - keep_hours * 3600, 0
-    for path in folder.iterdir():
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return remove_older(folder, time.time() - keep_hours * 3600)
 
 
 def spool_dir(db: Database) -> Path:

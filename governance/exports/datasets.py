@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -48,11 +49,19 @@ from governance.oneid.resolve import SUB_ACCOUNTS
 from governance.privacy import consent
 from governance.standardize.labels import Labeller
 from governance.store.chaos import chaos_point
-from governance.store.config import secret
+from governance.store.config import Settings, secret
 from governance.store.errors import GovernanceError, PermissionDenied
 from governance.store.schema import BY_NAME, FIELD_NAMES
 from governance.store.storage import Database, relation, scalar
-from governance.store.tabular import FORMATS, XLSX_MAX_ROWS, XlsxWriter, open_writer, private_part, sweep_parts
+from governance.store.tabular import (
+    FORMATS,
+    XLSX_MAX_ROWS,
+    XlsxWriter,
+    open_writer,
+    private_part,
+    remove_older,
+    sweep_parts,
+)
 from governance.store.util import utcnow
 from governance.tags import library as tag_library
 
@@ -484,6 +493,12 @@ def export_dir(db: Database) -> Path:
     return path
 
 
+def sweep_exports(db: Database) -> int:
+    """Remove the files the app's exports wrote more than `export_keep_days` ago (they were there to
+    be downloaded); returns how many."""
+    return remove_older(export_dir(db), time.time() - Settings.from_env().export_keep_days * 86400)
+
+
 def file_name(request: ExportRequest, when: datetime | None = None) -> str:
     """'steward-golden-20261129-093000-masked.csv': dataset, local time, masked or not, format."""
     when = when or datetime.now()
@@ -494,6 +509,7 @@ def export_to_dir(db: Database, request: ExportRequest, progress: Callable[[int,
                   when: datetime | None = None) -> tuple[Path, Manifest]:
     """Run an export into `export_dir` under its `file_name` (with -2, -3… when another export of the
     same second has it); returns the file and its manifest."""
+    sweep_exports(db)
     folder, name = export_dir(db), file_name(request, when)
     path, n = folder / name, 1
     while path.exists():

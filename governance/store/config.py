@@ -32,6 +32,7 @@ class Settings:
     cookie_expiry_hours: int = field(default=12, metadata={"env": "STEWARD_COOKIE_HOURS", "help": "Lifetime of the sign-in cookie (under a day)."})
     store_wait_seconds: int = field(default=10, metadata={"env": "STEWARD_STORE_WAIT", "help": "How long a page waits while a command-line job holds the store, before it says the store is busy."})
     page_size: int = field(default=50, metadata={"env": "STEWARD_PAGE_SIZE", "help": "Rows per page in paged tables."})
+    export_keep_days: int = field(default=7, metadata={"env": "STEWARD_EXPORT_KEEP_DAYS", "help": "Days the app keeps a file written by the Export page beside the store, for download."})
     dsr_due_working_days: int = field(default=15, metadata={"env": "STEWARD_DSR_DUE_DAYS", "help": "Working days to answer a data-subject request, on China's official calendar (extra days: STEWARD_HOLIDAYS, STEWARD_WORKDAYS)."})
 
     @classmethod

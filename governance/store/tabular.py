@@ -96,6 +96,20 @@ def sweep_parts(folder: Path) -> list[Path]:
     return gone
 
 
+def remove_older(folder: Path, cutoff: float) -> int:
+    """Remove the finished files in `folder` last written before `cutoff` (a Unix time); a part
+    file being written is left to `sweep_parts`. Returns how many."""
+    removed = 0
+    for path in folder.iterdir() if folder.is_dir() else ():
+        try:
+            if path.is_file() and not path.name.startswith(".") and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 _FORMULA_LEAD = re.compile("^[" + re.escape("".join(FORMULA_LEADS)) + "]")
 
 

@@ -16,7 +16,7 @@ from governance.tags import library as tag_library
 from governance.ui import jobs
 from governance.ui.actions import run_step
 from governance.ui.guard import PageContext
-from governance.ui.session import tr
+from governance.ui.session import settings, tr
 
 
 def filters(ctx: PageContext, province_options: list[str], dataset: str = "golden") -> datasets.ExportFilter:
@@ -80,6 +80,8 @@ def prepare_and_download(ctx: PageContext, request: datasets.ExportRequest, disa
             st.rerun()  # the job panel and the progress below show it from the next run on
     finished = jobs.follow(lambda: kinds.latest_of(ctx.db, "export", user), _rows_written)
     path = kinds.result_file(ctx.db, finished, user, ctx.user.role)
+    if finished is not None and finished.status == "done" and path is None:
+        st.caption(tr("export.file_gone", days=settings().export_keep_days))
     if finished is None or path is None:
         return
     st.success(tr("export.ready", file=path.name))

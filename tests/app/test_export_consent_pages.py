@@ -58,6 +58,11 @@ def test_steward_prepares_a_masked_export_with_a_count_and_a_manifest(golden):
     assert name in visible_text(at)  # the recent-exports table
     assert not MOBILE.search(visible_text(at))
 
+    path.unlink()  # kept its days, or removed by an erasure: the page says so instead of offering it
+    at.run()
+    assert not at.download_button and not at.success
+    assert any("no longer on the server" in c.value and "kept 7 days" in c.value for c in at.caption)
+
 
 def test_marketing_purpose_narrows_the_count_and_unmasked_needs_a_purpose(golden):
     at = app_test(golden, "steward").run()

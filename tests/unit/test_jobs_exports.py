@@ -9,6 +9,7 @@ import io
 import json
 import zipfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from test_jobs import job_of
@@ -198,3 +199,56 @@ def test_an_access_package_job_for_an_unverified_request_fails_in_one_line(golde
                                                    "identity first.")
     assert job.result == {"request_id": request_id}
     assert not list(dsr.package_dir(golden).iterdir())
+
+
+def _export_file(db, user: str = "steward"):
+    job_id = kinds.export(db, datasets.ExportRequest("golden", user, role="steward"))
+    jobs.runner(db).drain()
+    job = job_of(db, job_id)
+    return job, kinds.result_file(db, job, user, "steward")
+
+
+def _age(path, days: float) -> None:
+    import os
+    import time
+    when = time.time() - days * 86400
+    os.utime(path, (when, when))
+
+
+def test_export_files_are_kept_for_the_days_set_then_removed(golden, monkeypatch):
+    """An export waits beside the store to be downloaded, not for ever: the next export, and every
+    start, remove those older than STEWARD_EXPORT_KEEP_DAYS (7 by default)."""
+    from governance import bootstrap
+
+    _, first = _export_file(golden)
+    _, second = _export_file(golden)
+    assert first is not None and second is not None
+    old, recent = first.rename(first.with_name("a-week-ago.csv")), second.rename(second.with_name("days-ago.csv"))
+    Path(f"{first}.manifest.json").rename(f"{old}.manifest.json")  # (the next export may take a freed name)
+    for path, days in ((old, 8), (Path(f"{old}.manifest.json"), 8), (recent, 6)):
+        _age(path, days)
+    _export_file(golden)
+    assert not old.exists() and not Path(f"{old}.manifest.json").exists() and recent.exists()
+    monkeypatch.setenv("STEWARD_EXPORT_KEEP_DAYS", "5")
+    bootstrap.prepare(golden)
+    assert not recent.exists()
+    with golden.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM export_manifests").fetchone()[0] == 3  # the record stays
+
+
+def test_an_erasure_removes_the_files_written_before_it(golden):
+    """Exports and activation files beside the store may hold a person a deletion request or a
+    retention run erases: those written before it go; the export's record and audit stay."""
+    from governance import pipeline
+    from governance.audiences import push
+
+    job, exported = _export_file(golden)
+    activation = push.spool_dir(golden) / "sms-members.csv"
+    activation.write_text("mobile\n13800138000\n", encoding="utf-8")
+    later = push.spool_dir(golden) / "written-after.csv"
+    later.write_text("mobile\n", encoding="utf-8")
+    _age(later, -1)  # its clock says after the erasure started
+    source, rows = _aged_source(golden)
+    pipeline.apply_retention(golden, "steward", "source", source, rows)
+    assert exported is not None and not exported.exists() and not activation.exists() and later.exists()
+    assert kinds.result_file(golden, job, "steward", "steward") is None
