@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from governance.store.config import resolve_db_path
 from governance.store.errors import INCIDENT_LOG, GovernanceError, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
-from governance.store.tabular import FORMATS, check_output
+from governance.store.tabular import FORMATS, check_output, private_part
 
 
 def _default_actor() -> str:
@@ -178,11 +179,60 @@ def cmd_rules(args, db) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of rows, 0 or more."""
+    value = int(text)  # argparse reports a ValueError as an invalid value
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0")
+    return value
+
+
+def _day(text: str) -> date:
+    """An argparse type: a calendar date, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a date (YYYY-MM-DD)") from None
+
+
+def _moment(text: str) -> datetime:
+    """An argparse type: an ISO date, with or without a time."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a date (YYYY-MM-DD, a time may follow)") from None
+
+
+def _is_model(text: str) -> bool:
+    """Splink settings with their comparisons (an empty object would mean: train a new model)."""
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(settings, dict) and isinstance(settings.get("comparisons"), list) and bool(settings["comparisons"])
+
+
+def _check_package_folder(out: Path, db) -> None:
+    """An access package folder must be new or empty: another package's files left in it would go to
+    this requester too."""
+    for what, own in protected_files(db).items():
+        if os.path.realpath(out) == os.path.realpath(own):
+            raise GovernanceError(f"{out} is Steward's {what}; give a new folder.")
+    if out.exists() and not out.is_dir():
+        raise GovernanceError(f"{out} is a file; give a new or empty folder, or FILE.zip.")
+    if out.is_dir() and any(out.iterdir()):
+        raise GovernanceError(f"{out} is not empty; give a new or empty folder, or FILE.zip.")
+
+
 def cmd_resolve(args, db) -> int:
     try:
         model_json = Path(args.model).read_text(encoding="utf-8") if args.model else None
     except (OSError, ValueError) as exc:
         raise GovernanceError(f"Cannot read the model file {args.model}: {exc}") from None
+    if model_json is not None and not _is_model(model_json):
+        raise GovernanceError(f"{args.model} is not a OneID model: use a file `resolve --save-model` wrote.")
+    if args.save_model:  # before the run: a refused file name costs no resolve
+        check_output(args.save_model, protected_files(db), args.force)
     engine = pipeline.scoring_engine(args.engine, args.spark_master, args.spark_conf,
                                      Path(args.spark_scratch) if args.spark_scratch else None)
     resolved = pipeline.resolve(db, args.actor, use_model=not args.no_model, model_json=model_json,
@@ -195,7 +245,9 @@ def cmd_resolve(args, db) -> int:
         if used is None:
             raise GovernanceError("This run scored no model (--no-model): there is no model to save.")
         try:
-            Path(args.save_model).write_text(used, encoding="utf-8")
+            with private_part(Path(args.save_model)) as part:
+                part.write_text(used, encoding="utf-8")
+                os.replace(part, args.save_model)
         except OSError as exc:
             raise GovernanceError(f"Cannot write the model file {args.save_model}: {exc.strerror or exc}") from None
     if args.json:
@@ -357,7 +409,7 @@ def cmd_consent(args, db) -> int:
         print(frame.to_string(index=False) if not frame.empty else "no consent records")
         return 0
     try:
-        expires = datetime.fromisoformat(args.expires) if args.expires else None
+        expires = args.expires
     except ValueError:
         raise GovernanceError("--expires takes an ISO date or timestamp, e.g. 2027-12-31.") from None
     record_id = consent.record(db, args.actor, args.oneid, args.purpose,
@@ -399,13 +451,13 @@ def _add_export_and_consent_parsers(sub, with_actor) -> None:
         c.add_argument("--channel")
         c.add_argument("--notice-version")
         c.add_argument("--evidence", help="evidence reference (form id, recording, ticket)")
-        c.add_argument("--expires", help="expiry date of a grant (ISO)")
+        c.add_argument("--expires", type=_moment, help="expiry date (and time) of a grant, ISO: YYYY-MM-DD[THH:MM]")
     c = csub.add_parser("list", help="current consent per person and purpose")
     c.add_argument("--oneid")
     c.add_argument("--purpose", choices=consent.ALL_PURPOSES)
     c.add_argument("--state", choices=consent.STATES)
     c.add_argument("--history", action="store_true", help="every record of --oneid, newest first")
-    c.add_argument("--limit", type=int, default=100)
+    c.add_argument("--limit", type=_count, default=100)
     p.set_defaults(func=cmd_consent)
 
 # --- end of exports and consent --------------------------------------------------------------
@@ -502,7 +554,7 @@ def cmd_dsr(args, db) -> int:
         identifiers = {k: getattr(args, k) for k in dsr.IDENTIFIERS if getattr(args, k)}
         request_id = dsr.create(db, args.actor, args.type, args.requester, oneids=args.oneid or None,
                                 identifiers=identifiers or None, identity_check=args.identity_check,
-                                received_on=date.fromisoformat(args.received) if args.received else None)
+                                received_on=args.received)
         if args.identity_check:
             dsr.verify(db, args.actor, request_id, args.identity_check)
         with db.cursor() as cur:
@@ -518,6 +570,13 @@ def cmd_dsr(args, db) -> int:
         else:
             dsr.close(db, args.actor, args.request, args.response)
     elif action in ("access", "delete"):
+        if action == "access":  # the output is checked before any request is recorded
+            if not args.out:
+                raise GovernanceError("dsr access needs --out DIR (or FILE.zip).")
+            if Path(args.out).suffix.lower() == ".zip":
+                check_output(args.out, protected_files(db), args.force)
+            else:
+                _check_package_folder(Path(args.out), db)
         request_id = args.request
         if request_id is None:  # a request record is kept even when the CLI acts directly on a OneID
             if not args.oneid:
@@ -526,10 +585,6 @@ def cmd_dsr(args, db) -> int:
                                     args.requester, oneids=[args.oneid])
             dsr.verify(db, args.actor, request_id, args.identity_check)
         if action == "access":
-            if not args.out:
-                raise GovernanceError("dsr access needs --out DIR (or FILE.zip).")
-            if Path(args.out).suffix.lower() == ".zip":
-                check_output(args.out, protected_files(db), args.force)
             path = dsr.write_package(dsr.access_package(db, args.actor, request_id), Path(args.out))
             print(f"request {request_id}: access package written to {path}")
         else:
@@ -586,7 +641,7 @@ def _add_dsr_parsers(sub, with_actor) -> None:
     for name in dsr.IDENTIFIERS:
         d.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"find the OneID by {name}")
     d.add_argument("--identity-check", help="how the identity was checked (marks the request verified)")
-    d.add_argument("--received", help="received date YYYY-MM-DD (default today)")
+    d.add_argument("--received", type=_day, help="received date YYYY-MM-DD (default today)")
     d = with_actor(dsub.add_parser("verify"))
     d.add_argument("request", type=int)
     d.add_argument("--identity-check", required=True)
@@ -735,6 +790,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="link pairs at or above this probability (default: the last run's, else 0.99)")
     p.add_argument("--review-low", type=float, help="queue pairs from this probability up (default: the last run's, else 0.60)")
     p.add_argument("--save-model", metavar="FILE.json", help="write the model this run scored with (for --model)")
+    p.add_argument("--force", action="store_true", help="replace an existing --save-model file")
     p.add_argument("--full", action="store_true",
                    help="score every pair and link every record again (default: with the last run's model and thresholds, "
                         "only what changed); the pairs of unchanged records keep their last outcome, as in every run "
@@ -754,8 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source")
     r.add_argument("--low", type=float, default=0.0)
     r.add_argument("--high", type=float, default=1.0)
-    r.add_argument("--limit", type=int, default=50)
-    rsub.add_parser("decisions", help="the latest decisions, newest first").add_argument("--limit", type=int, default=50)
+    r.add_argument("--limit", type=_count, default=50)
+    rsub.add_parser("decisions", help="the latest decisions, newest first").add_argument("--limit", type=_count, default=50)
     r = with_actor(rsub.add_parser("bulk", help="approve or reject every undecided queued pair in a probability band"))
     r.add_argument("decision", choices=("approve", "reject"))
     r.add_argument("--low", type=float, required=True)

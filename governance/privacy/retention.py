@@ -30,6 +30,9 @@ from governance.store.util import utcnow
 SCOPES = ("source", "purpose")
 
 
+MAX_DAYS = 36500  # a hundred years
+
+
 def set_policy(db: Database, actor: str, scope: str, target: str, days: int, basis: str | None = None) -> None:
     """Create or change a retention period (days > 0). Audited."""
     if scope not in SCOPES:
@@ -37,8 +40,10 @@ def set_policy(db: Database, actor: str, scope: str, target: str, days: int, bas
     target = (target or "").strip()
     if not target:
         raise GovernanceError("Name the source or purpose the period applies to.")
-    if int(days) <= 0:
-        raise GovernanceError("A retention period is a positive number of days.")
+    if not 0 < int(days) <= MAX_DAYS:
+        raise GovernanceError(f"A retention period is a number of days from 1 to {MAX_DAYS:,}.")
+    if scope == "purpose" and target not in consent.ALL_PURPOSES:
+        raise GovernanceError(f"No consent purpose named {target!r}; the purposes are {', '.join(consent.ALL_PURPOSES)}.")
     with db.transaction() as cur:
         if scope == "source" and not cur.execute("SELECT 1 FROM sources WHERE source = ?", [target]).fetchone():
             raise GovernanceError(f"No source named {target!r}.")

@@ -117,8 +117,11 @@ def _source_row(cur: duckdb.DuckDBPyConnection, source: str) -> tuple | None:
     return cur.execute("SELECT source, channel FROM sources WHERE source = ?", [source]).fetchone()
 
 
-def find_duplicate(cur: duckdb.DuckDBPyConnection, source: str, sha256: str) -> int | None:
-    return scalar(cur, "SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ?", [source, sha256])
+def find_duplicate(cur: duckdb.DuckDBPyConnection, source: str, sha256: str, sheet: str | None = None) -> int | None:
+    """The batch that already holds this file (this sheet of a workbook; a batch without a recorded
+    sheet holds them all) in `source`, if any."""
+    return scalar(cur, "SELECT min(batch_id) FROM batches WHERE source = ? AND sha256 = ? AND coalesce(sheet = ?, TRUE)",
+                  [source, sha256, sheet])
 
 
 def never_standardized(cur: duckdb.DuckDBPyConnection, batch_id: int) -> bool:
@@ -150,7 +153,7 @@ def prepare(db: Database, path: Path, *, file_name: str | None = None, source: s
     with db.cursor() as cur:
         existing = _source_row(cur, source)
         saved = mapping_mod.load(cur, source) if existing else {}
-        duplicate = find_duplicate(cur, source, digest)
+        duplicate = find_duplicate(cur, source, digest, plan.sheet)
     if existing and channel and channel != existing[1]:
         raise IngestError(f"The source {source!r} belongs to channel {existing[1]!r}, not {channel!r}.")
     channel = existing[1] if existing else (channel or "other")
@@ -171,7 +174,7 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
     if unknown:
         raise IngestError(f"The mapping names columns the file does not have: {', '.join(sorted(unknown))}.")
     with db.transaction() as cur:
-        duplicate = find_duplicate(cur, plan.source, plan.sha256)
+        duplicate = find_duplicate(cur, plan.source, plan.sha256, plan.file.sheet)
         if duplicate and not force:
             raise DuplicateFileError(
                 f"{plan.file_name} was already loaded into {plan.source!r} as batch {duplicate}; "

@@ -21,6 +21,7 @@ in `extras`).
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -120,7 +121,9 @@ _PUNCT = re.compile(r"[\s_\-.:/\\()（）\[\]【】#*'\"]+")
 
 
 def normalize_header(header: str) -> str:
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", header or "").lower())
+    """A header as the synonyms are matched: NFKC, lower case, no punctuation, in simplified
+    characters (手機號碼 is 手机号码)."""
+    return _PUNCT.sub("", normalizers.to_simplified(unicodedata.normalize("NFKC", header or "").lower()))
 
 
 # Loose headers naming an identity document: gated out of id_card, they take other_id when most
@@ -345,6 +348,11 @@ def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
     return sorted(found, key=lambda c: -c[1])
 
 
+def names_a_field(cell: str | None) -> bool:
+    """Is this text a header the mapping knows (手机号, openid, 姓名…)?"""
+    return normalize_header(cell or "") in _SYNONYM_INDEX
+
+
 def reads_as_record(row: Sequence[str | None], below: Sequence[Sequence[str | None]]) -> bool:
     """Is `row`, the first filled row of a file, a customer's record rather than a header (an
     export without one)? Its cells name no field, and at least two of them are values of the kind
@@ -355,7 +363,7 @@ def reads_as_record(row: Sequence[str | None], below: Sequence[Sequence[str | No
         cell = (raw or "").strip()
         if not cell:
             continue
-        if normalize_header(cell) in _SYNONYM_INDEX:
+        if names_a_field(cell):
             return False
         values = [str(r[i]).strip() for r in below if i < len(r) and r[i] is not None and str(r[i]).strip()][:50]
         if len(values) < _SAMPLE_MIN:
@@ -437,6 +445,8 @@ def validate(mapping: dict[str, str | None]) -> dict[str, str | None]:
     for header, f in mapping.items():
         if f is None or f == "":
             continue
+        if not isinstance(f, str):
+            raise MappingError(f"Map column {header!r} to a field name or null, not {json.dumps(f, ensure_ascii=False)}.")
         if f not in BY_NAME and f not in EVENT_BY_NAME:
             raise MappingError(f"Unknown standard field {f!r} for column {header!r}.")
         if f in used:

@@ -366,11 +366,14 @@ def _modal_width(rows: Sequence[Sequence[str | None]]) -> int:
 def _pick_header(rows: Sequence[Sequence[str | None]]) -> int | None:
     """Index of the header row: the first row filled to at least half the usual width,
     skipping title and blank lines above it. None when that row already looks like data: digits
-    or an e-mail, or values like those of the rows below it (a customer, not labels)."""
+    or an e-mail, or values like those of the rows below it (a customer, not labels), unless a
+    cell is a header the mapping knows (手机号 beside 2023年消费金额)."""
     modal = _modal_width(rows)
     for i, row in enumerate(rows):
         filled = sum(1 for c in row if c is not None and str(c).strip())
         if filled and filled >= max(1, (modal + 1) // 2):
+            if any(mapping.names_a_field(None if c is None else str(c)) for c in row):
+                return i
             return None if _looks_like_data(row) or mapping.reads_as_record(row, rows[i + 1:]) else i
     return None
 

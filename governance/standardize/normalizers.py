@@ -822,7 +822,9 @@ def _char_pinyin(ch: str) -> str:
 _t2s_fn: Callable[[str], str] | None = None
 
 
-def _to_simplified(s: str) -> str:
+def to_simplified(s: str) -> str:
+    """Traditional characters as simplified ones (OpenCC t2s, phrase-aware); as written when the
+    conversion would change the length, or OpenCC is missing."""
     global _t2s_fn
     if _t2s_fn is None:
         try:
@@ -835,14 +837,14 @@ def _to_simplified(s: str) -> str:
 
 
 def to_simplified_many(values: list[str]) -> list[str]:
-    """`_to_simplified` of each value, in one conversion: no phrase spans a line break."""
+    """`to_simplified` of each value, in one conversion: no phrase spans a line break."""
     if not values:
         return []
-    _to_simplified(values[0])  # loads the converter
+    to_simplified(values[0])  # loads the converter
     assert _t2s_fn is not None
     out = _t2s_fn("\n".join(values)).split("\n")
     if len(out) != len(values):
-        return [_to_simplified(v) for v in values]
+        return [to_simplified(v) for v in values]
     return [o if len(o) == len(v) else v for o, v in zip(out, values)]
 
 
@@ -955,7 +957,7 @@ def normalize_name(raw: str | None) -> Result:
         return _R_PLACEHOLDER
     sal_gender = SALUTATION_SEX.get(salutation.lower()) if salutation else None
     has_han = _HAN_RE.search(base) is not None
-    simplified = _to_simplified(base) if has_han else base
+    simplified = to_simplified(base) if has_han else base
     core = base.replace("·", "").replace(" ", "")
     if has_han:
         latin_left = _HAN_RE.sub("", core)
@@ -967,7 +969,7 @@ def normalize_name(raw: str | None) -> Result:
     han_core = "".join(c for c in base if _HAN_RE.match(c) or c == "·")
     if has_han and "·" not in han_core and not any(c.isascii() and c.isalpha() for c in base):
         # Han name, possibly with digits / emoji around it (flagged SUSPICIOUS_NAME)
-        simp = simplified if han_core == base else _to_simplified(han_core)
+        simp = simplified if han_core == base else to_simplified(han_core)
         fam_len = 2 if (simp[:2] in _COMPOUNDS and (len(simp) >= 3 or salutation)) else 1
         family, given = han_core[:fam_len], han_core[fam_len:]
         fam_py, given_py, fam_init, given_init = _han_pinyin(simp, fam_len)
@@ -1045,7 +1047,7 @@ def normalize_family_name(raw: str | None) -> Result:
     if "*" in s:
         return _masked(s)
     s = s.replace(" ", "") if _HAN_RE.search(s) else s
-    simp = _to_simplified(s) if _HAN_RE.search(s) else s
+    simp = to_simplified(s) if _HAN_RE.search(s) else s
     if simp in _COMPOUNDS:
         py = _COMPOUNDS[simp]
     elif len(simp) == 1 and _HAN_RE.match(simp):
@@ -1074,7 +1076,7 @@ def normalize_given_name(raw: str | None) -> Result:
     if "*" in s:
         return _masked(s)
     has_han = _HAN_RE.search(s) is not None
-    simp = _to_simplified(s.replace(" ", "")) if has_han else s
+    simp = to_simplified(s.replace(" ", "")) if has_han else s
     parts = [_char_pinyin(c) if _HAN_RE.match(c) else _deaccent(c).lower() for c in simp]
     py = "".join(p for p in parts if p.isascii() and p.isalnum())
     reason = _name_flags(s.replace(" ", "").replace("·", ""))

@@ -32,7 +32,7 @@ import duckdb
 
 from governance.store import migrations
 from governance.store.config import Settings, resolve_db_path
-from governance.store.errors import StoreBusyError, StoreHolder
+from governance.store.errors import GovernanceError, StoreBusyError, StoreHolder
 from governance.store.util import process_alive
 
 T = TypeVar("T")
@@ -133,6 +133,22 @@ def _clear_holder(path: Path) -> None:
             holder.unlink()
 
 
+def _refuse_other_file(path: Path) -> None:
+    """A path that holds something other than a DuckDB file is never opened (nor its mode changed):
+    `--db` pointed at the wrong file."""
+    if path.is_dir():
+        raise GovernanceError(f"{path} is a folder, not a store; give the store's file.")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise GovernanceError(f"Cannot read the store {path}: {exc.strerror or exc}.") from None
+    if head and head[8:12] != b"DUCK":
+        raise GovernanceError(f"{path} is not a Steward store (not a DuckDB database file); give another --db.")
+
+
 class Database:
     """A DuckDB file with migrations applied; use `cursor()` and `transaction()`.
 
@@ -147,6 +163,7 @@ class Database:
         self.activity, self.on_wait = activity, on_wait
         self.wait_seconds = Settings.from_env().store_wait_seconds if wait_seconds is None else wait_seconds
         keep_files_private()
+        _refuse_other_file(path)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         for own in (path, Path(f"{path}.wal")):  # a store made by an earlier release may be readable by others
             with suppress(OSError):

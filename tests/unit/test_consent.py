@@ -105,6 +105,8 @@ def test_cli_consent_import_grant_withdraw_list(ledger, capsys):
     assert cli.main(["--db", path, "consent", "list", "--oneid", zhang]) == 0
     out = capsys.readouterr().out
     assert "guardian" in out and "withdrawn" in out and "form 7" in out
-    assert cli.main(["--db", path, "consent", "grant", zhang, "marketing", "--expires", "soon"]) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse's own one line and status
+        cli.main(["--db", path, "consent", "grant", zhang, "marketing", "--expires", "soon"])
+    assert refused.value.code == 2 and "soon is not a date" in capsys.readouterr().err
     with ledger.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM audit_log WHERE actor = 'ops' AND action LIKE 'consent.%'").fetchone()[0] == 2  # an empty import is not audited

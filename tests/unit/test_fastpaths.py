@@ -245,7 +245,7 @@ def test_property_name(values):
 @SETTINGS
 @given(st.lists(st.text(alphabet=st.sampled_from("乾隆坤藉口歐陽諸葛著名髮發頭干幹后後里裡"), max_size=6), max_size=30))
 def test_simplified_in_one_conversion_matches_each_value(values):
-    assert N.to_simplified_many(values) == [N._to_simplified(v) for v in values]
+    assert N.to_simplified_many(values) == [N.to_simplified(v) for v in values]
 
 
 @SETTINGS

@@ -23,6 +23,9 @@ from governance.store.errors import MappingError
     ("注册时间", "registered_at"), ("Update Time", "updated_at"), ("Marketing Opt-in", "marketing_consent"),
     ("收货地址", "address"), ("邮编", "postcode"), ("门店", "store"), ("昵称", "nickname"), ("性别", "gender"),
     ("会员手机号码", "mobile"),
+    # traditional characters (Hong Kong, Taiwan and Macau exports) read as their simplified form
+    ("手機號碼", "mobile"), ("身份證號", "id_card"), ("電子郵箱", "email"), ("性別", "gender"), ("會員編號", "member_card"),
+    ("收貨地址", "address"), ("顧客姓名", "name"),
 ])
 def test_header_synonyms(header, field):
     [s] = mapping.suggest([header], [[]])

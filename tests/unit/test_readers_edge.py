@@ -125,6 +125,19 @@ def test_an_export_without_a_header_loads_its_first_customer_as_a_record(db, tmp
     assert headers == (list(header) if header else headers) and not set(headers) & set(FANS[0])
 
 
+@pytest.mark.parametrize("header", [("姓名", "手机", "2023年消费金额", "2024年消费金额"),
+                                    ("会员ID", "手机号", "近180天消费", "近365天消费")])
+def test_a_header_with_years_or_day_counts_stays_a_header(db, tmp_path, header):
+    """Digits in half the headers (a year, a window of days) do not make the row a record when
+    other cells are headers the mapping knows."""
+    path = tmp_path / "spend.csv"
+    path.write_text(",".join(header) + "\n张三,13800138000,100,200\n李四,13900139000,300,400\n", encoding="utf-8")
+    result = ingest.ingest_file(db, path, actor="t")
+    assert [h for h, _ in columns(db, result.batch_id)] == list(header)
+    assert [r[1] for r in raw_rows(db, result.batch_id)] == ["张三", "李四"]
+    assert result.mapping[header[1]] == "mobile"
+
+
 def test_consistent_line_breaks_inside_values_are_kept_verbatim(db, tmp_path):
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes('姓名,备注\r\n张三,"甲\r\n乙"\r\n李四,丙\r\n'.encode())

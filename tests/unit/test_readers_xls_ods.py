@@ -61,6 +61,19 @@ def test_xls_other_sheet_and_missing_sheet(db, tmp_path):
         ingest.ingest_file(db, path, actor="t", source="s3", sheet="missing")
 
 
+def test_each_sheet_of_a_workbook_loads_once_into_one_source(db, tmp_path):
+    """Two sheets of one file are two sets of rows: the second is no duplicate of the first; the
+    same sheet again is."""
+    from governance.store.errors import DuplicateFileError
+
+    path = write_xls(tmp_path / "m.xls")
+    first = ingest.ingest_file(db, path, actor="t", source="stores")
+    second = ingest.ingest_file(db, path, actor="t", source="stores", sheet="其他")
+    assert (batch(db, first.batch_id)[1], batch(db, second.batch_id)[1]) == ("会员", "其他")
+    with pytest.raises(DuplicateFileError, match=f"as batch {second.batch_id}"):
+        ingest.ingest_file(db, path, actor="t", source="stores", sheet="其他")
+
+
 def test_ods_loads_below_its_title_row_and_formulas_give_their_saved_result(db, tmp_path):
     result = ingest.ingest_file(db, write_ods(tmp_path / "会员.ods", ODS_SHEETS), actor="t", channel="crm")
     assert raw_rows(db, result.batch_id) == [row + (points,) for row, points in zip(EXPECTED, ["2", "30"])]
