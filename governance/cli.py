@@ -114,11 +114,18 @@ def _mapping_file(name: str) -> dict:
 
 
 def cmd_mapping(args, db) -> int:
-    if args.mapping_cmd == "show":
-        with db.cursor() as cur:
+    with db.cursor() as cur:
+        known = mapping.source_headers(cur, args.source)
+        if not known:
+            raise GovernanceError(f"No source named {args.source!r} (or it has no batch yet).")
+        if args.mapping_cmd == "show":
             print(json.dumps(mapping.load(cur, args.source), ensure_ascii=False, indent=2))
-        return 0
+            return 0
     new = _mapping_file(args.file)
+    unknown = sorted(set(new) - set(known))
+    if unknown:
+        raise GovernanceError(f"{args.source!r} has no column {', '.join(map(repr, unknown))}; "
+                              f"its columns are {', '.join(known)}.")
     version = mapping.update(db, args.actor, args.source, new, comment=args.comment)
     print(f"{args.source}: mapping version {version}")
     return 0
@@ -370,7 +377,9 @@ def _export_filter(items: list[str]):
     try:
         completeness = float(values["min_completeness"][-1]) if values.get("min_completeness") else None
     except ValueError:
-        raise GovernanceError("min_completeness must be a number between 0 and 1.") from None
+        completeness = -1.0
+    if completeness is not None and not 0 <= completeness <= 1:
+        raise GovernanceError("min_completeness must be a number between 0 and 1.")
     return ExportFilter(channels=tuple(values.get("channel", ())), provinces=tuple(values.get("province", ())),
                         consent=values["consent"][-1] if values.get("consent") else None, min_completeness=completeness,
                         tags=tuple(values.get("tag", ())))

@@ -198,6 +198,8 @@ def purge(db, actor: str, tombstone_id: int) -> dict[str, int]:
     """Erase the rows a tombstone suppressed (raw rows included) instead of keeping them aside:
     the brand holds nothing of the erased person from later uploads either. Audited (counts)."""
     with db.transaction() as cur:
+        if cur.execute("SELECT 1 FROM dsr_tombstones WHERE tombstone_id = ?", [tombstone_id]).fetchone() is None:
+            raise GovernanceError(f"No tombstone {tombstone_id}.")
         rows = cur.execute("SELECT batch_id, row_number FROM suppressed_records WHERE tombstone_id = ? "
                            "AND lifted_at IS NULL", [tombstone_id]).fetchall()
         deleted = erasure.erase(cur, rows) if rows else {}

@@ -70,15 +70,22 @@ def test_an_access_package_goes_only_to_a_new_or_empty_folder(store, capsys, tmp
     (("retention", "set", "purpose", "bogus", "30"), "No consent purpose named 'bogus'"),
     (("mapping", "set", "{source}", "{bad_mapping}"), "to a field name or null"),
     (("resolve", "--model", "{empty_model}"), "is not a OneID model"),
+    (("mapping", "show", "nosuch"), "No source named 'nosuch'"),
+    (("mapping", "set", "{source}", "{typo_mapping}"), "has no column 'mobiel'"),
+    (("dsr", "purge", "12345"), "No tombstone 12345"),
+    (("export", "golden", "--out", "{out}", "--filter", "min_completeness=5"), "between 0 and 1"),
 ])
 def test_bad_input_is_one_line_not_an_incident(store, capsys, tmp_path, args, says):
-    bad_mapping, empty_model = tmp_path / "mapping.json", tmp_path / "model.json"
-    bad_mapping.write_text(json.dumps({"name": {"a": 1}}), encoding="utf-8")
-    empty_model.write_text("{}", encoding="utf-8")
+    bad_mapping, empty_model, typo = tmp_path / "mapping.json", tmp_path / "model.json", tmp_path / "typo.json"
     with store.cursor() as cur:
-        source = cur.execute("SELECT source FROM batches ORDER BY batch_id LIMIT 1").fetchone()[0]
+        source, column = cur.execute("SELECT source, header FROM batches JOIN batch_columns USING (batch_id) "
+                                     "ORDER BY batch_id, position LIMIT 1").fetchone()
         runs = cur.execute("SELECT count(*) FROM oneid_runs").fetchone()[0]
-    values = {"source": source, "bad_mapping": str(bad_mapping), "empty_model": str(empty_model)}
+    bad_mapping.write_text(json.dumps({column: {"a": 1}}), encoding="utf-8")
+    typo.write_text(json.dumps({"mobiel": "mobile"}), encoding="utf-8")
+    empty_model.write_text("{}", encoding="utf-8")
+    values = {"source": source, "bad_mapping": str(bad_mapping), "empty_model": str(empty_model),
+              "typo_mapping": str(typo), "out": str(tmp_path / "golden.csv")}
     code, err = run(store, capsys, *(a.format(**values) for a in args))
     assert code == 2 and says in err and "Traceback" not in err and not incidents(store), err
     with store.cursor() as cur:
