@@ -32,6 +32,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from governance.sources import mapping
+from governance.standardize import normalizers
 from governance.store import tabular
 from governance.store.chaos import chaos_point
 from governance.store.errors import IngestError
@@ -261,7 +262,9 @@ def _check_encoding(path: Path, file_name: str, head: bytes, override: str | Non
                     newlines: NewlineCount | None = None) -> tuple[str, str]:
     """Detect (or check the override against) the whole file; raise with the position of bad bytes.
     Returns the encoding and the file's sha256, computed in the same pass when it can be; counts the
-    line breaks of the decoded text into `newlines` in that pass too."""
+    line breaks of the decoded text into `newlines` in that pass too. Without a BOM a file is UTF-8,
+    else GB18030, else Big5 when Big5 reads it as common characters and GB18030 does not; a file
+    that is UTF-8 up to a line in another encoding is refused (it mixes encodings)."""
     digest = hashlib.sha256()
     if override:
         try:
@@ -272,26 +275,68 @@ def _check_encoding(path: Path, file_name: str, head: bytes, override: str | Non
         bom = override.lower().replace("_", "-") == "utf-8" and head.startswith(codecs.BOM_UTF8)
         return ("utf-8-sig" if bom else override), digest.hexdigest()
     if head.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
+        encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
+        encoding = "utf-16"
     elif enc := _utf16_without_bom(head):
-        candidates = [enc]
+        encoding = enc
     else:
-        candidates = ["utf-8", "gb18030"]
-    for i, enc in enumerate(candidates):
+        failed = _decode_all(path, file_name, "utf-8", raise_error=False, digest=digest, newlines=newlines)
+        if failed is None:
+            return "utf-8", digest.hexdigest()
+        line, byte, utf8_before = failed
+        if utf8_before >= MIXED_UTF8_BYTES:
+            raise IngestError(
+                f"{file_name}: the file is UTF-8 up to line {line} (byte {byte}), which is in another encoding: "
+                "it mixes encodings. Save it again in one encoding (UTF-8), or choose the encoding most of it is in.")
         if newlines is not None:
-            newlines.reset()  # only the candidate that decodes counts
-        if _decode_all(path, file_name, enc, raise_error=(i == len(candidates) - 1), digest=digest if i == 0 else None,
-                       newlines=newlines):
-            return enc, digest.hexdigest() if i == 0 else sha256_file(path)
-    raise AssertionError("unreachable")
+            newlines.reset()
+        _decode_all(path, file_name, "gb18030", raise_error=True, newlines=newlines)
+        return _gb_or_big5(path, newlines), sha256_file(path)
+    _decode_all(path, file_name, encoding, raise_error=True, digest=digest, newlines=newlines)
+    return encoding, digest.hexdigest()
+
+
+MIXED_UTF8_BYTES = 64  # non-ASCII UTF-8 bytes before the first byte that is not: a UTF-8 file, not GBK
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff\ue000-\uf8ff\uf900-\ufaff]")
+
+
+def _common_share(text: str) -> float:
+    """The share of the Han characters (first 5,000) among the 3,755 most common ones (GB 2312's
+    first level), read as simplified: high for Chinese text, low for text in the wrong encoding."""
+    han = _HAN_CHAR.findall(text)[:5000]
+    if not han:
+        return 1.0
+    common = 0
+    for char in normalizers.to_simplified("".join(han)):
+        try:
+            common += 0xB0 <= char.encode("gb2312")[0] <= 0xD7
+        except UnicodeEncodeError:
+            pass
+    return common / len(han)
+
+
+def _gb_or_big5(path: Path, newlines: NewlineCount | None) -> str:
+    """GB18030 reads almost any bytes; a Big5 file (Hong Kong, Taiwan) reads as rare characters in it."""
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    gb = _common_share(sample.decode("gb18030", errors="replace"))
+    if gb >= 0.9 or _common_share(sample.decode("big5", errors="replace")) < gb + 0.2:
+        return "gb18030"
+    if _decode_all(path, path.name, "big5", raise_error=False) is not None:
+        return "gb18030"
+    if newlines is not None:  # the line breaks as Big5 reads them
+        newlines.reset()
+        _decode_all(path, path.name, "big5", raise_error=False, newlines=newlines)
+    return "big5"
 
 
 def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, digest=None,
-                newlines: NewlineCount | None = None) -> bool:
+                newlines: NewlineCount | None = None) -> tuple[int, int, int] | None:
+    """Decode the whole file; None when it decodes, else (line, byte, non-ASCII bytes before it) of
+    the first bad byte, or an IngestError naming them when `raise_error`."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    offset, lines = 0, 1
+    offset, lines, high = 0, 1, 0
     with path.open("rb") as fh:
         while chunk := fh.read(4 * 1024 * 1024):
             if digest is not None:
@@ -299,26 +344,30 @@ def _decode_all(path: Path, file_name: str, encoding: str, raise_error: bool, di
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
+                line, byte = lines + chunk[:exc.start].count(b"\n"), offset + exc.start
                 if not raise_error:
-                    return False
-                bad = chunk[:exc.start].count(b"\n")
+                    return line, byte, high + exc.start - len(chunk[:exc.start].translate(None, _HIGH_BYTES))
                 raise IngestError(
-                    f"{file_name}: the bytes at line {lines + bad} (byte {offset + exc.start}) are not valid "
+                    f"{file_name}: the bytes at line {line} (byte {byte}) are not valid "
                     f"{encoding}. Choose the right encoding (e.g. GB18030 for GBK exports) or fix the file."
                 ) from None
             if newlines is not None:
                 newlines.feed(text)
             offset += len(chunk)
             lines += chunk.count(b"\n")
+            high += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
         try:
             text = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             if not raise_error:
-                return False
+                return lines, offset, high
             raise IngestError(f"{file_name}: the file ends in the middle of a {encoding} character.") from None
         if newlines is not None:
             newlines.feed(text)
-    return True
+    return None
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 
 
 def _read_text_sample(path: Path, encoding: str) -> str:

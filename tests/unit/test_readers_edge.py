@@ -240,3 +240,38 @@ def test_cli_loads_a_1mb_header_cell_and_a_200k_character_field(store, tmp_path)
         assert [h for h, _ in columns(db, results[0]["batch_id"])][2] == "备" * 128
     finally:
         db.close()
+
+
+# ---------------------------------------------------------------- encodings beyond UTF-8 and GBK
+
+BIG5_TEXT = ("姓名,手機號碼,地址,備註\n陳大文,91234567,香港九龍旺角彌敦道123號,老顧客\n"
+             "林美玲,98765432,台北市大安區忠孝東路四段200號,會員生日禮物\n黃志明,92345678,新竹市東區光復路二段101號,喜歡咖啡\n")
+
+
+def test_a_big5_export_is_read_as_big5_and_its_traditional_headers_map(db, tmp_path):
+    """GB18030 decodes almost any bytes, so a Big5 file (Hong Kong, Taiwan) used to load as rare
+    characters; it is told apart by how common its characters read either way."""
+    path = tmp_path / "members_big5.csv"
+    path.write_bytes(BIG5_TEXT.encode("big5"))
+    plan = ingest.prepare(db, path)
+    assert plan.file.encoding == "big5" and plan.mapping()["手機號碼"] == "mobile"
+    result = ingest.ingest(db, plan, actor="t")
+    assert [r[1] for r in raw_rows(db, result.batch_id)] == ["陳大文", "林美玲", "黃志明"]
+
+
+def test_a_gbk_export_of_traditional_and_rare_names_stays_gb18030(db, tmp_path):
+    path = tmp_path / "pos_gbk.csv"
+    path.write_bytes("姓名,手机,地址\n欧阳娜娜,13800138000,广东省深圳市南山区科技园\n諸葛亮,13900139000,四川省成都市武侯区\n"
+                     "龑,13700137000,浙江省杭州市西湖区文三路\n".encode("gb18030"))
+    assert ingest.prepare(db, path).file.encoding == "gb18030"
+
+
+def test_a_utf8_file_with_a_line_in_another_encoding_is_refused_naming_the_line(db, tmp_path):
+    """Two exports pasted together: decoding it all as GB18030 would turn every UTF-8 row into
+    garbage without a word, so the file is refused where the encoding changes."""
+    path = tmp_path / "joined.csv"
+    path.write_bytes(("姓名,手机\n" + "张三,13800138000\n" * 40).encode() + "李四,13900139000\n".encode("gbk"))
+    with pytest.raises(IngestError, match=r"UTF-8 up to line 42 \(byte \d+\).*mixes encodings"):
+        ingest.prepare(db, path)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
