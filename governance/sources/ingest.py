@@ -216,6 +216,10 @@ def ingest_file(db: Database, path: Path, *, actor: str, source: str | None = No
     if mapping == "auto":
         chosen = plan.mapping()
     elif isinstance(mapping, dict):
+        unknown = sorted(set(mapping) - set(plan.file.headers))
+        if unknown:  # a typo would otherwise leave the column it meant unmapped without a word
+            raise IngestError(f"{plan.file_name} has no column {', '.join(map(repr, unknown))}; "
+                              f"its columns are {', '.join(plan.file.headers)}.")
         chosen = {h: mapping.get(h) for h in plan.file.headers}
     else:
         raise IngestError(f"Unknown mapping option {mapping!r}.")

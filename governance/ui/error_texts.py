@@ -147,7 +147,9 @@ CATALOGUE: dict[str, str] = {
     "{oneid} is not a OneID of request {request_id}.": "{oneid} 不是请求 #{request_id} 涉及的 OneID。",
     "A retention scope is one of {scopes}.": "保存期限的范围只能是以下之一：{scopes}。",
     "Name the source or purpose the period applies to.": "请指明该期限适用的数据源或目的。",
-    "A retention period is a positive number of days.": "保存期限必须是正整数天数。",
+    "A retention period is a number of days from 1 to {max_days}.": "保存期限必须是 1 到 {max_days} 之间的天数。",
+    "No consent purpose named {target!r}; the purposes are {all_purposes}.":
+        "没有名为“{target}”的同意目的；可选的目的有：{all_purposes}。",
     "No retention policy for {scope} {target!r}.": "没有适用于{scope}“{target}”的保存期限规则。",
     "No retention run {run_id}.": "没有编号为 #{run_id} 的保存期限清理。",
     "No source named {source!r}.": "没有名为“{source}”的数据源。",
@@ -265,6 +267,16 @@ CATALOGUE: dict[str, str] = {
     "The secret {name} is not set: run `python -m governance init` (it writes {path}) or set {variable}.":
         "密钥 {name} 未设置：请运行 `python -m governance init`（它会写入 {path}），或设置环境变量 {variable}。",
     "Cannot read the secrets file {path}: {detail}": "无法读取密钥文件 {path}：{detail}",
+    "Cannot read the store {path}: {value}.": "无法读取数据库文件 {path}：{value}。",
+    "{path} is a folder, not a store; give the store's file.": "{path} 是一个文件夹，不是数据库；请指定数据库文件。",
+    "{path} is not a Steward store (not a DuckDB database file); give another --db.":
+        "{path} 不是 Steward 数据库（不是 DuckDB 数据库文件）；请用 --db 指定其他文件。",
+    "Map column {header!r} to a field name or null, not {f}.": "请把列“{header}”映射到一个字段名或 null，而不是 {f}。",
+    "{file_name} has no column {repr}; its columns are {headers}.": "{file_name} 中没有列 {repr}；它的列是：{headers}。",
+    "{file_name}: the file is UTF-8 up to line {line} (byte {byte}), which is in another encoding: it mixes encodings. "
+    "Save it again in one encoding (UTF-8), or choose the encoding most of it is in.":
+        "{file_name}：文件直到第 {line} 行（第 {byte} 字节）都是 UTF-8，这一行却是另一种编码，文件混用了编码。"
+        "请把文件重新保存为同一种编码（UTF-8），或选择文件主体所用的编码。",
     "{out} is Steward's {what}; write the output to another file.": "{out} 是 Steward 自己的文件（{what}），请写到其他文件。",
     "{out} is a folder; give a file name.": "{out} 是文件夹，请给出文件名。",
     "{out} already exists; add --force to replace it.": "{out} 已存在；如需替换，请加上 --force。",

@@ -103,3 +103,13 @@ def test_a_store_path_that_is_another_file_is_refused_and_left_as_it_was(tmp_pat
 
 def test_the_saved_model_fixture_passes_the_model_check():
     assert cli._is_model(SAVED_MODEL) and not cli._is_model("{}") and not cli._is_model("[1]")
+
+
+def test_an_ingest_mapping_naming_a_column_the_file_lacks_is_refused(db, capsys, tmp_path):
+    path, chosen = tmp_path / "members.csv", tmp_path / "mapping.json"
+    path.write_text("姓名,手机\n张三,13800138000\n", encoding="utf-8")
+    chosen.write_text(json.dumps({"姓名": "name", "手机号码": "mobile"}), encoding="utf-8")
+    code, err = run(db, capsys, "ingest", str(path), "--mapping", str(chosen))
+    assert code == 2 and "has no column '手机号码'; its columns are 姓名, 手机." in err
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
