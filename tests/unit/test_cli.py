@@ -412,3 +412,20 @@ def test_a_one_megabyte_header_is_stored_whole_but_summarized_short(db_path, tmp
     assert change["raw"].endswith("… (1,000,000 characters)")
     with open_database(db_path).cursor() as cur:
         assert cur.execute("SELECT max(length(header_raw)) FROM batch_columns").fetchone() == (1_000_000,)
+
+
+def test_incidents_older_than_their_keep_are_dropped_when_one_is_logged(tmp_path):
+    """A traceback may hold personal data: the incident log keeps 30 days of them."""
+    from datetime import datetime, timedelta, timezone
+
+    from governance.store.errors import INCIDENT_KEEP_DAYS, log_incident
+
+    log = tmp_path / "incidents.log"
+    old = (datetime.now(timezone.utc) - timedelta(days=INCIDENT_KEEP_DAYS + 1)).isoformat(timespec="seconds")
+    recent = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
+    log.write_text(f"--- incident aaaa1111 at {old}\nValueError: 13812345678\n\n"
+                   f"--- incident bbbb2222 at {recent}\nValueError: other\n\n", encoding="utf-8")
+    incident, path = log_incident(RuntimeError("new"), tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "aaaa1111" not in text and "13812345678" not in text
+    assert "bbbb2222" in text and f"incident {incident}" in text and (path.stat().st_mode & 0o777) == 0o600
