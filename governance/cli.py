@@ -417,14 +417,10 @@ def cmd_consent(args, db) -> int:
                 consent.current_page(cur, flt, limit=args.limit)
         print(frame.to_string(index=False) if not frame.empty else "no consent records")
         return 0
-    try:
-        expires = args.expires
-    except ValueError:
-        raise GovernanceError("--expires takes an ISO date or timestamp, e.g. 2027-12-31.") from None
     record_id = consent.record(db, args.actor, args.oneid, args.purpose,
                                "granted" if args.consent_cmd == "grant" else "withdrawn", method=args.method,
                                channel=args.channel, notice_version=args.notice_version, evidence_ref=args.evidence,
-                               expires_at=expires)
+                               expires_at=args.expires)
     print(f"consent record {record_id}: {args.consent_cmd} {args.purpose} for {args.oneid}")
     return 0
 

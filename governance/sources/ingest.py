@@ -170,9 +170,10 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
     """Store the batch, its raw rows and the confirmed mapping atomically, and audit it."""
     started = time.perf_counter()
     chosen = mapping_mod.validate(plan.mapping() if mapping is None else mapping)
-    unknown = set(chosen) - set(plan.file.headers)
-    if unknown:
-        raise IngestError(f"The mapping names columns the file does not have: {', '.join(sorted(unknown))}.")
+    unknown = sorted(set(chosen) - set(plan.file.headers))
+    if unknown:  # a typo would otherwise leave the column it meant unmapped without a word
+        raise IngestError(f"{plan.file_name} has no column {', '.join(map(repr, unknown))}; "
+                          f"its columns are {', '.join(plan.file.headers)}.")
     with db.transaction() as cur:
         duplicate = find_duplicate(cur, plan.source, plan.sha256, plan.file.sheet)
         if duplicate and not force:
@@ -216,11 +217,7 @@ def ingest_file(db: Database, path: Path, *, actor: str, source: str | None = No
     if mapping == "auto":
         chosen = plan.mapping()
     elif isinstance(mapping, dict):
-        unknown = sorted(set(mapping) - set(plan.file.headers))
-        if unknown:  # a typo would otherwise leave the column it meant unmapped without a word
-            raise IngestError(f"{plan.file_name} has no column {', '.join(map(repr, unknown))}; "
-                              f"its columns are {', '.join(plan.file.headers)}.")
-        chosen = {h: mapping.get(h) for h in plan.file.headers}
+        chosen = {**dict.fromkeys(plan.file.headers), **mapping}  # `ingest` refuses a column the file lacks
     else:
         raise IngestError(f"Unknown mapping option {mapping!r}.")
     return ingest(db, plan, actor=actor, mapping=chosen, force=force, progress=progress)

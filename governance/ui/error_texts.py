@@ -204,7 +204,6 @@ CATALOGUE: dict[str, str] = {
     "The source {source!r} belongs to channel {channel!r}, not {channel2!r}.":
         "数据源“{source}”属于渠道“{channel}”，而不是“{channel2}”。",
     "Unknown channel {channel!r}; choose one of {channels}.": "未知渠道“{channel}”；请从以下渠道中选择：{channels}。",
-    "The mapping names columns the file does not have: {columns}.": "映射中有文件里不存在的列：{columns}。",
     "{file_name} was already loaded into {source!r} as batch {batch}; load it again only if you mean to (force it).":
         "{file_name} 已作为批次 {batch} 载入数据源“{source}”；只有确实需要时才再次载入（强制载入）。",
     "Unknown mapping option {mapping!r}.": "未知的映射选项“{mapping}”。",
