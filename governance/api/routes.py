@@ -455,7 +455,7 @@ def _limit(call: Call) -> int:
     text = call.query.get("limit", "")
     if not text:
         return DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:  # not ² or ①
         raise BadRequest(f"limit is a whole number from 1 to {MAX_PAGE}.")
     return int(text)
 
@@ -574,7 +574,7 @@ class Api:
         async def endpoint(request: Request) -> Response:
             client = request.client.host if request.client else "unknown"
             length = request.headers.get("content-length", "")
-            if method == "POST" and length.isdigit() and int(length) > MAX_BODY:  # refused unread, before the key
+            if method == "POST" and length.isascii() and length.isdigit() and int(length) > MAX_BODY:  # refused unread, before the key
                 return await run_in_threadpool(self.safely, lambda db: self.reply(
                     db, None, template, Answer(413, TOO_LARGE, headers={"Connection": "close"}), client))
             allowed = await run_in_threadpool(self.safely, lambda db: self.authorize(db, template, scope, request,

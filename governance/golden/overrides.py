@@ -9,7 +9,7 @@ import pandas as pd
 
 from governance.access import audit
 from governance.access.events import Event
-from governance.standardize.normalizers import NORMALIZERS, VALID
+from governance.standardize.normalizers import NORMALIZERS, REASONS, VALID
 from governance.store.errors import GovernanceError
 from governance.store.schema import FIELD_NAMES
 from governance.store.storage import Database, scalar
@@ -24,7 +24,8 @@ def _clean(field: str, value: str) -> str:
         raise GovernanceError("The override value is empty.")
     result = NORMALIZERS[field](value)
     if result.status not in VALID or result.value is None:
-        raise GovernanceError(f"{value!r} is not a valid {field} ({result.status}, {result.reason}).")
+        why = REASONS.get(result.reason or "", ("", result.reason or result.status))[1]
+        raise GovernanceError(f"{value!r} is not a valid {field}: {why}.")
     return result.value
 
 

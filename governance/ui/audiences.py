@@ -32,7 +32,7 @@ from governance.ui import rule_builder as rb
 from governance.ui.actions import form_done, kept_form, run_step
 from governance.ui.error_texts import translate
 from governance.ui.guard import PageContext
-from governance.ui.widgets import table
+from governance.ui.widgets import plain, table
 
 SAMPLE_ROWS = 10
 GROUP_DEPTH = 3  # nested groups the builder opens below the top level (deeper rules: the JSON editor)
@@ -362,7 +362,7 @@ def saved_detail(ctx: PageContext, audience: library.Audience) -> None:
              ctx.t("audiences.channel_is", channel=channel_name(ctx, audience.channel)),
              ctx.t("tags.builder.reads", rule=rb.condition_words(ctx, audience.rule, tags))]
     if audience.description:
-        lines.insert(0, audience.description)
+        lines.insert(0, plain(audience.description))
     st.markdown("  \n".join(lines))
     if st.toggle(ctx.t("audiences.show_json"), key=f"aud_saved_json_{audience.name}"):
         st.code(json.dumps(audience.rule, ensure_ascii=False, indent=2), language="json")

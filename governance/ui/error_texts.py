@@ -19,6 +19,7 @@ import re
 from string import Formatter
 
 from governance.i18n import code_text, column_label, value_label
+from governance.standardize.normalizers import REASONS
 from governance.store.schema import channel_label
 
 _RULE = "A custom rule is one expression over this record's columns: "
@@ -63,7 +64,7 @@ CATALOGUE: dict[str, str] = {
     "No OneID {oneid}.": "没有 OneID {oneid}。",
     "Unknown field {field!r}.": "未知字段“{field}”。",
     "The override value is empty.": "修正值为空。",
-    "{value!r} is not a valid {field} ({status}, {reason}).": "“{value}”不是有效的{field}（{status}，{reason}）。",
+    "{value!r} is not a valid {field}: {why}.": "“{value}”不是有效的{field}：{why}。",
     "An override needs a reason.": "修正需要填写原因。",
     "Removing an override needs a reason.": "撤销修正需要填写原因。",
     "No active override {override_id}.": "没有生效中的修正 #{override_id}。",
@@ -517,7 +518,8 @@ FRAGMENTS: dict[str, str] = {
 
 # Placeholder name (without a trailing number) -> the coded column its value is labelled by; a plural
 # name holds a comma-separated list of such values.
-_LABELLED = {"field": "field", "channel": "channel", "role": "role", "status": "status", "state": "state",
+_REASONS_ZH = {en: zh for zh, en in REASONS.values()}
+_LABELLED = {"why": "why", "field": "field", "channel": "channel", "role": "role", "status": "status", "state": "state",
              "purpose": "purpose", "request_type": "request_type", "scope": "scope", "rule_type": "rule_type",
              "decision": "decision", "reason": "reason", "sensitivity_class": "sensitivity_class",
              "sensitivity": "sensitivity", "level": "sensitivity", "value_type": "value_type"}
@@ -568,6 +570,8 @@ def _unquote(value: str, quote: str) -> str:
 
 
 def _label(column: str, value: str) -> str:
+    if column == "why":  # a normalizer's reason, in its English words
+        return _REASONS_ZH.get(value.rstrip("."), value)
     if column == "field":
         return column_label(value, "zh")
     if column == "channel":  # a source's channel, else an audience's (sms, douyin_dmp, …)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from governance import pipeline
+from governance.i18n import column_label, value_label
 from governance.jobs import kinds
-from governance.privacy import dsr, suppression
+from governance.privacy import consent, dsr, suppression
 from governance.store.schema import FIELD_NAMES
 from governance.ui import jobs
 from governance.ui.actions import confirmed_step, form_done, kept_form, run_step
@@ -88,14 +89,15 @@ def act(ctx: PageContext, req: dsr.Request) -> None:
                        rerun=True, flash=True)
     elif req.request_type == "correction":
         c1, c2 = st.columns(2)
-        field = c1.selectbox(tr("dsr.field"), FIELD_NAMES, key="dsr_field")
+        field = c1.selectbox(tr("dsr.field"), FIELD_NAMES, key="dsr_field", format_func=lambda f: column_label(f, ctx.lang))
         value = c2.text_input(tr("dsr.value"), key="dsr_value")
         reason = st.text_input(tr("dsr.reason"), key="dsr_reason")
         if st.button(tr("dsr.correct"), key="dsr_correct"):
             run_step(pipeline.correct, ctx.db, actor, request_id, field, value, reason,
                      success=lambda override_id: tr("dsr.corrected", id=override_id))
     elif req.request_type == "withdrawal":
-        purpose = st.text_input(tr("dsr.purpose"), value="marketing", key="dsr_purpose")
+        purpose = st.selectbox(tr("dsr.purpose"), consent.ALL_PURPOSES, key="dsr_purpose",
+                               format_func=lambda p: str(value_label("purpose", p, ctx.lang)))
         if st.button(tr("dsr.withdraw"), key="dsr_withdraw"):
             run_step(dsr.withdraw, ctx.db, actor, request_id, purpose, success=tr("dsr.withdrawn_ledger"))
 

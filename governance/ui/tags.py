@@ -30,7 +30,7 @@ from governance.ui.rule_builder import code_label as _label
 from governance.ui.rule_builder import condition_builder, condition_words, event_words, seed_condition, shown_value
 from governance.ui.rule_builder import default as _default
 from governance.ui.rule_builder import event_window as _event_window
-from governance.ui.widgets import display_frame, table
+from governance.ui.widgets import display_frame, plain, table
 
 PICK = "tags_pick"
 SAMPLE_ROWS = 10
@@ -141,7 +141,7 @@ def definition(ctx: PageContext, tag: TagDefinition, names: dict[str, str], tags
     st.markdown("  \n".join(line for line in lines if line))
     if tag.business_definition:
         st.markdown(f"**{ctx.t('tags.business')}**")
-        st.markdown(tag.business_definition)
+        st.markdown(plain(tag.business_definition))
     st.markdown(f"**{ctx.t('tags.technical')}**")
     st.markdown(technical_words(ctx, tag, tags))
     if st.toggle(ctx.t("tags.show_json"), key=f"tags_json_{tag.code}"):

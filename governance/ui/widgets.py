@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from datetime import date, datetime
 
 import pandas as pd
@@ -16,6 +17,14 @@ from governance.standardize.normalizers import REASONS
 from governance.store.schema import EVENT_FIELDS, FIELDS
 from governance.ui.session import lang as current_lang
 from governance.ui.session import tr
+
+_MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def plain(text: str) -> str:
+    """User-written text (a description, a definition) for st.markdown, shown as written: no image
+    fetched from elsewhere, no link, heading or emphasis of its own."""
+    return _MARKDOWN_SIGNS.sub(r"\\\1", text)
 
 
 def pager(total: int, page_size: int, key: str) -> int:

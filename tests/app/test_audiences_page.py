@@ -282,3 +282,14 @@ def test_both_languages_render_without_missing_texts(store, role, lang):
     keys = [k for k in TEXTS if k.startswith(("audiences.", "tags.builder.")) and k in shown]
     assert keys == []  # a text missing from i18n would show as its key
     assert [tt.value for tt in at.title] == [t("page.audiences", lang)]
+
+
+def test_a_description_is_shown_as_written_not_as_markdown(store):
+    """What a steward types as a description reaches every role: an image from elsewhere, a link or
+    emphasis in it stays text."""
+    hostile = "![x](http://127.0.0.1:9/t.png) [点此](javascript:alert(1)) **粗体** # 标题"
+    library.save(store, "steward", "guangdong", GD, "marketing", description=hostile)
+    at = _open(store, "analyst")
+    [shown] = [m.value for m in at.markdown if "粗体" in m.value]
+    assert "![" not in shown and "](" not in shown and "**" not in shown
+    assert shown.replace("\\", "").startswith(hostile)

@@ -102,3 +102,37 @@ def test_retention_page_sets_scans_and_applies(resolved):
     assert f"{rows} records erased" in visible_text(at)
     with resolved.cursor() as cur:
         assert cur.execute("SELECT records FROM retention_runs").fetchall() == [(rows,)]
+
+
+def _verified(db, request_type: str, oneid: str) -> int:
+    request_id = dsr.create(db, "steward", request_type, "申请人", oneids=[oneid])
+    dsr.verify(db, "steward", request_id, "ID card seen")
+    return request_id
+
+
+def test_a_withdrawal_and_a_correction_are_made_in_chinese_from_labelled_choices(resolved):
+    """The purpose is chosen from the consent purposes and the field from the standard fields, by
+    their names in the UI language; a refused value says why in words, not as a code."""
+    from governance.privacy import consent
+
+    oneid, _ = _person(resolved)
+    withdrawal, correction = _verified(resolved, "withdrawal", oneid), _verified(resolved, "correction", oneid)
+    at = app_test(resolved, "steward", "zh").run()
+    at.switch_page(PAGES["requests"]).run()
+    at.selectbox(key="dsr_pick").set_value(withdrawal).run()
+    purpose = at.selectbox(key="dsr_purpose")
+    assert purpose.options == ["营销", "分析", "向第三方提供", *purpose.options[3:]] and "marketing" not in purpose.options
+    purpose.set_value("analytics")
+    at.button(key="dsr_withdraw").click().run()
+    assert not at.exception and not at.error
+    with resolved.cursor() as cur:
+        assert consent.current(cur, oneid)["analytics"] == "withdrawn"
+
+    at.selectbox(key="dsr_pick").set_value(correction).run()
+    field = at.selectbox(key="dsr_field")
+    assert "手机号" in field.options and "mobile" not in field.options
+    field.set_value("mobile")
+    at.text_input(key="dsr_value").input("not-a-mobile")
+    at.text_input(key="dsr_reason").input("客户来电更正")
+    at.button(key="dsr_correct").click().run()
+    assert [e.value for e in at.error] == ["出错了：“not-a-mobile”不是有效的手机号：手机号格式无效。"]

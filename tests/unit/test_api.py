@@ -328,6 +328,9 @@ def test_audiences_and_their_members_paged_with_consent_at_call_time(client, sto
     assert client.get("/api/v1/audiences/nobody/members", headers=headers).status_code == 404
     assert client.get("/api/v1/audiences/all_members/members?limit=0", headers=headers).status_code == 400
     assert json.loads(api_calls(store)[-3][2])["people"] == 2
+    for bad in ("%C2%B2", "%E2%91%A0", "1001"):  # ² and ① pass str.isdigit, not int()
+        refused = client.get(f"/api/v1/audiences/all_members/members?limit={bad}", headers=headers)
+        assert (refused.status_code, refused.json()["message"]) == (400, "limit is a whole number from 1 to 1000.")
 
 
 def test_pages_and_api_share_one_database(store, monkeypatch):
