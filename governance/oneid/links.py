@@ -48,7 +48,7 @@ class MatchRule:
     key_sql: str        # one SQL expression over std_records: records with the same non-null key link
     where_sql: str      # which records take part
     group_sql: str = ""  # a further condition on each group (SQL aggregates over rid, k, mobile, sex, dob,
-    #                      full_name, written_name, shipping and city_key)
+    #                      full_name, written_name, surname, shipping and city_key)
     spokes_sql: str = ""  # only the records meeting this link, to the smallest record that does not (if any)
     scope_sql: str = ""   # a std_records expression that every record of a group shares (default key_sql):
     #                       an incremental run recomputes the groups of the values its changed records hold
@@ -82,6 +82,7 @@ SURNAME_ONLY_SQL = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"  # 王�
 _FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
 # A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
 _SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {SURNAME_ONLY_SQL} THEN lower(coalesce(name_simplified, name)) END"
+_SURNAME = f"CASE WHEN {PERSON_NAME_SQL} THEN name_family END"  # 王 of 王伟 and of 王先生
 UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
@@ -191,6 +192,31 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
 # faster at 1M than joining every record's key).
 _MASKED_HELD = "(SELECT DISTINCT mobile_masked_key FROM std_records WHERE mobile_masked_key IS NOT NULL)"
 
+# Nicknames few records hold. A stranger shares a masked mobile (3 + 4 digits: about 400,000 keys) and
+# a nickname held by n records with a chance of about n / 400,000, whatever the store's size: at most
+# 1 in 4,000 for these; 宝妈 or 大白, on thousands of accounts, would pair strangers in a large store.
+NICKNAME_MAX_RECORDS = 100
+# Counted over the whole store (main.std_records), also when a run links only the records in scope:
+# for the nicknames among those (`FROM std_records`, which such a run points at its copy of them).
+_RARE_NICKNAMES = (f"(SELECT n.nickname FROM main.std_records n WHERE n.nickname_status IN {VALID_SQL} "
+                   "AND n.nickname IN (SELECT nickname FROM std_records) "
+                   f"GROUP BY 1 HAVING count(*) <= {NICKNAME_MAX_RECORDS})")
+
+
+def nickname_cap_crossed_sql(changed: str) -> str:
+    """One SELECT of (rid): the records whose nickname the records of temp table `changed(rid)` (new
+    or erased) moved across NICKNAME_MAX_RECORDS (more records hold it with them, at most that many
+    without them): `masked_mobile_nickname` links them otherwise now. Only nicknames a masked
+    record holds can matter (the rule's groups need one): 60 ms at 1M for a day's batch, not 240."""
+    valid = f"nickname_status IN {VALID_SQL}"
+    return (f"SELECT rid FROM (WITH _cand AS (SELECT nickname FROM std_records WHERE {rec_id_in(changed)} AND {valid} "
+            f"INTERSECT SELECT nickname FROM std_records WHERE mobile_masked_key IS NOT NULL AND {valid}), "
+            f"_crossed AS (SELECT nickname FROM std_records WHERE nickname IN (SELECT nickname FROM _cand) GROUP BY 1 "
+            f"HAVING count(*) > {NICKNAME_MAX_RECORDS} AND count(*) FILTER (WHERE {REC_ID} NOT IN "
+            f"(SELECT rid FROM {changed})) <= {NICKNAME_MAX_RECORDS}) "
+            f"SELECT {REC_ID} AS rid FROM std_records WHERE nickname IN (SELECT nickname FROM _crossed))")
+
+
 # Defaults, strongest first. Buyers order for other people (gifts, family), so an order's receiver is
 # not always the account holder: an order shipped to someone else (`_shipping`) links by its account
 # only, never by its receiver's mobile or name. A buyer account links no other orders by itself (one
@@ -228,6 +254,14 @@ RULES: tuple[MatchRule, ...] = (
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(city_key) = count(*) "
                         "AND count(DISTINCT city_key) = 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
               scope_sql=MASKED_KEY_SQL),
+    MatchRule("masked_mobile_nickname", "Masked mobile compatible, the same nickname, no two surnames or full names",
+              "脱敏手机号相符、昵称相同且姓氏与全名不冲突",
+              f"{MASKED_KEY_SQL} || '|' || nickname",  # 小太阳 with 138****5530 on Douyin and in the mini-program
+              f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND nickname_status IN {VALID_SQL} AND NOT shipping "
+              f"AND nickname IN {_RARE_NICKNAMES}",
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT sex) <= 1 "
+                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT surname) <= 1 AND count(DISTINCT written_name) <= 1",
+              scope_sql=MASKED_KEY_SQL),  # a batch that moves a nickname across the cap: nickname_cap_crossed_sql
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
               f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL", scope_sql="mobile"),
@@ -251,11 +285,12 @@ def _records_sql(only: str = "true") -> tuple[str, str]:
     key, a sex, a birth date and whether the record is an order shipped to someone else
     (`_shipping`); and (rid, mobile, mobile_status, channel_key) with one row per channel key of a record."""
     records = (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, "
-               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {_SAME_NAME_KEY} AS written_name, "
+               f"{DOB_SQL} AS dob, {_CITY} AS city_key, {_SAME_NAME_KEY} AS written_name, {_SURNAME} AS surname, "
                f"{REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records "
                f"WHERE {only.format(rid=REC_ID)}")
     channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
-                                 f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, NULL AS written_name, false AS shipping "
+                                 f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, NULL AS written_name, "
+                                 f"NULL AS surname, false AS shipping "
                                  f"FROM std_records WHERE {f} IS NOT NULL AND {only.format(rid=REC_ID)}"
                                  for f in _CHANNEL_KEYS)
     return records, channel
@@ -323,7 +358,7 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
         group = f" AND {rule.group_sql}" if rule.group_sql else ""
         # the name keys, the shipping flag and the city only where a group condition reads them
         extra = ", ".join(c if c in rule.group_sql + rule.spokes_sql else f"NULL AS {c}"
-                          for c in ("full_name", "shipping", "city_key", "written_name"))
+                          for c in ("full_name", "shipping", "city_key", "written_name", "surname"))
         root = f"coalesce(min(rid) FILTER (WHERE NOT ({rule.spokes_sql})), min(rid))" if rule.spokes_sql else "min(rid)"
         spokes = f" AND ({rule.spokes_sql})" if rule.spokes_sql else ""
         parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "

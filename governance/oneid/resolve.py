@@ -31,6 +31,7 @@ from governance.oneid.links import (
     enabled_rules,
     household_mobiles_sql,
     never_link_sql,
+    nickname_cap_crossed_sql,
     order_accounts_sql,
     rec_id_in,
     rule_links_sql,
@@ -48,7 +49,7 @@ from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
-                 "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0,
+                 "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0, "masked_mobile_nickname": 62.0,
                  "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability
 SUB_ACCOUNTS = ("wechat_open_id", "wechat_app_id", "wechat_union_id", "douyin_id", "ecommerce_buyer_id", "member_card")
@@ -381,7 +382,7 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         timings["model"] = time.perf_counter() - t
         t = time.perf_counter()
         rules = enabled_rules(cur)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_seed')}")
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_rule_seed')}")
         links_sql = rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT {_columns_named(cur, links_sql)} FROM std_records "
                     f"WHERE {REC_ID} IN (SELECT rid FROM _rscope)")
@@ -459,7 +460,8 @@ _UNPLACED_BATCHES = f"SELECT batch_id FROM ({_BATCH_COUNTS}) WHERE records IS DI
 def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
     """What changed since the last run (returned, with whether records were erased since): temp
     tables `_shipping` (now), `_seed` (new records, records an erasure touched (`note_erasure`), and
-    orders taken, or no longer, for ones shipped to someone else), `_rekey` (the new and touched
+    orders taken, or no longer, for ones shipped to someone else), `_rule_seed` (those, and the
+    records whose nickname the new ones made common for a rule), `_rekey` (the new and touched
     records, and those whose nickname or other ID stopped being rare because of the new ones: their
     model input changed) and `_rescore`: those, every record on the
     seeds' mobiles (whether a phone is a household's decides model links) and the records of
@@ -480,6 +482,10 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new UNION {_TOUCHED} "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "
                 "UNION (SELECT rec_id FROM oneid_shipping EXCEPT SELECT rid FROM _shipping)")
+    # the rules link again also the records whose nickname the new ones made common (the model's
+    # input of those did not change: they are not scored again for it)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _rule_seed AS SELECT rid FROM _seed "
+                f"UNION {nickname_cap_crossed_sql('_new')}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _rekey AS SELECT rid FROM _new UNION {_TOUCHED} "
                 f"UNION {model.no_longer_rare_sql('_new')}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {model.RESCORE} AS SELECT rid FROM _seed UNION SELECT rid FROM _rekey "
@@ -509,7 +515,7 @@ def note_erasure(cur: duckdb.DuckDBPyConnection, erased: str) -> None:
         f"UNION SELECT rid FROM ({rule_scope_sql(enabled_rules(cur), '_erased')}) "
         f"UNION SELECT {REC_ID} FROM std_records WHERE mobile_status IN {VALID_SQL} AND mobile IN "
         f"(SELECT mobile FROM std_records WHERE mobile_status IN {VALID_SQL} AND {rec_id_in('_erased')}) "
-        f"UNION {model.no_longer_rare_sql('_erased')} "
+        f"UNION {model.no_longer_rare_sql('_erased')} UNION {nickname_cap_crossed_sql('_erased')} "
         "EXCEPT SELECT rid FROM _erased")
     cur.execute("DROP TABLE _erased")
 
@@ -629,7 +635,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_held", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_scoped", "_new",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_new",
                   "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)

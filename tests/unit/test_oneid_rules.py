@@ -13,7 +13,9 @@ import pytest
 from governance import pipeline
 from governance.oneid import links
 from governance.oneid import resolve as oneid
+from governance.privacy import erasure
 from governance.sources import ingest
+from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
            "昵称": "nickname", "地址": "address", "城市": "city"}
@@ -268,3 +270,54 @@ def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_surname_sex", "dy", "control")
     assert apart(placed, "dy2", "first", "second") and apart(placed, "ling", "li")
+
+
+# ---- masked_mobile_nickname --------------------------------------------------------------------
+
+def test_a_masked_mobile_links_the_same_rare_nickname_unless_names_or_numbers_disagree(db, tmp_path, monkeypatch):
+    keys = load(db, tmp_path, {
+        "dy": {"source": "douyin", "昵称": "小太阳🌞", "手机号": "138****5530", "姓名": "李"},
+        "wx": {"source": "wechat", "昵称": "小太阳🌞", "手机号": "13812345530"},
+        "dy_names": {"source": "douyin", "昵称": "随缘", "手机号": "175****4994", "姓名": "沈"},
+        "crm_names": {"source": "crm", "昵称": "随缘", "手机号": "17512344994", "姓名": "吴丽晨"},
+        "dy_two": {"source": "douyin", "昵称": "橙子", "手机号": "135****1111"},
+        "first": {"source": "crm", "昵称": "橙子", "手机号": "13500001111"},
+        "second": {"source": "pos", "昵称": "橙子", "手机号": "13598761111"},
+        "dy_other": {"source": "douyin", "昵称": "明月", "手机号": "139****2365"},
+        "other_nick": {"source": "wechat", "昵称": "清风", "手机号": "13912342365"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "masked_mobile_nickname", "dy", "wx")
+    assert apart(placed, "dy_names", "crm_names") and apart(placed, "dy_two", "first", "second")
+    assert apart(placed, "dy_other", "other_nick")
+
+
+def test_a_nickname_that_becomes_common_no_longer_links_in_an_incremental_run(db, tmp_path, monkeypatch):
+    """The rule reads how many records hold the nickname: a batch that makes it common undoes its
+    links in the next incremental run, as a full run does; an erasure that makes it rare again
+    brings them back."""
+    monkeypatch.setattr(oneid, "INCREMENTAL_SHARE", 1.0)  # the batch is most of this small store
+
+    def nickname_links() -> set[tuple[int, int]]:
+        with db.cursor() as cur:
+            return set(cur.execute("SELECT rec_l, rec_r FROM oneid_links WHERE placed_by = 'masked_mobile_nickname'")
+                       .fetchall())
+
+    load(db, tmp_path, {"dy": {"source": "douyin", "昵称": "小太阳🌞", "手机号": "138****5530"},
+                        "wx": {"source": "wechat", "昵称": "小太阳🌞", "手机号": "13812345530"}})
+    oneid.resolve(db, "t", model_json=SAVED_MODEL)
+    assert len(nickname_links()) == 1
+    many = tmp_path / "many.csv"
+    many.write_text("昵称,手机号\n" + "".join(f"小太阳🌞,1391234{n:04d}\n" for n in range(links.NICKNAME_MAX_RECORDS)),
+                    encoding="utf-8")
+    ingest.ingest_file(db, many, actor="t", source="pos", channel="pos", mapping={"昵称": "nickname", "手机号": "mobile"})
+    pipeline.standardize(db, "t")
+    assert oneid.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+    assert nickname_links() == set()
+    oneid.resolve(db, "t", model_json=SAVED_MODEL)
+    assert nickname_links() == set()
+    with db.transaction() as cur:  # two of them erased: rare again, and linked again
+        batch = cur.execute("SELECT batch_id FROM batches WHERE source = 'pos'").fetchone()[0]
+        erasure.erase(cur, [(batch, 1), (batch, 2)])  # 102 records held it, now 100
+    assert oneid.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+    assert len(nickname_links()) == 1
