@@ -58,6 +58,7 @@ from sqlglot import exp
 
 from governance.oneid.model import P_EDGE, linker_for, pairs_sql
 from governance.store.errors import GovernanceError
+from governance.store.tabular import remove_old_folders
 
 NOT_INSTALLED = "Spark is not installed: pip install -r requirements-spark.txt"
 PARALLELISM_PER_CORE = 5  # Splink: spark.default.parallelism about five times the cores
@@ -310,14 +311,8 @@ STALE_SCRATCH_SECONDS = 86400  # a scratch folder this old was left by a run tha
 def sweep_stale_scratch(scratch: Path | None = None) -> None:
     """Remove the scratch folders of runs killed before they could clean up, in the temp folder
     and in the `--spark-scratch` folder given: they hold personal data."""
-    limit = time.time() - STALE_SCRATCH_SECONDS
     left = [*Path(tempfile.gettempdir()).glob("steward-spark-*"), *(scratch.glob("oneid-*") if scratch else ())]
-    for folder in left:
-        try:
-            if folder.is_dir() and folder.stat().st_mtime < limit:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
+    remove_old_folders(left, time.time() - STALE_SCRATCH_SECONDS)
 
 
 def _score(spark, work: Path, records: pa.Table, model: dict, threshold: float, tf_tables: dict[str, pa.Table]) -> pa.Table:

@@ -18,8 +18,9 @@ import csv
 import io
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
@@ -107,6 +108,21 @@ def remove_older(folder: Path, cutoff: float) -> int:
                 removed += 1
         except OSError:
             continue
+    return removed
+
+
+def remove_old_folders(folders: Iterable[Path], cutoff: float) -> int:
+    """Remove the folders among `folders` (not links) that this user owns and that were last changed
+    before `cutoff` (a Unix time): what a killed or abandoned run left. Returns how many."""
+    removed = 0
+    for folder in folders:
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if folder.is_dir() and not folder.is_symlink() and info.st_uid == os.getuid() and info.st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
     return removed
 
 

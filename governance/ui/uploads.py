@@ -4,13 +4,14 @@ is done, when the uploader is cleared or given another file, at sign-out, and at
 `STALE_AFTER` (an abandoned session's; a live one stages its file again when it needs it)."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import streamlit as st
+
+from governance.store.tabular import remove_old_folders
 
 PREFIX = "steward-upload-"
 STALE_AFTER = 6 * 3600  # seconds
@@ -45,16 +46,7 @@ def discard() -> None:
 def remove_stale(now: float | None = None) -> int:
     """Remove this user's staged folders older than STALE_AFTER, of any session; return how many."""
     cutoff = (time.time() if now is None else now) - STALE_AFTER
-    removed = 0
-    for directory in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
-        try:
-            info = directory.lstat()
-        except OSError:
-            continue
-        if directory.is_dir() and not directory.is_symlink() and info.st_uid == os.getuid() and info.st_mtime < cutoff:
-            shutil.rmtree(directory, ignore_errors=True)
-            removed += 1
-    return removed
+    return remove_old_folders(Path(tempfile.gettempdir()).glob(PREFIX + "*"), cutoff)
 
 
 def _remove(path: str) -> None:
