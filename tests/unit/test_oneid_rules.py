@@ -274,7 +274,9 @@ def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(
 
 # ---- masked_mobile_nickname --------------------------------------------------------------------
 
-def test_a_masked_mobile_links_the_same_rare_nickname_unless_names_or_numbers_disagree(db, tmp_path, monkeypatch):
+def test_a_masked_mobile_links_the_same_rare_nickname_unless_names_or_numbers_disagree(db, tmp_path):
+    """小太阳🌞 on Douyin (138****5530) and in the mini-program (13812345530) link; two surnames, two
+    full numbers or another nickname keep them apart."""
     keys = load(db, tmp_path, {
         "dy": {"source": "douyin", "昵称": "小太阳🌞", "手机号": "138****5530", "姓名": "李"},
         "wx": {"source": "wechat", "昵称": "小太阳🌞", "手机号": "13812345530"},
