@@ -125,7 +125,8 @@ def _missing_as_dash(column: pd.Series) -> pd.Series | None:
         return None
     if pd.api.types.is_datetime64_any_dtype(column):
         return column.dt.strftime(_TIME).where(column.notna(), MISSING)
-    if column.dtype == object and all(isinstance(v, str | date) for v in column.dropna()):
+    textual = column.dtype == object or pd.api.types.is_string_dtype(column)  # pandas 3 reads text as `str`
+    if textual and all(isinstance(v, str | date) for v in column.dropna()):
         return column.map(as_text)
     return None
 
