@@ -170,10 +170,9 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
     """Store the batch, its raw rows and the confirmed mapping atomically, and audit it."""
     started = time.perf_counter()
     chosen = mapping_mod.validate(plan.mapping() if mapping is None else mapping)
-    unknown = sorted(set(chosen) - set(plan.file.headers))
+    unknown = ", ".join(repr(h) for h in sorted(set(chosen) - set(plan.file.headers)))
     if unknown:  # a typo would otherwise leave the column it meant unmapped without a word
-        raise IngestError(f"{plan.file_name} has no column {', '.join(map(repr, unknown))}; "
-                          f"its columns are {', '.join(plan.file.headers)}.")
+        raise IngestError(f"{plan.file_name} has no column {unknown}; its columns are {', '.join(plan.file.headers)}.")
     with db.transaction() as cur:
         duplicate = find_duplicate(cur, plan.source, plan.sha256, plan.file.sheet)
         if duplicate and not force:

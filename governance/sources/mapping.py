@@ -354,17 +354,15 @@ def names_a_field(cell: str | None) -> bool:
 
 
 def reads_as_record(row: Sequence[str | None], below: Sequence[Sequence[str | None]]) -> bool:
-    """Is `row`, the first filled row of a file, a customer's record rather than a header (an
-    export without one)? Its cells name no field, and at least two of them are values of the kind
-    their column holds below (a city over cities, a name over names, an openid over openids), more
-    than fit none: a header's cells are the columns' labels, not their values."""
+    """Is `row`, the first filled row of a file and none of whose cells `names_a_field`, a
+    customer's record rather than a header (an export without one)? At least two of its cells are
+    values of the kind their column holds below (a city over cities, a name over names, an openid
+    over openids), more than fit none: a header's cells are the columns' labels, not their values."""
     same = other = 0
     for i, raw in enumerate(row):
         cell = (raw or "").strip()
         if not cell:
             continue
-        if names_a_field(cell):
-            return False
         values = [str(r[i]).strip() for r in below if i < len(r) and r[i] is not None and str(r[i]).strip()][:50]
         if len(values) < _SAMPLE_MIN:
             continue

@@ -272,7 +272,7 @@ CATALOGUE: dict[str, str] = {
     "{path} is not a Steward store (not a DuckDB database file); give another --db.":
         "{path} 不是 Steward 数据库（不是 DuckDB 数据库文件）；请用 --db 指定其他文件。",
     "Map column {header!r} to a field name or null, not {f}.": "请把列“{header}”映射到一个字段名或 null，而不是 {f}。",
-    "{file_name} has no column {repr}; its columns are {headers}.": "{file_name} 中没有列 {repr}；它的列是：{headers}。",
+    "{file_name} has no column {unknown}; its columns are {headers}.": "{file_name} 中没有列 {unknown}；它的列是：{headers}。",
     "{file_name}: the file is UTF-8 up to line {line} (byte {byte}), which is in another encoding: it mixes encodings. "
     "Save it again in one encoding (UTF-8), or choose the encoding most of it is in.":
         "{file_name}：文件直到第 {line} 行（第 {byte} 字节）都是 UTF-8，这一行却是另一种编码，文件混用了编码。"
