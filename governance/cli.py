@@ -118,6 +118,11 @@ def cmd_mapping(args, db) -> int:
         known = mapping.source_headers(cur, args.source)
         if not known:
             raise GovernanceError(f"No source named {args.source!r} (or it has no batch yet).")
+        if args.mapping_cmd == "show" and args.explain:
+            for header, field, confidence, method in mapping.basis(cur, args.source):
+                shown = "" if confidence is None or field is None else f"{confidence:.2f}"
+                print(f"{header}\t{field or '-'}\t{shown}\t{method}")
+            return 0
         if args.mapping_cmd == "show":
             print(json.dumps(mapping.load(cur, args.source), ensure_ascii=False, indent=2))
             return 0
@@ -277,7 +282,8 @@ def cmd_resolve(args, db) -> int:
 _FULL_BECAUSE = {"asked": "asked for (--full)", "first": "the first run that keeps its links",
                  "no_model": "rules and decisions only (--no-model)", "restandardized": "records were standardized again",
                  "model": "a new or different model", "thresholds": "the thresholds changed",
-                 "rules": "the match rules changed (turned on or off, or added)", "removed": "records were removed",
+                 "rules": "the match rules changed (turned on or off, added or changed)", "removed": "records were removed",
+                 "model_input": "the model's input changed with a release",
                  "many": "more than a fifth of the records are new",
                  "unmarked": "scored pairs from before the auto-link guards were recorded"}
 
@@ -846,6 +852,7 @@ def build_parser() -> argparse.ArgumentParser:
     msub = p.add_subparsers(dest="mapping_cmd", required=True)
     m = msub.add_parser("show")
     m.add_argument("source")
+    m.add_argument("--explain", action="store_true", help="each column's field, confidence and basis, least certain first")
     m = with_actor(msub.add_parser("set"))
     m.add_argument("source")
     m.add_argument("file", help="JSON file {COLUMN: FIELD or null}")

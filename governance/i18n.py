@@ -654,6 +654,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "consent.oneid": ("OneID", "OneID"),
     "consent.purpose": ("用途", "Purpose"),
     "consent.state": ("状态", "State"),
+    "consent.no_history": ("这个 OneID 没有同意记录。", "This OneID has no consent record."),
     "consent.history": ("{oneid} 的全部同意记录（最新在前）", "Every consent record of {oneid}, newest first"),
     "consent.import": ("从数据源导入同意", "Import consent from sources"),
     "consent.import_note": ("导入已映射的“营销同意”字段：是 → 同意，否 → 撤回；每条源记录只导入一次，因此不会覆盖之后的撤回。",

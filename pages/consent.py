@@ -49,9 +49,12 @@ page_size = settings().page_size
 with ctx.db.cursor() as cur:
     offset = pager(consent.count_current(cur, flt), page_size, key="consent_page")
     table(shown(consent.current_page(cur, flt, limit=page_size, offset=offset)))
-    if oneid:
-        st.caption(tr("consent.history", oneid=oneid))
-        table(shown(consent.history(cur, oneid)))
+    past = consent.history(cur, oneid) if oneid else None
+if past is not None and past.empty:
+    st.caption(tr("consent.no_history"))  # the typed text is not echoed: it may be anything, a mobile, a page long
+elif past is not None:
+    st.caption(tr("consent.history", oneid=oneid))
+    table(shown(past))
 
 FORM_TEXTS = ("consent_form_oneid", "consent_form_notice", "consent_form_evidence")
 

@@ -10,6 +10,7 @@ count linear in the group size.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import duckdb
@@ -58,8 +59,10 @@ class MatchRule:
         return self.scope_sql or self.key_sql
 
 
+# A name that is its record's own nickname and not a plain name (岁月静好 in a lead form's 姓名, not 张伟)
+_OWN_NICKNAME = "(name = nickname AND name_reason IS NOT NULL)"
 # Pinyin in a fixed order, so that 张伟, Zhang Wei and Wei Zhang share one key.
-_NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL "
+_NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL AND NOT coalesce({_OWN_NICKNAME}, false) "
              "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
 # Sex from a resident ID, a gender column (1 male, 2 female) or a salutation (王先生, Ms Smith).
 SEX_SQL = ("coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, CASE lower(name_salutation) "
@@ -75,8 +78,10 @@ DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VA
 MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
                   "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
 # A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬): the model neither
-# agrees nor disagrees on it; on a shared phone it still counts as a name (it may be a real one, 仉芳).
-_NICKNAME_LIKE = "(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2))"
+# agrees nor disagrees on it; on a shared phone it still counts as a name (it may be a real one, 仉芳),
+# unless it is its record's own nickname (_OWN_NICKNAME, which no name key holds).
+_NICKNAME_LIKE = ("(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCOMMON_SURNAME' AND length(name) <= 2) "
+                  f"OR {_OWN_NICKNAME})")
 PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"
 SURNAME_ONLY_SQL = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"  # 王先生, 张总: a surname alone
 _FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
@@ -136,8 +141,13 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     payer = (f"list_filter(list_transform(n.payers, lambda v: CASE WHEN regexp_full_match({bare}, '{_PAYER_MOBILE}') "
              f"THEN regexp_replace({bare}, '{_PAYER_MOBILE}', '\\1****\\2') END), lambda x: x IS NOT NULL)[1]")
     gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
+    # the receiver's full name spelled in the buyer's nick (赵浩 and zhaohao964): the buyer's own order
+    # (a whole word of letters: wangli is not in wanglin88)
+    in_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND length(name_pinyin) >= 5 AND regexp_matches(lower(ecommerce_buyer_id), "
+               "'(^|[^a-z])(' || name_pinyin || '|' || coalesce(name_pinyin_rev, name_pinyin) || ')([^a-z]|$)'), false)")
     orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
-              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL"
+              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick FROM std_records "
+              f"WHERE {_ORDER_ACCOUNT} IS NOT NULL"
               + (f" AND {_ACCOUNT} IN ({accounts})" if accounts else ""))
     notes, with_payers = _order_notes_sql(cur)
     if notes is None:  # no note or payment account anywhere: only the account's own orders tell
@@ -148,7 +158,7 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     payer_names = (f"SELECT DISTINCT mk, name_key FROM (SELECT {MASKED_KEY_SQL} AS mk, {_FULL_NAME_KEY} AS name_key "
                    f"FROM std_records) WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
                    else "SELECT NULL::VARCHAR AS mk, NULL::VARCHAR AS name_key WHERE false")
-    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, {payer} AS payer, "
+    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, {payer} AS payer, "
             f"{gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
             # the name most of an account's named orders (two or more) go to
             "_names AS (SELECT source, buyer, name_key, count(*) AS n FROM _o WHERE name_key IS NOT NULL GROUP BY ALL), "
@@ -156,7 +166,7 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
             "HAVING max(n) >= 2 AND 2 * max(n) > sum(n)) "
             "SELECT rid, source || '|' || buyer AS account FROM _o LEFT JOIN _usual USING (source, buyer) "
             "WHERE NOT coalesce(payer = mk, false) AND (gift_note "
-            "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _payer_names p "
+            "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
             "OR coalesce(name_key <> usual, false))")
 
@@ -226,9 +236,12 @@ RULES: tuple[MatchRule, ...] = (
               f"id_card_status IN {VALID_SQL}"),
     MatchRule("same_union_id", "Same WeChat union_id", "微信 UnionID 相同", "wechat_union_id",
               f"wechat_union_id_status IN {VALID_SQL}"),
-    MatchRule("same_open_id_in_app", "Same open_id within the same app id", "同一 AppID 下 OpenID 相同",
-              "wechat_app_id || '|' || wechat_open_id",
-              f"wechat_open_id_status IN {VALID_SQL} AND wechat_app_id IS NOT NULL"),
+    # an openid is one person's within its app: an export without an app id column (most mini-program
+    # and official-account lists) is one app's, so its source stands for the app
+    MatchRule("same_open_id_in_app", "Same open_id within the same app id (one source, when it has no app id)",
+              "同一 AppID 下 OpenID 相同（无 AppID 时同一数据源）",
+              "coalesce(wechat_app_id, 'source:' || source) || '|' || wechat_open_id",
+              f"wechat_open_id_status IN {VALID_SQL}"),
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
@@ -322,8 +335,20 @@ def set_rule_enabled(db, actor: str, rule_id: str, enabled: bool) -> None:
 
 
 def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
-    """The match and never-link rules that are on, as a run records them (sorted ids, comma-separated)."""
-    return ",".join(sorted(rule_id for rule_id, on in rule_settings(cur).items() if on))
+    """The match and never-link rules that are on, as a run records them: sorted ids, comma-separated,
+    and a fingerprint of their definitions and of the SQL they share (the records' name keys, the
+    one-person and household phones, the orders shipped to someone else), so that a release which
+    changes any of it makes the next run a full one."""
+    on = sorted(rule_id for rule_id, enabled in rule_settings(cur).items() if enabled)
+    # shipping_contacts_sql needs a cursor and reads the batches' headers: its SQL text is its code's
+    # strings and the module's strings it names (_PAYER_MOBILE, _GIFT_WORDS …)
+    code = shipping_contacts_sql.__code__
+    shipping = "".join([*(c for c in code.co_consts if isinstance(c, str)),
+                        *(v for v in map(globals().get, code.co_names) if isinstance(v, str))])
+    definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope) for r in RULES
+                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(),
+                                                        shipping))
+    return ",".join(on) + "#" + hashlib.sha256(definitions.encode()).hexdigest()[:12]
 
 
 def enabled_rules(cur: duckdb.DuckDBPyConnection) -> tuple[MatchRule, ...]:

@@ -21,6 +21,7 @@ prior and the threshold are checked here. Whatever else Splink raises becomes on
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -287,15 +288,20 @@ def _blocking_rules(model: dict) -> list[str]:
     the store's own connection (predict_changed), and a saved model may come from a file."""
     rules = [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
     for rule in rules:
-        try:
-            statements = sqlglot.parse(rule, read="duckdb")
-        except sqlglot.errors.ParseError:
-            statements = []
-        tree = statements[0] if len(statements) == 1 else None
-        if tree is None or tree.find(exp.Select, exp.Subquery, exp.Command) is not None or any(
-                c.table not in ("l", "r") or not re.fullmatch(r"\w+", c.name) for c in tree.find_all(exp.Column)):
-            raise GovernanceError(f"The saved OneID model's blocking rule is not a condition on two records: {rule[:80]}")
+        _check_blocking_rule(rule)
     return rules
+
+
+@functools.lru_cache(maxsize=256)  # a run checks its model's rules several times; parsing them takes 25 ms each time
+def _check_blocking_rule(rule: str) -> None:
+    try:
+        statements = sqlglot.parse(rule, read="duckdb")
+    except sqlglot.errors.ParseError:
+        statements = []
+    tree = statements[0] if len(statements) == 1 else None
+    if tree is None or tree.find(exp.Select, exp.Subquery, exp.Command) is not None or any(
+            c.table not in ("l", "r") or not re.fullmatch(r"\w+", c.name) for c in tree.find_all(exp.Column)):
+        raise GovernanceError(f"The saved OneID model's blocking rule is not a condition on two records: {rule[:80]}")
 
 
 def no_longer_rare_sql(new: str) -> str:

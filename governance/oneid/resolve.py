@@ -13,6 +13,7 @@ pairs across the thresholds when unrelated records arrive (`_keep_unchanged_scor
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -270,7 +271,8 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
     'thresholds', 'removed' (records left the store), 'restandardized' (records already resolved were
     standardized again: their old values may hold links), 'unmarked' (scored pairs kept from before
     their auto-link guards were recorded, `match_pairs.held`), 'rules' (another set of match and never-link
-    rules is on: one was turned on or off, added or removed) or 'many' (more than INCREMENTAL_SHARE of
+    rules is on: one was turned on or off, added, removed or changed), 'model_input' (a release changed
+    how the model's input is computed) or 'many' (more than INCREMENTAL_SHARE of
     the records are new). A full run with the last model and thresholds keeps the outcome of unchanged
     pairs (`carry`) only after 'rules' or 'many': the others change what a pair's outcome depends on."""
     last = cur.execute("SELECT r.ts, r.mode, m.model_json, m.auto_accept, m.review_low, r.rules FROM oneid_runs r "
@@ -288,12 +290,32 @@ def full_run_reason(cur: duckdb.DuckDBPyConnection, model_json: str | None, auto
         return "restandardized"
     if scalar(cur, "SELECT count(*) FROM (SELECT 1 FROM match_pairs WHERE held IS NULL LIMIT 1)"):
         return "unmarked"
-    if last[5] != rule_set(cur):
-        return "rules"
+    changed = _rules_changed(cur, last[5])
+    if changed:
+        return changed
     total, placed = one(cur, "SELECT (SELECT count(*) FROM std_records), (SELECT count(*) FROM crosswalk)")
     if total - placed > INCREMENTAL_SHARE * total:  # every placed record is still there (not 'removed')
         return "many"
     return None
+
+
+def _input_fingerprint() -> str:
+    return hashlib.sha256(model.INPUT_SQL.encode()).hexdigest()[:8]
+
+
+def _rules_changed(cur: duckdb.DuckDBPyConnection, recorded: str | None) -> str | None:
+    """'rules' when the rules differ from those `recorded` by the last run, 'model_input' when a
+    release changed the model's input (then nothing of the last run is carried), else None."""
+    if recorded == _recorded_rules(cur):
+        return None
+    return "rules" if (recorded or "").endswith(_input_fingerprint()) else "model_input"
+
+
+def _recorded_rules(cur: duckdb.DuckDBPyConnection) -> str:
+    """rule_set, and a fingerprint of the model's input: the blocking keys kept for incremental runs
+    and every pair's comparison come from it, so a release that changes it makes the next run a
+    full one that scores every pair afresh."""
+    return rule_set(cur) + _input_fingerprint()
 
 
 INCREMENTAL_SHARE = 0.2  # more of the records new or changed than this: scoring everything is as quick
@@ -645,7 +667,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
                         counts["merge"], counts["split"], counts["retire"], cuts, flagged, timings, mode, full_because, area)
     cur.execute("INSERT INTO oneid_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, actor, now, timings["total"], res.records, res.links, res.model_pairs, res.auto_links,
-                 res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode, rule_set(cur)])
+                 res.queue, res.clusters, res.new, res.merged, res.split, res.retired, res.cuts, res.flagged, mode, _recorded_rules(cur)])
     audit.record(cur, actor, Event.ONEID_RESOLVE, "oneid_run", run_id, res.summary())
     return res
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,24 @@ def prepare(db: Database, path: Path, *, file_name: str | None = None, source: s
                       bool(existing), duplicate)
 
 
+# An export's closing totals row (合计 / Total in its first filled cell, only numbers beside it) is no customer.
+_TOTALS = re.compile(r"^(合计|总计|小计|汇总|合計|總計|小計|total|totals|grandtotal)[:：]?$", re.I)
+_NUMBER = re.compile(r"^[-+]?[¥$]?[\d,]*\.?\d+%?$")
+
+
+def _drop_totals_row(cur: duckdb.DuckDBPyConnection, table: str, rows: int) -> bool:
+    """Remove the loaded file's last row when it is a totals row; whether it was."""
+    if rows < 2:
+        return False
+    last = cur.execute(f"SELECT * EXCLUDE (_row) FROM {table} ORDER BY _row DESC LIMIT 1").fetchone()
+    cells = [str(c) for c in last or () if c is not None and str(c).strip()]
+    if not cells or not _TOTALS.match(re.sub(r"\s", "", unicodedata.normalize("NFKC", cells[0]))) or not all(
+            _NUMBER.match(unicodedata.normalize("NFKC", c).strip()) for c in cells[1:]):
+        return False  # a totals row holds sums beside its label, nothing else
+    cur.execute(f"DELETE FROM {table} WHERE _row = (SELECT max(_row) FROM {table})")
+    return True
+
+
 def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str | None] | None = None,
            force: bool = False, progress: ProgressFn | None = None) -> IngestResult:
     """Store the batch, its raw rows and the confirmed mapping atomically, and audit it."""
@@ -186,11 +205,15 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
         table = f"{RAW_SCHEMA}.batch_{batch_id}"
         rows = plan.file.load(cur, table, progress)
         fp = plan.file
+        notes = list(fp.notes)
+        if _drop_totals_row(cur, table, rows):
+            rows -= 1
+            notes.append("totals_row_dropped")
         cur.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [batch_id, plan.source, plan.channel, plan.file_name, fp.file_format, fp.encoding, fp.sheet, plan.sha256,
              plan.size_bytes, rows, fp.column_count, fp.header_line, table, actor, now,
-             "; ".join(fp.notes) or None])
+             "; ".join(notes) or None])
         cur.executemany("INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
                         [[batch_id, i, column_name(i), h, r] for i, (h, r) in
                          enumerate(zip(fp.headers, fp.raw_headers), start=1)])
@@ -202,7 +225,7 @@ def ingest(db: Database, plan: IngestPlan, *, actor: str, mapping: dict[str, str
     if progress:
         progress(1.0, "done")
     return IngestResult(batch_id, plan.source, plan.channel, plan.file_name, rows, fp.column_count,
-                        fp.header_changes, chosen, version, time.perf_counter() - started, fp.notes)
+                        fp.header_changes, chosen, version, time.perf_counter() - started, notes)
 
 
 def ingest_file(db: Database, path: Path, *, actor: str, source: str | None = None, channel: str | None = None,

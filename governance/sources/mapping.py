@@ -42,7 +42,7 @@ from governance.store.util import utcnow
 # Compared after `normalize_header` (NFKC, lower case, no spaces or punctuation).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "客户名称", "客户姓名", "会员姓名", "收货人", "收货人姓名", "收件人", "联系人",
-             "顾客姓名", "用户姓名", "真实姓名", "name", "fullname", "customername", "realname", "consignee", "xm"),
+             "顾客姓名", "用户姓名", "真实姓名", "会员名称", "会员名", "name", "fullname", "customername", "realname", "consignee", "xm"),
     "family_name": ("姓", "姓氏", "lastname", "familyname", "surname", "lname"),
     "given_name": ("名", "firstname", "givenname", "forename", "fname", "givennames", "forenames"),
     "mobile": ("手机号", "手机", "手机号码", "移动电话", "联系电话", "联系手机", "收货手机", "收货人手机", "电话",
@@ -64,17 +64,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "wechat_union_id": ("unionid", "微信unionid", "union_id", "wxunionid"),
     "douyin_id": ("抖音号", "抖音id", "抖音uid", "抖音用户id", "douyinid", "dyid", "douyin", "抖音openid"),
     "ecommerce_buyer_id": ("买家会员名", "买家id", "买家昵称", "旺旺", "旺旺号", "淘宝id", "京东id", "京东账号", "buyerid",
-                           "buyernick", "buyer", "买家账号"),
+                           "buyernick", "buyer", "买家账号", "下单账号", "下单人账号"),
     "member_card": ("会员卡号", "会员卡", "会员号", "会员编号", "会员id", "卡号", "客户编号", "客户id", "customerid",
                     "memberid", "membercard", "memberno", "cardno", "crmid"),
     "nickname": ("昵称", "用户昵称", "微信昵称", "抖音昵称", "nickname", "nick"),
     "store": ("门店", "门店名称", "店铺", "店铺名称", "所属门店", "注册门店", "store", "storename", "shop", "shopname"),
-    "registered_at": ("注册时间", "注册日期", "入会时间", "开卡时间", "创建时间", "registertime", "registeredat",
-                      "registrationdate", "signupdate", "createdat", "createtime", "joindate"),
+    "registered_at": ("注册时间", "注册日期", "入会时间", "入会日期", "开卡时间", "开卡日期", "发卡时间", "发卡日期",
+                      "成为会员时间", "成为客户时间", "关注时间", "添加时间", "创建时间", "registertime", "registeredat",
+                      "registrationdate", "signupdate", "createdat", "createtime", "createddate", "joindate",
+                      "subscribetime"),
     "updated_at": ("更新时间", "最后更新时间", "修改时间", "最近更新", "updatetime", "updatedat", "lastupdate",
                    "modifiedat", "lastmodified"),
     "marketing_consent": ("营销同意", "是否同意营销", "同意营销", "营销授权", "订阅", "是否订阅", "marketingconsent",
-                          "marketingoptin", "optin", "consent", "subscribed"),
+                          "marketingoptin", "optin", "consent", "subscribed", "接受营销", "acceptsmarketing",
+                          "acceptsemailmarketing", "emailmarketingconsent", "emailoptin"),
     "other_id": ("其他证件号", "其他证件号码", "护照", "护照号", "护照号码", "港澳通行证", "港澳通行证号", "台胞证", "台胞证号",
                  "passport", "passportno", "passportnumber", "ssn", "socsecid", "socialsecurity", "socialsecurityno",
                  "socialsecuritynumber", "otherid", "otheridno"),
@@ -85,7 +88,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "交易流水号", "流水号", "小票号", "小票编号", "orderid", "orderno", "ordernumber", "transactionid",
                  "tradeid", "receiptno"),
     "event_time": ("下单时间", "下单日期", "支付时间", "付款时间", "消费日期", "消费时间", "交易时间", "交易日期", "购买时间",
-                   "购买日期", "订单时间", "成交时间", "ordertime", "orderdate", "paytime", "paidat", "paymenttime",
+                   "购买日期", "订单时间", "订单日期", "支付日期", "付款日期", "成交时间", "ordertime", "orderdate", "paytime", "paidat", "paymenttime",
                    "purchasedate", "purchasetime", "transactiontime", "transactiondate"),
     "amount": ("实付金额", "订单金额", "消费金额", "支付金额", "付款金额", "实付款", "实收金额", "交易金额", "成交金额", "金额",
                "实际支付金额", "买家实际支付金额", "amount", "totalamount", "payamount", "paidamount", "orderamount"),
@@ -122,8 +125,8 @@ _PUNCT = re.compile(r"[\s_\-.:/\\()（）\[\]【】#*'\"]+")
 
 def normalize_header(header: str) -> str:
     """A header as the synonyms are matched: NFKC, lower case, no punctuation, in simplified
-    characters (手機號碼 is 手机号码)."""
-    return _PUNCT.sub("", normalizers.to_simplified(unicodedata.normalize("NFKC", header or "").lower()))
+    characters (手機號碼 is 手机号码; 帐号 is 账号)."""
+    return _PUNCT.sub("", normalizers.to_simplified(unicodedata.normalize("NFKC", header or "").lower())).replace("帐", "账")
 
 
 # Loose headers naming an identity document: gated out of id_card, they take other_id when most
@@ -132,6 +135,10 @@ def normalize_header(header: str) -> str:
 _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证件号", "证件号码", "nationalid",
                                                                             "nationalidnumber")}
 
+
+_GENERIC_TIMES = frozenset(normalize_header(h) for h in (
+    "创建时间", "创建日期", "更新时间", "最后更新时间", "修改时间", "最近更新", "createdat", "createtime", "createddate",
+    "updatetime", "updatedat", "lastupdate", "modifiedat", "lastmodified"))
 
 # normalized synonym -> (field, confidence of an exact match, loose)
 _SYNONYM_INDEX: dict[str, tuple[str, float, bool]] = {
@@ -154,6 +161,26 @@ _TEXT_FIELDS = frozenset({"name", "family_name", "given_name", "nickname", "addr
 _DOCUMENT_ATTRIBUTE = re.compile(r"日期|时间|有效期|期限|签发|到期|类型|状态|国籍|国家|地点|date|time|expir|valid|issu|type|status|"
                                  r"country|nation|place")
 _ID_FIELDS = frozenset({"id_card", "other_id"})
+# A header naming someone other than the customer (an agent, a salesperson, a referrer, an
+# influencer, a company) or an attribute of a number (号码归属地) takes no person field, by header or
+# content: 坐席姓名, 达人昵称, Company Name, 推荐人手机, Contact Owner. 企业微信 is a product's name.
+_OTHER_PARTY = re.compile(r"坐席|客服|(?<!会)员工|店员|导购|销售员|销售顾问|销售人员|业务员|负责人|跟进人|推荐人|介绍人|邀请人|添加人|创建人|"
+                          r"经办人|操作人|操作员|录入人|审核人|处理人|达人|主播|博主|商家|卖家|公司|经销商|代理商|收银员|技师|顾问|"
+                          r"专员|经理|紧急联系人|归属地|agent|staff|employee|seller|merchant|vendor|contactowner|recordowner|accountowner|"
+                          r"accountname|accountmanager|referr|inviter|creator|createdby|operator|assign|salesperson|salesrep|"
+                          r"company|employer|organi[sz]ation|influencer|kol|cashier|consultant|advisor|manager|emergency")
+_ABOUT_CUSTOMER = frozenset({*BY_NAME, "member_level", "points"})  # 商家备注等级 is the merchant's grade, no tier
+# ... and money beside a partial match is no person field either: 店铺优惠折扣(元) is no shop, 会员卡余额 no card
+# (English money words only as the whole rest: Feedback Name and Coffee Shop stay).
+_MONEY = re.compile(r"金额|优惠|折扣|余额|价格|单价|费用|运费|^(amount|price|discount|balance|fees?|cost|total)+$")
+# A person's time (registration, update) in a header about an order is the order's time; about
+# another event (a ticket, a delivery), nobody's. So is a bare creation or update time in a file of
+# orders or tickets (one of its columns names an order or ticket number).
+_ORDER_WORD = re.compile(r"订单|下单|付款|支付|交易|成交|购买(?!者)|消费(?!者)|小票|order|payment|paid|purchase|transaction|receipt")
+_OTHER_EVENT = re.compile(r"工单|物流|发货|退款|售后|快递|回访|跟进|ticket|shipping|shipment|refund|delivery|followup")
+_PERSON_TIMES = frozenset({"registered_at", "updated_at"})
+# Fields whose values have one shape: the header tells which (客户UnionID is no openid).
+_SAME_SHAPE = (frozenset({"wechat_open_id", "wechat_union_id"}),)
 _NARROW_LOCATION = ("province", "city", "district")
 _LOCATION = (*_NARROW_LOCATION, "address")
 
@@ -164,8 +191,9 @@ _MASKED_MOBILE = re.compile(r"^1[3-9]\d\*{4}\d{4}$")
 _ID_SHAPE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DATE = re.compile(r"^(19|20)\d{2}([-/.年])\d{1,2}([-/.月])\d{1,2}日?$|^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
-_LANDLINE = re.compile(r"^(\+?86)?\(?0\d{2,3}\)?\d{7,8}$")
-_GENDER = {"男", "女", "男性", "女性", "m", "f", "male", "female", "先生", "女士", "未知", "保密"}
+_LANDLINE = re.compile(r"^(\+?86)?\(?0\d{2,3}\)?\d{7,8}$|^\+?86(10|2\d|[3-9]\d\d)\d{7,8}$")  # +86 755 8888 1234
+_GENDER = {"男", "女", "男性", "女性", "m", "f", "male", "female", "先生", "女士", "未知", "保密", "mr", "mr.", "mrs", "mrs.",
+           "ms", "ms.", "miss"}
 _OPEN_ID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 _APP_ID = re.compile(r"^wx[0-9a-f]{16}$")
 _ADDRESS = re.compile(r"(省|市).*(区|县|镇|路|街|号)")
@@ -179,9 +207,9 @@ _STATUS_KEYS = frozenset(re.sub(r"\s", "", unicodedata.normalize("NFKC", w).lowe
 
 
 # A money column that is not what the customer paid for one order: a discount, freight, a refund, a
-# unit price, or a member's lifetime spend (累计消费).
-_NOT_PAID = re.compile(r"优惠|折扣|运费|邮费|退款|单价|应付|总价|原价|累计|历史|discount|freight|shipping|refund|unitprice|"
-                       r"listprice|lifetime|cumulative")
+# unit price, a member's lifetime spend (累计消费, Total Spent) or a stored-value balance (储值余额).
+_NOT_PAID = re.compile(r"优惠|折扣|运费|邮费|退款|单价|应付|总价|原价|累计|历史|余额|储值|discount|freight|shipping|refund|"
+                       r"unitprice|listprice|lifetime|cumulative|balance|spent")
 
 
 # A points column that holds a balance, not the points of one purchase.
@@ -234,12 +262,17 @@ def _location_levels(value: str) -> set[str]:
 
 def _name_marks(value: str) -> set[str]:
     """'salutation' for a surname with a salutation or title (王先生, 李女士, 张总, 欧阳经理, Mr Smith);
-    'han_name' for a Han name of 2 to 4 characters with a known surname, or a salutation name."""
+    'han_name' for a Han name of 2 to 4 characters with a known surname, or a salutation name;
+    'nickname_like' for what the name normalizer takes for a nickname (emoji, digits, symbols)."""
     s = value.strip()
     if len(s) > 12 or not s or s.isdigit():
         return set()
     r = normalizers.normalize_name(s)
-    if r.status not in normalizers.VALID or not r.extra or not r.value:
+    if r.status not in normalizers.VALID or not r.value:
+        return set()
+    if r.reason == "SUSPICIOUS_NAME":  # 小仙女🌸, Sunny846: a nickname
+        return {"nickname_like"}
+    if not r.extra:
         return set()
     family = r.extra.get("family_name")
     known = isinstance(family, str) and (family in names_data.SURNAMES or family in names_data.COMPOUND_SURNAMES)
@@ -318,6 +351,10 @@ def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
                and not (f in _ID_FIELDS and _DOCUMENT_ATTRIBUTE.search(key.replace(s, "", 1)))]
     if partial:
         s, f, conf, loose = max(partial, key=lambda p: len(p[0]))
+        if f == "address":  # Default Address City, 收货地址邮编: the part of the address named after it
+            after = [p for p in partial if p[1] in (*_NARROW_LOCATION, "postcode") and key.rfind(p[0]) >= key.find(s) + len(s)]
+            if after:
+                s, f, conf, loose = max(after, key=lambda p: len(p[0]))
         return [(f, min(conf - 0.15, 0.5 + 0.05 * len(s)), "partial", loose, s)]
     return []
 
@@ -388,16 +425,23 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
     region: `address`). A header whose values mostly fit another field and not its own yields to
     that field (a 联系电话 column of landlines is no mobile). Empty cells and placeholders are no sample.
     A header naming an order, ticket or transaction number gets `order_id` when its header names
-    one, and never a person field."""
+    one, and never a person field; one naming another party (坐席姓名, Company Name) gets no person
+    field; a creation time is an order's (订单创建时间, or 创建时间 in a file of orders), a ticket's
+    (nobody's) or the customer's registration."""
     saved = saved or {}
     candidates: list[tuple[float, int, str, str]] = []
+    # a column that is an order or ticket number (one qualifier at most: 子订单编号), not a customer's last order's
+    numbers = [m.group(0) for h in map(normalize_header, headers) if (m := _EVENT_NUMBER.search(h))
+               and len(h) - len(m.group(0)) <= 1]
+    rows_are = "orders" if any(_ORDER_WORD.search(n) for n in numbers) else "events" if numbers else None
     for i, header in enumerate(headers):
         if header in saved:
             saved_field = saved[header]
             if saved_field:
                 candidates.append((1.0, i, saved_field, "saved"))
             continue
-        if _EVENT_NUMBER.search(normalize_header(header)):
+        key = normalize_header(header)
+        if _EVENT_NUMBER.search(key):
             # only a header that is an order number's name outright: 关联订单号 (a ticket's related order) is none
             candidates += [(conf, i, f, method) for f, conf, method, _, _ in _header_candidates(header)
                            if f == "order_id" and method == "synonym"]
@@ -406,14 +450,34 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
         distinct = {v: _fits(v) for v in set(values)}
         fits = [distinct[v] for v in values]
         by_content = _content_candidates(fits)
-        if _NOT_PAID.search(normalize_header(header)):
+        if _NOT_PAID.search(key):
             by_content = [c for c in by_content if c[0] != "amount"]
+        other_party = bool(_OTHER_PARTY.search(key.replace("企业微信", "")))
+        by_header = _header_candidates(header)
+        named = {f for f, *_ in by_header}
+        by_content = [c for c in by_content if not (other_party and c[0] in _ABOUT_CUSTOMER) and not any(
+            c[0] in group and named & group - {c[0]} for group in _SAME_SHAPE)]
         content_fields = {f for f, _, _ in by_content}
         located = any(f in _LOCATION for f in content_fields)
-        for f, conf, method, loose, synonym in _header_candidates(header):
-            if (f == "amount" and _NOT_PAID.search(normalize_header(header))) or (
-                    f == "points" and _BALANCE.search(normalize_header(header))):
+        for f, conf, method, loose, synonym in by_header:
+            rest = key.replace(synonym, "", 1)
+            if (f == "amount" and _NOT_PAID.search(key)) or (f == "points" and _BALANCE.search(key)):
                 continue
+            if f in _ABOUT_CUSTOMER and ((other_party and f != "store") or (method == "partial" and _MONEY.search(rest))):
+                continue
+            if f in _PERSON_TIMES:
+                if _ORDER_WORD.search(rest) or (synonym in _GENERIC_TIMES and rows_are == "orders"):
+                    if f != "registered_at":
+                        continue
+                    f, conf = "event_time", conf - 0.05  # 订单创建时间; a column naming the order's time outright wins
+                elif _OTHER_EVENT.search(rest) or (synonym in _GENERIC_TIMES and rows_are):
+                    continue
+            if loose and f == "name" and len(fits) >= _SAMPLE_MIN and _share(fits, "gender") >= _GATE_SHARE:
+                continue  # Mr. / Ms. / 先生 alone: a sex, no name
+            if f == "name" and len(fits) >= _SAMPLE_MIN and _share(fits, "nickname_like") >= _GATE_SHARE:
+                f, conf = "nickname", conf - 0.1  # a WeCom 客户名称 of 小仙女🌸 and Sunny846; a 昵称 column wins
+            if f == "ecommerce_buyer_id" and ("昵称" in key or "nick" in key):  # 买家昵称 beside a 买家ID column
+                candidates.append((round(conf - 0.25, 2), i, "nickname", method))
             if loose and f in _GATES and len(fits) >= _SAMPLE_MIN and _share(fits, _GATES[f]) < _GATE_SHARE:
                 f = _GATE_FALLBACK.get(synonym, "")
                 if not f or _share(fits, f) < _GATE_SHARE:
@@ -463,6 +527,15 @@ def load(cur: duckdb.DuckDBPyConnection, source: str, version: int | None = None
     rows = cur.execute("SELECT header, field FROM mapping_entries WHERE source = ? AND version = ? ORDER BY header",
                        [source, version]).fetchall()
     return dict(rows)
+
+
+def basis(cur: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str | None, float | None, str]]:
+    """The current mapping with what each entry rests on: (header, field, confidence, method), the
+    least certain first. method: synonym, partial, content, saved (a suggestion), steward (set by hand),
+    kept (from an earlier version) or none."""
+    return cur.execute("SELECT header, field, confidence, coalesce(method, 'none') FROM mapping_entries "
+                       "WHERE source = ? AND version = ? ORDER BY field IS NULL, coalesce(confidence, 2), header",
+                       [source, current_version(cur, source)]).fetchall()
 
 
 def save(cur: duckdb.DuckDBPyConnection, actor: str, source: str, mapping: dict[str, str | None],

@@ -51,6 +51,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 COMPARE = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 ORDERED = ("number", "date")
+NUMBER_DIGITS = 15  # a typed 1e308 would otherwise be written out in 309 digits
 
 
 def date_literal(d: date) -> str:
@@ -141,6 +142,8 @@ def _literal(value: Any, kind: str) -> str:
             raise TagError(f"Expected a number, got {value!r}.") from None
         if not number.is_finite() or (isinstance(value, float) and not math.isfinite(value)):
             raise TagError(f"Expected a finite number, got {value!r}.")
+        if number != 0 and not -NUMBER_DIGITS < number.adjusted() < NUMBER_DIGITS:
+            raise TagError(f"A number has at most {NUMBER_DIGITS} digits before or after the point.")
         return f"{number:f}"
     if kind == "bool":
         if not isinstance(value, bool):

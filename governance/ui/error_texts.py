@@ -331,6 +331,7 @@ CATALOGUE: dict[str, str] = {
     "Expected text, got {value!r}.": "这里需要文本，而不是“{value}”。",
     "Expected a number, got {value!r}.": "这里需要数字，而不是“{value}”。",
     "Expected a finite number, got {value!r}.": "这里需要一个有限的数字，而不是“{value}”。",
+    "A number has at most {NUMBER_DIGITS} digits before or after the point.": "数字在小数点前后各最多 {NUMBER_DIGITS} 位。",
     "Expected true or false, got {value!r}.": "这里需要 true 或 false，而不是“{value}”。",
     "A list field takes eq, ne, in, not_in or is_null, not {op}.": "列表字段只能用 eq、ne、in、not_in 或 is_null，不能用 {op}。",
     "A tag's rule cannot test an audience.": "标签规则不能引用人群。",

@@ -18,6 +18,7 @@ import streamlit as st
 from governance.i18n import TEXTS, code_text, column_label, value_label
 from governance.store.schema import CHANNELS
 from governance.tags import definitions as defs
+from governance.tags.conditions import NUMBER_DIGITS
 from governance.tags.definitions import TagDefinition
 from governance.ui.guard import PageContext
 
@@ -359,7 +360,8 @@ def _value_input(ctx: PageContext, col, prefix: str, test: dict, op: str, numeri
         return col.selectbox(label, list(options), key=f"{prefix}_value", format_func=options.get)
     if numeric:
         default(f"{prefix}_number", 0.0)
-        return number(col.number_input(label, key=f"{prefix}_number", step=1.0))
+        bound = float(10 ** NUMBER_DIGITS - 1)
+        return number(col.number_input(label, key=f"{prefix}_number", step=1.0, min_value=-bound, max_value=bound))
     text = col.text_input(label, key=f"{prefix}_text", placeholder=ctx.t(
         "tags.builder.list_hint" if op in ("in", "not_in") else "tags.builder.value_hint"))
     if op in ("in", "not_in"):

@@ -113,6 +113,8 @@ def test_steward_withdraws_consent_on_the_page_and_it_is_audited(golden):
     oneid = _some_oneid(golden)
     at = app_test(golden, "steward").run()
     at.switch_page(PAGES["consent"]).run()
+    at.text_input(key="consent_oneid").input("13912345678").run()  # not a OneID: not echoed
+    assert "13912345678" not in visible_text(at) and "no consent record" in visible_text(at)
     at.text_input(key="consent_oneid").input(oneid).run()
     assert oneid in visible_text(at)
     at.text_input(key="consent_form_oneid").input(oneid)

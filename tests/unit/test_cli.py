@@ -429,3 +429,13 @@ def test_incidents_older_than_their_keep_are_dropped_when_one_is_logged(tmp_path
     text = path.read_text(encoding="utf-8")
     assert "aaaa1111" not in text and "13812345678" not in text
     assert "bbbb2222" in text and f"incident {incident}" in text and (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_mapping_show_explain_puts_the_least_certain_columns_first(db_path, tmp_path, capsys):
+    (tmp_path / "calls.csv").write_text("手机号,坐席姓名,客户称呼,备注\n13800138000,李娜,王先生,回访\n13912345678,周杰,李女士,\n",
+                                        encoding="utf-8")
+    assert call(db_path, capsys, "ingest", str(tmp_path / "calls.csv"), "--channel", "other")[0] == 0
+    code, out, _ = call(db_path, capsys, "mapping", "show", "calls", "--explain")
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and lines == [["客户称呼", "name", "0.75", "synonym"], ["手机号", "mobile", "0.95", "synonym"],
+                                   ["坐席姓名", "-", "", "none"], ["备注", "-", "", "none"]]

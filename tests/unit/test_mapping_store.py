@@ -441,3 +441,100 @@ def test_a_mobile_header_keeps_its_field_when_the_values_fit_no_other():
     stays mobile (its values are then reported invalid, not silently unmapped)."""
     [s] = mapping.suggest(["手机"], [["不知道", "见备注", "hello", "abc", "客户拒绝提供", "13812345678"]])
     assert (s.field, s.method) == ("mobile", "synonym")
+
+
+PHONES = ["13912345678", "13512345678", "13612345678", "18612345678"]
+
+
+@pytest.mark.parametrize("header,values", [
+    ("客服姓名", []), ("导购手机", PHONES), ("销售顾问电话", PHONES), ("推荐人昵称", []), ("主播昵称", []),
+    ("Agent Email", ["a@qq.com", "b@163.com", "c@x.com"]), ("Contact Owner", []), ("Employer Name", []),
+    ("Account Name", []), ("号码归属地", ["广东省 深圳市", "浙江省 杭州市", "北京市"]), ("紧急联系人电话", PHONES),
+    ("卖家备注等级", []),
+])
+def test_another_partys_column_takes_no_person_field(header, values):
+    """An agent's, a salesperson's, a referrer's, an influencer's or a company's data is not the customer's."""
+    assert mapping.suggest([header], [values])[0].field is None
+
+
+@pytest.mark.parametrize("header,field", [("企业微信昵称", "nickname"), ("收货人手机", "mobile"), ("门店名称", "store"),
+                                          ("客户经理", None)])
+def test_the_customers_own_columns_still_map(header, field):
+    assert mapping.suggest([header], [[]])[0].field == field
+
+
+@pytest.mark.parametrize("header", ["会员卡余额", "门店折扣金额", "店铺优惠(元)", "可用余额", "Total Spent", "储值余额"])
+def test_money_is_no_person_field_and_a_balance_no_purchase(header):
+    assert mapping.suggest([header], [["100.00", "2.50", "30.00"]])[0].field is None
+
+
+@pytest.mark.parametrize("headers,expected", [
+    (["订单创建时间"], ["event_time"]),                        # an order's time, not a registration
+    (["订单创建时间", "订单付款时间"], [None, "event_time"]),      # the column naming the order's time outright wins
+    (["工单创建时间", "物流更新时间"], [None, None]),              # a ticket's, a delivery's: nobody's
+    (["订单号", "创建时间", "更新时间"], ["order_id", "event_time", None]),   # a file of orders
+    (["工单编号", "创建时间"], [None, None]),                    # a file of tickets
+    (["客户编号", "创建时间", "更新时间"], ["member_card", "registered_at", "updated_at"]),  # a file of customers
+    (["入会日期", "subscribe_time"], ["registered_at", None]),
+    (["成为会员时间"], ["registered_at"]), (["Created Date"], ["registered_at"]),
+])
+def test_times_belong_to_what_the_file_or_header_is_about(headers, expected):
+    assert [s.field for s in mapping.suggest(headers, [[] for _ in headers])] == expected
+
+
+def test_the_header_tells_which_of_two_same_shaped_ids():
+    ids = ["o" + c * 27 for c in "ABCD"]
+    assert mapping.suggest(["客户UnionID"], [ids])[0].field == "wechat_union_id"
+    assert mapping.suggest(["用户OpenID"], [ids])[0].field == "wechat_open_id"
+    assert mapping.suggest(["col_x"], [ids])[0].field == "wechat_open_id"
+
+
+def test_a_salutation_of_titles_alone_is_no_name():
+    assert mapping.suggest(["Salutation"], [["Mr", "Ms.", "Mrs", "Mr."]])[0].field == "gender"
+    assert mapping.suggest(["Salutation", "Last Name"], [["Mr", "Ms.", "Mrs", "Dr."], ["Smith", "Lee", "Wu", "Li"]])[0].field \
+        is None
+    assert mapping.suggest(["称呼"], [["王先生", "李女士", "张总"]])[0].field == "name"
+
+
+def test_landlines_written_with_the_country_code_are_no_mobiles():
+    landlines = ["+86 755 8888 1234", "+86 10 6552 9988", "+86 21 5050 1234", "+86 571 8765 4321"]
+    assert [s.field for s in mapping.suggest(["Phone Number", "Mobile Phone Number"], [landlines, PHONES])] == [
+        "landline", "mobile"]
+
+
+@pytest.mark.parametrize("header,field", [
+    ("Shipping Address City", "city"), ("Billing Address Zip", "postcode"), ("收货地址省份", "province"),
+    ("Default Address Address1", "address"), ("邮箱地址", "email"), ("下单帐号", "ecommerce_buyer_id"), ("会员名称", "name"),
+    ("Accepts Email Marketing", "marketing_consent"),
+])
+def test_compound_and_variant_headers(header, field):
+    assert mapping.suggest([header], [[]])[0].field == field
+
+
+@pytest.mark.parametrize("values,field", [
+    (["晴天🐱", "Coco酱✨", "小仙女🌸", "Sunny846", "阿狸😊", "半夏"], "nickname"),   # a WeCom contact list's names
+    (["王伟", "李娜", "张敏", "刘洋", "小仙女🌸"], "name"),                            # a nickname here and there
+])
+def test_a_name_column_of_nicknames_is_a_nickname_column(values, field):
+    assert mapping.suggest(["客户名称"], [values])[0].field == field
+
+
+def test_a_buyer_nick_beside_a_buyer_id_is_the_nickname():
+    assert [x.field for x in mapping.suggest(["买家ID", "买家昵称"], [[], []])] == ["ecommerce_buyer_id", "nickname"]
+    assert [x.field for x in mapping.suggest(["买家昵称"], [[]])] == ["ecommerce_buyer_id"]
+    assert [x.field for x in mapping.suggest(["订单编号", "订单日期"], [[], []])] == ["order_id", "event_time"]
+
+
+@pytest.mark.parametrize("header,values,field", [
+    ("Account Email", ["a@qq.com", "b@163.com", "c@x.com"], "email"), ("Account Phone", PHONES, "mobile"),
+    ("Buyer Account", [], "ecommerce_buyer_id"), ("会员工作电话", PHONES, "mobile"), ("Owner Phone", PHONES, "mobile"),
+    ("消费者注册时间", [], "registered_at"), ("Feedback Name", [], "name"), ("Coffee Shop", [], "store"),
+    ("收货地址单元", [], "address"), ("储值卡号", [], "member_card"),
+])
+def test_words_of_the_refusals_inside_a_customers_own_header_refuse_nothing(header, values, field):
+    assert mapping.suggest([header], [values])[0].field == field
+
+
+def test_a_customer_file_with_a_last_order_column_keeps_its_creation_time():
+    assert [x.field for x in mapping.suggest(["客户ID", "创建时间", "最近一笔订单号"], [[], [], []])] == [
+        "member_card", "registered_at", None]

@@ -28,6 +28,8 @@ ROWS = [  # row: name, mobile, id_card, union_id, open_id, app_id
     ("", "", "", "", OPEN, APP1),                                       # 11 -> 9
     ("陈静", "13712345678", "440524188001010014", "", "", ""),          # 12
     ("陈静", "13712345678", "360426199101010071", "", "", ""),          # 13 same mobile+name, other ID: never
+    ("", "", "", "", "o" + "C" * 27, ""),                               # 14 an open id without an app id:
+    ("", "", "", "", "o" + "C" * 27, ""),                               # 15 -> 14 (one source stands for its app)
 ]
 HEADER = "姓名,手机,身份证,unionid,openid,appid\n"
 
@@ -58,8 +60,8 @@ def groups(db) -> list[set[int]]:
 
 def test_rules_and_never_link(db, loaded):
     result = oneid.resolve(db, "t", use_model=False)
-    assert groups(db) == [{1, 2, 4}, {7, 8}, {9, 11}]
-    assert result.records == 13 and result.new == 13 - 4 and result.cuts == 1 and result.flagged == 2
+    assert groups(db) == [{1, 2, 4}, {7, 8}, {9, 11}, {14, 15}]
+    assert result.records == 15 and result.new == 15 - 5 and result.cuts == 1 and result.flagged == 2
     with db.cursor() as cur:
         placed = dict(cur.execute("SELECT row_number, placed_by FROM crosswalk").fetchall())
         flags = cur.execute("SELECT reason, placed_by FROM cluster_flags").fetchall()
@@ -118,7 +120,7 @@ def test_crosswalk_has_one_row_per_source_row_with_sub_accounts(db, loaded):
     oneid.resolve(db, "t", use_model=False)
     with db.cursor() as cur:
         frame = oneid.crosswalk_frame(cur)
-    assert len(frame) == 13 and list(frame.columns[:4]) == ["source", "row_number", "oneid", "placed_by"]
+    assert len(frame) == 15 and list(frame.columns[:4]) == ["source", "row_number", "oneid", "placed_by"]
     assert frame.loc[frame["row_number"] == 9, "wechat_open_id"].item() == OPEN
 
 
@@ -149,7 +151,7 @@ def test_stewards_switch_match_and_never_link_rules(db, loaded):
     from governance.oneid import links
     links.set_rule_enabled(db, "alice", "mobile_and_name", False)
     oneid.resolve(db, "t", use_model=False)
-    assert groups(db) == [{1, 4}, {7, 8}, {9, 11}]                      # row 2 was linked by mobile + name
+    assert groups(db) == [{1, 4}, {7, 8}, {9, 11}, {14, 15}]                      # row 2 was linked by mobile + name
     links.set_rule_enabled(db, "alice", "mobile_and_name", True)
     links.set_rule_enabled(db, "alice", "never_two_id_cards", False)
     oneid.resolve(db, "t", use_model=False)
@@ -172,3 +174,72 @@ def test_a_surname_alone_makes_a_household_phone_only_when_no_full_name_fits(db,
     pipeline.load_file(db, "t", path, source="crm", channel="crm")
     with db.cursor() as cur:
         assert links.household_mobiles(cur) == {"13800000002", "13800000003", "13800000004"}
+
+
+def test_a_changed_rule_definition_changes_the_recorded_rule_set(db, loaded, monkeypatch):
+    """A release that changes a rule's SQL makes the next run a full one (full_run_reason: 'rules')."""
+    from dataclasses import replace
+
+    from governance.oneid import links
+    with db.cursor() as cur:
+        before = links.rule_set(cur)
+        monkeypatch.setattr(links, "RULES", tuple(replace(r, where_sql=r.where_sql + " AND true") if i == 0 else r
+                                                  for i, r in enumerate(links.RULES)))
+        after = links.rule_set(cur)
+    assert after.split("#")[0] == before.split("#")[0] == ",".join(sorted([*(r.rule_id for r in links.RULES), *links.NEVER_LINK]))
+    assert after != before
+    from governance.oneid import model
+    with db.cursor() as cur:
+        recorded = oneid._recorded_rules(cur)
+        monkeypatch.setattr(links, "_NAME_KEY", "NULL")  # the name key every rule's records carry
+        assert links.rule_set(cur) != after
+        named = links.rule_set(cur)
+        monkeypatch.setattr(links, "_GIFT_WORDS", "(礼物)")  # what marks an order shipped to someone else
+        assert links.rule_set(cur) != named
+        monkeypatch.setattr(model, "INPUT_SQL", model.INPUT_SQL + " ")  # the kept blocking keys come from it
+        assert oneid._recorded_rules(cur) != recorded
+
+
+def test_a_name_that_is_the_records_own_nickname_is_no_persons_name(db, tmp_path):
+    """A lead form's 姓名 filled with the account's nickname (岁月静好) counts as no name: it neither
+    matches nor contradicts the person's real name. A plain name that is also the nickname stays a name."""
+    from governance.oneid import model
+    path = tmp_path / "leads.csv"
+    path.write_text("姓名,昵称,手机号\n岁月静好,岁月静好,13826038939\n李静,岁月静好,13826038939\n徐月芳,,13812345678\n"
+                    "张伟,张伟,13812345679\n", encoding="utf-8")  # 张伟 is a name, whatever the nickname
+    ingest.ingest_file(db, path, actor="t", source="douyin", channel="douyin")
+    pipeline.standardize(db, "t")
+    names = dict(zip(*model._input(db).select(["unique_id", "name_hz"]).to_pydict().values()))
+    assert names == {rec_id(1, 1): None, rec_id(1, 2): "李静", rec_id(1, 3): "徐月芳", rec_id(1, 4): "张伟"}
+
+
+def test_a_nickname_typed_as_a_name_leaves_a_phone_one_persons(db, tmp_path):
+    """刘芳's phone on a Douyin lead whose 姓名 is its nickname: the phone is no household's, and the lead
+    joins her; a lead with another real name on the phone keeps it a household's."""
+    from governance.oneid import links
+    (tmp_path / "crm.csv").write_text("姓名,手机号\n刘芳,18822937696\n王强,13912340000\n", encoding="utf-8")
+    (tmp_path / "dy.csv").write_text("姓名,抖音昵称,手机号\n爱吃糖糖693,爱吃糖糖693,18822937696\n李娜,小太阳,13912340000\n",
+                                     encoding="utf-8")
+    ingest.ingest_file(db, tmp_path / "crm.csv", actor="t", source="crm", channel="crm")
+    ingest.ingest_file(db, tmp_path / "dy.csv", actor="t", source="dy", channel="douyin")
+    pipeline.standardize(db, "t")
+    with db.cursor() as cur:
+        assert links.household_mobiles(cur) == {"13912340000"}
+    oneid.resolve(db, "t", use_model=False)
+    with db.cursor() as cur:
+        placed = dict(cur.execute("SELECT (batch_id, row_number), oneid FROM crosswalk").fetchall())
+    assert placed[(1, 1)] == placed[(2, 1)] and placed[(1, 2)] != placed[(2, 2)]
+
+
+def test_a_release_that_changes_the_models_input_scores_every_pair_afresh(db, loaded, monkeypatch):
+    """A changed rule lets a full run carry unchanged pairs' outcomes ('rules'); a changed model input,
+    or a run recorded before the input was fingerprinted, does not ('model_input')."""
+    from governance.oneid import links, model
+    with db.cursor() as cur:
+        recorded = oneid._recorded_rules(cur)
+        assert oneid._rules_changed(cur, recorded) is None
+        assert oneid._rules_changed(cur, links.rule_set(cur)) == "model_input"       # an older release's record
+        monkeypatch.setattr(links, "_NAME_KEY", "NULL")
+        assert oneid._rules_changed(cur, recorded) == "rules"
+        monkeypatch.setattr(model, "INPUT_SQL", model.INPUT_SQL + " ")
+        assert oneid._rules_changed(cur, recorded) == "model_input"

@@ -4,7 +4,8 @@ account, while its receiver's name and phone may be another person's. Such a row
 account, never by its receiver's contact.
 
 Evidence: a note that speaks of a gift; a payment account (masked mobile) the receiver's mobile does
-not fit, unless a record whose mobile fits it carries the receiver's name; a receiver other than the
+not fit, unless a record whose mobile fits it carries the receiver's name or the buyer's nick spells
+the receiver's name; a receiver other than the
 one most of the account's orders go to. Every test that keeps a row apart also shows a control
 linking in the same store."""
 from __future__ import annotations
@@ -97,6 +98,24 @@ def test_a_payer_known_under_the_receivers_name_is_the_receiver(db, tmp_path):
     placed = crosswalk(db, keys)
     assert together(placed, "old_phone", "zhao_old")
     assert apart(placed, "gift", "zhou_jie")
+
+
+def test_a_receiver_whose_name_the_buyers_nick_spells_is_the_buyer(db, tmp_path):
+    """Paid from another number of the buyer's own (an old one, a family phone): the nick names them."""
+    keys = load(db, tmp_path, {
+        "own": order("zhaohao964", "赵浩", "13800007001", payer="139****0002"),
+        "own_reversed": order("jiehaoren_1990", "任杰浩", "13800007002", payer="137****0003"),
+        "gift": order("zhaohao_88", "孙丽", "13800007003", payer="139****0004"),  # another name: shipped to her
+        "near": order("wanglin88", "王丽", "13800007004", payer="139****0005"),    # wangli is no word of wanglin88
+    }, {
+        "zhao_hao": {"姓名": "赵浩", "手机号": "13800007001"},
+        "ren_jiehao": {"姓名": "任杰浩", "手机号": "13800007002"},
+        "sun_li": {"姓名": "孙丽", "手机号": "13800007003"},
+    })
+    assert shipping(db, keys) == {"gift", "near"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "own", "zhao_hao") and together(placed, "own_reversed", "ren_jiehao")
+    assert apart(placed, "gift", "sun_li")
 
 
 def test_a_receiver_other_than_the_accounts_usual_one_is_shipped_to(db, tmp_path):

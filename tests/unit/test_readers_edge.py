@@ -275,3 +275,20 @@ def test_a_utf8_file_with_a_line_in_another_encoding_is_refused_naming_the_line(
         ingest.prepare(db, path)
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("label", ["合计", "总计：", "Total", "GRAND TOTAL"])
+def test_a_closing_totals_row_is_no_customer(db, tmp_path, label):
+    path = tmp_path / "members.csv"
+    path.write_text(f"会员号,姓名,余额\nM1,王伟,100.00\nM2,李娜,50.00\n{label},,150.00\n", encoding="utf-8")
+    result = ingest.ingest_file(db, path, actor="t", source="pos", channel="pos")
+    assert result.rows == 2 and "totals_row_dropped" in result.notes
+    with db.cursor() as cur:
+        assert cur.execute(f"SELECT count(*) FROM raw.batch_{result.batch_id}").fetchone()[0] == 2
+        assert cur.execute("SELECT row_count, notes FROM batches").fetchone() == (2, "totals_row_dropped")
+
+
+def test_a_customer_row_named_like_a_total_elsewhere_stays(db, tmp_path):
+    path = tmp_path / "members.csv"  # 合计 not in the last row, or not in its first filled cell
+    path.write_text("会员号,姓名\n合计,王伟\nM2,李娜\nM3,合计\nTotal,陈静\n", encoding="utf-8")
+    assert ingest.ingest_file(db, path, actor="t", source="pos", channel="pos").rows == 4  # Total beside a name: a customer

@@ -166,6 +166,11 @@ def test_rule_tags_conditions_and_metrics(store):
         conditions.to_sql({"field": "mobile; DROP TABLE x", "eq": "1"}, D)
     with pytest.raises(TagError, match="number"):
         conditions.to_sql({"event": "spend", "gt": "1 OR 1=1"}, D)
+    for huge in (1e308, "1e-300", 10 ** 15):  # would be written out in hundreds of digits
+        with pytest.raises(TagError, match="at most 15 digits"):
+            conditions.to_sql({"field": "age", "gte": huge}, D)
+    assert "< 999999999999999," in conditions.to_sql({"field": "age", "lt": 10 ** 15 - 1}, D)[0]
+    assert "> 0.5," in conditions.to_sql({"field": "age", "gt": 0.5}, D)[0]
 
 
 def _new_batch(store, tmp_path) -> None:
