@@ -136,6 +136,9 @@ _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证
                                                                             "nationalidnumber")}
 
 
+# A header offering alternatives for one column (State/Region, 省/州, Phone or Mobile).
+_ALTERNATIVES = re.compile(r"\s*(?:/|\||、|\bor\b|或)\s*", re.I)
+
 _GENERIC_TIMES = frozenset(normalize_header(h) for h in (
     "创建时间", "创建日期", "更新时间", "最后更新时间", "修改时间", "最近更新", "createdat", "createtime", "createddate",
     "updatetime", "updatedat", "lastupdate", "modifiedat", "lastmodified"))
@@ -346,6 +349,10 @@ def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
     if key in _SYNONYM_INDEX:
         f, conf, loose = _SYNONYM_INDEX[key]
         return [(f, conf, "synonym", loose, key)]
+    parts = [p for p in map(normalize_header, _ALTERNATIVES.split(header)) if p in _SYNONYM_INDEX]
+    if parts:  # State/Region, 电话 or 手机: the first alternative the mapping knows
+        f, conf, loose = _SYNONYM_INDEX[parts[0]]
+        return [(f, round(conf - 0.1, 2), "synonym", loose, parts[0])]
     partial = [(s, f, conf, loose) for s, (f, conf, loose) in _SYNONYM_INDEX.items() if len(s) >= 2 and s in key
                and s not in _WHOLE_HEADER_ONLY and not (f in _TEXT_FIELDS and _NUMBER_WORD.match(key.replace(s, "", 1)))
                and not (f in _ID_FIELDS and _DOCUMENT_ATTRIBUTE.search(key.replace(s, "", 1)))]
@@ -375,6 +382,10 @@ def _content_candidates(fits: list[set[str]]) -> list[tuple[str, float, str]]:
             # by content alone it takes only what no header names
             top = 0.1 if name in EVENT_BY_NAME else 0.4
             found.append((name, round(0.5 + top * share, 2), "content"))
+    phones = sum(1 for f in fits if f & {"mobile", "landline"}) / len(fits)
+    if phones >= _CONTENT_SHARE and not any(f in ("mobile", "landline") for f, _, _ in found):
+        kind = max(("mobile", "landline"), key=lambda k: _share(fits, k))  # 客户号码: mobiles and landlines
+        found.append((kind, round(0.5 + 0.3 * _share(fits, kind), 2), "content"))
     located = _share(fits, "location")
     if (located >= _CONTENT_SHARE and _share(fits, "address") >= _MIXED_SHARE
             and not any(f in _LOCATION for f, _, _ in found)):

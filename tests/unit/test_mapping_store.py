@@ -538,3 +538,18 @@ def test_words_of_the_refusals_inside_a_customers_own_header_refuse_nothing(head
 def test_a_customer_file_with_a_last_order_column_keeps_its_creation_time():
     assert [x.field for x in mapping.suggest(["客户ID", "创建时间", "最近一笔订单号"], [[], [], []])] == [
         "member_card", "registered_at", None]
+
+
+@pytest.mark.parametrize("header,field", [
+    ("State/Region", "province"), ("省/州", "province"), ("Phone or Mobile", "mobile"), ("电话、手机", "mobile"),
+    ("姓名/昵称", "name"),
+])
+def test_a_header_offering_alternatives_takes_the_first_one_the_mapping_knows(header, field):
+    assert mapping.suggest([header], [[]])[0].field == field
+
+
+def test_a_column_of_mobiles_and_landlines_is_a_phone_column_by_content():
+    mixed = ["13812345678", "0755-86001234", "13912345678", "+86 139 1234 5679", "021-50501234"]
+    assert [s.field for s in mapping.suggest(["客户", "客户号码"], [["王先生", "张伟", "李娜"], mixed])] == ["name", "mobile"]
+    assert mapping.suggest(["号码"], [["0755-86001234", "021-50501234", "13812345678", "010-65529988"]])[0].field == "landline"
+    assert mapping.suggest(["号码"], [["13812345678", "0755-86001234", "A1234", "B2345", "C3456"]])[0].field is None
