@@ -89,6 +89,12 @@ _FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
 _SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {SURNAME_ONLY_SQL} THEN lower(coalesce(name_simplified, name)) END"
 _SURNAME = f"CASE WHEN {PERSON_NAME_SQL} THEN name_family END"  # 王 of 王伟 and of 王先生
 UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
+# An openid is one person's within its app; an export without an app id column is one app's: its source.
+_APP = "coalesce(wechat_app_id, 'source:' || source)"
+_OPEN_ID_KEY = f"{_APP} || '|' || wechat_open_id"
+# The nickname of a record without a name, when it is written as a Chinese full name (何凯, not 晴天🌸)
+_NICKNAME_AS_NAME = (f"CASE WHEN NOT coalesce(name_status IN {VALID_SQL}, false) AND nickname_status IN {VALID_SQL} "
+                     "AND regexp_full_match(nickname, '[\u4e00-\u9fff]{2,4}') THEN nickname END")
 _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END)"
 
 
@@ -100,7 +106,12 @@ _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END
 # unless a record whose mobile fits it carries the receiver's name; a receiver name other than the
 # one most of the account's orders go to. A receiver whose mobile fits the payment account is the payer.
 _NOTE_HEADER = "(留言|备注|附言|寄语|贺卡|remark|note|memo|message)"
-_GIFT_WORDS = "(礼物|礼品|送朋友|送给|送人|送礼|赠送|\\bgifts?\\b)"
+_FOR_WHOM = ("(妈|爸|母亲|父亲|老公|老婆|爱人|对象|男朋友|女朋友|男友|女友|朋友|闺蜜|兄弟|家人|父母|孩子|儿子|女儿|宝宝|"
+             "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|同事|老师|领导|客户)")
+_FOR_WHOM_EN = "(mom|mum|mother|dad|father|wife|husband|friend|son|daughter|parents|family|boyfriend|girlfriend)"
+# A note that speaks of a gift or of buying for someone else (给妈妈买的, 买给老公, for my mom)
+_GIFT_WORDS = (f"(礼物|礼品|送朋友|送给|送人|送礼|赠送|买给|代买|(给|替|帮|为)我?{_FOR_WHOM}|\\bgifts?\\b|"
+               f"\\bfor (my )?{_FOR_WHOM_EN})")
 _PAYER_HEADER = "(支付宝|alipay|付款账号|支付账号|付款人|payer)"
 _PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
 
@@ -174,14 +185,15 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
 def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
-    birth date, resident ID or account on one platform (a platform binds a phone to one account); a
-    surname alone (王先生) only when its sex and that of every full name (from an ID, a gender column or
-    the given name, NAME_SEX_SQL) are known and agree; at most
-    UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
+    birth date, resident ID or account on one platform (a platform binds a phone to one account; WeChat
+    gives one person an openid per app); a surname alone (王先生) only when its sex and that of every
+    full name (from an ID, a gender column or the given name, NAME_SEX_SQL) are known and agree; at
+    most UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
     the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
     shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
-    accounts = ("wechat_union_id", "wechat_app_id || '|' || wechat_open_id", "douyin_id", "ecommerce_buyer_id")
+    accounts = ("wechat_union_id", _OPEN_ID_KEY, "douyin_id", "ecommerce_buyer_id")
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
+            f"CASE WHEN wechat_open_id IS NOT NULL THEN {_APP} END AS app, "
             f"name_status IN {VALID_SQL} AS named, coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
@@ -192,7 +204,9 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
             "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
-            + "".join(f"AND count(DISTINCT account_{i}) <= 1 " for i in range(len(accounts)))
+            # one openid per app: a person's openids in two apps (a shop and a members' mini-program) differ
+            + "".join(f"AND count(DISTINCT account_{i}) <= {'count(DISTINCT app)' if i == 1 else 1} "
+                      for i in range(len(accounts)))
             + "AND (NOT bool_or(surname_only) OR count(*) FILTER (WHERE named AND sex IS NULL) = 0) "
             f"AND count(*) FILTER (WHERE NOT named) <= {UNNAMED_PER_PHONE} "
             f"EXCEPT {household_mobiles_sql()}")
@@ -240,7 +254,7 @@ RULES: tuple[MatchRule, ...] = (
     # and official-account lists) is one app's, so its source stands for the app
     MatchRule("same_open_id_in_app", "Same open_id within the same app id (one source, when it has no app id)",
               "同一 AppID 下 OpenID 相同（无 AppID 时同一数据源）",
-              "coalesce(wechat_app_id, 'source:' || source) || '|' || wechat_open_id",
+              _OPEN_ID_KEY,
               f"wechat_open_id_status IN {VALID_SQL}"),
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
@@ -250,6 +264,14 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
               f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping",
+              scope_sql="mobile"),
+    # 何凯 as a WeChat nickname on the phone that 何凯 and 何辉涛 share: that name's records, household or not
+    MatchRule("mobile_nickname_is_name", "Same valid mobile, and an unnamed record's nickname is a full name on it",
+              "手机号相同且无姓名记录的昵称是该号码上的全名",
+              f"mobile || '|' || coalesce(written_name, {_NICKNAME_AS_NAME})",
+              f"mobile_status IN {VALID_SQL} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL)",
+              group_sql="count(written_name) > 0 AND count(written_name) < count(*) AND count(DISTINCT sex) <= 1 "
+                        "AND count(DISTINCT dob) <= 1",
               scope_sql="mobile"),
     MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, no two cities",
               "脱敏手机号相符、全名相同且城市不冲突", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY}",

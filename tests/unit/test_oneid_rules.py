@@ -18,8 +18,10 @@ from governance.sources import ingest
 from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
-           "昵称": "nickname", "地址": "address", "城市": "city"}
+           "昵称": "nickname", "地址": "address", "城市": "city", "openid": "wechat_open_id", "appid": "wechat_app_id"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
+OPEN_A, OPEN_B = "oX" + "a" * 26, "oX" + "b" * 26
+APP_SHOP, APP_CLUB = "wx" + "1" * 16, "wx" + "2" * 16
 CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos"}
 
 
@@ -113,13 +115,41 @@ SHOP = {f"shop{i}": {"source": "pos", "手机号": "13912345678"} for i in range
     {"rare": {"source": "douyin", "姓名": "仉芳", "手机号": "13912345678"},  # a rare surname may be a real name
      "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
     {**SHOP, "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "性别": "男"}},
+    {"wx": {**WX, "openid": OPEN_A, "appid": APP_SHOP}, "wx2": {**WX, "openid": OPEN_B, "appid": APP_SHOP},
+     "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"}},
 ], ids=["gender", "salutation-as-gender", "bare-salutation-as-name", "birth-dates", "two-wechat-accounts",
-        "title-without-sex", "surname-against-unknown-sex", "rare-surname", "shop-phone"])
+        "title-without-sex", "surname-against-unknown-sex", "rare-surname", "shop-phone", "two-openids-in-one-app"])
 def test_records_that_do_not_fit_one_person_keep_a_phone_apart(db, tmp_path, records):
     keys = load(db, tmp_path, {**CONTROL, **records})
     placed = crosswalk(db, keys)
     assert linked_by_one_person(placed)
     assert apart(placed, *records)
+
+
+def test_one_persons_openids_in_two_apps_are_one_wechat_account_on_a_phone(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "shop": {**WX, "openid": OPEN_A, "appid": APP_SHOP},   # a shop and a members' club mini-program
+        "club": {**WX, "昵称": "晴天", "openid": OPEN_B, "appid": APP_CLUB},
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_one_person", "shop", "club", "crm")
+
+
+# ---- mobile_nickname_is_name ---------------------------------------------------------------------
+
+def test_an_unnamed_records_nickname_that_is_a_full_name_on_its_household_phone_joins_that_name(db, tmp_path):
+    phone = "18784562146"
+    keys = load(db, tmp_path, {
+        "kai": {"source": "pos", "姓名": "何凯", "手机号": phone, "性别": "男"},
+        "tao": {"source": "crm", "姓名": "何辉涛", "手机号": phone, "性别": "男"},   # his father, on the family phone
+        "wx": {"source": "wechat", "手机号": phone, "昵称": "何凯"},
+        "sunny": {"source": "wechat", "手机号": phone, "昵称": "晴天"},             # a nickname that names no one
+        "her": {"source": "douyin", "手机号": phone, "昵称": "何辉涛", "性别": "女"},  # a name of the other sex
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_nickname_is_name", "wx", "kai")
+    assert apart(placed, "kai", "tao", "sunny", "her")
 
 
 def test_a_surname_with_its_sex_is_name_enough_for_an_unnamed_record_on_its_phone(db, tmp_path):

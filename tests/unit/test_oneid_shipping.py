@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from test_oneid_rules import apart, crosswalk, together
 
 from governance import pipeline
@@ -67,6 +68,16 @@ def test_a_gift_note_keeps_the_order_from_its_receiver_and_with_its_buyer(db, tm
     assert together(placed, "plain", "chen_jing")                       # a receiver's own order links by its contact
     assert apart(placed, "gift", "li_na")                                # the gift does not
     assert together(placed, "gift", "own") and placed["gift"][1] == "same_buyer_account"
+
+
+@pytest.mark.parametrize("note", ["给妈妈买的，别放价格单", "买给老公的", "替我姐下单", "for my mom - please wrap it"])
+def test_a_note_that_the_order_is_for_someone_else_marks_it(db, tmp_path, note):
+    keys = load(db, tmp_path, {
+        "own": order("wangqiang88", "王强", "13800000001"),
+        "gift": order("wangqiang88", "李娜", "13800000002", note=note),
+        "plain": order("chenjing_1", "陈静", "13800000003", note="帮我包装一下，给我发顺丰，多送点小样"),  # the control
+    }, {"li_na": {"姓名": "李娜", "手机号": "13800000002"}})
+    assert shipping(db, keys) == {"gift"}
 
 
 def test_a_payment_account_the_receiver_does_not_fit_marks_the_order(db, tmp_path):
