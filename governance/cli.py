@@ -28,7 +28,7 @@ from governance.quality import profile, rules
 from governance.sources import catalogue, mapping
 from governance.sources.readers import SUPPORTED
 from governance.store.config import resolve_db_path
-from governance.store.errors import INCIDENT_LOG, GovernanceError, StoreHolder, log_incident
+from governance.store.errors import INCIDENT_LOG, DuplicateFileError, GovernanceError, PermissionDenied, StoreHolder, log_incident
 from governance.store.schema import CHANNELS
 from governance.store.storage import compact, open_database
 from governance.store.tabular import FORMATS, check_output, private_part
@@ -81,9 +81,13 @@ def cmd_ingest(args, db) -> int:
         path = Path(name)
         if not path.is_file():
             raise GovernanceError(f"No such file: {name}")
-        loaded = pipeline.load_file(db, args.actor, path, source=args.source, channel=args.channel, mapping=chosen,
-                                    encoding=args.encoding, sheet=args.sheet, force=args.force,
-                                    progress=_progress(args))
+        try:
+            loaded = pipeline.load_file(db, args.actor, path, source=args.source, channel=args.channel, mapping=chosen,
+                                        encoding=args.encoding, sheet=args.sheet, force=args.force,
+                                        progress=_progress(args))
+        except DuplicateFileError as exc:
+            raise DuplicateFileError(f"{name} was already loaded as batch {exc.batch_id}; add --force to load it again.",
+                                     exc.batch_id) from None
         print(json.dumps(loaded.summary(), ensure_ascii=False))
     return 0
 
@@ -394,6 +398,9 @@ def _export_filter(items: list[str]):
 def cmd_export(args, db) -> int:
     if args.unmasked and not args.purpose:
         raise GovernanceError("An unmasked export needs --purpose.")
+    if args.unmasked and not auth.can(_actor_role(db, args.actor), "pii.unmasked"):
+        raise PermissionDenied(f"An unmasked export needs a user whose role has the permission 'pii.unmasked': "
+                               f"{args.actor!r} is none; name one with --actor USER.")
     out = Path(args.out)
     for path in (out, Path(f"{out}.manifest.json")):
         check_output(path, protected_files(db), args.force)

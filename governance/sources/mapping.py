@@ -70,13 +70,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "nickname": ("昵称", "用户昵称", "微信昵称", "抖音昵称", "nickname", "nick"),
     "store": ("门店", "门店名称", "店铺", "店铺名称", "所属门店", "注册门店", "store", "storename", "shop", "shopname"),
     "registered_at": ("注册时间", "注册日期", "入会时间", "入会日期", "开卡时间", "开卡日期", "发卡时间", "发卡日期",
-                      "成为会员时间", "成为客户时间", "关注时间", "添加时间", "创建时间", "registertime", "registeredat",
+                      "成为会员时间", "成为客户时间", "关注时间", "添加时间", "创建时间", "创建日期", "留资时间", "registertime", "registeredat",
                       "registrationdate", "signupdate", "createdat", "createtime", "createddate", "joindate",
                       "subscribetime"),
-    "updated_at": ("更新时间", "最后更新时间", "修改时间", "最近更新", "updatetime", "updatedat", "lastupdate",
+    "updated_at": ("更新时间", "最后更新时间", "最后更新", "更新日期", "修改时间", "修改日期", "最近更新", "updatetime", "updatedat", "lastupdate",
                    "modifiedat", "lastmodified"),
     "marketing_consent": ("营销同意", "是否同意营销", "同意营销", "营销授权", "订阅", "是否订阅", "marketingconsent",
-                          "marketingoptin", "optin", "consent", "subscribed", "接受营销", "acceptsmarketing",
+                          "marketingoptin", "optin", "consent", "subscribed", "接受营销", "营销许可", "允许营销", "是否允许营销", "acceptsmarketing",
                           "acceptsemailmarketing", "emailmarketingconsent", "emailoptin"),
     "other_id": ("其他证件号", "其他证件号码", "护照", "护照号", "护照号码", "港澳通行证", "港澳通行证号", "台胞证", "台胞证号",
                  "passport", "passportno", "passportnumber", "ssn", "socsecid", "socialsecurity", "socialsecurityno",
@@ -140,7 +140,7 @@ _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证
 _ALTERNATIVES = re.compile(r"\s*(?:/|\||、|\bor\b|或)\s*", re.I)
 
 _GENERIC_TIMES = frozenset(normalize_header(h) for h in (
-    "创建时间", "创建日期", "更新时间", "最后更新时间", "修改时间", "最近更新", "createdat", "createtime", "createddate",
+    "创建时间", "创建日期", "更新时间", "最后更新时间", "最后更新", "更新日期", "修改时间", "修改日期", "最近更新", "createdat", "createtime", "createddate",
     "updatetime", "updatedat", "lastupdate", "modifiedat", "lastmodified"))
 
 # normalized synonym -> (field, confidence of an exact match, loose)
@@ -214,6 +214,9 @@ _STATUS_KEYS = frozenset(re.sub(r"\s", "", unicodedata.normalize("NFKC", w).lowe
 _NOT_PAID = re.compile(r"优惠|折扣|运费|邮费|退款|单价|应付|总价|原价|累计|历史|余额|储值|discount|freight|shipping|refund|"
                        r"unitprice|listprice|lifetime|cumulative|balance|spent")
 
+
+# A header naming a time or date (of whatever it names)
+_TIME_WORD = re.compile(r"时间|日期|时刻|date|time")
 
 # A points column that holds a balance, not the points of one purchase.
 _BALANCE = re.compile(r"余额|当前|可用|剩余|累计|总积分|balance|total|available")
@@ -463,6 +466,8 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
         by_content = _content_candidates(fits)
         if _NOT_PAID.search(key):
             by_content = [c for c in by_content if c[0] != "amount"]
+        if _TIME_WORD.search(key):  # 创建日期 of dates is no birth date: a header names a birth (生日, 出生) to be one
+            by_content = [c for c in by_content if c[0] != "birth_date"]
         other_party = bool(_OTHER_PARTY.search(key.replace("企业微信", "")))
         by_header = _header_candidates(header)
         named = {f for f, *_ in by_header}

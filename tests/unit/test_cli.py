@@ -127,7 +127,7 @@ def test_duplicate_file_needs_force(db_path, tmp_path, capsys):
     f.write_text("手机\n13800138000\n", encoding="utf-8")
     assert call(db_path, capsys, "ingest", str(f))[0] == 0
     code, _, err = call(db_path, capsys, "ingest", str(f))
-    assert code == 2 and "already loaded" in err
+    assert code == 2 and "already loaded" in err and "add --force" in err   # the message names the flag
     assert call(db_path, capsys, "ingest", str(f), "--force")[0] == 0
 
 
@@ -170,6 +170,9 @@ def test_resolve_review_and_export_crosswalk(db_path, tmp_path, capsys):
     assert code == 0 and text.splitlines()[0].startswith("source,row_number,oneid,placed_by") and len(text.splitlines()) == 4
     code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(out_file), "--unmasked")
     assert code == 2 and "--purpose" in err
+    code, _, err = call(db_path, capsys, "export", "crosswalk", "--out", str(out_file), "--unmasked", "--purpose", "x",
+                        "--force")
+    assert code == 2 and "--actor USER" in err   # the CLI's own actor is no user
 
 
 def test_review_queue_bulk_decisions(db_path, tmp_path, capsys):

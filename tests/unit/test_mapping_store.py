@@ -553,3 +553,18 @@ def test_a_column_of_mobiles_and_landlines_is_a_phone_column_by_content():
     assert [s.field for s in mapping.suggest(["客户", "客户号码"], [["王先生", "张伟", "李娜"], mixed])] == ["name", "mobile"]
     assert mapping.suggest(["号码"], [["0755-86001234", "021-50501234", "13812345678", "010-65529988"]])[0].field == "landline"
     assert mapping.suggest(["号码"], [["13812345678", "0755-86001234", "A1234", "B2345", "C3456"]])[0].field is None
+
+
+@pytest.mark.parametrize("header,field", [
+    ("创建日期", "registered_at"), ("留资时间", "registered_at"), ("最后更新", "updated_at"), ("修改日期", "updated_at"),
+    ("营销许可", "marketing_consent"), ("是否允许营销", "marketing_consent"),
+])
+def test_more_spellings_of_a_persons_times_and_consent(header, field):
+    assert mapping.suggest([header], [[]])[0].field == field
+
+
+def test_a_column_of_dates_is_a_birth_date_by_content_only_when_its_header_names_no_other_time():
+    dates = ["1990-05-12", "1985-11-03", "2001-02-28", "1978-07-19"]
+    assert mapping.suggest(["激活日期"], [dates])[0].field is None        # an activation date, not a birthday
+    assert mapping.suggest(["Last Visit Date"], [dates])[0].field is None
+    assert mapping.suggest(["字段7"], [dates])[0].field == "birth_date"   # a header that says nothing: the values tell
