@@ -194,7 +194,8 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
     accounts = ("wechat_union_id", _OPEN_ID_KEY, "douyin_id", "ecommerce_buyer_id")
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"CASE WHEN wechat_open_id IS NOT NULL THEN {_APP} END AS app, "
-            f"name_status IN {VALID_SQL} AS named, coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
+            f"name_status IN {VALID_SQL} AND NOT coalesce({_OWN_NICKNAME}, false) AS named, "
+            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the distinct counts below are the costly part
@@ -269,7 +270,9 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("mobile_nickname_is_name", "Same valid mobile, and an unnamed record's nickname is a full name on it",
               "手机号相同且无姓名记录的昵称是该号码上的全名",
               f"mobile || '|' || coalesce(written_name, {_NICKNAME_AS_NAME})",
-              f"mobile_status IN {VALID_SQL} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL)",
+              f"mobile_status IN {VALID_SQL} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL) "
+              # only the phones such a record is on (a small share of them)
+              f"AND mobile IN (SELECT mobile FROM std_records WHERE {_NICKNAME_AS_NAME} IS NOT NULL)",
               group_sql="count(written_name) > 0 AND count(written_name) < count(*) AND count(DISTINCT sex) <= 1 "
                         "AND count(DISTINCT dob) <= 1",
               scope_sql="mobile"),

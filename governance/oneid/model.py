@@ -1,19 +1,19 @@
 """The probabilistic half of OneID: a Splink 5 model on DuckDB over the standardized fields.
 
-Comparisons: name (hanzi, pinyin in either order, Jaro-Winkler on pinyin, one mistyped character of
-a name of three or more, initials; term-frequency adjusted), mobile (exact, last 8 digits, one typo,
-masked-compatible first 3 + last 4), email, birth date (exact, same month, one typo), resident ID,
-platform account (union_id, open_id within its app id or membership card within its source; else
-Douyin or buyer id), nickname (exact, term-frequency adjusted; two different nicknames weigh
-nothing), district, address (the last three numbers of a Chinese address, building, unit and room,
-within the same district), sex (from a resident ID, a gender column or a salutation), another ID
-number (passport, SSN) and an age band against a birth date. Records named in separate family /
-given fields with no usable single name (Western CRMs such as Febrl) get their own comparisons and
-blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or city, and
-postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every other
-record, so they weigh nothing on Chinese multi-channel data. Identifier exact levels get a fixed,
-tiny u: on duplicate-rich data, sampled u is contaminated by true matches (splink5-notes §12). The
-model is saved as JSON with every run, and a saved model can be reused to skip training.
+Comparisons: name (hanzi, pinyin in either order, Jaro-Winkler on pinyin, one mistyped character of a
+name of three or more, initials; term-frequency adjusted), mobile (exact, last 8 digits, one typo,
+masked-compatible first 3 + last 4), email, birth date (exact, the same month and day when one has no
+year, same month, one typo), resident ID, platform account (union_id, open_id within its app id or
+membership card within its source; else Douyin or buyer id), nickname (exact, term-frequency adjusted;
+two different nicknames weigh nothing), district, address (the last three numbers of a Chinese address,
+building, unit and room, within the same district), sex (from a resident ID, a gender column or a
+salutation), another ID number (passport, SSN) and an age band against a birth date. Records named in
+separate family / given fields with no usable single name (Western CRMs such as Febrl) get their own
+comparisons and blocking rules: given and family name (exact, swapped, Jaro-Winkler), street, suburb or
+city, and postcode (the raw text when it is not a Chinese postcode). Those columns are NULL on every
+other record, so they weigh nothing on Chinese multi-channel data. Identifier exact levels get a fixed,
+tiny u: on duplicate-rich data, sampled u is contaminated by true matches (splink5-notes §12). The model
+is saved as JSON with every run, and a saved model can be reused to skip training.
 
 No probability of exactly 0 or 1 reaches a match weight (log2 of p / (1 - p)): Splink 5 clamps m and
 u itself (at 1e-300), but sets the prior to 0 when the rules that estimate it find no pair, so the
@@ -68,6 +68,7 @@ SELECT {REC_ID} AS unique_id,
        {MASKED_KEY_SQL} AS mobile_mk,
        CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
        ({DOB_SQL})::VARCHAR AS dob,
+       coalesce(strftime({DOB_SQL}, '%m-%d'), birth_md_raw) AS birth_md,
        CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card,
        CASE WHEN other_id_status IN {VALID_SQL} THEN rare_id END AS other_id,
        age_birth_min AS birth_min, age_birth_max AS birth_max,
@@ -93,15 +94,22 @@ SELECT {REC_ID} AS unique_id,
             WHEN split_name AND regexp_full_match(postcode_raw, '[0-9A-Z][0-9A-Z -]{{1,8}}[0-9A-Z]')
             THEN replace(postcode_raw, ' ', '') END AS postcode
 FROM (SELECT s.*, rare_nickname, rare_id,
-             upper(trim(m.postcode)) AS postcode_raw,  -- a postcode outside China is 'invalid': its raw text
+             CASE WHEN s.split_name AND s.postcode_status = 'invalid'  -- a postcode outside China: its raw text
+                  THEN upper(trim(m.postcode)) END AS postcode_raw,
+             CASE WHEN s.birth_date_reason = 'DATE_NO_YEAR'  -- a birthday without its year (10-26, 10月26日)
+                  AND m.md.m <> '' THEN lpad(m.md.m, 2, '0') || '-' || lpad(m.md.d, 2, '0') END AS birth_md_raw,
              regexp_extract_all(regexp_replace(s.address, '[(（][^)）]*[)）]', '', 'g'), '[0-9]+') AS addr_numbers
       FROM (SELECT *, coalesce(name_status NOT IN {VALID_SQL}, true)
                       AND coalesce(family_name_status IN {VALID_SQL} OR given_name_status IN {VALID_SQL}, false)
                       AS split_name
             FROM std_records WHERE __ONLY__) s
-      LEFT JOIN (SELECT batch_id, row_number, postcode FROM mapped_records SEMI JOIN  -- only rows that can need it
-                 (SELECT batch_id, row_number FROM std_records WHERE postcode_status = 'invalid') USING (batch_id, row_number)) m
-                ON s.split_name AND s.postcode_status = 'invalid' AND m.batch_id = s.batch_id AND m.row_number = s.row_number
+      LEFT JOIN (SELECT batch_id, row_number, postcode,
+                        regexp_extract(translate(birth_date, '０１２３４５６７８９', '0123456789'),
+                                       '^\\s*(\\d{{1,2}})\\s*(?:[-/.]|月)\\s*(\\d{{1,2}})', ['m', 'd']) AS md
+                 FROM mapped_records SEMI JOIN  -- only rows that can need it
+                 (SELECT batch_id, row_number FROM std_records WHERE postcode_status = 'invalid'
+                  OR birth_date_reason = 'DATE_NO_YEAR') USING (batch_id, row_number)) m
+                ON m.batch_id = s.batch_id AND m.row_number = s.row_number
       LEFT JOIN (SELECT nickname AS rare_nickname FROM std_records WHERE nickname IS NOT NULL __NICKNAMES__ GROUP BY ALL
                  HAVING count(*) <= {RARE_NICKNAME}) ON rare_nickname = s.nickname
       LEFT JOIN (SELECT other_id AS rare_id FROM std_records WHERE other_id IS NOT NULL __OTHER_IDS__ GROUP BY ALL
@@ -196,7 +204,11 @@ def settings() -> SettingsCreator:
             name, mobile,
             _identifier("email", "email", [cll.LevenshteinLevel("email", 1)]),
             cl.CustomComparison(output_column_name="dob", comparison_levels=[
-                cll.NullLevel("dob"), cll.ExactMatchLevel("dob"),
+                cll.CustomLevel("coalesce(dob_l, birth_md_l) IS NULL OR coalesce(dob_r, birth_md_r) IS NULL").configure(
+                    is_null_level=True),
+                cll.ExactMatchLevel("dob"),
+                cll.CustomLevel("(dob_l IS NULL OR dob_r IS NULL) AND birth_md_l = birth_md_r",  # 10-26 and 1984-10-26
+                                label_for_charts="same month and day, a year missing"),
                 cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", label_for_charts="same month"),
                 cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one typo"),
                 cll.ElseLevel()]),
@@ -244,7 +256,9 @@ def settings() -> SettingsCreator:
         ],
         blocking_rules_to_generate_predictions=[
             block_on("mobile"), block_on("id_card"), block_on("other_id"), block_on("email"), block_on("mobile_mk", "name_ini"),
-            block_on("name_key", "dob"), block_on("name_hz", "district"), block_on("name_key", "mobile8"),
+            block_on("name_key", "dob"),
+            CustomRule("l.name_key = r.name_key AND l.birth_md = r.birth_md AND (l.dob IS NULL OR r.dob IS NULL)"),
+            block_on("name_hz", "district"), block_on("name_key", "mobile8"),
             block_on("union_id"), block_on("open_id"), block_on("douyin_id"), block_on("buyer_id"), block_on("card"),
             block_on("nick_rare"), block_on(ColumnExpression("mobile").substr(1, 7), "name_ini"),
             *SPLIT_BLOCKING,

@@ -243,3 +243,37 @@ def test_a_release_that_changes_the_models_input_scores_every_pair_afresh(db, lo
         assert oneid._rules_changed(cur, recorded) == "rules"
         monkeypatch.setattr(model, "INPUT_SQL", model.INPUT_SQL + " ")
         assert oneid._rules_changed(cur, recorded) == "model_input"
+
+
+def any_weights() -> dict:
+    """The model's settings with any m and u: the comparison levels' SQL is what a test looks at."""
+    from governance.oneid import model
+    settings = model.settings().get_settings("duckdb").as_dict()
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                level.setdefault("m_probability", 0.5)
+                level.setdefault("u_probability", 0.5)
+    return settings
+
+
+def test_a_birthday_without_its_year_is_compared_on_its_month_and_day(db, tmp_path):
+    """A POS birthday of 10-26 (or 10月26日, full-width ０７) agrees with 1984-10-26 on a level of its
+    own; another day disagrees."""
+    from governance.oneid import model
+    path = tmp_path / "pos.csv"
+    path.write_text("姓名,生日,手机号\n肖梦玲,10-26,\n肖梦玲,1984-10-26,13812345678\n肖梦玲,10月26日,\n"
+                    "肖梦玲,１０/０７,13812345678\n", encoding="utf-8")  # only the mobile blocks 10-07 with the others
+    ingest.ingest_file(db, path, actor="t", source="pos", channel="pos")
+    pipeline.standardize(db, "t")
+    records = model._input(db)
+    assert dict(zip(*records.select(["unique_id", "birth_md"]).to_pydict().values())) == {
+        rec_id(1, 1): "10-26", rec_id(1, 2): "10-26", rec_id(1, 3): "10-26", rec_id(1, 4): "10-07"}
+    settings = any_weights()
+    pairs = model.score_duckdb(records, settings, 1e-9)
+    levels = [lvl.get("label_for_charts") for lvl in next(c for c in settings["comparisons"]
+                                                         if c["output_column_name"] == "dob")["comparison_levels"]]
+    same_day = len(levels) - 1 - levels.index("same month and day, a year missing")  # Splink's gamma of that level
+    gamma = {(r["rec_l"], r["rec_r"]): r["gamma_dob"] for r in pairs.to_pylist()}
+    assert gamma[(rec_id(1, 1), rec_id(1, 2))] == gamma[(rec_id(1, 1), rec_id(1, 3))] == same_day  # blocked on the name
+    assert gamma[(rec_id(1, 2), rec_id(1, 4))] == 0

@@ -136,6 +136,17 @@ def test_one_persons_openids_in_two_apps_are_one_wechat_account_on_a_phone(db, t
     assert linked_by(placed, "mobile_one_person", "shop", "club", "crm")
 
 
+def test_a_leads_name_that_is_its_own_nickname_is_no_name_on_a_phone(db, tmp_path):
+    """李女士's ticket, her Douyin lead whose 联系人 is its nickname 茶香, and her WeChat record: one person."""
+    keys = load(db, tmp_path, {
+        "ticket": {"source": "crm", "姓名": "李女士", "手机号": "13912345678"},
+        "lead": {"source": "douyin", "姓名": "茶香", "昵称": "茶香", "手机号": "13912345678"},
+        "wx": {**WX, "昵称": "好运来"},
+    })
+    placed = crosswalk(db, keys)
+    assert linked_by(placed, "mobile_one_person", "ticket", "lead", "wx")
+
+
 # ---- mobile_nickname_is_name ---------------------------------------------------------------------
 
 def test_an_unnamed_records_nickname_that_is_a_full_name_on_its_household_phone_joins_that_name(db, tmp_path):
