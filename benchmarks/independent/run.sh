@@ -3,6 +3,7 @@
 # Drives the Steward CLI like a steward would, on a fresh store in RUNDIR.
 set -u
 RUNDIR=$(realpath -m "$1"); DATADIR=$(realpath "$2")
+if [ -e "$RUNDIR" ] && [ ! -f "$RUNDIR/run.log" ]; then echo "refusing to replace $RUNDIR: not a run folder" >&2; exit 2; fi
 rm -rf "$RUNDIR"; mkdir -p "$RUNDIR"
 export STEWARD_SECRETS_FILE="$RUNDIR/secrets.toml"    # keep secrets out of the checkout
 export STEWARD_ADMIN_PASSWORD="indep3-$(date +%s)-pw"

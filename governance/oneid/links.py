@@ -107,11 +107,12 @@ _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END
 # one most of the account's orders go to. A receiver whose mobile fits the payment account is the payer.
 _NOTE_HEADER = "(留言|备注|附言|寄语|贺卡|remark|note|memo|message)"
 _FOR_WHOM = ("(妈|爸|母亲|父亲|老公|老婆|爱人|对象|男朋友|女朋友|男友|女友|朋友|闺蜜|兄弟|家人|父母|孩子|儿子|女儿|宝宝|"
-             "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|同事|老师|领导|客户)")
+             "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|老师)")
 _FOR_WHOM_EN = "(mom|mum|mother|dad|father|wife|husband|friend|son|daughter|parents|family|boyfriend|girlfriend)"
-# A note that speaks of a gift or of buying for someone else (给妈妈买的, 买给老公, for my mom)
-_GIFT_WORDS = (f"(礼物|礼品|送朋友|送给|送人|送礼|赠送|买给|代买|(给|替|帮|为)我?{_FOR_WHOM}|\\bgifts?\\b|"
-               f"\\bfor (my )?{_FOR_WHOM_EN})")
+# A note that speaks of a gift or of buying for someone else (给妈妈买的, 买给老公, for my mom); not of
+# using it for them (给宝宝用的: the parent receives it)
+_GIFT_WORDS = (f"(礼物|礼品|送朋友|送给|送人|送礼|赠送|买给|代买|(给|替|帮|为)我?{_FOR_WHOM}{{1,2}}(买|下单|订|选|挑|的礼)|"
+               f"\\bgifts?\\b|\\bfor my {_FOR_WHOM_EN}\\b)")
 _PAYER_HEADER = "(支付宝|alipay|付款账号|支付账号|付款人|payer)"
 _PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
 

@@ -104,8 +104,9 @@ FROM (SELECT s.*, rare_nickname, rare_id,
                       AS split_name
             FROM std_records WHERE __ONLY__) s
       LEFT JOIN (SELECT batch_id, row_number, postcode,
-                        regexp_extract(translate(birth_date, '０１２３４５６７８９', '0123456789'),
-                                       '^\\s*(\\d{{1,2}})\\s*(?:[-/.]|月)\\s*(\\d{{1,2}})', ['m', 'd']) AS md
+                        regexp_extract(translate(birth_date, '０１２３４５６７８９－／．', '0123456789-/.'),  -- as exports write it:
+                                       '^[\\s="'']*(\\d{{1,2}})\\s*(?:[-/.]|月)\\s*(\\d{{1,2}})',  -- '10-26, ="10-26"
+                                       ['m', 'd']) AS md
                  FROM mapped_records SEMI JOIN  -- only rows that can need it
                  (SELECT batch_id, row_number FROM std_records WHERE postcode_status = 'invalid'
                   OR birth_date_reason = 'DATE_NO_YEAR') USING (batch_id, row_number)) m

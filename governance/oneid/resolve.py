@@ -50,6 +50,7 @@ from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
                  "same_card_in_source": 74.0, "mobile_and_name": 70.0, "mobile_one_person": 66.0,
+                 "mobile_nickname_is_name": 65.0,
                  "masked_mobile_name_city": 64.0, "masked_mobile_surname_sex": 63.0, "masked_mobile_nickname": 62.0,
                  "mobile_and_channel_id": 60.0, "same_buyer_account": 58.0}
 REVIEW_STRENGTH = 50.0  # an approved pair: below rules, above any model probability

@@ -138,6 +138,7 @@ _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证
 
 # A header offering alternatives for one column (State/Region, 省/州, Phone or Mobile).
 _ALTERNATIVES = re.compile(r"\s*(?:/|\||、|\bor\b|或)\s*", re.I)
+_BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 
 _GENERIC_TIMES = frozenset(normalize_header(h) for h in (
     "创建时间", "创建日期", "更新时间", "最后更新时间", "最后更新", "更新日期", "修改时间", "修改日期", "最近更新", "createdat", "createtime", "createddate",
@@ -217,6 +218,7 @@ _NOT_PAID = re.compile(r"优惠|折扣|运费|邮费|退款|单价|应付|总价
 
 # A header naming a time or date (of whatever it names)
 _TIME_WORD = re.compile(r"时间|日期|时刻|date|time")
+_BIRTH_WORD = re.compile(r"出生|生日|生辰|birth|dob")
 
 # A points column that holds a balance, not the points of one purchase.
 _BALANCE = re.compile(r"余额|当前|可用|剩余|累计|总积分|balance|total|available")
@@ -344,6 +346,26 @@ class Suggestion:
     method: str  # saved | synonym | partial | content | none
 
 
+def _alternatives(header: str) -> tuple[str, float, str, bool, str] | None:
+    """A header offering alternatives for one field (Phone or Mobile, State/Region, 省、市、区): every
+    alternative a synonym of one field, or of divisions (the one narrow level named, else `address`);
+    text in brackets aside (所在地区(省/市/区) is 所在地区). None otherwise (姓名/编号, Status / Tier)."""
+    parts = [normalize_header(p) for p in _ALTERNATIVES.split(_BRACKETED.sub("", header))]
+    if len(parts) < 2 or not all(p in _SYNONYM_INDEX for p in parts):
+        return None
+    found = {p: _SYNONYM_INDEX[p] for p in parts}
+    fields = {f for f, _, _ in found.values()}
+    if len(fields) > 1 and fields <= set(_LOCATION):
+        narrow = fields - {"address"}
+        fields = narrow if len(narrow) == 1 else {"address"}
+    if len(fields) > 1:
+        return None
+    field = fields.pop()
+    named = [p for p, (f, _, _) in found.items() if f == field]
+    conf = min(c for _, c, _ in found.values())
+    return field, round(conf - 0.1, 2), "synonym", not named or found[named[0]][2], named[0] if named else parts[0]
+
+
 def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
     """(field, confidence, method, loose, the synonym found) from the header name."""
     key = normalize_header(header)
@@ -352,10 +374,9 @@ def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
     if key in _SYNONYM_INDEX:
         f, conf, loose = _SYNONYM_INDEX[key]
         return [(f, conf, "synonym", loose, key)]
-    parts = [p for p in map(normalize_header, _ALTERNATIVES.split(header)) if p in _SYNONYM_INDEX]
-    if parts:  # State/Region, 电话 or 手机: the first alternative the mapping knows
-        f, conf, loose = _SYNONYM_INDEX[parts[0]]
-        return [(f, round(conf - 0.1, 2), "synonym", loose, parts[0])]
+    alternative = _alternatives(header)
+    if alternative:
+        return [alternative]
     partial = [(s, f, conf, loose) for s, (f, conf, loose) in _SYNONYM_INDEX.items() if len(s) >= 2 and s in key
                and s not in _WHOLE_HEADER_ONLY and not (f in _TEXT_FIELDS and _NUMBER_WORD.match(key.replace(s, "", 1)))
                and not (f in _ID_FIELDS and _DOCUMENT_ATTRIBUTE.search(key.replace(s, "", 1)))]
@@ -466,7 +487,7 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
         by_content = _content_candidates(fits)
         if _NOT_PAID.search(key):
             by_content = [c for c in by_content if c[0] != "amount"]
-        if _TIME_WORD.search(key):  # 创建日期 of dates is no birth date: a header names a birth (生日, 出生) to be one
+        if _TIME_WORD.search(key) and not _BIRTH_WORD.search(key):  # 创建日期 of dates is no birth date
             by_content = [c for c in by_content if c[0] != "birth_date"]
         other_party = bool(_OTHER_PARTY.search(key.replace("企业微信", "")))
         by_header = _header_candidates(header)

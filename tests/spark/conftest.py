@@ -47,7 +47,7 @@ CRAFTED_ROWS = [
     ("", "", "i@x.com"), ("张伟", "", "i@x.com"),  # no name
     ("王芳", "13311112222", "wf@x.com"), ("王芳", "13311112222", "wf@y.com"),  # e-mail typo
     ("李强", "13322223333", "lq@x.com"), ("李强", "13322223333", "qiang.li@y.com"),  # other e-mails
-    ("肖梦玲", "", "j@x.com", "10-26"), ("肖梦玲", "", "j@x.com", "1984-10-26"),  # a birthday without its year
+    ("肖梦玲", "", "", "10-26"), ("肖梦玲", "", "", "1984-10-26"),  # a birthday without its year, blocked on it alone
 ]
 CRAFTED = "姓名,手机,邮箱,生日,区县,地址,年龄,身份证,护照\n" + "".join(",".join(row + ("",) * (9 - len(row))) + "\n"
                                                               for row in CRAFTED_ROWS)

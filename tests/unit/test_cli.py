@@ -127,7 +127,7 @@ def test_duplicate_file_needs_force(db_path, tmp_path, capsys):
     f.write_text("手机\n13800138000\n", encoding="utf-8")
     assert call(db_path, capsys, "ingest", str(f))[0] == 0
     code, _, err = call(db_path, capsys, "ingest", str(f))
-    assert code == 2 and "already loaded" in err and "add --force" in err   # the message names the flag
+    assert code == 2 and "already loaded" in err and "--force" in err   # the message names the flag
     assert call(db_path, capsys, "ingest", str(f), "--force")[0] == 0
 
 

@@ -541,11 +541,19 @@ def test_a_customer_file_with_a_last_order_column_keeps_its_creation_time():
 
 
 @pytest.mark.parametrize("header,field", [
-    ("State/Region", "province"), ("省/州", "province"), ("Phone or Mobile", "mobile"), ("电话、手机", "mobile"),
-    ("姓名/昵称", "name"),
+    ("State/Region", "province"), ("Province / State", "province"), ("Phone or Mobile", "mobile"), ("电话、手机", "mobile"),
+    ("省、市、区", "address"), ("所在地区(省/市/区)", "address"),
 ])
-def test_a_header_offering_alternatives_takes_the_first_one_the_mapping_knows(header, field):
+def test_a_header_offering_alternatives_for_one_field_takes_it(header, field):
     assert mapping.suggest([header], [[]])[0].field == field
+
+
+@pytest.mark.parametrize("header,values", [
+    ("姓名/编号", ["A001", "A002", "A003", "A004"]), ("Name / ID", ["A001", "A002", "A003", "A004"]),
+    ("Status / Tier", ["active", "gold", "silver"]), ("订单号/手机号", PHONES),
+])
+def test_alternatives_of_different_fields_take_none(header, values):
+    assert mapping.suggest([header], [values])[0].field is None
 
 
 def test_a_column_of_mobiles_and_landlines_is_a_phone_column_by_content():
@@ -568,3 +576,5 @@ def test_a_column_of_dates_is_a_birth_date_by_content_only_when_its_header_names
     assert mapping.suggest(["激活日期"], [dates])[0].field is None        # an activation date, not a birthday
     assert mapping.suggest(["Last Visit Date"], [dates])[0].field is None
     assert mapping.suggest(["字段7"], [dates])[0].field == "birth_date"   # a header that says nothing: the values tell
+    assert mapping.suggest(["出生时间"], [dates])[0].field == "birth_date"  # a time of birth is one
+    assert mapping.suggest(["Birth Time"], [dates])[0].field == "birth_date"

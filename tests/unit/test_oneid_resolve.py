@@ -263,7 +263,7 @@ def test_a_birthday_without_its_year_is_compared_on_its_month_and_day(db, tmp_pa
     from governance.oneid import model
     path = tmp_path / "pos.csv"
     path.write_text("姓名,生日,手机号\n肖梦玲,10-26,\n肖梦玲,1984-10-26,13812345678\n肖梦玲,10月26日,\n"
-                    "肖梦玲,１０/０７,13812345678\n", encoding="utf-8")  # only the mobile blocks 10-07 with the others
+                    "肖梦玲,１０／０７,13812345678\n", encoding="utf-8")  # only the mobile blocks 10-07 with the others
     ingest.ingest_file(db, path, actor="t", source="pos", channel="pos")
     pipeline.standardize(db, "t")
     records = model._input(db)

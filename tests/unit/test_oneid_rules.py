@@ -149,6 +149,12 @@ def test_a_leads_name_that_is_its_own_nickname_is_no_name_on_a_phone(db, tmp_pat
 
 # ---- mobile_nickname_is_name ---------------------------------------------------------------------
 
+def test_every_rule_has_a_strength_between_the_rules_above_and_below_it():
+    """Clustering drops the weakest link of a conflict: rules rank above approvals (REVIEW_STRENGTH)."""
+    assert {r.rule_id for r in links.RULES} == set(oneid.RULE_STRENGTH)
+    assert min(oneid.RULE_STRENGTH.values()) > oneid.REVIEW_STRENGTH
+
+
 def test_an_unnamed_records_nickname_that_is_a_full_name_on_its_household_phone_joins_that_name(db, tmp_path):
     phone = "18784562146"
     keys = load(db, tmp_path, {

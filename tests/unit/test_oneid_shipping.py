@@ -75,7 +75,10 @@ def test_a_note_that_the_order_is_for_someone_else_marks_it(db, tmp_path, note):
     keys = load(db, tmp_path, {
         "own": order("wangqiang88", "王强", "13800000001"),
         "gift": order("wangqiang88", "李娜", "13800000002", note=note),
-        "plain": order("chenjing_1", "陈静", "13800000003", note="帮我包装一下，给我发顺丰，多送点小样"),  # the control
+        "plain": order("chenjing_1", "陈静", "13800000003", note="帮我包装一下，给我发顺丰，多送点小样"),  # controls
+        "own_use": order("zhoumin_2", "周敏", "13800000004", note="给宝宝用的，要无香型"),     # the parent receives it
+        "seller": order("sunli_3", "孙丽", "13800000005", note="给客户补发一件，给朋友圈晒图"),
+        "english": order("wuhao_4", "吴浩", "13800000006", note="great for family use"),
     }, {"li_na": {"姓名": "李娜", "手机号": "13800000002"}})
     assert shipping(db, keys) == {"gift"}
 
