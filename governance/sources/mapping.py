@@ -136,7 +136,7 @@ _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证
                                                                             "nationalidnumber")}
 
 
-# A header offering alternatives for one column (State/Region, 省/州, Phone or Mobile).
+# A header offering alternatives for one column (Phone or Mobile, State/Region, 省、市、区): _alternatives.
 _ALTERNATIVES = re.compile(r"\s*(?:/|\||、|\bor\b|或)\s*", re.I)
 _BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 
@@ -361,9 +361,9 @@ def _alternatives(header: str) -> tuple[str, float, str, bool, str] | None:
     if len(fields) > 1:
         return None
     field = fields.pop()
-    named = [p for p, (f, _, _) in found.items() if f == field]
+    named = next((p for p, (f, _, _) in found.items() if f == field), None)  # none when 省、市、区 gave address
     conf = min(c for _, c, _ in found.values())
-    return field, round(conf - 0.1, 2), "synonym", not named or found[named[0]][2], named[0] if named else parts[0]
+    return field, round(conf - 0.1, 2), "synonym", named is None or found[named][2], named or parts[0]
 
 
 def _header_candidates(header: str) -> list[tuple[str, float, str, bool, str]]:
