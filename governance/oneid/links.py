@@ -17,6 +17,7 @@ import duckdb
 
 from governance.access import audit
 from governance.access.events import Event
+from governance.standardize import names_data
 from governance.standardize.engine import VALID_SQL
 from governance.standardize.normalizers import SALUTATION_SEX
 from governance.store.storage import quote_ident, relation
@@ -75,7 +76,10 @@ NAME_SEX_SQL = (f"CASE WHEN contains('{_GIVEN_FEMALE}', right(name_given, 1)) TH
                 f"WHEN contains('{_GIVEN_MALE}', right(name_given, 1)) THEN '1' END")
 DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL} THEN birth_date END AS DATE))")
 # A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
-MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN mobile_status IN {VALID_SQL} "
+# A mobile that identifies its holder: valid, and not a platform's relay number (17012345678-1234,
+# one order's privacy number: the same base number serves many buyers)
+MOBILE_OK = f"(mobile_status IN {VALID_SQL} AND mobile_reason IS DISTINCT FROM 'VIRTUAL_OR_RELAY')"
+MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN {MOBILE_OK} "
                   "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
 # A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬): the model neither
 # agrees nor disagrees on it; on a shared phone it still counts as a name (it may be a real one, 仉芳),
@@ -115,6 +119,18 @@ _GIFT_WORDS = (f"(礼物|礼品|送朋友|送给|送人|送礼|赠送|买给|代
                f"\\bgifts?\\b|\\bfor my {_FOR_WHOM_EN}\\b)")
 _PAYER_HEADER = "(支付宝|alipay|付款账号|支付账号|付款人|payer)"
 _PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
+
+
+def _alternation(words) -> str:
+    """A regex alternation of `words`, the longest first (xiang before xian)."""
+    return "|".join(sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+_SURNAME_PINYIN = _alternation([*names_data.SURNAMES.values(), *names_data.SURNAME_READINGS.values(),
+                                *names_data.COMPOUND_SURNAMES.values()])
+# A buyer nick that spells a Chinese name in pinyin, then digits (zhangwei1988; li_na88 is none):
+# group 1 the surname, group 2 the given name
+_NAME_NICK = f"^({_SURNAME_PINYIN})((?:{_alternation(names_data.PINYIN_SYLLABLES)}){{1,2}})[_.-]?[0-9]{{2,}}$"
 
 
 # A shop's account of the buyer: an e-commerce buyer id, else a Douyin account (Douyin shop orders).
@@ -157,8 +173,14 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     # (a whole word of letters: wangli is not in wanglin88)
     in_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND length(name_pinyin) >= 5 AND regexp_matches(lower(ecommerce_buyer_id), "
                "'(^|[^a-z])(' || name_pinyin || '|' || coalesce(name_pinyin_rev, name_pinyin) || ')([^a-z]|$)'), false)")
+    # a nick that spells another given name than the receiver's full name (zhangwei1988 and 李娜): the
+    # account's holder is not the receiver; the given name alone compared, a surname may read two ways (覃: qin, tan)
+    nick_given = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 2)"
+    other_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND {nick_given} <> '' "
+                  f"AND NOT ends_with(name_pinyin, {nick_given}), false)")
     orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
-              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick FROM std_records "
+              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick, "
+              f"{other_nick} AS other_nick FROM std_records "
               f"WHERE {_ORDER_ACCOUNT} IS NOT NULL"
               + (f" AND {_ACCOUNT} IN ({accounts})" if accounts else ""))
     notes, with_payers = _order_notes_sql(cur)
@@ -170,14 +192,14 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     payer_names = (f"SELECT DISTINCT mk, name_key FROM (SELECT {MASKED_KEY_SQL} AS mk, {_FULL_NAME_KEY} AS name_key "
                    f"FROM std_records) WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
                    else "SELECT NULL::VARCHAR AS mk, NULL::VARCHAR AS name_key WHERE false")
-    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, {payer} AS payer, "
+    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, o.other_nick, {payer} AS payer, "
             f"{gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
             # the name most of an account's named orders (two or more) go to
             "_names AS (SELECT source, buyer, name_key, count(*) AS n FROM _o WHERE name_key IS NOT NULL GROUP BY ALL), "
             "_usual AS (SELECT source, buyer, arg_max(name_key, n) AS usual FROM _names GROUP BY ALL "
             "HAVING max(n) >= 2 AND 2 * max(n) > sum(n)) "
             "SELECT rid, source || '|' || buyer AS account FROM _o LEFT JOIN _usual USING (source, buyer) "
-            "WHERE NOT coalesce(payer = mk, false) AND (gift_note "
+            "WHERE NOT coalesce(payer = mk, false) AND (gift_note OR (other_nick AND NOT in_nick) "
             "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
             "OR coalesce(name_key <> usual, false))")
@@ -200,8 +222,7 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the distinct counts below are the costly part
-            f"WHERE mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM std_records WHERE mobile_status IN "
-            f"{VALID_SQL} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
+            f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
             + (f" AND mobile IN ({within})" if within else "") + ") "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
@@ -261,17 +282,17 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("same_card_in_source", "Same membership card in one source", "同一数据源内会员卡号相同",
               "source || '|' || member_card", f"member_card_status IN {VALID_SQL}"),
     MatchRule("mobile_and_name", "Same valid mobile and a compatible name", "手机号相同且姓名相符",
-              "mobile || '|' || name_key", f"mobile_status IN {VALID_SQL} AND name_key IS NOT NULL AND NOT shipping",
+              "mobile || '|' || name_key", f"{MOBILE_OK} AND name_key IS NOT NULL AND NOT shipping",
               scope_sql="mobile"),
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
-              f"mobile_status IN {VALID_SQL} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping",
+              f"{MOBILE_OK} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping",
               scope_sql="mobile"),
     # 何凯 as a WeChat nickname on the phone that 何凯 and 何辉涛 share: that name's records, household or not
     MatchRule("mobile_nickname_is_name", "Same valid mobile, and an unnamed record's nickname is a full name on it",
               "手机号相同且无姓名记录的昵称是该号码上的全名",
               f"mobile || '|' || coalesce(written_name, {_NICKNAME_AS_NAME})",
-              f"mobile_status IN {VALID_SQL} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL) "
+              f"{MOBILE_OK} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL) "
               # only the phones such a record is on (a small share of them)
               f"AND mobile IN (SELECT mobile FROM std_records WHERE {_NICKNAME_AS_NAME} IS NOT NULL)",
               group_sql="count(written_name) > 0 AND count(written_name) < count(*) AND count(DISTINCT sex) <= 1 "
@@ -303,7 +324,7 @@ RULES: tuple[MatchRule, ...] = (
               scope_sql=MASKED_KEY_SQL),  # a batch that moves a nickname across the cap: nickname_cap_crossed_sql
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
-              f"mobile_status IN {VALID_SQL} AND channel_key IS NOT NULL", scope_sql="mobile"),
+              f"{MOBILE_OK} AND channel_key IS NOT NULL", scope_sql="mobile"),
     MatchRule("same_buyer_account", "An order shipped to someone else joins its buyer account's own orders "
               "(e-commerce or Douyin, one source), when they agree on one person",
               "寄给他人的订单归入同一买家账号（电商或抖音，同一数据源）本人收货的订单，且这些订单指向同一人",
@@ -322,12 +343,12 @@ _CHANNEL_KEYS = ("member_card", "douyin_id", "ecommerce_buyer_id", "wechat_union
 def _records_sql(only: str = "true") -> tuple[str, str]:
     """The records (those meeting the condition `only` on rid) with a rid, a name key, a full name
     key, a sex, a birth date and whether the record is an order shipped to someone else
-    (`_shipping`); and (rid, mobile, mobile_status, channel_key) with one row per channel key of a record."""
+    (`_shipping`); and (rid, mobile, mobile_status, mobile_reason, channel_key) with one row per channel key of a record."""
     records = (f"SELECT {REC_ID} AS rid, *, {_NAME_KEY} AS name_key, {_FULL_NAME_KEY} AS full_name, {SEX_SQL} AS sex, "
                f"{DOB_SQL} AS dob, {_CITY} AS city_key, {_SAME_NAME_KEY} AS written_name, {_SURNAME} AS surname, "
                f"{REC_ID} IN (SELECT rid FROM _shipping) AS shipping FROM std_records "
                f"WHERE {only.format(rid=REC_ID)}")
-    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, '{f}:' || {f} AS channel_key, "
+    channel = " UNION ALL ".join(f"SELECT {REC_ID} AS rid, mobile, mobile_status, mobile_reason, '{f}:' || {f} AS channel_key, "
                                  f"NULL AS sex, NULL AS dob, NULL AS full_name, NULL AS city_key, NULL AS written_name, "
                                  f"NULL AS surname, false AS shipping "
                                  f"FROM std_records WHERE {f} IS NOT NULL AND {only.format(rid=REC_ID)}"
@@ -412,8 +433,8 @@ def rule_links_sql(cur: duckdb.DuckDBPyConnection, rules: tuple[MatchRule, ...] 
                           for c in ("full_name", "shipping", "city_key", "written_name", "surname"))
         root = f"coalesce(min(rid) FILTER (WHERE NOT ({rule.spokes_sql})), min(rid))" if rule.spokes_sql else "min(rid)"
         spokes = f" AND ({rule.spokes_sql})" if rule.spokes_sql else ""
-        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN mobile_status IN "
-                             f"{VALID_SQL} THEN mobile END AS mobile, sex, dob, {extra} FROM ({source}) "
+        parts.append((keyed, f"{keyed} AS MATERIALIZED (SELECT rid, {rule.key_sql} AS k, CASE WHEN {MOBILE_OK} "
+                             f"THEN mobile END AS mobile, sex, dob, {extra} FROM ({source}) "
                              f"WHERE {rule.where_sql}), "
                              # the groups materialized: inlined, DuckDB may join them by a nested loop
                              f"{keyed}_groups AS MATERIALIZED (SELECT k, {root} AS root FROM {keyed} WHERE k IS NOT NULL "
@@ -458,8 +479,8 @@ def household_mobiles_sql(among: str | None = None) -> str:
     different name only when no full name on the phone starts with it."""
     only = f"AND mobile IN ({among}) " if among else ""
     return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
-            f"{SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE mobile_status IN "
-            f"{VALID_SQL} {only}) WHERE name_key IS NOT NULL GROUP BY mobile "
+            f"{SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE {MOBILE_OK} "
+            f"{only}) WHERE name_key IS NOT NULL GROUP BY mobile "
             "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "
             "OR count(DISTINCT name_key) FILTER (WHERE surname_only) > 1 "
             "OR NOT coalesce(starts_with(max(name_pinyin) FILTER (WHERE NOT surname_only), "

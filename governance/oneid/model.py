@@ -41,7 +41,16 @@ from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_o
 from splink.blocking_rule_library import CustomRule
 from sqlglot import exp
 
-from governance.oneid.links import DOB_SQL, MASKED_KEY_SQL, PERSON_NAME_SQL, REC_ID, SEX_SQL, SURNAME_ONLY_SQL, rec_id_in
+from governance.oneid.links import (
+    DOB_SQL,
+    MASKED_KEY_SQL,
+    MOBILE_OK,
+    PERSON_NAME_SQL,
+    REC_ID,
+    SEX_SQL,
+    SURNAME_ONLY_SQL,
+    rec_id_in,
+)
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
 from governance.store.storage import Database, one, relation
@@ -63,8 +72,8 @@ SELECT {REC_ID} AS unique_id,
        {SURNAME_ONLY_SQL} AS surname_only,
        CASE WHEN {PERSON_NAME_SQL}
             THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END AS name_key,
-       CASE WHEN mobile_status IN {VALID_SQL} THEN mobile END AS mobile,
-       CASE WHEN mobile_status IN {VALID_SQL} THEN right(mobile, 8) END AS mobile8,
+       CASE WHEN {MOBILE_OK} THEN mobile END AS mobile,
+       CASE WHEN {MOBILE_OK} THEN right(mobile, 8) END AS mobile8,
        {MASKED_KEY_SQL} AS mobile_mk,
        CASE WHEN email_status IN {VALID_SQL} THEN lower(email) END AS email,
        ({DOB_SQL})::VARCHAR AS dob,

@@ -5,8 +5,8 @@ account, never by its receiver's contact.
 
 Evidence: a note that speaks of a gift; a payment account (masked mobile) the receiver's mobile does
 not fit, unless a record whose mobile fits it carries the receiver's name or the buyer's nick spells
-the receiver's name; a receiver other than the
-one most of the account's orders go to. Every test that keeps a row apart also shows a control
+the receiver's name; a buyer's nick that spells another name; a receiver other than the one most of
+the account's orders go to. A relay number (17012345678-1234) is no one's. Every test that keeps a row apart also shows a control
 linking in the same store."""
 from __future__ import annotations
 
@@ -130,6 +130,43 @@ def test_a_receiver_whose_name_the_buyers_nick_spells_is_the_buyer(db, tmp_path)
     placed = crosswalk(db, keys)
     assert together(placed, "own", "zhao_hao") and together(placed, "own_reversed", "ren_jiehao")
     assert apart(placed, "gift", "sun_li")
+
+
+def test_a_buyer_nick_that_spells_another_name_marks_the_order(db, tmp_path):
+    """No note and no payment account: a nick that spells a Chinese name (zhangwei1988) other than the
+    receiver's says the account's holder is not the receiver."""
+    keys = load(db, tmp_path, {
+        "gift": order("zhangwei1988", "李娜", "13800008001"),
+        "gift_compound": order("ouyang_min_07", "孙丽", "13800008002"),  # no name nick (a separator inside): no evidence
+        "own": order("zhangwei1988", "张伟", "13800008003"),
+        "own_reading": order("tanyaling_66", "覃雅玲", "13800008004"),     # 覃 read tan in the nick, qin in the name
+        "no_digits": order("zhangwei", "李娜", "13800008005"),             # a nick of letters only may be a word
+        "word_nick": order("tb7733001", "李娜", "13800008006"),
+    }, {
+        "li_na": {"姓名": "李娜", "手机号": "13800008001"},
+        "zhang_wei": {"姓名": "张伟", "手机号": "13800008003"},
+        "qin_yaling": {"姓名": "覃雅玲", "手机号": "13800008004"},
+    })
+    assert shipping(db, keys) == {"gift"}
+    placed = crosswalk(db, keys)
+    assert apart(placed, "gift", "li_na")
+    assert together(placed, "own", "zhang_wei") and together(placed, "own_reading", "qin_yaling")
+
+
+def test_a_relay_number_identifies_no_one(db, tmp_path):
+    """A platform's privacy number with its extension (17012345678-1234) serves one order: it neither
+    links two receivers nor tells whether the payer is the receiver."""
+    keys = load(db, tmp_path, {
+        "relay_1": order("tb1001", "王强", "17122053405-1050"),
+        "relay_2": order("tb1002", "王强", "17122053405-2222"),
+        "paid": order("tb1003", "陈静", "17122053405-3333", payer="139****0001"),
+        "plain_1": order("tb1004", "刘洋", "13800008101"),  # the control: one mobile, one name
+        "plain_2": order("tb1005", "刘洋", "13800008101"),
+    }, {"zhao_min": {"姓名": "赵敏", "手机号": "13900000002"}})
+    assert shipping(db, keys) == set()
+    placed = crosswalk(db, keys)
+    assert apart(placed, "relay_1", "relay_2")
+    assert together(placed, "plain_1", "plain_2")
 
 
 def test_a_receiver_other_than_the_accounts_usual_one_is_shipped_to(db, tmp_path):
