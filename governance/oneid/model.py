@@ -181,6 +181,17 @@ SPLIT_BLOCKING = [
 
 
 _ACCOUNTS = ("union_id", "open_id", "card", "douyin_id", "buyer_id")  # platform accounts
+# Two accounts compare only within one namespace: an openid within its app, a card within its source
+# ('app|id', 'source|card'); a person has an openid per app and may hold a card per source.
+_SCOPED_ACCOUNTS = ("open_id", "card")
+
+
+def _accounts_not_comparable() -> str:
+    def apart(c: str) -> str:
+        space = "regexp_extract({}, '^(.*)[|]', 1)"  # all before the last '|' (a source name may hold one)
+        other = f" OR {space.format(c + '_l')} <> {space.format(c + '_r')}" if c in _SCOPED_ACCOUNTS else ""
+        return f"({c}_l IS NULL OR {c}_r IS NULL{other})"
+    return " AND ".join(apart(c) for c in _ACCOUNTS)
 
 
 def settings() -> SettingsCreator:
@@ -235,8 +246,7 @@ def settings() -> SettingsCreator:
                                 label_for_charts="birth year within the age band"),
                 cll.ElseLevel()]),
             cl.CustomComparison(output_column_name="account", comparison_levels=[
-                cll.CustomLevel(" AND ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in _ACCOUNTS)
-                                ).configure(is_null_level=True),
+                cll.CustomLevel(_accounts_not_comparable()).configure(is_null_level=True),
                 cll.CustomLevel("union_id_l = union_id_r OR open_id_l = open_id_r OR card_l = card_r").configure(
                     u_probability=1e-6, fix_u_probability=True, label_for_charts="union_id, open_id or card"),
                 cll.CustomLevel("douyin_id_l = douyin_id_r OR buyer_id_l = buyer_id_r").configure(

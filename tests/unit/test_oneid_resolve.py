@@ -277,3 +277,27 @@ def test_a_birthday_without_its_year_is_compared_on_its_month_and_day(db, tmp_pa
     gamma = {(r["rec_l"], r["rec_r"]): r["gamma_dob"] for r in pairs.to_pylist()}
     assert gamma[(rec_id(1, 1), rec_id(1, 2))] == gamma[(rec_id(1, 1), rec_id(1, 3))] == same_day  # blocked on the name
     assert gamma[(rec_id(1, 2), rec_id(1, 4))] == 0
+
+
+def test_openids_compare_within_their_app_and_cards_within_their_source(db, tmp_path):
+    """A person has an openid per mini-program and may hold a card per store system: two openids of
+    two apps (or two sources' cards) say nothing; two of one app disagree."""
+    from governance.oneid import model
+    path = tmp_path / "mp.csv"
+    path.write_text("手机号,openid,appid,会员卡号\n13812345678,oA1,wx01,\n13812345678,oB2,wx02,\n13812345678,oC3,wx01,\n"
+                    "13812345678,,,C001\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="mp", channel="wechat_mp",
+                       mapping={"手机号": "mobile", "openid": "wechat_open_id", "appid": "wechat_app_id", "会员卡号": None})
+    path = tmp_path / "pos.csv"
+    path.write_text("手机号,会员卡号\n13812345678,C001\n13812345678,C002\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="pos", channel="pos", mapping={"手机号": "mobile", "会员卡号": "member_card"})
+    path = tmp_path / "crm.csv"
+    path.write_text("手机号,会员卡号\n13812345678,C001\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="crm", channel="crm", mapping={"手机号": "mobile", "会员卡号": "member_card"})
+    pipeline.standardize(db, "t")
+    pairs = model.score_duckdb(model._input(db), any_weights(), 1e-9)
+    gamma = {(r["rec_l"], r["rec_r"]): r["gamma_account"] for r in pairs.to_pylist()}
+    assert gamma[(rec_id(1, 1), rec_id(1, 2))] == -1   # two apps: not comparable
+    assert gamma[(rec_id(1, 1), rec_id(1, 3))] == 0    # one app, two openids: they disagree
+    assert gamma[(rec_id(2, 1), rec_id(2, 2))] == 0    # one source, two cards
+    assert gamma[(rec_id(2, 1), rec_id(3, 1))] == -1   # two sources' cards
