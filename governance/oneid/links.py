@@ -306,13 +306,13 @@ RULES: tuple[MatchRule, ...] = (
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
                         "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
               scope_sql=MASKED_KEY_SQL),
-    MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname, known sex and city, "
-              "no two full names", "脱敏手机号相符、姓氏、性别与城市均相同且全名不冲突",
+    MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, "
+              "no two cities or full names", "脱敏手机号相符、姓氏与性别相同且城市与全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND {PERSON_NAME_SQL} AND NOT shipping",
-              # weaker than a full name: every record must name the one city
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(city_key) = count(*) "
-                        "AND count(DISTINCT city_key) = 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
+              # the one full number the store holds for the key (a record without a city: a POS card)
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) "
+                        "AND count(DISTINCT city_key) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
               scope_sql=MASKED_KEY_SQL),
     MatchRule("masked_mobile_nickname", "Masked mobile compatible, the same nickname, no two surnames or full names",
               "脱敏手机号相符、昵称相同且姓氏与全名不冲突",
