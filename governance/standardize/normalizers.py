@@ -1686,6 +1686,32 @@ def _lookup_key(raw: str | None) -> str | None:
     return None if s is None else s.replace(" ", "") if _HAN_RE.search(s) else s
 
 
+# A label before a region (IP属地:广东, 所在地区：浙江 杭州) and the separators between its levels
+_REGION_LABEL_RE = re.compile(r"^[^:：\d]{1,8}[:：]")
+_REGION_SEP_RE = re.compile(r"[-/|,，、·]+")
+_MUNICIPALITY_TWICE_RE = re.compile(r"^(北京|天津|上海|重庆)市?(?=\1)")
+
+
+def _region_codes(s: str) -> tuple[str | None, str | None, str | None] | None:
+    """(province, city, district codes) of a cell that holds divisions only, of several levels or
+    after a label (广东 深圳, 广东省深圳市南山区, IP属地:广东), read as an address's head; None when anything
+    else is left, or the levels disagree or are ambiguous."""
+    t = _REGION_SEP_RE.sub("", _REGION_LABEL_RE.sub("", s, count=1))
+    t = _MUNICIPALITY_TWICE_RE.sub("", t, count=1)  # 北京 北京市: the municipality as province and as city
+    found, end = _scan_address(t)
+    if not found or found[0][2] != 0 or end != len(t) or any(a[3] != b[2] for a, b in zip(found, found[1:])):
+        return None
+    prov, city, district, ambiguous, inconsistent, *_rest = _parse_address(t)
+    if ambiguous or inconsistent:
+        return None
+    return prov, city, district
+
+
+def _extracted(result: Result) -> Result:
+    """A division's result, taken out of a longer region cell: valid with a warning."""
+    return Result(result.value, _WARN, "DIVISION_EXTRACTED", result.extra) if result.status == _VALID else result
+
+
 @_never_raise
 def normalize_province(raw: str | None) -> Result:
     """Province-level division -> official name ('广西' -> '广西壮族自治区'); code in extra."""
@@ -1703,7 +1729,10 @@ def normalize_province(raw: str | None) -> Result:
                 code = cand[1]
                 break
     if code is None:
-        return _invalid("PROVINCE_UNKNOWN")
+        codes = _region_codes(s)
+        if codes is None or codes[0] is None:
+            return _invalid("PROVINCE_UNKNOWN")
+        return _extracted(normalize_province(_PROVINCES[codes[0]][0]))
     return Result(_PROVINCES[code][0], _VALID, None, {"code": code})
 
 
@@ -1752,6 +1781,11 @@ def normalize_city(raw: str | None) -> Result:
     old = _OUTDATED.get(s)
     if old is not None and old[0] == 1:
         return Result(s, _WARN, "OUTDATED_DIVISION", {"code": old[1], "current_name": _CITIES[old[1]][0]})
+    codes = _region_codes(s)
+    if codes is not None and codes[1] in _CITIES:
+        return _extracted(normalize_city(_CITIES[codes[1]][0]))
+    if codes is not None and codes[0] in _MUNICIPALITIES:  # 北京 北京市, 上海 浦东新区
+        return _extracted(normalize_city(_PROVINCES[codes[0]][0]))
     return Result(s, _WARN, "CITY_UNKNOWN")
 
 
@@ -1801,6 +1835,14 @@ def normalize_district(raw: str | None) -> Result:
     old = _OUTDATED.get(s)
     if old is not None and old[0] == 2:
         return Result(s, _WARN, "OUTDATED_DIVISION", {"code": old[1], "current_name": _DISTRICTS[old[1]][0]})
+    codes = _region_codes(s)
+    if codes is not None and codes[2] is not None:  # the city names which 朝阳区 it is
+        code = codes[2]
+        city = _DISTRICTS[code][2]
+        prov = _province_of_code(code)
+        return Result(_DISTRICTS[code][0], _WARN, "DIVISION_EXTRACTED",
+                      {"code": code, "city": _CITIES[city][0] if city in _CITIES else None,
+                       "province": _PROVINCES[prov][0] if prov else None})
     return Result(s, _WARN, "DISTRICT_UNKNOWN")
 
 
@@ -2197,6 +2239,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "OUTDATED_DIVISION": ("已撤销或更名的行政区划", "Abolished or renamed administrative division"),
     "PROVINCE_UNKNOWN": ("无法识别的省份", "Unrecognized province"),
     "CITY_UNKNOWN": ("无法识别的城市", "Unrecognized city"),
+    "DIVISION_EXTRACTED": ("从多级或带标签的地区中取出本级", "Taken out of a longer region (several levels or a label)"),
     "CITY_COUNTY_LEVEL": ("县级市，不是地级市", "County-level city, not a prefecture-level city"),
     "DISTRICT_UNKNOWN": ("无法识别的区县", "Unrecognized district or county"),
     "POSTCODE_INVALID": ("邮政编码无效", "Invalid postcode"),

@@ -688,6 +688,30 @@ def test_city_county_level_and_district():
     check(N.normalize_district("下城区"), "下城区", "valid_with_warning", "OUTDATED_DIVISION")
 
 
+@pytest.mark.parametrize("raw, province, city, district", [
+    ("广东 深圳", "广东省", "深圳市", None), ("广东省深圳市南山区", "广东省", "深圳市", "南山区"),
+    ("浙江-杭州-西湖区", "浙江省", "杭州市", "西湖区"), ("江苏/苏州", "江苏省", "苏州市", None),
+    ("吉林 长春 朝阳区", "吉林省", "长春市", "朝阳区"),          # the city names which 朝阳区
+    ("北京 北京市 朝阳区", "北京市", "北京市", "朝阳区"), ("上海 浦东新区", "上海市", "上海市", "浦东新区"),
+    ("IP属地:广东", "广东省", None, None), ("所在地区：四川 成都", "四川省", "成都市", None),
+])
+def test_a_cell_of_several_division_levels_gives_each_column_its_own(raw, province, city, district):
+    """A province, city or district column that holds a whole region (广东 深圳, as mini-programs and
+    Douyin export it) or a label (IP属地:广东) keeps the level it names, with a warning."""
+    for result, want in ((N.normalize_province(raw), province), (N.normalize_city(raw), city),
+                         (N.normalize_district(raw), district)):
+        if want is None:
+            assert result.reason in ("PROVINCE_UNKNOWN", "CITY_UNKNOWN", "DISTRICT_UNKNOWN"), (raw, result)
+        else:
+            check(result, want, "valid_with_warning", "DIVISION_EXTRACTED")
+
+
+@pytest.mark.parametrize("raw", ["广东 杭州", "深圳 福田区 华强北", "备注:无", "朝阳区 长春", "广东深圳XX"])
+def test_a_region_cell_with_anything_else_or_disagreeing_levels_is_not_taken_apart(raw):
+    assert N.normalize_city(raw).reason == "CITY_UNKNOWN"
+    assert N.normalize_district(raw).reason in ("DISTRICT_UNKNOWN", "AMBIGUOUS_DISTRICT")
+
+
 def test_region_table_coverage():
     assert len(N._PROVINCES) == 34
     assert {c[:2] for c in N._PROVINCES} == {
