@@ -90,6 +90,9 @@ PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE
 SURNAME_ONLY_SQL = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"  # 王先生, 张总: a surname alone
 _FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
 # A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
+# the seven digits a masked key keeps (138****5530: 1385530), the number unchecked: cheap to compare
+# before MASKED_KEY_SQL
+_DIGITS7 = "(left(coalesce(mobile_masked_key, mobile), 3) || right(coalesce(mobile_masked_key, mobile), 4))"
 _SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {SURNAME_ONLY_SQL} THEN lower(coalesce(name_simplified, name)) END"
 _SURNAME = f"CASE WHEN {PERSON_NAME_SQL} THEN name_family END"  # 王 of 王伟 and of 王先生
 UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
@@ -162,9 +165,19 @@ def order_accounts_sql(where: str) -> str:
     return f"SELECT {_ACCOUNT} FROM std_records WHERE {where}"
 
 
+def receiver_accounts_sql(where: str) -> str:
+    """One SELECT of the accounts with an order to a receiver (name and phone) of an order row of
+    std_records that meets `where`: a new order that shows its receiver holds its account makes the
+    other accounts' orders to them ones shipped to someone else."""
+    receiver = f"(source, {_FULL_NAME_KEY}, {MASKED_KEY_SQL})"
+    return (f"SELECT {_ACCOUNT} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {receiver} IN "
+            f"(SELECT {receiver} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {where})")
+
+
 def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None = None) -> str:
     """One SELECT of (rid, account): the order rows whose receiver is not the buyer account's holder,
-    with their account (source and account id); only those of `accounts` (a SELECT of accounts) when given."""
+    with their account (source and account id); only those of `accounts` (a SELECT of accounts) when
+    given (receiver_accounts_sql names the accounts a batch can change)."""
     bare = "regexp_replace(coalesce(v, ''), '[ \\-]', '', 'g')"
     payer = (f"list_filter(list_transform(n.payers, lambda v: CASE WHEN regexp_full_match({bare}, '{_PAYER_MOBILE}') "
              f"THEN regexp_replace({bare}, '{_PAYER_MOBILE}', '\\1****\\2') END), lambda x: x IS NOT NULL)[1]")
@@ -178,11 +191,17 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     nick_given = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 2)"
     other_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND {nick_given} <> '' "
                   f"AND NOT ends_with(name_pinyin, {nick_given}), false)")
+    # with `accounts`, also the orders of other accounts to a phone their orders go to (`inscope` false,
+    # found by the seven digits a masked key keeps: cheap to compare): those tell whether a receiver
+    # holds another account
+    inscope = f"{_ACCOUNT} IN ({accounts})" if accounts else "true"
     orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
               f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick, "
-              f"{other_nick} AS other_nick FROM std_records "
+              f"{other_nick} AS other_nick, {inscope} AS inscope FROM std_records "
               f"WHERE {_ORDER_ACCOUNT} IS NOT NULL"
-              + (f" AND {_ACCOUNT} IN ({accounts})" if accounts else ""))
+              + (f" AND ({inscope} OR {_DIGITS7} IN (SELECT digits7 FROM _in_phones))" if accounts else ""))
+    scope = (f"_in_phones AS MATERIALIZED (SELECT DISTINCT {_DIGITS7} AS digits7 FROM std_records "
+             f"WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {inscope}), " if accounts else "")
     notes, with_payers = _order_notes_sql(cur)
     if notes is None:  # no note or payment account anywhere: only the account's own orders tell
         payer, gift, joined = "NULL::VARCHAR", "false", f"({orders}) o"
@@ -192,14 +211,20 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     payer_names = (f"SELECT DISTINCT mk, name_key FROM (SELECT {MASKED_KEY_SQL} AS mk, {_FULL_NAME_KEY} AS name_key "
                    f"FROM std_records) WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
                    else "SELECT NULL::VARCHAR AS mk, NULL::VARCHAR AS name_key WHERE false")
-    return (f"WITH _o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, o.other_nick, {payer} AS payer, "
-            f"{gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
+    return (f"WITH {scope}_o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, o.other_nick, o.inscope, "
+            f"{payer} AS payer, {gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
+            # receivers shown to hold an account: its nick spells them, or they are its payer
+            "_holders AS (SELECT DISTINCT source, buyer, name_key, mk FROM _o WHERE name_key IS NOT NULL "
+            "AND (in_nick OR coalesce(payer = mk, false))), "
             # the name most of an account's named orders (two or more) go to
             "_names AS (SELECT source, buyer, name_key, count(*) AS n FROM _o WHERE name_key IS NOT NULL GROUP BY ALL), "
             "_usual AS (SELECT source, buyer, arg_max(name_key, n) AS usual FROM _names GROUP BY ALL "
             "HAVING max(n) >= 2 AND 2 * max(n) > sum(n)) "
             "SELECT rid, source || '|' || buyer AS account FROM _o LEFT JOIN _usual USING (source, buyer) "
-            "WHERE NOT coalesce(payer = mk, false) AND (gift_note OR (other_nick AND NOT in_nick) "
+            "WHERE inscope AND NOT coalesce(payer = mk, false) AND (gift_note OR (other_nick AND NOT in_nick) "
+            # a receiver who holds another account of the source (孙丽娜 of sunlina1990, ordered for by tb5550001)
+            "OR (NOT in_nick AND EXISTS (SELECT 1 FROM _holders h WHERE h.source = _o.source AND h.buyer <> _o.buyer "
+            "AND h.name_key = _o.name_key AND h.mk = _o.mk)) "
             "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
             "OR coalesce(name_key <> usual, false))")

@@ -35,6 +35,7 @@ from governance.oneid.links import (
     nickname_cap_crossed_sql,
     order_accounts_sql,
     rec_id_in,
+    receiver_accounts_sql,
     rule_links_sql,
     rule_scope_sql,
     rule_set,
@@ -496,11 +497,16 @@ def _changes(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
                 f"WHERE batch_id IN (SELECT batch_id FROM _unplaced) AND {REC_ID} NOT IN "
                 "(SELECT rec_id FROM crosswalk WHERE batch_id IN (SELECT batch_id FROM _unplaced))")
     # New records can only take an order for one shipped to someone else in an account they add orders
-    # to, and can only give one back (a record now carries the payer's name) in an account that had one.
+    # to or whose receiver they show to hold another account, and can only give one back (a record now
+    # carries the payer's name) in an account that had one.
     # A record erased since (retention, a deletion request; every record is placed at the end of a run)
     # can change any account's: then every account is worked out again.
     erased = last_records is None or scalar(cur, "SELECT count(*) FROM crosswalk") < last_records
-    accounts = None if erased else f"SELECT account FROM oneid_shipping UNION {order_accounts_sql(rec_id_in('_new'))}"
+    accounts = None
+    if not erased:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _accounts AS SELECT account FROM oneid_shipping "
+                    f"UNION {order_accounts_sql(rec_id_in('_new'))} UNION {receiver_accounts_sql(rec_id_in('_new'))}")
+        accounts = "SELECT account FROM _accounts"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur, accounts)}")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _seed AS SELECT rid FROM _new UNION {_TOUCHED} "
                 "UNION (SELECT rid FROM _shipping EXCEPT SELECT rec_id FROM oneid_shipping) "

@@ -153,6 +153,45 @@ def test_a_buyer_nick_that_spells_another_name_marks_the_order(db, tmp_path):
     assert together(placed, "own", "zhang_wei") and together(placed, "own_reading", "qin_yaling")
 
 
+def test_an_order_to_the_holder_of_another_account_is_shipped_to_them(db, tmp_path):
+    """孙丽娜 holds sunlina1990 (its nick spells her) and 赵敏 pays her own orders (payer fits her mobile):
+    another account's order to either is one shipped to someone else, and stays out of their records."""
+    keys = load(db, tmp_path, {
+        "li_own": order("sunlina1990", "孙丽娜", "13800009001"),
+        "li_gift": order("tb5550001", "孙丽娜", "13800009001"),
+        "zhao_own": order("tb5550002", "赵敏", "13800009002", payer="138****9002"),
+        "zhao_gift": order("tb5550003", "赵敏", "13800009002"),
+        "plain_1": order("tb5550004", "陈静", "13800009003"),   # the control: no account shows whose 陈静 is
+        "plain_2": order("tb5550005", "陈静", "13800009003"),
+    }, {"li_na": {"姓名": "孙丽娜", "手机号": "13800009001"}})
+    assert shipping(db, keys) == {"li_gift", "zhao_gift"}
+    placed = crosswalk(db, keys)
+    assert together(placed, "li_own", "li_na") and apart(placed, "li_gift", "li_na")
+    assert together(placed, "plain_1", "plain_2")
+
+
+def test_a_batch_that_shows_a_receiver_holds_an_account_takes_other_accounts_orders_to_them(db, tmp_path):
+    """An incremental run: the new order of sunlina1990 shows whose 孙丽娜 is, so the earlier order of
+    another account to her is now shipped to someone else, as a full run finds."""
+    others = {f"crm{i}": {"姓名": name, "手机号": f"1390000{i:04d}"} for i, name in enumerate("张伟 王芳 刘洋 陈静 杨帆 黄磊 周杰 吴敏".split())}
+    keys = load(db, tmp_path, {"gift": order("tb5550011", "孙丽娜", "13800009011")},
+                {"li_na": {"姓名": "孙丽娜", "手机号": "13800009011"}, **others})
+    assert oneid.resolve(db, "t", model_json=SAVED_MODEL).mode == "full" and shipping(db, keys) == set()
+    path = tmp_path / "tmall2.csv"
+    path.write_text(",".join(ORDER_COLUMNS) + "\n" + ",".join(order("sunlina1990", "孙丽娜", "13800009011").values()) + "\n",
+                    encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="tmall", channel="tmall", mapping=ORDER_COLUMNS, force=True)
+    pipeline.standardize(db, "t")
+    assert oneid.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+    with db.cursor() as cur:
+        taken = {r for (r,) in cur.execute("SELECT rec_id FROM oneid_shipping").fetchall()}
+        batches = dict(cur.execute("SELECT source, min(batch_id) FROM std_records GROUP BY source").fetchall())
+        gift, li_na = (links.rec_id(batches[s], r) for s, r in (keys["gift"], keys["li_na"]))
+        oneid_of = dict(cur.execute("SELECT rec_id, oneid FROM crosswalk WHERE rec_id IN (?, ?)", [gift, li_na]).fetchall())
+    assert taken == {gift}
+    assert oneid_of[gift] != oneid_of[li_na]
+
+
 def test_a_relay_number_identifies_no_one(db, tmp_path):
     """A platform's privacy number with its extension (17012345678-1234) serves one order: it neither
     links two receivers nor tells whether the payer is the receiver."""
