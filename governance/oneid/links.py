@@ -75,10 +75,10 @@ _GIVEN_MALE = "伟强军刚勇杰涛斌磊超亮辉鹏峰龙波飞宇浩健彬�
 NAME_SEX_SQL = (f"CASE WHEN contains('{_GIVEN_FEMALE}', right(name_given, 1)) THEN '2' "
                 f"WHEN contains('{_GIVEN_MALE}', right(name_given, 1)) THEN '1' END")
 DOB_SQL = (f"coalesce(id_birth_date, TRY_CAST(CASE WHEN birth_date_status IN {VALID_SQL} THEN birth_date END AS DATE))")
-# A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
-# A mobile that identifies its holder: valid, and not a platform's relay number (17012345678-1234,
+# A mobile that identifies its holder: valid, and not a platform's relay number (17122053405-1050,
 # one order's privacy number: the same base number serves many buyers)
 MOBILE_OK = f"(mobile_status IN {VALID_SQL} AND mobile_reason IS DISTINCT FROM 'VIRTUAL_OR_RELAY')"
+# A mobile as platforms mask it (138****5530): a masked export's key, or a full number's first 3 and last 4 digits.
 MASKED_KEY_SQL = (f"coalesce(mobile_masked_key, CASE WHEN {MOBILE_OK} "
                   "THEN substr(mobile, 1, 3) || '****' || substr(mobile, 8, 4) END)")
 # A name that may be a nickname typed into the name field (微笑, 大白, 小仙女🍬): the model neither
@@ -89,10 +89,10 @@ _NICKNAME_LIKE = ("(name_reason = 'SUSPICIOUS_NAME' OR (name_reason = 'NAME_UNCO
 PERSON_NAME_SQL = f"(name_status IN {VALID_SQL} AND NOT coalesce({_NICKNAME_LIKE}, false))"
 SURNAME_ONLY_SQL = "coalesce(name_reason = 'NAME_SURNAME_ONLY', false)"  # 王先生, 张总: a surname alone
 _FULL_NAME_KEY = f"CASE WHEN NOT {SURNAME_ONLY_SQL} THEN {_NAME_KEY} END"
-# A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
-# the seven digits a masked key keeps (138****5530: 1385530), the number unchecked: cheap to compare
+# The seven digits a masked key keeps (138****5530: 1385530), the number unchecked: cheap to compare
 # before MASKED_KEY_SQL
-_DIGITS7 = "(left(coalesce(mobile_masked_key, mobile), 3) || right(coalesce(mobile_masked_key, mobile), 4))"
+_DIGITS7 = "(left(coalesce(mobile_masked_key, mobile), 3) || substr(coalesce(mobile_masked_key, mobile), 8, 4))"
+# A full name written the same way (张伟, not 章伟 or 张威: a masked mobile is weak evidence)
 _SAME_NAME_KEY = f"CASE WHEN name_status IN {VALID_SQL} AND NOT {SURNAME_ONLY_SQL} THEN lower(coalesce(name_simplified, name)) END"
 _SURNAME = f"CASE WHEN {PERSON_NAME_SQL} THEN name_family END"  # 王 of 王伟 and of 王先生
 UNNAMED_PER_PHONE = 4  # a phone with more records without a name than this is a shop's or a cashier's
@@ -110,8 +110,10 @@ _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END
 # evidence comes from columns the source left unmapped (read from the raw batch by their header)
 # and from the account's other rows: a note or message that speaks of a gift; a payment account
 # (Alipay shows the payer's mobile masked, 138****5530) that the receiver's mobile does not fit,
-# unless a record whose mobile fits it carries the receiver's name; a receiver name other than the
-# one most of the account's orders go to. A receiver whose mobile fits the payment account is the payer.
+# unless a record whose mobile fits it carries the receiver's name; a nick that spells another name
+# than the receiver's; a receiver who holds another account of the source; a receiver name other than
+# the one most of the account's orders go to. A receiver whose mobile fits the payment account is
+# the payer, and the one most of the account's orders go to is its holder.
 _NOTE_HEADER = "(留言|备注|附言|寄语|贺卡|remark|note|memo|message)"
 _FOR_WHOM = ("(妈|爸|母亲|父亲|老公|老婆|爱人|对象|男朋友|女朋友|男友|女友|朋友|闺蜜|兄弟|家人|父母|孩子|儿子|女儿|宝宝|"
              "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|老师)")
@@ -132,8 +134,10 @@ def _alternation(words) -> str:
 _SURNAME_PINYIN = _alternation([*names_data.SURNAMES.values(), *names_data.SURNAME_READINGS.values(),
                                 *names_data.COMPOUND_SURNAMES.values()])
 # A buyer nick that spells a Chinese name in pinyin, then digits (zhangwei1988; li_na88 is none):
-# group 1 the surname, group 2 the given name
-_NAME_NICK = f"^({_SURNAME_PINYIN})((?:{_alternation(names_data.PINYIN_SYLLABLES)}){{1,2}})[_.-]?[0-9]{{2,}}$"
+# group 1 the surname, group 2 the given name, of syllables that start with a consonant (liang88 is
+# no li + ang: pinyin writes xi'an apart)
+_NAME_NICK = (f"^({_SURNAME_PINYIN})((?:{_alternation(y for y in names_data.PINYIN_SYLLABLES if y[0] not in 'aeo')}){{1,2}})"
+              "[_.-]?[0-9]{2,}$")
 
 
 # A shop's account of the buyer: an e-commerce buyer id, else a Douyin account (Douyin shop orders).
@@ -162,7 +166,7 @@ def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
 def order_accounts_sql(where: str) -> str:
     """One SELECT of the accounts (source and account id, as shipping_contacts_sql gives them) of the
     order rows of std_records that meet `where`."""
-    return f"SELECT {_ACCOUNT} FROM std_records WHERE {where}"
+    return f"SELECT {_ACCOUNT} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {where}"
 
 
 def receiver_accounts_sql(where: str) -> str:
@@ -188,9 +192,11 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
                "'(^|[^a-z])(' || name_pinyin || '|' || coalesce(name_pinyin_rev, name_pinyin) || ')([^a-z]|$)'), false)")
     # a nick that spells another given name than the receiver's full name (zhangwei1988 and 李娜): the
     # account's holder is not the receiver; the given name alone compared, a surname may read two ways (覃: qin, tan)
+    # (not a doubled syllable: tiantian88, baobao520 are pet names)
     nick_given = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 2)"
-    other_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND {nick_given} <> '' "
-                  f"AND NOT ends_with(name_pinyin, {nick_given}), false)")
+    nick_surname = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 1)"
+    other_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND {nick_given} <> '' AND {nick_given} <> {nick_surname} "
+                  f"AND NOT contains(name_pinyin, {nick_given}), false)")
     # with `accounts`, also the orders of other accounts to a phone their orders go to (`inscope` false,
     # found by the seven digits a masked key keeps: cheap to compare): those tell whether a receiver
     # holds another account
@@ -221,10 +227,12 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
             "_usual AS (SELECT source, buyer, arg_max(name_key, n) AS usual FROM _names GROUP BY ALL "
             "HAVING max(n) >= 2 AND 2 * max(n) > sum(n)) "
             "SELECT rid, source || '|' || buyer AS account FROM _o LEFT JOIN _usual USING (source, buyer) "
-            "WHERE inscope AND NOT coalesce(payer = mk, false) AND (gift_note OR (other_nick AND NOT in_nick) "
+            "WHERE inscope AND NOT coalesce(payer = mk, false) AND (gift_note "
+            # the nick and another account tell less than where the account's orders mostly go
+            "OR (NOT in_nick AND NOT coalesce(name_key = usual, false) AND (other_nick "
             # a receiver who holds another account of the source (孙丽娜 of sunlina1990, ordered for by tb5550001)
-            "OR (NOT in_nick AND EXISTS (SELECT 1 FROM _holders h WHERE h.source = _o.source AND h.buyer <> _o.buyer "
-            "AND h.name_key = _o.name_key AND h.mk = _o.mk)) "
+            "OR EXISTS (SELECT 1 FROM _holders h WHERE h.source = _o.source AND h.buyer <> _o.buyer "
+            "AND h.name_key = _o.name_key AND h.mk = _o.mk))) "
             "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
             "OR coalesce(name_key <> usual, false))")
@@ -335,9 +343,11 @@ RULES: tuple[MatchRule, ...] = (
               "no two cities or full names", "脱敏手机号相符、姓氏与性别相同且城市与全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND {PERSON_NAME_SQL} AND NOT shipping",
-              # the one full number the store holds for the key (a record without a city: a POS card)
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) "
-                        "AND count(DISTINCT city_key) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
+              # at most one full number; no two cities (a POS card has none)
+              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
+                        # masked records alone (no full number): each must name the one city
+                        "AND (count(mobile) > 0 OR count(city_key) = count(*)) "
+                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
               scope_sql=MASKED_KEY_SQL),
     MatchRule("masked_mobile_nickname", "Masked mobile compatible, the same nickname, no two surnames or full names",
               "脱敏手机号相符、昵称相同且姓氏与全名不冲突",

@@ -382,12 +382,12 @@ def _classify_mobile(n: str, ext: str | None, repaired: str | None, multiple: bo
         return _invalid("MOBILE_SATELLITE")
     extra: Extra = {"e164": "+86" + n, "carrier": carrier, "mvno": kind == "mvno",
                     "data_card": kind == "data", "ext": ext, "masked_key": None, "repaired": repaired}
+    if ext is not None:  # first: OneID reads this reason as "no one's number"
+        return Result(n, _WARN, "VIRTUAL_OR_RELAY", extra)
     if kind == "unknown":
         return Result(n, _WARN, "MOBILE_PREFIX_UNKNOWN", extra)
     if kind == "data":
         return Result(n, _WARN, "DATA_CARD", extra)
-    if ext is not None:
-        return Result(n, _WARN, "VIRTUAL_OR_RELAY", extra)
     if multiple:
         return Result(n, _WARN, "MULTIPLE_VALUES", extra)
     if kind == "mvno":
@@ -1687,19 +1687,24 @@ def _lookup_key(raw: str | None) -> str | None:
 
 
 # A label before a region (IP属地:广东, 所在地区：浙江 杭州) and the separators between its levels
-_REGION_LABEL_RE = re.compile(r"^[^:：\d]{1,8}[:：]")
+_REGION_LABEL_RE = re.compile(r"^([^:：\d]{1,8})[:：]")
 _REGION_SEP_RE = re.compile(r"[-/|,，、·]+")
 _MUNICIPALITY_TWICE_RE = re.compile(r"^(北京|天津|上海|重庆)市?(?=\1)")
 
 
 def _region_codes(s: str) -> tuple[str | None, str | None, str | None] | None:
-    """(province, city, district codes) of a cell that holds divisions only, of several levels or
+    """(province, city, district codes) of a cell that holds divisions only, of two levels or more or
     after a label (广东 深圳, 广东省深圳市南山区, IP属地:广东), read as an address's head; None when anything
-    else is left, or the levels disagree or are ambiguous."""
-    t = _REGION_SEP_RE.sub("", _REGION_LABEL_RE.sub("", s, count=1))
+    else is left, the levels disagree or are ambiguous, or one division stands alone (深圳 in a
+    province column says nothing of a province)."""
+    label = _REGION_LABEL_RE.match(s)
+    if label and _scan_address(label.group(1))[0]:  # 广东:杭州 is two divisions, not a label
+        label = None
+    t = _REGION_SEP_RE.sub("", s[label.end():] if label else s)
     t = _MUNICIPALITY_TWICE_RE.sub("", t, count=1)  # 北京 北京市: the municipality as province and as city
     found, end = _scan_address(t)
-    if not found or found[0][2] != 0 or end != len(t) or any(a[3] != b[2] for a, b in zip(found, found[1:])):
+    if (not found or found[0][2] != 0 or end != len(t) or any(a[3] != b[2] for a, b in zip(found, found[1:]))
+            or (len(found) < 2 and not label and not _MUNICIPALITY_TWICE_RE.match(s.replace(" ", "")))):
         return None
     prov, city, district, ambiguous, inconsistent, *_rest = _parse_address(t)
     if ambiguous or inconsistent:
@@ -1729,10 +1734,10 @@ def normalize_province(raw: str | None) -> Result:
                 code = cand[1]
                 break
     if code is None:
-        codes = _region_codes(s)
-        if codes is None or codes[0] is None:
+        region = _region_codes(s)
+        if region is None or region[0] is None:
             return _invalid("PROVINCE_UNKNOWN")
-        return _extracted(normalize_province(_PROVINCES[codes[0]][0]))
+        return _extracted(normalize_province(_PROVINCES[region[0]][0]))
     return Result(_PROVINCES[code][0], _VALID, None, {"code": code})
 
 
@@ -1781,11 +1786,11 @@ def normalize_city(raw: str | None) -> Result:
     old = _OUTDATED.get(s)
     if old is not None and old[0] == 1:
         return Result(s, _WARN, "OUTDATED_DIVISION", {"code": old[1], "current_name": _CITIES[old[1]][0]})
-    codes = _region_codes(s)
-    if codes is not None and codes[1] in _CITIES:
-        return _extracted(normalize_city(_CITIES[codes[1]][0]))
-    if codes is not None and codes[0] in _MUNICIPALITIES:  # 北京 北京市, 上海 浦东新区
-        return _extracted(normalize_city(_PROVINCES[codes[0]][0]))
+    region = _region_codes(s)
+    if region is not None and region[1] in _CITIES:
+        return _extracted(normalize_city(_CITIES[region[1]][0]))
+    if region is not None and region[0] in _MUNICIPALITIES:  # 北京 北京市, 上海 浦东新区
+        return _extracted(normalize_city(_PROVINCES[region[0]][0]))
     return Result(s, _WARN, "CITY_UNKNOWN")
 
 
@@ -1824,26 +1829,23 @@ def normalize_district(raw: str | None) -> Result:
     if codes:
         names = {_DISTRICTS[c][0] for c in codes}
         if len(codes) == 1:
-            code = codes[0]
-            city = _DISTRICTS[code][2]
-            prov = _province_of_code(code)
-            return Result(_DISTRICTS[code][0], _VALID, None,
-                          {"code": code, "city": _CITIES[city][0] if city in _CITIES else None,
-                           "province": _PROVINCES[prov][0] if prov else None})
+            return _district_result(codes[0], _VALID, None)
         value = names.pop() if len(names) == 1 else s
         return Result(value, _WARN, "AMBIGUOUS_DISTRICT", {"code": None, "candidates": len(codes)})
     old = _OUTDATED.get(s)
     if old is not None and old[0] == 2:
         return Result(s, _WARN, "OUTDATED_DIVISION", {"code": old[1], "current_name": _DISTRICTS[old[1]][0]})
-    codes = _region_codes(s)
-    if codes is not None and codes[2] is not None:  # the city names which 朝阳区 it is
-        code = codes[2]
-        city = _DISTRICTS[code][2]
-        prov = _province_of_code(code)
-        return Result(_DISTRICTS[code][0], _WARN, "DIVISION_EXTRACTED",
-                      {"code": code, "city": _CITIES[city][0] if city in _CITIES else None,
-                       "province": _PROVINCES[prov][0] if prov else None})
+    region = _region_codes(s)
+    if region is not None and region[2] is not None:  # the city names which 朝阳区 it is
+        return _district_result(region[2], _WARN, "DIVISION_EXTRACTED")
     return Result(s, _WARN, "DISTRICT_UNKNOWN")
+
+
+def _district_result(code: str, status: str, reason: str | None) -> Result:
+    city = _DISTRICTS[code][2]
+    prov = _province_of_code(code)
+    return Result(_DISTRICTS[code][0], status, reason, {"code": code, "city": _CITIES[city][0] if city in _CITIES else None,
+                                                        "province": _PROVINCES[prov][0] if prov else None})
 
 
 # China Post: the first two digits of a postcode name the province (Hong Kong / Macau use 999077).

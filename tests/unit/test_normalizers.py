@@ -180,6 +180,8 @@ def test_mobile_eight_digit_run_is_not_a_dummy():
 def test_mobile_extension_is_a_virtual_number(raw, ext):
     r = N.normalize_mobile(raw)
     check(r, "13912345670", "valid_with_warning", "VIRTUAL_OR_RELAY")
+    # an extension outweighs an unknown block or a data card: the number is no one's own
+    check(N.normalize_mobile("14812345678转88"), "14812345678", "valid_with_warning", "VIRTUAL_OR_RELAY")
     assert r.extra["ext"] == ext
 
 
@@ -706,10 +708,17 @@ def test_a_cell_of_several_division_levels_gives_each_column_its_own(raw, provin
             check(result, want, "valid_with_warning", "DIVISION_EXTRACTED")
 
 
-@pytest.mark.parametrize("raw", ["广东 杭州", "深圳 福田区 华强北", "备注:无", "朝阳区 长春", "广东深圳XX"])
+@pytest.mark.parametrize("raw", ["广东 杭州", "广东:杭州", "浙江：深圳", "深圳 福田区 华强北", "备注:无", "朝阳区 长春", "广东深圳XX"])
 def test_a_region_cell_with_anything_else_or_disagreeing_levels_is_not_taken_apart(raw):
+    assert N.normalize_province(raw).reason == "PROVINCE_UNKNOWN"
     assert N.normalize_city(raw).reason == "CITY_UNKNOWN"
     assert N.normalize_district(raw).reason in ("DISTRICT_UNKNOWN", "AMBIGUOUS_DISTRICT")
+
+
+@pytest.mark.parametrize("raw", ["深圳", "中山", "朝阳"])
+def test_one_division_alone_names_no_other_level(raw):
+    """深圳 in a province column: which province is not written (朝阳 may be Beijing's or Liaoning's)."""
+    check(N.normalize_province(raw), None, "invalid", "PROVINCE_UNKNOWN")
 
 
 def test_region_table_coverage():

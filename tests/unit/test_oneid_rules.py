@@ -296,13 +296,15 @@ def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex_in_no_two_
         "no_city": {"source": "crm", "姓名": "周女士", "手机号": "13312344321"},
         "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234", "城市": "深圳"},
         "no_sex": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234", "城市": "深圳"},  # her sex is not on record
+        "masked_a": {"source": "douyin", "姓名": "钱女士", "手机号": "158****4321"},  # no full number, no city
+        "masked_b": {"source": "crm", "姓名": "钱女士", "手机号": "158****4321"},
     })
     placed = crosswalk(db, keys)
     assert linked_by(placed, "masked_mobile_surname_sex", "dy", "crm")
     assert linked_by(placed, "masked_mobile_surname_sex", "dy_mr", "pos")
     assert apart(placed, "dy_sex", "other_sex") and apart(placed, "dy_city", "other_city")
     assert linked_by(placed, "masked_mobile_surname_sex", "dy_no_city", "no_city")
-    assert apart(placed, "dy_unknown", "no_sex")
+    assert apart(placed, "dy_unknown", "no_sex") and apart(placed, "masked_a", "masked_b")
 
 
 def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(db, tmp_path):

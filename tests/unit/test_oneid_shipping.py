@@ -6,7 +6,7 @@ account, never by its receiver's contact.
 Evidence: a note that speaks of a gift; a payment account (masked mobile) the receiver's mobile does
 not fit, unless a record whose mobile fits it carries the receiver's name or the buyer's nick spells
 the receiver's name; a buyer's nick that spells another name; a receiver other than the one most of
-the account's orders go to. A relay number (17012345678-1234) is no one's. Every test that keeps a row apart also shows a control
+the account's orders go to. A relay number (17122053405-1050) is no one's. Every test that keeps a row apart also shows a control
 linking in the same store."""
 from __future__ import annotations
 
@@ -142,6 +142,10 @@ def test_a_buyer_nick_that_spells_another_name_marks_the_order(db, tmp_path):
         "own_reading": order("tanyaling_66", "覃雅玲", "13800008004"),     # 覃 read tan in the nick, qin in the name
         "no_digits": order("zhangwei", "李娜", "13800008005"),             # a nick of letters only may be a word
         "word_nick": order("tb7733001", "李娜", "13800008006"),
+        "surname_only": order("liang88", "梁伟", "13800008007"),           # no li + ang
+        "pet_name": order("tiantian88", "李娜", "13800008008"),            # a doubled syllable
+        "usual_1": order("xingfu1314", "王芳", "13800008009"),             # 邢福? where its orders go tells more
+        "usual_2": order("xingfu1314", "王芳", "13800008009"),
     }, {
         "li_na": {"姓名": "李娜", "手机号": "13800008001"},
         "zhang_wei": {"姓名": "张伟", "手机号": "13800008003"},
@@ -192,8 +196,33 @@ def test_a_batch_that_shows_a_receiver_holds_an_account_takes_other_accounts_ord
     assert oneid_of[gift] != oneid_of[li_na]
 
 
+def test_an_incremental_run_keeps_an_order_to_the_holder_of_an_account_it_does_not_touch(db, tmp_path):
+    """tb5550021 is worked out again (it had a gift), and its order to 孙丽娜 stays one shipped to
+    someone else although her account sunlina1990 is not among the accounts worked out: the restricted
+    computation reads the other accounts' orders to the same phones, and agrees with a full one."""
+    others = {f"crm{i}": {"姓名": name, "手机号": f"1390001{i:04d}"} for i, name in enumerate("张伟 王芳 刘洋 陈静 杨帆 黄磊 周杰 吴敏".split())}
+    keys = load(db, tmp_path, {
+        "holder": order("sunlina1990", "孙丽娜", "13800009021"),
+        "gift": order("tb5550021", "孙丽娜", "13800009021"),
+        "noted": order("tb5550021", "周杰", "13800009022", note="送朋友的礼物"),
+    }, others)
+    assert oneid.resolve(db, "t", model_json=SAVED_MODEL).mode == "full" and shipping(db, keys) == {"gift", "noted"}
+    path = tmp_path / "crm2.csv"
+    path.write_text("姓名,手机号\n赵敏,13900019999\n", encoding="utf-8")
+    ingest.ingest_file(db, path, actor="t", source="crm", channel="crm", mapping=CRM_COLUMNS, force=True)
+    pipeline.standardize(db, "t")
+    assert oneid.resolve_changed(db, "t", SAVED_MODEL).mode == "incremental"
+    with db.cursor() as cur:
+        taken = {r for (r,) in cur.execute("SELECT rec_id FROM oneid_shipping").fetchall()}
+        accounts = "SELECT account FROM (VALUES ('tmall|buyer:tb5550021')) t(account)"
+        restricted = set(cur.execute(links.shipping_contacts_sql(cur, accounts)).fetchall())
+        full = {(r, a) for r, a in cur.execute(links.shipping_contacts_sql(cur)).fetchall() if a == "tmall|buyer:tb5550021"}
+    assert restricted == full and len(full) == 2
+    assert taken == {r for r, _ in full}
+
+
 def test_a_relay_number_identifies_no_one(db, tmp_path):
-    """A platform's privacy number with its extension (17012345678-1234) serves one order: it neither
+    """A platform's privacy number with its extension (17122053405-1050) serves one order: it neither
     links two receivers nor tells whether the payer is the receiver."""
     keys = load(db, tmp_path, {
         "relay_1": order("tb1001", "王强", "17122053405-1050"),
