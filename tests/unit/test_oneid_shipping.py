@@ -26,6 +26,8 @@ from helpers import SAVED_MODEL
 ORDER_COLUMNS = {"买家会员名": "ecommerce_buyer_id", "收货人姓名": "name", "收货人手机": "mobile",
                  "买家支付宝账号": None, "买家留言": None}
 CRM_COLUMNS = {"姓名": "name", "手机号": "mobile"}
+# CRM rows of other people: a store where a batch of one or two records leaves the next run incremental
+OTHERS = {f"crm{i}": {"姓名": name, "手机号": f"1390000{i:04d}"} for i, name in enumerate("张伟 王芳 刘洋 陈静 杨帆 黄磊 周杰 吴敏".split())}
 
 
 def load(db, tmp_path: Path, orders: dict[str, dict[str, str]], crm: dict[str, dict[str, str]]) -> dict[str, tuple[str, int]]:
@@ -177,9 +179,8 @@ def test_an_order_to_the_holder_of_another_account_is_shipped_to_them(db, tmp_pa
 def test_a_batch_that_shows_a_receiver_holds_an_account_takes_other_accounts_orders_to_them(db, tmp_path):
     """An incremental run: the new order of sunlina1990 shows whose 孙丽娜 is, so the earlier order of
     another account to her is now shipped to someone else, as a full run finds."""
-    others = {f"crm{i}": {"姓名": name, "手机号": f"1390000{i:04d}"} for i, name in enumerate("张伟 王芳 刘洋 陈静 杨帆 黄磊 周杰 吴敏".split())}
     keys = load(db, tmp_path, {"gift": order("tb5550011", "孙丽娜", "13800009011")},
-                {"li_na": {"姓名": "孙丽娜", "手机号": "13800009011"}, **others})
+                {"li_na": {"姓名": "孙丽娜", "手机号": "13800009011"}, **OTHERS})
     assert oneid.resolve(db, "t", model_json=SAVED_MODEL).mode == "full" and shipping(db, keys) == set()
     path = tmp_path / "tmall2.csv"
     path.write_text(",".join(ORDER_COLUMNS) + "\n" + ",".join(order("sunlina1990", "孙丽娜", "13800009011").values()) + "\n",
@@ -200,12 +201,11 @@ def test_an_incremental_run_keeps_an_order_to_the_holder_of_an_account_it_does_n
     """tb5550021 is worked out again (it had a gift), and its order to 孙丽娜 stays one shipped to
     someone else although her account sunlina1990 is not among the accounts worked out: the restricted
     computation reads the other accounts' orders to the same phones, and agrees with a full one."""
-    others = {f"crm{i}": {"姓名": name, "手机号": f"1390001{i:04d}"} for i, name in enumerate("张伟 王芳 刘洋 陈静 杨帆 黄磊 周杰 吴敏".split())}
     keys = load(db, tmp_path, {
         "holder": order("sunlina1990", "孙丽娜", "13800009021"),
         "gift": order("tb5550021", "孙丽娜", "13800009021"),
         "noted": order("tb5550021", "周杰", "13800009022", note="送朋友的礼物"),
-    }, others)
+    }, OTHERS)
     assert oneid.resolve(db, "t", model_json=SAVED_MODEL).mode == "full" and shipping(db, keys) == {"gift", "noted"}
     path = tmp_path / "crm2.csv"
     path.write_text("姓名,手机号\n赵敏,13900019999\n", encoding="utf-8")
