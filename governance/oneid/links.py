@@ -255,7 +255,8 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the distinct counts below are the costly part
-            f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
+            f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
+            f"HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
             + (f" AND mobile IN ({within})" if within else "") + ") "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
