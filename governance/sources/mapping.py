@@ -140,9 +140,9 @@ _GATE_FALLBACK: dict[str, str] = {normalize_header(h): "other_id" for h in ("证
 _ALTERNATIVES = re.compile(r"\s*(?:/|\||、|\bor\b|或)\s*", re.I)
 _BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 
+# When a record was created or changed: in an order or ticket file, the row's time, not the person's
 _GENERIC_TIMES = frozenset(normalize_header(h) for h in (
-    "创建时间", "创建日期", "更新时间", "最后更新时间", "最后更新", "更新日期", "修改时间", "修改日期", "最近更新", "createdat", "createtime", "createddate",
-    "updatetime", "updatedat", "lastupdate", "modifiedat", "lastmodified"))
+    *SYNONYMS["updated_at"], "创建时间", "创建日期", "createdat", "createtime", "createddate"))
 
 # normalized synonym -> (field, confidence of an exact match, loose)
 _SYNONYM_INDEX: dict[str, tuple[str, float, bool]] = {
