@@ -42,6 +42,15 @@ def rec_id_in(table: str) -> str:
     return f"({REC_ID} IN (SELECT rid FROM {table}) AND batch_id IN (SELECT rid // 4294967296 FROM {table}))"
 
 
+def rows_of(cur: duckdb.DuckDBPyConnection, table: str, rows: str) -> str:
+    """A filter on std_records that reads only the records of temp table `table(rid)`, by their row
+    ids, kept in temp table `rows(row_id)`. The records in play spread over every batch: found by their
+    ids (two columns read), a wide read then skips to them (at 1M, a third of the time of a join)."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT rowid AS row_id FROM std_records "
+                f"WHERE {REC_ID} IN (SELECT rid FROM {table})")
+    return f"rowid IN (SELECT row_id FROM {rows})"
+
+
 @dataclass(frozen=True)
 class MatchRule:
     rule_id: str
@@ -188,8 +197,9 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
     # the receiver's full name spelled in the buyer's nick (赵浩 and zhaohao964): the buyer's own order
     # (a whole word of letters: wangli is not in wanglin88)
-    in_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND length(name_pinyin) >= 5 AND regexp_matches(lower(ecommerce_buyer_id), "
-               "'(^|[^a-z])(' || name_pinyin || '|' || coalesce(name_pinyin_rev, name_pinyin) || ')([^a-z]|$)'), false)")
+    words = "string_split_regex(lower(ecommerce_buyer_id), '[^a-z]+')"
+    in_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND length(name_pinyin) >= 5 AND (list_contains({words}, name_pinyin) "
+               f"OR list_contains({words}, name_pinyin_rev)), false)")
     # a nick that spells another given name than the receiver's full name (zhangwei1988 and 李娜): the
     # account's holder is not the receiver; the given name alone compared, a surname may read two ways (覃: qin, tan)
     # (not a doubled syllable: tiantian88, baobao520 are pet names)
@@ -214,11 +224,15 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     else:
         joined = f"({orders}) o LEFT JOIN ({notes}) n USING (batch_id, row_number)"
     # records whose mobile fits a payment account, with their names
+    # (found by the seven digits first: the keys then worked out on those records alone)
     payer_names = (f"SELECT DISTINCT mk, name_key FROM (SELECT {MASKED_KEY_SQL} AS mk, {_FULL_NAME_KEY} AS name_key "
-                   f"FROM std_records) WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
+                   f"FROM std_records WHERE rowid IN (SELECT row_id FROM _payer_rows)) "
+                   f"WHERE name_key IS NOT NULL AND mk IN (SELECT payer FROM _o)" if with_payers
                    else "SELECT NULL::VARCHAR AS mk, NULL::VARCHAR AS name_key WHERE false")
+    payer_rows = (f"_payer_rows AS MATERIALIZED (SELECT rowid AS row_id FROM std_records WHERE {_DIGITS7} IN "
+                  "(SELECT left(payer, 3) || right(payer, 4) FROM _o)), " if with_payers else "")
     return (f"WITH {scope}_o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, o.other_nick, o.inscope, "
-            f"{payer} AS payer, {gift} AS gift_note FROM {joined}), _payer_names AS ({payer_names}), "
+            f"{payer} AS payer, {gift} AS gift_note FROM {joined}), {payer_rows}_payer_names AS ({payer_names}), "
             # receivers shown to hold an account: its nick spells them, or they are its payer
             "_holders AS (SELECT DISTINCT source, buyer, name_key, mk FROM _o WHERE name_key IS NOT NULL "
             "AND (in_nick OR coalesce(payer = mk, false))), "

@@ -50,6 +50,7 @@ from governance.oneid.links import (
     SEX_SQL,
     SURNAME_ONLY_SQL,
     rec_id_in,
+    rows_of,
 )
 from governance.standardize.engine import VALID_SQL
 from governance.store.errors import GovernanceError
@@ -319,7 +320,7 @@ def tf_columns(model: dict) -> list[str]:
 
 def _blocking_rules(model: dict) -> list[str]:
     """The model's blocking rules, each checked to be one condition on l. and r. columns: they run on
-    the store's own connection (predict_changed), and a saved model may come from a file."""
+    the store's own connection (changed_scoring), and a saved model may come from a file."""
     rules = [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in model.get("blocking_rules_to_generate_predictions", [])]
     for rule in rules:
         _check_blocking_rule(rule)
@@ -360,13 +361,16 @@ def keys_sql(model: dict, only: str = "true") -> str:
     return f"SELECT unique_id, {', '.join(key_columns(model))} FROM ({input_sql(only)})"
 
 
-def predict_changed(cur: duckdb.DuckDBPyConnection, threshold: float, model_json: str,
-                    engine: Engine | None = None, keys: str | None = None) -> Prediction:
+def changed_scoring(cur: duckdb.DuckDBPyConnection, threshold: float, model_json: str,
+                    engine: Engine | None = None, keys: str | None = None) -> Callable[[], Prediction]:
     """Score with a saved model only the blocked pairs that touch a record of the temp table
     `_rescore(rid)`, at or above `threshold`: the same pairs with the same weights as a full
     prediction would give them. The candidates are the records that share a blocking key with one
     of those records, found on the table `keys` (keys_sql of every record, kept by the caller) or
-    else on keys computed now; term frequencies come from every record, as in a full run."""
+    else on keys computed now; term frequencies come from every record, as in a full run.
+
+    The input is read now, on `cur`; the returned function scores it on the engine's own connection
+    and reads nothing of `cur`, so it may run in another thread while `cur` goes on."""
     saved = _saved_model(model_json)
     rules = _blocking_rules(saved)
     tf = tf_columns(saved)
@@ -375,23 +379,26 @@ def predict_changed(cur: duckdb.DuckDBPyConnection, threshold: float, model_json
                                  "match_probability": pa.array([], pa.float64()),
                                  "match_weight": pa.array([], pa.float64())}), model_json)
     if not rules:
-        return empty
+        return lambda: empty
     try:
         records, tf_tables = _changed_input(cur, saved, rules, tf, keys)
     except duckdb.Error as exc:
         raise GovernanceError(f"The new records could not be prepared for the OneID model: {_first_line(exc)}") from exc
     if records.num_rows < 2:
-        return empty
+        return lambda: empty
     scoring = saved | {"blocking_rules_to_generate_predictions": [
         {"blocking_rule": f"({rule}) AND (l.rescore OR r.rescore)", "sql_dialect": "duckdb"} for rule in rules]}
-    try:
-        pairs = (engine or score_duckdb)(records, scoring, threshold, tf_tables)
-    except GovernanceError:
-        raise
-    except Exception as exc:
-        raise GovernanceError(f"The OneID model could not score the new records: {type(exc).__name__}: "
-                              f"{_first_line(exc)}") from exc
-    return Prediction(pairs, model_json, time.perf_counter() - started)
+
+    def score() -> Prediction:
+        try:
+            pairs = (engine or score_duckdb)(records, scoring, threshold, tf_tables)
+        except GovernanceError:
+            raise
+        except Exception as exc:
+            raise GovernanceError(f"The OneID model could not score the new records: {type(exc).__name__}: "
+                                  f"{_first_line(exc)}") from exc
+        return Prediction(pairs, model_json, time.perf_counter() - started)
+    return score
 
 
 MIN_LABELS = 20  # approved pairs needed before m is estimated from the stewards' labels
@@ -484,11 +491,7 @@ def _changed_input(cur: duckdb.DuckDBPyConnection, model: dict, rules: list[str]
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _rescore_keys AS SELECT * FROM {keys} WHERE rec_id IN (SELECT rid FROM {RESCORE})")
     candidates = " UNION ".join(f"SELECT r.rec_id FROM _rescore_keys l JOIN {keys} r ON ({rule})" for rule in rules)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT rid FROM {RESCORE} UNION {candidates}")
-    # the records in play are spread over every batch: found by their row ids (two columns read), the
-    # wide read of their input skips to them (a join on one column filters the scan)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scope_rows AS SELECT rowid AS row_id FROM std_records "
-                f"WHERE {REC_ID} IN (SELECT rid FROM _scope)")
-    records = relation(cur, input_sql("rowid IN (SELECT row_id FROM _scope_rows)")).to_arrow_table()
+    records = relation(cur, input_sql(rows_of(cur, "_scope", "_scope_rows"))).to_arrow_table()
     rescored = relation(cur, f"SELECT rid FROM {RESCORE}").to_arrow_table()["rid"]
     records = records.append_column("rescore", pa.compute.is_in(records["unique_id"], rescored))
     tf_tables = {}

@@ -18,6 +18,7 @@ import json
 import re
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -36,6 +37,7 @@ from governance.oneid.links import (
     order_accounts_sql,
     rec_id_in,
     receiver_accounts_sql,
+    rows_of,
     rule_links_sql,
     rule_scope_sql,
     rule_set,
@@ -402,16 +404,22 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         last_run, erased = _changes(cur)
         timings["changes"] = time.perf_counter() - t
         t = time.perf_counter()
-        prediction = model.predict_changed(cur, review_low, model_json, engine, _update_keys(cur, model_json))
+        scoring = model.changed_scoring(cur, review_low, model_json, engine, _update_keys(cur, model_json))
         timings["model"] = time.perf_counter() - t
-        t = time.perf_counter()
-        rules = enabled_rules(cur)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_rule_seed')}")
-        links_sql = rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT {_columns_named(cur, links_sql)} FROM std_records "
-                    f"WHERE {REC_ID} IN (SELECT rid FROM _rscope)")
-        _rule_links(cur, links_sql)
-        timings["rules"] = time.perf_counter() - t
+        # the model scores on its own connection while the rule links are worked out here
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            scored = pool.submit(scoring)
+            t = time.perf_counter()
+            rules = enabled_rules(cur)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_rule_seed')}")
+            links_sql = rule_links_sql(cur, rules, True, scope='_rscope', table='_scoped')
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _scoped AS SELECT {_columns_named(cur, links_sql)} FROM std_records "
+                        f"WHERE {rows_of(cur, '_rscope', '_scoped_rows')}")
+            _rule_links(cur, links_sql)
+            timings["rules"] = time.perf_counter() - t
+            t = time.perf_counter()
+            prediction = scored.result()
+            timings["model"] += time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
         _model_links(cur, prediction, auto_accept, review_low)
@@ -593,7 +601,7 @@ def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:
         return None
     cur.execute(f"DELETE FROM {KEYS} WHERE rec_id IN (SELECT rid FROM _rekey)")
     cur.execute(f"INSERT INTO {KEYS} BY NAME SELECT unique_id AS rec_id, * EXCLUDE (unique_id) "
-                f"FROM ({model.keys_sql(saved, rec_id_in('_rekey'))})")
+                f"FROM ({model.keys_sql(saved, rows_of(cur, '_rekey', '_rekey_rows'))})")
     return KEYS
 
 
@@ -664,7 +672,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_held", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_new",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_scoped_rows", "_rekey_rows", "_new",
                   "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
