@@ -12,7 +12,7 @@ at 1M; the restated one: incremental <= 2x plain Splink's scoring of the batch (
 
     python benchmarks/resolve.py [--customers 70000]      # about 100,000 records
     python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m   # about 1,000,000; reuse the data next time
-    python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m --incremental
+    python benchmarks/resolve.py --customers 700000 --data /tmp/bench1m --incremental [--repeat 3]
 
 `--engine spark` (needs requirements-spark.txt and Java 17) trains the model once in process, then runs a
 full resolve with it on two copies of the store, scoring on DuckDB and on Spark (`--spark-master`,
@@ -138,11 +138,9 @@ def add_batch(db, directory: Path, copies: int, new_people: int) -> int:
     return pipeline.standardize(db, "bench").records
 
 
-def incremental(tmp: Path) -> None:
-    """Full resolve once, add a batch, then incremental against full on two copies of that store."""
+def incremental(tmp: Path, repeat: int) -> None:
+    """Full resolve once, add a batch, then incremental against full on copies of that store."""
     from governance import pipeline
-    from governance.golden import survivorship
-    from governance.oneid import resolve as oneid_resolve
     from governance.oneid import review
     from governance.oneid.links import REC_ID
     from governance.store.storage import open_database
@@ -155,41 +153,60 @@ def incremental(tmp: Path) -> None:
     with db.cursor() as cur:
         new = {r for (r,) in cur.execute(f"SELECT {REC_ID} FROM std_records WHERE {REC_ID} NOT IN "
                                          "(SELECT rec_id FROM crosswalk)").fetchall()}
+        saved = review.latest_model(cur)
     db.close()
     print(f"batch added: {added:,} records")
     times: dict[str, float] = {}
     crosswalks = {}
     for mode in ("incremental", "full"):
-        shutil.copy(tmp / "base.duckdb", tmp / f"{mode}.duckdb")
+        for _ in range(repeat):  # each on a fresh copy of the store; the best time counts
+            seconds, resolved, result, golden = _timed_run(tmp, mode)
+            if seconds < times.get(mode, float("inf")):
+                times[mode] = seconds
+            print(f"{mode:12} resolve {resolved:6.2f} s + golden {seconds - resolved:5.2f} s ({golden.mode}, "
+                  f"{golden.rebuilt:,} rebuilt) = {seconds:6.2f} s; area {result.area or result.records:,} records; "
+                  "stages " + "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
         db = open_database(tmp / f"{mode}.duckdb")
-        with db.cursor() as cur:
-            saved = review.latest_model(cur)
-        started = time.perf_counter()
-        with db.transaction():
-            if mode == "incremental":
-                result = oneid_resolve.resolve_changed(db, "bench", saved["model_json"])
-            else:
-                prediction = oneid_resolve.predict(db, oneid_resolve.REVIEW_LOW, saved["model_json"])
-                result = oneid_resolve.resolve(db, "bench", prediction=prediction)
-            resolved = time.perf_counter() - started
-            golden = survivorship.refresh_golden(db)
-        times[mode] = time.perf_counter() - started
-        assert result.mode == mode, result.full_because
-        print(f"{mode:12} resolve {resolved:6.2f} s + golden {times[mode] - resolved:5.2f} s ({golden.mode}, "
-              f"{golden.rebuilt:,} rebuilt) = {times[mode]:6.2f} s; area {result.area or result.records:,} records; "
-              "stages " + "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
         with db.cursor() as cur:
             crosswalks[mode] = cur.execute("SELECT rec_id, oneid FROM crosswalk ORDER BY rec_id").fetchall()
         db.close()
     same = crosswalks["incremental"] == crosswalks["full"]
-    print(f"incremental / full = {times['incremental'] / times['full']:.1%} (target <= 10%); same OneIDs: {same}; "
+    best = f"best of {repeat}, " if repeat > 1 else ""
+    print(f"incremental / full = {times['incremental'] / times['full']:.1%} ({best}target <= 10%); same OneIDs: {same}; "
           f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     db = open_database(tmp / "incremental.duckdb")
-    seconds, frequencies, pairs = bare_splink_batch(db, saved["model_json"], new)
+    seconds, frequencies, pairs = min(bare_splink_batch(db, saved["model_json"], new) for _ in range(repeat))
     db.close()
-    print(f"plain Splink scoring the batch alone (term frequencies {frequencies:.2f} s, predict_between + "
+    print(f"plain Splink scoring the batch alone ({best}term frequencies {frequencies:.2f} s, predict_between + "
           f"predict_within {seconds - frequencies:.2f} s): {seconds:.2f} s = {seconds / times['full']:.1%} of full, "
           f"{pairs:,} pairs; Steward's incremental run = {times['incremental'] / seconds:.2f}x that (target <= 2x)")
+
+
+def _timed_run(tmp: Path, mode: str):
+    """One incremental or full resolve (the last run's saved model) plus golden refresh, in one
+    transaction, on a fresh copy of the store: (seconds, of which resolve, its result, the refresh's)."""
+    from governance.golden import survivorship
+    from governance.oneid import resolve as oneid_resolve
+    from governance.oneid import review
+    from governance.store.storage import open_database
+
+    shutil.copy(tmp / "base.duckdb", tmp / f"{mode}.duckdb")
+    db = open_database(tmp / f"{mode}.duckdb")
+    with db.cursor() as cur:
+        saved = review.latest_model(cur)
+    started = time.perf_counter()
+    with db.transaction():
+        if mode == "incremental":
+            result = oneid_resolve.resolve_changed(db, "bench", saved["model_json"])
+        else:
+            prediction = oneid_resolve.predict(db, oneid_resolve.REVIEW_LOW, saved["model_json"])
+            result = oneid_resolve.resolve(db, "bench", prediction=prediction)
+        resolved = time.perf_counter() - started
+        golden = survivorship.refresh_golden(db)
+    seconds = time.perf_counter() - started
+    db.close()
+    assert result.mode == mode, result.full_because
+    return seconds, resolved, result, golden
 
 
 def engines(tmp: Path, master: str) -> None:
@@ -240,6 +257,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     parser.add_argument("--incremental", action="store_true", help="time an incremental resolve against a full one")
+    parser.add_argument("--repeat", type=int, default=1, help="--incremental: time each side this many times, keep the best")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="spark: the same resolve scored on DuckDB and on Spark, side by side")
     parser.add_argument("--spark-master", default="local[2]")
@@ -262,7 +280,7 @@ def main() -> None:
         if args.incremental or args.engine == "spark":
             print(prepared)
             shutil.copy(data / "bench.duckdb", Path(tmp) / "base.duckdb")
-            return incremental(Path(tmp)) if args.incremental else engines(Path(tmp), args.spark_master)
+            return incremental(Path(tmp), args.repeat) if args.incremental else engines(Path(tmp), args.spark_master)
         shutil.copy(data / "bench.duckdb", Path(tmp) / "run.duckdb")   # every run starts from the same store
         db = open_database(Path(tmp) / "run.duckdb")
         bare_seconds, bare_clusters = bare_splink(db)
