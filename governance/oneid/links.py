@@ -256,9 +256,9 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
     birth date, resident ID or account on one platform (a platform binds a phone to one account; WeChat
-    gives one person an openid per app); a surname alone (王先生) only when its sex and that of every
-    full name (from an ID, a gender column or the given name, NAME_SEX_SQL) are known and agree; at
-    most UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without a name links to
+    gives one person an openid per app; sex comes from an ID, a gender column, a salutation or the
+    given name, NAME_SEX_SQL); no surname alone without its sex (王总); at most UNNAMED_PER_PHONE
+    records without a name. A phone that WeChat authorized without a name links to
     the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
     shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
     accounts = ("wechat_union_id", _OPEN_ID_KEY, "douyin_id", "ecommerce_buyer_id")
@@ -278,7 +278,8 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             # one openid per app: a person's openids in two apps (a shop and a members' mini-program) differ
             + "".join(f"AND count(DISTINCT account_{i}) <= {'count(DISTINCT app)' if i == 1 else 1} "
                       for i in range(len(accounts)))
-            + "AND (NOT bool_or(surname_only) OR count(*) FILTER (WHERE named AND sex IS NULL) = 0) "
+            # a surname alone that does not say its sex (王总, 老王) may be anyone of the family
+            + "AND count(*) FILTER (WHERE surname_only AND sex IS NULL) = 0 "
             f"AND count(*) FILTER (WHERE NOT named) <= {UNNAMED_PER_PHONE} "
             f"EXCEPT {household_mobiles_sql()}")
 

@@ -938,6 +938,29 @@ def _han_pinyin(simplified: str, fam_len: int) -> tuple[str, str, str, str]:
     return fam_py, "".join(given), fam_init, "".join(g[0] for g in given)
 
 
+# A name dressed for a contact list, as sellers and agents write theirs (A.雷丽华-美妆, A李彬德, 0张敏~,
+# AA-王芳|保险, 杨晶 VIP, 王芳(店长)): a sort prefix (letters, a 0 or a symbol) before it, or a trade or a flourish
+# after it; transliterations (阿卜杜·热合曼) keep their dot
+_DECORATED_RE = re.compile(r"(?P<prefix>(?:[A-Za-z]{1,3}|0{1,3})[\s.\-_、]*)?"
+                           f"(?P<name>[{_HAN}]{{2,4}})"
+                           r"(?P<tag>[\s.\-_~～、|｜/(（]+\w{0,8}[)）~～]*|[~～]+)?")
+
+
+def _decorated_name(s: str) -> Result | None:
+    """A full Chinese name with a prefix or tag around it (_DECORATED_RE): the name, with the
+    warning NAME_DECORATED; None for anything else."""
+    match = _DECORATED_RE.fullmatch(s)
+    if match is None or not (match["prefix"] or re.search(r"\w", match["tag"] or "")):  # 时光~ is a nickname
+        return None
+    name = match["name"]
+    simp = to_simplified(name)
+    fam_len = 2 if simp[:2] in _COMPOUNDS else 1
+    if simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS or not 1 <= len(simp) - fam_len <= 2:
+        return None
+    result = normalize_name(name)  # 王先生 in A-王先生-保险 stays a surname
+    return Result(result.value, _WARN, result.reason or "NAME_DECORATED", result.extra) if result.value else None
+
+
 @_never_raise
 def normalize_name(raw: str | None) -> Result:
     """Personal name (hanzi or pinyin/Latin) -> cleaned name; pinyin and surname split in extra."""
@@ -952,6 +975,9 @@ def normalize_name(raw: str | None) -> Result:
     s = _clean_name(s)
     if "*" in s:
         return _masked(s)
+    decorated = _decorated_name(s)
+    if decorated is not None:
+        return decorated
     base, salutation = _split_salutation(s)
     if not base or base.casefold() in _NAME_PLACEHOLDERS or _is_placeholder(base):
         return _R_PLACEHOLDER
@@ -2212,6 +2238,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAME_UNCOMMON_SURNAME": ("姓氏不常见，可能是昵称", "Uncommon surname: perhaps a nickname"),
     "NAME_LENGTH": ("姓名过长", "Name is unusually long"),
     "SUSPICIOUS_NAME": ("姓名含数字、表情或符号", "Name contains digits, emoji or symbols"),
+    "NAME_DECORATED": ("已去掉姓名前后的排序符号或行业后缀（如“A.王芳-美妆”）",
+                       "Sort prefix or trade tag removed around the name (e.g. A.王芳-美妆)"),
     "NAME_ORGANIZATION": ("姓名疑似机构名称", "Name looks like an organization"),
     "SURNAME_UNKNOWN": ("不常见的姓", "Uncommon or unknown surname"),
     # gender

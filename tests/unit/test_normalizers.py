@@ -471,6 +471,27 @@ def test_name_warnings_and_masks():
         assert (r.status, r.extra["masked_key"]) == ("masked", masked)
 
 
+@pytest.mark.parametrize("raw, name, pinyin", [
+    ("A.雷丽华-美妆", "雷丽华", "leilihua"), ("A李彬德", "李彬德", "libinde"), ("AA-王芳|保险", "王芳", "wangfang"),
+    ("0张敏~", "张敏", "zhangmin"), ("A-徐波~", "徐波", "xubo"), ("杨晶 VIP", "杨晶", "yangjing"),
+    ("王芳（店长）", "王芳", "wangfang"), ("AA歐陽娜娜-保险", "歐陽娜娜", "ouyangnana"), ("Amy王芳", "王芳", "wangfang"),
+])
+def test_a_name_dressed_for_a_contact_list_keeps_the_name(raw, name, pinyin):
+    r = N.normalize_name(raw)
+    check(r, name, "valid_with_warning", "NAME_DECORATED")
+    assert r.extra["pinyin"] == pinyin and r.extra["family_name"] == name[:len(name) - 2 if len(name) == 4 else 1]
+
+
+@pytest.mark.parametrize("raw", ["✨努力的小蜗牛", "🐱向日葵", "时光~", "A王芳美妆", "阿卜杜·热合曼", "Anna", "王芳"])
+def test_a_nickname_a_transliteration_or_a_plain_name_is_not_taken_for_a_dressed_name(raw):
+    assert N.normalize_name(raw).reason != "NAME_DECORATED"
+
+
+def test_a_dressed_salutation_stays_a_surname():
+    r = N.normalize_name("A-王先生-保险")
+    check(r, "王", "valid_with_warning", "NAME_SURNAME_ONLY")
+
+
 def test_family_and_given_name_fields():
     r = N.normalize_family_name("曾")
     check(r, "曾", "valid")
