@@ -213,6 +213,9 @@ _NAME_PLACEHOLDERS = frozenset(p.casefold() for p in (
     "微信昵称", "抖音用户", "淘宝用户", "wechat user", "anonymous", "customer", "user", "guest",
 ))
 _NICKNAME_PLACEHOLDERS = _NAME_PLACEHOLDERS | frozenset({"微信用户", "抖音用户", "wx_user", "unknown user"})
+# the name a platform gives an account that chose none: one of those words and a number (用户1825435316)
+_DEFAULT_ACCOUNT_NAME_RE = re.compile("(?:" + "|".join(map(re.escape, sorted(_NAME_PLACEHOLDERS, key=len, reverse=True)))
+                                      + r")[\s_\-]?\d{3,}", re.IGNORECASE)
 _TEXT_MAX = 500
 
 
@@ -970,7 +973,7 @@ def normalize_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
+    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
@@ -1009,6 +1012,8 @@ def normalize_name(raw: str | None) -> Result:
         elif len(simp) > 6:
             reason = reason or "NAME_LENGTH"
         elif simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS:
+            if reason == "SUSPICIOUS_NAME":  # 💕淡然, 小确幸679: a nickname in the name column, no name
+                return Result(s, "invalid", "NAME_NICKNAME")
             reason = reason or "NAME_UNCOMMON_SURNAME"  # 微笑, 大白: more often a nickname typed as a name
     elif has_han:  # transliterated (with ·) or mixed script: no surname split
         parts = [_char_pinyin(c) if _HAN_RE.match(c) else _deaccent(c).lower() for c in simplified]
@@ -1067,7 +1072,7 @@ def normalize_family_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
+    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
@@ -1096,7 +1101,7 @@ def normalize_given_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS:
+    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
@@ -2238,6 +2243,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAME_UNCOMMON_SURNAME": ("姓氏不常见，可能是昵称", "Uncommon surname: perhaps a nickname"),
     "NAME_LENGTH": ("姓名过长", "Name is unusually long"),
     "SUSPICIOUS_NAME": ("姓名含数字、表情或符号", "Name contains digits, emoji or symbols"),
+    "NAME_NICKNAME": ("姓名栏填的是昵称（如“💕淡然”），不是姓名", "A nickname in the name column (e.g. 💕淡然), not a name"),
     "NAME_DECORATED": ("已去掉姓名前后的排序符号或行业后缀（如“A.王芳-美妆”）",
                        "Sort prefix or trade tag removed around the name (e.g. A.王芳-美妆)"),
     "NAME_ORGANIZATION": ("姓名疑似机构名称", "Name looks like an organization"),

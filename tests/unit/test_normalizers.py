@@ -463,7 +463,7 @@ def test_name_warnings_and_masks():
     r = N.normalize_name("张伟123")
     check(r, "张伟123", "valid_with_warning", "SUSPICIOUS_NAME")
     assert r.extra["family_name"] == "张" and r.extra["pinyin"] == "zhangwei"
-    check(N.normalize_name("小美😊"), "小美😊", "valid_with_warning", "SUSPICIOUS_NAME")
+    check(N.normalize_name("李美😊"), "李美😊", "valid_with_warning", "SUSPICIOUS_NAME")
     check(N.normalize_name("深圳某某科技有限公司"), "深圳某某科技有限公司", "valid_with_warning", "NAME_ORGANIZATION")
     check(N.normalize_name("王"), "王", "valid_with_warning", "NAME_SURNAME_ONLY")
     for masked in ("张*", "欧阳**", "张*丰"):
@@ -485,6 +485,16 @@ def test_a_name_dressed_for_a_contact_list_keeps_the_name(raw, name, pinyin):
 @pytest.mark.parametrize("raw", ["✨努力的小蜗牛", "🐱向日葵", "时光~", "A王芳美妆", "阿卜杜·热合曼", "Anna", "王芳"])
 def test_a_nickname_a_transliteration_or_a_plain_name_is_not_taken_for_a_dressed_name(raw):
     assert N.normalize_name(raw).reason != "NAME_DECORATED"
+
+
+@pytest.mark.parametrize("raw", ["💕淡然", "小确幸679", "✨努力的小蜗牛", "小美😊"])
+def test_a_nickname_in_the_name_column_is_no_name(raw):
+    check(N.normalize_name(raw), raw, "invalid", "NAME_NICKNAME")
+
+
+@pytest.mark.parametrize("raw", ["用户1825435316", "微信用户123", "User 8899", "抖音用户_20931"])
+def test_a_platforms_default_account_name_is_a_placeholder(raw):
+    check(N.normalize_name(raw), None, "placeholder", "PLACEHOLDER")
 
 
 def test_a_dressed_salutation_stays_a_surname():
