@@ -942,8 +942,8 @@ def _han_pinyin(simplified: str, fam_len: int) -> tuple[str, str, str, str]:
 
 
 # A name dressed for a contact list, as sellers and agents write theirs (A.雷丽华-美妆, A李彬德, 0张敏~,
-# AA-王芳|保险, 杨晶 VIP, 王芳(店长)): a sort prefix (letters, a 0 or a symbol) before it, or a trade or a flourish
-# after it; transliterations (阿卜杜·热合曼) keep their dot
+# AA-王芳|保险, 杨晶 VIP, 王芳(店长)): a sort prefix of letters or zeros before it (an emoji before a word,
+# 🐱向日葵, is a nickname), or a trade, a store or a tag after it; transliterations (阿卜杜·热合曼) keep their dot
 _DECORATED_RE = re.compile(r"(?P<prefix>(?:[A-Za-z]{1,3}|0{1,3})[\s.\-_、]*)?"
                            f"(?P<name>[{_HAN}]{{2,4}})"
                            r"(?P<tag>[\s.\-_~～、|｜/(（]+\w{0,8}[)）~～]*|[~～]+)?")
