@@ -71,7 +71,8 @@ def bare_splink_batch(db, model_json: str, new: set[int]) -> tuple[float, float,
     batch, store = records.filter(fresh), records.filter(pc.invert(fresh))
     saved = json.loads(model_json)
     started = time.perf_counter()
-    api = DuckDBAPI(connection=duckdb.connect())
+    con = duckdb.connect()
+    api = DuckDBAPI(connection=con)
     linker = model.linker_for(api.register(records), saved)
     for column in model.tf_columns(saved):
         linker.table_management.compute_tf_table(column)
@@ -80,7 +81,9 @@ def bare_splink_batch(db, model_json: str, new: set[int]) -> tuple[float, float,
     between = linker.inference.predict_between(api.register(store), frame, threshold_match_probability=REVIEW_LOW)
     within = linker.inference.predict_within(frame, threshold_match_probability=REVIEW_LOW)
     seconds = time.perf_counter() - started
-    return seconds, frequencies, len(between.as_pandas_dataframe()) + len(within.as_pandas_dataframe())
+    pairs = len(between.as_pandas_dataframe()) + len(within.as_pandas_dataframe())
+    con.close()
+    return seconds, frequencies, pairs
 
 
 def prepare(customers: int, directory: Path) -> tuple[dict[int, str], str]:
@@ -257,7 +260,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=70_000)
     parser.add_argument("--data", type=Path, help="keep the generated, standardized store here and reuse it next time")
     parser.add_argument("--incremental", action="store_true", help="time an incremental resolve against a full one")
-    parser.add_argument("--repeat", type=int, default=1, help="--incremental: time each side this many times, keep the best")
+    parser.add_argument("--repeat", type=int, default=1, choices=range(1, 11), metavar="1..10",
+                        help="--incremental: time each side this many times, keep the best")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="spark: the same resolve scored on DuckDB and on Spark, side by side")
     parser.add_argument("--spark-master", default="local[2]")

@@ -524,18 +524,27 @@ def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str
     return {rid: (card, sex) for rid, card, sex in cur.execute(never_link_sql(cur)).fetchall()}
 
 
+# A name's surname in its simplified characters (张 of 張軍天)
+_SURNAME_HAN = ("CASE WHEN regexp_matches(name_family, '^[\u4e00-\u9fff]') "
+                "THEN left(coalesce(name_simplified, name), length(name_family)) END")
+
+
 def household_mobiles_sql(among: str | None = None) -> str:
     """One SELECT of the valid mobiles that records with different names share (a family phone, a
-    shop phone); only those in the SELECT `among` when given. A surname alone (张女士, 王**) is a
-    different name only when no full name on the phone starts with it."""
+    shop phone); only those in the SELECT `among` when given. A surname alone (张女士) is a different
+    name when the full name on the phone has another surname: other characters (张 and 章伟), or a
+    pinyin that is not the full name's surname part, both ways round (hu is no surname of huangchen:
+    chenhuang does not end with it; li is none of Lisa Wong)."""
     only = f"AND mobile IN ({among}) " if among else ""
-    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, "
-            f"{SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE {MOBILE_OK} "
+    full, alone = "FILTER (WHERE NOT surname_only)", "FILTER (WHERE surname_only)"
+    py, rev, sur = f"max(name_pinyin) {full}", f"max(coalesce(name_pinyin_rev, name_pinyin)) {full}", f"max(name_key) {alone}"
+    return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, name_pinyin_rev, "
+            f"{_SURNAME_HAN} AS han, {SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE {MOBILE_OK} "
             f"{only}) WHERE name_key IS NOT NULL GROUP BY mobile "
-            "HAVING count(DISTINCT name_key) FILTER (WHERE NOT surname_only) > 1 "
-            "OR count(DISTINCT name_key) FILTER (WHERE surname_only) > 1 "
-            "OR NOT coalesce(starts_with(max(name_pinyin) FILTER (WHERE NOT surname_only), "
-            "max(name_key) FILTER (WHERE surname_only)), true)")
+            f"HAVING count(DISTINCT name_key) {full} > 1 OR count(DISTINCT name_key) {alone} > 1 "
+            f"OR NOT coalesce(CASE WHEN max(han) {full} IS NOT NULL AND max(han) {alone} IS NOT NULL "
+            f"THEN max(han) {full} = max(han) {alone} "
+            f"ELSE {py} = {sur} || left({rev}, length({rev}) - length({sur})) AND ends_with({rev}, {sur}) END, true)")
 
 
 def household_mobiles(cur: duckdb.DuckDBPyConnection) -> set[str]:

@@ -406,9 +406,11 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
         t = time.perf_counter()
         scoring = model.changed_scoring(cur, review_low, model_json, engine, _update_keys(cur, model_json))
         timings["model"] = time.perf_counter() - t
-        # the model scores on its own connection while the rule links are worked out here
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            scored = pool.submit(scoring)
+        # the model scores on its own connection while the rule links are worked out here; a failure
+        # here does not wait for the scoring (its result is dropped)
+        pool = ThreadPoolExecutor(max_workers=1)
+        scored = pool.submit(scoring)
+        try:
             t = time.perf_counter()
             rules = enabled_rules(cur)
             cur.execute(f"CREATE OR REPLACE TEMP TABLE _rscope AS {rule_scope_sql(rules, '_rule_seed')}")
@@ -420,6 +422,8 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
             t = time.perf_counter()
             prediction = scored.result()
             timings["model"] += time.perf_counter() - t
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")
         _model_links(cur, prediction, auto_accept, review_low)

@@ -942,23 +942,33 @@ def _han_pinyin(simplified: str, fam_len: int) -> tuple[str, str, str, str]:
 
 
 # A name dressed for a contact list, as sellers and agents write theirs (A.雷丽华-美妆, A李彬德, 0张敏~,
-# AA-王芳|保险, 杨晶 VIP, 王芳(店长)): a sort prefix of letters or zeros before it (an emoji before a word,
-# 🐱向日葵, is a nickname), or a trade, a store or a tag after it; transliterations (阿卜杜·热合曼) keep their dot
-_DECORATED_RE = re.compile(r"(?P<prefix>(?:[A-Za-z]{1,3}|0{1,3})[\s.\-_、]*)?"
+# AA-王芳|保险, 杨晶 VIP, 王芳(店长), 韩晶楠-武汉楚河汉街): a sort prefix of letters or zeros before it (an
+# emoji before a word, 🐱向日葵, is a nickname), or a trade, a store or a tag after it
+_DECORATED_RE = re.compile(r"(?:(?P<prefix>[A-Za-z]{1,3}|0{1,3})[\s.\-_、]*)?"
                            f"(?P<name>[{_HAN}]{{2,4}})"
-                           r"(?P<tag>[\s.\-_~～、|｜/(（]+\w{0,8}[)）~～]*|[~～]+)?")
+                           r"(?:(?P<sep>[\s.\-_~～、|｜/(（]+)(?P<word>\w{0,8})[)）~～]*|[~～]+)?")
+_LISTING = set("/、|｜")  # 王芳/李娜: two people
+_BUILDING = set("区座栋号楼")  # A区张伟: an address
 
 
 def _decorated_name(s: str) -> Result | None:
     """A full Chinese name with a prefix or tag around it (_DECORATED_RE): the name, with the
-    warning NAME_DECORATED; None for anything else."""
+    warning NAME_DECORATED; None for anything else. Without a prefix, the tag must be Latin (VIP),
+    in brackets (老客) or a longer word (a store: 武汉楚河汉街), so that a second name (艾力-买买提,
+    王芳/李娜) or a brand (华为-官方) is not taken for one; a salutation (Ms 王芳, 王芳(女士)) stays one."""
     match = _DECORATED_RE.fullmatch(s)
-    if match is None or not (match["prefix"] or re.search(r"\w", match["tag"] or "")):  # 时光~ is a nickname
+    if match is None:
         return None
-    name = match["name"]
+    prefix, name, sep, word = match["prefix"], match["name"], match["sep"] or "", match["word"] or ""
+    if prefix is None and not (word and not _LISTING & set(sep)
+                               and (word.isascii() or "(" in sep or "（" in sep or len(word) >= 4)):
+        return None  # 时光~, 艾力-买买提, 王芳/李娜
+    if (prefix or "").casefold() in _LATIN_SALUTATIONS or word in _SALUTATIONS or word in ("男", "女"):
+        return None
     simp = to_simplified(name)
     fam_len = 2 if simp[:2] in _COMPOUNDS else 1
-    if simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS or not 1 <= len(simp) - fam_len <= 2:
+    if (simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS or not 1 <= len(simp) - fam_len <= 2
+            or prefix and name[0] in _BUILDING):
         return None
     result = normalize_name(name)  # 王先生 in A-王先生-保险 stays a surname
     return Result(result.value, _WARN, result.reason or "NAME_DECORATED", result.extra) if result.value else None
@@ -1012,7 +1022,9 @@ def normalize_name(raw: str | None) -> Result:
         elif len(simp) > 6:
             reason = reason or "NAME_LENGTH"
         elif simp[:fam_len] not in _SURNAMES and simp[:fam_len] not in _COMPOUNDS:
-            if reason == "SUSPICIOUS_NAME":  # 💕淡然, 小确幸679: a nickname in the name column, no name
+            # 💕淡然, 小确幸679: a nickname in the name column, no name (仉芳2, a digit typed after a
+            # rare surname, stays a name)
+            if reason == "SUSPICIOUS_NAME" and (re.search(r"\d\d", core) or not core.isalnum()):
                 return Result(s, "invalid", "NAME_NICKNAME")
             reason = reason or "NAME_UNCOMMON_SURNAME"  # 微笑, 大白: more often a nickname typed as a name
     elif has_han:  # transliterated (with ·) or mixed script: no surname split

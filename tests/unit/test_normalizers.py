@@ -482,14 +482,23 @@ def test_a_name_dressed_for_a_contact_list_keeps_the_name(raw, name, pinyin):
     assert r.extra["pinyin"] == pinyin and r.extra["family_name"] == name[:len(name) - 2 if len(name) == 4 else 1]
 
 
-@pytest.mark.parametrize("raw", ["✨努力的小蜗牛", "🐱向日葵", "时光~", "A王芳美妆", "阿卜杜·热合曼", "Anna", "王芳"])
-def test_a_nickname_a_transliteration_or_a_plain_name_is_not_taken_for_a_dressed_name(raw):
+@pytest.mark.parametrize("raw", ["✨努力的小蜗牛", "🐱向日葵", "时光~", "A王芳美妆", "阿卜杜·热合曼", "艾力-买买提", "Anna",
+                                 "王芳", "王芳/李娜", "张伟、李娜", "华为-官方", "A区张伟", "Ms 王芳", "王芳(女)"])
+def test_a_nickname_two_names_a_brand_or_a_salutation_is_not_taken_for_a_dressed_name(raw):
     assert N.normalize_name(raw).reason != "NAME_DECORATED"
 
 
-@pytest.mark.parametrize("raw", ["💕淡然", "小确幸679", "✨努力的小蜗牛", "小美😊"])
+def test_a_salutation_before_a_name_still_says_its_sex():
+    assert N.normalize_name("Ms 王芳").extra["salutation_gender"] == "2"
+
+
+@pytest.mark.parametrize("raw", ["💕淡然", "小确幸679", "淡然244", "✨努力的小蜗牛", "小美😊"])
 def test_a_nickname_in_the_name_column_is_no_name(raw):
     check(N.normalize_name(raw), raw, "invalid", "NAME_NICKNAME")
+
+
+def test_a_digit_typed_after_a_rare_surname_keeps_the_name():
+    check(N.normalize_name("仉芳2"), "仉芳2", "valid_with_warning", "SUSPICIOUS_NAME")
 
 
 @pytest.mark.parametrize("raw", ["用户1825435316", "微信用户123", "User 8899", "抖音用户_20931"])

@@ -5,6 +5,7 @@ and a store resolved in full hold the same OneIDs, links, scored pairs, history 
 from __future__ import annotations
 
 import json
+import time
 
 import channelgen
 import pytest
@@ -295,3 +296,27 @@ def test_a_new_name_on_a_phone_holds_back_the_pairs_the_phone_alone_linked(resol
     _afresh(resolved)
     _agrees_with_afresh(incremental, _state(resolved))
     assert _outcome(resolved, pair) == ("review", True)
+
+
+def test_a_rule_failure_does_not_wait_for_the_scoring_beside_it(resolved, tmp_path, monkeypatch):
+    """An incremental run scores the model in a second thread while its rules run here: a failure of
+    the rules surfaces at once, not when the scoring ends, and the run leaves the store as it was."""
+    with resolved.cursor() as cur:  # a customer seen again: the model has pairs to score
+        name, mobile = cur.execute("SELECT name, mobile FROM std_records WHERE name_status = 'valid' "
+                                   "AND mobile_status = 'valid' ORDER BY batch_id, row_number LIMIT 1").fetchone()
+    new = tmp_path / "new.csv"
+    new.write_text(f"姓名,手机号\n{name},{mobile}\n", encoding="utf-8")
+    pipeline.load_file(resolved, "t", new, source="pos", channel="crm")
+    before = _state(resolved)
+    score = model.score_duckdb
+    monkeypatch.setattr(model, "score_duckdb", lambda *args: (time.sleep(5), score(*args))[1])
+    failed = []
+
+    def fail(_cur, _sql):
+        failed.append(time.perf_counter())
+        raise RuntimeError("the rules failed")
+    monkeypatch.setattr(oneid_resolve, "_rule_links", fail)
+    with pytest.raises(RuntimeError, match="the rules failed"):
+        pipeline.resolve(resolved, "t")
+    assert failed and time.perf_counter() - failed[0] < 3
+    assert _state(resolved) == before

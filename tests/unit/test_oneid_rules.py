@@ -112,13 +112,19 @@ SHOP = {f"shop{i}": {"source": "pos", "手机号": "13912345678"} for i in range
      "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
     {"ms": {"source": "douyin", "姓名": "李女士", "手机号": "13912345678"},  # another surname: his wife
      "chen": {"source": "crm", "姓名": "张晨", "手机号": "13912345678"}},
+    {"ms": {"source": "douyin", "姓名": "胡女士", "手机号": "13912345678"},  # hu starts huangchen, 胡 is no 黄
+     "chen": {"source": "crm", "姓名": "黄晨", "手机号": "13912345678"}},
+    {"mr": {"source": "douyin", "姓名": "陈先生", "手机号": "13912345678"},  # chen starts chengchen
+     "chen": {"source": "crm", "姓名": "程晨", "手机号": "13912345678"}},
+    {"mr": {"source": "douyin", "姓名": "李先生", "手机号": "13912345678"},  # a Latin family name of another surname
+     "lisa": {"source": "crm", "姓名": "Lisa Wong", "手机号": "13912345678"}},
     {"rare": {"source": "douyin", "姓名": "仉芳", "手机号": "13912345678"},  # a rare surname may be a real name
      "fang": {"source": "crm", "姓名": "王芳", "手机号": "13912345678", "性别": "女"}},
     {**SHOP, "wei": {"source": "crm", "姓名": "张伟", "手机号": "13912345678", "性别": "男"}},
     {"wx": {**WX, "openid": OPEN_A, "appid": APP_SHOP}, "wx2": {**WX, "openid": OPEN_B, "appid": APP_SHOP},
      "crm": {"source": "crm", "姓名": "张伟", "手机号": "13912345678"}},
 ], ids=["gender", "salutation-as-gender", "bare-salutation-as-name", "birth-dates", "two-wechat-accounts",
-        "title-without-sex", "other-surname", "rare-surname", "shop-phone", "two-openids-in-one-app"])
+        "title-without-sex", "other-surname", "surname-pinyin-prefix-hu", "surname-pinyin-prefix-chen", "latin-family-name", "rare-surname", "shop-phone", "two-openids-in-one-app"])
 def test_records_that_do_not_fit_one_person_keep_a_phone_apart(db, tmp_path, records):
     keys = load(db, tmp_path, {**CONTROL, **records})
     placed = crosswalk(db, keys)
