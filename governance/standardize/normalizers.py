@@ -1025,7 +1025,7 @@ def normalize_name(raw: str | None) -> Result:
             # 💕淡然, 小确幸679: a nickname in the name column, no name (仉芳2, a digit typed after a
             # rare surname, stays a name)
             if reason == "SUSPICIOUS_NAME" and (re.search(r"\d\d", core) or not core.isalnum()):
-                return Result(s, "invalid", "NAME_NICKNAME")
+                return Result(None, "invalid", "NAME_NICKNAME")
             reason = reason or "NAME_UNCOMMON_SURNAME"  # 微笑, 大白: more often a nickname typed as a name
     elif has_han:  # transliterated (with ·) or mixed script: no surname split
         parts = [_char_pinyin(c) if _HAN_RE.match(c) else _deaccent(c).lower() for c in simplified]
