@@ -605,7 +605,7 @@ def _update_keys(cur: duckdb.DuckDBPyConnection, model_json: str) -> str | None:
         return None
     cur.execute(f"DELETE FROM {KEYS} WHERE rec_id IN (SELECT rid FROM _rekey)")
     cur.execute(f"INSERT INTO {KEYS} BY NAME SELECT unique_id AS rec_id, * EXCLUDE (unique_id) "
-                f"FROM ({model.keys_sql(saved, rows_of(cur, '_rekey', '_rekey_rows'))})")
+                f"FROM ({model.keys_sql(saved, rec_id_in('_rekey'))})")
     return KEYS
 
 
@@ -676,7 +676,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
         cuts, flagged = one(cur, "SELECT count(*) FILTER (WHERE reason NOT IN ('large', 'weak_bridge')), count(DISTINCT oneid) "
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_held", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
-                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_scoped_rows", "_rekey_rows", "_new",
+                  "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_scoped_rows", "_accounts", "_new",
                   "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)

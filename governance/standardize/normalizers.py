@@ -216,6 +216,11 @@ _NICKNAME_PLACEHOLDERS = _NAME_PLACEHOLDERS | frozenset({"微信用户", "抖音
 # the name a platform gives an account that chose none: one of those words and a number (用户1825435316)
 _DEFAULT_ACCOUNT_NAME_RE = re.compile("(?:" + "|".join(map(re.escape, sorted(_NAME_PLACEHOLDERS, key=len, reverse=True)))
                                       + r")[\s_\-]?\d{3,}", re.IGNORECASE)
+
+
+def _is_name_placeholder(s: str) -> bool:
+    """A name cell that names no one: 无, 客户, 微信用户, 用户1825435316."""
+    return _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s) is not None
 _TEXT_MAX = 500
 
 
@@ -983,7 +988,7 @@ def normalize_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
+    if _is_name_placeholder(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
@@ -992,7 +997,7 @@ def normalize_name(raw: str | None) -> Result:
     if decorated is not None:
         return decorated
     base, salutation = _split_salutation(s)
-    if not base or base.casefold() in _NAME_PLACEHOLDERS or _is_placeholder(base):
+    if not base or _is_name_placeholder(base):
         return _R_PLACEHOLDER
     sal_gender = SALUTATION_SEX.get(salutation.lower()) if salutation else None
     has_han = _HAN_RE.search(base) is not None
@@ -1084,7 +1089,7 @@ def normalize_family_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
+    if _is_name_placeholder(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
@@ -1113,7 +1118,7 @@ def normalize_given_name(raw: str | None) -> Result:
     bare = s.casefold().rstrip(".")
     if bare in _BARE_ADDRESS:  # 女士, 阿姨, Ms alone name nobody, but may say which sex
         return Result(None, "placeholder", "PLACEHOLDER", {"salutation": s, "salutation_gender": _BARE_ADDRESS[bare]})
-    if _is_placeholder(s) or s.casefold() in _NAME_PLACEHOLDERS or _DEFAULT_ACCOUNT_NAME_RE.fullmatch(s):
+    if _is_name_placeholder(s):
         return _R_PLACEHOLDER
     s = _clean_name(s)
     if "*" in s:
