@@ -357,7 +357,7 @@ RULES: tuple[MatchRule, ...] = (
               scope_sql=MASKED_KEY_SQL),
     MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, "
               "no two cities or full names", "脱敏手机号相符、姓氏与性别相同且城市与全名不冲突",
-              f"{MASKED_KEY_SQL} || '|' || name_family || '|' || sex",  # 于女士 with 180****4280 and 于丽 (female)
+              f"{MASKED_KEY_SQL} || '|' || name_family || '|' || coalesce(sex, {NAME_SEX_SQL})",  # 于女士 with 180****4280 and 于丽 (female)
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND {PERSON_NAME_SQL} AND NOT shipping",
               # at most one full number; no two cities (a POS card has none)
               group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "

@@ -304,7 +304,8 @@ def test_a_masked_mobile_that_fits_two_full_numbers_links_nothing(db, tmp_path):
 # ---- masked_mobile_surname_sex -----------------------------------------------------------------
 
 def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex_in_no_two_cities(db, tmp_path):
-    """A record without a city (a POS card, a CRM row) does not keep them apart; two cities do."""
+    """The sex is known from a resident ID, a gender column, a salutation or a given name that all but
+    always means it. A record without a city (a POS card, a CRM row) does not keep them apart; two cities do."""
     keys = load(db, tmp_path, {
         "dy": {"source": "douyin", "姓名": "于女士", "手机号": "180****4280", "城市": "深圳"},
         "crm": {"source": "crm", "姓名": "于女士", "手机号": "18024584280", "城市": "深圳"},
@@ -316,8 +317,13 @@ def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex_in_no_two_
         "other_city": {"source": "crm", "姓名": "赵女士", "手机号": "13712344321", "城市": "杭州"},
         "dy_no_city": {"source": "douyin", "姓名": "周女士", "手机号": "133****4321", "城市": "深圳"},
         "no_city": {"source": "crm", "姓名": "周女士", "手机号": "13312344321"},
-        "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234", "城市": "深圳"},
-        "no_sex": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234", "城市": "深圳"},  # her sex is not on record
+        # no sex on record: her given name's (丽, a woman's) fits; 孙悦's tells none; 高伟's (a man's) does not fit
+        "dy_by_name": {"source": "douyin", "姓名": "孙女士", "手机号": "136****1234", "城市": "深圳"},
+        "by_name": {"source": "crm", "姓名": "孙丽", "手机号": "13600001234", "城市": "深圳"},
+        "dy_unknown": {"source": "douyin", "姓名": "孙女士", "手机号": "136****5678", "城市": "深圳"},
+        "no_sex": {"source": "crm", "姓名": "孙悦", "手机号": "13600005678", "城市": "深圳"},
+        "dy_other": {"source": "douyin", "姓名": "高女士", "手机号": "136****9012", "城市": "深圳"},
+        "his_name": {"source": "crm", "姓名": "高伟", "手机号": "13600009012", "城市": "深圳"},
         "masked_a": {"source": "douyin", "姓名": "钱女士", "手机号": "158****4321"},  # no full number, no city
         "masked_b": {"source": "crm", "姓名": "钱女士", "手机号": "158****4321"},
     })
@@ -326,7 +332,9 @@ def test_a_masked_mobile_links_the_same_surname_of_the_same_known_sex_in_no_two_
     assert linked_by(placed, "masked_mobile_surname_sex", "dy_mr", "pos")
     assert apart(placed, "dy_sex", "other_sex") and apart(placed, "dy_city", "other_city")
     assert linked_by(placed, "masked_mobile_surname_sex", "dy_no_city", "no_city")
-    assert apart(placed, "dy_unknown", "no_sex") and apart(placed, "masked_a", "masked_b")
+    assert linked_by(placed, "masked_mobile_surname_sex", "dy_by_name", "by_name")
+    assert apart(placed, "dy_unknown", "no_sex") and apart(placed, "dy_other", "his_name")
+    assert apart(placed, "masked_a", "masked_b")
 
 
 def test_a_masked_surname_that_fits_two_full_numbers_or_two_names_links_nothing(db, tmp_path):
