@@ -66,7 +66,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ecommerce_buyer_id": ("买家会员名", "买家id", "买家昵称", "旺旺", "旺旺号", "淘宝id", "京东id", "京东账号", "buyerid",
                            "buyernick", "buyer", "买家账号", "下单账号", "下单人账号"),
     "member_card": ("会员卡号", "会员卡", "会员号", "会员编号", "会员id", "卡号", "客户编号", "客户id", "customerid",
-                    "memberid", "membercard", "memberno", "cardno", "crmid"),
+                    "memberid", "membercard", "memberno", "cardno", "crmid",
+                    # the source's own id of the customer: a WeCom external contact, a lead platform's user
+                    "外部联系人id", "externaluserid", "externalcontactid", "用户id", "用户编号", "userid"),
     "nickname": ("昵称", "用户昵称", "微信昵称", "抖音昵称", "nickname", "nick"),
     "store": ("门店", "门店名称", "店铺", "店铺名称", "所属门店", "注册门店", "store", "storename", "shop", "shopname"),
     "registered_at": ("注册时间", "注册日期", "入会时间", "入会日期", "开卡时间", "开卡日期", "发卡时间", "发卡日期",
@@ -111,7 +113,9 @@ _WHOLE_HEADER_ONLY = frozenset({"ssn", "age", "status", "tier", "point"})
 # divisions: those headers count only when most sample values fit the field (see _GATES). A 证件号 /
 # national ID column whose values are no resident IDs but other ID numbers is `other_id` (_GATE_FALLBACK).
 LOOSE_SYNONYMS: dict[str, tuple[float, tuple[str, ...]]] = {
-    "name": (0.75, ("称呼", "客户称呼", "尊称", "联系人称呼", "收货人称呼", "salutation")),
+    # a remark name (备注名: 徐博-济南IFS店, 张姐) is the name a shop gave the contact: a name when no column names one outright
+    "name": (0.75, ("称呼", "客户称呼", "尊称", "联系人称呼", "收货人称呼", "salutation", "备注名", "备注姓名", "客户备注名",
+                    "备注名称", "remarkname")),
     "id_card": (0.9, ("证件号", "证件号码", "idno", "idnumber", "nationalid", "nationalidnumber")),
     "address": (0.7, ("地区", "所在地区", "省市区", "省市", "省市县", "所在区域", "区域", "地域", "region", "area",
                       "location")),
@@ -268,10 +272,14 @@ def _location_levels(value: str) -> set[str]:
     return levels
 
 
+_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[\s.'-]+[A-Za-z]+)*")
+
+
 def _name_marks(value: str) -> set[str]:
     """'salutation' for a surname with a salutation or title (王先生, 李女士, 张总, 欧阳经理, Mr Smith);
     'han_name' for a Han name of 2 to 4 characters with a known surname, or a salutation name;
-    'nickname_like' for what the name normalizer takes for a nickname (emoji, digits, symbols)."""
+    'latin_name' for letters alone (Zhang Wei, Amy); 'nickname_like' for what the name normalizer
+    takes for a nickname (emoji, digits, symbols)."""
     s = value.strip()
     if len(s) > 12 or not s or s.isdigit():
         return set()
@@ -282,6 +290,8 @@ def _name_marks(value: str) -> set[str]:
         return {"nickname_like"}
     if not r.extra:
         return set()
+    if r.extra.get("script") == "latin" and _LATIN_NAME.fullmatch(s):  # Zhang Wei, Amy: a Latin name may be anything
+        return {"latin_name"}
     family = r.extra.get("family_name")
     known = isinstance(family, str) and (family in names_data.SURNAMES or family in names_data.COMPOUND_SURNAMES)
     if r.extra.get("salutation") and (known or r.extra.get("script") == "latin"):
@@ -336,6 +346,7 @@ _SALUTATION_SHARE = 0.3  # a name column by content: mostly names, and enough sa
 _MIXED_SHARE = 0.3  # a column of divisions is `address` when this many are regions (a city column may mix in districts)
 _AGREEMENT_BONUS = 0.04  # header and content agree: beats a column matched by header alone
 _SAMPLE_MIN = 3  # fewer non-empty sample values tell nothing
+_NAME_SHARE = 0.3  # a name column with fewer Han names of a known surname, or Latin names, holds display names
 
 
 @dataclass(frozen=True)
@@ -511,8 +522,10 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
                     continue
             if loose and f == "name" and len(fits) >= _SAMPLE_MIN and _share(fits, "gender") >= _GATE_SHARE:
                 continue  # Mr. / Ms. / 先生 alone: a sex, no name
-            if f == "name" and len(fits) >= _SAMPLE_MIN and _share(fits, "nickname_like") >= _GATE_SHARE:
-                f, conf = "nickname", conf - 0.1  # a WeCom 客户名称 of 小仙女🌸 and Sunny846; a 昵称 column wins
+            if f == "name" and len(fits) >= _SAMPLE_MIN and (_share(fits, "nickname_like") >= _GATE_SHARE or sum(
+                    1 for fit in fits if fit & {"han_name", "latin_name"}) < _NAME_SHARE * len(fits)):
+                # a WeCom 客户名称 of 小仙女🌸 and Sunny846, or of 柠檬 and 知足常乐: display names; a 昵称 column wins
+                f, conf = "nickname", conf - 0.1
             if f == "ecommerce_buyer_id" and ("昵称" in key or "nick" in key):  # 买家昵称 beside a 买家ID column
                 candidates.append((round(conf - 0.25, 2), i, "nickname", method))
             if loose and f in _GATES and len(fits) >= _SAMPLE_MIN and _share(fits, _GATES[f]) < _GATE_SHARE:

@@ -34,7 +34,7 @@ from governance.store.storage import Database, one, quote_ident, scalar
 from governance.store.util import utcnow
 
 # Bump when a normalizer's output changes: cached results and standardized batches are redone.
-RULESET_VERSION = 3
+RULESET_VERSION = 4
 
 # Derived columns kept in std_records: (column, field, key in Result.extra, SQL type)
 DERIVED: tuple[tuple[str, str, str, str], ...] = (

@@ -951,7 +951,8 @@ def _han_pinyin(simplified: str, fam_len: int) -> tuple[str, str, str, str]:
 # emoji before a word, 🐱向日葵, is a nickname), or a trade, a store or a tag after it
 _DECORATED_RE = re.compile(r"(?:(?P<prefix>[A-Za-z]{1,3}|0{1,3})[\s.\-_、]*)?"
                            f"(?P<name>[{_HAN}]{{2,4}})"
-                           r"(?:(?P<sep>[\s.\-_~～、|｜/(（]+)(?P<word>\w{0,8})[)）~～]*|[~～]+)?")
+                           r"(?:(?P<sep>[\s.\-_~～、|｜/(（]+)(?P<word>\w{0,8})[)）~～]*|[~～]+)?"
+                           r"(?P<phone>[\s\-_:：]*(?:\+?86[\s\-]*)?1[3-9]\d{9})?")  # 王秀英15205211683: a contact's number after the name
 _LISTING = set("/、|｜")  # 王芳/李娜: two people
 _BUILDING = set("区座栋号楼")  # A区张伟: an address
 
@@ -959,13 +960,13 @@ _BUILDING = set("区座栋号楼")  # A区张伟: an address
 def _decorated_name(s: str) -> Result | None:
     """A full Chinese name with a prefix or tag around it (_DECORATED_RE): the name, with the
     warning NAME_DECORATED; None for anything else. Without a prefix, the tag must be Latin (VIP),
-    in brackets (老客) or a longer word (a store: 武汉楚河汉街), so that a second name (艾力-买买提,
+    in brackets (老客), a longer word (a store: 武汉楚河汉街) or a mobile number, so that a second name (艾力-买买提,
     王芳/李娜) or a brand (华为-官方) is not taken for one; a salutation (Ms 王芳, 王芳(女士)) stays one."""
     match = _DECORATED_RE.fullmatch(s)
     if match is None:
         return None
     prefix, name, sep, word = match["prefix"], match["name"], match["sep"] or "", match["word"] or ""
-    if prefix is None and not (word and not _LISTING & set(sep)
+    if prefix is None and not match["phone"] and not (word and not _LISTING & set(sep)
                                and (word.isascii() or "(" in sep or "（" in sep or len(word) >= 4)):
         return None  # 时光~, 艾力-买买提, 王芳/李娜
     if (prefix or "").casefold() in _LATIN_SALUTATIONS or word in _SALUTATIONS or word in ("男", "女"):

@@ -514,9 +514,25 @@ def test_compound_and_variant_headers(header, field):
 @pytest.mark.parametrize("values,field", [
     (["晴天🐱", "Coco酱✨", "小仙女🌸", "Sunny846", "阿狸😊", "半夏"], "nickname"),   # a WeCom contact list's names
     (["王伟", "李娜", "张敏", "刘洋", "小仙女🌸"], "name"),                            # a nickname here and there
+    (["柠檬", "简单", "知足常乐", "爱吃鱼的月亮", "丽丽", "刘凯", "Amy_1"], "nickname"),  # display names, no symbols
+    (["Zhang Wei", "Amy", "LI NA", "王芳", "柠檬"], "name"),                          # Latin names count as names
+    (["欧阳娜娜", "阿依古丽·买买提", "司马懿", "诸葛亮", "王伟"], "name"),
 ])
 def test_a_name_column_of_nicknames_is_a_nickname_column(values, field):
     assert mapping.suggest(["客户名称"], [values])[0].field == field
+
+
+def test_a_wecom_contact_list_maps_its_display_name_remark_name_and_contact_id():
+    """备注名 (the name a shop gave the contact) is the name when 客户名称 holds display names, and
+    is left alone beside a column of real names; 外部联系人ID and a lead's 用户ID are the source's ids."""
+    headers = ["客户名称", "备注名", "外部联系人ID", "用户ID"]
+    remarks = ["刘凯", "何姐", "徐博-济南IFS店", "王秀英15205211683", "李丽"]
+    ids = ["wmIfT6es3QFF5uxsut6XOA41K54EmIzG", "wmitW0U2dn7WZUE8LXzNG0qeiPNDj9cF", "wmPGKrmTU9NMsxipnf-vK6t3lRXGJKvx"]
+    display = mapping.suggest(headers, [["柠檬", "简单", "知足常乐", "Cindy_74", "微信用户"], remarks, ids, []])
+    assert [s.field for s in display] == ["nickname", "name", "member_card", None]  # one member_card column
+    real = mapping.suggest(["客户名称", "备注名"], [["王伟", "李娜", "张敏", "刘洋"], remarks])
+    assert [s.field for s in real] == ["name", None]
+    assert mapping.suggest(["用户ID"], [["3652180879", "89abd01de186d01afe5d2861"]])[0].field == "member_card"
 
 
 def test_a_buyer_nick_beside_a_buyer_id_is_the_nickname():

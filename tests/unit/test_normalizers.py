@@ -475,6 +475,7 @@ def test_name_warnings_and_masks():
     ("A.雷丽华-美妆", "雷丽华", "leilihua"), ("A李彬德", "李彬德", "libinde"), ("AA-王芳|保险", "王芳", "wangfang"),
     ("0张敏~", "张敏", "zhangmin"), ("A-徐波~", "徐波", "xubo"), ("杨晶 VIP", "杨晶", "yangjing"),
     ("王芳（店长）", "王芳", "wangfang"), ("AA歐陽娜娜-保险", "歐陽娜娜", "ouyangnana"), ("Amy王芳", "王芳", "wangfang"),
+    ("王秀英15205211683", "王秀英", "wangxiuying"), ("陈文林 +86 18852989305", "陈文林", "chenwenlin"),
 ])
 def test_a_name_dressed_for_a_contact_list_keeps_the_name(raw, name, pinyin):
     r = N.normalize_name(raw)
@@ -483,7 +484,8 @@ def test_a_name_dressed_for_a_contact_list_keeps_the_name(raw, name, pinyin):
 
 
 @pytest.mark.parametrize("raw", ["✨努力的小蜗牛", "🐱向日葵", "时光~", "A王芳美妆", "阿卜杜·热合曼", "艾力-买买提", "Anna",
-                                 "王芳", "王芳/李娜", "张伟、李娜", "华为-官方", "A区张伟", "Ms 王芳", "王芳(女)"])
+                                 "王芳", "王芳/李娜", "张伟、李娜", "华为-官方", "A区张伟", "Ms 王芳", "王芳(女)",
+                                 "张伟123", "王芳1520521168"])
 def test_a_nickname_two_names_a_brand_or_a_salutation_is_not_taken_for_a_dressed_name(raw):
     assert N.normalize_name(raw).reason != "NAME_DECORATED"
 
