@@ -412,17 +412,37 @@ def _modal_width(rows: Sequence[Sequence[str | None]]) -> int:
     return Counter(widths).most_common(1)[0][0] if widths else 0
 
 
+def _filled(row: Sequence[str | None]) -> list[str]:
+    return [str(c).strip() for c in row if c is not None and str(c).strip()]
+
+
+def _fields_named(row: Sequence[str | None]) -> int:
+    return sum(1 for c in row if mapping.names_a_field(None if c is None else str(c)))
+
+
+# A title line's cell of a label and its value (导出时间：2024-06-01, 导出人: 客服部)
+_LABELLED_VALUE = re.compile(r"[^:：]{1,20}[:：]\s*\S.*")
+_TITLE_LINES_MAX = 5  # title lines above a header, at most
+
+
 def _pick_header(rows: Sequence[Sequence[str | None]]) -> int | None:
     """Index of the header row: the first row filled to at least half the usual width,
-    skipping title and blank lines above it. None when that row already looks like data: digits
-    or an e-mail, or values like those of the rows below it (a customer, not labels), unless a
-    cell is a header the mapping knows (手机号 beside 2023年消费金额)."""
+    skipping title and blank lines above it (a line of `label: value` cells is a title line
+    however wide; so is one naming no field above a row that names two or more). None when that
+    row already looks like data: digits or an e-mail, or values like those of the rows below it (a
+    customer, not labels), unless a cell is a header the mapping knows (手机号 beside 2023年消费金额)."""
     modal = _modal_width(rows)
     for i, row in enumerate(rows):
-        filled = sum(1 for c in row if c is not None and str(c).strip())
-        if filled and filled >= max(1, (modal + 1) // 2):
-            if any(mapping.names_a_field(None if c is None else str(c)) for c in row):
+        cells = _filled(row)
+        if cells and len(cells) >= max(1, (modal + 1) // 2):
+            if i < _TITLE_LINES_MAX and all(_LABELLED_VALUE.fullmatch(c) for c in cells):
+                continue
+            if _fields_named(row):
                 return i
+            below = next((j for j in range(i + 1, min(len(rows), _TITLE_LINES_MAX + 1))
+                          if _fields_named(rows[j]) >= 2), None) if i < _TITLE_LINES_MAX else None
+            if below is not None:
+                return below
             return None if _looks_like_data(row) or mapping.reads_as_record(row, rows[i + 1:]) else i
     return None
 

@@ -69,6 +69,26 @@ def test_two_line_header_below_title_lines(db, tmp_path):
         assert cur.execute("SELECT header_line, notes FROM batches").fetchone() == (3, "skipped_lines:2")
 
 
+@pytest.mark.parametrize("title", [
+    "导出时间：2024-06-01,导出人：客服部,,\n",     # cells of a label and its value, as wide as half the header
+    "会员导出,2024年6月,,\n",                   # a title naming no field above the header that names two
+    "客户列表\n导出时间: 2024-06-01,共2条\n",
+])
+def test_a_title_line_as_wide_as_half_the_header_is_skipped(db, tmp_path, title):
+    path = tmp_path / "export.csv"
+    path.write_text(title + "编号,姓名,手机号,备注\n1,张三,13800138000,甲\n2,李四,13912345678,乙\n", encoding="utf-8")
+    result = ingest.ingest_file(db, path, actor="t")
+    assert raw_rows(db, result.batch_id) == [(n, str(n), *rest) for n, *rest in ROWS]
+    assert (result.mapping["姓名"], result.mapping["手机号"]) == ("name", "mobile")
+
+
+def test_a_header_of_unknown_labels_is_still_the_header(db, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("甲列,乙列,丙列\n1,张三,13800138000\n2,李四,13912345678\n", encoding="utf-8")
+    result = ingest.ingest_file(db, path, actor="t")
+    assert [h for h, _ in columns(db, result.batch_id)] == ["甲列", "乙列", "丙列"] and result.rows == 2
+
+
 def test_line_break_in_every_header_cell_and_many_rows(db, tmp_path):
     header = ",".join(f'"列{i}\n(必填)"' for i in range(5))
     body = "".join(",".join(f"r{r}c{c}" for c in range(5)) + "\r\n" for r in range(1, 501))
