@@ -1840,7 +1840,27 @@ def normalize_city(raw: str | None) -> Result:
         return _extracted(normalize_city(_CITIES[region[1]][0]))
     if region is not None and region[0] in _MUNICIPALITIES:  # 北京 北京市, 上海 浦东新区
         return _extracted(normalize_city(_PROVINCES[region[0]][0]))
+    latin = _city_spelled(s) if s.isascii() else None
+    if latin is not None:
+        return normalize_city(latin)
     return Result(s, _WARN, "CITY_UNKNOWN")
+
+
+_cities_by_spelling: dict[str, set[str]] | None = None
+
+
+def _city_spelled(s: str) -> str | None:
+    """The short name of the one city that `s` spells in pinyin (Hangzhou, Xi'an, SHENZHEN CITY);
+    None when it spells none, or two (Suzhou: 苏州 and 宿州)."""
+    global _cities_by_spelling
+    if _cities_by_spelling is None:
+        from pypinyin import lazy_pinyin
+        _cities_by_spelling = {}
+        for short in _CITY_SHORT:
+            _cities_by_spelling.setdefault("".join(lazy_pinyin(short)), set()).add(short)
+    key = re.sub(r"[^a-z]", "", s.lower()).removesuffix("city")
+    names = _cities_by_spelling.get(key) or _cities_by_spelling.get(key.removesuffix("shi"))
+    return next(iter(names)) if names is not None and len(names) == 1 else None
 
 
 def _district_short_index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:

@@ -707,12 +707,16 @@ def test_province(raw, value):
 def test_province_city_district_unknown():
     check(N.normalize_province("火星"), None, "invalid", "PROVINCE_UNKNOWN")
     check(N.normalize_city("火星城"), "火星城", "valid_with_warning", "CITY_UNKNOWN")
+    check(N.normalize_city("Suzhou"), "Suzhou", "valid_with_warning", "CITY_UNKNOWN")  # 苏州 or 宿州
+    check(N.normalize_city("Paris"), "Paris", "valid_with_warning", "CITY_UNKNOWN")
     check(N.normalize_district("火星区"), "火星区", "valid_with_warning", "DISTRICT_UNKNOWN")
 
 
 @pytest.mark.parametrize("raw, value, province", [("深圳", "深圳市", "广东省"), ("深圳市", "深圳市", "广东省"),
                                                   ("北京", "北京市", "北京市"), ("延边", "延边朝鲜族自治州", "吉林省"),
-                                                  ("仙桃", "仙桃市", "湖北省")])
+                                                  ("仙桃", "仙桃市", "湖北省"), ("Hangzhou", "杭州市", "浙江省"),
+                                                  ("Xi'an", "西安市", "陕西省"), ("CHONGQING", "重庆市", "重庆市"),
+                                                  ("Shenzhen City", "深圳市", "广东省")])
 def test_city(raw, value, province):
     r = N.normalize_city(raw)
     check(r, value, "valid")
