@@ -263,11 +263,16 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
         def either(column: str, sides=sides) -> str:
             return f"coalesce({', '.join(f'{s}.{column}' for s in sides)})" if len(sides) > 1 else f"{sides[0]}.{column}"
 
-        value, status = either("value"), f"coalesce({either('status')}, 'missing')"
+        value, status, reason = either("value"), f"coalesce({either('status')}, 'missing')", either("reason")
         if f == "gender":  # a raw '0' means what the source says it means
             zero = "CASE g.gender_zero WHEN 'female' THEN '2' WHEN 'male' THEN '1' ELSE '0' END"
             value = f"CASE WHEN trim(m.gender) = '0' THEN {zero} ELSE {value} END"
-        cols += [f"{value} AS {f}", f"{status} AS {f}_status", f"{either('reason')} AS {f}_reason"]
+        if f == "birth_date":  # 03/04/1990 read in the order the batch's other dates show (29/01/1991: day first)
+            swap = f"({reason} = 'DATE_AMBIGUOUS' AND (o.date_order = 'day') <> contains(m.birth_date, '.'))"
+            value = f"CASE WHEN {swap} THEN substr({value}, 1, 5) || substr({value}, 9, 2) || '-' || substr({value}, 6, 2) ELSE {value} END"
+            reason = f"CASE WHEN {swap} THEN 'DATE_ORDER_OF_COLUMN' ELSE {reason} END"
+            joins.append(f"LEFT JOIN ({_date_order_sql(ids)}) o ON o.batch_id = m.batch_id")
+        cols += [f"{value} AS {f}", f"{status} AS {f}_status", f"{reason} AS {f}_reason"]
         extras[f] = either("extra")
     # each field's extra JSON is parsed once, for all its derived columns
     paths = {f: [key for _c, field, key, _t in DERIVED if field == f] for f in extras}
@@ -287,6 +292,23 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
                f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
     hidden = f" EXCLUDE ({', '.join(f'_extra_{f}' for f in paths)})" if paths else ""
     return f"SELECT *{hidden}, {', '.join(derived)} FROM ({records})"
+
+
+# A date written day, month, year: its first two numbers
+_DMY = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}"
+_DATE_ORDER_MIN = 2  # dates that show the order (a number above 12 first or second), at least
+
+
+def _date_order_sql(ids: str) -> str:
+    """(batch_id, date_order): 'day' or 'month' when the batch's birth dates written day, month and
+    year show that order (29/01/1991 day first, 01/29/1991 month first) at least _DATE_ORDER_MIN
+    times and ten times as often as the other, else NULL."""
+    first, second = (f"TRY_CAST(regexp_extract(birth_date, '{_DMY}', {i}) AS INTEGER)" for i in (1, 2))
+    return (f"SELECT batch_id, CASE WHEN d >= {_DATE_ORDER_MIN} AND 10 * m <= d THEN 'day' "
+            f"WHEN m >= {_DATE_ORDER_MIN} AND 10 * d <= m THEN 'month' END AS date_order FROM (SELECT batch_id, "
+            "count(*) FILTER (WHERE a > 12 AND b <= 12) AS d, count(*) FILTER (WHERE b > 12 AND a <= 12) AS m "
+            f"FROM (SELECT batch_id, {first} AS a, {second} AS b FROM mapped_records WHERE batch_id IN ({ids}) "
+            "AND birth_date IS NOT NULL) GROUP BY batch_id)")
 
 
 def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:

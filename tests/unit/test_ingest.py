@@ -257,3 +257,23 @@ def test_utf16_without_bom_is_detected(db, tmp_path):
     path.write_bytes(codecs.encode("姓名,手机\n张三,13800138000\n", "utf-16-le"))
     result = ingest.ingest_file(db, path, actor="t")
     assert raw_rows(db, result.batch_id) == [(1, "张三", "13800138000")]
+
+
+def test_an_ambiguous_birth_date_is_read_in_the_order_its_batch_shows(db, tmp_path):
+    """03/04/1990 beside 29/01/1991 and 16/01/1973 is 3 April; alone, in another file, it stays 4 March
+    (month first, flagged); a file whose dates show month first (01/29/1991) keeps that order."""
+    from governance import pipeline
+
+    def dates(name: str, values: list[str]) -> dict[str, tuple]:
+        path = write_csv(tmp_path / name, [["会员号", "姓名", "生日"], *[[str(i), "张三", v] for i, v in enumerate(values)]])
+        batch_id = pipeline.load_file(db, "t", path, source=name.removesuffix(".csv")).ingested.batch_id
+        with db.cursor() as cur:
+            return {v: cur.execute("SELECT birth_date, birth_date_reason FROM std_records WHERE batch_id = ? "
+                                   "AND row_number = ?", [batch_id, i + 1]).fetchone() for i, v in enumerate(values)}
+
+    day_first = dates("overseas.csv", ["29/01/1991", "16/01/1973", "03/04/1990", "1988-02-27"])
+    assert day_first["03/04/1990"] == ("1990-04-03", "DATE_ORDER_OF_COLUMN")
+    assert day_first["29/01/1991"] == ("1991-01-29", None)
+    assert dates("alone.csv", ["03/04/1990", "1988-02-27"])["03/04/1990"] == ("1990-03-04", "DATE_AMBIGUOUS")
+    month_first = dates("us.csv", ["01/29/1991", "12/16/1973", "3.4.1990"])
+    assert month_first["3.4.1990"] == ("1990-03-04", "DATE_ORDER_OF_COLUMN")
