@@ -290,12 +290,12 @@ def _name_marks(value: str) -> set[str]:
         return {"nickname_like"}
     if not r.extra:
         return set()
-    if r.extra.get("script") == "latin" and _LATIN_NAME.fullmatch(s):  # Zhang Wei, Amy: a Latin name may be anything
-        return {"latin_name"}
     family = r.extra.get("family_name")
     known = isinstance(family, str) and (family in names_data.SURNAMES or family in names_data.COMPOUND_SURNAMES)
     if r.extra.get("salutation") and (known or r.extra.get("script") == "latin"):
         return {"salutation", "han_name"}
+    if r.extra.get("script") == "latin" and _LATIN_NAME.fullmatch(s):  # Zhang Wei, Amy: a Latin name may be anything
+        return {"latin_name"}
     if r.extra.get("script") == "han" and known and 2 <= len(r.value) <= 4:
         return {"han_name"}
     return set()

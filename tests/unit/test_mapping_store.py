@@ -535,6 +535,10 @@ def test_a_wecom_contact_list_maps_its_display_name_remark_name_and_contact_id()
     assert mapping.suggest(["用户ID"], [["3652180879", "89abd01de186d01afe5d2861"]])[0].field == "member_card"
 
 
+def test_a_column_of_latin_salutations_is_a_name_by_content():
+    assert mapping.suggest(["Contact"], [["Mr Smith", "Ms Wang", "Mrs Li", "Mr Chen", "Ms Zhao"]])[0].field == "name"
+
+
 def test_a_buyer_nick_beside_a_buyer_id_is_the_nickname():
     assert [x.field for x in mapping.suggest(["买家ID", "买家昵称"], [[], []])] == ["ecommerce_buyer_id", "nickname"]
     assert [x.field for x in mapping.suggest(["买家昵称"], [[]])] == ["ecommerce_buyer_id"]
