@@ -186,6 +186,24 @@ def _main_module_hidden():
         sys.modules["__main__"] = main
 
 
+# A record whose mobile cell is empty takes the one mobile number written in a note of its row or
+# after its name (WeCom 描述: `15825855360 老客户`, `电话157 4668 7638`; 备注名: `王秀英15205211683`).
+_NOTE_HEADER = "备注|描述|说明|留言|附言|remark|note|desc|memo|comment"
+_TEXT_MOBILE = r"(?:^|[^0-9])(1[3-9][0-9](?:[ -]?[0-9]{4}){2})(?:[^0-9]|$)"
+
+
+def raw_sql(f: str, m: str = "m") -> str:
+    """The raw value of field `f` in the mapped_records row `m`: its mapped cell; for an empty mobile
+    cell, the one mobile number in the row's notes and name (none when they hold two)."""
+    if f != "mobile":
+        return f"{m}.{quote_ident(f)}"
+    notes = (f"list_transform(list_filter(map_entries({m}.extras), lambda e: regexp_matches(lower(e.key), "
+             f"'{_NOTE_HEADER}')), lambda e: e.value)")
+    found = (f"list_distinct(list_transform(regexp_extract_all(concat_ws(' ', {m}.name, array_to_string({notes}, ' ')), "
+             f"'{_TEXT_MOBILE}', 1), lambda x: replace(replace(x, ' ', ''), '-', '')))")
+    return f"coalesce({m}.mobile, CASE WHEN len({found}) = 1 THEN {found}[1] END)"
+
+
 def _fast_table(f: str) -> str:
     return f"std_fast_{FIELD_NAMES.index(f)}"
 
@@ -204,9 +222,9 @@ def _fill_cache(cur: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> tuple[i
         pool = None
         for f in FIELD_NAMES:
             cur.execute(
-                f"CREATE OR REPLACE TEMP TABLE std_new AS SELECT DISTINCT m.{f} AS raw FROM mapped_records m "
-                f"WHERE m.batch_id IN ({ids}) AND m.{f} IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.{f} AND c.ruleset = ?)",
+                f"CREATE OR REPLACE TEMP TABLE std_new AS SELECT DISTINCT raw FROM (SELECT {raw_sql(f)} AS raw "
+                f"FROM mapped_records m WHERE m.batch_id IN ({ids})) m WHERE raw IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM std_cache c WHERE c.field = ? AND c.raw = m.raw AND c.ruleset = ?)",
                 [f, RULESET_VERSION])
             fast = fastpaths.claim(cur, f)
             if fast:
@@ -254,11 +272,11 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
             cols += [f"NULL::VARCHAR AS {f}", f"'missing' AS {f}_status", f"NULL::VARCHAR AS {f}_reason"]
             continue
         sides = [f"c{i}"]
-        joins.append(f"LEFT JOIN std_cache c{i} ON c{i}.field = '{f}' AND c{i}.raw = m.{f} "
+        joins.append(f"LEFT JOIN std_cache c{i} ON c{i}.field = '{f}' AND c{i}.raw = {raw_sql(f)} "
                      f"AND c{i}.ruleset = {RULESET_VERSION}")
         if f in fast_fields:
             sides.append(f"x{i}")
-            joins.append(f"LEFT JOIN {_fast_table(f)} x{i} ON x{i}.raw = m.{f}")
+            joins.append(f"LEFT JOIN {_fast_table(f)} x{i} ON x{i}.raw = {raw_sql(f)}")
 
         def either(column: str, sides=sides) -> str:
             return f"coalesce({', '.join(f'{s}.{column}' for s in sides)})" if len(sides) > 1 else f"{sides[0]}.{column}"
@@ -267,6 +285,10 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
         if f == "gender":  # a raw '0' means what the source says it means
             zero = "CASE g.gender_zero WHEN 'female' THEN '2' WHEN 'male' THEN '1' ELSE '0' END"
             value = f"CASE WHEN trim(m.gender) = '0' THEN {zero} ELSE {value} END"
+        if f == "mobile":  # a valid number from a note or the name: a warning says where it came from
+            noted = f"(m.mobile IS NULL AND {status} = 'valid')"
+            status = f"CASE WHEN {noted} THEN 'valid_with_warning' ELSE {status} END"
+            reason = f"CASE WHEN {noted} THEN 'MOBILE_FROM_NOTE' ELSE {reason} END"
         if f == "birth_date":  # 03/04/1990 read in the order the batch's other dates show (29/01/1991: day first)
             swap = f"({reason} = 'DATE_AMBIGUOUS' AND (o.date_order = 'day') <> contains(m.birth_date, '.'))"
             value = f"CASE WHEN {swap} THEN substr({value}, 1, 5) || substr({value}, 9, 2) || '-' || substr({value}, 6, 2) ELSE {value} END"
@@ -312,8 +334,8 @@ def _date_order_sql(ids: str) -> str:
 
 
 def _present_fields(cur: duckdb.DuckDBPyConnection, ids: str) -> set[str]:
-    row = one(cur, "SELECT " + ", ".join(f"bool_or({f} IS NOT NULL)" for f in FIELD_NAMES)
-                   + f" FROM mapped_records WHERE batch_id IN ({ids})")
+    row = one(cur, "SELECT " + ", ".join(f"bool_or({raw_sql(f)} IS NOT NULL)" for f in FIELD_NAMES)
+                   + f" FROM mapped_records m WHERE batch_id IN ({ids})")
     return {f for f, has in zip(FIELD_NAMES, row) if has}
 
 
@@ -422,6 +444,6 @@ def failing_records(cur: duckdb.DuckDBPyConnection, field: str, statuses: list[s
         f"WITH page AS (SELECT source, batch_id, row_number, {f} AS standardized_value, {field}_status AS status, "
         f"{field}_reason AS reason FROM std_records WHERE {where} ORDER BY batch_id, row_number "
         f"LIMIT {'ALL' if limit is None else int(limit)} OFFSET ?) "
-        f"SELECT p.source, p.batch_id, p.row_number, m.{f} AS raw_value, p.standardized_value, p.status, p.reason "
+        f"SELECT p.source, p.batch_id, p.row_number, {raw_sql(field)} AS raw_value, p.standardized_value, p.status, p.reason "
         f"FROM page p JOIN mapped_records m USING (batch_id, row_number) ORDER BY p.batch_id, p.row_number",
         params + [offset]).df()

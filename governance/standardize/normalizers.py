@@ -2298,6 +2298,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "DATE_FORMAT": ("无法识别的日期格式", "Unrecognized date format"),
     "DATE_INVALID": ("不存在的日期", "Not a real calendar date"),
     "DATE_AMBIGUOUS": ("日期月/日顺序不确定（按月在前解析）", "Day/month order is ambiguous (read month-first)"),
+    "MOBILE_FROM_NOTE": ("手机号为空，取自备注或姓名中的号码", "No mobile; the number is taken from a note or the name"),
     "DATE_ORDER_OF_COLUMN": ("日期月/日顺序不确定，按本批次其他日期的顺序解析", "Day/month order taken from the batch's other dates"),
     "DATE_NO_YEAR": ("日期缺少年份", "Date without a year"),
     "DATE_NO_DAY": ("日期只有年月", "Date has only year and month"),

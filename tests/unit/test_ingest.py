@@ -277,3 +277,27 @@ def test_an_ambiguous_birth_date_is_read_in_the_order_its_batch_shows(db, tmp_pa
     assert dates("alone.csv", ["03/04/1990", "1988-02-27"])["03/04/1990"] == ("1990-03-04", "DATE_AMBIGUOUS")
     month_first = dates("us.csv", ["01/29/1991", "12/16/1973", "3.4.1990"])
     assert month_first["3.4.1990"] == ("1990-03-04", "DATE_ORDER_OF_COLUMN")
+
+
+def test_an_empty_mobile_takes_the_one_number_in_a_note_or_after_the_name(db, tmp_path):
+    """A WeCom export keeps phones in 描述 or after the remark name; a mapped number wins, two numbers
+    in the notes give none, and a note's number is checked like any mobile."""
+    from governance import pipeline
+
+    rows = [["客户名称", "备注名", "备注手机", "描述"],
+            ["柠檬", "刘凯", "", "15825855360 老客户"],
+            ["简单", "王秀英15205211683", "", ""],
+            ["丽丽", "李丽", "", "电话157 4668 7638，K11店扫码"],
+            ["Amy", "张敏", "13912345678", "老公 13700001111"],
+            ["阿狸", "王芳", "", "13700001111 或 15825855360"],
+            ["小鱼", "赵静", "", "13800000000"]]
+    path = write_csv(tmp_path / "wecom.csv", rows)
+    batch_id = pipeline.load_file(db, "t", path, source="wecom").ingested.batch_id
+    with db.cursor() as cur:
+        got = cur.execute("SELECT mobile, mobile_status, mobile_reason FROM std_records WHERE batch_id = ? "
+                          "ORDER BY row_number", [batch_id]).fetchall()
+    assert got[:4] == [("15825855360", "valid_with_warning", "MOBILE_FROM_NOTE"),
+                       ("15205211683", "valid_with_warning", "MOBILE_FROM_NOTE"),
+                       ("15746687638", "valid_with_warning", "MOBILE_FROM_NOTE"),
+                       ("13912345678", "valid", None)]
+    assert got[4] == (None, "missing", None) and got[5][1] == "placeholder"
