@@ -201,7 +201,7 @@ def raw_sql(f: str, m: str = "m") -> str:
              f"'{_NOTE_HEADER}')), lambda e: e.value)")
     found = (f"list_distinct(list_transform(regexp_extract_all(concat_ws(' ', {m}.name, array_to_string({notes}, ' ')), "
              f"'{_TEXT_MOBILE}', 1), lambda x: replace(replace(x, ' ', ''), '-', '')))")
-    return f"coalesce({m}.mobile, CASE WHEN len({found}) = 1 THEN {found}[1] END)"
+    return f"CASE WHEN {m}.mobile IS NOT NULL THEN {m}.mobile WHEN len({found}) = 1 THEN {found}[1] END"  # (coalesce works the text out for every row)
 
 
 def _fast_table(f: str) -> str:
@@ -272,11 +272,12 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
             cols += [f"NULL::VARCHAR AS {f}", f"'missing' AS {f}_status", f"NULL::VARCHAR AS {f}_reason"]
             continue
         sides = [f"c{i}"]
-        joins.append(f"LEFT JOIN std_cache c{i} ON c{i}.field = '{f}' AND c{i}.raw = {raw_sql(f)} "
+        raw = "m.mobile_raw" if f == "mobile" else f"m.{f}"  # mobile_raw: raw_sql's, worked out once below
+        joins.append(f"LEFT JOIN std_cache c{i} ON c{i}.field = '{f}' AND c{i}.raw = {raw} "
                      f"AND c{i}.ruleset = {RULESET_VERSION}")
         if f in fast_fields:
             sides.append(f"x{i}")
-            joins.append(f"LEFT JOIN {_fast_table(f)} x{i} ON x{i}.raw = {raw_sql(f)}")
+            joins.append(f"LEFT JOIN {_fast_table(f)} x{i} ON x{i}.raw = {raw}")
 
         def either(column: str, sides=sides) -> str:
             return f"coalesce({', '.join(f'{s}.{column}' for s in sides)})" if len(sides) > 1 else f"{sides[0]}.{column}"
@@ -310,8 +311,9 @@ def _select_sql(ids: str, present: set[str], fast_fields: set[str]) -> str:
             continue
         expr = f"_extra_{f}[{paths[f].index(key) + 1}]"
         derived.append(f"TRY_CAST({expr} AS {sql_type}) AS {column}" if sql_type != "VARCHAR" else f"{expr} AS {column}")
-    records = (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols + lists)} FROM mapped_records m "
-               f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)} WHERE m.batch_id IN ({ids})")
+    records = (f"SELECT m.batch_id, m.source, m.row_number, {', '.join(cols + lists)} FROM (SELECT *, "
+               f"{raw_sql('mobile')} AS mobile_raw FROM mapped_records m WHERE m.batch_id IN ({ids})) m "
+               f"LEFT JOIN source_settings g ON g.source = m.source {' '.join(joins)}")
     hidden = f" EXCLUDE ({', '.join(f'_extra_{f}' for f in paths)})" if paths else ""
     return f"SELECT *{hidden}, {', '.join(derived)} FROM ({records})"
 
