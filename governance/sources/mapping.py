@@ -522,8 +522,9 @@ def suggest(headers: list[str], samples: list[list[str]], saved: dict[str, str |
                     continue
             if loose and f == "name" and len(fits) >= _SAMPLE_MIN and _share(fits, "gender") >= _GATE_SHARE:
                 continue  # Mr. / Ms. / 先生 alone: a sex, no name
-            if f == "name" and len(fits) >= _SAMPLE_MIN and (_share(fits, "nickname_like") >= _GATE_SHARE or sum(
-                    1 for fit in fits if fit & {"han_name", "latin_name"}) < _NAME_SHARE * len(fits)):
+            worded = [distinct[v] for v in values if len(v.strip()) > 1]  # 甲 or 王 alone tells nothing
+            if f == "name" and len(fits) >= _SAMPLE_MIN and (_share(fits, "nickname_like") >= _GATE_SHARE or (
+                    len(worded) >= _SAMPLE_MIN and _share(worded, "han_name") + _share(worded, "latin_name") < _NAME_SHARE)):
                 # a WeCom 客户名称 of 小仙女🌸 and Sunny846, or of 柠檬 and 知足常乐: display names; a 昵称 column wins
                 f, conf = "nickname", conf - 0.1
             if f == "ecommerce_buyer_id" and ("昵称" in key or "nick" in key):  # 买家昵称 beside a 买家ID column

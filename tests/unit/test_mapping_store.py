@@ -517,6 +517,7 @@ def test_compound_and_variant_headers(header, field):
     (["柠檬", "简单", "知足常乐", "爱吃鱼的月亮", "丽丽", "刘凯", "Amy_1"], "nickname"),  # display names, no symbols
     (["Zhang Wei", "Amy", "LI NA", "王芳", "柠檬"], "name"),                          # Latin names count as names
     (["欧阳娜娜", "阿依古丽·买买提", "司马懿", "诸葛亮", "王伟"], "name"),
+    (["甲", "乙", "丙", "丁", "柠檬"], "name"),                                       # single characters tell nothing
 ])
 def test_a_name_column_of_nicknames_is_a_nickname_column(values, field):
     assert mapping.suggest(["客户名称"], [values])[0].field == field
