@@ -201,7 +201,8 @@ def raw_sql(f: str, m: str = "m") -> str:
              f"'{_NOTE_HEADER}')), lambda e: e.value)")
     found = (f"list_distinct(list_transform(regexp_extract_all(concat_ws(' ', {m}.name, array_to_string({notes}, ' ')), "
              f"'{_TEXT_MOBILE}', 1), lambda x: replace(replace(x, ' ', ''), '-', '')))")
-    return f"CASE WHEN {m}.mobile IS NOT NULL THEN {m}.mobile WHEN len({found}) = 1 THEN {found}[1] END"  # (coalesce works the text out for every row)
+    # a CASE, not coalesce: coalesce would work the text out for every row
+    return f"CASE WHEN {m}.mobile IS NOT NULL THEN {m}.mobile WHEN len({found}) = 1 THEN {found}[1] END"
 
 
 def _fast_table(f: str) -> str:
