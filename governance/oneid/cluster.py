@@ -22,7 +22,7 @@ class Link:
 class Clustering:
     cluster_of: dict[int, int]       # record -> cluster root (a member record id)
     placed_by: dict[int, str]        # record -> the link that first placed it in its cluster
-    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'id_card' | 'id_sex')
+    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'names_one_phone' | 'id_card' | 'id_sex')
     flagged: set[int]                # cluster roots to review
 
     def members(self) -> dict[int, list[int]]:
@@ -32,11 +32,12 @@ class Clustering:
         return out
 
 
-def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple[int, int]] = (),
+def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple] = (),
             exclusive: dict[int, tuple] | None = None) -> Clustering:
     """Cluster `records` with `links` under constraints.
 
-    cannot_link: pairs that must end up apart (steward rejections, splits).
+    cannot_link: pairs that must end up apart (steward rejections, splits), each (a, b) or
+    (a, b, why): a refused link's reason, 'cannot_link' by default.
     exclusive: per record a tuple of attributes (e.g. (valid ID number, ID sex)); a cluster may
     hold at most one distinct non-null value in each position.
     """
@@ -47,11 +48,10 @@ def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple[i
     # Only records that carry constraints get state: most records have none.
     values: dict[int, list[set]] = {r: [({v} if v is not None else set()) for v in attrs]
                                     for r, attrs in exclusive.items() if r in parent}
-    apart: dict[int, set[int]] = {}
-    for a, b in cannot_link:
+    apart: dict[int, dict[int, str]] = {}  # record -> {record kept apart from it: why}
+    for a, b, *why in cannot_link:
         if a in parent and b in parent and a != b:
-            apart.setdefault(a, set()).add(b)
-            apart.setdefault(b, set()).add(a)
+            apart.setdefault(a, {})[b] = apart.setdefault(b, {})[a] = why[0] if why else "cannot_link"
     placed_by: dict[int, str] = {}
     cuts: list[tuple[Link, str]] = []
     flagged: set[int] = set()
@@ -63,8 +63,10 @@ def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple[i
         return x
 
     def conflict(a: int, b: int) -> str | None:
-        if any(find(p) == b for p in apart.get(a, ())) or any(find(p) == a for p in apart.get(b, ())):
-            return "cannot_link"
+        for root, other in ((a, b), (b, a)):
+            why = next((why for p, why in apart.get(root, {}).items() if find(p) == other), None)
+            if why:
+                return why
         va, vb = values.get(a), values.get(b)
         if va and vb:
             for i in range(width):
@@ -88,7 +90,7 @@ def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple[i
         parent[b] = a
         size[a] += size[b]
         if b in apart:
-            apart.setdefault(a, set()).update(apart.pop(b))
+            apart.setdefault(a, {}).update(apart.pop(b))
         if b in values:
             if a in values:
                 for i in range(width):

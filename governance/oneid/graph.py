@@ -7,7 +7,7 @@ the cluster the union-find of cluster.py would build, so only the few components
 constraint go through that union-find, in Python. Clusters are named by their smallest record id.
 
 Works on temporary tables of one cursor: `_rec(rec_id, ...)` all records, `_links(rec_l, rec_r,
-strength, placed_by)` between two different records of `_rec`, and `_cannot(rec_l, rec_r)`;
+strength, placed_by)` between two different records of `_rec`, and `_cannot(rec_l, rec_r, reason)`;
 writes `_clusters(rec_id, ..., cluster, placed_by)`.
 """
 from __future__ import annotations
@@ -57,9 +57,11 @@ class GraphClustering:
     clusters: int
 
 
-def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> GraphClustering:
-    """Cluster `_rec` with `_links` under `_cannot` and the never-link attributes of
-    `exclusive_sql` (rec_id, id_card, id_sex) into `_clusters(rec_id, cluster, placed_by)`."""
+def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, names_apart_sql: str | None = None) -> GraphClustering:
+    """Cluster `_rec` with `_links` under `_cannot`, the never-link attributes of `exclusive_sql`
+    (rec_id, id_card, id_sex) and the pairs of `names_apart_sql` into `_clusters(rec_id, cluster,
+    placed_by)`. `names_apart_sql` reads the components of the link graph from `_cc(node, comp)` and
+    selects (rec_l, rec_r, reason): two records of one component that must stay apart."""
     edges = cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM _links").fetchnumpy()
     left, right = edges["rec_l"].astype(np.int64), edges["rec_r"].astype(np.int64)
     nodes, comp = components(left, right)
@@ -69,6 +71,8 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> Graph
     placed_by = np.asarray(edges["placed_by"], dtype=object)[strongest_first[first] % max(len(left), 1)]
     temp_table(cur, "_cc", pa.table({"node": pa.array(nodes, pa.int64()), "comp": pa.array(comp, pa.int64()),
                                      "placed_by": pa.array(placed_by, pa.string())}))
+    if names_apart_sql:
+        cur.execute(f"INSERT INTO _cannot BY NAME {names_apart_sql}")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _hot AS "
         "SELECT ca.comp FROM _cannot x JOIN _cc ca ON ca.node = x.rec_l JOIN _cc cb ON cb.node = x.rec_r "
@@ -97,7 +101,7 @@ def _cluster_hot(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> tuple[li
     links = [Link(s, a, b, p) for s, a, b, p in cur.execute(
         "SELECT l.strength, l.rec_l, l.rec_r, l.placed_by FROM _links l JOIN _cc c ON c.node = l.rec_l "
         "WHERE c.comp IN (SELECT comp FROM _hot) ORDER BY l.strength DESC, l.rec_l, l.rec_r").fetchall()]
-    cannot = cur.execute("SELECT x.rec_l, x.rec_r FROM _cannot x JOIN _cc c ON c.node = x.rec_l "
+    cannot = cur.execute("SELECT x.rec_l, x.rec_r, x.reason FROM _cannot x JOIN _cc c ON c.node = x.rec_l "
                          "WHERE c.comp IN (SELECT comp FROM _hot)").fetchall()
     exclusive = {r: (card, sex) for r, card, sex in cur.execute(
         f"SELECT x.rec_id, x.id_card, x.id_sex FROM ({exclusive_sql}) x JOIN _cc c ON c.node = x.rec_id "

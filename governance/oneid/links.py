@@ -408,7 +408,8 @@ def _records_sql(only: str = "true") -> tuple[str, str]:
 
 
 NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
-              "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并")}
+              "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
+              "never_two_names_one_phone": ("Two different full names on one mobile never link", "同一手机号上的两个不同全名不合并")}
 
 
 def rule_names(lang: str) -> dict[str, str]:
@@ -444,7 +445,7 @@ def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
     shipping = "".join([*(c for c in code.co_consts if isinstance(c, str)),
                         *(v for v in map(globals().get, code.co_names) if isinstance(v, str))])
     definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope) for r in RULES
-                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(),
+                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _NAMES_APART,
                                                         shipping))
     return ",".join(on) + "#" + hashlib.sha256(definitions.encode()).hexdigest()[:12]
 
@@ -516,6 +517,46 @@ def never_link_sql(cur: duckdb.DuckDBPyConnection) -> str:
     sex = "id_sex" if enabled["never_two_id_sexes"] else "NULL::VARCHAR"
     return (f"SELECT {REC_ID} AS rec_id, {card} AS id_card, {sex} AS id_sex FROM std_records "
             f"WHERE id_card_status IN {VALID_SQL}")
+
+
+# A name as people write their own on a form: a surname and a given name, no flag but a dressing
+# taken off (王秀英15205211683), not the record's nickname, and not a nickname's shape that passes
+# for a name (安静的橙子, 5 characters; 阿雪, 阿 both a surname and the diminutive of 阿X nicknames)
+_FORMAL_NAME = (f"name_status IN {VALID_SQL} AND coalesce(name_reason, 'NAME_DECORATED') = 'NAME_DECORATED' "
+                "AND name IS DISTINCT FROM nickname AND name_family IS NOT NULL AND name_given IS NOT NULL "
+                "AND NOT (regexp_matches(name, '[\u4e00-\u9fff]') AND (length(name) > 4 "
+                "OR (length(name) = 2 AND starts_with(coalesce(name_simplified, name), '阿'))))")
+# Two full names that the model's name comparison finds nothing alike in (its else level): not the
+# same characters, pinyin (in either order) or initials, pinyin under 0.92 Jaro-Winkler, and not one
+# mistyped character of a name of three or more; nor the same given name (王华翔 and 黄华翔)
+_NAMES_DISAGREE = ("a.hz <> b.hz AND a.py <> b.py AND a.py <> b.py_rev AND a.py_rev <> b.py AND a.ini <> b.ini "
+                   "AND a.given <> b.given AND jaro_winkler_similarity(a.py, b.py) < 0.92 AND NOT coalesce(a.fam = b.fam "
+                   "AND length(a.hz) >= 3 AND (CASE WHEN length(a.hz) = length(b.hz) THEN hamming(a.hz, b.hz) END) = 1, false)")
+# Two surnames alone (王先生, 李女士; not the familiar 老王, often a nickname), or one against a full
+# name, that differ: other characters whose pinyin is not the start of the other's (伍 and 吴强 may
+# be one name misheard), or two sexes
+_SURNAMES_DISAGREE = ("(a.fam <> b.fam AND NOT starts_with(a.py, b.py) AND NOT starts_with(b.py, a.py) "
+                      "AND NOT starts_with(a.py_rev, b.py) AND NOT starts_with(b.py_rev, a.py)) OR coalesce(a.sex <> b.sex, false)")
+# Two records of one component of the link graph (temp table `_cc(node, comp)`) that carry one
+# mobile and two different names: two people of a household (梁飞俊 and 梁宁辉, or 冯女士 and 顾林磊,
+# on a family phone) whom a record between them (梁先生, a record without a name) would otherwise join.
+# A record a steward approved a link of (temp table `_decided`) is exempt: the steward read its name.
+_NAMES_APART = (f"WITH _named AS MATERIALIZED (SELECT c.node AS rid, c.comp, mobile, coalesce(name_simplified, name) AS hz, "
+                f"name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, name_initials AS ini, "
+                f"name_family AS fam, lower(name_given) AS given, {SURNAME_ONLY_SQL} AS surname_only, "
+                f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex FROM std_records JOIN _cc c ON c.node = {REC_ID} "
+                f"WHERE c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve') "
+                f"AND {MOBILE_OK} AND ({_FORMAL_NAME} OR ({SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
+                f"AND regexp_matches(name_family, '^[\u4e00-\u9fff]')))) "
+                f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _named a JOIN _named b "
+                f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
+                f"WHERE CASE WHEN a.surname_only OR b.surname_only THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
+
+
+def names_apart_sql(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """One SELECT of (rec_l, rec_r, reason) of the records that must stay apart because two
+    different full names share their mobile (_NAMES_APART), when that never-link rule is on."""
+    return _NAMES_APART if rule_settings(cur)["never_two_names_one_phone"] else None
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:

@@ -32,6 +32,7 @@ from governance.oneid.links import (
     REC_ID,
     enabled_rules,
     household_mobiles_sql,
+    names_apart_sql,
     never_link_sql,
     nickname_cap_crossed_sql,
     order_accounts_sql,
@@ -366,7 +367,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
         _write_keys(cur, prediction)
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur))
+        graph = cluster_records(cur, never_link_sql(cur), names_apart_sql(cur))
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
@@ -453,7 +454,7 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
                     f"FROM std_records WHERE {REC_ID} IN (SELECT rid FROM _area)")
         cur.execute("CREATE OR REPLACE TEMP TABLE _links AS SELECT * FROM oneid_links WHERE rec_l IN (SELECT rec_id FROM _rec)")
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur))
+        graph = cluster_records(cur, never_link_sql(cur), names_apart_sql(cur))
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
@@ -618,7 +619,8 @@ def _add_decisions(cur: duckdb.DuckDBPyConnection) -> None:
     """Approvals between records of `_rec` join `_links`; rejections go to `_cannot`."""
     cur.execute(f"INSERT INTO _links SELECT rec_l, rec_r, {REVIEW_STRENGTH}, 'review' FROM _decided WHERE decision = "
                 "'approve' AND rec_l <> rec_r AND rec_l IN (SELECT rec_id FROM _rec) AND rec_r IN (SELECT rec_id FROM _rec)")
-    cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r FROM _decided WHERE decision = 'reject'")
+    cur.execute("CREATE OR REPLACE TEMP TABLE _cannot AS SELECT rec_l, rec_r, 'cannot_link' AS reason FROM _decided "
+                "WHERE decision = 'reject'")
 
 
 def _write_crosswalk(cur: duckdb.DuckDBPyConnection, run_id: int) -> None:
