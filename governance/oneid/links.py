@@ -445,7 +445,7 @@ def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
     shipping = "".join([*(c for c in code.co_consts if isinstance(c, str)),
                         *(v for v in map(globals().get, code.co_names) if isinstance(v, str))])
     definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope) for r in RULES
-                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _NAMES_APART,
+                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _names_apart(),
                                                         shipping))
     return ",".join(on) + "#" + hashlib.sha256(definitions.encode()).hexdigest()[:12]
 
@@ -537,26 +537,32 @@ _NAMES_DISAGREE = ("a.hz <> b.hz AND a.py <> b.py AND a.py <> b.py_rev AND a.py_
 # be one name misheard), or two sexes
 _SURNAMES_DISAGREE = ("(a.fam <> b.fam AND NOT starts_with(a.py, b.py) AND NOT starts_with(b.py, a.py) "
                       "AND NOT starts_with(a.py_rev, b.py) AND NOT starts_with(b.py_rev, a.py)) OR coalesce(a.sex <> b.sex, false)")
-# Two records of one component of the link graph (temp table `_cc(node, comp)`) that carry one
-# mobile and two different names: two people of a household (梁飞俊 and 梁宁辉, or 冯女士 and 顾林磊,
-# on a family phone) whom a record between them (梁先生, a record without a name) would otherwise join.
-# A record a steward approved a link of (temp table `_decided`) is exempt: the steward read its name.
-_NAMES_APART = (f"WITH _named AS MATERIALIZED (SELECT c.node AS rid, c.comp, mobile, coalesce(name_simplified, name) AS hz, "
-                f"name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, name_initials AS ini, "
-                f"name_family AS fam, lower(name_given) AS given, {SURNAME_ONLY_SQL} AS surname_only, "
-                f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex FROM std_records JOIN _cc c ON c.node = {REC_ID} "
-                f"WHERE c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve') "
-                f"AND {MOBILE_OK} AND ({_FORMAL_NAME} OR ({SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
-                f"AND regexp_matches(name_family, '^[\u4e00-\u9fff]')))) "
-                f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _named a JOIN _named b "
-                f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
-                f"WHERE CASE WHEN a.surname_only OR b.surname_only THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
+def _names_apart(only_mobiles: str = "true") -> str:
+    """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
+    table `_cc(node, comp)`) that carry one mobile and two different names, two people of a
+    household (梁飞俊 and 梁宁辉, or 冯女士 and 顾林磊, on a family phone) whom a record between them
+    (梁先生, a record without a name) would otherwise join. A record a steward approved a link of
+    (temp table `_decided`) is exempt: the steward read its name. `only_mobiles`: a condition on
+    std_records that spares reading the other records."""
+    return (f"WITH _named AS MATERIALIZED (SELECT c.node AS rid, c.comp, mobile, coalesce(name_simplified, name) AS hz, "
+            f"name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, name_initials AS ini, "
+            f"name_family AS fam, lower(name_given) AS given, {SURNAME_ONLY_SQL} AS surname_only, "
+            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex FROM std_records JOIN _cc c ON c.node = {REC_ID} "
+            f"WHERE ({only_mobiles}) AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve') "
+            f"AND {MOBILE_OK} AND ({_FORMAL_NAME} OR ({SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
+            f"AND regexp_matches(name_family, '^[\u4e00-\u9fff]')))) "
+            f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _named a JOIN _named b "
+            f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
+            f"WHERE CASE WHEN a.surname_only OR b.surname_only THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
 
 
-def names_apart_sql(cur: duckdb.DuckDBPyConnection) -> str | None:
-    """One SELECT of (rec_l, rec_r, reason) of the records that must stay apart because two
-    different full names share their mobile (_NAMES_APART), when that never-link rule is on."""
-    return _NAMES_APART if rule_settings(cur)["never_two_names_one_phone"] else None
+def names_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
+    """_names_apart when that never-link rule is on. `every_record`: the link graph spans the whole
+    store (a full run); reading only the mobiles that carry two names is then the cheaper way."""
+    if not rule_settings(cur)["never_two_names_one_phone"]:
+        return None
+    return _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} AND name_status IN {VALID_SQL} "
+                        "GROUP BY mobile HAVING min(name) <> max(name))" if every_record else "true")
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:

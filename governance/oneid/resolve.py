@@ -367,7 +367,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
         _write_keys(cur, prediction)
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur), names_apart_sql(cur))
+        graph = cluster_records(cur, never_link_sql(cur), names_apart_sql(cur, every_record=True))
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
