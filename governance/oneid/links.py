@@ -125,11 +125,11 @@ _CITY = f"coalesce(addr_city, CASE WHEN city_status IN {VALID_SQL} THEN city END
 # the payer, and the one most of the account's orders go to is its holder.
 _NOTE_HEADER = "(留言|备注|附言|寄语|贺卡|remark|note|memo|message)"
 _FOR_WHOM = ("(妈|爸|母亲|父亲|老公|老婆|爱人|对象|男朋友|女朋友|男友|女友|朋友|闺蜜|兄弟|家人|父母|孩子|儿子|女儿|宝宝|"
-             "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|老师)")
+             "爷爷|奶奶|姥姥|姥爷|外婆|外公|公公|婆婆|岳母|岳父|丈母娘|哥|姐|弟|妹|老师|同事|领导|同学|亲戚|邻居|长辈)")
 _FOR_WHOM_EN = "(mom|mum|mother|dad|father|wife|husband|friend|son|daughter|parents|family|boyfriend|girlfriend)"
-# A note that speaks of a gift or of buying for someone else (给妈妈买的, 买给老公, for my mom); not of
-# using it for them (给宝宝用的: the parent receives it)
-_GIFT_WORDS = (f"(礼物|礼品|送朋友|送给|送人|送礼|赠送|买给|代买|(给|替|帮|为)我?{_FOR_WHOM}{{1,2}}(买|下单|订|选|挑|的礼)|"
+# A note that speaks of a gift or of buying for someone else (给妈妈买的, 买给老公, 送爸妈, 代朋友下单,
+# for my mom); not of using it for them (给宝宝用的: the parent receives it)
+_GIFT_WORDS = (f"(礼物|礼品|送给|送人|送礼|赠送|买给|代买|送我?{_FOR_WHOM}|(给|替|帮|为|代)我?{_FOR_WHOM}{{1,2}}(买|下单|订|选|挑|的礼)|"
                f"\\bgifts?\\b|\\bfor my {_FOR_WHOM_EN}\\b)")
 _PAYER_HEADER = "(支付宝|alipay|付款账号|支付账号|付款人|payer)"
 _PAYER_MOBILE = "^(?:\\+?86)?(1[3-9][0-9])(?:[*＊]{2,}|[0-9]{4})([0-9]{4})$"
@@ -153,6 +153,11 @@ _NAME_NICK = (f"^({_SURNAME_PINYIN})((?:{_alternation(y for y in names_data.PINY
 _ORDER_ACCOUNT = (f"coalesce(CASE WHEN ecommerce_buyer_id_status IN {VALID_SQL} THEN 'buyer:' || ecommerce_buyer_id END, "
                   f"CASE WHEN douyin_id_status IN {VALID_SQL} THEN 'douyin:' || douyin_id END)")
 _ACCOUNT = f"source || '|' || {_ORDER_ACCOUNT}"  # the account within its source, as `_shipping` names it
+# An order row whose account the export masked (a JD pin as 150****8396_556) is an account of its own
+# to tell whether it was shipped to someone else: its note or payment account alone can tell
+_SHIP_ACCOUNT = (f"coalesce({_ORDER_ACCOUNT}, CASE WHEN 'masked' IN (ecommerce_buyer_id_status, douyin_id_status) "
+                 f"THEN 'row:' || {REC_ID} END)")
+_SHIP_ACCOUNT_KEY = f"source || '|' || {_SHIP_ACCOUNT}"
 
 
 def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
@@ -175,7 +180,7 @@ def _order_notes_sql(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
 def order_accounts_sql(where: str) -> str:
     """One SELECT of the accounts (source and account id, as shipping_contacts_sql gives them) of the
     order rows of std_records that meet `where`."""
-    return f"SELECT {_ACCOUNT} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {where}"
+    return f"SELECT {_SHIP_ACCOUNT_KEY} FROM std_records WHERE {_SHIP_ACCOUNT} IS NOT NULL AND {where}"
 
 
 def receiver_accounts_sql(where: str) -> str:
@@ -183,8 +188,8 @@ def receiver_accounts_sql(where: str) -> str:
     std_records that meets `where`: a new order that shows its receiver holds its account makes the
     other accounts' orders to them ones shipped to someone else."""
     receiver = f"(source, {_FULL_NAME_KEY}, {MASKED_KEY_SQL})"
-    return (f"SELECT {_ACCOUNT} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {receiver} IN "
-            f"(SELECT {receiver} FROM std_records WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {where})")
+    return (f"SELECT {_SHIP_ACCOUNT_KEY} FROM std_records WHERE {_SHIP_ACCOUNT} IS NOT NULL AND {receiver} IN "
+            f"(SELECT {receiver} FROM std_records WHERE {_SHIP_ACCOUNT} IS NOT NULL AND {where})")
 
 
 def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None = None) -> str:
@@ -210,14 +215,14 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     # with `accounts`, also the orders of other accounts to a phone their orders go to (`inscope` false,
     # found by the seven digits a masked key keeps: cheap to compare): those tell whether a receiver
     # holds another account
-    inscope = f"{_ACCOUNT} IN ({accounts})" if accounts else "true"
-    orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_ORDER_ACCOUNT} AS buyer, "
+    inscope = f"{_SHIP_ACCOUNT_KEY} IN ({accounts})" if accounts else "true"
+    orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_SHIP_ACCOUNT} AS buyer, "
               f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick, "
               f"{other_nick} AS other_nick, {inscope} AS inscope FROM std_records "
-              f"WHERE {_ORDER_ACCOUNT} IS NOT NULL"
+              f"WHERE {_SHIP_ACCOUNT} IS NOT NULL"
               + (f" AND ({inscope} OR {_DIGITS7} IN (SELECT digits7 FROM _in_phones))" if accounts else ""))
     scope = (f"_in_phones AS MATERIALIZED (SELECT DISTINCT {_DIGITS7} AS digits7 FROM std_records "
-             f"WHERE {_ORDER_ACCOUNT} IS NOT NULL AND {inscope}), " if accounts else "")
+             f"WHERE {_SHIP_ACCOUNT} IS NOT NULL AND {inscope}), " if accounts else "")
     notes, with_payers = _order_notes_sql(cur)
     if notes is None:  # no note or payment account anywhere: only the account's own orders tell
         payer, gift, joined = "NULL::VARCHAR", "false", f"({orders}) o"
@@ -244,8 +249,9 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
             "WHERE inscope AND NOT coalesce(payer = mk, false) AND (gift_note "
             # the nick and another account tell less than where the account's orders mostly go
             "OR (NOT in_nick AND NOT coalesce(name_key = usual, false) AND (other_nick "
-            # a receiver who holds another account of the source (孙丽娜 of sunlina1990, ordered for by tb5550001)
-            "OR EXISTS (SELECT 1 FROM _holders h WHERE h.source = _o.source AND h.buyer <> _o.buyer "
+            # a receiver who holds another account of the source (孙丽娜 of sunlina1990, ordered for by tb5550001;
+            # a masked account may be that one)
+            "OR EXISTS (SELECT 1 FROM _holders h WHERE NOT starts_with(_o.buyer, 'row:') AND h.source = _o.source AND h.buyer <> _o.buyer "
             "AND h.name_key = _o.name_key AND h.mk = _o.mk))) "
             "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "

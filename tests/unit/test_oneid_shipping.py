@@ -72,7 +72,8 @@ def test_a_gift_note_keeps_the_order_from_its_receiver_and_with_its_buyer(db, tm
     assert together(placed, "gift", "own") and placed["gift"][1] == "same_buyer_account"
 
 
-@pytest.mark.parametrize("note", ["给妈妈买的，别放价格单", "买给老公的", "替我姐下单", "for my mom - please wrap it"])
+@pytest.mark.parametrize("note", ["给妈妈买的，别放价格单", "买给老公的", "替我姐下单", "for my mom - please wrap it", "送爸妈",
+                                  "帮同事买的", "代朋友下单"])
 def test_a_note_that_the_order_is_for_someone_else_marks_it(db, tmp_path, note):
     keys = load(db, tmp_path, {
         "own": order("wangqiang88", "王强", "13800000001"),
@@ -81,6 +82,7 @@ def test_a_note_that_the_order_is_for_someone_else_marks_it(db, tmp_path, note):
         "own_use": order("zhoumin_2", "周敏", "13800000004", note="给宝宝用的，要无香型"),     # the parent receives it
         "seller": order("sunli_3", "孙丽", "13800000005", note="给客户补发一件，给朋友圈晒图"),
         "english": order("wuhao_4", "吴浩", "13800000006", note="great for family use"),
+        "delivery": order("zhengyu_5", "郑宇", "13800000007", note="周末送，送货前电话"),
     }, {"li_na": {"姓名": "李娜", "手机号": "13800000002"}})
     assert shipping(db, keys) == {"gift"}
 
