@@ -238,8 +238,10 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
                   "(SELECT left(payer, 3) || right(payer, 4) FROM _o)), " if with_payers else "")
     return (f"WITH {scope}_o AS MATERIALIZED (SELECT o.rid, o.source, o.buyer, o.name_key, o.mk, o.in_nick, o.other_nick, o.inscope, "
             f"{payer} AS payer, {gift} AS gift_note FROM {joined}), {payer_rows}_payer_names AS ({payer_names}), "
-            # receivers shown to hold an account: its nick spells them, or they are its payer
+            # receivers shown to hold an account (not a masked one: it may be any account): its nick spells
+            # them, or they are its payer
             "_holders AS (SELECT DISTINCT source, buyer, name_key, mk FROM _o WHERE name_key IS NOT NULL "
+            "AND NOT starts_with(buyer, 'row:') "
             "AND (in_nick OR coalesce(payer = mk, false))), "
             # the name most of an account's named orders (two or more) go to
             "_names AS (SELECT source, buyer, name_key, count(*) AS n FROM _o WHERE name_key IS NOT NULL GROUP BY ALL), "
@@ -251,7 +253,8 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
             "OR (NOT in_nick AND NOT coalesce(name_key = usual, false) AND (other_nick "
             # a receiver who holds another account of the source (孙丽娜 of sunlina1990, ordered for by tb5550001;
             # a masked account may be that one)
-            "OR EXISTS (SELECT 1 FROM _holders h WHERE NOT starts_with(_o.buyer, 'row:') AND h.source = _o.source AND h.buyer <> _o.buyer "
+            "OR EXISTS (SELECT 1 FROM _holders h WHERE NOT starts_with(_o.buyer, 'row:') AND h.source = _o.source "
+            "AND h.buyer <> _o.buyer "
             "AND h.name_key = _o.name_key AND h.mk = _o.mk))) "
             "OR (payer IS NOT NULL AND mk IS NOT NULL AND NOT in_nick AND NOT EXISTS (SELECT 1 FROM _payer_names p "
             "WHERE p.mk = _o.payer AND p.name_key = _o.name_key)) "
@@ -545,30 +548,37 @@ _SURNAMES_DISAGREE = ("(a.fam <> b.fam AND NOT starts_with(a.py, b.py) AND NOT s
                       "AND NOT starts_with(a.py_rev, b.py) AND NOT starts_with(b.py_rev, a.py)) OR coalesce(a.sex <> b.sex, false)")
 def _names_apart(only_mobiles: str = "true") -> str:
     """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
-    table `_cc(node, comp)`) that carry one mobile and two different names, two people of a
-    household (梁飞俊 and 梁宁辉, or 冯女士 and 顾林磊, on a family phone) whom a record between them
-    (梁先生, a record without a name) would otherwise join. A record a steward approved a link of
-    (temp table `_decided`) is exempt: the steward read its name. `only_mobiles`: a condition on
-    std_records that spares reading the other records."""
-    return (f"WITH _named AS MATERIALIZED (SELECT c.node AS rid, c.comp, mobile, coalesce(name_simplified, name) AS hz, "
-            f"name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, name_initials AS ini, "
-            f"name_family AS fam, lower(name_given) AS given, {SURNAME_ONLY_SQL} AS surname_only, "
-            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex FROM std_records JOIN _cc c ON c.node = {REC_ID} "
-            f"WHERE ({only_mobiles}) AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve') "
-            f"AND {MOBILE_OK} AND ({_FORMAL_NAME} OR ({SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
-            f"AND regexp_matches(name_family, '^[\u4e00-\u9fff]')))) "
-            f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _named a JOIN _named b "
+    table `_cc(node, comp)`) that carry one mobile and cannot be one person, two people of a household
+    (梁飞俊 and 梁宁辉, 冯女士 and 顾林磊, or 陈美玲 and a record of a man without a name, on a family
+    phone) whom a record between them (梁先生, a record without a name) would otherwise join: two
+    different names, two surnames alone or a surname and a full name that differ, or two sexes where
+    one has no name. A record a steward approved a link of (temp table `_decided`) is exempt: the
+    steward read it. `only_mobiles`: a condition on std_records that spares reading the other records."""
+    surname = (f"{SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
+               "AND regexp_matches(name_family, '^[\u4e00-\u9fff]')")
+    return (f"WITH _named AS MATERIALIZED (SELECT * FROM (SELECT c.node AS rid, c.comp, mobile, "
+            f"CASE WHEN {_FORMAL_NAME} THEN 'full' WHEN {surname} THEN 'surname' END AS kind, "
+            f"coalesce(name_simplified, name) AS hz, name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, "
+            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex "
+            f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE ({only_mobiles}) AND {MOBILE_OK} "
+            f"AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')) "
+            f"WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "
+            # the sex a given name means only of a name in full (阿丹 may be anyone's nickname)
+            "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN name_sex END) AS sex FROM _named) "
+            f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _sexed a JOIN _sexed b "
             f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
-            f"WHERE CASE WHEN a.surname_only OR b.surname_only THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
+            f"WHERE CASE WHEN a.kind IS NULL OR b.kind IS NULL THEN coalesce(a.sex <> b.sex, false) "
+            f"WHEN a.kind = 'surname' OR b.kind = 'surname' THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
 
 
 def names_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
     """_names_apart when that never-link rule is on. `every_record`: the link graph spans the whole
-    store (a full run); reading only the mobiles that carry two names is then the cheaper way."""
+    store (a full run); reading only the mobiles with two names (or a name and none) is then the
+    cheaper way."""
     if not rule_settings(cur)["never_two_names_one_phone"]:
         return None
-    return _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} AND name_status IN {VALID_SQL} "
-                        "GROUP BY mobile HAVING min(name) <> max(name))" if every_record else "true")
+    return _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
+                        "HAVING min(coalesce(name, '')) <> max(coalesce(name, '')))" if every_record else "true")
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:

@@ -410,28 +410,31 @@ def test_a_nickname_that_becomes_common_no_longer_links_in_an_incremental_run(db
 
 # A WeChat record without a name joins one person by its unionid and another by its openid; the
 # two carry one phone, so whether they end up in one cluster is the never-link rule's to say.
-def bridged(db, tmp_path, name_a: str, name_b: str) -> dict[str, tuple[str, str]]:
+def bridged(db, tmp_path, name_a: str, name_b: str, sex_a: str = "") -> dict[str, tuple[str, str]]:
     keys = load(db, tmp_path, {
         "bridge": {"source": "wechat", "昵称": "小太阳", "unionid": UNION_A, "openid": OPEN_A, "appid": APP_SHOP},
-        "a": {"source": "crm", "姓名": name_a, "手机号": "13859080089", "unionid": UNION_A},
+        "a": {"source": "crm", "姓名": name_a, "性别": sex_a, "手机号": "13859080089", "unionid": UNION_A},
         "b": {"source": "wechat", "姓名": name_b, "手机号": "13859080089", "openid": OPEN_A, "appid": APP_SHOP},
     })
     return crosswalk(db, keys)
 
 
-@pytest.mark.parametrize("name_a, name_b, kept_apart", [
-    ("梁飞俊", "梁宁辉", True),        # two people of one family
-    ("梁宁晖", "梁宁辉", False),       # one mistyped character
-    ("王华翔", "黄华翔", False),       # the same given name: a surname misheard
-    ("YUEWEI WANG", "王月薇", False),  # pinyin in the other order
-    ("阿雪", "胡云雪", False),         # a nickname's shape (阿X) counts as no name
-    ("冯女士", "顾林磊", True),        # a surname alone that is not the full name's
-    ("伍先生", "吴强", False),         # one surname sound (wu): perhaps misheard
-    ("王女士", "王强", True),          # the same surname, two sexes
-    ("王先生", "王强", False),
+@pytest.mark.parametrize("name_a, name_b, sex_a, kept_apart", [
+    ("梁飞俊", "梁宁辉", "", True),        # two people of one family
+    ("梁宁晖", "梁宁辉", "", False),       # one mistyped character
+    ("王华翔", "黄华翔", "", False),       # the same given name: a surname misheard
+    ("YUEWEI WANG", "王月薇", "", False),  # pinyin in the other order
+    ("阿雪", "胡云雪", "", False),         # a nickname's shape (阿X) counts as no name
+    ("冯女士", "顾林磊", "", True),        # a surname alone that is not the full name's
+    ("伍先生", "吴强", "", False),         # one surname sound (wu): perhaps misheard
+    ("王女士", "王强", "", True),          # the same surname, two sexes
+    ("王先生", "王强", "", False),
+    ("", "陈美玲", "男", True),            # no name, and a sex the full name is not
+    ("", "陈强", "男", False),
+    ("阿丹", "陈强", "", False),           # a nickname's shape says no sex
 ])
-def test_two_different_names_on_one_phone_never_share_a_cluster(db, tmp_path, name_a, name_b, kept_apart):
-    placed = bridged(db, tmp_path, name_a, name_b)
+def test_two_different_names_on_one_phone_never_share_a_cluster(db, tmp_path, name_a, name_b, sex_a, kept_apart):
+    placed = bridged(db, tmp_path, name_a, name_b, sex_a)
     assert apart(placed, "a", "b") is kept_apart
     assert together(placed, "bridge", "a") or together(placed, "bridge", "b")  # the bridge joins one of them
     with db.cursor() as cur:

@@ -87,6 +87,18 @@ def test_a_note_that_the_order_is_for_someone_else_marks_it(db, tmp_path, note):
     assert shipping(db, keys) == {"gift"}
 
 
+def test_an_order_whose_account_is_masked_is_judged_by_its_own_note_and_payment_account(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "masked_gift": order("150****8396_556", "李娜", "13800000002", note="送朋友"),
+        "masked_paid": order("186****1234_101", "王强", "13800000001", payer="138****0001"),  # its receiver paid
+        "own": order("tb5550001", "王强", "13800000001"),  # so a masked account may be this one: not another's
+        "masked_plain": order("139****0000_202", "陈静", "13800000003"),
+    }, OTHERS)
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM std_records WHERE ecommerce_buyer_id_status = 'masked'").fetchone()[0] == 3
+    assert shipping(db, keys) == {"masked_gift"}
+
+
 def test_a_payment_account_the_receiver_does_not_fit_marks_the_order(db, tmp_path):
     keys = load(db, tmp_path, {
         "other": order("zw2020", "张伟", "13800000004", payer="139****0001"),
