@@ -75,8 +75,13 @@ _OWN_NICKNAME = "(name = nickname AND name_reason IS NOT NULL)"
 _NAME_KEY = (f"CASE WHEN name_status IN {VALID_SQL} AND name_pinyin IS NOT NULL AND NOT coalesce({_OWN_NICKNAME}, false) "
              "THEN least(name_pinyin, coalesce(name_pinyin_rev, name_pinyin)) END")
 # Sex from a resident ID, a gender column (1 male, 2 female) or a salutation (王先生, Ms Smith).
-SEX_SQL = ("coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, CASE lower(name_salutation) "
-           + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SALUTATION_SEX.items()) + " END)")
+_SALUTATION_SEX_SQL = ("CASE lower(name_salutation) " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SALUTATION_SEX.items())
+                       + " END")
+SEX_SQL = f"coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, {_SALUTATION_SEX_SQL})"
+# Familiar forms of address (老王, 王哥, 李姐): friends' and nicknames' more than a way to say a sex
+_FAMILIAR = "('老', '哥', '姐', '叔', '阿姨')"
+_SAID_SEX_SQL = (f"coalesce(id_sex, CASE WHEN gender IN ('1', '2') THEN gender END, "
+                 f"CASE WHEN name_salutation NOT IN {_FAMILIAR} THEN {_SALUTATION_SEX_SQL} END)")
 # The sex a Chinese given name's last character all but always means (王伟 a man, 李娜 a woman); a
 # phone's salutation (王先生) is compatible only with the full names of that sex.
 _GIVEN_FEMALE = "娜婷芳丽娟敏静燕艳霞玲萍红梅琳莉雪慧颖倩妍婉媛姗娇婧嫣璐瑶琪菲薇蕾茜萱怡欣雯露凤兰翠秀珍琴丹洁"
@@ -530,10 +535,10 @@ def never_link_sql(cur: duckdb.DuckDBPyConnection) -> str:
 
 # A name as people write their own on a form: a surname and a given name, no flag but a dressing
 # taken off (王秀英15205211683), not the record's nickname, and not a nickname's shape that passes
-# for a name (安静的橙子, 5 characters; 阿雪, 阿 both a surname and the diminutive of 阿X nicknames)
+# for a name (安静的橙子, 5 characters; 夏天的风; 阿雪, 阿 both a surname and the diminutive of 阿X nicknames)
 _FORMAL_NAME = (f"name_status IN {VALID_SQL} AND coalesce(name_reason, 'NAME_DECORATED') = 'NAME_DECORATED' "
                 "AND name IS DISTINCT FROM nickname AND name_family IS NOT NULL AND name_given IS NOT NULL "
-                "AND NOT (regexp_matches(name, '[\u4e00-\u9fff]') AND (length(name) > 4 "
+                "AND NOT (regexp_matches(name, '[\u4e00-\u9fff]') AND (length(name) > 4 OR contains(name, '的') "
                 "OR (length(name) = 2 AND starts_with(coalesce(name_simplified, name), '阿'))))")
 # Two full names that the model's name comparison finds nothing alike in (its else level): not the
 # same characters, pinyin (in either order) or initials, pinyin under 0.92 Jaro-Winkler, and not one
@@ -541,11 +546,13 @@ _FORMAL_NAME = (f"name_status IN {VALID_SQL} AND coalesce(name_reason, 'NAME_DEC
 _NAMES_DISAGREE = ("a.hz <> b.hz AND a.py <> b.py AND a.py <> b.py_rev AND a.py_rev <> b.py AND a.ini <> b.ini "
                    "AND a.given <> b.given AND jaro_winkler_similarity(a.py, b.py) < 0.92 AND NOT coalesce(a.fam = b.fam "
                    "AND length(a.hz) >= 3 AND (CASE WHEN length(a.hz) = length(b.hz) THEN hamming(a.hz, b.hz) END) = 1, false)")
-# Two surnames alone (王先生, 李女士; not the familiar 老王, often a nickname), or one against a full
-# name, that differ: other characters whose pinyin is not the start of the other's (伍 and 吴强 may
-# be one name misheard), or two sexes
+# Two surnames alone (王先生, 李女士; not a familiar form, 老王 or 王哥, often a nickname), or one
+# against a full name, that differ: other characters whose pinyin is not the start of the other's
+# (伍 and 吴强 may be one name misheard), or two sexes
 _SURNAMES_DISAGREE = ("(a.fam <> b.fam AND NOT starts_with(a.py, b.py) AND NOT starts_with(b.py, a.py) "
                       "AND NOT starts_with(a.py_rev, b.py) AND NOT starts_with(b.py_rev, a.py)) OR coalesce(a.sex <> b.sex, false)")
+
+
 def _names_apart(only_mobiles: str = "true") -> str:
     """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
     table `_cc(node, comp)`) that carry one mobile and cannot be one person, two people of a household
@@ -554,12 +561,12 @@ def _names_apart(only_mobiles: str = "true") -> str:
     different names, two surnames alone or a surname and a full name that differ, or two sexes where
     one has no name. A record a steward approved a link of (temp table `_decided`) is exempt: the
     steward read it. `only_mobiles`: a condition on std_records that spares reading the other records."""
-    surname = (f"{SURNAME_ONLY_SQL} AND name_salutation IS DISTINCT FROM '老' "
+    surname = (f"{SURNAME_ONLY_SQL} AND coalesce(name_salutation NOT IN {_FAMILIAR}, true) "
                "AND regexp_matches(name_family, '^[\u4e00-\u9fff]')")
     return (f"WITH _named AS MATERIALIZED (SELECT * FROM (SELECT c.node AS rid, c.comp, mobile, "
             f"CASE WHEN {_FORMAL_NAME} THEN 'full' WHEN {surname} THEN 'surname' END AS kind, "
             f"coalesce(name_simplified, name) AS hz, name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, "
-            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex "
+            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {_SAID_SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE ({only_mobiles}) AND {MOBILE_OK} "
             f"AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')) "
             f"WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "

@@ -432,6 +432,8 @@ def bridged(db, tmp_path, name_a: str, name_b: str, sex_a: str = "") -> dict[str
     ("", "陈美玲", "男", True),            # no name, and a sex the full name is not
     ("", "陈强", "男", False),
     ("阿丹", "陈强", "", False),           # a nickname's shape says no sex
+    ("夏天的风", "黎磊", "", False),       # nor is 夏天的风 a name
+    ("王哥", "王丽", "", False),           # a familiar form of address says no sex
 ])
 def test_two_different_names_on_one_phone_never_share_a_cluster(db, tmp_path, name_a, name_b, sex_a, kept_apart):
     placed = bridged(db, tmp_path, name_a, name_b, sex_a)
