@@ -541,10 +541,14 @@ _FORMAL_NAME = (f"name_status IN {VALID_SQL} AND coalesce(name_reason, 'NAME_DEC
                 "AND NOT (regexp_matches(name, '[\u4e00-\u9fff]') AND (length(name) > 4 OR contains(name, '的') "
                 "OR (length(name) = 2 AND starts_with(coalesce(name_simplified, name), '阿'))))")
 # Two full names that the model's name comparison finds nothing alike in (its else level): not the
-# same characters, pinyin (in either order) or initials, pinyin under 0.92 Jaro-Winkler, and not one
-# mistyped character of a name of three or more; nor the same given name (王华翔 and 黄华翔)
+# same characters, pinyin (in either order) or initials, and not one mistyped character of a name of
+# three or more; nor the same given name (王华翔 and 黄华翔). Pinyin 0.92 alike by Jaro-Winkler counts
+# where one name is in letters, or one name in characters starts the other (于丹 and 于丹丹): two names
+# in characters with one surname are that alike in pinyin (彭鑫 and 彭琳) while they say two people.
 _NAMES_DISAGREE = ("a.hz <> b.hz AND a.py <> b.py AND a.py <> b.py_rev AND a.py_rev <> b.py AND a.ini <> b.ini "
-                   "AND a.given <> b.given AND jaro_winkler_similarity(a.py, b.py) < 0.92 AND NOT coalesce(a.fam = b.fam "
+                   "AND a.given <> b.given AND (jaro_winkler_similarity(a.py, b.py) < 0.92 OR (regexp_matches(a.hz, "
+                   "'[\u4e00-\u9fff]') AND regexp_matches(b.hz, '[\u4e00-\u9fff]') AND NOT starts_with(a.hz, b.hz) "
+                   "AND NOT starts_with(b.hz, a.hz))) AND NOT coalesce(a.fam = b.fam "
                    "AND length(a.hz) >= 3 AND (CASE WHEN length(a.hz) = length(b.hz) THEN hamming(a.hz, b.hz) END) = 1, false)")
 # Two surnames alone (王先生, 李女士; not a familiar form, 老王 or 王哥, often a nickname), or one
 # against a full name, that differ: other characters whose pinyin is not the start of the other's

@@ -422,6 +422,8 @@ def bridged(db, tmp_path, name_a: str, name_b: str, sex_a: str = "") -> dict[str
 @pytest.mark.parametrize("name_a, name_b, sex_a, kept_apart", [
     ("梁飞俊", "梁宁辉", "", True),        # two people of one family
     ("梁宁晖", "梁宁辉", "", False),       # one mistyped character
+    ("彭鑫", "彭琳", "", True),            # alike in pinyin (pengxin, penglin), not in characters
+    ("于丹", "于丹丹", "", False),         # a given name doubled
     ("王华翔", "黄华翔", "", False),       # the same given name: a surname misheard
     ("YUEWEI WANG", "王月薇", "", False),  # pinyin in the other order
     ("阿雪", "胡云雪", "", False),         # a nickname's shape (阿X) counts as no name
