@@ -207,25 +207,26 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
     gift = f"coalesce(len(list_filter(n.notes, lambda v: regexp_matches(lower(coalesce(v, '')), '{_GIFT_WORDS}'))) > 0, false)"
     # the receiver's full name spelled in the buyer's nick (赵浩 and zhaohao964): the buyer's own order
     # (a whole word of letters: wangli is not in wanglin88)
-    words = "string_split_regex(lower(ecommerce_buyer_id), '[^a-z]+')"
-    in_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND length(name_pinyin) >= 5 AND (list_contains({words}, name_pinyin) "
-               f"OR list_contains({words}, name_pinyin_rev)), false)")
+    in_nick = ("coalesce(name_key IS NOT NULL AND length(name_pinyin) >= 5 AND (list_contains(words, name_pinyin) "
+               "OR list_contains(words, name_pinyin_rev)), false)")
     # a nick that spells another given name than the receiver's full name (zhangwei1988 and 李娜): the
     # account's holder is not the receiver; the given name alone compared, a surname may read two ways (覃: qin, tan)
     # (not a doubled syllable: tiantian88, baobao520 are pet names)
-    nick_given = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 2)"
-    nick_surname = f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', 1)"
-    other_nick = (f"coalesce({_FULL_NAME_KEY} IS NOT NULL AND {nick_given} <> '' AND {nick_given} <> {nick_surname} "
-                  f"AND NOT contains(name_pinyin, {nick_given}), false)")
+    other_nick = ("coalesce(name_key IS NOT NULL AND nick.given <> '' AND nick.given <> nick.surname "
+                  "AND NOT contains(name_pinyin, nick.given), false)")
     # with `accounts`, also the orders of other accounts to a phone their orders go to (`inscope` false,
     # found by the seven digits a masked key keeps: cheap to compare): those tell whether a receiver
     # holds another account
     inscope = f"{_SHIP_ACCOUNT_KEY} IN ({accounts})" if accounts else "true"
-    orders = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_SHIP_ACCOUNT} AS buyer, "
-              f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, {in_nick} AS in_nick, "
-              f"{other_nick} AS other_nick, {inscope} AS inscope FROM std_records "
-              f"WHERE {_SHIP_ACCOUNT} IS NOT NULL"
-              + (f" AND ({inscope} OR {_DIGITS7} IN (SELECT digits7 FROM _in_phones))" if accounts else ""))
+    # the nick's words and name parts worked out once per row (the pattern is long)
+    rows = (f"SELECT batch_id, row_number, {REC_ID} AS rid, source, {_SHIP_ACCOUNT} AS buyer, "
+            f"{_FULL_NAME_KEY} AS name_key, {MASKED_KEY_SQL} AS mk, name_pinyin, name_pinyin_rev, "
+            f"string_split_regex(lower(ecommerce_buyer_id), '[^a-z]+') AS words, "
+            f"regexp_extract(lower(ecommerce_buyer_id), '{_NAME_NICK}', ['surname', 'given']) AS nick, "
+            f"{inscope} AS inscope FROM std_records WHERE {_SHIP_ACCOUNT} IS NOT NULL"
+            + (f" AND ({inscope} OR {_DIGITS7} IN (SELECT digits7 FROM _in_phones))" if accounts else ""))
+    orders = (f"SELECT batch_id, row_number, rid, source, buyer, name_key, mk, {in_nick} AS in_nick, "
+              f"{other_nick} AS other_nick, inscope FROM ({rows})")
     scope = (f"_in_phones AS MATERIALIZED (SELECT DISTINCT {_DIGITS7} AS digits7 FROM std_records "
              f"WHERE {_SHIP_ACCOUNT} IS NOT NULL AND {inscope}), " if accounts else "")
     notes, with_payers = _order_notes_sql(cur)
