@@ -842,7 +842,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "code.flag.cannot_link": ("审核决定不是同一人", "a review said not the same person"),
     "code.flag.id_card": ("身份证号冲突", "conflicting resident IDs"),
     "code.flag.id_sex": ("性别与身份证号冲突", "sex conflicts with the resident ID"),
-    "code.flag.names_one_phone": ("同一手机号上的不同姓名", "different names on one mobile"),
+    "code.flag.names_one_phone": ("同一手机号上姓名或性别不同", "other names or sexes on one mobile"),
     "code.flag.exclusive": ("渠道账号冲突", "conflicting channel accounts"),
     "code.placed.model": ("模型匹配（概率 {p}）", "model match (probability {p})"),
     "rules.picked": ("{name}（{rule}）", "{name} ({rule})"),

@@ -424,7 +424,8 @@ def _records_sql(only: str = "true") -> tuple[str, str]:
 
 NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
-              "never_two_names_one_phone": ("Two different full names on one mobile never link", "同一手机号上的两个不同全名不合并")}
+              "never_two_names_one_phone": ("Two people on one mobile (other names or sexes) never link",
+                                            "同一手机号上姓名或性别不同的两人不合并")}
 
 
 def rule_names(lang: str) -> dict[str, str]:
@@ -579,18 +580,20 @@ def _names_apart(only_mobiles: str = "true") -> str:
             "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN name_sex END) AS sex FROM _named) "
             f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _sexed a JOIN _sexed b "
             f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
-            f"WHERE CASE WHEN a.kind IS NULL OR b.kind IS NULL THEN coalesce(a.sex <> b.sex, false) "
+            f"WHERE CASE WHEN a.kind IS NULL AND b.kind IS NULL THEN false "
+            f"WHEN a.kind IS NULL OR b.kind IS NULL THEN coalesce(a.sex <> b.sex, false) "
             f"WHEN a.kind = 'surname' OR b.kind = 'surname' THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
 
 
 def names_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
     """_names_apart when that never-link rule is on. `every_record`: the link graph spans the whole
-    store (a full run); reading only the mobiles with two names (or a name and none) is then the
-    cheaper way."""
+    store (a full run); reading only the mobiles whose records differ in what the pairs are told
+    apart by (name, salutation, gender, ID sex) is then the cheaper way."""
     if not rule_settings(cur)["never_two_names_one_phone"]:
         return None
+    said = "coalesce(name, '') || '|' || coalesce(name_salutation, '') || '|' || coalesce(gender, '') || '|' || coalesce(id_sex, '')"
     return _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
-                        "HAVING min(coalesce(name, '')) <> max(coalesce(name, '')))" if every_record else "true")
+                        f"HAVING min({said}) <> max({said}))" if every_record else "true")
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:
