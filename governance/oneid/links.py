@@ -565,21 +565,22 @@ def _names_apart(only_mobiles: str = "true") -> str:
     (梁飞俊 and 梁宁辉, 冯女士 and 顾林磊, or 陈美玲 and a record of a man without a name, on a family
     phone) whom a record between them (梁先生, a record without a name) would otherwise join: two
     different names, two surnames alone or a surname and a full name that differ, or two sexes where
-    one has no name. A record a steward approved a link of (temp table `_decided`) is exempt: the
-    steward read it. `only_mobiles`: a condition on std_records that spares reading the other records."""
+    one has no name. Not two records of one resident ID (王芳 and 王小芳), nor a record a steward
+    approved a link of (temp table `_decided`): the steward read it. `only_mobiles`: a condition on std_records that spares reading the other records."""
     surname = (f"{SURNAME_ONLY_SQL} AND coalesce(name_salutation NOT IN {_FAMILIAR}, true) "
                "AND regexp_matches(name_family, '^[\u4e00-\u9fff]')")
     return (f"WITH _named AS MATERIALIZED (SELECT * FROM (SELECT c.node AS rid, c.comp, mobile, "
             f"CASE WHEN {_FORMAL_NAME} THEN 'full' WHEN {surname} THEN 'surname' END AS kind, "
             f"coalesce(name_simplified, name) AS hz, name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, "
-            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {_SAID_SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex "
+            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {_SAID_SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex, "
+            f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS card "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE ({only_mobiles}) AND {MOBILE_OK} "
             f"AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')) "
             f"WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "
             # the sex a given name means only of a name in full (阿丹 may be anyone's nickname)
             "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN name_sex END) AS sex FROM _named) "
             f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _sexed a JOIN _sexed b "
-            f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid "
+            f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid AND NOT coalesce(a.card = b.card, false) "
             f"WHERE CASE WHEN a.kind IS NULL AND b.kind IS NULL THEN false "
             f"WHEN a.kind IS NULL OR b.kind IS NULL THEN coalesce(a.sex <> b.sex, false) "
             f"WHEN a.kind = 'surname' OR b.kind = 'surname' THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")

@@ -18,7 +18,8 @@ from governance.sources import ingest
 from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
-           "昵称": "nickname", "地址": "address", "城市": "city", "openid": "wechat_open_id", "appid": "wechat_app_id"}
+           "昵称": "nickname", "地址": "address", "城市": "city", "openid": "wechat_open_id", "appid": "wechat_app_id",
+           "身份证": "id_card"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
 OPEN_A, OPEN_B = "oX" + "a" * 26, "oX" + "b" * 26
 APP_SHOP, APP_CLUB = "wx" + "1" * 16, "wx" + "2" * 16
@@ -444,6 +445,16 @@ def test_two_different_names_on_one_phone_never_share_a_cluster(db, tmp_path, na
     with db.cursor() as cur:
         flags = cur.execute("SELECT reason FROM cluster_flags").fetchall()
     assert (("names_one_phone",) in flags) is kept_apart  # the refused link goes to a steward
+
+
+def test_two_names_of_one_resident_id_are_not_kept_apart(db, tmp_path):
+    keys = load(db, tmp_path, {
+        "a": {"source": "crm", "姓名": "王芳", "手机号": "13859080089", "身份证": "11010519491231002X"},
+        "b": {"source": "pos", "姓名": "王小芳", "手机号": "13859080089", "身份证": "11010519491231002X"},
+        "c": {"source": "pos", "姓名": "梁飞俊", "手机号": "13859080089"},
+    })
+    placed = crosswalk(db, keys)
+    assert together(placed, "a", "b") and placed["b"][1] == "same_id_card"
 
 
 def test_the_rule_can_be_turned_off(db, tmp_path):
