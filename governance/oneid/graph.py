@@ -78,7 +78,7 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, names_ap
         "SELECT ca.comp FROM _cannot x JOIN _cc ca ON ca.node = x.rec_l JOIN _cc cb ON cb.node = x.rec_r "
         "WHERE ca.comp = cb.comp "
         f"UNION SELECT c.comp FROM _cc c JOIN ({exclusive_sql}) x ON x.rec_id = c.node GROUP BY c.comp "
-        "HAVING count(DISTINCT x.id_card) > 1 OR count(DISTINCT x.id_sex) > 1")
+        "HAVING min(x.id_card) <> max(x.id_card) OR min(x.id_sex) <> max(x.id_sex)")  # two distinct values
     cuts, flagged = _cluster_hot(cur, exclusive_sql)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT r.*, coalesce(f.cluster, c.comp, r.rec_id) AS cluster, "

@@ -51,6 +51,12 @@ def rows_of(cur: duckdb.DuckDBPyConnection, table: str, rows: str) -> str:
     return f"rowid IN (SELECT row_id FROM {rows})"
 
 
+def at_most_one(expr: str) -> str:
+    """An aggregate condition: the group holds at most one distinct non-null value of `expr`. The same
+    as count(DISTINCT expr) <= 1, without the hash table a distinct count builds per group."""
+    return f"min({expr}) IS NOT DISTINCT FROM max({expr})"
+
+
 @dataclass(frozen=True)
 class MatchRule:
     rule_id: str
@@ -289,9 +295,9 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             + (f" AND mobile IN ({within})" if within else "") + ") "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
-            "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1 AND count(DISTINCT id_card) <= 1 "
+            f"AND {at_most_one('sex')} AND {at_most_one('dob')} AND {at_most_one('id_card')} "
             # one openid per app: a person's openids in two apps (a shop and a members' mini-program) differ
-            + "".join(f"AND count(DISTINCT account_{i}) <= {'count(DISTINCT app)' if i == 1 else 1} "
+            + "".join("AND count(DISTINCT account_1) <= count(DISTINCT app) " if i == 1 else f"AND {at_most_one(f'account_{i}')} "
                       for i in range(len(accounts)))
             # a surname alone that does not say its sex (王总, 老王) may be anyone of the family
             + "AND count(*) FILTER (WHERE surname_only AND sex IS NULL) = 0 "
@@ -359,34 +365,34 @@ RULES: tuple[MatchRule, ...] = (
               f"{MOBILE_OK} AND NOT shipping AND (written_name IS NOT NULL OR {_NICKNAME_AS_NAME} IS NOT NULL) "
               # only the phones such a record is on (a small share of them)
               f"AND mobile IN (SELECT mobile FROM std_records WHERE {_NICKNAME_AS_NAME} IS NOT NULL)",
-              group_sql="count(written_name) > 0 AND count(written_name) < count(*) AND count(DISTINCT sex) <= 1 "
-                        "AND count(DISTINCT dob) <= 1",
+              group_sql=f"count(written_name) > 0 AND count(written_name) < count(*) AND {at_most_one('sex')} "
+                        f"AND {at_most_one('dob')}",
               scope_sql="mobile"),
     MatchRule("masked_mobile_name_city", "Masked mobile compatible, the same full name, no two cities",
               "脱敏手机号相符、全名相同且城市不冲突", f"{MASKED_KEY_SQL} || '|' || {_SAME_NAME_KEY}",
               # only keys a masked record holds (a group needs one)
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND NOT shipping",
               # at most one full number and at least one masked record; no two cities, sexes or birth dates
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
-                        "AND count(DISTINCT sex) <= 1 AND count(DISTINCT dob) <= 1",
+              group_sql=f"{at_most_one('mobile')} AND count(mobile) < count(*) AND {at_most_one('city_key')} "
+                        f"AND {at_most_one('sex')} AND {at_most_one('dob')}",
               scope_sql=MASKED_KEY_SQL),
     MatchRule("masked_mobile_surname_sex", "Masked mobile compatible, the same surname and known sex, "
               "no two cities or full names", "脱敏手机号相符、姓氏与性别相同且城市与全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || name_family || '|' || coalesce(sex, {NAME_SEX_SQL})",  # 于女士 with 180****4280 and 于丽 (female)
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND {PERSON_NAME_SQL} AND NOT shipping",
               # at most one full number; no two cities (a POS card has none)
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT city_key) <= 1 "
+              group_sql=f"{at_most_one('mobile')} AND count(mobile) < count(*) AND {at_most_one('city_key')} "
                         # masked records alone (no full number): each must name the one city
                         "AND (count(mobile) > 0 OR count(city_key) = count(*)) "
-                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT written_name) <= 1",
+                        f"AND {at_most_one('dob')} AND {at_most_one('written_name')}",
               scope_sql=MASKED_KEY_SQL),
     MatchRule("masked_mobile_nickname", "Masked mobile compatible, the same nickname, no two surnames or full names",
               "脱敏手机号相符、昵称相同且姓氏与全名不冲突",
               f"{MASKED_KEY_SQL} || '|' || nickname",  # 小太阳 with 138****5530 on Douyin and in the mini-program
               f"{MASKED_KEY_SQL} IN {_MASKED_HELD} AND nickname_status IN {VALID_SQL} AND NOT shipping "
               f"AND nickname IN {_RARE_NICKNAMES}",
-              group_sql="count(DISTINCT mobile) <= 1 AND count(mobile) < count(*) AND count(DISTINCT sex) <= 1 "
-                        "AND count(DISTINCT dob) <= 1 AND count(DISTINCT surname) <= 1 AND count(DISTINCT written_name) <= 1",
+              group_sql=f"{at_most_one('mobile')} AND count(mobile) < count(*) AND {at_most_one('sex')} "
+                        f"AND {at_most_one('dob')} AND {at_most_one('surname')} AND {at_most_one('written_name')}",
               scope_sql=MASKED_KEY_SQL),  # a batch that moves a nickname across the cap: nickname_cap_crossed_sql
     MatchRule("mobile_and_channel_id", "Same valid mobile and the same channel id", "手机号相同且渠道ID相同",
               "mobile || '|' || channel_key",
@@ -397,9 +403,9 @@ RULES: tuple[MatchRule, ...] = (
               _ACCOUNT,
               f"{_ORDER_ACCOUNT} IS NOT NULL AND {_ACCOUNT} IN (SELECT account FROM _shipping)",
               # the orders not shipped to someone else: at most one full name, sex and birth date
-              group_sql="count(DISTINCT CASE WHEN NOT shipping THEN full_name END) <= 1 "
-                        "AND count(DISTINCT CASE WHEN NOT shipping THEN sex END) <= 1 "
-                        "AND count(DISTINCT CASE WHEN NOT shipping THEN dob END) <= 1",
+              group_sql=f"{at_most_one('CASE WHEN NOT shipping THEN full_name END')} "
+                        f"AND {at_most_one('CASE WHEN NOT shipping THEN sex END')} "
+                        f"AND {at_most_one('CASE WHEN NOT shipping THEN dob END')}",
               spokes_sql="shipping", scope_sql=_ACCOUNT),
 )
 
@@ -620,7 +626,8 @@ def household_mobiles_sql(among: str | None = None) -> str:
     return (f"SELECT mobile FROM (SELECT mobile, {_NAME_KEY} AS name_key, name_pinyin, name_pinyin_rev, "
             f"{_SURNAME_HAN} AS han, {SURNAME_ONLY_SQL} AS surname_only FROM std_records WHERE {MOBILE_OK} "
             f"{only}) WHERE name_key IS NOT NULL GROUP BY mobile "
-            f"HAVING count(DISTINCT name_key) {full} > 1 OR count(DISTINCT name_key) {alone} > 1 "
+            # two distinct name keys: a smallest and a largest that differ (no distinct count's hash table)
+            f"HAVING min(name_key) {full} <> max(name_key) {full} OR min(name_key) {alone} <> max(name_key) {alone} "
             f"OR NOT coalesce(CASE WHEN max(han) {full} IS NOT NULL AND max(han) {alone} IS NOT NULL "
             f"THEN max(han) {full} = max(han) {alone} "
             f"ELSE {py} = {sur} || left({rev}, length({rev}) - length({sur})) AND ends_with({rev}, {sur}) END, true)")
