@@ -289,7 +289,7 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
-            # only mobiles on two or more records: the distinct counts below are the costly part
+            # only mobiles on two or more records: the group conditions below are the costly part
             f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
             f"HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
             + (f" AND mobile IN ({within})" if within else "") + ") "
