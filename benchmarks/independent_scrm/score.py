@@ -255,6 +255,19 @@ class UF:
             self.p[a] = b
 
 
+def closure_pairs(keys, groups):
+    """The pairs of the transitive closure of `groups` (each an iterable of keys that belong together)."""
+    uf = UF(keys)
+    for g in groups:
+        g = list(g)
+        for x in g[1:]:
+            uf.union(g[0], x)
+    clusters = defaultdict(list)
+    for k in keys:
+        clusters[uf.find(k)].append(k)
+    return pairs_of(clusters)
+
+
 def pairs_of(clusters):
     s = set()
     for members in clusters.values():
@@ -429,32 +442,19 @@ def main():
                max_pred_cluster=max(len(v) for v in pred_cl.values()))
     res["steward"] = prf(P, T)
     # baseline: exact normalized mobile only (all phone-bearing cells, incl. phones in 描述/备注名)
-    uf = UF(keys)
     idx = defaultdict(list)
     for k in keys:
         for m in recs[k]["ev"].get("mobile", ()):
             idx[m].append(k)
-    for ks in idx.values():
-        for x in ks[1:]:
-            uf.union(ks[0], x)
-    bcl = defaultdict(list)
-    for k in keys:
-        bcl[uf.find(k)].append(k)
-    B = pairs_of(bcl)
-    res["baseline_exact_mobile"] = prf(B, T)
+    res["baseline_exact_mobile"] = prf(closure_pairs(keys, idx.values()), T)
     # upper bound: evidence edges within each true person, transitive closure
-    uf2 = UF(keys)
-    for _kk, ks in strong_edges(recs, True).items():
+    within_person = []
+    for ks in strong_edges(recs, True).values():
         byp = defaultdict(list)
         for x in ks:
             byp[recs[x]["pid"]].append(x)
-        for g in byp.values():
-            for x in g[1:]:
-                uf2.union(g[0], x)
-    ucl = defaultdict(list)
-    for k in keys:
-        ucl[uf2.find(k)].append(k)
-    U = pairs_of(ucl)
+        within_person += byp.values()
+    U = closure_pairs(keys, within_person)
     res["upper_bound"] = prf(U & T, T)
     res["steward_recall_within_bound"] = round(len(P & U) / len(U), 4) if U else None
     # per channel pair
