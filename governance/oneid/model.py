@@ -300,7 +300,12 @@ class Prediction:
 
 def _input(db: Database) -> pa.Table:
     with db.cursor() as cur:
-        return relation(cur, input_sql()).to_arrow_table()
+        return input_table(cur)
+
+
+def input_table(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The model's input of every record, as this cursor sees the store."""
+    return relation(cur, input_sql()).to_arrow_table()
 
 
 RESCORE = "_rescore"  # temp table (rid): the records whose pairs an incremental run scores again
@@ -451,15 +456,16 @@ def score_duckdb(records: pa.Table, model: dict, threshold: float,
 
 
 def predict(db: Database, threshold: float, model_json: str | None = None, u_max_pairs: float = U_MAX_PAIRS,
-            seed: int = 42, labels: list[tuple[int, int]] | None = None, engine: Engine | None = None) -> Prediction:
+            seed: int = 42, labels: list[tuple[int, int]] | None = None, engine: Engine | None = None,
+            records: pa.Table | None = None) -> Prediction:
     """Train (or load) the model and score the blocked pairs at or above `threshold`, on `engine`
-    (default DuckDB; training always runs on DuckDB). When training and at least MIN_LABELS approved
-    pairs exist, m is estimated from them after EM. Fails with one GovernanceError, never with
-    Splink's own exceptions."""
+    (default DuckDB; training always runs on DuckDB), of the store's records or of `records` (its
+    input_table, already read). When training and at least MIN_LABELS approved pairs exist, m is
+    estimated from them after EM. Fails with one GovernanceError, never with Splink's own exceptions."""
     if not 0 < threshold <= 1:  # Splink takes the threshold's match weight
         raise GovernanceError(f"The review band start must be a probability between 0 and 1 (above 0), not {threshold}.")
     saved_model = _saved_model(model_json) if model_json else None
-    data = _input(db)
+    data = records if records is not None else _input(db)
     if data.num_rows < 2:
         return Prediction(pa.table({"rec_l": pa.array([], pa.int64()), "rec_r": pa.array([], pa.int64()),
                                     "match_probability": pa.array([], pa.float64()),

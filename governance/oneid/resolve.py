@@ -49,7 +49,7 @@ from governance.standardize.engine import VALID_SQL
 from governance.store import serving
 from governance.store.chaos import chaos_point
 from governance.store.errors import GovernanceError
-from governance.store.storage import Database, arrow_view, one, scalar
+from governance.store.storage import Database, arrow_view, one, relation, scalar
 from governance.store.util import utcnow
 
 RULE_STRENGTH = {"same_id_card": 100.0, "same_union_id": 90.0, "same_open_id_in_app": 80.0,
@@ -249,18 +249,48 @@ def _check_thresholds(auto_accept: float, review_low: float) -> None:
                               f"auto-accept ({auto_accept}) <= 1.")
 
 
+@dataclass
+class RuleLinks:
+    """The rule links worked out from the records of the store's `generation` (they hold while it
+    stays), with the orders shipped to someone else they were worked out with."""
+    links: pa.Table     # rec_l, rec_r, rule_id
+    shipping: pa.Table  # rid, account: `_shipping`
+    generation: int
+    seconds: float
+
+
+@dataclass
+class Scoring(model.Prediction):
+    """A prediction, and the rule links worked out beside it from the same records."""
+    rules: RuleLinks | None = None
+
+
 def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None = None,
-            engine: model.Engine | None = None) -> model.Prediction:
+            engine: model.Engine | None = None) -> Scoring:
     """Score the blocked pairs from `review_low` up with the Splink model (trained, or `model_json`
-    reused). Splink works on its own in-memory connection, so this holds no write lock: the
-    pipeline runs it before the transaction that writes the OneIDs."""
+    reused) and, while Splink works (on its own in-memory connection, in a thread), work out the
+    rule links of the same records. Holds no write lock: the pipeline runs it before the
+    transaction that writes the OneIDs."""
     started = time.perf_counter()
-    with db.cursor() as cur:
-        approved_pairs = active_decisions(cur)[0]
-    prediction = model.predict(db, review_low, model_json=model_json, labels=approved_pairs, engine=engine)
+    with db.cursor():  # the store open (opening it moves the generation on), then the generation, then the snapshot:
+        generation = db.generation  # a write between the two only makes the rule links look stale
+        with db.snapshot() as cur:
+            approved_pairs = active_decisions(cur)[0]
+            records = model.input_table(cur)
+            pool = ThreadPoolExecutor(max_workers=1)
+            scored = pool.submit(model.predict, db, review_low, model_json=model_json, labels=approved_pairs,
+                                 engine=engine, records=records)
+            try:
+                t = time.perf_counter()
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
+                rules = RuleLinks(relation(cur, rule_links_sql(cur, shipping_ready=True)).to_arrow_table(),
+                                  relation(cur, "FROM _shipping").to_arrow_table(), generation, 0.0)
+                rules.seconds = time.perf_counter() - t
+                prediction = scored.result()
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)  # a failure here does not wait for the scoring
     chaos_point("resolve.scored")
-    prediction.seconds = time.perf_counter() - started
-    return prediction
+    return Scoring(prediction.pairs, prediction.model_json, time.perf_counter() - started, prediction.keys, rules)
 
 
 def _rule_links(cur: duckdb.DuckDBPyConnection, links_sql: str) -> None:
@@ -351,13 +381,24 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         # with the last run's model and thresholds, the pairs of records that did not change keep its outcome
         carry = not afresh and prediction is not None and full_run_reason(
             cur, prediction.model_json, auto_accept, review_low) in (None, "rules", "many")
+        # the rule links worked out beside the scoring hold when nothing was written since
+        ready = prediction.rules if isinstance(prediction, Scoring) else None
+        if ready is not None and ready.generation != db.generation:
+            ready = None
         if carry:
             _changes(cur)
+        elif ready:
+            temp_table(cur, "_shipping", ready.shipping)
         else:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
                     "FROM std_records")
-        _rule_links(cur, rule_links_sql(cur, shipping_ready=True))
+        if ready:
+            with arrow_view(cur, "_rule_links_in", ready.links):
+                _rule_links(cur, "FROM _rule_links_in")
+            timings["rules_beside_model"] = ready.seconds
+        else:
+            _rule_links(cur, rule_links_sql(cur, shipping_ready=True))
         timings["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _decided AS {DECIDED_SQL}")

@@ -160,6 +160,25 @@ def test_stewards_switch_match_and_never_link_rules(db, loaded):
         assert cur.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'match_rule.%'").fetchone()[0] == 3
 
 
+def test_rule_links_worked_out_beside_the_model_are_used_only_while_the_store_is_unchanged(db, loaded):
+    """predict works out the rule links while Splink scores; resolve takes them as they are, unless
+    something was written in between (here a rule turned off): then it works them out again."""
+    import json
+
+    from governance.oneid import links
+    model_json = json.dumps(any_weights())
+    result = oneid.resolve(db, "t", prediction=oneid.predict(db, model_json=model_json))
+    assert "rules_beside_model" in result.timings and {1, 2, 4} in groups(db)
+    scored = oneid.predict(db, model_json=model_json)
+    assert "mobile_and_name" in scored.rules.links["rule_id"].to_pylist()
+    links.set_rule_enabled(db, "alice", "mobile_and_name", False)
+    result = oneid.resolve(db, "t", prediction=scored)
+    with db.cursor() as cur:
+        placed = {p for (p,) in cur.execute("SELECT DISTINCT placed_by FROM oneid_links").fetchall()}
+    assert "rules_beside_model" not in result.timings
+    assert "mobile_and_name" not in placed and "same_id_card" in placed and {1, 4} in groups(db)
+
+
 def test_a_surname_alone_makes_a_household_phone_only_when_no_full_name_fits(db, tmp_path):
     from governance import pipeline
     from governance.oneid import links
