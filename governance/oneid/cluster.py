@@ -22,7 +22,7 @@ class Link:
 class Clustering:
     cluster_of: dict[int, int]       # record -> cluster root (a member record id)
     placed_by: dict[int, str]        # record -> the link that first placed it in its cluster
-    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'names_one_phone' | 'id_card' | 'id_sex')
+    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'names_one_phone' | 'birth_years' | 'id_card' | 'id_sex')
     flagged: set[int]                # cluster roots to review
 
     def members(self) -> dict[int, list[int]]:

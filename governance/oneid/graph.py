@@ -57,10 +57,10 @@ class GraphClustering:
     clusters: int
 
 
-def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, names_apart_sql: str | None = None) -> GraphClustering:
+def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, apart_sql: str | None = None) -> GraphClustering:
     """Cluster `_rec` with `_links` under `_cannot`, the never-link attributes of `exclusive_sql`
-    (rec_id, id_card, id_sex) and the pairs of `names_apart_sql` into `_clusters(rec_id, cluster,
-    placed_by)`. `names_apart_sql` reads the components of the link graph from `_cc(node, comp)` and
+    (rec_id, id_card, id_sex) and the pairs of `apart_sql` into `_clusters(rec_id, cluster,
+    placed_by)`. `apart_sql` reads the components of the link graph from `_cc(node, comp)` and
     selects (rec_l, rec_r, reason): two records of one component that must stay apart."""
     edges = cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM _links").fetchnumpy()
     left, right = edges["rec_l"].astype(np.int64), edges["rec_r"].astype(np.int64)
@@ -71,8 +71,8 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, names_ap
     placed_by = np.asarray(edges["placed_by"], dtype=object)[strongest_first[first] % max(len(left), 1)]
     temp_table(cur, "_cc", pa.table({"node": pa.array(nodes, pa.int64()), "comp": pa.array(comp, pa.int64()),
                                      "placed_by": pa.array(placed_by, pa.string())}))
-    if names_apart_sql:
-        cur.execute(f"INSERT INTO _cannot BY NAME {names_apart_sql}")
+    if apart_sql:
+        cur.execute(f"INSERT INTO _cannot BY NAME {apart_sql}")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _hot AS "
         "SELECT ca.comp FROM _cannot x JOIN _cc ca ON ca.node = x.rec_l JOIN _cc cb ON cb.node = x.rec_r "

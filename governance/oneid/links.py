@@ -273,6 +273,16 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
             "OR coalesce(name_key <> usual, false))")
 
 
+# The birth years a record allows, widened by what it may be off by: a birth date (or resident ID)
+# by a year each way (two dates count as two people's only more than two years apart); an age band
+# by AGE_SLACK years each way, as people shade their age and an age is dated by its batch's upload,
+# often years after it was written down (aged 27 and born in 1970 are two people).
+AGE_SLACK = 5
+_BIRTH_FROM, _BIRTH_TO = (f"coalesce(year({DOB_SQL}) {sign} 1, age_birth_{end} {sign} {AGE_SLACK})"
+                          for sign, end in (("-", "min"), ("+", "max")))
+BIRTH_YEARS_FIT = "coalesce(max(birth_from) <= min(birth_to), true)"  # of a group's records: one birth year fits all
+
+
 def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
@@ -286,8 +296,8 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
     return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"CASE WHEN wechat_open_id IS NOT NULL THEN {_APP} END AS app, "
             f"name_status IN {VALID_SQL} AND NOT coalesce({_OWN_NICKNAME}, false) AS named, "
-            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, "
-            f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
+            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, {_BIRTH_FROM} AS birth_from, "
+            f"{_BIRTH_TO} AS birth_to, CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the group conditions below are the costly part
             f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
@@ -295,7 +305,7 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
             + (f" AND mobile IN ({within})" if within else "") + ") "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
-            f"AND {at_most_one('sex')} AND {at_most_one('dob')} AND {at_most_one('id_card')} "
+            f"AND {at_most_one('sex')} AND {at_most_one('dob')} AND {BIRTH_YEARS_FIT} AND {at_most_one('id_card')} "
             # one openid per app: a person's openids in two apps (a shop and a members' mini-program) differ
             + "".join("AND count(DISTINCT account_1) <= count(DISTINCT app) " if i == 1 else f"AND {at_most_one(f'account_{i}')} "
                       for i in range(len(accounts)))
@@ -431,7 +441,8 @@ def _records_sql(only: str = "true") -> tuple[str, str]:
 NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never link", "两个不同的有效身份证号不合并"),
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
               "never_two_names_one_phone": ("Two people on one mobile (other names or sexes) never link",
-                                            "同一手机号上姓名或性别不同的两人不合并")}
+                                            "同一手机号上姓名或性别不同的两人不合并"),
+              "never_birth_years_apart": ("Birth dates or ages years apart never link", "出生年份或年龄相差数年的记录不合并")}
 
 
 def rule_names(lang: str) -> dict[str, str]:
@@ -467,7 +478,7 @@ def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
     shipping = "".join([*(c for c in code.co_consts if isinstance(c, str)),
                         *(v for v in map(globals().get, code.co_names) if isinstance(v, str))])
     definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope) for r in RULES
-                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _names_apart(),
+                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _names_apart(), _births_apart(),
                                                         shipping))
     return ",".join(on) + "#" + hashlib.sha256(definitions.encode()).hexdigest()[:12]
 
@@ -592,15 +603,33 @@ def _names_apart(only_mobiles: str = "true") -> str:
             f"WHEN a.kind = 'surname' OR b.kind = 'surname' THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
 
 
-def names_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
-    """_names_apart when that never-link rule is on. `every_record`: the link graph spans the whole
-    store (a full run); reading only the mobiles whose records differ in what the pairs are told
-    apart by (name, salutation, gender, ID sex) is then the cheaper way."""
-    if not rule_settings(cur)["never_two_names_one_phone"]:
-        return None
+def _births_apart() -> str:
+    """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
+    table `_cc(node, comp)`) whose birth years, from a birth date (or resident ID) or an age band, do
+    not meet (_BIRTH_FROM, _BIRTH_TO). Not two records with resident IDs (never_two_id_cards tells
+    those apart), nor a record a steward approved a link of (`_decided`)."""
+    return (f"WITH _born AS MATERIALIZED (SELECT c.node AS rid, c.comp, {_BIRTH_FROM} AS birth_from, {_BIRTH_TO} AS birth_to, "
+            f"coalesce(id_card_status IN {VALID_SQL}, false) AS carded "
+            f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE coalesce({_BIRTH_FROM}, {_BIRTH_TO}) IS NOT NULL "
+            "AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')), "
+            f"_mixed AS (SELECT comp FROM _born GROUP BY comp HAVING NOT {BIRTH_YEARS_FIT}) "
+            "SELECT a.rid AS rec_l, b.rid AS rec_r, 'birth_years' AS reason FROM _born a JOIN _born b "
+            "ON a.comp = b.comp AND a.rid < b.rid WHERE a.comp IN (SELECT comp FROM _mixed) AND NOT (a.carded AND b.carded) "
+            "AND (a.birth_to < b.birth_from OR b.birth_to < a.birth_from)")
+
+
+def kept_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
+    """One SELECT of (rec_l, rec_r, reason) of the never-link rules on that pair records within a
+    component of the link graph (_names_apart, _births_apart), or None. `every_record`: the graph
+    spans the whole store (a full run); reading only the mobiles whose records differ in what two
+    people on one phone are told apart by (name, salutation, gender, ID sex) is then the cheaper way."""
+    on = rule_settings(cur)
     said = "coalesce(name, '') || '|' || coalesce(name_salutation, '') || '|' || coalesce(gender, '') || '|' || coalesce(id_sex, '')"
-    return _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
-                        f"HAVING min({said}) <> max({said}))" if every_record else "true")
+    parts = [f"({sql})" for rule_id, sql in (
+        ("never_two_names_one_phone", _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
+                                                   f"HAVING min({said}) <> max({said}))" if every_record else "true")),
+        ("never_birth_years_apart", _births_apart())) if on[rule_id]]
+    return " UNION ALL ".join(parts) or None
 
 
 def never_link_attributes(cur: duckdb.DuckDBPyConnection) -> dict[int, tuple[str | None, str | None]]:

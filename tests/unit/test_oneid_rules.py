@@ -6,7 +6,9 @@ Every test that shows a rule holding back also shows the rule linking elsewhere 
 so that it fails when the rule is missing as well as when it links too much."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,7 +21,7 @@ from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
            "昵称": "nickname", "地址": "address", "城市": "city", "openid": "wechat_open_id", "appid": "wechat_app_id",
-           "身份证": "id_card"}
+           "身份证": "id_card", "年龄": "age_band"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
 OPEN_A, OPEN_B = "oX" + "a" * 26, "oX" + "b" * 26
 APP_SHOP, APP_CLUB = "wx" + "1" * 16, "wx" + "2" * 16
@@ -460,3 +462,58 @@ def test_the_rule_can_be_turned_off(db, tmp_path):
     links.set_rule_enabled(db, "t", "never_two_names_one_phone", False)
     placed = bridged(db, tmp_path, "梁飞俊", "梁宁辉")
     assert together(placed, "bridge", "a", "b")
+
+
+# ---- never_birth_years_apart -------------------------------------------------------------------
+
+THIS_YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year  # an age is dated by its upload (China time)
+
+
+def born(db, tmp_path, birth_a: str, age_b: str = "", birth_b: str = "") -> dict[str, tuple[str, str]]:
+    """Two records of one name that a record without a name joins by their unionid and openid."""
+    keys = load(db, tmp_path, {
+        "bridge": {"source": "wechat", "昵称": "小太阳", "unionid": UNION_A, "openid": OPEN_A, "appid": APP_SHOP},
+        "a": {"source": "crm", "姓名": "张伟", "生日": birth_a, "unionid": UNION_A},
+        "b": {"source": "wechat", "姓名": "张伟", "年龄": age_b, "生日": birth_b, "openid": OPEN_A, "appid": APP_SHOP},
+    })
+    return crosswalk(db, keys)
+
+
+@pytest.mark.parametrize("birth_a, age_b, birth_b, kept_apart", [
+    ("1970-03-14", str(THIS_YEAR - 1998), "", True),   # an age saying 1997 or 1998, and born in 1970
+    ("1998-05-01", str(THIS_YEAR - 1998), "", False),
+    ("1994-05-01", str(THIS_YEAR - 1998), "", False),  # an age may be years old, or shaded
+    ("1990-05-01", str(THIS_YEAR - 1998), "", True),
+    ("1996-05-01", "25-30岁", "", False),               # within the band
+    ("1960-05-01", "25-30岁", "", True),
+    ("1985-08-26", "", "1990-01-01", True),            # two birth dates five years apart
+    ("1985-08-26", "", "1985-08-27", False),           # a day apart: the ID and model rules' to weigh
+    ("", str(THIS_YEAR - 1970), "", False),            # nothing to compare
+])
+def test_records_born_years_apart_never_share_a_cluster(db, tmp_path, birth_a, age_b, birth_b, kept_apart):
+    placed = born(db, tmp_path, birth_a, age_b, birth_b)
+    assert apart(placed, "a", "b") is kept_apart
+    assert together(placed, "bridge", "a") or together(placed, "bridge", "b")
+    with db.cursor() as cur:
+        flags = cur.execute("SELECT reason FROM cluster_flags").fetchall()
+    assert (("birth_years",) in flags) is kept_apart
+
+
+def test_the_birth_years_rule_can_be_turned_off(db, tmp_path):
+    links.set_rule_enabled(db, "t", "never_birth_years_apart", False)
+    placed = born(db, tmp_path, "1970-03-14", str(THIS_YEAR - 1998))
+    assert together(placed, "bridge", "a", "b")
+
+
+@pytest.mark.parametrize("age_b, age_c, one_person", [(25, 56, False), (56, 62, True)])
+def test_a_phone_whose_records_were_born_years_apart_is_no_ones_alone(db, tmp_path, age_b, age_c, one_person):
+    """Two records without a name, aged 25 and 56, on the phone of 高博平: a family's phone, and
+    neither links to him by it (56 and 62 may be one person's ages, written down years apart)."""
+    keys = load(db, tmp_path, {
+        "a": {"source": "crm", "姓名": "高博平", "手机号": "15146998115"},
+        "b": {"source": "wechat", "昵称": "欣欣", "年龄": str(age_b), "手机号": "15146998115"},
+        "c": {"source": "douyin", "昵称": "迷路的鲸鱼", "年龄": str(age_c), "手机号": "15146998115"},
+    })
+    placed = crosswalk(db, keys)
+    assert together(placed, "a", "b", "c") is one_person
+    assert apart(placed, "a", "b") is not one_person and apart(placed, "a", "c") is not one_person
