@@ -619,8 +619,8 @@ def _births_apart() -> str:
 
 
 def kept_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
-    """One SELECT of (rec_l, rec_r, reason) of the never-link rules on that pair records within a
-    component of the link graph (_names_apart, _births_apart), or None. `every_record`: the graph
+    """One SELECT of (rec_l, rec_r, reason): the pairs of records within a component of the link graph
+    that the never-link rules switched on keep apart (_names_apart, _births_apart), or None. `every_record`: the graph
     spans the whole store (a full run); reading only the mobiles whose records differ in what two
     people on one phone are told apart by (name, salutation, gender, ID sex) is then the cheaper way."""
     on = rule_settings(cur)
