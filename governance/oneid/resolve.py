@@ -283,9 +283,9 @@ def predict(db: Database, review_low: float = REVIEW_LOW, model_json: str | None
             try:
                 t = time.perf_counter()
                 cur.execute(f"CREATE OR REPLACE TEMP TABLE _shipping AS {shipping_contacts_sql(cur)}")
-                rules = RuleLinks(relation(cur, rule_links_sql(cur, shipping_ready=True)).to_arrow_table(),
-                                  relation(cur, "FROM _shipping").to_arrow_table(), generation, 0.0)
-                rules.seconds = time.perf_counter() - t
+                links = relation(cur, rule_links_sql(cur, shipping_ready=True)).to_arrow_table()
+                rules = RuleLinks(links, relation(cur, "FROM _shipping").to_arrow_table(), generation,
+                                  time.perf_counter() - t)
                 prediction = scored.result()
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)  # a failure here does not wait for the scoring
