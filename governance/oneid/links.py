@@ -605,16 +605,19 @@ def _names_apart(only_mobiles: str = "true") -> str:
 
 def _births_apart() -> str:
     """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
-    table `_cc(node, comp)`) whose birth years, from a birth date (or resident ID) or an age band, do
-    not meet (_BIRTH_FROM, _BIRTH_TO). Not two records with resident IDs (never_two_id_cards tells
-    those apart), nor a record a steward approved a link of (`_decided`)."""
+    table `_cc(node, comp)`), one of them known only by an age band, whose birth years do not meet
+    (_BIRTH_FROM, _BIRTH_TO): an age of another generation than a birth date or another age. Two
+    birth dates years apart may be one date mistyped (19560414 for 19650414; the model weighs those),
+    and two records with resident IDs are never_two_id_cards' to tell apart. Not a record a steward
+    approved a link of (`_decided`)."""
     return (f"WITH _born AS MATERIALIZED (SELECT c.node AS rid, c.comp, {_BIRTH_FROM} AS birth_from, {_BIRTH_TO} AS birth_to, "
-            f"coalesce(id_card_status IN {VALID_SQL}, false) AS carded "
+            f"coalesce(id_card_status IN {VALID_SQL}, false) AS carded, {DOB_SQL} IS NULL AS banded "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE coalesce({_BIRTH_FROM}, {_BIRTH_TO}) IS NOT NULL "
             "AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')), "
             f"_mixed AS (SELECT comp FROM _born GROUP BY comp HAVING NOT {BIRTH_YEARS_FIT}) "
             "SELECT a.rid AS rec_l, b.rid AS rec_r, 'birth_years' AS reason FROM _born a JOIN _born b "
             "ON a.comp = b.comp AND a.rid < b.rid WHERE a.comp IN (SELECT comp FROM _mixed) AND NOT (a.carded AND b.carded) "
+            "AND (a.banded OR b.banded) "
             "AND (a.birth_to < b.birth_from OR b.birth_to < a.birth_from)")
 
 
