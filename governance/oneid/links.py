@@ -274,9 +274,9 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
 
 
 # The birth years a record allows, widened by what it may be off by: a birth date (or resident ID)
-# by a year each way (two dates count as two people's only more than two years apart); an age band
-# by AGE_SLACK years each way, as people shade their age and an age is dated by its batch's upload,
-# often years after it was written down (aged 27 and born in 1970 are two people).
+# by a year each way; an age band by AGE_SLACK years each way, as people shade their age and an age
+# is dated by its batch's upload, often years after it was written down (aged 27 and born in 1970
+# are two people).
 AGE_SLACK = 5
 _BIRTH_FROM, _BIRTH_TO = (f"coalesce(year({DOB_SQL}) {sign} 1, age_birth_{end} {sign} {AGE_SLACK})"
                           for sign, end in (("-", "min"), ("+", "max")))
@@ -442,7 +442,8 @@ NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never lin
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
               "never_two_names_one_phone": ("Two people on one mobile (other names or sexes) never link",
                                             "同一手机号上姓名或性别不同的两人不合并"),
-              "never_birth_years_apart": ("Birth dates or ages years apart never link", "出生年份或年龄相差数年的记录不合并")}
+              "never_birth_years_apart": ("An age years apart from a birth date or another age never links",
+                                          "年龄与出生日期或其他年龄相差数年的记录不合并")}
 
 
 def rule_names(lang: str) -> dict[str, str]:
@@ -622,10 +623,11 @@ def _births_apart() -> str:
 
 
 def kept_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
-    """One SELECT of (rec_l, rec_r, reason): the pairs of records within a component of the link graph
-    that the never-link rules switched on keep apart (_names_apart, _births_apart), or None. `every_record`: the graph
-    spans the whole store (a full run); reading only the mobiles whose records differ in what two
-    people on one phone are told apart by (name, salutation, gender, ID sex) is then the cheaper way."""
+    """One SELECT of (rec_l, rec_r, reason): the pairs of records within a component of the link
+    graph that the never-link rules switched on keep apart (_names_apart, _births_apart), or None.
+    `every_record`: the graph spans the whole store (a full run); reading only the mobiles whose
+    records differ in what two people on one phone are told apart by (name, salutation, gender, ID
+    sex) is then the cheaper way."""
     on = rule_settings(cur)
     said = "coalesce(name, '') || '|' || coalesce(name_salutation, '') || '|' || coalesce(gender, '') || '|' || coalesce(id_sex, '')"
     parts = [f"({sql})" for rule_id, sql in (
