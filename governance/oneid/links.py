@@ -278,8 +278,8 @@ def shipping_contacts_sql(cur: duckdb.DuckDBPyConnection, accounts: str | None =
 # is dated by its batch's upload, often years after it was written down (aged 27 and born in 1970
 # are two people).
 AGE_SLACK = 5
-_BIRTH_FROM, _BIRTH_TO = (f"coalesce(year({DOB_SQL}) {sign} 1, age_birth_{end} {sign} {AGE_SLACK})"
-                          for sign, end in (("-", "min"), ("+", "max")))
+_BIRTH_FROM = f"coalesce(year({DOB_SQL}) - 1, age_birth_min - {AGE_SLACK})"
+_BIRTH_TO = f"coalesce(year({DOB_SQL}) + 1, age_birth_max + {AGE_SLACK})"
 BIRTH_YEARS_FIT = "coalesce(max(birth_from) <= min(birth_to), true)"  # of a group's records: one birth year fits all
 
 
@@ -584,7 +584,8 @@ def _names_apart(only_mobiles: str = "true") -> str:
     phone) whom a record between them (梁先生, a record without a name) would otherwise join: two
     different names, two surnames alone or a surname and a full name that differ, or two sexes where
     one has no name. Not two records of one resident ID (王芳 and 王小芳), nor a record a steward
-    approved a link of (temp table `_decided`): the steward read it. `only_mobiles`: a condition on std_records that spares reading the other records."""
+    approved a link of (temp table `_decided`): the steward read it. `only_mobiles`: a condition on
+    std_records that spares reading the other records."""
     surname = (f"{SURNAME_ONLY_SQL} AND coalesce(name_salutation NOT IN {_FAMILIAR}, true) "
                "AND regexp_matches(name_family, '^[\u4e00-\u9fff]')")
     return (f"WITH _named AS MATERIALIZED (SELECT * FROM (SELECT c.node AS rid, c.comp, mobile, "
