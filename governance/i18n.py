@@ -843,6 +843,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "code.flag.id_card": ("身份证号冲突", "conflicting resident IDs"),
     "code.flag.id_sex": ("性别与身份证号冲突", "sex conflicts with the resident ID"),
     "code.flag.names_one_phone": ("同一手机号上姓名或性别不同", "other names or sexes on one mobile"),
+    "code.flag.two_names": ("两个不同的全名", "two different full names"),
     "code.flag.birth_years": ("年龄与出生年份相差数年", "an age years apart from a birth date or age"),
     "code.flag.exclusive": ("渠道账号冲突", "conflicting channel accounts"),
     "code.placed.model": ("模型匹配（概率 {p}）", "model match (probability {p})"),

@@ -6,7 +6,7 @@ links in order of strength means a conflict is always resolved by dropping the w
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 
@@ -22,7 +22,7 @@ class Link:
 class Clustering:
     cluster_of: dict[int, int]       # record -> cluster root (a member record id)
     placed_by: dict[int, str]        # record -> the link that first placed it in its cluster
-    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'names_one_phone' | 'birth_years' | 'id_card' | 'id_sex')
+    cuts: list[tuple[Link, str]]     # refused links and why ('cannot_link' | 'names_one_phone' | 'two_names' | 'birth_years' | 'id_card' | 'id_sex')
     flagged: set[int]                # cluster roots to review
 
     def members(self) -> dict[int, list[int]]:
@@ -33,17 +33,37 @@ class Clustering:
 
 
 def cluster(records: list[int], links: list[Link], cannot_link: Iterable[tuple] = (),
-            exclusive: dict[int, tuple] | None = None) -> Clustering:
+            exclusive: dict[int, tuple] | None = None, whole_groups: Collection[str] = ()) -> Clustering:
     """Cluster `records` with `links` under constraints.
 
     cannot_link: pairs that must end up apart (steward rejections, splits), each (a, b) or
     (a, b, why): a refused link's reason, 'cannot_link' by default.
     exclusive: per record a tuple of attributes (e.g. (valid ID number, ID sex)); a cluster may
     hold at most one distinct non-null value in each position.
+    whole_groups: rules whose links (a star around one record, `left`) claim that the whole group is
+    one person: once one of them is refused, the claim is void and the group's other links go too.
     """
+    cannot_link = list(cannot_link)
+    withdrawn: set[tuple[str, int]] = set()  # (rule, star centre) of the void claims
+    voiding: list[tuple[Link, str]] = []     # the refused links that voided them
+    while True:
+        result = _union_find(records, [link for link in links if (link.placed_by, link.left) not in withdrawn],
+                             cannot_link, exclusive or {})
+        void = [(link, why) for link, why in result.cuts if link.placed_by in whole_groups]
+        if not void:
+            break
+        withdrawn.update((link.placed_by, link.left) for link, _ in void)
+        voiding += void
+    for link, why in voiding:  # still a steward's to look at
+        result.cuts.append((link, why))
+        result.flagged.update((result.cluster_of[link.left], result.cluster_of[link.right]))
+    return result
+
+
+def _union_find(records: list[int], links: list[Link], cannot_link: Iterable[tuple],
+                exclusive: dict[int, tuple]) -> Clustering:
     parent = {r: r for r in records}
     size = dict.fromkeys(records, 1)
-    exclusive = exclusive or {}
     width = max((len(v) for v in exclusive.values()), default=0)
     # Only records that carry constraints get state: most records have none.
     values: dict[int, list[set]] = {r: [({v} if v is not None else set()) for v in attrs]

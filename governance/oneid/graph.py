@@ -12,6 +12,7 @@ writes `_clusters(rec_id, ..., cluster, placed_by)`.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -57,11 +58,13 @@ class GraphClustering:
     clusters: int
 
 
-def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, apart_sql: str | None = None) -> GraphClustering:
+def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, apart_sql: str | None = None,
+                    whole_groups: Collection[str] = ()) -> GraphClustering:
     """Cluster `_rec` with `_links` under `_cannot`, the never-link attributes of `exclusive_sql`
     (rec_id, id_card, id_sex) and the pairs of `apart_sql` into `_clusters(rec_id, cluster,
     placed_by)`. `apart_sql` reads the components of the link graph from `_cc(node, comp)` and
-    selects (rec_l, rec_r, reason): two records of one component that must stay apart."""
+    selects (rec_l, rec_r, reason): two records of one component that must stay apart.
+    `whole_groups`: as cluster.cluster takes them."""
     edges = cur.execute("SELECT rec_l, rec_r, strength, placed_by FROM _links").fetchnumpy()
     left, right = edges["rec_l"].astype(np.int64), edges["rec_r"].astype(np.int64)
     nodes, comp = components(left, right)
@@ -79,7 +82,7 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, apart_sq
         "WHERE ca.comp = cb.comp "
         f"UNION SELECT c.comp FROM _cc c JOIN ({exclusive_sql}) x ON x.rec_id = c.node GROUP BY c.comp "
         "HAVING min(x.id_card) <> max(x.id_card) OR min(x.id_sex) <> max(x.id_sex)")  # two distinct values
-    cuts, flagged = _cluster_hot(cur, exclusive_sql)
+    cuts, flagged = _cluster_hot(cur, exclusive_sql, whole_groups)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT r.*, coalesce(f.cluster, c.comp, r.rec_id) AS cluster, "
         "CASE WHEN f.rec_id IS NOT NULL THEN f.placed_by ELSE coalesce(c.placed_by, 'singleton') END AS placed_by "
@@ -92,7 +95,8 @@ def cluster_records(cur: duckdb.DuckDBPyConnection, exclusive_sql: str, apart_sq
     return GraphClustering(cuts, flagged, spots, n)
 
 
-def _cluster_hot(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> tuple[list[tuple[Link, str, int]], set[int]]:
+def _cluster_hot(cur: duckdb.DuckDBPyConnection, exclusive_sql: str,
+                 whole_groups: Collection[str]) -> tuple[list[tuple[Link, str, int]], set[int]]:
     """The union-find of cluster.py inside the components that hold a constraint; writes `_fix`."""
     cur.execute("CREATE OR REPLACE TEMP TABLE _fix (rec_id BIGINT, cluster BIGINT, placed_by VARCHAR)")
     nodes = [r[0] for r in cur.execute("SELECT node FROM _cc WHERE comp IN (SELECT comp FROM _hot)").fetchall()]
@@ -106,7 +110,7 @@ def _cluster_hot(cur: duckdb.DuckDBPyConnection, exclusive_sql: str) -> tuple[li
     exclusive = {r: (card, sex) for r, card, sex in cur.execute(
         f"SELECT x.rec_id, x.id_card, x.id_sex FROM ({exclusive_sql}) x JOIN _cc c ON c.node = x.rec_id "
         "WHERE c.comp IN (SELECT comp FROM _hot)").fetchall()}
-    result = cluster(nodes, links, cannot_link=cannot, exclusive=exclusive)
+    result = cluster(nodes, links, cannot_link=cannot, exclusive=exclusive, whole_groups=whole_groups)
     name = {root: min(members) for root, members in result.members().items()}
     temp_table(cur, "_fix", pa.table({
         "rec_id": pa.array(nodes, pa.int64()), "cluster": pa.array([name[result.cluster_of[r]] for r in nodes], pa.int64()),

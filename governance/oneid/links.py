@@ -69,6 +69,8 @@ class MatchRule:
     spokes_sql: str = ""  # only the records meeting this link, to the smallest record that does not (if any)
     scope_sql: str = ""   # a std_records expression that every record of a group shares (default key_sql):
     #                       an incremental run recomputes the groups of the values its changed records hold
+    whole_group: bool = False  # the group's claim is that all its records are one person: a never-link
+    #                            rule refusing one of its links voids the claim (cluster.cluster)
 
     @property
     def scope(self) -> str:
@@ -367,7 +369,7 @@ RULES: tuple[MatchRule, ...] = (
     MatchRule("mobile_one_person", "Same valid mobile, and all its records fit one person",
               "手机号相同且该号码的记录都指向同一人", "mobile",
               f"{MOBILE_OK} AND mobile IN (SELECT mobile FROM _single_person_mobiles) AND NOT shipping",
-              scope_sql="mobile"),
+              scope_sql="mobile", whole_group=True),
     # 何凯 as a WeChat nickname on the phone that 何凯 and 何辉涛 share: that name's records, household or not
     MatchRule("mobile_nickname_is_name", "Same valid mobile, and an unnamed record's nickname is a full name on it",
               "手机号相同且无姓名记录的昵称是该号码上的全名",
@@ -442,8 +444,13 @@ NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never lin
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
               "never_two_names_one_phone": ("Two people on one mobile (other names or sexes) never link",
                                             "同一手机号上姓名或性别不同的两人不合并"),
+              "never_two_full_names": ("Two different full names never link (an order's receiver excepted)",
+                                       "两个不同的全名不合并（订单收货人除外）"),
               "never_birth_years_apart": ("An age years apart from a birth date or another age never links",
                                           "年龄与出生日期或其他年龄相差数年的记录不合并")}
+
+
+WHOLE_GROUP_RULES = frozenset(r.rule_id for r in RULES if r.whole_group)
 
 
 def rule_names(lang: str) -> dict[str, str]:
@@ -577,6 +584,12 @@ _SURNAMES_DISAGREE = ("(a.fam <> b.fam AND NOT starts_with(a.py, b.py) AND NOT s
                       "AND NOT starts_with(a.py_rev, b.py) AND NOT starts_with(b.py_rev, a.py)) OR coalesce(a.sex <> b.sex, false)")
 
 
+# What _NAMES_DISAGREE compares of a name
+_NAME_PARTS = ("coalesce(name_simplified, name) AS hz, name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, "
+               "name_initials AS ini, name_family AS fam, lower(name_given) AS given")
+_NOT_APPROVED = "c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')"
+
+
 def _names_apart(only_mobiles: str = "true") -> str:
     """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
     table `_cc(node, comp)`) that carry one mobile and cannot be one person, two people of a household
@@ -590,12 +603,10 @@ def _names_apart(only_mobiles: str = "true") -> str:
                "AND regexp_matches(name_family, '^[\u4e00-\u9fff]')")
     return (f"WITH _named AS MATERIALIZED (SELECT * FROM (SELECT c.node AS rid, c.comp, mobile, "
             f"CASE WHEN {_FORMAL_NAME} THEN 'full' WHEN {surname} THEN 'surname' END AS kind, "
-            f"coalesce(name_simplified, name) AS hz, name_pinyin AS py, coalesce(name_pinyin_rev, name_pinyin) AS py_rev, "
-            f"name_initials AS ini, name_family AS fam, lower(name_given) AS given, {_SAID_SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex, "
+            f"{_NAME_PARTS}, {_SAID_SEX_SQL} AS said_sex, {NAME_SEX_SQL} AS name_sex, "
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS card "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE ({only_mobiles}) AND {MOBILE_OK} "
-            f"AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')) "
-            f"WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "
+            f"AND {_NOT_APPROVED}) WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "
             # the sex a given name means only of a name in full (阿丹 may be anyone's nickname)
             "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN name_sex END) AS sex FROM _named) "
             f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _sexed a JOIN _sexed b "
@@ -603,6 +614,24 @@ def _names_apart(only_mobiles: str = "true") -> str:
             f"WHERE CASE WHEN a.kind IS NULL AND b.kind IS NULL THEN false "
             f"WHEN a.kind IS NULL OR b.kind IS NULL THEN coalesce(a.sex <> b.sex, false) "
             f"WHEN a.kind = 'surname' OR b.kind = 'surname' THEN {_SURNAMES_DISAGREE} ELSE {_NAMES_DISAGREE} END")
+
+
+def _full_names_apart(but_one_phone: bool) -> str:
+    """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
+    table `_cc(node, comp)`) with two full names that disagree (_NAMES_DISAGREE), wherever they were
+    written: a record without a name or with a surname alone (苏女士) between 曹斌凯 and 曹凯宇
+    does not make them one person. Not an order row: its name is a receiver's, who may be anyone
+    the buyer ships to. Not two records of one resident ID, nor a record a steward approved a link of
+    (`_decided`). `but_one_phone`: leave two records of one mobile to _names_apart."""
+    return (f"WITH _formal AS MATERIALIZED (SELECT c.node AS rid, c.comp, {_NAME_PARTS}, "
+            f"CASE WHEN {MOBILE_OK} THEN mobile END AS mobile, CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS card "
+            f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE {_FORMAL_NAME} AND {_SHIP_ACCOUNT} IS NULL AND {_NOT_APPROVED}), "
+            "_two_named AS (SELECT comp FROM _formal GROUP BY comp HAVING min(hz) <> max(hz)) "
+            "SELECT a.rid AS rec_l, b.rid AS rec_r, 'two_names' AS reason FROM _formal a JOIN _formal b "
+            "ON a.comp = b.comp AND a.rid < b.rid WHERE a.comp IN (SELECT comp FROM _two_named) "
+            "AND NOT coalesce(a.card = b.card, false) "
+            + ("AND NOT coalesce(a.mobile = b.mobile, false) " if but_one_phone else "")
+            + f"AND {_NAMES_DISAGREE}")
 
 
 def _births_apart() -> str:
@@ -615,7 +644,7 @@ def _births_apart() -> str:
     return (f"WITH _born AS MATERIALIZED (SELECT c.node AS rid, c.comp, {_BIRTH_FROM} AS birth_from, {_BIRTH_TO} AS birth_to, "
             f"coalesce(id_card_status IN {VALID_SQL}, false) AS carded, {DOB_SQL} IS NULL AS banded "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE coalesce({_BIRTH_FROM}, {_BIRTH_TO}) IS NOT NULL "
-            "AND c.node NOT IN (SELECT unnest([rec_l, rec_r]) FROM _decided WHERE decision = 'approve')), "
+            f"AND {_NOT_APPROVED}), "
             f"_mixed AS (SELECT comp FROM _born GROUP BY comp HAVING NOT {BIRTH_YEARS_FIT}) "
             "SELECT a.rid AS rec_l, b.rid AS rec_r, 'birth_years' AS reason FROM _born a JOIN _born b "
             "ON a.comp = b.comp AND a.rid < b.rid WHERE a.comp IN (SELECT comp FROM _mixed) AND NOT (a.carded AND b.carded) "
@@ -625,7 +654,8 @@ def _births_apart() -> str:
 
 def kept_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -> str | None:
     """One SELECT of (rec_l, rec_r, reason): the pairs of records within a component of the link
-    graph that the never-link rules switched on keep apart (_names_apart, _births_apart), or None.
+    graph that the never-link rules switched on keep apart (_names_apart, _full_names_apart,
+    _births_apart), or None.
     `every_record`: the graph spans the whole store (a full run); reading only the mobiles whose
     records differ in what two people on one phone are told apart by (name, salutation, gender, ID
     sex) is then the cheaper way."""
@@ -634,6 +664,7 @@ def kept_apart_sql(cur: duckdb.DuckDBPyConnection, every_record: bool = False) -
     parts = [f"({sql})" for rule_id, sql in (
         ("never_two_names_one_phone", _names_apart(f"mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
                                                    f"HAVING min({said}) <> max({said}))" if every_record else "true")),
+        ("never_two_full_names", _full_names_apart(but_one_phone=on["never_two_names_one_phone"])),
         ("never_birth_years_apart", _births_apart())) if on[rule_id]]
     return " UNION ALL ".join(parts) or None
 

@@ -30,6 +30,7 @@ from governance.oneid import model
 from governance.oneid.graph import cluster_records, temp_table
 from governance.oneid.links import (
     REC_ID,
+    WHOLE_GROUP_RULES,
     enabled_rules,
     household_mobiles_sql,
     kept_apart_sql,
@@ -408,7 +409,7 @@ def resolve(db: Database, actor: str, use_model: bool = True, model_json: str | 
         cur.execute("INSERT INTO oneid_links SELECT * FROM _links")
         _write_keys(cur, prediction)
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur), kept_apart_sql(cur, every_record=True))
+        graph = cluster_records(cur, never_link_sql(cur), kept_apart_sql(cur, every_record=True), WHOLE_GROUP_RULES)
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
@@ -495,7 +496,7 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
                     f"FROM std_records WHERE {REC_ID} IN (SELECT rid FROM _area)")
         cur.execute("CREATE OR REPLACE TEMP TABLE _links AS SELECT * FROM oneid_links WHERE rec_l IN (SELECT rec_id FROM _rec)")
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur), kept_apart_sql(cur))
+        graph = cluster_records(cur, never_link_sql(cur), kept_apart_sql(cur), WHOLE_GROUP_RULES)
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")

@@ -39,6 +39,19 @@ def test_constraints_follow_merged_clusters():
     assert groups(result) == [[1, 2], [3, 4]]
 
 
+def test_a_refused_link_of_a_whole_group_withdraws_the_group():
+    """1 is the centre of a group (one phone) that claims 1, 2 and 3 are one person; 3 is also
+    4's by a card, and 4 and 2 are two people: the claim is void, and 1 joins neither side."""
+    links = [Link(74.0, 3, 4, "same_card"), Link(66.0, 1, 2, "one_phone"), Link(66.0, 1, 3, "one_phone")]
+    plain = cluster([1, 2, 3, 4], links, cannot_link=[(2, 4, "two_names")])
+    assert groups(plain) == [[1, 2], [3, 4]]
+    result = cluster([1, 2, 3, 4], links, cannot_link=[(2, 4, "two_names")], whole_groups={"one_phone"})
+    assert groups(result) == [[1], [2], [3, 4]]
+    [(cut, reason)] = result.cuts
+    assert (cut.left, cut.right, reason) == (1, 3, "two_names")
+    assert result.flagged == {result.cluster_of[1], result.cluster_of[3]}
+
+
 def test_placed_by_records_the_first_link():
     result = cluster([1, 2, 3], [Link(9.0, 1, 2, "same_id_card"), Link(0.9, 2, 3, "model")])
     assert result.placed_by == {1: "same_id_card", 2: "same_id_card", 3: "model"}

@@ -21,11 +21,11 @@ from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
            "昵称": "nickname", "地址": "address", "城市": "city", "openid": "wechat_open_id", "appid": "wechat_app_id",
-           "身份证": "id_card", "年龄": "age_band"}
+           "身份证": "id_card", "年龄": "age_band", "买家账号": "ecommerce_buyer_id"}
 UNION_A, UNION_B = "oU" + "a" * 26, "oU" + "b" * 26
 OPEN_A, OPEN_B = "oX" + "a" * 26, "oX" + "b" * 26
 APP_SHOP, APP_CLUB = "wx" + "1" * 16, "wx" + "2" * 16
-CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos"}
+CHANNEL = {"wechat": "wechat_mp", "douyin": "douyin", "crm": "crm", "pos": "pos", "jd": "jd"}
 
 
 def load(db, tmp_path: Path, records: dict[str, dict[str, str]]) -> dict[str, tuple[str, int]]:
@@ -460,8 +460,59 @@ def test_two_names_of_one_resident_id_are_not_kept_apart(db, tmp_path):
 
 def test_the_rule_can_be_turned_off(db, tmp_path):
     links.set_rule_enabled(db, "t", "never_two_names_one_phone", False)
-    placed = bridged(db, tmp_path, "梁飞俊", "梁宁辉")
+    placed = bridged(db, tmp_path, "冯女士", "顾林磊")
     assert together(placed, "bridge", "a", "b")
+
+
+def test_two_full_names_on_one_phone_stay_apart_with_the_phone_rule_off(db, tmp_path):
+    links.set_rule_enabled(db, "t", "never_two_names_one_phone", False)
+    placed = bridged(db, tmp_path, "梁飞俊", "梁宁辉")
+    assert apart(placed, "a", "b")
+    with db.cursor() as cur:
+        assert cur.execute("SELECT DISTINCT reason FROM cluster_flags").fetchall() == [("two_names",)]
+
+
+# ---- never_two_full_names ----------------------------------------------------------------------
+
+# 曹斌凯 with his own phone and unionid; a WeChat record without a name carries his unionid and a
+# second phone, on which a record of `name_b` is the only name.
+def across_phones(db, tmp_path, name_b: str, source_b: str = "pos", buyer_b: str = "") -> dict[str, tuple[str, str]]:
+    keys = load(db, tmp_path, {**CONTROL,
+        "a": {"source": "crm", "姓名": "曹斌凯", "手机号": "17745466436", "unionid": UNION_A},
+        "bridge": {"source": "wechat", "昵称": "爱吃鱼的兔子", "unionid": UNION_A, "手机号": "13462995807"},
+        "b": {"source": source_b, "姓名": name_b, "手机号": "13462995807", "买家账号": buyer_b},
+        "unnamed": {"source": "douyin", "昵称": "迷路的鲸鱼", "手机号": "13462995807"},
+    })
+    return crosswalk(db, keys)
+
+
+@pytest.mark.parametrize("name_b, kept_apart", [
+    ("曹凯宇", True),        # two people
+    ("曹斌恺", False),       # one mistyped character
+    ("BINKAI CAO", False),   # his name in pinyin
+    ("曹女士", False),       # a surname alone: the phone rule's to weigh, on one phone
+])
+def test_two_full_names_never_share_a_cluster_wherever_they_were_written(db, tmp_path, name_b, kept_apart):
+    placed = across_phones(db, tmp_path, name_b)
+    assert together(placed, "a", "bridge") and apart(placed, "a", "b") is kept_apart
+    assert linked_by_one_person(placed)
+    with db.cursor() as cur:
+        flags = cur.execute("SELECT reason FROM cluster_flags").fetchall()
+    assert (("two_names",) in flags) is kept_apart
+    # the second phone turned out to be two people's: its record without a name links to neither
+    assert apart(placed, "a", "unnamed") is kept_apart and apart(placed, "b", "unnamed") is kept_apart
+
+
+def test_an_orders_receiver_is_not_kept_apart_by_name(db, tmp_path):
+    """A JD order's name is its receiver's, whom the buyer may ship to: the phone rule still weighs it."""
+    placed = across_phones(db, tmp_path, "曹凯宇", source_b="jd", buyer_b="jd_caokaiyu")
+    assert together(placed, "a", "bridge", "b", "unnamed")
+
+
+def test_the_full_names_rule_can_be_turned_off(db, tmp_path):
+    links.set_rule_enabled(db, "t", "never_two_full_names", False)
+    placed = across_phones(db, tmp_path, "曹凯宇")
+    assert together(placed, "a", "bridge", "b", "unnamed")
 
 
 # ---- never_birth_years_apart -------------------------------------------------------------------
