@@ -492,11 +492,17 @@ def resolve_changed(db: Database, actor: str, model_json: str, auto_accept: floa
             size, before = scalar(cur, "SELECT count(*) FROM _area"), size
             if size == before:
                 break
+        area_rows = rows_of(cur, "_area", "_area_rows")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {REC_ID} AS rec_id, batch_id, row_number, source "
-                    f"FROM std_records WHERE {REC_ID} IN (SELECT rid FROM _area)")
+                    f"FROM std_records WHERE {area_rows}")
         cur.execute("CREATE OR REPLACE TEMP TABLE _links AS SELECT * FROM oneid_links WHERE rec_l IN (SELECT rec_id FROM _rec)")
         _add_decisions(cur)
-        graph = cluster_records(cur, never_link_sql(cur), kept_apart_sql(cur), WHOLE_GROUP_RULES)
+        apart_sql = kept_apart_sql(cur)
+        if apart_sql:  # read from a copy of the area's records (few, spread over the store)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _area_records AS SELECT {_columns_named(cur, apart_sql)} "
+                        f"FROM std_records WHERE {area_rows}")
+            apart_sql = apart_sql.replace("FROM std_records", "FROM _area_records")
+        graph = cluster_records(cur, never_link_sql(cur), apart_sql, WHOLE_GROUP_RULES)
         timings["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         run_id = scalar(cur, "SELECT nextval('oneid_run_seq')")
