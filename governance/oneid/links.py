@@ -485,9 +485,10 @@ def rule_set(cur: duckdb.DuckDBPyConnection) -> str:
     code = shipping_contacts_sql.__code__
     shipping = "".join([*(c for c in code.co_consts if isinstance(c, str)),
                         *(v for v in map(globals().get, code.co_names) if isinstance(v, str))])
-    definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope) for r in RULES
-                        if r.rule_id in on]) + "".join((*_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _names_apart(), _births_apart(),
-                                                        shipping))
+    definitions = repr([(r.rule_id, r.key_sql, r.where_sql, r.group_sql, r.spokes_sql, r.scope, r.whole_group)
+                        for r in RULES if r.rule_id in on]) + "".join((
+        *_records_sql(), single_person_mobiles_sql(), household_mobiles_sql(), _names_apart(), _full_names_apart(True),
+        _births_apart(), shipping))
     return ",".join(on) + "#" + hashlib.sha256(definitions.encode()).hexdigest()[:12]
 
 
