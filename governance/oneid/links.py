@@ -444,8 +444,8 @@ NEVER_LINK = {"never_two_id_cards": ("Two different valid resident IDs never lin
               "never_two_id_sexes": ("Different sexes from resident IDs never link", "身份证性别不同不合并"),
               "never_two_names_one_phone": ("Two people on one mobile (other names or sexes) never link",
                                             "同一手机号上姓名或性别不同的两人不合并"),
-              "never_two_full_names": ("Two different full names never link (an order's receiver excepted)",
-                                       "两个不同的全名不合并（订单收货人除外）"),
+              "never_two_full_names": ("Two different full names never link (except an order's receiver when it "
+                                       "was shipped to someone else)", "两个不同的全名不合并（送给他人的订单收货人除外）"),
               "never_birth_years_apart": ("An age years apart from a birth date or another age never links",
                                           "年龄与出生日期或其他年龄相差数年的记录不合并")}
 
@@ -621,12 +621,14 @@ def _full_names_apart(but_one_phone: bool) -> str:
     """One SELECT of (rec_l, rec_r, reason): two records of one component of the link graph (temp
     table `_cc(node, comp)`) with two full names that disagree (_NAMES_DISAGREE), wherever they were
     written: a record without a name or with a surname alone (苏女士) between 曹斌凯 and 曹凯宇
-    does not make them one person. Not an order row: its name is a receiver's, who may be anyone
-    the buyer ships to. Not two records of one resident ID, nor a record a steward approved a link of
-    (`_decided`). `but_one_phone`: leave two records of one mobile to _names_apart."""
+    does not make them one person. Not an order taken for one shipped to someone else (`_shipping`):
+    its name is that receiver's, while its account is the buyer's (an order taken for the buyer's own
+    carries the buyer's name, as any record does). Not two records of one resident ID, nor a record
+    a steward approved a link of (`_decided`). `but_one_phone`: leave two records of one mobile to
+    _names_apart."""
     return (f"WITH _formal AS MATERIALIZED (SELECT c.node AS rid, c.comp, {_NAME_PARTS}, "
             f"CASE WHEN {MOBILE_OK} THEN mobile END AS mobile, CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS card "
-            f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE {_FORMAL_NAME} AND {_SHIP_ACCOUNT} IS NULL AND {_NOT_APPROVED}), "
+            f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE {_FORMAL_NAME} AND {REC_ID} NOT IN (SELECT rid FROM _shipping) AND {_NOT_APPROVED}), "
             "_two_named AS (SELECT comp FROM _formal GROUP BY comp HAVING min(hz) <> max(hz)) "
             "SELECT a.rid AS rec_l, b.rid AS rec_r, 'two_names' AS reason FROM _formal a JOIN _formal b "
             "ON a.comp = b.comp AND a.rid < b.rid WHERE a.comp IN (SELECT comp FROM _two_named) "

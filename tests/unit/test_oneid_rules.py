@@ -17,6 +17,7 @@ from governance.oneid import links
 from governance.oneid import resolve as oneid
 from governance.privacy import erasure
 from governance.sources import ingest
+from governance.store.storage import scalar
 from helpers import SAVED_MODEL
 
 COLUMNS = {"姓名": "name", "手机号": "mobile", "性别": "gender", "生日": "birth_date", "unionid": "wechat_union_id",
@@ -503,10 +504,22 @@ def test_two_full_names_never_share_a_cluster_wherever_they_were_written(db, tmp
     assert apart(placed, "a", "unnamed") is kept_apart and apart(placed, "b", "unnamed") is kept_apart
 
 
-def test_an_orders_receiver_is_not_kept_apart_by_name(db, tmp_path):
-    """A JD order's name is its receiver's, whom the buyer may ship to: the phone rule still weighs it."""
+def test_the_buyers_own_order_is_kept_apart_by_its_name(db, tmp_path):
+    """An order whose buyer nick spells its receiver is the buyer's own: its name is a person's as any record's is."""
     placed = across_phones(db, tmp_path, "曹凯宇", source_b="jd", buyer_b="jd_caokaiyu")
-    assert together(placed, "a", "bridge", "b", "unnamed")
+    assert together(placed, "a", "bridge") and apart(placed, "a", "b")
+
+
+def test_an_order_shipped_to_someone_else_stays_with_its_buyer_whatever_the_receivers_name(db, tmp_path):
+    placed = crosswalk(db, load(db, tmp_path, {
+        "crm": {"source": "crm", "姓名": "张伟", "手机号": "13462995807"},
+        "own": {"source": "jd", "姓名": "张伟", "手机号": "13462995807", "买家账号": "zhangwei1988"},
+        "gift": {"source": "jd", "姓名": "曹凯宇", "手机号": "17745466436", "买家账号": "zhangwei1988"},
+    }))
+    with db.cursor() as cur:
+        assert scalar(cur, "SELECT count(*) FROM oneid_shipping") == 1
+        assert not cur.execute("SELECT * FROM cluster_flags").fetchall()
+    assert together(placed, "crm", "own", "gift")
 
 
 def test_the_full_names_rule_can_be_turned_off(db, tmp_path):
