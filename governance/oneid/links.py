@@ -289,22 +289,25 @@ def single_person_mobiles_sql(within: str | None = None) -> str:
     """One SELECT of the valid mobiles whose records all fit one person: at least one carries a full
     name, or a surname with its sex (张先生); none carries another name (household_mobiles_sql), sex,
     birth date, resident ID or account on one platform (a platform binds a phone to one account; WeChat
-    gives one person an openid per app; sex comes from an ID, a gender column, a salutation or the
-    given name, NAME_SEX_SQL); no surname alone without its sex (王总); at most UNNAMED_PER_PHONE
-    records without a name. A phone that WeChat authorized without a name links to
-    the named records on it this way. Order rows shipped to someone else (`_shipping`, a CTE of
-    shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
+    gives one person an openid per app; sex comes from an ID, a gender column, a salutation or, where
+    the same name on the phone says none, the given name, NAME_SEX_SQL); no surname alone without its
+    sex (王总); at most UNNAMED_PER_PHONE records without a name. A phone that WeChat authorized without
+    a name links to the named records on it this way. Order rows shipped to someone else (`_shipping`,
+    a CTE of shipping_contacts_sql) take no part. Only the mobiles of the SELECT `within` when given."""
     accounts = ("wechat_union_id", _OPEN_ID_KEY, "douyin_id", "ecommerce_buyer_id")
-    return (f"SELECT mobile FROM (SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
+    # the given name's sex only where the same name on the phone says none (陈欣 may be a man's name)
+    return (f"SELECT mobile FROM (SELECT * EXCLUDE (said, guess), coalesce(said, CASE WHEN full_name IS NULL OR "
+            f"count(said) OVER (PARTITION BY mobile, full_name) = 0 THEN guess END) AS sex FROM ("
+            f"SELECT mobile, {_FULL_NAME_KEY} AS full_name, {SURNAME_ONLY_SQL} AS surname_only, "
             f"CASE WHEN wechat_open_id IS NOT NULL THEN {_APP} END AS app, "
             f"name_status IN {VALID_SQL} AND NOT coalesce({_OWN_NICKNAME}, false) AS named, "
-            f"coalesce({SEX_SQL}, {NAME_SEX_SQL}) AS sex, {DOB_SQL} AS dob, {_BIRTH_FROM} AS birth_from, "
+            f"{SEX_SQL} AS said, {NAME_SEX_SQL} AS guess, {DOB_SQL} AS dob, {_BIRTH_FROM} AS birth_from, "
             f"{_BIRTH_TO} AS birth_to, CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS id_card, "
             + ", ".join(f"{a} AS account_{i}" for i, a in enumerate(accounts)) + " FROM std_records "
             # only mobiles on two or more records: the group conditions below are the costly part
             f"WHERE {MOBILE_OK} AND mobile IN (SELECT mobile FROM std_records WHERE {MOBILE_OK} GROUP BY mobile "
             f"HAVING count(*) > 1) AND {REC_ID} NOT IN (SELECT rid FROM _shipping)"
-            + (f" AND mobile IN ({within})" if within else "") + ") "
+            + (f" AND mobile IN ({within})" if within else "") + ")) "
             "GROUP BY mobile HAVING count(*) > 1 "
             "AND (count(full_name) > 0 OR count(*) FILTER (WHERE surname_only AND sex IS NOT NULL) > 0) "
             f"AND {at_most_one('sex')} AND {at_most_one('dob')} AND {BIRTH_YEARS_FIT} AND {at_most_one('id_card')} "
@@ -597,7 +600,8 @@ def _names_apart(only_mobiles: str = "true") -> str:
     (梁飞俊 and 梁宁辉, 冯女士 and 顾林磊, or 陈美玲 and a record of a man without a name, on a family
     phone) whom a record between them (梁先生, a record without a name) would otherwise join: two
     different names, two surnames alone or a surname and a full name that differ, or two sexes where
-    one has no name. Not two records of one resident ID (王芳 and 王小芳), nor a record a steward
+    one has no name (a full name's sex is what the same name on the phone says, else its given
+    name's, NAME_SEX_SQL). Not two records of one resident ID (王芳 and 王小芳), nor a record a steward
     approved a link of (temp table `_decided`): the steward read it. `only_mobiles`: a condition on
     std_records that spares reading the other records."""
     surname = (f"{SURNAME_ONLY_SQL} AND coalesce(name_salutation NOT IN {_FAMILIAR}, true) "
@@ -608,8 +612,11 @@ def _names_apart(only_mobiles: str = "true") -> str:
             f"CASE WHEN id_card_status IN {VALID_SQL} THEN id_card END AS card "
             f"FROM std_records JOIN _cc c ON c.node = {REC_ID} WHERE ({only_mobiles}) AND {MOBILE_OK} "
             f"AND {_NOT_APPROVED}) WHERE kind IS NOT NULL OR said_sex IS NOT NULL), "
-            # the sex a given name means only of a name in full (阿丹 may be anyone's nickname)
-            "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN name_sex END) AS sex FROM _named) "
+            # the sex a given name means only of a name in full (阿丹 may be anyone's nickname), where
+            # the same name on the phone says none (陈欣 may be a man's name)
+            "_sexed AS (SELECT *, coalesce(said_sex, CASE WHEN kind = 'full' THEN coalesce(CASE WHEN min(said_sex) OVER same "
+            "= max(said_sex) OVER same THEN min(said_sex) OVER same END, name_sex) END) AS sex FROM _named "
+            "WINDOW same AS (PARTITION BY comp, mobile, hz)) "
             f"SELECT a.rid AS rec_l, b.rid AS rec_r, 'names_one_phone' AS reason FROM _sexed a JOIN _sexed b "
             f"ON a.comp = b.comp AND a.mobile = b.mobile AND a.rid < b.rid AND NOT coalesce(a.card = b.card, false) "
             f"WHERE CASE WHEN a.kind IS NULL AND b.kind IS NULL THEN false "

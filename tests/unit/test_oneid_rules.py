@@ -232,6 +232,20 @@ def test_a_salutation_links_a_full_name_of_its_surname_whose_sex_is_not_known(db
     assert linked_by(placed, "mobile_one_person", "yu", "ms_yu", "wx_yu")
 
 
+def test_a_given_name_says_no_sex_where_the_same_name_on_the_phone_says_its_own(db, tmp_path):
+    """陈欣 (欣: mostly a woman's name) whose POS record says 男, and a man's unnamed WeChat record on
+    his phone: one person. Where nothing says 刘芳's sex, her given name still does."""
+    placed = crosswalk(db, load(db, tmp_path, {
+        "lead": {"source": "douyin", "姓名": "陈欣", "手机号": "13912345678"},
+        "pos": {"source": "pos", "姓名": "陈欣", "手机号": "13912345678", "性别": "男"},
+        "wx": {"source": "wechat", "手机号": "13912345678", "性别": "男", "昵称": "平安是福"},
+        "fang": {"source": "crm", "姓名": "刘芳", "手机号": "13912345671"},
+        "wx_m": {"source": "wechat", "手机号": "13912345671", "性别": "男", "昵称": "天道酬勤"},
+    }))
+    assert together(placed, "lead", "pos", "wx") and placed["wx"][1] == "mobile_one_person"
+    assert apart(placed, "fang", "wx_m")
+
+
 def test_stewards_can_turn_mobile_one_person_off(db, tmp_path):
     keys = load(db, tmp_path, {
         "wx": {"source": "wechat", "手机号": "13912345678", "昵称": "小太阳", "unionid": UNION_A},
