@@ -727,7 +727,7 @@ def _finish(cur: duckdb.DuckDBPyConnection, actor: str, run_id: int, prediction:
                                  "FROM cluster_flags WHERE run_id = ?", [run_id])
     for table in ("_rec", "_links", "_decided", "_pairs", "_held", "_auto", "_cannot", "_clusters", "_ov", "_size", "_oid",
                   "_fresh", "_events", "_chosen", "_gone", "_history", "_flags", "_kept", "_shipping", "_seed", "_rule_seed", "_scoped", "_scoped_rows", "_accounts", "_new",
-                  "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_all_links", "_xw"):
+                  "_unplaced", "_rekey", model.RESCORE, "_rscope", "_gone_links", "_area", "_area_rows", "_area_records", "_all_links", "_xw"):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     timings["assign"] = time.perf_counter() - t + timings.pop("assign", 0.0)
     timings["total"] = time.perf_counter() - started
