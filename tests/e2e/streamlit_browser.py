@@ -1,6 +1,8 @@
 """Helpers for driving Streamlit in a real browser."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers import PASSWORDS, ROOT
@@ -60,3 +62,24 @@ def open_page(page, title: str, attempts: int = 3) -> None:
         except PlaywrightTimeout:
             continue
     raise AssertionError(f"the page {title!r} did not open after {attempts} clicks")
+
+
+def download(page, button, folder: Path, attempts: int = 3, timeout_ms: int = 20_000) -> Path:
+    """Click a download button (a locator) once the page is idle; the file as the browser saved it.
+    A click that lands while a late rerun redraws the app can be lost, like a link's (`open_page`):
+    the button is clicked again, as a user would."""
+    wait_idle(page)
+    for _ in range(attempts - 1):
+        try:
+            return _click_and_save(page, button, folder, timeout_ms)
+        except PlaywrightTimeout:
+            wait_idle(page)
+    return _click_and_save(page, button, folder, timeout_ms)
+
+
+def _click_and_save(page, button, folder: Path, timeout_ms: int) -> Path:
+    with page.expect_download(timeout=timeout_ms) as info:
+        button.click()
+    saved = folder / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from governance.store.config import secrets_path
 from helpers import ROOT
-from streamlit_browser import open_page, screenshot, sign_in, wait_idle
+from streamlit_browser import download, open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -135,15 +135,6 @@ def grid_rows(page, *headers: str) -> list[list[str]]:
     return [[c.strip() for c in row.locator("td[role='gridcell']").all_inner_texts()] for row in rows.all()]
 
 
-def download(page, key: str, folder: Path) -> Path:
-    """Click the download button with widget key `key`; the file as the browser saved it."""
-    with page.expect_download(timeout=30_000) as info:
-        page.locator(f".st-key-{key} button").click()
-    saved = folder / info.value.suggested_filename
-    info.value.save_as(saved)
-    return saved
-
-
 def test_build_save_export_and_push_an_audience(audience_server, browser, tmp_path):
     url = audience_server["url"]
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1600},
@@ -191,13 +182,13 @@ def test_build_save_export_and_push_an_audience(audience_server, browser, tmp_pa
     page.locator(".st-key-aud_export_button button").click()
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"文件已生成：steward-.*-sms-.*\.txt"))).to_be_visible(timeout=30_000)
-    sms = download(page, "aud_download", tmp_path)
+    sms = download(page, page.locator(".st-key-aud_download button"), tmp_path)
     choose(page, f"aud_act_channel_{NAME}", "巨量引擎（抖音）人群包")
     expect(page.locator(".st-key-aud_act_hash").get_by_role("radio", name="SHA-256")).to_be_checked()
     page.locator(".st-key-aud_export_button button").click()
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"文件已生成：steward-.*-douyin_dmp-.*\.txt"))).to_be_visible(timeout=30_000)
-    dmp = download(page, "aud_download", tmp_path)
+    dmp = download(page, page.locator(".st-key-aud_download button"), tmp_path)
 
     # a push of the DMP file to the admin's webhook
     page.locator(".st-key-aud_push_button button").click()

@@ -10,7 +10,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import ID_NUMBER, MOBILE, load_generated
-from streamlit_browser import open_page, screenshot, sign_in, wait_idle
+from streamlit_browser import download, open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -45,10 +45,7 @@ def test_search_open_360_and_download_masked_csv(customer_server, browser, tmp_p
     expect(page.get_by_text("找到 1 个 OneID")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", name=oneid)).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", name="黄金记录（每个字段的来源）")).to_be_visible()
-    with page.expect_download(timeout=30_000) as download:
-        page.get_by_role("button", name="下载该客户的记录（脱敏 CSV）").click()
-    path = tmp_path / "download.csv"
-    download.value.save_as(path)
+    path = download(page, page.get_by_role("button", name="下载该客户的记录（脱敏 CSV）"), tmp_path)
     screenshot(page, "customer360")
     data = path.read_bytes()
     assert data.startswith("\ufeff".encode("utf-8"))

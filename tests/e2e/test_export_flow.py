@@ -10,7 +10,7 @@ from conftest import seed_users, serve
 from playwright.sync_api import expect
 
 from helpers import ID_NUMBER, MOBILE, load_generated
-from streamlit_browser import open_page, screenshot, sign_in, wait_idle
+from streamlit_browser import download, open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +40,7 @@ def test_download_a_masked_golden_csv(export_server, browser, tmp_path):
     page.locator(".st-key-export_prepare button").click()
     wait_idle(page, timeout=60_000)
     expect(page.get_by_text("文件已生成")).to_be_visible(timeout=60_000)
-    with page.expect_download(timeout=60_000) as info:
-        page.locator(".st-key-export_download button").click()
-    target = tmp_path / info.value.suggested_filename
-    info.value.save_as(target)
+    target = download(page, page.locator(".st-key-export_download button"), tmp_path)
     screenshot(page, "export")
     data = target.read_bytes()
     assert target.name.startswith("steward-golden-") and target.name.endswith("-masked.csv")

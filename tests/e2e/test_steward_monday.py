@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from test_quality_heatmap_flow import CELL_CENTRE
 
 from helpers import ID_NUMBER, MOBILE
-from streamlit_browser import open_page, screenshot, sign_in, wait_idle
+from streamlit_browser import download, open_page, screenshot, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -140,10 +140,7 @@ def test_a_stewards_monday(monday, browser, tmp_path):
     wait_idle(page)
     download_button = page.locator(".st-key-export_download button")
     expect(download_button).to_be_visible(timeout=120_000)
-    with page.expect_download(timeout=60_000) as info:
-        download_button.click()
-    target = tmp_path / info.value.suggested_filename
-    info.value.save_as(target)
+    target = download(page, download_button, tmp_path)
     screenshot(page, "monday-export")
     text = target.read_bytes().decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(text)))
